@@ -1,0 +1,167 @@
+//! Bots: requests to put a bot into a meeting, their status and decision trace.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::{BotStatus, PlatformKind};
+
+/// Why the router did what it did on one platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Decision {
+    /// Deployed here.
+    Deployed,
+    /// At its limit (after waiting its queue timeout, if any).
+    Full,
+    /// At its limit; the request waits here until its queue timeout.
+    Waiting,
+    /// No idle slot of the pool here and the pool is at its max size.
+    PoolFull,
+    /// The deploy failed; moved on at once.
+    Failed,
+    /// Disabled by an administrator.
+    Disabled,
+    /// Failing its health checks.
+    Unhealthy,
+    /// No limit configured, so skipped (reference 004).
+    NoLimit,
+    /// Not among the pool's allowed platforms.
+    NotAllowed,
+    /// No adapter is configured for it in this instance.
+    Unavailable,
+    /// Every platform was exhausted: entered the global queue.
+    Queued,
+    /// Left the global queue at its deadline.
+    Expired,
+}
+
+/// One line of a bot's decision trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceEntry {
+    /// The platform considered (`None` for queue events).
+    pub platform: Option<PlatformKind>,
+    /// What happened.
+    pub decision: Decision,
+    /// Details (`limit 30/30`, the failure message, ...).
+    pub detail: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A bot as the CLI and UI show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BotView {
+    /// Bot id.
+    pub id: i64,
+    /// Pool it draws from.
+    pub pool: String,
+    /// Meeting platform.
+    pub meeting_platform: String,
+    /// Meeting URL.
+    pub meeting_url: String,
+    /// Lifecycle status.
+    pub status: BotStatus,
+    /// Queue priority (lower first).
+    pub priority: i32,
+    /// Requested queue timeout.
+    pub queue_timeout_ms: i32,
+    /// Where it runs (or ran last).
+    pub deployment_platform: Option<String>,
+    /// The slot it holds.
+    pub slot_name: Option<String>,
+    /// Failure reason when `FATAL`.
+    pub error: Option<String>,
+    /// Every routing decision, in order.
+    pub decision_trace: Vec<TraceEntry>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+type BotRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    serde_json::Value,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+/// One bot by id.
+pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
+    let row: Option<BotRow> = sqlx::query_as(
+        "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
+                b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at
+         FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let row = row.ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no bot #{id}")))?;
+    Ok(BotView {
+        id: row.0,
+        pool: row.1,
+        meeting_platform: row.2,
+        meeting_url: row.3,
+        status: row.4.parse()?,
+        priority: row.5,
+        queue_timeout_ms: row.6,
+        deployment_platform: row.7,
+        slot_name: row.8,
+        error: row.9,
+        decision_trace: serde_json::from_value(row.10).unwrap_or_default(),
+        created_at: row.11,
+        updated_at: row.12,
+        ended_at: row.13,
+    })
+}
+
+/// Appends one entry to a bot's decision trace.
+pub async fn trace(conn: &mut PgConnection, bot_id: i64, entry: &TraceEntry) -> Result<()> {
+    sqlx::query("UPDATE bots SET decision_trace = decision_trace || jsonb_build_array($2::jsonb) WHERE id = $1")
+        .bind(bot_id)
+        .bind(serde_json::to_value(entry).unwrap_or_default())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Capacity in use per deployment platform: bots in active states.
+pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT deployment_platform, count(*) FROM bots
+         WHERE deployment_platform IS NOT NULL
+           AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')
+         GROUP BY deployment_platform",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Whether a bot may report `to` while it is `from`.
+pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
+    use BotStatus::*;
+    if from.is_final() {
+        return false;
+    }
+    match to {
+        Done | Fatal => true,
+        JoiningCall | InWaitingRoom | InCall | Leaving => from != Queued,
+        Queued | Deploying => false,
+    }
+}

@@ -1,0 +1,361 @@
+//! Configuration from the environment, validated by reference 004's rules.
+//!
+//! Parsing is a pure function of a variable lookup, so every rule is tested
+//! without touching the process environment. Values set here are *pinned*:
+//! at start-up they are written to the shared database (see `settings`) and
+//! win over administrators' edits, because the environment is the
+//! deployment's declared configuration; values not set here come from the
+//! database, else from defaults.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::{MeetingPlatform, PlatformKind};
+
+/// A value and the environment variable that fixed it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value in force.
+    pub value: T,
+    /// The environment variable that pinned it; `None` for defaults.
+    pub pinned_by: Option<String>,
+}
+
+impl<T> Setting<T> {
+    fn default(value: T) -> Self {
+        Setting {
+            value,
+            pinned_by: None,
+        }
+    }
+    fn pinned(value: T, var: &str) -> Self {
+        Setting {
+            value,
+            pinned_by: Some(var.to_string()),
+        }
+    }
+}
+
+/// One deployment platform's configuration, in priority order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformConfig {
+    /// Which platform.
+    pub kind: PlatformKind,
+    /// Max concurrent bots.
+    pub bot_limit: Setting<u32>,
+    /// How long a request waits for this platform before the next is tried.
+    pub queue_timeout_ms: Setting<u32>,
+}
+
+/// Pool sizing from the environment, per meeting platform's default pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSizing {
+    /// The pool's meeting platform (the default pool is named after it).
+    pub meeting_platform: MeetingPlatform,
+    /// Max slots in the pool.
+    pub max_size: u32,
+    /// Idle slots to keep ready.
+    pub prewarm_count: u32,
+}
+
+/// Intervals and limits of the background jobs and the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// How long a leadership lease lasts; another instance takes over after it expires.
+    pub leader_lease_ms: u32,
+    /// How often slot recovery runs.
+    pub recovery_interval_ms: u32,
+    /// A slot `deploying` for longer than this is recovered.
+    pub deploying_timeout_ms: u32,
+    /// After this many failed recovery attempts the slot is deleted.
+    pub recovery_max_attempts: u32,
+    /// How often Berth's view is reconciled with the platforms'.
+    pub reconcile_interval_ms: u32,
+    /// How often pre-warming tops pools up.
+    pub prewarm_interval_ms: u32,
+    /// The dispatcher's safety-net tick (expiries, platform wait deadlines).
+    pub dispatch_tick_ms: u32,
+}
+
+/// Everything Berth reads from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvConfig {
+    /// Development mode: every platform runs on the simulator and `local` is allowed.
+    pub dev: bool,
+    /// The platform priority order; pinned when `PLATFORM_PRIORITY` was set.
+    pub priority: Setting<Vec<PlatformKind>>,
+    /// Platforms of the priority list that have a limit, in order.
+    pub platforms: Vec<PlatformConfig>,
+    /// Ceiling for every request's global queue timeout.
+    pub global_queue_timeout_ms: Setting<u32>,
+    /// Default pools' sizing.
+    pub pools: Vec<PoolSizing>,
+    /// Background jobs.
+    pub jobs: JobsConfig,
+    /// Warnings to log at start-up (e.g. platforms skipped for lack of a limit).
+    pub warnings: Vec<String>,
+}
+
+/// Default global queue timeout (reference 004).
+pub const DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS: u32 = 600_000;
+/// Default per-request queue timeout (reference 001).
+pub const DEFAULT_REQUEST_QUEUE_TIMEOUT_MS: u32 = 300_000;
+/// Largest per-request queue timeout (reference 001).
+pub const MAX_REQUEST_QUEUE_TIMEOUT_MS: u32 = 600_000;
+/// Default pool max size.
+pub const DEFAULT_POOL_MAX_SIZE: u32 = 100;
+/// Default priority of a request (lower goes first).
+pub const DEFAULT_PRIORITY: i32 = 100;
+
+const DEV_PRIORITY: &[PlatformKind] = &[PlatformKind::K8s, PlatformKind::Aws, PlatformKind::Coolify];
+
+fn dev_limit(kind: PlatformKind) -> u32 {
+    match kind {
+        PlatformKind::K8s => 4,
+        PlatformKind::Aws => 6,
+        PlatformKind::Coolify => 8,
+        PlatformKind::Local => 10,
+    }
+}
+
+fn dev_queue_timeout_ms(kind: PlatformKind) -> u32 {
+    match kind {
+        PlatformKind::K8s => 4_000,
+        PlatformKind::Aws => 2_000,
+        PlatformKind::Coolify => 6_000,
+        PlatformKind::Local => 2_000,
+    }
+}
+
+fn invalid(var: &str, message: String) -> Error {
+    Error::config(ErrorCode::ConfigInvalid, var, message)
+}
+
+/// Reads an optional whole number within `min..=max`, naming `var` in errors.
+fn number(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    min: u32,
+    max: u32,
+) -> Result<Option<u32>> {
+    let Some(raw) = get(var) else { return Ok(None) };
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(invalid(
+            var,
+            format!("is set but empty; expected a whole number from {min} to {max}, or unset it"),
+        ));
+    }
+    let n: u64 = text.parse().map_err(|_| {
+        invalid(
+            var,
+            format!("must be a whole number from {min} to {max}, got {text:?}"),
+        )
+    })?;
+    if n < u64::from(min) || n > u64::from(max) {
+        return Err(invalid(
+            var,
+            format!("must be from {min} to {max}, got {n}"),
+        ));
+    }
+    Ok(Some(n as u32))
+}
+
+fn parse_priority(raw: &str, dev: bool) -> Result<Vec<PlatformKind>> {
+    const VAR: &str = "PLATFORM_PRIORITY";
+    if raw.trim().is_empty() {
+        return Err(Error::config(
+            ErrorCode::ConfigMissing,
+            VAR,
+            "must not be empty; list platforms by priority, e.g. PLATFORM_PRIORITY=k8s,aws,coolify",
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, part) in raw.split(',').enumerate() {
+        let name = part.trim();
+        if name.is_empty() {
+            return Err(invalid(VAR, format!("entry {} is empty in {raw:?}", i + 1)));
+        }
+        let kind: PlatformKind = name.to_ascii_lowercase().parse().map_err(|_| {
+            invalid(
+                VAR,
+                format!("unknown platform {name:?}; expected k8s, aws or coolify"),
+            )
+        })?;
+        if kind == PlatformKind::Local && !dev {
+            return Err(Error::config(
+                ErrorCode::PlatformRefused,
+                VAR,
+                "`local` is not allowed outside development mode (production safety); run with --dev to use the simulator",
+            ));
+        }
+        if out.contains(&kind) {
+            return Err(invalid(VAR, format!("lists {name:?} twice")));
+        }
+        out.push(kind);
+    }
+    Ok(out)
+}
+
+impl EnvConfig {
+    /// Reads the process environment.
+    pub fn from_env(dev: bool) -> Result<Self> {
+        Self::parse(&|k| std::env::var(k).ok(), dev)
+    }
+
+    /// Parses and validates configuration from `get` (a variable lookup).
+    ///
+    /// Rules (reference 004): `PLATFORM_PRIORITY` is required and not empty
+    /// (outside development mode); at least one listed platform has a
+    /// `*_BOT_LIMIT`; `local` is refused outside development mode; listed
+    /// platforms without a limit are skipped with a warning. Every error names
+    /// the variable at fault.
+    pub fn parse(get: &dyn Fn(&str) -> Option<String>, dev: bool) -> Result<Self> {
+        let mut warnings = Vec::new();
+        if get("DEPLOYMENT_PLATFORM").is_some() {
+            return Err(invalid(
+                "DEPLOYMENT_PLATFORM",
+                "was removed; list platforms by priority in PLATFORM_PRIORITY instead (e.g. PLATFORM_PRIORITY=k8s,aws,coolify)".into(),
+            ));
+        }
+
+        let priority = match get("PLATFORM_PRIORITY") {
+            Some(raw) => Setting::pinned(parse_priority(&raw, dev)?, "PLATFORM_PRIORITY"),
+            None if dev => Setting::default(DEV_PRIORITY.to_vec()),
+            None => {
+                return Err(Error::config(
+                    ErrorCode::ConfigMissing,
+                    "PLATFORM_PRIORITY",
+                    "is required; list platforms by priority, e.g. PLATFORM_PRIORITY=k8s,aws,coolify (or run with --dev for the simulator)",
+                ))
+            }
+        };
+
+        let mut platforms = Vec::new();
+        for kind in PlatformKind::ALL {
+            let limit_var = format!("{}_BOT_LIMIT", kind.env_prefix());
+            let timeout_var = format!("{}_QUEUE_TIMEOUT_MS", kind.env_prefix());
+            let limit = number(get, &limit_var, 1, 100_000)?;
+            let timeout = number(get, &timeout_var, 0, 3_600_000)?;
+            let Some(position) = priority.value.iter().position(|k| k == kind) else {
+                if limit.is_some() || timeout.is_some() {
+                    warnings.push(format!(
+                        "{} is not in PLATFORM_PRIORITY; {limit_var}/{timeout_var} are ignored",
+                        kind.as_str()
+                    ));
+                }
+                continue;
+            };
+            let bot_limit = match limit {
+                Some(n) => Setting::pinned(n, &limit_var),
+                None if dev => Setting::default(dev_limit(*kind)),
+                None => {
+                    warnings.push(format!(
+                        "{} is skipped: {limit_var} is not set",
+                        kind.as_str()
+                    ));
+                    continue;
+                }
+            };
+            let queue_timeout_ms = match timeout {
+                Some(n) => Setting::pinned(n, &timeout_var),
+                None if dev => Setting::default(dev_queue_timeout_ms(*kind)),
+                None => Setting::default(kind.default_queue_timeout_ms()),
+            };
+            platforms.push((
+                position,
+                PlatformConfig {
+                    kind: *kind,
+                    bot_limit,
+                    queue_timeout_ms,
+                },
+            ));
+        }
+        platforms.sort_by_key(|(position, _)| *position);
+        let platforms: Vec<PlatformConfig> = platforms.into_iter().map(|(_, p)| p).collect();
+        if platforms.is_empty() {
+            let vars: Vec<String> = priority
+                .value
+                .iter()
+                .map(|k| format!("{}_BOT_LIMIT", k.env_prefix()))
+                .collect();
+            return Err(Error::config(
+                ErrorCode::ConfigMissing,
+                "PLATFORM_PRIORITY",
+                format!(
+                    "no listed platform has a bot limit; set at least one of {}",
+                    vars.join(", ")
+                ),
+            ));
+        }
+
+        let global_queue_timeout_ms =
+            match number(get, "GLOBAL_QUEUE_TIMEOUT_MS", 1_000, 3_600_000)? {
+                Some(n) => Setting::pinned(n, "GLOBAL_QUEUE_TIMEOUT_MS"),
+                None => Setting::default(DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS),
+            };
+
+        let pools = Self::parse_pools(get)?;
+        let jobs = Self::parse_jobs(get, dev)?;
+        Ok(EnvConfig {
+            dev,
+            priority,
+            platforms,
+            global_queue_timeout_ms,
+            pools,
+            jobs,
+            warnings,
+        })
+    }
+
+    fn parse_pools(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<PoolSizing>> {
+        let max_all = number(get, "POOL_MAX_SIZE", 1, 999)?;
+        let prewarm_all = number(get, "POOL_PREWARM_COUNT", 0, 999)?;
+        let mut pools = Vec::new();
+        for mp in MeetingPlatform::ALL {
+            let key = mp.as_str().replace('-', "_").to_ascii_uppercase();
+            let max_var = format!("POOL_{key}_MAX_SIZE");
+            let prewarm_var = format!("POOL_{key}_PREWARM_COUNT");
+            let max_size = number(get, &max_var, 1, 999)?
+                .or(max_all)
+                .unwrap_or(DEFAULT_POOL_MAX_SIZE);
+            let prewarm_count = number(get, &prewarm_var, 0, 999)?
+                .or(prewarm_all)
+                .unwrap_or(0);
+            if prewarm_count > max_size {
+                let var = if get(&prewarm_var).is_some() {
+                    prewarm_var
+                } else {
+                    "POOL_PREWARM_COUNT".to_string()
+                };
+                return Err(invalid(
+                    &var,
+                    format!(
+                        "pre-warm count {prewarm_count} exceeds the {} pool's max size {max_size}",
+                        mp.as_str()
+                    ),
+                ));
+            }
+            pools.push(PoolSizing {
+                meeting_platform: *mp,
+                max_size,
+                prewarm_count,
+            });
+        }
+        Ok(pools)
+    }
+
+    fn parse_jobs(get: &dyn Fn(&str) -> Option<String>, dev: bool) -> Result<JobsConfig> {
+        let pick = |var: &str, min: u32, max: u32, prod: u32, dev_default: u32| -> Result<u32> {
+            Ok(number(get, var, min, max)?.unwrap_or(if dev { dev_default } else { prod }))
+        };
+        let jobs = JobsConfig {
+            leader_lease_ms: pick("BERTH_LEADER_LEASE_MS", 500, 600_000, 15_000, 5_000)?,
+            recovery_interval_ms: pick("BERTH_RECOVERY_INTERVAL_MS", 100, 86_400_000, 300_000, 10_000)?,
+            deploying_timeout_ms: pick("BERTH_DEPLOYING_TIMEOUT_MS", 1_000, 86_400_000, 300_000, 300_000)?,
+            recovery_max_attempts: pick("BERTH_RECOVERY_MAX_ATTEMPTS", 1, 100, 3, 3)?,
+            reconcile_interval_ms: pick("BERTH_RECONCILE_INTERVAL_MS", 100, 86_400_000, 30_000, 1_000)?,
+            prewarm_interval_ms: pick("BERTH_PREWARM_INTERVAL_MS", 100, 86_400_000, 60_000, 5_000)?,
+            dispatch_tick_ms: pick("BERTH_DISPATCH_TICK_MS", 50, 60_000, 1_000, 500)?,
+        };
+        Ok(jobs)
+    }
+}

@@ -1,0 +1,128 @@
+//! Typed errors with machine-readable codes.
+//!
+//! Every error that crosses a boundary (CLI, desktop bridge) carries an
+//! [`ErrorCode`] the caller can switch on and a human message; callers never
+//! parse message text.
+
+use serde::Serialize;
+
+/// A machine-readable error code. Stable: the UI and scripts switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A configuration value (environment variable or setting) is invalid.
+    ConfigInvalid,
+    /// A required configuration value is missing.
+    ConfigMissing,
+    /// The database could not be reached or answered with an error.
+    DatabaseUnavailable,
+    /// The embedded database could not be started or stopped.
+    EmbeddedDatabase,
+    /// A migration failed.
+    MigrationFailed,
+    /// No such bot, slot, pool or platform.
+    NotFound,
+    /// The request itself is invalid (bad argument).
+    InvalidInput,
+    /// A transition named an epoch or state that is no longer current.
+    StaleTransition,
+    /// An operation would break an invariant (double assignment, ...).
+    Conflict,
+    /// Every slot of the pool is taken and the pool is at its max size.
+    PoolExhausted,
+    /// A platform call failed.
+    PlatformFailed,
+    /// The platform is not available in this mode (e.g. `local` outside development).
+    PlatformRefused,
+    /// A queued request passed its deadline.
+    QueueTimeout,
+    /// Something that should not happen; a bug.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as the string the UI and `--json` output use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ConfigInvalid => "config_invalid",
+            ErrorCode::ConfigMissing => "config_missing",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::EmbeddedDatabase => "embedded_database",
+            ErrorCode::MigrationFailed => "migration_failed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::StaleTransition => "stale_transition",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PoolExhausted => "pool_exhausted",
+            ErrorCode::PlatformFailed => "platform_failed",
+            ErrorCode::PlatformRefused => "platform_refused",
+            ErrorCode::QueueTimeout => "queue_timeout",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Berth's error type: a code and a human message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration error; `variable` names the environment variable or setting.
+    #[error("{variable}: {message}")]
+    Config {
+        code: ErrorCode,
+        variable: String,
+        message: String,
+    },
+    /// A database error, kept with its source.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration error.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// Any other error with its code.
+    #[error("{message}")]
+    Coded { code: ErrorCode, message: String },
+}
+
+impl Error {
+    /// Build an error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Coded {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A configuration error naming the variable at fault.
+    pub fn config(code: ErrorCode, variable: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            code,
+            variable: variable.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Config { code, .. } | Error::Coded { code, .. } => *code,
+            Error::Database(e) => match e {
+                sqlx::Error::RowNotFound => ErrorCode::NotFound,
+                sqlx::Error::Database(db) if db.is_unique_violation() => ErrorCode::Conflict,
+                sqlx::Error::Database(db) if db.is_check_violation() => ErrorCode::Conflict,
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => ErrorCode::Conflict,
+                sqlx::Error::Database(_) => ErrorCode::Internal,
+                _ => ErrorCode::DatabaseUnavailable,
+            },
+            Error::Migration(_) => ErrorCode::MigrationFailed,
+        }
+    }
+}
+
+/// Result alias for Berth's core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,242 @@
+//! The change feed: what each instance changed, announced after its commits.
+//!
+//! `publish` only records topics in memory (no database work, never inside a
+//! transaction). A flusher sends at most one `NOTIFY` per coalescing window
+//! carrying every topic recorded in it: PostgreSQL serialises commits that
+//! carry a notification, so the hot acquire/release statements never do.
+//! A listener turns the notices of every instance (this one included) into
+//! typed [`ChangeEvent`]s on a broadcast channel.
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, Notify};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// The notification channel.
+pub const CHANNEL: &str = "berth_changes";
+/// How long changes are gathered before one `NOTIFY` goes out.
+pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
+
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Topic {
+    /// Slots were created, acquired, released, failed or deleted.
+    Slots,
+    /// The queue changed.
+    Queue,
+    /// Bots changed status.
+    Bots,
+    /// Platform settings changed.
+    Settings,
+    /// Pool definitions changed.
+    Pools,
+    /// Leadership or peers changed.
+    Peers,
+}
+
+/// An event of the feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ChangeEvent {
+    /// An instance committed changes on these topics.
+    #[serde(rename_all = "camelCase")]
+    Changed {
+        /// The instance that made them.
+        origin: Uuid,
+        /// The topics.
+        topics: Vec<Topic>,
+    },
+    /// The listener reconnected: notices may have been missed, reload everything.
+    Resync,
+    /// The listener lost the database; events stop until it comes back.
+    #[serde(rename_all = "camelCase")]
+    Disconnected {
+        /// Why.
+        message: String,
+    },
+}
+
+impl ChangeEvent {
+    /// Whether this event may concern `topic` (a resync concerns everything).
+    pub fn touches(&self, topic: Topic) -> bool {
+        match self {
+            ChangeEvent::Changed { topics, .. } => topics.contains(&topic),
+            ChangeEvent::Resync => true,
+            ChangeEvent::Disconnected { .. } => false,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    origin: Uuid,
+    topics: Vec<Topic>,
+}
+
+struct Inner {
+    origin: Uuid,
+    enabled: bool,
+    pending: Mutex<BTreeSet<Topic>>,
+    wake: Notify,
+    tx: broadcast::Sender<ChangeEvent>,
+}
+
+/// One instance's side of the feed. Cheap to clone.
+#[derive(Clone)]
+pub struct Feed {
+    inner: Arc<Inner>,
+}
+
+impl Feed {
+    /// A feed for instance `origin`; a disabled feed publishes nothing
+    /// (used to measure what the feed costs).
+    pub fn new(origin: Uuid, enabled: bool) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Feed {
+            inner: Arc::new(Inner {
+                origin,
+                enabled,
+                pending: Mutex::new(BTreeSet::new()),
+                wake: Notify::new(),
+                tx,
+            }),
+        }
+    }
+
+    /// This instance's id.
+    pub fn origin(&self) -> Uuid {
+        self.inner.origin
+    }
+
+    /// Records that `topics` changed; call after the commit. Never blocks on I/O.
+    pub fn publish(&self, topics: &[Topic]) {
+        if !self.inner.enabled || topics.is_empty() {
+            return;
+        }
+        let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let was_empty = pending.is_empty();
+        pending.extend(topics.iter().copied());
+        drop(pending);
+        if was_empty {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Receives every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.inner.tx.subscribe()
+    }
+
+    /// Delivers an event to local subscribers only (e.g. a resync request).
+    pub fn emit_local(&self, event: ChangeEvent) {
+        let _ = self.inner.tx.send(event);
+    }
+
+    fn take_pending(&self) -> Vec<Topic> {
+        let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *pending).into_iter().collect()
+    }
+
+    /// Sends whatever is pending now, in one `NOTIFY`.
+    pub async fn flush(&self, db: &PgPool) -> crate::Result<()> {
+        let topics = self.take_pending();
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let payload = serde_json::to_string(&Payload {
+            origin: self.inner.origin,
+            topics: topics.clone(),
+        })
+        .map_err(|e| crate::Error::new(crate::ErrorCode::Internal, e.to_string()))?;
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(db)
+            .await
+        {
+            // Keep the topics for the next try; the database may be back soon.
+            self.inner
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(topics);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Starts the flusher and the listener; abort the handles to stop them.
+    pub fn spawn(&self, db: PgPool) -> Vec<JoinHandle<()>> {
+        if !self.inner.enabled {
+            return Vec::new();
+        }
+        let flusher = {
+            let feed = self.clone();
+            let db = db.clone();
+            tokio::spawn(async move {
+                loop {
+                    feed.inner.wake.notified().await;
+                    tokio::time::sleep(COALESCE_WINDOW).await;
+                    if let Err(e) = feed.flush(&db).await {
+                        tracing::warn!(error = %e, "change feed: notify failed; will retry");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        feed.inner.wake.notify_one();
+                    }
+                }
+            })
+        };
+        let listener = {
+            let feed = self.clone();
+            tokio::spawn(async move { feed.listen(db).await })
+        };
+        vec![flusher, listener]
+    }
+
+    async fn listen(&self, db: PgPool) {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let mut listener = match PgListener::connect_with(&db).await {
+                Ok(l) => l,
+                Err(e) => {
+                    self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(CHANNEL).await {
+                self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            backoff = Duration::from_millis(200);
+            self.emit_local(ChangeEvent::Resync);
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => match serde_json::from_str::<Payload>(n.payload()) {
+                        Ok(p) => self.emit_local(ChangeEvent::Changed {
+                            origin: p.origin,
+                            topics: p.topics,
+                        }),
+                        Err(e) => tracing::warn!(error = %e, "change feed: unreadable notice ignored"),
+                    },
+                    Ok(None) => {
+                        // Connection lost and re-established: notices may be missing.
+                        self.emit_local(ChangeEvent::Resync);
+                    }
+                    Err(e) => {
+                        self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(backoff).await;
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! One running Berth instance: database, configuration, adapters, feed,
+//! dispatcher and (when leading) the background jobs.
+
+use chrono::Duration;
+use sqlx::PgPool;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::EnvConfig;
+use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::dispatch::Dispatcher;
+use crate::error::{Error, ErrorCode, Result};
+use crate::feed::{Feed, Topic};
+use crate::jobs;
+use crate::meeting::PlatformKind;
+use crate::platform::sim::{SimKnobs, SimPlatform};
+use crate::platform::Platforms;
+use crate::pool;
+use crate::router::Router;
+use crate::settings;
+
+/// How to start an instance.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Development mode: every platform on the simulator.
+    pub dev: bool,
+    /// `DATABASE_URL`; `None` starts the embedded cluster.
+    pub database_url: Option<String>,
+    /// Where the embedded cluster lives.
+    pub data_dir: PathBuf,
+    /// Run the background services (feed, dispatcher, jobs). One-shot CLI
+    /// commands leave this off and only publish their changes.
+    pub background: bool,
+    /// Publish and listen to the change feed.
+    pub feed: bool,
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+impl Options {
+    /// Options from the environment (`DATABASE_URL`, `BERTH_DATA_DIR`).
+    pub fn from_env(dev: bool, background: bool) -> Self {
+        Options {
+            dev,
+            database_url: std::env::var("DATABASE_URL").ok().filter(|s| !s.trim().is_empty()),
+            data_dir: db::embedded::default_data_dir(),
+            background,
+            feed: true,
+            max_connections: 16,
+        }
+    }
+}
+
+/// A running instance. Dropping it aborts its tasks; call
+/// [`Berth::shutdown`] for a graceful stop.
+pub struct Berth {
+    /// This instance's id.
+    pub id: Uuid,
+    /// Validated environment configuration.
+    pub config: EnvConfig,
+    router: Router,
+    dispatcher: Dispatcher,
+    tasks: Vec<JoinHandle<()>>,
+    leading: Arc<AtomicBool>,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+/// The simulator's knobs used in development mode until someone changes them.
+pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
+    let (deploy, run) = match kind {
+        PlatformKind::K8s => (600, 12_000),
+        PlatformKind::Aws => (1_200, 15_000),
+        PlatformKind::Coolify => (2_000, 18_000),
+        PlatformKind::Local => (300, 10_000),
+    };
+    SimKnobs {
+        deploy_latency_ms: deploy,
+        pull_latency_ms: 3_000,
+        failure_rate: 0.05,
+        run_ms: Some(run),
+        ..SimKnobs::default()
+    }
+}
+
+/// Builds the adapters for `config`: in development mode the simulator for
+/// every platform; otherwise real adapters (not in this build yet) — a
+/// platform without one is refused at start-up, naming it.
+pub fn build_platforms(db: &PgPool, clock: Arc<dyn Clock>, config: &EnvConfig) -> Result<Platforms> {
+    let mut platforms = Platforms::new();
+    if config.dev {
+        for kind in PlatformKind::ALL {
+            platforms.insert(Arc::new(SimPlatform::new(*kind, db.clone(), clock.clone())));
+        }
+        return Ok(platforms);
+    }
+    if let Some(p) = config.platforms.first() {
+        return Err(Error::new(
+            ErrorCode::PlatformRefused,
+            format!(
+                "no {} adapter in this build yet (real adapters arrive with the platform adapters work); run with --dev to use the simulator",
+                p.kind
+            ),
+        ));
+    }
+    Ok(platforms)
+}
+
+impl Berth {
+    /// Starts an instance: database (embedded or `DATABASE_URL`), migrations,
+    /// configuration (validated; pinned values written to the shared
+    /// settings), default pools, adapters and, with `background`, the feed,
+    /// dispatcher, leader election and jobs.
+    pub async fn start(options: Options) -> Result<Berth> {
+        let config = EnvConfig::from_env(options.dev)?;
+        Self::start_with(options, config).await
+    }
+
+    /// [`Berth::start`] with an already parsed configuration.
+    pub async fn start_with(options: Options, config: EnvConfig) -> Result<Berth> {
+        for w in &config.warnings {
+            tracing::warn!("{w}");
+        }
+        let (url, embedded) = match &options.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let pg = EmbeddedPostgres::start(&options.data_dir).await?;
+                (pg.url(), Some(pg))
+            }
+        };
+        let db = db::connect(&url, options.max_connections).await?;
+        db::migrate(&db).await?;
+        let clock = SystemClock::new();
+        clock.calibrate(&db).await?;
+        let clock: Arc<dyn Clock> = clock;
+        settings::apply_env(&db, &config).await?;
+        pool::ensure_defaults(&db, &config.pools).await?;
+        let platforms = build_platforms(&db, clock.clone(), &config)?;
+        if config.dev {
+            for kind in PlatformKind::ALL {
+                let k = dev_knobs(*kind);
+                sqlx::query(
+                    "INSERT INTO sim_knobs (platform, deploy_latency_ms, pull_latency_ms, failure_rate, run_ms)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform) DO NOTHING",
+                )
+                .bind(kind.as_str())
+                .bind(k.deploy_latency_ms)
+                .bind(k.pull_latency_ms)
+                .bind(k.failure_rate)
+                .bind(k.run_ms)
+                .execute(&db)
+                .await?;
+            }
+        }
+        let id = Uuid::new_v4();
+        let feed = Feed::new(id, options.feed);
+        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
+        let dispatcher = Dispatcher::new(router.clone());
+        let mut berth = Berth {
+            id,
+            config,
+            router,
+            dispatcher,
+            tasks: Vec::new(),
+            leading: Arc::new(AtomicBool::new(false)),
+            embedded,
+        };
+        if options.feed {
+            berth.tasks.extend(berth.router.feed().spawn(db.clone()));
+        }
+        if options.background {
+            berth.spawn_background(if options.dev { "dev" } else { "serve" });
+        }
+        Ok(berth)
+    }
+
+    fn spawn_background(&mut self, mode: &'static str) {
+        let jobs_cfg = self.config.jobs.clone();
+        let tick = Duration::milliseconds(jobs_cfg.dispatch_tick_ms.into());
+        self.tasks.push(tokio::spawn(self.dispatcher.clone().run(tick)));
+
+        // Leadership: renew every third of the lease.
+        let (db, me, leading, feed) = (self.router.db().clone(), self.id, self.leading.clone(), self.router.feed().clone());
+        let lease = jobs_cfg.leader_lease_ms;
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                let now_leading = match jobs::try_lead(&db, me, lease).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "leader election failed");
+                        false
+                    }
+                };
+                if now_leading != leading.swap(now_leading, Ordering::SeqCst) {
+                    tracing::info!(leading = now_leading, "leadership changed");
+                    feed.publish(&[Topic::Peers]);
+                }
+                let _ = jobs::heartbeat(&db, me, mode).await;
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(lease / 3).max(100))).await;
+            }
+        }));
+
+        // Jobs, run only while leading; each at its own interval.
+        let (router, leading) = (self.router.clone(), self.leading.clone());
+        self.tasks.push(tokio::spawn(async move {
+            use std::time::{Duration as StdDuration, Instant};
+            let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
+            let mut last: [Option<Instant>; 3] = [None; 3];
+            loop {
+                if leading.load(Ordering::SeqCst) {
+                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 3]| last[i].is_none_or(|t| t.elapsed() >= every(ms));
+                    if due(0, jobs_cfg.reconcile_interval_ms, &last) {
+                        last[0] = Some(Instant::now());
+                        if let Err(e) = jobs::reconcile(&router).await {
+                            tracing::warn!(error = %e, "reconciliation failed");
+                        }
+                    }
+                    if due(1, jobs_cfg.recovery_interval_ms, &last) {
+                        last[1] = Some(Instant::now());
+                        if let Err(e) = jobs::recover(&router, &jobs_cfg).await {
+                            tracing::warn!(error = %e, "slot recovery failed");
+                        }
+                    }
+                    if due(2, jobs_cfg.prewarm_interval_ms, &last) {
+                        last[2] = Some(Instant::now());
+                        if let Err(e) = jobs::prewarm(&router).await {
+                            tracing::warn!(error = %e, "pre-warming failed");
+                        }
+                    }
+                } else {
+                    last = [None; 3];
+                }
+                tokio::time::sleep(StdDuration::from_millis(100)).await;
+            }
+        }));
+
+        // Health checks of every adapter.
+        let router = self.router.clone();
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                let adapters: Vec<_> = router.platforms().iter().map(|(k, a)| (k, a.clone())).collect();
+                for (kind, adapter) in adapters {
+                    let h = adapter.health().await;
+                    router.health().set(kind, h);
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        }));
+    }
+
+    /// The router (create bots, report status, release).
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The dispatcher.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// The database pool.
+    pub fn db(&self) -> &PgPool {
+        self.router.db()
+    }
+
+    /// Whether this instance leads the background jobs now.
+    pub fn is_leader(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Graceful stop: background tasks end, pending changes are announced,
+    /// leadership is handed over, the embedded database (if started here) stops.
+    pub async fn shutdown(mut self) -> Result<()> {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        let db = self.router.db().clone();
+        let _ = self.router.feed().flush(&db).await;
+        if self.leading.load(Ordering::SeqCst) {
+            let _ = jobs::resign(&db, self.id).await;
+        }
+        let _ = jobs::leave(&db, self.id).await;
+        db.close().await;
+        if let Some(mut pg) = self.embedded.take() {
+            pg.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Background jobs, run by one leader among the instances sharing the database.
+//!
+//! Leadership is a row with an expiry: the holder renews it; when it dies
+//! the row expires and another instance takes it over. Jobs: slot recovery,
+//! reconciliation with the platforms, pre-warming, queue expiry.
+
+use chrono::Duration;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::config::JobsConfig;
+use crate::error::Result;
+use crate::feed::Topic;
+use crate::meeting::{BotStatus, PlatformKind};
+use crate::platform::{SlotRef, WorkloadState};
+use crate::pool;
+use crate::router::Router;
+use crate::settings;
+use crate::slot::{self, SlotView};
+
+/// Takes or renews leadership for `me`; `true` if `me` leads now.
+/// Uses the database's clock, so instances never disagree about expiry.
+pub async fn try_lead(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<bool> {
+    let holder: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO leader (id, holder, expires_at) VALUES (1, $1, now() + make_interval(secs => $2::float8 / 1000))
+         ON CONFLICT (id) DO UPDATE SET
+            holder = $1,
+            term = CASE WHEN leader.holder = $1 THEN leader.term ELSE leader.term + 1 END,
+            acquired_at = CASE WHEN leader.holder = $1 THEN leader.acquired_at ELSE now() END,
+            expires_at = now() + make_interval(secs => $2::float8 / 1000)
+         WHERE leader.holder = $1 OR leader.expires_at < now()
+         RETURNING holder",
+    )
+    .bind(me)
+    .bind(f64::from(lease_ms))
+    .fetch_optional(db)
+    .await?;
+    Ok(holder == Some(me))
+}
+
+/// Gives leadership up (on graceful shutdown) so another instance takes over at once.
+pub async fn resign(db: &PgPool, me: Uuid) -> Result<()> {
+    sqlx::query("UPDATE leader SET expires_at = now() - interval '1 second' WHERE holder = $1")
+        .bind(me)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The current leader, if its lease is live.
+pub async fn leader(db: &PgPool) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar("SELECT holder FROM leader WHERE id = 1 AND expires_at > now()")
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Records this instance as a peer (heartbeat).
+pub async fn heartbeat(db: &PgPool, me: Uuid, mode: &str) -> Result<()> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown".into());
+    sqlx::query(
+        "INSERT INTO peers (id, hostname, pid, mode) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+    )
+    .bind(me)
+    .bind(host)
+    .bind(std::process::id() as i32)
+    .bind(mode)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes this instance from the peers.
+pub async fn leave(db: &PgPool, me: Uuid) -> Result<()> {
+    sqlx::query("DELETE FROM peers WHERE id = $1").bind(me).execute(db).await?;
+    Ok(())
+}
+
+/// What one recovery run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Slots returned to `idle`.
+    pub recovered: usize,
+    /// Failed attempts counted.
+    pub failed_attempts: usize,
+    /// Slots deleted after too many attempts.
+    pub deleted: usize,
+}
+
+fn slot_ref(s: &SlotView) -> SlotRef {
+    SlotRef {
+        slot_id: s.id,
+        slot_name: s.slot_name.clone(),
+        pool: s.pool.clone(),
+        epoch: s.epoch,
+        platform_ref: s.platform_ref.clone(),
+    }
+}
+
+/// Recovers `error` slots and slots `deploying` for longer than the
+/// deploying timeout: stop the workload → `idle`. A failed stop counts an
+/// attempt; after `max_attempts` the slot and its platform resource are
+/// deleted (the pool refills on demand). A bot stuck in a recovered
+/// `deploying` slot ends `FATAL`.
+pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport> {
+    let db = router.db();
+    let now = router.clock().now();
+    let stale_before = now - Duration::milliseconds(cfg.deploying_timeout_ms.into());
+    let candidates: Vec<SlotView> = sqlx::query_as(
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+         FROM pool_slots
+         WHERE status = 'error' OR (status = 'deploying' AND status_changed_at < $1)
+         ORDER BY id",
+    )
+    .bind(stale_before)
+    .fetch_all(db)
+    .await?;
+    let mut report = RecoveryReport::default();
+    for s in candidates {
+        let kind: PlatformKind = s.deployment_platform.parse()?;
+        let r = slot_ref(&s);
+        let stopped = match (router.platforms().get(kind), &s.platform_ref) {
+            (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
+            (Some(_), None) => Ok(()),
+            (None, _) => Err(format!("no adapter for {kind} in this instance")),
+        };
+        match stopped {
+            Ok(()) => {
+                let mut conn = db.acquire().await?;
+                let reason = if s.status == "deploying" { "recovered: stuck deploying" } else { "recovered from error" };
+                if let Some(released) = slot::reset(&mut conn, s.id, s.epoch, reason).await? {
+                    report.recovered += 1;
+                    if let Some(bot) = released.bot_id {
+                        drop(conn);
+                        router.finish(bot, BotStatus::Fatal, Some("deploy timed out; slot recovered")).await?;
+                    }
+                }
+            }
+            Err(message) => {
+                let Some(attempts) = slot::count_recovery_attempt(db, s.id, s.epoch, &message).await? else {
+                    continue;
+                };
+                report.failed_attempts += 1;
+                tracing::warn!(slot = %s.slot_name, attempts, error = %message, "slot recovery attempt failed");
+                if attempts >= cfg.recovery_max_attempts as i32 {
+                    if let Some(bot) = s.assigned_bot_id {
+                        router.finish(bot, BotStatus::Fatal, Some("slot could not be recovered")).await?;
+                    }
+                    if let Some(a) = router.platforms().get(kind) {
+                        if let Err(e) = a.delete_resource(&r).await {
+                            tracing::warn!(slot = %s.slot_name, error = %e, "platform resource not deleted; reconciliation will find it as an orphan");
+                        }
+                    }
+                    let mut conn = db.acquire().await?;
+                    let reason = format!("deleted after {attempts} failed recovery attempts");
+                    if slot::delete(&mut conn, s.id, s.epoch, &reason).await? {
+                        report.deleted += 1;
+                    }
+                }
+            }
+        }
+    }
+    if report != RecoveryReport::default() {
+        router.feed().publish(&[Topic::Slots]);
+    }
+    Ok(report)
+}
+
+/// What one reconciliation run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Bots whose workload exited: slot released, bot ended.
+    pub finished: usize,
+    /// Platforms whose listing failed (treated as unknown: nothing changed).
+    pub unknown: Vec<PlatformKind>,
+    /// Workloads running for no slot of ours, stopped.
+    pub orphans_stopped: usize,
+}
+
+/// Compares Berth's slots with each platform's workloads. A workload that
+/// exited releases its slot and ends its bot `DONE` (success) or `FATAL`;
+/// a busy slot whose workload vanished ends its bot `FATAL`. A listing that
+/// fails means *unknown*: nothing is changed for that platform.
+pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
+    let db = router.db();
+    let mut report = ReconcileReport::default();
+    let adapters: Vec<_> = router.platforms().iter().map(|(k, a)| (k, a.clone())).collect();
+    for (kind, adapter) in adapters {
+        let listing = match adapter.list().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(platform = %kind, error = %e, "listing failed; state unknown, nothing changed");
+                report.unknown.push(kind);
+                continue;
+            }
+        };
+        let by_ref: HashMap<&str, _> = listing.iter().map(|w| (w.resource.as_str(), w)).collect();
+        let held = slot::list(
+            db,
+            &slot::SlotFilter {
+                statuses: vec![crate::meeting::SlotStatus::Busy],
+                pool: None,
+                platform: Some(kind),
+            },
+        )
+        .await?;
+        for s in &held {
+            let Some(bot_id) = s.assigned_bot_id else { continue };
+            let Some(platform_ref) = s.platform_ref.as_deref() else { continue };
+            let outcome = match by_ref.get(platform_ref) {
+                Some(w) if w.epoch.is_some_and(|e| e != s.epoch) => Some((BotStatus::Fatal, format!("workload belongs to another lease ({})", w.raw_status))),
+                Some(w) => match w.state {
+                    WorkloadState::Running => None,
+                    WorkloadState::Succeeded => Some((BotStatus::Done, String::new())),
+                    WorkloadState::Failed => Some((BotStatus::Fatal, format!("workload failed ({})", w.raw_status))),
+                    WorkloadState::Stopped => Some((BotStatus::Fatal, "workload stopped outside Berth".to_string())),
+                },
+                None => Some((BotStatus::Fatal, "workload vanished from the platform".to_string())),
+            };
+            if let Some((status, why)) = outcome {
+                let error = (status == BotStatus::Fatal).then_some(why.as_str());
+                router.finish(bot_id, status, error).await?;
+                report.finished += 1;
+            }
+        }
+        // Orphans: running workloads whose resource no slot of ours holds.
+        let known: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT platform_ref FROM pool_slots WHERE deployment_platform = $1 AND platform_ref IS NOT NULL")
+                .bind(kind.as_str())
+                .fetch_all(db)
+                .await?
+                .into_iter()
+                .collect();
+        for w in listing.iter().filter(|w| w.state == WorkloadState::Running && !known.contains(&w.resource)) {
+            let r = SlotRef {
+                slot_id: 0,
+                slot_name: w.resource.clone(),
+                pool: String::new(),
+                epoch: w.epoch.unwrap_or(0),
+                platform_ref: Some(w.resource.clone()),
+            };
+            match adapter.stop(&r).await {
+                Ok(()) => report.orphans_stopped += 1,
+                Err(e) => tracing::warn!(platform = %kind, resource = %w.resource, error = %e, "orphan not stopped"),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Tops every pool up to its pre-warm count of idle slots, on the first
+/// routable platform it may use, pulling the image and creating the
+/// resource ahead of demand. Returns the slots created.
+pub async fn prewarm(router: &Router) -> Result<usize> {
+    let db = router.db();
+    let settings = settings::load(db).await?;
+    let mut created = 0;
+    for p in pool::list(db).await? {
+        if p.prewarm_count == 0 {
+            continue;
+        }
+        let target = settings
+            .routable()
+            .map(|s| s.platform)
+            .find(|k| p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k)) && router.platforms().get(*k).is_some());
+        let Some(kind) = target else { continue };
+        let idle: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE pool = $1 AND status = 'idle'")
+            .bind(&p.name)
+            .fetch_one(db)
+            .await?;
+        for _ in idle..i64::from(p.prewarm_count) {
+            let mut conn = db.acquire().await?;
+            let Some(lease) = slot::create(&mut conn, &p.name, kind, None).await? else { break };
+            drop(conn);
+            let adapter = router.platforms().get(kind).expect("checked above");
+            let r = lease.slot_ref();
+            let made = async {
+                router.images.ensure(db, adapter.as_ref(), &p.image).await?;
+                adapter.create_resource(&r).await
+            }
+            .await;
+            match made {
+                Ok(platform_ref) => {
+                    slot::set_platform_ref(db, lease.slot_id, lease.epoch, &platform_ref).await?;
+                    created += 1;
+                }
+                Err(e) => {
+                    let mut conn = db.acquire().await?;
+                    slot::mark_error(&mut conn, lease.slot_id, Some(lease.epoch), &format!("pre-warm failed: {e}"), router.clock().now()).await?;
+                    break;
+                }
+            }
+        }
+    }
+    if created > 0 {
+        router.feed().publish(&[Topic::Slots]);
+    }
+    Ok(created)
+}

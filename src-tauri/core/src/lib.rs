@@ -1,0 +1,24 @@
+//! Berth's core: the pool engine on PostgreSQL, the router and queue, the
+//! change feed, background jobs and platform adapters. No Tauri here: the
+//! desktop shell and the `berth` CLI are thin layers over this crate.
+
+pub mod bot;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod description;
+pub mod dispatch;
+pub mod error;
+pub mod feed;
+pub mod instance;
+pub mod jobs;
+pub mod meeting;
+pub mod platform;
+pub mod pool;
+pub mod queue;
+pub mod router;
+pub mod settings;
+pub mod slot;
+
+pub use error::{Error, ErrorCode, Result};
+pub use instance::{Berth, Options};

@@ -1,0 +1,154 @@
+//! Deployment platforms: the adapter trait, health, and the image-pull gate.
+//!
+//! Real adapters (Kubernetes, ECS, Coolify) implement [`Platform`]; so does
+//! the simulator ([`sim::SimPlatform`]) used for `local` and for every
+//! platform in development mode.
+
+pub mod image;
+pub mod sim;
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::meeting::{MeetingPlatform, PlatformKind};
+
+/// The slot a platform call is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRef {
+    /// Database id of the slot.
+    pub slot_id: i64,
+    /// Unique slot name (`pool-google-meet-003`).
+    pub slot_name: String,
+    /// Pool the slot belongs to.
+    pub pool: String,
+    /// Lease epoch of the assignment the call is for.
+    pub epoch: i64,
+    /// The platform's identifier for the slot's resource, once created.
+    pub platform_ref: Option<String>,
+}
+
+/// What a workload needs to run a bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotSpec {
+    /// The bot's id.
+    pub bot_id: i64,
+    /// The meeting platform.
+    pub meeting_platform: MeetingPlatform,
+    /// The meeting to join.
+    pub meeting_url: String,
+    /// Image to run.
+    pub image: String,
+}
+
+/// A workload's state as a platform reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WorkloadState {
+    /// The resource exists but runs nothing.
+    Stopped,
+    /// Running (or starting).
+    Running,
+    /// Exited successfully.
+    Succeeded,
+    /// Exited with a failure.
+    Failed,
+}
+
+/// One workload Berth owns on a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// The platform's identifier for the resource (matches `SlotRef::platform_ref`).
+    pub resource: String,
+    /// The bot it runs, if any.
+    pub bot_id: Option<i64>,
+    /// The lease epoch it was started for, if known.
+    pub epoch: Option<i64>,
+    /// Mapped state.
+    pub state: WorkloadState,
+    /// The platform's own status text, kept for display.
+    pub raw_status: String,
+}
+
+/// A platform's health as its last check saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Health {
+    /// Answering normally.
+    Healthy,
+    /// Answering, with problems.
+    Degraded,
+    /// Not answering: the router skips it.
+    Down,
+    /// Not checked yet, or the check itself could not run.
+    Unknown,
+}
+
+/// A platform call's failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{platform} {operation}: {message}")]
+pub struct PlatformError {
+    /// Which platform.
+    pub platform: PlatformKind,
+    /// Which operation (`start`, `stop`, `list`, ...).
+    pub operation: &'static str,
+    /// What went wrong (never contains a secret).
+    pub message: String,
+}
+
+impl From<PlatformError> for crate::error::Error {
+    fn from(e: PlatformError) -> Self {
+        crate::error::Error::new(crate::error::ErrorCode::PlatformFailed, e.to_string())
+    }
+}
+
+/// A deployment platform adapter. Calls are idempotent where the platform allows.
+#[async_trait::async_trait]
+pub trait Platform: Send + Sync {
+    /// Which platform this is.
+    fn kind(&self) -> PlatformKind;
+    /// Makes `image` available on the platform (the slow first pull).
+    async fn pull_image(&self, image: &str) -> Result<(), PlatformError>;
+    /// Creates the slot's resource; returns its platform identifier.
+    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError>;
+    /// Starts the bot's workload in the slot's resource.
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<(), PlatformError>;
+    /// Stops whatever runs in the slot's resource. Stopping nothing is success.
+    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError>;
+    /// Deletes the slot's resource. Deleting nothing is success.
+    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError>;
+    /// Writes the slot's description (reference 003 formats) on the platform side.
+    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError>;
+    /// Lists every workload Berth owns there. An error means *unknown*, never *empty*.
+    async fn list(&self) -> Result<Vec<Workload>, PlatformError>;
+    /// Checks the platform answers.
+    async fn health(&self) -> Health;
+}
+
+/// The adapters of one Berth instance, by platform.
+#[derive(Clone, Default)]
+pub struct Platforms {
+    adapters: HashMap<PlatformKind, Arc<dyn Platform>>,
+}
+
+impl Platforms {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the adapter for its platform.
+    pub fn insert(&mut self, adapter: Arc<dyn Platform>) {
+        self.adapters.insert(adapter.kind(), adapter);
+    }
+
+    /// The adapter for `kind`, if configured.
+    pub fn get(&self, kind: PlatformKind) -> Option<Arc<dyn Platform>> {
+        self.adapters.get(&kind).cloned()
+    }
+
+    /// Every configured adapter.
+    pub fn iter(&self) -> impl Iterator<Item = (PlatformKind, &Arc<dyn Platform>)> {
+        self.adapters.iter().map(|(k, v)| (*k, v))
+    }
+}

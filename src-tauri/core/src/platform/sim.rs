@@ -1,0 +1,277 @@
+//! The simulated platform.
+//!
+//! Its "cluster" lives in the shared database (`sim_workloads`), so every
+//! instance simulating a platform sees the same workloads — reconciliation
+//! run by the leader agrees with deploys made by any instance. Knobs per
+//! platform (`sim_knobs`): deploy and pull latency, failure rate, how long a
+//! bot runs (or until told), and fault switches for stop and list.
+
+use chrono::Duration;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::sync::Arc;
+
+use super::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload, WorkloadState};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::PlatformKind;
+
+/// The simulator's knobs for one platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct SimKnobs {
+    /// How long starting a workload takes.
+    pub deploy_latency_ms: i32,
+    /// How long the first pull of an image takes.
+    pub pull_latency_ms: i32,
+    /// Probability (0..=1) that a start fails.
+    pub failure_rate: f64,
+    /// How long a bot runs before its workload exits; `None`: until told.
+    pub run_ms: Option<i32>,
+    /// Makes every stop fail (to exercise recovery).
+    pub stop_fails: bool,
+    /// Makes every listing fail (to exercise reconciliation's "unknown").
+    pub list_fails: bool,
+}
+
+impl Default for SimKnobs {
+    fn default() -> Self {
+        SimKnobs {
+            deploy_latency_ms: 0,
+            pull_latency_ms: 0,
+            failure_rate: 0.0,
+            run_ms: None,
+            stop_fails: false,
+            list_fails: false,
+        }
+    }
+}
+
+/// Sets the knobs of `platform`'s simulator (shared by every instance).
+pub async fn set_knobs(db: &PgPool, platform: PlatformKind, knobs: &SimKnobs) -> Result<()> {
+    if !(0.0..=1.0).contains(&knobs.failure_rate) {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("failure rate must be between 0 and 1, got {}", knobs.failure_rate),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO sim_knobs (platform, deploy_latency_ms, pull_latency_ms, failure_rate, run_ms, stop_fails, list_fails)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (platform) DO UPDATE SET deploy_latency_ms = $2, pull_latency_ms = $3,
+           failure_rate = $4, run_ms = $5, stop_fails = $6, list_fails = $7",
+    )
+    .bind(platform.as_str())
+    .bind(knobs.deploy_latency_ms)
+    .bind(knobs.pull_latency_ms)
+    .bind(knobs.failure_rate)
+    .bind(knobs.run_ms)
+    .bind(knobs.stop_fails)
+    .bind(knobs.list_fails)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A simulated deployment platform backed by the shared database.
+pub struct SimPlatform {
+    kind: PlatformKind,
+    db: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+impl SimPlatform {
+    /// A simulator standing in for `kind`.
+    pub fn new(kind: PlatformKind, db: PgPool, clock: Arc<dyn Clock>) -> Self {
+        SimPlatform { kind, db, clock }
+    }
+
+    fn err(&self, operation: &'static str, message: impl Into<String>) -> PlatformError {
+        PlatformError {
+            platform: self.kind,
+            operation,
+            message: message.into(),
+        }
+    }
+
+    async fn knobs(&self, operation: &'static str) -> Result<SimKnobs, PlatformError> {
+        let row: Option<SimKnobs> = sqlx::query_as(
+            "SELECT deploy_latency_ms, pull_latency_ms, failure_rate, run_ms, stop_fails, list_fails
+             FROM sim_knobs WHERE platform = $1",
+        )
+        .bind(self.kind.as_str())
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|e| self.err(operation, e.to_string()))?;
+        Ok(row.unwrap_or_default())
+    }
+
+    fn resource(&self, slot: &SlotRef) -> String {
+        slot.platform_ref
+            .clone()
+            .unwrap_or_else(|| format!("sim-{}-{}", self.kind.as_str(), slot.slot_name))
+    }
+}
+
+#[async_trait::async_trait]
+impl Platform for SimPlatform {
+    fn kind(&self) -> PlatformKind {
+        self.kind
+    }
+
+    async fn pull_image(&self, _image: &str) -> Result<(), PlatformError> {
+        let knobs = self.knobs("pull_image").await?;
+        self.clock
+            .sleep(Duration::milliseconds(knobs.pull_latency_ms.into()))
+            .await;
+        Ok(())
+    }
+
+    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
+        let resource = self.resource(slot);
+        sqlx::query(
+            "INSERT INTO sim_workloads (platform, resource, state) VALUES ($1, $2, 'created')
+             ON CONFLICT (platform, resource) DO NOTHING",
+        )
+        .bind(self.kind.as_str())
+        .bind(&resource)
+        .execute(&self.db)
+        .await
+        .map_err(|e| self.err("create_resource", e.to_string()))?;
+        Ok(resource)
+    }
+
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<(), PlatformError> {
+        let knobs = self.knobs("start").await?;
+        self.clock
+            .sleep(Duration::milliseconds(knobs.deploy_latency_ms.into()))
+            .await;
+        if knobs.failure_rate > 0.0 && rand::rng().random_bool(knobs.failure_rate) {
+            return Err(self.err("start", "simulated deploy failure"));
+        }
+        let now = self.clock.now();
+        let run_until = knobs
+            .run_ms
+            .map(|ms| now + Duration::milliseconds(ms.into()));
+        let done = sqlx::query(
+            "UPDATE sim_workloads SET state = 'running', bot_id = $3, epoch = $4, started_at = $5, run_until = $6
+             WHERE platform = $1 AND resource = $2",
+        )
+        .bind(self.kind.as_str())
+        .bind(self.resource(slot))
+        .bind(bot.bot_id)
+        .bind(slot.epoch)
+        .bind(now)
+        .bind(run_until)
+        .execute(&self.db)
+        .await
+        .map_err(|e| self.err("start", e.to_string()))?;
+        if done.rows_affected() == 0 {
+            return Err(self.err("start", format!("no resource {}", self.resource(slot))));
+        }
+        Ok(())
+    }
+
+    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+        let knobs = self.knobs("stop").await?;
+        if knobs.stop_fails {
+            return Err(self.err("stop", "simulated stop failure"));
+        }
+        sqlx::query(
+            "UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL
+             WHERE platform = $1 AND resource = $2",
+        )
+        .bind(self.kind.as_str())
+        .bind(self.resource(slot))
+        .execute(&self.db)
+        .await
+        .map_err(|e| self.err("stop", e.to_string()))?;
+        Ok(())
+    }
+
+    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+        let knobs = self.knobs("delete_resource").await?;
+        if knobs.stop_fails {
+            return Err(self.err("delete_resource", "simulated delete failure"));
+        }
+        sqlx::query("DELETE FROM sim_workloads WHERE platform = $1 AND resource = $2")
+            .bind(self.kind.as_str())
+            .bind(self.resource(slot))
+            .execute(&self.db)
+            .await
+            .map_err(|e| self.err("delete_resource", e.to_string()))?;
+        Ok(())
+    }
+
+    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
+        sqlx::query("UPDATE sim_workloads SET description = $3 WHERE platform = $1 AND resource = $2")
+            .bind(self.kind.as_str())
+            .bind(self.resource(slot))
+            .bind(description)
+            .execute(&self.db)
+            .await
+            .map_err(|e| self.err("describe", e.to_string()))?;
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
+        let knobs = self.knobs("list").await?;
+        if knobs.list_fails {
+            return Err(self.err("list", "simulated listing failure"));
+        }
+        let now = self.clock.now();
+        let rows: Vec<(String, Option<i64>, Option<i64>, String, Option<chrono::DateTime<chrono::Utc>>)> =
+            sqlx::query_as(
+                "SELECT resource, bot_id, epoch, state, run_until FROM sim_workloads WHERE platform = $1 ORDER BY resource",
+            )
+            .bind(self.kind.as_str())
+            .fetch_all(&self.db)
+            .await
+            .map_err(|e| self.err("list", e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|(resource, bot_id, epoch, state, run_until)| {
+                let mapped = match state.as_str() {
+                    "running" if run_until.is_some_and(|t| t <= now) => WorkloadState::Succeeded,
+                    "running" => WorkloadState::Running,
+                    "succeeded" => WorkloadState::Succeeded,
+                    "failed" => WorkloadState::Failed,
+                    _ => WorkloadState::Stopped,
+                };
+                let raw_status = match mapped {
+                    WorkloadState::Succeeded if state == "running" => "exited(0)".to_string(),
+                    _ => state,
+                };
+                Workload {
+                    resource,
+                    bot_id,
+                    epoch,
+                    state: mapped,
+                    raw_status,
+                }
+            })
+            .collect())
+    }
+
+    async fn health(&self) -> Health {
+        match self.knobs("health").await {
+            Ok(k) if k.list_fails => Health::Down,
+            Ok(_) => Health::Healthy,
+            Err(_) => Health::Unknown,
+        }
+    }
+}
+
+/// Marks a simulated workload as exited (a bot "told" to finish, or a crash).
+pub async fn exit_workload(db: &PgPool, platform: PlatformKind, bot_id: i64, success: bool) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sim_workloads SET state = $3 WHERE platform = $1 AND bot_id = $2 AND state = 'running'",
+    )
+    .bind(platform.as_str())
+    .bind(bot_id)
+    .bind(if success { "succeeded" } else { "failed" })
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

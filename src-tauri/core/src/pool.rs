@@ -1,0 +1,141 @@
+//! Pools: the slots of one meeting platform's bot image, and their statistics.
+//!
+//! A pool is a row in `pools`; the engine only ever reads that row, so the
+//! default pools (one per meeting platform, sized from the environment)
+//! can later be replaced by YAML definitions without touching the engine.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::config::PoolSizing;
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::{MeetingPlatform, PlatformKind};
+
+/// A pool definition as the engine uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pool {
+    /// Unique name; slots are named `pool-<name>-<NNN>`.
+    pub name: String,
+    /// The meeting platform it serves; bots of other meeting platforms never land here.
+    pub meeting_platform: MeetingPlatform,
+    /// The bot image.
+    pub image: String,
+    /// Max slots across all deployment platforms.
+    pub max_size: i32,
+    /// Idle slots to keep ready.
+    pub prewarm_count: i32,
+    /// Deployment platforms allowed, in order; `None`: the global priority order.
+    pub allowed_platforms: Option<Vec<PlatformKind>>,
+    /// Where the definition came from (`default`, later a YAML file).
+    pub source: String,
+}
+
+type PoolRow = (String, String, String, i32, i32, Option<Vec<String>>, String);
+
+fn from_row(row: PoolRow) -> Result<Pool> {
+    let (name, mp, image, max_size, prewarm_count, allowed, source) = row;
+    let allowed_platforms = allowed
+        .map(|v| v.into_iter().map(|s| s.parse()).collect::<Result<Vec<_>>>())
+        .transpose()?;
+    Ok(Pool {
+        name,
+        meeting_platform: mp.parse()?,
+        image,
+        max_size,
+        prewarm_count,
+        allowed_platforms,
+        source,
+    })
+}
+
+const COLUMNS: &str = "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source";
+
+/// Every pool, by name.
+pub async fn list(db: &PgPool) -> Result<Vec<Pool>> {
+    let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM pools ORDER BY name")))
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// One pool by name.
+pub async fn get(db: &PgPool, name: &str) -> Result<Pool> {
+    let row: Option<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM pools WHERE name = $1")))
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
+    from_row(row.ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no pool named {name:?}")))?)
+}
+
+/// The pool serving `mp` (the first by name when several do).
+pub async fn for_meeting_platform(db: &PgPool, mp: MeetingPlatform) -> Result<Pool> {
+    let row: Option<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pools WHERE meeting_platform = $1 ORDER BY (name = $1) DESC, name LIMIT 1"
+    )))
+    .bind(mp.as_str())
+    .fetch_optional(db)
+    .await?;
+    from_row(row.ok_or_else(|| {
+        Error::new(ErrorCode::NotFound, format!("no pool serves {}", mp.as_str()))
+    })?)
+}
+
+/// Creates or updates the default pool of each meeting platform from the
+/// environment's sizing. Pools defined elsewhere (source other than
+/// `default`) are left alone.
+pub async fn ensure_defaults(db: &PgPool, sizing: &[PoolSizing]) -> Result<()> {
+    for s in sizing {
+        sqlx::query(
+            "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, source)
+             VALUES ($1, $1, $2, $3, $4, 'default')
+             ON CONFLICT (name) DO UPDATE SET max_size = $3, prewarm_count = $4, updated_at = now()
+             WHERE pools.source = 'default'",
+        )
+        .bind(s.meeting_platform.as_str())
+        .bind(s.meeting_platform.default_image())
+        .bind(s.max_size as i32)
+        .bind(s.prewarm_count as i32)
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reference 000's `PoolStats`, per pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolStats {
+    /// Pool name.
+    pub pool: String,
+    /// Meeting platform.
+    pub meeting_platform: String,
+    /// Slots in the pool.
+    pub total: i64,
+    /// Ready for assignment.
+    pub idle: i64,
+    /// Starting up.
+    pub deploying: i64,
+    /// Running a bot.
+    pub busy: i64,
+    /// In error.
+    pub error: i64,
+    /// Max size.
+    pub max_size: i64,
+}
+
+/// Statistics of every pool, by name.
+pub async fn stats(db: &PgPool) -> Result<Vec<PoolStats>> {
+    Ok(sqlx::query_as(
+        "SELECT p.name AS pool, p.meeting_platform, count(s.id) AS total,
+                count(s.id) FILTER (WHERE s.status = 'idle') AS idle,
+                count(s.id) FILTER (WHERE s.status = 'deploying') AS deploying,
+                count(s.id) FILTER (WHERE s.status = 'busy') AS busy,
+                count(s.id) FILTER (WHERE s.status = 'error') AS error,
+                p.max_size::bigint AS max_size
+         FROM pools p LEFT JOIN pool_slots s ON s.pool = p.name
+         GROUP BY p.name, p.meeting_platform, p.max_size ORDER BY p.name",
+    )
+    .fetch_all(db)
+    .await?)
+}

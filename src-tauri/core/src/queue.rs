@@ -1,0 +1,177 @@
+//! The deployment queue: requests waiting for capacity.
+//!
+//! An entry either waits on one platform until that platform's queue
+//! timeout (`stage_platform` set), or sits in the global queue until its own
+//! deadline. Order: lower priority number first, then first come first
+//! served. Estimated waits come from the release rate observed in the slot
+//! history, never from a constant.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::Result;
+use crate::meeting::PlatformKind;
+
+/// Window over which the release rate is observed.
+pub const RATE_WINDOW_MINUTES: i64 = 15;
+
+/// A queue entry as the CLI and UI show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueEntryView {
+    /// Entry id.
+    pub id: i64,
+    /// The waiting bot.
+    pub bot_id: i64,
+    /// Its pool.
+    pub pool: String,
+    /// Its meeting platform.
+    pub platform: String,
+    /// Priority (lower first).
+    pub priority: i32,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// Its deadline (global queue) or the end of its current platform wait.
+    pub timeout_at: DateTime<Utc>,
+    /// The platform it waits on, or `None` in the global queue.
+    pub waiting_on: Option<String>,
+    /// 1-based position in queue order.
+    pub position: i64,
+}
+
+/// Where a request entering the queue goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Wait on this platform until the deadline.
+    Platform(PlatformKind, DateTime<Utc>),
+    /// The global queue, until the deadline.
+    Global(DateTime<Utc>),
+}
+
+/// Puts (or moves) a bot's entry. `queued_at` is kept from an earlier entry.
+pub async fn enter(
+    conn: &mut PgConnection,
+    bot_id: i64,
+    priority: i32,
+    queued_at: DateTime<Utc>,
+    stage: Stage,
+) -> Result<()> {
+    let (stage_no, platform, deadline) = match stage {
+        Stage::Platform(p, d) => (0, Some(p.as_str()), d),
+        Stage::Global(d) => (-1, None, d),
+    };
+    sqlx::query(
+        "INSERT INTO deployment_queue (bot_id, priority, queued_at, timeout_at, stage, stage_platform, stage_deadline)
+         VALUES ($1, $2, $3, GREATEST($4, $3), $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE $4 END)
+         ON CONFLICT (bot_id) DO UPDATE SET timeout_at = GREATEST($4, deployment_queue.queued_at), stage = $5,
+            stage_platform = $6, stage_deadline = CASE WHEN $6::text IS NULL THEN NULL ELSE $4 END",
+    )
+    .bind(bot_id)
+    .bind(priority)
+    .bind(queued_at)
+    .bind(deadline)
+    .bind(stage_no)
+    .bind(platform)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every entry in queue order, with positions.
+pub async fn list(db: &PgPool) -> Result<Vec<QueueEntryView>> {
+    Ok(sqlx::query_as(
+        "SELECT q.id, q.bot_id, b.pool, b.meeting_platform AS platform, q.priority, q.queued_at, q.timeout_at,
+                q.stage_platform AS waiting_on,
+                row_number() OVER (ORDER BY q.priority, q.queued_at, q.id) AS position
+         FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+         ORDER BY q.priority, q.queued_at, q.id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// 1-based position of a bot's entry, if queued.
+pub async fn position(db: &PgPool, bot_id: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM deployment_queue q, (SELECT priority, queued_at, id FROM deployment_queue WHERE bot_id = $1) me
+         WHERE (q.priority, q.queued_at, q.id) <= (me.priority, me.queued_at, me.id)",
+    )
+    .bind(bot_id)
+    .fetch_optional(db)
+    .await?
+    .filter(|n: &i64| *n > 0))
+}
+
+/// Releases per second observed over the last [`RATE_WINDOW_MINUTES`] up to `now`.
+pub async fn release_rate(db: &PgPool, now: DateTime<Utc>) -> Result<f64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM slot_history
+         WHERE from_status IN ('busy', 'deploying') AND to_status = 'idle' AND at > $1 AND at <= $2",
+    )
+    .bind(now - Duration::minutes(RATE_WINDOW_MINUTES))
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(n as f64 / (RATE_WINDOW_MINUTES * 60) as f64)
+}
+
+/// Estimated wait for the entry at `position` given `rate` releases per
+/// second; `None` when no release was observed (no honest estimate exists).
+pub fn estimate_wait_ms(position: i64, rate: f64) -> Option<i64> {
+    (rate > 0.0).then(|| ((position as f64) / rate * 1000.0).round() as i64)
+}
+
+/// Reference 004's `getQueueStats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStats {
+    /// Entries waiting.
+    pub length: i64,
+    /// The oldest entry's queue time.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+    /// Mean time the current entries have waited so far.
+    pub avg_wait_ms: i64,
+    /// Releases per minute observed recently.
+    pub releases_per_minute: f64,
+}
+
+/// Queue statistics as of `now`.
+pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
+    let (length, oldest, avg): (i64, Option<DateTime<Utc>>, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), min(queued_at), avg(EXTRACT(EPOCH FROM ($1 - queued_at)) * 1000)::float8 FROM deployment_queue",
+    )
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(QueueStats {
+        length,
+        oldest_queued_at: oldest,
+        avg_wait_ms: avg.unwrap_or(0.0).max(0.0) as i64,
+        releases_per_minute: release_rate(db, now).await? * 60.0,
+    })
+}
+
+/// Fails every global-queue entry past its deadline: the bot ends `FATAL`
+/// with "queue timeout". Safe to run from several instances at once.
+/// Returns the expired bot ids.
+pub async fn expire(db: &PgPool, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "WITH due AS (
+            SELECT id FROM deployment_queue WHERE stage = -1 AND timeout_at <= $1
+            FOR UPDATE SKIP LOCKED
+         ), gone AS (
+            DELETE FROM deployment_queue q USING due WHERE q.id = due.id RETURNING q.bot_id, q.queued_at
+         )
+         UPDATE bots b SET status = 'FATAL', error = 'queue timeout', ended_at = now(), updated_at = now(),
+            decision_trace = b.decision_trace || jsonb_build_array(jsonb_build_object(
+                'platform', NULL, 'decision', 'expired',
+                'detail', 'queue timeout after ' || round(EXTRACT(EPOCH FROM ($1 - gone.queued_at)) * 1000) || ' ms',
+                'at', to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))
+         FROM gone WHERE b.id = gone.bot_id AND b.status = 'QUEUED'
+         RETURNING b.id",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
