@@ -1,1 +1,138 @@
-pub fn main_placeholder() {}
+//! Shared harness for Berth's integration tests: a router over simulated
+//! platforms on a real PostgreSQL database, with a manual clock.
+
+use berth_core::clock::{Clock, ManualClock};
+use berth_core::config::EnvConfig;
+use berth_core::dispatch::Dispatcher;
+use berth_core::feed::Feed;
+use berth_core::meeting::PlatformKind;
+use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
+use berth_core::platform::Platforms;
+use berth_core::router::Router;
+use berth_core::slot::LockMode;
+use berth_core::{pool, settings};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A router, its dispatcher and the manual clock they run on.
+pub struct Harness {
+    /// The database (one per test).
+    pub db: PgPool,
+    /// Moves only when a test advances it.
+    pub clock: Arc<ManualClock>,
+    /// The router under test.
+    pub router: Router,
+    /// Its dispatcher (tests call `drain` directly).
+    pub dispatcher: Dispatcher,
+    /// The parsed configuration.
+    pub config: EnvConfig,
+}
+
+/// Applies `BERTH_EXPERIMENT_LOCK_MODE` (`unlocked` | `blocking`) so the
+/// concurrency tests can be run against a weakened acquisition query to
+/// show that they fail without the row lock.
+pub fn apply_experiment_env() {
+    match std::env::var("BERTH_EXPERIMENT_LOCK_MODE").as_deref() {
+        Ok("unlocked") => berth_core::slot::set_lock_mode(LockMode::Unlocked),
+        Ok("blocking") => berth_core::slot::set_lock_mode(LockMode::Blocking),
+        _ => {}
+    }
+}
+
+/// Builds a harness: configuration from `env` (a test's variables only),
+/// settings and default pools written, the simulator for every platform
+/// with zero latency and bots that run until told. The feed is off: tests
+/// drive the dispatcher themselves.
+pub async fn harness(db: PgPool, env: &[(&str, &str)], dev: bool) -> Harness {
+    apply_experiment_env();
+    let vars: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config =
+        EnvConfig::parse(&|k| vars.get(k).cloned(), dev).expect("test configuration is valid");
+    settings::apply_env(&db, &config)
+        .await
+        .expect("settings written");
+    pool::ensure_defaults(&db, &config.pools)
+        .await
+        .expect("pools written");
+    let clock = ManualClock::starting_now();
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let mut platforms = Platforms::new();
+    for kind in PlatformKind::ALL {
+        platforms.insert(Arc::new(SimPlatform::new(
+            *kind,
+            db.clone(),
+            dyn_clock.clone(),
+        )));
+        sim::set_knobs(&db, *kind, &SimKnobs::default())
+            .await
+            .expect("knobs");
+    }
+    let router = Router::new(
+        db.clone(),
+        dyn_clock,
+        Feed::new(uuid::Uuid::new_v4(), false),
+        platforms,
+    );
+    let dispatcher = Dispatcher::new(router.clone());
+    Harness {
+        db,
+        clock,
+        router,
+        dispatcher,
+        config,
+    }
+}
+
+/// Three limited platforms, each `limit` bots, with the given queue timeouts.
+pub fn three_platforms(
+    limit: &'static str,
+    timeouts: [&'static str; 3],
+) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("PLATFORM_PRIORITY", "k8s,aws,coolify"),
+        ("K8S_BOT_LIMIT", limit),
+        ("AWS_BOT_LIMIT", limit),
+        ("COOLIFY_BOT_LIMIT", limit),
+        ("K8S_QUEUE_TIMEOUT_MS", timeouts[0]),
+        ("AWS_QUEUE_TIMEOUT_MS", timeouts[1]),
+        ("COOLIFY_QUEUE_TIMEOUT_MS", timeouts[2]),
+    ]
+}
+
+/// Inserts a bot row directly (for engine-level tests that bypass the router).
+pub async fn insert_bot(db: &PgPool, pool: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO bots (pool, meeting_platform, meeting_url) SELECT name, meeting_platform, 'https://meet.example/x' FROM pools WHERE name = $1 RETURNING id",
+    )
+    .bind(pool)
+    .fetch_one(db)
+    .await
+    .expect("bot inserted")
+}
+
+/// Inserts a pool directly.
+pub async fn insert_pool(db: &PgPool, name: &str, meeting_platform: &str, max_size: i32) {
+    sqlx::query(
+        "INSERT INTO pools (name, meeting_platform, image, max_size) VALUES ($1, $2, 'img:1', $3)",
+    )
+    .bind(name)
+    .bind(meeting_platform)
+    .bind(max_size)
+    .execute(db)
+    .await
+    .expect("pool inserted");
+}
+
+/// A second pool on the test's database, wide enough for `n` concurrent
+/// holders (the pool `#[sqlx::test]` hands out is small).
+pub async fn wide_pool(db: &PgPool, n: u32) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(n)
+        .connect_with((*db.connect_options()).clone())
+        .await
+        .expect("wide pool")
+}

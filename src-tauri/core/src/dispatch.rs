@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Result;
-use crate::feed::{Topic};
+use crate::feed::Topic;
 use crate::pool;
 use crate::queue;
 use crate::router::{DeployOutcome, Pass, Router, Waiting};
@@ -38,7 +38,9 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `router`.
+    /// A dispatcher over `router`. Pass `router.detached()` to let slow
+    /// starts run concurrently (as instances do); tests that want a pass to
+    /// finish its deploys before returning pass the router as it is.
     pub fn new(router: Router) -> Self {
         Dispatcher {
             router,

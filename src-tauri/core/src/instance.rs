@@ -158,7 +158,7 @@ impl Berth {
         let id = Uuid::new_v4();
         let feed = Feed::new(id, options.feed);
         let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
-        let dispatcher = Dispatcher::new(router.clone());
+        let dispatcher = Dispatcher::new(router.detached());
         let mut berth = Berth {
             id,
             config,
@@ -274,15 +274,24 @@ impl Berth {
     /// Graceful stop: background tasks end, pending changes are announced,
     /// leadership is handed over, the embedded database (if started here) stops.
     pub async fn shutdown(mut self) -> Result<()> {
+        // Stop starting new work, but let deploys already under way finish
+        // (aborting one would strand its slot in `deploying` until recovery).
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        let inflight = self.router.inflight().clone();
+        if tokio::time::timeout(std::time::Duration::from_secs(30), inflight.wait_idle()).await.is_err() {
+            tracing::warn!(deploys = inflight.count(), "shutdown: deploys still running after 30 s; recovery will handle their slots");
+        }
         let db = self.router.db().clone();
-        let _ = self.router.feed().flush(&db).await;
         if self.leading.load(Ordering::SeqCst) {
             let _ = jobs::resign(&db, self.id).await;
         }
         let _ = jobs::leave(&db, self.id).await;
+        self.router.feed().publish(&[Topic::Peers]);
+        if let Err(e) = self.router.feed().flush(&db).await {
+            tracing::warn!(error = %e, "shutdown: last changes not announced");
+        }
         db.close().await;
         if let Some(mut pg) = self.embedded.take() {
             pg.stop().await?;

@@ -145,6 +145,52 @@ pub struct Router {
     pub(crate) platforms: Platforms,
     pub(crate) images: Arc<ImageGate>,
     pub(crate) health: Arc<HealthBoard>,
+    /// Whether resumed requests' deploys run in their own tasks (the
+    /// dispatcher's mode: one slow start must not hold up the queue).
+    detach: bool,
+    inflight: Arc<Inflight>,
+}
+
+/// Counts deploys running in their own tasks, so shutdown can wait for them.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Inflight {
+    fn enter(self: &Arc<Self>) -> InflightGuard {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InflightGuard(self.clone())
+    }
+
+    /// Deploys running now.
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Returns once no deploy is running.
+    pub async fn wait_idle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.count() == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+struct InflightGuard(Arc<Inflight>);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 fn entry(platform: Option<PlatformKind>, decision: Decision, detail: impl Into<String>, at: DateTime<Utc>) -> TraceEntry {
@@ -166,7 +212,24 @@ impl Router {
             platforms,
             images: Arc::new(ImageGate::new()),
             health: Arc::new(HealthBoard::default()),
+            detach: false,
+            inflight: Arc::new(Inflight::default()),
         }
+    }
+
+    /// The same router, but resumed requests' deploys run in their own
+    /// tasks: a pass reserves capacity in queue order and returns without
+    /// waiting for slow starts. Used by the dispatcher.
+    pub fn detached(&self) -> Router {
+        Router {
+            detach: true,
+            ..self.clone()
+        }
+    }
+
+    /// Deploys running in their own tasks.
+    pub fn inflight(&self) -> &Arc<Inflight> {
+        &self.inflight
     }
 
     /// The database pool.
@@ -517,14 +580,9 @@ impl Router {
                 if usable {
                     let limit = p.and_then(|p| p.bot_limit).unwrap_or(0);
                     match self.reserve(w.bot_id, pool, kind, limit, true, pass).await? {
-                        Reservation::Reserved(lease) => match self.deploy(w.bot_id, pool, kind, &lease).await {
-                            Ok(o) => return Ok(o),
-                            Err(message) => {
-                                self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, self.clock.now())).await?;
-                                let fresh = Waiting { stage_platform: None, ..w.clone() };
-                                return self.route_from(&fresh, pool, settings, Some(kind), false, pass).await;
-                            }
-                        },
+                        Reservation::Reserved(lease) => {
+                            return self.launch(w, pool, settings, kind, lease, false).await;
+                        }
                         Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
                         Reservation::Full(_) | Reservation::PoolFull(_) if now < w.timeout_at => {
                             return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
@@ -546,21 +604,74 @@ impl Router {
                         continue;
                     }
                     match self.reserve(w.bot_id, pool, kind, limit, true, pass).await? {
-                        Reservation::Reserved(lease) => match self.deploy(w.bot_id, pool, kind, &lease).await {
-                            Ok(o) => return Ok(o),
-                            Err(message) => {
-                                self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, self.clock.now())).await?;
-                                // Back into the global queue with its original deadline.
-                                let mut tx = self.db.begin().await?;
-                                queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, Stage::Global(w.timeout_at)).await?;
-                                tx.commit().await?;
-                            }
-                        },
+                        Reservation::Reserved(lease) => {
+                            return self.launch(w, pool, settings, kind, lease, true).await;
+                        }
                         Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
                         Reservation::Full(_) | Reservation::PoolFull(_) => {}
                     }
                 }
                 self.queued(w.bot_id, None, w.timeout_at).await
+            }
+        }
+    }
+
+    /// Deploys a resumed request into its reserved slot — in its own task
+    /// when detached, so the pass goes on to the next entry at once.
+    async fn launch(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
+        kind: PlatformKind,
+        lease: Lease,
+        from_global: bool,
+    ) -> Result<DeployOutcome> {
+        if !self.detach {
+            return self.deploy_or_fail_over(w.clone(), pool.clone(), settings.clone(), kind, lease, from_global).await;
+        }
+        let outcome = DeployOutcome::Deployed {
+            bot_id: w.bot_id,
+            platform: kind,
+            slot_name: lease.slot_name.clone(),
+            platform_identifier: lease.platform_ref.clone(),
+        };
+        let (me, w, pool, settings) = (self.clone(), w.clone(), pool.clone(), settings.clone());
+        let guard = self.inflight.enter();
+        tokio::spawn(async move {
+            let _guard = guard;
+            if let Err(e) = me.deploy_or_fail_over(w, pool, settings, kind, lease, from_global).await {
+                tracing::warn!(error = %e, "deploy of a queued request failed");
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Starts the workload; when that fails, records why and moves on: to
+    /// the next platform (after a platform wait) or back into the global
+    /// queue with the request's original deadline.
+    async fn deploy_or_fail_over(
+        &self,
+        w: Waiting,
+        pool: Pool,
+        settings: Settings,
+        kind: PlatformKind,
+        lease: Lease,
+        from_global: bool,
+    ) -> Result<DeployOutcome> {
+        match self.deploy(w.bot_id, &pool, kind, &lease).await {
+            Ok(o) => Ok(o),
+            Err(message) => {
+                self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, self.clock.now())).await?;
+                if from_global {
+                    let mut tx = self.db.begin().await?;
+                    queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, Stage::Global(w.timeout_at)).await?;
+                    tx.commit().await?;
+                    self.feed.publish(&[Topic::Queue]);
+                    return self.queued(w.bot_id, None, w.timeout_at).await;
+                }
+                let fresh = Waiting { stage_platform: None, ..w };
+                self.route_from(&fresh, &pool, &settings, Some(kind), false, &mut Pass::default()).await
             }
         }
     }
@@ -583,12 +694,18 @@ impl Router {
             ));
         }
         if !status.is_final() {
-            sqlx::query("UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3")
+            let moved = sqlx::query("UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3")
                 .bind(bot_id)
                 .bind(status.as_str())
                 .bind(current.as_str())
                 .execute(&self.db)
                 .await?;
+            if moved.rows_affected() == 0 {
+                return Err(Error::new(
+                    ErrorCode::StaleTransition,
+                    format!("bot #{bot_id} changed status while reporting {status}; read it and try again"),
+                ));
+            }
             self.feed.publish(&[Topic::Bots]);
             return Ok(());
         }

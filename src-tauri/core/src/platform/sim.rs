@@ -191,10 +191,6 @@ impl Platform for SimPlatform {
     }
 
     async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        let knobs = self.knobs("delete_resource").await?;
-        if knobs.stop_fails {
-            return Err(self.err("delete_resource", "simulated delete failure"));
-        }
         sqlx::query("DELETE FROM sim_workloads WHERE platform = $1 AND resource = $2")
             .bind(self.kind.as_str())
             .bind(self.resource(slot))

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Makes a Debian 12 machine ready to build, test and run Berth.
+# Idempotent: installs only what is missing; never stops or disables anything.
+set -euo pipefail
+
+MIN_RUST="1.94"
+APT_PACKAGES=(build-essential pkg-config curl ca-certificates postgresql)
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# rustup installs into ~/.cargo/bin; make it usable even if the shell profile was not reloaded.
+if [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]; then
+    case ":$PATH:" in
+        *":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;
+        *) PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH" ;;
+    esac
+fi
+
+# --- system packages ---------------------------------------------------------
+missing=()
+if command -v dpkg >/dev/null 2>&1; then
+    for p in "${APT_PACKAGES[@]}"; do
+        if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+else
+    say "no dpkg (not Debian?): skipping system packages; install: ${APT_PACKAGES[*]}"
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing system packages: ${missing[*]}"
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || die "missing packages (${missing[*]}) and not root; run as root or install sudo"
+        SUDO=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update
+    "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+    say "system packages present"
+fi
+
+# --- Rust toolchain ------------------------------------------------------------
+rust_help() {
+    cat >&2 <<EOF
+setup: error: $1
+  Berth needs Rust >= ${MIN_RUST} (Debian's own rustc is too old). Install it with rustup:
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+    . "\$HOME/.cargo/env"
+  or, if rustup is already installed:  rustup update stable && rustup default stable
+EOF
+    exit 1
+}
+
+# "1.95.0" >= "1.94" ?
+version_ge() {
+    local a_major a_minor b_major b_minor
+    IFS=. read -r a_major a_minor _ <<<"$1"
+    IFS=. read -r b_major b_minor _ <<<"$2"
+    [ "${a_major:-0}" -gt "${b_major:-0}" ] ||
+        { [ "${a_major:-0}" -eq "${b_major:-0}" ] && [ "${a_minor:-0}" -ge "${b_minor:-0}" ]; }
+}
+
+command -v cargo >/dev/null 2>&1 || rust_help "cargo not found"
+command -v rustc >/dev/null 2>&1 || rust_help "rustc not found"
+rustc_v="$(rustc --version 2>/dev/null | awk '{print $2}')" || true
+cargo_v="$(cargo --version 2>/dev/null | awk '{print $2}')" || true
+[ -n "$rustc_v" ] || rust_help "rustc does not run (rustc --version failed)"
+[ -n "$cargo_v" ] || rust_help "cargo does not run (cargo --version failed)"
+version_ge "${rustc_v%%-*}" "$MIN_RUST" || rust_help "rustc $rustc_v is too old"
+version_ge "${cargo_v%%-*}" "$MIN_RUST" || rust_help "cargo $cargo_v is too old"
+say "rust $rustc_v (cargo $cargo_v)"
+
+# rustfmt and clippy
+need_components=()
+cargo fmt --version >/dev/null 2>&1 || need_components+=(rustfmt)
+cargo clippy --version >/dev/null 2>&1 || need_components+=(clippy)
+if [ "${#need_components[@]}" -gt 0 ]; then
+    if command -v rustup >/dev/null 2>&1; then
+        say "adding rust components: ${need_components[*]}"
+        rustup component add "${need_components[@]}"
+    else
+        die "missing ${need_components[*]} and no rustup to add them; install them for your toolchain"
+    fi
+else
+    say "rustfmt and clippy present"
+fi
+
+# cargo-nextest
+if cargo nextest --version >/dev/null 2>&1; then
+    say "cargo-nextest present"
+else
+    say "installing cargo-nextest (cargo install cargo-nextest --locked; takes a few minutes)"
+    cargo install cargo-nextest --locked
+fi
+
+say "ready"

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The single test command: setup, a private PostgreSQL for the tests, then
+# fmt, clippy, the test suite and (if present) a benchmark smoke run.
+#
+#   scripts/test.sh [--no-setup]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+
+SETUP=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-setup) SETUP=0 ;;
+        -h | --help)
+            echo "usage: scripts/test.sh [--no-setup]"
+            exit 0
+            ;;
+        *)
+            echo "test: unknown argument: $arg (usage: scripts/test.sh [--no-setup])" >&2
+            exit 2
+            ;;
+    esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'test: error: %s\n' "$*" >&2; exit 1; }
+
+if [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]; then
+    case ":$PATH:" in
+        *":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;
+        *) PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH" ;;
+    esac
+fi
+export PATH
+
+if [ "$SETUP" -eq 1 ]; then
+    say "setup"
+    bash "$ROOT/scripts/setup.sh"
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TERM_COLOR=never
+
+# --- private PostgreSQL cluster ------------------------------------------------
+find_pg_bin() {
+    if [ -n "${BERTH_PG_BIN:-}" ] && [ -x "$BERTH_PG_BIN/pg_ctl" ]; then
+        echo "$BERTH_PG_BIN"
+        return
+    fi
+    local best=""
+    best="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)" || true
+    if [ -n "$best" ] && [ -x "$best/pg_ctl" ] && [ -x "$best/initdb" ]; then
+        echo "$best"
+        return
+    fi
+    if command -v pg_config >/dev/null 2>&1; then
+        best="$(pg_config --bindir 2>/dev/null)" || true
+        if [ -n "$best" ] && [ -x "$best/pg_ctl" ]; then
+            echo "$best"
+            return
+        fi
+    fi
+    return 1
+}
+
+PG_BIN="$(find_pg_bin)" || die "no PostgreSQL server binaries found (apt-get install postgresql, or set BERTH_PG_BIN)"
+
+PGTMP="$(mktemp -d "${TMPDIR:-/tmp}/berth-test-pg.XXXXXX")"
+chmod 0700 "$PGTMP"
+AS=()
+if [ "$(id -u)" -eq 0 ]; then
+    # initdb and postgres refuse to run as root
+    chown postgres:postgres "$PGTMP"
+    AS=(runuser -u postgres --)
+fi
+
+cleanup() {
+    local rc=$?
+    if [ -f "$PGTMP/data/postmaster.pid" ]; then
+        "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PGTMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_free() {
+    if command -v ss >/dev/null 2>&1; then
+        ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+    else
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+pick_port() {
+    local p
+    if command -v python3 >/dev/null 2>&1 &&
+        p="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null)" &&
+        [ -n "$p" ]; then
+        echo "$p"
+        return
+    fi
+    for ((p = 55432 + RANDOM % 500; p < 65000; p++)); do
+        if port_free "$p"; then
+            echo "$p"
+            return
+        fi
+    done
+    return 1
+}
+
+say "postgres: initdb ($PG_BIN)"
+if ! "${AS[@]}" "$PG_BIN/initdb" -D "$PGTMP/data" -U berth --auth=trust --no-locale -E UTF8 --no-sync \
+    >"$PGTMP/initdb.log" 2>&1; then
+    cat "$PGTMP/initdb.log" >&2
+    die "initdb failed"
+fi
+
+PG_PORT=""
+for attempt in 1 2 3 4 5; do
+    port="$(pick_port)" || die "no free TCP port found"
+    if "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
+        -o "-p $port -k '$PGTMP' -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null 2>&1; then
+        PG_PORT="$port"
+        break
+    fi
+    if grep -qiE 'could not bind|address already in use|could not create any TCP/IP sockets' "$PGTMP/server.log" 2>/dev/null; then
+        echo "test: port $port busy, retrying ($attempt)" >&2
+        "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+        continue
+    fi
+    tail -n 30 "$PGTMP/server.log" >&2 || true
+    die "PostgreSQL did not start"
+done
+[ -n "$PG_PORT" ] || die "PostgreSQL did not start (no usable port)"
+
+export DATABASE_URL="postgres://berth@127.0.0.1:$PG_PORT/postgres"
+# Anything that falls back to the embedded cluster keeps its data in the temp dir.
+export BERTH_DATA_DIR="$PGTMP/berth-data"
+say "postgres: ready on 127.0.0.1:$PG_PORT (DATABASE_URL=$DATABASE_URL)"
+
+# --- checks ----------------------------------------------------------------------
+say "cargo fmt --all --check"
+cargo fmt --all --check
+
+say "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+say "cargo nextest run --workspace --no-fail-fast"
+cargo nextest run --workspace --no-fail-fast
+
+if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then
+    say "benchmark smoke run (bench --quick)"
+    cargo run --release -p berth-tests --bin bench -- --quick
+fi
+
+say "all checks passed"

@@ -1,0 +1,320 @@
+//! The command line's shape (clap derive) and its argument parsers.
+//!
+//! Every value with a closed set of forms (platforms, statuses) is parsed
+//! here with the core's own `FromStr`, so a bad value is refused before
+//! anything runs, with the core's message naming the valid values.
+
+use berth_core::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
+use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
+
+/// Berth: a pool of meeting-bot slots across deployment platforms.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, propagate_version = true)]
+#[command(
+    after_help = "Environment: DATABASE_URL (absent: the embedded cluster), PLATFORM_PRIORITY, \
+<PLATFORM>_BOT_LIMIT, <PLATFORM>_QUEUE_TIMEOUT_MS, GLOBAL_QUEUE_TIMEOUT_MS, POOL_*; RUST_LOG for logs (stderr)."
+)]
+pub struct Cli {
+    /// Machine-readable output on stdout (errors too, as {"error":{"code","message"}})
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Development mode: every platform runs on the simulator
+    #[arg(long, global = true, env = "BERTH_DEV", action = ArgAction::SetTrue,
+          value_parser = dev_flag, hide_env_values = true)]
+    pub dev: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations and print the schema version
+    Migrate,
+    /// Run headless (dispatcher, background jobs, change feed) until Ctrl-C or SIGTERM
+    Serve,
+    /// Pools, queue, per-platform capacity and health, leader and peers
+    Status,
+    /// List slots, optionally filtered
+    Slots(SlotsArgs),
+    /// List queued requests with their estimated wait and time left
+    Queue,
+    /// Create, list, inspect bots and report their status
+    #[command(subcommand)]
+    Bots(BotsCommand),
+    /// Print change-feed events as they happen, until Ctrl-C
+    Watch,
+    /// Development mode with simulated traffic and a status line every second
+    Demo(DemoArgs),
+    /// The simulator's knobs (latencies, failures, run times)
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+impl Command {
+    /// Log level when `RUST_LOG` is not set.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Serve | Command::Demo(_) => "info,sqlx=warn",
+            _ => "warn",
+        }
+    }
+}
+
+/// `berth slots`.
+#[derive(Debug, Args)]
+pub struct SlotsArgs {
+    /// Only these statuses (idle, deploying, busy, error); comma-separated and/or repeated
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = slot_status)]
+    pub status: Vec<SlotStatus>,
+    /// Only this pool
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
+    /// Only this deployment platform (k8s, aws, coolify, local)
+    #[arg(long, value_parser = platform_kind)]
+    pub platform: Option<PlatformKind>,
+}
+
+/// `berth bots ...`.
+#[derive(Debug, Subcommand)]
+pub enum BotsCommand {
+    /// Request a bot: deployed on the first platform with room, or queued
+    Create(CreateArgs),
+    /// Report a bot's status (DONE and FATAL end it and release its slot)
+    Status(ReportArgs),
+    /// One bot with its decision trace
+    Show {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+    },
+    /// Recent bots, newest first
+    List(ListArgs),
+}
+
+/// `berth bots create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Meeting platform: google-meet, microsoft-teams or zoom
+    #[arg(long, value_name = "PLATFORM", value_parser = meeting_platform)]
+    pub meeting_platform: MeetingPlatform,
+    /// Meeting URL
+    #[arg(long, value_name = "URL", value_parser = meeting_url)]
+    pub meeting_url: String,
+    /// Priority, lower goes first (default 100)
+    #[arg(long, value_name = "N", value_parser = priority)]
+    pub priority: Option<i32>,
+    /// How long the request may wait in the queue, 0 to 600000 ms (default 300000)
+    #[arg(long, value_name = "MS", value_parser = queue_timeout_ms)]
+    pub queue_timeout_ms: Option<i32>,
+}
+
+/// `berth bots status`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Bot id
+    #[arg(value_parser = bot_id)]
+    pub id: i64,
+    /// New status: JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, DONE or FATAL (any case)
+    #[arg(value_parser = bot_status)]
+    pub status: BotStatus,
+    /// Why (kept as the error of a FATAL bot)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// `berth bots list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only bots in this status
+    #[arg(long, value_parser = bot_status)]
+    pub status: Option<BotStatus>,
+    /// How many (1 to 1000)
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub limit: i64,
+}
+
+/// `berth demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop by itself (gracefully) after this many seconds
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub duration_secs: Option<u64>,
+}
+
+/// `berth sim ...`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Change one platform's knobs; knobs not given keep their value
+    Set(SimSetArgs),
+    /// Every platform's knobs
+    Show,
+}
+
+/// `berth sim set`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("knob").required(true).multiple(true)
+    .args(["deploy_latency_ms", "pull_latency_ms", "failure_rate", "run_ms", "run_until_told", "stop_fails", "list_fails"])))]
+pub struct SimSetArgs {
+    /// Platform: k8s, aws, coolify or local
+    #[arg(value_parser = platform_kind)]
+    pub platform: PlatformKind,
+    /// How long starting a workload takes
+    #[arg(long, value_name = "MS", value_parser = millis)]
+    pub deploy_latency_ms: Option<i32>,
+    /// How long the first pull of an image takes
+    #[arg(long, value_name = "MS", value_parser = millis)]
+    pub pull_latency_ms: Option<i32>,
+    /// Probability (0 to 1) that a start fails
+    #[arg(long, value_name = "F", value_parser = failure_rate)]
+    pub failure_rate: Option<f64>,
+    /// How long a bot runs before its workload exits
+    #[arg(long, value_name = "MS", value_parser = millis, conflicts_with = "run_until_told")]
+    pub run_ms: Option<i32>,
+    /// Bots run until they report DONE/FATAL themselves
+    #[arg(long)]
+    pub run_until_told: bool,
+    /// Make every stop fail (exercises recovery)
+    #[arg(long, value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub stop_fails: Option<bool>,
+    /// Make every listing fail (exercises reconciliation's "unknown")
+    #[arg(long, value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub list_fails: Option<bool>,
+}
+
+/// `BERTH_DEV`'s value (clap passes `true` for a bare `--dev`).
+fn dev_flag(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!(
+            "BERTH_DEV={other:?} is not a boolean; use 1/0, true/false, yes/no or on/off"
+        )),
+    }
+}
+
+fn core_enum<T: std::str::FromStr<Err = berth_core::Error>>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|e: berth_core::Error| e.to_string())
+}
+
+fn meeting_platform(s: &str) -> Result<MeetingPlatform, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
+}
+
+fn platform_kind(s: &str) -> Result<PlatformKind, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
+}
+
+fn slot_status(s: &str) -> Result<SlotStatus, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
+}
+
+fn bot_status(s: &str) -> Result<BotStatus, String> {
+    core_enum(&s.trim().to_ascii_uppercase().replace('-', "_"))
+}
+
+fn meeting_url(s: &str) -> Result<String, String> {
+    let url = s.trim();
+    if url.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(url.to_string())
+}
+
+fn whole(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("expected a whole number, got {s:?}"))
+}
+
+fn bot_id(s: &str) -> Result<i64, String> {
+    match whole(s)? {
+        0 => Err("bot ids start at 1".into()),
+        n => i64::try_from(n).map_err(|_| format!("{n} is too large for a bot id")),
+    }
+}
+
+fn priority(s: &str) -> Result<i32, String> {
+    let n = whole(s).map_err(|e| format!("{e} (0 or more; lower goes first)"))?;
+    i32::try_from(n).map_err(|_| format!("must be from 0 to {}, got {n}", i32::MAX))
+}
+
+fn queue_timeout_ms(s: &str) -> Result<i32, String> {
+    let max = MAX_REQUEST_QUEUE_TIMEOUT_MS;
+    let n = whole(s).map_err(|e| format!("{e} (milliseconds, 0 to {max})"))?;
+    if n > u64::from(max) {
+        return Err(format!("must be from 0 to {max} ms (10 min), got {n}"));
+    }
+    Ok(n as i32)
+}
+
+fn millis(s: &str) -> Result<i32, String> {
+    let n = whole(s)?;
+    i32::try_from(n).map_err(|_| format!("must be from 0 to {} ms, got {n}", i32::MAX))
+}
+
+fn failure_rate(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number from 0 to 1, got {s:?}"))?;
+    if !(0.0..=1.0).contains(&f) {
+        return Err(format!("must be from 0 to 1, got {f}"));
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_are_parsed_with_the_core_vocabulary() {
+        assert_eq!(bot_status("in-call").unwrap(), BotStatus::InCall);
+        assert_eq!(bot_status("done").unwrap(), BotStatus::Done);
+        assert!(meeting_platform("teams")
+            .unwrap_err()
+            .contains("google-meet, microsoft-teams, zoom"));
+        assert_eq!(platform_kind("K8S").unwrap(), PlatformKind::K8s);
+        assert!(queue_timeout_ms("700000")
+            .unwrap_err()
+            .contains("0 to 600000"));
+        assert_eq!(queue_timeout_ms("600000").unwrap(), 600_000);
+        assert!(failure_rate("1.5").is_err());
+        assert!(bot_id("0").is_err());
+        assert_eq!(dev_flag("1"), Ok(true));
+        assert_eq!(dev_flag("Off"), Ok(false));
+        assert!(dev_flag("banana").unwrap_err().contains("BERTH_DEV"));
+    }
+
+    #[test]
+    fn statuses_may_be_comma_separated_and_repeated() {
+        let cli = Cli::try_parse_from([
+            "berth",
+            "slots",
+            "--status",
+            "idle,busy",
+            "--status",
+            "error",
+        ])
+        .unwrap();
+        let Command::Slots(args) = cli.command else {
+            panic!("slots")
+        };
+        assert_eq!(
+            args.status,
+            vec![SlotStatus::Idle, SlotStatus::Busy, SlotStatus::Error]
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! `berth bots ...`: create, report status, show, list.
+
+use berth_core::meeting::BotStatus;
+use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::{bot, queue, slot, Error, ErrorCode, Options, Result};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::cli::{CreateArgs, ListArgs, ReportArgs};
+use crate::connect::{with_berth, with_db};
+use crate::output::{self, Ctx};
+
+/// Whether any instance heartbeated recently (so a queued request will be dispatched).
+async fn someone_serves(db: &PgPool) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM peers WHERE heartbeat_at > now() - interval '1 minute')",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// `berth bots create`.
+pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
+    let request = NewBot {
+        meeting_platform: args.meeting_platform,
+        meeting_url: args.meeting_url,
+        priority: args.priority,
+        queue_timeout_ms: args.queue_timeout_ms,
+    };
+    with_berth(Options::from_env(ctx.dev, false), async |berth| {
+        let outcome = berth.router().create_bot(&request).await?;
+        let db = berth.db();
+        let bot_id = match &outcome {
+            DeployOutcome::Deployed { bot_id, .. }
+            | DeployOutcome::Queued { bot_id, .. }
+            | DeployOutcome::Skipped { bot_id } => *bot_id,
+        };
+        let status = bot::get(db, bot_id).await?.status;
+        if ctx.json {
+            let mut doc = serde_json::to_value(&outcome)
+                .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+            if let Some(map) = doc.as_object_mut() {
+                map.insert("status".into(), serde_json::json!(status));
+            }
+            return output::json(&doc);
+        }
+        match &outcome {
+            DeployOutcome::Deployed {
+                platform,
+                slot_name,
+                platform_identifier,
+                ..
+            } => {
+                output::emit(format!(
+                    "bot #{bot_id} deployed: {status} on {platform} in {slot_name}"
+                ));
+                if let Some(r) = platform_identifier {
+                    output::emit(format!("  platform resource: {r}"));
+                }
+            }
+            DeployOutcome::Queued {
+                waiting_on,
+                queue_position,
+                estimated_wait_ms,
+                until,
+                ..
+            } => {
+                let now = Utc::now();
+                let wait = estimated_wait_ms.map_or_else(
+                    || "unknown (no releases observed yet)".to_string(),
+                    output::duration_ms,
+                );
+                let what = match waiting_on {
+                    Some(p) => format!("waiting on {p} (full) until {}", output::clock(*until)),
+                    None => format!("in the global queue until {}", output::clock(*until)),
+                };
+                output::emit(format!(
+                    "bot #{bot_id} queued at position {queue_position}: {what}"
+                ));
+                output::emit(format!(
+                    "  estimated wait: {wait}; wait ends in {}",
+                    output::duration_ms((*until - now).num_milliseconds().max(0))
+                ));
+                if !someone_serves(db).await? {
+                    output::emit(
+                        "  note: no instance is running (`berth serve`) to hand it capacity",
+                    );
+                }
+            }
+            DeployOutcome::Skipped { .. } => {
+                output::emit(format!(
+                    "bot #{bot_id} is {status}: another instance is handling it"
+                ));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `berth bots status`.
+pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
+    with_berth(Options::from_env(ctx.dev, false), async |berth| {
+        let db = berth.db();
+        let before = bot::get(db, args.id).await?;
+        let held = slot::of_bot(db, args.id).await?;
+        berth
+            .router()
+            .report(args.id, args.status, args.reason.as_deref())
+            .await?;
+        let after = bot::get(db, args.id).await?;
+        if ctx.json {
+            return output::json(&after);
+        }
+        output::emit(format!(
+            "bot #{}: {} -> {}",
+            args.id, before.status, after.status
+        ));
+        if let (true, Some(s)) = (after.status.is_final(), held) {
+            let now = slot::get(db, s.id)
+                .await
+                .map(|v| v.status)
+                .unwrap_or_else(|_| "deleted".into());
+            output::emit(format!("  slot {} released (now {now})", s.slot_name));
+        }
+        if let Some(e) = &after.error {
+            output::emit(format!("  error: {e}"));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `berth bots show`.
+pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
+    let (b, position, wait) = with_db(async |db| {
+        let b = bot::get(&db.pool, id).await?;
+        let position = queue::position(&db.pool, id).await?;
+        let wait = match position {
+            Some(p) => queue::estimate_wait_ms(p, queue::release_rate(&db.pool, Utc::now()).await?),
+            None => None,
+        };
+        Ok((b, position, wait))
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&b);
+    }
+    let line = |label: &str, value: String| output::emit(format!("  {label:<15}{value}"));
+    output::emit(format!("bot #{}  {}", b.id, b.status));
+    line(
+        "meeting",
+        format!("{}  {}", b.meeting_platform, b.meeting_url),
+    );
+    line("pool", b.pool.clone());
+    line("priority", b.priority.to_string());
+    line(
+        "queue timeout",
+        output::duration_ms(b.queue_timeout_ms.into()),
+    );
+    line("platform", output::opt(b.deployment_platform.as_ref()));
+    line("slot", output::opt(b.slot_name.as_ref()));
+    if let Some(p) = position {
+        let wait = wait.map_or_else(|| "unknown".to_string(), output::duration_ms);
+        line("queue", format!("position {p}, estimated wait {wait}"));
+    }
+    line("created", output::time(b.created_at));
+    line("updated", output::time(b.updated_at));
+    line("ended", output::opt(b.ended_at.map(output::time)));
+    if let Some(e) = &b.error {
+        line("error", e.clone());
+    }
+    let n = b.decision_trace.len();
+    let entries = if n == 1 { "entry" } else { "entries" };
+    output::emit(format!("decision trace ({n} {entries})"));
+    if b.decision_trace.is_empty() {
+        return Ok(());
+    }
+    let mut t = output::table(["platform", "decision", "detail", "at"]);
+    for e in &b.decision_trace {
+        let decision = serde_json::to_value(e.decision)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", e.decision));
+        t.add_row(vec![
+            e.platform
+                .map_or_else(|| "-".to_string(), |p| p.to_string()),
+            decision,
+            e.detail.clone(),
+            e.at.with_timezone(&chrono::Local)
+                .format("%H:%M:%S%.3f")
+                .to_string(),
+        ]);
+    }
+    output::emit(t);
+    Ok(())
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct BotRow {
+    id: i64,
+    status: String,
+    meeting_platform: String,
+    deployment_platform: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+/// `berth bots list`.
+pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
+    let status = args.status.map(BotStatus::as_str);
+    let rows: Vec<BotRow> = with_db(async |db| {
+        Ok(sqlx::query_as(
+            "SELECT id, status, meeting_platform, deployment_platform, created_at FROM bots
+             WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(status)
+        .bind(args.limit)
+        .fetch_all(&db.pool)
+        .await?)
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&rows);
+    }
+    if rows.is_empty() {
+        output::emit("no bots");
+        return Ok(());
+    }
+    let now = Utc::now();
+    let mut t = output::table(["bot", "status", "meeting platform", "platform", "created"]);
+    for r in &rows {
+        t.add_row(vec![
+            format!("#{}", r.id),
+            r.status.clone(),
+            r.meeting_platform.clone(),
+            output::opt(r.deployment_platform.as_ref()),
+            format!(
+                "{} ({})",
+                output::time(r.created_at),
+                output::ago(r.created_at, now)
+            ),
+        ]);
+    }
+    output::emit(t);
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The commands.
+
+mod bots;
+mod demo;
+mod migrate;
+mod queue;
+mod serve;
+mod sim;
+mod slots;
+mod status;
+mod watch;
+
+use berth_core::Result;
+
+use crate::cli::{BotsCommand, Command, SimCommand};
+use crate::output::Ctx;
+
+/// Runs one command.
+pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
+    match command {
+        Command::Migrate => migrate::run(ctx).await,
+        Command::Serve => serve::run(ctx).await,
+        Command::Status => status::run(ctx).await,
+        Command::Slots(args) => slots::run(ctx, args).await,
+        Command::Queue => queue::run(ctx).await,
+        Command::Bots(BotsCommand::Create(args)) => bots::create(ctx, args).await,
+        Command::Bots(BotsCommand::Status(args)) => bots::report(ctx, args).await,
+        Command::Bots(BotsCommand::Show { id }) => bots::show(ctx, id).await,
+        Command::Bots(BotsCommand::List(args)) => bots::list(ctx, args).await,
+        Command::Watch => watch::run(ctx).await,
+        Command::Demo(args) => demo::run(ctx, args).await,
+        Command::Sim(SimCommand::Set(args)) => sim::set(ctx, args).await,
+        Command::Sim(SimCommand::Show) => sim::show(ctx).await,
+    }
+}

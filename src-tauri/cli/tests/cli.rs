@@ -1,0 +1,723 @@
+//! The `berth` binary end to end, against a real PostgreSQL.
+//!
+//! `DATABASE_URL` must point at a server where the user may create
+//! databases (e.g. `postgres://berth@127.0.0.1:PORT/postgres`); every test
+//! that needs one creates its own database and hands its URL to the child.
+//! Nothing sleeps to synchronise: waits poll the database or the child's
+//! output with a deadline.
+
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_berth");
+/// Nothing listens here: commands refused at parse time never connect.
+const NOWHERE: &str = "postgres://nobody@127.0.0.1:1/none";
+
+/// Environment variables the child must not inherit (they change routing).
+const CONFIG_VARS: &[&str] = &[
+    "BERTH_DEV",
+    "RUST_LOG",
+    "PLATFORM_PRIORITY",
+    "DEPLOYMENT_PLATFORM",
+    "GLOBAL_QUEUE_TIMEOUT_MS",
+    "K8S_BOT_LIMIT",
+    "AWS_BOT_LIMIT",
+    "COOLIFY_BOT_LIMIT",
+    "LOCAL_BOT_LIMIT",
+    "K8S_QUEUE_TIMEOUT_MS",
+    "AWS_QUEUE_TIMEOUT_MS",
+    "COOLIFY_QUEUE_TIMEOUT_MS",
+    "LOCAL_QUEUE_TIMEOUT_MS",
+    "POOL_MAX_SIZE",
+    "POOL_PREWARM_COUNT",
+];
+
+/// A database of its own for one test.
+struct TestDb {
+    admin_url: String,
+    name: String,
+    url: String,
+    pool: PgPool,
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestDb {
+    async fn new(tag: &str) -> TestDb {
+        let admin_url = std::env::var("DATABASE_URL").expect(
+            "these tests need DATABASE_URL=postgres://USER@HOST:PORT/postgres (a user that may CREATE DATABASE)",
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("berth_cli_{tag}_{}_{nanos}", std::process::id());
+        let mut conn = PgConnection::connect(&admin_url)
+            .await
+            .expect("admin connection");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("test database created");
+        conn.close().await.ok();
+        let url = with_database(&admin_url, &name);
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("test database reachable");
+        TestDb {
+            admin_url,
+            name,
+            url,
+            pool,
+        }
+    }
+
+    async fn drop_db(self) {
+        self.pool.close().await;
+        if let Ok(mut conn) = PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+fn command(url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("DATABASE_URL", url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in CONFIG_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs `berth args...` to completion (at most 60 s).
+async fn berth(url: &str, args: &[&str]) -> Output {
+    let child = command(url, args).spawn().expect("berth runs");
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("berth {args:?} did not finish within 60 s"))
+        .expect("berth output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs and expects success; returns stdout.
+async fn ok(url: &str, args: &[&str]) -> String {
+    let out = berth(url, args).await;
+    assert!(
+        out.status.success(),
+        "berth {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Runs with `--json` and expects success; returns the document.
+async fn ok_json(url: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let stdout = ok(url, &all).await;
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("berth {all:?}: not JSON ({e}):\n{stdout}"))
+}
+
+/// Polls `check` until it holds or `within` passes.
+async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Migrates and makes the k8s simulator instant and reliable, with bots
+/// that run until told, so a create deploys at once on k8s.
+async fn instant_k8s(db: &TestDb) {
+    ok(
+        &db.url,
+        &[
+            "sim",
+            "set",
+            "k8s",
+            "--deploy-latency-ms",
+            "0",
+            "--pull-latency-ms",
+            "0",
+            "--failure-rate",
+            "0",
+            "--run-until-told",
+        ],
+    )
+    .await;
+}
+
+async fn create_bot(db: &TestDb, meeting_platform: &str) -> Value {
+    let url = format!("https://example.test/{meeting_platform}/1");
+    let outcome = ok_json(
+        &db.url,
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            meeting_platform,
+            "--meeting-url",
+            &url,
+        ],
+    )
+    .await;
+    assert_eq!(outcome["result"], "deployed", "{outcome}");
+    outcome
+}
+
+/// Reads the child's stdout lines until one satisfies `want` (at most `within`).
+async fn read_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    within: Duration,
+    what: &str,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let found = tokio::time::timeout(within, async {
+        while let Some(line) = lines.next_line().await.expect("child stdout") {
+            if want(&line) {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(line)) => line,
+        Ok(None) => panic!("output ended before: {what}"),
+        Err(_) => panic!("timed out waiting for output: {what}"),
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("child still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+#[tokio::test]
+async fn bad_arguments_exit_2_with_a_message_naming_valid_values() {
+    let out = berth(
+        NOWHERE,
+        &[
+            "bots",
+            "create",
+            "--meeting-platform",
+            "teams",
+            "--meeting-url",
+            "u",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("--meeting-platform"), "{err}");
+    assert!(err.contains("google-meet, microsoft-teams, zoom"), "{err}");
+
+    let out = berth(
+        NOWHERE,
+        &[
+            "--json",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "u",
+            "--queue-timeout-ms",
+            "700000",
+        ],
+    )
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON error on stdout");
+    assert_eq!(doc["error"]["code"], "invalid_input", "{doc}");
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains("600000"),
+        "{doc}"
+    );
+
+    for (args, expect) in [
+        (&["bots", "status", "1", "SLEEPING"][..], "JOINING_CALL"),
+        (
+            &["slots", "--status", "idle,sleepy"][..],
+            "idle, deploying, busy, error",
+        ),
+        (
+            &["slots", "--platform", "azure"][..],
+            "k8s, aws, coolify, local",
+        ),
+        (
+            &["sim", "set", "k8s", "--failure-rate", "1.5"][..],
+            "from 0 to 1",
+        ),
+        (&["sim", "set", "k8s"][..], "--deploy-latency-ms"),
+        (
+            &["sim", "set", "k8s", "--run-ms", "5", "--run-until-told"][..],
+            "cannot be used with",
+        ),
+        (&["bots", "show", "zero"][..], "whole number"),
+        (&["bots", "list", "--limit", "0"][..], "--limit"),
+        (&["frobnicate"][..], "frobnicate"),
+        (&[][..], "Usage"),
+    ] {
+        let out = berth(NOWHERE, args).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "berth {args:?}: {err}");
+        assert!(
+            err.contains(expect),
+            "berth {args:?}: expected {expect:?} in:\n{err}"
+        );
+    }
+
+    let out = berth(NOWHERE, &["--help"]).await;
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("demo"));
+}
+
+#[tokio::test]
+async fn runtime_errors_exit_1_with_their_code() {
+    let db = TestDb::new("errors").await;
+    let out = berth(&db.url, &["--json", "bots", "show", "4242"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error[not_found]: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON error on stdout");
+    assert_eq!(doc["error"]["code"], "not_found");
+
+    // Outside development mode a full instance needs the platforms configured.
+    let out = berth(
+        &db.url,
+        &[
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "u",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error[config_missing]: PLATFORM_PRIORITY"),
+        "{err}"
+    );
+
+    let out = berth(&db.url, &["slots", "--pool", "nope"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[not_found]"));
+
+    // A database refusing us is a runtime error too, and no password is printed.
+    let rest = db.url.split_once("://").unwrap().1;
+    let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+    let intruder = format!("postgres://someone:hunter2@{rest}");
+    let out = berth(&intruder, &["status"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error[database_unavailable]"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn create_in_dev_deploys_and_show_prints_the_decision_trace() {
+    let db = TestDb::new("create").await;
+    instant_k8s(&db).await;
+    let outcome = create_bot(&db, "zoom").await;
+    assert_eq!(outcome["platform"], "k8s", "{outcome}");
+    assert_eq!(outcome["status"], "JOINING_CALL", "{outcome}");
+    let id = outcome["botId"].as_i64().expect("botId");
+    let slot_name = outcome["slotName"].as_str().expect("slotName").to_string();
+
+    let (status, holder): (String, Option<i64>) = sqlx::query_as(
+        "SELECT b.status, s.assigned_bot_id FROM bots b JOIN pool_slots s ON s.slot_name = $2 WHERE b.id = $1",
+    )
+    .bind(id)
+    .bind(&slot_name)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), holder), ("JOINING_CALL", Some(id)));
+
+    let shown = ok_json(&db.url, &["bots", "show", &id.to_string()]).await;
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["slotName"], slot_name.as_str());
+    let trace = shown["decisionTrace"].as_array().expect("decisionTrace");
+    let last = trace.last().expect("a trace entry");
+    assert_eq!(
+        (last["platform"].as_str(), last["decision"].as_str()),
+        (Some("k8s"), Some("deployed"))
+    );
+
+    let human = ok(&db.url, &["bots", "show", &id.to_string()]).await;
+    assert!(human.contains("decision trace"), "{human}");
+    assert!(
+        human.contains("deployed") && human.contains(&slot_name),
+        "{human}"
+    );
+    let listed = ok_json(&db.url, &["bots", "list", "--status", "joining_call"]).await;
+    assert_eq!(listed[0]["id"], id, "{listed}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn slots_json_matches_the_database() {
+    let db = TestDb::new("slots").await;
+    instant_k8s(&db).await;
+    create_bot(&db, "zoom").await;
+    create_bot(&db, "google-meet").await;
+
+    let listed = ok_json(&db.url, &["slots"]).await;
+    let listed: Vec<(i64, String, String, Option<i64>)> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_i64().unwrap(),
+                s["slotName"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+                s["assignedBotId"].as_i64(),
+            )
+        })
+        .collect();
+    let mut from_db: Vec<(i64, String, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, slot_name, status, assigned_bot_id FROM pool_slots")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    from_db.sort();
+    assert_eq!(sorted, from_db);
+    assert_eq!(listed.len(), 2);
+
+    let busy = ok_json(
+        &db.url,
+        &["slots", "--status", "busy,deploying", "--platform", "k8s"],
+    )
+    .await;
+    assert_eq!(busy.as_array().unwrap().len(), 2, "{busy}");
+    let idle = ok_json(&db.url, &["slots", "--status", "idle"]).await;
+    assert_eq!(idle, Value::Array(Vec::new()));
+    let zoom = ok_json(&db.url, &["slots", "--pool", "zoom"]).await;
+    assert_eq!(zoom.as_array().unwrap().len(), 1, "{zoom}");
+    assert_eq!(zoom[0]["pool"], "zoom");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn reporting_done_releases_the_slot() {
+    let db = TestDb::new("done").await;
+    instant_k8s(&db).await;
+    let outcome = create_bot(&db, "microsoft-teams").await;
+    let id = outcome["botId"].as_i64().unwrap().to_string();
+    let slot_name = outcome["slotName"].as_str().unwrap().to_string();
+
+    let after = ok_json(&db.url, &["--dev", "bots", "status", &id, "in_call"]).await;
+    assert_eq!(after["status"], "IN_CALL");
+    let text_out = ok(&db.url, &["--dev", "bots", "status", &id, "DONE"]).await;
+    assert!(text_out.contains("IN_CALL -> DONE"), "{text_out}");
+
+    eventually(Duration::from_secs(10), "the slot is idle again", || {
+        let (pool, slot_name) = (db.pool.clone(), slot_name.clone());
+        async move {
+            let row: (String, Option<i64>) = sqlx::query_as(
+                "SELECT status, assigned_bot_id FROM pool_slots WHERE slot_name = $1",
+            )
+            .bind(slot_name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            row == ("idle".to_string(), None)
+        }
+    })
+    .await;
+    let status: String = sqlx::query_scalar("SELECT status FROM bots WHERE id = $1::bigint")
+        .bind(id.parse::<i64>().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "DONE");
+
+    let again = berth(&db.url, &["--dev", "bots", "status", &id, "DONE"]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("error[stale_transition]"));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn read_only_commands_work_without_dev() {
+    let db = TestDb::new("readonly").await;
+    let migrated = ok(&db.url, &["migrate"]).await;
+    assert!(migrated.contains("schema at version"), "{migrated}");
+    assert!(
+        !migrated.contains("no pending"),
+        "first run applies: {migrated}"
+    );
+    let again = ok_json(&db.url, &["migrate"]).await;
+    assert_eq!(again["appliedNow"], Value::Array(Vec::new()));
+    assert!(again["version"].as_i64().is_some());
+
+    instant_k8s(&db).await;
+    create_bot(&db, "zoom").await;
+
+    let status = ok_json(&db.url, &["status"]).await;
+    let k8s = status["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == "k8s")
+        .expect("k8s in platforms")
+        .clone();
+    assert_eq!(
+        (k8s["used"].as_i64(), k8s["limit"].as_i64()),
+        (Some(1), Some(4)),
+        "{k8s}"
+    );
+    assert_eq!(k8s["health"], "unknown");
+    assert_eq!(status["queue"]["length"], 0);
+    assert_eq!(status["leader"], Value::Null);
+    let zoom = status["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pool"] == "zoom")
+        .unwrap()
+        .clone();
+    assert_eq!(zoom["busy"], 1, "{zoom}");
+    let dev_status = ok_json(&db.url, &["--dev", "status"]).await;
+    assert_eq!(
+        dev_status["platforms"][0]["health"], "healthy",
+        "{dev_status}"
+    );
+    // BERTH_DEV=1 is the same as --dev.
+    let out = command(&db.url, &["--json", "status"])
+        .env("BERTH_DEV", "1")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let env_status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(env_status["platforms"][0]["health"], "healthy");
+
+    assert_eq!(ok_json(&db.url, &["queue"]).await, Value::Array(Vec::new()));
+    assert!(ok(&db.url, &["status"]).await.contains("Platforms"));
+    assert!(ok(&db.url, &["queue"]).await.contains("the queue is empty"));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn queued_requests_show_position_and_wait() {
+    let db = TestDb::new("queue").await;
+    instant_k8s(&db).await;
+    create_bot(&db, "zoom").await;
+    // Only k8s, one bot at a time, no platform wait: the next request goes to the global queue.
+    sqlx::query("UPDATE platform_settings SET enabled = (platform = 'k8s'), bot_limit = CASE WHEN platform = 'k8s' THEN 1 ELSE bot_limit END, queue_timeout_ms = 0")
+        .execute(&db.pool)
+        .await
+        .expect("settings exist after the first instance");
+    let queued = ok_json(
+        &db.url,
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "https://z/2",
+            "--priority",
+            "50",
+        ],
+    )
+    .await;
+    assert_eq!(queued["result"], "queued", "{queued}");
+    assert_eq!(queued["queuePosition"], 1);
+    assert_eq!(queued["waitingOn"], Value::Null);
+    assert_eq!(
+        queued["estimatedWaitMs"],
+        Value::Null,
+        "no release observed yet"
+    );
+
+    let entries = ok_json(&db.url, &["queue"]).await;
+    assert_eq!(entries[0]["botId"], queued["botId"], "{entries}");
+    assert_eq!(entries[0]["position"], 1);
+    let left = entries[0]["timeoutRemainingMs"].as_i64().unwrap();
+    assert!(left > 0 && left <= 300_000, "{entries}");
+    let human = ok(&db.url, &["queue"]).await;
+    assert!(
+        human.contains("global queue") && human.contains("unknown"),
+        "{human}"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn watch_prints_changes_and_stops_on_ctrl_c() {
+    let db = TestDb::new("watch").await;
+    instant_k8s(&db).await;
+    let mut child = command(&db.url, &["--json", "watch"])
+        .spawn()
+        .expect("watch runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    read_until(
+        &mut lines,
+        Duration::from_secs(20),
+        "the listener is up",
+        |l| l.contains("\"resync\""),
+    )
+    .await;
+    create_bot(&db, "zoom").await;
+    let line = read_until(&mut lines, Duration::from_secs(20), "a bots change", |l| {
+        l.contains("\"changed\"") && l.contains("\"bots\"")
+    })
+    .await;
+    let event: Value = serde_json::from_str(&line).expect("one JSON object per line");
+    assert!(
+        event["origin"].is_string() && event["at"].is_string(),
+        "{event}"
+    );
+    signal(&child, "INT");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("watch stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn serve_runs_until_sigterm_and_leaves_gracefully() {
+    let db = TestDb::new("serve").await;
+    let mut child = command(&db.url, &["--dev", "serve"])
+        .spawn()
+        .expect("serve runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = read_until(
+        &mut lines,
+        Duration::from_secs(30),
+        "the start line",
+        |_| true,
+    )
+    .await;
+    assert!(
+        first.contains("instance") && first.contains("127.0.0.1"),
+        "{first}"
+    );
+    eventually(Duration::from_secs(20), "serve leads and heartbeats", || {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM peers) AND EXISTS (SELECT 1 FROM leader WHERE expires_at > now())")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    signal(&child, "TERM");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("serve stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let (peers, leading): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM peers), (SELECT count(*) FROM leader WHERE expires_at > now())",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((peers, leading), (0, 0), "left the peers and resigned");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn demo_runs_for_its_duration_and_exits_cleanly() {
+    let db = TestDb::new("demo").await;
+    let started = Instant::now();
+    let out = ok(&db.url, &["demo", "--duration-secs", "8"]).await;
+    assert!(started.elapsed() >= Duration::from_secs(8));
+    let status_lines: Vec<&str> = out.lines().filter(|l| l.contains("| slots idle")).collect();
+    assert!(status_lines.len() >= 5, "a status line a second:\n{out}");
+    let last = status_lines.last().unwrap();
+    assert!(
+        last.contains("queue") && last.contains("k8s ") && last.contains("/4"),
+        "{last}"
+    );
+    assert!(out.contains("stopped (duration reached)"), "{out}");
+    let requested: i64 = sqlx::query_scalar("SELECT count(*) FROM bots")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(requested > 0, "the demo requested bots");
+    let peers: i64 = sqlx::query_scalar("SELECT count(*) FROM peers")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(peers, 0, "left gracefully");
+    db.drop_db().await;
+}
+
+#[test]
+fn database_names_are_swapped_in_urls() {
+    assert_eq!(
+        with_database("postgres://u@h:1/postgres", "x"),
+        "postgres://u@h:1/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h:1/postgres?sslmode=disable", "x"),
+        "postgres://u:p@h:1/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+}

@@ -1,0 +1,305 @@
+//! Background jobs: recovery, reconciliation, pre-warming.
+
+use berth_core::clock::Clock;
+use berth_core::config::JobsConfig;
+use berth_core::jobs;
+use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::platform::sim::{self, SimKnobs};
+use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::{bot, slot};
+use berth_tests::{harness, three_platforms, Harness};
+use chrono::Duration;
+use sqlx::PgPool;
+
+fn jobs_cfg(h: &Harness) -> JobsConfig {
+    h.config.jobs.clone()
+}
+
+async fn deploy(h: &Harness) -> i64 {
+    let o = h
+        .router
+        .create_bot(&NewBot {
+            meeting_platform: MeetingPlatform::GoogleMeet,
+            meeting_url: "https://meet.example/abc".into(),
+            priority: None,
+            queue_timeout_ms: None,
+        })
+        .await
+        .unwrap();
+    match o {
+        DeployOutcome::Deployed { bot_id, .. } => bot_id,
+        other => panic!("expected a deploy, got {other:?}"),
+    }
+}
+
+/// A slot left `deploying` by an instance that died between reservation and start.
+async fn stuck_deploying(h: &Harness) -> (i64, i64) {
+    let bot: i64 = sqlx::query_scalar(
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, status, deployment_platform)
+         VALUES ('google-meet', 'google-meet', 'https://m/1', 'DEPLOYING', 'k8s') RETURNING id",
+    )
+    .fetch_one(&h.db)
+    .await
+    .unwrap();
+    let mut conn = h.db.acquire().await.unwrap();
+    let lease = slot::create(&mut conn, "google-meet", PlatformKind::K8s, Some(bot))
+        .await
+        .unwrap()
+        .unwrap();
+    (lease.slot_id, bot)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_slot_stuck_deploying_is_recovered_after_the_timeout(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    let (slot_id, bot_id) = stuck_deploying(&h).await;
+    let cfg = jobs_cfg(&h);
+    assert_eq!(cfg.deploying_timeout_ms, 300_000, "5 minutes by default");
+
+    h.clock.advance(Duration::minutes(4));
+    assert_eq!(
+        jobs::recover(&h.router, &cfg).await.unwrap().recovered,
+        0,
+        "not stuck yet"
+    );
+    h.clock.advance(Duration::minutes(1) + Duration::seconds(1));
+    assert_eq!(jobs::recover(&h.router, &cfg).await.unwrap().recovered, 1);
+    let s = slot::get(&h.db, slot_id).await.unwrap();
+    assert_eq!((s.status.as_str(), s.assigned_bot_id), ("idle", None));
+    let b = bot::get(&h.db, bot_id).await.unwrap();
+    assert_eq!(b.status, BotStatus::Fatal);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_error_slot_is_recovered_and_three_failures_delete_it(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    // Two failing slots: one recovers once the platform answers, one never does.
+    let bot = deploy(&h).await;
+    let s = slot::of_bot(&h.db, bot).await.unwrap().unwrap();
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::mark_error(
+        &mut conn,
+        s.id,
+        Some(s.epoch),
+        "Container crashed",
+        h.clock.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            stop_fails: true,
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    let cfg = jobs_cfg(&h);
+    for attempt in 1..=2 {
+        let r = jobs::recover(&h.router, &cfg).await.unwrap();
+        assert_eq!((r.failed_attempts, r.deleted), (1, 0));
+        assert_eq!(
+            slot::get(&h.db, s.id).await.unwrap().recovery_attempts,
+            attempt
+        );
+    }
+    let r = jobs::recover(&h.router, &cfg).await.unwrap();
+    assert_eq!(r.deleted, 1, "the third failed attempt deletes the slot");
+    assert_eq!(
+        slot::get(&h.db, s.id).await.unwrap_err().code(),
+        berth_core::ErrorCode::NotFound
+    );
+    let resources: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sim_workloads WHERE resource = $1")
+            .bind(&s.platform_ref)
+            .fetch_one(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(resources, 0, "its platform resource is deleted too");
+    let last: String = sqlx::query_scalar(
+        "SELECT reason FROM slot_history WHERE slot_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(s.id)
+    .fetch_one(&h.db)
+    .await
+    .unwrap();
+    assert!(last.contains("3 failed recovery attempts"), "{last}");
+
+    // A recoverable one: stop works again → idle, attempts reset.
+    sim::set_knobs(&h.db, PlatformKind::K8s, &SimKnobs::default())
+        .await
+        .unwrap();
+    let bot2 = deploy(&h).await;
+    let s2 = slot::of_bot(&h.db, bot2).await.unwrap().unwrap();
+    slot::mark_error(
+        &mut conn,
+        s2.id,
+        Some(s2.epoch),
+        "Container crashed",
+        h.clock.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(jobs::recover(&h.router, &cfg).await.unwrap().recovered, 1);
+    let after = slot::get(&h.db, s2.id).await.unwrap();
+    assert_eq!(
+        (after.status.as_str(), after.recovery_attempts),
+        ("idle", 0)
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failed_listing_is_unknown_and_deletes_nothing(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    let bots = [deploy(&h).await, deploy(&h).await];
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            list_fails: true,
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    let report = jobs::reconcile(&h.router).await.unwrap();
+    assert_eq!(report.unknown, vec![PlatformKind::K8s]);
+    assert_eq!(report.finished, 0);
+    for b in bots {
+        assert_eq!(
+            bot::get(&h.db, b).await.unwrap().status,
+            BotStatus::JoiningCall
+        );
+        assert_eq!(
+            slot::of_bot(&h.db, b).await.unwrap().unwrap().status,
+            "busy"
+        );
+    }
+    let slots: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(slots, 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_exited_workload_releases_its_slot_and_ends_its_bot(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            run_ms: Some(60_000),
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    let finished = deploy(&h).await;
+    let crashed = deploy(&h).await;
+    let vanished = deploy(&h).await;
+    assert_eq!(
+        jobs::reconcile(&h.router).await.unwrap().finished,
+        0,
+        "still running"
+    );
+
+    assert!(sim::exit_workload(&h.db, PlatformKind::K8s, crashed, false)
+        .await
+        .unwrap());
+    let gone = slot::of_bot(&h.db, vanished).await.unwrap().unwrap();
+    sqlx::query("DELETE FROM sim_workloads WHERE resource = $1")
+        .bind(&gone.platform_ref)
+        .execute(&h.db)
+        .await
+        .unwrap();
+    h.clock.advance(Duration::seconds(61));
+    let report = jobs::reconcile(&h.router).await.unwrap();
+    assert_eq!(report.finished, 3);
+    assert_eq!(
+        bot::get(&h.db, finished).await.unwrap().status,
+        BotStatus::Done
+    );
+    let c = bot::get(&h.db, crashed).await.unwrap();
+    assert_eq!(c.status, BotStatus::Fatal);
+    assert!(c.error.unwrap().contains("workload failed"));
+    let v = bot::get(&h.db, vanished).await.unwrap();
+    assert_eq!(
+        v.error.as_deref(),
+        Some("workload vanished from the platform")
+    );
+    let idle = slot::list(
+        &h.db,
+        &slot::SlotFilter {
+            statuses: vec![SlotStatus::Idle],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        idle.len(),
+        2,
+        "released slots are idle (the vanished one's stop is a no-op)"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pre_warming_keeps_the_configured_idle_slots(db: PgPool) {
+    let mut env = three_platforms("5", ["0", "0", "0"]);
+    env.push(("POOL_ZOOM_PREWARM_COUNT", "3"));
+    let h = harness(db, &env, false).await;
+    assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 3);
+    assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 0, "already warm");
+    let zoom = slot::list(
+        &h.db,
+        &slot::SlotFilter {
+            pool: Some("zoom".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(zoom.len(), 3);
+    assert!(zoom
+        .iter()
+        .all(|s| s.status == "idle" && s.platform_ref.is_some() && s.deployment_platform == "k8s"));
+    let pulled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM platform_images WHERE image LIKE '%zoom%'")
+            .fetch_one(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(pulled, 1, "the image is pulled ahead of demand");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn leadership_is_exclusive_and_passes_on_when_the_lease_expires(db: PgPool) {
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    assert!(jobs::try_lead(&db, a, 60_000).await.unwrap());
+    assert!(
+        !jobs::try_lead(&db, b, 60_000).await.unwrap(),
+        "a live lease is exclusive"
+    );
+    assert!(
+        jobs::try_lead(&db, a, 60_000).await.unwrap(),
+        "the holder renews"
+    );
+    sqlx::query("UPDATE leader SET expires_at = now() - interval '1 millisecond'")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert!(
+        jobs::try_lead(&db, b, 60_000).await.unwrap(),
+        "an expired lease is taken over"
+    );
+    assert!(!jobs::try_lead(&db, a, 60_000).await.unwrap());
+    let term: i64 = sqlx::query_scalar("SELECT term FROM leader")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(term, 2);
+}
