@@ -241,11 +241,17 @@ async fn an_exited_workload_releases_its_slot_and_ends_its_bot(db: PgPool) {
     )
     .await
     .unwrap();
+    assert_eq!(idle.len(), 3, "every released slot is idle");
+    let forgotten = slot::get(&h.db, gone.id).await.unwrap();
     assert_eq!(
-        idle.len(),
-        2,
-        "released slots are idle (the vanished one's stop is a no-op)"
+        forgotten.platform_ref, None,
+        "a vanished resource is forgotten, to be recreated on next use"
     );
+    // The slot is usable again: the next deploys recreate its resource.
+    for _ in 0..3 {
+        deploy(&h).await;
+    }
+    assert!(slot::get(&h.db, gone.id).await.unwrap().platform_ref.is_some());
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -73,6 +73,8 @@ impl Clock for SystemClock {
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
     moved: Notify,
+    sleepers: std::sync::atomic::AtomicUsize,
+    slept: Notify,
 }
 
 impl ManualClock {
@@ -81,6 +83,8 @@ impl ManualClock {
         Arc::new(Self {
             now: Mutex::new(start),
             moved: Notify::new(),
+            sleepers: std::sync::atomic::AtomicUsize::new(0),
+            slept: Notify::new(),
         })
     }
 
@@ -88,6 +92,25 @@ impl ManualClock {
     /// timestamps the database writes with `now()`).
     pub fn starting_now() -> Arc<Self> {
         Self::new(Utc::now())
+    }
+
+    /// How many tasks are sleeping on this clock now.
+    pub fn sleepers(&self) -> usize {
+        self.sleepers.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Returns once at least `n` tasks sleep on this clock: tests wait on
+    /// this event before moving time, instead of guessing with real sleeps.
+    pub async fn wait_for_sleepers(&self, n: usize) {
+        loop {
+            let slept = self.slept.notified();
+            tokio::pin!(slept);
+            slept.as_mut().enable();
+            if self.sleepers() >= n {
+                return;
+            }
+            slept.await;
+        }
     }
 
     /// Moves time forward by `d` and wakes every sleeper whose deadline passed.
@@ -107,6 +130,14 @@ impl Clock for ManualClock {
     }
 
     async fn sleep_until(&self, at: DateTime<Utc>) {
+        struct Sleeping<'a>(&'a ManualClock);
+        impl Drop for Sleeping<'_> {
+            fn drop(&mut self) {
+                self.0.sleepers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.sleepers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _sleeping = Sleeping(self);
         loop {
             let moved = self.moved.notified();
             tokio::pin!(moved);
@@ -114,6 +145,7 @@ impl Clock for ManualClock {
             if self.now() >= at {
                 return;
             }
+            self.slept.notify_waiters();
             moved.await;
         }
     }

@@ -223,6 +223,14 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
                 let error = (status == BotStatus::Fatal).then_some(why.as_str());
                 router.finish(bot_id, status, error).await?;
                 report.finished += 1;
+                if !by_ref.contains_key(platform_ref) {
+                    // The resource is gone: forget it so the next deploy creates a new one.
+                    sqlx::query("UPDATE pool_slots SET platform_ref = NULL WHERE id = $1 AND platform_ref = $2")
+                        .bind(s.id)
+                        .bind(platform_ref)
+                        .execute(db)
+                        .await?;
+                }
             }
         }
         // Orphans: running workloads whose resource no slot of ours holds.

@@ -110,7 +110,8 @@ struct Args {
     workers: Vec<usize>,
 }
 
-const USAGE: &str = "usage: bench [--quick] [--lock-mode skip-locked|blocking] [--rounds N] [--workers LIST]
+const USAGE: &str =
+    "usage: bench [--quick] [--lock-mode skip-locked|blocking] [--rounds N] [--workers LIST]
   --quick        measure 1.5 s per configuration instead of 5 s
   --lock-mode    acquisition lock of both the core and the raw SQL (default skip-locked)
   --rounds N     repeat the interleaved runs N times and pool the counts (default 1)
