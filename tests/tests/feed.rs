@@ -1,5 +1,6 @@
 //! The change feed across instances, and the dispatcher it wakes.
 
+use berth_core::bot;
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::dispatch::Dispatcher;
 use berth_core::feed::{ChangeEvent, Feed, Topic};
@@ -7,7 +8,6 @@ use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
 use berth_core::platform::Platforms;
 use berth_core::router::{DeployOutcome, NewBot, Router};
-use berth_core::bot;
 use berth_tests::{harness, three_platforms};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -19,7 +19,10 @@ async fn next_change(rx: &mut broadcast::Receiver<ChangeEvent>) -> (uuid::Uuid, 
     let deadline = Instant::now() + StdDuration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await.expect("a change event arrives") {
+        match tokio::time::timeout(left, rx.recv())
+            .await
+            .expect("a change event arrives")
+        {
             Ok(ChangeEvent::Changed { origin, topics }) => return (origin, topics),
             Ok(_) => continue,
             Err(e) => panic!("feed closed: {e}"),
@@ -29,7 +32,10 @@ async fn next_change(rx: &mut broadcast::Receiver<ChangeEvent>) -> (uuid::Uuid, 
 
 #[sqlx::test(migrations = "../migrations")]
 async fn changes_reach_other_instances_coalesced(db: PgPool) {
-    let (a, b) = (Feed::new(uuid::Uuid::new_v4(), true), Feed::new(uuid::Uuid::new_v4(), true));
+    let (a, b) = (
+        Feed::new(uuid::Uuid::new_v4(), true),
+        Feed::new(uuid::Uuid::new_v4(), true),
+    );
     let mut tasks = a.spawn(db.clone());
     tasks.extend(b.spawn(db.clone()));
     let mut rx = b.subscribe();
@@ -41,15 +47,27 @@ async fn changes_reach_other_instances_coalesced(db: PgPool) {
     }
     // A burst of 200 publishes inside one coalescing window.
     for i in 0..200 {
-        a.publish(&[if i % 2 == 0 { Topic::Slots } else { Topic::Queue }]);
+        a.publish(&[if i % 2 == 0 {
+            Topic::Slots
+        } else {
+            Topic::Queue
+        }]);
     }
     let (origin, topics) = next_change(&mut rx).await;
     assert_eq!(origin, a.origin());
-    assert_eq!(topics, vec![Topic::Slots, Topic::Queue], "one notice carries every topic of the window");
+    assert_eq!(
+        topics,
+        vec![Topic::Slots, Topic::Queue],
+        "one notice carries every topic of the window"
+    );
     // Nothing else was sent for that burst: the next notice is the next change.
     a.publish(&[Topic::Settings]);
     let (_, topics) = next_change(&mut rx).await;
-    assert_eq!(topics, vec![Topic::Settings], "the burst produced a single notice");
+    assert_eq!(
+        topics,
+        vec![Topic::Settings],
+        "the burst produced a single notice"
+    );
     for t in tasks {
         t.abort();
     }
@@ -85,18 +103,32 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
     };
     let mut running = Vec::new();
     for _ in 0..3 {
-        let DeployOutcome::Deployed { bot_id, .. } = router_a.create_bot(&req).await.unwrap() else { panic!() };
+        let DeployOutcome::Deployed { bot_id, .. } = router_a.create_bot(&req).await.unwrap()
+        else {
+            panic!()
+        };
         running.push(bot_id);
     }
-    let DeployOutcome::Queued { bot_id: waiting, .. } = router_a.create_bot(&req).await.unwrap() else { panic!() };
-    router_a.report(running[0], BotStatus::Done, None).await.unwrap();
+    let DeployOutcome::Queued {
+        bot_id: waiting, ..
+    } = router_a.create_bot(&req).await.unwrap()
+    else {
+        panic!()
+    };
+    router_a
+        .report(running[0], BotStatus::Done, None)
+        .await
+        .unwrap();
 
     let deadline = Instant::now() + StdDuration::from_secs(10);
     loop {
         if bot::get(&db, waiting).await.unwrap().status == BotStatus::JoiningCall {
             break;
         }
-        assert!(Instant::now() < deadline, "instance B's dispatcher was not woken by A's release");
+        assert!(
+            Instant::now() < deadline,
+            "instance B's dispatcher was not woken by A's release"
+        );
         let _ = tokio::time::timeout(StdDuration::from_millis(200), rx.recv()).await;
     }
     for t in tasks {
@@ -106,7 +138,16 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
-    let h = harness(db, &[("PLATFORM_PRIORITY", "k8s"), ("K8S_BOT_LIMIT", "4"), ("K8S_QUEUE_TIMEOUT_MS", "0")], false).await;
+    let h = harness(
+        db,
+        &[
+            ("PLATFORM_PRIORITY", "k8s"),
+            ("K8S_BOT_LIMIT", "4"),
+            ("K8S_QUEUE_TIMEOUT_MS", "0"),
+        ],
+        false,
+    )
+    .await;
     let req = NewBot {
         meeting_platform: MeetingPlatform::Zoom,
         meeting_url: "https://zoom.example/j/3".into(),
@@ -115,7 +156,10 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
     };
     let mut running = Vec::new();
     for _ in 0..4 {
-        let DeployOutcome::Deployed { bot_id, .. } = h.router.create_bot(&req).await.unwrap() else { panic!() };
+        let DeployOutcome::Deployed { bot_id, .. } = h.router.create_bot(&req).await.unwrap()
+        else {
+            panic!()
+        };
         running.push(bot_id);
     }
     let mut queued = Vec::new();
@@ -126,19 +170,38 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         });
     }
     // Every start now takes 10 s of clock time.
-    sim::set_knobs(&h.db, PlatformKind::K8s, &SimKnobs { deploy_latency_ms: 10_000, ..SimKnobs::default() }).await.unwrap();
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            deploy_latency_ms: 10_000,
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
     for id in &running[..3] {
         h.router.report(*id, BotStatus::Done, None).await.unwrap();
     }
     let detached = Dispatcher::new(h.router.detached());
     let report = detached.drain().await.unwrap();
-    assert_eq!(report.deployed, 3, "one pass reserves for all three without waiting for their starts");
+    assert_eq!(
+        report.deployed, 3,
+        "one pass reserves for all three without waiting for their starts"
+    );
     assert_eq!(h.router.inflight().count(), 3);
     // All three starts are under way at once; one stretch of 10 s completes them.
-    tokio::time::timeout(StdDuration::from_secs(10), h.clock.wait_for_sleepers(3)).await.expect("three concurrent starts");
+    tokio::time::timeout(StdDuration::from_secs(10), h.clock.wait_for_sleepers(3))
+        .await
+        .expect("three concurrent starts");
     h.clock.advance(Duration::seconds(10));
-    tokio::time::timeout(StdDuration::from_secs(10), h.router.inflight().wait_idle()).await.expect("starts finish");
+    tokio::time::timeout(StdDuration::from_secs(10), h.router.inflight().wait_idle())
+        .await
+        .expect("starts finish");
     for id in queued {
-        assert_eq!(bot::get(&h.db, id).await.unwrap().status, BotStatus::JoiningCall);
+        assert_eq!(
+            bot::get(&h.db, id).await.unwrap().status,
+            BotStatus::JoiningCall
+        );
     }
 }

@@ -251,7 +251,11 @@ async fn an_exited_workload_releases_its_slot_and_ends_its_bot(db: PgPool) {
     for _ in 0..3 {
         deploy(&h).await;
     }
-    assert!(slot::get(&h.db, gone.id).await.unwrap().platform_ref.is_some());
+    assert!(slot::get(&h.db, gone.id)
+        .await
+        .unwrap()
+        .platform_ref
+        .is_some());
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -276,8 +276,29 @@ async fn global_queue_orders_by_priority_then_arrival_and_reports_positions(db: 
         .report(running[1], BotStatus::Done, None)
         .await
         .unwrap();
-    h.dispatcher.drain().await.unwrap();
-    assert_eq!(status(&h, bot_id(&a)).await, BotStatus::JoiningCall);
+    let used = (
+        bot::active_per_platform(&h.db).await.unwrap(),
+        queue::list(&h.db).await.unwrap(),
+        bot_id(&a),
+        bot_id(&c),
+    );
+    let rep = h.dispatcher.drain().await.unwrap();
+    let slots = slot::list(&h.db, &Default::default()).await.unwrap();
+    assert_eq!(
+        status(&h, bot_id(&a)).await,
+        BotStatus::JoiningCall,
+        "{:?} {rep:?} {used:?} {:?}",
+        bot::get(&h.db, bot_id(&a)).await.unwrap().decision_trace,
+        slots
+            .iter()
+            .map(|s| (
+                &s.slot_name,
+                &s.deployment_platform,
+                &s.status,
+                s.assigned_bot_id
+            ))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(status(&h, bot_id(&c)).await, BotStatus::Queued);
 
     // Releases were observed: the estimate now comes from their rate.

@@ -6,7 +6,7 @@
 //! clock corrected by the database server's offset, measured at start-up, so
 //! instances on different machines agree with the database's `now()`.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -55,7 +55,10 @@ impl SystemClock {
 #[async_trait::async_trait]
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
+        // Microseconds, as PostgreSQL stores them: a time written and read
+        // back compares equal to the one in hand.
+        (Utc::now() + Duration::microseconds(self.offset_us.load(Ordering::Relaxed)))
+            .trunc_subsecs(6)
     }
 
     async fn sleep_until(&self, at: DateTime<Utc>) {
@@ -78,10 +81,11 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
-    /// A manual clock starting at `start`.
+    /// A manual clock starting at `start`, kept to microseconds as
+    /// PostgreSQL stores times (advance it by whole microseconds).
     pub fn new(start: DateTime<Utc>) -> Arc<Self> {
         Arc::new(Self {
-            now: Mutex::new(start),
+            now: Mutex::new(start.trunc_subsecs(6)),
             moved: Notify::new(),
             sleepers: std::sync::atomic::AtomicUsize::new(0),
             slept: Notify::new(),
@@ -133,10 +137,13 @@ impl Clock for ManualClock {
         struct Sleeping<'a>(&'a ManualClock);
         impl Drop for Sleeping<'_> {
             fn drop(&mut self) {
-                self.0.sleepers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                self.0
+                    .sleepers
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             }
         }
-        self.sleepers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.sleepers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _sleeping = Sleeping(self);
         loop {
             let moved = self.moved.notified();

@@ -105,7 +105,8 @@ pub const DEFAULT_POOL_MAX_SIZE: u32 = 100;
 /// Default priority of a request (lower goes first).
 pub const DEFAULT_PRIORITY: i32 = 100;
 
-const DEV_PRIORITY: &[PlatformKind] = &[PlatformKind::K8s, PlatformKind::Aws, PlatformKind::Coolify];
+const DEV_PRIORITY: &[PlatformKind] =
+    &[PlatformKind::K8s, PlatformKind::Aws, PlatformKind::Coolify];
 
 fn dev_limit(kind: PlatformKind) -> u32 {
     match kind {
@@ -175,9 +176,14 @@ fn parse_priority(raw: &str, dev: bool) -> Result<Vec<PlatformKind>> {
             return Err(invalid(VAR, format!("entry {} is empty in {raw:?}", i + 1)));
         }
         let kind: PlatformKind = name.to_ascii_lowercase().parse().map_err(|_| {
+            let expected = if dev {
+                "k8s, aws, coolify or local"
+            } else {
+                "k8s, aws or coolify"
+            };
             invalid(
                 VAR,
-                format!("unknown platform {name:?}; expected k8s, aws or coolify"),
+                format!("unknown platform {name:?}; expected {expected}"),
             )
         })?;
         if kind == PlatformKind::Local && !dev {
@@ -326,10 +332,17 @@ impl EnvConfig {
                 } else {
                     "POOL_PREWARM_COUNT".to_string()
                 };
+                let max_from = if get(&max_var).is_some() {
+                    max_var.as_str()
+                } else if max_all.is_some() {
+                    "POOL_MAX_SIZE"
+                } else {
+                    "the default"
+                };
                 return Err(invalid(
                     &var,
                     format!(
-                        "pre-warm count {prewarm_count} exceeds the {} pool's max size {max_size}",
+                        "pre-warm count {prewarm_count} exceeds the {} pool's max size {max_size} (from {max_from})",
                         mp.as_str()
                     ),
                 ));
@@ -349,10 +362,28 @@ impl EnvConfig {
         };
         let jobs = JobsConfig {
             leader_lease_ms: pick("BERTH_LEADER_LEASE_MS", 500, 600_000, 15_000, 5_000)?,
-            recovery_interval_ms: pick("BERTH_RECOVERY_INTERVAL_MS", 100, 86_400_000, 300_000, 10_000)?,
-            deploying_timeout_ms: pick("BERTH_DEPLOYING_TIMEOUT_MS", 1_000, 86_400_000, 300_000, 300_000)?,
+            recovery_interval_ms: pick(
+                "BERTH_RECOVERY_INTERVAL_MS",
+                100,
+                86_400_000,
+                300_000,
+                10_000,
+            )?,
+            deploying_timeout_ms: pick(
+                "BERTH_DEPLOYING_TIMEOUT_MS",
+                1_000,
+                86_400_000,
+                300_000,
+                300_000,
+            )?,
             recovery_max_attempts: pick("BERTH_RECOVERY_MAX_ATTEMPTS", 1, 100, 3, 3)?,
-            reconcile_interval_ms: pick("BERTH_RECONCILE_INTERVAL_MS", 100, 86_400_000, 30_000, 1_000)?,
+            reconcile_interval_ms: pick(
+                "BERTH_RECONCILE_INTERVAL_MS",
+                100,
+                86_400_000,
+                30_000,
+                1_000,
+            )?,
             prewarm_interval_ms: pick("BERTH_PREWARM_INTERVAL_MS", 100, 86_400_000, 60_000, 5_000)?,
             dispatch_tick_ms: pick("BERTH_DISPATCH_TICK_MS", 50, 60_000, 1_000, 500)?,
         };

@@ -37,9 +37,18 @@ mod tests {
     #[test]
     fn formats_match_reference_003() {
         let at = Utc.with_ymd_and_hms(2025, 12, 17, 22, 30, 0).unwrap();
-        assert_eq!(deploying(123), "[DEPLOYING] Bot #123 - Starting container...");
+        assert_eq!(
+            deploying(123),
+            "[DEPLOYING] Bot #123 - Starting container..."
+        );
         assert_eq!(busy(123, at), "[BUSY] Bot #123 - 2025-12-17T22:30:00Z");
-        assert_eq!(idle(Some(at)), "[IDLE] Available - Last used: 2025-12-17T22:30:00Z");
-        assert_eq!(error("Container crashed", at), "[ERROR] Container crashed - 2025-12-17T22:30:00Z");
+        assert_eq!(
+            idle(Some(at)),
+            "[IDLE] Available - Last used: 2025-12-17T22:30:00Z"
+        );
+        assert_eq!(
+            error("Container crashed", at),
+            "[ERROR] Container crashed - 2025-12-17T22:30:00Z"
+        );
     }
 }

@@ -99,7 +99,11 @@ impl Error {
     }
 
     /// A configuration error naming the variable at fault.
-    pub fn config(code: ErrorCode, variable: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn config(
+        code: ErrorCode,
+        variable: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Config {
             code,
             variable: variable.into(),

@@ -204,14 +204,18 @@ impl Feed {
             let mut listener = match PgListener::connect_with(&db).await {
                 Ok(l) => l,
                 Err(e) => {
-                    self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                    self.emit_local(ChangeEvent::Disconnected {
+                        message: e.to_string(),
+                    });
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
                 }
             };
             if let Err(e) = listener.listen(CHANNEL).await {
-                self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                self.emit_local(ChangeEvent::Disconnected {
+                    message: e.to_string(),
+                });
                 tokio::time::sleep(backoff).await;
                 continue;
             }
@@ -224,14 +228,18 @@ impl Feed {
                             origin: p.origin,
                             topics: p.topics,
                         }),
-                        Err(e) => tracing::warn!(error = %e, "change feed: unreadable notice ignored"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "change feed: unreadable notice ignored")
+                        }
                     },
                     Ok(None) => {
                         // Connection lost and re-established: notices may be missing.
                         self.emit_local(ChangeEvent::Resync);
                     }
                     Err(e) => {
-                        self.emit_local(ChangeEvent::Disconnected { message: e.to_string() });
+                        self.emit_local(ChangeEvent::Disconnected {
+                            message: e.to_string(),
+                        });
                         break;
                     }
                 }

@@ -46,7 +46,9 @@ impl Options {
     pub fn from_env(dev: bool, background: bool) -> Self {
         Options {
             dev,
-            database_url: std::env::var("DATABASE_URL").ok().filter(|s| !s.trim().is_empty()),
+            database_url: std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
             data_dir: db::embedded::default_data_dir(),
             background,
             feed: true,
@@ -89,7 +91,11 @@ pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
 /// Builds the adapters for `config`: in development mode the simulator for
 /// every platform; otherwise real adapters (not in this build yet) — a
 /// platform without one is refused at start-up, naming it.
-pub fn build_platforms(db: &PgPool, clock: Arc<dyn Clock>, config: &EnvConfig) -> Result<Platforms> {
+pub fn build_platforms(
+    db: &PgPool,
+    clock: Arc<dyn Clock>,
+    config: &EnvConfig,
+) -> Result<Platforms> {
     let mut platforms = Platforms::new();
     if config.dev {
         for kind in PlatformKind::ALL {
@@ -180,10 +186,16 @@ impl Berth {
     fn spawn_background(&mut self, mode: &'static str) {
         let jobs_cfg = self.config.jobs.clone();
         let tick = Duration::milliseconds(jobs_cfg.dispatch_tick_ms.into());
-        self.tasks.push(tokio::spawn(self.dispatcher.clone().run(tick)));
+        self.tasks
+            .push(tokio::spawn(self.dispatcher.clone().run(tick)));
 
         // Leadership: renew every third of the lease.
-        let (db, me, leading, feed) = (self.router.db().clone(), self.id, self.leading.clone(), self.router.feed().clone());
+        let (db, me, leading, feed) = (
+            self.router.db().clone(),
+            self.id,
+            self.leading.clone(),
+            self.router.feed().clone(),
+        );
         let lease = jobs_cfg.leader_lease_ms;
         self.tasks.push(tokio::spawn(async move {
             loop {
@@ -199,7 +211,10 @@ impl Berth {
                     feed.publish(&[Topic::Peers]);
                 }
                 let _ = jobs::heartbeat(&db, me, mode).await;
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(lease / 3).max(100))).await;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    u64::from(lease / 3).max(100),
+                ))
+                .await;
             }
         }));
 
@@ -211,7 +226,9 @@ impl Berth {
             let mut last: [Option<Instant>; 3] = [None; 3];
             loop {
                 if leading.load(Ordering::SeqCst) {
-                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 3]| last[i].is_none_or(|t| t.elapsed() >= every(ms));
+                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 3]| {
+                        last[i].is_none_or(|t| t.elapsed() >= every(ms))
+                    };
                     if due(0, jobs_cfg.reconcile_interval_ms, &last) {
                         last[0] = Some(Instant::now());
                         if let Err(e) = jobs::reconcile(&router).await {
@@ -241,7 +258,11 @@ impl Berth {
         let router = self.router.clone();
         self.tasks.push(tokio::spawn(async move {
             loop {
-                let adapters: Vec<_> = router.platforms().iter().map(|(k, a)| (k, a.clone())).collect();
+                let adapters: Vec<_> = router
+                    .platforms()
+                    .iter()
+                    .map(|(k, a)| (k, a.clone()))
+                    .collect();
                 for (kind, adapter) in adapters {
                     let h = adapter.health().await;
                     router.health().set(kind, h);
@@ -280,8 +301,14 @@ impl Berth {
             t.abort();
         }
         let inflight = self.router.inflight().clone();
-        if tokio::time::timeout(std::time::Duration::from_secs(30), inflight.wait_idle()).await.is_err() {
-            tracing::warn!(deploys = inflight.count(), "shutdown: deploys still running after 30 s; recovery will handle their slots");
+        if tokio::time::timeout(std::time::Duration::from_secs(30), inflight.wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                deploys = inflight.count(),
+                "shutdown: deploys still running after 30 s; recovery will handle their slots"
+            );
         }
         let db = self.router.db().clone();
         if self.leading.load(Ordering::SeqCst) {

@@ -50,9 +50,11 @@ pub async fn resign(db: &PgPool, me: Uuid) -> Result<()> {
 
 /// The current leader, if its lease is live.
 pub async fn leader(db: &PgPool) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT holder FROM leader WHERE id = 1 AND expires_at > now()")
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT holder FROM leader WHERE id = 1 AND expires_at > now()")
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// Records this instance as a peer (heartbeat).
@@ -73,7 +75,10 @@ pub async fn heartbeat(db: &PgPool, me: Uuid, mode: &str) -> Result<()> {
 
 /// Removes this instance from the peers.
 pub async fn leave(db: &PgPool, me: Uuid) -> Result<()> {
-    sqlx::query("DELETE FROM peers WHERE id = $1").bind(me).execute(db).await?;
+    sqlx::query("DELETE FROM peers WHERE id = $1")
+        .bind(me)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -129,24 +134,38 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
         match stopped {
             Ok(()) => {
                 let mut conn = db.acquire().await?;
-                let reason = if s.status == "deploying" { "recovered: stuck deploying" } else { "recovered from error" };
+                let reason = if s.status == "deploying" {
+                    "recovered: stuck deploying"
+                } else {
+                    "recovered from error"
+                };
                 if let Some(released) = slot::reset(&mut conn, s.id, s.epoch, reason).await? {
                     report.recovered += 1;
                     if let Some(bot) = released.bot_id {
                         drop(conn);
-                        router.finish(bot, BotStatus::Fatal, Some("deploy timed out; slot recovered")).await?;
+                        router
+                            .finish(
+                                bot,
+                                BotStatus::Fatal,
+                                Some("deploy timed out; slot recovered"),
+                            )
+                            .await?;
                     }
                 }
             }
             Err(message) => {
-                let Some(attempts) = slot::count_recovery_attempt(db, s.id, s.epoch, &message).await? else {
+                let Some(attempts) =
+                    slot::count_recovery_attempt(db, s.id, s.epoch, &message).await?
+                else {
                     continue;
                 };
                 report.failed_attempts += 1;
                 tracing::warn!(slot = %s.slot_name, attempts, error = %message, "slot recovery attempt failed");
                 if attempts >= cfg.recovery_max_attempts as i32 {
                     if let Some(bot) = s.assigned_bot_id {
-                        router.finish(bot, BotStatus::Fatal, Some("slot could not be recovered")).await?;
+                        router
+                            .finish(bot, BotStatus::Fatal, Some("slot could not be recovered"))
+                            .await?;
                     }
                     if let Some(a) = router.platforms().get(kind) {
                         if let Err(e) = a.delete_resource(&r).await {
@@ -186,7 +205,11 @@ pub struct ReconcileReport {
 pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
     let db = router.db();
     let mut report = ReconcileReport::default();
-    let adapters: Vec<_> = router.platforms().iter().map(|(k, a)| (k, a.clone())).collect();
+    let adapters: Vec<_> = router
+        .platforms()
+        .iter()
+        .map(|(k, a)| (k, a.clone()))
+        .collect();
     for (kind, adapter) in adapters {
         let listing = match adapter.list().await {
             Ok(l) => l,
@@ -207,17 +230,33 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
         )
         .await?;
         for s in &held {
-            let Some(bot_id) = s.assigned_bot_id else { continue };
-            let Some(platform_ref) = s.platform_ref.as_deref() else { continue };
+            let Some(bot_id) = s.assigned_bot_id else {
+                continue;
+            };
+            let Some(platform_ref) = s.platform_ref.as_deref() else {
+                continue;
+            };
             let outcome = match by_ref.get(platform_ref) {
-                Some(w) if w.epoch.is_some_and(|e| e != s.epoch) => Some((BotStatus::Fatal, format!("workload belongs to another lease ({})", w.raw_status))),
+                Some(w) if w.epoch.is_some_and(|e| e != s.epoch) => Some((
+                    BotStatus::Fatal,
+                    format!("workload belongs to another lease ({})", w.raw_status),
+                )),
                 Some(w) => match w.state {
                     WorkloadState::Running => None,
                     WorkloadState::Succeeded => Some((BotStatus::Done, String::new())),
-                    WorkloadState::Failed => Some((BotStatus::Fatal, format!("workload failed ({})", w.raw_status))),
-                    WorkloadState::Stopped => Some((BotStatus::Fatal, "workload stopped outside Berth".to_string())),
+                    WorkloadState::Failed => Some((
+                        BotStatus::Fatal,
+                        format!("workload failed ({})", w.raw_status),
+                    )),
+                    WorkloadState::Stopped => Some((
+                        BotStatus::Fatal,
+                        "workload stopped outside Berth".to_string(),
+                    )),
                 },
-                None => Some((BotStatus::Fatal, "workload vanished from the platform".to_string())),
+                None => Some((
+                    BotStatus::Fatal,
+                    "workload vanished from the platform".to_string(),
+                )),
             };
             if let Some((status, why)) = outcome {
                 let error = (status == BotStatus::Fatal).then_some(why.as_str());
@@ -241,7 +280,10 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
                 .await?
                 .into_iter()
                 .collect();
-        for w in listing.iter().filter(|w| w.state == WorkloadState::Running && !known.contains(&w.resource)) {
+        for w in listing
+            .iter()
+            .filter(|w| w.state == WorkloadState::Running && !known.contains(&w.resource))
+        {
             let r = SlotRef {
                 slot_id: 0,
                 slot_name: w.resource.clone(),
@@ -251,7 +293,9 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
             };
             match adapter.stop(&r).await {
                 Ok(()) => report.orphans_stopped += 1,
-                Err(e) => tracing::warn!(platform = %kind, resource = %w.resource, error = %e, "orphan not stopped"),
+                Err(e) => {
+                    tracing::warn!(platform = %kind, resource = %w.resource, error = %e, "orphan not stopped")
+                }
             }
         }
     }
@@ -269,18 +313,22 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
         if p.prewarm_count == 0 {
             continue;
         }
-        let target = settings
-            .routable()
-            .map(|s| s.platform)
-            .find(|k| p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k)) && router.platforms().get(*k).is_some());
+        let target = settings.routable().map(|s| s.platform).find(|k| {
+            p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k))
+                && router.platforms().get(*k).is_some()
+        });
         let Some(kind) = target else { continue };
-        let idle: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE pool = $1 AND status = 'idle'")
-            .bind(&p.name)
-            .fetch_one(db)
-            .await?;
+        let idle: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pool_slots WHERE pool = $1 AND status = 'idle'",
+        )
+        .bind(&p.name)
+        .fetch_one(db)
+        .await?;
         for _ in idle..i64::from(p.prewarm_count) {
             let mut conn = db.acquire().await?;
-            let Some(lease) = slot::create(&mut conn, &p.name, kind, None).await? else { break };
+            let Some(lease) = slot::create(&mut conn, &p.name, kind, None).await? else {
+                break;
+            };
             drop(conn);
             let adapter = router.platforms().get(kind).expect("checked above");
             let r = lease.slot_ref();
@@ -296,7 +344,14 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
                 }
                 Err(e) => {
                     let mut conn = db.acquire().await?;
-                    slot::mark_error(&mut conn, lease.slot_id, Some(lease.epoch), &format!("pre-warm failed: {e}"), router.clock().now()).await?;
+                    slot::mark_error(
+                        &mut conn,
+                        lease.slot_id,
+                        Some(lease.epoch),
+                        &format!("pre-warm failed: {e}"),
+                        router.clock().now(),
+                    )
+                    .await?;
                     break;
                 }
             }

@@ -170,6 +170,8 @@ mod tests {
         }
         let err = "teams".parse::<MeetingPlatform>().unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidInput);
-        assert!(err.to_string().contains("google-meet, microsoft-teams, zoom"));
+        assert!(err
+            .to_string()
+            .contains("google-meet, microsoft-teams, zoom"));
     }
 }

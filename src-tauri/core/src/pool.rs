@@ -31,7 +31,15 @@ pub struct Pool {
     pub source: String,
 }
 
-type PoolRow = (String, String, String, i32, i32, Option<Vec<String>>, String);
+type PoolRow = (
+    String,
+    String,
+    String,
+    i32,
+    i32,
+    Option<Vec<String>>,
+    String,
+);
 
 fn from_row(row: PoolRow) -> Result<Pool> {
     let (name, mp, image, max_size, prewarm_count, allowed, source) = row;
@@ -49,22 +57,27 @@ fn from_row(row: PoolRow) -> Result<Pool> {
     })
 }
 
-const COLUMNS: &str = "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source";
+const COLUMNS: &str =
+    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source";
 
 /// Every pool, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<Pool>> {
-    let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM pools ORDER BY name")))
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pools ORDER BY name"
+    )))
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(from_row).collect()
 }
 
 /// One pool by name.
 pub async fn get(db: &PgPool, name: &str) -> Result<Pool> {
-    let row: Option<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM pools WHERE name = $1")))
-        .bind(name)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pools WHERE name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(db)
+    .await?;
     from_row(row.ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no pool named {name:?}")))?)
 }
 
@@ -77,7 +90,10 @@ pub async fn for_meeting_platform(db: &PgPool, mp: MeetingPlatform) -> Result<Po
     .fetch_optional(db)
     .await?;
     from_row(row.ok_or_else(|| {
-        Error::new(ErrorCode::NotFound, format!("no pool serves {}", mp.as_str()))
+        Error::new(
+            ErrorCode::NotFound,
+            format!("no pool serves {}", mp.as_str()),
+        )
     })?)
 }
 

@@ -14,7 +14,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::bot::{self, Decision, TraceEntry};
 use crate::clock::Clock;
-use crate::config::{DEFAULT_PRIORITY, DEFAULT_REQUEST_QUEUE_TIMEOUT_MS, MAX_REQUEST_QUEUE_TIMEOUT_MS};
+use crate::config::{
+    DEFAULT_PRIORITY, DEFAULT_REQUEST_QUEUE_TIMEOUT_MS, MAX_REQUEST_QUEUE_TIMEOUT_MS,
+};
 use crate::description;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
@@ -104,7 +106,10 @@ pub struct HealthBoard {
 impl HealthBoard {
     /// Records a check's result.
     pub fn set(&self, kind: PlatformKind, health: Health) {
-        self.map.write().unwrap_or_else(|p| p.into_inner()).insert(kind, health);
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kind, health);
     }
     /// The last known health (`Unknown` before any check).
     pub fn get(&self, kind: PlatformKind) -> Health {
@@ -187,13 +192,23 @@ struct InflightGuard(Arc<Inflight>);
 
 impl Drop for InflightGuard {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+        if self
+            .0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
             self.0.idle.notify_waiters();
         }
     }
 }
 
-fn entry(platform: Option<PlatformKind>, decision: Decision, detail: impl Into<String>, at: DateTime<Utc>) -> TraceEntry {
+fn entry(
+    platform: Option<PlatformKind>,
+    decision: Decision,
+    detail: impl Into<String>,
+    at: DateTime<Utc>,
+) -> TraceEntry {
     TraceEntry {
         platform,
         decision,
@@ -267,13 +282,21 @@ impl Router {
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
         let url = req.meeting_url.trim();
         if url.is_empty() {
-            return Err(Error::new(ErrorCode::InvalidInput, "meeting URL must not be empty"));
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                "meeting URL must not be empty",
+            ));
         }
         let priority = req.priority.unwrap_or(DEFAULT_PRIORITY);
         if priority < 0 {
-            return Err(Error::new(ErrorCode::InvalidInput, format!("priority must be 0 or more, got {priority}")));
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("priority must be 0 or more, got {priority}"),
+            ));
         }
-        let timeout = req.queue_timeout_ms.unwrap_or(DEFAULT_REQUEST_QUEUE_TIMEOUT_MS as i32);
+        let timeout = req
+            .queue_timeout_ms
+            .unwrap_or(DEFAULT_REQUEST_QUEUE_TIMEOUT_MS as i32);
         if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
@@ -303,14 +326,24 @@ impl Router {
             stage_platform: None,
         };
         let settings = settings::load(&self.db).await?;
-        self.route_from(&waiting, &pool, &settings, None, false, &mut Pass::default())
-            .await
+        self.route_from(
+            &waiting,
+            &pool,
+            &settings,
+            None,
+            false,
+            &mut Pass::default(),
+        )
+        .await
     }
 
     /// The platforms a pool may use, in the global priority order (or the pool's own).
     fn candidates<'a>(&self, pool: &Pool, settings: &'a Settings) -> Vec<&'a PlatformSettings> {
         match &pool.allowed_platforms {
-            Some(allowed) => allowed.iter().filter_map(|k| settings.platform(*k)).collect(),
+            Some(allowed) => allowed
+                .iter()
+                .filter_map(|k| settings.platform(*k))
+                .collect(),
             None => settings.platforms.iter().collect(),
         }
     }
@@ -329,7 +362,11 @@ impl Router {
     ) -> Result<DeployOutcome> {
         let list = self.candidates(pool, settings);
         let start = match after {
-            Some(k) => list.iter().position(|p| p.platform == k).map(|i| i + 1).unwrap_or(0),
+            Some(k) => list
+                .iter()
+                .position(|p| p.platform == k)
+                .map(|i| i + 1)
+                .unwrap_or(0),
             None => 0,
         };
         let mut claimed = claimed;
@@ -337,22 +374,61 @@ impl Router {
             let now = self.clock.now();
             let kind = p.platform;
             if !p.enabled {
-                self.trace(w.bot_id, entry(Some(kind), Decision::Disabled, "disabled by an administrator", now)).await?;
+                self.trace(
+                    w.bot_id,
+                    entry(
+                        Some(kind),
+                        Decision::Disabled,
+                        "disabled by an administrator",
+                        now,
+                    ),
+                )
+                .await?;
                 continue;
             }
             let Some(limit) = p.bot_limit else {
-                self.trace(w.bot_id, entry(Some(kind), Decision::NoLimit, format!("{}_BOT_LIMIT not set", kind.env_prefix()), now)).await?;
+                self.trace(
+                    w.bot_id,
+                    entry(
+                        Some(kind),
+                        Decision::NoLimit,
+                        format!("{}_BOT_LIMIT not set", kind.env_prefix()),
+                        now,
+                    ),
+                )
+                .await?;
                 continue;
             };
             if self.platforms.get(kind).is_none() {
-                self.trace(w.bot_id, entry(Some(kind), Decision::Unavailable, "no adapter configured in this instance", now)).await?;
+                self.trace(
+                    w.bot_id,
+                    entry(
+                        Some(kind),
+                        Decision::Unavailable,
+                        "no adapter configured in this instance",
+                        now,
+                    ),
+                )
+                .await?;
                 continue;
             }
             if self.health.get(kind) == Health::Down {
-                self.trace(w.bot_id, entry(Some(kind), Decision::Unhealthy, "failing its health checks", now)).await?;
+                self.trace(
+                    w.bot_id,
+                    entry(
+                        Some(kind),
+                        Decision::Unhealthy,
+                        "failing its health checks",
+                        now,
+                    ),
+                )
+                .await?;
                 continue;
             }
-            match self.reserve(w.bot_id, pool, kind, limit, claimed, pass).await? {
+            match self
+                .reserve(w.bot_id, pool, kind, limit, claimed, pass)
+                .await?
+            {
                 Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
                 Reservation::Reserved(lease) => {
                     claimed = false;
@@ -360,25 +436,44 @@ impl Router {
                         Ok(outcome) => return Ok(outcome),
                         Err(message) => {
                             let now = self.clock.now();
-                            self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, now)).await?;
+                            self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, now))
+                                .await?;
                         }
                     }
                 }
                 Reservation::PoolFull(detail) => {
-                    self.trace(w.bot_id, entry(Some(kind), Decision::PoolFull, detail, now)).await?;
+                    self.trace(w.bot_id, entry(Some(kind), Decision::PoolFull, detail, now))
+                        .await?;
                 }
                 Reservation::Full(detail) => {
                     if p.queue_timeout_ms > 0 {
                         let until = now + Duration::milliseconds(p.queue_timeout_ms.into());
                         let mut tx = self.db.begin().await?;
-                        queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, Stage::Platform(kind, until)).await?;
-                        bot::trace(&mut tx, w.bot_id, &entry(Some(kind), Decision::Waiting,
-                            format!("{detail}; waiting up to {} ms", p.queue_timeout_ms), now)).await?;
+                        queue::enter(
+                            &mut tx,
+                            w.bot_id,
+                            w.priority,
+                            w.queued_at,
+                            Stage::Platform(kind, until),
+                        )
+                        .await?;
+                        bot::trace(
+                            &mut tx,
+                            w.bot_id,
+                            &entry(
+                                Some(kind),
+                                Decision::Waiting,
+                                format!("{detail}; waiting up to {} ms", p.queue_timeout_ms),
+                                now,
+                            ),
+                        )
+                        .await?;
                         tx.commit().await?;
                         self.feed.publish(&[Topic::Queue, Topic::Bots]);
                         return self.queued(w.bot_id, Some(kind), until).await;
                     }
-                    self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now)).await?;
+                    self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now))
+                        .await?;
                 }
             }
         }
@@ -393,14 +488,36 @@ impl Router {
             }
         };
         let mut tx = self.db.begin().await?;
-        queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, Stage::Global(until)).await?;
-        bot::trace(&mut tx, w.bot_id, &entry(None, Decision::Queued, "every platform exhausted; in the global queue", now)).await?;
+        queue::enter(
+            &mut tx,
+            w.bot_id,
+            w.priority,
+            w.queued_at,
+            Stage::Global(until),
+        )
+        .await?;
+        bot::trace(
+            &mut tx,
+            w.bot_id,
+            &entry(
+                None,
+                Decision::Queued,
+                "every platform exhausted; in the global queue",
+                now,
+            ),
+        )
+        .await?;
         tx.commit().await?;
         self.feed.publish(&[Topic::Queue, Topic::Bots]);
         self.queued(w.bot_id, None, until).await
     }
 
-    async fn queued(&self, bot_id: i64, waiting_on: Option<PlatformKind>, until: DateTime<Utc>) -> Result<DeployOutcome> {
+    async fn queued(
+        &self,
+        bot_id: i64,
+        waiting_on: Option<PlatformKind>,
+        until: DateTime<Utc>,
+    ) -> Result<DeployOutcome> {
         let position = queue::position(&self.db, bot_id).await?.unwrap_or(1);
         let rate = queue::release_rate(&self.db, self.clock.now()).await?;
         Ok(DeployOutcome::Queued {
@@ -430,14 +547,20 @@ impl Router {
         if pass.pool_full.contains(&(pool.name.clone(), kind)) {
             return Ok(Reservation::PoolFull(pool_full_detail(pool, kind)));
         }
+        // Every path that does not commit rolls back explicitly: a rollback
+        // left to the transaction's drop runs lazily, and would keep this
+        // request's queue row locked while it tries the next platform on
+        // another connection (which would then skip its own request).
         let mut tx = self.db.begin().await?;
         if claimed {
-            let mine: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM deployment_queue WHERE bot_id = $1 FOR UPDATE SKIP LOCKED")
-                    .bind(bot_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let mine: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM deployment_queue WHERE bot_id = $1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(bot_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if mine.is_none() {
+                tx.rollback().await?;
                 return Ok(Reservation::Skip);
             }
         }
@@ -454,6 +577,7 @@ impl Router {
         .await?;
         if used >= i64::from(limit) {
             pass.full.insert(kind);
+            tx.rollback().await?;
             return Ok(Reservation::Full(format!("at its limit ({used}/{limit})")));
         }
         let lease = match slot::acquire(&mut tx, &pool.name, kind, bot_id).await? {
@@ -462,6 +586,7 @@ impl Router {
                 Some(l) => l,
                 None => {
                     pass.pool_full.insert((pool.name.clone(), kind));
+                    tx.rollback().await?;
                     return Ok(Reservation::PoolFull(pool_full_detail(pool, kind)));
                 }
             },
@@ -475,6 +600,7 @@ impl Router {
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() == 0 {
+            tx.rollback().await?;
             return Ok(Reservation::Skip);
         }
         sqlx::query("DELETE FROM deployment_queue WHERE bot_id = $1")
@@ -482,19 +608,28 @@ impl Router {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.feed.publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
+        self.feed
+            .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
         Ok(Reservation::Reserved(lease))
     }
 
     /// Starts the bot's workload in its reserved slot. On failure the slot
     /// goes to `error` (its resource stays recorded for recovery) and the
     /// bot returns to `QUEUED`; the message says why.
-    async fn deploy(&self, bot_id: i64, pool: &Pool, kind: PlatformKind, lease: &Lease) -> Result<DeployOutcome, String> {
+    async fn deploy(
+        &self,
+        bot_id: i64,
+        pool: &Pool,
+        kind: PlatformKind,
+        lease: &Lease,
+    ) -> Result<DeployOutcome, String> {
         let result = self.start_workload(bot_id, pool, kind, lease).await;
         match result {
             Ok(platform_ref) => {
                 let now = self.clock.now();
-                let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now).await.map_err(|e| e.to_string())?;
+                let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if busy {
                     let _ = sqlx::query("UPDATE bots SET status = 'JOINING_CALL', updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
                         .bind(bot_id)
@@ -503,12 +638,23 @@ impl Router {
                     if let Some(adapter) = self.platforms.get(kind) {
                         let mut r = lease.slot_ref();
                         r.platform_ref = Some(platform_ref.clone());
-                        if let Err(e) = adapter.describe(&r, &description::busy(bot_id, now)).await {
+                        if let Err(e) = adapter.describe(&r, &description::busy(bot_id, now)).await
+                        {
                             tracing::warn!(error = %e, slot = %lease.slot_name, "description not updated");
                         }
                     }
                 }
-                let _ = self.trace(bot_id, entry(Some(kind), Decision::Deployed, format!("in {}", lease.slot_name), now)).await;
+                let _ = self
+                    .trace(
+                        bot_id,
+                        entry(
+                            Some(kind),
+                            Decision::Deployed,
+                            format!("in {}", lease.slot_name),
+                            now,
+                        ),
+                    )
+                    .await;
                 self.feed.publish(&[Topic::Slots, Topic::Bots]);
                 Ok(DeployOutcome::Deployed {
                     bot_id,
@@ -534,8 +680,17 @@ impl Router {
         }
     }
 
-    async fn start_workload(&self, bot_id: i64, pool: &Pool, kind: PlatformKind, lease: &Lease) -> Result<String, String> {
-        let adapter = self.platforms.get(kind).ok_or_else(|| format!("no adapter for {kind}"))?;
+    async fn start_workload(
+        &self,
+        bot_id: i64,
+        pool: &Pool,
+        kind: PlatformKind,
+        lease: &Lease,
+    ) -> Result<String, String> {
+        let adapter = self
+            .platforms
+            .get(kind)
+            .ok_or_else(|| format!("no adapter for {kind}"))?;
         self.images
             .ensure(&self.db, adapter.as_ref(), &pool.image)
             .await
@@ -544,7 +699,10 @@ impl Router {
         let platform_ref = match &lease.platform_ref {
             Some(p) => p.clone(),
             None => {
-                let created = adapter.create_resource(&r).await.map_err(|e| e.to_string())?;
+                let created = adapter
+                    .create_resource(&r)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &created)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -568,22 +726,42 @@ impl Router {
 
     /// Gives one queued request another go: at its platform (moving on when
     /// its wait is over) or, in the global queue, at every platform in order.
-    pub async fn resume(&self, w: &Waiting, settings: &Settings, pools: &HashMap<String, Pool>, pass: &mut Pass) -> Result<DeployOutcome> {
+    pub async fn resume(
+        &self,
+        w: &Waiting,
+        settings: &Settings,
+        pools: &HashMap<String, Pool>,
+        pass: &mut Pass,
+    ) -> Result<DeployOutcome> {
         let Some(pool) = pools.get(&w.pool) else {
-            return Err(Error::new(ErrorCode::NotFound, format!("no pool named {:?}", w.pool)));
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                format!("no pool named {:?}", w.pool),
+            ));
         };
         let now = self.clock.now();
-        match w.stage_platform.as_deref().map(str::parse::<PlatformKind>).transpose()? {
+        match w
+            .stage_platform
+            .as_deref()
+            .map(str::parse::<PlatformKind>)
+            .transpose()?
+        {
             Some(kind) => {
                 let p = settings.platform(kind);
-                let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some()) && self.health.get(kind) != Health::Down;
+                let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some())
+                    && self.health.get(kind) != Health::Down;
                 if usable {
                     let limit = p.and_then(|p| p.bot_limit).unwrap_or(0);
-                    match self.reserve(w.bot_id, pool, kind, limit, true, pass).await? {
+                    match self
+                        .reserve(w.bot_id, pool, kind, limit, true, pass)
+                        .await?
+                    {
                         Reservation::Reserved(lease) => {
                             return self.launch(w, pool, settings, kind, lease, false).await;
                         }
-                        Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
+                        Reservation::Skip => {
+                            return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
+                        }
                         Reservation::Full(_) | Reservation::PoolFull(_) if now < w.timeout_at => {
                             return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
                         }
@@ -593,21 +771,30 @@ impl Router {
                         }
                     }
                 }
-                self.route_from(w, pool, settings, Some(kind), true, pass).await
+                self.route_from(w, pool, settings, Some(kind), true, pass)
+                    .await
             }
             None => {
                 // Global queue: any platform with room, in priority order, no waiting.
                 for p in self.candidates(pool, settings) {
                     let kind = p.platform;
                     let Some(limit) = p.bot_limit else { continue };
-                    if !p.enabled || self.platforms.get(kind).is_none() || self.health.get(kind) == Health::Down {
+                    if !p.enabled
+                        || self.platforms.get(kind).is_none()
+                        || self.health.get(kind) == Health::Down
+                    {
                         continue;
                     }
-                    match self.reserve(w.bot_id, pool, kind, limit, true, pass).await? {
+                    match self
+                        .reserve(w.bot_id, pool, kind, limit, true, pass)
+                        .await?
+                    {
                         Reservation::Reserved(lease) => {
                             return self.launch(w, pool, settings, kind, lease, true).await;
                         }
-                        Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
+                        Reservation::Skip => {
+                            return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
+                        }
                         Reservation::Full(_) | Reservation::PoolFull(_) => {}
                     }
                 }
@@ -628,7 +815,16 @@ impl Router {
         from_global: bool,
     ) -> Result<DeployOutcome> {
         if !self.detach {
-            return self.deploy_or_fail_over(w.clone(), pool.clone(), settings.clone(), kind, lease, from_global).await;
+            return self
+                .deploy_or_fail_over(
+                    w.clone(),
+                    pool.clone(),
+                    settings.clone(),
+                    kind,
+                    lease,
+                    from_global,
+                )
+                .await;
         }
         let outcome = DeployOutcome::Deployed {
             bot_id: w.bot_id,
@@ -640,7 +836,10 @@ impl Router {
         let guard = self.inflight.enter();
         tokio::spawn(async move {
             let _guard = guard;
-            if let Err(e) = me.deploy_or_fail_over(w, pool, settings, kind, lease, from_global).await {
+            if let Err(e) = me
+                .deploy_or_fail_over(w, pool, settings, kind, lease, from_global)
+                .await
+            {
                 tracing::warn!(error = %e, "deploy of a queued request failed");
             }
         });
@@ -662,16 +861,38 @@ impl Router {
         match self.deploy(w.bot_id, &pool, kind, &lease).await {
             Ok(o) => Ok(o),
             Err(message) => {
-                self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, self.clock.now())).await?;
+                self.trace(
+                    w.bot_id,
+                    entry(Some(kind), Decision::Failed, message, self.clock.now()),
+                )
+                .await?;
                 if from_global {
                     let mut tx = self.db.begin().await?;
-                    queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, Stage::Global(w.timeout_at)).await?;
+                    queue::enter(
+                        &mut tx,
+                        w.bot_id,
+                        w.priority,
+                        w.queued_at,
+                        Stage::Global(w.timeout_at),
+                    )
+                    .await?;
                     tx.commit().await?;
                     self.feed.publish(&[Topic::Queue]);
                     return self.queued(w.bot_id, None, w.timeout_at).await;
                 }
-                let fresh = Waiting { stage_platform: None, ..w };
-                self.route_from(&fresh, &pool, &settings, Some(kind), false, &mut Pass::default()).await
+                let fresh = Waiting {
+                    stage_platform: None,
+                    ..w
+                };
+                self.route_from(
+                    &fresh,
+                    &pool,
+                    &settings,
+                    Some(kind),
+                    false,
+                    &mut Pass::default(),
+                )
+                .await
             }
         }
     }
@@ -694,12 +915,14 @@ impl Router {
             ));
         }
         if !status.is_final() {
-            let moved = sqlx::query("UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3")
-                .bind(bot_id)
-                .bind(status.as_str())
-                .bind(current.as_str())
-                .execute(&self.db)
-                .await?;
+            let moved = sqlx::query(
+                "UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3",
+            )
+            .bind(bot_id)
+            .bind(status.as_str())
+            .bind(current.as_str())
+            .execute(&self.db)
+            .await?;
             if moved.rows_affected() == 0 {
                 return Err(Error::new(
                     ErrorCode::StaleTransition,
@@ -709,7 +932,8 @@ impl Router {
             self.feed.publish(&[Topic::Bots]);
             return Ok(());
         }
-        let error = (status == BotStatus::Fatal).then(|| reason.unwrap_or("reported FATAL by the bot").to_string());
+        let error = (status == BotStatus::Fatal)
+            .then(|| reason.unwrap_or("reported FATAL by the bot").to_string());
         self.finish(bot_id, status, error.as_deref()).await
     }
 
@@ -734,9 +958,11 @@ impl Router {
             return Ok(());
         }
         if let Some(s) = slot::of_bot(&self.db, bot_id).await? {
-            self.release_slot(&s, &format!("bot #{bot_id} {status}")).await?;
+            self.release_slot(&s, &format!("bot #{bot_id} {status}"))
+                .await?;
         }
-        self.feed.publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
+        self.feed
+            .publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
         Ok(())
     }
 
@@ -752,24 +978,36 @@ impl Router {
             platform_ref: s.platform_ref.clone(),
         };
         let stopped = match self.platforms.get(kind) {
-            Some(adapter) if s.platform_ref.is_some() => adapter.stop(&r).await.map_err(|e| e.to_string()),
+            Some(adapter) if s.platform_ref.is_some() => {
+                adapter.stop(&r).await.map_err(|e| e.to_string())
+            }
             Some(_) => Ok(()),
             None => Err(format!("no adapter for {kind} in this instance")),
         };
         let mut conn = self.db.acquire().await?;
         let changed = match stopped {
             Ok(()) => {
-                let released = slot::release(&mut conn, s.id, s.epoch, reason).await?.is_some();
+                let released = slot::release(&mut conn, s.id, s.epoch, reason)
+                    .await?
+                    .is_some();
                 if released {
                     if let (Some(adapter), Some(_)) = (self.platforms.get(kind), &s.platform_ref) {
-                        let _ = adapter.describe(&r, &description::idle(s.last_used_at)).await;
+                        let _ = adapter
+                            .describe(&r, &description::idle(s.last_used_at))
+                            .await;
                     }
                 }
                 released
             }
-            Err(message) => slot::mark_error(&mut conn, s.id, Some(s.epoch), &format!("stop failed: {message}"), self.clock.now())
-                .await?
-                .is_some(),
+            Err(message) => slot::mark_error(
+                &mut conn,
+                s.id,
+                Some(s.epoch),
+                &format!("stop failed: {message}"),
+                self.clock.now(),
+            )
+            .await?
+            .is_some(),
         };
         self.feed.publish(&[Topic::Slots]);
         Ok(changed)

@@ -47,7 +47,9 @@ pub struct Settings {
 impl Settings {
     /// Platforms the router may try, in order: enabled and with a limit.
     pub fn routable(&self) -> impl Iterator<Item = &PlatformSettings> {
-        self.platforms.iter().filter(|p| p.enabled && p.bot_limit.is_some())
+        self.platforms
+            .iter()
+            .filter(|p| p.enabled && p.bot_limit.is_some())
     }
 
     /// Settings of one platform.
@@ -76,13 +78,16 @@ pub async fn load(db: &PgPool) -> Result<Settings> {
             pinned,
         });
     }
-    let global: Option<(Value, Option<String>)> =
-        sqlx::query_as("SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms'")
-            .fetch_optional(db)
-            .await?;
+    let global: Option<(Value, Option<String>)> = sqlx::query_as(
+        "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms'",
+    )
+    .fetch_optional(db)
+    .await?;
     let (global_queue_timeout_ms, global_queue_timeout_pinned_by) = match global {
         Some((v, pinned)) => (
-            v.as_i64().map(|n| n as i32).unwrap_or(DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS as i32),
+            v.as_i64()
+                .map(|n| n as i32)
+                .unwrap_or(DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS as i32),
             pinned,
         ),
         None => (DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS as i32, None),
@@ -168,11 +173,27 @@ pub async fn apply_env(db: &PgPool, env: &EnvConfig) -> Result<()> {
         let subject = format!("platform:{}", kind.as_str());
         if let Some(var) = &env.priority.pinned_by {
             pinned.insert("position".to_string(), var.clone());
-            record(&mut tx, &subject, "position", json!(cur_position), json!(position), "environment").await?;
+            record(
+                &mut tx,
+                &subject,
+                "position",
+                json!(cur_position),
+                json!(position),
+                "environment",
+            )
+            .await?;
             cur_position = position;
             if listed.is_none() {
                 pinned.insert("enabled".to_string(), var.clone());
-                record(&mut tx, &subject, "enabled", json!(cur_enabled), json!(false), "environment").await?;
+                record(
+                    &mut tx,
+                    &subject,
+                    "enabled",
+                    json!(cur_enabled),
+                    json!(false),
+                    "environment",
+                )
+                .await?;
                 cur_enabled = false;
             }
         }
@@ -180,19 +201,46 @@ pub async fn apply_env(db: &PgPool, env: &EnvConfig) -> Result<()> {
             if let Some(var) = &c.bot_limit.pinned_by {
                 pinned.insert("botLimit".to_string(), var.clone());
                 let v = c.bot_limit.value as i32;
-                record(&mut tx, &subject, "botLimit", json!(cur_limit), json!(v), "environment").await?;
+                record(
+                    &mut tx,
+                    &subject,
+                    "botLimit",
+                    json!(cur_limit),
+                    json!(v),
+                    "environment",
+                )
+                .await?;
                 cur_limit = Some(v);
             }
             if let Some(var) = &c.queue_timeout_ms.pinned_by {
                 pinned.insert("queueTimeoutMs".to_string(), var.clone());
                 let v = c.queue_timeout_ms.value as i32;
-                record(&mut tx, &subject, "queueTimeoutMs", json!(cur_timeout), json!(v), "environment").await?;
+                record(
+                    &mut tx,
+                    &subject,
+                    "queueTimeoutMs",
+                    json!(cur_timeout),
+                    json!(v),
+                    "environment",
+                )
+                .await?;
                 cur_timeout = v;
             }
         } else if listed.is_some() && env.priority.pinned_by.is_some() {
             // Listed without a limit: reference 004 skips it (with a warning).
-            pinned.insert("botLimit".to_string(), format!("{}_BOT_LIMIT", kind.env_prefix()));
-            record(&mut tx, &subject, "botLimit", json!(cur_limit), Value::Null, "environment").await?;
+            pinned.insert(
+                "botLimit".to_string(),
+                format!("{}_BOT_LIMIT", kind.env_prefix()),
+            );
+            record(
+                &mut tx,
+                &subject,
+                "botLimit",
+                json!(cur_limit),
+                Value::Null,
+                "environment",
+            )
+            .await?;
             cur_limit = None;
         }
         sqlx::query(
@@ -212,11 +260,20 @@ pub async fn apply_env(db: &PgPool, env: &EnvConfig) -> Result<()> {
     let g = &env.global_queue_timeout_ms;
     match &g.pinned_by {
         Some(var) => {
-            let old: Option<Value> =
-                sqlx::query_scalar("SELECT value FROM global_settings WHERE key = 'global_queue_timeout_ms'")
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            record(&mut tx, "global", "globalQueueTimeoutMs", old.unwrap_or(Value::Null), json!(g.value), "environment").await?;
+            let old: Option<Value> = sqlx::query_scalar(
+                "SELECT value FROM global_settings WHERE key = 'global_queue_timeout_ms'",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            record(
+                &mut tx,
+                "global",
+                "globalQueueTimeoutMs",
+                old.unwrap_or(Value::Null),
+                json!(g.value),
+                "environment",
+            )
+            .await?;
             sqlx::query(
                 "INSERT INTO global_settings (key, value, pinned_by, updated_by) VALUES ('global_queue_timeout_ms', $1, $2, 'environment')
                  ON CONFLICT (key) DO UPDATE SET value = $1, pinned_by = $2, updated_at = now(), updated_by = 'environment'",
@@ -253,15 +310,28 @@ pub struct PlatformEdit {
 
 /// Applies an administrator's edit, refusing fields pinned by the
 /// environment; records each change as made by `who`.
-pub async fn edit_platform(db: &PgPool, kind: PlatformKind, edit: &PlatformEdit, who: &str) -> Result<()> {
+pub async fn edit_platform(
+    db: &PgPool,
+    kind: PlatformKind,
+    edit: &PlatformEdit,
+    who: &str,
+) -> Result<()> {
     if let Some(l) = edit.bot_limit {
         if !(1..=100_000).contains(&l) {
-            return Err(Error::config(ErrorCode::ConfigInvalid, "botLimit", format!("must be from 1 to 100000, got {l}")));
+            return Err(Error::config(
+                ErrorCode::ConfigInvalid,
+                "botLimit",
+                format!("must be from 1 to 100000, got {l}"),
+            ));
         }
     }
     if let Some(t) = edit.queue_timeout_ms {
         if !(0..=3_600_000).contains(&t) {
-            return Err(Error::config(ErrorCode::ConfigInvalid, "queueTimeoutMs", format!("must be from 0 to 3600000, got {t}")));
+            return Err(Error::config(
+                ErrorCode::ConfigInvalid,
+                "queueTimeoutMs",
+                format!("must be from 0 to 3600000, got {t}"),
+            ));
         }
     }
     let mut tx = db.begin().await?;
@@ -272,7 +342,10 @@ pub async fn edit_platform(db: &PgPool, kind: PlatformKind, edit: &PlatformEdit,
     .fetch_optional(&mut *tx)
     .await?;
     let Some((enabled, limit, timeout, pinned)) = row else {
-        return Err(Error::new(ErrorCode::NotFound, format!("no settings for {kind}")));
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("no settings for {kind}"),
+        ));
     };
     let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
     let subject = format!("platform:{kind}");
@@ -296,7 +369,15 @@ pub async fn edit_platform(db: &PgPool, kind: PlatformKind, edit: &PlatformEdit,
     }
     if let Some(v) = edit.queue_timeout_ms {
         check("queueTimeoutMs")?;
-        record(&mut tx, &subject, "queueTimeoutMs", json!(timeout), json!(v), who).await?;
+        record(
+            &mut tx,
+            &subject,
+            "queueTimeoutMs",
+            json!(timeout),
+            json!(v),
+            who,
+        )
+        .await?;
     }
     sqlx::query(
         "UPDATE platform_settings SET enabled = COALESCE($2, enabled), bot_limit = COALESCE($3, bot_limit),

@@ -197,13 +197,18 @@ pub async fn create(
     bot_id: Option<i64>,
 ) -> Result<Option<Lease>> {
     let mut tx = conn.begin().await?;
-    let row: Option<(i32, String)> =
-        sqlx::query_as("SELECT max_size, meeting_platform FROM pools WHERE name = $1 FOR NO KEY UPDATE")
-            .bind(pool)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row: Option<(i32, String)> = sqlx::query_as(
+        "SELECT max_size, meeting_platform FROM pools WHERE name = $1 FOR NO KEY UPDATE",
+    )
+    .bind(pool)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some((max_size, meeting_platform)) = row else {
-        return Err(Error::new(ErrorCode::NotFound, format!("no pool named {pool:?}")));
+        tx.rollback().await?;
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("no pool named {pool:?}"),
+        ));
     };
     let number: Option<i32> = sqlx::query_scalar(
         "SELECT n FROM generate_series(1, $2::int) AS n
@@ -216,6 +221,8 @@ pub async fn create(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(number) = number else {
+        // Release the pool row now rather than at a lazy drop-time rollback.
+        tx.rollback().await?;
         return Ok(None);
     };
     let (status, epoch, desc) = match bot_id {
@@ -251,7 +258,12 @@ pub async fn create(
 }
 
 /// Records the platform resource created for a slot (any state, same epoch).
-pub async fn set_platform_ref(db: &PgPool, slot_id: i64, epoch: i64, platform_ref: &str) -> Result<bool> {
+pub async fn set_platform_ref(
+    db: &PgPool,
+    slot_id: i64,
+    epoch: i64,
+    platform_ref: &str,
+) -> Result<bool> {
     let done = sqlx::query("UPDATE pool_slots SET platform_ref = $3 WHERE id = $1 AND epoch = $2")
         .bind(slot_id)
         .bind(epoch)
@@ -307,7 +319,12 @@ pub async fn release(
 }
 
 /// Recovery's reset (`error`/`deploying` → `idle`), under the same epoch rule.
-pub async fn reset(conn: &mut PgConnection, slot_id: i64, epoch: i64, reason: &str) -> Result<Option<Released>> {
+pub async fn reset(
+    conn: &mut PgConnection,
+    slot_id: i64,
+    epoch: i64,
+    reason: &str,
+) -> Result<Option<Released>> {
     transition_to_idle(conn, slot_id, epoch, &["error", "deploying"], reason).await
 }
 
@@ -379,7 +396,12 @@ pub async fn mark_error(
 
 /// Counts a failed recovery attempt; returns the new count (`None` if the
 /// slot moved on).
-pub async fn count_recovery_attempt(db: &PgPool, slot_id: i64, epoch: i64, message: &str) -> Result<Option<i32>> {
+pub async fn count_recovery_attempt(
+    db: &PgPool,
+    slot_id: i64,
+    epoch: i64,
+    message: &str,
+) -> Result<Option<i32>> {
     let n: Option<i32> = sqlx::query_scalar(
         "UPDATE pool_slots SET recovery_attempts = recovery_attempts + 1,
             error_message = COALESCE(error_message, $3)
@@ -396,7 +418,12 @@ pub async fn count_recovery_attempt(db: &PgPool, slot_id: i64, epoch: i64, messa
 
 /// Deletes a slot that is not held (or whose epoch still matches), with a
 /// last history row. Returns whether it was deleted.
-pub async fn delete(conn: &mut PgConnection, slot_id: i64, epoch: i64, reason: &str) -> Result<bool> {
+pub async fn delete(
+    conn: &mut PgConnection,
+    slot_id: i64,
+    epoch: i64,
+    reason: &str,
+) -> Result<bool> {
     let id: Option<i64> = sqlx::query_scalar(
         "WITH del AS (
             DELETE FROM pool_slots WHERE id = $1 AND epoch = $2 AND status <> 'busy'

@@ -160,7 +160,10 @@ impl EmbeddedPostgres {
         // attached since we started the server: leave it running for them.
         if let Ok(others) = self.other_clients().await {
             if others > 0 {
-                tracing::info!(others, "embedded PostgreSQL left running: other clients are connected");
+                tracing::info!(
+                    others,
+                    "embedded PostgreSQL left running: other clients are connected"
+                );
                 self.started = false;
                 return Ok(());
             }

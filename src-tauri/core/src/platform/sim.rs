@@ -53,7 +53,10 @@ pub async fn set_knobs(db: &PgPool, platform: PlatformKind, knobs: &SimKnobs) ->
     if !(0.0..=1.0).contains(&knobs.failure_rate) {
         return Err(Error::new(
             ErrorCode::InvalidInput,
-            format!("failure rate must be between 0 and 1, got {}", knobs.failure_rate),
+            format!(
+                "failure rate must be between 0 and 1, got {}",
+                knobs.failure_rate
+            ),
         ));
     }
     sqlx::query(
@@ -201,13 +204,15 @@ impl Platform for SimPlatform {
     }
 
     async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        sqlx::query("UPDATE sim_workloads SET description = $3 WHERE platform = $1 AND resource = $2")
-            .bind(self.kind.as_str())
-            .bind(self.resource(slot))
-            .bind(description)
-            .execute(&self.db)
-            .await
-            .map_err(|e| self.err("describe", e.to_string()))?;
+        sqlx::query(
+            "UPDATE sim_workloads SET description = $3 WHERE platform = $1 AND resource = $2",
+        )
+        .bind(self.kind.as_str())
+        .bind(self.resource(slot))
+        .bind(description)
+        .execute(&self.db)
+        .await
+        .map_err(|e| self.err("describe", e.to_string()))?;
         Ok(())
     }
 
@@ -260,7 +265,12 @@ impl Platform for SimPlatform {
 }
 
 /// Marks a simulated workload as exited (a bot "told" to finish, or a crash).
-pub async fn exit_workload(db: &PgPool, platform: PlatformKind, bot_id: i64, success: bool) -> Result<bool> {
+pub async fn exit_workload(
+    db: &PgPool,
+    platform: PlatformKind,
+    bot_id: i64,
+    success: bool,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE sim_workloads SET state = $3 WHERE platform = $1 AND bot_id = $2 AND state = 'running'",
     )
