@@ -205,3 +205,68 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         );
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool) {
+    let h = harness(
+        db,
+        &[
+            ("PLATFORM_PRIORITY", "k8s,aws"),
+            ("K8S_BOT_LIMIT", "1"),
+            ("AWS_BOT_LIMIT", "3"),
+            ("K8S_QUEUE_TIMEOUT_MS", "1000"),
+            ("AWS_QUEUE_TIMEOUT_MS", "0"),
+        ],
+        false,
+    )
+    .await;
+    let req = NewBot {
+        meeting_platform: MeetingPlatform::Zoom,
+        meeting_url: "https://zoom.example/j/4".into(),
+        priority: None,
+        queue_timeout_ms: None,
+    };
+    h.router.create_bot(&req).await.unwrap();
+    let mut waiting = Vec::new();
+    for _ in 0..3 {
+        match h.router.create_bot(&req).await.unwrap() {
+            DeployOutcome::Queued {
+                bot_id,
+                waiting_on: Some(PlatformKind::K8s),
+                ..
+            } => waiting.push(bot_id),
+            other => panic!("{other:?}"),
+        }
+    }
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::Aws,
+        &SimKnobs {
+            deploy_latency_ms: 10_000,
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    h.clock.advance(Duration::milliseconds(1_001));
+    let detached = Dispatcher::new(h.router.detached());
+    assert_eq!(
+        detached.drain().await.unwrap().deployed,
+        3,
+        "the pass does not wait for each start"
+    );
+    tokio::time::timeout(StdDuration::from_secs(10), h.clock.wait_for_sleepers(3))
+        .await
+        .expect("three concurrent starts on aws");
+    h.clock.advance(Duration::seconds(10));
+    tokio::time::timeout(StdDuration::from_secs(10), h.router.inflight().wait_idle())
+        .await
+        .expect("starts finish");
+    for id in waiting {
+        let b = bot::get(&h.db, id).await.unwrap();
+        assert_eq!(
+            (b.status, b.deployment_platform.as_deref()),
+            (BotStatus::JoiningCall, Some("aws"))
+        );
+    }
+}

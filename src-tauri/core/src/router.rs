@@ -89,6 +89,9 @@ enum Reservation {
     Skip,
 }
 
+type BoxedOutcome<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<DeployOutcome>> + Send + 'a>>;
+
 /// Platforms known full during one drain pass, so later entries skip them
 /// without another query.
 #[derive(Debug, Default)]
@@ -430,6 +433,10 @@ impl Router {
                 .await?
             {
                 Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
+                Reservation::Reserved(lease) if self.detach => {
+                    // In the dispatcher: start in its own task, go on with the queue.
+                    return self.launch(w, pool, settings, kind, lease, false).await;
+                }
                 Reservation::Reserved(lease) => {
                     claimed = false;
                     match self.deploy(w.bot_id, pool, kind, &lease).await {
@@ -805,45 +812,51 @@ impl Router {
 
     /// Deploys a resumed request into its reserved slot — in its own task
     /// when detached, so the pass goes on to the next entry at once.
-    async fn launch(
-        &self,
-        w: &Waiting,
-        pool: &Pool,
-        settings: &Settings,
+    fn launch<'a>(
+        &'a self,
+        w: &'a Waiting,
+        pool: &'a Pool,
+        settings: &'a Settings,
         kind: PlatformKind,
         lease: Lease,
         from_global: bool,
-    ) -> Result<DeployOutcome> {
-        if !self.detach {
-            return self
-                .deploy_or_fail_over(
-                    w.clone(),
-                    pool.clone(),
-                    settings.clone(),
-                    kind,
-                    lease,
-                    from_global,
-                )
-                .await;
-        }
-        let outcome = DeployOutcome::Deployed {
-            bot_id: w.bot_id,
-            platform: kind,
-            slot_name: lease.slot_name.clone(),
-            platform_identifier: lease.platform_ref.clone(),
-        };
-        let (me, w, pool, settings) = (self.clone(), w.clone(), pool.clone(), settings.clone());
-        let guard = self.inflight.enter();
-        tokio::spawn(async move {
-            let _guard = guard;
-            if let Err(e) = me
-                .deploy_or_fail_over(w, pool, settings, kind, lease, from_global)
-                .await
-            {
-                tracing::warn!(error = %e, "deploy of a queued request failed");
+    ) -> BoxedOutcome<'a> {
+        // Boxed with an explicit `Send` type: failing over re-enters
+        // `route_from`, which may launch again (a recursive future).
+        Box::pin(async move {
+            if !self.detach {
+                return self
+                    .deploy_or_fail_over(
+                        w.clone(),
+                        pool.clone(),
+                        settings.clone(),
+                        kind,
+                        lease,
+                        from_global,
+                    )
+                    .await;
             }
-        });
-        Ok(outcome)
+            let outcome = DeployOutcome::Deployed {
+                bot_id: w.bot_id,
+                platform: kind,
+                slot_name: lease.slot_name.clone(),
+                platform_identifier: lease.platform_ref.clone(),
+            };
+            let (me, w, pool, settings) = (self.clone(), w.clone(), pool.clone(), settings.clone());
+            let guard = self.inflight.enter();
+            let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+                Box::pin(async move {
+                    let _guard = guard;
+                    if let Err(e) = me
+                        .deploy_or_fail_over(w, pool, settings, kind, lease, from_global)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "deploy of a queued request failed");
+                    }
+                });
+            tokio::spawn(task);
+            Ok(outcome)
+        })
     }
 
     /// Starts the workload; when that fails, records why and moves on: to
