@@ -419,6 +419,19 @@ async fn done_releases_the_slot_and_resets_it(db: PgPool) {
     let id = bot_id(&o);
     let s = slot::of_bot(&h.db, id).await.unwrap().unwrap();
     assert_eq!(s.status, "busy");
+    let platform_side = || async {
+        sqlx::query_scalar::<_, String>("SELECT description FROM sim_workloads WHERE resource = $1")
+            .bind(&s.platform_ref)
+            .fetch_one(&h.db)
+            .await
+            .unwrap()
+    };
+    assert!(
+        platform_side()
+            .await
+            .starts_with(&format!("[BUSY] Bot #{id} - ")),
+        "the platform-side description follows the slot (reference 003)"
+    );
     sqlx::query("UPDATE pool_slots SET recovery_attempts = 2 WHERE id = $1")
         .bind(s.id)
         .execute(&h.db)
@@ -426,6 +439,9 @@ async fn done_releases_the_slot_and_resets_it(db: PgPool) {
         .unwrap();
     h.router.report(id, BotStatus::InCall, None).await.unwrap();
     h.router.report(id, BotStatus::Done, None).await.unwrap();
+    assert!(platform_side()
+        .await
+        .starts_with("[IDLE] Available - Last used: "));
     let after = slot::get(&h.db, s.id).await.unwrap();
     assert_eq!(
         (

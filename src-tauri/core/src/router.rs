@@ -717,6 +717,9 @@ impl Router {
             }
         };
         r.platform_ref = Some(platform_ref.clone());
+        if let Err(e) = adapter.describe(&r, &description::deploying(bot_id)).await {
+            tracing::warn!(error = %e, slot = %lease.slot_name, "description not updated");
+        }
         let spec = BotSpec {
             bot_id,
             meeting_platform: pool.meeting_platform,
