@@ -276,28 +276,12 @@ async fn global_queue_orders_by_priority_then_arrival_and_reports_positions(db: 
         .report(running[1], BotStatus::Done, None)
         .await
         .unwrap();
-    let used = (
-        bot::active_per_platform(&h.db).await.unwrap(),
-        queue::list(&h.db).await.unwrap(),
-        bot_id(&a),
-        bot_id(&c),
-    );
-    let rep = h.dispatcher.drain().await.unwrap();
-    let slots = slot::list(&h.db, &Default::default()).await.unwrap();
+    h.dispatcher.drain().await.unwrap();
     assert_eq!(
         status(&h, bot_id(&a)).await,
         BotStatus::JoiningCall,
-        "{:?} {rep:?} {used:?} {:?}",
-        bot::get(&h.db, bot_id(&a)).await.unwrap().decision_trace,
-        slots
-            .iter()
-            .map(|s| (
-                &s.slot_name,
-                &s.deployment_platform,
-                &s.status,
-                s.assigned_bot_id
-            ))
-            .collect::<Vec<_>>()
+        "first come first served within a priority: {:?}",
+        bot::get(&h.db, bot_id(&a)).await.unwrap().decision_trace
     );
     assert_eq!(status(&h, bot_id(&c)).await, BotStatus::Queued);
 
@@ -386,9 +370,27 @@ async fn the_global_ceiling_caps_a_requests_timeout(db: PgPool) {
         panic!("{o:?}")
     };
     assert_eq!(*until - h.clock.now(), Duration::milliseconds(2_000));
-    // Default request timeout is 5 minutes when the ceiling is higher.
-    let h2 = &h;
-    settings::load(&h2.db).await.unwrap();
+    assert_eq!(
+        settings::load(&h.db)
+            .await
+            .unwrap()
+            .global_queue_timeout_pinned_by
+            .as_deref(),
+        Some("GLOBAL_QUEUE_TIMEOUT_MS")
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_request_waits_five_minutes_by_default(db: PgPool) {
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    for _ in 0..3 {
+        create(&h, zoom(None, None)).await;
+    }
+    let o = create(&h, zoom(None, None)).await;
+    let DeployOutcome::Queued { until, .. } = &o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(*until - h.clock.now(), Duration::minutes(5));
 }
 
 #[sqlx::test(migrations = "../migrations")]
