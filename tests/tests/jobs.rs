@@ -313,3 +313,58 @@ async fn leadership_is_exclusive_and_passes_on_when_the_lease_expires(db: PgPool
         .unwrap();
     assert_eq!(term, 2);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn recorded_health_is_shared_and_a_stale_check_is_unknown(db: PgPool) {
+    use berth_core::platform::{record_health, shared_health, Health};
+    let me = uuid::Uuid::new_v4();
+    let t0 = chrono::Utc::now();
+    assert!(
+        record_health(&db, PlatformKind::K8s, Health::Healthy, t0, me)
+            .await
+            .unwrap(),
+        "first record is a change"
+    );
+    assert!(
+        !record_health(&db, PlatformKind::K8s, Health::Healthy, t0, me)
+            .await
+            .unwrap(),
+        "same health: no change"
+    );
+    assert!(record_health(&db, PlatformKind::Aws, Health::Down, t0, me)
+        .await
+        .unwrap());
+    let max_age = Duration::seconds(15);
+    let now = shared_health(&db, t0 + Duration::seconds(5), max_age)
+        .await
+        .unwrap();
+    assert_eq!(now.get(&PlatformKind::K8s), Some(&Health::Healthy));
+    assert_eq!(now.get(&PlatformKind::Aws), Some(&Health::Down));
+    assert_eq!(now.get(&PlatformKind::Coolify), None, "never checked");
+    let later = shared_health(&db, t0 + Duration::seconds(16), max_age)
+        .await
+        .unwrap();
+    assert_eq!(
+        later.get(&PlatformKind::K8s),
+        Some(&Health::Unknown),
+        "an old check is not 'healthy'"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn peers_that_stopped_heartbeating_are_pruned(db: PgPool) {
+    let (alive, dead) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    jobs::heartbeat(&db, alive, "serve").await.unwrap();
+    jobs::heartbeat(&db, dead, "serve").await.unwrap();
+    sqlx::query("UPDATE peers SET heartbeat_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(dead)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(jobs::prune_peers(&db, 45_000).await.unwrap(), 1);
+    let left: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM peers")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![alive]);
+}

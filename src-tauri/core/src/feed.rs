@@ -38,6 +38,8 @@ pub enum Topic {
     Pools,
     /// Leadership or peers changed.
     Peers,
+    /// A platform's health changed.
+    Platforms,
 }
 
 /// An event of the feed.

@@ -18,10 +18,16 @@ use crate::feed::{Feed, Topic};
 use crate::jobs;
 use crate::meeting::PlatformKind;
 use crate::platform::sim::{SimKnobs, SimPlatform};
-use crate::platform::Platforms;
+use crate::platform::{self, Platforms};
 use crate::pool;
 use crate::router::Router;
 use crate::settings;
+
+/// How often each instance checks its adapters' health.
+pub const HEALTH_INTERVAL_MS: u64 = 2_000;
+
+/// How old a recorded health check may be before it counts as unknown.
+pub const HEALTH_MAX_AGE_MS: i64 = 15_000;
 
 /// How to start an instance.
 #[derive(Debug, Clone)]
@@ -211,6 +217,13 @@ impl Berth {
                     feed.publish(&[Topic::Peers]);
                 }
                 let _ = jobs::heartbeat(&db, me, mode).await;
+                if now_leading {
+                    match jobs::prune_peers(&db, lease.saturating_mul(3)).await {
+                        Ok(n) if n > 0 => feed.publish(&[Topic::Peers]),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "stale peers not pruned"),
+                    }
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(
                     u64::from(lease / 3).max(100),
                 ))
@@ -254,8 +267,8 @@ impl Berth {
             }
         }));
 
-        // Health checks of every adapter.
-        let router = self.router.clone();
+        // Health checks of every adapter, shared through the database.
+        let (router, me) = (self.router.clone(), self.id);
         self.tasks.push(tokio::spawn(async move {
             loop {
                 let adapters: Vec<_> = router
@@ -263,11 +276,23 @@ impl Berth {
                     .iter()
                     .map(|(k, a)| (k, a.clone()))
                     .collect();
+                let mut changed = false;
                 for (kind, adapter) in adapters {
                     let h = adapter.health().await;
                     router.health().set(kind, h);
+                    match platform::record_health(router.db(), kind, h, router.clock().now(), me)
+                        .await
+                    {
+                        Ok(c) => changed |= c,
+                        Err(e) => {
+                            tracing::warn!(platform = %kind, error = %e, "health not recorded")
+                        }
+                    }
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                if changed {
+                    router.feed().publish(&[Topic::Platforms]);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(HEALTH_INTERVAL_MS)).await;
             }
         }));
     }

@@ -73,6 +73,18 @@ pub async fn heartbeat(db: &PgPool, me: Uuid, mode: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes peers whose last heartbeat is older than `max_age_ms` (they
+/// died without leaving); returns how many.
+pub async fn prune_peers(db: &PgPool, max_age_ms: u32) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM peers WHERE heartbeat_at < now() - make_interval(secs => $1::float8 / 1000)",
+    )
+    .bind(f64::from(max_age_ms))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Removes this instance from the peers.
 pub async fn leave(db: &PgPool, me: Uuid) -> Result<()> {
     sqlx::query("DELETE FROM peers WHERE id = $1")

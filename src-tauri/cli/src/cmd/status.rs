@@ -53,8 +53,9 @@ struct Status {
 }
 
 /// Every platform with settings, in priority order, with what it uses now.
-/// Health is `unknown` unless `check_health` (development mode, where the
-/// simulator's health can be asked from here).
+/// Health is what running instances last recorded (older than
+/// `HEALTH_MAX_AGE_MS`: `unknown`); with `check_health` (development mode)
+/// a platform nobody checked recently is asked through the simulator here.
 pub async fn platforms(db: &PgPool, check_health: bool) -> Result<Vec<PlatformStatus>> {
     let s = settings::load(db).await?;
     let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
@@ -68,11 +69,21 @@ pub async fn platforms(db: &PgPool, check_health: bool) -> Result<Vec<PlatformSt
     } else {
         None
     };
+    let shared = berth_core::platform::shared_health(
+        db,
+        Utc::now(),
+        chrono::Duration::milliseconds(instance::HEALTH_MAX_AGE_MS),
+    )
+    .await?;
     let mut out = Vec::with_capacity(s.platforms.len());
     for p in s.platforms {
-        let health = match adapters.as_ref().and_then(|a| a.get(p.platform)) {
-            Some(adapter) => adapter.health().await,
-            None => Health::Unknown,
+        let health = match (
+            shared.get(&p.platform).copied(),
+            adapters.as_ref().and_then(|a| a.get(p.platform)),
+        ) {
+            (Some(h), _) if h != Health::Unknown => h,
+            (_, Some(adapter)) => adapter.health().await,
+            _ => Health::Unknown,
         };
         out.push(PlatformStatus {
             platform: p.platform.as_str().to_string(),
@@ -202,7 +213,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
     }
     if !ctx.dev {
         output::emit(
-            "  (health is checked by running instances; run with --dev to ask the simulator)",
+            "  (health comes from running instances' checks; unknown when none checked in the last 15 s)",
         );
     }
     output::emit(format!(

@@ -84,6 +84,78 @@ pub enum Health {
     Unknown,
 }
 
+impl Health {
+    /// The text form stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> Health {
+        match s {
+            "healthy" => Health::Healthy,
+            "degraded" => Health::Degraded,
+            "down" => Health::Down,
+            _ => Health::Unknown,
+        }
+    }
+}
+
+/// Records a health check's result for every instance to see. Returns
+/// whether the recorded health changed.
+pub async fn record_health(
+    db: &sqlx::PgPool,
+    kind: PlatformKind,
+    health: Health,
+    at: chrono::DateTime<chrono::Utc>,
+    by: uuid::Uuid,
+) -> crate::Result<bool> {
+    let previous: Option<String> = sqlx::query_scalar(
+        "WITH old AS (SELECT health FROM platform_health WHERE platform = $1)
+         INSERT INTO platform_health (platform, health, checked_at, checked_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (platform) DO UPDATE SET health = $2, checked_at = $3, checked_by = $4
+         RETURNING (SELECT health FROM old)",
+    )
+    .bind(kind.as_str())
+    .bind(health.as_str())
+    .bind(at)
+    .bind(by)
+    .fetch_one(db)
+    .await?;
+    Ok(previous.as_deref() != Some(health.as_str()))
+}
+
+/// The health each platform's last check found; a check older than
+/// `max_age` (or none at all) is `Unknown`, never `Healthy`.
+pub async fn shared_health(
+    db: &sqlx::PgPool,
+    now: chrono::DateTime<chrono::Utc>,
+    max_age: chrono::Duration,
+) -> crate::Result<HashMap<PlatformKind, Health>> {
+    let rows: Vec<(String, String, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT platform, health, checked_at FROM platform_health")
+            .fetch_all(db)
+            .await?;
+    let mut out = HashMap::new();
+    for (platform, health, checked_at) in rows {
+        let kind: PlatformKind = platform.parse()?;
+        let fresh = now - checked_at <= max_age;
+        out.insert(
+            kind,
+            if fresh {
+                Health::parse(&health)
+            } else {
+                Health::Unknown
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// A platform call's failure.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{platform} {operation}: {message}")]
