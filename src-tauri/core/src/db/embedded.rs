@@ -381,6 +381,22 @@ impl Drop for EmbeddedPostgres {
             return;
         }
         self.started = false;
+        // As in `stop`: leave the server to other connected clients. Ask
+        // with psql (no async runtime here); if we cannot tell, stop.
+        let others = StdCommand::new(self.bin.join("psql"))
+            .args(["-h", &self.socket_dir.to_string_lossy(), "-p", &self.port.to_string()])
+            .args(["-U", DB_USER, "-d", DB_NAME, "-Atc"])
+            .arg("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<i64>().ok());
+        if others.is_some_and(|n| n > 0) {
+            tracing::info!("embedded PostgreSQL left running: other clients are connected");
+            return;
+        }
         let args = self.stop_args();
         let mut cmd = self.server_command("pg_ctl");
         cmd.args(args);
@@ -784,6 +800,44 @@ mod tests {
         let socket = socket_file(&pg);
         drop(pg);
         assert!(!socket.exists(), "dropping the starter stops the server");
+    }
+
+    #[tokio::test]
+    async fn stopping_leaves_the_server_to_other_connected_clients() {
+        if no_postgres() {
+            return;
+        }
+        let dir = TempDir::new("embedded-shared");
+        let first = EmbeddedPostgres::start(&dir.0).await.expect("start");
+        assert!(first.started);
+        let other = sqlx::PgPool::connect(&first.url())
+            .await
+            .expect("another client");
+        // Dropping the instance that started it leaves it to the other client...
+        drop(first);
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&other)
+            .await
+            .expect("served after drop");
+        assert_eq!(one, 1);
+        // ...and so does an explicit stop by a starter.
+        let mut second = EmbeddedPostgres::start(&dir.0).await.expect("attach");
+        second.started = true;
+        second.stop().await.expect("stop");
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&other)
+            .await
+            .expect("served after stop");
+        assert_eq!(one, 1);
+        other.close().await;
+        // Alone now: the stop is real.
+        let mut last = EmbeddedPostgres::start(&dir.0).await.expect("attach");
+        last.started = true;
+        last.stop().await.expect("stop");
+        assert!(
+            !last.is_running().await.unwrap_or(true),
+            "stopped once no client is left"
+        );
     }
 
     #[tokio::test]
