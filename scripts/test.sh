@@ -153,6 +153,32 @@ cargo clippy --workspace --all-targets -- -D warnings
 say "cargo nextest run --workspace --no-fail-fast"
 cargo nextest run --workspace --no-fail-fast
 
+# The bindings test above regenerated ui/src/bindings.ts: it must match what is committed.
+if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    say "generated bindings drift check"
+    if ! git -C "$ROOT" diff --exit-code -- ui/src/bindings.ts; then
+        die "ui/src/bindings.ts differs from the Rust types: run 'cargo test -p berth-desktop export_bindings' and commit it"
+    fi
+fi
+
+if [ -f "$ROOT/ui/package.json" ]; then
+    say "ui: npm ci, typecheck, lint, tests, build"
+    (
+        cd "$ROOT/ui"
+        # Not `npm ci`: its lock-file validator wrongly demands Tailwind's
+        # wasm-only bundled packages (tailwindlabs/tailwindcss#20324). Install
+        # from the lock file instead, and fail if that had to change it.
+        npm install --no-audit --no-fund
+        if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 && ! git -C "$ROOT" diff --exit-code -- ui/package-lock.json; then
+            die "ui/package-lock.json is out of date: run 'npm install' in ui/ and commit it"
+        fi
+        npm run typecheck
+        npm run lint
+        npm test
+        npm run build
+    )
+fi
+
 if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then
     say "benchmark smoke run (bench --quick)"
     cargo run --release -p berth-tests --bin bench -- --quick

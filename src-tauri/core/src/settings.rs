@@ -391,6 +391,198 @@ pub async fn edit_platform(
     .bind(who)
     .execute(&mut *tx)
     .await?;
+    ensure_routable(&mut tx, "enabled").await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Reference 004's rule that at least one listed platform has a limit, as
+/// it applies to edits: some enabled platform must keep a limit, or every
+/// request would end in the global queue.
+async fn ensure_routable(conn: &mut PgConnection, field: &str) -> Result<()> {
+    let routable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM platform_settings WHERE enabled AND bot_limit IS NOT NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if routable == 0 {
+        return Err(Error::config(
+            ErrorCode::ConfigInvalid,
+            field,
+            "at least one enabled platform needs a limit; this change would leave none",
+        ));
+    }
+    Ok(())
+}
+
+/// Sets the priority order: `order` lists every platform exactly once, first
+/// tried first. Refused when the order is pinned by `PLATFORM_PRIORITY`;
+/// each moved platform is recorded as changed by `who`.
+pub async fn set_priority(db: &PgPool, order: &[PlatformKind], who: &str) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for kind in order {
+        if !seen.insert(*kind) {
+            return Err(Error::config(
+                ErrorCode::ConfigInvalid,
+                "priority",
+                format!("lists {kind} twice"),
+            ));
+        }
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.settings'))")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(String, i32, Value)> = sqlx::query_as(
+        "SELECT platform, position, pinned FROM platform_settings ORDER BY position, platform FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut current = Vec::with_capacity(rows.len());
+    for (platform, position, pinned) in rows {
+        let kind: PlatformKind = platform.parse()?;
+        let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
+        current.push((kind, position, pinned.get("position").cloned()));
+    }
+    let missing: Vec<&str> = current
+        .iter()
+        .filter(|(k, _, _)| !seen.contains(k))
+        .map(|(k, _, _)| k.as_str())
+        .collect();
+    if !missing.is_empty() || order.len() != current.len() {
+        return Err(Error::config(
+            ErrorCode::ConfigInvalid,
+            "priority",
+            format!(
+                "must list every platform exactly once; missing: {}",
+                if missing.is_empty() {
+                    "none (unknown platforms listed)".to_string()
+                } else {
+                    missing.join(", ")
+                }
+            ),
+        ));
+    }
+    if current.iter().map(|(k, _, _)| k).eq(order.iter()) {
+        return Ok(()); // the order in force: nothing to change or record
+    }
+    if let Some((_, _, Some(var))) = current.iter().find(|(_, _, pinned)| pinned.is_some()) {
+        return Err(Error::config(
+            ErrorCode::Conflict,
+            "priority",
+            format!("is fixed by the environment variable {var}; change it there"),
+        ));
+    }
+    for (i, kind) in order.iter().enumerate() {
+        let (_, old, _) = current
+            .iter()
+            .find(|(k, _, _)| k == kind)
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "platform vanished"))?;
+        let new = i as i32;
+        if *old == new {
+            continue;
+        }
+        record(
+            &mut tx,
+            &format!("platform:{kind}"),
+            "position",
+            json!(old),
+            json!(new),
+            who,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE platform_settings SET position = $2, updated_at = now(), updated_by = $3 WHERE platform = $1",
+        )
+        .bind(kind.as_str())
+        .bind(new)
+        .bind(who)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the ceiling of every request's global queue timeout
+/// (1000..=3600000 ms, as `GLOBAL_QUEUE_TIMEOUT_MS`). Refused when that
+/// variable pins it; the change is recorded as made by `who`.
+pub async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> Result<()> {
+    if !(1_000..=3_600_000).contains(&ms) {
+        return Err(Error::config(
+            ErrorCode::ConfigInvalid,
+            "globalQueueTimeoutMs",
+            format!("must be from 1000 to 3600000, got {ms}"),
+        ));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.settings'))")
+        .execute(&mut *tx)
+        .await?;
+    let row: Option<(Value, Option<String>)> = sqlx::query_as(
+        "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms' FOR UPDATE",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let old = match row {
+        Some((_, Some(var))) => {
+            return Err(Error::config(
+                ErrorCode::Conflict,
+                "globalQueueTimeoutMs",
+                format!("is fixed by the environment variable {var}; change it there"),
+            ))
+        }
+        Some((v, None)) => v,
+        None => Value::Null,
+    };
+    record(
+        &mut tx,
+        "global",
+        "globalQueueTimeoutMs",
+        old,
+        json!(ms),
+        who,
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO global_settings (key, value, updated_by) VALUES ('global_queue_timeout_ms', $1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now(), updated_by = $2",
+    )
+    .bind(json!(ms))
+    .bind(who)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One recorded settings change.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsChange {
+    /// Change id (increasing).
+    pub id: i64,
+    /// `platform:<kind>` or `global`.
+    pub subject: String,
+    /// The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`).
+    pub field: String,
+    /// Value before.
+    pub old_value: Option<Value>,
+    /// Value after.
+    pub new_value: Option<Value>,
+    /// Who made it (`environment`, `desktop:<user>`, ...).
+    pub changed_by: String,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The latest `limit` settings changes, newest first.
+pub async fn history(db: &PgPool, limit: i64) -> Result<Vec<SettingsChange>> {
+    Ok(sqlx::query_as(
+        "SELECT id, subject, field, old_value, new_value, changed_by, at
+         FROM settings_history ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit.max(0))
+    .fetch_all(db)
+    .await?)
 }

@@ -497,3 +497,25 @@ pub async fn of_bot(db: &PgPool, bot_id: i64) -> Result<Option<SlotView>> {
     .fetch_optional(db)
     .await?)
 }
+
+/// Slots of one deployment platform in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformStatusCount {
+    /// Deployment platform.
+    pub deployment_platform: String,
+    /// Status.
+    pub status: String,
+    /// How many slots.
+    pub count: i64,
+}
+
+/// Slot counts per deployment platform and status (only non-zero counts).
+pub async fn counts_per_platform(db: &PgPool) -> Result<Vec<PlatformStatusCount>> {
+    Ok(sqlx::query_as(
+        "SELECT deployment_platform, status, count(*) AS count FROM pool_slots
+         GROUP BY deployment_platform, status ORDER BY deployment_platform, status",
+    )
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,262 @@
+//! The commands' logic as plain async functions over the database, so they
+//! are tested against a real PostgreSQL without a window. The
+//! `#[tauri::command]` wrappers in [`crate::commands`] only fetch the running
+//! core and call these.
+
+use berth_core::meeting::{PlatformKind, SlotStatus};
+use berth_core::{bot, instance, platform, pool, queue, settings, slot, ErrorCode};
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+use crate::dto::{
+    self, BotDetails, CommandError, CommandResult, ConnectionStatus, PlatformEdit,
+    PlatformOverview, PlatformsOverview, PoolStats, QueueEntry, QueueSnapshot, QueueStats,
+    Settings, SettingsChange, Slot, SlotFilter, StatusCounts,
+};
+
+/// Most history rows one call returns.
+pub const MAX_HISTORY: i32 = 500;
+
+/// Per-pool slot counts.
+pub async fn pool_stats(db: &PgPool) -> CommandResult<Vec<PoolStats>> {
+    Ok(pool::stats(db)
+        .await?
+        .into_iter()
+        .map(PoolStats::from)
+        .collect())
+}
+
+/// Every pool definition.
+pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
+    Ok(pool::list(db)
+        .await?
+        .into_iter()
+        .map(dto::Pool::from)
+        .collect())
+}
+
+/// The queue in order, each entry with its estimated wait, as of `now`.
+pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueSnapshot> {
+    let entries = queue::list(db).await?;
+    let rate = queue::release_rate(db, now).await?;
+    Ok(QueueSnapshot {
+        now: dto::time(now),
+        entries: entries
+            .into_iter()
+            .map(|e| {
+                let wait = queue::estimate_wait_ms(e.position, rate);
+                QueueEntry::from_view(e, wait)
+            })
+            .collect(),
+        release_rate_per_sec: rate,
+    })
+}
+
+/// Queue statistics as of `now`.
+pub async fn queue_stats(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueStats> {
+    Ok(QueueStats::from_core(queue::stats(db, now).await?, now))
+}
+
+/// Slots matching `filter`, by pool then name. Unknown statuses or
+/// platforms are refused (`invalid_input`), never silently ignored.
+pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<Slot>> {
+    let statuses = filter
+        .statuses
+        .iter()
+        .map(|s| s.parse::<SlotStatus>())
+        .collect::<berth_core::Result<Vec<_>>>()?;
+    let platform = filter
+        .platform
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(str::parse::<PlatformKind>)
+        .transpose()?;
+    let core_filter = slot::SlotFilter {
+        statuses,
+        pool: filter.pool.clone().filter(|p| !p.is_empty()),
+        platform,
+    };
+    Ok(slot::list(db, &core_filter)
+        .await?
+        .into_iter()
+        .map(Slot::from)
+        .collect())
+}
+
+/// The settings in force.
+pub async fn get_settings(db: &PgPool) -> CommandResult<Settings> {
+    Ok(settings::load(db).await?.into())
+}
+
+/// Every platform in priority order with its settings, capacity in use,
+/// health (checks older than [`instance::HEALTH_MAX_AGE_MS`] count as
+/// unknown) and slot counts by status.
+pub async fn platforms_overview(
+    db: &PgPool,
+    now: DateTime<Utc>,
+) -> CommandResult<PlatformsOverview> {
+    let s = settings::load(db).await?;
+    let used = bot::active_per_platform(db).await?;
+    let health =
+        platform::shared_health(db, now, Duration::milliseconds(instance::HEALTH_MAX_AGE_MS))
+            .await?;
+    let counts = slot::counts_per_platform(db).await?;
+    let platforms = s
+        .platforms
+        .iter()
+        .map(|p| {
+            let name = p.platform.as_str();
+            let mut slots = StatusCounts::default();
+            for c in counts.iter().filter(|c| c.deployment_platform == name) {
+                match c.status.as_str() {
+                    "idle" => slots.idle += c.count,
+                    "deploying" => slots.deploying += c.count,
+                    "busy" => slots.busy += c.count,
+                    "error" => slots.error += c.count,
+                    _ => {}
+                }
+                slots.total += c.count;
+            }
+            PlatformOverview {
+                settings: p.into(),
+                used: used
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0),
+                health: health
+                    .get(&p.platform)
+                    .copied()
+                    .unwrap_or(platform::Health::Unknown)
+                    .into(),
+                slots,
+            }
+        })
+        .collect();
+    Ok(PlatformsOverview {
+        now: dto::time(now),
+        platforms,
+        global_queue_timeout_ms: s.global_queue_timeout_ms,
+        global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
+    })
+}
+
+fn parse_platform(platform: &str) -> CommandResult<PlatformKind> {
+    Ok(platform.parse::<PlatformKind>()?)
+}
+
+/// Applies an administrator's edit of one platform (validated and refused
+/// for pinned fields by the core; nothing is saved on refusal) and returns
+/// the settings now in force.
+pub async fn edit_platform(
+    db: &PgPool,
+    platform: &str,
+    edit: &PlatformEdit,
+    who: &str,
+) -> CommandResult<Settings> {
+    let kind = parse_platform(platform)?;
+    if edit.enabled.is_none() && edit.bot_limit.is_none() && edit.queue_timeout_ms.is_none() {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            "nothing to change: give enabled, botLimit or queueTimeoutMs",
+        ));
+    }
+    settings::edit_platform(
+        db,
+        kind,
+        &settings::PlatformEdit {
+            enabled: edit.enabled,
+            bot_limit: edit.bot_limit,
+            queue_timeout_ms: edit.queue_timeout_ms,
+        },
+        who,
+    )
+    .await?;
+    get_settings(db).await
+}
+
+/// Sets the priority order (every platform once, first tried first) and
+/// returns the settings now in force.
+pub async fn set_priority(db: &PgPool, order: &[String], who: &str) -> CommandResult<Settings> {
+    let kinds = order
+        .iter()
+        .map(|p| parse_platform(p))
+        .collect::<CommandResult<Vec<_>>>()?;
+    settings::set_priority(db, &kinds, who).await?;
+    get_settings(db).await
+}
+
+/// Sets the global queue timeout and returns the settings now in force.
+pub async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> CommandResult<Settings> {
+    settings::set_global_queue_timeout(db, ms, who).await?;
+    get_settings(db).await
+}
+
+/// The latest `limit` settings changes (1..=[`MAX_HISTORY`]), newest first.
+pub async fn settings_history(db: &PgPool, limit: i32) -> CommandResult<Vec<SettingsChange>> {
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            format!("limit must be from 1 to {MAX_HISTORY}, got {limit}"),
+        ));
+    }
+    Ok(settings::history(db, i64::from(limit))
+        .await?
+        .into_iter()
+        .map(SettingsChange::from)
+        .collect())
+}
+
+/// One bot with its decision trace.
+pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotDetails> {
+    Ok(bot::get(db, id).await?.into())
+}
+
+/// Whether the database answers (`SELECT 1`) and when the feed last spoke.
+pub async fn connection_status(
+    db: &PgPool,
+    now: DateTime<Utc>,
+    last_event_at: Option<DateTime<Utc>>,
+    feed_connected: bool,
+) -> ConnectionStatus {
+    let probe = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(db),
+    )
+    .await;
+    let (database_ok, message) = match probe {
+        Ok(Ok(_)) => (true, None),
+        Ok(Err(e)) => (
+            false,
+            Some(CommandError::from(berth_core::Error::from(e)).message),
+        ),
+        Err(_) => (
+            false,
+            Some("the database did not answer within 3 s".to_string()),
+        ),
+    };
+    ConnectionStatus {
+        database_ok,
+        message,
+        last_event_at: last_event_at.map(dto::time),
+        feed_connected: feed_connected && database_ok,
+        now: dto::time(now),
+    }
+}
+
+/// Who an edit from this desktop is recorded as: `desktop:<OS user>`.
+pub fn desktop_user() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            // Services and `su` shells may lack USER; the home directory's name is the user's.
+            std::env::var_os("HOME")
+                .as_deref()
+                .and_then(|h| std::path::Path::new(h).file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("desktop:{user}")
+}

@@ -1,0 +1,272 @@
+//! Berth's desktop app: a thin Tauri 2 shell over `berth-core`.
+//!
+//! It starts the core (embedded database, or `DATABASE_URL`) in the
+//! background, registers every command and event in one typed bridge
+//! ([`bridge`]), forwards the core's change feed as the typed
+//! [`events::ChangeEvent`], and stops the core gracefully on exit. The
+//! TypeScript bindings (`ui/src/bindings.ts`) are generated from the same
+//! bridge by the `export_bindings` test.
+
+pub mod api;
+pub mod commands;
+pub mod dto;
+pub mod events;
+pub mod state;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use berth_core::Options;
+use tauri::{AppHandle, Manager, RunEvent};
+use tauri_specta::{collect_commands, collect_events, Event};
+
+use crate::events::{ChangeEvent, ChangeKind};
+use crate::state::Core;
+
+/// Where the generated TypeScript bindings live, from the workspace root.
+pub const BINDINGS_PATH: &str = "ui/src/bindings.ts";
+
+const BINDINGS_HEADER: &str = "// Generated from src-tauri (berth-desktop) by `cargo test -p berth-desktop export_bindings`.\n// Do not edit by hand: CI regenerates this file and fails when it differs.\n";
+
+/// The one place every command and event is registered.
+pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            commands::pool_stats,
+            commands::list_pools,
+            commands::queue_entries,
+            commands::queue_stats,
+            commands::list_slots,
+            commands::platforms_overview,
+            commands::get_settings,
+            commands::edit_platform,
+            commands::set_priority,
+            commands::set_global_queue_timeout,
+            commands::settings_history,
+            commands::bot_details,
+            commands::connection_status,
+        ])
+        .events(collect_events![ChangeEvent])
+        // One TypeScript type per Rust type (not separate serialize and
+        // deserialize shapes): outputs are only serialized, inputs only
+        // deserialized, and `Option` fields are always present (as `null`).
+        .disable_serde_phases()
+}
+
+/// Writes the TypeScript bindings of [`bridge`] to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), specta_typescript::Error> {
+    bridge().export(
+        specta_typescript::Typescript::default().header(BINDINGS_HEADER),
+        path,
+    )
+}
+
+/// Development mode: `--dev` or `BERTH_DEV=1` (also `true`/`yes`/`on`).
+pub fn dev_mode(args: impl IntoIterator<Item = String>, env: Option<String>) -> bool {
+    args.into_iter().any(|a| a == "--dev")
+        || env.is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,berth_core=info,berth_desktop=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Starts the core and, once it runs, forwards its feed to the window. While
+/// the database cannot be reached, commands return that error and the start
+/// is retried, so the app recovers by itself when the database comes back.
+async fn start_core(app: AppHandle, dev: bool) {
+    let core = app.state::<Core>();
+    let mut backoff = std::time::Duration::from_secs(2);
+    loop {
+        match core.start(Options::from_env(dev, true)).await {
+            Ok(berth) => {
+                tracing::info!(instance = %berth.id, dev, "core started");
+                let rx = berth.router().feed().subscribe();
+                let clock = berth.router().clock().clone();
+                drop(berth);
+                // Whatever the window showed before (an error), reload it all.
+                let _ = ChangeEvent::from(berth_core::feed::ChangeEvent::Resync).emit(&app);
+                events::forward(app.clone(), rx, clock, core.feed.clone()).await;
+                return;
+            }
+            Err(e) => {
+                tracing::error!(code = %e.code, "core did not start: {}", e.message);
+                let event = ChangeEvent {
+                    kind: ChangeKind::Disconnected,
+                    topics: Vec::new(),
+                    message: Some(e.message.clone()),
+                };
+                core.feed.saw(&event, chrono::Utc::now());
+                let _ = event.emit(&app);
+                let transient = matches!(
+                    e.code.as_str(),
+                    "database_unavailable" | "embedded_database"
+                );
+                if !transient || core.is_stopped() {
+                    return; // a configuration error does not fix itself
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+                if core.is_stopped() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM closes the app the same way as closing its window,
+/// so the core stops gracefully (leadership handed over, embedded database
+/// stopped).
+async fn exit_on_signal(app: AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM not handled");
+                let _ = tokio::signal::ctrl_c().await;
+                app.exit(0);
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping on signal");
+    app.exit(0);
+}
+
+/// Graceful stop of the core when the app exits.
+fn stop_core(app: &AppHandle) {
+    let Some(berth) = app.state::<Core>().take() else {
+        return;
+    };
+    tauri::async_runtime::block_on(async move {
+        match Arc::try_unwrap(berth) {
+            Ok(berth) => {
+                match tokio::time::timeout(std::time::Duration::from_secs(15), berth.shutdown())
+                    .await
+                {
+                    Ok(Ok(())) => tracing::info!("core stopped"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "core stopped with an error"),
+                    Err(_) => tracing::warn!("core did not stop within 15 s"),
+                }
+            }
+            Err(_) => tracing::warn!("core still in use at exit; its tasks are aborted"),
+        }
+    });
+}
+
+/// Runs the desktop app until its window closes.
+pub fn run() {
+    init_logging();
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "berth-desktop: no display (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
+             Run it under a virtual display instead:\n  \
+             xvfb-run -a -s \"-screen 0 1280x800x24\" berth-desktop\n\
+             or use the headless command line: berth serve"
+        );
+        std::process::exit(1);
+    }
+    let dev = dev_mode(std::env::args().skip(1), std::env::var("BERTH_DEV").ok());
+    let bridge = bridge();
+    let app = tauri::Builder::default()
+        .manage(Core::default())
+        .invoke_handler(bridge.invoke_handler())
+        .setup(move |app| {
+            bridge.mount_events(app);
+            tauri::async_runtime::spawn(start_core(app.handle().clone(), dev));
+            tauri::async_runtime::spawn(exit_on_signal(app.handle().clone()));
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("berth-desktop: the window could not be created: {e}");
+            std::process::exit(1);
+        });
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            stop_core(app);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings_path() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(BINDINGS_PATH)
+    }
+
+    /// Regenerates `ui/src/bindings.ts`; CI then checks it is unchanged.
+    #[test]
+    fn export_bindings() {
+        let path = bindings_path();
+        std::fs::create_dir_all(path.parent().expect("bindings have a parent directory"))
+            .expect("ui/src exists or can be created");
+        super::export_bindings(&path).expect("bindings export");
+        let text = std::fs::read_to_string(&path).expect("bindings written");
+        for name in [
+            "poolStats",
+            "queueEntries",
+            "listSlots",
+            "platformsOverview",
+            "editPlatform",
+            "settingsHistory",
+            "botDetails",
+            "connectionStatus",
+            "changeEvent",
+            "CommandError",
+        ] {
+            assert!(text.contains(name), "bindings lack {name}");
+        }
+    }
+
+    /// The same bridge always exports the same text (so the drift check is meaningful).
+    #[test]
+    fn bindings_export_is_deterministic() {
+        let dir = std::env::temp_dir().join(format!("berth-bindings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (a, b) = (dir.join("a.ts"), dir.join("b.ts"));
+        super::export_bindings(&a).expect("first export");
+        super::export_bindings(&b).expect("second export");
+        let same = std::fs::read(&a).expect("a") == std::fs::read(&b).expect("b");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(same, "two exports of the same bridge differ");
+    }
+
+    #[test]
+    fn dev_mode_from_flag_or_environment() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(dev_mode(args(&["--dev"]), None));
+        assert!(dev_mode(args(&[]), Some("1".into())));
+        assert!(dev_mode(args(&[]), Some("true".into())));
+        assert!(!dev_mode(args(&[]), Some("0".into())));
+        assert!(!dev_mode(args(&["--other"]), None));
+    }
+}

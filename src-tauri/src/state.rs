@@ -1,0 +1,99 @@
+//! The running core, as Tauri managed state.
+//!
+//! The core starts in the background when the app starts; commands wait for
+//! it. If it fails to start, the window still opens and every command
+//! returns the start-up error (typed), so the UI can show it, until a retry
+//! succeeds.
+
+use berth_core::{Berth, Options};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+use crate::dto::{CommandError, CommandResult};
+use crate::events::FeedHealth;
+
+/// Where the core is in its life.
+#[derive(Clone)]
+pub enum Phase {
+    /// `Berth::start` is under way.
+    Starting,
+    /// Running.
+    Ready(Arc<Berth>),
+    /// Start-up failed with this error.
+    Failed(CommandError),
+    /// Shut down (the app is exiting).
+    Stopped,
+}
+
+/// Managed state: the core's phase and the feed's health.
+pub struct Core {
+    phase: watch::Sender<Phase>,
+    /// Last change-feed event and whether the feed is connected.
+    pub feed: Arc<FeedHealth>,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Core {
+            phase: watch::Sender::new(Phase::Starting),
+            feed: Arc::default(),
+        }
+    }
+}
+
+impl Core {
+    /// The running core, waiting while it starts.
+    pub async fn get(&self) -> CommandResult<Arc<Berth>> {
+        let mut rx = self.phase.subscribe();
+        let phase = rx
+            .wait_for(|p| !matches!(p, Phase::Starting))
+            .await
+            .map_err(|_| stopped())?
+            .clone();
+        match phase {
+            Phase::Ready(b) => Ok(b),
+            Phase::Failed(e) => Err(e),
+            Phase::Starting | Phase::Stopped => Err(stopped()),
+        }
+    }
+
+    /// Starts the core with `options` and records the outcome.
+    pub async fn start(&self, options: Options) -> CommandResult<Arc<Berth>> {
+        match Berth::start(options).await {
+            Ok(b) => {
+                if self.is_stopped() {
+                    // The app began exiting while the core started.
+                    let _ = b.shutdown().await;
+                    return Err(stopped());
+                }
+                let b = Arc::new(b);
+                self.phase.send_replace(Phase::Ready(b.clone()));
+                Ok(b)
+            }
+            Err(e) => {
+                let e = CommandError::from(e);
+                if !self.is_stopped() {
+                    self.phase.send_replace(Phase::Failed(e.clone()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the app is exiting.
+    pub fn is_stopped(&self) -> bool {
+        matches!(*self.phase.borrow(), Phase::Stopped)
+    }
+
+    /// Takes the core out for shutdown; later commands get an error.
+    pub fn take(&self) -> Option<Arc<Berth>> {
+        match self.phase.send_replace(Phase::Stopped) {
+            Phase::Ready(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+fn stopped() -> CommandError {
+    CommandError::new(berth_core::ErrorCode::Internal, "Berth is shutting down")
+}

@@ -1,0 +1,544 @@
+//! The desktop commands' logic against a real PostgreSQL (one database per
+//! test), seeded through berth-core's own APIs.
+
+use berth_core::clock::Clock;
+use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::platform::{self, Health};
+use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::slot;
+use berth_desktop::api;
+use berth_desktop::dto::{CommandError, PlatformEdit, PlatformHealth, SlotFilter};
+use berth_tests::{harness, insert_bot, three_platforms, Harness};
+use chrono::Duration;
+use sqlx::PgPool;
+
+fn zoom() -> NewBot {
+    NewBot {
+        meeting_platform: MeetingPlatform::Zoom,
+        meeting_url: "https://zoom.example/j/1".into(),
+        priority: None,
+        queue_timeout_ms: None,
+    }
+}
+
+fn bot_id(o: &DeployOutcome) -> i64 {
+    match o {
+        DeployOutcome::Deployed { bot_id, .. }
+        | DeployOutcome::Queued { bot_id, .. }
+        | DeployOutcome::Skipped { bot_id } => *bot_id,
+    }
+}
+
+fn refused<T: std::fmt::Debug>(r: Result<T, CommandError>) -> CommandError {
+    r.expect_err("expected the command to refuse")
+}
+
+/// Idle slots on k8s and aws, one in error on aws, and two deployed bots.
+async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
+    let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
+    let mut conn = h.db.acquire().await.unwrap();
+    for (kind, n) in [(PlatformKind::K8s, 2), (PlatformKind::Aws, 1)] {
+        for _ in 0..n {
+            slot::create(&mut conn, "google-meet", kind, None)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+    let b = insert_bot(&h.db, "google-meet").await;
+    let lease = slot::create(&mut conn, "google-meet", PlatformKind::Aws, Some(b))
+        .await
+        .unwrap()
+        .unwrap();
+    slot::mark_error(
+        &mut conn,
+        lease.slot_id,
+        Some(lease.epoch),
+        "image pull failed",
+        h.clock.now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let mut bots = Vec::new();
+    for _ in 0..2 {
+        bots.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+    }
+    (h, bots)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pool_stats_match_the_database(db: PgPool) {
+    let (h, _) = seeded(db).await;
+    let stats = api::pool_stats(&h.db).await.unwrap();
+    assert_eq!(
+        stats.iter().map(|s| s.pool.as_str()).collect::<Vec<_>>(),
+        vec!["google-meet", "microsoft-teams", "zoom"]
+    );
+    for s in &stats {
+        let (total, idle, deploying, busy, error): (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'idle'), count(*) FILTER (WHERE status = 'deploying'),
+                    count(*) FILTER (WHERE status = 'busy'), count(*) FILTER (WHERE status = 'error')
+             FROM pool_slots WHERE pool = $1",
+        )
+        .bind(&s.pool)
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+        assert_eq!(
+            (s.total, s.idle, s.deploying, s.busy, s.error),
+            (total, idle, deploying, busy, error),
+            "{}",
+            s.pool
+        );
+        assert_eq!(s.idle + s.deploying + s.busy + s.error, s.total);
+    }
+    let meet = &stats[0];
+    assert_eq!((meet.idle, meet.error, meet.total), (3, 1, 4));
+    let zoom = &stats[2];
+    assert_eq!(zoom.busy + zoom.deploying, 2, "two zoom bots deployed");
+    assert_eq!(zoom.max_size, 100);
+
+    let pools = api::list_pools(&h.db).await.unwrap();
+    assert_eq!(pools.len(), 3);
+    assert_eq!(pools[2].meeting_platform, "zoom");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn slots_are_filtered_by_status_pool_and_platform(db: PgPool) {
+    let (h, _) = seeded(db).await;
+    let all = api::list_slots(&h.db, &SlotFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
+
+    let errors = api::list_slots(
+        &h.db,
+        &SlotFilter {
+            statuses: vec!["error".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].error_message.as_deref(),
+        Some("image pull failed")
+    );
+    assert_eq!(errors[0].deployment_platform, "aws");
+    assert!(errors[0].created_at.ends_with('Z'), "RFC 3339 UTC");
+
+    let idle_or_error_on_aws = api::list_slots(
+        &h.db,
+        &SlotFilter {
+            statuses: vec!["idle".into(), "error".into()],
+            pool: Some("google-meet".into()),
+            platform: Some("aws".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(idle_or_error_on_aws.len(), 2);
+
+    let zoom = api::list_slots(
+        &h.db,
+        &SlotFilter {
+            pool: Some("zoom".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(zoom.len(), 2);
+    assert!(zoom.iter().all(|s| s.assigned_bot_id.is_some()));
+
+    let e = refused(
+        api::list_slots(
+            &h.db,
+            &SlotFilter {
+                statuses: vec!["sleeping".into()],
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    assert_eq!(e.code, "invalid_input");
+    let e = refused(
+        api::list_slots(
+            &h.db,
+            &SlotFilter {
+                platform: Some("azure".into()),
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    assert_eq!(e.code, "invalid_input");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
+    let h = harness(
+        db,
+        &[
+            ("PLATFORM_PRIORITY", "k8s,aws"),
+            ("K8S_BOT_LIMIT", "5"),
+            ("AWS_BOT_LIMIT", "5"),
+            ("AWS_QUEUE_TIMEOUT_MS", "1000"),
+        ],
+        false,
+    )
+    .await;
+    let history_len = || async { api::settings_history(&h.db, 500).await.unwrap().len() };
+    let before = history_len().await;
+
+    for (edit, field) in [
+        (
+            PlatformEdit {
+                bot_limit: Some(0),
+                ..Default::default()
+            },
+            "botLimit",
+        ),
+        (
+            PlatformEdit {
+                bot_limit: Some(100_001),
+                ..Default::default()
+            },
+            "botLimit",
+        ),
+        (
+            PlatformEdit {
+                queue_timeout_ms: Some(-1),
+                ..Default::default()
+            },
+            "queueTimeoutMs",
+        ),
+    ] {
+        let e = refused(api::edit_platform(&h.db, "k8s", &edit, "desktop:test").await);
+        assert_eq!(e.code, "config_invalid", "{edit:?}");
+        assert!(e.message.contains(field), "{}", e.message);
+    }
+
+    // Pinned by the environment: refused, naming the variable.
+    let e = refused(
+        api::edit_platform(
+            &h.db,
+            "aws",
+            &PlatformEdit {
+                queue_timeout_ms: Some(2_000),
+                ..Default::default()
+            },
+            "desktop:test",
+        )
+        .await,
+    );
+    assert_eq!(e.code, "conflict");
+    assert!(e.message.contains("AWS_QUEUE_TIMEOUT_MS"), "{}", e.message);
+    let e = refused(
+        api::edit_platform(
+            &h.db,
+            "k8s",
+            &PlatformEdit {
+                bot_limit: Some(9),
+                ..Default::default()
+            },
+            "desktop:test",
+        )
+        .await,
+    );
+    assert_eq!(e.code, "conflict", "K8S_BOT_LIMIT pins the limit");
+
+    // Unknown platform, empty edit.
+    let e = refused(
+        api::edit_platform(
+            &h.db,
+            "azure",
+            &PlatformEdit {
+                enabled: Some(true),
+                ..Default::default()
+            },
+            "t",
+        )
+        .await,
+    );
+    assert_eq!(e.code, "invalid_input");
+    let e = refused(api::edit_platform(&h.db, "k8s", &PlatformEdit::default(), "t").await);
+    assert_eq!(e.code, "invalid_input");
+
+    assert_eq!(history_len().await, before, "nothing saved by refusals");
+
+    // A valid edit persists and is recorded with who made it.
+    let s = api::edit_platform(
+        &h.db,
+        "k8s",
+        &PlatformEdit {
+            queue_timeout_ms: Some(45_000),
+            enabled: Some(false),
+            ..Default::default()
+        },
+        "desktop:ada",
+    )
+    .await
+    .unwrap();
+    let k8s = s.platforms.iter().find(|p| p.platform == "k8s").unwrap();
+    assert_eq!((k8s.queue_timeout_ms, k8s.enabled), (45_000, false));
+    assert_eq!(
+        k8s.pinned.get("botLimit").map(String::as_str),
+        Some("K8S_BOT_LIMIT")
+    );
+    let again = api::get_settings(&h.db).await.unwrap();
+    assert_eq!(again, s, "saved in the database");
+    let (timeout, enabled, by): (i32, bool, String) = sqlx::query_as(
+        "SELECT queue_timeout_ms, enabled, updated_by FROM platform_settings WHERE platform = 'k8s'",
+    )
+    .fetch_one(&h.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (timeout, enabled, by.as_str()),
+        (45_000, false, "desktop:ada")
+    );
+
+    let history = api::settings_history(&h.db, 2).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history
+        .iter()
+        .all(|c| c.subject == "platform:k8s" && c.changed_by == "desktop:ada"));
+    let timeout_change = history
+        .iter()
+        .find(|c| c.field == "queueTimeoutMs")
+        .unwrap();
+    assert_eq!(timeout_change.new_value.as_deref(), Some("45000"));
+    assert_eq!(timeout_change.old_value.as_deref(), Some("60000"));
+
+    // Disabling the last usable platform is refused.
+    let e = refused(
+        api::edit_platform(
+            &h.db,
+            "aws",
+            &PlatformEdit {
+                enabled: Some(false),
+                ..Default::default()
+            },
+            "desktop:ada",
+        )
+        .await,
+    );
+    assert_eq!(e.code, "config_invalid");
+
+    for bad in [0, 501] {
+        assert_eq!(
+            refused(api::settings_history(&h.db, bad).await).code,
+            "invalid_input"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
+    let h = harness(db, &[], true).await;
+    let s = api::set_priority(
+        &h.db,
+        &["aws".into(), "local".into(), "k8s".into(), "coolify".into()],
+        "desktop:ada",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.platforms
+            .iter()
+            .map(|p| p.platform.as_str())
+            .collect::<Vec<_>>(),
+        vec!["aws", "local", "k8s", "coolify"]
+    );
+    assert_eq!(
+        refused(api::set_priority(&h.db, &["aws".into(), "mars".into()], "t").await).code,
+        "invalid_input"
+    );
+    assert_eq!(
+        refused(api::set_priority(&h.db, &["aws".into()], "t").await).code,
+        "config_invalid"
+    );
+    let s = api::set_global_queue_timeout(&h.db, 90_000, "desktop:ada")
+        .await
+        .unwrap();
+    assert_eq!(s.global_queue_timeout_ms, 90_000);
+    assert_eq!(
+        refused(api::set_global_queue_timeout(&h.db, 10, "t").await).code,
+        "config_invalid"
+    );
+    let last = &api::settings_history(&h.db, 1).await.unwrap()[0];
+    assert_eq!(
+        (last.field.as_str(), last.new_value.as_deref()),
+        ("globalQueueTimeoutMs", Some("90000"))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn platforms_overview_counts_capacity_health_and_order(db: PgPool) {
+    let (h, _) = seeded(db).await;
+    let now = h.clock.now();
+    let me = sqlx::types::Uuid::from_u128(0x5eed); // the instance that checked
+    platform::record_health(&h.db, PlatformKind::K8s, Health::Healthy, now, me)
+        .await
+        .unwrap();
+    platform::record_health(&h.db, PlatformKind::Aws, Health::Degraded, now, me)
+        .await
+        .unwrap();
+    // A check older than the maximum age counts as unknown, never healthy.
+    platform::record_health(
+        &h.db,
+        PlatformKind::Coolify,
+        Health::Healthy,
+        now - Duration::minutes(5),
+        me,
+    )
+    .await
+    .unwrap();
+
+    let o = api::platforms_overview(&h.db, now).await.unwrap();
+    assert_eq!(
+        o.platforms
+            .iter()
+            .map(|p| p.settings.platform.as_str())
+            .collect::<Vec<_>>(),
+        vec!["k8s", "aws", "coolify", "local"],
+        "priority order"
+    );
+    let k8s = &o.platforms[0];
+    assert_eq!(k8s.health, PlatformHealth::Healthy);
+    assert_eq!(k8s.settings.bot_limit, Some(2));
+    assert_eq!(k8s.settings.label, "K8s");
+    assert_eq!(k8s.used, 2, "both zoom bots run on k8s (limit 2)");
+    assert_eq!(
+        (
+            k8s.slots.idle,
+            k8s.slots.busy + k8s.slots.deploying,
+            k8s.slots.total
+        ),
+        (2, 2, 4)
+    );
+    let aws = &o.platforms[1];
+    assert_eq!(aws.health, PlatformHealth::Degraded);
+    assert_eq!(aws.used, 0);
+    assert_eq!(
+        (aws.slots.idle, aws.slots.error, aws.slots.total),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        o.platforms[2].health,
+        PlatformHealth::Unknown,
+        "stale check"
+    );
+    assert_eq!(
+        o.platforms[3].health,
+        PlatformHealth::Unknown,
+        "never checked"
+    );
+    assert_eq!(o.platforms[3].slots.total, 0);
+    assert_eq!(
+        o.platforms[3]
+            .settings
+            .pinned
+            .get("enabled")
+            .map(String::as_str),
+        Some("PLATFORM_PRIORITY")
+    );
+    assert_eq!(o.global_queue_timeout_ms, 600_000);
+
+    // Per-platform counts agree with the rows.
+    for p in &o.platforms {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE deployment_platform = $1")
+                .bind(&p.settings.platform)
+                .fetch_one(&h.db)
+                .await
+                .unwrap();
+        assert_eq!(p.slots.total, n, "{}", p.settings.platform);
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn bot_details_carry_the_decision_trace(db: PgPool) {
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    h.router.health().set(PlatformKind::K8s, Health::Down);
+    let o = h.router.create_bot(&zoom()).await.unwrap();
+    let d = api::bot_details(&h.db, bot_id(&o)).await.unwrap();
+    assert_eq!(d.meeting_platform, "zoom");
+    assert_eq!(d.deployment_platform.as_deref(), Some("aws"));
+    assert!(d.slot_name.as_deref().unwrap().starts_with("pool-zoom-"));
+    let trace: Vec<(Option<&str>, &str)> = d
+        .decision_trace
+        .iter()
+        .map(|t| (t.platform.as_deref(), t.decision.as_str()))
+        .collect();
+    assert_eq!(
+        trace,
+        vec![(Some("k8s"), "unhealthy"), (Some("aws"), "deployed")]
+    );
+    assert!(d.decision_trace.iter().all(|t| t.at.ends_with('Z')));
+
+    let e = refused(api::bot_details(&h.db, 999_999).await);
+    assert_eq!(e.code, "not_found");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    let mut running = Vec::new();
+    for _ in 0..3 {
+        running.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+    }
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        h.clock.advance(Duration::milliseconds(5));
+        queued.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+    }
+    let now = h.clock.now();
+    let q = api::queue_entries(&h.db, now).await.unwrap();
+    assert_eq!(q.now, berth_desktop::dto::time(now));
+    assert_eq!(
+        q.entries
+            .iter()
+            .map(|e| (e.bot_id, e.position))
+            .collect::<Vec<_>>(),
+        vec![(queued[0], 1), (queued[1], 2)]
+    );
+    assert!(
+        q.entries.iter().all(|e| e.estimated_wait_ms.is_none()),
+        "no release observed yet: no estimate"
+    );
+    assert!(q.entries.iter().all(|e| e.waiting_on.is_none()));
+    let stats = api::queue_stats(&h.db, now).await.unwrap();
+    assert_eq!(stats.length, 2);
+
+    // After a release the estimate comes from the observed rate.
+    h.router
+        .report(running[0], BotStatus::Done, None)
+        .await
+        .unwrap();
+    h.dispatcher.drain().await.unwrap();
+    let later = h.clock.now() + Duration::seconds(1);
+    let q = api::queue_entries(&h.db, later).await.unwrap();
+    assert_eq!(q.entries.len(), 1);
+    assert!(q.release_rate_per_sec > 0.0);
+    assert_eq!(
+        q.entries[0].estimated_wait_ms,
+        Some((1.0 / q.release_rate_per_sec * 1000.0).round() as i64)
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn connection_status_reports_the_database_and_the_feed(db: PgPool) {
+    let h = harness(db, &[], true).await;
+    let now = h.clock.now();
+    let s = api::connection_status(&h.db, now, Some(now), true).await;
+    assert!(s.database_ok && s.feed_connected);
+    assert_eq!(s.last_event_at, Some(berth_desktop::dto::time(now)));
+    h.db.close().await;
+    let s = api::connection_status(&h.db, now, Some(now), true).await;
+    assert!(!s.database_ok && !s.feed_connected);
+    assert!(s.message.is_some());
+}

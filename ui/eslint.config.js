@@ -1,0 +1,25 @@
+import js from "@eslint/js";
+import globals from "globals";
+import reactHooks from "eslint-plugin-react-hooks";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist", "dist-mock", "node_modules", "src/bindings.ts"] },
+  {
+    files: ["**/*.{ts,tsx,js}"],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended, reactHooks.configs.flat.recommended],
+    languageOptions: { ecmaVersion: 2022, globals: { ...globals.browser, ...globals.node } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Only src/api/tauri.ts may talk to Tauri; everything else uses src/api/hooks.ts.
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["@tauri-apps/api", "@tauri-apps/api/*"], message: "Only src/api/tauri.ts (and the dev mock entry) may import @tauri-apps/api." }] },
+      ],
+    },
+  },
+  {
+    files: ["src/api/tauri.ts", "src/dev/**"],
+    rules: { "no-restricted-imports": "off" },
+  },
+);

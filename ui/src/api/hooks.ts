@@ -1,0 +1,237 @@
+// Typed data hooks over the API module (TanStack Query). Change events
+// from the core invalidate only the query keys of their topics; a slow
+// refetchInterval stays as a safety net.
+import {
+  QueryClient,
+  QueryClientProvider,
+  useIsFetching,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type QueryKey,
+} from "@tanstack/react-query";
+import {
+  createContext,
+  createElement,
+  useCallback,
+  useContext,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+  type ReactNode,
+} from "react";
+import { ApiError, DATABASE_UNAVAILABLE, errorCode } from "./errors";
+import { createLiveStore, type LiveState, type LiveStore } from "./live";
+import { api, onChange } from "./tauri";
+import type { ChangeEvent, PlatformEdit, Settings } from "./types";
+
+/** Safety-net refresh; events are the main mechanism. */
+export const SAFETY_REFETCH_MS = 15_000;
+/** Database probe (connection_status) period. */
+export const PROBE_MS = 5_000;
+
+export const queryKeys = {
+  stats: ["stats"] as const,
+  pools: ["pools"] as const,
+  slots: (pool: string | null) => ["slots", { pool }] as const,
+  queue: ["queue", "entries"] as const,
+  queueStats: ["queue", "stats"] as const,
+  platforms: ["platforms"] as const,
+  settings: ["settings"] as const,
+  history: (limit: number) => ["settings", "history", limit] as const,
+  bot: (id: number) => ["bot", id] as const,
+  connection: ["connection"] as const,
+};
+
+/** Which query keys (prefixes) each change-feed topic makes stale. */
+export const TOPIC_KEYS: Record<string, QueryKey[]> = {
+  slots: [["stats"], ["slots"], ["platforms"]],
+  queue: [["queue"]],
+  settings: [["settings"], ["platforms"]],
+  platforms: [["platforms"]],
+  bots: [["bot"], ["platforms"]],
+  pools: [["pools"], ["stats"], ["slots"]],
+};
+
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        refetchInterval: SAFETY_REFETCH_MS,
+        refetchOnWindowFocus: false,
+        staleTime: 2_000,
+        retry: (count, error) => errorCode(error) !== DATABASE_UNAVAILABLE && count < 2,
+      },
+    },
+  });
+}
+
+const LiveContext = createContext<LiveStore | null>(null);
+
+function useLiveStore(): LiveStore {
+  const store = useContext(LiveContext);
+  if (!store) throw new Error("outside <ApiProvider>");
+  return store;
+}
+
+export function useLiveState(): LiveState {
+  const store = useLiveStore();
+  return useSyncExternalStore(store.subscribe, store.get);
+}
+
+/** Applies one change event to the cache and the live state. */
+export function applyChangeEvent(client: QueryClient, store: LiveStore, event: ChangeEvent, now: number) {
+  if (event.kind === "disconnected") {
+    store.update({ feedDisconnected: true, message: event.message ?? "The live feed is disconnected." });
+    return;
+  }
+  store.update({ feedDisconnected: false, lastUpdatedAt: now });
+  if (event.kind === "resync") {
+    void client.invalidateQueries();
+    return;
+  }
+  const seen = new Set<string>();
+  for (const topic of event.topics) {
+    for (const key of TOPIC_KEYS[topic] ?? []) {
+      const id = JSON.stringify(key);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      void client.invalidateQueries({ queryKey: key });
+    }
+  }
+}
+
+/** Query client + change feed + freshness tracking for the whole app. */
+export function ApiProvider({
+  children,
+  client: given,
+  liveStore: givenStore,
+}: {
+  children: ReactNode;
+  client?: QueryClient;
+  liveStore?: LiveStore;
+}) {
+  const [client] = useState(() => given ?? createQueryClient());
+  const [store] = useState(() => givenStore ?? createLiveStore());
+
+  // Freshness from query results; database_unavailable anywhere raises the banner.
+  useEffect(() => {
+    return client.getQueryCache().subscribe((e) => {
+      if (e.type !== "updated" || e.query.queryKey[0] === "connection") return;
+      if (e.action.type === "success") {
+        store.update({ lastUpdatedAt: Date.now(), databaseDown: false });
+      } else if (e.action.type === "error" && errorCode(e.action.error) === DATABASE_UNAVAILABLE) {
+        store.update({ databaseDown: true, message: e.action.error.message });
+      }
+    });
+  }, [client, store]);
+
+  // The core's change feed.
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let cancelled = false;
+    onChange((event) => applyChangeEvent(client, store, event, Date.now()))
+      .then((fn) => {
+        if (cancelled) fn();
+        else unlisten = fn;
+      })
+      .catch((e: unknown) => store.update({ feedDisconnected: true, message: String(e) }));
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, [client, store]);
+
+  return createElement(
+    QueryClientProvider,
+    { client },
+    createElement(LiveContext.Provider, { value: store }, createElement(ConnectionProbe), children),
+  );
+}
+
+/** Polls connection_status; on recovery after an outage, refetches everything. */
+function ConnectionProbe() {
+  const store = useLiveStore();
+  const client = useQueryClient();
+  const { data, error } = useQuery({
+    queryKey: queryKeys.connection,
+    queryFn: api.connectionStatus,
+    refetchInterval: PROBE_MS,
+    retry: false,
+  });
+  useEffect(() => {
+    if (!data) return;
+    const wasDown = store.get().databaseDown;
+    if (!data.databaseOk) {
+      store.update({ databaseDown: true, message: data.message ?? "The database is unreachable." });
+    } else {
+      store.update({ databaseDown: false, lastUpdatedAt: Date.now(), ...(data.feedConnected ? { feedDisconnected: false } : {}) });
+      if (wasDown) void client.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "connection" });
+    }
+  }, [data, store, client]);
+  useEffect(() => {
+    if (error && errorCode(error) === DATABASE_UNAVAILABLE) store.update({ databaseDown: true, message: error.message });
+  }, [error, store]);
+  return null;
+}
+
+// ---- queries ----------------------------------------------------------------
+
+export const usePoolStats = () => useQuery({ queryKey: queryKeys.stats, queryFn: api.poolStats });
+export const usePools = () => useQuery({ queryKey: queryKeys.pools, queryFn: api.listPools });
+export const useQueue = () => useQuery({ queryKey: queryKeys.queue, queryFn: api.queueEntries });
+export const useQueueStats = () => useQuery({ queryKey: queryKeys.queueStats, queryFn: api.queueStats });
+export const usePlatformsOverview = () => useQuery({ queryKey: queryKeys.platforms, queryFn: api.platformsOverview });
+export const useSettings = () => useQuery({ queryKey: queryKeys.settings, queryFn: api.getSettings });
+
+/** Slots of one pool (null: all pools); the status filter is applied client-side. */
+export const useSlots = (pool: string | null) =>
+  useQuery({
+    queryKey: queryKeys.slots(pool),
+    queryFn: () => api.listSlots({ statuses: [], pool, platform: null }),
+    placeholderData: (prev) => prev,
+  });
+
+export const useSettingsHistory = (limit = 20) =>
+  useQuery({ queryKey: queryKeys.history(limit), queryFn: () => api.settingsHistory(limit) });
+
+export const useBotDetails = (id: number | null) =>
+  useQuery({
+    queryKey: queryKeys.bot(id ?? -1),
+    queryFn: () => api.botDetails(id as number),
+    enabled: id !== null,
+  });
+
+/** Refetches every active query now; `refreshing` while anything is in flight. */
+export function useRefreshAll() {
+  const client = useQueryClient();
+  const refreshing = useIsFetching() > 0;
+  const refresh = useCallback(() => client.refetchQueries({ type: "active" }), [client]);
+  return { refresh, refreshing };
+}
+
+// ---- mutations --------------------------------------------------------------
+
+/** What a settings save sends, in order: priority, platform edits, global timeout. */
+export interface SettingsPlan {
+  order?: string[];
+  edits: { platform: string; edit: PlatformEdit }[];
+  globalQueueTimeoutMs?: number;
+}
+
+export function useSaveSettings() {
+  const client = useQueryClient();
+  return useMutation<Settings | null, ApiError, SettingsPlan>({
+    mutationFn: async (plan) => {
+      let last: Settings | null = null;
+      if (plan.order) last = await api.setPriority(plan.order);
+      for (const { platform, edit } of plan.edits) last = await api.editPlatform(platform, edit);
+      if (plan.globalQueueTimeoutMs !== undefined) last = await api.setGlobalQueueTimeout(plan.globalQueueTimeoutMs);
+      return last;
+    },
+    onSettled: () => {
+      void client.invalidateQueries({ queryKey: ["settings"] });
+      void client.invalidateQueries({ queryKey: ["platforms"] });
+    },
+  });
+}

@@ -1,0 +1,43 @@
+// The ONLY module that talks to Tauri (through the bindings the shell
+// generates with tauri-specta). Everything else goes through `./hooks`.
+// Commands resolve to their data or throw an `ApiError {code, message}`.
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { commands, events, type ChangeEvent, type CommandError } from "../bindings";
+import { toApiError } from "./errors";
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
+  let r: Result<T>;
+  try {
+    r = await result;
+  } catch (e) {
+    throw toApiError(e);
+  }
+  if (r.status === "error") throw toApiError(r.error);
+  return r.data;
+}
+
+export const api = {
+  poolStats: () => unwrap(commands.poolStats()),
+  listPools: () => unwrap(commands.listPools()),
+  queueEntries: () => unwrap(commands.queueEntries()),
+  queueStats: () => unwrap(commands.queueStats()),
+  listSlots: (...a: Parameters<typeof commands.listSlots>) => unwrap(commands.listSlots(...a)),
+  platformsOverview: () => unwrap(commands.platformsOverview()),
+  getSettings: () => unwrap(commands.getSettings()),
+  editPlatform: (...a: Parameters<typeof commands.editPlatform>) => unwrap(commands.editPlatform(...a)),
+  setPriority: (...a: Parameters<typeof commands.setPriority>) => unwrap(commands.setPriority(...a)),
+  setGlobalQueueTimeout: (...a: Parameters<typeof commands.setGlobalQueueTimeout>) =>
+    unwrap(commands.setGlobalQueueTimeout(...a)),
+  settingsHistory: (...a: Parameters<typeof commands.settingsHistory>) => unwrap(commands.settingsHistory(...a)),
+  botDetails: (...a: Parameters<typeof commands.botDetails>) => unwrap(commands.botDetails(...a)),
+  connectionStatus: () => unwrap(commands.connectionStatus()),
+};
+
+export type Api = typeof api;
+
+/** Subscribes to the core's change feed; resolves to the unsubscribe function. */
+export function onChange(handler: (event: ChangeEvent) => void): Promise<UnlistenFn> {
+  return events.changeEvent.listen((e) => handler(e.payload));
+}

@@ -1,0 +1,59 @@
+import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
+import { makeSlots, queueSnapshot } from "../test/fixtures";
+import { renderApp } from "../test/render";
+import { DashboardPage } from "./DashboardPage";
+
+vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
+
+const stats = (busy: number) => [
+  { pool: "pool-zoom", meetingPlatform: "zoom", total: 30, idle: 30 - busy - 2, deploying: 2, busy, error: 0, maxSize: 50 },
+  { pool: "pool-teams", meetingPlatform: "microsoft-teams", total: 10, idle: 9, deploying: 0, busy: 1, error: 0, maxSize: 50 },
+];
+
+beforeEach(() => {
+  resetMockApi();
+  mockApi.poolStats.mockResolvedValue(stats(10));
+  mockApi.listSlots.mockResolvedValue(makeSlots(8));
+  mockApi.queueEntries.mockResolvedValue({ ...queueSnapshot(Date.now()), entries: [] });
+});
+
+describe("DashboardPage", () => {
+  it("shows the core's numbers and refreshes the stats on a `slots` event only", async () => {
+    renderApp(<DashboardPage />);
+    await waitFor(() => expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("13"));
+    expect(screen.getByTestId("stat-total-max")).toHaveTextContent("100");
+    expect(screen.queryByTestId("queue-section")).not.toBeInTheDocument();
+    const queueCalls = mockApi.queueEntries.mock.calls.length;
+
+    mockApi.poolStats.mockResolvedValue(stats(20));
+    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null }));
+    await waitFor(() => expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("23"));
+    expect(mockApi.queueEntries.mock.calls.length).toBe(queueCalls);
+  });
+
+  it("offers a pool selector with All pools and narrows the cards", async () => {
+    renderApp(<DashboardPage />);
+    const zoom = await screen.findByRole("radio", { name: "pool-zoom" });
+    expect(screen.getByRole("radio", { name: "All pools" })).toHaveAttribute("aria-checked", "true");
+    fireEvent.click(zoom);
+    expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("12");
+    await waitFor(() => expect(mockApi.listSlots).toHaveBeenCalledWith({ statuses: [], pool: "pool-zoom", platform: null }));
+  });
+
+  it("refresh refetches everything", async () => {
+    renderApp(<DashboardPage />);
+    await screen.findByRole("radio", { name: "pool-zoom" });
+    const before = mockApi.poolStats.mock.calls.length;
+    fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
+    await waitFor(() => expect(mockApi.poolStats.mock.calls.length).toBe(before + 1));
+    expect(mockApi.queueEntries.mock.calls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("surfaces a typed command error", async () => {
+    mockApi.poolStats.mockRejectedValue({ code: "internal", message: "boom" });
+    renderApp(<DashboardPage />);
+    expect(await screen.findByText("boom")).toBeInTheDocument();
+    expect(screen.getByText("[internal]")).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,39 @@
+import { useState } from "react";
+import { usePoolStats, useQueue, useSlots } from "../api/hooks";
+import { ErrorNotice } from "../shared/ErrorNotice";
+import { PageHeader } from "../shared/PageHeader";
+import { totalsOf } from "./aggregate";
+import { DonutChart } from "./DonutChart";
+import { PoolSelector } from "./PoolSelector";
+import { QueueSection } from "./QueueSection";
+import { SlotsTable } from "./SlotsTable";
+import { StatsCards } from "./StatsCards";
+
+export function DashboardPage() {
+  const [pool, setPool] = useState<string | null>(null);
+  const stats = usePoolStats();
+  const queue = useQueue();
+  const all = stats.data ?? [];
+  // A pool that disappeared falls back to "all pools".
+  const selected = pool !== null && all.some((s) => s.pool === pool) ? pool : null;
+  const slots = useSlots(selected);
+  const totals = totalsOf(all, selected);
+  const error = stats.error ?? queue.error ?? slots.error;
+
+  return (
+    <div className="flex flex-col">
+      <PageHeader title="Pool Management" subtitle="Monitor bot pool capacity and deployment queue">
+        <PoolSelector stats={all} value={selected} onChange={setPool} />
+      </PageHeader>
+      <div className="flex flex-col gap-4 p-6">
+        {error && <ErrorNotice error={error} title="Could not load pool data" />}
+        <div className="grid grid-cols-[minmax(0,1fr)_300px] gap-3">
+          <StatsCards totals={totals} />
+          <DonutChart totals={totals} />
+        </div>
+        <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} />
+        <SlotsTable slots={slots.data ?? []} loading={slots.isPending} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+import { act, render, screen, within } from "@testing-library/react";
+import { ClockProvider } from "../shared/clock";
+import { queueSnapshot, T0 } from "../test/fixtures";
+import { useFakeClock } from "../test/render";
+import { QueueSection } from "./QueueSection";
+
+describe("QueueSection", () => {
+  beforeEach(() => useFakeClock(T0));
+  afterEach(() => vi.useRealTimers());
+
+  it("ticks waiting time and timeout countdown, red in the last minute", () => {
+    render(
+      <ClockProvider>
+        <QueueSection snapshot={queueSnapshot(T0)} receivedAt={T0} pool={null} />
+      </ClockProvider>,
+    );
+    const row = screen.getByTestId("queue-entry-456");
+    const timeout = within(row).getByTestId("queue-timeout");
+    expect(within(row).getByTestId("queue-waiting")).toHaveTextContent("1m 30s");
+    expect(timeout).toHaveTextContent("1:02");
+    expect(timeout).toHaveAttribute("data-urgent", "false");
+
+    act(() => vi.advanceTimersByTime(2_000));
+    expect(timeout).toHaveTextContent("1:00");
+    expect(timeout).toHaveAttribute("data-urgent", "false");
+
+    act(() => vi.advanceTimersByTime(1_000));
+    expect(within(row).getByTestId("queue-waiting")).toHaveTextContent("1m 33s");
+    expect(timeout).toHaveTextContent("0:59");
+    expect(timeout).toHaveAttribute("data-urgent", "true");
+    expect(timeout).toHaveClass("text-error");
+
+    act(() => vi.advanceTimersByTime(60_000));
+    expect(timeout).toHaveTextContent("expired");
+  });
+
+  it("shows priority, position and estimated wait (unknown when null)", () => {
+    render(
+      <ClockProvider>
+        <QueueSection snapshot={queueSnapshot(T0)} receivedAt={T0} pool={null} />
+      </ClockProvider>,
+    );
+    expect(screen.getByText(/Queue/)).toHaveTextContent("(2 waiting)");
+    const second = screen.getByTestId("queue-entry-789");
+    expect(second).toHaveTextContent("#2");
+    expect(second).toHaveTextContent("100");
+    expect(within(second).getByTestId("queue-estimate")).toHaveTextContent("unknown");
+    expect(within(screen.getByTestId("queue-entry-456")).getByTestId("queue-estimate")).toHaveTextContent("~30s");
+  });
+
+  it("runs countdowns on the database clock when the local clock is off", () => {
+    // The snapshot was taken at T0 on the server but arrived at T0 - 10 s local time.
+    render(
+      <ClockProvider>
+        <QueueSection snapshot={queueSnapshot(T0)} receivedAt={T0 - 10_000} pool={null} />
+      </ClockProvider>,
+    );
+    expect(within(screen.getByTestId("queue-entry-456")).getByTestId("queue-timeout")).toHaveTextContent("0:52");
+  });
+
+  it("is not rendered when the queue (for the pool) is empty", () => {
+    const { container } = render(
+      <ClockProvider>
+        <QueueSection snapshot={queueSnapshot(T0)} receivedAt={T0} pool="pool-teams" />
+      </ClockProvider>,
+    );
+    expect(container).toBeEmptyDOMElement();
+  });
+});

@@ -1,0 +1,104 @@
+import { motion } from "motion/react";
+import type { SlotStatus } from "../api/types";
+import { Spinner } from "../shared/StatusBadge";
+import { STATUS_STYLES } from "../shared/status";
+import type { Totals } from "./aggregate";
+
+const CARD_TONE: Record<SlotStatus, string> = {
+  idle: "border-t-idle",
+  deploying: "border-t-deploying",
+  busy: "border-t-busy",
+  error: "border-t-error",
+};
+const HINT: Record<SlotStatus, string> = {
+  idle: "ready for assignment",
+  deploying: "starting up",
+  busy: "running bots",
+  error: "need recovery",
+};
+
+export function StatsCards({ totals }: { totals: Totals }) {
+  const inUse = totals.busy + totals.deploying;
+  const pct = totals.maxSize > 0 ? Math.min(100, (inUse / totals.maxSize) * 100) : 0;
+  return (
+    <div className="grid grid-cols-3 gap-3">
+      <section data-testid="stat-total" aria-label="Total capacity" className="panel row-span-2 flex flex-col border-t-2 border-t-accent/80 p-4">
+        <div className="flex items-center justify-between">
+          <span className="panel-title">Total capacity</span>
+          <span className="font-mono text-[11px] text-dim">{Math.round(pct)}%</span>
+        </div>
+        <div className="mt-3 font-mono text-[28px] leading-none font-semibold tabular-nums">
+          <span data-testid="stat-total-in-use">{inUse}</span>
+          <span className="text-[18px] text-dim"> / </span>
+          <span data-testid="stat-total-max" className="text-[18px] text-muted">{totals.maxSize}</span>
+        </div>
+        <div
+          role="progressbar"
+          aria-label="Capacity in use"
+          aria-valuemin={0}
+          aria-valuemax={totals.maxSize}
+          aria-valuenow={inUse}
+          className="mt-3 flex h-1.5 w-full overflow-hidden bg-white/5"
+        >
+          <motion.div
+            className="h-full bg-busy"
+            initial={{ width: 0 }}
+            animate={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.busy / totals.maxSize) * 100) : 0}%` }}
+            transition={{ duration: 0.6, ease: "easeOut" }}
+          />
+          <motion.div
+            className="h-full bg-deploying"
+            initial={{ width: 0 }}
+            animate={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.deploying / totals.maxSize) * 100) : 0}%` }}
+            transition={{ duration: 0.6, ease: "easeOut" }}
+          />
+        </div>
+        <div className="mt-2 font-mono text-[11px] text-dim">busy + deploying of max</div>
+        <dl className="mt-auto grid grid-cols-2 gap-x-3 gap-y-1.5 border-t border-line pt-3 font-mono text-[11px]">
+          <dt className="text-dim">slots</dt>
+          <dd className="text-right tabular-nums">{totals.total}</dd>
+          <dt className="text-dim">headroom</dt>
+          <dd className="text-right tabular-nums">{Math.max(0, totals.maxSize - totals.total)}</dd>
+          <dt className="text-dim">available</dt>
+          <dd className="text-right tabular-nums text-idle">{totals.idle}</dd>
+        </dl>
+      </section>
+      {(["idle", "deploying", "busy", "error"] as const).map((status) => (
+        <StatusCard key={status} status={status} value={totals[status]} total={totals.total} />
+      ))}
+    </div>
+  );
+}
+
+function StatusCard({ status, value, total }: { status: SlotStatus; value: number; total: number }) {
+  const s = STATUS_STYLES[status];
+  const attention = status === "error" && value > 0;
+  return (
+    <section
+      data-testid={`stat-${status}`}
+      aria-label={s.label}
+      className={`panel relative flex flex-col border-t-2 p-4 ${CARD_TONE[status]} ${attention ? "bg-error/[0.06]" : ""}`}
+    >
+      <div className="flex items-center justify-between">
+        <span className={`badge ${s.text} border-current/30 bg-current/5`}>
+          {status === "deploying" && value > 0 && <Spinner />}
+          {attention && <span aria-hidden className="size-1.5 rounded-full bg-error animate-attention" />}[{s.badge}]
+        </span>
+        <span className="font-mono text-[11px] text-dim">{total > 0 ? `${Math.round((value / total) * 100)}%` : "—"}</span>
+      </div>
+      <div data-testid={`stat-${status}-value`} className={`mt-3 font-mono text-[28px] leading-none font-semibold tabular-nums ${value > 0 ? s.text : "text-dim"}`}>
+        {value}
+      </div>
+      <div className="mt-auto pt-2 text-[11px] text-dim">{HINT[status]}</div>
+      {status === "deploying" && value > 0 && (
+        <div aria-hidden className="absolute inset-x-0 bottom-0 h-0.5 overflow-hidden">
+          <motion.div
+            className="h-full w-1/3 bg-gradient-to-r from-transparent via-deploying to-transparent"
+            animate={{ x: ["-100%", "300%"] }}
+            transition={{ duration: 1.4, repeat: Infinity, ease: "easeInOut" }}
+          />
+        </div>
+      )}
+    </section>
+  );
+}

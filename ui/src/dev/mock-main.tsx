@@ -1,0 +1,110 @@
+// Dev-only entry (mock.html): the real app over mocked IPC with fake data
+// and a simulated change feed, for browser previews and screenshots.
+// `?slots=10000` for a large pool; `?db=down` to start with the database unreachable.
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type { ChangeEvent, PlatformEdit, SlotFilter } from "../bindings";
+import { botDetails, makeWorld, overview, poolStats } from "./mockData";
+
+const params = new URLSearchParams(location.search);
+const world = makeWorld(Number(params.get("slots") ?? 60), Date.now());
+let dbDown = params.get("db") === "down";
+const iso = () => new Date().toISOString();
+const fail = (code: string, message: string) => {
+  throw { code, message };
+};
+
+mockIPC(
+  (cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    if (cmd === "connection_status") {
+      return { databaseOk: !dbDown, message: dbDown ? "connection refused (127.0.0.1:5432)" : null, lastEventAt: iso(), feedConnected: !dbDown, now: iso() };
+    }
+    if (dbDown) fail("database_unavailable", "connection refused (127.0.0.1:5432)");
+    switch (cmd) {
+      case "pool_stats":
+        return poolStats(world);
+      case "list_pools":
+        return poolStats(world).map((p) => ({ name: p.pool, meetingPlatform: p.meetingPlatform, image: `ghcr.io/acme/${p.pool}:1.8`, maxSize: p.maxSize, prewarmCount: 5, allowedPlatforms: null, source: "pools/" + p.pool + ".yaml" }));
+      case "queue_entries":
+        return { now: iso(), entries: world.queue.filter((q) => Date.parse(q.timeoutAt) > Date.now() - 5_000), releaseRatePerSec: 0.35 };
+      case "queue_stats":
+        return { length: world.queue.length, oldestQueuedAt: world.queue[0]?.queuedAt ?? null, avgWaitMs: 67_000, releasesPerMinute: 21, now: iso() };
+      case "list_slots": {
+        const f = args.filter as SlotFilter;
+        return world.slots.filter((s) => (!f.pool || s.pool === f.pool) && (!f.platform || s.deploymentPlatform === f.platform) && ((f.statuses ?? []).length === 0 || (f.statuses ?? []).includes(s.status)));
+      }
+      case "platforms_overview":
+        return { now: iso(), platforms: overview(world), globalQueueTimeoutMs: world.settings.globalQueueTimeoutMs, globalQueueTimeoutPinnedBy: world.settings.globalQueueTimeoutPinnedBy };
+      case "get_settings":
+        return world.settings;
+      case "settings_history":
+        return world.history.slice(0, Number(args.limit ?? 20));
+      case "bot_details":
+        return botDetails(world, Number(args.id), Date.now());
+      case "edit_platform": {
+        const p = world.settings.platforms.find((x) => x.platform === args.platform);
+        if (!p) return fail("not_found", `no platform ${String(args.platform)}`);
+        const e = args.edit as PlatformEdit;
+        for (const [field, value] of Object.entries(e)) {
+          if (value === null || value === undefined) continue;
+          if (p.pinned[field]) fail("conflict", `${field} is pinned by ${p.pinned[field]}`);
+          world.history.unshift({ id: world.history.length + 1, subject: `platform:${p.platform}`, field, oldValue: JSON.stringify((p as unknown as Record<string, unknown>)[field]), newValue: JSON.stringify(value), changedBy: "desktop:preview", at: iso() });
+          (p as unknown as Record<string, unknown>)[field] = value;
+        }
+        void emitChange(["settings"]);
+        return world.settings;
+      }
+      case "set_priority": {
+        const order = args.order as string[];
+        order.forEach((name, i) => {
+          const p = world.settings.platforms.find((x) => x.platform === name);
+          if (p) p.position = i;
+        });
+        world.settings.platforms.sort((a, b) => a.position - b.position);
+        world.history.unshift({ id: world.history.length + 1, subject: "global", field: "priority", oldValue: null, newValue: JSON.stringify(order), changedBy: "desktop:preview", at: iso() });
+        void emitChange(["settings"]);
+        return world.settings;
+      }
+      case "set_global_queue_timeout":
+        world.settings.globalQueueTimeoutMs = Number(args.ms);
+        void emitChange(["settings"]);
+        return world.settings;
+      default:
+        return fail("not_found", `mock: unknown command ${cmd}`);
+    }
+  },
+  { shouldMockEvents: true },
+);
+
+function emitChange(topics: string[]) {
+  const e: ChangeEvent = { kind: "changed", topics, message: null };
+  return emit("change-event", e);
+}
+
+// Demo traffic: a few slots change state every 1.5 s.
+const NEXT: Record<string, string> = { idle: "deploying", deploying: "busy", busy: "idle", error: "idle" };
+let nextBot = 7000;
+setInterval(() => {
+  if (dbDown) return;
+  for (let k = 0; k < 2; k++) {
+    const s = world.slots[Math.floor(Math.random() * world.slots.length)]!;
+    s.status = NEXT[s.status] ?? "idle";
+    s.assignedBotId = s.status === "idle" ? null : (s.assignedBotId ?? nextBot++);
+    s.errorMessage = null;
+    s.statusChangedAt = iso();
+    if (s.status === "deploying") s.lastUsedAt = iso();
+  }
+  void emitChange(["slots", "bots"]);
+}, 1500);
+
+// For manual checks from the console: __berth.setDatabaseDown(true).
+(window as unknown as Record<string, unknown>).__berth = {
+  setDatabaseDown(down: boolean) {
+    dbDown = down;
+    if (down) void emit("change-event", { kind: "disconnected", topics: [], message: "connection refused" } satisfies ChangeEvent);
+    else void emit("change-event", { kind: "resync", topics: [], message: null } satisfies ChangeEvent);
+  },
+};
+
+await import("../main");

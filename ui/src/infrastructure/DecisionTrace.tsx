@@ -1,0 +1,77 @@
+import { useBotDetails } from "../api/hooks";
+import { ErrorNotice } from "../shared/ErrorNotice";
+import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
+
+const DECISION_TONE: Record<string, string> = {
+  deployed: "text-idle",
+  queued: "text-busy",
+  waiting: "text-busy",
+  full: "text-busy",
+  poolFull: "text-busy",
+  failed: "text-error",
+  expired: "text-error",
+  unhealthy: "text-error",
+  unavailable: "text-error",
+};
+
+export function DecisionTrace({ botId, onClose }: { botId: number | null; onClose: () => void }) {
+  const bot = useBotDetails(botId);
+  return (
+    <aside aria-label="Decision trace" className="panel flex h-fit flex-col">
+      <div className="flex items-center justify-between border-b border-line px-4 py-2.5">
+        <h2 className="panel-title">Decision trace</h2>
+        {botId !== null && (
+          <button type="button" className="text-[11px] text-dim hover:text-fg" onClick={onClose}>
+            close
+          </button>
+        )}
+      </div>
+      {botId === null ? (
+        <p className="px-4 py-6 text-center text-muted">Select a queued bot.</p>
+      ) : bot.error ? (
+        <div className="p-3">
+          <ErrorNotice error={bot.error} title={`Could not load bot #${botId}`} />
+        </div>
+      ) : !bot.data ? (
+        <p className="px-4 py-6 text-center text-muted">Loading bot #{botId}…</p>
+      ) : (
+        <div className="flex flex-col gap-3 p-4">
+          <dl className="grid grid-cols-[96px_1fr] gap-y-1 font-mono text-[11.5px]">
+            <dt className="text-dim">bot</dt>
+            <dd>#{bot.data.id}</dd>
+            <dt className="text-dim">status</dt>
+            <dd>{bot.data.status}</dd>
+            <dt className="text-dim">pool</dt>
+            <dd>{bot.data.pool}</dd>
+            <dt className="text-dim">meeting</dt>
+            <dd>{meetingLabel(bot.data.meetingPlatform)}</dd>
+            <dt className="text-dim">platform</dt>
+            <dd>{platformLabel(bot.data.deploymentPlatform)}</dd>
+            <dt className="text-dim">slot</dt>
+            <dd>{bot.data.slotName ?? "—"}</dd>
+            {bot.data.error && (
+              <>
+                <dt className="text-dim">error</dt>
+                <dd className="text-error">{bot.data.error}</dd>
+              </>
+            )}
+          </dl>
+          <ol className="relative border-l border-line-2 pl-4" data-testid="trace">
+            {bot.data.decisionTrace.length === 0 && <li className="text-muted">No routing decisions yet.</li>}
+            {bot.data.decisionTrace.map((t, i) => (
+              <li key={i} className="relative mb-3 last:mb-0">
+                <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
+                <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
+                  <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`}>{t.decision}</span>
+                  <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
+                  <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
+                </div>
+                {t.detail && <div className="text-[12px] text-muted">{t.detail}</div>}
+              </li>
+            ))}
+          </ol>
+        </div>
+      )}
+    </aside>
+  );
+}

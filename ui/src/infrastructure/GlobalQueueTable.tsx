@@ -1,0 +1,75 @@
+import type { QueueSnapshot } from "../api/types";
+import { URGENT_MS } from "../dashboard/QueueSection";
+import { useNow } from "../shared/clock";
+import { formatCountdown, formatDuration, meetingLabel, platformLabel } from "../shared/format";
+
+export function GlobalQueueTable({
+  snapshot,
+  receivedAt,
+  selected,
+  onSelect,
+}: {
+  snapshot: QueueSnapshot | undefined;
+  receivedAt: number;
+  selected: number | null;
+  onSelect: (botId: number) => void;
+}) {
+  const now = useNow();
+  const entries = snapshot?.entries ?? [];
+  const serverNow = snapshot ? now + (Date.parse(snapshot.now) - receivedAt) : now;
+  return (
+    <section aria-label="Global queue" className="panel">
+      <div className="flex items-center justify-between border-b border-line px-4 py-2.5">
+        <h2 className="panel-title">
+          Global queue <span className="text-fg">({entries.length})</span>
+        </h2>
+        <span className="text-[11px] text-dim">Select a bot to see its routing decisions</span>
+      </div>
+      {entries.length === 0 ? (
+        <div className="px-4 py-6 text-center text-muted">No bots waiting.</div>
+      ) : (
+        <table className="w-full font-mono text-[12px]">
+          <thead>
+            <tr className="border-b border-line text-left text-[10.5px] uppercase tracking-[0.14em] text-dim">
+              <th className="px-4 py-2 font-semibold">Pos</th>
+              <th className="py-2 font-semibold">Bot</th>
+              <th className="py-2 font-semibold">Meeting platform</th>
+              <th className="py-2 font-semibold">Waiting on</th>
+              <th className="py-2 font-semibold">Prio</th>
+              <th className="py-2 font-semibold">Queued for</th>
+              <th className="py-2 pr-4 text-right font-semibold">Timeout in</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => {
+              const remaining = Date.parse(e.timeoutAt) - serverNow;
+              const urgent = remaining < URGENT_MS;
+              return (
+                <tr
+                  key={e.id}
+                  aria-selected={selected === e.botId}
+                  onClick={() => onSelect(e.botId)}
+                  className={`cursor-pointer border-b border-line/60 ${selected === e.botId ? "bg-accent/10" : "hover:bg-white/[0.03]"}`}
+                >
+                  <td className="px-4 py-1.5 text-dim">#{e.position}</td>
+                  <td className="py-1.5">
+                    <button type="button" className="text-accent hover:underline" onClick={(ev) => { ev.stopPropagation(); onSelect(e.botId); }}>
+                      Bot #{e.botId}
+                    </button>
+                  </td>
+                  <td className="py-1.5 text-muted">{meetingLabel(e.meetingPlatform)}</td>
+                  <td className="py-1.5 text-muted">{e.waitingOn ? platformLabel(e.waitingOn) : "all (global)"}</td>
+                  <td className="py-1.5 tabular-nums">{e.priority}</td>
+                  <td className="py-1.5 tabular-nums">{formatDuration(serverNow - Date.parse(e.queuedAt))}</td>
+                  <td className={`py-1.5 pr-4 text-right tabular-nums ${urgent ? "font-semibold text-error" : ""}`} data-urgent={urgent}>
+                    {remaining <= 0 ? "expired" : formatCountdown(remaining)}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

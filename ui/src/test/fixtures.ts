@@ -1,0 +1,53 @@
+import type { QueueSnapshot, Settings, Slot } from "../api/types";
+
+export const T0 = Date.parse("2026-01-15T10:00:00.000Z");
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+const STATUSES = ["idle", "deploying", "busy", "error"] as const;
+
+export function makeSlots(n: number): Slot[] {
+  return Array.from({ length: n }, (_, i) => {
+    const status = STATUSES[i % 4]!;
+    return {
+      id: i + 1,
+      uuid: `${String(i).padStart(8, "0")}-aaaa-4bbb-8ccc-${String(i).padStart(12, "0")}`,
+      slotName: `pool-zoom-${String(i + 1).padStart(5, "0")}`,
+      pool: i % 2 ? "pool-zoom" : "pool-teams",
+      meetingPlatform: i % 2 ? "zoom" : "microsoft-teams",
+      deploymentPlatform: "k8s",
+      status,
+      assignedBotId: status === "busy" ? 1000 + i : null,
+      epoch: 1,
+      platformRef: null,
+      description: "",
+      lastUsedAt: iso(T0 - i * 1000),
+      errorMessage: status === "error" ? `boom ${i}` : null,
+      recoveryAttempts: status === "error" ? 2 : 0,
+      statusChangedAt: iso(T0),
+      createdAt: iso(T0 - 86_400_000 + i),
+    };
+  });
+}
+
+export function queueSnapshot(now: number): QueueSnapshot {
+  return {
+    now: iso(now),
+    releaseRatePerSec: 0.5,
+    entries: [
+      { id: 1, botId: 456, pool: "pool-zoom", meetingPlatform: "zoom", priority: 50, queuedAt: iso(now - 90_000), timeoutAt: iso(now + 62_000), waitingOn: null, position: 1, estimatedWaitMs: 30_000 },
+      { id: 2, botId: 789, pool: "pool-zoom", meetingPlatform: "zoom", priority: 100, queuedAt: iso(now - 10_000), timeoutAt: iso(now + 300_000), waitingOn: "k8s", position: 2, estimatedWaitMs: null },
+    ],
+  };
+}
+
+export function settingsFixture(): Settings {
+  return {
+    platforms: [
+      { platform: "k8s", label: "K8s", position: 0, enabled: true, botLimit: 30, queueTimeoutMs: 60_000, pinned: { botLimit: "K8S_BOT_LIMIT" } },
+      { platform: "aws", label: "AWS", position: 1, enabled: true, botLimit: 100, queueTimeoutMs: 30_000, pinned: {} },
+      { platform: "coolify", label: "Coolify", position: 2, enabled: false, botLimit: 50, queueTimeoutMs: 300_000, pinned: {} },
+    ],
+    globalQueueTimeoutMs: 600_000,
+    globalQueueTimeoutPinnedBy: null,
+  };
+}

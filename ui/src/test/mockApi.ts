@@ -1,0 +1,50 @@
+// Test double of src/api/tauri.ts (the single Tauri module). Components and
+// hooks stay real; tests program `mockApi` and push events with `emitChange`.
+import { vi } from "vitest";
+import type { Api } from "../api/tauri";
+import type { ChangeEvent } from "../api/types";
+
+type Mocked<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? ReturnType<typeof vi.fn<(...a: A) => R>> : never };
+
+const pending = () => new Promise<never>(() => {});
+
+export const mockApi = {} as Mocked<Api>;
+const names: (keyof Api)[] = [
+  "poolStats",
+  "listPools",
+  "queueEntries",
+  "queueStats",
+  "listSlots",
+  "platformsOverview",
+  "getSettings",
+  "editPlatform",
+  "setPriority",
+  "setGlobalQueueTimeout",
+  "settingsHistory",
+  "botDetails",
+  "connectionStatus",
+];
+
+let handlers: ((e: ChangeEvent) => void)[] = [];
+
+/** Every command pending again, no listeners. */
+export function resetMockApi() {
+  for (const n of names) (mockApi as Record<string, unknown>)[n] = vi.fn(pending);
+  handlers = [];
+}
+resetMockApi();
+
+export function emitChange(e: ChangeEvent) {
+  handlers.forEach((h) => h(e));
+}
+
+export const tauriModule = {
+  CHANGE_EVENT: "change-event",
+  api: new Proxy({} as Api, { get: (_t, k: string) => (...a: unknown[]) => (mockApi as Record<string, (...x: unknown[]) => unknown>)[k]!(...a) }),
+  onChange: (h: (e: ChangeEvent) => void) => {
+    handlers.push(h);
+    return Promise.resolve(() => {
+      handlers = handlers.filter((x) => x !== h);
+    });
+  },
+};
