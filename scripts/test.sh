@@ -162,7 +162,7 @@ if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev
 fi
 
 if [ -f "$ROOT/ui/package.json" ]; then
-    say "ui: npm ci, typecheck, lint, tests, build"
+    say "ui: install (lock-file checked), typecheck, lint, tests, build"
     (
         cd "$ROOT/ui"
         # Not `npm ci`: its lock-file validator wrongly demands Tailwind's
