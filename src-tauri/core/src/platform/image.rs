@@ -53,6 +53,7 @@ impl ImageGate {
         let db_err = |e: sqlx::Error| PlatformError {
             platform: kind,
             operation: "pull_image",
+            kind: super::FailureKind::Other,
             message: format!("cannot record the pull: {e}"),
         };
         let result = cell

@@ -4,8 +4,11 @@
 //! the simulator ([`sim::SimPlatform`]) used for `local` and for every
 //! platform in development mode.
 
+pub mod call;
 pub mod image;
 pub mod sim;
+
+pub use call::FailureKind;
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -164,6 +167,8 @@ pub struct PlatformError {
     pub platform: PlatformKind,
     /// Which operation (`start`, `stop`, `list`, ...).
     pub operation: &'static str,
+    /// What kind of failure it was, after retries.
+    pub kind: FailureKind,
     /// What went wrong (never contains a secret).
     pub message: String,
 }

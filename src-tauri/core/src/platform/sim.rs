@@ -94,6 +94,7 @@ impl SimPlatform {
         PlatformError {
             platform: self.kind,
             operation,
+            kind: super::FailureKind::Other,
             message: message.into(),
         }
     }
