@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
-# Runs Berth's demo: setup, then `berth demo` (extra arguments are passed on).
+# Opens Berth's desktop app in development mode: the embedded database, the
+# simulated platforms and demo traffic, so the pool comes alive at once.
+# It sets the machine up first (system packages, Rust and npm dependencies)
+# and builds the UI and the app.
 #
-#   scripts/run.sh [demo arguments...]
+#   scripts/run.sh              the desktop app (needs a display)
+#   scripts/run.sh --headless   the same core and traffic in the terminal (berth demo)
+#
+# Extra arguments after `--` go to the app (or to `berth demo`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+
+HEADLESS=0
+EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --headless) HEADLESS=1 ;;
+        --) shift; EXTRA=("$@"); break ;;
+        -h | --help)
+            sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "run: unknown argument: $1 (usage: scripts/run.sh [--headless] [-- ARGS...])" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
 
 if [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]; then
     case ":$PATH:" in
@@ -23,5 +47,27 @@ bash "$ROOT/scripts/setup.sh"
 if [ -z "${DATABASE_URL:-}" ] && [ -z "${BERTH_DATA_DIR:-}" ] && [ "$(id -u)" -eq 0 ]; then
     export BERTH_DATA_DIR="$ROOT/.berth-data"
 fi
+# A couple of idle slots per pool, so there is something to see before traffic.
+export POOL_PREWARM_COUNT="${POOL_PREWARM_COUNT:-2}"
 
-exec cargo run --release -p berth -- demo "$@"
+if [ "$HEADLESS" -eq 1 ]; then
+    exec cargo run -p berth -- demo "${EXTRA[@]}"
+fi
+
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    cat >&2 <<'MSG'
+run: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the desktop
+window cannot open. Either
+  - run it on a virtual display:  xvfb-run -a -s "-screen 0 1280x800x24" scripts/run.sh
+    (then look at it with a screenshot: DISPLAY=:99 import -window root shot.png,
+     using the display number xvfb-run picked), or
+  - watch the same pool in the terminal:  scripts/run.sh --headless
+MSG
+    exit 1
+fi
+
+echo "==> ui: npm install, build"
+(cd "$ROOT/ui" && npm install --no-audit --no-fund && npm run build)
+
+echo "==> desktop app (development mode, simulated platforms, demo traffic)"
+exec cargo run -p berth-desktop -- --dev --demo "${EXTRA[@]}"

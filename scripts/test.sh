@@ -147,22 +147,10 @@ say "postgres: ready on 127.0.0.1:$PG_PORT (DATABASE_URL=$DATABASE_URL)"
 say "cargo fmt --all --check"
 cargo fmt --all --check
 
-say "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-
-say "cargo nextest run --workspace --no-fail-fast"
-cargo nextest run --workspace --no-fail-fast
-
-# The bindings test above regenerated ui/src/bindings.ts: it must match what is committed.
-if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-    say "generated bindings drift check"
-    if ! git -C "$ROOT" diff --exit-code -- ui/src/bindings.ts; then
-        die "ui/src/bindings.ts differs from the Rust types: run 'cargo test -p berth-desktop export_bindings' and commit it"
-    fi
-fi
-
 if [ -f "$ROOT/ui/package.json" ]; then
     say "ui: install (lock-file checked), typecheck, lint, tests, build"
+    # First: the desktop crate embeds ui/dist (custom-protocol), so clippy
+    # and the tests below need the built UI.
     (
         cd "$ROOT/ui"
         # Not `npm ci`: its lock-file validator wrongly demands Tailwind's
@@ -177,6 +165,23 @@ if [ -f "$ROOT/ui/package.json" ]; then
         npm test
         npm run build
     )
+fi
+
+say "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+# Includes the desktop end-to-end test (src-tauri/tests/e2e.rs): the real app
+# in its own Xvfb display through tauri-driver; screenshots land in
+# $CARGO_TARGET_DIR/e2e-screenshots/.
+say "cargo nextest run --workspace --no-fail-fast"
+cargo nextest run --workspace --no-fail-fast
+
+# The bindings test above regenerated ui/src/bindings.ts: it must match what is committed.
+if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    say "generated bindings drift check"
+    if ! git -C "$ROOT" diff --exit-code -- ui/src/bindings.ts; then
+        die "ui/src/bindings.ts differs from the Rust types: run 'cargo test -p berth-desktop export_bindings' and commit it"
+    fi
 fi
 
 if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then

@@ -102,6 +102,7 @@ pub async fn forward(
             Err(broadcast::error::RecvError::Closed) => break,
         };
         health.saw(&event, clock.now());
+        tracing::debug!(kind = ?event.kind, topics = ?event.topics, "change event to the window");
         if let Err(e) = event.emit(&app) {
             tracing::warn!(error = %e, "change event not delivered to the window");
         }

@@ -63,7 +63,16 @@ pub fn export_bindings(path: &Path) -> Result<(), specta_typescript::Error> {
 
 /// Development mode: `--dev` or `BERTH_DEV=1` (also `true`/`yes`/`on`).
 pub fn dev_mode(args: impl IntoIterator<Item = String>, env: Option<String>) -> bool {
-    args.into_iter().any(|a| a == "--dev")
+    flag("--dev", args, env)
+}
+
+/// Demo traffic (development mode only): `--demo` or `BERTH_DEMO=1`.
+pub fn demo_mode(args: impl IntoIterator<Item = String>, env: Option<String>) -> bool {
+    flag("--demo", args, env)
+}
+
+fn flag(name: &str, args: impl IntoIterator<Item = String>, env: Option<String>) -> bool {
+    args.into_iter().any(|a| a == name)
         || env.is_some_and(|v| {
             matches!(
                 v.trim().to_ascii_lowercase().as_str(),
@@ -86,13 +95,16 @@ fn init_logging() {
 /// Starts the core and, once it runs, forwards its feed to the window. While
 /// the database cannot be reached, commands return that error and the start
 /// is retried, so the app recovers by itself when the database comes back.
-async fn start_core(app: AppHandle, dev: bool) {
+async fn start_core(app: AppHandle, dev: bool, demo: bool) {
     let core = app.state::<Core>();
     let mut backoff = std::time::Duration::from_secs(2);
     loop {
         match core.start(Options::from_env(dev, true)).await {
             Ok(berth) => {
-                tracing::info!(instance = %berth.id, dev, "core started");
+                tracing::info!(instance = %berth.id, dev, demo, "core started");
+                if demo {
+                    core.start_demo(&berth);
+                }
                 let rx = berth.router().feed().subscribe();
                 let clock = berth.router().clock().clone();
                 drop(berth);
@@ -156,10 +168,15 @@ async fn exit_on_signal(app: AppHandle) {
 
 /// Graceful stop of the core when the app exits.
 fn stop_core(app: &AppHandle) {
-    let Some(berth) = app.state::<Core>().take() else {
+    let core = app.state::<Core>();
+    let demo = core.take_demo();
+    let Some(berth) = core.take() else {
         return;
     };
     tauri::async_runtime::block_on(async move {
+        if let Some(traffic) = demo {
+            traffic.stop().await;
+        }
         match Arc::try_unwrap(berth) {
             Ok(berth) => {
                 match tokio::time::timeout(std::time::Duration::from_secs(15), berth.shutdown())
@@ -191,13 +208,20 @@ pub fn run() {
         std::process::exit(1);
     }
     let dev = dev_mode(std::env::args().skip(1), std::env::var("BERTH_DEV").ok());
+    let demo = demo_mode(std::env::args().skip(1), std::env::var("BERTH_DEMO").ok());
+    if demo && !dev {
+        eprintln!(
+            "berth-desktop: --demo (BERTH_DEMO) needs development mode: add --dev (or BERTH_DEV=1)"
+        );
+        std::process::exit(2);
+    }
     let bridge = bridge();
     let app = tauri::Builder::default()
         .manage(Core::default())
         .invoke_handler(bridge.invoke_handler())
         .setup(move |app| {
             bridge.mount_events(app);
-            tauri::async_runtime::spawn(start_core(app.handle().clone(), dev));
+            tauri::async_runtime::spawn(start_core(app.handle().clone(), dev, demo));
             tauri::async_runtime::spawn(exit_on_signal(app.handle().clone()));
             Ok(())
         })
@@ -268,5 +292,15 @@ mod tests {
         assert!(dev_mode(args(&[]), Some("true".into())));
         assert!(!dev_mode(args(&[]), Some("0".into())));
         assert!(!dev_mode(args(&["--other"]), None));
+        assert!(!dev_mode(args(&["--demo"]), None));
+    }
+
+    #[test]
+    fn demo_mode_from_flag_or_environment() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(demo_mode(args(&["--dev", "--demo"]), None));
+        assert!(demo_mode(args(&[]), Some("yes".into())));
+        assert!(!demo_mode(args(&["--dev"]), None));
+        assert!(!demo_mode(args(&[]), Some("off".into())));
     }
 }

@@ -5,6 +5,7 @@
 //! returns the start-up error (typed), so the UI can show it, until a retry
 //! succeeds.
 
+use berth_core::demo::Traffic;
 use berth_core::{Berth, Options};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -25,11 +26,13 @@ pub enum Phase {
     Stopped,
 }
 
-/// Managed state: the core's phase and the feed's health.
+/// Managed state: the core's phase, the feed's health and, with `--demo`,
+/// the demo traffic generator.
 pub struct Core {
     phase: watch::Sender<Phase>,
     /// Last change-feed event and whether the feed is connected.
     pub feed: Arc<FeedHealth>,
+    demo: std::sync::Mutex<Option<Traffic>>,
 }
 
 impl Default for Core {
@@ -37,6 +40,7 @@ impl Default for Core {
         Core {
             phase: watch::Sender::new(Phase::Starting),
             feed: Arc::default(),
+            demo: std::sync::Mutex::new(None),
         }
     }
 }
@@ -83,6 +87,19 @@ impl Core {
     /// Whether the app is exiting.
     pub fn is_stopped(&self) -> bool {
         matches!(*self.phase.borrow(), Phase::Stopped)
+    }
+
+    /// Starts demo traffic through the running core (development mode only;
+    /// the caller checks). Replaces any earlier generator.
+    pub fn start_demo(&self, berth: &Berth) {
+        let traffic = Traffic::start(berth.router().clone());
+        let mut demo = self.demo.lock().unwrap_or_else(|p| p.into_inner());
+        *demo = Some(traffic);
+    }
+
+    /// Takes the demo traffic generator out, to stop it before shutdown.
+    pub fn take_demo(&self) -> Option<Traffic> {
+        self.demo.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Takes the core out for shutdown; later commands get an error.

@@ -136,14 +136,19 @@ impl Berth {
         for w in &config.warnings {
             tracing::warn!("{w}");
         }
+        let id = Uuid::new_v4();
+        // Every connection of this instance carries its id, so stopping the
+        // embedded server can tell this instance's connections from others'.
+        let application = format!("berth {id}");
         let (url, embedded) = match &options.database_url {
             Some(url) => (url.clone(), None),
             None => {
-                let pg = EmbeddedPostgres::start(&options.data_dir).await?;
+                let mut pg = EmbeddedPostgres::start(&options.data_dir).await?;
+                pg.set_own_application(application.clone());
                 (pg.url(), Some(pg))
             }
         };
-        let db = db::connect(&url, options.max_connections).await?;
+        let db = db::connect_as(&url, options.max_connections, &application).await?;
         db::migrate(&db).await?;
         let clock = SystemClock::new();
         clock.calibrate(&db).await?;
@@ -167,7 +172,6 @@ impl Berth {
                 .await?;
             }
         }
-        let id = Uuid::new_v4();
         let feed = Feed::new(id, options.feed);
         let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
         let dispatcher = Dispatcher::new(router.detached());

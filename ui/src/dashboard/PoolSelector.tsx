@@ -1,7 +1,10 @@
 import type { PoolStats } from "../api/types";
 import { meetingLabel } from "../shared/format";
 
-/** Segmented pool selector, shown when there are several pools. */
+/** Up to this many pools get segmented buttons; more get a drop-down, so the header never overflows. */
+export const SEGMENTED_MAX = 5;
+
+/** Pool selector, shown when there are several pools: segmented, or a drop-down for many. */
 export function PoolSelector({
   stats,
   value,
@@ -16,6 +19,25 @@ export function PoolSelector({
     { id: null, label: "All pools", hint: `${stats.length}` },
     ...stats.map((s) => ({ id: s.pool, label: s.pool, hint: meetingLabel(s.meetingPlatform) })),
   ];
+  if (stats.length > SEGMENTED_MAX) {
+    return (
+      <label className="flex items-center gap-2 font-mono text-[11.5px] text-muted">
+        Pool
+        <select
+          aria-label="Pool"
+          className="input w-56 py-1.5"
+          value={value ?? ""}
+          onChange={(e) => onChange(e.target.value === "" ? null : e.target.value)}
+        >
+          {options.map((o) => (
+            <option key={o.id ?? "__all"} value={o.id ?? ""}>
+              {o.id === null ? `All pools (${o.hint})` : `${o.label} · ${o.hint}`}
+            </option>
+          ))}
+        </select>
+      </label>
+    );
+  }
   return (
     <div role="radiogroup" aria-label="Pool" className="flex border border-line-2 bg-bg">
       {options.map((o) => {

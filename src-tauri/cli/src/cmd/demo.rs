@@ -4,119 +4,18 @@
 //! ~0.2/s), so slots cycle and a queue forms and drains; one compact
 //! status line per second shows it happen.
 
-use berth_core::meeting::MeetingPlatform;
-use berth_core::router::{NewBot, Router};
+use berth_core::demo::{Traffic, BURST_RATE, BURST_SECS, CALM_RATE, CALM_SECS};
 use berth_core::{bot, pool, settings, Berth, Options, Result};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::cli::DemoArgs;
 use crate::connect::{describe, shutdown_signal};
 use crate::output::{self, Ctx};
-
-// Tuned so demand outruns the default development capacity (4 + 6 + 8
-// slots, bots running 10-18 s) during a burst and the queue drains in the
-// calm that follows; a burst at ~2/s repeating every 45 s outgrows it for good.
-const BURST_SECS: f64 = 20.0;
-const CALM_SECS: f64 = 30.0;
-const BURST_RATE: f64 = 1.5;
-const CALM_RATE: f64 = 0.2;
-
-/// Where in the traffic cycle `elapsed` falls.
-fn phase(elapsed: Duration) -> (&'static str, f64) {
-    if elapsed.as_secs_f64() % (BURST_SECS + CALM_SECS) < BURST_SECS {
-        ("burst", BURST_RATE)
-    } else {
-        ("calm", CALM_RATE)
-    }
-}
-
-#[derive(Default)]
-struct Counters {
-    requested: AtomicU64,
-    failed: AtomicU64,
-}
-
-fn request(n: u64) -> NewBot {
-    let mut rng = rand::rng();
-    let meeting_platform = MeetingPlatform::ALL[rng.random_range(0..MeetingPlatform::ALL.len())];
-    let meeting_url = match meeting_platform {
-        MeetingPlatform::GoogleMeet => format!("https://meet.google.com/demo-{n:04}"),
-        MeetingPlatform::MicrosoftTeams => {
-            format!("https://teams.microsoft.com/l/meetup-join/demo-{n:04}")
-        }
-        MeetingPlatform::Zoom => format!("https://zoom.us/j/9{n:09}"),
-    };
-    NewBot {
-        meeting_platform,
-        meeting_url,
-        priority: Some(if rng.random_bool(0.2) { 50 } else { 100 }),
-        queue_timeout_ms: None,
-    }
-}
-
-/// Requests bots until told to stop, then waits (a while) for requests in flight.
-async fn traffic(
-    router: Router,
-    started: Instant,
-    mut stop: watch::Receiver<bool>,
-    counters: Arc<Counters>,
-) {
-    let mut inflight: JoinSet<bool> = JoinSet::new();
-    let mut n = 0_u64;
-    loop {
-        let (_, rate) = phase(started.elapsed());
-        let jitter: f64 = rand::rng().random_range(0.5..1.5);
-        let pause = Duration::from_secs_f64(jitter / rate);
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => break,
-        }
-        n += 1;
-        let (router, req) = (router.clone(), request(n));
-        counters.requested.fetch_add(1, Ordering::Relaxed);
-        inflight.spawn(async move {
-            match router.create_bot(&req).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "demo: bot request failed");
-                    false
-                }
-            }
-        });
-        while let Some(done) = inflight.try_join_next() {
-            count(&counters, done);
-        }
-    }
-    let drained = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(done) = inflight.join_next().await {
-            count(&counters, done);
-        }
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            left = inflight.len(),
-            "demo: requests still in flight at stop; abandoned"
-        );
-        inflight.abort_all();
-    }
-}
-
-fn count(counters: &Counters, done: std::result::Result<bool, tokio::task::JoinError>) {
-    if !matches!(done, Ok(true)) {
-        counters.failed.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -245,14 +144,7 @@ async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Resul
     }
     let started = Instant::now();
     let since = Utc::now();
-    let counters = Arc::new(Counters::default());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let generator = tokio::spawn(traffic(
-        berth.router().clone(),
-        started,
-        stop_rx,
-        counters.clone(),
-    ));
+    let traffic = Traffic::start(berth.router().clone());
     let deadline = args.duration_secs.map(|s| started + Duration::from_secs(s));
     let signal = shutdown_signal();
     tokio::pin!(signal);
@@ -265,9 +157,9 @@ async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Resul
             _ = tick.tick() => {
                 match snapshot(berth.db(), since).await {
                     Ok(mut line) => {
-                        line.phase = phase(started.elapsed()).0;
-                        line.requested = counters.requested.load(Ordering::Relaxed);
-                        line.failed_requests = counters.failed.load(Ordering::Relaxed);
+                        line.phase = traffic.phase();
+                        line.requested = traffic.requested();
+                        line.failed_requests = traffic.failed();
                         let shown = if ctx.json { output::json_line(&line)? } else { output::emit(line.human()) };
                         if !shown {
                             break "output closed";
@@ -279,8 +171,7 @@ async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Resul
         }
     };
     tracing::info!(reason, "demo stopping");
-    let _ = stop_tx.send(true);
-    let _ = generator.await;
+    traffic.stop().await;
     if ctx.json {
         output::json_line(&serde_json::json!({ "event": "stopped", "reason": reason }))?;
     } else {

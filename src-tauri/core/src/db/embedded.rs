@@ -64,6 +64,9 @@ pub struct EmbeddedPostgres {
     run_as: Option<String>,
     /// This process started the server (and so stops it).
     started: bool,
+    /// The `application_name` of this process's own connections: they do
+    /// not count as other clients when deciding whether to stop the server.
+    own_application: Option<String>,
 }
 
 impl EmbeddedPostgres {
@@ -105,6 +108,7 @@ impl EmbeddedPostgres {
             port: PORT,
             run_as,
             started: false,
+            own_application: None,
         };
 
         if pg.cluster.join("postmaster.pid").exists() && pg.is_running().await? {
@@ -151,6 +155,13 @@ impl EmbeddedPostgres {
         )
     }
 
+    /// Names this process's connections (their `application_name`), so
+    /// [`EmbeddedPostgres::stop`] does not mistake them, or their backends
+    /// still exiting, for another client's.
+    pub fn set_own_application(&mut self, name: impl Into<String>) {
+        self.own_application = Some(name.into());
+    }
+
     /// Stop the server if this process started it (pg_ctl stop -m fast); idempotent.
     pub async fn stop(&mut self) -> Result<()> {
         if !self.started {
@@ -188,8 +199,11 @@ impl EmbeddedPostgres {
             .await
             .map_err(|e| fail(format!("cannot connect to count clients: {e}")))?;
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+               AND application_name IS DISTINCT FROM $1",
         )
+        .bind(self.own_application.as_deref())
         .fetch_one(&mut conn)
         .await
         .map_err(|e| fail(format!("cannot count clients: {e}")))?;
@@ -951,6 +965,7 @@ mod tests {
             port: PORT,
             run_as: None,
             started: false,
+            own_application: None,
         };
         let options: sqlx::postgres::PgConnectOptions =
             pg.url().parse().expect("sqlx parses the url");

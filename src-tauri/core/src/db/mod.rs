@@ -16,6 +16,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 /// A malformed URL is an `invalid_input`-coded error naming `DATABASE_URL`;
 /// an unreachable server is `database_unavailable`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
+    connect_as(url, max_connections, "berth").await
+}
+
+/// [`connect`] with the `application_name` every connection of the pool
+/// (and listeners made from it) reports, so an instance can tell its own
+/// connections from other clients'.
+pub async fn connect_as(url: &str, max_connections: u32, application: &str) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url).map_err(|e| {
         Error::config(
             ErrorCode::ConfigInvalid,
@@ -26,7 +33,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options.application_name("berth"))
+        .connect_with(options.application_name(application))
         .await
         .map_err(|e| {
             Error::new(
