@@ -53,6 +53,47 @@ pub enum Command {
     /// The simulator's knobs (latencies, failures, run times)
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Pool definitions (YAML files in the pools directory)
+    Pools(PoolsArgs),
+}
+
+/// `berth pools ...`.
+#[derive(Debug, Args)]
+pub struct PoolsArgs {
+    /// The pools directory (default: $BERTH_POOLS_DIR, else ~/.config/berth/pools)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    pub command: PoolsCommand,
+}
+
+/// `berth pools` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PoolsCommand {
+    /// Every definition with its applied/pending state, and every broken file
+    List,
+    /// One definition and its applied version
+    Show {
+        /// Pool name
+        name: String,
+    },
+    /// Check every file (or the given ones); exits 1 when any is invalid
+    Validate {
+        /// Files to check instead of the whole directory
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Dry run: checks and the impact of applying it
+    Test {
+        /// Pool name
+        name: String,
+    },
+    /// Make the file's definition the one every instance uses
+    Apply {
+        /// Pool name
+        name: String,
+    },
+    /// The JSON Schema of the definition format
+    Schema,
 }
 
 impl Command {

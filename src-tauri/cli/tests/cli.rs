@@ -721,3 +721,85 @@ fn database_names_are_swapped_in_urls() {
     );
     assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
 }
+
+#[tokio::test]
+async fn pools_seed_validate_test_and_apply_definitions() {
+    let db = TestDb::new("pools").await;
+    let dir = std::env::temp_dir().join(format!("berth-cli-pools-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+
+    // First use seeds one commented example per meeting platform.
+    let listed = ok_json(&db.url, &["pools", "--dir", d, "list"]).await;
+    let defs = listed["definitions"].as_array().unwrap();
+    assert_eq!(defs.len(), 3, "{listed}");
+    assert!(defs.iter().all(|r| r["state"] == "notApplied"), "{listed}");
+    assert_eq!(listed["problems"], Value::Array(Vec::new()));
+
+    // A broken file: reported with file, line and column; the others still load.
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "name: broken\nmeeting_platform: zoom\nimage: bot\nmax_size: 2\nmaxSize: 3\n",
+    )
+    .unwrap();
+    let out = berth(&db.url, &["pools", "--dir", d, "validate"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("broken.yaml:5:1: unknown field `maxSize`"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("error[definition_invalid]"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(dir.join("broken.yaml")).unwrap();
+    assert!(ok(&db.url, &["pools", "--dir", d, "validate"])
+        .await
+        .contains("3 definitions valid"));
+
+    // Test shows the impact; apply makes it v1, a second apply changes nothing.
+    let zoom = dir.join("zoom.yaml");
+    let text0 = std::fs::read_to_string(&zoom).unwrap();
+    std::fs::write(&zoom, text0.replace("prewarm: 0 ", "prewarm: 2 ")).unwrap();
+    let tested = ok(&db.url, &["pools", "--dir", d, "test", "zoom"]).await;
+    assert!(
+        tested.contains("impact: creates 2 slots, removes 0 idle, 0 busy affected"),
+        "{tested}"
+    );
+    let applied = ok_json(&db.url, &["pools", "--dir", d, "apply", "zoom"]).await;
+    assert_eq!(
+        (applied["version"].as_i64(), applied["changed"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let again = ok_json(&db.url, &["pools", "--dir", d, "apply", "zoom"]).await;
+    assert_eq!(again["changed"], false);
+    let prewarm: i32 = sqlx::query_scalar("SELECT prewarm_count FROM pools WHERE name = 'zoom'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(prewarm, 2);
+
+    // Edited outside Berth: the list shows the file as pending.
+    std::fs::write(&zoom, text0.replace("max_size: 100", "max_size: 50")).unwrap();
+    let listed = ok_json(&db.url, &["pools", "--dir", d, "list"]).await;
+    let z = listed["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "zoom")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (z["state"].as_str(), z["version"].as_i64()),
+        (Some("pending"), Some(1)),
+        "{z}"
+    );
+
+    let missing = berth(&db.url, &["pools", "--dir", d, "apply", "nope"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("error[not_found]"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    db.drop_db().await;
+}

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     PlatformRefused,
     /// A queued request passed its deadline.
     QueueTimeout,
+    /// A pool definition is invalid (the message locates the problem).
+    DefinitionInvalid,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -57,6 +59,7 @@ impl ErrorCode {
             ErrorCode::PlatformFailed => "platform_failed",
             ErrorCode::PlatformRefused => "platform_refused",
             ErrorCode::QueueTimeout => "queue_timeout",
+            ErrorCode::DefinitionInvalid => "definition_invalid",
             ErrorCode::Internal => "internal",
         }
     }

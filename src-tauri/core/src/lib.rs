@@ -6,6 +6,7 @@ pub mod bot;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod definition;
 pub mod demo;
 pub mod description;
 pub mod dispatch;

@@ -3,6 +3,7 @@
 mod bots;
 mod demo;
 mod migrate;
+mod pools;
 mod queue;
 mod serve;
 mod sim;
@@ -31,5 +32,6 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Sim(SimCommand::Set(args)) => sim::set(ctx, args).await,
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
+        Command::Pools(args) => pools::run(ctx, args).await,
     }
 }

@@ -1,0 +1,1050 @@
+//! Pool definitions: one YAML file per pool in a pools directory.
+//!
+//! A definition is parsed strictly (unknown keys are errors, keys are
+//! snake_case), then checked semantically; every problem names the file, the
+//! line and column where it can be found, and a machine-readable code.
+//! [`discover`] reads a directory (only `*.yaml`), reporting each broken file
+//! and skipping it, never failing the whole scan. [`apply`] makes a
+//! definition the version every instance uses: it is stored in the shared
+//! database with its content hash and version, and the `pools` row the engine
+//! reads is updated in the same transaction. The JSON Schema of the format
+//! ([`schema`]) is generated from the same types.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::feed::{Feed, Topic};
+use crate::meeting::{MeetingPlatform, PlatformKind};
+
+/// The most slots a pool may have (slot numbers are three digits).
+pub const MAX_POOL_SIZE: u32 = 999;
+/// The longest queue timeout a pool may ask for.
+pub const MAX_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A pool definition, as written in its YAML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Berth pool definition")]
+pub struct PoolDefinition {
+    /// Unique pool name: lower-case letters, digits and `-`, at most 63
+    /// characters. Slots are named `pool-<name>-NNN`.
+    pub name: String,
+    /// The meeting platform its bots join.
+    pub meeting_platform: MeetingPlatform,
+    /// The bot image, without tag (`ghcr.io/acme/meet-bot`).
+    pub image: String,
+    /// The image tag.
+    #[serde(default = "default_tag")]
+    pub tag: String,
+    /// Most slots across all deployment platforms (1 to 999).
+    pub max_size: u32,
+    /// Idle slots to keep ready (at most `max_size`).
+    #[serde(default)]
+    pub prewarm: u32,
+    /// Deployment platforms allowed, in order; omitted: the global priority order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<Vec<PlatformKind>>,
+    /// Resource requests of a bot's workload.
+    #[serde(default)]
+    pub resources: Resources,
+    /// Slot recovery policy.
+    #[serde(default)]
+    pub recovery: Recovery,
+    /// Defaults for this pool's bot requests.
+    #[serde(default)]
+    pub queue: QueueDefaults,
+    /// Where the pool's meeting accounts come from, if it uses any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<AccountSource>,
+}
+
+fn default_tag() -> String {
+    "latest".into()
+}
+
+/// Resource requests, in Kubernetes quantity notation (`500m`, `1Gi`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// CPU request (`500m`, `1`, `2.5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Memory request (`512Mi`, `2Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Size of `/dev/shm` (browsers need more than the default 64 MB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
+}
+
+/// Slot recovery policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recovery {
+    /// How often recovery looks at this pool's slots.
+    #[serde(default = "five_minutes")]
+    pub interval: Interval,
+    /// When a `deploying` slot counts as stuck.
+    #[serde(default = "five_minutes")]
+    pub deploying_timeout: Interval,
+    /// Failed recovery attempts before the slot and its resource are deleted (1 to 10).
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        Recovery {
+            interval: five_minutes(),
+            deploying_timeout: five_minutes(),
+            max_attempts: 3,
+        }
+    }
+}
+
+fn five_minutes() -> Interval {
+    Interval(Duration::from_secs(300))
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// Queue defaults of the pool's bot requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueDefaults {
+    /// Priority (lower first, 0 to 1000).
+    #[serde(default = "hundred")]
+    pub priority: i32,
+    /// How long a request may wait in the global queue (at most 10m).
+    #[serde(default = "five_minutes")]
+    pub timeout: Interval,
+}
+
+impl Default for QueueDefaults {
+    fn default() -> Self {
+        QueueDefaults {
+            priority: 100,
+            timeout: five_minutes(),
+        }
+    }
+}
+
+fn hundred() -> i32 {
+    100
+}
+
+/// A duration written the human way: `30s`, `5m`, `1h 30m`, `250ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub Duration);
+
+impl Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(text.trim())
+            .map(Interval)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not a duration ({e}); write e.g. 30s, 5m or 1h"
+                ))
+            })
+    }
+}
+
+impl JsonSchema for Interval {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Interval".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration: a number and a unit (ms, s, m, h), e.g. 30s, 5m, 1h 30m.",
+            "pattern": "^\\s*([0-9]+\\s*(ms|s|m|h|sec|min|hour|hours)\\s*)+$"
+        })
+    }
+}
+
+/// Where a pool's meeting accounts come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AccountSource {
+    /// Accounts selected from the database by a read-only query.
+    Sql {
+        /// The query and its typed parameters.
+        query: SqlQuery,
+        /// Leasing policy.
+        #[serde(default)]
+        pool_config: AccountPoolConfig,
+    },
+    /// One account file per account in a directory.
+    File {
+        /// The directory (relative paths are relative to the pools directory).
+        directory: PathBuf,
+        /// Leasing policy.
+        #[serde(default)]
+        pool_config: AccountPoolConfig,
+    },
+}
+
+/// An account query: one `SELECT` with named parameters (`:name`), which
+/// are bound by the driver, never spliced into the text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlQuery {
+    /// The `SELECT` statement.
+    pub select: String,
+    /// Its parameters, by name.
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+}
+
+/// One typed query parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// Name used in the query as `:name`.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    /// Its value, of that type.
+    pub value: serde_json::Value,
+}
+
+/// Types a query parameter may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParameterType {
+    /// Text.
+    String,
+    /// A 64-bit integer.
+    Int,
+    /// A floating-point number.
+    Float,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// How accounts are leased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPoolConfig {
+    /// Whether a failed account returns to the pool (until `max_failures`).
+    #[serde(default)]
+    pub retry_failed: bool,
+    /// Failures after which an account is no longer leased (1 to 100).
+    #[serde(default = "three")]
+    pub max_failures: u32,
+    /// How often the source is read again.
+    #[serde(default = "five_minutes")]
+    pub refresh_interval: Interval,
+}
+
+impl Default for AccountPoolConfig {
+    fn default() -> Self {
+        AccountPoolConfig {
+            retry_failed: false,
+            max_failures: 3,
+            refresh_interval: five_minutes(),
+        }
+    }
+}
+
+/// A problem with a definition, located in its file where possible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// The file, when the definition came from one.
+    pub file: Option<PathBuf>,
+    /// 1-based line, when known.
+    pub line: Option<u64>,
+    /// 1-based column, when known.
+    pub column: Option<u64>,
+    /// The field at fault (`max_size`, `accounts.query.parameters`), when known.
+    pub field: Option<String>,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}", file.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+                if let Some(col) = self.column {
+                    write!(f, ":{col}")?;
+                }
+            }
+            f.write_str(": ")?;
+        } else if let Some(line) = self.line {
+            write!(f, "line {line}")?;
+            if let Some(col) = self.column {
+                write!(f, ", column {col}")?;
+            }
+            f.write_str(": ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Problem> for Error {
+    fn from(p: Problem) -> Self {
+        Error::new(ErrorCode::DefinitionInvalid, p.to_string())
+    }
+}
+
+/// Parses and checks one definition's text. `file` only labels problems.
+pub fn parse(text: &str, file: Option<&Path>) -> std::result::Result<PoolDefinition, Vec<Problem>> {
+    let def: PoolDefinition = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = match e.location() {
+            Some(l) => (Some(l.line()), Some(l.column())),
+            None => (None, None),
+        };
+        vec![Problem {
+            file: file.map(Path::to_path_buf),
+            line,
+            column,
+            field: None,
+            message: first_line(&e.to_string()),
+        }]
+    })?;
+    let problems = check(&def, text, file);
+    if problems.is_empty() {
+        Ok(def)
+    } else {
+        Err(problems)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    // The library's message may carry a rendered snippet after the first
+    // line, and starts with its own "error: line N column M: " prefix; the
+    // location is reported separately.
+    let line = s.lines().next().unwrap_or(s).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((location, message)) if location.contains("column") => message.to_string(),
+        _ => line.to_string(),
+    }
+}
+
+/// Semantic checks (ranges, names, cross-field rules); each problem is
+/// located at the first line where its key appears.
+pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut bad = |field: &str, message: String| {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        let (line, column) = locate(text, key);
+        out.push(Problem {
+            file: file.map(Path::to_path_buf),
+            line,
+            column,
+            field: Some(field.to_string()),
+            message,
+        });
+    };
+    if !valid_name(&def.name) {
+        bad(
+            "name",
+            format!(
+                "{:?} is not a valid pool name: use 1-63 lower-case letters, digits and '-', starting with a letter or digit",
+                def.name
+            ),
+        );
+    }
+    if def.image.trim().is_empty() || def.image.chars().any(char::is_whitespace) {
+        bad("image", "must be an image reference without spaces".into());
+    } else if def
+        .image
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+    {
+        bad("image", "give the tag in `tag`, not in the image".into());
+    }
+    if def.tag.is_empty()
+        || def.tag.len() > 128
+        || !def
+            .tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        bad("tag", format!("{:?} is not a valid image tag", def.tag));
+    }
+    if !(1..=MAX_POOL_SIZE).contains(&def.max_size) {
+        bad(
+            "max_size",
+            format!("must be from 1 to {MAX_POOL_SIZE}, got {}", def.max_size),
+        );
+    }
+    if def.prewarm > def.max_size {
+        bad(
+            "prewarm",
+            format!(
+                "{} exceeds max_size {}: a pool cannot keep more idle slots than it may have",
+                def.prewarm, def.max_size
+            ),
+        );
+    }
+    if let Some(platforms) = &def.platforms {
+        if platforms.is_empty() {
+            bad(
+                "platforms",
+                "is empty: omit it to use the global priority order".into(),
+            );
+        }
+        let mut seen = Vec::new();
+        for p in platforms {
+            if seen.contains(p) {
+                bad("platforms", format!("{p} is listed twice"));
+            }
+            seen.push(*p);
+        }
+    }
+    for (field, value) in [
+        ("resources.cpu", &def.resources.cpu),
+        ("resources.memory", &def.resources.memory),
+        ("resources.shm_size", &def.resources.shm_size),
+    ] {
+        if let Some(v) = value {
+            if !valid_quantity(v) {
+                bad(
+                    field,
+                    format!("{v:?} is not a quantity (e.g. 500m, 1, 512Mi, 2Gi)"),
+                );
+            }
+        }
+    }
+    if def.recovery.interval.0 < Duration::from_secs(1) {
+        bad("recovery.interval", "must be at least 1s".into());
+    }
+    if def.recovery.deploying_timeout.0 < Duration::from_secs(10) {
+        bad("recovery.deploying_timeout", "must be at least 10s".into());
+    }
+    if !(1..=10).contains(&def.recovery.max_attempts) {
+        bad(
+            "recovery.max_attempts",
+            format!("must be from 1 to 10, got {}", def.recovery.max_attempts),
+        );
+    }
+    if !(0..=1000).contains(&def.queue.priority) {
+        bad(
+            "queue.priority",
+            format!("must be from 0 to 1000, got {}", def.queue.priority),
+        );
+    }
+    if def.queue.timeout.0 < Duration::from_secs(1) || def.queue.timeout.0 > MAX_QUEUE_TIMEOUT {
+        bad("queue.timeout", "must be from 1s to 10m".into());
+    }
+    if let Some(source) = &def.accounts {
+        let config = match source {
+            AccountSource::Sql { query, pool_config } => {
+                let names: Vec<&str> = query.parameters.iter().map(|p| p.name.as_str()).collect();
+                if query.select.trim().is_empty() {
+                    bad("accounts.query.select", "is empty".into());
+                }
+                for (i, p) in query.parameters.iter().enumerate() {
+                    if p.name.is_empty()
+                        || !p
+                            .name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        bad(
+                            "accounts.query.parameters",
+                            format!("{:?} is not a parameter name (letters, digits, _)", p.name),
+                        );
+                    }
+                    if names[..i].contains(&p.name.as_str()) {
+                        bad(
+                            "accounts.query.parameters",
+                            format!("{} is defined twice", p.name),
+                        );
+                    }
+                    let fits = match p.kind {
+                        ParameterType::String => p.value.is_string(),
+                        ParameterType::Int => p.value.is_i64(),
+                        ParameterType::Float => p.value.is_number(),
+                        ParameterType::Bool => p.value.is_boolean(),
+                    };
+                    if !fits {
+                        bad(
+                            "accounts.query.parameters",
+                            format!("{}: {} is not a {:?} value", p.name, p.value, p.kind)
+                                .to_lowercase(),
+                        );
+                    }
+                }
+                for used in placeholders(&query.select) {
+                    if !names.contains(&used.as_str()) {
+                        bad(
+                            "accounts.query.select",
+                            format!("uses :{used}, which is not among the parameters"),
+                        );
+                    }
+                }
+                pool_config
+            }
+            AccountSource::File {
+                directory,
+                pool_config,
+            } => {
+                if directory.as_os_str().is_empty() {
+                    bad("accounts.directory", "is empty".into());
+                }
+                pool_config
+            }
+        };
+        if !(1..=100).contains(&config.max_failures) {
+            bad(
+                "accounts.pool_config.max_failures",
+                format!("must be from 1 to 100, got {}", config.max_failures),
+            );
+        }
+        if config.refresh_interval.0 < Duration::from_secs(1) {
+            bad(
+                "accounts.pool_config.refresh_interval",
+                "must be at least 1s".into(),
+            );
+        }
+    }
+    out
+}
+
+/// `:name` placeholders in a query, outside quoted strings and `::` casts.
+pub fn placeholders(sql: &str) -> Vec<String> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut quote: Option<char> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == ':' => {
+                if chars.get(i + 1) == Some(&':') {
+                    i += 2;
+                    continue;
+                }
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_')
+                {
+                    end += 1;
+                }
+                if end > start && !(i > 0 && chars[i - 1] == ':') {
+                    let name: String = chars[start..end].iter().collect();
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                i = end;
+                continue;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+fn valid_quantity(q: &str) -> bool {
+    const SUFFIXES: [&str; 14] = [
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E", "",
+    ];
+    SUFFIXES.iter().any(|s| {
+        q.strip_suffix(s).is_some_and(|n| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && n.chars().filter(|c| *c == '.').count() <= 1
+                && n.parse::<f64>().is_ok_and(|v| v > 0.0)
+        })
+    })
+}
+
+/// Line and column (1-based) of the first `key:` in `text`.
+fn locate(text: &str, key: &str) -> (Option<u64>, Option<u64>) {
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        if body.starts_with(key) && body[key.len()..].trim_start().starts_with(':') {
+            let column = line.len() - body.len() + 1;
+            return (Some(i as u64 + 1), Some(column as u64));
+        }
+    }
+    (None, None)
+}
+
+/// The SHA-256 of a definition's text, hex: what "applied" compares.
+pub fn content_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The JSON Schema of the definition format.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(PoolDefinition)).unwrap_or(serde_json::Value::Null)
+}
+
+/// A definition found in the pools directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Its file.
+    pub path: PathBuf,
+    /// The parsed, checked definition.
+    pub definition: PoolDefinition,
+    /// The file's text, as applied when applied.
+    pub text: String,
+    /// [`content_hash`] of the text.
+    pub hash: String,
+}
+
+/// What a scan of the pools directory found.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Valid definitions, by file name.
+    pub definitions: Vec<Found>,
+    /// Files that could not be used, with why (each is skipped, never fatal).
+    pub problems: Vec<Problem>,
+}
+
+impl Discovery {
+    /// The definition named `name`.
+    pub fn get(&self, name: &str) -> Option<&Found> {
+        self.definitions.iter().find(|f| f.definition.name == name)
+    }
+}
+
+/// Reads every `*.yaml` file of `dir` (not other files, not subdirectories).
+/// A broken file is reported in [`Discovery::problems`] and skipped; so is a
+/// second file defining a name already taken. A missing directory is an error.
+pub fn discover(dir: &Path) -> Result<Discovery> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::new(
+            ErrorCode::NotFound,
+            format!("cannot read the pools directory {}: {e}", dir.display()),
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    let mut out = Discovery::default();
+    for path in paths {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                out.problems.push(Problem {
+                    file: Some(path.clone()),
+                    line: None,
+                    column: None,
+                    field: None,
+                    message: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        match parse(&text, Some(&path)) {
+            Ok(definition) => {
+                if let Some(first) = out.get(&definition.name) {
+                    let (line, column) = locate(&text, "name");
+                    out.problems.push(Problem {
+                        file: Some(path.clone()),
+                        line,
+                        column,
+                        field: Some("name".into()),
+                        message: format!(
+                            "{:?} is already defined by {}",
+                            definition.name,
+                            first.path.display()
+                        ),
+                    });
+                    continue;
+                }
+                let hash = content_hash(&text);
+                out.definitions.push(Found {
+                    path,
+                    definition,
+                    text,
+                    hash,
+                });
+            }
+            Err(problems) => out.problems.extend(problems),
+        }
+    }
+    Ok(out)
+}
+
+/// A file name for a pool name (names are already file-safe once valid).
+pub fn file_name(name: &str) -> Result<String> {
+    if valid_name(name) {
+        Ok(format!("{name}.yaml"))
+    } else {
+        Err(Error::new(
+            ErrorCode::DefinitionInvalid,
+            format!("{name:?} is not a valid pool name"),
+        ))
+    }
+}
+
+/// The applied version of one pool's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    /// Pool name.
+    pub name: String,
+    /// Version number, from 1.
+    pub version: i32,
+    /// [`content_hash`] of the applied text.
+    pub hash: String,
+    /// The applied YAML.
+    pub text: String,
+    /// Who applied it.
+    pub applied_by: String,
+    /// When.
+    pub applied_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The applied version of every defined pool.
+pub async fn applied(db: &PgPool) -> Result<BTreeMap<String, Applied>> {
+    let rows: Vec<Applied> = sqlx::query_as(
+        "SELECT DISTINCT ON (name) name, version, hash, text, applied_by, applied_at
+         FROM pool_definitions ORDER BY name, version DESC",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|a| (a.name.clone(), a)).collect())
+}
+
+/// What applying a definition would do to the pool's slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Impact {
+    /// Idle slots pre-warming will create.
+    pub creates: i64,
+    /// Idle slots beyond the new max size that will be removed.
+    pub removes_idle: i64,
+    /// Busy or deploying slots beyond the new max size (left to finish).
+    pub busy_affected: i64,
+}
+
+impl std::fmt::Display for Impact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "creates {} slot{}, removes {} idle, {} busy affected",
+            self.creates,
+            if self.creates == 1 { "" } else { "s" },
+            self.removes_idle,
+            self.busy_affected
+        )
+    }
+}
+
+/// The impact of making `def` the pool's definition, from its current slots.
+pub async fn impact(db: &PgPool, def: &PoolDefinition) -> Result<Impact> {
+    let (idle, beyond_idle, beyond_busy, total): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'idle'),
+                count(*) FILTER (WHERE status = 'idle' AND slot_number > $2),
+                count(*) FILTER (WHERE status <> 'idle' AND slot_number > $2),
+                count(*)
+         FROM pool_slots WHERE pool = $1",
+    )
+    .bind(&def.name)
+    .bind(def.max_size as i32)
+    .fetch_one(db)
+    .await?;
+    let kept_idle = idle - beyond_idle;
+    let room = i64::from(def.max_size) - (total - beyond_idle - beyond_busy);
+    let creates = (i64::from(def.prewarm) - kept_idle).clamp(0, room.max(0));
+    Ok(Impact {
+        creates,
+        removes_idle: beyond_idle,
+        busy_affected: beyond_busy,
+    })
+}
+
+/// The outcome of [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyOutcome {
+    /// The version now in force.
+    pub version: i32,
+    /// Its content hash.
+    pub hash: String,
+    /// `false` when the same text was already applied (nothing written).
+    pub changed: bool,
+}
+
+/// Makes `text` (which must parse and check) the definition every instance
+/// uses: a new version in `pool_definitions` and the `pools` row, in one
+/// transaction; then announces the change on the feed. Applying the text
+/// already in force writes nothing.
+pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<ApplyOutcome> {
+    let def = parse(text, None).map_err(|mut problems| Error::from(problems.remove(0)))?;
+    let hash = content_hash(text);
+    let mut tx = db.begin().await?;
+    // Serialises concurrent applies of one pool across instances.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth:definition:' || $1))")
+        .bind(&def.name)
+        .execute(&mut *tx)
+        .await?;
+    let current: Option<(i32, String)> = sqlx::query_as(
+        "SELECT version, hash FROM pool_definitions WHERE name = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(&def.name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((version, h)) = &current {
+        if *h == hash {
+            tx.rollback().await?;
+            return Ok(ApplyOutcome {
+                version: *version,
+                hash,
+                changed: false,
+            });
+        }
+    }
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT meeting_platform FROM pools WHERE name = $1 FOR UPDATE")
+            .bind(&def.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(mp) = existing {
+        let slots: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE pool = $1")
+            .bind(&def.name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if mp != def.meeting_platform.as_str() && slots > 0 {
+            tx.rollback().await?;
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "pool {} serves {mp} and has {slots} slots: its meeting platform cannot change",
+                    def.name
+                ),
+            ));
+        }
+    }
+    let version = current.map_or(1, |(v, _)| v + 1);
+    let definition =
+        serde_json::to_value(&def).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO pool_definitions (name, version, hash, text, definition, applied_by)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&def.name)
+    .bind(version)
+    .bind(&hash)
+    .bind(text)
+    .bind(&definition)
+    .bind(who)
+    .execute(&mut *tx)
+    .await?;
+    let allowed: Option<Vec<String>> = def
+        .platforms
+        .as_ref()
+        .map(|v| v.iter().map(|p| p.as_str().to_string()).collect());
+    sqlx::query(
+        "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source)
+         VALUES ($1, $2, $3, $4, $5, $6, 'definition')
+         ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
+             prewarm_count = $5, allowed_platforms = $6, source = 'definition', updated_at = now()",
+    )
+    .bind(&def.name)
+    .bind(def.meeting_platform.as_str())
+    .bind(format!("{}:{}", def.image, def.tag))
+    .bind(def.max_size as i32)
+    .bind(def.prewarm as i32)
+    .bind(allowed)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    feed.publish(&[Topic::Pools]);
+    Ok(ApplyOutcome {
+        version,
+        hash,
+        changed: true,
+    })
+}
+
+/// The pools directory: `$BERTH_POOLS_DIR`, else `$XDG_CONFIG_HOME/berth/pools`,
+/// else `$HOME/.config/berth/pools`.
+pub fn pools_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("BERTH_POOLS_DIR") {
+        return dir;
+    }
+    if let Some(dir) = set("XDG_CONFIG_HOME").filter(|d| d.is_absolute()) {
+        return dir.join("berth").join("pools");
+    }
+    set("HOME")
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".config")
+        .join("berth")
+        .join("pools")
+}
+
+/// A commented example definition for `mp`'s default pool.
+pub fn example(mp: MeetingPlatform) -> String {
+    let image = mp.default_image();
+    let image = image.strip_suffix(":latest").unwrap_or(&image);
+    format!(
+        "# Berth pool definition: one pool per file; keys are snake_case, unknown keys are errors.
+# Check it with `berth pools validate`, apply it with `berth pools apply {name}`.
+name: {name}                      # slots are named pool-{name}-NNN
+meeting_platform: {mp}            # google-meet, microsoft-teams or zoom
+image: {image}
+tag: latest
+max_size: 100                     # 1 to 999 slots across all platforms
+prewarm: 0                        # idle slots kept ready (at most max_size)
+# platforms: [k8s, aws]           # allowed platforms in order; omit for the global priority
+resources:
+  cpu: 500m
+  memory: 1Gi
+  shm_size: 1Gi                   # /dev/shm for the browser
+recovery:
+  interval: 5m
+  deploying_timeout: 5m
+  max_attempts: 3                 # then the slot and its resource are deleted
+queue:
+  priority: 100                   # lower first
+  timeout: 5m                     # at most 10m
+# accounts:                       # optional account source
+#   type: sql
+#   query:
+#     select: SELECT id, email FROM accounts WHERE status = :status ORDER BY last_used NULLS FIRST LIMIT :limit
+#     parameters:
+#       - {{ name: status, type: string, value: available }}
+#       - {{ name: limit, type: int, value: 100 }}
+#   pool_config:
+#     retry_failed: true
+#     max_failures: 3
+#     refresh_interval: 30s
+",
+        name = mp.as_str(),
+        mp = mp.as_str(),
+    )
+}
+
+/// Seeds `dir` with a commented example per meeting platform when it does
+/// not exist yet (first run). Returns the files written; an existing
+/// directory, even an empty one, is left alone.
+pub fn seed(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.exists() {
+        return Ok(Vec::new());
+    }
+    let io = |e: std::io::Error| {
+        Error::new(
+            ErrorCode::InvalidInput,
+            format!("cannot create the pools directory {}: {e}", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut written = Vec::new();
+    for mp in MeetingPlatform::ALL {
+        let path = dir.join(format!("{}.yaml", mp.as_str()));
+        std::fs::write(&path, example(*mp)).map_err(io)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_skip_strings_and_casts() {
+        assert_eq!(
+            placeholders("SELECT id::text FROM a WHERE s = :status AND n > :min AND x = ':nope' AND y = :status"),
+            vec!["status".to_string(), "min".to_string()]
+        );
+    }
+
+    #[test]
+    fn pools_dir_prefers_the_variable_then_xdg_then_home() {
+        use std::ffi::OsString;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert_eq!(
+            pools_dir(env(&[("BERTH_POOLS_DIR", "/srv/pools"), ("HOME", "/h")])),
+            PathBuf::from("/srv/pools")
+        );
+        assert_eq!(
+            pools_dir(env(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])),
+            PathBuf::from("/x/berth/pools")
+        );
+        assert_eq!(
+            pools_dir(env(&[("XDG_CONFIG_HOME", "relative"), ("HOME", "/h")])),
+            PathBuf::from("/h/.config/berth/pools")
+        );
+    }
+
+    #[test]
+    fn quantities() {
+        for ok in ["500m", "1", "2.5", "512Mi", "2Gi", "1G"] {
+            assert!(valid_quantity(ok), "{ok}");
+        }
+        for bad in ["", "m", "1.2.3", "-1", "1 Gi", "1gb", "0"] {
+            assert!(!valid_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn examples_are_valid_definitions() {
+        for mp in MeetingPlatform::ALL {
+            let def = parse(&example(*mp), None).expect("the example parses");
+            assert_eq!(def.meeting_platform, *mp);
+            assert_eq!(def.name, mp.as_str());
+        }
+    }
+
+    #[test]
+    fn locate_finds_nested_keys() {
+        let text = "name: a\nqueue:\n  priority: 5\n";
+        assert_eq!(locate(text, "priority"), (Some(3), Some(3)));
+        assert_eq!(locate(text, "missing"), (None, None));
+    }
+}
