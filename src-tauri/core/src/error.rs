@@ -38,6 +38,8 @@ pub enum ErrorCode {
     QueueTimeout,
     /// A pool definition is invalid (the message locates the problem).
     DefinitionInvalid,
+    /// An account query was refused (by the filter or the database) or cancelled.
+    QueryRefused,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::PlatformRefused => "platform_refused",
             ErrorCode::QueueTimeout => "queue_timeout",
             ErrorCode::DefinitionInvalid => "definition_invalid",
+            ErrorCode::QueryRefused => "query_refused",
             ErrorCode::Internal => "internal",
         }
     }

@@ -2,6 +2,7 @@
 //! change feed, background jobs and platform adapters. No Tauri here: the
 //! desktop shell and the `berth` CLI are thin layers over this crate.
 
+pub mod account;
 pub mod bot;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,4 @@
+//! Account pools: meeting accounts a pool's bots use, read from an
+//! administrator's query ([`query`]) or a directory.
+
+pub mod query;

@@ -1,0 +1,263 @@
+//! Account queries against a real database: each dangerous query is refused
+//! (by the filter, and again by the database when the filter is bypassed)
+//! or is harmless, and the database is unchanged afterwards.
+
+use berth_core::account::query::{self, Limits, QueryResult, QUERY_ROLE};
+use berth_core::definition::{Parameter, ParameterType, SqlQuery};
+use berth_core::ErrorCode;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+
+/// 16 accounts with mixed statuses, failure counts and values.
+async fn fixture(db: &PgPool) -> PgConnectOptions {
+    sqlx::raw_sql(
+        "CREATE TABLE accounts (
+             id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL,
+             failures INTEGER NOT NULL, credits INTEGER NOT NULL, premium BOOLEAN NOT NULL);
+         INSERT INTO accounts
+         SELECT i, 'user' || i || '@example.com',
+                (ARRAY['available', 'in_use', 'failed', 'completed'])[1 + i % 4],
+                i % 5, i * 10, i % 3 = 0
+         FROM generate_series(1, 16) AS i;",
+    )
+    .execute(db)
+    .await
+    .expect("fixture");
+    query::ensure_role(db).await.expect("query role");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT ON accounts TO {QUERY_ROLE}"
+    )))
+    .execute(db)
+    .await
+    .expect("grant");
+    db.connect_options()
+        .as_ref()
+        .clone()
+        .username(QUERY_ROLE)
+        .password("")
+}
+
+/// A digest of every user table's rows, the large objects and the tables
+/// themselves: equal digests mean nothing was written.
+async fn checksum(db: &PgPool) -> String {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(table_name) FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut parts = vec![tables.join(",")];
+    for t in &tables {
+        let digest: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM {t} r"
+        )))
+        .fetch_one(db)
+        .await
+        .unwrap();
+        parts.push(format!("{t}={}", digest.unwrap_or_default()));
+    }
+    let objects: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    parts.push(format!("lo={objects}"));
+    parts.join(";")
+}
+
+fn sql(text: &str) -> SqlQuery {
+    SqlQuery {
+        select: text.into(),
+        parameters: Vec::new(),
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        statement_timeout: Duration::from_millis(500),
+        lock_timeout: Duration::from_millis(200),
+        max_rows: 1000,
+    }
+}
+
+fn refused(r: berth_core::Result<QueryResult>, what: &str) -> String {
+    let e = r.expect_err(what);
+    assert_eq!(e.code(), ErrorCode::QueryRefused, "{what}: {e}");
+    e.to_string()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_plain_query_reads_granted_rows_with_bound_parameters(db: PgPool) {
+    let role = fixture(&db).await;
+    let q = SqlQuery {
+        select: "SELECT id, email, premium FROM accounts WHERE status = :status AND failures < :max ORDER BY id".into(),
+        parameters: vec![
+            Parameter { name: "status".into(), kind: ParameterType::String, value: "available".into() },
+            Parameter { name: "max".into(), kind: ParameterType::Int, value: 3.into() },
+        ],
+    };
+    let r = query::run(&role, &q, limits()).await.expect("runs");
+    // 'available' is ARRAY[...][1 + i % 4] = [1], so i % 4 = 0: 4, 8, 12, 16;
+    // failures i % 5 < 3 keeps 12 (2) and 16 (1); premium is i % 3 = 0.
+    let ids: Vec<i64> = r
+        .rows
+        .iter()
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![12, 16]);
+    assert_eq!(r.columns, vec!["id", "email", "premium"]);
+    assert_eq!(r.rows[0]["email"], "user12@example.com");
+    assert_eq!(r.rows[0]["premium"], true);
+    assert_eq!(r.rows[1]["premium"], false);
+    assert!(!r.truncated);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_dangerous_query_is_refused_and_changes_nothing(db: PgPool) {
+    let role = fixture(&db).await;
+    let before = checksum(&db).await;
+    let cases = [
+        "SELECT 1; DELETE FROM accounts",
+        "WITH d AS (DELETE FROM accounts RETURNING *) SELECT * FROM d",
+        "SELECT * INTO stolen FROM accounts",
+        "SELECT * FROM accounts FOR UPDATE",
+        "EXPLAIN ANALYZE DELETE FROM accounts",
+        "SELECT pg_notify('berth_changes', 'x')",
+        "SELECT lo_from_bytea(0, 'x'::bytea)",
+        "SELECT pg_advisory_lock(42)",
+        "SELECT set_config('statement_timeout', '0', false)",
+        "SELECT pg_terminate_backend(pg_backend_pid())",
+        "SELECT pg_sleep(60)",
+    ];
+    for case in cases {
+        // The filter refuses it before it reaches the database...
+        refused(query::run(&role, &sql(case), limits()).await, case);
+    }
+    assert_eq!(
+        checksum(&db).await,
+        before,
+        "the filter let something through"
+    );
+
+    // ...and without the filter, the database refuses the writers itself.
+    for case in [
+        "SELECT 1; DELETE FROM accounts",
+        "WITH d AS (DELETE FROM accounts RETURNING *) SELECT * FROM d",
+        "SELECT * INTO stolen FROM accounts",
+        "SELECT * FROM accounts FOR UPDATE",
+        "EXPLAIN ANALYZE DELETE FROM accounts",
+        "SELECT * FROM bots",
+    ] {
+        let r = query::run_unfiltered(&role, &sql(case), limits()).await;
+        assert!(r.is_err(), "{case}: the database let it run: {r:?}");
+    }
+    // A notification is queued but rolled back with the transaction: a
+    // listener's next message is the sentinel sent after it.
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db).await.unwrap();
+    listener.listen("berth_probe").await.unwrap();
+    query::run_unfiltered(
+        &role,
+        &sql("SELECT pg_notify('berth_probe', 'leak')"),
+        limits(),
+    )
+    .await
+    .expect("pg_notify runs, inside a transaction that is rolled back");
+    sqlx::query("SELECT pg_notify('berth_probe', 'sentinel')")
+        .execute(&db)
+        .await
+        .unwrap();
+    let first = listener.recv().await.unwrap();
+    assert_eq!(
+        first.payload(),
+        "sentinel",
+        "the query's notification escaped"
+    );
+    // The rest run but leave nothing behind: the transaction is rolled back
+    // (the large object with it; the checksum counts them) and the session
+    // is closed (the advisory lock and the setting with it).
+    for case in [
+        "SELECT lo_from_bytea(0, 'x'::bytea)",
+        "SELECT pg_advisory_lock(42)",
+        "SELECT set_config('statement_timeout', '0', false)",
+    ] {
+        query::run_unfiltered(&role, &sql(case), limits())
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+    }
+    let locks: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(locks, 0, "an advisory lock outlived the query");
+    // It cannot stop anyone else's backend (ours belongs to a superuser).
+    let ours: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let kill = query::run_unfiltered(
+        &role,
+        &sql(&format!("SELECT pg_terminate_backend({ours})")),
+        limits(),
+    )
+    .await;
+    assert!(kill.is_err(), "terminated another role's backend: {kill:?}");
+    let alive: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&db).await.unwrap();
+    assert_eq!(alive, 1);
+    assert_eq!(checksum(&db).await, before, "the database changed");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_sleeping_query_is_cancelled_by_the_statement_timeout(db: PgPool) {
+    let role = fixture(&db).await;
+    let started = Instant::now();
+    let why = refused(
+        query::run_unfiltered(&role, &sql("SELECT pg_sleep(60)"), limits()).await,
+        "pg_sleep(60)",
+    );
+    assert!(why.contains("statement timeout"), "{why}");
+    // Cancelled by the server after 500 ms, not after 60 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_huge_result_is_capped(db: PgPool) {
+    let role = fixture(&db).await;
+    // 16 × 16 × 16 × 16 × 16 × 16 = 16.7 million rows.
+    let r = query::run(
+        &role,
+        &sql("SELECT a.id FROM accounts a, accounts b, accounts c, accounts d, accounts e, accounts f"),
+        limits(),
+    )
+    .await
+    .expect("runs, capped");
+    assert_eq!(r.rows.len(), 1000);
+    assert!(r.truncated);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_parameter_value_is_data_never_sql(db: PgPool) {
+    let role = fixture(&db).await;
+    let before = checksum(&db).await;
+    let q = SqlQuery {
+        select: "SELECT id FROM accounts WHERE email = :email".into(),
+        parameters: vec![Parameter {
+            name: "email".into(),
+            kind: ParameterType::String,
+            value: "'; DROP TABLE bots;--".into(),
+        }],
+    };
+    let r = query::run(&role, &q, limits()).await.expect("runs");
+    assert!(r.rows.is_empty());
+    assert_eq!(checksum(&db).await, before);
+    let bots: i64 = sqlx::query_scalar("SELECT count(*) FROM bots")
+        .fetch_one(&db)
+        .await
+        .expect("bots still exists");
+    assert_eq!(bots, 0);
+}
