@@ -88,6 +88,24 @@ fn every_snake_case_field_is_read() {
 }
 
 #[test]
+fn only_true_and_false_are_booleans() {
+    // YAML 1.1 would read `n` and `no` as false: a parameter named `n`
+    // and a string value `no` must stay strings.
+    let d = definition::parse(
+        "name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n  query:\n    select: SELECT id FROM a WHERE x = :n\n    parameters:\n      - { name: n, type: string, value: no }\n",
+        None,
+    )
+    .expect("valid");
+    let Some(AccountSource::Sql { query, .. }) = &d.accounts else {
+        panic!("sql source")
+    };
+    assert_eq!(query.parameters[0].name, "n");
+    assert_eq!(query.parameters[0].value, serde_json::json!("no"));
+    let p = problems("name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n  query:\n    select: SELECT 1\n  pool_config:\n    retry_failed: yes\n");
+    assert!(p[0].message.contains("yes"), "{}", p[0]);
+}
+
+#[test]
 fn defaults_fill_what_is_left_out() {
     let d = definition::parse(
         "name: p\nmeeting_platform: google-meet\nimage: bot\nmax_size: 3\n",

@@ -314,7 +314,13 @@ impl From<Problem> for Error {
 
 /// Parses and checks one definition's text. `file` only labels problems.
 pub fn parse(text: &str, file: Option<&Path>) -> std::result::Result<PoolDefinition, Vec<Problem>> {
-    let def: PoolDefinition = serde_saphyr::from_str(text).map_err(|e| {
+    // YAML 1.2 booleans: only `true`/`false` (in YAML 1.1, `n`, `no` or `off`
+    // would silently become `false`, e.g. a parameter named `n`).
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+    };
+    let def: PoolDefinition = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, column) = match e.location() {
             Some(l) => (Some(l.line()), Some(l.column())),
             None => (None, None),

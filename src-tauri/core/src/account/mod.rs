@@ -1,4 +1,5 @@
 //! Account pools: meeting accounts a pool's bots use, read from an
 //! administrator's query ([`query`]) or a directory.
 
+pub mod lease;
 pub mod query;
