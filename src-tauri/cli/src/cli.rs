@@ -87,6 +87,11 @@ pub enum PoolsCommand {
         /// Pool name
         name: String,
     },
+    /// Read the pool's account source again (the query, or the directory)
+    Refresh {
+        /// Pool name
+        name: String,
+    },
     /// Make the file's definition the one every instance uses
     Apply {
         /// Pool name

@@ -43,6 +43,8 @@ pub struct Db {
     pub pool: PgPool,
     /// Where it is (no password).
     pub location: String,
+    /// The URL connected to (may hold a password: never print it).
+    pub url: String,
     embedded: Option<embedded::EmbeddedPostgres>,
 }
 
@@ -71,6 +73,7 @@ impl Db {
         let db = Db {
             pool,
             location,
+            url,
             embedded,
         };
         if migrate {

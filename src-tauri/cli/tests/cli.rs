@@ -797,6 +797,50 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         "{z}"
     );
 
+    // An account source: `test` previews the query, `refresh` loads it.
+    sqlx::raw_sql(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, status TEXT);
+         INSERT INTO accounts SELECT i, 'u' || i || '@example.com',
+                CASE WHEN i % 3 = 0 THEN 'banned' ELSE 'ok' END
+         FROM generate_series(1, 9) AS i;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    std::fs::write(
+        dir.join("with-accounts.yaml"),
+        "name: with-accounts\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\naccounts:\n  type: sql\n  query:\n    select: SELECT id, email FROM accounts WHERE status = :s ORDER BY id\n    parameters:\n      - { name: s, type: string, value: ok }\n",
+    )
+    .unwrap();
+    // Before the grant the query role may read nothing: a clear refusal.
+    let denied = berth(&db.url, &["pools", "--dir", d, "test", "with-accounts"]).await;
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        text(&denied.stderr).contains("error[query_refused]"),
+        "{}",
+        text(&denied.stderr)
+    );
+    sqlx::raw_sql("GRANT SELECT ON accounts TO berth_query")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let tested = ok(&db.url, &["pools", "--dir", d, "test", "with-accounts"]).await;
+    assert!(tested.contains("accounts: 6 match"), "{tested}");
+    assert!(
+        tested.contains(r#"{"email":"u1@example.com","id":1}"#),
+        "{tested}"
+    );
+    let early = berth(&db.url, &["pools", "--dir", d, "refresh", "with-accounts"]).await;
+    assert!(
+        text(&early.stderr).contains("not applied yet"),
+        "{}",
+        text(&early.stderr)
+    );
+    ok(&db.url, &["pools", "--dir", d, "apply", "with-accounts"]).await;
+    let refreshed = ok_json(&db.url, &["pools", "--dir", d, "refresh", "with-accounts"]).await;
+    assert_eq!(refreshed["refreshed"]["added"], 6, "{refreshed}");
+    assert_eq!(refreshed["stats"]["available"], 6, "{refreshed}");
+
     let missing = berth(&db.url, &["pools", "--dir", d, "apply", "nope"]).await;
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("error[not_found]"));

@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use berth_core::account::lease::{self, AccountStats, Refreshed};
+use berth_core::account::query::{self, Limits, QueryResult};
 use berth_core::definition::{self, AccountSource, Applied, Discovery, Found, Problem};
 use berth_core::feed::Feed;
 use berth_core::{Error, ErrorCode, Result};
 use serde::Serialize;
 
 use crate::cli::{PoolsArgs, PoolsCommand};
-use crate::connect::with_db;
+use crate::connect::{with_db, Db};
 use crate::output::{self, Ctx};
 
 /// Runs the command.
@@ -23,6 +25,7 @@ pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<()> {
         PoolsCommand::Validate { files } => validate(ctx, &dir, files),
         PoolsCommand::Test { name } => test(ctx, &dir, &name).await,
         PoolsCommand::Apply { name } => apply(ctx, &dir, &name).await,
+        PoolsCommand::Refresh { name } => refresh(ctx, &dir, &name).await,
         PoolsCommand::Schema => output::json(&definition::schema()),
     }
 }
@@ -244,10 +247,11 @@ fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<()> {
 async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
-    let (impact, applied) = with_db(async |db| {
+    let (impact, applied, accounts) = with_db(async |db| {
         Ok((
             definition::impact(&db.pool, &f.definition).await?,
             definition::applied(&db.pool).await?,
+            read_source(db, dir, f).await?,
         ))
     })
     .await?;
@@ -258,12 +262,28 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             "valid": true,
             "state": state,
             "impact": impact,
+            "accounts": accounts.as_ref().map(|r| serde_json::json!({
+                "count": r.rows.len(),
+                "truncated": r.truncated,
+                "sample": r.rows.iter().take(3).collect::<Vec<_>>(),
+            })),
         }));
     }
-    output::emit(format!(
-        "{name}: valid ({})\nimpact: {impact}",
-        state.human()
-    ));
+    let mut text = format!("{name}: valid ({})\nimpact: {impact}", state.human());
+    if let Some(r) = &accounts {
+        text.push_str(&format!(
+            "\naccounts: {}{} match",
+            r.rows.len(),
+            if r.truncated { "+" } else { "" }
+        ));
+        for row in r.rows.iter().take(3) {
+            text.push_str(&format!(
+                "\n  {}",
+                serde_json::to_string(row).unwrap_or_default()
+            ));
+        }
+    }
+    output::emit(text);
     Ok(())
 }
 
@@ -289,5 +309,117 @@ async fn apply(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             outcome.version
         )
     });
+    Ok(())
+}
+
+/// Reads the definition's account source: runs the query as the query role,
+/// or lists the directory's files. `None` without a source.
+async fn read_source(db: &Db, dir: &Path, f: &Found) -> Result<Option<QueryResult>> {
+    match &f.definition.accounts {
+        None => Ok(None),
+        Some(AccountSource::Sql { query: q, .. }) => {
+            query::ensure_role(&db.pool).await.map_err(|e| {
+                Error::new(
+                    ErrorCode::QueryRefused,
+                    format!(
+                        "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
+                        query::QUERY_ROLE,
+                        query::QUERY_ROLE
+                    ),
+                )
+            })?;
+            let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
+            let options = query::role_options(&db.url, explicit.as_deref())?;
+            Ok(Some(query::run(&options, q, Limits::default()).await?))
+        }
+        Some(AccountSource::File { directory, .. }) => {
+            let path = if directory.is_absolute() {
+                directory.clone()
+            } else {
+                dir.join(directory)
+            };
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::NotFound,
+                        format!("cannot read the account directory {}: {e}", path.display()),
+                    )
+                })?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect();
+            names.sort();
+            let rows = names
+                .into_iter()
+                .map(|n| BTreeMap::from([("id".to_string(), serde_json::Value::from(n))]))
+                .collect();
+            Ok(Some(QueryResult {
+                columns: vec!["id".into()],
+                rows,
+                truncated: false,
+            }))
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshReport {
+    name: String,
+    refreshed: Refreshed,
+    truncated: bool,
+    stats: AccountStats,
+}
+
+async fn refresh(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
+    let found = scan(dir)?;
+    let f = find(&found, dir, name)?;
+    if f.definition.accounts.is_none() {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("{name} has no account source to refresh"),
+        ));
+    }
+    let report = with_db(async |db| {
+        let applied = definition::applied(&db.pool).await?;
+        if !applied.contains_key(name) {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("{name} is not applied yet: run `berth pools apply {name}` first"),
+            ));
+        }
+        let result = read_source(db, dir, f)
+            .await?
+            .unwrap_or_else(|| QueryResult {
+                columns: Vec::new(),
+                rows: Vec::new(),
+                truncated: false,
+            });
+        let refreshed = lease::refresh(&db.pool, name, &result).await?;
+        Ok(RefreshReport {
+            name: name.to_string(),
+            refreshed,
+            truncated: result.truncated,
+            stats: lease::stats(&db.pool, name).await?,
+        })
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&report);
+    }
+    let r = &report.refreshed;
+    let s = &report.stats;
+    output::emit(format!(
+        "{name}: {} added, {} kept, {} removed{}\naccounts: {} available, {} in use, {} completed, {} failed",
+        r.added,
+        r.kept,
+        r.removed,
+        if report.truncated { " (source truncated at the row cap)" } else { "" },
+        s.available,
+        s.in_use,
+        s.completed,
+        s.failed
+    ));
     Ok(())
 }
