@@ -136,3 +136,37 @@ pub async fn wide_pool(db: &PgPool, n: u32) -> PgPool {
         .await
         .expect("wide pool")
 }
+
+/// A table `accounts` of 16 rows, readable by the account query role
+/// (created if missing), and connection options for that role on `db`'s
+/// database. Row `i` (1..=16): status
+/// `ARRAY['available','in_use','failed','completed'][1 + i % 4]`, failures
+/// `i % 5`, credits `10 i`, premium when `i % 3 = 0`, email `user<i>@example.com`.
+pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
+    use berth_core::account::query::{self, QUERY_ROLE};
+    sqlx::raw_sql(
+        "CREATE TABLE accounts (
+             id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL,
+             failures INTEGER NOT NULL, credits INTEGER NOT NULL, premium BOOLEAN NOT NULL);
+         INSERT INTO accounts
+         SELECT i, 'user' || i || '@example.com',
+                (ARRAY['available', 'in_use', 'failed', 'completed'])[1 + i % 4],
+                i % 5, i * 10, i % 3 = 0
+         FROM generate_series(1, 16) AS i;",
+    )
+    .execute(db)
+    .await
+    .expect("accounts fixture");
+    query::ensure_role(db).await.expect("query role");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT ON accounts TO {QUERY_ROLE}"
+    )))
+    .execute(db)
+    .await
+    .expect("grant to the query role");
+    db.connect_options()
+        .as_ref()
+        .clone()
+        .username(QUERY_ROLE)
+        .password("")
+}

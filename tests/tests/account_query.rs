@@ -2,41 +2,12 @@
 //! (by the filter, and again by the database when the filter is bypassed)
 //! or is harmless, and the database is unchanged afterwards.
 
-use berth_core::account::query::{self, Limits, QueryResult, QUERY_ROLE};
+use berth_core::account::query::{self, Limits, QueryResult};
 use berth_core::definition::{Parameter, ParameterType, SqlQuery};
 use berth_core::ErrorCode;
-use sqlx::postgres::PgConnectOptions;
+use berth_tests::accounts_fixture;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-
-/// 16 accounts with mixed statuses, failure counts and values.
-async fn fixture(db: &PgPool) -> PgConnectOptions {
-    sqlx::raw_sql(
-        "CREATE TABLE accounts (
-             id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL,
-             failures INTEGER NOT NULL, credits INTEGER NOT NULL, premium BOOLEAN NOT NULL);
-         INSERT INTO accounts
-         SELECT i, 'user' || i || '@example.com',
-                (ARRAY['available', 'in_use', 'failed', 'completed'])[1 + i % 4],
-                i % 5, i * 10, i % 3 = 0
-         FROM generate_series(1, 16) AS i;",
-    )
-    .execute(db)
-    .await
-    .expect("fixture");
-    query::ensure_role(db).await.expect("query role");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "GRANT SELECT ON accounts TO {QUERY_ROLE}"
-    )))
-    .execute(db)
-    .await
-    .expect("grant");
-    db.connect_options()
-        .as_ref()
-        .clone()
-        .username(QUERY_ROLE)
-        .password("")
-}
 
 /// A digest of every user table's rows, the large objects and the tables
 /// themselves: equal digests mean nothing was written.
@@ -89,7 +60,7 @@ fn refused(r: berth_core::Result<QueryResult>, what: &str) -> String {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_plain_query_reads_granted_rows_with_bound_parameters(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     let q = SqlQuery {
         select: "SELECT id, email, premium FROM accounts WHERE status = :status AND failures < :max ORDER BY id".into(),
         parameters: vec![
@@ -115,7 +86,7 @@ async fn a_plain_query_reads_granted_rows_with_bound_parameters(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn every_dangerous_query_is_refused_and_changes_nothing(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     let before = checksum(&db).await;
     let cases = [
         "SELECT 1; DELETE FROM accounts",
@@ -210,7 +181,7 @@ async fn every_dangerous_query_is_refused_and_changes_nothing(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_sleeping_query_is_cancelled_by_the_statement_timeout(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     let started = Instant::now();
     let why = refused(
         query::run_unfiltered(&role, &sql("SELECT pg_sleep(60)"), limits()).await,
@@ -227,7 +198,7 @@ async fn a_sleeping_query_is_cancelled_by_the_statement_timeout(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_huge_result_is_capped(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     // 16 × 16 × 16 × 16 × 16 × 16 = 16.7 million rows.
     let r = query::run(
         &role,
@@ -242,7 +213,7 @@ async fn a_huge_result_is_capped(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_parameter_value_is_data_never_sql(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     let before = checksum(&db).await;
     let q = SqlQuery {
         select: "SELECT id FROM accounts WHERE email = :email".into(),

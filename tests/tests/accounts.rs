@@ -3,44 +3,14 @@
 //! leases across processes.
 
 use berth_core::account::lease::{self, Outcome};
-use berth_core::account::query::{self, Limits, QueryResult, QUERY_ROLE};
+use berth_core::account::query::{self, Limits, QueryResult};
 use berth_core::definition::{self, AccountPoolConfig, AccountSource, Interval};
-use berth_tests::{insert_bot, insert_pool};
+use berth_tests::{accounts_fixture, insert_bot, insert_pool};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// 16 accounts: status ARRAY['available','in_use','failed','completed'][1 + i % 4],
-/// failures i % 5, credits 10 i, premium when i % 3 = 0.
-async fn fixture(db: &PgPool) -> PgConnectOptions {
-    sqlx::raw_sql(
-        "CREATE TABLE accounts (
-             id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL,
-             failures INTEGER NOT NULL, credits INTEGER NOT NULL, premium BOOLEAN NOT NULL);
-         INSERT INTO accounts
-         SELECT i, 'user' || i || '@example.com',
-                (ARRAY['available', 'in_use', 'failed', 'completed'])[1 + i % 4],
-                i % 5, i * 10, i % 3 = 0
-         FROM generate_series(1, 16) AS i;",
-    )
-    .execute(db)
-    .await
-    .expect("fixture");
-    query::ensure_role(db).await.expect("query role");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "GRANT SELECT ON accounts TO {QUERY_ROLE}"
-    )))
-    .execute(db)
-    .await
-    .expect("grant");
-    db.connect_options()
-        .as_ref()
-        .clone()
-        .username(QUERY_ROLE)
-        .password("")
-}
 
 fn definition_with(accounts: &str) -> String {
     format!("name: acc\nmeeting_platform: zoom\nimage: bot\nmax_size: 10\naccounts:\n{accounts}")
@@ -77,7 +47,7 @@ const BY_FAILURES: &str = "  type: sql
 
 #[sqlx::test(migrations = "../migrations")]
 async fn definitions_select_the_accounts_derived_by_hand(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     // available: i % 4 = 0 → 4, 8, 12, 16; failures i % 5 < 3 → 12 (2), 16 (1).
     let r = select(
         &role,
@@ -116,7 +86,7 @@ async fn definitions_select_the_accounts_derived_by_hand(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn leases_go_once_and_failures_retry_up_to_the_limit(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     insert_pool(&db, "acc", "zoom", 10).await;
     let r = select(&role, &definition_with(BY_FAILURES)).await;
     let refreshed = lease::refresh(&db, "acc", &r).await.unwrap();
@@ -218,7 +188,7 @@ async fn leases_go_once_and_failures_retry_up_to_the_limit(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_refresh_keeps_leases_adds_new_and_drops_vanished_available_accounts(db: PgPool) {
-    let role = fixture(&db).await;
+    let role = accounts_fixture(&db).await;
     insert_pool(&db, "acc", "zoom", 10).await;
     lease::refresh(
         &db,

@@ -307,14 +307,24 @@ pub async fn run(
 ) -> Result<QueryResult> {
     let (sql, params) = positional(query)?;
     check(&sql)?;
+    connect_and_run(options, &sql, &params, limits).await
+}
+
+/// One dedicated connection for one query; closing it (not returning it to
+/// a pool) drops every bit of session state.
+async fn connect_and_run(
+    options: &PgConnectOptions,
+    sql: &str,
+    params: &[&Parameter],
+    limits: Limits,
+) -> Result<QueryResult> {
     let mut conn = PgConnection::connect_with(options).await.map_err(|e| {
         Error::new(
             ErrorCode::DatabaseUnavailable,
             format!("cannot connect as the query role {QUERY_ROLE}: {e}"),
         )
     })?;
-    let result = run_on(&mut conn, &sql, &params, limits).await;
-    // Closing (not returning to a pool) drops every bit of session state.
+    let result = run_on(&mut conn, sql, params, limits).await;
     let _ = conn.close().await;
     result
 }
@@ -328,15 +338,7 @@ pub async fn run_unfiltered(
     limits: Limits,
 ) -> Result<QueryResult> {
     let (sql, params) = positional(query)?;
-    let mut conn = PgConnection::connect_with(options).await.map_err(|e| {
-        Error::new(
-            ErrorCode::DatabaseUnavailable,
-            format!("cannot connect as the query role {QUERY_ROLE}: {e}"),
-        )
-    })?;
-    let result = run_on(&mut conn, &sql, &params, limits).await;
-    let _ = conn.close().await;
-    result
+    connect_and_run(options, &sql, &params, limits).await
 }
 
 async fn run_on(
