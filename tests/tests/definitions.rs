@@ -500,3 +500,31 @@ async fn impact_counts_creations_removals_and_busy_slots(db: PgPool) {
     let i = definition::impact(&db, &warm).await.unwrap();
     assert_eq!((i.creates, i.removes_idle, i.busy_affected), (3, 0, 0));
 }
+
+async fn next_paths(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<PathBuf>>) -> Vec<PathBuf> {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a change is noticed")
+        .expect("the watcher runs")
+}
+
+#[tokio::test]
+async fn files_changed_outside_berth_are_noticed() {
+    let dir = temp_dir("watch");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _watching = definition::watch(&dir, move |paths| {
+        let _ = tx.send(paths);
+    })
+    .expect("watching");
+    // Not a definition: ignored. Then a new definition: noticed.
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    std::fs::write(dir.join("a.yaml"), FULL).unwrap();
+    let seen = next_paths(&mut rx).await;
+    assert_eq!(seen, vec![dir.join("a.yaml")]);
+    // An edit, then a removal.
+    std::fs::write(dir.join("a.yaml"), edit("max_size: 40", "max_size: 41")).unwrap();
+    assert_eq!(next_paths(&mut rx).await, vec![dir.join("a.yaml")]);
+    std::fs::remove_file(dir.join("a.yaml")).unwrap();
+    assert_eq!(next_paths(&mut rx).await, vec![dir.join("a.yaml")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
