@@ -17,6 +17,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::jobs;
 use crate::meeting::PlatformKind;
+use crate::platform::call::Policy;
+use crate::platform::coolify::CoolifyPlatform;
 use crate::platform::sim::{SimKnobs, SimPlatform};
 use crate::platform::{self, Platforms};
 use crate::pool;
@@ -95,8 +97,10 @@ pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
 }
 
 /// Builds the adapters for `config`: in development mode the simulator for
-/// every platform; otherwise real adapters (not in this build yet) — a
-/// platform without one is refused at start-up, naming it.
+/// every platform; otherwise the real adapter of each enabled platform.
+/// Coolify's API token is read here (keychain or environment, as
+/// configured); a platform without an adapter in this build is refused at
+/// start-up, naming it.
 pub fn build_platforms(
     db: &PgPool,
     clock: Arc<dyn Clock>,
@@ -109,14 +113,33 @@ pub fn build_platforms(
         }
         return Ok(platforms);
     }
-    if let Some(p) = config.platforms.first() {
-        return Err(Error::new(
-            ErrorCode::PlatformRefused,
-            format!(
-                "no {} adapter in this build yet (real adapters arrive with the platform adapters work); run with --dev to use the simulator",
-                p.kind
-            ),
-        ));
+    for p in &config.platforms {
+        match p.kind {
+            PlatformKind::Coolify => {
+                let cfg = config.coolify.clone().ok_or_else(|| {
+                    Error::config(
+                        ErrorCode::ConfigMissing,
+                        "COOLIFY_API_URL",
+                        "coolify is enabled but not configured",
+                    )
+                })?;
+                let token =
+                    platform::secret::load(PlatformKind::Coolify, cfg.token_source, &|k| {
+                        std::env::var(k).ok()
+                    })?;
+                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
+                platforms.insert(Arc::new(adapter));
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorCode::PlatformRefused,
+                    format!(
+                        "no {other} adapter in this build yet; remove it from PLATFORM_PRIORITY (or unset {}_BOT_LIMIT), or run with --dev to use the simulator",
+                        other.env_prefix()
+                    ),
+                ));
+            }
+        }
     }
     Ok(platforms)
 }
@@ -279,6 +302,9 @@ impl Berth {
                 let mut changed = false;
                 for (kind, adapter) in adapters {
                     let h = adapter.health().await;
+                    if let Some(why) = adapter.unavailable() {
+                        tracing::warn!(platform = %kind, reason = %why, "circuit breaker open: platform counts as down");
+                    }
                     router.health().set(kind, h);
                     match platform::record_health(router.db(), kind, h, router.clock().now(), me)
                         .await
