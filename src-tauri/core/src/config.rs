@@ -117,9 +117,6 @@ pub struct EnvConfig {
     pub pools: Vec<PoolSizing>,
     /// Background jobs.
     pub jobs: JobsConfig,
-    /// The Coolify adapter's settings: `Some` when Coolify is an enabled
-    /// platform outside development mode (it is then required).
-    pub coolify: Option<CoolifyConfig>,
     /// Warnings to log at start-up (e.g. platforms skipped for lack of a limit).
     pub warnings: Vec<String>,
 }
@@ -237,7 +234,17 @@ fn text(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Coolify's settings; every missing required variable is named at once.
+impl CoolifyConfig {
+    /// Reads Coolify's settings from `get` (a variable lookup). Called at
+    /// start-up only when Coolify is an enabled platform outside development
+    /// mode; a platform that is not enabled needs none of these. Every
+    /// missing required variable is named at once; the error's variable is
+    /// the first of them.
+    pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<CoolifyConfig> {
+        parse_coolify(get)
+    }
+}
+
 fn parse_coolify(get: &dyn Fn(&str) -> Option<String>) -> Result<CoolifyConfig> {
     let mut missing = Vec::new();
     let mut need = |var: &'static str| {
@@ -436,11 +443,6 @@ impl EnvConfig {
 
         let pools = Self::parse_pools(get)?;
         let jobs = Self::parse_jobs(get, dev)?;
-        let coolify = if !dev && platforms.iter().any(|p| p.kind == PlatformKind::Coolify) {
-            Some(parse_coolify(get)?)
-        } else {
-            None
-        };
         Ok(EnvConfig {
             dev,
             priority,
@@ -448,7 +450,6 @@ impl EnvConfig {
             global_queue_timeout_ms,
             pools,
             jobs,
-            coolify,
             warnings,
         })
     }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::EnvConfig;
+use crate::config::{CoolifyConfig, EnvConfig};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
@@ -106,6 +106,17 @@ pub fn build_platforms(
     clock: Arc<dyn Clock>,
     config: &EnvConfig,
 ) -> Result<Platforms> {
+    build_platforms_from(db, clock, config, &|k| std::env::var(k).ok())
+}
+
+/// [`build_platforms`] reading platform settings and env-sourced tokens
+/// from `get` instead of the process environment.
+pub fn build_platforms_from(
+    db: &PgPool,
+    clock: Arc<dyn Clock>,
+    config: &EnvConfig,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Platforms> {
     let mut platforms = Platforms::new();
     if config.dev {
         for kind in PlatformKind::ALL {
@@ -116,17 +127,8 @@ pub fn build_platforms(
     for p in &config.platforms {
         match p.kind {
             PlatformKind::Coolify => {
-                let cfg = config.coolify.clone().ok_or_else(|| {
-                    Error::config(
-                        ErrorCode::ConfigMissing,
-                        "COOLIFY_API_URL",
-                        "coolify is enabled but not configured",
-                    )
-                })?;
-                let token =
-                    platform::secret::load(PlatformKind::Coolify, cfg.token_source, &|k| {
-                        std::env::var(k).ok()
-                    })?;
+                let cfg = CoolifyConfig::parse(get)?;
+                let token = platform::secret::load(PlatformKind::Coolify, cfg.token_source, get)?;
                 let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
                 platforms.insert(Arc::new(adapter));
             }

@@ -169,7 +169,6 @@ impl CoolifyPlatform {
         self.http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(self.token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json")
     }
 
     /// Sends one attempt and classifies the answer.
