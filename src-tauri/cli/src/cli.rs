@@ -53,6 +53,21 @@ pub enum Command {
     /// The simulator's knobs (latencies, failures, run times)
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Platform API tokens in the OS keychain
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+/// `berth secret`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a platform's API token in the OS keychain, read from standard
+    /// input (e.g. `berth secret set coolify < token.txt`)
+    Set {
+        /// The platform (coolify)
+        #[arg(value_parser = platform_kind)]
+        platform: PlatformKind,
+    },
 }
 
 impl Command {

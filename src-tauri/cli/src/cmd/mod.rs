@@ -4,6 +4,7 @@ mod bots;
 mod demo;
 mod migrate;
 mod queue;
+mod secret;
 mod serve;
 mod sim;
 mod slots;
@@ -12,7 +13,7 @@ mod watch;
 
 use berth_core::Result;
 
-use crate::cli::{BotsCommand, Command, SimCommand};
+use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand};
 use crate::output::Ctx;
 
 /// Runs one command.
@@ -31,5 +32,6 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Sim(SimCommand::Set(args)) => sim::set(ctx, args).await,
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
+        Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
     }
 }

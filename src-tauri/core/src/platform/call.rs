@@ -29,6 +29,13 @@
 //! CONTRACT (other modules rely on these signatures; extend, don't change):
 //! `Fault`, `FailureKind`, `Policy` (+ `Default`), `Caller::new(platform, policy)`,
 //! `Caller::run(op, slot, f)`, `Caller::breaker_open()`.
+//! Added since: `Fault::transient`, `Policy::{breaker_cooldown, retry_budget,
+//! retry_refill_milli}` (build policies with `..Policy::default()`),
+//! `Caller::probe(op, f)` (health checks: the only way an open breaker
+//! closes), `Caller::breaker_reason()`, `Caller::breaker_state()`,
+//! `Caller::retry_budget_left()`, `parse_retry_after(value, now)`. Adapters
+//! should return `caller.breaker_reason()` from `Platform::unavailable` and
+//! run their health check through `Caller::probe`.
 
 use rand::Rng;
 use std::future::Future;

@@ -145,6 +145,25 @@ pub fn store(platform: PlatformKind, token: &SecretString) -> Result<(), SecretE
         .map_err(|e| unavailable(platform, &e))
 }
 
+/// Reads a token from `input` (all of it, surrounding whitespace trimmed;
+/// e.g. standard input, so it never appears in the shell history or the
+/// process list) and stores it in the OS keychain for `platform`.
+pub fn store_from(
+    platform: PlatformKind,
+    input: &mut dyn std::io::Read,
+) -> Result<(), SecretError> {
+    let mut raw = String::new();
+    input
+        .read_to_string(&mut raw)
+        .map_err(|e| SecretError::Unavailable {
+            detail: format!("cannot read the token: {e}"),
+            prefix: platform.env_prefix().to_string(),
+        })?;
+    let token = SecretString::from(raw.trim().to_string());
+    drop(raw);
+    store(platform, &token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
