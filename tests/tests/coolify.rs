@@ -36,7 +36,7 @@ const TOKEN: &str = "tok-3f9a1c-SECRET-do-not-log";
 
 fn fast_policy() -> Policy {
     Policy {
-        attempt_timeout: Duration::from_millis(500),
+        attempt_timeout: Duration::from_secs(2),
         max_attempts: 3,
         base_backoff: Duration::from_millis(4),
         max_backoff: Duration::from_millis(16),
@@ -232,7 +232,7 @@ async fn full_lifecycle_create_env_start_status_describe_stop_delete(db: PgPool)
 #[sqlx::test(migrations = "../migrations")]
 async fn a_create_applied_but_unanswered_yields_exactly_one_application(db: PgPool) {
     let s = setup(db, fast_policy()).await;
-    s.fake.lock().faults.slow_create = Some(Duration::from_secs(3));
+    s.fake.lock().faults.slow_create = Some(Duration::from_secs(4));
     let r = slot_on_coolify(&s.db).await;
     let uuid = s.adapter.create_resource(&r).await.unwrap();
     assert_eq!(

@@ -140,9 +140,15 @@ pub fn store(platform: PlatformKind, token: &SecretString) -> Result<(), SecretE
     if t.is_empty() {
         return Err(SecretError::Empty);
     }
-    entry(platform)?
-        .set_password(t)
-        .map_err(|e| unavailable(platform, &e))
+    entry(platform)?.set_password(t).map_err(|e| match e {
+        // keyutils answers ENOKEY when the process has no session keyring
+        // (no login session, e.g. a container or a bare `su`).
+        keyring::Error::NoEntry => SecretError::Unavailable {
+            detail: "no keyring for this session; on Linux run it from a login session (or under `keyctl session`)".into(),
+            prefix: platform.env_prefix().to_string(),
+        },
+        e => unavailable(platform, &e),
+    })
 }
 
 /// Reads a token from `input` (all of it, surrounding whitespace trimmed;
