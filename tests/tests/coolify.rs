@@ -576,3 +576,28 @@ async fn the_token_never_reaches_the_logs(db: PgPool) {
         "part of the token leaked into the logs"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_bot_started_by_another_instance_counts_as_starting_for_a_while(db: PgPool) {
+    let s = setup(db, fast_policy()).await;
+    // Coolify says `exited` until the deployment ran the image; this
+    // instance did not start these, so it knows no deployment.
+    let now = chrono::Utc::now();
+    let fresh = s.fake.add(
+        "berth-google-meet-001",
+        &berth_core::description::busy(5, now - chrono::Duration::minutes(1)),
+        "exited",
+    );
+    let stale = s.fake.add(
+        "berth-google-meet-002",
+        &berth_core::description::busy(6, now - chrono::Duration::minutes(30)),
+        "exited:unhealthy",
+    );
+    let listed = s.adapter.list().await.unwrap();
+    let state = |uuid: &str| listed.iter().find(|w| w.resource == uuid).unwrap().clone();
+    assert_eq!(state(&fresh).state, WorkloadState::Running);
+    assert_eq!(state(&fresh).raw_status, "exited (starting)");
+    assert_eq!(state(&fresh).bot_id, Some(5));
+    assert_eq!(state(&stale).state, WorkloadState::Stopped);
+    assert_eq!(state(&stale).raw_status, "exited:unhealthy");
+}

@@ -99,6 +99,25 @@ fn described_bot(description: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// How long after a bot's start an `exited` application still counts as
+/// starting when this instance does not know its deployment (Coolify
+/// reports `exited` until the deployment has pulled and run the image).
+pub const START_GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Whether a reference-003 description says the bot started less than
+/// [`START_GRACE`] ago: `[DEPLOYING] ...` always, `[BUSY] Bot #N - <time>`
+/// when `<time>` is recent (an unreadable time counts as not recent).
+fn started_recently(description: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    if description.starts_with("[DEPLOYING]") {
+        return true;
+    }
+    description
+        .strip_prefix("[BUSY]")
+        .and_then(|rest| rest.rsplit(" - ").next())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+        .is_some_and(|t| now.signed_duration_since(t) < START_GRACE)
+}
+
 /// The Coolify adapter.
 pub struct CoolifyPlatform {
     http: reqwest::Client,
@@ -352,6 +371,11 @@ impl CoolifyPlatform {
                         }
                         raw = format!("{raw} (deployment {d})");
                     }
+                } else if started_recently(&description, chrono::Utc::now()) {
+                    // Another instance started it: its deployment is unknown
+                    // here, so a fresh start counts as starting for a while.
+                    state = WorkloadState::Running;
+                    raw = format!("{raw} (starting)");
                 }
             }
             out.push(OwnedWorkload {
@@ -632,6 +656,27 @@ mod tests {
             split_image("img@sha256:abc"),
             ("img@sha256:abc".into(), None)
         );
+    }
+
+    #[test]
+    fn fresh_starts_count_as_starting() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T16:10:00Z")
+            .unwrap()
+            .to_utc();
+        assert!(started_recently(
+            "[DEPLOYING] Bot #1 - Starting container...",
+            now
+        ));
+        assert!(started_recently(
+            "[BUSY] Bot #1 - 2026-11-23T16:07:00Z",
+            now
+        ));
+        assert!(!started_recently(
+            "[BUSY] Bot #1 - 2026-11-23T16:04:00Z",
+            now
+        ));
+        assert!(!started_recently("[BUSY] Bot #1 - yesterday", now));
+        assert!(!started_recently("[IDLE] Available - Never used", now));
     }
 
     #[test]
