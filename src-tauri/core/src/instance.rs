@@ -304,14 +304,18 @@ impl Berth {
                 let mut changed = false;
                 for (kind, adapter) in adapters {
                     let h = adapter.health().await;
-                    if let Some(why) = adapter.unavailable() {
-                        tracing::warn!(platform = %kind, reason = %why, "circuit breaker open: platform counts as down");
-                    }
                     router.health().set(kind, h);
                     match platform::record_health(router.db(), kind, h, router.clock().now(), me)
                         .await
                     {
-                        Ok(c) => changed |= c,
+                        Ok(c) => {
+                            if c {
+                                // Once per change, with the breaker's reason if it is open.
+                                let why = adapter.unavailable().unwrap_or_default();
+                                tracing::info!(platform = %kind, health = h.as_str(), breaker = %why, "platform health changed");
+                            }
+                            changed |= c
+                        }
                         Err(e) => {
                             tracing::warn!(platform = %kind, error = %e, "health not recorded")
                         }
