@@ -131,4 +131,19 @@ if [ -f "$(dirname "${BASH_SOURCE[0]}")/../ui/package.json" ]; then
     fi
 fi
 
+# Prism, the mock server of the Coolify contract tests, pinned by its lock
+# file. Reinstalled only when the lock file changed.
+CONTRACT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/contract"
+if [ -f "$CONTRACT_DIR/package-lock.json" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is required to install Prism for the contract tests (tests/contract)"
+    if [ -x "$CONTRACT_DIR/node_modules/.bin/prism" ] &&
+        cmp -s "$CONTRACT_DIR/package-lock.json" "$CONTRACT_DIR/node_modules/.berth-installed-lock"; then
+        say "prism present (tests/contract)"
+    else
+        say "installing Prism for the contract tests (npm ci in tests/contract)"
+        (cd "$CONTRACT_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+        cp "$CONTRACT_DIR/package-lock.json" "$CONTRACT_DIR/node_modules/.berth-installed-lock"
+    fi
+fi
+
 say "ready"

@@ -780,3 +780,187 @@ fn bad_job_settings_are_refused_naming_the_variable() {
     let c = ok(&example_with(&[("BERTH_LEADER_LEASE_MS", "500")]), PROD);
     assert_eq!(c.jobs.leader_lease_ms, 500);
 }
+
+// --- Coolify ---------------------------------------------------------------
+
+use berth_core::config::CoolifyConfig;
+use berth_core::platform::secret::TokenSource;
+
+const COOLIFY_OK: &[(&str, &str)] = &[
+    ("COOLIFY_API_URL", "https://coolify.example.com/api/v1/"),
+    ("COOLIFY_PROJECT_UUID", "p-1"),
+    ("COOLIFY_SERVER_UUID", "s-1"),
+    ("COOLIFY_ENVIRONMENT_NAME", "production"),
+];
+
+fn coolify(vars: &[(&str, &str)]) -> berth_core::Result<CoolifyConfig> {
+    let env: HashMap<&str, &str> = vars.iter().copied().collect();
+    CoolifyConfig::parse(&|k| env.get(k).map(|v| v.to_string()))
+}
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut v: Vec<_> = COOLIFY_OK.to_vec();
+    for (k, val) in extra {
+        v.retain(|(key, _)| key != k);
+        if !val.is_empty() {
+            v.push((k, val));
+        }
+    }
+    v
+}
+
+#[test]
+fn coolify_configuration_parses_with_defaults() {
+    let c = coolify(COOLIFY_OK).unwrap();
+    assert_eq!(c.api_url, "https://coolify.example.com/api/v1");
+    assert_eq!(c.token_source, TokenSource::Keychain);
+    assert_eq!(c.app_prefix, "berth-");
+    assert_eq!(c.destination_uuid, None);
+    let c = coolify(&with(&[
+        ("COOLIFY_TOKEN_SOURCE", "env"),
+        ("COOLIFY_API_TOKEN", "t"),
+        ("COOLIFY_ENVIRONMENT_NAME", ""),
+        ("COOLIFY_ENVIRONMENT_UUID", "e-1"),
+        ("COOLIFY_DESTINATION_UUID", "d-1"),
+        ("COOLIFY_APP_PREFIX", "pool_a-"),
+    ]))
+    .unwrap();
+    assert_eq!(c.token_source, TokenSource::Env);
+    assert_eq!(c.environment_uuid.as_deref(), Some("e-1"));
+    assert_eq!(c.environment_name, None);
+    assert_eq!(c.destination_uuid.as_deref(), Some("d-1"));
+    assert_eq!(c.app_prefix, "pool_a-");
+    assert!(!format!("{c:?}").contains("COOLIFY_API_TOKEN"));
+}
+
+#[test]
+fn missing_coolify_settings_are_all_named() {
+    let e = coolify(&[]).unwrap_err();
+    assert_config_error(
+        &e,
+        ErrorCode::ConfigMissing,
+        "COOLIFY_API_URL",
+        &[
+            "COOLIFY_PROJECT_UUID",
+            "COOLIFY_SERVER_UUID",
+            "COOLIFY_ENVIRONMENT_NAME (or COOLIFY_ENVIRONMENT_UUID)",
+        ],
+    );
+    let e = coolify(&with(&[("COOLIFY_SERVER_UUID", "")])).unwrap_err();
+    assert_config_error(
+        &e,
+        ErrorCode::ConfigMissing,
+        "COOLIFY_SERVER_UUID",
+        &["missing"],
+    );
+}
+
+#[test]
+fn bad_coolify_settings_are_refused() {
+    for (vars, var, word) in [
+        (
+            with(&[("COOLIFY_API_URL", "coolify.example.com")]),
+            "COOLIFY_API_URL",
+            "URL",
+        ),
+        (
+            with(&[("COOLIFY_API_URL", "ftp://h/api")]),
+            "COOLIFY_API_URL",
+            "http(s)",
+        ),
+        (
+            with(&[("COOLIFY_API_URL", "https://u:p@h/api")]),
+            "COOLIFY_API_URL",
+            "credentials",
+        ),
+        (
+            with(&[("COOLIFY_TOKEN_SOURCE", "file")]),
+            "COOLIFY_TOKEN_SOURCE",
+            "keychain or env",
+        ),
+        (
+            with(&[("COOLIFY_TOKEN_SOURCE", "env")]),
+            "COOLIFY_API_TOKEN",
+            "COOLIFY_TOKEN_SOURCE=env",
+        ),
+        (
+            with(&[("COOLIFY_API_TOKEN", "t")]),
+            "COOLIFY_API_TOKEN",
+            "keychain",
+        ),
+        (
+            with(&[("COOLIFY_APP_PREFIX", "a b")]),
+            "COOLIFY_APP_PREFIX",
+            "letters",
+        ),
+    ] {
+        let e = coolify(&vars).unwrap_err();
+        let code = e.code();
+        assert!(
+            matches!(code, ErrorCode::ConfigInvalid | ErrorCode::ConfigMissing),
+            "{e}"
+        );
+        assert_config_error(&e, code, var, &[word]);
+        assert!(!e.to_string().contains("u:p@"), "credentials echoed: {e}");
+    }
+}
+
+mod start_up {
+    use super::*;
+    use berth_core::clock::{Clock, ManualClock};
+    use berth_core::instance::build_platforms_from;
+    use std::sync::Arc;
+
+    fn build(vars: &[(&str, &str)]) -> berth_core::Result<Vec<PlatformKind>> {
+        let env: HashMap<&str, &str> = vars.iter().copied().collect();
+        let get = |k: &str| env.get(k).map(|v| v.to_string());
+        let config = EnvConfig::parse(&get, PROD)?;
+        let db = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let clock: Arc<dyn Clock> = ManualClock::starting_now();
+        let platforms = build_platforms_from(&db, clock, &config, &get)?;
+        let mut kinds: Vec<_> = platforms.iter().map(|(k, _)| k).collect();
+        kinds.sort();
+        Ok(kinds)
+    }
+
+    #[tokio::test]
+    async fn an_enabled_coolify_without_configuration_fails_at_start_up() {
+        let e = build(&[("PLATFORM_PRIORITY", "coolify"), ("COOLIFY_BOT_LIMIT", "3")]).unwrap_err();
+        assert_config_error(
+            &e,
+            ErrorCode::ConfigMissing,
+            "COOLIFY_API_URL",
+            &["COOLIFY_PROJECT_UUID"],
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_coolify_is_built_and_other_platforms_need_nothing() {
+        let mut vars = with(&[
+            ("COOLIFY_TOKEN_SOURCE", "env"),
+            ("COOLIFY_API_TOKEN", "tok"),
+        ]);
+        // k8s is listed but has no limit: skipped, so it needs no settings or adapter.
+        vars.extend([
+            ("PLATFORM_PRIORITY", "k8s,coolify"),
+            ("COOLIFY_BOT_LIMIT", "3"),
+        ]);
+        assert_eq!(build(&vars).unwrap(), vec![Coolify]);
+    }
+
+    #[tokio::test]
+    async fn an_enabled_platform_without_an_adapter_is_refused_by_name() {
+        let mut vars = with(&[
+            ("COOLIFY_TOKEN_SOURCE", "env"),
+            ("COOLIFY_API_TOKEN", "tok"),
+        ]);
+        vars.extend([
+            ("PLATFORM_PRIORITY", "coolify,aws"),
+            ("COOLIFY_BOT_LIMIT", "3"),
+            ("AWS_BOT_LIMIT", "3"),
+        ]);
+        let e = build(&vars).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PlatformRefused);
+        assert!(e.to_string().contains("no aws adapter"), "{e}");
+    }
+}

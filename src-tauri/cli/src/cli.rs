@@ -55,6 +55,9 @@ pub enum Command {
     Sim(SimCommand),
     /// Pool definitions (YAML files in the pools directory)
     Pools(PoolsArgs),
+    /// Platform API tokens in the OS keychain
+    #[command(subcommand)]
+    Secret(SecretCommand),
 }
 
 /// `berth pools ...`.
@@ -99,6 +102,18 @@ pub enum PoolsCommand {
     },
     /// The JSON Schema of the definition format
     Schema,
+}
+
+/// `berth secret`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a platform's API token in the OS keychain, read from standard
+    /// input (e.g. `berth secret set coolify < token.txt`)
+    Set {
+        /// The platform (coolify)
+        #[arg(value_parser = platform_kind)]
+        platform: PlatformKind,
+    },
 }
 
 impl Command {

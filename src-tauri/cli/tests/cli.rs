@@ -34,6 +34,15 @@ const CONFIG_VARS: &[&str] = &[
     "LOCAL_QUEUE_TIMEOUT_MS",
     "POOL_MAX_SIZE",
     "POOL_PREWARM_COUNT",
+    "COOLIFY_API_URL",
+    "COOLIFY_PROJECT_UUID",
+    "COOLIFY_SERVER_UUID",
+    "COOLIFY_ENVIRONMENT_NAME",
+    "COOLIFY_ENVIRONMENT_UUID",
+    "COOLIFY_DESTINATION_UUID",
+    "COOLIFY_TOKEN_SOURCE",
+    "COOLIFY_API_TOKEN",
+    "COOLIFY_APP_PREFIX",
 ];
 
 /// A database of its own for one test.
@@ -845,5 +854,48 @@ async fn pools_seed_validate_test_and_apply_definitions() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("error[not_found]"));
     std::fs::remove_dir_all(&dir).unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn secret_set_refuses_other_platforms_and_empty_tokens() {
+    let out = berth(NOWHERE, &["--json", "secret", "set", "k8s"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error[invalid_input]: "),
+        "{}",
+        text(&out.stderr)
+    );
+    // Standard input is empty here: nothing is stored, and it says why.
+    let out = berth(NOWHERE, &["secret", "set", "coolify"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("the token is empty"), "{err}");
+}
+
+#[tokio::test]
+async fn an_enabled_coolify_without_its_settings_stops_start_up_naming_them() {
+    let db = TestDb::new("coolify_cfg").await;
+    let mut cmd = command(
+        &db.url,
+        &[
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "u",
+        ],
+    );
+    cmd.env("PLATFORM_PRIORITY", "coolify")
+        .env("COOLIFY_BOT_LIMIT", "2");
+    let out = cmd.spawn().unwrap().wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error[config_missing]: COOLIFY_API_URL"),
+        "{err}"
+    );
+    assert!(err.contains("COOLIFY_PROJECT_UUID"), "{err}");
     db.drop_db().await;
 }

@@ -10,13 +10,15 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::EnvConfig;
+use crate::config::{CoolifyConfig, EnvConfig};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::jobs;
 use crate::meeting::PlatformKind;
+use crate::platform::call::Policy;
+use crate::platform::coolify::CoolifyPlatform;
 use crate::platform::sim::{SimKnobs, SimPlatform};
 use crate::platform::{self, Platforms};
 use crate::pool;
@@ -95,12 +97,25 @@ pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
 }
 
 /// Builds the adapters for `config`: in development mode the simulator for
-/// every platform; otherwise real adapters (not in this build yet) — a
-/// platform without one is refused at start-up, naming it.
+/// every platform; otherwise the real adapter of each enabled platform.
+/// Coolify's API token is read here (keychain or environment, as
+/// configured); a platform without an adapter in this build is refused at
+/// start-up, naming it.
 pub fn build_platforms(
     db: &PgPool,
     clock: Arc<dyn Clock>,
     config: &EnvConfig,
+) -> Result<Platforms> {
+    build_platforms_from(db, clock, config, &|k| std::env::var(k).ok())
+}
+
+/// [`build_platforms`] reading platform settings and env-sourced tokens
+/// from `get` instead of the process environment.
+pub fn build_platforms_from(
+    db: &PgPool,
+    clock: Arc<dyn Clock>,
+    config: &EnvConfig,
+    get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Platforms> {
     let mut platforms = Platforms::new();
     if config.dev {
@@ -109,14 +124,24 @@ pub fn build_platforms(
         }
         return Ok(platforms);
     }
-    if let Some(p) = config.platforms.first() {
-        return Err(Error::new(
-            ErrorCode::PlatformRefused,
-            format!(
-                "no {} adapter in this build yet (real adapters arrive with the platform adapters work); run with --dev to use the simulator",
-                p.kind
-            ),
-        ));
+    for p in &config.platforms {
+        match p.kind {
+            PlatformKind::Coolify => {
+                let cfg = CoolifyConfig::parse(get)?;
+                let token = platform::secret::load(PlatformKind::Coolify, cfg.token_source, get)?;
+                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
+                platforms.insert(Arc::new(adapter));
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorCode::PlatformRefused,
+                    format!(
+                        "no {other} adapter in this build yet; remove it from PLATFORM_PRIORITY (or unset {}_BOT_LIMIT), or run with --dev to use the simulator",
+                        other.env_prefix()
+                    ),
+                ));
+            }
+        }
     }
     Ok(platforms)
 }
@@ -287,7 +312,14 @@ impl Berth {
                     match platform::record_health(router.db(), kind, h, router.clock().now(), me)
                         .await
                     {
-                        Ok(c) => changed |= c,
+                        Ok(c) => {
+                            if c {
+                                // Once per change, with the breaker's reason if it is open.
+                                let why = adapter.unavailable().unwrap_or_default();
+                                tracing::info!(platform = %kind, health = h.as_str(), breaker = %why, "platform health changed");
+                            }
+                            changed |= c
+                        }
                         Err(e) => {
                             tracing::warn!(platform = %kind, error = %e, "health not recorded")
                         }

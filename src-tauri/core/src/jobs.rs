@@ -208,6 +208,12 @@ pub struct ReconcileReport {
     pub unknown: Vec<PlatformKind>,
     /// Workloads running for no slot of ours, stopped.
     pub orphans_stopped: usize,
+    /// Resources whose owner marker names a slot that had none recorded
+    /// (created, then the database write was lost): recorded on the slot.
+    pub adopted: usize,
+    /// Resources whose owner marker names no slot of ours (or a slot that
+    /// holds another resource): deleted.
+    pub orphans_removed: usize,
 }
 
 /// Compares Berth's slots with each platform's workloads. A workload that
@@ -223,7 +229,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
         .map(|(k, a)| (k, a.clone()))
         .collect();
     for (kind, adapter) in adapters {
-        let listing = match adapter.list().await {
+        let owned = match adapter.list_owned().await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(platform = %kind, error = %e, "listing failed; state unknown, nothing changed");
@@ -231,6 +237,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
                 continue;
             }
         };
+        let listing: Vec<_> = owned.iter().map(|o| o.workload.clone()).collect();
         let by_ref: HashMap<&str, _> = listing.iter().map(|w| (w.resource.as_str(), w)).collect();
         let held = slot::list(
             db,
@@ -292,10 +299,60 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
                 .await?
                 .into_iter()
                 .collect();
-        for w in listing
+        // Orphans with an owner marker: adopt them into their slot if it
+        // has no resource recorded, else remove them.
+        let mut handled = std::collections::HashSet::new();
+        for o in owned
             .iter()
-            .filter(|w| w.state == WorkloadState::Running && !known.contains(&w.resource))
+            .filter(|o| !known.contains(&o.workload.resource))
         {
+            let Some(slot_name) = o.slot_name.as_deref() else {
+                continue;
+            };
+            handled.insert(o.workload.resource.clone());
+            let slot: Option<(i64, i64, Option<String>, String)> = sqlx::query_as(
+                "SELECT id, epoch, platform_ref, pool FROM pool_slots WHERE slot_name = $1 AND deployment_platform = $2",
+            )
+            .bind(slot_name)
+            .bind(kind.as_str())
+            .fetch_optional(db)
+            .await?;
+            let r = SlotRef {
+                slot_id: slot.as_ref().map(|s| s.0).unwrap_or(0),
+                slot_name: slot_name.to_string(),
+                pool: slot.as_ref().map(|s| s.3.clone()).unwrap_or_default(),
+                epoch: slot.as_ref().map(|s| s.1).unwrap_or(0),
+                platform_ref: Some(o.workload.resource.clone()),
+            };
+            if let Some((id, _, None, _)) = &slot {
+                let adopted = sqlx::query(
+                    "UPDATE pool_slots SET platform_ref = $2 WHERE id = $1 AND platform_ref IS NULL",
+                )
+                .bind(id)
+                .bind(&o.workload.resource)
+                .execute(db)
+                .await?;
+                if adopted.rows_affected() == 1 {
+                    tracing::info!(platform = %kind, slot = slot_name, resource = %o.workload.resource, "adopted a resource the database had not recorded");
+                    report.adopted += 1;
+                    continue;
+                }
+            }
+            match adapter.delete_resource(&r).await {
+                Ok(()) => {
+                    tracing::info!(platform = %kind, slot = slot_name, resource = %o.workload.resource, "removed an orphaned resource");
+                    report.orphans_removed += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(platform = %kind, resource = %o.workload.resource, error = %e, "orphan not removed")
+                }
+            }
+        }
+        for w in listing.iter().filter(|w| {
+            w.state == WorkloadState::Running
+                && !known.contains(&w.resource)
+                && !handled.contains(&w.resource)
+        }) {
             let r = SlotRef {
                 slot_id: 0,
                 slot_name: w.resource.clone(),

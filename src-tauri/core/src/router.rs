@@ -275,6 +275,16 @@ impl Router {
         &self.platforms
     }
 
+    /// Why `kind` must be skipped now, if it must: its adapter fails fast
+    /// (circuit breaker open; known at once, before any health check) or
+    /// its last health check found it down.
+    pub fn unhealthy(&self, kind: PlatformKind) -> Option<String> {
+        if let Some(why) = self.platforms.get(kind).and_then(|a| a.unavailable()) {
+            return Some(format!("circuit breaker open: {why}"));
+        }
+        (self.health.get(kind) == Health::Down).then(|| "failing its health checks".to_string())
+    }
+
     async fn trace(&self, bot_id: i64, e: TraceEntry) -> Result<()> {
         let mut conn = self.db.acquire().await?;
         bot::trace(&mut conn, bot_id, &e).await
@@ -415,17 +425,9 @@ impl Router {
                 .await?;
                 continue;
             }
-            if self.health.get(kind) == Health::Down {
-                self.trace(
-                    w.bot_id,
-                    entry(
-                        Some(kind),
-                        Decision::Unhealthy,
-                        "failing its health checks",
-                        now,
-                    ),
-                )
-                .await?;
+            if let Some(why) = self.unhealthy(kind) {
+                self.trace(w.bot_id, entry(Some(kind), Decision::Unhealthy, why, now))
+                    .await?;
                 continue;
             }
             match self
@@ -759,7 +761,7 @@ impl Router {
             Some(kind) => {
                 let p = settings.platform(kind);
                 let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some())
-                    && self.health.get(kind) != Health::Down;
+                    && self.unhealthy(kind).is_none();
                 if usable {
                     let limit = p.and_then(|p| p.bot_limit).unwrap_or(0);
                     match self
@@ -791,7 +793,7 @@ impl Router {
                     let Some(limit) = p.bot_limit else { continue };
                     if !p.enabled
                         || self.platforms.get(kind).is_none()
-                        || self.health.get(kind) == Health::Down
+                        || self.unhealthy(kind).is_some()
                     {
                         continue;
                     }

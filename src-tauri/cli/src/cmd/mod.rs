@@ -5,6 +5,7 @@ mod demo;
 mod migrate;
 mod pools;
 mod queue;
+mod secret;
 mod serve;
 mod sim;
 mod slots;
@@ -13,7 +14,7 @@ mod watch;
 
 use berth_core::Result;
 
-use crate::cli::{BotsCommand, Command, SimCommand};
+use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand};
 use crate::output::Ctx;
 
 /// Runs one command.
@@ -33,5 +34,6 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Sim(SimCommand::Set(args)) => sim::set(ctx, args).await,
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
         Command::Pools(args) => pools::run(ctx, args).await,
+        Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
     }
 }

@@ -5,7 +5,9 @@
 //! platform in development mode.
 
 pub mod call;
+pub mod coolify;
 pub mod image;
+pub mod secret;
 pub mod sim;
 
 pub use call::FailureKind;
@@ -71,6 +73,16 @@ pub struct Workload {
     pub state: WorkloadState,
     /// The platform's own status text, kept for display.
     pub raw_status: String,
+}
+
+/// A listed workload with the slot its owner marker names, when the
+/// platform keeps one (e.g. the application name `berth-<slot name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedWorkload {
+    /// The workload.
+    pub workload: Workload,
+    /// The slot name its owner marker names; `None` if the platform keeps no such marker.
+    pub slot_name: Option<String>,
 }
 
 /// A platform's health as its last check saw it.
@@ -200,6 +212,26 @@ pub trait Platform: Send + Sync {
     async fn list(&self) -> Result<Vec<Workload>, PlatformError>;
     /// Checks the platform answers.
     async fn health(&self) -> Health;
+    /// Like [`Platform::list`], with each workload's owner marker, so
+    /// reconciliation can adopt a resource whose creation was never written
+    /// to the database (or remove it). Default: no markers.
+    async fn list_owned(&self) -> Result<Vec<OwnedWorkload>, PlatformError> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .map(|workload| OwnedWorkload {
+                workload,
+                slot_name: None,
+            })
+            .collect())
+    }
+    /// Why calls to this platform fail fast right now (its circuit breaker
+    /// is open), if they do. The router skips such a platform at once,
+    /// without waiting for the next health check. Default: never.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The adapters of one Berth instance, by platform.
