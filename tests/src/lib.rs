@@ -1,6 +1,8 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod emulators;
+
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
 use berth_core::dispatch::Dispatcher;

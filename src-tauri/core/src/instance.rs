@@ -17,6 +17,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::jobs;
 use crate::meeting::PlatformKind;
+use crate::platform::call::Policy;
+use crate::platform::ecs::{EcsPlatform, EcsSettings};
+use crate::platform::kube::{KubePlatform, KubeSettings};
 use crate::platform::sim::{SimKnobs, SimPlatform};
 use crate::platform::{self, Platforms};
 use crate::pool;
@@ -95,12 +98,24 @@ pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
 }
 
 /// Builds the adapters for `config`: in development mode the simulator for
-/// every platform; otherwise real adapters (not in this build yet) — a
-/// platform without one is refused at start-up, naming it.
-pub fn build_platforms(
+/// every platform; otherwise the real adapter of every platform in the
+/// priority list (that has a limit), configured from the process
+/// environment. Missing or invalid configuration of a listed platform is an
+/// error naming the variable; platforms not listed need none.
+pub async fn build_platforms(
     db: &PgPool,
     clock: Arc<dyn Clock>,
     config: &EnvConfig,
+) -> Result<Platforms> {
+    build_platforms_with(db, clock, config, &|k| std::env::var(k).ok()).await
+}
+
+/// [`build_platforms`] with a variable lookup (for tests).
+pub async fn build_platforms_with(
+    db: &PgPool,
+    clock: Arc<dyn Clock>,
+    config: &EnvConfig,
+    get: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Platforms> {
     let mut platforms = Platforms::new();
     if config.dev {
@@ -109,14 +124,27 @@ pub fn build_platforms(
         }
         return Ok(platforms);
     }
-    if let Some(p) = config.platforms.first() {
-        return Err(Error::new(
-            ErrorCode::PlatformRefused,
-            format!(
-                "no {} adapter in this build yet (real adapters arrive with the platform adapters work); run with --dev to use the simulator",
-                p.kind
-            ),
-        ));
+    for p in &config.platforms {
+        match p.kind {
+            PlatformKind::K8s => {
+                let settings = KubeSettings::parse(get)?;
+                let adapter = KubePlatform::connect(settings, Policy::default()).await?;
+                platforms.insert(Arc::new(adapter));
+            }
+            PlatformKind::Aws => {
+                let settings = EcsSettings::parse(get)?;
+                let adapter = EcsPlatform::connect(settings, None, Policy::default()).await;
+                platforms.insert(Arc::new(adapter));
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorCode::PlatformRefused,
+                    format!(
+                        "no {other} adapter in this build yet; remove it from PLATFORM_PRIORITY or run with --dev to use the simulator"
+                    ),
+                ))
+            }
+        }
     }
     Ok(platforms)
 }
@@ -150,7 +178,7 @@ impl Berth {
         let clock: Arc<dyn Clock> = clock;
         settings::apply_env(&db, &config).await?;
         pool::ensure_defaults(&db, &config.pools).await?;
-        let platforms = build_platforms(&db, clock.clone(), &config)?;
+        let platforms = build_platforms(&db, clock.clone(), &config).await?;
         if config.dev {
             for kind in PlatformKind::ALL {
                 let k = dev_knobs(*kind);
