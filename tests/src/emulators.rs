@@ -137,11 +137,22 @@ pub async fn http(
     content_type: &str,
     body: &str,
 ) -> (u16, String) {
+    http_with(port, method, path, content_type, "", body).await
+}
+
+async fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    extra_headers: &str,
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.expect("write");
@@ -160,21 +171,41 @@ pub async fn http(
 /// exists); returns the subnet id.
 pub async fn moto_subnet(port: u16) -> String {
     let form = "application/x-www-form-urlencoded";
+    // moto routes a request to a service by the credential scope of its
+    // Authorization header; it does not check the signature.
+    let auth = "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n";
     let auth_free = |action: &str| format!("Action={action}&Version=2016-11-15");
-    let (_, vpc) = http(
+    let (_, vpc) = http_with(
         port,
         "POST",
         "/",
         form,
+        auth,
         &format!("{}&CidrBlock=10.0.0.0/16", auth_free("CreateVpc")),
     )
     .await;
     let vpc_id = between(&vpc, "<vpcId>", "</vpcId>").expect("vpc id");
-    let (_, subnet) = http(
+    // moto 5.2 fails RunTask (HTML 500, `NetworkInterface` has no
+    // `private_dns_name`) unless the VPC has DNS host names enabled.
+    let (status, body) = http_with(
         port,
         "POST",
         "/",
         form,
+        auth,
+        &format!(
+            "{}&VpcId={vpc_id}&EnableDnsHostnames.Value=true",
+            auth_free("ModifyVpcAttribute")
+        ),
+    )
+    .await;
+    assert!(status < 300, "VPC attribute not set: {status} {body}");
+    let (_, subnet) = http_with(
+        port,
+        "POST",
+        "/",
+        form,
+        auth,
         &format!(
             "{}&VpcId={vpc_id}&CidrBlock=10.0.1.0/24",
             auth_free("CreateSubnet")

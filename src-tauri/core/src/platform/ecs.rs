@@ -282,6 +282,16 @@ impl EcsPlatform {
         }
     }
 
+    /// The SDK client (tests set emulators up through it).
+    pub fn client(&self) -> &aws_sdk_ecs::Client {
+        &self.client
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &EcsSettings {
+        &self.settings
+    }
+
     /// The shared caller (breaker state, for health).
     pub fn caller(&self) -> &Caller {
         &self.caller

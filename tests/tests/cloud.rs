@@ -1,0 +1,540 @@
+//! The real Kubernetes and ECS adapters against emulators: kmock (a
+//! stateful Kubernetes API) and moto (AWS), started per test on free ports.
+//! And the hybrid flow through the router with those real drivers.
+//!
+//! What the emulators do not do (checked in their sources, kmock 0.8 and
+//! moto 5.2): kmock ignores label selectors and `limit`/`continue`, and
+//! cannot GET a namespace; moto ignores RunTask's `clientToken`, returns
+//! every task from ListTasks in one page, and accepts more than 100 tasks
+//! in one DescribeTasks. Each test says which of the adapter's behaviours it
+//! can and cannot prove because of that.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::platform::call::Policy;
+use berth_core::platform::ecs::{Credentials, EcsPlatform, EcsSettings};
+use berth_core::platform::kube::{KubePlatform, KubeSettings};
+use berth_core::platform::{BotSpec, FailureKind, Health, Platform, SlotRef, WorkloadState};
+use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::{bot, slot};
+use berth_tests::emulators::{self, Emulator};
+use berth_tests::harness_on;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ConfigMap;
+use sqlx::PgPool;
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
+
+/// Retries kept short: these tests exercise behaviour, not patience.
+fn fast() -> Policy {
+    Policy {
+        attempt_timeout: Duration::from_secs(10),
+        max_attempts: 2,
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        max_retry_after: Duration::from_millis(20),
+        breaker_threshold: 1_000,
+    }
+}
+
+fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+    move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+}
+
+async fn ecs_on(moto: &Emulator, cluster: &str, subnet: &str) -> EcsPlatform {
+    let get = lookup(vec![
+        ("ECS_REGION", "us-east-1".into()),
+        ("ECS_CLUSTER", cluster.into()),
+        ("ECS_SUBNETS", subnet.into()),
+        ("ECS_SECURITY_GROUPS", "sg-12345".into()),
+        ("ECS_TASK_DEFINITION", "bot".into()),
+        ("ECS_ENDPOINT_URL", moto.url.clone()),
+    ]);
+    let settings = EcsSettings::parse(&get).expect("ecs settings");
+    let creds = Credentials::new("AKIDBERTHTEST", SECRET, None, None, "test");
+    EcsPlatform::connect(settings, Some(creds), fast()).await
+}
+
+/// moto with a cluster `bots`, a subnet, and the task definition `bot`.
+async fn moto_ecs() -> (Emulator, EcsPlatform, String) {
+    let moto = emulators::moto().await;
+    let subnet = emulators::moto_subnet(moto.port).await;
+    let ecs = ecs_on(&moto, "bots", &subnet).await;
+    ecs.client()
+        .create_cluster()
+        .cluster_name("bots")
+        .send()
+        .await
+        .expect("cluster created");
+    ecs.client()
+        .register_task_definition()
+        .family("bot")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("bot")
+                .image("bots/zoom:1")
+                // moto needs container-level memory.
+                .memory(512)
+                .essential(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task definition registered");
+    (moto, ecs, subnet)
+}
+
+fn slot_ref(i: usize, epoch: i64) -> SlotRef {
+    SlotRef {
+        slot_id: i as i64,
+        slot_name: format!("pool-zoom-{i:03}"),
+        pool: "zoom".into(),
+        epoch,
+        platform_ref: None,
+    }
+}
+
+fn spec(bot_id: i64) -> BotSpec {
+    BotSpec {
+        bot_id,
+        meeting_platform: MeetingPlatform::Zoom,
+        meeting_url: "https://zoom.example/j/1".into(),
+        image: "bots/zoom:1".into(),
+    }
+}
+
+#[tokio::test]
+async fn ecs_runs_describes_lists_and_stops_a_task() {
+    let (_moto, ecs, _) = moto_ecs().await;
+    let mut s = slot_ref(1, 3);
+    s.platform_ref = Some(ecs.create_resource(&s).await.unwrap());
+    let arn = ecs
+        .start(&s, &spec(42))
+        .await
+        .expect("started")
+        .expect("a task ARN");
+    assert!(arn.starts_with("arn:aws:ecs:us-east-1:"), "{arn}");
+
+    // What ECS was asked for: tags, startedBy, the bot's environment.
+    let described = ecs
+        .client()
+        .describe_tasks()
+        .cluster("bots")
+        .tasks(&arn)
+        .include(aws_sdk_ecs::types::TaskField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let task = &described.tasks()[0];
+    let tag = |k: &str| {
+        task.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(tag("berth:managed-by").as_deref(), Some("berth"));
+    assert_eq!(tag("berth:pool").as_deref(), Some("zoom"));
+    assert_eq!(tag("berth:slot").as_deref(), Some("pool-zoom-001"));
+    assert_eq!(tag("berth:bot").as_deref(), Some("42"));
+    assert_eq!(tag("berth:epoch").as_deref(), Some("3"));
+    assert_eq!(task.started_by(), Some("berth-pool-zoom-001-e3"));
+    let env = task.overrides().unwrap().container_overrides()[0].environment();
+    let var = |k: &str| {
+        env.iter()
+            .find(|e| e.name() == Some(k))
+            .and_then(|e| e.value())
+    };
+    assert_eq!(var("BERTH_BOT_ID"), Some("42"));
+    assert_eq!(var("BERTH_MEETING_URL"), Some("https://zoom.example/j/1"));
+
+    let listed = ecs.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].resource, arn);
+    assert_eq!(listed[0].bot_id, Some(42));
+    assert_eq!(listed[0].epoch, Some(3));
+    assert_eq!(listed[0].state, WorkloadState::Running);
+    assert!(
+        listed[0].raw_status.contains("lastStatus=RUNNING"),
+        "{}",
+        listed[0].raw_status
+    );
+
+    s.platform_ref = Some(arn.clone());
+    ecs.describe(&s, "[BUSY] Bot #42 - 2026-11-23T10:00:00Z")
+        .await
+        .expect("description tagged on the task");
+    ecs.stop(&s).await.expect("stopped");
+    let after = ecs.list().await.unwrap();
+    assert_eq!(
+        after.len(),
+        1,
+        "a stopped task is still listed (its exit shows there)"
+    );
+    assert_ne!(after[0].state, WorkloadState::Running);
+    assert!(
+        after[0].raw_status.contains("lastStatus=STOPPED"),
+        "{}",
+        after[0].raw_status
+    );
+}
+
+#[tokio::test]
+async fn ecs_a_retried_start_of_the_same_slot_and_epoch_runs_one_task() {
+    // moto ignores `clientToken` (its RunTask handler never reads it), so
+    // what is proven here is the adapter's own guard: it looks the
+    // assignment's task up by `startedBy` before running one.
+    let (_moto, ecs, _) = moto_ecs().await;
+    let s = slot_ref(7, 11);
+    let first = ecs.start(&s, &spec(1)).await.unwrap();
+    let second = ecs.start(&s, &spec(1)).await.unwrap();
+    assert_eq!(first, second, "the retry adopts the first task");
+    let running = ecs
+        .client()
+        .list_tasks()
+        .cluster("bots")
+        .started_by("berth-pool-zoom-007-e11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(running.task_arns().len(), 1);
+    // A new epoch of the same slot is a new assignment: a new task.
+    let next = ecs.start(&slot_ref(7, 12), &spec(2)).await.unwrap();
+    assert_ne!(next, first);
+}
+
+#[tokio::test]
+async fn ecs_lists_more_than_a_hundred_tasks() {
+    // 130 tasks: DescribeTasks must be called in batches of at most 100.
+    // moto would accept more in one call and returns ListTasks in a single
+    // page, so this proves the listing is complete, not the page loop.
+    let (_moto, ecs, _) = moto_ecs().await;
+    let mut arns = Vec::new();
+    for i in 0..130 {
+        arns.push(
+            ecs.start(&slot_ref(i, 1), &spec(i as i64 + 1))
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let listed = ecs.list().await.unwrap();
+    assert_eq!(listed.len(), 130);
+    let mut got: Vec<_> = listed.iter().map(|w| w.resource.clone()).collect();
+    got.sort();
+    arns.sort();
+    assert_eq!(got, arns);
+    assert!(listed.iter().all(|w| w.state == WorkloadState::Running));
+}
+
+#[tokio::test]
+async fn ecs_health_follows_the_cluster_and_errors_are_mapped() {
+    let (moto, ecs, subnet) = moto_ecs().await;
+    assert_eq!(ecs.health().await, Health::Healthy);
+
+    let missing = ecs_on(&moto, "no-such-cluster", &subnet).await;
+    assert_eq!(
+        missing.health().await,
+        Health::Down,
+        "a missing cluster is down"
+    );
+    let err = missing.list().await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::NotFound, "{err}");
+
+    ecs.client()
+        .delete_cluster()
+        .cluster("bots")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ecs.health().await,
+        Health::Down,
+        "an inactive cluster is down"
+    );
+
+    let mut gone = moto;
+    gone.kill().await;
+    let err = ecs.start(&slot_ref(1, 1), &spec(1)).await.unwrap_err();
+    assert_eq!(
+        err.kind,
+        FailureKind::Transient,
+        "connection refused is transient: {err}"
+    );
+}
+
+fn kube_on(kmock: &Emulator) -> KubePlatform {
+    let config = kube::Config::new(kmock.url.parse().expect("url"));
+    let client = kube::Client::try_from(config).expect("client");
+    let get = lookup(vec![("K8S_NAMESPACE", "berth".into())]);
+    KubePlatform::new(client, KubeSettings::parse(&get).unwrap(), fast())
+}
+
+fn kube_api<K>(kmock: &Emulator) -> kube::Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let config = kube::Config::new(kmock.url.parse().expect("url"));
+    kube::Api::namespaced(kube::Client::try_from(config).unwrap(), "berth")
+}
+
+/// Whether `name` is gone. kmock answers 404 with a non-standard reason,
+/// which `Api::get_opt` (it matches the reason `NotFound`) does not
+/// recognise; the HTTP code is what counts.
+async fn gone<K>(api: &kube::Api<K>, name: &str) -> bool
+where
+    K: kube::Resource + Clone + k8s_openapi::serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.get(name).await {
+        Ok(_) => false,
+        Err(kube::Error::Api(s)) if s.code == 404 => true,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn kubernetes_slot_lifecycle_against_kmock() {
+    let kmock = emulators::kmock(&["berth"]).await;
+    let k = kube_on(&kmock);
+    assert_eq!(k.health().await, Health::Healthy);
+
+    let mut s = slot_ref(3, 5);
+    let identity = k.create_resource(&s).await.unwrap();
+    assert_eq!(identity, "berth-pool-zoom-003");
+    assert_eq!(
+        k.create_resource(&s).await.unwrap(),
+        identity,
+        "creating again adopts"
+    );
+    s.platform_ref = Some(identity.clone());
+    k.describe(&s, "[DEPLOYING] Bot #9 - Starting container...")
+        .await
+        .unwrap();
+    let cm: ConfigMap = kube_api(&kmock).get(&identity).await.unwrap();
+    assert_eq!(
+        cm.metadata.annotations.unwrap()["berth.dev/description"],
+        "[DEPLOYING] Bot #9 - Starting container..."
+    );
+
+    assert_eq!(k.start(&s, &spec(9)).await.unwrap(), None);
+    k.start(&s, &spec(9))
+        .await
+        .expect("a retried start adopts (409)");
+    let jobs: kube::Api<Job> = kube_api(&kmock);
+    let job = jobs.get("berth-pool-zoom-003-e5").await.unwrap();
+    assert_eq!(job.spec.unwrap().backoff_limit, Some(0));
+
+    // Something Berth does not own: kmock ignores the label selector, so
+    // only the adapter's own filter keeps it out.
+    let foreign: Job = serde_json::from_value(serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "not-ours", "labels": {"app": "other"}},
+        "spec": {"template": {"spec": {"containers": []}}}
+    }))
+    .unwrap();
+    jobs.create(&Default::default(), &foreign).await.unwrap();
+
+    let listed = k.list().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].resource, identity);
+    assert_eq!(listed[0].epoch, Some(5));
+    assert_eq!(listed[0].bot_id, Some(9));
+    assert_eq!(listed[0].state, WorkloadState::Running);
+
+    // The Job completes: its status merge-patched as the job controller
+    // would (kmock has no `/status` subresource; it merges into the object).
+    let status = serde_json::json!({"status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}});
+    jobs.patch(
+        "berth-pool-zoom-003-e5",
+        &Default::default(),
+        &kube::api::Patch::Merge(&status),
+    )
+    .await
+    .unwrap();
+    let listed = k.list().await.unwrap();
+    assert_eq!(
+        listed[0].state,
+        WorkloadState::Succeeded,
+        "{}",
+        listed[0].raw_status
+    );
+
+    k.stop(&s).await.unwrap();
+    assert!(gone(&jobs, "berth-pool-zoom-003-e5").await);
+    k.stop(&s).await.expect("stopping nothing is success");
+    k.delete_resource(&s).await.unwrap();
+    assert!(gone(&kube_api::<ConfigMap>(&kmock), &identity).await);
+
+    let mut kmock = kmock;
+    kmock.kill().await;
+    assert_eq!(k.health().await, Health::Down);
+}
+
+fn zoom_bot() -> NewBot {
+    NewBot {
+        meeting_platform: MeetingPlatform::Zoom,
+        meeting_url: "https://zoom.example/j/1".into(),
+        priority: None,
+        queue_timeout_ms: None,
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn hybrid_flow_with_real_drivers(db: PgPool) {
+    // Kubernetes on kmock, ECS on moto; coolify's real adapter lives in
+    // another branch, so the simulator stands in for it here.
+    let kmock = emulators::kmock(&["berth"]).await;
+    let (mut moto, ecs, _) = moto_ecs().await;
+    let k8s: Arc<dyn Platform> = Arc::new(kube_on(&kmock));
+    let aws: Arc<dyn Platform> = Arc::new(ecs);
+    let h = harness_on(
+        db,
+        &[
+            ("PLATFORM_PRIORITY", "k8s,aws,coolify"),
+            ("K8S_BOT_LIMIT", "1"),
+            ("AWS_BOT_LIMIT", "5"),
+            ("COOLIFY_BOT_LIMIT", "5"),
+            ("K8S_QUEUE_TIMEOUT_MS", "0"),
+            ("AWS_QUEUE_TIMEOUT_MS", "0"),
+        ],
+        false,
+        |kind| match kind {
+            PlatformKind::K8s => Some(k8s.clone()),
+            PlatformKind::Aws => Some(aws.clone()),
+            _ => None,
+        },
+    )
+    .await;
+
+    let first = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let DeployOutcome::Deployed {
+        platform,
+        platform_identifier,
+        ..
+    } = &first
+    else {
+        panic!("{first:?}")
+    };
+    assert_eq!(*platform, PlatformKind::K8s);
+    let identity = platform_identifier.clone().unwrap();
+    let jobs: kube::Api<Job> = kube_api(&kmock);
+    let job_name = format!("{identity}-e1");
+    assert!(!gone(&jobs, &job_name).await, "the Job runs");
+
+    // k8s is at its limit: the next bot lands on ECS, its identifier the task ARN.
+    let second = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let DeployOutcome::Deployed {
+        bot_id,
+        platform,
+        platform_identifier,
+        ..
+    } = &second
+    else {
+        panic!("{second:?}")
+    };
+    assert_eq!(*platform, PlatformKind::Aws);
+    let arn = platform_identifier.clone().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:ecs:") && arn.contains(":task/"),
+        "{arn}"
+    );
+    let s = slot::of_bot(&h.db, *bot_id)
+        .await
+        .unwrap()
+        .expect("the bot holds a slot");
+    assert_eq!(
+        s.platform_ref.as_deref(),
+        Some(arn.as_str()),
+        "the slot records the task"
+    );
+
+    // The bot finishes: its task is stopped on ECS and the slot is free.
+    h.router
+        .report(*bot_id, BotStatus::Done, None)
+        .await
+        .unwrap();
+    let stopped = aws.list().await.unwrap();
+    assert!(
+        stopped
+            .iter()
+            .any(|w| w.resource == arn && w.state != WorkloadState::Running),
+        "{stopped:?}"
+    );
+
+    // ECS goes away: the next bot fails there and goes to the third platform.
+    moto.kill().await;
+    let third = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let DeployOutcome::Deployed {
+        bot_id, platform, ..
+    } = &third
+    else {
+        panic!("{third:?}")
+    };
+    assert_eq!(*platform, PlatformKind::Coolify);
+    let trace = bot::get(&h.db, *bot_id).await.unwrap().decision_trace;
+    assert!(
+        trace
+            .iter()
+            .any(|e| e.platform == Some(PlatformKind::Aws) && e.decision == bot::Decision::Failed),
+        "{trace:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_secret_access_key_never_reaches_the_logs() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // A current-thread runtime: every task of this test logs through it.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (_moto, ecs, _) = moto_ecs().await;
+    let s = slot_ref(1, 1);
+    let mut s2 = s.clone();
+    s2.platform_ref = ecs.start(&s, &spec(1)).await.unwrap();
+    ecs.list().await.unwrap();
+    ecs.stop(&s2).await.unwrap();
+    let _ = ecs_on(&_moto, "missing", "subnet-x").await.list().await;
+
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    // The capture works at TRACE: the SDK's own traces and Berth's call
+    // spans are there, and so is the access key id (the SDK logs it while
+    // signing) — but never the secret.
+    assert!(
+        text.matches("aws_smithy").count() > 10,
+        "SDK traces captured"
+    );
+    assert!(
+        text.contains("platform call"),
+        "Berth's call traces captured"
+    );
+    assert!(text.contains("AKIDBERTHTEST"), "signing was traced");
+    assert!(!text.contains(SECRET), "the secret access key was logged");
+    assert!(
+        !text.contains(&SECRET[..20]),
+        "part of the secret access key was logged"
+    );
+}
