@@ -1,9 +1,10 @@
 //! Real platform emulators for the adapter tests: moto (AWS) and kmock
 //! (Kubernetes), started on free ports and killed on drop.
 //!
-//! They are found in the virtualenv `scripts/setup.sh` installs
-//! (`/opt/berth-emulators`, or `BERTH_EMULATORS`). A missing emulator fails
-//! the test with what to run; it is never skipped silently.
+//! They are found in the virtualenv `scripts/setup.sh` installs:
+//! `BERTH_EMULATORS` (which `scripts/test.sh` exports), else
+//! `/opt/berth-emulators`. A missing emulator fails the test with what to
+//! run; it is never skipped silently.
 
 use std::path::PathBuf;
 use std::process::Stdio;
