@@ -248,6 +248,19 @@ async fn ecs_health_follows_the_cluster_and_errors_are_mapped() {
     let err = missing.list().await.unwrap_err();
     assert_eq!(err.kind, FailureKind::NotFound, "{err}");
 
+    // An unknown task definition: a client error, not retried.
+    let get = lookup(vec![
+        ("ECS_REGION", "us-east-1".into()),
+        ("ECS_CLUSTER", "bots".into()),
+        ("ECS_SUBNETS", subnet.clone()),
+        ("ECS_TASK_DEFINITION", "no-such-family".into()),
+        ("ECS_ENDPOINT_URL", moto.url.clone()),
+    ]);
+    let creds = Credentials::new("AKIDBERTHTEST", SECRET, None, None, "test");
+    let bad_td = EcsPlatform::connect(EcsSettings::parse(&get).unwrap(), Some(creds), fast()).await;
+    let err = bad_td.start(&slot_ref(1, 1), &spec(1)).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::Rejected, "{err}");
+
     ecs.client()
         .delete_cluster()
         .cluster("bots")

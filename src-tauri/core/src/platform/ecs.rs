@@ -374,6 +374,12 @@ where
         }
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
+            let retry_after = s
+                .raw()
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
             let err = s.err();
             let code = err.code().unwrap_or("");
             let message = format!(
@@ -381,7 +387,13 @@ where
                 if code.is_empty() { "error" } else { code },
                 err.message().unwrap_or("")
             );
-            classify(status, code, err.message().unwrap_or(""), message)
+            match classify(status, code, err.message().unwrap_or(""), message) {
+                Fault::Transient { message, .. } => Fault::Transient {
+                    message,
+                    retry_after,
+                },
+                other => other,
+            }
         }
         _ => Fault::Rejected(format!("request not sent: {}", error_chain(&e))),
     }

@@ -270,10 +270,17 @@ pub fn fault(e: kube::Error) -> Fault {
     match e {
         kube::Error::Api(s) => {
             let message = format!("HTTP {} {}: {}", s.code, s.reason, s.message);
+            // The API server's Retry-After also comes in the Status body.
+            let retry_after = s
+                .details
+                .as_ref()
+                .map(|d| d.retry_after_seconds)
+                .filter(|n| *n > 0)
+                .map(|n| std::time::Duration::from_secs(n.into()));
             match s.code {
                 429 | 500..=599 => Fault::Transient {
                     message,
-                    retry_after: None,
+                    retry_after,
                 },
                 401 => Fault::Unauthenticated(message),
                 403 => Fault::Forbidden(message),
@@ -286,6 +293,8 @@ pub fn fault(e: kube::Error) -> Fault {
             message: format!("connection failed: {e}"),
             retry_after: None,
         },
+        // Credentials could not be obtained (token file, exec plugin).
+        kube::Error::Auth(_) => Fault::Unauthenticated(e.to_string()),
         other => Fault::Rejected(other.to_string()),
     }
 }
@@ -846,6 +855,22 @@ mod tests {
             assert_eq!(err.kind, kind, "HTTP {code}");
             server.await.unwrap();
         }
+    }
+
+    #[test]
+    fn throttling_carries_the_servers_retry_after() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": 429, "reason": "TooManyRequests", "message": "slow down",
+            "details": {"retryAfterSeconds": 3}
+        }))
+        .unwrap();
+        assert_eq!(
+            fault(kube::Error::Api(Box::new(status))),
+            Fault::Transient {
+                message: "HTTP 429 TooManyRequests: slow down".into(),
+                retry_after: Some(std::time::Duration::from_secs(3)),
+            }
+        );
     }
 
     #[test]
