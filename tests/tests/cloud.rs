@@ -345,11 +345,16 @@ async fn kubernetes_slot_lifecycle_against_kmock() {
     let job = jobs.get("berth-pool-zoom-003-e5").await.unwrap();
     assert_eq!(job.spec.unwrap().backoff_limit, Some(0));
 
-    // Something Berth does not own: kmock ignores the label selector, so
-    // only the adapter's own filter keeps it out.
+    // A Job Berth does not own (another tool's, with look-alike labels):
+    // kmock ignores the label selector, so only the adapter's own owner
+    // filter keeps it out.
     let foreign: Job = serde_json::from_value(serde_json::json!({
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "not-ours", "labels": {"app": "other"}},
+        "metadata": {"name": "not-ours", "labels": {
+            "app.kubernetes.io/managed-by": "helm",
+            "berth.dev/slot": "berth-pool-zoom-003",
+            "berth.dev/epoch": "99"
+        }},
         "spec": {"template": {"spec": {"containers": []}}}
     }))
     .unwrap();

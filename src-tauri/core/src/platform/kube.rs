@@ -857,6 +857,59 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn list_selects_on_the_server_and_follows_continue_tokens() {
+        let (p, mut handle) = platform(&[]);
+        let job = |name: &str, epoch: i64| {
+            serde_json::json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "labels": {
+                    "app.kubernetes.io/managed-by": "berth",
+                    "berth.dev/slot": "berth-pool-zoom-001",
+                    "berth.dev/epoch": epoch.to_string(),
+                    "berth.dev/bot": "5"
+                }},
+                "status": {"active": 1}
+            })
+        };
+        let (j2, j1) = (
+            job("berth-pool-zoom-001-e2", 2),
+            job("berth-pool-zoom-001-e1", 1),
+        );
+        let server = tokio::spawn(async move {
+            let (_, first, _, send) = next(&mut handle).await;
+            reply(
+                send,
+                200,
+                serde_json::json!({"apiVersion": "batch/v1", "kind": "JobList",
+                    "metadata": {"continue": "page-2"}, "items": [j2]}),
+            );
+            let (_, second, _, send) = next(&mut handle).await;
+            reply(
+                send,
+                200,
+                serde_json::json!({"apiVersion": "batch/v1", "kind": "JobList",
+                    "metadata": {}, "items": [j1]}),
+            );
+            (first, second)
+        });
+        let listed = p.list().await.unwrap();
+        let (first, second) = server.await.unwrap();
+        assert!(
+            first.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dberth")
+                && first.contains("limit=200")
+                && !first.contains("continue="),
+            "{first}"
+        );
+        assert!(second.contains("continue=page-2"), "{second}");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            listed.iter().map(|w| w.epoch).collect::<Vec<_>>(),
+            [Some(1), Some(2)],
+            "the newest assignment of a slot comes last"
+        );
+    }
+
     #[test]
     fn throttling_carries_the_servers_retry_after() {
         let status: kube::core::Status = serde_json::from_value(serde_json::json!({
