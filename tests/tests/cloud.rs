@@ -507,6 +507,38 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
             .any(|e| e.platform == Some(PlatformKind::Aws) && e.decision == bot::Decision::Failed),
         "{trace:?}"
     );
+
+    // The k8s bot's Job completes: reconciliation reads it through the real
+    // adapter, ends the bot DONE and deletes the Job as it frees the slot.
+    let DeployOutcome::Deployed {
+        bot_id: k8s_bot, ..
+    } = &first
+    else {
+        unreachable!()
+    };
+    let done = serde_json::json!({"status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}});
+    jobs.patch(
+        &job_name,
+        &Default::default(),
+        &kube::api::Patch::Merge(&done),
+    )
+    .await
+    .unwrap();
+    let report = berth_core::jobs::reconcile(&h.router).await.unwrap();
+    assert_eq!(report.finished, 1, "{report:?}");
+    assert_eq!(
+        report.unknown,
+        [PlatformKind::Aws],
+        "moto is gone: unknown there, nothing changed"
+    );
+    assert_eq!(
+        bot::get(&h.db, *k8s_bot).await.unwrap().status,
+        BotStatus::Done
+    );
+    assert!(
+        gone(&jobs, &job_name).await,
+        "the finished Job is deleted on release"
+    );
 }
 
 #[tokio::test]
