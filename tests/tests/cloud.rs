@@ -147,7 +147,7 @@ async fn ecs_runs_describes_lists_and_stops_a_task() {
     assert_eq!(tag("berth:slot").as_deref(), Some("pool-zoom-001"));
     assert_eq!(tag("berth:bot").as_deref(), Some("42"));
     assert_eq!(tag("berth:epoch").as_deref(), Some("3"));
-    assert_eq!(task.started_by(), Some("berth-pool-zoom-001-e3"));
+    assert_eq!(task.started_by(), Some("berth-pool-zoom-001-s1-e3"));
     let env = task.overrides().unwrap().container_overrides()[0].environment();
     let var = |k: &str| {
         env.iter()
@@ -202,7 +202,7 @@ async fn ecs_a_retried_start_of_the_same_slot_and_epoch_runs_one_task() {
         .client()
         .list_tasks()
         .cluster("bots")
-        .started_by("berth-pool-zoom-007-e11")
+        .started_by("berth-pool-zoom-007-s7-e11")
         .send()
         .await
         .unwrap();

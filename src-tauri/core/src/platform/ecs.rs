@@ -5,9 +5,9 @@
 //! logical identity (`ecs-slot/<identity>`); `start` runs a task and returns
 //! its **task ARN**, which the router stores as the slot's platform
 //! reference (it is the bot's identifier). Every task carries
-//! `startedBy = <slot identity>-e<epoch>` and tags naming owner, pool, slot,
-//! bot and epoch, and is run with a `clientToken` derived from the same
-//! slot and epoch.
+//! `startedBy = berth-<slot>-s<slot id>-e<epoch>` and tags naming owner,
+//! pool, slot, bot and epoch, and is run with the same value as its
+//! `clientToken`.
 //!
 //! Idempotency: ECS itself dedupes `RunTask` calls with the same
 //! `clientToken`. Emulators may not (moto ignores it), and a reply can be
@@ -297,10 +297,16 @@ impl EcsPlatform {
         &self.caller
     }
 
-    /// `startedBy` and `clientToken` of one assignment (≤ 64 characters,
-    /// letters, digits and hyphens: valid for both fields).
-    pub fn assignment_token(slot_name: &str, epoch: i64) -> String {
-        naming::assignment_name(slot_name, epoch)
+    /// `startedBy` and `clientToken` of one assignment (≤ 63 characters,
+    /// letters, digits and hyphens: valid for both fields). The slot's
+    /// database id is part of it: a slot deleted and created again under the
+    /// same name starts its epochs over, and must not reuse (and so adopt)
+    /// an earlier task's token within ECS's idempotency window.
+    pub fn assignment_token(slot: &SlotRef) -> String {
+        naming::dns_label(
+            &format!("berth-{}-s{}-e{}", slot.slot_name, slot.slot_id, slot.epoch),
+            63,
+        )
     }
 
     async fn running_tasks_for(&self, token: &str) -> Result<Vec<String>, Fault> {
@@ -505,7 +511,7 @@ impl Platform for EcsPlatform {
     }
 
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
-        let token = Self::assignment_token(&slot.slot_name, slot.epoch);
+        let token = Self::assignment_token(slot);
         let Some(task_definition) = self.settings.task_definitions.get(&bot.meeting_platform)
         else {
             return Err(PlatformError {
@@ -609,7 +615,7 @@ impl Platform for EcsPlatform {
     }
 
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        let token = Self::assignment_token(&slot.slot_name, slot.epoch);
+        let token = Self::assignment_token(slot);
         let known = slot.platform_ref.clone().filter(|r| r.starts_with("arn:"));
         self.caller
             .run("stop", Some(&slot.slot_name), || async {

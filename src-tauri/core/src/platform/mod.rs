@@ -5,8 +5,10 @@
 //! platform in development mode.
 
 pub mod call;
+#[cfg(feature = "cloud")]
 pub mod ecs;
 pub mod image;
+#[cfg(feature = "cloud")]
 pub mod kube;
 pub mod naming;
 pub mod sim;
