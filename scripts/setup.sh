@@ -10,6 +10,8 @@ APT_PACKAGES=(
     libwebkit2gtk-4.1-dev
     # running it without a display, WebDriver end-to-end tests, screenshots and icons
     xvfb xauth webkit2gtk-driver imagemagick
+    # the platform emulators the adapter tests run against (moto, kmock) live in a venv
+    python3 python3-venv
 )
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -144,6 +146,22 @@ if [ -f "$CONTRACT_DIR/package-lock.json" ]; then
         (cd "$CONTRACT_DIR" && npm ci --no-audit --no-fund --loglevel=error)
         cp "$CONTRACT_DIR/package-lock.json" "$CONTRACT_DIR/node_modules/.berth-installed-lock"
     fi
+fi
+
+# Platform emulators for the adapter tests: moto (AWS ECS) and kmock
+# (Kubernetes API), in their own virtualenv. Versions pinned: the tests
+# document (and work around) these versions' behaviour.
+EMULATORS="${BERTH_EMULATORS:-}"
+if [ -z "$EMULATORS" ]; then
+    if [ "$(id -u)" -eq 0 ]; then EMULATORS=/opt/berth-emulators; else EMULATORS="$HOME/.cache/berth-emulators"; fi
+fi
+if [ -x "$EMULATORS/bin/moto_server" ] && "$EMULATORS/bin/python" -c 'import kmock' >/dev/null 2>&1; then
+    say "emulators present ($EMULATORS)"
+else
+    say "installing emulators (moto[server], kmock) into $EMULATORS"
+    python3 -m venv "$EMULATORS"
+    "$EMULATORS/bin/pip" install --quiet 'moto[server]>=5.2,<5.3' 'kmock==0.8.*'
+    [ -x "$EMULATORS/bin/moto_server" ] || die "moto_server missing from $EMULATORS after install"
 fi
 
 say "ready"

@@ -40,6 +40,11 @@ if [ "$SETUP" -eq 1 ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# Where setup.sh put the platform emulators (moto, kmock) the adapter tests start.
+if [ -z "${BERTH_EMULATORS:-}" ]; then
+    if [ "$(id -u)" -eq 0 ]; then BERTH_EMULATORS=/opt/berth-emulators; else BERTH_EMULATORS="$HOME/.cache/berth-emulators"; fi
+fi
+export BERTH_EMULATORS
 export CARGO_TERM_COLOR=never
 
 # --- private PostgreSQL cluster ------------------------------------------------

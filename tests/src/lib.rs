@@ -1,6 +1,8 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod emulators;
+
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
 use berth_core::dispatch::Dispatcher;
@@ -45,6 +47,18 @@ pub fn apply_experiment_env() {
 /// with zero latency and bots that run until told. The feed is off: tests
 /// drive the dispatcher themselves.
 pub async fn harness(db: PgPool, env: &[(&str, &str)], dev: bool) -> Harness {
+    harness_on(db, env, dev, |_| None).await
+}
+
+/// [`harness`] with some platforms' adapters chosen by the test (`pick`
+/// returns `None` for the simulator): real adapters on emulators next to
+/// simulated ones.
+pub async fn harness_on(
+    db: PgPool,
+    env: &[(&str, &str)],
+    dev: bool,
+    pick: impl Fn(PlatformKind) -> Option<Arc<dyn berth_core::platform::Platform>>,
+) -> Harness {
     apply_experiment_env();
     let vars: HashMap<String, String> = env
         .iter()
@@ -62,11 +76,14 @@ pub async fn harness(db: PgPool, env: &[(&str, &str)], dev: bool) -> Harness {
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let mut platforms = Platforms::new();
     for kind in PlatformKind::ALL {
-        platforms.insert(Arc::new(SimPlatform::new(
-            *kind,
-            db.clone(),
-            dyn_clock.clone(),
-        )));
+        match pick(*kind) {
+            Some(adapter) => platforms.insert(adapter),
+            None => platforms.insert(Arc::new(SimPlatform::new(
+                *kind,
+                db.clone(),
+                dyn_clock.clone(),
+            ))),
+        }
         sim::set_knobs(&db, *kind, &SimKnobs::default())
             .await
             .expect("knobs");

@@ -908,16 +908,16 @@ fn bad_coolify_settings_are_refused() {
 mod start_up {
     use super::*;
     use berth_core::clock::{Clock, ManualClock};
-    use berth_core::instance::build_platforms_from;
+    use berth_core::instance::build_platforms_with;
     use std::sync::Arc;
 
-    fn build(vars: &[(&str, &str)]) -> berth_core::Result<Vec<PlatformKind>> {
+    async fn build(vars: &[(&str, &str)]) -> berth_core::Result<Vec<PlatformKind>> {
         let env: HashMap<&str, &str> = vars.iter().copied().collect();
-        let get = |k: &str| env.get(k).map(|v| v.to_string());
+        let get = move |k: &str| env.get(k).map(|v| v.to_string());
         let config = EnvConfig::parse(&get, PROD)?;
         let db = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
         let clock: Arc<dyn Clock> = ManualClock::starting_now();
-        let platforms = build_platforms_from(&db, clock, &config, &get)?;
+        let platforms = build_platforms_with(&db, clock, &config, &get).await?;
         let mut kinds: Vec<_> = platforms.iter().map(|(k, _)| k).collect();
         kinds.sort();
         Ok(kinds)
@@ -925,7 +925,9 @@ mod start_up {
 
     #[tokio::test]
     async fn an_enabled_coolify_without_configuration_fails_at_start_up() {
-        let e = build(&[("PLATFORM_PRIORITY", "coolify"), ("COOLIFY_BOT_LIMIT", "3")]).unwrap_err();
+        let e = build(&[("PLATFORM_PRIORITY", "coolify"), ("COOLIFY_BOT_LIMIT", "3")])
+            .await
+            .unwrap_err();
         assert_config_error(
             &e,
             ErrorCode::ConfigMissing,
@@ -945,11 +947,11 @@ mod start_up {
             ("PLATFORM_PRIORITY", "k8s,coolify"),
             ("COOLIFY_BOT_LIMIT", "3"),
         ]);
-        assert_eq!(build(&vars).unwrap(), vec![Coolify]);
+        assert_eq!(build(&vars).await.unwrap(), vec![Coolify]);
     }
 
     #[tokio::test]
-    async fn an_enabled_platform_without_an_adapter_is_refused_by_name() {
+    async fn an_enabled_platform_without_its_settings_is_refused_naming_them() {
         let mut vars = with(&[
             ("COOLIFY_TOKEN_SOURCE", "env"),
             ("COOLIFY_API_TOKEN", "tok"),
@@ -959,8 +961,9 @@ mod start_up {
             ("COOLIFY_BOT_LIMIT", "3"),
             ("AWS_BOT_LIMIT", "3"),
         ]);
-        let e = build(&vars).unwrap_err();
-        assert_eq!(e.code(), ErrorCode::PlatformRefused);
-        assert!(e.to_string().contains("no aws adapter"), "{e}");
+        // ECS is listed with a limit but none of its settings: start-up stops.
+        let e = build(&vars).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ConfigMissing, "{e}");
+        assert!(e.to_string().contains("ECS_"), "{e}");
     }
 }

@@ -169,12 +169,12 @@ async fn full_lifecycle(s: &Setup) {
     {
         let st = s.fake.lock();
         let app = &st.apps[&uuid];
-        assert_eq!(app.envs["BOT_ID"], "41");
+        assert_eq!(app.envs["BERTH_BOT_ID"], "41");
         assert_eq!(
-            app.envs["MEETING_URL"],
+            app.envs["BERTH_MEETING_URL"],
             "https://meet.google.com/abc-defg-hij"
         );
-        assert_eq!(app.envs["POOL_SLOT_NAME"], r.slot_name);
+        assert_eq!(app.envs["BERTH_SLOT"], r.slot_name);
     }
     assert_eq!(
         s.adapter.last_deployment(&r).as_deref(),

@@ -19,6 +19,10 @@ use crate::jobs;
 use crate::meeting::PlatformKind;
 use crate::platform::call::Policy;
 use crate::platform::coolify::CoolifyPlatform;
+#[cfg(feature = "cloud")]
+use crate::platform::ecs::{EcsPlatform, EcsSettings};
+#[cfg(feature = "cloud")]
+use crate::platform::kube::{KubePlatform, KubeSettings};
 use crate::platform::sim::{SimKnobs, SimPlatform};
 use crate::platform::{self, Platforms};
 use crate::pool;
@@ -97,25 +101,25 @@ pub fn dev_knobs(kind: PlatformKind) -> SimKnobs {
 }
 
 /// Builds the adapters for `config`: in development mode the simulator for
-/// every platform; otherwise the real adapter of each enabled platform.
-/// Coolify's API token is read here (keychain or environment, as
-/// configured); a platform without an adapter in this build is refused at
-/// start-up, naming it.
-pub fn build_platforms(
+/// every platform; otherwise the real adapter of every platform in the
+/// priority list (that has a limit), configured from the process
+/// environment. Missing or invalid configuration of a listed platform is an
+/// error naming the variable; platforms not listed need none. Coolify's API
+/// token is read here (keychain or environment, as configured).
+pub async fn build_platforms(
     db: &PgPool,
     clock: Arc<dyn Clock>,
     config: &EnvConfig,
 ) -> Result<Platforms> {
-    build_platforms_from(db, clock, config, &|k| std::env::var(k).ok())
+    build_platforms_with(db, clock, config, &|k| std::env::var(k).ok()).await
 }
 
-/// [`build_platforms`] reading platform settings and env-sourced tokens
-/// from `get` instead of the process environment.
-pub fn build_platforms_from(
+/// [`build_platforms`] with a variable lookup (for tests).
+pub async fn build_platforms_with(
     db: &PgPool,
     clock: Arc<dyn Clock>,
     config: &EnvConfig,
-    get: &dyn Fn(&str) -> Option<String>,
+    get: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Platforms> {
     let mut platforms = Platforms::new();
     if config.dev {
@@ -132,14 +136,26 @@ pub fn build_platforms_from(
                 let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
                 platforms.insert(Arc::new(adapter));
             }
+            #[cfg(feature = "cloud")]
+            PlatformKind::K8s => {
+                let settings = KubeSettings::parse(get)?;
+                let adapter = KubePlatform::connect(settings, Policy::default()).await?;
+                platforms.insert(Arc::new(adapter));
+            }
+            #[cfg(feature = "cloud")]
+            PlatformKind::Aws => {
+                let settings = EcsSettings::parse(get)?;
+                let adapter = EcsPlatform::connect(settings, None, Policy::default()).await;
+                platforms.insert(Arc::new(adapter));
+            }
             other => {
                 return Err(Error::new(
                     ErrorCode::PlatformRefused,
                     format!(
-                        "no {other} adapter in this build yet; remove it from PLATFORM_PRIORITY (or unset {}_BOT_LIMIT), or run with --dev to use the simulator",
+                        "no {other} adapter in this build (Kubernetes and ECS need the `cloud` feature); remove it from PLATFORM_PRIORITY (or unset {}_BOT_LIMIT), or run with --dev to use the simulator",
                         other.env_prefix()
                     ),
-                ));
+                ))
             }
         }
     }
@@ -180,7 +196,7 @@ impl Berth {
         let clock: Arc<dyn Clock> = clock;
         settings::apply_env(&db, &config).await?;
         pool::ensure_defaults(&db, &config.pools).await?;
-        let platforms = build_platforms(&db, clock.clone(), &config)?;
+        let platforms = build_platforms(&db, clock.clone(), &config).await?;
         if config.dev {
             for kind in PlatformKind::ALL {
                 let k = dev_knobs(*kind);

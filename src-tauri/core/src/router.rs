@@ -732,8 +732,17 @@ impl Router {
                 .map_err(|e| e.to_string())?,
             image: pool.image.clone(),
         };
-        adapter.start(&r, &spec).await.map_err(|e| e.to_string())?;
-        Ok(platform_ref)
+        match adapter.start(&r, &spec).await.map_err(|e| e.to_string())? {
+            // The workload has its own identifier (an ECS task ARN): it
+            // becomes the slot's reference, so stop and reconciliation find it.
+            Some(workload) if workload != platform_ref => {
+                slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &workload)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(workload)
+            }
+            _ => Ok(platform_ref),
+        }
     }
 
     /// Gives one queued request another go: at its platform (moving on when

@@ -61,11 +61,7 @@ pub async fn platforms(db: &PgPool, check_health: bool) -> Result<Vec<PlatformSt
     let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
     let adapters = if check_health {
         let clock: Arc<dyn Clock> = SystemClock::new();
-        Some(instance::build_platforms(
-            db,
-            clock,
-            &EnvConfig::parse(&|_| None, true)?,
-        )?)
+        Some(instance::build_platforms(db, clock, &EnvConfig::parse(&|_| None, true)?).await?)
     } else {
         None
     };

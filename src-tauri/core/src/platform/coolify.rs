@@ -392,17 +392,9 @@ impl CoolifyPlatform {
         Ok(out)
     }
 
+    /// The bot's configuration, the same variables every adapter passes.
     fn environment(&self, slot: &SlotRef, bot: &BotSpec) -> Value {
-        let vars = [
-            ("BOT_ID", bot.bot_id.to_string()),
-            (
-                "MEETING_PLATFORM",
-                bot.meeting_platform.as_str().to_string(),
-            ),
-            ("MEETING_URL", bot.meeting_url.clone()),
-            ("POOL_SLOT_NAME", slot.slot_name.clone()),
-            ("BERTH_EPOCH", slot.epoch.to_string()),
-        ];
+        let vars = super::bot_env(slot, bot);
         json!({
             "data": vars
                 .iter()
@@ -483,7 +475,7 @@ impl Platform for CoolifyPlatform {
             .await
     }
 
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<(), PlatformError> {
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let uuid = self.uuid("start", slot)?;
         let env = &self.environment(slot, bot);
         self.caller
@@ -513,7 +505,8 @@ impl Platform for CoolifyPlatform {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(uuid.to_string(), d);
         }
-        Ok(())
+        // The application (the slot's resource) is the workload: no new identifier.
+        Ok(None)
     }
 
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {

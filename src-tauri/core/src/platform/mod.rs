@@ -6,7 +6,12 @@
 
 pub mod call;
 pub mod coolify;
+#[cfg(feature = "cloud")]
+pub mod ecs;
 pub mod image;
+#[cfg(feature = "cloud")]
+pub mod kube;
+pub mod naming;
 pub mod secret;
 pub mod sim;
 
@@ -44,6 +49,22 @@ pub struct BotSpec {
     pub meeting_url: String,
     /// Image to run.
     pub image: String,
+}
+
+/// The bot's configuration as environment variables, the same on every
+/// real platform: what to join and which lease it runs under.
+pub fn bot_env(slot: &SlotRef, bot: &BotSpec) -> Vec<(String, String)> {
+    vec![
+        ("BERTH_BOT_ID".into(), bot.bot_id.to_string()),
+        (
+            "BERTH_MEETING_PLATFORM".into(),
+            bot.meeting_platform.as_str().into(),
+        ),
+        ("BERTH_MEETING_URL".into(), bot.meeting_url.clone()),
+        ("BERTH_POOL".into(), slot.pool.clone()),
+        ("BERTH_SLOT".into(), slot.slot_name.clone()),
+        ("BERTH_EPOCH".into(), slot.epoch.to_string()),
+    ]
 }
 
 /// A workload's state as a platform reports it.
@@ -200,8 +221,12 @@ pub trait Platform: Send + Sync {
     async fn pull_image(&self, image: &str) -> Result<(), PlatformError>;
     /// Creates the slot's resource; returns its platform identifier.
     async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError>;
-    /// Starts the bot's workload in the slot's resource.
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<(), PlatformError>;
+    /// Starts the bot's workload in the slot's resource. Returns the
+    /// workload's own identifier when it has one that replaces the slot's
+    /// platform reference (ECS: the task ARN, a new one per assignment); the
+    /// router then records it as the slot's `platform_ref` and reports it as
+    /// the bot's platform identifier. `None`: the slot's reference stays.
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError>;
     /// Stops whatever runs in the slot's resource. Stopping nothing is success.
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError>;
     /// Deletes the slot's resource. Deleting nothing is success.

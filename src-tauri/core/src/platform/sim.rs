@@ -146,7 +146,7 @@ impl Platform for SimPlatform {
         Ok(resource)
     }
 
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<(), PlatformError> {
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let knobs = self.knobs("start").await?;
         self.clock
             .sleep(Duration::milliseconds(knobs.deploy_latency_ms.into()))
@@ -174,7 +174,7 @@ impl Platform for SimPlatform {
         if done.rows_affected() == 0 {
             return Err(self.err("start", format!("no resource {}", self.resource(slot))));
         }
-        Ok(())
+        Ok(None)
     }
 
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
