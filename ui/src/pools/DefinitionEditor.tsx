@@ -112,7 +112,10 @@ function EditorPanel({
   };
   const summary = valid ? validation.data?.summary : null;
 
-  const onSave = () =>
+  // Only the latest action's error stays on screen.
+  const clearErrors = () => [save, apply, refresh, test].forEach((m) => m.reset());
+  const onSave = () => {
+    clearErrors();
     save.mutate(
       { originalName: original, text },
       {
@@ -122,19 +125,24 @@ function EditorPanel({
         },
       },
     );
-  const onApply = () =>
-    original &&
+  };
+  const onApply = () => {
+    if (!original) return;
+    clearErrors();
     apply.mutate(original, {
       onSuccess: (a) => setNotice(a.changed ? `Applied as v${a.version}.` : `v${a.version} already has this content; nothing changed.`),
     });
-  const onRefresh = () =>
-    original &&
+  };
+  const onRefresh = () => {
+    if (!original) return;
+    clearErrors();
     refresh.mutate(original, {
       onSuccess: (r) =>
         setNotice(
           `Accounts refreshed: ${r.added} added, ${r.kept} kept, ${r.removed} removed${r.truncated ? " (source capped)" : ""}; ${r.stats.available} available.`,
         ),
     });
+  };
   const onDelete = () =>
     original &&
     del.mutate(original, {
@@ -217,7 +225,15 @@ function EditorPanel({
         <button type="button" className="btn btn-primary" disabled={!valid || !unsaved || save.isPending} onClick={onSave}>
           Save
         </button>
-        <button type="button" className="btn" disabled={!valid || test.isPending} onClick={() => test.mutate(text)}>
+        <button
+          type="button"
+          className="btn"
+          disabled={!valid || test.isPending}
+          onClick={() => {
+            clearErrors();
+            test.mutate(text);
+          }}
+        >
           Test
         </button>
         <button type="button" className="btn" aria-pressed={showDiff} onClick={() => setShowDiff((s) => !s)}>

@@ -44,7 +44,14 @@ export function DefinitionsTable({
                 className={`cursor-pointer border-b border-line/60 hover:bg-white/5 ${selected === name ? "bg-accent/10" : ""}`}
               >
                 <td className="px-3 py-2">
-                  <button type="button" className="text-left font-medium hover:text-accent" onClick={() => onSelect(name)}>
+                  <button
+                    type="button"
+                    className="text-left font-medium hover:text-accent"
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      onSelect(name);
+                    }}
+                  >
                     {name}
                   </button>
                   <div className="font-mono text-[10.5px] text-dim">{d.file}</div>

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { ApiError } from "../api/errors";
 import type { DefinitionDetail, DefinitionList, DefinitionRow, DefinitionSummary } from "../api/types";
-import { mockApi, resetMockApi } from "../test/mockApi";
+import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { PoolsPage } from "./PoolsPage";
 
@@ -63,6 +63,17 @@ describe("PoolsPage list", () => {
     expect(within(broken).getByText("broken.yaml:4:12")).toBeInTheDocument();
     expect(within(broken).getByText("expected an integer")).toBeInTheDocument();
     expect(screen.getByText("Definitions in /home/maria/.config/berth/pools")).toBeInTheDocument();
+  });
+});
+
+describe("PoolsPage live updates", () => {
+  it("reloads the list on a pools change event", async () => {
+    renderApp(<PoolsPage />);
+    await screen.findByTestId("definition-zoom");
+    mockApi.listDefinitions.mockResolvedValue({ ...LIST, definitions: [row("zoom", { state: "applied", version: 4 })] });
+    emitChange({ kind: "changed", topics: ["pools"], message: null });
+    expect(await screen.findByText("[applied v4]")).toBeInTheDocument();
+    expect(screen.queryByTestId("definition-teams")).not.toBeInTheDocument();
   });
 });
 
