@@ -3,6 +3,8 @@
 //! `#[tauri::command]` wrappers in [`crate::commands`] only fetch the running
 //! core and call these.
 
+pub mod definitions;
+
 use berth_core::meeting::{PlatformKind, SlotStatus};
 use berth_core::{bot, instance, platform, pool, queue, settings, slot, ErrorCode};
 use chrono::{DateTime, Duration, Utc};

@@ -1,14 +1,18 @@
 //! The `#[tauri::command]` wrappers: fetch the running core, call the logic
 //! in [`crate::api`], announce settings changes on the feed. Nothing else.
 
+use berth_core::account::source::QueryConnection;
+use berth_core::definition;
 use berth_core::feed::Topic;
 use berth_core::Berth;
 use tauri::State;
 
 use crate::api;
 use crate::dto::{
-    BotDetails, CommandResult, ConnectionStatus, Id, PlatformEdit, PlatformsOverview, Pool,
-    PoolStats, QueueSnapshot, QueueStats, Settings, SettingsChange, Slot, SlotFilter,
+    AccountRefresh, AppliedDefinition, BotDetails, CommandResult, ConnectionStatus,
+    DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, Id, PlatformEdit,
+    PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats, SavedDefinition, Settings,
+    SettingsChange, Slot, SlotFilter, Validation,
 };
 use crate::state::Core;
 
@@ -127,4 +131,113 @@ pub async fn connection_status(core: State<'_, Core>) -> CommandResult<Connectio
     let b = core.get().await?;
     let (last, connected) = core.feed.get();
     Ok(api::connection_status(b.db(), now(&b), last, connected).await)
+}
+
+/// The pools directory: `BERTH_POOLS_DIR`, else the user's config directory.
+fn pools_dir() -> std::path::PathBuf {
+    definition::pools_dir(|k| std::env::var_os(k))
+}
+
+/// `BERTH_QUERY_DATABASE_URL`, when set.
+fn explicit_query_url() -> Option<String> {
+    std::env::var("BERTH_QUERY_DATABASE_URL").ok()
+}
+
+fn query_conn<'a>(b: &'a Berth, explicit: &'a Option<String>) -> QueryConnection<'a> {
+    QueryConnection {
+        main_url: b.database_url(),
+        explicit: explicit.as_deref(),
+    }
+}
+
+/// The pool definitions in the pools directory (seeded on first use) with
+/// their state, slots and accounts; broken files' problems.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_definitions(core: State<'_, Core>) -> CommandResult<DefinitionList> {
+    api::definitions::list_definitions(core.get().await?.db(), &pools_dir()).await
+}
+
+/// One definition's text, fields, state and applied text.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_definition(
+    core: State<'_, Core>,
+    name: String,
+) -> CommandResult<DefinitionDetail> {
+    api::definitions::get_definition(core.get().await?.db(), &pools_dir(), &name).await
+}
+
+/// Validates a definition's text: its problems (located), or its fields.
+#[tauri::command]
+#[specta::specta]
+pub async fn validate_definition(text: String) -> CommandResult<Validation> {
+    Ok(api::definitions::validate_definition(&text))
+}
+
+/// Tests a definition's text: problems, or its impact and account preview.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_definition(core: State<'_, Core>, text: String) -> CommandResult<DefinitionTest> {
+    let b = core.get().await?;
+    let explicit = explicit_query_url();
+    api::definitions::test_definition(b.db(), query_conn(&b, &explicit), &pools_dir(), &text).await
+}
+
+/// Saves a definition (new with `originalName: null`; renames move the file).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_definition(
+    original_name: Option<String>,
+    text: String,
+) -> CommandResult<SavedDefinition> {
+    api::definitions::save_definition(&pools_dir(), original_name.as_deref(), &text)
+}
+
+/// Applies a saved definition; announces `pools`.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_definition(
+    core: State<'_, Core>,
+    name: String,
+) -> CommandResult<AppliedDefinition> {
+    let b = core.get().await?;
+    let who = api::desktop_user();
+    api::definitions::apply_definition(b.db(), b.router().feed(), &pools_dir(), &name, &who).await
+}
+
+/// Refreshes an applied pool's accounts from its source; announces `pools`.
+#[tauri::command]
+#[specta::specta]
+pub async fn refresh_accounts(
+    core: State<'_, Core>,
+    name: String,
+) -> CommandResult<AccountRefresh> {
+    let b = core.get().await?;
+    let explicit = explicit_query_url();
+    let out =
+        api::definitions::refresh_accounts(b.db(), query_conn(&b, &explicit), &pools_dir(), &name)
+            .await?;
+    b.router().feed().publish(&[Topic::Pools]);
+    Ok(out)
+}
+
+/// Deletes a definition file (refused while slots are busy or deploying).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_definition(
+    core: State<'_, Core>,
+    name: String,
+) -> CommandResult<DeletedDefinition> {
+    let b = core.get().await?;
+    let out = api::definitions::delete_definition(b.db(), &pools_dir(), &name).await?;
+    b.router().feed().publish(&[Topic::Pools]);
+    Ok(out)
+}
+
+/// The definitions' JSON Schema as JSON text.
+#[tauri::command]
+#[specta::specta]
+pub async fn definition_schema() -> CommandResult<String> {
+    api::definitions::definition_schema()
 }

@@ -9,6 +9,9 @@
 //!   a `bigint` would only burden the UI;
 //! - statuses and platforms keep the core's text forms.
 
+pub mod definitions;
+pub use definitions::*;
+
 use berth_core::{bot, platform::Health, pool, queue, settings, slot};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

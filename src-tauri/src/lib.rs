@@ -45,6 +45,15 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::settings_history,
             commands::bot_details,
             commands::connection_status,
+            commands::list_definitions,
+            commands::get_definition,
+            commands::validate_definition,
+            commands::test_definition,
+            commands::save_definition,
+            commands::apply_definition,
+            commands::refresh_accounts,
+            commands::delete_definition,
+            commands::definition_schema,
         ])
         .events(collect_events![ChangeEvent])
         // One TypeScript type per Rust type (not separate serialize and

@@ -37,6 +37,27 @@ export const commands = {
 	botDetails: (id: Id) => typedError<BotDetails, CommandError>(__TAURI_INVOKE("bot_details", { id })),
 	/**  Whether the database answers and when the live feed last spoke. */
 	connectionStatus: () => typedError<ConnectionStatus, CommandError>(__TAURI_INVOKE("connection_status")),
+	/**
+	 *  The pool definitions in the pools directory (seeded on first use) with
+	 *  their state, slots and accounts; broken files' problems.
+	 */
+	listDefinitions: () => typedError<DefinitionList, CommandError>(__TAURI_INVOKE("list_definitions")),
+	/**  One definition's text, fields, state and applied text. */
+	getDefinition: (name: string) => typedError<DefinitionDetail, CommandError>(__TAURI_INVOKE("get_definition", { name })),
+	/**  Validates a definition's text: its problems (located), or its fields. */
+	validateDefinition: (text: string) => typedError<Validation, CommandError>(__TAURI_INVOKE("validate_definition", { text })),
+	/**  Tests a definition's text: problems, or its impact and account preview. */
+	testDefinition: (text: string) => typedError<DefinitionTest, CommandError>(__TAURI_INVOKE("test_definition", { text })),
+	/**  Saves a definition (new with `originalName: null`; renames move the file). */
+	saveDefinition: (originalName: string | null, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("save_definition", { originalName, text })),
+	/**  Applies a saved definition; announces `pools`. */
+	applyDefinition: (name: string) => typedError<AppliedDefinition, CommandError>(__TAURI_INVOKE("apply_definition", { name })),
+	/**  Refreshes an applied pool's accounts from its source; announces `pools`. */
+	refreshAccounts: (name: string) => typedError<AccountRefresh, CommandError>(__TAURI_INVOKE("refresh_accounts", { name })),
+	/**  Deletes a definition file (refused while slots are busy or deploying). */
+	deleteDefinition: (name: string) => typedError<DeletedDefinition, CommandError>(__TAURI_INVOKE("delete_definition", { name })),
+	/**  The definitions' JSON Schema as JSON text. */
+	definitionSchema: () => typedError<string, CommandError>(__TAURI_INVOKE("definition_schema")),
 };
 
 /** Events */
@@ -45,6 +66,59 @@ export const events = {
 };
 
 /* Types */
+/**  A preview of what the account source returns. */
+export type AccountPreview = {
+	/**  Rows returned. */
+	count: number,
+	/**  Whether the source hit the row cap. */
+	truncated: boolean,
+	/**  Column names. */
+	columns: string[],
+	/**
+	 *  The first rows as JSON objects, values of secret-looking columns
+	 *  (password, secret, token, credential) replaced by `"***"`.
+	 */
+	sample: string[],
+};
+
+/**  The outcome of refreshing a pool's accounts. */
+export type AccountRefresh = {
+	/**  Pool name. */
+	name: string,
+	/**  New accounts. */
+	added: number,
+	/**  Known accounts kept. */
+	kept: number,
+	/**  Available accounts no longer in the source, removed. */
+	removed: number,
+	/**  Whether the source hit the row cap. */
+	truncated: boolean,
+	/**  Counts after the refresh. */
+	stats: AccountStats,
+};
+
+/**  A pool's accounts by state. */
+export type AccountStats = {
+	/**  Ready to lease. */
+	available: number,
+	/**  Leased to a bot. */
+	inUse: number,
+	/**  Used and not to be leased again. */
+	completed: number,
+	/**  Failed too often. */
+	failed: number,
+};
+
+/**  The outcome of applying a definition. */
+export type AppliedDefinition = {
+	/**  Pool name. */
+	name: string,
+	/**  Version now applied. */
+	version: number,
+	/**  False when that version already had this content. */
+	changed: boolean,
+};
+
 /**  A bot with its decision trace. */
 export type BotDetails = {
 	/**  Bot id. */
@@ -126,11 +200,134 @@ export type ConnectionStatus = {
 	now: string,
 };
 
+/**  One definition with its text and the applied text. */
+export type DefinitionDetail = {
+	/**  File name within the pools directory. */
+	file: string,
+	/**  The file's text. */
+	text: string,
+	/**  Parsed fields. */
+	summary: DefinitionSummary,
+	/**  Against the applied version. */
+	state: DefinitionState,
+	/**  The applied version's text, if applied. */
+	appliedText: string | null,
+};
+
+/**  The pools directory's definitions and the problems of broken files. */
+export type DefinitionList = {
+	/**  The directory read. */
+	directory: string,
+	/**  Valid definitions by file name. */
+	definitions: DefinitionRow[],
+	/**  Problems of the files that were skipped. */
+	problems: DefinitionProblem[],
+};
+
+/**  One problem of a definition, located when the parser could. */
+export type DefinitionProblem = {
+	/**  File name within the pools directory (none for text being edited). */
+	file: string | null,
+	/**  1-based line. */
+	line: number | null,
+	/**  1-based column. */
+	column: number | null,
+	/**  Field path (`resources.cpu`), when known. */
+	field: string | null,
+	/**  Human message. */
+	message: string,
+};
+
+/**  One definition file in the list. */
+export type DefinitionRow = {
+	/**  File name within the pools directory. */
+	file: string,
+	/**  Parsed fields. */
+	summary: DefinitionSummary,
+	/**  Against the applied version. */
+	state: DefinitionState,
+	/**  Slots the pool has now. */
+	slots: number,
+	/**  Account counts, with an account source. */
+	accounts: AccountStats | null,
+	/**  Last account refresh (RFC 3339), if any. */
+	lastRefresh: string | null,
+};
+
+/**  Where a file stands against the database's applied version. */
+export type DefinitionState = 
+/**  Never applied. */
+{ state: "notApplied" } | 
+/**  The applied version has the file's content. */
+{ state: "applied"; 
+/**  Applied version. */
+version: number } | 
+/**  The file differs from the applied version. */
+{ state: "pending"; 
+/**  Applied version the file differs from. */
+version: number };
+
+/**  The common fields of a parsed definition. */
+export type DefinitionSummary = {
+	/**  Pool name. */
+	name: string,
+	/**  Meeting platform (`google-meet`, ...). */
+	meetingPlatform: string,
+	/**  Bot image without tag. */
+	image: string,
+	/**  Image tag. */
+	tag: string,
+	/**  Most slots. */
+	maxSize: number,
+	/**  Idle slots kept ready. */
+	prewarm: number,
+	/**  Allowed platforms in order; `None` for the global priority. */
+	platforms: string[] | null,
+	/**  Account source type (`sql`, `file`), if any. */
+	sourceType: string | null,
+	/**  How often the account source should be re-read, in ms, with a source. */
+	refreshIntervalMs: number | null,
+};
+
+/**  The outcome of testing a text: problems, or its impact and accounts. */
+export type DefinitionTest = {
+	/**  Empty when valid; then `impact` is set. */
+	problems: DefinitionProblem[],
+	/**  What applying would do. */
+	impact: Impact | null,
+	/**  The account source's preview, with a readable source. */
+	accounts: AccountPreview | null,
+	/**  Why the account source could not be read, if it could not. */
+	accountsError: CommandError | null,
+};
+
+/**  The outcome of deleting a definition file. */
+export type DeletedDefinition = {
+	/**  Pool name. */
+	name: string,
+	/**  File removed. */
+	file: string,
+	/**  What stays behind, in plain words (the database's pool and slots). */
+	note: string,
+};
+
 /**
  *  A database id passed to a command (a bot's id): an `i64` in Rust, a
  *  TypeScript `number` on the other side (ids stay far below 2^53).
  */
 export type Id = number;
+
+/**  What applying a definition would do to the pool's slots. */
+export type Impact = {
+	/**  Idle slots pre-warming will create. */
+	creates: number,
+	/**  Idle slots beyond the new max size that will be removed. */
+	removesIdle: number,
+	/**  Busy or deploying slots beyond the new max size (left to finish). */
+	busyAffected: number,
+	/**  In plain words: "creates 3 slots, removes 0 idle, 0 busy affected". */
+	text: string,
+};
 
 /**  An administrator's edit of one platform; absent fields stay as they are. */
 export type PlatformEdit = {
@@ -284,6 +481,16 @@ export type QueueStats = {
 	now: string,
 };
 
+/**  Where a saved definition went. */
+export type SavedDefinition = {
+	/**  Pool name. */
+	name: string,
+	/**  File name within the pools directory. */
+	file: string,
+	/**  The file it replaced when the pool was renamed. */
+	renamedFrom: string | null,
+};
+
 /**  Every platform setting. */
 export type Settings = {
 	/**  Platforms in priority order. */
@@ -386,6 +593,14 @@ export type TraceEntry = {
 	detail: string,
 	/**  When. */
 	at: string,
+};
+
+/**  The outcome of validating a text: no problems means valid. */
+export type Validation = {
+	/**  Empty when valid. */
+	problems: DefinitionProblem[],
+	/**  Parsed fields when valid. */
+	summary: DefinitionSummary | null,
 };
 
 /* Tauri Specta runtime */

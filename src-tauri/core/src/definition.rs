@@ -757,6 +757,45 @@ pub async fn applied(db: &PgPool) -> Result<BTreeMap<String, Applied>> {
     Ok(rows.into_iter().map(|a| (a.name.clone(), a)).collect())
 }
 
+/// Where a file stands against what the database has applied.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum State {
+    /// Never applied.
+    NotApplied,
+    /// The applied version has the file's content.
+    Applied {
+        /// Applied version.
+        version: i32,
+    },
+    /// The file differs from the applied version.
+    Pending {
+        /// Applied version the file differs from.
+        version: i32,
+    },
+}
+
+impl State {
+    /// `found`'s state against `applied` (from [`applied`]), by content hash.
+    pub fn of(found: &Found, applied: &BTreeMap<String, Applied>) -> State {
+        match applied.get(&found.definition.name) {
+            None => State::NotApplied,
+            Some(a) if a.hash == found.hash => State::Applied { version: a.version },
+            Some(a) => State::Pending { version: a.version },
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            State::NotApplied => write!(f, "not applied"),
+            State::Applied { version } => write!(f, "applied v{version}"),
+            State::Pending { version } => write!(f, "pending (file differs from v{version})"),
+        }
+    }
+}
+
 /// What applying a definition would do to the pool's slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

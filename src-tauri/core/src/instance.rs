@@ -81,6 +81,7 @@ pub struct Berth {
     tasks: Vec<JoinHandle<()>>,
     leading: Arc<AtomicBool>,
     embedded: Option<EmbeddedPostgres>,
+    database_url: String,
 }
 
 /// The simulator's knobs used in development mode until someone changes them.
@@ -224,6 +225,7 @@ impl Berth {
             tasks: Vec::new(),
             leading: Arc::new(AtomicBool::new(false)),
             embedded,
+            database_url: url,
         };
         if options.feed {
             berth.tasks.extend(berth.router.feed().spawn(db.clone()));
@@ -362,6 +364,14 @@ impl Berth {
     /// The database pool.
     pub fn db(&self) -> &PgPool {
         self.router.db()
+    }
+
+    /// The URL this instance connected with (`DATABASE_URL` or the embedded
+    /// server's), e.g. to derive the account query role's connection
+    /// ([`crate::account::query::role_options`]). It may hold a password:
+    /// never log it or send it to a UI.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Whether this instance leads the background jobs now.

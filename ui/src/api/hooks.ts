@@ -41,6 +41,9 @@ export const queryKeys = {
   history: (limit: number) => ["settings", "history", limit] as const,
   bot: (id: number) => ["bot", id] as const,
   connection: ["connection"] as const,
+  // Under "pools" so the pools topic refreshes them.
+  definitions: ["pools", "definitions"] as const,
+  definition: (name: string) => ["pools", "definition", name] as const,
 };
 
 /** Which query keys (prefixes) each change-feed topic makes stale. */
@@ -235,3 +238,40 @@ export function useSaveSettings() {
     },
   });
 }
+
+// ---- pool definitions -------------------------------------------------------
+
+export const useDefinitions = () => useQuery({ queryKey: queryKeys.definitions, queryFn: api.listDefinitions });
+
+export const useDefinition = (name: string | null) =>
+  useQuery({
+    queryKey: queryKeys.definition(name ?? ""),
+    queryFn: () => api.getDefinition(name as string),
+    enabled: name !== null,
+  });
+
+/** Validation of `text` (already debounced by the caller); never cached as stale. */
+export const useValidation = (text: string) =>
+  useQuery({
+    queryKey: ["definition-validation", text],
+    queryFn: () => api.validateDefinition(text),
+    staleTime: Infinity,
+    refetchInterval: false,
+    placeholderData: (prev) => prev,
+  });
+
+function useDefinitionMutation<T, V>(fn: (v: V) => Promise<T>) {
+  const client = useQueryClient();
+  return useMutation<T, ApiError, V>({
+    mutationFn: fn,
+    onSettled: () => void client.invalidateQueries({ queryKey: ["pools"] }),
+  });
+}
+
+export const useSaveDefinition = () =>
+  useDefinitionMutation((v: { originalName: string | null; text: string }) => api.saveDefinition(v.originalName, v.text));
+export const useApplyDefinition = () => useDefinitionMutation((name: string) => api.applyDefinition(name));
+export const useRefreshAccounts = () => useDefinitionMutation((name: string) => api.refreshAccounts(name));
+export const useDeleteDefinition = () => useDefinitionMutation((name: string) => api.deleteDefinition(name));
+export const useTestDefinition = () =>
+  useMutation<Awaited<ReturnType<typeof api.testDefinition>>, ApiError, string>({ mutationFn: (text) => api.testDefinition(text) });

@@ -33,6 +33,15 @@ export const api = {
   settingsHistory: (...a: Parameters<typeof commands.settingsHistory>) => unwrap(commands.settingsHistory(...a)),
   botDetails: (...a: Parameters<typeof commands.botDetails>) => unwrap(commands.botDetails(...a)),
   connectionStatus: () => unwrap(commands.connectionStatus()),
+  listDefinitions: () => unwrap(commands.listDefinitions()),
+  getDefinition: (...a: Parameters<typeof commands.getDefinition>) => unwrap(commands.getDefinition(...a)),
+  validateDefinition: (...a: Parameters<typeof commands.validateDefinition>) => unwrap(commands.validateDefinition(...a)),
+  testDefinition: (...a: Parameters<typeof commands.testDefinition>) => unwrap(commands.testDefinition(...a)),
+  saveDefinition: (...a: Parameters<typeof commands.saveDefinition>) => unwrap(commands.saveDefinition(...a)),
+  applyDefinition: (...a: Parameters<typeof commands.applyDefinition>) => unwrap(commands.applyDefinition(...a)),
+  refreshAccounts: (...a: Parameters<typeof commands.refreshAccounts>) => unwrap(commands.refreshAccounts(...a)),
+  deleteDefinition: (...a: Parameters<typeof commands.deleteDefinition>) => unwrap(commands.deleteDefinition(...a)),
+  definitionSchema: () => unwrap(commands.definitionSchema()),
 };
 
 export type Api = typeof api;

@@ -2,6 +2,21 @@
 // shell generates from Rust (`src/bindings.ts`, never edited by hand), plus
 // a few UI-side names.
 export type {
+  AccountPreview,
+  AccountRefresh,
+  AccountStats,
+  AppliedDefinition,
+  DefinitionDetail,
+  DefinitionList,
+  DefinitionProblem,
+  DefinitionRow,
+  DefinitionState,
+  DefinitionSummary,
+  DefinitionTest,
+  DeletedDefinition,
+  Impact,
+  SavedDefinition,
+  Validation,
   BotDetails,
   ChangeEvent,
   ChangeKind,

@@ -4,6 +4,7 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ChangeEvent, PlatformEdit, SlotFilter } from "../bindings";
+import * as defs from "./mockDefinitions";
 import { botDetails, makeWorld, overview, poolStats } from "./mockData";
 
 const params = new URLSearchParams(location.search);
@@ -70,6 +71,41 @@ mockIPC(
         world.settings.globalQueueTimeoutMs = Number(args.ms);
         void emitChange(["settings"]);
         return world.settings;
+      case "list_definitions":
+        return defs.list(Date.now());
+      case "get_definition":
+        return defs.get(String(args.name));
+      case "validate_definition":
+        return defs.validate(String(args.text));
+      case "test_definition": {
+        const v = defs.validate(String(args.text));
+        if (!v.summary) return { problems: v.problems, impact: null, accounts: null, accountsError: null };
+        return {
+          problems: [],
+          impact: { creates: v.summary.prewarm, removesIdle: 0, busyAffected: 0, text: `creates ${v.summary.prewarm} slots, removes 0 idle, 0 busy affected` },
+          accounts: v.summary.sourceType ? { count: 42, truncated: false, columns: ["id", "email"], sample: ['{"email":"a1@example.com","id":1}', '{"email":"a2@example.com","id":2}'] } : null,
+          accountsError: null,
+        };
+      }
+      case "save_definition": {
+        const out = defs.save((args.originalName as string | null) ?? null, String(args.text));
+        void emitChange(["pools"]);
+        return out;
+      }
+      case "apply_definition": {
+        const out = defs.apply(String(args.name));
+        void emitChange(["pools"]);
+        return out;
+      }
+      case "refresh_accounts":
+        return { name: String(args.name), added: 3, kept: 39, removed: 1, truncated: false, stats: { available: 42, inUse: 17, completed: 230, failed: 3 } };
+      case "delete_definition": {
+        const out = defs.remove(String(args.name));
+        void emitChange(["pools"]);
+        return out;
+      }
+      case "definition_schema":
+        return "{}";
       default:
         return fail("not_found", `mock: unknown command ${cmd}`);
     }

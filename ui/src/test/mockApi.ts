@@ -23,6 +23,15 @@ const names: (keyof Api)[] = [
   "settingsHistory",
   "botDetails",
   "connectionStatus",
+  "listDefinitions",
+  "getDefinition",
+  "validateDefinition",
+  "testDefinition",
+  "saveDefinition",
+  "applyDefinition",
+  "refreshAccounts",
+  "deleteDefinition",
+  "definitionSchema",
 ];
 
 let handlers: ((e: ChangeEvent) => void)[] = [];

@@ -1,11 +1,9 @@
 //! `berth pools`: pool definitions in the pools directory, and what is applied.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use berth_core::account::lease::{self, AccountStats, Refreshed};
-use berth_core::account::query::{self, Limits, QueryResult};
-use berth_core::definition::{self, AccountSource, Applied, Discovery, Found, Problem};
+use berth_core::account::source;
+use berth_core::definition::{self, AccountSource, Discovery, Found, Problem};
 use berth_core::feed::Feed;
 use berth_core::{Error, ErrorCode, Result};
 use serde::Serialize;
@@ -65,36 +63,6 @@ fn find<'a>(found: &'a Discovery, dir: &Path, name: &str) -> Result<&'a Found> {
     })
 }
 
-/// Where a file stands against what the database has applied.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", tag = "state")]
-enum State {
-    /// Never applied.
-    NotApplied,
-    /// The applied version has the file's content.
-    Applied { version: i32 },
-    /// The file differs from the applied version.
-    Pending { version: i32 },
-}
-
-impl State {
-    fn of(found: &Found, applied: &BTreeMap<String, Applied>) -> State {
-        match applied.get(&found.definition.name) {
-            None => State::NotApplied,
-            Some(a) if a.hash == found.hash => State::Applied { version: a.version },
-            Some(a) => State::Pending { version: a.version },
-        }
-    }
-
-    fn human(&self) -> String {
-        match self {
-            State::NotApplied => "not applied".into(),
-            State::Applied { version } => format!("applied v{version}"),
-            State::Pending { version } => format!("pending (file differs from v{version})"),
-        }
-    }
-}
-
 fn source_kind(found: &Found) -> &'static str {
     match &found.definition.accounts {
         None => "-",
@@ -113,7 +81,7 @@ struct Row<'a> {
     prewarm: u32,
     accounts: &'static str,
     #[serde(flatten)]
-    state: State,
+    state: definition::State,
 }
 
 async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
@@ -129,7 +97,7 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
             max_size: f.definition.max_size,
             prewarm: f.definition.prewarm,
             accounts: source_kind(f),
-            state: State::of(f, &applied),
+            state: definition::State::of(f, &applied),
         })
         .collect();
     if ctx.json {
@@ -158,7 +126,7 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
                 r.max_size.to_string(),
                 r.prewarm.to_string(),
                 r.accounts.to_string(),
-                r.state.human(),
+                r.state.to_string(),
                 r.file.display().to_string(),
             ]);
         }
@@ -174,7 +142,7 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
     let applied = with_db(async |db| definition::applied(&db.pool).await).await?;
-    let state = State::of(f, &applied);
+    let state = definition::State::of(f, &applied);
     if ctx.json {
         return output::json(&serde_json::json!({
             "file": f.path,
@@ -188,7 +156,7 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
         "{} ({})\n{}\n{}",
         name,
         f.path.display(),
-        state.human(),
+        state,
         f.text.trim_end()
     ));
     Ok(())
@@ -247,15 +215,16 @@ fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<()> {
 async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
+    let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
     let (impact, applied, accounts) = with_db(async |db| {
         Ok((
             definition::impact(&db.pool, &f.definition).await?,
             definition::applied(&db.pool).await?,
-            read_source(db, dir, f).await?,
+            source::read(&db.pool, query_conn(db, &explicit), dir, &f.definition).await?,
         ))
     })
     .await?;
-    let state = State::of(f, &applied);
+    let state = definition::State::of(f, &applied);
     if ctx.json {
         return output::json(&serde_json::json!({
             "name": name,
@@ -269,7 +238,7 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             })),
         }));
     }
-    let mut text = format!("{name}: valid ({})\nimpact: {impact}", state.human());
+    let mut text = format!("{name}: valid ({state})\nimpact: {impact}");
     if let Some(r) = &accounts {
         text.push_str(&format!(
             "\naccounts: {}{} match",
@@ -312,97 +281,21 @@ async fn apply(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads the definition's account source: runs the query as the query role,
-/// or lists the directory's files. `None` without a source.
-async fn read_source(db: &Db, dir: &Path, f: &Found) -> Result<Option<QueryResult>> {
-    match &f.definition.accounts {
-        None => Ok(None),
-        Some(AccountSource::Sql { query: q, .. }) => {
-            query::ensure_role(&db.pool).await.map_err(|e| {
-                Error::new(
-                    ErrorCode::QueryRefused,
-                    format!(
-                        "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
-                        query::QUERY_ROLE,
-                        query::QUERY_ROLE
-                    ),
-                )
-            })?;
-            let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-            let options = query::role_options(&db.url, explicit.as_deref())?;
-            Ok(Some(query::run(&options, q, Limits::default()).await?))
-        }
-        Some(AccountSource::File { directory, .. }) => {
-            let path = if directory.is_absolute() {
-                directory.clone()
-            } else {
-                dir.join(directory)
-            };
-            let mut names: Vec<String> = std::fs::read_dir(&path)
-                .map_err(|e| {
-                    Error::new(
-                        ErrorCode::NotFound,
-                        format!("cannot read the account directory {}: {e}", path.display()),
-                    )
-                })?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                .collect();
-            names.sort();
-            let rows = names
-                .into_iter()
-                .map(|n| BTreeMap::from([("id".to_string(), serde_json::Value::from(n))]))
-                .collect();
-            Ok(Some(QueryResult {
-                columns: vec!["id".into()],
-                rows,
-                truncated: false,
-            }))
-        }
+/// The query role's connection: the CLI's database URL and
+/// `BERTH_QUERY_DATABASE_URL` (read by the caller, when set).
+fn query_conn<'a>(db: &'a Db, explicit: &'a Option<String>) -> source::QueryConnection<'a> {
+    source::QueryConnection {
+        main_url: &db.url,
+        explicit: explicit.as_deref(),
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RefreshReport {
-    name: String,
-    refreshed: Refreshed,
-    truncated: bool,
-    stats: AccountStats,
 }
 
 async fn refresh(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
-    if f.definition.accounts.is_none() {
-        return Err(Error::new(
-            ErrorCode::InvalidInput,
-            format!("{name} has no account source to refresh"),
-        ));
-    }
+    let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
     let report = with_db(async |db| {
-        let applied = definition::applied(&db.pool).await?;
-        if !applied.contains_key(name) {
-            return Err(Error::new(
-                ErrorCode::InvalidInput,
-                format!("{name} is not applied yet: run `berth pools apply {name}` first"),
-            ));
-        }
-        let result = read_source(db, dir, f)
-            .await?
-            .unwrap_or_else(|| QueryResult {
-                columns: Vec::new(),
-                rows: Vec::new(),
-                truncated: false,
-            });
-        let refreshed = lease::refresh(&db.pool, name, &result).await?;
-        Ok(RefreshReport {
-            name: name.to_string(),
-            refreshed,
-            truncated: result.truncated,
-            stats: lease::stats(&db.pool, name).await?,
-        })
+        source::refresh(&db.pool, query_conn(db, &explicit), dir, &f.definition).await
     })
     .await?;
     if ctx.json {

@@ -3,3 +3,4 @@
 
 pub mod lease;
 pub mod query;
+pub mod source;

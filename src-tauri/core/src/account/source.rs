@@ -1,0 +1,141 @@
+//! Reading a pool definition's account source (the query, as the query
+//! role, or the account directory) and refreshing the pool's accounts from
+//! it. Shared by the CLI and the desktop app.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::account::lease::{self, AccountStats, Refreshed};
+use crate::account::query::{self, Limits, QueryResult};
+use crate::definition::{self, AccountSource, PoolDefinition};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Where the query role connects: the main database URL and the explicit
+/// `BERTH_QUERY_DATABASE_URL`, if set (see [`query::role_options`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryConnection<'a> {
+    /// The URL the instance connected with.
+    pub main_url: &'a str,
+    /// `BERTH_QUERY_DATABASE_URL`, when set.
+    pub explicit: Option<&'a str>,
+}
+
+/// Reads `def`'s account source: runs the query as the query role (creating
+/// the role if missing), or lists the directory's files (relative to `dir`,
+/// the pools directory) as accounts keyed by file name. `None` without a
+/// source. Writes nothing.
+pub async fn read(
+    db: &PgPool,
+    conn: QueryConnection<'_>,
+    dir: &Path,
+    def: &PoolDefinition,
+) -> Result<Option<QueryResult>> {
+    match &def.accounts {
+        None => Ok(None),
+        Some(AccountSource::Sql { query: q, .. }) => {
+            query::ensure_role(db).await.map_err(|e| {
+                Error::new(
+                    ErrorCode::QueryRefused,
+                    format!(
+                        "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
+                        query::QUERY_ROLE,
+                        query::QUERY_ROLE
+                    ),
+                )
+            })?;
+            let options = query::role_options(conn.main_url, conn.explicit)?;
+            Ok(Some(query::run(&options, q, Limits::default()).await?))
+        }
+        Some(AccountSource::File { directory, .. }) => {
+            let path = if directory.is_absolute() {
+                directory.clone()
+            } else {
+                dir.join(directory)
+            };
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::NotFound,
+                        format!("cannot read the account directory {}: {e}", path.display()),
+                    )
+                })?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect();
+            names.sort();
+            let rows = names
+                .into_iter()
+                .map(|n| BTreeMap::from([("id".to_string(), serde_json::Value::from(n))]))
+                .collect();
+            Ok(Some(QueryResult {
+                columns: vec!["id".into()],
+                rows,
+                truncated: false,
+            }))
+        }
+    }
+}
+
+/// What a refresh did and where the pool's accounts stand after it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshReport {
+    /// Pool name.
+    pub name: String,
+    /// Accounts added, kept, removed.
+    pub refreshed: Refreshed,
+    /// Whether the source hit the row cap.
+    pub truncated: bool,
+    /// Account counts after the refresh.
+    pub stats: AccountStats,
+}
+
+/// Refreshes the applied pool `def.name`'s accounts from its source
+/// ([`read`] then [`lease::refresh`], which records the refresh time).
+/// Refused (`invalid_input`) without a source or before the pool is applied.
+pub async fn refresh(
+    db: &PgPool,
+    conn: QueryConnection<'_>,
+    dir: &Path,
+    def: &PoolDefinition,
+) -> Result<RefreshReport> {
+    let name = &def.name;
+    if def.accounts.is_none() {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("{name} has no account source to refresh"),
+        ));
+    }
+    if !definition::applied(db).await?.contains_key(name) {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("{name} is not applied yet: apply it first"),
+        ));
+    }
+    let result = read(db, conn, dir, def).await?.unwrap_or(QueryResult {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        truncated: false,
+    });
+    let refreshed = lease::refresh(db, name, &result).await?;
+    Ok(RefreshReport {
+        name: name.clone(),
+        refreshed,
+        truncated: result.truncated,
+        stats: lease::stats(db, name).await?,
+    })
+}
+
+/// When `pool`'s accounts were last refreshed, if ever.
+pub async fn last_refresh(db: &PgPool, pool: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT refreshed_at FROM pool_account_refreshes WHERE pool = $1")
+            .bind(pool)
+            .fetch_optional(db)
+            .await?,
+    )
+}

@@ -1,0 +1,477 @@
+//! The Pools view's commands against a real PostgreSQL (one database per
+//! test) and a real pools directory (one temporary directory per test,
+//! passed as a parameter, so tests run in parallel).
+
+use std::path::{Path, PathBuf};
+
+use berth_core::account::query::QUERY_ROLE;
+use berth_core::account::source::QueryConnection;
+use berth_core::meeting::PlatformKind;
+use berth_core::slot;
+use berth_desktop::api::definitions as api;
+use berth_desktop::dto::{CommandError, DefinitionState};
+use berth_tests::{harness, insert_bot, three_platforms, Harness};
+use sqlx::PgPool;
+
+/// A temporary pools directory, removed on drop. `dir` itself does not
+/// exist yet, so the first scan seeds it.
+struct TempDir {
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl TempDir {
+    fn new(db: &PgPool) -> Self {
+        // The test database's name is unique per test.
+        let name = db.connect_options().get_database().unwrap().to_string();
+        let root = std::env::temp_dir().join(format!("berth-pools-{name}"));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        TempDir {
+            dir: root.join("pools"),
+            root,
+        }
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut f: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        f.sort();
+        f
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The test database's URL (the main URL with its database replaced).
+fn url_of(db: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let name = db.connect_options().get_database().unwrap().to_string();
+    let i = base.rfind('/').expect("DATABASE_URL has a database part");
+    format!("{}/{name}", &base[..i])
+}
+
+fn conn(url: &str) -> QueryConnection<'_> {
+    QueryConnection {
+        main_url: url,
+        explicit: None,
+    }
+}
+
+fn yaml(name: &str, max: u32, prewarm: u32) -> String {
+    format!(
+        "name: {name}\nmeeting_platform: zoom\nimage: bot\nmax_size: {max}\nprewarm: {prewarm}\n"
+    )
+}
+
+fn refused<T: std::fmt::Debug>(r: Result<T, CommandError>) -> CommandError {
+    r.expect_err("expected the command to refuse")
+}
+
+async fn setup(db: PgPool) -> (Harness, TempDir) {
+    let t = TempDir::new(&db);
+    (
+        harness(db, &three_platforms("2", ["0", "0", "0"]), false).await,
+        t,
+    )
+}
+
+fn seeded(t: &TempDir) -> &Path {
+    // Seeds the directory with the examples (google-meet, microsoft-teams, zoom).
+    api::save_definition(&t.dir, None, &yaml("seed-probe", 1, 0)).unwrap();
+    std::fs::remove_file(t.dir.join("seed-probe.yaml")).unwrap();
+    &t.dir
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_list_seeds_examples_and_shows_states_slots_and_broken_files(db: PgPool) {
+    let (h, t) = setup(db).await;
+    let list = api::list_definitions(&h.db, &t.dir).await.unwrap();
+    assert_eq!(
+        t.files(),
+        ["google-meet.yaml", "microsoft-teams.yaml", "zoom.yaml"]
+    );
+    assert_eq!(list.definitions.len(), 3);
+    assert!(list.problems.is_empty());
+    assert!(list
+        .definitions
+        .iter()
+        .all(|d| d.state == DefinitionState::NotApplied && d.accounts.is_none()));
+
+    std::fs::write(t.dir.join("broken.yaml"), "name: broken\nmax_size: [\n").unwrap();
+    std::fs::write(
+        t.dir.join("small.yaml"),
+        "name: small\nmeeting_platform: zoom\nimage: bot\nmax_size: 2\nprewarm: 5\n",
+    )
+    .unwrap();
+    api::save_definition(&t.dir, None, &yaml("extra", 4, 0)).unwrap();
+    api::apply_definition(&h.db, h.router.feed(), &t.dir, "extra", "test")
+        .await
+        .unwrap();
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::create(&mut conn, "extra", PlatformKind::K8s, None)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    api::save_definition(&t.dir, Some("zoom"), &yaml("zoom", 7, 0)).unwrap();
+    api::apply_definition(&h.db, h.router.feed(), &t.dir, "zoom", "test")
+        .await
+        .unwrap();
+    api::save_definition(&t.dir, Some("zoom"), &yaml("zoom", 8, 0)).unwrap();
+
+    let list = api::list_definitions(&h.db, &t.dir).await.unwrap();
+    let row = |n: &str| {
+        list.definitions
+            .iter()
+            .find(|d| d.summary.name == n)
+            .unwrap_or_else(|| panic!("{n} listed"))
+    };
+    assert_eq!(row("extra").state, DefinitionState::Applied { version: 1 });
+    assert_eq!(row("extra").slots, 1);
+    assert_eq!(row("extra").file, "extra.yaml");
+    assert_eq!(row("zoom").state, DefinitionState::Pending { version: 1 });
+    assert_eq!(row("zoom").summary.max_size, 8);
+    assert_eq!(row("google-meet").state, DefinitionState::NotApplied);
+    let files: Vec<_> = list.problems.iter().map(|p| p.file.as_deref()).collect();
+    assert_eq!(files, [Some("broken.yaml"), Some("small.yaml")]);
+    let small = &list.problems[1];
+    assert_eq!(small.field.as_deref(), Some("prewarm"));
+    assert_eq!((small.line, small.column), (Some(5), Some(1)));
+    assert!(list.problems[0].line.is_some(), "{:?}", list.problems[0]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn get_returns_the_text_and_the_applied_text(db: PgPool) {
+    let (h, t) = setup(db).await;
+    let dir = seeded(&t);
+    let d = api::get_definition(&h.db, dir, "zoom").await.unwrap();
+    assert_eq!(d.file, "zoom.yaml");
+    assert_eq!(
+        d.text,
+        std::fs::read_to_string(dir.join("zoom.yaml")).unwrap()
+    );
+    assert_eq!(d.summary.meeting_platform, "zoom");
+    assert_eq!(d.applied_text, None);
+
+    api::apply_definition(&h.db, h.router.feed(), dir, "zoom", "test")
+        .await
+        .unwrap();
+    let applied = d.text.clone();
+    api::save_definition(dir, Some("zoom"), &yaml("zoom", 3, 0)).unwrap();
+    let d = api::get_definition(&h.db, dir, "zoom").await.unwrap();
+    assert_eq!(d.applied_text.as_deref(), Some(applied.as_str()));
+    assert_eq!(d.text, yaml("zoom", 3, 0));
+    assert_eq!(d.state, DefinitionState::Pending { version: 1 });
+
+    assert_eq!(
+        refused(api::get_definition(&h.db, dir, "nope").await).code,
+        "not_found"
+    );
+    std::fs::write(dir.join("bad.yaml"), "name: bad\nwhat: 1\n").unwrap();
+    assert_eq!(
+        refused(api::get_definition(&h.db, dir, "bad").await).code,
+        "definition_invalid"
+    );
+}
+
+#[test]
+fn validation_returns_located_problems_as_data() {
+    let v = api::validate_definition(
+        "name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nmax_sise: 4\n",
+    );
+    assert!(v.summary.is_none());
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert_eq!(
+        (v.problems[0].line, v.problems[0].column),
+        (Some(5), Some(1))
+    );
+    assert!(
+        v.problems[0].message.contains("max_sise"),
+        "{:?}",
+        v.problems[0]
+    );
+    assert_eq!(v.problems[0].file, None);
+
+    let v = api::validate_definition("name: [unclosed\n");
+    assert!(!v.problems.is_empty());
+    assert!(v.problems[0].line.is_some());
+
+    let v = api::validate_definition(&yaml("ok", 9, 2));
+    assert!(v.problems.is_empty());
+    let s = v.summary.unwrap();
+    assert_eq!((s.name.as_str(), s.max_size, s.prewarm), ("ok", 9, 2));
+    assert_eq!(s.source_type, None);
+}
+
+const SQL_SOURCE: &str = "name: acc\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n  query:\n    select: SELECT id, email, password FROM accounts WHERE status = :status ORDER BY id\n    parameters:\n      - { name: status, type: string, value: available }\n  pool_config:\n    refresh_interval: 45s\n";
+
+async fn accounts_table(db: &PgPool) {
+    sqlx::raw_sql(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, password TEXT NOT NULL, status TEXT NOT NULL);
+         INSERT INTO accounts SELECT i, 'u' || i || '@example.com', 'hunter' || i, CASE WHEN i % 2 = 0 THEN 'available' ELSE 'used' END
+         FROM generate_series(1, 10) AS i;",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+    berth_core::account::query::ensure_role(db).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT ON accounts TO {QUERY_ROLE}"
+    )))
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
+    let (h, t) = setup(db).await;
+    accounts_table(&h.db).await;
+    let url = url_of(&h.db);
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+
+    let r = api::test_definition(&h.db, conn(&url), &t.dir, SQL_SOURCE)
+        .await
+        .unwrap();
+    assert!(r.problems.is_empty());
+    assert_eq!(r.accounts_error, None);
+    let a = r.accounts.unwrap();
+    assert_eq!((a.count, a.truncated), (5, false));
+    assert_eq!(a.columns, ["id", "email", "password"]);
+    assert_eq!(a.sample.len(), api::SAMPLE_ROWS);
+    assert_eq!(
+        a.sample[0],
+        r#"{"email":"u2@example.com","id":2,"password":"***"}"#
+    );
+    assert!(a.sample.iter().all(|s| !s.contains("hunter")));
+    let impact = r.impact.unwrap();
+    assert_eq!(impact.creates, 0);
+    assert_eq!(
+        impact.text,
+        "creates 0 slots, removes 0 idle, 0 busy affected"
+    );
+
+    let r = api::test_definition(&h.db, conn(&url), &t.dir, &yaml("p", 5, 2))
+        .await
+        .unwrap();
+    assert_eq!(r.impact.unwrap().creates, 2);
+    assert_eq!(r.accounts, None);
+
+    // A source the query role may not read is reported, impact still shown.
+    let denied = SQL_SOURCE.replace("FROM accounts", "FROM pool_slots");
+    let r = api::test_definition(&h.db, conn(&url), &t.dir, &denied)
+        .await
+        .unwrap();
+    assert!(r.impact.is_some());
+    let e = r.accounts_error.expect("refused");
+    assert!(!e.code.is_empty() && e.code != "internal", "{e}");
+
+    let r = api::test_definition(&h.db, conn(&url), &t.dir, "name: x\n")
+        .await
+        .unwrap();
+    assert!(!r.problems.is_empty() && r.impact.is_none());
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "testing writes nothing");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn save_creates_updates_renames_and_refuses_collisions_and_invalid_text(db: PgPool) {
+    let (_h, t) = setup(db).await;
+    let dir = seeded(&t);
+
+    let s = api::save_definition(dir, None, &yaml("new-pool", 3, 0)).unwrap();
+    assert_eq!(
+        (s.name.as_str(), s.file.as_str()),
+        ("new-pool", "new-pool.yaml")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("new-pool.yaml")).unwrap(),
+        yaml("new-pool", 3, 0)
+    );
+    let e = refused(api::save_definition(dir, None, &yaml("new-pool", 4, 0)));
+    assert_eq!(e.code, "conflict");
+    assert!(e.message.contains("new-pool.yaml"), "{e}");
+    // A stray file of that name is never overwritten either.
+    std::fs::write(dir.join("taken.yaml"), "not: valid\n").unwrap();
+    assert_eq!(
+        refused(api::save_definition(dir, None, &yaml("taken", 1, 0))).code,
+        "conflict"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("taken.yaml")).unwrap(),
+        "not: valid\n"
+    );
+
+    let e = refused(api::save_definition(
+        dir,
+        Some("new-pool"),
+        "name: new-pool\nmax_size: x\n",
+    ));
+    assert_eq!(e.code, "definition_invalid");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("new-pool.yaml")).unwrap(),
+        yaml("new-pool", 3, 0),
+        "nothing written"
+    );
+
+    api::save_definition(dir, Some("new-pool"), &yaml("new-pool", 6, 1)).unwrap();
+    assert!(std::fs::read_to_string(dir.join("new-pool.yaml"))
+        .unwrap()
+        .contains("max_size: 6"));
+
+    let s = api::save_definition(dir, Some("new-pool"), &yaml("renamed", 6, 1)).unwrap();
+    assert_eq!(s.renamed_from.as_deref(), Some("new-pool.yaml"));
+    assert_eq!(s.file, "renamed.yaml");
+    assert_eq!(
+        t.files(),
+        [
+            "google-meet.yaml",
+            "microsoft-teams.yaml",
+            "renamed.yaml",
+            "taken.yaml",
+            "zoom.yaml"
+        ],
+        "moved, no temporary files left"
+    );
+    assert_eq!(
+        refused(api::save_definition(
+            dir,
+            Some("renamed"),
+            &yaml("zoom", 1, 0)
+        ))
+        .code,
+        "conflict"
+    );
+    assert_eq!(
+        refused(api::save_definition(
+            dir,
+            Some("ghost"),
+            &yaml("ghost", 1, 0)
+        ))
+        .code,
+        "not_found"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
+    let (h, t) = setup(db).await;
+    accounts_table(&h.db).await;
+    let url = url_of(&h.db);
+    let dir = seeded(&t);
+    api::save_definition(dir, None, SQL_SOURCE).unwrap();
+
+    let e = refused(api::refresh_accounts(&h.db, conn(&url), dir, "acc").await);
+    assert_eq!(e.code, "invalid_input");
+    assert!(e.message.contains("not applied"), "{e}");
+
+    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+        .await
+        .unwrap();
+    assert_eq!((a.version, a.changed), (1, true));
+    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+        .await
+        .unwrap();
+    assert_eq!((a.version, a.changed), (1, false));
+
+    let r = api::refresh_accounts(&h.db, conn(&url), dir, "acc")
+        .await
+        .unwrap();
+    assert_eq!((r.added, r.kept, r.removed), (5, 0, 0));
+    assert_eq!(r.stats.available, 5);
+    let list = api::list_definitions(&h.db, dir).await.unwrap();
+    let row = list
+        .definitions
+        .iter()
+        .find(|d| d.summary.name == "acc")
+        .unwrap();
+    assert_eq!(row.accounts.unwrap().available, 5);
+    assert!(row
+        .last_refresh
+        .as_deref()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(row.summary.source_type.as_deref(), Some("sql"));
+    assert_eq!(row.summary.refresh_interval_ms, Some(45_000));
+
+    assert_eq!(
+        refused(api::refresh_accounts(&h.db, conn(&url), dir, "zoom").await).code,
+        "invalid_input",
+        "no source"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPool) {
+    let (h, t) = setup(db).await;
+    let dir = seeded(&t);
+    let bot = insert_bot(&h.db, "zoom").await;
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::create(&mut conn, "zoom", PlatformKind::K8s, Some(bot))
+        .await
+        .unwrap()
+        .unwrap();
+    slot::create(&mut conn, "google-meet", PlatformKind::K8s, None)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+
+    let e = refused(api::delete_definition(&h.db, dir, "zoom").await);
+    assert_eq!(e.code, "conflict");
+    assert!(e.message.contains("1 deploying"), "{e}");
+    assert!(dir.join("zoom.yaml").exists());
+
+    let d = api::delete_definition(&h.db, dir, "google-meet")
+        .await
+        .unwrap();
+    assert_eq!(d.file, "google-meet.yaml");
+    assert!(
+        d.note
+            .contains("keeps the pool google-meet with its 1 slot"),
+        "{}",
+        d.note
+    );
+    assert!(!dir.join("google-meet.yaml").exists());
+    let pools: i64 = sqlx::query_scalar("SELECT count(*) FROM pools WHERE name = 'google-meet'")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(pools, 1);
+
+    api::save_definition(dir, None, &yaml("fresh", 1, 0)).unwrap();
+    let d = api::delete_definition(&h.db, dir, "fresh").await.unwrap();
+    assert_eq!(d.note, "nothing of it was in the database");
+    assert_eq!(
+        refused(api::delete_definition(&h.db, dir, "fresh").await).code,
+        "not_found"
+    );
+}
+
+#[test]
+fn the_schema_is_json_with_the_definition_fields() {
+    let s: serde_json::Value = serde_json::from_str(&api::definition_schema().unwrap()).unwrap();
+    let props = s["properties"].as_object().expect("properties");
+    for field in [
+        "name",
+        "meeting_platform",
+        "image",
+        "max_size",
+        "prewarm",
+        "accounts",
+    ] {
+        assert!(props.contains_key(field), "{field}");
+    }
+}
