@@ -116,6 +116,7 @@ fn spec(bot_id: i64) -> BotSpec {
         meeting_platform: MeetingPlatform::Zoom,
         meeting_url: "https://zoom.example/j/1".into(),
         image: "bots/zoom:1".into(),
+        resources: Default::default(),
     }
 }
 

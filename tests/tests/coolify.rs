@@ -139,6 +139,7 @@ fn spec(bot_id: i64) -> BotSpec {
         meeting_platform: MeetingPlatform::GoogleMeet,
         meeting_url: "https://meet.google.com/abc-defg-hij".into(),
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
+        resources: Default::default(),
     }
 }
 

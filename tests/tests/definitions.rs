@@ -528,3 +528,23 @@ async fn files_changed_outside_berth_are_noticed() {
     assert_eq!(next_paths(&mut rx).await, vec![dir.join("a.yaml")]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_applied_definitions_resources_reach_deploys(db: PgPool) {
+    let feed = Feed::new(uuid::Uuid::new_v4(), false);
+    // No definition (a built-in pool): nothing set, the platform's defaults apply.
+    let none = definition::resources_of(&db, "zoom").await.unwrap();
+    assert_eq!(none, definition::Resources::default());
+    definition::apply(&db, &feed, FULL, "alice").await.unwrap();
+    let r = definition::resources_of(&db, "sales-zoom").await.unwrap();
+    assert_eq!(
+        (r.cpu.as_deref(), r.memory.as_deref(), r.shm_size.as_deref()),
+        (Some("750m"), Some("2Gi"), Some("1Gi"))
+    );
+    // The newest version wins.
+    definition::apply(&db, &feed, &edit("  memory: 2Gi", "  memory: 3Gi"), "bob")
+        .await
+        .unwrap();
+    let r = definition::resources_of(&db, "sales-zoom").await.unwrap();
+    assert_eq!(r.memory.as_deref(), Some("3Gi"));
+}

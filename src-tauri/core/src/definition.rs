@@ -70,7 +70,7 @@ fn default_tag() -> String {
 }
 
 /// Resource requests, in Kubernetes quantity notation (`500m`, `1Gi`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
     /// CPU request (`500m`, `1`, `2.5`).
@@ -842,6 +842,27 @@ pub async fn impact(db: &PgPool, def: &PoolDefinition) -> Result<Impact> {
         removes_idle: beyond_idle,
         busy_affected: beyond_busy,
     })
+}
+
+/// The resources of `pool`'s applied definition (all unset for a pool
+/// without one, e.g. a built-in default pool).
+pub async fn resources_of(db: &PgPool, pool: &str) -> Result<Resources> {
+    let value: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT definition -> 'resources' FROM pool_definitions
+         WHERE name = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(pool)
+    .fetch_optional(db)
+    .await?;
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(Resources::default()),
+        Some(v) => serde_json::from_value(v).map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("the applied definition of {pool} has unreadable resources: {e}"),
+            )
+        }),
+    }
 }
 
 /// The outcome of [`apply`].

@@ -731,6 +731,9 @@ impl Router {
                 .await
                 .map_err(|e| e.to_string())?,
             image: pool.image.clone(),
+            resources: crate::definition::resources_of(&self.db, &pool.name)
+                .await
+                .map_err(|e| e.to_string())?,
         };
         match adapter.start(&r, &spec).await.map_err(|e| e.to_string())? {
             // The workload has its own identifier (an ECS task ARN): it

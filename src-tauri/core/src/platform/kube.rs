@@ -387,6 +387,20 @@ impl KubePlatform {
         labels.insert(labels::BOT.into(), bot.bot_id.to_string());
         labels.insert(labels::EPOCH.into(), slot.epoch.to_string());
         let q = |s: &str| Quantity(s.to_string());
+        let wanted = &bot.resources;
+        let cpu_request = wanted.cpu.as_deref().unwrap_or(&self.settings.cpu_request);
+        let memory_request = wanted
+            .memory
+            .as_deref()
+            .unwrap_or(&self.settings.memory_request);
+        let memory_limit = wanted
+            .memory
+            .as_deref()
+            .unwrap_or(&self.settings.memory_limit);
+        let shm_size = wanted
+            .shm_size
+            .as_deref()
+            .unwrap_or(&self.settings.shm_size);
         let env = super::bot_env(slot, bot)
             .into_iter()
             .map(|(name, value)| EnvVar {
@@ -418,14 +432,18 @@ impl KubePlatform {
                             name: "bot".into(),
                             image: Some(self.settings.image(&bot.image)),
                             env: Some(env),
+                            // The pool definition's requests win over the
+                            // platform's defaults. A memory request from the
+                            // definition is also the limit (a limit below the
+                            // request would be refused by the API server).
                             resources: Some(ResourceRequirements {
                                 requests: Some(BTreeMap::from([
-                                    ("cpu".into(), q(&self.settings.cpu_request)),
-                                    ("memory".into(), q(&self.settings.memory_request)),
+                                    ("cpu".into(), q(cpu_request)),
+                                    ("memory".into(), q(memory_request)),
                                 ])),
                                 limits: Some(BTreeMap::from([
                                     ("cpu".into(), q(&self.settings.cpu_limit)),
-                                    ("memory".into(), q(&self.settings.memory_limit)),
+                                    ("memory".into(), q(memory_limit)),
                                 ])),
                                 ..Default::default()
                             }),
@@ -440,7 +458,7 @@ impl KubePlatform {
                             name: "dshm".into(),
                             empty_dir: Some(EmptyDirVolumeSource {
                                 medium: Some("Memory".into()),
-                                size_limit: Some(q(&self.settings.shm_size)),
+                                size_limit: Some(q(shm_size)),
                             }),
                             ..Default::default()
                         }]),
@@ -677,6 +695,7 @@ mod tests {
             meeting_platform: MeetingPlatform::Zoom,
             meeting_url: "https://zoom.example/j/1".into(),
             image: "bots/zoom:1.0".into(),
+            resources: Default::default(),
         }
     }
 
@@ -791,6 +810,42 @@ mod tests {
         assert_eq!(env["BERTH_MEETING_URL"], "https://zoom.example/j/1");
         assert_eq!(env["BERTH_MEETING_PLATFORM"], "zoom");
         assert_eq!(env["BERTH_EPOCH"], "7");
+    }
+
+    #[tokio::test]
+    async fn the_pool_definitions_resources_win_over_the_platform_defaults() {
+        let (p, _handle) = platform(&[
+            ("K8S_CPU_REQUEST", "250m"),
+            ("K8S_MEMORY_LIMIT", "3Gi"),
+            ("K8S_SHM_SIZE", "512Mi"),
+        ]);
+        let mut spec = bot();
+        spec.resources = crate::definition::Resources {
+            cpu: Some("750m".into()),
+            memory: Some("4Gi".into()),
+            shm_size: Some("2Gi".into()),
+        };
+        let job = serde_json::to_value(p.job(&slot(), &spec)).unwrap();
+        let pod = &job["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        assert_eq!(c["resources"]["requests"]["cpu"], "750m");
+        assert_eq!(c["resources"]["requests"]["memory"], "4Gi");
+        assert_eq!(c["resources"]["limits"]["memory"], "4Gi");
+        assert_eq!(c["resources"]["limits"]["cpu"], "2");
+        assert_eq!(pod["volumes"][0]["emptyDir"]["sizeLimit"], "2Gi");
+        // Only memory given: the rest stays the platform's.
+        spec.resources = crate::definition::Resources {
+            memory: Some("1536Mi".into()),
+            ..Default::default()
+        };
+        let job = serde_json::to_value(p.job(&slot(), &spec)).unwrap();
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["resources"]["requests"]["cpu"], "250m");
+        assert_eq!(
+            pod["containers"][0]["resources"]["limits"]["memory"],
+            "1536Mi"
+        );
+        assert_eq!(pod["volumes"][0]["emptyDir"]["sizeLimit"], "512Mi");
     }
 
     #[tokio::test]

@@ -49,6 +49,9 @@ pub struct BotSpec {
     pub meeting_url: String,
     /// Image to run.
     pub image: String,
+    /// Resource requests from the pool's applied definition; a field left
+    /// out falls back to the platform's configured default.
+    pub resources: crate::definition::Resources,
 }
 
 /// The bot's configuration as environment variables, the same on every
