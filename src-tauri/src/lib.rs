@@ -114,6 +114,10 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
                 if demo {
                     core.start_demo(&berth);
                 }
+                core.watch_pools(
+                    &berth,
+                    &berth_core::definition::pools_dir(|k| std::env::var_os(k)),
+                );
                 let rx = berth.router().feed().subscribe();
                 let clock = berth.router().clock().clone();
                 drop(berth);

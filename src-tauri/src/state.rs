@@ -33,6 +33,7 @@ pub struct Core {
     /// Last change-feed event and whether the feed is connected.
     pub feed: Arc<FeedHealth>,
     demo: std::sync::Mutex<Option<Traffic>>,
+    watching: std::sync::Mutex<Option<berth_core::definition::Watching>>,
 }
 
 impl Default for Core {
@@ -41,6 +42,7 @@ impl Default for Core {
             phase: watch::Sender::new(Phase::Starting),
             feed: Arc::default(),
             demo: std::sync::Mutex::new(None),
+            watching: std::sync::Mutex::new(None),
         }
     }
 }
@@ -95,6 +97,31 @@ impl Core {
         let traffic = Traffic::start(berth.router().clone());
         let mut demo = self.demo.lock().unwrap_or_else(|p| p.into_inner());
         *demo = Some(traffic);
+    }
+
+    /// Watches the pools directory: a definition file created, edited or
+    /// removed outside the app (an editor, `git pull`) announces the `pools`
+    /// topic to this window, so the Pools view shows it as pending at once.
+    /// A directory that cannot be watched is logged, not fatal.
+    pub fn watch_pools(&self, berth: &Berth, dir: &std::path::Path) {
+        use berth_core::feed::{ChangeEvent, Topic};
+        if let Err(e) = berth_core::definition::seed(dir) {
+            tracing::warn!(error = %e, "pools directory not created");
+        }
+        let feed = berth.router().feed().clone();
+        let origin = berth.id;
+        match berth_core::definition::watch(dir, move |paths| {
+            tracing::debug!(?paths, "pool definition files changed");
+            feed.emit_local(ChangeEvent::Changed {
+                origin,
+                topics: vec![Topic::Pools],
+            });
+        }) {
+            Ok(w) => {
+                *self.watching.lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
+            }
+            Err(e) => tracing::warn!(error = %e, "pools directory not watched"),
+        }
     }
 
     /// Takes the demo traffic generator out, to stop it before shutdown.
