@@ -33,6 +33,8 @@ use sqlx::PgPool;
 
 #[path = "support/coolify_fake.rs"]
 mod coolify_fake;
+#[path = "support/logs.rs"]
+mod logs;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
 
@@ -589,26 +591,8 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
 
 #[tokio::test]
 async fn the_secret_access_key_never_reaches_the_logs() {
-    use std::sync::Mutex;
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
     // A current-thread runtime: every task of this test logs through it.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buffer, _guard) = logs::capture();
 
     let (_moto, ecs, _) = moto_ecs().await;
     let s = slot_ref(1, 1);
@@ -618,7 +602,7 @@ async fn the_secret_access_key_never_reaches_the_logs() {
     ecs.stop(&s2).await.unwrap();
     let _ = ecs_on(&_moto, "missing", "subnet-x").await.list().await;
 
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     // The capture works at TRACE: the SDK's own traces and Berth's call
     // spans are there, and so is the access key id (the SDK logs it while
     // signing) — but never the secret.

@@ -8,6 +8,8 @@
 
 #[path = "support/coolify_fake.rs"]
 mod coolify_fake;
+#[path = "support/logs.rs"]
+mod logs;
 
 use berth_core::bot::{self, Decision};
 use berth_core::clock::{Clock, ManualClock};
@@ -27,8 +29,7 @@ use coolify_fake::FakeCoolify;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use wiremock::{matchers::any, Mock, MockServer};
 
@@ -352,42 +353,9 @@ async fn created_but_not_started_is_recorded_for_recovery_never_leaked(db: PgPoo
     assert_eq!(status, "idle");
 }
 
-/// Captures every log line at TRACE into a buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Buffer {
-        self.clone()
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn rate_limits_honour_every_form_of_retry_after(db: PgPool) {
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = logs::capture();
     let s = setup(db, fast_policy()).await;
     let future = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
     // (Retry-After, whether it is honoured: capped at 200 ms; else normal backoff <= 16 ms)
@@ -538,13 +506,7 @@ async fn a_crash_before_the_database_write_is_healed_by_reconciliation(db: PgPoo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_token_never_reaches_the_logs(db: PgPool) {
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = logs::capture();
     let policy = Policy {
         breaker_threshold: 1000,
         ..fast_policy()
