@@ -4,6 +4,7 @@
 //! core and call these.
 
 pub mod definitions;
+pub mod deploy;
 
 use berth_core::meeting::{PlatformKind, SlotStatus};
 use berth_core::{bot, instance, platform, pool, queue, settings, slot, ErrorCode};

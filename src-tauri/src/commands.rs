@@ -9,10 +9,10 @@ use tauri::State;
 
 use crate::api;
 use crate::dto::{
-    AccountRefresh, AppliedDefinition, BotDetails, CommandResult, ConnectionStatus,
-    DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, Id, PlatformEdit,
-    PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats, SavedDefinition, Settings,
-    SettingsChange, Slot, SlotFilter, Validation,
+    AccountRefresh, AppliedDefinition, BotDetails, BuilderTable, CommandResult, ConnectionStatus,
+    DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
+    DeployRequest, Id, PlatformEdit, PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats,
+    SavedDefinition, Settings, SettingsChange, Slot, SlotFilter, Validation,
 };
 use crate::state::Core;
 
@@ -181,7 +181,14 @@ pub async fn validate_definition(text: String) -> CommandResult<Validation> {
 pub async fn test_definition(core: State<'_, Core>, text: String) -> CommandResult<DefinitionTest> {
     let b = core.get().await?;
     let explicit = explicit_query_url();
-    api::definitions::test_definition(b.db(), query_conn(&b, &explicit), &pools_dir(), &text).await
+    api::definitions::test_definition(
+        b.db(),
+        query_conn(&b, &explicit),
+        b.router().platforms(),
+        &pools_dir(),
+        &text,
+    )
+    .await
 }
 
 /// Saves a definition (new with `originalName: null`; renames move the file).
@@ -240,4 +247,47 @@ pub async fn delete_definition(
 #[specta::specta]
 pub async fn definition_schema() -> CommandResult<String> {
     api::definitions::definition_schema()
+}
+
+/// Tables the account query role can read (for the visual query builder).
+#[tauri::command]
+#[specta::specta]
+pub async fn query_tables(core: State<'_, Core>) -> CommandResult<Vec<String>> {
+    let b = core.get().await?;
+    let explicit = explicit_query_url();
+    api::definitions::query_tables(b.db(), query_conn(&b, &explicit)).await
+}
+
+/// The columns of a table the account query role can read (`query_refused` when none).
+#[tauri::command]
+#[specta::specta]
+pub async fn table_columns(core: State<'_, Core>, table: String) -> CommandResult<BuilderTable> {
+    let b = core.get().await?;
+    let explicit = explicit_query_url();
+    api::definitions::table_columns(b.db(), query_conn(&b, &explicit), &table).await
+}
+
+/// The raw text of a file in the pools directory (to fix a broken one).
+#[tauri::command]
+#[specta::specta]
+pub async fn read_definition_file(file: String) -> CommandResult<String> {
+    api::definitions::read_definition_file(&pools_dir(), &file)
+}
+
+/// Replaces a broken file with valid text (saved as `<name>.yaml`).
+#[tauri::command]
+#[specta::specta]
+pub async fn repair_definition(file: String, text: String) -> CommandResult<SavedDefinition> {
+    api::definitions::repair_definition(&pools_dir(), &file, &text)
+}
+
+/// Creates and routes a batch of bots in one pool.
+#[tauri::command]
+#[specta::specta]
+pub async fn deploy_bots(
+    core: State<'_, Core>,
+    request: DeployRequest,
+) -> CommandResult<DeployBatch> {
+    let b = core.get().await?;
+    api::deploy::deploy_bots(b.router(), &request).await
 }

@@ -54,6 +54,11 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::refresh_accounts,
             commands::delete_definition,
             commands::definition_schema,
+            commands::query_tables,
+            commands::table_columns,
+            commands::read_definition_file,
+            commands::repair_definition,
+            commands::deploy_bots,
         ])
         .events(collect_events![ChangeEvent])
         // One TypeScript type per Rust type (not separate serialize and

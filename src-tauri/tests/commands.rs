@@ -18,6 +18,7 @@ fn zoom() -> NewBot {
         meeting_url: "https://zoom.example/j/1".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     }
 }
 

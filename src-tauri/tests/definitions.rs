@@ -240,7 +240,7 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
         .await
         .unwrap();
 
-    let r = api::test_definition(&h.db, conn(&url), &t.dir, SQL_SOURCE)
+    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, SQL_SOURCE)
         .await
         .unwrap();
     assert!(r.problems.is_empty());
@@ -261,22 +261,28 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
         "creates 0 slots, removes 0 idle, 0 busy affected"
     );
 
-    let r = api::test_definition(&h.db, conn(&url), &t.dir, &yaml("p", 5, 2))
-        .await
-        .unwrap();
+    let r = api::test_definition(
+        &h.db,
+        conn(&url),
+        h.router.platforms(),
+        &t.dir,
+        &yaml("p", 5, 2),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.impact.unwrap().creates, 2);
     assert_eq!(r.accounts, None);
 
     // A source the query role may not read is reported, impact still shown.
     let denied = SQL_SOURCE.replace("FROM accounts", "FROM pool_slots");
-    let r = api::test_definition(&h.db, conn(&url), &t.dir, &denied)
+    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, &denied)
         .await
         .unwrap();
     assert!(r.impact.is_some());
     let e = r.accounts_error.expect("refused");
     assert!(!e.code.is_empty() && e.code != "internal", "{e}");
 
-    let r = api::test_definition(&h.db, conn(&url), &t.dir, "name: x\n")
+    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, "name: x\n")
         .await
         .unwrap();
     assert!(!r.problems.is_empty() && r.impact.is_none());

@@ -18,7 +18,7 @@ fn definition_with(accounts: &str) -> String {
 
 async fn select(role: &PgConnectOptions, text: &str) -> QueryResult {
     let def = definition::parse(text, None).expect("valid definition");
-    let Some(AccountSource::Sql { query: q, .. }) = &def.accounts else {
+    let Some(AccountSource::Sql { query: Some(q), .. }) = &def.accounts else {
         panic!("an sql source")
     };
     query::run(role, q, Limits::default())

@@ -119,6 +119,7 @@ fn spec(bot_id: i64) -> BotSpec {
         meeting_url: "https://zoom.example/j/1".into(),
         image: "bots/zoom:1".into(),
         resources: Default::default(),
+        account: None,
     }
 }
 
@@ -415,6 +416,7 @@ fn zoom_bot() -> NewBot {
         meeting_url: "https://zoom.example/j/1".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     }
 }
 

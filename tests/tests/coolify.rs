@@ -141,6 +141,7 @@ fn spec(bot_id: i64) -> BotSpec {
         meeting_url: "https://meet.google.com/abc-defg-hij".into(),
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
         resources: Default::default(),
+        account: None,
     }
 }
 
@@ -150,6 +151,7 @@ fn new_bot() -> NewBot {
         meeting_url: "https://meet.google.com/abc-defg-hij".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     }
 }
 

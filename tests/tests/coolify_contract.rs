@@ -222,6 +222,7 @@ async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
         meeting_url: "https://meet.google.com/abc-defg-hij".into(),
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
         resources: Default::default(),
+        account: None,
     };
     adapter.start(&r, &bot).await.expect("env + start");
     adapter.status(&r).await.expect("status");

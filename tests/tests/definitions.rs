@@ -76,7 +76,12 @@ fn every_snake_case_field_is_read() {
     assert_eq!(d.recovery.max_attempts, 5);
     assert_eq!(d.queue.priority, 20);
     assert_eq!(d.queue.timeout.0, Duration::from_secs(90));
-    let Some(AccountSource::Sql { query, pool_config }) = &d.accounts else {
+    let Some(AccountSource::Sql {
+        query: Some(query),
+        builder: None,
+        pool_config,
+    }) = &d.accounts
+    else {
         panic!("an sql account source: {:?}", d.accounts)
     };
     assert_eq!(query.parameters.len(), 3);
@@ -96,7 +101,10 @@ fn only_true_and_false_are_booleans() {
         None,
     )
     .expect("valid");
-    let Some(AccountSource::Sql { query, .. }) = &d.accounts else {
+    let Some(AccountSource::Sql {
+        query: Some(query), ..
+    }) = &d.accounts
+    else {
         panic!("sql source")
     };
     assert_eq!(query.parameters[0].name, "n");

@@ -100,6 +100,7 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
         meeting_url: "https://zoom.example/j/2".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     };
     let mut running = Vec::new();
     for _ in 0..3 {
@@ -153,6 +154,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         meeting_url: "https://zoom.example/j/3".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     };
     let mut running = Vec::new();
     for _ in 0..4 {
@@ -225,6 +227,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
         meeting_url: "https://zoom.example/j/4".into(),
         priority: None,
         queue_timeout_ms: None,
+        pool: None,
     };
     h.router.create_bot(&req).await.unwrap();
     let mut waiting = Vec::new();

@@ -23,6 +23,7 @@ async fn deploy(h: &Harness) -> i64 {
             meeting_url: "https://meet.example/abc".into(),
             priority: None,
             queue_timeout_ms: None,
+            pool: None,
         })
         .await
         .unwrap();

@@ -18,6 +18,7 @@ fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
         meeting_url: "https://zoom.example/j/1".into(),
         priority,
         queue_timeout_ms: timeout,
+        pool: None,
     }
 }
 

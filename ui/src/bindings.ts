@@ -58,6 +58,16 @@ export const commands = {
 	deleteDefinition: (name: string) => typedError<DeletedDefinition, CommandError>(__TAURI_INVOKE("delete_definition", { name })),
 	/**  The definitions' JSON Schema as JSON text. */
 	definitionSchema: () => typedError<string, CommandError>(__TAURI_INVOKE("definition_schema")),
+	/**  Tables the account query role can read (for the visual query builder). */
+	queryTables: () => typedError<string[], CommandError>(__TAURI_INVOKE("query_tables")),
+	/**  The columns of a table the account query role can read (`query_refused` when none). */
+	tableColumns: (table: string) => typedError<BuilderTable, CommandError>(__TAURI_INVOKE("table_columns", { table })),
+	/**  The raw text of a file in the pools directory (to fix a broken one). */
+	readDefinitionFile: (file: string) => typedError<string, CommandError>(__TAURI_INVOKE("read_definition_file", { file })),
+	/**  Replaces a broken file with valid text (saved as `<name>.yaml`). */
+	repairDefinition: (file: string, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("repair_definition", { file, text })),
+	/**  Creates and routes a batch of bots in one pool. */
+	deployBots: (request: DeployRequest) => typedError<DeployBatch, CommandError>(__TAURI_INVOKE("deploy_bots", { request })),
 };
 
 /** Events */
@@ -149,6 +159,24 @@ export type BotDetails = {
 	updatedAt: string,
 	/**  Ended. */
 	endedAt: string | null,
+};
+
+/**  A column the visual query builder may use. */
+export type BuilderColumn = {
+	/**  Column name, exactly as in the database. */
+	name: string,
+	/**  Its type (`integer`, `text`, `timestamp with time zone`). */
+	dataType: string,
+};
+
+/**  A table the query role can read, with its readable columns. */
+export type BuilderTable = {
+	/**  Schema. */
+	schema: string,
+	/**  Table name. */
+	table: string,
+	/**  Columns, in table order. */
+	columns: BuilderColumn[],
 };
 
 /**
@@ -299,6 +327,10 @@ export type DefinitionTest = {
 	accounts: AccountPreview | null,
 	/**  Why the account source could not be read, if it could not. */
 	accountsError: CommandError | null,
+	/**  Reachability of the platforms the pool may use, in its order. */
+	platforms: PlatformReach[],
+	/**  The SQL its account source runs (a builder form compiled), when it has one. */
+	sql: string | null,
 };
 
 /**  The outcome of deleting a definition file. */
@@ -309,6 +341,30 @@ export type DeletedDefinition = {
 	file: string,
 	/**  What stays behind, in plain words (the database's pool and slots). */
 	note: string,
+};
+
+/**  What became of a deploy batch. */
+export type DeployBatch = {
+	/**  The bots created, in order. */
+	botIds: number[],
+	/**  Deployed at once. */
+	deployed: number,
+	/**  Waiting in a queue. */
+	queued: number,
+};
+
+/**  A batch of bots to deploy into one pool. */
+export type DeployRequest = {
+	/**  The pool (its meeting platform is the bots'). */
+	pool: string,
+	/**  The meeting every bot joins. */
+	meetingUrl: string,
+	/**  How many bots (1 to 100). */
+	count: number,
+	/**  Priority (lower first); `null`: the pool's default. */
+	priority: number | null,
+	/**  Queue timeout in ms; `null`: the pool's default. */
+	queueTimeoutMs: number | null,
 };
 
 /**
@@ -360,6 +416,16 @@ export type PlatformOverview = {
 	health: PlatformHealth,
 	/**  Its slots by status. */
 	slots: StatusCounts,
+};
+
+/**  Whether one of a definition's deployment platforms can be reached now. */
+export type PlatformReach = {
+	/**  Platform (`k8s`, `aws`, `coolify`). */
+	platform: string,
+	/**  `healthy`, `degraded`, `down`, or `unavailable` (no adapter in this instance). */
+	health: string,
+	/**  Why, when not healthy. */
+	detail: string | null,
 };
 
 /**  One platform's settings. */

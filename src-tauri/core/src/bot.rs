@@ -35,6 +35,9 @@ pub enum Decision {
     Queued,
     /// Left the global queue at its deadline.
     Expired,
+    /// The pool's bots need an account and none was available: waits in the
+    /// global queue for one to return or a refresh.
+    NoAccount,
 }
 
 /// One line of a bot's decision trace.

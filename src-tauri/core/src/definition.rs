@@ -185,8 +185,14 @@ impl JsonSchema for Interval {
 pub enum AccountSource {
     /// Accounts selected from the database by a read-only query.
     Sql {
-        /// The query and its typed parameters.
-        query: SqlQuery,
+        /// The query and its typed parameters (either this or `builder`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<SqlQuery>,
+        /// The query as a visual-builder form (either this or `query`):
+        /// compiled to SQL after its table and columns are checked against
+        /// the columns the query role can read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        builder: Option<QueryBuilder>,
         /// Leasing policy.
         #[serde(default)]
         pool_config: AccountPoolConfig,
@@ -212,6 +218,140 @@ pub struct SqlQuery {
     #[serde(default)]
     pub parameters: Vec<Parameter>,
 }
+
+/// An account query as a form: table, columns, filters, sort and limit.
+/// Names are checked against the table's real columns (as the query role
+/// sees them) and quoted; values become bound parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryBuilder {
+    /// The table (`accounts`, or `schema.accounts`).
+    pub table: String,
+    /// Columns returned; empty: every column the query role can read. The
+    /// account key is the `id` column, or else the first one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// Conditions, all of which must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<Filter>,
+    /// Order of the rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort: Vec<Sort>,
+    /// Most rows returned (1 to 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One condition of a [`QueryBuilder`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// The column compared.
+    pub column: String,
+    /// The comparator.
+    pub op: Comparator,
+    /// The value: a string, number or boolean; a non-empty list of them for
+    /// `in`/`not_in`; omitted for `is_null`/`is_not_null`.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub value: serde_json::Value,
+}
+
+/// Comparators the builder allows (nothing else can be written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Comparator {
+    /// Equal.
+    #[serde(rename = "=")]
+    Eq,
+    /// Not equal.
+    #[serde(rename = "!=")]
+    Ne,
+    /// Less than.
+    #[serde(rename = "<")]
+    Lt,
+    /// At most.
+    #[serde(rename = "<=")]
+    Le,
+    /// Greater than.
+    #[serde(rename = ">")]
+    Gt,
+    /// At least.
+    #[serde(rename = ">=")]
+    Ge,
+    /// One of a list.
+    #[serde(rename = "in")]
+    In,
+    /// None of a list.
+    #[serde(rename = "not_in")]
+    NotIn,
+    /// SQL `LIKE` pattern (`%` any text, `_` one character), on the column as text.
+    #[serde(rename = "like")]
+    Like,
+    /// Null.
+    #[serde(rename = "is_null")]
+    IsNull,
+    /// Not null.
+    #[serde(rename = "is_not_null")]
+    IsNotNull,
+}
+
+impl Comparator {
+    /// Every comparator, in the order a form offers them.
+    pub const ALL: [Comparator; 11] = [
+        Comparator::Eq,
+        Comparator::Ne,
+        Comparator::Lt,
+        Comparator::Le,
+        Comparator::Gt,
+        Comparator::Ge,
+        Comparator::In,
+        Comparator::NotIn,
+        Comparator::Like,
+        Comparator::IsNull,
+        Comparator::IsNotNull,
+    ];
+
+    /// How it is written in a definition.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::Eq => "=",
+            Comparator::Ne => "!=",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+            Comparator::Gt => ">",
+            Comparator::Ge => ">=",
+            Comparator::In => "in",
+            Comparator::NotIn => "not_in",
+            Comparator::Like => "like",
+            Comparator::IsNull => "is_null",
+            Comparator::IsNotNull => "is_not_null",
+        }
+    }
+}
+
+/// One sort key of a [`QueryBuilder`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sort {
+    /// The column.
+    pub column: String,
+    /// Ascending (default) or descending.
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// The most rows a builder query may ask for.
+pub const MAX_BUILDER_LIMIT: u32 = 10_000;
 
 /// One typed query parameter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -466,50 +606,22 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
     }
     if let Some(source) = &def.accounts {
         let config = match source {
-            AccountSource::Sql { query, pool_config } => {
-                let names: Vec<&str> = query.parameters.iter().map(|p| p.name.as_str()).collect();
-                if query.select.trim().is_empty() {
-                    bad("accounts.query.select", "is empty".into());
-                }
-                for (i, p) in query.parameters.iter().enumerate() {
-                    if p.name.is_empty()
-                        || !p
-                            .name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
-                        bad(
-                            "accounts.query.parameters",
-                            format!("{:?} is not a parameter name (letters, digits, _)", p.name),
-                        );
-                    }
-                    if names[..i].contains(&p.name.as_str()) {
-                        bad(
-                            "accounts.query.parameters",
-                            format!("{} is defined twice", p.name),
-                        );
-                    }
-                    let fits = match p.kind {
-                        ParameterType::String => p.value.is_string(),
-                        ParameterType::Int => p.value.is_i64(),
-                        ParameterType::Float => p.value.is_number(),
-                        ParameterType::Bool => p.value.is_boolean(),
-                    };
-                    if !fits {
-                        bad(
-                            "accounts.query.parameters",
-                            format!("{}: {} is not a {:?} value", p.name, p.value, p.kind)
-                                .to_lowercase(),
-                        );
-                    }
-                }
-                for used in placeholders(&query.select) {
-                    if !names.contains(&used.as_str()) {
-                        bad(
-                            "accounts.query.select",
-                            format!("uses :{used}, which is not among the parameters"),
-                        );
-                    }
+            AccountSource::Sql {
+                query,
+                builder,
+                pool_config,
+            } => {
+                match (query, builder) {
+                    (Some(query), None) => check_query(query, &mut bad),
+                    (None, Some(b)) => check_builder(b, &mut bad),
+                    (None, None) => bad(
+                        "accounts.query",
+                        "is missing: write a `query` (SQL) or a `builder` (form)".into(),
+                    ),
+                    (Some(_), Some(_)) => bad(
+                        "accounts.builder",
+                        "and `query` are both given: keep one of them".into(),
+                    ),
                 }
                 pool_config
             }
@@ -537,6 +649,117 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
         }
     }
     out
+}
+
+fn check_query(query: &SqlQuery, bad: &mut impl FnMut(&str, String)) {
+    let names: Vec<&str> = query.parameters.iter().map(|p| p.name.as_str()).collect();
+    if query.select.trim().is_empty() {
+        bad("accounts.query.select", "is empty".into());
+    }
+    for (i, p) in query.parameters.iter().enumerate() {
+        if p.name.is_empty()
+            || !p
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bad(
+                "accounts.query.parameters",
+                format!("{:?} is not a parameter name (letters, digits, _)", p.name),
+            );
+        }
+        if names[..i].contains(&p.name.as_str()) {
+            bad(
+                "accounts.query.parameters",
+                format!("{} is defined twice", p.name),
+            );
+        }
+        let fits = match p.kind {
+            ParameterType::String => p.value.is_string(),
+            ParameterType::Int => p.value.is_i64(),
+            ParameterType::Float => p.value.is_number(),
+            ParameterType::Bool => p.value.is_boolean(),
+        };
+        if !fits {
+            bad(
+                "accounts.query.parameters",
+                format!("{}: {} is not a {:?} value", p.name, p.value, p.kind).to_lowercase(),
+            );
+        }
+    }
+    for used in placeholders(&query.select) {
+        if !names.contains(&used.as_str()) {
+            bad(
+                "accounts.query.select",
+                format!("uses :{used}, which is not among the parameters"),
+            );
+        }
+    }
+}
+
+fn check_builder(b: &QueryBuilder, bad: &mut impl FnMut(&str, String)) {
+    let ident = |bad: &mut dyn FnMut(&str, String), field: &str, name: &str| {
+        if name.trim().is_empty() || name.len() > 63 || name.contains('\0') {
+            bad(field, format!("{name:?} is not a column or table name"));
+        }
+    };
+    let mut parts = b.table.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(t), None, None) => ident(bad, "accounts.builder.table", t),
+        (Some(s), Some(t), None) => {
+            ident(bad, "accounts.builder.table", s);
+            ident(bad, "accounts.builder.table", t);
+        }
+        _ => ident(bad, "accounts.builder.table", ""),
+    }
+    for c in &b.columns {
+        ident(bad, "accounts.builder.columns", c);
+    }
+    for s in &b.sort {
+        ident(bad, "accounts.builder.sort", &s.column);
+    }
+    let scalar = |v: &serde_json::Value| v.is_string() || v.is_number() || v.is_boolean();
+    for f in &b.filters {
+        ident(bad, "accounts.builder.filters", &f.column);
+        let op = f.op.as_str();
+        let ok = match f.op {
+            Comparator::IsNull | Comparator::IsNotNull => f.value.is_null(),
+            Comparator::In | Comparator::NotIn => f.value.as_array().is_some_and(|items| {
+                !items.is_empty()
+                    && items.len() <= 1000
+                    && items.iter().all(scalar)
+                    && items.iter().all(|i| same_kind(i, &items[0]))
+            }),
+            Comparator::Like => f.value.is_string(),
+            _ => scalar(&f.value),
+        };
+        if !ok {
+            let want = match f.op {
+                Comparator::IsNull | Comparator::IsNotNull => "no value",
+                Comparator::In | Comparator::NotIn => {
+                    "a list of 1 to 1000 values of one type (strings, numbers or booleans)"
+                }
+                Comparator::Like => "a string pattern",
+                _ => "a string, number or boolean",
+            };
+            bad(
+                "accounts.builder.filters",
+                format!("{} {op}: takes {want}, got {}", f.column, f.value),
+            );
+        }
+    }
+    if let Some(limit) = b.limit {
+        if !(1..=MAX_BUILDER_LIMIT).contains(&limit) {
+            bad(
+                "accounts.builder.limit",
+                format!("must be from 1 to {MAX_BUILDER_LIMIT}, got {limit}"),
+            );
+        }
+    }
+}
+
+fn same_kind(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
 }
 
 /// `:name` placeholders in a query, outside quoted strings and `::` casts.
@@ -947,10 +1170,12 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
         .as_ref()
         .map(|v| v.iter().map(|p| p.as_str().to_string()).collect());
     sqlx::query(
-        "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source)
-         VALUES ($1, $2, $3, $4, $5, $6, 'definition')
+        "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms,
+                            source, uses_accounts, queue_priority, queue_timeout_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9)
          ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
-             prewarm_count = $5, allowed_platforms = $6, source = 'definition', updated_at = now()",
+             prewarm_count = $5, allowed_platforms = $6, source = 'definition', uses_accounts = $7,
+             queue_priority = $8, queue_timeout_ms = $9, updated_at = now()",
     )
     .bind(&def.name)
     .bind(def.meeting_platform.as_str())
@@ -958,6 +1183,9 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
     .bind(def.max_size as i32)
     .bind(def.prewarm as i32)
     .bind(allowed)
+    .bind(def.accounts.is_some())
+    .bind(def.queue.priority)
+    .bind(def.queue.timeout.0.as_millis() as i32)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

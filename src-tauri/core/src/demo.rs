@@ -59,6 +59,7 @@ pub fn request(n: u64) -> NewBot {
         meeting_url,
         priority: Some(if rng.random_bool(0.2) { 50 } else { 100 }),
         queue_timeout_ms: None,
+        pool: None,
     }
 }
 

@@ -27,8 +27,14 @@ pub struct Pool {
     pub prewarm_count: i32,
     /// Deployment platforms allowed, in order; `None`: the global priority order.
     pub allowed_platforms: Option<Vec<PlatformKind>>,
-    /// Where the definition came from (`default`, later a YAML file).
+    /// Where the definition came from (`default`, or `definition` for an applied YAML file).
     pub source: String,
+    /// Whether each bot needs an account leased from the pool's account source.
+    pub uses_accounts: bool,
+    /// Priority of its bot requests that name none.
+    pub queue_priority: i32,
+    /// Queue timeout of its bot requests that name none, in ms.
+    pub queue_timeout_ms: i32,
 }
 
 type PoolRow = (
@@ -39,10 +45,24 @@ type PoolRow = (
     i32,
     Option<Vec<String>>,
     String,
+    bool,
+    i32,
+    i32,
 );
 
 fn from_row(row: PoolRow) -> Result<Pool> {
-    let (name, mp, image, max_size, prewarm_count, allowed, source) = row;
+    let (
+        name,
+        mp,
+        image,
+        max_size,
+        prewarm_count,
+        allowed,
+        source,
+        uses_accounts,
+        queue_priority,
+        queue_timeout_ms,
+    ) = row;
     let allowed_platforms = allowed
         .map(|v| v.into_iter().map(|s| s.parse()).collect::<Result<Vec<_>>>())
         .transpose()?;
@@ -54,11 +74,14 @@ fn from_row(row: PoolRow) -> Result<Pool> {
         prewarm_count,
         allowed_platforms,
         source,
+        uses_accounts,
+        queue_priority,
+        queue_timeout_ms,
     })
 }
 
 const COLUMNS: &str =
-    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source";
+    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms";
 
 /// Every pool, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<Pool>> {

@@ -12,17 +12,16 @@ use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use crate::account;
 use crate::bot::{self, Decision, TraceEntry};
 use crate::clock::Clock;
-use crate::config::{
-    DEFAULT_PRIORITY, DEFAULT_REQUEST_QUEUE_TIMEOUT_MS, MAX_REQUEST_QUEUE_TIMEOUT_MS,
-};
+use crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use crate::description;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use crate::platform::image::ImageGate;
-use crate::platform::{BotSpec, Health, Platforms};
+use crate::platform::{BotAccount, BotSpec, Health, Platforms};
 use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self, PlatformSettings, Settings};
@@ -35,10 +34,14 @@ pub struct NewBot {
     pub meeting_platform: MeetingPlatform,
     /// Meeting URL.
     pub meeting_url: String,
-    /// Priority, lower first (default 100).
+    /// Priority, lower first (default: the pool's `queue.priority`, else 100).
     pub priority: Option<i32>,
-    /// How long it may wait in the global queue (default 5 min, max 10 min).
+    /// How long it may wait in the global queue (default: the pool's
+    /// `queue.timeout`, else 5 min; at most 10 min).
     pub queue_timeout_ms: Option<i32>,
+    /// The pool to use (it must serve the meeting platform); `None`: the
+    /// meeting platform's pool (the one named after it, else the first by name).
+    pub pool: Option<String>,
 }
 
 /// What became of a request (reference 004's `HybridDeployResult`).
@@ -85,6 +88,8 @@ enum Reservation {
     Reserved(Lease),
     Full(String),
     PoolFull(String),
+    /// The pool's bots need an account and none is available.
+    NoAccount,
     /// The bot is no longer this caller's to route (claimed elsewhere or ended).
     Skip,
 }
@@ -98,6 +103,7 @@ type BoxedOutcome<'a> =
 pub struct Pass {
     full: HashSet<PlatformKind>,
     pool_full: HashSet<(String, PlatformKind)>,
+    no_account: HashSet<String>,
 }
 
 /// Per-instance view of platform health (from the adapters' checks).
@@ -300,23 +306,37 @@ impl Router {
                 "meeting URL must not be empty",
             ));
         }
-        let priority = req.priority.unwrap_or(DEFAULT_PRIORITY);
+        let pool = match &req.pool {
+            Some(name) => {
+                let pool = pool::get(&self.db, name).await?;
+                if pool.meeting_platform != req.meeting_platform {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!(
+                            "pool {name} serves {}, not {}",
+                            pool.meeting_platform.as_str(),
+                            req.meeting_platform.as_str()
+                        ),
+                    ));
+                }
+                pool
+            }
+            None => pool::for_meeting_platform(&self.db, req.meeting_platform).await?,
+        };
+        let priority = req.priority.unwrap_or(pool.queue_priority);
         if priority < 0 {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
                 format!("priority must be 0 or more, got {priority}"),
             ));
         }
-        let timeout = req
-            .queue_timeout_ms
-            .unwrap_or(DEFAULT_REQUEST_QUEUE_TIMEOUT_MS as i32);
+        let timeout = req.queue_timeout_ms.unwrap_or(pool.queue_timeout_ms);
         if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
                 format!("queue timeout must be from 0 to {MAX_REQUEST_QUEUE_TIMEOUT_MS} ms (10 min), got {timeout}"),
             ));
         }
-        let pool = pool::for_meeting_platform(&self.db, req.meeting_platform).await?;
         let bot_id: i64 = sqlx::query_scalar(
             "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -454,6 +474,14 @@ impl Router {
                     self.trace(w.bot_id, entry(Some(kind), Decision::PoolFull, detail, now))
                         .await?;
                 }
+                Reservation::NoAccount => {
+                    // No platform can help: wait in the global queue for a
+                    // returned account or a refresh of the source.
+                    let detail = self.no_account_detail(&pool.name).await?;
+                    self.trace(w.bot_id, entry(None, Decision::NoAccount, detail, now))
+                        .await?;
+                    break;
+                }
                 Reservation::Full(detail) => {
                     if p.queue_timeout_ms > 0 {
                         let until = now + Duration::milliseconds(p.queue_timeout_ms.into());
@@ -556,6 +584,9 @@ impl Router {
         if pass.pool_full.contains(&(pool.name.clone(), kind)) {
             return Ok(Reservation::PoolFull(pool_full_detail(pool, kind)));
         }
+        if pass.no_account.contains(&pool.name) {
+            return Ok(Reservation::NoAccount);
+        }
         // Every path that does not commit rolls back explicitly: a rollback
         // left to the transaction's drop runs lazily, and would keep this
         // request's queue row locked while it tries the next platform on
@@ -588,6 +619,17 @@ impl Router {
             pass.full.insert(kind);
             tx.rollback().await?;
             return Ok(Reservation::Full(format!("at its limit ({used}/{limit})")));
+        }
+        // The account is leased in the same transaction as the slot: both
+        // are taken, or neither.
+        if pool.uses_accounts
+            && account::lease::lease_in(&mut tx, &pool.name, bot_id)
+                .await?
+                .is_none()
+        {
+            pass.no_account.insert(pool.name.clone());
+            tx.rollback().await?;
+            return Ok(Reservation::NoAccount);
         }
         let lease = match slot::acquire(&mut tx, &pool.name, kind, bot_id).await? {
             Some(l) => l,
@@ -683,7 +725,13 @@ impl Router {
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| e.to_string())?;
-                self.feed.publish(&[Topic::Slots, Topic::Bots]);
+                drop(conn);
+                // The bot never ran with its account: it returns uncounted.
+                account::lease::give_back(&self.db, bot_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.feed
+                    .publish(&[Topic::Slots, Topic::Bots, Topic::Pools]);
                 Err(message)
             }
         }
@@ -734,6 +782,13 @@ impl Router {
             resources: crate::definition::resources_of(&self.db, &pool.name)
                 .await
                 .map_err(|e| e.to_string())?,
+            account: account::lease::held_by(&self.db, bot_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|a| BotAccount {
+                    key: a.account_key,
+                    data: a.data.to_string(),
+                }),
         };
         match adapter.start(&r, &spec).await.map_err(|e| e.to_string())? {
             // The workload has its own identifier (an ECS task ARN): it
@@ -786,9 +841,14 @@ impl Router {
                         Reservation::Skip => {
                             return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
                         }
-                        Reservation::Full(_) | Reservation::PoolFull(_) if now < w.timeout_at => {
+                        Reservation::Full(_)
+                        | Reservation::PoolFull(_)
+                        | Reservation::NoAccount
+                            if now < w.timeout_at =>
+                        {
                             return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
                         }
+                        Reservation::NoAccount => {}
                         Reservation::Full(detail) | Reservation::PoolFull(detail) => {
                             let waited = (now - w.queued_at).num_milliseconds();
                             self.trace(w.bot_id, entry(Some(kind), Decision::Full, format!("{detail}; waited its queue timeout ({waited} ms since queued)"), now)).await?;
@@ -820,6 +880,8 @@ impl Router {
                             return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
                         }
                         Reservation::Full(_) | Reservation::PoolFull(_) => {}
+                        // No platform can help until an account returns.
+                        Reservation::NoAccount => break,
                     }
                 }
                 self.queued(w.bot_id, None, w.timeout_at).await
@@ -991,9 +1053,38 @@ impl Router {
             self.release_slot(&s, &format!("bot #{bot_id} {status}"))
                 .await?;
         }
+        self.end_account(bot_id, status, error).await?;
         self.feed
             .publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
         Ok(())
+    }
+
+    /// Ends the account lease of a bot that ended: `DONE` completes the
+    /// account, `FATAL` counts a failure (the pool's `retry_failed` and
+    /// `max_failures` decide whether it returns).
+    async fn end_account(&self, bot_id: i64, status: BotStatus, error: Option<&str>) -> Result<()> {
+        let Some(held) = account::lease::held_by(&self.db, bot_id).await? else {
+            return Ok(());
+        };
+        let config = account::lease::config_of(&self.db, &held.pool)
+            .await?
+            .unwrap_or_default();
+        let outcome = match status {
+            BotStatus::Done => account::lease::Outcome::Completed,
+            _ => account::lease::Outcome::Failed(error.unwrap_or("the bot failed").to_string()),
+        };
+        account::lease::finish(&self.db, bot_id, &outcome, &config).await?;
+        self.feed.publish(&[Topic::Pools]);
+        Ok(())
+    }
+
+    /// Why a pool's bots wait for an account, with its account counts.
+    async fn no_account_detail(&self, pool: &str) -> Result<String> {
+        let s = account::lease::stats(&self.db, pool).await?;
+        Ok(format!(
+            "no account available in {pool} ({} in use, {} completed, {} failed); waiting for one to return or a refresh",
+            s.in_use, s.completed, s.failed
+        ))
     }
 
     /// Stops a held slot's workload and returns the slot to `idle` (or

@@ -9,18 +9,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use berth_core::account::lease;
 use berth_core::account::query::QueryResult;
 use berth_core::account::source::{self, QueryConnection};
-use berth_core::definition::{self, Discovery, Found, Problem};
+use berth_core::account::{builder, lease};
+use berth_core::definition::{self, Discovery, Found, PoolDefinition, Problem};
 use berth_core::feed::Feed;
+use berth_core::meeting::PlatformKind;
+use berth_core::platform::{Health, Platforms};
+use berth_core::settings;
 use berth_core::{pool, Error, ErrorCode};
 use sqlx::PgPool;
 
 use crate::dto::{
-    self, AccountPreview, AccountRefresh, AppliedDefinition, CommandError, CommandResult,
-    DefinitionDetail, DefinitionList, DefinitionProblem, DefinitionRow, DefinitionSummary,
-    DefinitionTest, DeletedDefinition, SavedDefinition, Validation,
+    self, AccountPreview, AccountRefresh, AppliedDefinition, BuilderTable, CommandError,
+    CommandResult, DefinitionDetail, DefinitionList, DefinitionProblem, DefinitionRow,
+    DefinitionSummary, DefinitionTest, DeletedDefinition, PlatformReach, SavedDefinition,
+    Validation,
 };
 
 /// Rows of the account source shown by [`test_definition`].
@@ -187,6 +191,7 @@ fn preview(r: &QueryResult) -> AccountPreview {
 pub async fn test_definition(
     db: &PgPool,
     conn: QueryConnection<'_>,
+    platforms: &Platforms,
     dir: &Path,
     text: &str,
 ) -> CommandResult<DefinitionTest> {
@@ -198,10 +203,16 @@ pub async fn test_definition(
                 impact: None,
                 accounts: None,
                 accounts_error: None,
+                platforms: Vec::new(),
+                sql: None,
             })
         }
     };
     let impact = definition::impact(db, &def).await?;
+    let sql = match source::sql_of(db, conn, &def).await {
+        Ok(q) => q.map(|q| q.select),
+        Err(_) => None,
+    };
     let (accounts, accounts_error) = match source::read(db, conn, dir, &def).await {
         Ok(r) => (r.as_ref().map(preview), None),
         Err(e) => (None, Some(CommandError::from(e))),
@@ -211,6 +222,142 @@ pub async fn test_definition(
         impact: Some(impact.into()),
         accounts,
         accounts_error,
+        platforms: reachability(db, platforms, &def).await?,
+        sql,
+    })
+}
+
+/// Probes each platform `def` may use (its own list, else the global
+/// priority order) with its adapter's health check, now.
+async fn reachability(
+    db: &PgPool,
+    platforms: &Platforms,
+    def: &PoolDefinition,
+) -> CommandResult<Vec<PlatformReach>> {
+    let order: Vec<PlatformKind> = match &def.platforms {
+        Some(list) => list.clone(),
+        None => settings::load(db)
+            .await?
+            .platforms
+            .iter()
+            .map(|p| p.platform)
+            .collect(),
+    };
+    let mut out = Vec::with_capacity(order.len());
+    for kind in order {
+        let reach = match platforms.get(kind) {
+            None => PlatformReach {
+                platform: kind.as_str().to_string(),
+                health: "unavailable".into(),
+                detail: Some("no adapter is configured for it in this instance".into()),
+            },
+            Some(adapter) => {
+                let health = adapter.health().await;
+                PlatformReach {
+                    platform: kind.as_str().to_string(),
+                    health: health.as_str().to_string(),
+                    detail: match health {
+                        Health::Healthy => None,
+                        Health::Degraded => Some("answering, with problems".into()),
+                        Health::Down => Some("not answering its health check".into()),
+                        Health::Unknown => Some("the health check could not run".into()),
+                    },
+                }
+            }
+        };
+        out.push(reach);
+    }
+    Ok(out)
+}
+
+/// Tables the query role can read, for the visual query builder.
+pub async fn query_tables(db: &PgPool, conn: QueryConnection<'_>) -> CommandResult<Vec<String>> {
+    Ok(builder::tables(&source::role(db, conn).await?).await?)
+}
+
+/// The columns of `table` the query role can read (`query_refused` when
+/// none), for the visual query builder.
+pub async fn table_columns(
+    db: &PgPool,
+    conn: QueryConnection<'_>,
+    table: &str,
+) -> CommandResult<BuilderTable> {
+    Ok(builder::columns(&source::role(db, conn).await?, table)
+        .await?
+        .into())
+}
+
+/// The path of `file` in `dir`: a plain `*.yaml` file name, never a path
+/// that leaves the directory.
+fn definition_file(dir: &Path, file: &str) -> CommandResult<PathBuf> {
+    let plain = !file.is_empty()
+        && !file.starts_with('.')
+        && file.ends_with(".yaml")
+        && !file.contains(['/', '\\'])
+        && Path::new(file).file_name().is_some_and(|f| f == file);
+    if !plain {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            format!("{file:?} is not a definition file name (name.yaml, in the pools directory)"),
+        ));
+    }
+    Ok(dir.join(file))
+}
+
+/// The raw text of `file` in the pools directory, valid or not (to fix a
+/// broken file in the editor).
+pub fn read_definition_file(dir: &Path, file: &str) -> CommandResult<String> {
+    let path = definition_file(dir, file)?;
+    std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => CommandError::new(
+            ErrorCode::NotFound,
+            format!("no file {file} in {}", dir.display()),
+        ),
+        _ => io("read", &path, e),
+    })
+}
+
+/// Replaces the broken `file` with `text`, which must be valid
+/// (`definition_invalid`, nothing written). The result is saved as
+/// `<name>.yaml`: in place when that is `file`, else as a new file (refused,
+/// `conflict`, when that name is taken) and `file` is removed.
+pub fn repair_definition(dir: &Path, file: &str, text: &str) -> CommandResult<SavedDefinition> {
+    let path = definition_file(dir, file)?;
+    let def = definition::parse(text, None).map_err(|p| invalid(&p))?;
+    if !path.is_file() {
+        return Err(CommandError::new(
+            ErrorCode::NotFound,
+            format!("no file {file} in {}", dir.display()),
+        ));
+    }
+    let target_name = definition::file_name(&def.name)?;
+    let found = scan(dir)?;
+    if let Some(other) = found.get(&def.name) {
+        if other.path != path {
+            return Err(CommandError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "a pool named {} is already defined in {}",
+                    def.name,
+                    file_of(&other.path)
+                ),
+            ));
+        }
+    }
+    if target_name == file {
+        replace_file(&path, text)?;
+        return Ok(SavedDefinition {
+            name: def.name,
+            file: file.to_string(),
+            renamed_from: None,
+        });
+    }
+    create_file(&dir.join(&target_name), text)?;
+    std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
+    Ok(SavedDefinition {
+        name: def.name,
+        file: target_name,
+        renamed_from: Some(file.to_string()),
     })
 }
 

@@ -262,6 +262,10 @@ pub struct DefinitionTest {
     pub accounts: Option<AccountPreview>,
     /// Why the account source could not be read, if it could not.
     pub accounts_error: Option<super::CommandError>,
+    /// Reachability of the platforms the pool may use, in its order.
+    pub platforms: Vec<PlatformReach>,
+    /// The SQL its account source runs (a builder form compiled), when it has one.
+    pub sql: Option<String>,
 }
 
 /// Where a saved definition went.
@@ -319,4 +323,84 @@ pub struct DeletedDefinition {
     pub file: String,
     /// What stays behind, in plain words (the database's pool and slots).
     pub note: String,
+}
+
+/// A column the visual query builder may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BuilderColumn {
+    /// Column name, exactly as in the database.
+    pub name: String,
+    /// Its type (`integer`, `text`, `timestamp with time zone`).
+    pub data_type: String,
+}
+
+/// A table the query role can read, with its readable columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BuilderTable {
+    /// Schema.
+    pub schema: String,
+    /// Table name.
+    pub table: String,
+    /// Columns, in table order.
+    pub columns: Vec<BuilderColumn>,
+}
+
+impl From<berth_core::account::builder::TableColumns> for BuilderTable {
+    fn from(t: berth_core::account::builder::TableColumns) -> Self {
+        BuilderTable {
+            schema: t.schema,
+            table: t.table,
+            columns: t
+                .columns
+                .into_iter()
+                .map(|c| BuilderColumn {
+                    name: c.name,
+                    data_type: c.data_type,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether one of a definition's deployment platforms can be reached now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformReach {
+    /// Platform (`k8s`, `aws`, `coolify`).
+    pub platform: String,
+    /// `healthy`, `degraded`, `down`, or `unavailable` (no adapter in this instance).
+    pub health: String,
+    /// Why, when not healthy.
+    pub detail: Option<String>,
+}
+
+/// A batch of bots to deploy into one pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployRequest {
+    /// The pool (its meeting platform is the bots').
+    pub pool: String,
+    /// The meeting every bot joins.
+    pub meeting_url: String,
+    /// How many bots (1 to 100).
+    pub count: u32,
+    /// Priority (lower first); `null`: the pool's default.
+    pub priority: Option<i32>,
+    /// Queue timeout in ms; `null`: the pool's default.
+    pub queue_timeout_ms: Option<i32>,
+}
+
+/// What became of a deploy batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployBatch {
+    /// The bots created, in order.
+    #[specta(type = Vec<Number>)]
+    pub bot_ids: Vec<i64>,
+    /// Deployed at once.
+    pub deployed: u32,
+    /// Waiting in a queue.
+    pub queued: u32,
 }

@@ -7,7 +7,7 @@
 //! never hand one account to two bots; the schema refuses it as well.
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::query::QueryResult;
 use crate::definition::AccountPoolConfig;
@@ -140,11 +140,18 @@ pub async fn refresh(db: &PgPool, pool: &str, result: &QueryResult) -> Result<Re
 /// first, then least recently leased (never first). `None` when none is
 /// available. A bot that already holds an account gets that one back.
 pub async fn lease(db: &PgPool, pool: &str, bot_id: i64) -> Result<Option<Account>> {
+    let mut conn = db.acquire().await?;
+    lease_in(&mut conn, pool, bot_id).await
+}
+
+/// [`lease`] on `conn`, e.g. inside the transaction that reserves the bot's
+/// slot, so the account and the slot are taken (or rolled back) together.
+pub async fn lease_in(conn: &mut PgConnection, pool: &str, bot_id: i64) -> Result<Option<Account>> {
     let held: Option<Account> = sqlx::query_as(
         "SELECT pool, account_key, data, failures FROM pool_accounts WHERE bot_id = $1",
     )
     .bind(bot_id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     if held.is_some() {
         return Ok(held);
@@ -160,8 +167,53 @@ pub async fn lease(db: &PgPool, pool: &str, bot_id: i64) -> Result<Option<Accoun
     )
     .bind(pool)
     .bind(bot_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The account `bot_id` holds, if any.
+pub async fn held_by(db: &PgPool, bot_id: i64) -> Result<Option<Account>> {
+    Ok(sqlx::query_as(
+        "SELECT pool, account_key, data, failures FROM pool_accounts WHERE bot_id = $1",
+    )
+    .bind(bot_id)
     .fetch_optional(db)
     .await?)
+}
+
+/// Returns `bot_id`'s account to `available` without counting a failure:
+/// the bot never ran with it (its deploy failed, it went back to the queue).
+/// Whether it held one.
+pub async fn give_back(db: &PgPool, bot_id: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE pool_accounts SET status = 'available', bot_id = NULL WHERE bot_id = $1",
+    )
+    .bind(bot_id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// The leasing policy of `pool`'s applied definition; `None` when the pool
+/// has no account source (or no applied definition).
+pub async fn config_of(db: &PgPool, pool: &str) -> Result<Option<AccountPoolConfig>> {
+    let value: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT definition -> 'accounts' -> 'pool_config' FROM pool_definitions
+         WHERE name = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(pool)
+    .fetch_optional(db)
+    .await?;
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v).map(Some).map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("the applied definition of {pool} has an unreadable pool_config: {e}"),
+            )
+        }),
+    }
 }
 
 /// Ends `bot_id`'s lease (if it holds one) with `outcome`, by `config`'s

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
 use crate::account::lease::{self, AccountStats, Refreshed};
 use crate::account::query::{self, Limits, QueryResult};
-use crate::definition::{self, AccountSource, PoolDefinition};
+use crate::definition::{self, AccountSource, PoolDefinition, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Where the query role connects: the main database URL and the explicit
@@ -35,18 +36,22 @@ pub async fn read(
 ) -> Result<Option<QueryResult>> {
     match &def.accounts {
         None => Ok(None),
-        Some(AccountSource::Sql { query: q, .. }) => {
-            query::ensure_role(db).await.map_err(|e| {
-                Error::new(
-                    ErrorCode::QueryRefused,
-                    format!(
-                        "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
-                        query::QUERY_ROLE,
-                        query::QUERY_ROLE
-                    ),
-                )
-            })?;
-            let options = query::role_options(conn.main_url, conn.explicit)?;
+        Some(AccountSource::Sql { query, builder, .. }) => {
+            let options = role(db, conn).await?;
+            let compiled;
+            let q = match (query, builder) {
+                (Some(q), _) => q,
+                (None, Some(b)) => {
+                    compiled = super::builder::build(&options, b).await?;
+                    &compiled
+                }
+                (None, None) => {
+                    return Err(Error::new(
+                        ErrorCode::DefinitionInvalid,
+                        format!("{} has an sql account source without a query", def.name),
+                    ))
+                }
+            };
             Ok(Some(query::run(&options, q, Limits::default()).await?))
         }
         Some(AccountSource::File { directory, .. }) => {
@@ -77,6 +82,39 @@ pub async fn read(
                 truncated: false,
             }))
         }
+    }
+}
+
+/// Connection options of the query role, creating the role if missing.
+pub async fn role(db: &PgPool, conn: QueryConnection<'_>) -> Result<PgConnectOptions> {
+    query::ensure_role(db).await.map_err(|e| {
+        Error::new(
+            ErrorCode::QueryRefused,
+            format!(
+                "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
+                query::QUERY_ROLE,
+                query::QUERY_ROLE
+            ),
+        )
+    })?;
+    query::role_options(conn.main_url, conn.explicit)
+}
+
+/// The SQL `def`'s account source runs: its query, or its builder form
+/// compiled against the table's real columns. `None` without an SQL source.
+pub async fn sql_of(
+    db: &PgPool,
+    conn: QueryConnection<'_>,
+    def: &PoolDefinition,
+) -> Result<Option<SqlQuery>> {
+    match &def.accounts {
+        Some(AccountSource::Sql { query: Some(q), .. }) => Ok(Some(q.clone())),
+        Some(AccountSource::Sql {
+            builder: Some(b), ..
+        }) => Ok(Some(
+            super::builder::build(&role(db, conn).await?, b).await?,
+        )),
+        _ => Ok(None),
     }
 }
 

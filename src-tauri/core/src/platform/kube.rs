@@ -696,6 +696,7 @@ mod tests {
             meeting_url: "https://zoom.example/j/1".into(),
             image: "bots/zoom:1.0".into(),
             resources: Default::default(),
+            account: None,
         }
     }
 

@@ -52,6 +52,18 @@ pub struct BotSpec {
     /// Resource requests from the pool's applied definition; a field left
     /// out falls back to the platform's configured default.
     pub resources: crate::definition::Resources,
+    /// The meeting account leased to the bot, when its pool has an account source.
+    pub account: Option<BotAccount>,
+}
+
+/// A leased account as a bot receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotAccount {
+    /// The account's key in its pool.
+    pub key: String,
+    /// The account's row from the source, as JSON text. It may hold
+    /// credentials: adapters pass it to the workload only and never log it.
+    pub data: String,
 }
 
 /// The bot's configuration as environment variables, the same on every
@@ -68,6 +80,14 @@ pub fn bot_env(slot: &SlotRef, bot: &BotSpec) -> Vec<(String, String)> {
         ("BERTH_SLOT".into(), slot.slot_name.clone()),
         ("BERTH_EPOCH".into(), slot.epoch.to_string()),
     ]
+    .into_iter()
+    .chain(bot.account.iter().flat_map(|a| {
+        [
+            ("BERTH_ACCOUNT_KEY".to_string(), a.key.clone()),
+            ("BERTH_ACCOUNT".to_string(), a.data.clone()),
+        ]
+    }))
+    .collect()
 }
 
 /// A workload's state as a platform reports it.

@@ -1,0 +1,8 @@
+-- Whether a pool's bots each need a leased account: set by applying a
+-- definition with an account source. The router reads it with the pool.
+ALTER TABLE pools ADD COLUMN uses_accounts BOOLEAN NOT NULL DEFAULT false;
+
+-- Queue defaults of a pool's bot requests (the definition's `queue`).
+ALTER TABLE pools ADD COLUMN queue_priority INTEGER NOT NULL DEFAULT 100 CHECK (queue_priority >= 0);
+ALTER TABLE pools ADD COLUMN queue_timeout_ms INTEGER NOT NULL DEFAULT 300000
+    CHECK (queue_timeout_ms BETWEEN 0 AND 600000);
