@@ -6,3 +6,8 @@ ALTER TABLE pools ADD COLUMN uses_accounts BOOLEAN NOT NULL DEFAULT false;
 ALTER TABLE pools ADD COLUMN queue_priority INTEGER NOT NULL DEFAULT 100 CHECK (queue_priority >= 0);
 ALTER TABLE pools ADD COLUMN queue_timeout_ms INTEGER NOT NULL DEFAULT 300000
     CHECK (queue_timeout_ms BETWEEN 0 AND 600000);
+
+-- A pool whose definition was deleted: it takes no new bots, its idle slots
+-- are trimmed, and it is hidden once it has none. The row stays for the
+-- history of its bots. Applying a definition of that name revives it.
+ALTER TABLE pools ADD COLUMN retired BOOLEAN NOT NULL DEFAULT false;

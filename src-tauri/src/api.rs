@@ -34,6 +34,7 @@ pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
     Ok(pool::list(db)
         .await?
         .into_iter()
+        .filter(|p| !p.retired)
         .map(dto::Pool::from)
         .collect())
 }

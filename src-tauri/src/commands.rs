@@ -237,9 +237,7 @@ pub async fn delete_definition(
     name: String,
 ) -> CommandResult<DeletedDefinition> {
     let b = core.get().await?;
-    let out = api::definitions::delete_definition(b.db(), &pools_dir(), &name).await?;
-    b.router().feed().publish(&[Topic::Pools]);
-    Ok(out)
+    api::definitions::delete_definition(b.db(), b.router().feed(), &pools_dir(), &name).await
 }
 
 /// The definitions' JSON Schema as JSON text.

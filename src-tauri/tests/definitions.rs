@@ -435,33 +435,56 @@ async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPo
         .unwrap();
     drop(conn);
 
-    let e = refused(api::delete_definition(&h.db, dir, "zoom").await);
+    let e = refused(api::delete_definition(&h.db, h.router.feed(), dir, "zoom").await);
     assert_eq!(e.code, "conflict");
-    assert!(e.message.contains("1 deploying"), "{e}");
+    assert!(e.message.contains("1 busy or deploying"), "{e}");
     assert!(dir.join("zoom.yaml").exists());
 
-    let d = api::delete_definition(&h.db, dir, "google-meet")
+    let d = api::delete_definition(&h.db, h.router.feed(), dir, "google-meet")
         .await
         .unwrap();
     assert_eq!(d.file, "google-meet.yaml");
     assert!(
-        d.note
-            .contains("keeps the pool google-meet with its 1 slot"),
+        d.note.contains(
+            "google-meet is retired: it takes no new bots and its 1 idle slot will be removed"
+        ),
         "{}",
         d.note
     );
     assert!(!dir.join("google-meet.yaml").exists());
-    let pools: i64 = sqlx::query_scalar("SELECT count(*) FROM pools WHERE name = 'google-meet'")
+    // Retired, not gone: the row stays for its bots' history, hidden from
+    // the pool list, and the trim job removes its idle slot.
+    let retired: bool = sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'google-meet'")
         .fetch_one(&h.db)
         .await
         .unwrap();
-    assert_eq!(pools, 1);
+    assert!(retired);
+    assert_eq!(berth_core::jobs::trim(&h.router).await.unwrap(), 1);
+    let slots: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE pool = 'google-meet'")
+            .fetch_one(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(slots, 0);
+    assert!(!berth_core::pool::stats(&h.db)
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.pool == "google-meet"));
+    // The zoom pool, refused above, was left as it was.
+    let zoom_retired: bool = sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'zoom'")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert!(!zoom_retired);
 
     api::save_definition(dir, None, &yaml("fresh", 1, 0)).unwrap();
-    let d = api::delete_definition(&h.db, dir, "fresh").await.unwrap();
+    let d = api::delete_definition(&h.db, h.router.feed(), dir, "fresh")
+        .await
+        .unwrap();
     assert_eq!(d.note, "nothing of it was in the database");
     assert_eq!(
-        refused(api::delete_definition(&h.db, dir, "fresh").await).code,
+        refused(api::delete_definition(&h.db, h.router.feed(), dir, "fresh").await).code,
         "not_found"
     );
 }

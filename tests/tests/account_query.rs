@@ -232,3 +232,86 @@ async fn a_parameter_value_is_data_never_sql(db: PgPool) {
         .expect("bots still exists");
     assert_eq!(bots, 0);
 }
+
+/// The builder form of a definition whose `accounts.builder` is `yaml`
+/// (parsed and checked like any definition file).
+fn builder(yaml: &str) -> berth_core::definition::QueryBuilder {
+    let indented: String = yaml.lines().map(|l| format!("    {l}\n")).collect();
+    let text = format!(
+        "name: b\nmeeting_platform: zoom\nimage: bot\nmax_size: 1\naccounts:\n  type: sql\n  builder:\n{indented}"
+    );
+    match berth_core::definition::parse(&text, None).expect(&text).accounts {
+        Some(berth_core::definition::AccountSource::Sql {
+            builder: Some(b), ..
+        }) => b,
+        other => panic!("a builder source: {other:?}"),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_builder_selects_by_real_columns_and_refuses_any_other_name(db: PgPool) {
+    use berth_core::account::builder;
+    let role = accounts_fixture(&db).await;
+    let before = checksum(&db).await;
+
+    // Available or failed (2, 4, 6, 8, 10, 12, 14, 16) with fewer than 3
+    // failures (i % 5): 2:2, 6:1, 10:0, 12:2, 16:1; by failures, then id
+    // descending: 10, 16, 6, 12, 2; limit 4.
+    let form = builder(
+        "table: accounts
+columns: [id, email]
+filters:
+  - { column: status, op: in, value: [available, failed] }
+  - { column: failures, op: '<', value: 3 }
+  - { column: email, op: is_not_null }
+sort:
+  - { column: failures }
+  - { column: id, direction: desc }
+limit: 4
+",
+    );
+    let q = builder::build(&role, &form).await.expect("compiles");
+    let r = query::run(&role, &q, limits()).await.expect("runs");
+    let ids: Vec<i64> = r.rows.iter().map(|row| row["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![10, 16, 6, 12]);
+    assert_eq!(r.columns, vec!["id", "email"]);
+
+    // A value is bound, never spliced: it matches nothing and drops nothing.
+    let q = builder::build(
+        &role,
+        &builder("table: accounts\nfilters:\n  - { column: email, op: '=', value: \"'; DROP TABLE bots;--\" }\n"),
+    )
+    .await
+    .unwrap();
+    assert!(query::run(&role, &q, limits()).await.unwrap().rows.is_empty());
+
+    // Names that are not real columns, wherever they appear, and tables
+    // the role may not read, are refused before any query runs.
+    let evil = "id\\\" FROM bots; DROP TABLE bots; --";
+    for form in [
+        format!("table: accounts\ncolumns: [\"{evil}\"]\n"),
+        format!("table: accounts\nfilters:\n  - {{ column: \"{evil}\", op: '=', value: 1 }}\n"),
+        format!("table: accounts\nsort:\n  - {{ column: \"{evil}\" }}\n"),
+        "table: accounts\ncolumns: [passwd]\n".to_string(),
+        "table: accounts\nfilters:\n  - { column: ID, op: '=', value: 1 }\n".to_string(),
+    ] {
+        let e = builder::build(&role, &builder(&form))
+            .await
+            .expect_err(&form);
+        assert_eq!(e.code(), ErrorCode::QueryRefused, "{form}: {e}");
+        assert!(e.to_string().contains("is not a column of public.accounts"), "{e}");
+    }
+    for table in ["bots", "pg_authid", "accounts; DROP TABLE bots", "public.nope"] {
+        let e = builder::build(&role, &builder(&format!("table: \"{table}\"\n")))
+            .await
+            .expect_err(table);
+        assert_eq!(e.code(), ErrorCode::QueryRefused, "{table}: {e}");
+        assert!(e.to_string().contains("can read"), "{e}");
+    }
+    assert_eq!(before, checksum(&db).await, "the database is unchanged");
+    let bots: bool = sqlx::query_scalar("SELECT to_regclass('bots') IS NOT NULL")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(bots);
+}

@@ -556,3 +556,69 @@ async fn the_applied_definitions_resources_reach_deploys(db: PgPool) {
     let r = definition::resources_of(&db, "sales-zoom").await.unwrap();
     assert_eq!(r.memory.as_deref(), Some("3Gi"));
 }
+
+#[test]
+fn a_builder_form_is_checked_field_by_field() {
+    let base = "name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n";
+    let ok = definition::parse(
+        &format!("{base}  builder:\n    table: accounts\n    filters:\n      - {{ column: status, op: in, value: [a, b] }}\n      - {{ column: banned, op: is_null }}\n    sort:\n      - {{ column: id, direction: desc }}\n    limit: 10\n"),
+        None,
+    )
+    .expect("valid builder");
+    let Some(AccountSource::Sql {
+        query: None,
+        builder: Some(b),
+        ..
+    }) = &ok.accounts
+    else {
+        panic!("{:?}", ok.accounts)
+    };
+    assert_eq!(b.filters[0].op, definition::Comparator::In);
+    assert_eq!(b.sort[0].direction, definition::Direction::Desc);
+
+    let cases = [
+        ("", "accounts.query"),
+        (
+            "  query: { select: SELECT 1 }\n  builder: { table: a }\n",
+            "accounts.builder",
+        ),
+        (
+            "  builder:\n    table: a\n    filters:\n      - { column: x, op: in, value: 3 }\n",
+            "accounts.builder.filters",
+        ),
+        (
+            "  builder:\n    table: a\n    filters:\n      - { column: x, op: in, value: [1, a] }\n",
+            "accounts.builder.filters",
+        ),
+        (
+            "  builder:\n    table: a\n    filters:\n      - { column: x, op: is_null, value: 1 }\n",
+            "accounts.builder.filters",
+        ),
+        (
+            "  builder:\n    table: a\n    filters:\n      - { column: x, op: like, value: 1 }\n",
+            "accounts.builder.filters",
+        ),
+        (
+            "  builder:\n    table: a\n    filters:\n      - { column: '', op: '=', value: 1 }\n",
+            "accounts.builder.filters",
+        ),
+        ("  builder:\n    table: a.b.c\n", "accounts.builder.table"),
+        ("  builder:\n    table: a\n    limit: 0\n", "accounts.builder.limit"),
+        ("  builder:\n    table: a\n    limit: 10001\n", "accounts.builder.limit"),
+    ];
+    for (source, field) in cases {
+        let p = problems(&format!("{base}{source}"));
+        assert!(
+            p.iter().any(|p| p.field.as_deref() == Some(field)),
+            "{source}: expected a problem at {field}, got {p:?}"
+        );
+    }
+    // An operator outside the allowed set is not even parsed.
+    let p = problems(&format!(
+        "{base}  builder:\n    table: a\n    filters:\n      - {{ column: x, op: '~', value: 1 }}\n"
+    ));
+    assert!(p[0].message.contains("unknown variant"), "{p:?}");
+    // Located at the `accounts:` block: the source's `type` tag makes the
+    // parser read the block as a whole before choosing the variant.
+    assert_eq!(p[0].line, Some(5), "{p:?}");
+}

@@ -100,6 +100,12 @@ pub enum PoolsCommand {
         /// Pool name
         name: String,
     },
+    /// Delete the definition file and retire its pool (refused while its
+    /// slots are busy or deploying; idle slots are removed, history kept)
+    Delete {
+        /// Pool name
+        name: String,
+    },
     /// The JSON Schema of the definition format
     Schema,
 }

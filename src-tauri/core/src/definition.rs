@@ -207,6 +207,17 @@ pub enum AccountSource {
     },
 }
 
+impl AccountSource {
+    /// Its leasing policy.
+    pub fn pool_config(&self) -> &AccountPoolConfig {
+        match self {
+            AccountSource::Sql { pool_config, .. } | AccountSource::File { pool_config, .. } => {
+                pool_config
+            }
+        }
+    }
+}
+
 /// An account query: one `SELECT` with named parameters (`:name`), which
 /// are bound by the driver, never spliced into the text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -641,10 +652,12 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
                 format!("must be from 1 to 100, got {}", config.max_failures),
             );
         }
-        if config.refresh_interval.0 < Duration::from_secs(1) {
+        if !config.refresh_interval.0.is_zero()
+            && config.refresh_interval.0 < Duration::from_secs(1)
+        {
             bad(
                 "accounts.pool_config.refresh_interval",
-                "must be at least 1s".into(),
+                "must be 0s (manual refresh only) or at least 1s".into(),
             );
         }
     }
@@ -1175,7 +1188,7 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
          VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9)
          ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
              prewarm_count = $5, allowed_platforms = $6, source = 'definition', uses_accounts = $7,
-             queue_priority = $8, queue_timeout_ms = $9, updated_at = now()",
+             queue_priority = $8, queue_timeout_ms = $9, retired = false, updated_at = now()",
     )
     .bind(&def.name)
     .bind(def.meeting_platform.as_str())
@@ -1194,6 +1207,68 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
         version,
         hash,
         changed: true,
+    })
+}
+
+/// What [`retire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retired {
+    /// Whether the pool was in the database at all.
+    pub existed: bool,
+    /// Idle or errored slots left for the trim job to remove.
+    pub slots: i64,
+}
+
+/// Retires pool `name` after its definition was deleted: it takes no new
+/// bots, pre-warms nothing, and the trim job removes its idle slots (the row
+/// stays for its bots' history; applying a definition of that name revives
+/// it). Refused (`conflict`, nothing written) while any of its slots is busy
+/// or deploying. Announces `pools`.
+pub async fn retire(db: &PgPool, feed: &Feed, name: &str) -> Result<Retired> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth:definition:' || $1))")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let exists: Option<bool> =
+        sqlx::query_scalar("SELECT retired FROM pools WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        tx.rollback().await?;
+        return Ok(Retired {
+            existed: false,
+            slots: 0,
+        });
+    }
+    let (held, rest): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('busy', 'deploying')),
+                count(*) FILTER (WHERE status NOT IN ('busy', 'deploying'))
+         FROM pool_slots WHERE pool = $1",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
+    if held > 0 {
+        tx.rollback().await?;
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("{name} has {held} busy or deploying slots; delete it once they are done"),
+        ));
+    }
+    sqlx::query(
+        "UPDATE pools SET retired = true, prewarm_count = 0, updated_at = now() WHERE name = $1",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    feed.publish(&[Topic::Pools]);
+    Ok(Retired {
+        existed: true,
+        slots: rest,
     })
 }
 

@@ -280,13 +280,17 @@ impl Berth {
 
         // Jobs, run only while leading; each at its own interval.
         let (router, leading) = (self.router.clone(), self.leading.clone());
+        let main_url = self.database_url.clone();
+        let explicit_query_url = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
+        let pools_dir = crate::definition::pools_dir(|k| std::env::var_os(k));
         self.tasks.push(tokio::spawn(async move {
             use std::time::{Duration as StdDuration, Instant};
             let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
-            let mut last: [Option<Instant>; 3] = [None; 3];
+            let mut last: [Option<Instant>; 5] = [None; 5];
+            let mut refresh_attempts = std::collections::HashMap::new();
             loop {
                 if leading.load(Ordering::SeqCst) {
-                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 3]| {
+                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 5]| {
                         last[i].is_none_or(|t| t.elapsed() >= every(ms))
                     };
                     if due(0, jobs_cfg.reconcile_interval_ms, &last) {
@@ -307,8 +311,30 @@ impl Berth {
                             tracing::warn!(error = %e, "pre-warming failed");
                         }
                     }
+                    if due(3, jobs_cfg.prewarm_interval_ms, &last) {
+                        last[3] = Some(Instant::now());
+                        if let Err(e) = jobs::trim(&router).await {
+                            tracing::warn!(error = %e, "trimming slots failed");
+                        }
+                    }
+                    // Each pool's own `refresh_interval` decides; this only
+                    // bounds how late a due refresh starts.
+                    if due(4, 1_000, &last) {
+                        last[4] = Some(Instant::now());
+                        let conn = crate::account::source::QueryConnection {
+                            main_url: &main_url,
+                            explicit: explicit_query_url.as_deref(),
+                        };
+                        if let Err(e) =
+                            jobs::refresh_accounts(&router, conn, &pools_dir, &mut refresh_attempts)
+                                .await
+                        {
+                            tracing::warn!(error = %e, "account auto-refresh failed");
+                        }
+                    }
                 } else {
-                    last = [None; 3];
+                    last = [None; 5];
+                    refresh_attempts.clear();
                 }
                 tokio::time::sleep(StdDuration::from_millis(100)).await;
             }

@@ -431,3 +431,136 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
     }
     Ok(created)
 }
+
+/// What one pass of [`refresh_accounts`] did, per pool.
+#[derive(Debug, Default)]
+pub struct AccountRefreshReport {
+    /// Pools refreshed, with what changed.
+    pub refreshed: Vec<(String, crate::account::lease::Refreshed)>,
+    /// Pools whose source could not be read, with why.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Auto-refresh: re-reads the account source of every applied definition
+/// whose `refresh_interval` (not `0s`, which means manual only) has passed
+/// since its last refresh, or since the last failed attempt in `attempts`
+/// (so a broken source is retried once per interval, not on every tick).
+/// Uses the applied version, not the file. Announces `pools` when any
+/// account list changed.
+pub async fn refresh_accounts(
+    router: &Router,
+    conn: crate::account::source::QueryConnection<'_>,
+    dir: &std::path::Path,
+    attempts: &mut HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> Result<AccountRefreshReport> {
+    use crate::account::source;
+    let db = router.db();
+    let now = router.clock().now();
+    let rows: Vec<(
+        String,
+        serde_json::Value,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = sqlx::query_as(
+        "SELECT d.name, d.definition, r.refreshed_at
+             FROM (SELECT DISTINCT ON (name) name, definition FROM pool_definitions
+                   ORDER BY name, version DESC) d
+             LEFT JOIN pool_account_refreshes r ON r.pool = d.name
+             WHERE d.definition -> 'accounts' IS NOT NULL
+             ORDER BY d.name",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut report = AccountRefreshReport::default();
+    for (name, value, refreshed_at) in rows {
+        let def: crate::definition::PoolDefinition = match serde_json::from_value(value) {
+            Ok(d) => d,
+            Err(e) => {
+                report
+                    .failed
+                    .push((name, format!("unreadable applied definition: {e}")));
+                continue;
+            }
+        };
+        let Some(source) = &def.accounts else {
+            continue;
+        };
+        let interval = source.pool_config().refresh_interval.0;
+        if interval.is_zero() {
+            continue;
+        }
+        let interval = Duration::from_std(interval).unwrap_or(Duration::MAX);
+        let last = match (refreshed_at, attempts.get(&name)) {
+            (Some(a), Some(b)) => Some(a.max(*b)),
+            (a, b) => a.or(b.copied()),
+        };
+        if last.is_some_and(|t| now - t < interval) {
+            continue;
+        }
+        attempts.insert(name.clone(), now);
+        match source::refresh(db, conn, dir, &def).await {
+            Ok(r) => report.refreshed.push((name, r.refreshed)),
+            Err(e) => {
+                tracing::warn!(pool = %name, error = %e, "account refresh failed");
+                report.failed.push((name, e.to_string()));
+            }
+        }
+    }
+    if report
+        .refreshed
+        .iter()
+        .any(|(_, r)| r.added + r.removed > 0)
+    {
+        router.feed().publish(&[Topic::Pools]);
+    }
+    Ok(report)
+}
+
+/// Removes idle (and errored, unheld) slots a pool may no longer have: those
+/// numbered beyond its max size, and every slot of a retired pool; deletes
+/// their platform resources first (a slot whose resource cannot be deleted
+/// stays, for the next pass). Busy and deploying slots are left to finish. Returns the
+/// slots removed. (A retired pool's row stays, hidden, for its bots' history.)
+pub async fn trim(router: &Router) -> Result<usize> {
+    let db = router.db();
+    let doomed: Vec<SlotView> = sqlx::query_as(
+        "SELECT s.id, s.uuid, s.slot_name, s.pool, s.meeting_platform, s.deployment_platform, s.status,
+                s.assigned_bot_id, s.epoch, s.platform_ref, s.description, s.last_used_at, s.error_message,
+                s.recovery_attempts, s.status_changed_at, s.created_at
+         FROM pool_slots s JOIN pools p ON p.name = s.pool
+         WHERE s.status IN ('idle', 'error') AND s.assigned_bot_id IS NULL
+           AND (p.retired OR s.slot_number > p.max_size)
+         ORDER BY s.pool, s.slot_number",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut removed = 0;
+    for s in &doomed {
+        let kind: PlatformKind = s.deployment_platform.parse()?;
+        if let (Some(adapter), Some(_)) = (router.platforms().get(kind), &s.platform_ref) {
+            let r = SlotRef {
+                slot_id: s.id,
+                slot_name: s.slot_name.clone(),
+                pool: s.pool.clone(),
+                epoch: s.epoch,
+                platform_ref: s.platform_ref.clone(),
+            };
+            if let Err(e) = adapter.delete_resource(&r).await {
+                tracing::warn!(slot = %s.slot_name, error = %e, "resource of a trimmed slot not deleted");
+                continue;
+            }
+        }
+        let mut conn = db.acquire().await?;
+        let why = if s.status == "error" {
+            "trimmed: its pool was retired or shrank (was in error)"
+        } else {
+            "trimmed: its pool was retired or shrank"
+        };
+        if slot::delete(&mut conn, s.id, s.epoch, why).await? {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        router.feed().publish(&[Topic::Slots, Topic::Pools]);
+    }
+    Ok(removed)
+}

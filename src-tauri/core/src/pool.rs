@@ -35,6 +35,8 @@ pub struct Pool {
     pub queue_priority: i32,
     /// Queue timeout of its bot requests that name none, in ms.
     pub queue_timeout_ms: i32,
+    /// Its definition was deleted: no new bots; its idle slots are trimmed.
+    pub retired: bool,
 }
 
 type PoolRow = (
@@ -48,6 +50,7 @@ type PoolRow = (
     bool,
     i32,
     i32,
+    bool,
 );
 
 fn from_row(row: PoolRow) -> Result<Pool> {
@@ -62,6 +65,7 @@ fn from_row(row: PoolRow) -> Result<Pool> {
         uses_accounts,
         queue_priority,
         queue_timeout_ms,
+        retired,
     ) = row;
     let allowed_platforms = allowed
         .map(|v| v.into_iter().map(|s| s.parse()).collect::<Result<Vec<_>>>())
@@ -77,11 +81,12 @@ fn from_row(row: PoolRow) -> Result<Pool> {
         uses_accounts,
         queue_priority,
         queue_timeout_ms,
+        retired,
     })
 }
 
 const COLUMNS: &str =
-    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms";
+    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms, retired";
 
 /// Every pool, by name.
 pub async fn list(db: &PgPool) -> Result<Vec<Pool>> {
@@ -107,7 +112,7 @@ pub async fn get(db: &PgPool, name: &str) -> Result<Pool> {
 /// The pool serving `mp` (the first by name when several do).
 pub async fn for_meeting_platform(db: &PgPool, mp: MeetingPlatform) -> Result<Pool> {
     let row: Option<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM pools WHERE meeting_platform = $1 ORDER BY (name = $1) DESC, name LIMIT 1"
+        "SELECT {COLUMNS} FROM pools WHERE meeting_platform = $1 AND NOT retired ORDER BY (name = $1) DESC, name LIMIT 1"
     )))
     .bind(mp.as_str())
     .fetch_optional(db)
@@ -173,7 +178,9 @@ pub async fn stats(db: &PgPool) -> Result<Vec<PoolStats>> {
                 count(s.id) FILTER (WHERE s.status = 'error') AS error,
                 p.max_size::bigint AS max_size
          FROM pools p LEFT JOIN pool_slots s ON s.pool = p.name
-         GROUP BY p.name, p.meeting_platform, p.max_size ORDER BY p.name",
+         GROUP BY p.name, p.meeting_platform, p.max_size
+         HAVING NOT bool_or(p.retired) OR count(s.id) > 0
+         ORDER BY p.name",
     )
     .fetch_all(db)
     .await?)

@@ -309,6 +309,12 @@ impl Router {
         let pool = match &req.pool {
             Some(name) => {
                 let pool = pool::get(&self.db, name).await?;
+                if pool.retired {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!("pool {name} was retired (its definition was deleted)"),
+                    ));
+                }
                 if pool.meeting_platform != req.meeting_platform {
                     return Err(Error::new(
                         ErrorCode::InvalidInput,

@@ -512,36 +512,28 @@ pub async fn refresh_accounts(
     })
 }
 
-/// Deletes `name`'s definition file, refused (`conflict`) while the pool
-/// has busy or deploying slots. The database keeps the pool, its slots and
-/// applied versions; the returned note says so.
+/// Deletes `name`'s definition file and retires its pool: no new bots,
+/// nothing pre-warmed, its idle slots removed by the trim job (the pool row
+/// and its applied versions stay as history). Refused (`conflict`, nothing
+/// changed) while the pool has busy or deploying slots. Announces `pools`.
 pub async fn delete_definition(
     db: &PgPool,
+    feed: &Feed,
     dir: &Path,
     name: &str,
 ) -> CommandResult<DeletedDefinition> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
-    let stats = pool::stats(db).await?.into_iter().find(|s| s.pool == name);
-    if let Some(s) = &stats {
-        if s.busy + s.deploying > 0 {
-            return Err(CommandError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "{name} has {} busy and {} deploying slots; delete it once they are done",
-                    s.busy, s.deploying
-                ),
-            ));
-        }
-    }
+    let retired = definition::retire(db, feed, name).await?;
     std::fs::remove_file(&f.path).map_err(|e| io("remove", &f.path, e))?;
-    let note = match stats {
-        Some(s) => format!(
-            "the database keeps the pool {name} with its {} slot{} and applied versions; only the file is gone",
-            s.total,
-            if s.total == 1 { "" } else { "s" }
-        ),
-        None => "nothing of it was in the database".to_string(),
+    let note = if retired.existed {
+        format!(
+            "{name} is retired: it takes no new bots and its {} idle slot{} will be removed; its history stays",
+            retired.slots,
+            if retired.slots == 1 { "" } else { "s" }
+        )
+    } else {
+        "nothing of it was in the database".to_string()
     };
     Ok(DeletedDefinition {
         name: name.to_string(),

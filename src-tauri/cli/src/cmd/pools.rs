@@ -24,6 +24,7 @@ pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<()> {
         PoolsCommand::Test { name } => test(ctx, &dir, &name).await,
         PoolsCommand::Apply { name } => apply(ctx, &dir, &name).await,
         PoolsCommand::Refresh { name } => refresh(ctx, &dir, &name).await,
+        PoolsCommand::Delete { name } => delete(ctx, &dir, &name).await,
         PoolsCommand::Schema => output::json(&definition::schema()),
     }
 }
@@ -276,6 +277,46 @@ async fn apply(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
         format!(
             "{name}: v{} already has this content; nothing changed",
             outcome.version
+        )
+    });
+    Ok(())
+}
+
+async fn delete(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
+    let found = scan(dir)?;
+    let f = find(&found, dir, name)?;
+    let retired = with_db(async |db| {
+        let feed = Feed::new(uuid::Uuid::new_v4(), true);
+        let retired = definition::retire(&db.pool, &feed, name).await?;
+        feed.flush(&db.pool).await?;
+        Ok(retired)
+    })
+    .await?;
+    std::fs::remove_file(&f.path).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidInput,
+            format!("cannot remove {}: {e}", f.path.display()),
+        )
+    })?;
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "name": name,
+            "file": f.path,
+            "retired": retired.existed,
+            "slotsToRemove": retired.slots,
+        }));
+    }
+    output::emit(if retired.existed {
+        format!(
+            "{name}: deleted {}; the pool is retired (no new bots; {} idle slot{} will be removed)",
+            f.path.display(),
+            retired.slots,
+            if retired.slots == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "{name}: deleted {} (it was never applied)",
+            f.path.display()
         )
     });
     Ok(())

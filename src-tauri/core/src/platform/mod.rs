@@ -309,3 +309,41 @@ impl Platforms {
         self.adapters.iter().map(|(k, v)| (*k, v))
     }
 }
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn a_leased_account_reaches_the_bot_only_when_there_is_one() {
+        let slot = SlotRef {
+            slot_id: 1,
+            slot_name: "pool-acc-001".into(),
+            pool: "acc".into(),
+            epoch: 3,
+            platform_ref: None,
+        };
+        let mut bot = BotSpec {
+            bot_id: 7,
+            meeting_platform: MeetingPlatform::Zoom,
+            meeting_url: "https://zoom.example/j/1".into(),
+            image: "bots/zoom".into(),
+            resources: Default::default(),
+            account: None,
+        };
+        let keys = |env: &[(String, String)]| -> Vec<String> {
+            env.iter().map(|(k, _)| k.clone()).collect()
+        };
+        assert!(!keys(&bot_env(&slot, &bot))
+            .iter()
+            .any(|k| k.starts_with("BERTH_ACCOUNT")));
+        bot.account = Some(BotAccount {
+            key: "12".into(),
+            data: r#"{"id":12}"#.into(),
+        });
+        let env: std::collections::HashMap<_, _> = bot_env(&slot, &bot).into_iter().collect();
+        assert_eq!(env["BERTH_ACCOUNT_KEY"], "12");
+        assert_eq!(env["BERTH_ACCOUNT"], r#"{"id":12}"#);
+        assert_eq!(env["BERTH_POOL"], "acc");
+    }
+}
