@@ -11,3 +11,7 @@ ALTER TABLE pools ADD COLUMN queue_timeout_ms INTEGER NOT NULL DEFAULT 300000
 -- are trimmed, and it is hidden once it has none. The row stays for the
 -- history of its bots. Applying a definition of that name revives it.
 ALTER TABLE pools ADD COLUMN retired BOOLEAN NOT NULL DEFAULT false;
+
+-- Recovery policy from the pool's definition; NULL: the global settings.
+ALTER TABLE pools ADD COLUMN deploying_timeout_ms INTEGER CHECK (deploying_timeout_ms > 0);
+ALTER TABLE pools ADD COLUMN recovery_max_attempts INTEGER CHECK (recovery_max_attempts BETWEEN 1 AND 10);

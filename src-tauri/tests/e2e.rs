@@ -337,6 +337,12 @@ async fn desktop_app_end_to_end(db: PgPool) {
     .expect("simulator knobs");
 
     let url = database_url(&db);
+    // The Pools view's directory, this test's own (seeded by the app).
+    let pools_dir = std::env::temp_dir().join(format!(
+        "berth-e2e-pools-{}",
+        db.connect_options().get_database().unwrap_or("db")
+    ));
+    let _ = std::fs::remove_dir_all(&pools_dir);
     let (display, _xvfb) = display();
     let _driver = Group::spawn(
         "tauri-driver",
@@ -353,6 +359,7 @@ async fn desktop_app_end_to_end(db: PgPool) {
             .env("DATABASE_URL", &url)
             .env("BERTH_DEV", "1")
             .env("POOL_PREWARM_COUNT", "2")
+            .env("BERTH_POOLS_DIR", &pools_dir)
             .env_remove("BERTH_DEMO")
             // Each change event the app forwards is logged, so a late update in a
             // failed run shows whether the event or the window was slow.
@@ -608,7 +615,159 @@ async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String>
         return Err("the change history does not show the new limit".into());
     }
 
+    pools_create_test_apply(client, db).await?;
     scroll_ten_thousand(client, db).await
+}
+
+/// The button labelled `label` (exactly, ignoring surrounding space).
+async fn button(
+    client: &Client,
+    label: &str,
+    limit: Duration,
+) -> Result<fantoccini::elements::Element, String> {
+    let xpath = format!("//button[normalize-space()='{label}']");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(b) = client.find(Locator::XPath(&xpath)).await {
+            if b.is_enabled().await.unwrap_or(false) {
+                return Ok(b);
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("no enabled button {label:?} within {limit:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page's text contains `needle`.
+async fn wait_text(
+    client: &Client,
+    css: &str,
+    needle: &str,
+    limit: Duration,
+) -> Result<(), String> {
+    let found = poll_async(limit, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default().contains(needle),
+            Err(_) => false,
+        }
+    })
+    .await;
+    if found {
+        Ok(())
+    } else {
+        let shown = match client.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => "(not found)".into(),
+        };
+        Err(format!("{css} never showed {needle:?}; it shows: {shown}"))
+    }
+}
+
+/// Issue 5's scenario in the real app: a new pool definition is written in
+/// the Pools view's YAML editor, tested (impact: its pre-warmed slots),
+/// saved and applied; the core then pre-warms its slots, which the
+/// dashboard's slot table shows.
+async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), String> {
+    const POOL: &str = "e2e-pool";
+    click_tab(client, "Pools").await;
+    button(client, "New pool", Duration::from_secs(10))
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    let editor = wait_find(
+        client,
+        "textarea[aria-label='Definition YAML']",
+        Duration::from_secs(10),
+    )
+    .await;
+    // WebDriver types a newline as the Enter key (U+E007), not as "\n".
+    let yaml = format!(
+        "name: {POOL}\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 3\nprewarm: 2\n"
+    );
+    retype(&editor, &yaml.replace('\n', "\u{e007}")).await;
+    wait_text(
+        client,
+        "[aria-label='Validation']",
+        "Valid.",
+        Duration::from_secs(10),
+    )
+    .await?;
+    button(client, "Test", Duration::from_secs(5))
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        client,
+        "section[aria-label='Test result']",
+        "creates 2 slots, removes 0 idle, 0 busy affected",
+        Duration::from_secs(15),
+    )
+    .await?;
+    button(client, "Save", Duration::from_secs(5))
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    button(client, "Apply", Duration::from_secs(10))
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        client,
+        "section[aria-label='Definition editor']",
+        "Applied as v1.",
+        Duration::from_secs(10),
+    )
+    .await?;
+    screenshot(client, "pools-applied").await;
+    let version: Option<i32> =
+        sqlx::query_scalar("SELECT max(version) FROM pool_definitions WHERE name = $1")
+            .bind(POOL)
+            .fetch_one(db)
+            .await
+            .map_err(|e| e.to_string())?;
+    if version != Some(1) {
+        return Err(format!(
+            "{POOL}: applied version {version:?} in the database, not 1"
+        ));
+    }
+    // The leader's pre-warming creates the two slots.
+    let warmed = poll_async(Duration::from_secs(30), || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pool_slots WHERE pool = $1 AND status = 'idle'",
+        )
+        .bind(POOL)
+        .fetch_one(db)
+        .await
+        .unwrap_or(0)
+            == 2
+    })
+    .await;
+    if !warmed {
+        return Err(format!("{POOL}: its 2 slots were not pre-warmed"));
+    }
+    click_tab(client, "Pool dashboard").await;
+    for n in ["001", "002"] {
+        let name = format!("pool-{POOL}-{n}");
+        let shown = poll_async(LIVE_WITHIN, || async {
+            client
+                .source()
+                .await
+                .map(|html| html.contains(&name))
+                .unwrap_or(false)
+        })
+        .await;
+        if !shown {
+            return Err(format!("the dashboard does not show the new slot {name}"));
+        }
+    }
+    screenshot(client, "pools-slots").await;
+    Ok(())
 }
 
 /// Frame times while the slots table scrolls through 10,000 rows, against

@@ -240,7 +240,10 @@ fn builder(yaml: &str) -> berth_core::definition::QueryBuilder {
     let text = format!(
         "name: b\nmeeting_platform: zoom\nimage: bot\nmax_size: 1\naccounts:\n  type: sql\n  builder:\n{indented}"
     );
-    match berth_core::definition::parse(&text, None).expect(&text).accounts {
+    match berth_core::definition::parse(&text, None)
+        .expect(&text)
+        .accounts
+    {
         Some(berth_core::definition::AccountSource::Sql {
             builder: Some(b), ..
         }) => b,
@@ -272,7 +275,11 @@ limit: 4
     );
     let q = builder::build(&role, &form).await.expect("compiles");
     let r = query::run(&role, &q, limits()).await.expect("runs");
-    let ids: Vec<i64> = r.rows.iter().map(|row| row["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r
+        .rows
+        .iter()
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![10, 16, 6, 12]);
     assert_eq!(r.columns, vec!["id", "email"]);
 
@@ -283,7 +290,11 @@ limit: 4
     )
     .await
     .unwrap();
-    assert!(query::run(&role, &q, limits()).await.unwrap().rows.is_empty());
+    assert!(query::run(&role, &q, limits())
+        .await
+        .unwrap()
+        .rows
+        .is_empty());
 
     // Names that are not real columns, wherever they appear, and tables
     // the role may not read, are refused before any query runs.
@@ -299,9 +310,17 @@ limit: 4
             .await
             .expect_err(&form);
         assert_eq!(e.code(), ErrorCode::QueryRefused, "{form}: {e}");
-        assert!(e.to_string().contains("is not a column of public.accounts"), "{e}");
+        assert!(
+            e.to_string().contains("is not a column of public.accounts"),
+            "{e}"
+        );
     }
-    for table in ["bots", "pg_authid", "accounts; DROP TABLE bots", "public.nope"] {
+    for table in [
+        "bots",
+        "pg_authid",
+        "accounts; DROP TABLE bots",
+        "public.nope",
+    ] {
         let e = builder::build(&role, &builder(&format!("table: \"{table}\"\n")))
             .await
             .expect_err(table);

@@ -169,7 +169,10 @@ async fn each_bot_leases_its_own_account_and_returns_it_when_it_ends(db: PgPool)
         .unwrap();
     assert_eq!(accounts(&h.db).await["10"], ("completed".into(), None, 0));
     h.dispatcher.drain().await.unwrap();
-    assert_eq!(bot::get(&h.db, sixth).await.unwrap().status, BotStatus::Queued);
+    assert_eq!(
+        bot::get(&h.db, sixth).await.unwrap().status,
+        BotStatus::Queued
+    );
 
     // FATAL fails "12" once; retry_failed returns it, and the waiting bot gets it.
     h.router
@@ -238,7 +241,11 @@ async fn a_failed_deploy_gives_the_account_back_uncounted(db: PgPool) {
     // The bot holds exactly one account; none was charged a failure.
     let all = accounts(&h.db).await;
     let held: Vec<_> = all.values().filter(|(_, b, _)| b.is_some()).collect();
-    assert_eq!(held, vec![&("in_use".to_string(), Some(bot_id(&o)), 0)], "{all:?}");
+    assert_eq!(
+        held,
+        vec![&("in_use".to_string(), Some(bot_id(&o)), 0)],
+        "{all:?}"
+    );
     assert!(all.values().all(|(_, _, f)| *f == 0), "{all:?}");
 }
 

@@ -172,12 +172,17 @@ pub struct CreateArgs {
     /// Meeting URL
     #[arg(long, value_name = "URL", value_parser = meeting_url)]
     pub meeting_url: String,
-    /// Priority, lower goes first (default 100)
+    /// Priority, lower goes first (default: the pool's `queue.priority`, else 100)
     #[arg(long, value_name = "N", value_parser = priority)]
     pub priority: Option<i32>,
-    /// How long the request may wait in the queue, 0 to 600000 ms (default 300000)
+    /// How long the request may wait in the queue, 0 to 600000 ms (default:
+    /// the pool's `queue.timeout`, else 300000)
     #[arg(long, value_name = "MS", value_parser = queue_timeout_ms)]
     pub queue_timeout_ms: Option<i32>,
+    /// The pool to use (it must serve the meeting platform; default: the
+    /// meeting platform's own pool)
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
 }
 
 /// `berth bots status`.

@@ -1184,11 +1184,13 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
         .map(|v| v.iter().map(|p| p.as_str().to_string()).collect());
     sqlx::query(
         "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms,
-                            source, uses_accounts, queue_priority, queue_timeout_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9)
+                            source, uses_accounts, queue_priority, queue_timeout_ms,
+                            deploying_timeout_ms, recovery_max_attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9, $10, $11)
          ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
              prewarm_count = $5, allowed_platforms = $6, source = 'definition', uses_accounts = $7,
-             queue_priority = $8, queue_timeout_ms = $9, retired = false, updated_at = now()",
+             queue_priority = $8, queue_timeout_ms = $9, deploying_timeout_ms = $10,
+             recovery_max_attempts = $11, retired = false, updated_at = now()",
     )
     .bind(&def.name)
     .bind(def.meeting_platform.as_str())
@@ -1199,6 +1201,8 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
     .bind(def.accounts.is_some())
     .bind(def.queue.priority)
     .bind(def.queue.timeout.0.as_millis() as i32)
+    .bind(i32::try_from(def.recovery.deploying_timeout.0.as_millis()).unwrap_or(i32::MAX))
+    .bind(def.recovery.max_attempts as i32)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

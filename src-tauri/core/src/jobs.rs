@@ -123,19 +123,37 @@ fn slot_ref(s: &SlotView) -> SlotRef {
 pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport> {
     let db = router.db();
     let now = router.clock().now();
-    let stale_before = now - Duration::milliseconds(cfg.deploying_timeout_ms.into());
+    // A pool's applied definition may set its own deploying timeout and
+    // attempts; the global settings apply otherwise.
+    let rows: Vec<(i64, i32)> = sqlx::query_as(
+        "SELECT s.id, COALESCE(p.recovery_max_attempts, $3)
+         FROM pool_slots s JOIN pools p ON p.name = s.pool
+         WHERE s.status = 'error'
+            OR (s.status = 'deploying'
+                AND s.status_changed_at < $1 - make_interval(secs => COALESCE(p.deploying_timeout_ms, $2) / 1000.0))
+         ORDER BY s.id",
+    )
+    .bind(now)
+    .bind(cfg.deploying_timeout_ms as i32)
+    .bind(cfg.recovery_max_attempts as i32)
+    .fetch_all(db)
+    .await?;
+    let max_attempts: HashMap<i64, i32> = rows.iter().copied().collect();
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
     let candidates: Vec<SlotView> = sqlx::query_as(
         "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
                 platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
-         FROM pool_slots
-         WHERE status = 'error' OR (status = 'deploying' AND status_changed_at < $1)
-         ORDER BY id",
+         FROM pool_slots WHERE id = ANY($1) ORDER BY id",
     )
-    .bind(stale_before)
+    .bind(&ids)
     .fetch_all(db)
     .await?;
     let mut report = RecoveryReport::default();
     for s in candidates {
+        let limit = max_attempts
+            .get(&s.id)
+            .copied()
+            .unwrap_or(cfg.recovery_max_attempts as i32);
         let kind: PlatformKind = s.deployment_platform.parse()?;
         let r = slot_ref(&s);
         let stopped = match (router.platforms().get(kind), &s.platform_ref) {
@@ -173,7 +191,7 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
                 };
                 report.failed_attempts += 1;
                 tracing::warn!(slot = %s.slot_name, attempts, error = %message, "slot recovery attempt failed");
-                if attempts >= cfg.recovery_max_attempts as i32 {
+                if attempts >= limit {
                     if let Some(bot) = s.assigned_bot_id {
                         router
                             .finish(bot, BotStatus::Fatal, Some("slot could not be recovered"))

@@ -27,7 +27,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         meeting_url: args.meeting_url,
         priority: args.priority,
         queue_timeout_ms: args.queue_timeout_ms,
-        pool: None,
+        pool: args.pool,
     };
     with_berth(Options::from_env(ctx.dev, false), async |berth| {
         let outcome = berth.router().create_bot(&request).await?;
