@@ -369,3 +369,51 @@ async fn peers_that_stopped_heartbeating_are_pruned(db: PgPool) {
         .unwrap();
     assert_eq!(left, vec![alive]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_pools_definition_sets_its_own_deploying_timeout_and_attempts(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    // google-meet's definition: stuck after 1 minute, deleted after 1 failed attempt.
+    berth_core::definition::apply(
+        &h.db,
+        h.router.feed(),
+        "name: google-meet\nmeeting_platform: google-meet\nimage: bots/meet\nmax_size: 10\nrecovery:\n  deploying_timeout: 1m\n  max_attempts: 1\n",
+        "test",
+    )
+    .await
+    .unwrap();
+    let (stuck, _) = stuck_deploying(&h).await;
+    let cfg = jobs_cfg(&h);
+    assert_eq!(cfg.deploying_timeout_ms, 300_000, "the global timeout is 5 minutes");
+    h.clock.advance(Duration::seconds(59));
+    assert_eq!(jobs::recover(&h.router, &cfg).await.unwrap().recovered, 0);
+    h.clock.advance(Duration::seconds(2));
+    assert_eq!(
+        jobs::recover(&h.router, &cfg).await.unwrap().recovered,
+        1,
+        "the pool's 1 minute, not the global 5"
+    );
+    assert_eq!(slot::get(&h.db, stuck).await.unwrap().status, "idle");
+
+    // One failed stop is enough to delete an error slot of this pool.
+    let bot = deploy(&h).await;
+    let s = slot::of_bot(&h.db, bot).await.unwrap().unwrap();
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::mark_error(&mut conn, s.id, Some(s.epoch), "crashed", h.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            stop_fails: true,
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = jobs::recover(&h.router, &cfg).await.unwrap();
+    assert_eq!((r.failed_attempts, r.deleted), (1, 1), "{r:?}");
+}
