@@ -272,6 +272,48 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
     .unwrap();
     assert_eq!(r.impact.unwrap().creates, 2);
     assert_eq!(r.accounts, None);
+    assert_eq!(r.sql, None);
+    // Reachability: the global priority order, each probed now.
+    let reach: Vec<(&str, &str)> = r
+        .platforms
+        .iter()
+        .map(|p| (p.platform.as_str(), p.health.as_str()))
+        .collect();
+    assert_eq!(
+        reach,
+        [
+            ("k8s", "healthy"),
+            ("aws", "healthy"),
+            ("coolify", "healthy")
+        ]
+    );
+    // The pool's own order; a platform that does not answer says so.
+    berth_core::platform::sim::set_knobs(
+        &h.db,
+        berth_core::meeting::PlatformKind::Coolify,
+        &berth_core::platform::sim::SimKnobs {
+            list_fails: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = api::test_definition(
+        &h.db,
+        conn(&url),
+        h.router.platforms(),
+        &t.dir,
+        &format!("{}platforms: [coolify, aws]\n", yaml("p", 5, 2)),
+    )
+    .await
+    .unwrap();
+    let reach: Vec<(&str, &str)> = r
+        .platforms
+        .iter()
+        .map(|p| (p.platform.as_str(), p.health.as_str()))
+        .collect();
+    assert_eq!(reach, [("coolify", "down"), ("aws", "healthy")]);
+    assert!(r.platforms[0].detail.is_some());
 
     // A source the query role may not read is reported, impact still shown.
     let denied = SQL_SOURCE.replace("FROM accounts", "FROM pool_slots");
@@ -503,4 +545,105 @@ fn the_schema_is_json_with_the_definition_fields() {
     ] {
         assert!(props.contains_key(field), "{field}");
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_broken_file_is_read_raw_and_repaired_only_with_valid_text(db: PgPool) {
+    let (_h, t) = setup(db).await;
+    let dir = seeded(&t);
+    std::fs::write(dir.join("broken.yaml"), "name: fixed\nmax_size: [\n").unwrap();
+    assert_eq!(
+        api::read_definition_file(dir, "broken.yaml").unwrap(),
+        "name: fixed\nmax_size: [\n"
+    );
+    for bad in [
+        "../broken.yaml",
+        "/etc/passwd",
+        ".hidden.yaml",
+        "broken.yml",
+        "a/b.yaml",
+        "",
+    ] {
+        assert_eq!(
+            refused(api::read_definition_file(dir, bad)).code,
+            "invalid_input",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        refused(api::read_definition_file(dir, "missing.yaml")).code,
+        "not_found"
+    );
+    // Still invalid: refused, the file as it was.
+    let e = refused(api::repair_definition(dir, "broken.yaml", "name: fixed\n"));
+    assert_eq!(e.code, "definition_invalid");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("broken.yaml")).unwrap(),
+        "name: fixed\nmax_size: [\n"
+    );
+    // A name another file holds: refused.
+    let e = refused(api::repair_definition(
+        dir,
+        "broken.yaml",
+        &yaml("zoom", 3, 0),
+    ));
+    assert_eq!(e.code, "conflict");
+    // Valid: saved under its pool's name, the broken file gone.
+    let saved = api::repair_definition(dir, "broken.yaml", &yaml("fixed", 3, 0)).unwrap();
+    assert_eq!(
+        (saved.file.as_str(), saved.renamed_from.as_deref()),
+        ("fixed.yaml", Some("broken.yaml"))
+    );
+    assert!(!dir.join("broken.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("fixed.yaml")).unwrap(),
+        yaml("fixed", 3, 0)
+    );
+    // A broken file already named after its pool is fixed in place.
+    std::fs::write(dir.join("inplace.yaml"), "name: inplace\nmax_size: nope\n").unwrap();
+    let saved = api::repair_definition(dir, "inplace.yaml", &yaml("inplace", 2, 0)).unwrap();
+    assert_eq!(
+        (saved.file.as_str(), saved.renamed_from),
+        ("inplace.yaml", None)
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
+    use berth_desktop::api::deploy;
+    use berth_desktop::dto::DeployRequest;
+    let (h, _t) = setup(db).await;
+    let req = |pool: &str, count: u32| DeployRequest {
+        pool: pool.into(),
+        meeting_url: "https://zoom.example/j/batch".into(),
+        count,
+        priority: None,
+        queue_timeout_ms: None,
+    };
+    for count in [0, deploy::MAX_BATCH + 1] {
+        let e = refused(deploy::deploy_bots(&h.router, &req("zoom", count)).await);
+        assert_eq!(e.code, "invalid_input", "{count}");
+    }
+    assert_eq!(
+        refused(deploy::deploy_bots(&h.router, &req("nope", 1)).await).code,
+        "not_found"
+    );
+    let bots: i64 = sqlx::query_scalar("SELECT count(*) FROM bots")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(bots, 0, "refused batches write nothing");
+
+    // Three platforms of 2 bots each: six deploy, the seventh queues.
+    let b = deploy::deploy_bots(&h.router, &req("zoom", 7))
+        .await
+        .unwrap();
+    assert_eq!((b.deployed, b.queued, b.bot_ids.len()), (6, 1, 7));
+    let pools: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT pool FROM bots WHERE id = ANY($1)")
+            .bind(&b.bot_ids)
+            .fetch_all(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(pools, ["zoom"]);
 }

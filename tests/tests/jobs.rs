@@ -384,7 +384,10 @@ async fn a_pools_definition_sets_its_own_deploying_timeout_and_attempts(db: PgPo
     .unwrap();
     let (stuck, _) = stuck_deploying(&h).await;
     let cfg = jobs_cfg(&h);
-    assert_eq!(cfg.deploying_timeout_ms, 300_000, "the global timeout is 5 minutes");
+    assert_eq!(
+        cfg.deploying_timeout_ms, 300_000,
+        "the global timeout is 5 minutes"
+    );
     h.clock.advance(Duration::seconds(59));
     assert_eq!(jobs::recover(&h.router, &cfg).await.unwrap().recovered, 0);
     h.clock.advance(Duration::seconds(2));

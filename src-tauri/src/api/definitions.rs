@@ -227,8 +227,9 @@ pub async fn test_definition(
     })
 }
 
-/// Probes each platform `def` may use (its own list, else the global
-/// priority order) with its adapter's health check, now.
+/// Probes each platform `def` may use (its own list, else the routable
+/// platforms in the global priority order) with its adapter's health
+/// check, now.
 async fn reachability(
     db: &PgPool,
     platforms: &Platforms,
@@ -236,10 +237,10 @@ async fn reachability(
 ) -> CommandResult<Vec<PlatformReach>> {
     let order: Vec<PlatformKind> = match &def.platforms {
         Some(list) => list.clone(),
+        // The platforms the router would try: enabled, with a limit.
         None => settings::load(db)
             .await?
-            .platforms
-            .iter()
+            .routable()
             .map(|p| p.platform)
             .collect(),
     };
