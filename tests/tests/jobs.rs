@@ -420,3 +420,20 @@ async fn a_pools_definition_sets_its_own_deploying_timeout_and_attempts(db: PgPo
     let r = jobs::recover(&h.router, &cfg).await.unwrap();
     assert_eq!((r.failed_attempts, r.deleted), (1, 1), "{r:?}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
+    let mut env = three_platforms("5", ["0", "0", "0"]);
+    env.push(("POOL_ZOOM_PREWARM_COUNT", "2"));
+    let h = harness(db, &env, false).await;
+    h.router
+        .health()
+        .set(PlatformKind::K8s, berth_core::platform::Health::Down);
+    assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 2);
+    let platforms: Vec<String> =
+        sqlx::query_scalar("SELECT deployment_platform FROM pool_slots WHERE pool = 'zoom'")
+            .fetch_all(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(platforms, ["aws", "aws"], "the next healthy platform, not k8s");
+}

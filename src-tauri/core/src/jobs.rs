@@ -390,7 +390,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
 }
 
 /// Tops every pool up to its pre-warm count of idle slots, on the first
-/// routable platform it may use, pulling the image and creating the
+/// routable, healthy platform it may use, pulling the image and creating the
 /// resource ahead of demand. Returns the slots created.
 pub async fn prewarm(router: &Router) -> Result<usize> {
     let db = router.db();
@@ -403,6 +403,9 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
         let target = settings.routable().map(|s| s.platform).find(|k| {
             p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k))
                 && router.platforms().get(*k).is_some()
+                // A platform failing its checks (or with its breaker open)
+                // would only make slots that fail at once.
+                && router.unhealthy(*k).is_none()
         });
         let Some(kind) = target else { continue };
         let idle: i64 = sqlx::query_scalar(
