@@ -191,14 +191,24 @@ pub async fn test_definition(core: State<'_, Core>, text: String) -> CommandResu
     .await
 }
 
-/// Saves a definition (new with `originalName: null`; renames move the file).
+/// Saves a definition (new with `originalName: null`; a rename moves the
+/// file and retires the old applied pool, refused while its slots are busy).
 #[tauri::command]
 #[specta::specta]
 pub async fn save_definition(
+    core: State<'_, Core>,
     original_name: Option<String>,
     text: String,
 ) -> CommandResult<SavedDefinition> {
-    api::definitions::save_definition(&pools_dir(), original_name.as_deref(), &text)
+    let b = core.get().await?;
+    api::definitions::save_definition_retiring(
+        b.db(),
+        b.router().feed(),
+        &pools_dir(),
+        original_name.as_deref(),
+        &text,
+    )
+    .await
 }
 
 /// Applies a saved definition; announces `pools`.

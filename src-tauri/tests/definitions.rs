@@ -647,3 +647,80 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
             .unwrap();
     assert_eq!(pools, ["zoom"]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn renaming_an_applied_pool_retires_the_old_one_unless_it_is_busy(db: PgPool) {
+    let (h, t) = setup(db).await;
+    let dir = seeded(&t);
+    api::save_definition(dir, None, &yaml("old-name", 3, 0)).unwrap();
+    api::apply_definition(&h.db, h.router.feed(), dir, "old-name", "test")
+        .await
+        .unwrap();
+    // Busy: refused, nothing moved, nothing retired.
+    let bot = insert_bot(&h.db, "old-name").await;
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::create(&mut conn, "old-name", PlatformKind::K8s, Some(bot))
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    let e = refused(
+        api::save_definition_retiring(
+            &h.db,
+            h.router.feed(),
+            dir,
+            Some("old-name"),
+            &yaml("new-name", 3, 0),
+        )
+        .await,
+    );
+    assert_eq!(e.code, "conflict");
+    assert!(dir.join("old-name.yaml").exists() && !dir.join("new-name.yaml").exists());
+    let retired = |h: &Harness| {
+        let db = h.db.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT retired FROM pools WHERE name = 'old-name'")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!retired(&h).await);
+    // Idle again: the rename moves the file and retires the old pool.
+    sqlx::query("DELETE FROM pool_slots WHERE pool = 'old-name'")
+        .execute(&h.db)
+        .await
+        .unwrap();
+    let s = api::save_definition_retiring(
+        &h.db,
+        h.router.feed(),
+        dir,
+        Some("old-name"),
+        &yaml("new-name", 3, 0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.renamed_from.as_deref(), Some("old-name.yaml"));
+    assert!(retired(&h).await);
+    // A rename onto a taken name retires nothing.
+    api::save_definition(dir, None, &yaml("other", 1, 0)).unwrap();
+    api::apply_definition(&h.db, h.router.feed(), dir, "other", "test")
+        .await
+        .unwrap();
+    let e = refused(
+        api::save_definition_retiring(
+            &h.db,
+            h.router.feed(),
+            dir,
+            Some("other"),
+            &yaml("zoom", 1, 0),
+        )
+        .await,
+    );
+    assert_eq!(e.code, "conflict");
+    let other: bool = sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'other'")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert!(!other);
+}

@@ -435,5 +435,9 @@ async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
             .fetch_all(&h.db)
             .await
             .unwrap();
-    assert_eq!(platforms, ["aws", "aws"], "the next healthy platform, not k8s");
+    assert_eq!(
+        platforms,
+        ["aws", "aws"],
+        "the next healthy platform, not k8s"
+    );
 }

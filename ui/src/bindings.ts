@@ -48,7 +48,10 @@ export const commands = {
 	validateDefinition: (text: string) => typedError<Validation, CommandError>(__TAURI_INVOKE("validate_definition", { text })),
 	/**  Tests a definition's text: problems, or its impact and account preview. */
 	testDefinition: (text: string) => typedError<DefinitionTest, CommandError>(__TAURI_INVOKE("test_definition", { text })),
-	/**  Saves a definition (new with `originalName: null`; renames move the file). */
+	/**
+	 *  Saves a definition (new with `originalName: null`; a rename moves the
+	 *  file and retires the old applied pool, refused while its slots are busy).
+	 */
 	saveDefinition: (originalName: string | null, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("save_definition", { originalName, text })),
 	/**  Applies a saved definition; announces `pools`. */
 	applyDefinition: (name: string) => typedError<AppliedDefinition, CommandError>(__TAURI_INVOKE("apply_definition", { name })),

@@ -474,6 +474,27 @@ pub fn save_definition(
     }
 }
 
+/// [`save_definition`] for the app: when the text renames an applied pool,
+/// the old pool is retired first ([`definition::retire`]: refused while its
+/// slots are busy or deploying, and then nothing is written), so no applied
+/// pool is left without a file. Announces `pools`.
+pub async fn save_definition_retiring(
+    db: &PgPool,
+    feed: &Feed,
+    dir: &Path,
+    original: Option<&str>,
+    text: &str,
+) -> CommandResult<SavedDefinition> {
+    if let (Some(old), Ok(def)) = (original, definition::parse(text, None)) {
+        let found = scan(dir)?;
+        let renames = def.name != old && found.get(old).is_some() && found.get(&def.name).is_none();
+        if renames && definition::applied(db).await?.contains_key(old) {
+            definition::retire(db, feed, old).await?;
+        }
+    }
+    save_definition(dir, original, text)
+}
+
 /// Applies the saved file of `name` (a new version when its content
 /// changed; the core announces `pools` on `feed`), recorded as `who`.
 pub async fn apply_definition(
