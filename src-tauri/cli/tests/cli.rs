@@ -850,6 +850,47 @@ async fn pools_seed_validate_test_and_apply_definitions() {
     assert_eq!(refreshed["refreshed"]["added"], 6, "{refreshed}");
     assert_eq!(refreshed["stats"]["available"], 6, "{refreshed}");
 
+    // A builder form: compiled against the real columns, shown, run.
+    std::fs::write(
+        dir.join("built.yaml"),
+        "name: built\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\naccounts:\n  type: sql\n  builder:\n    table: accounts\n    columns: [id, email]\n    filters:\n      - { column: status, op: '=', value: banned }\n    sort:\n      - { column: id, direction: desc }\n",
+    )
+    .unwrap();
+    let tested = ok(&db.url, &["pools", "--dir", d, "test", "built"]).await;
+    assert!(tested.contains("accounts: 3 match"), "{tested}");
+    assert!(
+        tested.contains(r#"sql: SELECT "id", "email" FROM "public"."accounts" WHERE "status" = CAST(:p1 AS text) ORDER BY "id" DESC"#),
+        "{tested}"
+    );
+    assert!(
+        tested.contains(r#"{"email":"u9@example.com","id":9}"#),
+        "{tested}"
+    );
+    std::fs::write(
+        dir.join("built.yaml"),
+        "name: built\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\naccounts:\n  type: sql\n  builder:\n    table: accounts\n    columns: [id, \"email; DROP TABLE bots\"]\n",
+    )
+    .unwrap();
+    let bad = berth(&db.url, &["pools", "--dir", d, "test", "built"]).await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("error[query_refused]")
+            && text(&bad.stderr).contains("is not a column"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    // Delete: the file goes, the applied pool is retired.
+    let deleted = ok(&db.url, &["pools", "--dir", d, "delete", "with-accounts"]).await;
+    assert!(deleted.contains("the pool is retired"), "{deleted}");
+    assert!(!dir.join("with-accounts.yaml").exists());
+    let retired: bool =
+        sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'with-accounts'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(retired);
+
     let missing = berth(&db.url, &["pools", "--dir", d, "apply", "nope"]).await;
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("error[not_found]"));

@@ -149,14 +149,6 @@ pub fn validate_definition(text: &str) -> Validation {
     }
 }
 
-/// Whether a column's values look secret, so previews hide them.
-fn secret_column(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["password", "secret", "token", "credential"]
-        .iter()
-        .any(|s| n.contains(s))
-}
-
 fn preview(r: &QueryResult) -> AccountPreview {
     AccountPreview {
         count: u32::try_from(r.rows.len()).unwrap_or(u32::MAX),
@@ -167,17 +159,7 @@ fn preview(r: &QueryResult) -> AccountPreview {
             .iter()
             .take(SAMPLE_ROWS)
             .map(|row| {
-                let shown: BTreeMap<&String, serde_json::Value> = row
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = if secret_column(k) {
-                            serde_json::Value::from("***")
-                        } else {
-                            v.clone()
-                        };
-                        (k, v)
-                    })
-                    .collect();
+                let shown = source::redacted(row);
                 serde_json::to_string(&shown).unwrap_or_default()
             })
             .collect(),

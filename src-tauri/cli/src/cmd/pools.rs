@@ -217,14 +217,18 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
     let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-    let (impact, applied, accounts) = with_db(async |db| {
+    let (impact, applied, sql, accounts) = with_db(async |db| {
         Ok((
             definition::impact(&db.pool, &f.definition).await?,
             definition::applied(&db.pool).await?,
+            source::sql_of(&db.pool, query_conn(db, &explicit), &f.definition).await?,
             source::read(&db.pool, query_conn(db, &explicit), dir, &f.definition).await?,
         ))
     })
     .await?;
+    let sample = |r: &berth_core::account::query::QueryResult| -> Vec<_> {
+        r.rows.iter().take(3).map(source::redacted).collect()
+    };
     let state = definition::State::of(f, &applied);
     if ctx.json {
         return output::json(&serde_json::json!({
@@ -232,24 +236,28 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             "valid": true,
             "state": state,
             "impact": impact,
+            "sql": sql.as_ref().map(|q| &q.select),
             "accounts": accounts.as_ref().map(|r| serde_json::json!({
                 "count": r.rows.len(),
                 "truncated": r.truncated,
-                "sample": r.rows.iter().take(3).collect::<Vec<_>>(),
+                "sample": sample(r),
             })),
         }));
     }
     let mut text = format!("{name}: valid ({state})\nimpact: {impact}");
+    if let Some(q) = &sql {
+        text.push_str(&format!("\nsql: {}", q.select));
+    }
     if let Some(r) = &accounts {
         text.push_str(&format!(
             "\naccounts: {}{} match",
             r.rows.len(),
             if r.truncated { "+" } else { "" }
         ));
-        for row in r.rows.iter().take(3) {
+        for row in sample(r) {
             text.push_str(&format!(
                 "\n  {}",
-                serde_json::to_string(row).unwrap_or_default()
+                serde_json::to_string(&row).unwrap_or_default()
             ));
         }
     }

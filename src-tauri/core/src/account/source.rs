@@ -177,3 +177,26 @@ pub async fn last_refresh(db: &PgPool, pool: &str) -> Result<Option<DateTime<Utc
             .await?,
     )
 }
+
+/// Whether a column's values look secret (`password`, `secret`, `token`,
+/// `credential` in its name), so previews hide them.
+pub fn secret_column(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["password", "secret", "token", "credential"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+/// `row` for showing to people: secret columns' values replaced by `***`.
+pub fn redacted(row: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, serde_json::Value> {
+    row.iter()
+        .map(|(k, v)| {
+            let v = if secret_column(k) {
+                serde_json::Value::from("***")
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
