@@ -23,7 +23,7 @@ import {
 import { ApiError, DATABASE_UNAVAILABLE, errorCode } from "./errors";
 import { createLiveStore, type LiveState, type LiveStore } from "./live";
 import { api, onChange } from "./tauri";
-import type { ChangeEvent, PlatformEdit, Settings } from "./types";
+import type { AccountRefresh, ChangeEvent, DeployBatch, DeployRequest, PlatformEdit, Settings } from "./types";
 
 /** Safety-net refresh; events are the main mechanism. */
 export const SAFETY_REFETCH_MS = 15_000;
@@ -273,5 +273,62 @@ export const useSaveDefinition = () =>
 export const useApplyDefinition = () => useDefinitionMutation((name: string) => api.applyDefinition(name));
 export const useRefreshAccounts = () => useDefinitionMutation((name: string) => api.refreshAccounts(name));
 export const useDeleteDefinition = () => useDefinitionMutation((name: string) => api.deleteDefinition(name));
+/** Repairs a broken file with valid text (`repairDefinition`). */
+export const useRepairDefinition = () =>
+  useDefinitionMutation((v: { file: string; text: string }) => api.repairDefinition(v.file, v.text));
+
+/** The raw text of a file in the pools directory (a broken one, to repair); read once per opening. */
+export const useDefinitionFile = (file: string | null) =>
+  useQuery({
+    queryKey: ["definition-file", file ?? ""],
+    queryFn: () => api.readDefinitionFile(file as string),
+    enabled: file !== null,
+    staleTime: Infinity,
+    refetchInterval: false,
+    gcTime: 0,
+  });
+
+// ---- visual query builder ---------------------------------------------------
+
+/** Catalogue lookups change rarely: no safety-net polling. */
+const CATALOGUE = { staleTime: 60_000, refetchInterval: false } as const;
+
+export const useQueryTables = (enabled = true) => useQuery({ queryKey: ["query-tables"], queryFn: api.queryTables, enabled, ...CATALOGUE });
+
+export const useTableColumns = (table: string | null) =>
+  useQuery({
+    queryKey: ["table-columns", table ?? ""],
+    queryFn: () => api.tableColumns(table as string),
+    enabled: table !== null && table !== "",
+    retry: false,
+    ...CATALOGUE,
+  });
+
+// ---- deploying --------------------------------------------------------------
+
+/** What a deploy sends: the batch, after refreshing the pool's accounts when asked. */
+export interface DeployPlan {
+  request: DeployRequest;
+  refreshFirst: boolean;
+}
+
+export interface DeployOutcome {
+  refreshed: AccountRefresh | null;
+  batch: DeployBatch;
+}
+
+export function useDeployBots() {
+  const client = useQueryClient();
+  return useMutation<DeployOutcome, ApiError, DeployPlan>({
+    mutationFn: async ({ request, refreshFirst }) => {
+      const refreshed = refreshFirst ? await api.refreshAccounts(request.pool) : null;
+      return { refreshed, batch: await api.deployBots(request) };
+    },
+    onSettled: () => {
+      for (const key of [["pools"], ["stats"], ["slots"], ["queue"]]) void client.invalidateQueries({ queryKey: key });
+    },
+  });
+}
+
 export const useTestDefinition = () =>
   useMutation<Awaited<ReturnType<typeof api.testDefinition>>, ApiError, string>({ mutationFn: (text) => api.testDefinition(text) });

@@ -42,6 +42,11 @@ export const api = {
   refreshAccounts: (...a: Parameters<typeof commands.refreshAccounts>) => unwrap(commands.refreshAccounts(...a)),
   deleteDefinition: (...a: Parameters<typeof commands.deleteDefinition>) => unwrap(commands.deleteDefinition(...a)),
   definitionSchema: () => unwrap(commands.definitionSchema()),
+  queryTables: () => unwrap(commands.queryTables()),
+  tableColumns: (...a: Parameters<typeof commands.tableColumns>) => unwrap(commands.tableColumns(...a)),
+  readDefinitionFile: (...a: Parameters<typeof commands.readDefinitionFile>) => unwrap(commands.readDefinitionFile(...a)),
+  repairDefinition: (...a: Parameters<typeof commands.repairDefinition>) => unwrap(commands.repairDefinition(...a)),
+  deployBots: (...a: Parameters<typeof commands.deployBots>) => unwrap(commands.deployBots(...a)),
 };
 
 export type Api = typeof api;

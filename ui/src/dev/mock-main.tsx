@@ -3,7 +3,7 @@
 // `?slots=10000` for a large pool; `?db=down` to start with the database unreachable.
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { ChangeEvent, PlatformEdit, SlotFilter } from "../bindings";
+import type { ChangeEvent, DeployRequest, PlatformEdit, SlotFilter } from "../bindings";
 import * as defs from "./mockDefinitions";
 import { botDetails, makeWorld, overview, poolStats } from "./mockData";
 
@@ -77,16 +77,8 @@ mockIPC(
         return defs.get(String(args.name));
       case "validate_definition":
         return defs.validate(String(args.text));
-      case "test_definition": {
-        const v = defs.validate(String(args.text));
-        if (!v.summary) return { problems: v.problems, impact: null, accounts: null, accountsError: null };
-        return {
-          problems: [],
-          impact: { creates: v.summary.prewarm, removesIdle: 0, busyAffected: 0, text: `creates ${v.summary.prewarm} slots, removes 0 idle, 0 busy affected` },
-          accounts: v.summary.sourceType ? { count: 42, truncated: false, columns: ["id", "email"], sample: ['{"email":"a1@example.com","id":1}', '{"email":"a2@example.com","id":2}'] } : null,
-          accountsError: null,
-        };
-      }
+      case "test_definition":
+        return defs.test(String(args.text));
       case "save_definition": {
         const out = defs.save((args.originalName as string | null) ?? null, String(args.text));
         void emitChange(["pools"]);
@@ -106,6 +98,22 @@ mockIPC(
       }
       case "definition_schema":
         return "{}";
+      case "query_tables":
+        return defs.tables();
+      case "table_columns":
+        return defs.columns(String(args.table));
+      case "read_definition_file":
+        return defs.readFile(String(args.file));
+      case "repair_definition": {
+        const out = defs.repair(String(args.file), String(args.text));
+        void emitChange(["pools"]);
+        return out;
+      }
+      case "deploy_bots": {
+        const out = defs.deploy(args.request as DeployRequest);
+        void emitChange(["pools", "slots", "queue"]);
+        return out;
+      }
       default:
         return fail("not_found", `mock: unknown command ${cmd}`);
     }

@@ -151,14 +151,20 @@ export function botDetails(w: MockWorld, id: number, now: number): BotDetails {
     deploymentPlatform: null,
     slotName: null,
     error: null,
-    decisionTrace: [
-      { platform: "k8s", decision: "full", detail: "limit 30/30", at: iso(t0 - 62_000) },
-      { platform: "k8s", decision: "waiting", detail: "waited 60 s for capacity", at: iso(t0 - 61_000) },
-      { platform: "aws", decision: "failed", detail: "RunTask: capacity unavailable in us-east-1a", at: iso(t0 - 1_500) },
-      { platform: "coolify", decision: "poolFull", detail: "pool max size 40 reached", at: iso(t0 - 800) },
-      { platform: "local", decision: "disabled", detail: "disabled (pinned by BERTH_DEV)", at: iso(t0 - 700) },
-      { platform: null, decision: "queued", detail: `global queue, position ${q?.position ?? 1}`, at: iso(t0) },
-    ],
+    decisionTrace:
+      q?.pool === "pool-zoom"
+        ? [
+            { platform: "k8s", decision: "poolFull", detail: "no idle slot; pool max size 30 reached", at: iso(t0 - 900) },
+            { platform: null, decision: "noAccount", detail: "no account available in pool-zoom (17 in use, 230 completed, 3 failed); waiting for one to return or a refresh", at: iso(t0) },
+          ]
+        : [
+            { platform: "k8s", decision: "full", detail: "limit 30/30", at: iso(t0 - 62_000) },
+            { platform: "k8s", decision: "waiting", detail: "waited 60 s for capacity", at: iso(t0 - 61_000) },
+            { platform: "aws", decision: "failed", detail: "RunTask: capacity unavailable in us-east-1a", at: iso(t0 - 1_500) },
+            { platform: "coolify", decision: "poolFull", detail: "pool max size 40 reached", at: iso(t0 - 800) },
+            { platform: "local", decision: "disabled", detail: "disabled (pinned by BERTH_DEV)", at: iso(t0 - 700) },
+            { platform: null, decision: "queued", detail: `global queue, position ${q?.position ?? 1}`, at: iso(t0) },
+          ],
     createdAt: iso(t0 - 63_000),
     updatedAt: iso(t0),
     endedAt: null,

@@ -1,6 +1,18 @@
 // Pool definitions for the mock preview: files in memory, a naive
 // validator (the real one is the core's), versions on apply.
-import type { DefinitionDetail, DefinitionList, DefinitionProblem, DefinitionState, DefinitionSummary, Validation } from "../bindings";
+import type {
+  BuilderTable,
+  DefinitionDetail,
+  DefinitionList,
+  DefinitionProblem,
+  DefinitionState,
+  DefinitionSummary,
+  DefinitionTest,
+  DeployBatch,
+  DeployRequest,
+  Validation,
+} from "../bindings";
+import { filterData, readAccounts, takesList, takesNoValue, valueKind } from "../pools/queryBuilder";
 
 type File = { text: string; applied: { version: number; text: string } | null; slots: number };
 
@@ -12,6 +24,11 @@ const files = new Map<string, File>([
   ["pool-zoom", { text: yaml("pool-zoom", "zoom", 40, 5, SQL), applied: { version: 3, text: yaml("pool-zoom", "zoom", 40, 5, SQL) }, slots: 31 }],
   ["pool-teams", { text: yaml("pool-teams", "microsoft-teams", 30, 4), applied: { version: 1, text: yaml("pool-teams", "microsoft-teams", 20, 4) }, slots: 29 }],
   ["pool-meet", { text: yaml("pool-meet", "google-meet", 10, 0), applied: null, slots: 0 }],
+]);
+
+/** Broken files by name: their text (problems come from `validate`). */
+const broken = new Map<string, string>([
+  ["pool-old.yaml", `# An old pool, never fixed\nname: pool-old\nmeeting_platform: zoom\nimage: ghcr.io/acme/bot\ntag: "1.2"\nmax_size: many\nprewarm: 0\n`],
 ]);
 
 export function validate(text: string): Validation {
@@ -63,8 +80,21 @@ export function list(now: number): DefinitionList {
         lastRefresh: s.sourceType ? new Date(now - 95_000).toISOString() : null,
       };
     }),
-    problems: [{ file: "pool-old.yaml", line: 6, column: 11, field: "max_size", message: 'invalid type: string "many", expected u32' }],
+    problems: [...broken.entries()].flatMap(([file, text]) => validate(text).problems.map((p) => ({ ...p, file }))),
   };
+}
+
+export function readFile(file: string): string {
+  const text = broken.get(file) ?? files.get(file.replace(/\.yaml$/, ""))?.text;
+  if (text === undefined) throw { code: "not_found", message: `no file ${file} in /home/preview/.config/berth/pools` };
+  return text;
+}
+
+export function repair(file: string, text: string) {
+  if (!broken.has(file)) throw { code: "not_found", message: `no file ${file} in /home/preview/.config/berth/pools` };
+  const out = save(null, text);
+  broken.delete(file);
+  return { ...out, renamedFrom: out.file === file ? null : file };
 }
 
 export function get(name: string): DefinitionDetail {
@@ -94,4 +124,108 @@ export function apply(name: string) {
 export function remove(name: string) {
   files.delete(name);
   return { name, file: `${name}.yaml`, note: `the database keeps the pool ${name} with its slots and applied versions; only the file is gone` };
+}
+
+// ---- visual query builder, test extras, deploys -------------------------------
+
+const TABLES: BuilderTable[] = [
+  {
+    schema: "public",
+    table: "accounts",
+    columns: [
+      { name: "id", dataType: "integer" },
+      { name: "email", dataType: "text" },
+      { name: "status", dataType: "text" },
+      { name: "pack_count", dataType: "bigint" },
+      { name: "verified", dataType: "boolean" },
+      { name: "banned_at", dataType: "timestamp with time zone" },
+    ],
+  },
+  {
+    schema: "billing",
+    table: "seats",
+    columns: [
+      { name: "seat_id", dataType: "bigint" },
+      { name: "login", dataType: "text" },
+      { name: "active", dataType: "boolean" },
+    ],
+  },
+];
+const tableName = (t: BuilderTable) => (t.schema === "public" ? t.table : `${t.schema}.${t.table}`);
+
+export const tables = () => TABLES.map(tableName);
+
+export function columns(table: string): BuilderTable {
+  const t = TABLES.find((x) => tableName(x) === table || `${x.schema}.${x.table}` === table);
+  if (!t) throw { code: "query_refused", message: `the query role cannot read any column of ${table} (or it does not exist)` };
+  return t;
+}
+
+const quote = (name: string) => name.split(".").map((p) => `"${p}"`).join(".");
+
+/** Roughly the SQL the core compiles a builder form (or runs for a query) to. */
+function sqlOf(text: string): string | null {
+  const shape = readAccounts(text);
+  if (shape.kind === "query") return /select:\s*(.+)/.exec(text)?.[1]?.trim() ?? null;
+  if (shape.kind !== "builder") return null;
+  const f = shape.form;
+  let t: BuilderTable | null = null;
+  try {
+    t = columns(f.table);
+  } catch {
+    return null;
+  }
+  const kind = (c: string) => {
+    const col = t?.columns.find((x) => x.name === c);
+    return col ? valueKind(col.dataType) : null;
+  };
+  let n = 0;
+  const where = f.filters.map((row) => {
+    const value = filterData(row, kind(row.column)).value;
+    const col = quote(row.column);
+    if (takesNoValue(row.op)) return `${col} IS ${row.op === "is_null" ? "" : "NOT "}NULL`;
+    if (takesList(row.op)) return `${col} ${row.op === "in" ? "=" : "<>"} ${row.op === "in" ? "ANY" : "ALL"}($${++n}) /* ${JSON.stringify(value)} */`;
+    if (row.op === "like") return `${col}::text LIKE $${++n}`;
+    return `${col} ${row.op === "!=" ? "<>" : row.op} $${++n}`;
+  });
+  return [
+    `SELECT ${(f.columns.length ? f.columns : t.columns.map((c) => c.name)).map(quote).join(", ")} FROM ${quote(`${t.schema}.${t.table}`)}`,
+    where.length ? `WHERE ${where.join(" AND ")}` : "",
+    f.sort.length ? `ORDER BY ${f.sort.map((s) => `${quote(s.column)} ${s.direction.toUpperCase()}`).join(", ")}` : "",
+    f.limit ? `LIMIT ${f.limit}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+export function test(text: string): DefinitionTest {
+  const v = validate(text);
+  if (!v.summary) return { problems: v.problems, impact: null, accounts: null, accountsError: null, platforms: [], sql: null };
+  return {
+    problems: [],
+    impact: { creates: v.summary.prewarm, removesIdle: 0, busyAffected: 0, text: `creates ${v.summary.prewarm} slots, removes 0 idle, 0 busy affected` },
+    accounts: v.summary.sourceType
+      ? { count: 42, truncated: false, columns: ["id", "email"], sample: ['{"email":"a1@example.com","id":1}', '{"email":"a2@example.com","id":2}'] }
+      : null,
+    accountsError: null,
+    platforms: [
+      { platform: "k8s", health: "healthy", detail: null },
+      { platform: "aws", health: "degraded", detail: "answering, with problems" },
+      { platform: "coolify", health: "unavailable", detail: "no adapter is configured for it in this instance" },
+    ],
+    sql: sqlOf(text),
+  };
+}
+
+let nextBot = 8000;
+
+export function deploy(r: DeployRequest): DeployBatch {
+  const f = files.get(r.pool);
+  if (!f) throw { code: "not_found", message: `no pool named ${r.pool}` };
+  if (!f.applied) throw { code: "conflict", message: `${r.pool} is not applied yet; apply it first` };
+  if (!Number.isInteger(r.count) || r.count < 1 || r.count > 100) throw { code: "invalid_input", message: `count must be from 1 to 100, got ${r.count}` };
+  if (!/^https?:\/\//.test(r.meetingUrl)) throw { code: "invalid_input", message: "the meeting URL must be an http(s) URL" };
+  const botIds = Array.from({ length: r.count }, () => nextBot++);
+  const deployed = Math.min(r.count, 4);
+  return { botIds, deployed, queued: r.count - deployed };
 }

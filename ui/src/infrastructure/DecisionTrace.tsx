@@ -6,6 +6,8 @@ const DECISION_TONE: Record<string, string> = {
   deployed: "text-idle",
   queued: "text-busy",
   waiting: "text-busy",
+  // Waits in the global queue for an account to return or a refresh.
+  noAccount: "text-busy",
   full: "text-busy",
   poolFull: "text-busy",
   failed: "text-error",
@@ -13,6 +15,11 @@ const DECISION_TONE: Record<string, string> = {
   unhealthy: "text-error",
   unavailable: "text-error",
 };
+
+/** A decision in words: `noAccount` → `no account`, `poolFull` → `pool full`. */
+export function decisionLabel(decision: string): string {
+  return decision.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}
 
 export function DecisionTrace({ botId, onClose }: { botId: number | null; onClose: () => void }) {
   const bot = useBotDetails(botId);
@@ -62,7 +69,9 @@ export function DecisionTrace({ botId, onClose }: { botId: number | null; onClos
               <li key={i} className="relative mb-3 last:mb-0">
                 <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
                 <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
-                  <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`}>{t.decision}</span>
+                  <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`} data-decision={t.decision}>
+                    {decisionLabel(t.decision)}
+                  </span>
                   <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
                   <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
                 </div>

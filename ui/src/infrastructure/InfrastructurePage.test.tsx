@@ -161,6 +161,25 @@ describe("InfrastructurePage", () => {
     expect(screen.getByText("Select a queued bot.")).toBeInTheDocument();
   });
 
+  it("shows a bot waiting for an account in the waiting tone, in words", async () => {
+    const waiting = bot(456);
+    waiting.decisionTrace = [
+      { platform: "k8s", decision: "poolFull", detail: "pool max size 40 reached", at: iso(T0) },
+      { platform: null, decision: "noAccount", detail: "no account available in pool-zoom (3 in use, 9 completed, 1 failed); waiting for one to return or a refresh", at: iso(T0 + 1) },
+      { platform: "k8s", decision: "waiting", detail: "waited 60 s for capacity", at: iso(T0 + 2) },
+    ];
+    mockApi.botDetails.mockResolvedValue(waiting);
+    renderApp(<InfrastructurePage />);
+    fireEvent.click(await screen.findByText("Bot #456"));
+    const trace = await screen.findByTestId("trace");
+    const labels = within(trace).getAllByRole("listitem").map((s) => s.querySelector("[data-decision]")!);
+    expect(labels.map((l) => l.textContent)).toEqual(["pool full", "no account", "waiting"]);
+    expect(labels[1]).toHaveAttribute("data-decision", "noAccount");
+    expect(labels[1]!.className).toContain("text-busy");
+    expect(labels[1]!.className).toBe(labels[2]!.className);
+    expect(within(trace).getByText(/no account available in pool-zoom .*waiting for one to return or a refresh/)).toBeInTheDocument();
+  });
+
   it("refetches platforms on a `platforms` event, not on unrelated topics", async () => {
     renderApp(<InfrastructurePage />);
     await screen.findByTestId("platform-aws");

@@ -1,9 +1,11 @@
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import {
   useApplyDefinition,
   useDefinition,
+  useDefinitionFile,
   useDeleteDefinition,
   useRefreshAccounts,
+  useRepairDefinition,
   useSaveDefinition,
   useTestDefinition,
   useValidation,
@@ -14,15 +16,24 @@ import { meetingLabel } from "../shared/format";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { DiffView } from "./DiffView";
 import { problemLocation } from "./problems";
+import { QueryBuilder } from "./QueryBuilder";
+import { readAccounts } from "./queryBuilder";
 import { StateBadge } from "./StateBadge";
+import { TestResult } from "./TestResult";
 import { YamlEditor } from "./YamlEditor";
 import { FORM_FIELDS, MEETING_PLATFORMS, NEW_DEFINITION, setTopLevelField, type FormField } from "./yamlForm";
 
 /** Validation waits this long after the last keystroke. */
 export const VALIDATE_DEBOUNCE_MS = 300;
 
-/** What the editor shows: a saved definition, or a new one. */
-export type EditorTarget = { kind: "existing"; name: string } | { kind: "new" };
+/** What the editor shows: a saved definition, a new one, or a broken file to repair. */
+export type EditorTarget = { kind: "existing"; name: string } | { kind: "new" } | { kind: "broken"; file: string };
+
+/** One editor per target: a new target starts a fresh editor. */
+export const editorKey = (t: EditorTarget) => (t.kind === "existing" ? t.name : t.kind === "broken" ? `broken:${t.file}` : "(new)");
+
+/** How the editor edits the text. */
+type Mode = "yaml" | "form" | "builder";
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -33,21 +44,39 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
-/** The editor panel of one definition (loaded first when it exists). */
+/** The editor panel of one definition (loaded first when it exists; a broken file's raw text). */
 export function DefinitionEditor({
   target,
   onSaved,
   onDeleted,
+  onDeploy,
 }: {
   target: EditorTarget;
-  onSaved: (name: string) => void;
+  /** After a save: the pool's name, and a note to keep when the editor moves on. */
+  onSaved: (name: string, note?: string) => void;
   onDeleted: (note: string) => void;
+  /** Opens the deploy dialog of an applied pool. */
+  onDeploy: (name: string) => void;
 }) {
   const name = target.kind === "existing" ? target.name : null;
+  const file = target.kind === "broken" ? target.file : null;
   const detail = useDefinition(name);
+  const raw = useDefinitionFile(file);
   if (name !== null && detail.error) return <ErrorNotice error={detail.error} title={`Cannot open ${name}`} />;
   if (name !== null && !detail.data) return <div className="panel p-4 text-[13px] text-muted">Loading {name}…</div>;
-  return <EditorPanel key={name ?? "(new)"} original={name} detail={detail.data ?? null} onSaved={onSaved} onDeleted={onDeleted} />;
+  if (file !== null && raw.error) return <ErrorNotice error={raw.error} title={`Cannot open ${file}`} />;
+  if (file !== null && raw.data === undefined) return <div className="panel p-4 text-[13px] text-muted">Loading {file}…</div>;
+  return (
+    <EditorPanel
+      key={editorKey(target)}
+      original={name}
+      detail={detail.data ?? null}
+      broken={file !== null ? { file, text: raw.data ?? "" } : null}
+      onSaved={onSaved}
+      onDeleted={onDeleted}
+      onDeploy={onDeploy}
+    />
+  );
 }
 
 const FIELD_LABELS: Record<FormField, string> = {
@@ -73,19 +102,26 @@ function formValues(s: DefinitionSummary): Record<FormField, string> {
 function EditorPanel({
   original,
   detail,
+  broken,
   onSaved,
   onDeleted,
+  onDeploy,
 }: {
   original: string | null;
   detail: DefinitionDetail | null;
-  onSaved: (name: string) => void;
+  /** A broken file being repaired: its name and raw text. */
+  broken: { file: string; text: string } | null;
+  onSaved: (name: string, note?: string) => void;
   onDeleted: (note: string) => void;
+  onDeploy: (name: string) => void;
 }) {
-  const saved = detail?.text ?? null;
+  const saved = detail?.text ?? broken?.text ?? null;
   const [text, setText] = useState(saved ?? NEW_DEFINITION);
+  const [mode, setMode] = useState<Mode>("yaml");
   const [form, setForm] = useState<Record<FormField, string> | null>(null);
   const [showDiff, setShowDiff] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [confirmBuilder, setConfirmBuilder] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
 
   const debounced = useDebounced(text, VALIDATE_DEBOUNCE_MS);
@@ -97,6 +133,7 @@ function EditorPanel({
   const problemLines = new Set(problems.flatMap((p) => (p.line !== null ? [p.line] : [])));
 
   const save = useSaveDefinition();
+  const repair = useRepairDefinition();
   const apply = useApplyDefinition();
   const refresh = useRefreshAccounts();
   const del = useDeleteDefinition();
@@ -111,17 +148,40 @@ function EditorPanel({
     edit(setTopLevelField(text, key, value));
   };
   const summary = valid ? validation.data?.summary : null;
+  const accounts = useMemo(() => readAccounts(text), [text]);
+  const builderBlocked =
+    accounts.kind === "unparsable"
+      ? "Fix the YAML's syntax to use the query builder"
+      : accounts.kind === "other"
+        ? `The query builder is for SQL account sources (this one is ${accounts.type})`
+        : null;
+  const openBuilder = () => {
+    if (accounts.kind === "query") setConfirmBuilder(true);
+    else setMode("builder");
+  };
 
   // Only the latest action's error stays on screen.
-  const clearErrors = () => [save, apply, refresh, test].forEach((m) => m.reset());
+  const clearErrors = () => [save, repair, apply, refresh, test].forEach((m) => m.reset());
   const onSave = () => {
     clearErrors();
+    if (broken) {
+      repair.mutate(
+        { file: broken.file, text },
+        {
+          onSuccess: (s) =>
+            onSaved(s.name, s.file === broken.file ? `Repaired ${s.file}.` : `Repaired ${broken.file}: saved as ${s.file}.`),
+        },
+      );
+      return;
+    }
     save.mutate(
       { originalName: original, text },
       {
         onSuccess: (s) => {
-          setNotice(s.renamedFrom ? `Saved as ${s.file} (moved from ${s.renamedFrom}).` : `Saved ${s.file}.`);
-          if (s.name !== original) onSaved(s.name);
+          const note = s.renamedFrom ? `Saved as ${s.file} (moved from ${s.renamedFrom}).` : `Saved ${s.file}.`;
+          // A new name opens a new editor: the page keeps the note.
+          if (s.name !== original) onSaved(s.name, note);
+          else setNotice(note);
         },
       },
     );
@@ -152,32 +212,55 @@ function EditorPanel({
       },
     });
 
-  const actionError = save.error ?? apply.error ?? refresh.error ?? test.error;
+  const actionError = save.error ?? repair.error ?? apply.error ?? refresh.error ?? test.error;
+  const applied = detail !== null && detail.state.state !== "notApplied";
 
   return (
     <section aria-label="Definition editor" className="flex flex-col gap-3">
       <div className="flex flex-wrap items-center gap-3">
-        <h2 className="text-[15px] font-semibold">{original ?? "New pool"}</h2>
+        <h2 className="text-[15px] font-semibold">{original ?? broken?.file ?? "New pool"}</h2>
         {detail && <StateBadge state={detail.state} />}
         {detail && <span className="font-mono text-[11px] text-dim">{detail.file}</span>}
+        {broken && (
+          <span className="badge border-error/40 bg-error/10 text-error" title="Skipped by the pools directory until it is repaired">
+            [broken file]
+          </span>
+        )}
         {unsaved && <span className="badge border-busy/30 text-busy">[unsaved]</span>}
         <div className="ml-auto flex gap-1" role="group" aria-label="Editor mode">
-          <button type="button" className={`btn ${form === null ? "btn-primary" : ""}`} onClick={() => setForm(null)}>
+          <button type="button" aria-pressed={mode === "yaml"} className={`btn ${mode === "yaml" ? "btn-primary" : ""}`} onClick={() => setMode("yaml")}>
             YAML
           </button>
           <button
             type="button"
-            className={`btn ${form !== null ? "btn-primary" : ""}`}
+            aria-pressed={mode === "form"}
+            className={`btn ${mode === "form" ? "btn-primary" : ""}`}
             disabled={!summary}
             title={summary ? undefined : "Fix the YAML's problems to use the form"}
-            onClick={() => summary && setForm(formValues(summary))}
+            onClick={() => {
+              if (!summary) return;
+              setForm(formValues(summary));
+              setMode("form");
+            }}
           >
             Form
+          </button>
+          <button
+            type="button"
+            aria-pressed={mode === "builder"}
+            className={`btn ${mode === "builder" ? "btn-primary" : ""}`}
+            disabled={builderBlocked !== null && mode !== "builder"}
+            title={builderBlocked ?? "Build the SQL account source's query from a form"}
+            onClick={() => mode !== "builder" && openBuilder()}
+          >
+            Query builder
           </button>
         </div>
       </div>
 
-      {form === null ? (
+      {mode === "builder" ? (
+        <QueryBuilder text={text} onChange={edit} />
+      ) : mode === "yaml" || form === null ? (
         <YamlEditor label="Definition YAML" value={text} onChange={edit} problemLines={problemLines} />
       ) : (
         <div className="panel grid grid-cols-2 gap-3 p-3" role="form" aria-label="Common fields">
@@ -222,7 +305,13 @@ function EditorPanel({
       </div>
 
       <div className="flex flex-wrap gap-2">
-        <button type="button" className="btn btn-primary" disabled={!valid || !unsaved || save.isPending} onClick={onSave}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={!valid || (!unsaved && !broken) || save.isPending || repair.isPending}
+          title={broken ? `Replaces the broken ${broken.file}` : undefined}
+          onClick={onSave}
+        >
           Save
         </button>
         <button
@@ -257,6 +346,11 @@ function EditorPanel({
         >
           Refresh accounts
         </button>
+        {applied && original && (
+          <button type="button" className="btn" onClick={() => onDeploy(original)}>
+            Deploy bots
+          </button>
+        )}
         <button type="button" className="btn ml-auto" disabled={original === null} onClick={() => setConfirmDelete(true)}>
           Delete
         </button>
@@ -271,6 +365,24 @@ function EditorPanel({
 
       {test.data && <TestResult result={test.data} />}
       {showDiff && <DiffView label="Diff against the applied version" before={detail?.appliedText ?? null} after={text} />}
+
+      {confirmBuilder && (
+        <ConfirmDialog
+          title="Replace the hand-written query?"
+          confirmLabel="Use the query builder"
+          onConfirm={() => {
+            setConfirmBuilder(false);
+            setMode("builder");
+          }}
+          onCancel={() => setConfirmBuilder(false)}
+        >
+          <p>
+            This pool's accounts come from a hand-written <code className="font-mono">accounts.query</code>. The query builder writes{" "}
+            <code className="font-mono">accounts.builder</code> instead and removes the query (its SELECT and parameters) as soon as you edit
+            the builder's form. The pool config and the rest of the file stay as written; nothing is saved until you press Save.
+          </p>
+        </ConfirmDialog>
+      )}
 
       {confirmDelete && original && (
         <ConfirmDialog
@@ -294,38 +406,6 @@ function EditorPanel({
           )}
         </ConfirmDialog>
       )}
-    </section>
-  );
-}
-
-function TestResult({ result }: { result: NonNullable<ReturnType<typeof useTestDefinition>["data"]> }) {
-  return (
-    <section aria-label="Test result" className="panel space-y-2 p-3 text-[12.5px]">
-      {result.problems.length > 0 && <p className="text-error">{result.problems.length} problem(s): see above.</p>}
-      {result.impact && (
-        <p>
-          <span className="text-muted">Applying </span>
-          {result.impact.text}.
-        </p>
-      )}
-      {result.accounts && (
-        <div>
-          <p>
-            <span className="text-muted">Account source: </span>
-            {result.accounts.count}
-            {result.accounts.truncated ? "+" : ""} account{result.accounts.count === 1 ? "" : "s"} match
-          </p>
-          {result.accounts.sample.length > 0 && (
-            <ul aria-label="Account sample" className="mt-1 space-y-0.5 font-mono text-[11.5px] text-muted">
-              {result.accounts.sample.map((row, i) => (
-                <li key={i}>{row}</li>
-              ))}
-            </ul>
-          )}
-        </div>
-      )}
-      {result.accountsError && <ErrorNotice error={result.accountsError} title="The account source could not be read" />}
-      {result.impact && !result.accounts && !result.accountsError && <p className="text-muted">No account source.</p>}
     </section>
   );
 }

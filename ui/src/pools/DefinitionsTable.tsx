@@ -1,18 +1,32 @@
-import type { DefinitionList } from "../api/types";
+import type { DefinitionList, DefinitionProblem } from "../api/types";
 import { useNow } from "../shared/clock";
 import { formatRelative, meetingLabel } from "../shared/format";
 import { problemLocation } from "./problems";
 import { StateBadge } from "./StateBadge";
 
+/** Broken files' problems by file, in list order (problems without a file last, under `null`). */
+export function problemsByFile(problems: DefinitionProblem[]): [string | null, DefinitionProblem[]][] {
+  const groups = new Map<string | null, DefinitionProblem[]>();
+  for (const p of problems) groups.set(p.file, [...(groups.get(p.file) ?? []), p]);
+  return [...groups.entries()].sort(([a], [b]) => (a === null ? 1 : 0) - (b === null ? 1 : 0));
+}
+
 /** The pools directory's definitions, then the files skipped as broken. */
 export function DefinitionsTable({
   list,
   selected,
+  selectedFile = null,
   onSelect,
+  onOpenBroken,
+  onDeploy,
 }: {
   list: DefinitionList;
   selected: string | null;
+  /** The broken file open in the editor, if any. */
+  selectedFile?: string | null;
   onSelect: (name: string) => void;
+  onOpenBroken: (file: string) => void;
+  onDeploy: (name: string) => void;
 }) {
   const now = useNow();
   return (
@@ -29,6 +43,9 @@ export function DefinitionsTable({
             </th>
             <th className="px-3 py-2 font-medium">Last refresh</th>
             <th className="px-3 py-2 font-medium">State</th>
+            <th className="px-3 py-2 font-medium">
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -69,12 +86,27 @@ export function DefinitionsTable({
                 <td className="px-3 py-2">
                   <StateBadge state={d.state} />
                 </td>
+                <td className="px-3 py-2 text-right">
+                  {d.state.state !== "notApplied" && (
+                    <button
+                      type="button"
+                      className="btn whitespace-nowrap px-2 py-0.5"
+                      title={`Deploy a batch of bots into ${name}`}
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        onDeploy(name);
+                      }}
+                    >
+                      Deploy bots
+                    </button>
+                  )}
+                </td>
               </tr>
             );
           })}
           {list.definitions.length === 0 && (
             <tr>
-              <td colSpan={7} className="px-3 py-6 text-center text-muted">
+              <td colSpan={8} className="px-3 py-6 text-center text-muted">
                 No pool definitions in {list.directory}.
               </td>
             </tr>
@@ -84,10 +116,25 @@ export function DefinitionsTable({
       {list.problems.length > 0 && (
         <div className="border-t border-line px-3 py-2" aria-label="Broken files">
           <div className="panel-title mb-1 text-error">Skipped: broken files</div>
-          <ul className="space-y-0.5 font-mono text-[11.5px]">
-            {list.problems.map((p, i) => (
-              <li key={i}>
-                <span className="text-error">{problemLocation(p)}</span> <span className="text-muted">{p.message}</span>
+          <ul className="space-y-2">
+            {problemsByFile(list.problems).map(([file, problems]) => (
+              <li key={file ?? "(unknown)"} data-testid={`broken-${file ?? "unknown"}`} aria-current={file !== null && file === selectedFile ? "true" : undefined}>
+                <div className="flex items-center gap-2">
+                  <span className="font-mono text-[12px] text-fg">{file ?? "(file unknown)"}</span>
+                  {file !== null && (
+                    <button type="button" className="btn ml-auto px-2 py-0.5" aria-label={`Open ${file}`} onClick={() => onOpenBroken(file)}>
+                      Open
+                    </button>
+                  )}
+                </div>
+                <ul className="space-y-0.5 font-mono text-[11.5px]">
+                  {problems.map((p, i) => (
+                    <li key={i}>
+                      <span className="text-error">{problemLocation(p)}</span> {p.field && <span className="text-dim">{p.field}</span>}{" "}
+                      <span className="text-muted">{p.message}</span>
+                    </li>
+                  ))}
+                </ul>
               </li>
             ))}
           </ul>

@@ -1,21 +1,12 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { ApiError } from "../api/errors";
-import type { DefinitionDetail, DefinitionList, DefinitionRow, DefinitionSummary } from "../api/types";
+import type { DefinitionList } from "../api/types";
+import { detail, row, summary, validate, yaml } from "../test/definitions";
 import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { PoolsPage } from "./PoolsPage";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
-
-const yaml = (name: string, max: number) => `name: ${name}\nmeeting_platform: zoom\nimage: bot\ntag: latest\nmax_size: ${max}\nprewarm: 0\n`;
-
-function summary(name: string, max = 5, sourceType: string | null = null): DefinitionSummary {
-  return { name, meetingPlatform: "zoom", image: "bot", tag: "latest", maxSize: max, prewarm: 0, platforms: null, sourceType, refreshIntervalMs: sourceType ? 30_000 : null };
-}
-
-function row(name: string, state: DefinitionRow["state"], extra: Partial<DefinitionRow> = {}): DefinitionRow {
-  return { file: `${name}.yaml`, summary: summary(name), state, slots: 2, accounts: null, lastRefresh: null, ...extra };
-}
 
 const LIST: DefinitionList = {
   directory: "/home/maria/.config/berth/pools",
@@ -27,18 +18,10 @@ const LIST: DefinitionList = {
   problems: [{ file: "broken.yaml", line: 4, column: 12, field: "max_size", message: "expected an integer" }],
 };
 
-function detail(name: string, text: string, appliedText: string | null, state: DefinitionDetail["state"]): DefinitionDetail {
-  return { file: `${name}.yaml`, text, summary: summary(name), state, appliedText };
-}
-
 beforeEach(() => {
   resetMockApi();
   mockApi.listDefinitions.mockResolvedValue(LIST);
-  mockApi.validateDefinition.mockImplementation(async (text: string) =>
-    text.includes("max_size: x")
-      ? { problems: [{ file: null, line: 5, column: 11, field: "max_size", message: "invalid type: string \"x\", expected u32" }], summary: null }
-      : { problems: [], summary: summary(/name: (\S+)/.exec(text)?.[1] ?? "?") },
-  );
+  mockApi.validateDefinition.mockImplementation(validate);
 });
 
 const editor = () => screen.findByRole("textbox", { name: "Definition YAML" });
@@ -148,13 +131,19 @@ describe("PoolsPage editor", () => {
     expect(await screen.findByText("Saved meet.yaml.")).toBeInTheDocument();
   });
 
-  it("tests the text and shows the impact and the account preview", async () => {
+  it("tests the text and shows the impact, platform reachability, the SQL and the account preview", async () => {
     mockApi.getDefinition.mockResolvedValue(detail("zoom", yaml("zoom", 5), null, { state: "notApplied" }));
     mockApi.testDefinition.mockResolvedValue({
       problems: [],
       impact: { creates: 3, removesIdle: 0, busyAffected: 0, text: "creates 3 slots, removes 0 idle, 0 busy affected" },
       accounts: { count: 42, truncated: false, columns: ["id", "email"], sample: ['{"email":"a@x","id":1}'] },
       accountsError: null,
+      platforms: [
+        { platform: "k8s", health: "healthy", detail: null },
+        { platform: "aws", health: "down", detail: "not answering its health check" },
+        { platform: "coolify", health: "unavailable", detail: "no adapter is configured for it in this instance" },
+      ],
+      sql: 'SELECT "id", "email" FROM "public"."accounts" WHERE "status" = $1',
     });
     await open("zoom");
     await waitFor(() => expect(button("Test")).toBeEnabled());
@@ -163,6 +152,37 @@ describe("PoolsPage editor", () => {
     expect(result).toHaveTextContent("Applying creates 3 slots, removes 0 idle, 0 busy affected.");
     expect(result).toHaveTextContent("42 accounts match");
     expect(within(result).getByText('{"email":"a@x","id":1}')).toBeInTheDocument();
+
+    // One line per platform, in order, with the reason only when not healthy.
+    const reach = within(result).getAllByRole("listitem").filter((li) => li.hasAttribute("data-platform"));
+    expect(reach.map((li) => li.textContent)).toEqual([
+      "K8s healthy",
+      "AWS down: not answering its health check",
+      "Coolify unavailable: no adapter is configured for it in this instance",
+    ]);
+    expect(reach[1]).toHaveAttribute("data-health", "down");
+    const sql = within(result).getByLabelText("Account source SQL");
+    expect(sql.tagName).toBe("PRE");
+    expect(sql).toHaveTextContent('SELECT "id", "email" FROM "public"."accounts" WHERE "status" = $1');
+  });
+
+  it("shows neither platforms nor SQL when the test has none", async () => {
+    mockApi.getDefinition.mockResolvedValue(detail("meet", yaml("meet", 5), null, { state: "notApplied" }));
+    mockApi.testDefinition.mockResolvedValue({
+      problems: [],
+      impact: { creates: 0, removesIdle: 0, busyAffected: 0, text: "creates 0 slots, removes 0 idle, 0 busy affected" },
+      accounts: null,
+      accountsError: null,
+      platforms: [],
+      sql: null,
+    });
+    await open("meet");
+    await waitFor(() => expect(button("Test")).toBeEnabled());
+    fireEvent.click(button("Test"));
+    const result = await screen.findByRole("region", { name: "Test result" });
+    expect(result).toHaveTextContent("No account source.");
+    expect(within(result).queryByRole("list", { name: "Platform reachability" })).not.toBeInTheDocument();
+    expect(within(result).queryByLabelText("Account source SQL")).not.toBeInTheDocument();
   });
 
   it("deletes only after confirmation and shows a refusal in the dialog", async () => {
@@ -202,5 +222,92 @@ describe("PoolsPage editor", () => {
     fireEvent.click(button("Save"));
     await waitFor(() => expect(mockApi.saveDefinition).toHaveBeenCalledWith(null, expect.stringContaining("name: new-pool")));
     await waitFor(() => expect(mockApi.getDefinition).toHaveBeenCalledWith("new-pool"));
+    expect(await screen.findByText("Saved new-pool.yaml.")).toBeInTheDocument();
+  });
+});
+
+describe("PoolsPage broken files", () => {
+  const BROKEN = yaml("spare", 5).replace("max_size: 5", "max_size: x");
+  const brokenList: DefinitionList = {
+    ...LIST,
+    problems: [
+      { file: "spare.yaml", line: 5, column: 11, field: "max_size", message: 'invalid type: string "x", expected u32' },
+      { file: "spare.yaml", line: 7, column: 1, field: null, message: "unknown field `colour`" },
+      { file: "dup.yaml", line: null, column: null, field: null, message: "a pool named zoom is already defined in zoom.yaml" },
+    ],
+  };
+
+  beforeEach(() => {
+    mockApi.listDefinitions.mockResolvedValue(brokenList);
+    mockApi.readDefinitionFile.mockResolvedValue(BROKEN);
+  });
+
+  it("lists each broken file with its located problems and an Open action", async () => {
+    renderApp(<PoolsPage />);
+    const spare = await screen.findByTestId("broken-spare.yaml");
+    expect(within(spare).getByText("spare.yaml:5:11")).toBeInTheDocument();
+    expect(within(spare).getByText("spare.yaml:7:1")).toBeInTheDocument();
+    expect(within(spare).getByText("unknown field `colour`")).toBeInTheDocument();
+    expect(within(spare).getByRole("button", { name: "Open spare.yaml" })).toBeInTheDocument();
+    const dup = screen.getByTestId("broken-dup.yaml");
+    expect(within(dup).getByText("a pool named zoom is already defined in zoom.yaml")).toBeInTheDocument();
+    expect(within(dup).getByRole("button", { name: "Open dup.yaml" })).toBeInTheDocument();
+    expect(mockApi.readDefinitionFile).not.toHaveBeenCalled();
+  });
+
+  it("opens a broken file's raw text with live validation and repairs it on save", async () => {
+    mockApi.repairDefinition.mockResolvedValue({ name: "spare", file: "spare.yaml", renamedFrom: null });
+    mockApi.getDefinition.mockResolvedValue(detail("spare", yaml("spare", 6), null, { state: "notApplied" }));
+    renderApp(<PoolsPage />);
+    fireEvent.click(await screen.findByRole("button", { name: "Open spare.yaml" }));
+    const text = await editor();
+    expect(mockApi.readDefinitionFile).toHaveBeenCalledWith("spare.yaml");
+    expect(text).toHaveValue(BROKEN);
+    const panel = screen.getByRole("region", { name: "Definition editor" });
+    expect(within(panel).getByRole("heading")).toHaveTextContent("spare.yaml");
+    expect(within(panel).getByText("[broken file]")).toBeInTheDocument();
+    expect(screen.getByTestId("broken-spare.yaml")).toHaveAttribute("aria-current", "true");
+
+    const problems = await screen.findByRole("list", { name: "Problems" });
+    expect(within(problems).getByText("5:11")).toBeInTheDocument();
+    expect(button("Save")).toBeDisabled();
+    expect(button("Apply")).toBeDisabled();
+    expect(button("Delete")).toBeDisabled();
+
+    fireEvent.change(text, { target: { value: yaml("spare", 6) } });
+    await waitFor(() => expect(button("Save")).toBeEnabled());
+    fireEvent.click(button("Save"));
+    await waitFor(() => expect(mockApi.repairDefinition).toHaveBeenCalledWith("spare.yaml", yaml("spare", 6)));
+    expect(mockApi.saveDefinition).not.toHaveBeenCalled();
+    expect(await screen.findByText("Repaired spare.yaml.")).toBeInTheDocument();
+    await waitFor(() => expect(mockApi.getDefinition).toHaveBeenCalledWith("spare"));
+  });
+
+  it("saves an already valid broken file as it is, and says where a rename put it", async () => {
+    mockApi.readDefinitionFile.mockResolvedValue(yaml("zoom2", 5));
+    mockApi.repairDefinition.mockResolvedValue({ name: "zoom2", file: "zoom2.yaml", renamedFrom: "dup.yaml" });
+    mockApi.getDefinition.mockResolvedValue(detail("zoom2", yaml("zoom2", 5), null, { state: "notApplied" }));
+    renderApp(<PoolsPage />);
+    fireEvent.click(await screen.findByRole("button", { name: "Open dup.yaml" }));
+    await screen.findByText("Valid.");
+    fireEvent.click(button("Save"));
+    expect(await screen.findByText("Repaired dup.yaml: saved as zoom2.yaml.")).toBeInTheDocument();
+    expect(mockApi.repairDefinition).toHaveBeenCalledWith("dup.yaml", yaml("zoom2", 5));
+  });
+
+  it("shows a refused repair and an unreadable file as typed errors", async () => {
+    mockApi.readDefinitionFile.mockResolvedValueOnce(yaml("zoom", 5)).mockRejectedValueOnce(new ApiError("not_found", "no file spare.yaml in /pools"));
+    mockApi.repairDefinition.mockRejectedValue(new ApiError("conflict", "a pool named zoom is already defined in zoom.yaml"));
+    renderApp(<PoolsPage />);
+    fireEvent.click(await screen.findByRole("button", { name: "Open dup.yaml" }));
+    await screen.findByText("Valid.");
+    fireEvent.click(button("Save"));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("[conflict]");
+    expect(alert).toHaveTextContent("a pool named zoom is already defined in zoom.yaml");
+
+    fireEvent.click(button("Open spare.yaml"));
+    const unreadable = await screen.findByText("Cannot open spare.yaml");
+    expect(unreadable.closest("[role=alert]")).toHaveTextContent("[not_found]");
   });
 });

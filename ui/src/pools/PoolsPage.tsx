@@ -2,26 +2,26 @@ import { useState } from "react";
 import { useDefinitions } from "../api/hooks";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { PageHeader } from "../shared/PageHeader";
-import { DefinitionEditor, type EditorTarget } from "./DefinitionEditor";
+import { DefinitionEditor, editorKey, type EditorTarget } from "./DefinitionEditor";
 import { DefinitionsTable } from "./DefinitionsTable";
+import { DeployBotsDialog } from "./DeployBotsDialog";
 
 /** Pool definitions: the pools directory's YAML files against what is applied. */
 export function PoolsPage() {
   const list = useDefinitions();
   const [target, setTarget] = useState<EditorTarget | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [deploying, setDeploying] = useState<string | null>(null);
   const selected = target?.kind === "existing" ? target.name : null;
+  const open = (t: EditorTarget) => {
+    setNotice(null);
+    setTarget(t);
+  };
+  const deployRow = deploying !== null ? list.data?.definitions.find((d) => d.summary.name === deploying) : undefined;
   return (
     <div>
       <PageHeader title="Pools" subtitle={list.data ? `Definitions in ${list.data.directory}` : "Pool definitions"}>
-        <button
-          type="button"
-          className="btn btn-primary"
-          onClick={() => {
-            setNotice(null);
-            setTarget({ kind: "new" });
-          }}
-        >
+        <button type="button" className="btn btn-primary" onClick={() => open({ kind: "new" })}>
           New pool
         </button>
       </PageHeader>
@@ -32,10 +32,10 @@ export function PoolsPage() {
             <DefinitionsTable
               list={list.data}
               selected={selected}
-              onSelect={(name) => {
-                setNotice(null);
-                setTarget({ kind: "existing", name });
-              }}
+              selectedFile={target?.kind === "broken" ? target.file : null}
+              onSelect={(name) => open({ kind: "existing", name })}
+              onOpenBroken={(file) => open({ kind: "broken", file })}
+              onDeploy={setDeploying}
             />
           )}
           {notice && (
@@ -46,16 +46,29 @@ export function PoolsPage() {
         </div>
         {target && (
           <DefinitionEditor
-            key={target.kind === "existing" ? target.name : "(new)"}
+            key={editorKey(target)}
             target={target}
-            onSaved={(name) => setTarget({ kind: "existing", name })}
+            onSaved={(name, note) => {
+              setTarget({ kind: "existing", name });
+              setNotice(note ?? null);
+            }}
             onDeleted={(note) => {
               setTarget(null);
               setNotice(note);
             }}
+            onDeploy={setDeploying}
           />
         )}
       </div>
+      {deploying !== null && (
+        <DeployBotsDialog
+          key={deploying}
+          pool={deploying}
+          lastRefresh={deployRow?.lastRefresh ?? null}
+          refreshIntervalMs={deployRow?.summary.refreshIntervalMs ?? null}
+          onClose={() => setDeploying(null)}
+        />
+      )}
     </div>
   );
 }

@@ -32,6 +32,11 @@ const names: (keyof Api)[] = [
   "refreshAccounts",
   "deleteDefinition",
   "definitionSchema",
+  "queryTables",
+  "tableColumns",
+  "readDefinitionFile",
+  "repairDefinition",
+  "deployBots",
 ];
 
 let handlers: ((e: ChangeEvent) => void)[] = [];
