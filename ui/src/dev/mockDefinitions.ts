@@ -123,7 +123,7 @@ export function apply(name: string) {
 
 export function remove(name: string) {
   files.delete(name);
-  return { name, file: `${name}.yaml`, note: `the database keeps the pool ${name} with its slots and applied versions; only the file is gone` };
+  return { name, file: `${name}.yaml`, note: `${name} is retired: it takes no new bots and its idle slots will be removed; its history stays` };
 }
 
 // ---- visual query builder, test extras, deploys -------------------------------

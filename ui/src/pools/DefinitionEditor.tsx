@@ -396,7 +396,7 @@ function EditorPanel({
           }}
         >
           <p>
-            Removes {detail?.file ?? "its file"} from the pools directory. The database keeps the pool, its slots and applied versions.
+            Removes {detail?.file ?? "its file"} from the pools directory and retires the pool: it takes no new bots and its idle slots are removed; its history stays.
             Refused while slots are busy or deploying.
           </p>
           {del.error && (

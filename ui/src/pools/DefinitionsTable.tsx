@@ -30,7 +30,7 @@ export function DefinitionsTable({
 }) {
   const now = useNow();
   return (
-    <div className="panel">
+    <div className="panel overflow-x-auto">
       <table className="w-full text-left text-[12.5px]" aria-label="Pool definitions">
         <thead className="border-b border-line font-mono text-[10.5px] uppercase tracking-[0.12em] text-dim">
           <tr>

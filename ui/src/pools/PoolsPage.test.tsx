@@ -189,7 +189,7 @@ describe("PoolsPage editor", () => {
     mockApi.getDefinition.mockResolvedValue(detail("zoom", yaml("zoom", 5), yaml("zoom", 5), { state: "applied", version: 3 }));
     mockApi.deleteDefinition
       .mockRejectedValueOnce(new ApiError("conflict", "zoom has 1 busy and 0 deploying slots; delete it once they are done"))
-      .mockResolvedValueOnce({ name: "zoom", file: "zoom.yaml", note: "the database keeps the pool zoom with its 2 slots and applied versions; only the file is gone" });
+      .mockResolvedValueOnce({ name: "zoom", file: "zoom.yaml", note: "zoom is retired: it takes no new bots and its 2 idle slots will be removed; its history stays" });
     await open("zoom");
     fireEvent.click(button("Delete"));
     const dialog = screen.getByRole("dialog", { name: "Delete zoom?" });
@@ -206,7 +206,7 @@ describe("PoolsPage editor", () => {
     expect(refusal).toHaveTextContent("1 busy");
 
     fireEvent.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Delete definition" }));
-    expect(await screen.findByText(/Deleted zoom.yaml: the database keeps the pool zoom/)).toBeInTheDocument();
+    expect(await screen.findByText(/Deleted zoom.yaml: zoom is retired/)).toBeInTheDocument();
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     expect(mockApi.deleteDefinition).toHaveBeenCalledTimes(2);
     expect(screen.queryByRole("textbox", { name: "Definition YAML" })).not.toBeInTheDocument();

@@ -25,7 +25,7 @@ export function PoolsPage() {
           New pool
         </button>
       </PageHeader>
-      <div className="grid gap-4 p-6 xl:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
+      <div className="grid gap-4 p-6 2xl:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
         <div className="flex flex-col gap-3">
           {list.error && <ErrorNotice error={list.error} title="Cannot read the pool definitions" />}
           {list.data && (
