@@ -479,3 +479,63 @@ async fn a_shrunk_pool_loses_its_idle_slots_beyond_the_new_max(db: PgPool) {
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
     assert_eq!(jobs::trim(&h.router).await.unwrap(), 2);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_file_source_leases_one_account_per_file(db: PgPool) {
+    let h = harness(db, &three_platforms("10", ["0", "0", "0"]), false).await;
+    let pools_dir = std::env::temp_dir().join(format!(
+        "berth-file-source-{}",
+        h.db.connect_options().get_database().unwrap_or("db")
+    ));
+    let accounts_dir = pools_dir.join("accounts/manual");
+    let _ = std::fs::remove_dir_all(&pools_dir);
+    std::fs::create_dir_all(accounts_dir.join("archive")).unwrap();
+    for f in ["b.xml", "a.xml", ".hidden.xml"] {
+        std::fs::write(accounts_dir.join(f), "<account/>").unwrap();
+    }
+    let text = "name: files\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 5\naccounts:\n  type: file\n  directory: accounts/manual\n";
+    definition::apply(&h.db, h.router.feed(), text, "test")
+        .await
+        .unwrap();
+    let def = definition::parse(text, None).unwrap();
+    let url = url_of(&h.db);
+    let r = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+        .await
+        .unwrap();
+    assert_eq!((r.refreshed.added, r.stats.available), (2, 2), "{r:?}");
+
+    let o = h
+        .router
+        .create_bot(&NewBot {
+            pool: Some("files".into()),
+            ..to_acc()
+        })
+        .await
+        .unwrap();
+    let held = lease::held_by(&h.db, bot_id(&o)).await.unwrap().unwrap();
+    assert_eq!(held.account_key, "a.xml", "by name");
+    assert_eq!(
+        held.data["path"],
+        accounts_dir.join("a.xml").display().to_string()
+    );
+
+    // A file removed and one added: the next refresh follows the directory.
+    std::fs::remove_file(accounts_dir.join("b.xml")).unwrap();
+    std::fs::write(accounts_dir.join("c.xml"), "<account/>").unwrap();
+    let r = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.refreshed.added, r.refreshed.kept, r.refreshed.removed),
+        (1, 1, 1)
+    );
+    // A directory that is not there: a clear error, the accounts as they were.
+    std::fs::remove_dir_all(&accounts_dir).unwrap();
+    let e = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    let s = lease::stats(&h.db, "files").await.unwrap();
+    assert_eq!((s.available, s.in_use), (1, 1));
+    std::fs::remove_dir_all(&pools_dir).unwrap();
+}

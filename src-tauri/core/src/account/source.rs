@@ -26,7 +26,8 @@ pub struct QueryConnection<'a> {
 
 /// Reads `def`'s account source: runs the query as the query role (creating
 /// the role if missing), or lists the directory's files (relative to `dir`,
-/// the pools directory) as accounts keyed by file name. `None` without a
+/// the pools directory; subdirectories and hidden files are skipped) as
+/// accounts keyed by file name, with the file's `path`. `None` without a
 /// source. Writes nothing.
 pub async fn read(
     db: &PgPool,
@@ -70,14 +71,21 @@ pub async fn read(
                 .filter_map(|e| e.ok())
                 .filter(|e| e.path().is_file())
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| !n.starts_with('.'))
                 .collect();
             names.sort();
             let rows = names
                 .into_iter()
-                .map(|n| BTreeMap::from([("id".to_string(), serde_json::Value::from(n))]))
+                .map(|n| {
+                    let file = path.join(&n).display().to_string();
+                    BTreeMap::from([
+                        ("id".to_string(), serde_json::Value::from(n)),
+                        ("path".to_string(), serde_json::Value::from(file)),
+                    ])
+                })
                 .collect();
             Ok(Some(QueryResult {
-                columns: vec!["id".into()],
+                columns: vec!["id".into(), "path".into()],
                 rows,
                 truncated: false,
             }))
