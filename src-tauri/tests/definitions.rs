@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use berth_core::account::query::QUERY_ROLE;
-use berth_core::account::source::QueryConnection;
 use berth_core::meeting::PlatformKind;
 use berth_core::slot;
 use berth_desktop::api::definitions as api;
 use berth_desktop::dto::{CommandError, DefinitionState};
-use berth_tests::{harness, insert_bot, three_platforms, Harness};
+use berth_tests::{
+    database_url_of, harness, insert_bot, query_connection, three_platforms, Harness,
+};
 use sqlx::PgPool;
 
 /// A temporary pools directory, removed on drop. `dir` itself does not
@@ -46,21 +47,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// The test database's URL (the main URL with its database replaced).
-fn url_of(db: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let name = db.connect_options().get_database().unwrap().to_string();
-    let i = base.rfind('/').expect("DATABASE_URL has a database part");
-    format!("{}/{name}", &base[..i])
-}
-
-fn conn(url: &str) -> QueryConnection<'_> {
-    QueryConnection {
-        main_url: url,
-        explicit: None,
     }
 }
 
@@ -234,15 +220,21 @@ async fn accounts_table(db: &PgPool) {
 async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
     let (h, t) = setup(db).await;
     accounts_table(&h.db).await;
-    let url = url_of(&h.db);
+    let url = database_url_of(&h.db);
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
         .fetch_one(&h.db)
         .await
         .unwrap();
 
-    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, SQL_SOURCE)
-        .await
-        .unwrap();
+    let r = api::test_definition(
+        &h.db,
+        query_connection(&url),
+        h.router.platforms(),
+        &t.dir,
+        SQL_SOURCE,
+    )
+    .await
+    .unwrap();
     assert!(r.problems.is_empty());
     assert_eq!(r.accounts_error, None);
     let a = r.accounts.unwrap();
@@ -263,7 +255,7 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
 
     let r = api::test_definition(
         &h.db,
-        conn(&url),
+        query_connection(&url),
         h.router.platforms(),
         &t.dir,
         &yaml("p", 5, 2),
@@ -300,7 +292,7 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
     .unwrap();
     let r = api::test_definition(
         &h.db,
-        conn(&url),
+        query_connection(&url),
         h.router.platforms(),
         &t.dir,
         &format!("{}platforms: [coolify, aws]\n", yaml("p", 5, 2)),
@@ -317,16 +309,28 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
 
     // A source the query role may not read is reported, impact still shown.
     let denied = SQL_SOURCE.replace("FROM accounts", "FROM pool_slots");
-    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, &denied)
-        .await
-        .unwrap();
+    let r = api::test_definition(
+        &h.db,
+        query_connection(&url),
+        h.router.platforms(),
+        &t.dir,
+        &denied,
+    )
+    .await
+    .unwrap();
     assert!(r.impact.is_some());
     let e = r.accounts_error.expect("refused");
     assert!(!e.code.is_empty() && e.code != "internal", "{e}");
 
-    let r = api::test_definition(&h.db, conn(&url), h.router.platforms(), &t.dir, "name: x\n")
-        .await
-        .unwrap();
+    let r = api::test_definition(
+        &h.db,
+        query_connection(&url),
+        h.router.platforms(),
+        &t.dir,
+        "name: x\n",
+    )
+    .await
+    .unwrap();
     assert!(!r.problems.is_empty() && r.impact.is_none());
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
         .fetch_one(&h.db)
@@ -418,11 +422,11 @@ async fn save_creates_updates_renames_and_refuses_collisions_and_invalid_text(db
 async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     let (h, t) = setup(db).await;
     accounts_table(&h.db).await;
-    let url = url_of(&h.db);
+    let url = database_url_of(&h.db);
     let dir = seeded(&t);
     api::save_definition(dir, None, SQL_SOURCE).unwrap();
 
-    let e = refused(api::refresh_accounts(&h.db, conn(&url), dir, "acc").await);
+    let e = refused(api::refresh_accounts(&h.db, query_connection(&url), dir, "acc").await);
     assert_eq!(e.code, "invalid_input");
     assert!(e.message.contains("not applied"), "{e}");
 
@@ -435,7 +439,7 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
         .unwrap();
     assert_eq!((a.version, a.changed), (1, false));
 
-    let r = api::refresh_accounts(&h.db, conn(&url), dir, "acc")
+    let r = api::refresh_accounts(&h.db, query_connection(&url), dir, "acc")
         .await
         .unwrap();
     assert_eq!((r.added, r.kept, r.removed), (5, 0, 0));
@@ -455,7 +459,7 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     assert_eq!(row.summary.refresh_interval_ms, Some(45_000));
 
     assert_eq!(
-        refused(api::refresh_accounts(&h.db, conn(&url), dir, "zoom").await).code,
+        refused(api::refresh_accounts(&h.db, query_connection(&url), dir, "zoom").await).code,
         "invalid_input",
         "no source"
     );

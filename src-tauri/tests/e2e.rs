@@ -619,18 +619,15 @@ async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String>
     scroll_ten_thousand(client, db).await
 }
 
-/// The button labelled `label` (exactly, ignoring surrounding space).
-async fn button(
-    client: &Client,
-    label: &str,
-    limit: Duration,
-) -> Result<fantoccini::elements::Element, String> {
+/// Clicks the button labelled `label` (exactly, ignoring surrounding
+/// space) once it is there and enabled.
+async fn click_button(client: &Client, label: &str, limit: Duration) -> Result<(), String> {
     let xpath = format!("//button[normalize-space()='{label}']");
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(b) = client.find(Locator::XPath(&xpath)).await {
             if b.is_enabled().await.unwrap_or(false) {
-                return Ok(b);
+                return b.click().await.map_err(|e| e.to_string());
             }
         }
         if Instant::now() >= deadline {
@@ -672,11 +669,7 @@ async fn wait_text(
 async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), String> {
     const POOL: &str = "e2e-pool";
     click_tab(client, "Pools").await;
-    button(client, "New pool", Duration::from_secs(10))
-        .await?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
+    click_button(client, "New pool", Duration::from_secs(10)).await?;
     let editor = wait_find(
         client,
         "textarea[aria-label='Definition YAML']",
@@ -695,11 +688,7 @@ async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), Str
         Duration::from_secs(10),
     )
     .await?;
-    button(client, "Test", Duration::from_secs(5))
-        .await?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
+    click_button(client, "Test", Duration::from_secs(5)).await?;
     wait_text(
         client,
         "section[aria-label='Test result']",
@@ -707,16 +696,8 @@ async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), Str
         Duration::from_secs(15),
     )
     .await?;
-    button(client, "Save", Duration::from_secs(5))
-        .await?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
-    button(client, "Apply", Duration::from_secs(10))
-        .await?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
+    click_button(client, "Save", Duration::from_secs(5)).await?;
+    click_button(client, "Apply", Duration::from_secs(10)).await?;
     wait_text(
         client,
         "section[aria-label='Definition editor']",

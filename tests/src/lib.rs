@@ -187,3 +187,20 @@ pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
         .username(QUERY_ROLE)
         .password("")
 }
+
+/// The URL of `db`'s own database: `DATABASE_URL` with its database part
+/// replaced (what an instance of that test would connect with).
+pub fn database_url_of(db: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let name = db.connect_options().get_database().unwrap().to_string();
+    let i = base.rfind('/').expect("DATABASE_URL has a database part");
+    format!("{}/{name}", &base[..i])
+}
+
+/// How the account query role connects next to an instance on `url`.
+pub fn query_connection(url: &str) -> berth_core::account::source::QueryConnection<'_> {
+    berth_core::account::source::QueryConnection {
+        main_url: url,
+        explicit: None,
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use berth_core::account::lease;
-use berth_core::account::source::{self, QueryConnection};
+use berth_core::account::source;
 use berth_core::bot::{self, Decision};
 use berth_core::definition;
 use berth_core::jobs;
@@ -17,24 +17,12 @@ use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::ErrorCode;
-use berth_tests::{accounts_fixture, harness, three_platforms, wide_pool, Harness};
+use berth_tests::{
+    accounts_fixture, database_url_of, harness, query_connection, three_platforms, wide_pool,
+    Harness,
+};
 use chrono::Duration;
 use sqlx::PgPool;
-
-/// The test database's URL (the main URL with its database replaced).
-fn url_of(db: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let name = db.connect_options().get_database().unwrap().to_string();
-    let i = base.rfind('/').expect("DATABASE_URL has a database part");
-    format!("{}/{name}", &base[..i])
-}
-
-fn conn(url: &str) -> QueryConnection<'_> {
-    QueryConnection {
-        main_url: url,
-        explicit: None,
-    }
-}
 
 /// Pool `acc` (zoom) whose accounts are the fixture's available or failed
 /// rows with fewer than 3 failures: ids 10, 6, 16, 2, 12 (derived in
@@ -65,7 +53,7 @@ accounts:
 
 async fn setup(db: PgPool, limit: &'static str) -> (Harness, String) {
     accounts_fixture(&db).await;
-    let url = url_of(&db);
+    let url = database_url_of(&db);
     let h = harness(db, &three_platforms(limit, ["0", "0", "0"]), false).await;
     (h, url)
 }
@@ -75,9 +63,14 @@ async fn apply_and_refresh(h: &Harness, url: &str, text: &str) {
         .await
         .expect("applied");
     let def = definition::parse(text, None).expect("valid");
-    source::refresh(&h.db, conn(url), std::path::Path::new("."), &def)
-        .await
-        .expect("refreshed");
+    source::refresh(
+        &h.db,
+        query_connection(url),
+        std::path::Path::new("."),
+        &def,
+    )
+    .await
+    .expect("refreshed");
 }
 
 fn to_acc() -> NewBot {
@@ -335,7 +328,7 @@ accounts:
     let mut attempts = HashMap::new();
 
     // Never refreshed: due at once.
-    let r = jobs::refresh_accounts(&h.router, conn(&url), dir, &mut attempts)
+    let r = jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
         .await
         .unwrap();
     assert_eq!(r.refreshed.len(), 1, "{r:?}");
@@ -356,14 +349,14 @@ accounts:
         .await
         .unwrap();
     h.clock.advance(Duration::seconds(29));
-    let r = jobs::refresh_accounts(&h.router, conn(&url), dir, &mut attempts)
+    let r = jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
         .await
         .unwrap();
     assert!(r.refreshed.is_empty() && r.failed.is_empty(), "{r:?}");
 
     // Past the interval: both are due again; the new account appears.
     h.clock.advance(Duration::seconds(2));
-    let r = jobs::refresh_accounts(&h.router, conn(&url), dir, &mut attempts)
+    let r = jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
         .await
         .unwrap();
     assert_eq!(r.refreshed.len(), 1, "{r:?}");
@@ -498,8 +491,8 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
         .await
         .unwrap();
     let def = definition::parse(text, None).unwrap();
-    let url = url_of(&h.db);
-    let r = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+    let url = database_url_of(&h.db);
+    let r = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
         .await
         .unwrap();
     assert_eq!((r.refreshed.added, r.stats.available), (2, 2), "{r:?}");
@@ -522,7 +515,7 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
     // A file removed and one added: the next refresh follows the directory.
     std::fs::remove_file(accounts_dir.join("b.xml")).unwrap();
     std::fs::write(accounts_dir.join("c.xml"), "<account/>").unwrap();
-    let r = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+    let r = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
         .await
         .unwrap();
     assert_eq!(
@@ -531,7 +524,7 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
     );
     // A directory that is not there: a clear error, the accounts as they were.
     std::fs::remove_dir_all(&accounts_dir).unwrap();
-    let e = source::refresh(&h.db, conn(&url), &pools_dir, &def)
+    let e = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
