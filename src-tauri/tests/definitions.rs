@@ -469,6 +469,11 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
 async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPool) {
     let (h, t) = setup(db).await;
     let dir = seeded(&t);
+    for name in ["zoom", "google-meet"] {
+        api::apply_definition(&h.db, h.router.feed(), dir, name, "test")
+            .await
+            .unwrap();
+    }
     let bot = insert_bot(&h.db, "zoom").await;
     let mut conn = h.db.acquire().await.unwrap();
     slot::create(&mut conn, "zoom", PlatformKind::K8s, Some(bot))
@@ -528,7 +533,24 @@ async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPo
     let d = api::delete_definition(&h.db, h.router.feed(), dir, "fresh")
         .await
         .unwrap();
-    assert_eq!(d.note, "nothing of it was in the database");
+    assert_eq!(
+        d.note,
+        "it was never applied: nothing changed in the database"
+    );
+    // A never-applied example named after a built-in pool leaves that pool alone.
+    let d = api::delete_definition(&h.db, h.router.feed(), dir, "microsoft-teams")
+        .await
+        .unwrap();
+    assert_eq!(
+        d.note,
+        "it was never applied: nothing changed in the database"
+    );
+    let teams: (bool, String) =
+        sqlx::query_as("SELECT retired, source FROM pools WHERE name = 'microsoft-teams'")
+            .fetch_one(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(teams, (false, "default".to_string()));
     assert_eq!(
         refused(api::delete_definition(&h.db, h.router.feed(), dir, "fresh").await).code,
         "not_found"

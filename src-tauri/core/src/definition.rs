@@ -1218,7 +1218,7 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retired {
-    /// Whether the pool was in the database at all.
+    /// Whether the database had an applied pool of that name.
     pub existed: bool,
     /// Idle or errored slots left for the trim job to remove.
     pub slots: i64,
@@ -1228,18 +1228,20 @@ pub struct Retired {
 /// bots, pre-warms nothing, and the trim job removes its idle slots (the row
 /// stays for its bots' history; applying a definition of that name revives
 /// it). Refused (`conflict`, nothing written) while any of its slots is busy
-/// or deploying. Announces `pools`.
+/// or deploying. A pool no definition was ever applied to (a built-in
+/// default pool) is left alone (`existed: false`). Announces `pools`.
 pub async fn retire(db: &PgPool, feed: &Feed, name: &str) -> Result<Retired> {
     let mut tx = db.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth:definition:' || $1))")
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    let exists: Option<bool> =
-        sqlx::query_scalar("SELECT retired FROM pools WHERE name = $1 FOR UPDATE")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let exists: Option<bool> = sqlx::query_scalar(
+        "SELECT retired FROM pools WHERE name = $1 AND source = 'definition' FOR UPDATE",
+    )
+    .bind(name)
+    .fetch_optional(&mut *tx)
+    .await?;
     if exists.is_none() {
         tx.rollback().await?;
         return Ok(Retired {

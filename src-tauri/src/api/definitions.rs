@@ -537,7 +537,7 @@ pub async fn delete_definition(
             if retired.slots == 1 { "" } else { "s" }
         )
     } else {
-        "nothing of it was in the database".to_string()
+        "it was never applied: nothing changed in the database".to_string()
     };
     Ok(DeletedDefinition {
         name: name.to_string(),
