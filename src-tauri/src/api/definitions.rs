@@ -191,11 +191,9 @@ pub async fn test_definition(
         }
     };
     let impact = definition::impact(db, &def).await?;
-    let sql = match source::sql_of(db, conn, &def).await {
-        Ok(q) => q.map(|q| q.select),
-        Err(_) => None,
-    };
-    let (accounts, accounts_error) = match source::read(db, conn, dir, &def).await {
+    let reading = source::read_showing_sql(db, conn, dir, &def).await;
+    let sql = reading.sql.map(|q| q.select);
+    let (accounts, accounts_error) = match reading.result {
         Ok(r) => (r.as_ref().map(preview), None),
         Err(e) => (None, Some(CommandError::from(e))),
     };

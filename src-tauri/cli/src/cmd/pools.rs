@@ -217,15 +217,16 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
     let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-    let (impact, applied, sql, accounts) = with_db(async |db| {
+    let (impact, applied, reading) = with_db(async |db| {
         Ok((
             definition::impact(&db.pool, &f.definition).await?,
             definition::applied(&db.pool).await?,
-            source::sql_of(&db.pool, query_conn(db, &explicit), &f.definition).await?,
-            source::read(&db.pool, query_conn(db, &explicit), dir, &f.definition).await?,
+            source::read_showing_sql(&db.pool, query_conn(db, &explicit), dir, &f.definition).await,
         ))
     })
     .await?;
+    let sql = reading.sql;
+    let accounts = reading.result?;
     let sample = |r: &berth_core::account::query::QueryResult| -> Vec<_> {
         r.rows.iter().take(3).map(source::redacted).collect()
     };

@@ -35,26 +35,71 @@ pub async fn read(
     dir: &Path,
     def: &PoolDefinition,
 ) -> Result<Option<QueryResult>> {
+    read_showing_sql(db, conn, dir, def).await.result
+}
+
+/// What [`read_showing_sql`] found.
+#[derive(Debug)]
+pub struct Reading {
+    /// The SQL the source runs (a builder form compiled), when it is an SQL
+    /// source whose query could be built.
+    pub sql: Option<SqlQuery>,
+    /// What reading the source gave ([`read`]).
+    pub result: Result<Option<QueryResult>>,
+}
+
+/// [`read`], also giving the SQL it ran, so a preview can show it without
+/// compiling a builder form twice.
+pub async fn read_showing_sql(
+    db: &PgPool,
+    conn: QueryConnection<'_>,
+    dir: &Path,
+    def: &PoolDefinition,
+) -> Reading {
     match &def.accounts {
-        None => Ok(None),
         Some(AccountSource::Sql { query, builder, .. }) => {
-            let options = role(db, conn).await?;
-            let compiled;
-            let q = match (query, builder) {
-                (Some(q), _) => q,
-                (None, Some(b)) => {
-                    compiled = super::builder::build(&options, b).await?;
-                    &compiled
-                }
-                (None, None) => {
-                    return Err(Error::new(
-                        ErrorCode::DefinitionInvalid,
-                        format!("{} has an sql account source without a query", def.name),
-                    ))
+            let options = match role(db, conn).await {
+                Ok(o) => o,
+                Err(e) => {
+                    return Reading {
+                        sql: None,
+                        result: Err(e),
+                    }
                 }
             };
-            Ok(Some(query::run(&options, q, Limits::default()).await?))
+            let sql = match (query, builder) {
+                (Some(q), _) => Ok(q.clone()),
+                (None, Some(b)) => super::builder::build(&options, b).await,
+                (None, None) => Err(Error::new(
+                    ErrorCode::DefinitionInvalid,
+                    format!("{} has an sql account source without a query", def.name),
+                )),
+            };
+            match sql {
+                Ok(q) => {
+                    let result = query::run(&options, &q, Limits::default()).await.map(Some);
+                    Reading {
+                        sql: Some(q),
+                        result,
+                    }
+                }
+                Err(e) => Reading {
+                    sql: None,
+                    result: Err(e),
+                },
+            }
         }
+        _ => Reading {
+            sql: None,
+            result: read_files(dir, def),
+        },
+    }
+}
+
+/// The file source (or no source) part of [`read`].
+fn read_files(dir: &Path, def: &PoolDefinition) -> Result<Option<QueryResult>> {
+    match &def.accounts {
+        None | Some(AccountSource::Sql { .. }) => Ok(None),
         Some(AccountSource::File { directory, .. }) => {
             let path = if directory.is_absolute() {
                 directory.clone()
@@ -106,24 +151,6 @@ pub async fn role(db: &PgPool, conn: QueryConnection<'_>) -> Result<PgConnectOpt
         )
     })?;
     query::role_options(conn.main_url, conn.explicit)
-}
-
-/// The SQL `def`'s account source runs: its query, or its builder form
-/// compiled against the table's real columns. `None` without an SQL source.
-pub async fn sql_of(
-    db: &PgPool,
-    conn: QueryConnection<'_>,
-    def: &PoolDefinition,
-) -> Result<Option<SqlQuery>> {
-    match &def.accounts {
-        Some(AccountSource::Sql { query: Some(q), .. }) => Ok(Some(q.clone())),
-        Some(AccountSource::Sql {
-            builder: Some(b), ..
-        }) => Ok(Some(
-            super::builder::build(&role(db, conn).await?, b).await?,
-        )),
-        _ => Ok(None),
-    }
 }
 
 /// What a refresh did and where the pool's accounts stand after it.
