@@ -34,6 +34,17 @@ if [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]; then
 fi
 export PATH
 
+# What the tree looked like before: the run must leave it as it found it
+# (lock files, generated bindings and OpenAPI document included).
+STATUS_BEFORE="$(git status --porcelain 2>/dev/null || true)"
+
+# Every npm install of this run (Prism in setup.sh, the UI below) starts from an
+# empty npm cache, as on a new machine: a cache warmed by earlier runs once hid
+# an incomplete ui/package-lock.json from CI while every new user's run failed.
+NPM_CACHE="$(mktemp -d "${TMPDIR:-/tmp}/berth-npm-cache.XXXXXX")"
+export npm_config_cache="$NPM_CACHE"
+trap 'rm -rf "$NPM_CACHE"' EXIT
+
 if [ "$SETUP" -eq 1 ]; then
     say "setup"
     bash "$ROOT/scripts/setup.sh"
@@ -85,7 +96,7 @@ cleanup() {
     if [ -f "$PGTMP/data/postmaster.pid" ]; then
         "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$PGTMP"
+    rm -rf "$PGTMP" "$NPM_CACHE"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -158,13 +169,12 @@ if [ -f "$ROOT/ui/package.json" ]; then
     # and the tests below need the built UI.
     (
         cd "$ROOT/ui"
-        # Not `npm ci`: its lock-file validator wrongly demands Tailwind's
-        # wasm-only bundled packages (tailwindlabs/tailwindcss#20324). Install
-        # from the lock file instead, and fail if that had to change it.
-        npm install --no-audit --no-fund
-        if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 && ! git -C "$ROOT" diff --exit-code -- ui/package-lock.json; then
-            die "ui/package-lock.json is out of date: run 'npm install' in ui/ and commit it"
-        fi
+        # `npm ci` installs exactly what the lock file says and refuses a lock
+        # file that is out of date or incomplete (missing entries for other
+        # platforms' optional packages included), so no drift goes unnoticed.
+        # The npm cache is the empty one made above: a cache warmed by an
+        # earlier run cannot stand in for the registry.
+        npm ci --no-audit --no-fund || die "ui: 'npm ci' failed; if it says the lock file is out of sync, run 'rm -rf node_modules && npm install' in ui/ and commit package-lock.json"
         npm run typecheck
         npm run lint
         npm test
@@ -192,6 +202,15 @@ fi
 if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then
     say "benchmark smoke run (bench --quick)"
     cargo run --release -p berth-tests --bin bench -- --quick
+fi
+
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    say "the run left the working tree as it found it"
+    STATUS_AFTER="$(git status --porcelain)"
+    if [ "$STATUS_AFTER" != "$STATUS_BEFORE" ]; then
+        diff <(printf '%s\n' "$STATUS_BEFORE") <(printf '%s\n' "$STATUS_AFTER") >&2 || true
+        die "the test command changed files in the working tree (above): commit what it regenerated, or fix the step that writes them"
+    fi
 fi
 
 say "all checks passed"
