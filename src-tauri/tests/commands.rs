@@ -15,7 +15,7 @@ use sqlx::PgPool;
 fn zoom() -> NewBot {
     NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/1".into(),
+        meeting_url: "https://zoom.us/j/1".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,
