@@ -409,12 +409,7 @@ impl Router {
             if !p.enabled {
                 self.trace(
                     w.bot_id,
-                    entry(
-                        Some(kind),
-                        Decision::Disabled,
-                        "disabled by an administrator",
-                        now,
-                    ),
+                    entry(Some(kind), Decision::Disabled, p.disabled_reason(), now),
                 )
                 .await?;
                 continue;
