@@ -128,6 +128,39 @@ async fn apply_platform(
         record(conn, &subject, "enabled", json!(row.enabled), json!(v), WHO).await?;
         row.enabled = v;
     }
+    apply_limits(conn, env, kind, &mut row, &mut pinned).await?;
+    row.pinned = serde_json::to_value(&pinned).unwrap_or_default();
+    if row == before {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE platform_settings SET position = $2, enabled = $3, bot_limit = $4, queue_timeout_ms = $5,
+            pinned = $6, updated_at = now()
+         WHERE platform = $1",
+    )
+    .bind(kind.as_str())
+    .bind(row.position)
+    .bind(row.enabled)
+    .bind(row.bot_limit)
+    .bind(row.queue_timeout_ms)
+    .bind(&row.pinned)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The limit and queue timeout the environment pins for one platform (a
+/// listed platform without a limit is pinned to none: skipped).
+async fn apply_limits(
+    conn: &mut PgConnection,
+    env: &EnvConfig,
+    kind: PlatformKind,
+    row: &mut Row,
+    pinned: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let subject = format!("platform:{}", kind.as_str());
+    let listed = env.priority.value.contains(&kind);
+    let cfg = env.platforms.iter().find(|p| p.kind == kind);
     if let Some(c) = cfg {
         if let Some(var) = &c.bot_limit.pinned_by {
             pinned.insert("botLimit".to_string(), var.clone());
@@ -157,7 +190,7 @@ async fn apply_platform(
             .await?;
             row.queue_timeout_ms = v;
         }
-    } else if listed.is_some() && env.priority.pinned_by.is_some() {
+    } else if listed && env.priority.pinned_by.is_some() {
         // Listed without a limit: reference 004 skips it (with a warning).
         pinned.insert(
             "botLimit".to_string(),
@@ -174,23 +207,6 @@ async fn apply_platform(
         .await?;
         row.bot_limit = None;
     }
-    row.pinned = serde_json::to_value(&pinned).unwrap_or_default();
-    if row == before {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE platform_settings SET position = $2, enabled = $3, bot_limit = $4, queue_timeout_ms = $5,
-            pinned = $6, updated_at = now()
-         WHERE platform = $1",
-    )
-    .bind(kind.as_str())
-    .bind(row.position)
-    .bind(row.enabled)
-    .bind(row.bot_limit)
-    .bind(row.queue_timeout_ms)
-    .bind(&row.pinned)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
