@@ -371,6 +371,30 @@ async fn runtime_errors_exit_1_with_their_code() {
     assert_eq!(tables, 0, "a refused migrate wrote nothing");
     ok(&db.url, &["--dev", "migrate"]).await;
 
+    // Schema without settings (never prepared): routing says what to run.
+    sqlx::query("DELETE FROM platform_settings")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let create = [
+        "--dev",
+        "bots",
+        "create",
+        "--meeting-platform",
+        "zoom",
+        "--meeting-url",
+        "https://zoom.us/j/1",
+    ];
+    let out = berth(&db.url, &create).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .starts_with("error[schema_outdated]: the database has no platform settings yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(&db.url, &["--dev", "migrate"]).await;
+
     let out = berth(&db.url, &["--json", "bots", "show", "4242"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(

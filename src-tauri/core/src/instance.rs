@@ -250,6 +250,11 @@ impl Berth {
         let clock: Arc<dyn Clock> = clock;
         if options.prepare {
             prepare(&db, &config).await?;
+        } else if settings::load(&db).await?.platforms.is_empty() {
+            return Err(Error::new(
+                ErrorCode::SchemaOutdated,
+                "the database has no platform settings yet: run `berth migrate` (or start `berth serve` or the app) with the deployment's configuration first",
+            ));
         }
         let platforms = build_platforms(&db, clock.clone(), &config).await?;
         let feed = Feed::new(id, options.feed);
