@@ -962,6 +962,120 @@ async fn pools_seed_validate_test_and_apply_definitions() {
     db.drop_db().await;
 }
 
+/// Issue 11, items 5 to 8, through `berth pools`: nothing outside the pools
+/// directory is read or listed (a pool file linking out, an account
+/// directory written or linked out), files and durations have caps the
+/// errors state, and a problem points at its key, saying where once.
+#[tokio::test]
+async fn pools_read_nothing_outside_the_pools_directory() {
+    let db = TestDb::new("poolfiles").await;
+    ok(&db.url, &["--dev", "migrate"]).await;
+    let root = std::env::temp_dir().join(format!("berth-cli-poolfiles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (dir, outside) = (root.join("pools"), root.join("outside"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(outside.join("accounts")).unwrap();
+    std::fs::write(outside.join("shadow"), "secretuser: $6$saltsalt$hash\n").unwrap();
+    std::fs::write(outside.join("accounts/x.key"), "key").unwrap();
+    let d = dir.to_str().unwrap();
+    let write = |file: &str, rest: &str| {
+        let name = file.trim_end_matches(".yaml");
+        std::fs::write(
+            dir.join(file),
+            format!("name: {name}\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\n{rest}"),
+        )
+        .unwrap();
+    };
+    std::os::unix::fs::symlink(outside.join("shadow"), dir.join("shadow.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("etc-link")).unwrap();
+    write("abs.yaml", "accounts:\n  type: file\n  directory: /etc\n");
+    write(
+        "up.yaml",
+        "accounts:\n  type: file\n  directory: ../../etc\n",
+    );
+    write(
+        "linked.yaml",
+        "accounts:\n  type: file\n  directory: etc-link\n",
+    );
+    write("slow.yaml", "recovery:\n  deploying_timeout: 99999999h\n");
+    write(
+        "typo.yaml",
+        "accounts:\n  type: sql\n  query:\n    select: SELECT 1\n  pool_config:\n    retry_failed: true\n    max_failures: 3\n    colour: red\n",
+    );
+    let big = std::fs::File::create(dir.join("big.yaml")).unwrap();
+    big.set_len(50 * 1024 * 1024).unwrap();
+
+    let out = berth(&db.url, &["pools", "--dir", d, "validate"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    for want in [
+        format!("{d}/abs.yaml:7:3: accounts.directory: \"/etc\" is not inside the pools directory"),
+        format!("{d}/up.yaml:7:3: accounts.directory: \"../../etc\" is not inside the pools directory"),
+        format!("{d}/big.yaml: is 52428800 bytes; the limit is 262144 bytes (256 KiB)\n"),
+        format!("{d}/shadow.yaml: leads outside "),
+        format!("{d}/slow.yaml:6:3: recovery.deploying_timeout: must be from 10s to 24h, got 99999999h\n"),
+        format!("{d}/typo.yaml:12:5: unknown field `colour`, expected one of retry_failed, max_failures, refresh_interval\n"),
+    ] {
+        assert!(stdout.contains(&want), "{want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("secretuser"), "{stdout}");
+    assert!(!stdout.contains(" at line "), "{stdout}");
+
+    // Files named on the command line: read by the same rules.
+    let shadow = format!("{d}/shadow.yaml");
+    let out = berth(
+        &db.url,
+        &["pools", "--dir", d, "validate", &shadow, "/etc/passwd"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{shadow}: leads outside ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/etc/passwd: is not in "), "{stdout}");
+    assert!(
+        !stdout.contains("secretuser") && !stdout.contains("root:"),
+        "{stdout}"
+    );
+
+    // The list shows the valid file and every refusal, nothing from outside.
+    let listed = ok_json(&db.url, &["pools", "--dir", d, "list"]).await;
+    let names: Vec<&str> = listed["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["linked"], "{listed}");
+    assert_eq!(listed["problems"].as_array().unwrap().len(), 6, "{listed}");
+    assert!(!listed.to_string().contains("secretuser"), "{listed}");
+
+    // A directory linked out of the pools directory: test and refresh refuse it.
+    let out = berth(&db.url, &["pools", "--dir", d, "test", "linked"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[definition_invalid]"), "{stderr}");
+    assert!(stderr.contains("leads outside"), "{stderr}");
+    assert!(
+        !text(&out.stdout).contains("passwd"),
+        "{}",
+        text(&out.stdout)
+    );
+    ok(&db.url, &["pools", "--dir", d, "apply", "linked"]).await;
+    let out = berth(&db.url, &["pools", "--dir", d, "refresh", "linked"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[definition_invalid]"));
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_accounts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+    std::fs::remove_dir_all(&root).unwrap();
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn secret_set_refuses_other_platforms_and_empty_tokens() {
     let out = berth(NOWHERE, &["--json", "secret", "set", "k8s"]).await;

@@ -6,6 +6,7 @@ pub mod account;
 pub mod bot;
 pub mod clock;
 pub mod config;
+pub mod confined;
 pub mod db;
 pub mod definition;
 pub mod demo;

@@ -177,18 +177,19 @@ fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<(), Failure> {
     } else {
         let mut problems = Vec::new();
         for file in &files {
-            match std::fs::read_to_string(file) {
+            // Only files of the pools directory, read as a scan reads them.
+            match definition::read_file(dir, file) {
                 Ok(text) => {
                     if let Err(p) = definition::parse(&text, Some(file)) {
                         problems.extend(p);
                     }
                 }
                 Err(e) => problems.push(Problem {
-                    file: Some(file.clone()),
+                    file: None,
                     line: None,
                     column: None,
                     field: None,
-                    message: format!("cannot read: {e}"),
+                    message: e.to_string(),
                 }),
             }
         }
