@@ -727,7 +727,7 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
     let (h, _t) = setup(db).await;
     let req = |pool: &str, count: u32| DeployRequest {
         pool: pool.into(),
-        meeting_url: "https://zoom.example/j/batch".into(),
+        meeting_url: "https://zoom.us/j/5550002".into(),
         count,
         priority: None,
         queue_timeout_ms: None,

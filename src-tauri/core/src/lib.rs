@@ -17,6 +17,7 @@ pub mod feed;
 pub mod instance;
 pub mod jobs;
 pub mod meeting;
+pub mod meeting_url;
 pub mod platform;
 pub mod pool;
 pub mod queue;
