@@ -134,19 +134,24 @@ pub async fn build_platforms_with(
             PlatformKind::Coolify => {
                 let cfg = CoolifyConfig::parse(get)?;
                 let token = platform::secret::load(PlatformKind::Coolify, cfg.token_source, get)?;
-                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
+                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             #[cfg(feature = "cloud")]
             PlatformKind::K8s => {
                 let settings = KubeSettings::parse(get)?;
-                let adapter = KubePlatform::connect(settings, Policy::default()).await?;
+                let adapter = KubePlatform::connect(settings, Policy::default())
+                    .await?
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             #[cfg(feature = "cloud")]
             PlatformKind::Aws => {
                 let settings = EcsSettings::parse(get)?;
-                let adapter = EcsPlatform::connect(settings, None, Policy::default()).await;
+                let adapter = EcsPlatform::connect(settings, None, Policy::default())
+                    .await
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             other => {

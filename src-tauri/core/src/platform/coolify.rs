@@ -168,6 +168,14 @@ impl CoolifyPlatform {
         })
     }
 
+    /// The same adapter with its breaker's cool-down on `clock` (the
+    /// instance's clock; a manual one in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        let policy = self.caller.policy().clone();
+        self.caller = Arc::new(Caller::with_clock(PlatformKind::Coolify, policy, clock));
+        self
+    }
+
     /// Calls `observer` with every HTTP answer (contract tests).
     pub fn with_observer(mut self, observer: ResponseObserver) -> Self {
         self.observer = Some(observer);
