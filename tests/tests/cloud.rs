@@ -459,7 +459,9 @@ async fn ecs_breaker_opens_when_the_api_goes_and_closes_once_it_is_back() {
         let err = ecs.list().await.unwrap_err();
         assert_eq!(err.kind, FailureKind::Transient, "{err}");
     }
-    let why = ecs.unavailable().expect("five failed calls open the breaker");
+    let why = ecs
+        .unavailable()
+        .expect("five failed calls open the breaker");
     assert!(why.contains("5 consecutive failed calls"), "{why}");
     assert_eq!(ecs.health().await, Health::Down);
 

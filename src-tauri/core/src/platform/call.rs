@@ -855,7 +855,11 @@ mod tests {
                     })
                     .await;
             }
-            assert_eq!(calls.load(Ordering::SeqCst), 5, "refusals are never retried");
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                5,
+                "refusals are never retried"
+            );
             assert!(c.breaker_open(), "{refusal:?} five times did not open it");
             assert!(c.breaker_reason().unwrap().contains("5 consecutive"));
         }
@@ -863,10 +867,7 @@ mod tests {
             breaker_threshold: 3,
             ..Policy::default()
         });
-        for expected in [
-            Fault::NotFound("404".into()),
-            Fault::Conflict("409".into()),
-        ] {
+        for expected in [Fault::NotFound("404".into()), Fault::Conflict("409".into())] {
             for _ in 0..2 {
                 let _ = c
                     .run("op", None, || async {

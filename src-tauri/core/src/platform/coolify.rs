@@ -400,6 +400,47 @@ impl CoolifyPlatform {
         Ok(out)
     }
 
+    /// The lease epoch the application's workload was last configured for
+    /// (its `BERTH_EPOCH` variable), if it was.
+    async fn configured_epoch(&self, uuid: &str) -> Result<Option<i64>, Fault> {
+        #[derive(Deserialize)]
+        struct Env {
+            key: Option<String>,
+            value: Option<Value>,
+        }
+        let envs: Vec<Env> = match self
+            .json(self.request(Method::GET, &format!("/applications/{uuid}/envs")))
+            .await
+        {
+            Ok(envs) => envs,
+            // No application: no lease runs there.
+            Err(Fault::NotFound(_)) => return Ok(None),
+            Err(f) => return Err(f),
+        };
+        Ok(envs
+            .iter()
+            .filter(|e| e.key.as_deref() == Some("BERTH_EPOCH"))
+            .filter_map(|e| match e.value.as_ref()? {
+                Value::String(v) => v.trim().parse().ok(),
+                Value::Number(n) => n.as_i64(),
+                _ => None,
+            })
+            .max())
+    }
+
+    /// Whether a newer lease than `slot`'s runs in the application: one
+    /// application is the slot's only workload, so a start or stop of an
+    /// older lease (a late deploy) must leave it alone.
+    async fn newer_lease(&self, slot: &SlotRef, uuid: &str) -> Result<Option<i64>, PlatformError> {
+        let epoch = self
+            .caller
+            .run("lease_check", Some(&slot.slot_name), || {
+                self.configured_epoch(uuid)
+            })
+            .await?;
+        Ok(epoch.filter(|e| *e > slot.epoch))
+    }
+
     /// The bot's configuration, the same variables every adapter passes.
     fn environment(&self, slot: &SlotRef, bot: &BotSpec) -> Value {
         let vars = super::bot_env(slot, bot);
@@ -485,6 +526,17 @@ impl Platform for CoolifyPlatform {
 
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let uuid = self.uuid("start", slot)?;
+        if let Some(newer) = self.newer_lease(slot, uuid).await? {
+            return Err(PlatformError {
+                platform: PlatformKind::Coolify,
+                operation: "start",
+                kind: FailureKind::Conflict,
+                message: format!(
+                    "application {uuid} runs a newer lease (epoch {newer}); the start for epoch {} changed nothing",
+                    slot.epoch
+                ),
+            });
+        }
         let env = &self.environment(slot, bot);
         self.caller
             .run("set_env", Some(&slot.slot_name), move || async move {
@@ -519,6 +571,10 @@ impl Platform for CoolifyPlatform {
 
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
         let uuid = self.uuid("stop", slot)?;
+        if let Some(newer) = self.newer_lease(slot, uuid).await? {
+            tracing::info!(slot = %slot.slot_name, epoch = slot.epoch, newer, "not stopped: a newer lease runs in the application");
+            return Ok(());
+        }
         self.caller
             .run("stop", Some(&slot.slot_name), move || async move {
                 match self
