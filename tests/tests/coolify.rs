@@ -381,6 +381,38 @@ async fn a_breaker_one_instance_opened_is_honoured_by_another_instance(db: PgPoo
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_late_start_or_stop_of_an_older_lease_leaves_the_newer_leases_application(db: PgPool) {
+    // Issue 11, item 18, on Coolify: one application is a slot's only
+    // workload, so the adapter itself checks the lease it was configured for.
+    let s = setup(db, fast_policy()).await;
+    let mut older = slot_on_coolify(&s.db).await;
+    older.platform_ref = Some(s.adapter.create_resource(&older).await.unwrap());
+    let uuid = older.platform_ref.clone().unwrap();
+    older.epoch = 1;
+    let newer = SlotRef {
+        epoch: 2,
+        ..older.clone()
+    };
+    s.adapter.start(&newer, &spec(22)).await.unwrap();
+    let envs = |s: &Setup| s.fake.lock().apps[&uuid].envs.clone();
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "2");
+
+    // The older lease's start arrives late: refused, nothing changed.
+    let e = s.adapter.start(&older, &spec(11)).await.unwrap_err();
+    assert_eq!(e.kind, FailureKind::Conflict, "{e}");
+    assert!(e.message.contains("newer lease (epoch 2)"), "{e}");
+    assert_eq!(envs(&s)["BERTH_BOT_ID"], "22");
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "2");
+    // Its clean-up stops nothing either.
+    s.adapter.stop(&older).await.unwrap();
+    assert_eq!(s.fake.lock().apps[&uuid].status, "running:healthy");
+    assert_eq!(requests(&s.server, "POST", "/stop").await, 0);
+    // The newer lease's own stop does.
+    s.adapter.stop(&newer).await.unwrap();
+    assert_eq!(s.fake.lock().apps[&uuid].status, "exited");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn created_but_not_started_is_recorded_for_recovery_never_leaked(db: PgPool) {
     let s = setup(db, fast_policy()).await;
     s.fake.lock().faults.start = Some(500);
