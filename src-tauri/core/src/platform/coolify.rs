@@ -10,6 +10,10 @@
 //!   then `POST /applications/{uuid}/start` (a queued deployment).
 //! - stop / delete: `POST .../stop`, `DELETE /applications/{uuid}` with
 //!   configurations, volumes and networks; a 404 counts as done.
+//! - lease check: the application is the slot's only workload, so start and
+//!   stop first read its variables (`GET /applications/{uuid}/envs`) and
+//!   leave it alone when its `BERTH_EPOCH` names a newer lease than theirs
+//!   (a late deploy: start fails with a conflict, stop does nothing).
 //! - describe: `PATCH /applications/{uuid}` with the description (reference 003).
 //! - list: `GET /applications`, keeping only names with the owner prefix.
 //! - health: `GET /version` (answers, token accepted) and `GET /applications`

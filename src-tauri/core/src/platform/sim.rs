@@ -4,7 +4,10 @@
 //! instance simulating a platform sees the same workloads — reconciliation
 //! run by the leader agrees with deploys made by any instance. Knobs per
 //! platform (`sim_knobs`): deploy and pull latency, failure rate, how long a
-//! bot runs (or until told), and fault switches for stop and list.
+//! bot runs (or until told), and fault switches for stop and list. Like a
+//! real platform's per-lease workloads, a resource remembers the newest
+//! lease started in it: a late start or stop of an older lease changes
+//! nothing.
 
 use chrono::Duration;
 use rand::Rng;
