@@ -67,7 +67,7 @@ async fn a_one_shot_router_skips_a_platform_a_running_instance_found_down(db: Pg
         sim::set_knobs(&db, *kind, &knobs).await.unwrap();
     }
     let opts: PgConnectOptions = (*db.connect_options()).clone();
-    let (_serve, serve_id) = spawn(&opts.to_url_lossy().to_string());
+    let (_serve, serve_id) = spawn(opts.to_url_lossy().as_ref());
 
     // The running instance checks its platforms and records what it found.
     let start = Instant::now();
