@@ -410,6 +410,17 @@ async fn a_late_start_or_stop_of_an_older_lease_leaves_the_newer_leases_applicat
     // The newer lease's own stop does.
     s.adapter.stop(&newer).await.unwrap();
     assert_eq!(s.fake.lock().apps[&uuid].status, "exited");
+
+    // A slot created again under the same name (its epochs start over)
+    // is not an older lease of the former one: it starts.
+    let reborn = SlotRef {
+        slot_id: older.slot_id + 1000,
+        epoch: 1,
+        ..older.clone()
+    };
+    s.adapter.start(&reborn, &spec(33)).await.unwrap();
+    assert_eq!(envs(&s)["BERTH_BOT_ID"], "33");
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "1");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -12,8 +12,9 @@
 //!   configurations, volumes and networks; a 404 counts as done.
 //! - lease check: the application is the slot's only workload, so start and
 //!   stop first read its variables (`GET /applications/{uuid}/envs`) and
-//!   leave it alone when its `BERTH_EPOCH` names a newer lease than theirs
-//!   (a late deploy: start fails with a conflict, stop does nothing).
+//!   leave it alone when its `BERTH_EPOCH` names a newer lease of the same
+//!   slot (`BERTH_SLOT_ID`) than theirs (a late deploy: start fails with a
+//!   conflict, stop does nothing).
 //! - describe: `PATCH /applications/{uuid}` with the description (reference 003).
 //! - list: `GET /applications`, keeping only names with the owner prefix.
 //! - health: `GET /version` (answers, token accepted) and `GET /applications`
@@ -404,9 +405,9 @@ impl CoolifyPlatform {
         Ok(out)
     }
 
-    /// The lease epoch the application's workload was last configured for
-    /// (its `BERTH_EPOCH` variable), if it was.
-    async fn configured_epoch(&self, uuid: &str) -> Result<Option<i64>, Fault> {
+    /// The slot id and lease epoch the application's workload was last
+    /// configured for (its `BERTH_SLOT_ID` and `BERTH_EPOCH`), as far as set.
+    async fn configured_lease(&self, uuid: &str) -> Result<(Option<i64>, Option<i64>), Fault> {
         #[derive(Deserialize)]
         struct Env {
             key: Option<String>,
@@ -418,31 +419,36 @@ impl CoolifyPlatform {
         {
             Ok(envs) => envs,
             // No application: no lease runs there.
-            Err(Fault::NotFound(_)) => return Ok(None),
+            Err(Fault::NotFound(_)) => return Ok((None, None)),
             Err(f) => return Err(f),
         };
-        Ok(envs
-            .iter()
-            .filter(|e| e.key.as_deref() == Some("BERTH_EPOCH"))
-            .filter_map(|e| match e.value.as_ref()? {
-                Value::String(v) => v.trim().parse().ok(),
-                Value::Number(n) => n.as_i64(),
-                _ => None,
-            })
-            .max())
+        let number = |key: &str| {
+            envs.iter()
+                .filter(|e| e.key.as_deref() == Some(key))
+                .filter_map(|e| match e.value.as_ref()? {
+                    Value::String(v) => v.trim().parse().ok(),
+                    Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+                .max()
+        };
+        Ok((number("BERTH_SLOT_ID"), number("BERTH_EPOCH")))
     }
 
-    /// Whether a newer lease than `slot`'s runs in the application: one
-    /// application is the slot's only workload, so a start or stop of an
-    /// older lease (a late deploy) must leave it alone.
+    /// Whether a newer lease of `slot` than its own runs in the
+    /// application: one application is the slot's only workload, so a start
+    /// or stop of an older lease (a late deploy) must leave it alone. A
+    /// lease of another slot of the same name (deleted and created again,
+    /// its epochs started over) does not count.
     async fn newer_lease(&self, slot: &SlotRef, uuid: &str) -> Result<Option<i64>, PlatformError> {
-        let epoch = self
+        let (slot_id, epoch) = self
             .caller
             .run("lease_check", Some(&slot.slot_name), || {
-                self.configured_epoch(uuid)
+                self.configured_lease(uuid)
             })
             .await?;
-        Ok(epoch.filter(|e| *e > slot.epoch))
+        let same_slot = slot_id.is_none_or(|id| id == slot.slot_id);
+        Ok(epoch.filter(|e| same_slot && *e > slot.epoch))
     }
 
     /// The bot's configuration, the same variables every adapter passes.

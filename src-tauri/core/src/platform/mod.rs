@@ -78,6 +78,9 @@ pub fn bot_env(slot: &SlotRef, bot: &BotSpec) -> Vec<(String, String)> {
         ("BERTH_MEETING_URL".into(), bot.meeting_url.clone()),
         ("BERTH_POOL".into(), slot.pool.clone()),
         ("BERTH_SLOT".into(), slot.slot_name.clone()),
+        // The slot's database id: a slot created again under a former
+        // slot's name starts its epochs over, and this tells them apart.
+        ("BERTH_SLOT_ID".into(), slot.slot_id.to_string()),
         ("BERTH_EPOCH".into(), slot.epoch.to_string()),
     ]
     .into_iter()
