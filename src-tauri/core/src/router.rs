@@ -732,37 +732,11 @@ impl Router {
             tx.rollback().await?;
             return Ok(Reservation::NoAccount);
         }
-        let lease = match slot::acquire(&mut tx, &pool.name, kind, bot_id).await? {
-            Some(l) => l,
-            None => {
-                let created: i32 =
-                    sqlx::query_scalar("SELECT slots_created FROM bots WHERE id = $1")
-                        .bind(bot_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                if created >= MAX_SLOTS_CREATED_PER_REQUEST {
-                    tx.rollback().await?;
-                    return Ok(Reservation::PoolFull(format!(
-                        "pool {} has no idle slot on {kind}, and {created} slots were already created for this request (the most one request may have); waiting for an idle one",
-                        pool.name
-                    )));
-                }
-                match slot::create(&mut tx, &pool.name, kind, Some(bot_id)).await? {
-                    Some(l) => {
-                        sqlx::query(
-                            "UPDATE bots SET slots_created = slots_created + 1 WHERE id = $1",
-                        )
-                        .bind(bot_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        l
-                    }
-                    None => {
-                        pass.pool_full.insert((pool.name.clone(), kind));
-                        tx.rollback().await?;
-                        return Ok(Reservation::PoolFull(pool_full_detail(pool, kind)));
-                    }
-                }
+        let lease = match self.take_slot(&mut tx, pool, kind, bot_id, pass).await? {
+            Ok(lease) => lease,
+            Err(full) => {
+                tx.rollback().await?;
+                return Ok(full);
             }
         };
         let moved = sqlx::query(
@@ -785,6 +759,42 @@ impl Router {
         self.feed
             .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
         Ok(Reservation::Reserved(lease))
+    }
+
+    /// Inside a reservation: the least recently used idle slot of the pool
+    /// on `kind`, else a new one while the pool is under its max size and
+    /// fewer than [`MAX_SLOTS_CREATED_PER_REQUEST`] were created for this
+    /// request; else why not (the caller rolls back).
+    async fn take_slot(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        pool: &Pool,
+        kind: PlatformKind,
+        bot_id: i64,
+        pass: &mut Pass,
+    ) -> Result<std::result::Result<Lease, Reservation>> {
+        if let Some(lease) = slot::acquire(&mut *tx, &pool.name, kind, bot_id).await? {
+            return Ok(Ok(lease));
+        }
+        let created: i32 = sqlx::query_scalar("SELECT slots_created FROM bots WHERE id = $1")
+            .bind(bot_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if created >= MAX_SLOTS_CREATED_PER_REQUEST {
+            return Ok(Err(Reservation::PoolFull(format!(
+                "pool {} has no idle slot on {kind}, and {created} slots were already created for this request (the most one request may have); waiting for an idle one",
+                pool.name
+            ))));
+        }
+        let Some(lease) = slot::create(&mut *tx, &pool.name, kind, Some(bot_id)).await? else {
+            pass.pool_full.insert((pool.name.clone(), kind));
+            return Ok(Err(Reservation::PoolFull(pool_full_detail(pool, kind))));
+        };
+        sqlx::query("UPDATE bots SET slots_created = slots_created + 1 WHERE id = $1")
+            .bind(bot_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(Ok(lease))
     }
 
     /// Inside a reservation (under the platform's lock): when deploys onto
