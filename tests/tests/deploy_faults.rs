@@ -260,6 +260,15 @@ async fn the_platform_side_description_follows_every_state(db: PgPool) {
         .await
         .unwrap();
     assert_described(&h, slot_id, "[IDLE] Available - Never used").await;
+    // Recovered before it was ever used: the same words again.
+    let mut conn = h.db.acquire().await.unwrap();
+    slot::mark_error(&mut conn, slot_id, None, "crashed", h.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    jobs::recover(&h.router, &h.config.jobs).await.unwrap();
+    assert_described(&h, slot_id, "[IDLE] Available - Never used").await;
 
     // Deploying, while the start takes its time.
     knobs(
