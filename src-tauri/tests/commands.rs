@@ -631,7 +631,10 @@ async fn platforms_overview_counts_capacity_health_and_order(db: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn bot_details_carry_the_decision_trace(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
-    h.router.health().set(PlatformKind::K8s, Health::Down);
+    h.router
+        .record_health(PlatformKind::K8s, Health::Down, None)
+        .await
+        .unwrap();
     let o = h.router.create_bot(&zoom()).await.unwrap();
     let d = api::bot_details(&h.db, bot_id(&o)).await.unwrap();
     assert_eq!(d.meeting_platform, "zoom");

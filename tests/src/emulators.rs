@@ -78,7 +78,12 @@ async fn wait_listening(child: &mut Child, port: u16, what: &str) {
 /// Starts `moto_server` and sets ECS tasks to advance only when told
 /// (moto otherwise moves a task towards STOPPED on every DescribeTasks).
 pub async fn moto() -> Emulator {
-    let port = free_port();
+    moto_at(free_port()).await
+}
+
+/// [`moto`] on a given port: a platform that comes back where it was
+/// (with none of its former state).
+pub async fn moto_at(port: u16) -> Emulator {
     let mut child = Command::new(tool("moto_server"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -102,10 +107,16 @@ pub async fn moto() -> Emulator {
 
 /// Starts kmock's Kubernetes emulator with `namespaces` created.
 pub async fn kmock(namespaces: &[&str]) -> Emulator {
+    kmock_at(0, namespaces).await
+}
+
+/// [`kmock`] on a given port (0: any free one): an API server that comes
+/// back where it was (with none of its former objects).
+pub async fn kmock_at(port: u16, namespaces: &[&str]) -> Emulator {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("emulators/kmock_server.py");
     let mut child = Command::new(tool("python"))
         .arg(&script)
-        .arg("0")
+        .arg(port.to_string())
         .args(namespaces)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -223,12 +223,29 @@ async fn a_failed_deploy_gives_the_account_back_uncounted(db: PgPool) {
             .all(|(s, b, f)| s == "available" && b.is_none() && *f == 0),
         "no account held or charged: {all:?}"
     );
-    // The platforms recover: the queued bot deploys with an account.
+    // The platforms recover. The bot waits out their backoff after one
+    // failed deploy (1 s); it already had three slots created for it (the
+    // most one request may), so it takes one of them once recovery has
+    // made it idle again, and deploys with an account.
     for kind in PlatformKind::ALL {
         sim::set_knobs(&h.db, *kind, &SimKnobs::default())
             .await
             .unwrap();
     }
+    assert_eq!(
+        h.dispatcher.drain().await.unwrap().deployed,
+        0,
+        "backing off"
+    );
+    h.clock.advance(Duration::seconds(1));
+    assert_eq!(h.dispatcher.drain().await.unwrap().deployed, 0, "slot cap");
+    assert_eq!(
+        jobs::recover(&h.router, &h.config.jobs)
+            .await
+            .unwrap()
+            .recovered,
+        3
+    );
     assert_eq!(h.dispatcher.drain().await.unwrap().deployed, 1);
     h.router.inflight().wait_idle().await;
     // The bot holds exactly one account; none was charged a failure.

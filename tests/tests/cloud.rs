@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+use berth_core::clock::ManualClock;
 use berth_core::config::{CoolifyConfig, DEFAULT_COOLIFY_APP_PREFIX};
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
@@ -38,7 +39,8 @@ mod logs;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
 
-/// Retries kept short: these tests exercise behaviour, not patience.
+/// Retries kept short: these tests exercise behaviour, not patience. The
+/// circuit breaker keeps its real threshold (5) and cool-down (30 s).
 fn fast() -> Policy {
     Policy {
         attempt_timeout: Duration::from_secs(10),
@@ -46,7 +48,6 @@ fn fast() -> Policy {
         base_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(20),
         max_retry_after: Duration::from_millis(20),
-        breaker_threshold: 1_000,
         ..Policy::default()
     }
 }
@@ -408,6 +409,120 @@ async fn kubernetes_slot_lifecycle_against_kmock() {
     let mut kmock = kmock;
     kmock.kill().await;
     assert_eq!(k.health().await, Health::Down);
+}
+
+#[tokio::test]
+async fn kubernetes_breaker_opens_when_the_api_goes_and_closes_once_it_is_back() {
+    // Issue 11, item 12: the breaker opened and never closed, because the
+    // health check went through the breaker's fail-fast path instead of
+    // probing. Real threshold and cool-down; the cool-down on a manual clock.
+    let mut kmock = emulators::kmock(&["berth"]).await;
+    let port = kmock.port;
+    let clock = ManualClock::starting_now();
+    let k = kube_on(&kmock).with_clock(clock.clone());
+    assert_eq!(k.health().await, Health::Healthy);
+    assert_eq!(k.unavailable(), None);
+
+    kmock.kill().await;
+    for _ in 0..Policy::default().breaker_threshold {
+        let err = k.list().await.unwrap_err();
+        assert_eq!(err.kind, FailureKind::Transient, "{err}");
+    }
+    let why = k.unavailable().expect("five failed calls open the breaker");
+    assert!(why.contains("5 consecutive failed calls"), "{why}");
+    assert_eq!(k.list().await.unwrap_err().kind, FailureKind::CircuitOpen);
+    assert_eq!(k.health().await, Health::Down);
+
+    // The API server comes back where it was. During the cool-down the
+    // breaker stays open (the check does not reach the API)...
+    let _kmock = emulators::kmock_at(port, &["berth"]).await;
+    assert_eq!(k.health().await, Health::Down);
+    assert!(k.unavailable().is_some());
+    // ...after it, one health check probes, succeeds and closes it.
+    clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(k.health().await, Health::Healthy);
+    assert_eq!(k.unavailable(), None, "the breaker closed");
+    k.list().await.expect("calls go through again");
+}
+
+#[tokio::test]
+async fn ecs_breaker_opens_when_the_api_goes_and_closes_once_it_is_back() {
+    // Issue 11, item 12, for ECS on moto.
+    let (mut moto, ecs, _) = moto_ecs().await;
+    let port = moto.port;
+    let clock = ManualClock::starting_now();
+    let ecs = ecs.with_clock(clock.clone());
+    assert_eq!(ecs.health().await, Health::Healthy);
+
+    moto.kill().await;
+    for _ in 0..Policy::default().breaker_threshold {
+        let err = ecs.list().await.unwrap_err();
+        assert_eq!(err.kind, FailureKind::Transient, "{err}");
+    }
+    let why = ecs
+        .unavailable()
+        .expect("five failed calls open the breaker");
+    assert!(why.contains("5 consecutive failed calls"), "{why}");
+    assert_eq!(ecs.health().await, Health::Down);
+
+    // moto comes back where it was, without its state: the cluster is
+    // created again behind the adapter's back (the SDK client directly).
+    let _moto = emulators::moto_at(port).await;
+    ecs.client()
+        .create_cluster()
+        .cluster_name("bots")
+        .send()
+        .await
+        .expect("cluster created again");
+    assert_eq!(ecs.health().await, Health::Down, "still cooling down");
+    clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(ecs.health().await, Health::Healthy);
+    assert_eq!(ecs.unavailable(), None, "the breaker closed");
+    ecs.list().await.expect("calls go through again");
+}
+
+#[tokio::test]
+async fn kubernetes_a_late_start_of_an_older_lease_runs_apart_and_its_stop_spares_the_newer_one() {
+    // Issue 11, item 18, on Kubernetes: each lease is its own Job.
+    let kmock = emulators::kmock(&["berth"]).await;
+    let k = kube_on(&kmock);
+    let mut newer = slot_ref(4, 2);
+    newer.platform_ref = Some(k.create_resource(&newer).await.unwrap());
+    let older = SlotRef {
+        epoch: 1,
+        ..newer.clone()
+    };
+    k.start(&newer, &spec(22)).await.unwrap();
+    k.start(&older, &spec(11)).await.unwrap();
+    k.stop(&older).await.unwrap();
+    let jobs: kube::Api<Job> = kube_api(&kmock);
+    assert!(gone(&jobs, "berth-pool-zoom-004-e1").await);
+    assert!(
+        !gone(&jobs, "berth-pool-zoom-004-e2").await,
+        "the newer Job runs on"
+    );
+    let listed = k.list().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].bot_id, listed[0].epoch), (Some(22), Some(2)));
+}
+
+#[tokio::test]
+async fn ecs_a_late_start_of_an_older_lease_runs_apart_and_its_stop_spares_the_newer_one() {
+    // Issue 11, item 18, on ECS: each lease is its own task.
+    let (_moto, ecs, _) = moto_ecs().await;
+    let newer = slot_ref(4, 2);
+    let older = slot_ref(4, 1);
+    let b = ecs.start(&newer, &spec(22)).await.unwrap().unwrap();
+    let a = ecs.start(&older, &spec(11)).await.unwrap().unwrap();
+    assert_ne!(a, b);
+    // The late deploy stops what it started, by its own task.
+    let mut stale = older.clone();
+    stale.platform_ref = Some(a.clone());
+    ecs.stop(&stale).await.unwrap();
+    let listed = ecs.list().await.unwrap();
+    let state = |arn: &str| listed.iter().find(|w| w.resource == arn).unwrap().state;
+    assert_ne!(state(&a), WorkloadState::Running);
+    assert_eq!(state(&b), WorkloadState::Running, "the newer task runs on");
 }
 
 fn zoom_bot() -> NewBot {

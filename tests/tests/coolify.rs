@@ -12,7 +12,7 @@ mod coolify_fake;
 mod logs;
 
 use berth_core::bot::{self, Decision};
-use berth_core::clock::{Clock, ManualClock};
+use berth_core::clock::ManualClock;
 use berth_core::config::{CoolifyConfig, EnvConfig, DEFAULT_COOLIFY_APP_PREFIX};
 use berth_core::feed::Feed;
 use berth_core::jobs;
@@ -67,6 +67,7 @@ struct Setup {
     adapter: Arc<CoolifyPlatform>,
     router: Router,
     db: PgPool,
+    clock: Arc<ManualClock>,
 }
 
 /// Settings and pools (only Coolify enabled), the fake, the adapter and a
@@ -88,6 +89,7 @@ async fn setup(db: PgPool, policy: Policy) -> Setup {
         .respond_with(fake.clone())
         .mount(&server)
         .await;
+    let clock = ManualClock::starting_now();
     let adapter = Arc::new(
         CoolifyPlatform::new(
             config(&server.uri()),
@@ -95,14 +97,14 @@ async fn setup(db: PgPool, policy: Policy) -> Setup {
             db.clone(),
             policy,
         )
-        .unwrap(),
+        .unwrap()
+        .with_clock(clock.clone()),
     );
     let mut platforms = Platforms::new();
     platforms.insert(adapter.clone());
-    let clock: Arc<dyn Clock> = ManualClock::starting_now();
     let router = Router::new(
         db.clone(),
-        clock,
+        clock.clone(),
         Feed::new(uuid::Uuid::new_v4(), false),
         platforms,
     );
@@ -112,6 +114,7 @@ async fn setup(db: PgPool, policy: Policy) -> Setup {
         adapter,
         router,
         db,
+        clock,
     }
 }
 
@@ -269,8 +272,14 @@ async fn a_5xx_storm_is_bounded_and_through_the_router_slots_end_in_error(db: Pg
     );
 
     // Through the router: each deploy fails, its slot ends in `error`
-    // (never stuck `deploying`) and the bot waits in the global queue.
-    for _ in 0..4 {
+    // (never stuck `deploying`) and the bot waits in the global queue. No
+    // new deploy goes to Coolify until its backoff after the last failed
+    // one has passed.
+    for failed in 0..4 {
+        if failed > 0 {
+            s.clock
+                .advance(berth_core::platform::deploy_backoff(failed));
+        }
         let o = s.router.create_bot(&new_bot()).await.unwrap();
         assert!(
             matches!(
@@ -311,6 +320,107 @@ async fn a_5xx_storm_is_bounded_and_through_the_router_slots_end_in_error(db: Pg
     // The health check counts it as down too, without calling Coolify.
     assert_eq!(s.adapter.health().await, Health::Down);
     assert_eq!(s.server.received_requests().await.unwrap().len(), before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_breaker_one_instance_opened_is_honoured_by_another_instance(db: PgPool) {
+    // Issue 11, item 13: breaker state is shared through the database, not
+    // kept per process. Instance A's deploys fail until its breaker opens.
+    let s = setup(db, fast_policy()).await;
+    s.fake.lock().faults.all = Some(503);
+    let mut failed = 0;
+    while !s.adapter.caller().breaker_open() {
+        assert!(failed < 5, "five failed deploys did not open the breaker");
+        if failed > 0 {
+            s.clock
+                .advance(berth_core::platform::deploy_backoff(failed));
+        }
+        let o = s.router.create_bot(&new_bot()).await.unwrap();
+        assert!(matches!(o, DeployOutcome::Queued { .. }), "{o:?}");
+        failed += 1;
+    }
+    // Instance B: its own adapter (its breaker closed: it never called
+    // Coolify) and router, on the same database, while Coolify would answer.
+    s.fake.lock().faults.all = None;
+    let b_adapter = Arc::new(
+        CoolifyPlatform::new(
+            config(&s.server.uri()),
+            SecretString::from(TOKEN),
+            s.db.clone(),
+            fast_policy(),
+        )
+        .unwrap()
+        .with_clock(s.clock.clone()),
+    );
+    assert!(!b_adapter.caller().breaker_open());
+    let mut platforms = Platforms::new();
+    platforms.insert(b_adapter);
+    let b = Router::new(
+        s.db.clone(),
+        s.clock.clone(),
+        Feed::new(uuid::Uuid::new_v4(), false),
+        platforms,
+    );
+    let before = s.server.received_requests().await.unwrap().len();
+    let o = b.create_bot(&new_bot()).await.unwrap();
+    let DeployOutcome::Queued { bot_id, .. } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(
+        s.server.received_requests().await.unwrap().len(),
+        before,
+        "B called a platform every instance must see as down"
+    );
+    let trace = bot::get(&s.db, bot_id).await.unwrap().decision_trace;
+    assert_eq!(trace[0].decision, Decision::Unhealthy, "{trace:?}");
+    assert!(
+        trace[0].detail.contains("circuit breaker open")
+            && trace[0].detail.contains("recorded by instance"),
+        "{trace:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_late_start_or_stop_of_an_older_lease_leaves_the_newer_leases_application(db: PgPool) {
+    // Issue 11, item 18, on Coolify: one application is a slot's only
+    // workload, so the adapter itself checks the lease it was configured for.
+    let s = setup(db, fast_policy()).await;
+    let mut older = slot_on_coolify(&s.db).await;
+    older.platform_ref = Some(s.adapter.create_resource(&older).await.unwrap());
+    let uuid = older.platform_ref.clone().unwrap();
+    older.epoch = 1;
+    let newer = SlotRef {
+        epoch: 2,
+        ..older.clone()
+    };
+    s.adapter.start(&newer, &spec(22)).await.unwrap();
+    let envs = |s: &Setup| s.fake.lock().apps[&uuid].envs.clone();
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "2");
+
+    // The older lease's start arrives late: refused, nothing changed.
+    let e = s.adapter.start(&older, &spec(11)).await.unwrap_err();
+    assert_eq!(e.kind, FailureKind::Conflict, "{e}");
+    assert!(e.message.contains("newer lease (epoch 2)"), "{e}");
+    assert_eq!(envs(&s)["BERTH_BOT_ID"], "22");
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "2");
+    // Its clean-up stops nothing either.
+    s.adapter.stop(&older).await.unwrap();
+    assert_eq!(s.fake.lock().apps[&uuid].status, "running:healthy");
+    assert_eq!(requests(&s.server, "POST", "/stop").await, 0);
+    // The newer lease's own stop does.
+    s.adapter.stop(&newer).await.unwrap();
+    assert_eq!(s.fake.lock().apps[&uuid].status, "exited");
+
+    // A slot created again under the same name (its epochs start over)
+    // is not an older lease of the former one: it starts.
+    let reborn = SlotRef {
+        slot_id: older.slot_id + 1000,
+        epoch: 1,
+        ..older.clone()
+    };
+    s.adapter.start(&reborn, &spec(33)).await.unwrap();
+    assert_eq!(envs(&s)["BERTH_BOT_ID"], "33");
+    assert_eq!(envs(&s)["BERTH_EPOCH"], "1");
 }
 
 #[sqlx::test(migrations = "../migrations")]

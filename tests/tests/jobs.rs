@@ -427,8 +427,9 @@ async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
     env.push(("POOL_ZOOM_PREWARM_COUNT", "2"));
     let h = harness(db, &env, false).await;
     h.router
-        .health()
-        .set(PlatformKind::K8s, berth_core::platform::Health::Down);
+        .record_health(PlatformKind::K8s, berth_core::platform::Health::Down, None)
+        .await
+        .unwrap();
     assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 2);
     let platforms: Vec<String> =
         sqlx::query_scalar("SELECT deployment_platform FROM pool_slots WHERE pool = 'zoom'")
@@ -440,4 +441,93 @@ async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
         ["aws", "aws"],
         "the next healthy platform, not k8s"
     );
+}
+
+/// A slot of `pool` in `error` (no bot, no resource).
+async fn error_slot(h: &Harness, pool: &str) -> i64 {
+    let mut conn = h.db.acquire().await.unwrap();
+    let lease = slot::create(&mut conn, pool, PlatformKind::K8s, None)
+        .await
+        .unwrap()
+        .unwrap();
+    slot::mark_error(
+        &mut conn,
+        lease.slot_id,
+        Some(lease.epoch),
+        "crashed",
+        h.clock.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    lease.slot_id
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_pool_is_recovered_on_its_own_recovery_interval(db: PgPool) {
+    // Issue 11, item 15: a definition's `recovery.interval` was validated
+    // and documented, but every pool recovered on the global interval.
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    berth_core::definition::apply(
+        &h.db,
+        h.router.feed(),
+        "name: google-meet\nmeeting_platform: google-meet\nimage: bots/meet\nmax_size: 10\nrecovery:\n  interval: 10s\n",
+        "test",
+    )
+    .await
+    .unwrap();
+    let cfg = jobs_cfg(&h);
+    assert_eq!(
+        cfg.recovery_interval_ms, 300_000,
+        "zoom's: the global 5 minutes"
+    );
+    let intervals: std::collections::HashMap<_, _> = jobs::recovery_intervals(&h.router, &cfg)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(intervals["google-meet"], Duration::seconds(10));
+    assert_eq!(intervals["zoom"], Duration::minutes(5));
+
+    // The leader's first run covers every pool.
+    let mut last = std::collections::HashMap::new();
+    jobs::recover_due(&h.router, &cfg, &mut last).await.unwrap();
+    let meet = error_slot(&h, "google-meet").await;
+    let zoom = error_slot(&h, "zoom").await;
+    let status = |id| {
+        let db = h.db.clone();
+        async move { slot::get(&db, id).await.unwrap().status }
+    };
+
+    h.clock.advance(Duration::seconds(9));
+    let r = jobs::recover_due(&h.router, &cfg, &mut last).await.unwrap();
+    assert_eq!(r.recovered, 0, "not due yet");
+    h.clock.advance(Duration::seconds(1));
+    let r = jobs::recover_due(&h.router, &cfg, &mut last).await.unwrap();
+    assert_eq!(r.recovered, 1, "google-meet's 10 s");
+    assert_eq!(status(meet).await, "idle");
+    assert_eq!(
+        status(zoom).await,
+        "error",
+        "zoom waits for the global interval"
+    );
+
+    h.clock.advance(Duration::seconds(289));
+    assert_eq!(
+        jobs::recover_due(&h.router, &cfg, &mut last)
+            .await
+            .unwrap()
+            .recovered,
+        0
+    );
+    assert_eq!(status(zoom).await, "error");
+    h.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        jobs::recover_due(&h.router, &cfg, &mut last)
+            .await
+            .unwrap()
+            .recovered,
+        1
+    );
+    assert_eq!(status(zoom).await, "idle");
 }

@@ -193,7 +193,10 @@ async fn disabled_and_unhealthy_platforms_are_passed_over_with_the_reason(db: Pg
     )
     .await
     .unwrap();
-    h.router.health().set(PlatformKind::Aws, Health::Down);
+    h.router
+        .record_health(PlatformKind::Aws, Health::Down, None)
+        .await
+        .unwrap();
     let o = create(&h, zoom(None, None)).await;
     assert_eq!(deployed_on(&o), Some(PlatformKind::Coolify));
     assert_eq!(

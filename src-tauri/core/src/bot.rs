@@ -38,7 +38,19 @@ pub enum Decision {
     /// The pool's bots need an account and none was available: waits in the
     /// global queue for one to return or a refresh.
     NoAccount,
+    /// Deploys onto it failed lately: no new one before its backoff passes.
+    BackingOff,
+    /// Stands for entries dropped from the middle of a long trace.
+    Omitted,
 }
+
+/// The most entries a decision trace keeps. A request that is retried for
+/// a long time (a failing platform, a long wait) would otherwise grow its
+/// trace without end; the first [`TRACE_HEAD`] entries (how it was first
+/// routed) and the most recent ones (what happens now) are what explain it.
+pub const TRACE_MAX: i32 = 50;
+/// The first entries a trace always keeps.
+pub const TRACE_HEAD: i32 = 10;
 
 /// One line of a bot's decision trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +115,15 @@ type BotRow = (
     DateTime<Utc>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    i32,
 );
 
 /// One bot by id.
 pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     let row: Option<BotRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
-                b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at
+                b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
+                b.decision_trace_omitted
          FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
     )
     .bind(id)
@@ -127,21 +141,57 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         deployment_platform: row.7,
         slot_name: row.8,
         error: row.9,
-        decision_trace: serde_json::from_value(row.10).unwrap_or_default(),
+        decision_trace: with_omitted(serde_json::from_value(row.10).unwrap_or_default(), row.14),
         created_at: row.11,
         updated_at: row.12,
         ended_at: row.13,
     })
 }
 
-/// Appends one entry to a bot's decision trace.
+/// Appends one entry to a bot's decision trace. A trace at
+/// [`TRACE_MAX`] entries drops its oldest entry after the first
+/// [`TRACE_HEAD`] and counts it as omitted.
 pub async fn trace(conn: &mut PgConnection, bot_id: i64, entry: &TraceEntry) -> Result<()> {
-    sqlx::query("UPDATE bots SET decision_trace = decision_trace || jsonb_build_array($2::jsonb) WHERE id = $1")
-        .bind(bot_id)
-        .bind(serde_json::to_value(entry).unwrap_or_default())
-        .execute(conn)
-        .await?;
+    // Both assignments read the row as it was (`jsonb - n` removes the
+    // element at index n).
+    sqlx::query(
+        "UPDATE bots SET
+            decision_trace = CASE WHEN jsonb_array_length(decision_trace) >= $3
+                THEN (decision_trace - $4) || jsonb_build_array($2::jsonb)
+                ELSE decision_trace || jsonb_build_array($2::jsonb) END,
+            decision_trace_omitted = decision_trace_omitted
+                + CASE WHEN jsonb_array_length(decision_trace) >= $3 THEN 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(bot_id)
+    .bind(serde_json::to_value(entry).unwrap_or_default())
+    .bind(TRACE_MAX)
+    .bind(TRACE_HEAD)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// The stored trace with a marker where entries were dropped.
+fn with_omitted(mut entries: Vec<TraceEntry>, omitted: i32) -> Vec<TraceEntry> {
+    let at = TRACE_HEAD as usize;
+    if omitted > 0 && entries.len() > at {
+        let when = entries[at].at;
+        entries.insert(
+            at,
+            TraceEntry {
+                platform: None,
+                decision: Decision::Omitted,
+                detail: format!(
+                    "{omitted} earlier entr{} omitted (a trace keeps its first {TRACE_HEAD} and last {} entries)",
+                    if omitted == 1 { "y" } else { "ies" },
+                    TRACE_MAX - TRACE_HEAD
+                ),
+                at: when,
+            },
+        );
+    }
+    entries
 }
 
 /// Capacity in use per deployment platform: bots in active states.

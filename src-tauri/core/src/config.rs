@@ -62,7 +62,8 @@ pub struct PoolSizing {
 pub struct JobsConfig {
     /// How long a leadership lease lasts; another instance takes over after it expires.
     pub leader_lease_ms: u32,
-    /// How often slot recovery runs.
+    /// How often slot recovery runs for a pool whose applied definition
+    /// sets no `recovery.interval` of its own (see `jobs::recover_due`).
     pub recovery_interval_ms: u32,
     /// A slot `deploying` for longer than this is recovered.
     pub deploying_timeout_ms: u32,

@@ -24,7 +24,7 @@ use crate::platform::ecs::{EcsPlatform, EcsSettings};
 #[cfg(feature = "cloud")]
 use crate::platform::kube::{KubePlatform, KubeSettings};
 use crate::platform::sim::{SimKnobs, SimPlatform};
-use crate::platform::{self, Platforms};
+use crate::platform::{self, Health, Platforms};
 use crate::pool;
 use crate::router::Router;
 use crate::settings;
@@ -182,19 +182,24 @@ pub async fn build_platforms_with(
             PlatformKind::Coolify => {
                 let cfg = CoolifyConfig::parse(get)?;
                 let token = platform::secret::load(PlatformKind::Coolify, cfg.token_source, get)?;
-                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?;
+                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             #[cfg(feature = "cloud")]
             PlatformKind::K8s => {
                 let settings = KubeSettings::parse(get)?;
-                let adapter = KubePlatform::connect(settings, Policy::default()).await?;
+                let adapter = KubePlatform::connect(settings, Policy::default())
+                    .await?
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             #[cfg(feature = "cloud")]
             PlatformKind::Aws => {
                 let settings = EcsSettings::parse(get)?;
-                let adapter = EcsPlatform::connect(settings, None, Policy::default()).await;
+                let adapter = EcsPlatform::connect(settings, None, Policy::default())
+                    .await
+                    .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
             other => {
@@ -331,6 +336,7 @@ impl Berth {
             let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
             let mut last: [Option<Instant>; 5] = [None; 5];
             let mut refresh_attempts = std::collections::HashMap::new();
+            let mut recovered = std::collections::HashMap::new();
             loop {
                 if leading.load(Ordering::SeqCst) {
                     let due = |i: usize, ms: u32, last: &[Option<Instant>; 5]| {
@@ -342,9 +348,13 @@ impl Berth {
                             tracing::warn!(error = %e, "reconciliation failed");
                         }
                     }
-                    if due(1, jobs_cfg.recovery_interval_ms, &last) {
+                    // Each pool's own recovery interval decides (a
+                    // definition's `recovery.interval`, else the global
+                    // one); this only bounds how late a due recovery starts.
+                    if due(1, 1_000, &last) {
                         last[1] = Some(Instant::now());
-                        if let Err(e) = jobs::recover(&router, &jobs_cfg).await {
+                        if let Err(e) = jobs::recover_due(&router, &jobs_cfg, &mut recovered).await
+                        {
                             tracing::warn!(error = %e, "slot recovery failed");
                         }
                     }
@@ -378,6 +388,7 @@ impl Berth {
                 } else {
                     last = [None; 5];
                     refresh_attempts.clear();
+                    recovered.clear();
                 }
                 tokio::time::sleep(StdDuration::from_millis(100)).await;
             }
@@ -395,9 +406,22 @@ impl Berth {
                 let mut changed = false;
                 for (kind, adapter) in adapters {
                     let h = adapter.health().await;
-                    router.health().set(kind, h);
-                    match platform::record_health(router.db(), kind, h, router.clock().now(), me)
-                        .await
+                    // Why it is not healthy, for every instance's decision traces.
+                    let detail = match (h, adapter.unavailable()) {
+                        (Health::Healthy, _) => None,
+                        (_, Some(why)) => Some(format!("circuit breaker open: {why}")),
+                        (Health::Down, None) => Some("not answering its health check".into()),
+                        _ => None,
+                    };
+                    match platform::record_health_detail(
+                        router.db(),
+                        kind,
+                        h,
+                        detail.as_deref(),
+                        router.clock().now(),
+                        me,
+                    )
+                    .await
                     {
                         Ok(c) => {
                             if c {

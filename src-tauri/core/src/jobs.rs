@@ -119,8 +119,72 @@ fn slot_ref(s: &SlotView) -> SlotRef {
 /// deploying timeout: stop the workload → `idle`. A failed stop counts an
 /// attempt; after `max_attempts` the slot and its platform resource are
 /// deleted (the pool refills on demand). A bot stuck in a recovered
-/// `deploying` slot ends `FATAL`.
+/// `deploying` slot ends `FATAL`. Every pool, now; the leader runs
+/// [`recover_due`], which honours each pool's interval.
 pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport> {
+    recover_pools(router, cfg, None).await
+}
+
+/// How often each pool is recovered: an applied definition's
+/// `recovery.interval`, else the global `BERTH_RECOVERY_INTERVAL_MS`.
+pub async fn recovery_intervals(
+    router: &Router,
+    cfg: &JobsConfig,
+) -> Result<Vec<(String, Duration)>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT p.name, d.definition -> 'recovery' ->> 'interval'
+         FROM pools p
+         LEFT JOIN LATERAL (SELECT definition FROM pool_definitions WHERE name = p.name
+                            ORDER BY version DESC LIMIT 1) d ON p.source = 'definition'
+         ORDER BY p.name",
+    )
+    .fetch_all(router.db())
+    .await?;
+    let global = Duration::milliseconds(cfg.recovery_interval_ms.into());
+    Ok(rows
+        .into_iter()
+        .map(|(name, interval)| {
+            // Applied definitions were validated (at least 1 s); a value
+            // that no longer parses falls back to the global interval.
+            let every = interval
+                .and_then(|t| humantime::parse_duration(t.trim()).ok())
+                .and_then(|d| Duration::from_std(d).ok())
+                .unwrap_or(global);
+            (name, every)
+        })
+        .collect())
+}
+
+/// Recovers the pools whose recovery interval ([`recovery_intervals`]) has
+/// passed since `last` (the leader's memory of its runs, by pool) says they
+/// were last recovered, and records these runs in it. A new leader starts
+/// with an empty memory, so it recovers every pool at once.
+pub async fn recover_due(
+    router: &Router,
+    cfg: &JobsConfig,
+    last: &mut HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> Result<RecoveryReport> {
+    let now = router.clock().now();
+    let due: Vec<String> = recovery_intervals(router, cfg)
+        .await?
+        .into_iter()
+        .filter(|(name, every)| last.get(name).is_none_or(|t| now - *t >= *every))
+        .map(|(name, _)| name)
+        .collect();
+    if due.is_empty() {
+        return Ok(RecoveryReport::default());
+    }
+    for name in &due {
+        last.insert(name.clone(), now);
+    }
+    recover_pools(router, cfg, Some(&due)).await
+}
+
+async fn recover_pools(
+    router: &Router,
+    cfg: &JobsConfig,
+    pools: Option<&[String]>,
+) -> Result<RecoveryReport> {
     let db = router.db();
     let now = router.clock().now();
     // A pool's applied definition may set its own deploying timeout and
@@ -128,14 +192,16 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
     let rows: Vec<(i64, i32)> = sqlx::query_as(
         "SELECT s.id, COALESCE(p.recovery_max_attempts, $3)
          FROM pool_slots s JOIN pools p ON p.name = s.pool
-         WHERE s.status = 'error'
-            OR (s.status = 'deploying'
-                AND s.status_changed_at < $1 - make_interval(secs => COALESCE(p.deploying_timeout_ms, $2) / 1000.0))
+         WHERE ($4::text[] IS NULL OR s.pool = ANY($4))
+           AND (s.status = 'error'
+                OR (s.status = 'deploying'
+                    AND s.status_changed_at < $1 - make_interval(secs => COALESCE(p.deploying_timeout_ms, $2) / 1000.0)))
          ORDER BY s.id",
     )
     .bind(now)
     .bind(cfg.deploying_timeout_ms as i32)
     .bind(cfg.recovery_max_attempts as i32)
+    .bind(pools)
     .fetch_all(db)
     .await?;
     let max_attempts: HashMap<i64, i32> = rows.iter().copied().collect();
@@ -171,6 +237,9 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
                 };
                 if let Some(released) = slot::reset(&mut conn, s.id, s.epoch, reason).await? {
                     report.recovered += 1;
+                    router
+                        .describe(kind, &r, &crate::description::idle(s.last_used_at))
+                        .await;
                     if let Some(bot) = released.bot_id {
                         drop(conn);
                         router
@@ -395,6 +464,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
 pub async fn prewarm(router: &Router) -> Result<usize> {
     let db = router.db();
     let settings = settings::load(db).await?;
+    let states = router.platform_states().await?;
     let mut created = 0;
     for p in pool::list(db).await? {
         if p.prewarm_count == 0 {
@@ -403,9 +473,14 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
         let target = settings.routable().map(|s| s.platform).find(|k| {
             p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k))
                 && router.platforms().get(*k).is_some()
-                // A platform failing its checks (or with its breaker open)
-                // would only make slots that fail at once.
-                && router.unhealthy(*k).is_none()
+                // A platform failing its checks (or with its breaker open,
+                // here or in any instance) would only make slots that fail
+                // at once; so would one whose deploys are backing off.
+                && router.skip_reason(*k, &states).is_none()
+                && states
+                    .get(k)
+                    .and_then(|s| s.deploy_retry_at)
+                    .is_none_or(|at| at <= router.clock().now())
         });
         let Some(kind) = target else { continue };
         let idle: i64 = sqlx::query_scalar(
@@ -430,6 +505,12 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
             match made {
                 Ok(platform_ref) => {
                     slot::set_platform_ref(db, lease.slot_id, lease.epoch, &platform_ref).await?;
+                    // The platform says what the database says: idle, never used.
+                    let mut r = r;
+                    r.platform_ref = Some(platform_ref);
+                    router
+                        .describe(kind, &r, &crate::description::idle(None))
+                        .await;
                     created += 1;
                 }
                 Err(e) => {

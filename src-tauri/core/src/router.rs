@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::account;
 use crate::bot::{self, Decision, TraceEntry};
@@ -21,7 +21,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use crate::platform::image::ImageGate;
-use crate::platform::{BotAccount, BotSpec, Health, Platforms};
+use crate::platform::{
+    self as platform, BotAccount, BotSpec, Health, PlatformError, PlatformState, Platforms,
+};
 use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self, PlatformSettings, Settings};
@@ -82,16 +84,47 @@ pub enum DeployOutcome {
     },
 }
 
+/// The most slots one request may have created for it. A request whose
+/// deploys keep failing leaves each slot it tried in `error`; without a cap
+/// it would fill its pool with broken slots (and platform resources). One
+/// fresh slot per platform of a three-platform priority list; past it the
+/// request only takes idle slots.
+pub const MAX_SLOTS_CREATED_PER_REQUEST: i32 = 3;
+
 /// What a reservation attempt found.
 #[derive(Debug)]
 enum Reservation {
     Reserved(Lease),
     Full(String),
     PoolFull(String),
+    /// Deploys there failed lately: no new one before the backoff has passed.
+    BackingOff(String),
     /// The pool's bots need an account and none is available.
     NoAccount,
     /// The bot is no longer this caller's to route (claimed elsewhere or ended).
     Skip,
+}
+
+/// Why a workload did not start.
+#[derive(Debug)]
+enum StartError {
+    /// The platform (or its image pull) failed: counts towards its backoff.
+    Platform(PlatformError),
+    /// Berth's own bookkeeping failed (the database).
+    Internal(String),
+    /// The lease is no longer this deploy's (recovered, released, or a
+    /// newer lease holds the slot): nothing was started.
+    Stale,
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Platform(e) => write!(f, "{e}"),
+            StartError::Internal(m) => f.write_str(m),
+            StartError::Stale => f.write_str("the lease moved on"),
+        }
+    }
 }
 
 type BoxedOutcome<'a> =
@@ -104,31 +137,9 @@ pub struct Pass {
     full: HashSet<PlatformKind>,
     pool_full: HashSet<(String, PlatformKind)>,
     no_account: HashSet<String>,
-}
-
-/// Per-instance view of platform health (from the adapters' checks).
-#[derive(Debug, Default)]
-pub struct HealthBoard {
-    map: RwLock<HashMap<PlatformKind, Health>>,
-}
-
-impl HealthBoard {
-    /// Records a check's result.
-    pub fn set(&self, kind: PlatformKind, health: Health) {
-        self.map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(kind, health);
-    }
-    /// The last known health (`Unknown` before any check).
-    pub fn get(&self, kind: PlatformKind) -> Health {
-        self.map
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&kind)
-            .copied()
-            .unwrap_or(Health::Unknown)
-    }
+    backing_off: HashMap<PlatformKind, String>,
+    /// The platforms' shared state, read once per pass.
+    states: Option<HashMap<PlatformKind, PlatformState>>,
 }
 
 /// A queued request as the dispatcher sees it.
@@ -158,7 +169,6 @@ pub struct Router {
     pub(crate) feed: Feed,
     pub(crate) platforms: Platforms,
     pub(crate) images: Arc<ImageGate>,
-    pub(crate) health: Arc<HealthBoard>,
     /// Whether resumed requests' deploys run in their own tasks (the
     /// dispatcher's mode: one slow start must not hold up the queue).
     detach: bool,
@@ -235,7 +245,6 @@ impl Router {
             feed,
             platforms,
             images: Arc::new(ImageGate::new()),
-            health: Arc::new(HealthBoard::default()),
             detach: false,
             inflight: Arc::new(Inflight::default()),
         }
@@ -271,24 +280,91 @@ impl Router {
         &self.feed
     }
 
-    /// Platform health as last checked.
-    pub fn health(&self) -> &HealthBoard {
-        &self.health
-    }
-
     /// The adapters.
     pub fn platforms(&self) -> &Platforms {
         &self.platforms
     }
 
-    /// Why `kind` must be skipped now, if it must: its adapter fails fast
-    /// (circuit breaker open; known at once, before any health check) or
-    /// its last health check found it down.
-    pub fn unhealthy(&self, kind: PlatformKind) -> Option<String> {
+    /// Records a health check's result (with why, when it is not healthy)
+    /// in the database, where every instance's router reads it. Returns
+    /// whether the recorded health changed.
+    pub async fn record_health(
+        &self,
+        kind: PlatformKind,
+        health: Health,
+        detail: Option<&str>,
+    ) -> Result<bool> {
+        platform::record_health_detail(
+            &self.db,
+            kind,
+            health,
+            detail,
+            self.clock.now(),
+            self.feed.origin(),
+        )
+        .await
+    }
+
+    /// Every platform's shared state (health checks older than
+    /// [`crate::instance::HEALTH_MAX_AGE_MS`] read as unknown).
+    pub async fn platform_states(&self) -> Result<HashMap<PlatformKind, PlatformState>> {
+        platform::shared_state(
+            &self.db,
+            self.clock.now(),
+            Duration::milliseconds(crate::instance::HEALTH_MAX_AGE_MS),
+        )
+        .await
+    }
+
+    /// Why `kind` must be skipped now, if it must: its adapter here fails
+    /// fast (circuit breaker open; known at once), or the state every
+    /// instance shares says it is down (its last health check, by any
+    /// instance, failed, or that instance's breaker is open). A one-shot
+    /// command therefore routes exactly as a running instance would. A
+    /// verdict older than the health maximum age no longer counts: the
+    /// instance that made it may be gone, and live ones re-check far more
+    /// often than that.
+    pub fn skip_reason(
+        &self,
+        kind: PlatformKind,
+        states: &HashMap<PlatformKind, PlatformState>,
+    ) -> Option<String> {
         if let Some(why) = self.platforms.get(kind).and_then(|a| a.unavailable()) {
             return Some(format!("circuit breaker open: {why}"));
         }
-        (self.health.get(kind) == Health::Down).then(|| "failing its health checks".to_string())
+        let s = states.get(&kind)?;
+        if s.health != Health::Down {
+            return None;
+        }
+        let (at, by) = s.checked?;
+        let ago = (self.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0;
+        let who = if by == self.feed.origin() {
+            "this instance".to_string()
+        } else {
+            let id = by.to_string();
+            format!("instance {}", &id[..8])
+        };
+        Some(format!(
+            "failing its health checks: {} (recorded by {who} {ago:.1} s ago)",
+            s.detail.as_deref().unwrap_or("not answering")
+        ))
+    }
+
+    /// [`Router::skip_reason`] with the shared state read now.
+    pub async fn unhealthy(&self, kind: PlatformKind) -> Result<Option<String>> {
+        let states = self.platform_states().await?;
+        Ok(self.skip_reason(kind, &states))
+    }
+
+    /// The shared state for this pass, read on first use.
+    async fn states<'p>(
+        &self,
+        pass: &'p mut Pass,
+    ) -> Result<&'p HashMap<PlatformKind, PlatformState>> {
+        if pass.states.is_none() {
+            pass.states = Some(self.platform_states().await?);
+        }
+        Ok(pass.states.get_or_insert_with(HashMap::new))
     }
 
     async fn trace(&self, bot_id: i64, e: TraceEntry) -> Result<()> {
@@ -440,7 +516,11 @@ impl Router {
                 .await?;
                 continue;
             }
-            if let Some(why) = self.unhealthy(kind) {
+            let unhealthy = {
+                let states = self.states(pass).await?;
+                self.skip_reason(kind, states)
+            };
+            if let Some(why) = unhealthy {
                 self.trace(w.bot_id, entry(Some(kind), Decision::Unhealthy, why, now))
                     .await?;
                 continue;
@@ -468,6 +548,13 @@ impl Router {
                 Reservation::PoolFull(detail) => {
                     self.trace(w.bot_id, entry(Some(kind), Decision::PoolFull, detail, now))
                         .await?;
+                }
+                Reservation::BackingOff(detail) => {
+                    self.trace(
+                        w.bot_id,
+                        entry(Some(kind), Decision::BackingOff, detail, now),
+                    )
+                    .await?;
                 }
                 Reservation::NoAccount => {
                     // No platform can help: wait in the global queue for a
@@ -582,6 +669,9 @@ impl Router {
         if pass.no_account.contains(&pool.name) {
             return Ok(Reservation::NoAccount);
         }
+        if let Some(detail) = pass.backing_off.get(&kind) {
+            return Ok(Reservation::BackingOff(detail.clone()));
+        }
         // Every path that does not commit rolls back explicitly: a rollback
         // left to the transaction's drop runs lazily, and would keep this
         // request's queue row locked while it tries the next platform on
@@ -615,6 +705,11 @@ impl Router {
             tx.rollback().await?;
             return Ok(Reservation::Full(format!("at its limit ({used}/{limit})")));
         }
+        if let Some(detail) = self.claim_deploy_trial(&mut tx, kind).await? {
+            pass.backing_off.insert(kind, detail.clone());
+            tx.rollback().await?;
+            return Ok(Reservation::BackingOff(detail));
+        }
         // The account is leased in the same transaction as the slot: both
         // are taken, or neither.
         if pool.uses_accounts
@@ -626,16 +721,12 @@ impl Router {
             tx.rollback().await?;
             return Ok(Reservation::NoAccount);
         }
-        let lease = match slot::acquire(&mut tx, &pool.name, kind, bot_id).await? {
-            Some(l) => l,
-            None => match slot::create(&mut tx, &pool.name, kind, Some(bot_id)).await? {
-                Some(l) => l,
-                None => {
-                    pass.pool_full.insert((pool.name.clone(), kind));
-                    tx.rollback().await?;
-                    return Ok(Reservation::PoolFull(pool_full_detail(pool, kind)));
-                }
-            },
+        let lease = match self.take_slot(&mut tx, pool, kind, bot_id, pass).await? {
+            Ok(lease) => lease,
+            Err(full) => {
+                tx.rollback().await?;
+                return Ok(full);
+            }
         };
         let moved = sqlx::query(
             "UPDATE bots SET status = 'DEPLOYING', deployment_platform = $2, updated_at = now()
@@ -659,9 +750,92 @@ impl Router {
         Ok(Reservation::Reserved(lease))
     }
 
-    /// Starts the bot's workload in its reserved slot. On failure the slot
-    /// goes to `error` (its resource stays recorded for recovery) and the
-    /// bot returns to `QUEUED`; the message says why.
+    /// Inside a reservation: the least recently used idle slot of the pool
+    /// on `kind`, else a new one while the pool is under its max size and
+    /// fewer than [`MAX_SLOTS_CREATED_PER_REQUEST`] were created for this
+    /// request; else why not (the caller rolls back).
+    async fn take_slot(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        pool: &Pool,
+        kind: PlatformKind,
+        bot_id: i64,
+        pass: &mut Pass,
+    ) -> Result<std::result::Result<Lease, Reservation>> {
+        if let Some(lease) = slot::acquire(&mut *tx, &pool.name, kind, bot_id).await? {
+            return Ok(Ok(lease));
+        }
+        let created: i32 = sqlx::query_scalar("SELECT slots_created FROM bots WHERE id = $1")
+            .bind(bot_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if created >= MAX_SLOTS_CREATED_PER_REQUEST {
+            return Ok(Err(Reservation::PoolFull(format!(
+                "pool {} has no idle slot on {kind}, and {created} slots were already created for this request (the most one request may have); waiting for an idle one",
+                pool.name
+            ))));
+        }
+        let Some(lease) = slot::create(&mut *tx, &pool.name, kind, Some(bot_id)).await? else {
+            pass.pool_full.insert((pool.name.clone(), kind));
+            return Ok(Err(Reservation::PoolFull(pool_full_detail(pool, kind))));
+        };
+        sqlx::query("UPDATE bots SET slots_created = slots_created + 1 WHERE id = $1")
+            .bind(bot_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(Ok(lease))
+    }
+
+    /// Inside a reservation (under the platform's lock): when deploys onto
+    /// `kind` failed lately, by any instance, either says why no new one may
+    /// go there yet, or claims the one trial after the backoff: the next try
+    /// moves on by the same wait, so concurrent routers make one trial, not
+    /// one each. Its outcome then resets the run or lengthens the wait.
+    /// The claim commits only with the reservation.
+    async fn claim_deploy_trial(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        kind: PlatformKind,
+    ) -> Result<Option<String>> {
+        let failing: Option<(i32, Option<DateTime<Utc>>, Option<String>)> = sqlx::query_as(
+            "SELECT deploy_failures, deploy_retry_at, last_deploy_error FROM platform_health
+             WHERE platform = $1 AND deploy_failures > 0",
+        )
+        .bind(kind.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((failures, retry_at, last)) = failing else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if let Some(at) = retry_at.filter(|at| *at > now) {
+            return Ok(Some(format!(
+                "backing off: {failures} deploys in a row failed here (last: {}); next try after {}",
+                last.as_deref().unwrap_or("unknown"),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            )));
+        }
+        sqlx::query("UPDATE platform_health SET deploy_retry_at = $2 WHERE platform = $1")
+            .bind(kind.as_str())
+            .bind(now + platform::deploy_backoff(failures))
+            .execute(&mut *tx)
+            .await?;
+        Ok(None)
+    }
+
+    /// Starts the bot's workload in its reserved slot and records how that went.
+    ///
+    /// On failure the slot goes to `error` (its resource stays recorded for
+    /// recovery; the platform-side description says why), the bot returns
+    /// to `QUEUED`, its account goes back uncounted, and a platform failure
+    /// counts towards the platform's deploy backoff (and, when it opened
+    /// the adapter's breaker, the platform is recorded down for every
+    /// instance at once). The message says why.
+    ///
+    /// A deploy whose lease moved on while it ran (recovery took the slot
+    /// back, the bot ended, a newer lease holds the slot) changes nothing of
+    /// the bot or the slot: it stops only the workload it started itself,
+    /// never a newer lease's, and returns `Skipped`.
     async fn deploy(
         &self,
         bot_id: i64,
@@ -669,67 +843,166 @@ impl Router {
         kind: PlatformKind,
         lease: &Lease,
     ) -> Result<DeployOutcome, String> {
-        let result = self.start_workload(bot_id, pool, kind, lease).await;
-        match result {
-            Ok(platform_ref) => {
-                let now = self.clock.now();
-                let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if busy {
-                    let _ = sqlx::query("UPDATE bots SET status = 'JOINING_CALL', updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
-                        .bind(bot_id)
-                        .execute(&self.db)
-                        .await;
-                    if let Some(adapter) = self.platforms.get(kind) {
-                        let mut r = lease.slot_ref();
-                        r.platform_ref = Some(platform_ref.clone());
-                        if let Err(e) = adapter.describe(&r, &description::busy(bot_id, now)).await
-                        {
-                            tracing::warn!(error = %e, slot = %lease.slot_name, "description not updated");
-                        }
-                    }
+        let started = self.start_workload(bot_id, pool, kind, lease).await;
+        let now = self.clock.now();
+        let platform_ref = match started {
+            Ok(r) => r,
+            Err(StartError::Stale) => return Ok(DeployOutcome::Skipped { bot_id }),
+            Err(e) => return self.deploy_failed(bot_id, kind, lease, e, now).await,
+        };
+        let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !busy {
+            self.abandon_stale_start(kind, lease, &platform_ref).await;
+            return Ok(DeployOutcome::Skipped { bot_id });
+        }
+        let _ = sqlx::query("UPDATE bots SET status = 'JOINING_CALL', updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
+            .bind(bot_id)
+            .execute(&self.db)
+            .await;
+        let mut r = lease.slot_ref();
+        r.platform_ref = Some(platform_ref.clone());
+        self.describe(kind, &r, &description::busy(bot_id, now))
+            .await;
+        if let Err(e) = platform::record_deploy_success(&self.db, kind).await {
+            tracing::warn!(platform = %kind, error = %e, "deploy success not recorded");
+        }
+        let _ = self
+            .trace(
+                bot_id,
+                entry(
+                    Some(kind),
+                    Decision::Deployed,
+                    format!("in {}", lease.slot_name),
+                    now,
+                ),
+            )
+            .await;
+        self.feed.publish(&[Topic::Slots, Topic::Bots]);
+        Ok(DeployOutcome::Deployed {
+            bot_id,
+            platform: kind,
+            slot_name: lease.slot_name.clone(),
+            platform_identifier: Some(platform_ref),
+        })
+    }
+
+    /// The failure side of [`Router::deploy`].
+    async fn deploy_failed(
+        &self,
+        bot_id: i64,
+        kind: PlatformKind,
+        lease: &Lease,
+        error: StartError,
+        now: DateTime<Utc>,
+    ) -> Result<DeployOutcome, String> {
+        let message = error.to_string();
+        let internal = |e: sqlx::Error| e.to_string();
+        // Only while this deploy still holds its lease: a stale one leaves
+        // the slot, the bot and its account to whoever holds them now.
+        let mut tx = self.db.begin().await.map_err(internal)?;
+        let held: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT platform_ref FROM pool_slots
+             WHERE id = $1 AND epoch = $2 AND status = 'deploying' AND assigned_bot_id = $3 FOR UPDATE",
+        )
+        .bind(lease.slot_id)
+        .bind(lease.epoch)
+        .bind(bot_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?;
+        let Some(platform_ref) = held else {
+            tx.rollback().await.map_err(internal)?;
+            tracing::info!(bot = bot_id, slot = %lease.slot_name, error = %message, "a deploy whose lease moved on failed; nothing changed");
+            return Ok(DeployOutcome::Skipped { bot_id });
+        };
+        slot::mark_error(&mut tx, lease.slot_id, Some(lease.epoch), &message, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query("UPDATE bots SET status = 'QUEUED', deployment_platform = NULL, updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
+            .bind(bot_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        // The bot never ran with its account: it returns uncounted.
+        account::lease::give_back(&self.db, bot_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if platform_ref.is_some() {
+            let mut r = lease.slot_ref();
+            r.platform_ref = platform_ref;
+            self.describe(kind, &r, &description::error(&message, now))
+                .await;
+        }
+        if let StartError::Platform(_) = &error {
+            match platform::record_deploy_failure(&self.db, kind, &message, now).await {
+                Ok(n) => {
+                    tracing::info!(platform = %kind, failures = n, retry_in_ms = platform::deploy_backoff(n).num_milliseconds(), "deploy failed; backing off")
                 }
-                let _ = self
-                    .trace(
-                        bot_id,
-                        entry(
-                            Some(kind),
-                            Decision::Deployed,
-                            format!("in {}", lease.slot_name),
-                            now,
-                        ),
-                    )
-                    .await;
-                self.feed.publish(&[Topic::Slots, Topic::Bots]);
-                Ok(DeployOutcome::Deployed {
-                    bot_id,
-                    platform: kind,
-                    slot_name: lease.slot_name.clone(),
-                    platform_identifier: Some(platform_ref),
-                })
+                Err(e) => {
+                    tracing::warn!(platform = %kind, error = %e, "deploy failure not recorded")
+                }
             }
-            Err(message) => {
-                let now = self.clock.now();
-                let mut conn = self.db.acquire().await.map_err(|e| e.to_string())?;
-                slot::mark_error(&mut conn, lease.slot_id, Some(lease.epoch), &message, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::query("UPDATE bots SET status = 'QUEUED', deployment_platform = NULL, updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
-                    .bind(bot_id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                drop(conn);
-                // The bot never ran with its account: it returns uncounted.
-                account::lease::give_back(&self.db, bot_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.feed
-                    .publish(&[Topic::Slots, Topic::Bots, Topic::Pools]);
-                Err(message)
+            if let Some(why) = self.platforms.get(kind).and_then(|a| a.unavailable()) {
+                // Every instance skips it from now on, not after the next health check.
+                let detail = format!("circuit breaker open: {why}");
+                if let Err(e) = self.record_health(kind, Health::Down, Some(&detail)).await {
+                    tracing::warn!(platform = %kind, error = %e, "open breaker not recorded");
+                }
             }
         }
+        self.feed
+            .publish(&[Topic::Slots, Topic::Bots, Topic::Pools]);
+        Err(message)
+    }
+
+    /// Writes a slot's description on the platform side (reference 003);
+    /// a failure is logged, never fatal: the database keeps the same text.
+    pub(crate) async fn describe(
+        &self,
+        kind: PlatformKind,
+        slot: &crate::platform::SlotRef,
+        text: &str,
+    ) {
+        let Some(adapter) = self.platforms.get(kind) else {
+            return;
+        };
+        if slot.platform_ref.is_none() {
+            return;
+        }
+        if let Err(e) = adapter.describe(slot, text).await {
+            tracing::warn!(error = %e, slot = %slot.slot_name, "description not updated");
+        }
+    }
+
+    /// Stops the workload a deploy started for a lease that moved on while
+    /// it ran: that lease's own only (its epoch's Job, its task; platforms
+    /// with one workload per slot refuse to stop a newer lease's).
+    async fn abandon_stale_start(&self, kind: PlatformKind, lease: &Lease, platform_ref: &str) {
+        tracing::warn!(slot = %lease.slot_name, epoch = lease.epoch, "the lease moved on while its workload started; stopping that workload only");
+        let Some(adapter) = self.platforms.get(kind) else {
+            return;
+        };
+        let mut r = lease.slot_ref();
+        r.platform_ref = Some(platform_ref.to_string());
+        if let Err(e) = adapter.stop(&r).await {
+            tracing::warn!(slot = %lease.slot_name, error = %e, "stale workload not stopped; reconciliation will find it");
+        }
+    }
+
+    /// Whether `bot_id` still holds `lease` (its slot deploying at that epoch).
+    async fn holds(&self, lease: &Lease, bot_id: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pool_slots
+                            WHERE id = $1 AND epoch = $2 AND status = 'deploying' AND assigned_bot_id = $3)",
+        )
+        .bind(lease.slot_id)
+        .bind(lease.epoch)
+        .bind(bot_id)
+        .fetch_one(&self.db)
+        .await?)
     }
 
     async fn start_workload(
@@ -738,15 +1011,16 @@ impl Router {
         pool: &Pool,
         kind: PlatformKind,
         lease: &Lease,
-    ) -> Result<String, String> {
+    ) -> Result<String, StartError> {
+        let internal = |e: Error| StartError::Internal(e.to_string());
         let adapter = self
             .platforms
             .get(kind)
-            .ok_or_else(|| format!("no adapter for {kind}"))?;
+            .ok_or_else(|| StartError::Internal(format!("no adapter for {kind}")))?;
         self.images
             .ensure(&self.db, adapter.as_ref(), &pool.image)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StartError::Platform)?;
         let mut r = lease.slot_ref();
         let platform_ref = match &lease.platform_ref {
             Some(p) => p.clone(),
@@ -754,17 +1028,17 @@ impl Router {
                 let created = adapter
                     .create_resource(&r)
                     .await
-                    .map_err(|e| e.to_string())?;
-                slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &created)
+                    .map_err(StartError::Platform)?;
+                if !slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &created)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(internal)?
+                {
+                    return Err(StartError::Stale);
+                }
                 created
             }
         };
         r.platform_ref = Some(platform_ref.clone());
-        if let Err(e) = adapter.describe(&r, &description::deploying(bot_id)).await {
-            tracing::warn!(error = %e, slot = %lease.slot_name, "description not updated");
-        }
         let spec = BotSpec {
             bot_id,
             meeting_platform: pool.meeting_platform,
@@ -772,26 +1046,40 @@ impl Router {
                 .bind(bot_id)
                 .fetch_one(&self.db)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| StartError::Internal(e.to_string()))?,
             image: pool.image.clone(),
             resources: crate::definition::resources_of(&self.db, &pool.name)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(internal)?,
             account: account::lease::held_by(&self.db, bot_id)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(internal)?
                 .map(|a| BotAccount {
                     key: a.account_key,
                     data: a.data.to_string(),
                 }),
         };
-        match adapter.start(&r, &spec).await.map_err(|e| e.to_string())? {
+        // A last look before the platform is touched for this lease: one
+        // that moved on while the image was pulled or the resource created
+        // starts nothing.
+        if !self.holds(lease, bot_id).await.map_err(internal)? {
+            return Err(StartError::Stale);
+        }
+        self.describe(kind, &r, &description::deploying(bot_id))
+            .await;
+        match adapter
+            .start(&r, &spec)
+            .await
+            .map_err(StartError::Platform)?
+        {
             // The workload has its own identifier (an ECS task ARN): it
-            // becomes the slot's reference, so stop and reconciliation find it.
+            // becomes the slot's reference, so stop and reconciliation find
+            // it. Not recorded for a lease that moved on: `deploy` then
+            // stops that task by this identifier.
             Some(workload) if workload != platform_ref => {
                 slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &workload)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(internal)?;
                 Ok(workload)
             }
             _ => Ok(platform_ref),
@@ -822,8 +1110,11 @@ impl Router {
         {
             Some(kind) => {
                 let p = settings.platform(kind);
-                let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some())
-                    && self.unhealthy(kind).is_none();
+                let healthy = {
+                    let states = self.states(pass).await?;
+                    self.skip_reason(kind, states).is_none()
+                };
+                let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some()) && healthy;
                 if usable {
                     let limit = p.and_then(|p| p.bot_limit).unwrap_or(0);
                     match self
@@ -843,7 +1134,9 @@ impl Router {
                         {
                             return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
                         }
-                        Reservation::NoAccount => {}
+                        // A platform whose deploys keep failing: move on at
+                        // once, as after a failed deploy.
+                        Reservation::NoAccount | Reservation::BackingOff(_) => {}
                         Reservation::Full(detail) | Reservation::PoolFull(detail) => {
                             let waited = (now - w.queued_at).num_milliseconds();
                             self.trace(w.bot_id, entry(Some(kind), Decision::Full, format!("{detail}; waited its queue timeout ({waited} ms since queued)"), now)).await?;
@@ -858,10 +1151,14 @@ impl Router {
                 for p in self.candidates(pool, settings) {
                     let kind = p.platform;
                     let Some(limit) = p.bot_limit else { continue };
-                    if !p.enabled
-                        || self.platforms.get(kind).is_none()
-                        || self.unhealthy(kind).is_some()
-                    {
+                    if !p.enabled || self.platforms.get(kind).is_none() {
+                        continue;
+                    }
+                    let unhealthy = {
+                        let states = self.states(pass).await?;
+                        self.skip_reason(kind, states).is_some()
+                    };
+                    if unhealthy {
                         continue;
                     }
                     match self
@@ -874,7 +1171,9 @@ impl Router {
                         Reservation::Skip => {
                             return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
                         }
-                        Reservation::Full(_) | Reservation::PoolFull(_) => {}
+                        Reservation::Full(_)
+                        | Reservation::PoolFull(_)
+                        | Reservation::BackingOff(_) => {}
                         // No platform can help until an account returns.
                         Reservation::NoAccount => break,
                     }
@@ -1101,29 +1400,33 @@ impl Router {
             None => Err(format!("no adapter for {kind} in this instance")),
         };
         let mut conn = self.db.acquire().await?;
+        // The platform-side description follows the state the database
+        // records, in the same words.
         let changed = match stopped {
             Ok(()) => {
                 let released = slot::release(&mut conn, s.id, s.epoch, reason)
                     .await?
                     .is_some();
+                drop(conn);
                 if released {
-                    if let (Some(adapter), Some(_)) = (self.platforms.get(kind), &s.platform_ref) {
-                        let _ = adapter
-                            .describe(&r, &description::idle(s.last_used_at))
-                            .await;
-                    }
+                    self.describe(kind, &r, &description::idle(s.last_used_at))
+                        .await;
                 }
                 released
             }
-            Err(message) => slot::mark_error(
-                &mut conn,
-                s.id,
-                Some(s.epoch),
-                &format!("stop failed: {message}"),
-                self.clock.now(),
-            )
-            .await?
-            .is_some(),
+            Err(message) => {
+                let message = format!("stop failed: {message}");
+                let now = self.clock.now();
+                let errored = slot::mark_error(&mut conn, s.id, Some(s.epoch), &message, now)
+                    .await?
+                    .is_some();
+                drop(conn);
+                if errored {
+                    self.describe(kind, &r, &description::error(&message, now))
+                        .await;
+                }
+                errored
+            }
         };
         self.feed.publish(&[Topic::Slots]);
         Ok(changed)

@@ -194,6 +194,14 @@ impl Respond for FakeCoolify {
                             .push(req.url.query().unwrap_or_default().to_string());
                         msg(200, "Application deleted.")
                     }
+                    ("GET", ["envs"]) => {
+                        let list: Vec<Value> = st.apps[&uuid]
+                            .envs
+                            .iter()
+                            .map(|(k, v)| json!({ "key": k, "value": v, "is_preview": false }))
+                            .collect();
+                        ResponseTemplate::new(200).set_body_json(list)
+                    }
                     ("PATCH", ["envs", "bulk"]) => {
                         let app = st.apps.get_mut(&uuid).unwrap();
                         for item in body["data"].as_array().cloned().unwrap_or_default() {

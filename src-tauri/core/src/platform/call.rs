@@ -19,12 +19,18 @@
 //!   spends one, each successful call puts back 0.1. With the bucket empty a
 //!   retryable failure fails at once, so an outage costs at most ~10 extra
 //!   requests instead of 3 per call;
-//! - circuit breaker: 5 consecutive failed calls (transient failures and
-//!   timeouts only: a 4xx answer proves the platform is up) open it; while
-//!   open every call fails fast with [`FailureKind::CircuitOpen`]; after a
-//!   30 s cool-down the next [`Caller::probe`] (the health check) tries the
+//! - circuit breaker: 5 consecutive failed calls open it. Transient
+//!   failures and timeouts count, and so do refusals that say every later
+//!   call will fail too (401, 403 and other rejections): a platform that
+//!   answers every deploy with "no" is as unusable as one that does not
+//!   answer. A 404 or 409 is an expected answer (stop of nothing, create of
+//!   what exists) and, like a success, resets the count. While open every
+//!   call fails fast with [`FailureKind::CircuitOpen`]; after a 30 s
+//!   cool-down the next [`Caller::probe`] (the health check) tries the
 //!   platform once and closes the breaker on success, or keeps it open for
-//!   another cool-down.
+//!   another cool-down. The cool-down runs on the instance's [`Clock`]
+//!   (tests move it), and the breaker's state reaches every instance through
+//!   the health each instance records ([`super::record_health`]).
 //!
 //! CONTRACT (other modules rely on these signatures; extend, don't change):
 //! `Fault`, `FailureKind`, `Policy` (+ `Default`), `Caller::new(platform, policy)`,
@@ -33,18 +39,22 @@
 //! retry_refill_milli}` (build policies with `..Policy::default()`),
 //! `Caller::probe(op, f)` (health checks: the only way an open breaker
 //! closes), `Caller::breaker_reason()`, `Caller::breaker_state()`,
-//! `Caller::retry_budget_left()`, `parse_retry_after(value, now)`. Adapters
-//! should return `caller.breaker_reason()` from `Platform::unavailable` and
-//! run their health check through `Caller::probe`.
+//! `Caller::retry_budget_left()`, `parse_retry_after(value, now)`,
+//! `Caller::with_clock(platform, policy, clock)`. Adapters must return
+//! `caller.breaker_reason()` from `Platform::unavailable` and run their
+//! health check through `Caller::probe` (a health check through
+//! `Caller::run` fails fast while the breaker is open, so it never closes).
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::PlatformError;
+use crate::clock::{Clock, SystemClock};
 use crate::meeting::PlatformKind;
 
 /// How one failed attempt should be treated. Adapters map their client's
@@ -178,8 +188,8 @@ pub enum BreakerState {
     Open {
         /// Why it opened (the last failure).
         reason: String,
-        /// When a probe may try again.
-        probe_at: Instant,
+        /// When a probe may try again (on the caller's clock).
+        probe_at: DateTime<Utc>,
     },
 }
 
@@ -192,28 +202,47 @@ struct State {
 
 /// Runs one platform's calls under its [`Policy`]. Share it in an `Arc`
 /// inside the adapter: its breaker and retry budget are per platform.
-#[derive(Debug)]
 pub struct Caller {
     platform: PlatformKind,
     policy: Policy,
+    clock: Arc<dyn Clock>,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("platform", &self.platform)
+            .field("policy", &self.policy)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How one call ended, for the breaker.
 enum Verdict {
-    /// The platform answered (success, or a 4xx that proves it is up).
+    /// The platform answered as expected (success, 404, 409): resets the count.
     Answered,
-    /// The platform failed (transient faults, timeouts).
+    /// The platform failed (transient faults, timeouts), or refused in a way
+    /// every later call will be refused too (401, 403, other rejections).
     Failed(String),
 }
 
 impl Caller {
-    /// A caller for `platform` with `policy`.
+    /// A caller for `platform` with `policy`; the breaker's cool-down runs
+    /// on the local clock.
     pub fn new(platform: PlatformKind, policy: Policy) -> Self {
+        Self::with_clock(platform, policy, SystemClock::new())
+    }
+
+    /// A caller whose breaker cool-down runs on `clock` (the instance's
+    /// clock; a manual one in tests).
+    pub fn with_clock(platform: PlatformKind, policy: Policy, clock: Arc<dyn Clock>) -> Self {
         let budget_milli = u64::from(policy.retry_budget) * 1000;
         Caller {
             platform,
             policy,
+            clock,
             state: Mutex::new(State {
                 breaker: BreakerState::Closed { failures: 0 },
                 budget_milli,
@@ -278,9 +307,11 @@ impl Caller {
                         tracing::warn!(platform = %self.platform, failures, reason = %reason,
                             "circuit breaker opened: calls fail fast until a health probe succeeds");
                     }
+                    let cooldown = chrono::Duration::from_std(self.policy.breaker_cooldown)
+                        .unwrap_or(chrono::Duration::MAX);
                     st.breaker = BreakerState::Open {
                         reason: format!("{failures} consecutive failed calls, last: {reason}"),
-                        probe_at: Instant::now() + self.policy.breaker_cooldown,
+                        probe_at: self.clock.now() + cooldown,
                     };
                 } else {
                     st.breaker = BreakerState::Closed { failures };
@@ -383,8 +414,9 @@ impl Caller {
     {
         let span = tracing::info_span!("platform_probe", platform = %self.platform, operation);
         async {
+            let now = self.clock.now();
             let waiting = match &self.state().breaker {
-                BreakerState::Open { probe_at, .. } => *probe_at > Instant::now(),
+                BreakerState::Open { probe_at, .. } => *probe_at > now,
                 BreakerState::Closed { .. } => false,
             };
             if waiting {
@@ -446,7 +478,16 @@ impl Caller {
                 if budget_spent {
                     err.message = format!("{} (retry budget exhausted)", err.message);
                 }
-                self.settle(&if transient {
+                // A refusal that every later call would meet as well counts
+                // towards the breaker; 404 and 409 are expected answers.
+                let counts = transient
+                    || matches!(
+                        err.kind,
+                        FailureKind::Unauthenticated
+                            | FailureKind::Forbidden
+                            | FailureKind::Rejected
+                    );
+                self.settle(&if counts {
                     Verdict::Failed(err.message.clone())
                 } else {
                     Verdict::Answered
@@ -710,12 +751,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn breaker_opens_fails_fast_and_a_probe_closes_it() {
-        let c = caller(Policy {
-            max_attempts: 1,
-            breaker_threshold: 3,
-            breaker_cooldown: Duration::from_secs(30),
-            ..Policy::default()
-        });
+        let clock = crate::clock::ManualClock::starting_now();
+        let c = Caller::with_clock(
+            PlatformKind::Coolify,
+            Policy {
+                max_attempts: 1,
+                breaker_threshold: 3,
+                breaker_cooldown: Duration::from_secs(30),
+                ..Policy::default()
+            },
+            clock.clone(),
+        );
         for _ in 0..2 {
             let _ = c.run("op", None, || async { transient() }).await;
             assert!(!c.breaker_open());
@@ -760,7 +806,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 0);
 
         // After it a failing probe keeps it open for another cool-down...
-        tokio::time::advance(Duration::from_secs(31)).await;
+        clock.advance(chrono::Duration::seconds(31));
         let err = c
             .probe("health", || async { transient() })
             .await
@@ -774,7 +820,7 @@ mod tests {
         assert_eq!(err.kind, FailureKind::CircuitOpen);
 
         // ...and a succeeding one closes it.
-        tokio::time::advance(Duration::from_secs(31)).await;
+        clock.advance(chrono::Duration::seconds(31));
         c.probe("health", || async { Ok::<(), Fault>(()) })
             .await
             .unwrap();
@@ -782,5 +828,61 @@ mod tests {
         c.run("op", None, || async { Ok::<(), Fault>(()) })
             .await
             .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_refusals_open_the_breaker_and_expected_answers_do_not() {
+        // Issue 11, item 14: a platform that refuses every call (a revoked
+        // token, a rejected task definition) is as unusable as one that does
+        // not answer; 404 and 409 are expected answers and reset the count.
+        for refusal in [
+            Fault::Unauthenticated("401".into()),
+            Fault::Forbidden("403".into()),
+            Fault::Rejected("422".into()),
+        ] {
+            let c = caller(Policy {
+                breaker_threshold: 5,
+                ..Policy::default()
+            });
+            let calls = AtomicU32::new(0);
+            for _ in 0..5 {
+                let f = refusal.clone();
+                let _ = c
+                    .run("start", None, || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        let f = f.clone();
+                        async move { Err::<(), _>(f) }
+                    })
+                    .await;
+            }
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                5,
+                "refusals are never retried"
+            );
+            assert!(c.breaker_open(), "{refusal:?} five times did not open it");
+            assert!(c.breaker_reason().unwrap().contains("5 consecutive"));
+        }
+        let c = caller(Policy {
+            breaker_threshold: 3,
+            ..Policy::default()
+        });
+        for expected in [Fault::NotFound("404".into()), Fault::Conflict("409".into())] {
+            for _ in 0..2 {
+                let _ = c
+                    .run("op", None, || async {
+                        Err::<(), _>(Fault::Rejected("422".into()))
+                    })
+                    .await;
+            }
+            let f = expected.clone();
+            let _ = c
+                .run("op", None, || {
+                    let f = f.clone();
+                    async move { Err::<(), _>(f) }
+                })
+                .await;
+            assert!(!c.breaker_open(), "{expected:?} did not reset the count");
+        }
     }
 }

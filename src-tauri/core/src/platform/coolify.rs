@@ -10,6 +10,11 @@
 //!   then `POST /applications/{uuid}/start` (a queued deployment).
 //! - stop / delete: `POST .../stop`, `DELETE /applications/{uuid}` with
 //!   configurations, volumes and networks; a 404 counts as done.
+//! - lease check: the application is the slot's only workload, so start and
+//!   stop first read its variables (`GET /applications/{uuid}/envs`) and
+//!   leave it alone when its `BERTH_EPOCH` names a newer lease of the same
+//!   slot (`BERTH_SLOT_ID`) than theirs (a late deploy: start fails with a
+//!   conflict, stop does nothing).
 //! - describe: `PATCH /applications/{uuid}` with the description (reference 003).
 //! - list: `GET /applications`, keeping only names with the owner prefix.
 //! - health: `GET /version` (answers, token accepted) and `GET /applications`
@@ -166,6 +171,14 @@ impl CoolifyPlatform {
             deployments: Mutex::new(HashMap::new()),
             observer: None,
         })
+    }
+
+    /// The same adapter with its breaker's cool-down on `clock` (the
+    /// instance's clock; a manual one in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        let policy = self.caller.policy().clone();
+        self.caller = Arc::new(Caller::with_clock(PlatformKind::Coolify, policy, clock));
+        self
     }
 
     /// Calls `observer` with every HTTP answer (contract tests).
@@ -392,6 +405,52 @@ impl CoolifyPlatform {
         Ok(out)
     }
 
+    /// The slot id and lease epoch the application's workload was last
+    /// configured for (its `BERTH_SLOT_ID` and `BERTH_EPOCH`), as far as set.
+    async fn configured_lease(&self, uuid: &str) -> Result<(Option<i64>, Option<i64>), Fault> {
+        #[derive(Deserialize)]
+        struct Env {
+            key: Option<String>,
+            value: Option<Value>,
+        }
+        let envs: Vec<Env> = match self
+            .json(self.request(Method::GET, &format!("/applications/{uuid}/envs")))
+            .await
+        {
+            Ok(envs) => envs,
+            // No application: no lease runs there.
+            Err(Fault::NotFound(_)) => return Ok((None, None)),
+            Err(f) => return Err(f),
+        };
+        let number = |key: &str| {
+            envs.iter()
+                .filter(|e| e.key.as_deref() == Some(key))
+                .filter_map(|e| match e.value.as_ref()? {
+                    Value::String(v) => v.trim().parse().ok(),
+                    Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+                .max()
+        };
+        Ok((number("BERTH_SLOT_ID"), number("BERTH_EPOCH")))
+    }
+
+    /// Whether a newer lease of `slot` than its own runs in the
+    /// application: one application is the slot's only workload, so a start
+    /// or stop of an older lease (a late deploy) must leave it alone. A
+    /// lease of another slot of the same name (deleted and created again,
+    /// its epochs started over) does not count.
+    async fn newer_lease(&self, slot: &SlotRef, uuid: &str) -> Result<Option<i64>, PlatformError> {
+        let (slot_id, epoch) = self
+            .caller
+            .run("lease_check", Some(&slot.slot_name), || {
+                self.configured_lease(uuid)
+            })
+            .await?;
+        let same_slot = slot_id.is_none_or(|id| id == slot.slot_id);
+        Ok(epoch.filter(|e| same_slot && *e > slot.epoch))
+    }
+
     /// The bot's configuration, the same variables every adapter passes.
     fn environment(&self, slot: &SlotRef, bot: &BotSpec) -> Value {
         let vars = super::bot_env(slot, bot);
@@ -477,6 +536,17 @@ impl Platform for CoolifyPlatform {
 
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let uuid = self.uuid("start", slot)?;
+        if let Some(newer) = self.newer_lease(slot, uuid).await? {
+            return Err(PlatformError {
+                platform: PlatformKind::Coolify,
+                operation: "start",
+                kind: FailureKind::Conflict,
+                message: format!(
+                    "application {uuid} runs a newer lease (epoch {newer}); the start for epoch {} changed nothing",
+                    slot.epoch
+                ),
+            });
+        }
         let env = &self.environment(slot, bot);
         self.caller
             .run("set_env", Some(&slot.slot_name), move || async move {
@@ -511,6 +581,10 @@ impl Platform for CoolifyPlatform {
 
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
         let uuid = self.uuid("stop", slot)?;
+        if let Some(newer) = self.newer_lease(slot, uuid).await? {
+            tracing::info!(slot = %slot.slot_name, epoch = slot.epoch, newer, "not stopped: a newer lease runs in the application");
+            return Ok(());
+        }
         self.caller
             .run("stop", Some(&slot.slot_name), move || async move {
                 match self

@@ -282,6 +282,14 @@ impl EcsPlatform {
         }
     }
 
+    /// The same adapter with its breaker's cool-down on `clock` (the
+    /// instance's clock; a manual one in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        let policy = self.caller.policy().clone();
+        self.caller = Arc::new(Caller::with_clock(PlatformKind::Aws, policy, clock));
+        self
+    }
+
     /// The SDK client (tests set emulators up through it).
     pub fn client(&self) -> &aws_sdk_ecs::Client {
         &self.client
@@ -733,11 +741,13 @@ impl Platform for EcsPlatform {
     }
 
     /// Healthy when `DescribeClusters` answers and the cluster is ACTIVE;
-    /// down when it is missing or inactive, or the call fails.
+    /// down when it is missing or inactive, or the call fails. One probe
+    /// through the breaker: while it is open and cooling down ECS is not
+    /// called; after the cool-down a success closes it.
     async fn health(&self) -> Health {
         let answer = self
             .caller
-            .run("health", None, || {
+            .probe("health", || {
                 let req = self
                     .client
                     .describe_clusters()
@@ -750,8 +760,15 @@ impl Platform for EcsPlatform {
                 Some("ACTIVE") => Health::Healthy,
                 _ => Health::Down,
             },
-            Err(_) => Health::Down,
+            Err(e) => {
+                tracing::debug!(platform = "aws", kind = ?e.kind, error = %e.message, "health check failed");
+                Health::Down
+            }
         }
+    }
+
+    fn unavailable(&self) -> Option<String> {
+        self.caller.breaker_reason()
     }
 }
 

@@ -359,6 +359,19 @@ impl KubePlatform {
         }
     }
 
+    /// The same adapter with its breaker's cool-down on `clock` (the
+    /// instance's clock; a manual one in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        let policy = self.caller.policy().clone();
+        self.caller = Arc::new(Caller::with_clock(PlatformKind::K8s, policy, clock));
+        self
+    }
+
+    /// The shared call machinery (breaker state, budget).
+    pub fn caller(&self) -> &Arc<Caller> {
+        &self.caller
+    }
+
     /// Connects with the settings' client configuration.
     pub async fn connect(settings: KubeSettings, policy: Policy) -> Result<Self> {
         let config = settings.client_config().await?;
@@ -632,30 +645,32 @@ impl Platform for KubePlatform {
 
     /// Healthy when the API server answers `/version` and Jobs in the
     /// namespace can be listed (credentials and permissions work there).
+    /// One probe through the breaker: while it is open and cooling down the
+    /// API is not called; after the cool-down a success closes it.
     async fn health(&self) -> Health {
         let client = self.client.clone();
-        let version = self
-            .caller
-            .run("health", None, || async {
-                client.apiserver_version().await.map_err(fault)
-            })
-            .await;
-        if version.is_err() {
-            return Health::Down;
-        }
         let api = self.jobs();
-        let listed = self
+        let probed = self
             .caller
-            .run("health", None, || async {
+            .probe("health", || async {
+                client.apiserver_version().await.map_err(fault)?;
                 api.list(&ListParams::default().limit(1))
                     .await
-                    .map_err(fault)
+                    .map_err(fault)?;
+                Ok(())
             })
             .await;
-        match listed {
-            Ok(_) => Health::Healthy,
-            Err(_) => Health::Down,
+        match probed {
+            Ok(()) => Health::Healthy,
+            Err(e) => {
+                tracing::debug!(platform = "k8s", kind = ?e.kind, error = %e.message, "health check failed");
+                Health::Down
+            }
         }
+    }
+
+    fn unavailable(&self) -> Option<String> {
+        self.caller.breaker_reason()
     }
 }
 

@@ -4,7 +4,10 @@
 //! instance simulating a platform sees the same workloads — reconciliation
 //! run by the leader agrees with deploys made by any instance. Knobs per
 //! platform (`sim_knobs`): deploy and pull latency, failure rate, how long a
-//! bot runs (or until told), and fault switches for stop and list.
+//! bot runs (or until told), and fault switches for stop and list. Like a
+//! real platform's per-lease workloads, a resource remembers the newest
+//! lease started in it: a late start or stop of an older lease changes
+//! nothing.
 
 use chrono::Duration;
 use rand::Rng;
@@ -134,9 +137,12 @@ impl Platform for SimPlatform {
 
     async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
         let resource = self.resource(slot);
+        // A slot created again under a former slot's name starts its
+        // epochs over: what the former one ran there no longer counts.
         sqlx::query(
             "INSERT INTO sim_workloads (platform, resource, state) VALUES ($1, $2, 'created')
-             ON CONFLICT (platform, resource) DO NOTHING",
+             ON CONFLICT (platform, resource) DO UPDATE SET last_epoch = NULL
+             WHERE sim_workloads.state <> 'running'",
         )
         .bind(self.kind.as_str())
         .bind(&resource)
@@ -158,9 +164,12 @@ impl Platform for SimPlatform {
         let run_until = knobs
             .run_ms
             .map(|ms| now + Duration::milliseconds(ms.into()));
+        // Like a real platform's per-lease workloads: a start that arrives
+        // after a newer lease started here (a late deploy) changes nothing.
         let done = sqlx::query(
-            "UPDATE sim_workloads SET state = 'running', bot_id = $3, epoch = $4, started_at = $5, run_until = $6
-             WHERE platform = $1 AND resource = $2",
+            "UPDATE sim_workloads SET state = 'running', bot_id = $3, epoch = $4, started_at = $5,
+                 run_until = $6, last_epoch = $4
+             WHERE platform = $1 AND resource = $2 AND COALESCE(last_epoch, $4) <= $4",
         )
         .bind(self.kind.as_str())
         .bind(self.resource(slot))
@@ -172,7 +181,28 @@ impl Platform for SimPlatform {
         .await
         .map_err(|e| self.err("start", e.to_string()))?;
         if done.rows_affected() == 0 {
-            return Err(self.err("start", format!("no resource {}", self.resource(slot))));
+            let newer: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT last_epoch FROM sim_workloads WHERE platform = $1 AND resource = $2",
+            )
+            .bind(self.kind.as_str())
+            .bind(self.resource(slot))
+            .fetch_optional(&self.db)
+            .await
+            .map_err(|e| self.err("start", e.to_string()))?;
+            return Err(match newer.flatten() {
+                Some(n) => PlatformError {
+                    kind: super::FailureKind::Conflict,
+                    ..self.err(
+                        "start",
+                        format!(
+                            "{} runs a newer lease (epoch {n}); the start for epoch {} changed nothing",
+                            self.resource(slot),
+                            slot.epoch
+                        ),
+                    )
+                },
+                None => self.err("start", format!("no resource {}", self.resource(slot))),
+            });
         }
         Ok(None)
     }
@@ -182,12 +212,15 @@ impl Platform for SimPlatform {
         if knobs.stop_fails {
             return Err(self.err("stop", "simulated stop failure"));
         }
+        // Stops this lease's workload, or an older one's; never a newer
+        // lease's (a late deploy cleaning up after itself).
         sqlx::query(
             "UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL
-             WHERE platform = $1 AND resource = $2",
+             WHERE platform = $1 AND resource = $2 AND COALESCE(last_epoch, $3) <= $3",
         )
         .bind(self.kind.as_str())
         .bind(self.resource(slot))
+        .bind(slot.epoch)
         .execute(&self.db)
         .await
         .map_err(|e| self.err("stop", e.to_string()))?;
