@@ -38,6 +38,10 @@ pub enum Decision {
     /// The pool's bots need an account and none was available: waits in the
     /// global queue for one to return or a refresh.
     NoAccount,
+    /// The process routing or deploying it stopped (killed, or cut off from
+    /// the database) before the request was settled: it went back to the
+    /// queue for any instance's dispatcher.
+    Interrupted,
 }
 
 /// One line of a bot's decision trace.

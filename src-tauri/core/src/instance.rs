@@ -215,7 +215,8 @@ impl Berth {
             }
         }
         let feed = Feed::new(id, options.feed);
-        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
+        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms)
+            .with_lease(config.jobs.leader_lease_ms);
         let dispatcher = Dispatcher::new(router.detached());
         let mut berth = Berth {
             id,
@@ -286,11 +287,11 @@ impl Berth {
         self.tasks.push(tokio::spawn(async move {
             use std::time::{Duration as StdDuration, Instant};
             let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
-            let mut last: [Option<Instant>; 5] = [None; 5];
+            let mut last: [Option<Instant>; 6] = [None; 6];
             let mut refresh_attempts = std::collections::HashMap::new();
             loop {
                 if leading.load(Ordering::SeqCst) {
-                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 5]| {
+                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 6]| {
                         last[i].is_none_or(|t| t.elapsed() >= every(ms))
                     };
                     if due(0, jobs_cfg.reconcile_interval_ms, &last) {
@@ -317,6 +318,18 @@ impl Berth {
                             tracing::warn!(error = %e, "trimming slots failed");
                         }
                     }
+                    // Requests nothing acts on any more (their process died):
+                    // looked for every quarter of the lease.
+                    if due(5, (jobs_cfg.leader_lease_ms / 4).max(1), &last) {
+                        last[5] = Some(Instant::now());
+                        match crate::sweep::run(&router).await {
+                            Ok(r) if r != crate::sweep::SweepReport::default() => {
+                                tracing::info!(report = ?r, "sweep put requests back")
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                        }
+                    }
                     // Each pool's own `refresh_interval` decides; this only
                     // bounds how late a due refresh starts.
                     if due(4, 1_000, &last) {
@@ -333,7 +346,7 @@ impl Berth {
                         }
                     }
                 } else {
-                    last = [None; 5];
+                    last = [None; 6];
                     refresh_attempts.clear();
                 }
                 tokio::time::sleep(StdDuration::from_millis(100)).await;

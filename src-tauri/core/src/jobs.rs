@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use crate::bot::{Decision, TraceEntry};
 use crate::config::JobsConfig;
 use crate::error::Result;
 use crate::feed::Topic;
@@ -18,6 +19,7 @@ use crate::pool;
 use crate::router::Router;
 use crate::settings;
 use crate::slot::{self, SlotView};
+use crate::sweep;
 
 /// Takes or renews leadership for `me`; `true` if `me` leads now.
 /// Uses the database's clock, so instances never disagree about expiry.
@@ -119,7 +121,9 @@ fn slot_ref(s: &SlotView) -> SlotRef {
 /// deploying timeout: stop the workload → `idle`. A failed stop counts an
 /// attempt; after `max_attempts` the slot and its platform resource are
 /// deleted (the pool refills on demand). A bot stuck in a recovered
-/// `deploying` slot ends `FATAL`.
+/// `deploying` slot goes back to the global queue until its deadline, or
+/// ends `FATAL` when that has passed ([`crate::sweep`] takes back deploys
+/// whose process died long before this timeout).
 pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport> {
     let db = router.db();
     let now = router.clock().now();
@@ -163,25 +167,32 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
         };
         match stopped {
             Ok(()) => {
-                let mut conn = db.acquire().await?;
                 let reason = if s.status == "deploying" {
                     "recovered: stuck deploying"
                 } else {
                     "recovered from error"
                 };
-                if let Some(released) = slot::reset(&mut conn, s.id, s.epoch, reason).await? {
+                let mut tx = db.begin().await?;
+                if let Some(released) = slot::reset(&mut tx, s.id, s.epoch, reason).await? {
                     report.recovered += 1;
+                    // A start that never finished: the request goes back to
+                    // the queue until its own deadline, and only then fails.
                     if let Some(bot) = released.bot_id {
-                        drop(conn);
-                        router
-                            .finish(
-                                bot,
-                                BotStatus::Fatal,
-                                Some("deploy timed out; slot recovered"),
-                            )
-                            .await?;
+                        let now = router.clock().now();
+                        let why = TraceEntry {
+                            platform: Some(kind),
+                            decision: Decision::Failed,
+                            detail: format!(
+                                "deploy in {} did not finish within the deploying timeout; slot recovered, routed again until its deadline",
+                                s.slot_name
+                            ),
+                            at: now,
+                        };
+                        let fatal = "deploy timed out; slot recovered";
+                        sweep::settle(&mut tx, bot, "DEPLOYING", now, &why, fatal).await?;
                     }
                 }
+                tx.commit().await?;
             }
             Err(message) => {
                 let Some(attempts) =
@@ -212,7 +223,9 @@ pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport
         }
     }
     if report != RecoveryReport::default() {
-        router.feed().publish(&[Topic::Slots]);
+        router
+            .feed()
+            .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
     }
     Ok(report)
 }
