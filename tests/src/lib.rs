@@ -2,6 +2,7 @@
 //! platforms on a real PostgreSQL database, with a manual clock.
 
 pub mod emulators;
+pub mod process;
 
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
