@@ -1,6 +1,7 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod cluster;
 pub mod emulators;
 pub mod process;
 
@@ -222,5 +223,15 @@ where
         }
         assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The bot a [`berth_core::router::DeployOutcome`] is about.
+pub fn bot_id(o: &berth_core::router::DeployOutcome) -> i64 {
+    use berth_core::router::DeployOutcome;
+    match o {
+        DeployOutcome::Deployed { bot_id, .. }
+        | DeployOutcome::Queued { bot_id, .. }
+        | DeployOutcome::Skipped { bot_id } => *bot_id,
     }
 }

@@ -16,7 +16,11 @@ pub struct Instance {
 impl Instance {
     /// Starts `bin` (pass `env!("CARGO_BIN_EXE_instance")`) on `url` with
     /// extra environment `env`, and returns once it printed `ready <id>`.
+    /// `BERTH_TEST_INSTANCE_BIN` names another build of the binary to run
+    /// instead: in a target directory shared by several worktrees,
+    /// `target/debug/instance` is whichever worktree built it last.
     pub fn spawn(bin: &str, url: &str, env: &[(&str, &str)]) -> Instance {
+        let bin = std::env::var("BERTH_TEST_INSTANCE_BIN").unwrap_or_else(|_| bin.to_string());
         let mut cmd = Command::new(bin);
         cmd.env("DATABASE_URL", url)
             .env("RUST_LOG", "warn")

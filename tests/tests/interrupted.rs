@@ -9,7 +9,7 @@
 use berth_core::bot::{self, Decision};
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
-use berth_core::router::NewBot;
+use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{jobs, queue, slot, sweep};
 use berth_tests::{eventually, harness, three_platforms, Harness};
 use chrono::Duration;
@@ -207,7 +207,8 @@ async fn the_sweep_puts_back_bots_that_nothing_acts_on(db: PgPool) {
         sweep::SweepReport {
             interrupted_deploys: 0,
             stray_bots: 2,
-            dead_entries: 1
+            dead_entries: 1,
+            slots_of_ended_bots: 0
         }
     );
     assert_eq!(entry_stage(&h, queued).await, Some(-1));
@@ -390,4 +391,52 @@ async fn a_deploy_past_the_deploying_timeout_is_routed_again_within_the_deadline
         bot::get(&h.db, bot).await.unwrap().status,
         BotStatus::JoiningCall
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_end_cut_off_before_it_released_the_slot_is_completed(db: PgPool) {
+    let h = env_harness(db).await;
+    sim::set_knobs(
+        &h.db,
+        PlatformKind::K8s,
+        &SimKnobs {
+            run_ms: Some(60_000),
+            ..SimKnobs::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut bots = Vec::new();
+    for _ in 0..2 {
+        bots.push(match h.router.create_bot(&zoom(None)).await.unwrap() {
+            DeployOutcome::Deployed { bot_id, .. } => bot_id,
+            other => panic!("{other:?}"),
+        });
+    }
+    // Both bots were ended, but the process ending them stopped before it
+    // released their slots (the end commits first).
+    sqlx::query(
+        "UPDATE bots SET status = 'DONE', ended_at = now() - interval '1 minute' WHERE id = ANY($1)",
+    )
+    .bind(&bots)
+    .execute(&h.db)
+    .await
+    .unwrap();
+    // Reconciliation finds the first one's workload exited and ends it
+    // again: that completes the end.
+    sim::exit_workload(&h.db, PlatformKind::K8s, bots[0], true)
+        .await
+        .unwrap();
+    jobs::reconcile(&h.router).await.unwrap();
+    assert_eq!(slot::of_bot(&h.db, bots[0]).await.unwrap(), None);
+    // The other one's workload is still running: the sweep completes it.
+    let held = slot::of_bot(&h.db, bots[1]).await.unwrap();
+    assert_eq!(held.map(|s| s.status), Some("busy".to_string()));
+    assert_eq!(sweep::run(&h.router).await.unwrap().slots_of_ended_bots, 1);
+    assert_eq!(slot::of_bot(&h.db, bots[1]).await.unwrap(), None);
+    let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE status <> 'idle'")
+        .fetch_one(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(busy, 0, "both slots are free again");
 }

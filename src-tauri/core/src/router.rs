@@ -1168,7 +1168,9 @@ impl Router {
         self.finish(bot_id, status, error.as_deref()).await
     }
 
-    /// Ends a bot (`DONE` or `FATAL`) and frees what it held.
+    /// Ends a bot (`DONE` or `FATAL`) and frees what it held. Finishing a
+    /// bot that already ended frees whatever it still holds (a finish cut
+    /// off halfway is completed by the next one), and changes nothing else.
     pub async fn finish(&self, bot_id: i64, status: BotStatus, error: Option<&str>) -> Result<()> {
         let mut tx = self.db.begin().await?;
         let ended = sqlx::query(
@@ -1185,14 +1187,27 @@ impl Router {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if ended.rows_affected() == 0 {
-            return Ok(());
-        }
+        let (status, error) = if ended.rows_affected() == 1 {
+            (status, error.map(str::to_string))
+        } else {
+            // Already ended — by another caller, or by a finish cut off
+            // before it freed what the bot held: free what is left, as the
+            // status it ended with says.
+            let stored: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT status, error FROM bots WHERE id = $1")
+                    .bind(bot_id)
+                    .fetch_optional(&self.db)
+                    .await?;
+            match stored {
+                Some((s, e)) => (s.parse()?, e),
+                None => return Ok(()),
+            }
+        };
         if let Some(s) = slot::of_bot(&self.db, bot_id).await? {
             self.release_slot(&s, &format!("bot #{bot_id} {status}"))
                 .await?;
         }
-        self.end_account(bot_id, status, error).await?;
+        self.end_account(bot_id, status, error.as_deref()).await?;
         self.feed
             .publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
         Ok(())

@@ -13,12 +13,15 @@
 //!
 //! - a deploy whose router stopped renewing it (the process was killed);
 //! - a `QUEUED` bot without an entry, or a `DEPLOYING` bot without a slot
-//!   (cut off halfway through a failed deploy's bookkeeping).
+//!   (cut off halfway through a failed deploy's bookkeeping);
+//! - a slot still held by a bot that ended (cut off between ending the bot
+//!   and releasing its slot).
 //!
 //! The leader's sweep finds these once they have shown no sign of life for a
 //! leader lease. A request whose deadline has not passed goes back to the
 //! global queue, keeping its place (its creation time) and its deadline; one
-//! whose deadline has passed ends `FATAL`. It also drops queue entries of bots
+//! whose deadline has passed ends `FATAL`. A slot held by an ended bot is
+//! released as the bot's end would have. It also drops queue entries of bots
 //! that have moved on.
 //!
 //! **Interrupted or slow?** A router renews the sign of life of each of its
@@ -54,6 +57,8 @@ pub struct SweepReport {
     pub stray_bots: usize,
     /// Queue entries of bots that had moved on, removed.
     pub dead_entries: usize,
+    /// Slots still held by bots that had ended, released.
+    pub slots_of_ended_bots: usize,
 }
 
 /// What became of a request the sweep (or recovery) took back.
@@ -74,6 +79,7 @@ pub async fn run(router: &Router) -> Result<SweepReport> {
     let mut report = SweepReport {
         interrupted_deploys: interrupted_deploys(router).await?,
         stray_bots: stray_bots(router).await?,
+        slots_of_ended_bots: slots_of_ended_bots(router).await?,
         ..SweepReport::default()
     };
     report.dead_entries = sqlx::query(
@@ -295,4 +301,26 @@ async fn stray_bots(router: &Router) -> Result<usize> {
         }
     }
     Ok(settled)
+}
+
+/// Slots still `deploying` or `busy` for a bot that ended more than a lease
+/// ago: its end is completed (workload stopped, slot released, account
+/// ended). Returns how many.
+async fn slots_of_ended_bots(router: &Router) -> Result<usize> {
+    let ended: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT b.id, b.status, b.error FROM pool_slots s JOIN bots b ON b.id = s.assigned_bot_id
+         WHERE s.status IN ('deploying', 'busy') AND b.status IN ('DONE', 'FATAL')
+           AND b.ended_at < now() - make_interval(secs => $1::float8 / 1000)
+         ORDER BY b.id",
+    )
+    .bind(f64::from(router.lease_ms()))
+    .fetch_all(router.db())
+    .await?;
+    for (bot_id, status, error) in &ended {
+        tracing::info!(bot = bot_id, "released the slot of a bot that had ended");
+        router
+            .finish(*bot_id, status.parse()?, error.as_deref())
+            .await?;
+    }
+    Ok(ended.len())
 }
