@@ -9,7 +9,7 @@ use sqlx::{ConnectOptions, PgPool};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-const LEASE_MS: i64 = 2_000;
+const LEASE_MS: i64 = 3_000;
 const ROUNDS: usize = 4;
 
 fn spawn(url: &str) -> Instance {
