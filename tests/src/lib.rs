@@ -1,7 +1,9 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod cluster;
 pub mod emulators;
+pub mod process;
 
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
@@ -93,7 +95,8 @@ pub async fn harness_on(
         dyn_clock,
         Feed::new(uuid::Uuid::new_v4(), false),
         platforms,
-    );
+    )
+    .with_lease(config.jobs.leader_lease_ms);
     let dispatcher = Dispatcher::new(router.clone());
     Harness {
         db,
@@ -202,5 +205,33 @@ pub fn query_connection(url: &str) -> berth_core::account::source::QueryConnecti
     berth_core::account::source::QueryConnection {
         main_url: url,
         explicit: None,
+    }
+}
+
+/// Polls `check` every 20 ms until it answers `true`, failing the test with
+/// `what` once `limit` has passed. For conditions that another task or
+/// process brings about; the interval only paces the polling.
+pub async fn eventually<F, Fut>(what: &str, limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The bot a [`berth_core::router::DeployOutcome`] is about.
+pub fn bot_id(o: &berth_core::router::DeployOutcome) -> i64 {
+    use berth_core::router::DeployOutcome;
+    match o {
+        DeployOutcome::Deployed { bot_id, .. }
+        | DeployOutcome::Queued { bot_id, .. }
+        | DeployOutcome::Skipped { bot_id } => *bot_id,
     }
 }

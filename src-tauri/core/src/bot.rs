@@ -42,6 +42,10 @@ pub enum Decision {
     BackingOff,
     /// Stands for entries dropped from the middle of a long trace.
     Omitted,
+    /// The process routing or deploying it stopped (killed, or cut off from
+    /// the database) before the request was settled: it went back to the
+    /// queue for any instance's dispatcher.
+    Interrupted,
 }
 
 /// The most entries a decision trace keeps. A request that is retried for

@@ -3,8 +3,9 @@
 //! Woken by the change feed after every release and slot creation in any
 //! instance, it drains as many entries as capacity allows in one pass (in
 //! queue order), skipping platforms it found full earlier in the pass. A
-//! periodic tick expires overdue entries and moves requests whose platform
-//! wait is over to the next platform.
+//! periodic tick expires overdue entries, moves requests whose platform
+//! wait is over to the next platform, and takes over requests whose router
+//! was interrupted while walking the platforms for them.
 
 use chrono::Duration;
 use std::collections::HashMap;
@@ -67,8 +68,11 @@ impl Dispatcher {
             self.router.feed().publish(&[Topic::Queue, Topic::Bots]);
         }
         let entries: Vec<Waiting> = sqlx::query_as(
-            "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform
+            "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
+                    COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
+                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until
              FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+             WHERE b.status = 'QUEUED'
              ORDER BY q.priority, q.queued_at, q.id",
         )
         .fetch_all(db)

@@ -263,7 +263,8 @@ impl Berth {
         }
         let platforms = build_platforms(&db, clock.clone(), &config).await?;
         let feed = Feed::new(id, options.feed);
-        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
+        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms)
+            .with_lease(config.jobs.leader_lease_ms);
         let dispatcher = Dispatcher::new(router.detached());
         let mut berth = Berth {
             id,
@@ -290,39 +291,50 @@ impl Berth {
         self.tasks
             .push(tokio::spawn(self.dispatcher.clone().run(tick)));
 
-        // Leadership: renew every third of the lease.
+        // Leadership: the leader renews every quarter of the lease; the
+        // others look again when its renewal runs out (never later than a
+        // quarter of the lease), so they take over within the lease.
         let (db, me, leading, feed) = (
             self.router.db().clone(),
             self.id,
             self.leading.clone(),
             self.router.feed().clone(),
         );
+        let became_leader = Arc::new(tokio::sync::Notify::new());
+        let wake_jobs = became_leader.clone();
         let lease = jobs_cfg.leader_lease_ms;
         self.tasks.push(tokio::spawn(async move {
+            let every = jobs::renewal_interval_ms(lease);
             loop {
-                let now_leading = match jobs::try_lead(&db, me, lease).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "leader election failed");
-                        false
+                let bid = jobs::bid(&db, me, lease).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "leader election failed");
+                    jobs::Bid {
+                        leading: false,
+                        expires_in_ms: None,
                     }
-                };
-                if now_leading != leading.swap(now_leading, Ordering::SeqCst) {
-                    tracing::info!(leading = now_leading, "leadership changed");
+                });
+                if bid.leading != leading.swap(bid.leading, Ordering::SeqCst) {
+                    tracing::info!(leading = bid.leading, "leadership changed");
                     feed.publish(&[Topic::Peers]);
+                    if bid.leading {
+                        wake_jobs.notify_one();
+                    }
                 }
                 let _ = jobs::heartbeat(&db, me, mode).await;
-                if now_leading {
+                if bid.leading {
                     match jobs::prune_peers(&db, lease.saturating_mul(3)).await {
                         Ok(n) if n > 0 => feed.publish(&[Topic::Peers]),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "stale peers not pruned"),
                     }
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    u64::from(lease / 3).max(100),
-                ))
-                .await;
+                // Just past the current leader's expiry (it renews at the
+                // latest by then if it is alive), else a quarter of the lease.
+                let wait = match bid.expires_in_ms {
+                    Some(ms) => (ms + 5).clamp(5, i64::from(every)),
+                    None => i64::from(every),
+                };
+                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
             }
         }));
 
@@ -334,12 +346,12 @@ impl Berth {
         self.tasks.push(tokio::spawn(async move {
             use std::time::{Duration as StdDuration, Instant};
             let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
-            let mut last: [Option<Instant>; 5] = [None; 5];
+            let mut last: [Option<Instant>; 6] = [None; 6];
             let mut refresh_attempts = std::collections::HashMap::new();
             let mut recovered = std::collections::HashMap::new();
             loop {
                 if leading.load(Ordering::SeqCst) {
-                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 5]| {
+                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 6]| {
                         last[i].is_none_or(|t| t.elapsed() >= every(ms))
                     };
                     if due(0, jobs_cfg.reconcile_interval_ms, &last) {
@@ -370,6 +382,22 @@ impl Berth {
                             tracing::warn!(error = %e, "trimming slots failed");
                         }
                     }
+                    // Requests nothing acts on any more (their process died):
+                    // looked for every quarter of the lease.
+                    if due(
+                        5,
+                        jobs::renewal_interval_ms(jobs_cfg.leader_lease_ms),
+                        &last,
+                    ) {
+                        last[5] = Some(Instant::now());
+                        match crate::sweep::run(&router).await {
+                            Ok(r) if r != crate::sweep::SweepReport::default() => {
+                                tracing::info!(report = ?r, "sweep put requests back")
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                        }
+                    }
                     // Each pool's own `refresh_interval` decides; this only
                     // bounds how late a due refresh starts.
                     if due(4, 1_000, &last) {
@@ -386,11 +414,15 @@ impl Berth {
                         }
                     }
                 } else {
-                    last = [None; 5];
+                    last = [None; 6];
                     refresh_attempts.clear();
                     recovered.clear();
                 }
-                tokio::time::sleep(StdDuration::from_millis(100)).await;
+                // Taking over wakes the jobs at once.
+                tokio::select! {
+                    _ = tokio::time::sleep(StdDuration::from_millis(100)) => {}
+                    _ = became_leader.notified() => {}
+                }
             }
         }));
 

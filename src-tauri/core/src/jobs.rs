@@ -1,14 +1,18 @@
 //! Background jobs, run by one leader among the instances sharing the database.
 //!
-//! Leadership is a row with an expiry: the holder renews it; when it dies
-//! the row expires and another instance takes it over. Jobs: slot recovery,
-//! reconciliation with the platforms, pre-warming, queue expiry.
+//! Leadership is a row with an expiry: the holder renews it every quarter of
+//! the lease, each renewal holding for three quarters; the others look again
+//! exactly when it would run out. When the leader dies, another instance has
+//! taken over within the lease. Jobs: slot recovery, reconciliation with the
+//! platforms, pre-warming, the sweep of interrupted requests
+//! ([`crate::sweep`]), account refreshes.
 
 use chrono::Duration;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use crate::bot::{Decision, TraceEntry};
 use crate::config::JobsConfig;
 use crate::error::Result;
 use crate::feed::Topic;
@@ -18,25 +22,65 @@ use crate::pool;
 use crate::router::Router;
 use crate::settings;
 use crate::slot::{self, SlotView};
+use crate::sweep;
 
-/// Takes or renews leadership for `me`; `true` if `me` leads now.
-/// Uses the database's clock, so instances never disagree about expiry.
-pub async fn try_lead(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<bool> {
-    let holder: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO leader (id, holder, expires_at) VALUES (1, $1, now() + make_interval(secs => $2::float8 / 1000))
-         ON CONFLICT (id) DO UPDATE SET
-            holder = $1,
-            term = CASE WHEN leader.holder = $1 THEN leader.term ELSE leader.term + 1 END,
-            acquired_at = CASE WHEN leader.holder = $1 THEN leader.acquired_at ELSE now() END,
-            expires_at = now() + make_interval(secs => $2::float8 / 1000)
-         WHERE leader.holder = $1 OR leader.expires_at < now()
-         RETURNING holder",
+/// How often the leader renews its lease, and how often the others look
+/// at it: a quarter of the lease.
+pub fn renewal_interval_ms(lease_ms: u32) -> u32 {
+    (lease_ms / 4).max(1)
+}
+
+/// How long one renewal holds: three quarters of the lease. The others wake
+/// up at that expiry (see [`Bid::expires_in_ms`]), so when the leader dies
+/// right after renewing, one of them has taken over within the lease; the
+/// last quarter absorbs its wake-up and its query. The leader may miss one
+/// renewal (plus a quarter of a lease) before it loses the lease.
+pub fn renewal_holds_ms(lease_ms: u32) -> u32 {
+    lease_ms - lease_ms / 4
+}
+
+/// What a bid for leadership found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bid {
+    /// `me` leads now (it took the lease or renewed it).
+    pub leading: bool,
+    /// When another instance leads: how long until its lease runs out (in
+    /// the database's time), so a bidder can look again right then.
+    pub expires_in_ms: Option<i64>,
+}
+
+/// Takes or renews leadership for `me`, with a renewal that holds for
+/// [`renewal_holds_ms`] of `lease_ms`. Uses the database's clock, so
+/// instances never disagree about expiry.
+pub async fn bid(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<Bid> {
+    let (leading, expires_in_ms): (bool, Option<i64>) = sqlx::query_as(
+        "WITH won AS (
+            INSERT INTO leader (id, holder, expires_at) VALUES (1, $1, now() + make_interval(secs => $2::float8 / 1000))
+            ON CONFLICT (id) DO UPDATE SET
+                holder = $1,
+                term = CASE WHEN leader.holder = $1 THEN leader.term ELSE leader.term + 1 END,
+                acquired_at = CASE WHEN leader.holder = $1 THEN leader.acquired_at ELSE now() END,
+                expires_at = now() + make_interval(secs => $2::float8 / 1000)
+            WHERE leader.holder = $1 OR leader.expires_at < now()
+            RETURNING holder
+         )
+         SELECT EXISTS (SELECT 1 FROM won WHERE holder = $1),
+                -- The row as it was before this statement: the holder we lost to.
+                (SELECT ceil(EXTRACT(EPOCH FROM expires_at - now()) * 1000)::bigint FROM leader WHERE id = 1)",
     )
     .bind(me)
-    .bind(f64::from(lease_ms))
-    .fetch_optional(db)
+    .bind(f64::from(renewal_holds_ms(lease_ms)))
+    .fetch_one(db)
     .await?;
-    Ok(holder == Some(me))
+    Ok(Bid {
+        leading,
+        expires_in_ms: if leading { None } else { expires_in_ms },
+    })
+}
+
+/// [`bid`], answering only whether `me` leads now.
+pub async fn try_lead(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<bool> {
+    Ok(bid(db, me, lease_ms).await?.leading)
 }
 
 /// Gives leadership up (on graceful shutdown) so another instance takes over at once.
@@ -119,8 +163,10 @@ fn slot_ref(s: &SlotView) -> SlotRef {
 /// deploying timeout: stop the workload → `idle`. A failed stop counts an
 /// attempt; after `max_attempts` the slot and its platform resource are
 /// deleted (the pool refills on demand). A bot stuck in a recovered
-/// `deploying` slot ends `FATAL`. Every pool, now; the leader runs
-/// [`recover_due`], which honours each pool's interval.
+/// `deploying` slot goes back to the global queue until its deadline, or
+/// ends `FATAL` when that has passed ([`crate::sweep`] takes back deploys
+/// whose process died long before this timeout). Every pool, now; the
+/// leader runs [`recover_due`], which honours each pool's interval.
 pub async fn recover(router: &Router, cfg: &JobsConfig) -> Result<RecoveryReport> {
     recover_pools(router, cfg, None).await
 }
@@ -229,27 +275,37 @@ async fn recover_pools(
         };
         match stopped {
             Ok(()) => {
-                let mut conn = db.acquire().await?;
                 let reason = if s.status == "deploying" {
                     "recovered: stuck deploying"
                 } else {
                     "recovered from error"
                 };
-                if let Some(released) = slot::reset(&mut conn, s.id, s.epoch, reason).await? {
+                let mut tx = db.begin().await?;
+                if let Some(released) = slot::reset(&mut tx, s.id, s.epoch, reason).await? {
                     report.recovered += 1;
+                    // A start that never finished: the request goes back to
+                    // the queue until its own deadline, and only then fails.
+                    if let Some(bot) = released.bot_id {
+                        let now = router.clock().now();
+                        let why = TraceEntry {
+                            platform: Some(kind),
+                            decision: Decision::Failed,
+                            detail: format!(
+                                "deploy in {} did not finish within the deploying timeout; slot recovered, routed again until its deadline",
+                                s.slot_name
+                            ),
+                            at: now,
+                        };
+                        let fatal = "deploy timed out; slot recovered";
+                        sweep::settle(&mut tx, bot, "DEPLOYING", now, &why, fatal).await?;
+                    }
+                    tx.commit().await?;
+                    // After the commit: a platform call never holds a transaction open.
                     router
                         .describe(kind, &r, &crate::description::idle(s.last_used_at))
                         .await;
-                    if let Some(bot) = released.bot_id {
-                        drop(conn);
-                        router
-                            .finish(
-                                bot,
-                                BotStatus::Fatal,
-                                Some("deploy timed out; slot recovered"),
-                            )
-                            .await?;
-                    }
+                } else {
+                    tx.commit().await?;
                 }
             }
             Err(message) => {
@@ -281,7 +337,9 @@ async fn recover_pools(
         }
     }
     if report != RecoveryReport::default() {
-        router.feed().publish(&[Topic::Slots]);
+        router
+            .feed()
+            .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
     }
     Ok(report)
 }

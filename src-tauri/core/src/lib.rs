@@ -24,6 +24,7 @@ pub mod queue;
 pub mod router;
 pub mod settings;
 pub mod slot;
+pub mod sweep;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Options};

@@ -1,9 +1,12 @@
 //! The deployment queue: requests waiting for capacity.
 //!
 //! An entry either waits on one platform until that platform's queue
-//! timeout (`stage_platform` set), or sits in the global queue until its own
-//! deadline. Order: lower priority number first, then first come first
-//! served. Estimated waits come from the release rate observed in the slot
+//! timeout (`stage_platform` set, never past the request's deadline), sits
+//! in the global queue until the request's deadline, or is being routed by
+//! the router that created it (`Routing`, taken over by any dispatcher once
+//! its hold passes). Every accepted request that is not deploying or running
+//! has an entry, from the transaction that creates it on. Order: lower
+//! priority number first, then first come first served. Estimated waits come from the release rate observed in the slot
 //! history, never from a constant.
 
 use chrono::{DateTime, Duration, Utc};
@@ -47,25 +50,40 @@ pub enum Stage {
     Platform(PlatformKind, DateTime<Utc>),
     /// The global queue, until the deadline.
     Global(DateTime<Utc>),
+    /// Its router walks the platforms for it now and owns it until
+    /// `held_until`; after that any dispatcher takes it over (the router was
+    /// interrupted). `deadline` is the request's own.
+    Routing {
+        /// Until when its router owns it.
+        held_until: DateTime<Utc>,
+        /// The request's deadline.
+        deadline: DateTime<Utc>,
+    },
 }
 
-/// Puts (or moves) a bot's entry. `queued_at` is kept from an earlier entry.
+/// Puts (or moves) a bot's entry, only while the bot is `QUEUED` (an entry
+/// for a bot that moved on would never be served); returns whether it did.
+/// `queued_at` is kept from an earlier entry.
 pub async fn enter(
     conn: &mut PgConnection,
     bot_id: i64,
     priority: i32,
     queued_at: DateTime<Utc>,
     stage: Stage,
-) -> Result<()> {
-    let (stage_no, platform, deadline) = match stage {
-        Stage::Platform(p, d) => (0, Some(p.as_str()), d),
-        Stage::Global(d) => (-1, None, d),
+) -> Result<bool> {
+    let (stage_no, platform, deadline, stage_end) = match stage {
+        Stage::Platform(p, d) => (0, Some(p.as_str()), d, Some(d)),
+        Stage::Global(d) => (-1, None, d, None),
+        Stage::Routing {
+            held_until,
+            deadline,
+        } => (-2, None, deadline, Some(held_until)),
     };
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO deployment_queue (bot_id, priority, queued_at, timeout_at, stage, stage_platform, stage_deadline)
-         VALUES ($1, $2, $3, GREATEST($4, $3), $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE $4 END)
+         SELECT $1, $2, $3, GREATEST($4, $3), $5, $6, $7 FROM bots WHERE id = $1 AND status = 'QUEUED'
          ON CONFLICT (bot_id) DO UPDATE SET timeout_at = GREATEST($4, deployment_queue.queued_at), stage = $5,
-            stage_platform = $6, stage_deadline = CASE WHEN $6::text IS NULL THEN NULL ELSE $4 END",
+            stage_platform = $6, stage_deadline = $7",
     )
     .bind(bot_id)
     .bind(priority)
@@ -73,9 +91,31 @@ pub async fn enter(
     .bind(deadline)
     .bind(stage_no)
     .bind(platform)
+    .bind(stage_end)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
+}
+
+/// Takes over a `Routing` entry whose hold passed by `now` (its router was
+/// interrupted), holding it until `held_until` for the caller's own walk.
+/// Only one caller wins; `false` if the entry is not such an entry (any more).
+pub async fn take_over(
+    db: &PgPool,
+    bot_id: i64,
+    now: DateTime<Utc>,
+    held_until: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE deployment_queue SET stage_deadline = $3
+         WHERE bot_id = $1 AND stage = -2 AND stage_deadline <= $2",
+    )
+    .bind(bot_id)
+    .bind(now)
+    .bind(held_until)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Every entry in queue order, with positions.
@@ -152,13 +192,15 @@ pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
     })
 }
 
-/// Fails every global-queue entry past its deadline: the bot ends `FATAL`
-/// with "queue timeout". Safe to run from several instances at once.
-/// Returns the expired bot ids.
+/// Fails every global-queue entry past its deadline, and every entry past
+/// its deadline that its router abandoned (a `Routing` entry past its hold):
+/// the bot ends `FATAL` with "queue timeout". Safe to run from several
+/// instances at once. Returns the expired bot ids.
 pub async fn expire(db: &PgPool, now: DateTime<Utc>) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "WITH due AS (
-            SELECT id FROM deployment_queue WHERE stage = -1 AND timeout_at <= $1
+            SELECT id FROM deployment_queue
+            WHERE timeout_at <= $1 AND (stage = -1 OR (stage = -2 AND stage_deadline <= $1))
             FOR UPDATE SKIP LOCKED
          ), gone AS (
             DELETE FROM deployment_queue q USING due WHERE q.id = due.id RETURNING q.bot_id, q.queued_at

@@ -159,6 +159,12 @@ pub struct Waiting {
     pub timeout_at: DateTime<Utc>,
     /// The platform it waits on, if any.
     pub stage_platform: Option<String>,
+    /// The end of the request's whole wait for capacity: no platform wait
+    /// and no global queue stay lasts past it.
+    pub deadline: DateTime<Utc>,
+    /// While the router that created it still owns it (a `Routing` entry):
+    /// until when. Dispatchers leave it alone until then.
+    pub routing_until: Option<DateTime<Utc>>,
 }
 
 /// Routes bots onto platforms. Shared by the CLI, the dispatcher and jobs.
@@ -173,7 +179,15 @@ pub struct Router {
     /// dispatcher's mode: one slow start must not hold up the queue).
     detach: bool,
     inflight: Arc<Inflight>,
+    /// The leader lease (`BERTH_LEADER_LEASE_MS`): how long a request or a
+    /// deploy may go without a sign of life from its router before another
+    /// instance takes it over.
+    lease_ms: u32,
 }
+
+/// The lease a router assumes until told ([`Router::with_lease`]): the
+/// production default of `BERTH_LEADER_LEASE_MS`.
+pub const DEFAULT_LEASE_MS: u32 = 15_000;
 
 /// Counts deploys running in their own tasks, so shutdown can wait for them.
 #[derive(Debug, Default)]
@@ -247,7 +261,24 @@ impl Router {
             images: Arc::new(ImageGate::new()),
             detach: false,
             inflight: Arc::new(Inflight::default()),
+            lease_ms: DEFAULT_LEASE_MS,
         }
+    }
+
+    /// The same router with another lease (the instance's
+    /// `BERTH_LEADER_LEASE_MS`). A request it creates stays its own for a
+    /// lease before dispatchers may take it over, and each of its deploys
+    /// renews a sign of life every quarter of a lease.
+    pub fn with_lease(self, lease_ms: u32) -> Router {
+        Router {
+            lease_ms: lease_ms.max(1),
+            ..self
+        }
+    }
+
+    /// The lease this router works with.
+    pub fn lease_ms(&self) -> u32 {
+        self.lease_ms
     }
 
     /// The same router, but resumed requests' deploys run in their own
@@ -413,37 +444,65 @@ impl Router {
                 format!("queue timeout must be from 0 to {MAX_REQUEST_QUEUE_TIMEOUT_MS} ms (10 min), got {timeout}"),
             ));
         }
+        let settings = settings::load(&self.db).await?;
+        let now = self.clock.now();
+        let deadline =
+            now + Duration::milliseconds(timeout.min(settings.global_queue_timeout_ms).into());
+        // The bot and its queue entry commit together: from the moment the
+        // request is accepted, something owns it — this router for a lease
+        // (the `Routing` entry), then any dispatcher. A router killed or cut
+        // off from the database mid-walk can no longer lose it.
+        let mut tx = self.db.begin().await?;
         let bot_id: i64 = sqlx::query_scalar(
-            "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&pool.name)
         .bind(req.meeting_platform.as_str())
         .bind(url)
         .bind(priority)
         .bind(timeout)
-        .fetch_one(&self.db)
+        .bind(deadline)
+        .fetch_one(&mut *tx)
         .await?;
+        let held_until = self.routing_hold(now);
+        queue::enter(
+            &mut tx,
+            bot_id,
+            priority,
+            now,
+            Stage::Routing {
+                held_until,
+                deadline,
+            },
+        )
+        .await?;
+        tx.commit().await?;
         self.feed.publish(&[Topic::Bots]);
         let waiting = Waiting {
             bot_id,
             pool: pool.name.clone(),
             priority,
             queue_timeout_ms: timeout,
-            queued_at: self.clock.now(),
-            timeout_at: self.clock.now(),
+            queued_at: now,
+            timeout_at: deadline,
             stage_platform: None,
+            deadline,
+            routing_until: Some(held_until),
         };
-        let settings = settings::load(&self.db).await?;
-        self.route_from(
-            &waiting,
-            &pool,
-            &settings,
-            None,
-            false,
-            &mut Pass::default(),
-        )
-        .await
+        self.route_from(&waiting, &pool, &settings, None, true, &mut Pass::default())
+            .await
+            .map_err(|e| {
+                Error::new(
+                    e.code(),
+                    format!("bot #{bot_id} was accepted but routing it failed ({e}); it stays queued for any running instance to route"),
+                )
+            })
+    }
+
+    /// Until when a router owns a request it is walking the platforms for.
+    fn routing_hold(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::milliseconds(self.lease_ms.into())
     }
 
     /// The platforms a pool may use, in the global priority order (or the pool's own).
@@ -535,13 +594,31 @@ impl Router {
                     return self.launch(w, pool, settings, kind, lease, false).await;
                 }
                 Reservation::Reserved(lease) => {
-                    claimed = false;
                     match self.deploy(w.bot_id, pool, kind, &lease).await {
                         Ok(outcome) => return Ok(outcome),
                         Err(message) => {
                             let now = self.clock.now();
-                            self.trace(w.bot_id, entry(Some(kind), Decision::Failed, message, now))
-                                .await?;
+                            // Back to `QUEUED`: own it again before walking on, so
+                            // an interruption from here leaves it to a dispatcher.
+                            let mut tx = self.db.begin().await?;
+                            claimed = queue::enter(
+                                &mut tx,
+                                w.bot_id,
+                                w.priority,
+                                w.queued_at,
+                                Stage::Routing {
+                                    held_until: self.routing_hold(now),
+                                    deadline: w.deadline,
+                                },
+                            )
+                            .await?;
+                            bot::trace(
+                                &mut tx,
+                                w.bot_id,
+                                &entry(Some(kind), Decision::Failed, message, now),
+                            )
+                            .await?;
+                            tx.commit().await?;
                         }
                     }
                 }
@@ -565,8 +642,19 @@ impl Router {
                     break;
                 }
                 Reservation::Full(detail) => {
+                    // A platform wait never outlasts the request's deadline.
+                    let until =
+                        (now + Duration::milliseconds(p.queue_timeout_ms.into())).min(w.deadline);
+                    if p.queue_timeout_ms > 0 && until <= now {
+                        let detail = format!(
+                            "{detail}; not waited on: the request's queue timeout has run out"
+                        );
+                        self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now))
+                            .await?;
+                        continue;
+                    }
                     if p.queue_timeout_ms > 0 {
-                        let until = now + Duration::milliseconds(p.queue_timeout_ms.into());
+                        let waited = (until - now).num_milliseconds();
                         let mut tx = self.db.begin().await?;
                         queue::enter(
                             &mut tx,
@@ -582,7 +670,7 @@ impl Router {
                             &entry(
                                 Some(kind),
                                 Decision::Waiting,
-                                format!("{detail}; waiting up to {} ms", p.queue_timeout_ms),
+                                format!("{detail}; waiting up to {waited} ms"),
                                 now,
                             ),
                         )
@@ -596,16 +684,11 @@ impl Router {
                 }
             }
         }
-        // Every platform exhausted: the global queue.
+        // Every platform exhausted: the global queue, until the request's
+        // deadline (counted from its creation, not from now: the request's
+        // timeout bounds its whole wait for capacity).
         let now = self.clock.now();
-        let until = match &w.stage_platform {
-            // Already in the global queue: keep its deadline.
-            None if claimed => w.timeout_at,
-            _ => {
-                let ms = w.queue_timeout_ms.min(settings.global_queue_timeout_ms);
-                now + Duration::milliseconds(ms.into())
-            }
-        };
+        let until = w.deadline;
         let mut tx = self.db.begin().await?;
         queue::enter(
             &mut tx,
@@ -843,7 +926,9 @@ impl Router {
         kind: PlatformKind,
         lease: &Lease,
     ) -> Result<DeployOutcome, String> {
-        let started = self.start_workload(bot_id, pool, kind, lease).await;
+        let started = self
+            .keeping_alive(lease, self.start_workload(bot_id, pool, kind, lease))
+            .await;
         let now = self.clock.now();
         let platform_ref = match started {
             Ok(r) => r,
@@ -1005,6 +1090,33 @@ impl Router {
         .await?)
     }
 
+    /// Runs `work` (a start on the platform) while renewing the slot's sign
+    /// of life every quarter of the lease, so the sweep can tell this live,
+    /// if slow, deploy from one whose process died. The renewals run beside
+    /// the start, never in its way (a renewal stuck on an unreachable
+    /// database does not hold the start up).
+    async fn keeping_alive<T>(
+        &self,
+        lease: &Lease,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let period = std::time::Duration::from_millis(u64::from(self.lease_ms / 4).max(10));
+        let beat = async {
+            loop {
+                tokio::time::sleep(period).await;
+                if let Err(e) = slot::touch_deploying(&self.db, lease.slot_id, lease.epoch).await {
+                    tracing::debug!(error = %e, slot = %lease.slot_name, "deploy's sign of life not renewed");
+                }
+            }
+        };
+        tokio::pin!(work, beat);
+        tokio::select! {
+            biased;
+            out = &mut work => out,
+            _ = &mut beat => unreachable!("the renewals never end"),
+        }
+    }
+
     async fn start_workload(
         &self,
         bot_id: i64,
@@ -1102,6 +1214,27 @@ impl Router {
             ));
         };
         let now = self.clock.now();
+        if let Some(held_until) = w.routing_until {
+            // Its router still walks the platforms for it; once its hold
+            // has passed without a word, that router was interrupted: take
+            // the request over (one dispatcher wins) and walk it afresh.
+            if now < held_until
+                || !queue::take_over(&self.db, w.bot_id, now, self.routing_hold(now)).await?
+            {
+                return Ok(DeployOutcome::Skipped { bot_id: w.bot_id });
+            }
+            self.trace(
+                w.bot_id,
+                entry(
+                    None,
+                    Decision::Interrupted,
+                    "the process routing it stopped before it was settled; routed again by a dispatcher",
+                    now,
+                ),
+            )
+            .await?;
+            return self.route_from(w, pool, settings, None, true, pass).await;
+        }
         match w
             .stage_platform
             .as_deref()
@@ -1323,7 +1456,9 @@ impl Router {
         self.finish(bot_id, status, error.as_deref()).await
     }
 
-    /// Ends a bot (`DONE` or `FATAL`) and frees what it held.
+    /// Ends a bot (`DONE` or `FATAL`) and frees what it held. Finishing a
+    /// bot that already ended frees whatever it still holds (a finish cut
+    /// off halfway is completed by the next one), and changes nothing else.
     pub async fn finish(&self, bot_id: i64, status: BotStatus, error: Option<&str>) -> Result<()> {
         let mut tx = self.db.begin().await?;
         let ended = sqlx::query(
@@ -1340,14 +1475,27 @@ impl Router {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if ended.rows_affected() == 0 {
-            return Ok(());
-        }
+        let (status, error) = if ended.rows_affected() == 1 {
+            (status, error.map(str::to_string))
+        } else {
+            // Already ended — by another caller, or by a finish cut off
+            // before it freed what the bot held: free what is left, as the
+            // status it ended with says.
+            let stored: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT status, error FROM bots WHERE id = $1")
+                    .bind(bot_id)
+                    .fetch_optional(&self.db)
+                    .await?;
+            match stored {
+                Some((s, e)) => (s.parse()?, e),
+                None => return Ok(()),
+            }
+        };
         if let Some(s) = slot::of_bot(&self.db, bot_id).await? {
             self.release_slot(&s, &format!("bot #{bot_id} {status}"))
                 .await?;
         }
-        self.end_account(bot_id, status, error).await?;
+        self.end_account(bot_id, status, error.as_deref()).await?;
         self.feed
             .publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
         Ok(())

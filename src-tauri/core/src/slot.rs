@@ -295,6 +295,20 @@ pub async fn mark_busy(db: &PgPool, slot_id: i64, epoch: i64, at: DateTime<Utc>)
     Ok(done.is_some())
 }
 
+/// Renews the sign of life of the deploy into a `deploying` slot (same
+/// epoch), which tells a live deploy from one whose process died. `false`
+/// if the slot moved on.
+pub async fn touch_deploying(db: &PgPool, slot_id: i64, epoch: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE pool_slots SET deploy_alive_at = now() WHERE id = $1 AND epoch = $2 AND status = 'deploying'",
+    )
+    .bind(slot_id)
+    .bind(epoch)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// What a release or reset changed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Released {

@@ -185,11 +185,18 @@ pub async fn held_by(db: &PgPool, bot_id: i64) -> Result<Option<Account>> {
 /// the bot never ran with it (its deploy failed, it went back to the queue).
 /// Whether it held one.
 pub async fn give_back(db: &PgPool, bot_id: i64) -> Result<bool> {
+    let mut conn = db.acquire().await?;
+    give_back_in(&mut conn, bot_id).await
+}
+
+/// [`give_back`] on `conn`, e.g. in the transaction that puts the bot back
+/// in the queue.
+pub async fn give_back_in(conn: &mut PgConnection, bot_id: i64) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE pool_accounts SET status = 'available', bot_id = NULL WHERE bot_id = $1",
     )
     .bind(bot_id)
-    .execute(db)
+    .execute(conn)
     .await?
     .rows_affected()
         > 0)
