@@ -361,15 +361,15 @@ limit: 4
 }
 
 /// The pid of this database's account query session waiting on a lock
-/// (the fixture's sessions log in as `berth_query_login`).
+/// (the fixture's sessions log in as the login role).
 async fn waiting_query_pid(db: &PgPool) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let pid: Option<i32> = sqlx::query_scalar(
             "SELECT pid FROM pg_stat_activity
-             WHERE datname = current_database() AND usename = 'berth_query_login'
-               AND wait_event_type = 'Lock'",
+             WHERE datname = current_database() AND usename = $1 AND wait_event_type = 'Lock'",
         )
+        .bind(query::LOGIN_ROLE)
         .fetch_optional(db)
         .await
         .unwrap();
@@ -411,10 +411,11 @@ async fn one_query_cannot_signal_or_read_another_querys_session(db: PgPool) {
         format!("SELECT pg_cancel_backend({pid})"),
         format!("SELECT pg_terminate_backend({pid})"),
         // (Only this test's database: other tests run next to it.)
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND usename = 'berth_query_login'
-           AND pid <> pg_backend_pid()"
-            .to_string(),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = '{}' AND pid <> pg_backend_pid()",
+            query::LOGIN_ROLE
+        ),
     ] {
         let why = refused(
             query::run_unfiltered(&role, &sql(&case), limits()).await,
