@@ -437,6 +437,23 @@ async fn one_query_cannot_signal_or_read_another_querys_session(db: PgPool) {
     .unwrap();
     assert_eq!(seen.rows[0]["query"], "<insufficient privilege>");
 
+    // Sessions of the login role default to read-only, never idle for long.
+    let defaults: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+         WHERE r.rolname = $1 AND s.setdatabase = 0 ORDER BY 1",
+    )
+    .bind(query::LOGIN_ROLE)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        defaults,
+        vec![
+            "default_transaction_read_only=on",
+            "idle_in_transaction_session_timeout=30s"
+        ]
+    );
+
     // The first query was not disturbed: released, it reads every row.
     holder.commit().await.unwrap();
     let r = first.await.unwrap().expect("the first query finished");

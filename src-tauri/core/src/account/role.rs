@@ -71,12 +71,15 @@ async fn role_exists(db: &PgPool, name: &str) -> Result<bool> {
     )
 }
 
-/// Runs role DDL; another instance doing the same first is fine.
+/// Runs role DDL; another instance doing the same first is fine (the role
+/// exists, or the catalog row was "concurrently updated").
 async fn create(db: &PgPool, ddl: String) -> Result<()> {
     match sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(db).await {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e))
-            if matches!(e.code().as_deref(), Some("42710" | "23505" | "XX000")) =>
+            if matches!(e.code().as_deref(), Some("42710" | "23505"))
+                || (e.code().as_deref() == Some("XX000")
+                    && e.message().contains("concurrently")) =>
         {
             Ok(())
         }
