@@ -41,6 +41,11 @@ export PATH
 
 bash "$ROOT/scripts/setup.sh"
 
+# The same target directory and the same build as the test command
+# (`cargo build --workspace`): after `scripts/test.sh` nothing is compiled
+# again. tools/workspace-hack says why the feature sets match.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
 # Without DATABASE_URL Berth starts its embedded PostgreSQL. As root the server
 # runs as the `postgres` user, which cannot enter /root (0700): keep the demo's
 # data in the repository (git-ignored) unless a location was chosen.
@@ -50,8 +55,14 @@ fi
 # A couple of idle slots per pool, so there is something to see before traffic.
 export POOL_PREWARM_COUNT="${POOL_PREWARM_COUNT:-2}"
 
+build_bins() {
+    echo "==> build (cargo build --workspace --bins)"
+    cargo build --workspace --bins
+}
+
 if [ "$HEADLESS" -eq 1 ]; then
-    exec cargo run -p berth -- demo "${EXTRA[@]}"
+    build_bins
+    exec "$CARGO_TARGET_DIR/debug/berth" demo "${EXTRA[@]}"
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
@@ -66,8 +77,23 @@ MSG
     exit 1
 fi
 
-echo "==> ui: npm install, build"
-(cd "$ROOT/ui" && npm install --no-audit --no-fund && npm run build)
+# The UI's packages exactly as locked (`npm ci`), unless the installed ones
+# already are (npm's record of them is newer than the lock file); the UI is
+# rebuilt only when a source is newer than the last build, because a rebuilt
+# ui/dist makes Cargo recompile the app that embeds it.
+(
+    cd "$ROOT/ui"
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        echo "==> ui: npm ci"
+        npm ci --no-audit --no-fund
+    fi
+    if [ ! -f dist/index.html ] ||
+        [ -n "$(find src public index.html package.json package-lock.json vite.config.ts tsconfig.json -newer dist/index.html 2>/dev/null | head -n 1)" ]; then
+        echo "==> ui: build"
+        npm run build
+    fi
+)
 
+build_bins
 echo "==> desktop app (development mode, simulated platforms, demo traffic)"
-exec cargo run -p berth-desktop -- --dev --demo "${EXTRA[@]}"
+exec "$CARGO_TARGET_DIR/debug/berth-desktop" --dev --demo "${EXTRA[@]}"

@@ -97,21 +97,28 @@ else
     say "rustfmt and clippy present"
 fi
 
-# cargo-nextest
-if cargo nextest --version >/dev/null 2>&1; then
-    say "cargo-nextest present"
+# Tools installed with `cargo install` outlive a checkout, so what is found is
+# checked (its version), not trusted: an old or broken one is reinstalled.
+MIN_NEXTEST="0.9.100"
+nextest_v="$(cargo nextest --version 2>/dev/null | awk 'NR == 1 {print $2}')" || true
+if [ -n "$nextest_v" ] &&
+    [ "$(printf '%s\n%s\n' "$MIN_NEXTEST" "$nextest_v" | sort -V | head -n 1)" = "$MIN_NEXTEST" ]; then
+    say "cargo-nextest $nextest_v"
 else
-    say "installing cargo-nextest (cargo install cargo-nextest --locked; takes a few minutes)"
+    say "installing cargo-nextest >= $MIN_NEXTEST (found: ${nextest_v:-none}; cargo install cargo-nextest --locked; takes a few minutes)"
     cargo install cargo-nextest --locked
 fi
 
 # tauri-driver: the WebDriver bridge the desktop end-to-end tests drive the app
-# through (with Debian's WebKitWebDriver from webkit2gtk-driver).
-if command -v tauri-driver >/dev/null 2>&1; then
-    say "tauri-driver present"
+# through (with Debian's WebKitWebDriver from webkit2gtk-driver). It has no
+# --version: cargo's record of what it installed says, and a binary that does
+# not answer --help is reinstalled.
+driver_v="$(cargo install --list 2>/dev/null | awk '$1 == "tauri-driver" {sub(/^v/, "", $2); sub(/:$/, "", $2); print $2}')" || true
+if command -v tauri-driver >/dev/null 2>&1 && [ "${driver_v%%.*}" = "2" ] && tauri-driver --help >/dev/null 2>&1; then
+    say "tauri-driver $driver_v"
 else
-    say "installing tauri-driver (cargo install tauri-driver --locked --version '^2'; about a minute)"
-    cargo install tauri-driver --locked --version '^2'
+    say "installing tauri-driver 2 (found: ${driver_v:-none}; cargo install tauri-driver --locked --version '^2'; about a minute)"
+    cargo install tauri-driver --locked --force --version '^2'
 fi
 
 # Node.js >= 20 for the UI (Debian 12's nodejs is 18). Without one, take the
@@ -149,19 +156,32 @@ if [ -f "$CONTRACT_DIR/package-lock.json" ]; then
 fi
 
 # Platform emulators for the adapter tests: moto (AWS ECS) and kmock
-# (Kubernetes API), in their own virtualenv. Versions pinned: the tests
-# document (and work around) these versions' behaviour.
+# (Kubernetes API), in their own virtualenv, every package pinned by
+# tests/emulators-requirements.txt (the tests document, and work around, these
+# versions' behaviour). The virtualenv outlives a checkout, so what is found is
+# checked: the lock file it was built from, `pip check`, and the installed set
+# against the lock; anything else rebuilds it from nothing (no pip cache).
 EMULATORS="${BERTH_EMULATORS:-}"
 if [ -z "$EMULATORS" ]; then
     if [ "$(id -u)" -eq 0 ]; then EMULATORS=/opt/berth-emulators; else EMULATORS="$HOME/.cache/berth-emulators"; fi
 fi
-if [ -x "$EMULATORS/bin/moto_server" ] && "$EMULATORS/bin/python" -c 'import kmock' >/dev/null 2>&1; then
-    say "emulators present ($EMULATORS)"
+EMU_LOCK="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/emulators-requirements.txt"
+emulators_ok() {
+    [ -x "$EMULATORS/bin/moto_server" ] || return 1
+    cmp -s "$EMU_LOCK" "$EMULATORS/.berth-requirements.txt" || return 1
+    "$EMULATORS/bin/pip" check >/dev/null 2>&1 || return 1
+    diff -q <("$EMULATORS/bin/pip" freeze --all --exclude pip --exclude setuptools --exclude wheel 2>/dev/null | sort -f) \
+        <(grep -v '^#' "$EMU_LOCK" | sort -f) >/dev/null || return 1
+    "$EMULATORS/bin/python" -c 'import kmock, moto' >/dev/null 2>&1
+}
+if emulators_ok; then
+    say "emulators present and as locked ($EMULATORS)"
 else
-    say "installing emulators (moto[server], kmock) into $EMULATORS"
-    python3 -m venv "$EMULATORS"
-    "$EMULATORS/bin/pip" install --quiet 'moto[server]>=5.2,<5.3' 'kmock==0.8.*'
-    [ -x "$EMULATORS/bin/moto_server" ] || die "moto_server missing from $EMULATORS after install"
+    say "installing emulators (moto[server], kmock, as tests/emulators-requirements.txt pins them) into $EMULATORS"
+    python3 -m venv --clear "$EMULATORS"
+    "$EMULATORS/bin/pip" install --quiet --no-cache-dir -r "$EMU_LOCK"
+    cp "$EMU_LOCK" "$EMULATORS/.berth-requirements.txt"
+    emulators_ok || die "the emulators in $EMULATORS do not match tests/emulators-requirements.txt after installing them"
 fi
 
 say "ready"

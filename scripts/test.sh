@@ -191,6 +191,21 @@ cargo clippy --workspace --all-targets -- -D warnings
 say "cargo nextest run --workspace --no-fail-fast"
 cargo nextest run --workspace --no-fail-fast
 
+# `scripts/run.sh` builds the workspace's binaries right after this: the
+# features must resolve as for the tests, so that build compiles nothing.
+say "the run command's build reuses the tests' (cargo build --workspace --bins)"
+rebuilt="$(cargo build --workspace --bins --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and not m.get("fresh"):
+        print(m["package_id"])
+')"
+if [ -n "$rebuilt" ]; then
+    printf '%s\n' "$rebuilt" >&2
+    die "cargo build --workspace --bins compiled the crates above again after the tests' build: a dependency feature is turned on only by the tests; add it to tools/workspace-hack/Cargo.toml"
+fi
+
 # The bindings test above regenerated ui/src/bindings.ts: it must match what is committed.
 if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
     say "generated bindings drift check"

@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::dto::{
-    self, BotDetails, CommandError, CommandResult, ConnectionStatus, PlatformEdit,
-    PlatformOverview, PlatformsOverview, PoolStats, QueueEntry, QueueSnapshot, QueueStats,
-    Settings, SettingsChange, Slot, SlotFilter, StatusCounts,
+    self, BotDetails, CommandError, CommandResult, ConnectionStatus, PlatformOverview,
+    PlatformsOverview, PoolStats, QueueEntry, QueueSnapshot, QueueStats, Settings, SettingsChange,
+    SettingsPlan, Slot, SlotFilter, StatusCounts,
 };
 
 /// Most history rows one call returns.
@@ -149,50 +149,35 @@ fn parse_platform(platform: &str) -> CommandResult<PlatformKind> {
     Ok(platform.parse::<PlatformKind>()?)
 }
 
-/// Applies an administrator's edit of one platform (validated and refused
-/// for pinned fields by the core; nothing is saved on refusal) and returns
-/// the settings now in force.
-pub async fn edit_platform(
-    db: &PgPool,
-    platform: &str,
-    edit: &PlatformEdit,
-    who: &str,
-) -> CommandResult<Settings> {
-    let kind = parse_platform(platform)?;
-    if edit.enabled.is_none() && edit.bot_limit.is_none() && edit.queue_timeout_ms.is_none() {
-        return Err(CommandError::new(
-            ErrorCode::InvalidInput,
-            "nothing to change: give enabled, botLimit or queueTimeoutMs",
-        ));
-    }
-    settings::edit_platform(
-        db,
-        kind,
-        &settings::PlatformEdit {
-            enabled: edit.enabled,
-            bot_limit: edit.bot_limit,
-            queue_timeout_ms: edit.queue_timeout_ms,
-        },
-        who,
-    )
-    .await?;
-    get_settings(db).await
-}
-
-/// Sets the priority order (every platform once, first tried first) and
-/// returns the settings now in force.
-pub async fn set_priority(db: &PgPool, order: &[String], who: &str) -> CommandResult<Settings> {
-    let kinds = order
+/// Saves the settings: the whole plan in one transaction of the core
+/// ([`settings::save`]), recorded as made by `who`; on any refusal nothing
+/// changes. Returns the settings now in force.
+pub async fn save_settings(db: &PgPool, plan: &SettingsPlan, who: &str) -> CommandResult<Settings> {
+    let order = plan
+        .order
+        .as_ref()
+        .map(|o| o.iter().map(|p| parse_platform(p)).collect())
+        .transpose()?;
+    let edits = plan
+        .edits
         .iter()
-        .map(|p| parse_platform(p))
+        .map(|e| {
+            Ok((
+                parse_platform(&e.platform)?,
+                settings::PlatformEdit {
+                    enabled: e.edit.enabled,
+                    bot_limit: e.edit.bot_limit,
+                    queue_timeout_ms: e.edit.queue_timeout_ms,
+                },
+            ))
+        })
         .collect::<CommandResult<Vec<_>>>()?;
-    settings::set_priority(db, &kinds, who).await?;
-    get_settings(db).await
-}
-
-/// Sets the global queue timeout and returns the settings now in force.
-pub async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> CommandResult<Settings> {
-    settings::set_global_queue_timeout(db, ms, who).await?;
+    let plan = settings::SettingsPlan {
+        order,
+        edits,
+        global_queue_timeout_ms: plan.global_queue_timeout_ms,
+    };
+    settings::save(db, &plan, who).await?;
     get_settings(db).await
 }
 

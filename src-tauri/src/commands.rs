@@ -11,8 +11,8 @@ use crate::api;
 use crate::dto::{
     AccountRefresh, AppliedDefinition, BotDetails, BuilderTable, CommandResult, ConnectionStatus,
     DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, PlatformEdit, PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats,
-    SavedDefinition, Settings, SettingsChange, Slot, SlotFilter, Validation,
+    DeployRequest, Id, PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats,
+    SavedDefinition, Settings, SettingsChange, SettingsPlan, Slot, SlotFilter, Validation,
 };
 use crate::state::Core;
 
@@ -72,37 +72,15 @@ pub async fn get_settings(core: State<'_, Core>) -> CommandResult<Settings> {
     api::get_settings(core.get().await?.db()).await
 }
 
-/// Edits one platform's settings (refused: `config_invalid`, `conflict` for
-/// a value pinned by the environment, `not_found`); returns the new settings.
+/// Saves the settings: the whole plan (priority order, platform edits,
+/// global queue timeout) in one transaction, so a refused save
+/// (`config_invalid`, `conflict` for a value pinned by the environment,
+/// `invalid_input`, `not_found`) changes nothing. Returns the new settings.
 #[tauri::command]
 #[specta::specta]
-pub async fn edit_platform(
-    core: State<'_, Core>,
-    platform: String,
-    edit: PlatformEdit,
-) -> CommandResult<Settings> {
+pub async fn save_settings(core: State<'_, Core>, plan: SettingsPlan) -> CommandResult<Settings> {
     let b = core.get().await?;
-    let out = api::edit_platform(b.db(), &platform, &edit, &api::desktop_user()).await?;
-    b.router().feed().publish(&[Topic::Settings]);
-    Ok(out)
-}
-
-/// Sets the priority order (every platform once); returns the new settings.
-#[tauri::command]
-#[specta::specta]
-pub async fn set_priority(core: State<'_, Core>, order: Vec<String>) -> CommandResult<Settings> {
-    let b = core.get().await?;
-    let out = api::set_priority(b.db(), &order, &api::desktop_user()).await?;
-    b.router().feed().publish(&[Topic::Settings]);
-    Ok(out)
-}
-
-/// Sets the global queue timeout; returns the new settings.
-#[tauri::command]
-#[specta::specta]
-pub async fn set_global_queue_timeout(core: State<'_, Core>, ms: i32) -> CommandResult<Settings> {
-    let b = core.get().await?;
-    let out = api::set_global_queue_timeout(b.db(), ms, &api::desktop_user()).await?;
+    let out = api::save_settings(b.db(), &plan, &api::desktop_user()).await?;
     b.router().feed().publish(&[Topic::Settings]);
     Ok(out)
 }

@@ -409,6 +409,32 @@ pub struct PlatformEdit {
     pub queue_timeout_ms: Option<i32>,
 }
 
+/// One platform's edit within a save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformEditEntry {
+    /// `k8s`, `aws`, `coolify` or `local`.
+    pub platform: String,
+    /// What changes.
+    pub edit: PlatformEdit,
+}
+
+/// Everything one save of the settings changes, applied in one transaction
+/// (all or nothing); parts left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsPlan {
+    /// The priority order: every platform exactly once, first tried first.
+    #[serde(default)]
+    pub order: Option<Vec<String>>,
+    /// Edits of single platforms (each at most once).
+    #[serde(default)]
+    pub edits: Vec<PlatformEditEntry>,
+    /// The global queue timeout (1000..=3600000 ms).
+    #[serde(default)]
+    pub global_queue_timeout_ms: Option<i32>,
+}
+
 /// Slot counts of one deployment platform, by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]

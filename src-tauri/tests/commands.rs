@@ -7,7 +7,10 @@ use berth_core::platform::{self, Health};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::slot;
 use berth_desktop::api;
-use berth_desktop::dto::{CommandError, PlatformEdit, PlatformHealth, SlotFilter};
+use berth_desktop::dto::{
+    CommandError, CommandResult, PlatformEdit, PlatformEditEntry, PlatformHealth, Settings,
+    SettingsPlan, SlotFilter,
+};
 use berth_tests::{harness, insert_bot, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -15,7 +18,7 @@ use sqlx::PgPool;
 fn zoom() -> NewBot {
     NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/1".into(),
+        meeting_url: "https://zoom.us/j/1".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,
@@ -32,6 +35,41 @@ fn bot_id(o: &DeployOutcome) -> i64 {
 
 fn refused<T: std::fmt::Debug>(r: Result<T, CommandError>) -> CommandError {
     r.expect_err("expected the command to refuse")
+}
+
+/// A save of one platform's edit, through the one save command.
+async fn edit_platform(
+    db: &PgPool,
+    platform: &str,
+    edit: &PlatformEdit,
+    who: &str,
+) -> CommandResult<Settings> {
+    let plan = SettingsPlan {
+        edits: vec![PlatformEditEntry {
+            platform: platform.into(),
+            edit: edit.clone(),
+        }],
+        ..Default::default()
+    };
+    api::save_settings(db, &plan, who).await
+}
+
+/// A save of the priority order alone.
+async fn set_priority(db: &PgPool, order: &[String], who: &str) -> CommandResult<Settings> {
+    let plan = SettingsPlan {
+        order: Some(order.to_vec()),
+        ..Default::default()
+    };
+    api::save_settings(db, &plan, who).await
+}
+
+/// A save of the global queue timeout alone.
+async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> CommandResult<Settings> {
+    let plan = SettingsPlan {
+        global_queue_timeout_ms: Some(ms),
+        ..Default::default()
+    };
+    api::save_settings(db, &plan, who).await
 }
 
 /// Idle slots on k8s and aws, one in error on aws, and two deployed bots.
@@ -217,14 +255,14 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
             "queueTimeoutMs",
         ),
     ] {
-        let e = refused(api::edit_platform(&h.db, "k8s", &edit, "desktop:test").await);
+        let e = refused(edit_platform(&h.db, "k8s", &edit, "desktop:test").await);
         assert_eq!(e.code, "config_invalid", "{edit:?}");
         assert!(e.message.contains(field), "{}", e.message);
     }
 
     // Pinned by the environment: refused, naming the variable.
     let e = refused(
-        api::edit_platform(
+        edit_platform(
             &h.db,
             "aws",
             &PlatformEdit {
@@ -238,7 +276,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     assert_eq!(e.code, "conflict");
     assert!(e.message.contains("AWS_QUEUE_TIMEOUT_MS"), "{}", e.message);
     let e = refused(
-        api::edit_platform(
+        edit_platform(
             &h.db,
             "k8s",
             &PlatformEdit {
@@ -253,7 +291,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
 
     // Unknown platform, empty edit.
     let e = refused(
-        api::edit_platform(
+        edit_platform(
             &h.db,
             "azure",
             &PlatformEdit {
@@ -265,13 +303,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .await,
     );
     assert_eq!(e.code, "invalid_input");
-    let e = refused(api::edit_platform(&h.db, "k8s", &PlatformEdit::default(), "t").await);
+    let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), "t").await);
     assert_eq!(e.code, "invalid_input");
 
     assert_eq!(history_len().await, before, "nothing saved by refusals");
 
     // A valid edit persists and is recorded with who made it.
-    let s = api::edit_platform(
+    let s = edit_platform(
         &h.db,
         "k8s",
         &PlatformEdit {
@@ -316,7 +354,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
 
     // Disabling the last usable platform is refused.
     let e = refused(
-        api::edit_platform(
+        edit_platform(
             &h.db,
             "aws",
             &PlatformEdit {
@@ -340,7 +378,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
     let h = harness(db, &[], true).await;
-    let s = api::set_priority(
+    let s = set_priority(
         &h.db,
         &["aws".into(), "local".into(), "k8s".into(), "coolify".into()],
         "desktop:ada",
@@ -355,19 +393,19 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
         vec!["aws", "local", "k8s", "coolify"]
     );
     assert_eq!(
-        refused(api::set_priority(&h.db, &["aws".into(), "mars".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into(), "mars".into()], "t").await).code,
         "invalid_input"
     );
     assert_eq!(
-        refused(api::set_priority(&h.db, &["aws".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into()], "t").await).code,
         "config_invalid"
     );
-    let s = api::set_global_queue_timeout(&h.db, 90_000, "desktop:ada")
+    let s = set_global_queue_timeout(&h.db, 90_000, "desktop:ada")
         .await
         .unwrap();
     assert_eq!(s.global_queue_timeout_ms, 90_000);
     assert_eq!(
-        refused(api::set_global_queue_timeout(&h.db, 10, "t").await).code,
+        refused(set_global_queue_timeout(&h.db, 10, "t").await).code,
         "config_invalid"
     );
     let last = &api::settings_history(&h.db, 1).await.unwrap()[0];
@@ -375,6 +413,135 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
         (last.field.as_str(), last.new_value.as_deref()),
         ("globalQueueTimeoutMs", Some("90000"))
     );
+}
+
+/// Every row of the settings tables with its `xmin`, so an update that
+/// leaves the values as they were still shows.
+async fn settings_rows(db: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT 'p ' || xmin::text || ' ' || to_jsonb(s)::text FROM platform_settings s
+         UNION ALL SELECT 'g ' || xmin::text || ' ' || to_jsonb(g)::text FROM global_settings g
+         UNION ALL SELECT 'h ' || xmin::text || ' ' || to_jsonb(h)::text FROM settings_history h
+         ORDER BY 1",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+fn entry(platform: &str, edit: PlatformEdit) -> PlatformEditEntry {
+    PlatformEditEntry {
+        platform: platform.into(),
+        edit,
+    }
+}
+
+fn disable() -> PlatformEdit {
+    PlatformEdit {
+        enabled: Some(false),
+        ..Default::default()
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_save_is_all_or_nothing(db: PgPool) {
+    let h = harness(
+        db,
+        &[
+            ("PLATFORM_PRIORITY", "k8s,aws,coolify"),
+            ("K8S_BOT_LIMIT", "5"),
+            ("AWS_BOT_LIMIT", "5"),
+            ("COOLIFY_BOT_LIMIT", "5"),
+            ("AWS_QUEUE_TIMEOUT_MS", "1000"),
+        ],
+        false,
+    )
+    .await;
+    let before = settings_rows(&h.db).await;
+    let timeout = |ms| PlatformEdit {
+        queue_timeout_ms: Some(ms),
+        ..Default::default()
+    };
+    let refusals = [
+        // Every platform unticked (the issue's case): the last check fails
+        // after k8s and aws were already written in the transaction.
+        (
+            SettingsPlan {
+                edits: vec![
+                    entry("k8s", disable()),
+                    entry("aws", disable()),
+                    entry("coolify", disable()),
+                ],
+                global_queue_timeout_ms: Some(90_000),
+                ..Default::default()
+            },
+            "config_invalid",
+        ),
+        // A pinned field after valid edits.
+        (
+            SettingsPlan {
+                edits: vec![
+                    entry("coolify", timeout(45_000)),
+                    entry(
+                        "aws",
+                        PlatformEdit {
+                            queue_timeout_ms: Some(2_000),
+                            ..Default::default()
+                        },
+                    ),
+                ],
+                ..Default::default()
+            },
+            "conflict",
+        ),
+        // A bad value anywhere refuses the whole save.
+        (
+            SettingsPlan {
+                edits: vec![entry("coolify", timeout(45_000))],
+                global_queue_timeout_ms: Some(10),
+                ..Default::default()
+            },
+            "config_invalid",
+        ),
+        (
+            SettingsPlan {
+                edits: vec![entry("coolify", timeout(45_000)), entry("mars", disable())],
+                ..Default::default()
+            },
+            "invalid_input",
+        ),
+        (SettingsPlan::default(), "invalid_input"),
+    ];
+    for (plan, code) in refusals {
+        let e = refused(api::save_settings(&h.db, &plan, "desktop:ada").await);
+        assert_eq!(e.code, code, "{plan:?}: {}", e.message);
+        assert_eq!(
+            settings_rows(&h.db).await,
+            before,
+            "a refused save changed nothing: {plan:?}"
+        );
+    }
+
+    // A valid save writes every part, recorded by who made it.
+    let plan = SettingsPlan {
+        edits: vec![entry("coolify", timeout(45_000)), entry("k8s", disable())],
+        global_queue_timeout_ms: Some(90_000),
+        ..Default::default()
+    };
+    let s = api::save_settings(&h.db, &plan, "desktop:ada")
+        .await
+        .unwrap();
+    let coolify = s
+        .platforms
+        .iter()
+        .find(|p| p.platform == "coolify")
+        .unwrap();
+    let k8s = s.platforms.iter().find(|p| p.platform == "k8s").unwrap();
+    assert_eq!((coolify.queue_timeout_ms, k8s.enabled), (45_000, false));
+    assert_eq!(s.global_queue_timeout_ms, 90_000);
+    let recorded = api::settings_history(&h.db, 3).await.unwrap();
+    assert_eq!(recorded.len(), 3);
+    assert!(recorded.iter().all(|c| c.changed_by == "desktop:ada"));
 }
 
 #[sqlx::test(migrations = "../migrations")]

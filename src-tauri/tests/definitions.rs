@@ -634,6 +634,92 @@ async fn a_broken_file_is_read_raw_and_repaired_only_with_valid_text(db: PgPool)
     );
 }
 
+/// Item 5-7 of issue 11 through the Pools view's commands: a link out of
+/// the pools directory is neither read for the editor nor listed, an
+/// account directory leading out is refused by Test, and the caps hold for
+/// files and for text from the editor.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_pools_view_reads_nothing_outside_the_pools_directory(db: PgPool) {
+    let (h, t) = setup(db).await;
+    let url = database_url_of(&h.db);
+    let dir = seeded(&t);
+    let outside = t.root.join("outside");
+    std::fs::create_dir_all(outside.join("accounts")).unwrap();
+    std::fs::write(outside.join("shadow"), "secretuser: $6$saltsalt$hash\n").unwrap();
+    std::fs::write(outside.join("accounts/x.key"), "key").unwrap();
+    std::os::unix::fs::symlink(outside.join("shadow"), dir.join("shadow.yaml")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("accounts")).unwrap();
+    let big = std::fs::File::create(dir.join("big.yaml")).unwrap();
+    big.set_len(50 * 1024 * 1024).unwrap();
+
+    // The raw-file command (to repair a broken file) refuses both.
+    let e = refused(api::read_definition_file(dir, "shadow.yaml"));
+    assert_eq!(e.code, "definition_invalid", "{e:?}");
+    assert!(e.message.contains("leads outside"), "{e:?}");
+    assert!(!e.message.contains("secretuser"), "{e:?}");
+    let e = refused(api::read_definition_file(dir, "big.yaml"));
+    assert_eq!(e.code, "definition_invalid", "{e:?}");
+    assert!(e.message.contains("the limit is 262144 bytes"), "{e:?}");
+    // The list shows them as problems, quoting nothing of the secret.
+    let list = api::list_definitions(&h.db, dir).await.unwrap();
+    let files: Vec<_> = list.problems.iter().map(|p| p.file.as_deref()).collect();
+    assert_eq!(files, [Some("big.yaml"), Some("shadow.yaml")]);
+    assert!(
+        list.problems
+            .iter()
+            .all(|p| !p.message.contains("secretuser")),
+        "{:?}",
+        list.problems
+    );
+    // Repairing the link replaces the link, never writes through it.
+    api::repair_definition(dir, "shadow.yaml", &yaml("shadow", 2, 0)).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(outside.join("shadow")).unwrap(),
+        "secretuser: $6$saltsalt$hash\n"
+    );
+
+    // Test: an account directory leading out is refused, written or linked.
+    let source = |d: &str| {
+        format!(
+            "{}accounts:\n  type: file\n  directory: {d}\n",
+            yaml("files", 3, 0)
+        )
+    };
+    let r = api::test_definition(
+        &h.db,
+        query_connection(&url),
+        h.router.platforms(),
+        dir,
+        &source("accounts/accounts"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.accounts, None);
+    let e = r.accounts_error.expect("refused");
+    assert_eq!(e.code, "definition_invalid", "{e:?}");
+    assert!(!e.message.contains("x.key"), "{e:?}");
+    for d in ["/etc", "../outside/accounts"] {
+        let v = api::validate_definition(&source(d));
+        assert_eq!(v.problems.len(), 1, "{d}: {:?}", v.problems);
+        assert_eq!(v.problems[0].field.as_deref(), Some("accounts.directory"));
+    }
+
+    // Caps on text from the editor: durations and size, nothing written.
+    let v = api::validate_definition(&format!(
+        "{}recovery:\n  deploying_timeout: 99999999h\n",
+        yaml("slow", 3, 0)
+    ));
+    assert_eq!(
+        v.problems[0].message,
+        "must be from 10s to 24h, got 99999999h"
+    );
+    let huge = format!("{}#{}\n", yaml("huge", 3, 0), "x".repeat(300 * 1024));
+    let e = refused(api::save_definition(dir, None, &huge));
+    assert_eq!(e.code, "definition_invalid");
+    assert!(e.message.contains("at most 262144"), "{e:?}");
+    assert!(!dir.join("huge.yaml").exists());
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
     use berth_desktop::api::deploy;
@@ -641,7 +727,7 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
     let (h, _t) = setup(db).await;
     let req = |pool: &str, count: u32| DeployRequest {
         pool: pool.into(),
-        meeting_url: "https://zoom.example/j/batch".into(),
+        meeting_url: "https://zoom.us/j/5550002".into(),
         count,
         priority: None,
         queue_timeout_ms: None,

@@ -359,6 +359,9 @@ async fn desktop_app_end_to_end(db: PgPool) {
             .env("DATABASE_URL", &url)
             .env("BERTH_DEV", "1")
             .env("POOL_PREWARM_COUNT", "2")
+            // Pinned in the app's environment (issue 11, item 24); the CLI
+            // run below has no such variable and must not unpin it.
+            .env("AWS_BOT_LIMIT", "5")
             .env("BERTH_POOLS_DIR", &pools_dir)
             .env_remove("BERTH_DEMO")
             // Each change event the app forwards is logged, so a late update in a
@@ -444,6 +447,7 @@ async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String>
         ])
         .env("DATABASE_URL", url)
         .env("BERTH_DEV", "1")
+        .env_remove("AWS_BOT_LIMIT")
         .output()
         .map_err(|e| format!("berth CLI: {e}"))?;
     if !out.status.success() {
@@ -615,8 +619,111 @@ async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String>
         return Err("the change history does not show the new limit".into());
     }
 
+    settings_pins_and_refused_saves(client, db, url).await?;
     pools_create_test_apply(client, db).await?;
     scroll_ten_thousand(client, db).await
+}
+
+/// Issue 11, items 24 and 22, in the real app. A limit pinned in the app's
+/// environment stays pinned (read-only, named) after a CLI command ran
+/// without that variable, in the view and in `berth status`; and a save
+/// the core refuses (every platform unticked) changes nothing at all.
+async fn settings_pins_and_refused_saves(
+    client: &Client,
+    db: &PgPool,
+    url: &str,
+) -> Result<(), String> {
+    let aws = wait_find(
+        client,
+        "input[aria-label='AWS bot limit']",
+        Duration::from_secs(10),
+    )
+    .await;
+    let readonly = aws.attr("readonly").await.map_err(|e| e.to_string())?;
+    if readonly.is_none() {
+        return Err("the AWS limit pinned by AWS_BOT_LIMIT is editable".into());
+    }
+    wait_text(
+        client,
+        "#aws-bot-limit-msg",
+        "AWS_BOT_LIMIT",
+        Duration::from_secs(5),
+    )
+    .await?;
+    let out = Command::new(profile_dir().join("berth"))
+        .args(["--dev", "--json", "status"])
+        .env("DATABASE_URL", url)
+        .env_remove("AWS_BOT_LIMIT")
+        .output()
+        .map_err(|e| format!("berth CLI: {e}"))?;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "berth status: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let pinned = status["platforms"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["platform"] == "aws"))
+        .map(|p| p["pinned"]["botLimit"].clone());
+    if pinned != Some(serde_json::json!("AWS_BOT_LIMIT")) {
+        return Err(format!("berth status: aws botLimit pinned by {pinned:?}"));
+    }
+
+    // Every platform unticked: refused as a whole, nothing written.
+    let rows = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT xmin::text || ' ' || to_jsonb(s)::text FROM platform_settings s
+             UNION ALL SELECT 'history ' || count(*) FROM settings_history ORDER BY 1",
+        )
+        .fetch_all(db)
+        .await
+        .map_err(|e| e.to_string())
+    };
+    let before = rows().await?;
+    let enabled: Vec<String> = sqlx::query_scalar(
+        "SELECT platform FROM platform_settings WHERE enabled ORDER BY position",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(|e| e.to_string())?;
+    if enabled.len() < 2 {
+        return Err(format!(
+            "expected several enabled platforms, got {enabled:?}"
+        ));
+    }
+    for platform in &enabled {
+        let label = match platform.as_str() {
+            "k8s" => "K8s",
+            "aws" => "AWS",
+            "coolify" => "Coolify",
+            _ => "Local",
+        };
+        wait_find(
+            client,
+            &format!("input[aria-label='{label} enabled']"),
+            Duration::from_secs(5),
+        )
+        .await
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    click_button(client, "Save changes", Duration::from_secs(5)).await?;
+    wait_text(
+        client,
+        "form[aria-label='Platform settings'] [role='alert']",
+        "Settings were not saved",
+        Duration::from_secs(10),
+    )
+    .await?;
+    let after = rows().await?;
+    if after != before {
+        return Err(format!(
+            "a refused save changed the settings:\nbefore {before:#?}\nafter {after:#?}"
+        ));
+    }
+    click_button(client, "Discard", Duration::from_secs(5)).await
 }
 
 /// Clicks the button labelled `label` (exactly, ignoring surrounding

@@ -76,7 +76,7 @@ async fn apply_and_refresh(h: &Harness, url: &str, text: &str) {
 fn to_acc() -> NewBot {
     NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/acc".into(),
+        meeting_url: "https://zoom.us/j/5550001".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: Some("acc".into()),

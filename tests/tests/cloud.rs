@@ -116,7 +116,7 @@ fn spec(bot_id: i64) -> BotSpec {
     BotSpec {
         bot_id,
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/1".into(),
+        meeting_url: "https://zoom.us/j/1".into(),
         image: "bots/zoom:1".into(),
         resources: Default::default(),
         account: None,
@@ -166,7 +166,7 @@ async fn ecs_runs_describes_lists_and_stops_a_task() {
             .and_then(|e| e.value())
     };
     assert_eq!(var("BERTH_BOT_ID"), Some("42"));
-    assert_eq!(var("BERTH_MEETING_URL"), Some("https://zoom.example/j/1"));
+    assert_eq!(var("BERTH_MEETING_URL"), Some("https://zoom.us/j/1"));
 
     let listed = ecs.list().await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -413,7 +413,7 @@ async fn kubernetes_slot_lifecycle_against_kmock() {
 fn zoom_bot() -> NewBot {
     NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/1".into(),
+        meeting_url: "https://zoom.us/j/1".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,

@@ -110,7 +110,9 @@ fn only_true_and_false_are_booleans() {
     assert_eq!(query.parameters[0].name, "n");
     assert_eq!(query.parameters[0].value, serde_json::json!("no"));
     let p = problems("name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n  query:\n    select: SELECT 1\n  pool_config:\n    retry_failed: yes\n");
-    assert!(p[0].message.contains("yes"), "{}", p[0]);
+    // Pointed at the `yes` itself (before the fix: at `accounts:`, line 5).
+    assert!(p[0].message.contains("true/false"), "{}", p[0]);
+    assert_eq!((p[0].line, p[0].column), (Some(10), Some(19)), "{}", p[0]);
 }
 
 #[test]
@@ -618,7 +620,7 @@ fn a_builder_form_is_checked_field_by_field() {
         "{base}  builder:\n    table: a\n    filters:\n      - {{ column: x, op: '~', value: 1 }}\n"
     ));
     assert!(p[0].message.contains("unknown variant"), "{p:?}");
-    // Located at the `accounts:` block: the source's `type` tag makes the
-    // parser read the block as a whole before choosing the variant.
-    assert_eq!(p[0].line, Some(5), "{p:?}");
+    // Located at the operator itself (line 10, in its flow mapping), not at
+    // the `accounts:` block that holds it (line 5).
+    assert_eq!((p[0].line, p[0].column), (Some(10), Some(26)), "{p:?}");
 }

@@ -97,7 +97,7 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
 
     let req = NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/2".into(),
+        meeting_url: "https://zoom.us/j/2".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,
@@ -151,7 +151,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
     .await;
     let req = NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/3".into(),
+        meeting_url: "https://zoom.us/j/3".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,
@@ -224,7 +224,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
     .await;
     let req = NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/4".into(),
+        meeting_url: "https://zoom.us/j/4".into(),
         priority: None,
         queue_timeout_ms: None,
         pool: None,

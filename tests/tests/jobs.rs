@@ -20,7 +20,7 @@ async fn deploy(h: &Harness) -> i64 {
         .router
         .create_bot(&NewBot {
             meeting_platform: MeetingPlatform::GoogleMeet,
-            meeting_url: "https://meet.example/abc".into(),
+            meeting_url: "https://meet.google.com/abc-defg-hij".into(),
             priority: None,
             queue_timeout_ms: None,
             pool: None,

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
     NewBot {
         meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.example/j/1".into(),
+        meeting_url: "https://zoom.us/j/1".into(),
         priority,
         queue_timeout_ms: timeout,
         pool: None,

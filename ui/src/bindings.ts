@@ -23,14 +23,12 @@ export const commands = {
 	/**  The platform settings in force. */
 	getSettings: () => typedError<Settings, CommandError>(__TAURI_INVOKE("get_settings")),
 	/**
-	 *  Edits one platform's settings (refused: `config_invalid`, `conflict` for
-	 *  a value pinned by the environment, `not_found`); returns the new settings.
+	 *  Saves the settings: the whole plan (priority order, platform edits,
+	 *  global queue timeout) in one transaction, so a refused save
+	 *  (`config_invalid`, `conflict` for a value pinned by the environment,
+	 *  `invalid_input`, `not_found`) changes nothing. Returns the new settings.
 	 */
-	editPlatform: (platform: string, edit: PlatformEdit) => typedError<Settings, CommandError>(__TAURI_INVOKE("edit_platform", { platform, edit })),
-	/**  Sets the priority order (every platform once); returns the new settings. */
-	setPriority: (order: string[]) => typedError<Settings, CommandError>(__TAURI_INVOKE("set_priority", { order })),
-	/**  Sets the global queue timeout; returns the new settings. */
-	setGlobalQueueTimeout: (ms: number) => typedError<Settings, CommandError>(__TAURI_INVOKE("set_global_queue_timeout", { ms })),
+	saveSettings: (plan: SettingsPlan) => typedError<Settings, CommandError>(__TAURI_INVOKE("save_settings", { plan })),
 	/**  The latest settings changes, newest first. */
 	settingsHistory: (limit: number) => typedError<SettingsChange[], CommandError>(__TAURI_INVOKE("settings_history", { limit })),
 	/**  One bot with its decision trace. */
@@ -398,6 +396,14 @@ export type PlatformEdit = {
 	queueTimeoutMs?: number | null,
 };
 
+/**  One platform's edit within a save. */
+export type PlatformEditEntry = {
+	/**  `k8s`, `aws`, `coolify` or `local`. */
+	platform: string,
+	/**  What changes. */
+	edit: PlatformEdit,
+};
+
 /**  A platform's health as its last (fresh) check saw it. */
 export type PlatformHealth = 
 /**  Answering normally. */
@@ -586,6 +592,19 @@ export type SettingsChange = {
 	changedBy: string,
 	/**  When. */
 	at: string,
+};
+
+/**
+ *  Everything one save of the settings changes, applied in one transaction
+ *  (all or nothing); parts left out stay as they are.
+ */
+export type SettingsPlan = {
+	/**  The priority order: every platform exactly once, first tried first. */
+	order?: string[] | null,
+	/**  Edits of single platforms (each at most once). */
+	edits?: PlatformEditEntry[],
+	/**  The global queue timeout (1000..=3600000 ms). */
+	globalQueueTimeoutMs?: number | null,
 };
 
 /**  A slot as the table shows it (reference 000's `PoolSlotView` plus pool and platform). */

@@ -33,7 +33,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending database migrations and print the schema version
+    /// Apply pending database migrations and write the environment's
+    /// configuration (pinned settings, default pools); print the schema version
     Migrate,
     /// Run headless (dispatcher, background jobs, change feed) until Ctrl-C or SIGTERM
     Serve,
@@ -169,15 +170,16 @@ pub struct CreateArgs {
     /// Meeting platform: google-meet, microsoft-teams or zoom
     #[arg(long, value_name = "PLATFORM", value_parser = meeting_platform)]
     pub meeting_platform: MeetingPlatform,
-    /// Meeting URL
+    /// Meeting URL: an http(s) link on the meeting platform's own hosts, at
+    /// most 2048 bytes (a refusal names the hosts)
     #[arg(long, value_name = "URL", value_parser = meeting_url)]
     pub meeting_url: String,
     /// Priority, lower goes first (default: the pool's `queue.priority`, else 100)
-    #[arg(long, value_name = "N", value_parser = priority)]
+    #[arg(long, value_name = "N", value_parser = priority, allow_negative_numbers = true)]
     pub priority: Option<i32>,
     /// How long the request may wait in the queue, 0 to 600000 ms (default:
     /// the pool's `queue.timeout`, else 300000)
-    #[arg(long, value_name = "MS", value_parser = queue_timeout_ms)]
+    #[arg(long, value_name = "MS", value_parser = queue_timeout_ms, allow_negative_numbers = true)]
     pub queue_timeout_ms: Option<i32>,
     /// The pool to use (it must serve the meeting platform; default: the
     /// meeting platform's own pool)
@@ -312,8 +314,14 @@ fn bot_id(s: &str) -> Result<i64, String> {
 }
 
 fn priority(s: &str) -> Result<i32, String> {
-    let n = whole(s).map_err(|e| format!("{e} (0 or more; lower goes first)"))?;
-    i32::try_from(n).map_err(|_| format!("must be from 0 to {}, got {n}", i32::MAX))
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number, got {s:?} (0 or more; lower goes first)"))?;
+    i32::try_from(n)
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| format!("must be from 0 to {}, got {n}", i32::MAX))
 }
 
 fn queue_timeout_ms(s: &str) -> Result<i32, String> {

@@ -1,9 +1,13 @@
-//! Reaching the database without a full instance (read-only commands), and
-//! running a full instance for one command.
+//! Reaching the database for one command: directly (commands that need no
+//! adapters), or through an instance that prepares nothing (commands that
+//! route or release bots).
 //!
-//! Read-only commands must work without `--dev` even though production
-//! adapters do not exist yet, so they connect directly: `DATABASE_URL`, or
-//! the embedded cluster (stopped at the end only if this process started it).
+//! One-shot commands never migrate or write the environment's
+//! configuration (only `serve`, `demo`, `migrate` and the desktop app do):
+//! they check that the schema is this build's and write only what they
+//! were asked to, so a read-only or refused command leaves the database as
+//! it was. They connect to `DATABASE_URL`, or the embedded cluster (stopped
+//! at the end only if this process started it).
 
 use berth_core::db::{self, embedded};
 use berth_core::{Berth, Options, Result};
@@ -49,8 +53,9 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects; with `migrate`, applies pending migrations.
-    pub async fn open(migrate: bool) -> Result<Db> {
+    /// Connects; with `check_schema`, refuses a database whose schema is
+    /// not this build's (`schema_outdated`), reading only.
+    pub async fn open(check_schema: bool) -> Result<Db> {
         let url = database_url();
         let data_dir = embedded::default_data_dir();
         let location = describe(url.as_deref(), &data_dir);
@@ -76,8 +81,8 @@ impl Db {
             url,
             embedded,
         };
-        if migrate {
-            if let Err(e) = db::migrate(&db.pool).await {
+        if check_schema {
+            if let Err(e) = db::check_schema(&db.pool).await {
                 let _ = db.close().await;
                 return Err(e);
             }
@@ -95,7 +100,8 @@ impl Db {
     }
 }
 
-/// Runs `f` on a migrated direct connection, closing it afterwards whatever happens.
+/// Runs `f` on a direct connection to a database with this build's schema,
+/// closing it afterwards whatever happens.
 pub async fn with_db<T>(f: impl AsyncFnOnce(&Db) -> Result<T>) -> Result<T> {
     let db = Db::open(true).await?;
     let result = f(&db).await;
@@ -105,13 +111,12 @@ pub async fn with_db<T>(f: impl AsyncFnOnce(&Db) -> Result<T>) -> Result<T> {
     Ok(value)
 }
 
-/// Runs `f` on a started instance, then shuts it down gracefully (pending
-/// change notifications are flushed) whatever `f` returned.
-pub async fn with_berth<T>(
-    options: Options,
-    f: impl AsyncFnOnce(&Berth) -> Result<T>,
-) -> Result<T> {
-    let berth = Berth::start(options).await?;
+/// Runs `f` on a one-shot instance (adapters and router, no background
+/// services, nothing prepared: see [`Options::one_shot`]), then shuts it
+/// down gracefully (pending change notifications are flushed) whatever `f`
+/// returned.
+pub async fn with_berth<T>(dev: bool, f: impl AsyncFnOnce(&Berth) -> Result<T>) -> Result<T> {
+    let berth = Berth::start(Options::one_shot(dev)).await?;
     let result = f(&berth).await;
     let stopped = berth.shutdown().await;
     let value = result?;

@@ -16,6 +16,47 @@ pub struct Ctx {
     pub dev: bool,
 }
 
+/// A command's failure: the core's error and, for `--json`, the other
+/// fields of the one document a refusal prints (`pools validate` puts its
+/// problems there), so a refusal never prints a second document.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong (its code decides the `error[<code>]` line).
+    pub error: Error,
+    /// Fields printed next to `"error"` with `--json`.
+    pub report: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            report: serde_json::Map::new(),
+        }
+    }
+}
+
+/// Prints a refusal the one documented way: one `error[<code>]: <message>`
+/// line on stderr (a message's further lines indented under it) and, with
+/// `--json`, one document `{"error":{"code","message"}, ...}` on stdout.
+pub fn refusal(failure: &Failure, json: bool) {
+    let code = failure.error.code();
+    let message = failure.error.to_string();
+    let mut lines = message.lines();
+    eprintln!("error[{}]: {}", code.as_str(), lines.next().unwrap_or(""));
+    for more in lines {
+        eprintln!("  {more}");
+    }
+    if json {
+        let mut doc = failure.report.clone();
+        doc.insert(
+            "error".into(),
+            serde_json::json!({ "code": code.as_str(), "message": message }),
+        );
+        emit(serde_json::Value::Object(doc));
+    }
+}
+
 /// Writes `text` and a newline to stdout. `false` when stdout is gone
 /// (e.g. a closed pipe): streaming commands stop then.
 pub fn emit(text: impl Display) -> bool {

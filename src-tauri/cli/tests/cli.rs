@@ -177,9 +177,11 @@ where
     }
 }
 
-/// Migrates and makes the k8s simulator instant and reliable, with bots
+/// Migrates and writes the development configuration (`berth --dev
+/// migrate`), then makes the k8s simulator instant and reliable, with bots
 /// that run until told, so a create deploys at once on k8s.
 async fn instant_k8s(db: &TestDb) {
+    ok(&db.url, &["--dev", "migrate"]).await;
     ok(
         &db.url,
         &[
@@ -198,8 +200,19 @@ async fn instant_k8s(db: &TestDb) {
     .await;
 }
 
+/// A meeting URL the meeting platform's hosts accept.
+fn meeting_url(meeting_platform: &str) -> &'static str {
+    match meeting_platform {
+        "google-meet" => "https://meet.google.com/abc-defg-hij",
+        "microsoft-teams" => {
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_test%40thread.v2/0"
+        }
+        _ => "https://zoom.us/j/5551234567",
+    }
+}
+
 async fn create_bot(db: &TestDb, meeting_platform: &str) -> Value {
-    let url = format!("https://example.test/{meeting_platform}/1");
+    let url = meeting_url(meeting_platform);
     let outcome = ok_json(
         &db.url,
         &[
@@ -209,7 +222,7 @@ async fn create_bot(db: &TestDb, meeting_platform: &str) -> Value {
             "--meeting-platform",
             meeting_platform,
             "--meeting-url",
-            &url,
+            url,
         ],
     )
     .await;
@@ -313,7 +326,7 @@ async fn bad_arguments_exit_2_with_a_message_naming_valid_values() {
         (&["bots", "show", "zero"][..], "whole number"),
         (&["bots", "list", "--limit", "0"][..], "--limit"),
         (&["frobnicate"][..], "frobnicate"),
-        (&[][..], "Usage"),
+        (&[][..], "`berth` needs a command: migrate, serve"),
     ] {
         let out = berth(NOWHERE, args).await;
         let err = text(&out.stderr);
@@ -332,6 +345,56 @@ async fn bad_arguments_exit_2_with_a_message_naming_valid_values() {
 #[tokio::test]
 async fn runtime_errors_exit_1_with_their_code() {
     let db = TestDb::new("errors").await;
+    // A one-shot command never migrates: a database without the schema is refused.
+    let out = berth(&db.url, &["--json", "bots", "show", "4242"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(
+            "error[schema_outdated]: the database has no Berth schema yet: run `berth migrate`"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // `migrate` needs the same configuration as `serve`, checked before it writes.
+    let out = berth(&db.url, &["migrate"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error[config_missing]: PLATFORM_PRIORITY"),
+        "{}",
+        text(&out.stderr)
+    );
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(tables, 0, "a refused migrate wrote nothing");
+    ok(&db.url, &["--dev", "migrate"]).await;
+
+    // Schema without settings (never prepared): routing says what to run.
+    sqlx::query("DELETE FROM platform_settings")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let create = [
+        "--dev",
+        "bots",
+        "create",
+        "--meeting-platform",
+        "zoom",
+        "--meeting-url",
+        "https://zoom.us/j/1",
+    ];
+    let out = berth(&db.url, &create).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .starts_with("error[schema_outdated]: the database has no platform settings yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(&db.url, &["--dev", "migrate"]).await;
+
     let out = berth(&db.url, &["--json", "bots", "show", "4242"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -351,7 +414,7 @@ async fn runtime_errors_exit_1_with_their_code() {
             "--meeting-platform",
             "zoom",
             "--meeting-url",
-            "u",
+            "https://zoom.us/j/1",
         ],
     )
     .await;
@@ -508,13 +571,13 @@ async fn reporting_done_releases_the_slot() {
 #[tokio::test]
 async fn read_only_commands_work_without_dev() {
     let db = TestDb::new("readonly").await;
-    let migrated = ok(&db.url, &["migrate"]).await;
+    let migrated = ok(&db.url, &["--dev", "migrate"]).await;
     assert!(migrated.contains("schema at version"), "{migrated}");
     assert!(
         !migrated.contains("no pending"),
         "first run applies: {migrated}"
     );
-    let again = ok_json(&db.url, &["migrate"]).await;
+    let again = ok_json(&db.url, &["--dev", "migrate"]).await;
     assert_eq!(again["appliedNow"], Value::Array(Vec::new()));
     assert!(again["version"].as_i64().is_some());
 
@@ -585,7 +648,7 @@ async fn queued_requests_show_position_and_wait() {
             "--meeting-platform",
             "zoom",
             "--meeting-url",
-            "https://z/2",
+            "https://zoom.us/j/2",
             "--priority",
             "50",
         ],
@@ -734,6 +797,7 @@ fn database_names_are_swapped_in_urls() {
 #[tokio::test]
 async fn pools_seed_validate_test_and_apply_definitions() {
     let db = TestDb::new("pools").await;
+    ok(&db.url, &["--dev", "migrate"]).await;
     let dir = std::env::temp_dir().join(format!("berth-cli-pools-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
@@ -898,6 +962,120 @@ async fn pools_seed_validate_test_and_apply_definitions() {
     db.drop_db().await;
 }
 
+/// Issue 11, items 5 to 8, through `berth pools`: nothing outside the pools
+/// directory is read or listed (a pool file linking out, an account
+/// directory written or linked out), files and durations have caps the
+/// errors state, and a problem points at its key, saying where once.
+#[tokio::test]
+async fn pools_read_nothing_outside_the_pools_directory() {
+    let db = TestDb::new("poolfiles").await;
+    ok(&db.url, &["--dev", "migrate"]).await;
+    let root = std::env::temp_dir().join(format!("berth-cli-poolfiles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (dir, outside) = (root.join("pools"), root.join("outside"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(outside.join("accounts")).unwrap();
+    std::fs::write(outside.join("shadow"), "secretuser: $6$saltsalt$hash\n").unwrap();
+    std::fs::write(outside.join("accounts/x.key"), "key").unwrap();
+    let d = dir.to_str().unwrap();
+    let write = |file: &str, rest: &str| {
+        let name = file.trim_end_matches(".yaml");
+        std::fs::write(
+            dir.join(file),
+            format!("name: {name}\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\n{rest}"),
+        )
+        .unwrap();
+    };
+    std::os::unix::fs::symlink(outside.join("shadow"), dir.join("shadow.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("etc-link")).unwrap();
+    write("abs.yaml", "accounts:\n  type: file\n  directory: /etc\n");
+    write(
+        "up.yaml",
+        "accounts:\n  type: file\n  directory: ../../etc\n",
+    );
+    write(
+        "linked.yaml",
+        "accounts:\n  type: file\n  directory: etc-link\n",
+    );
+    write("slow.yaml", "recovery:\n  deploying_timeout: 99999999h\n");
+    write(
+        "typo.yaml",
+        "accounts:\n  type: sql\n  query:\n    select: SELECT 1\n  pool_config:\n    retry_failed: true\n    max_failures: 3\n    colour: red\n",
+    );
+    let big = std::fs::File::create(dir.join("big.yaml")).unwrap();
+    big.set_len(50 * 1024 * 1024).unwrap();
+
+    let out = berth(&db.url, &["pools", "--dir", d, "validate"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    for want in [
+        format!("{d}/abs.yaml:7:3: accounts.directory: \"/etc\" is not inside the pools directory"),
+        format!("{d}/up.yaml:7:3: accounts.directory: \"../../etc\" is not inside the pools directory"),
+        format!("{d}/big.yaml: is 52428800 bytes; the limit is 262144 bytes (256 KiB)\n"),
+        format!("{d}/shadow.yaml: leads outside "),
+        format!("{d}/slow.yaml:6:3: recovery.deploying_timeout: must be from 10s to 24h, got 99999999h\n"),
+        format!("{d}/typo.yaml:12:5: unknown field `colour`, expected one of retry_failed, max_failures, refresh_interval\n"),
+    ] {
+        assert!(stdout.contains(&want), "{want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("secretuser"), "{stdout}");
+    assert!(!stdout.contains(" at line "), "{stdout}");
+
+    // Files named on the command line: read by the same rules.
+    let shadow = format!("{d}/shadow.yaml");
+    let out = berth(
+        &db.url,
+        &["pools", "--dir", d, "validate", &shadow, "/etc/passwd"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{shadow}: leads outside ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/etc/passwd: is not in "), "{stdout}");
+    assert!(
+        !stdout.contains("secretuser") && !stdout.contains("root:"),
+        "{stdout}"
+    );
+
+    // The list shows the valid file and every refusal, nothing from outside.
+    let listed = ok_json(&db.url, &["pools", "--dir", d, "list"]).await;
+    let names: Vec<&str> = listed["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["linked"], "{listed}");
+    assert_eq!(listed["problems"].as_array().unwrap().len(), 6, "{listed}");
+    assert!(!listed.to_string().contains("secretuser"), "{listed}");
+
+    // A directory linked out of the pools directory: test and refresh refuse it.
+    let out = berth(&db.url, &["pools", "--dir", d, "test", "linked"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[definition_invalid]"), "{stderr}");
+    assert!(stderr.contains("leads outside"), "{stderr}");
+    assert!(
+        !text(&out.stdout).contains("passwd"),
+        "{}",
+        text(&out.stdout)
+    );
+    ok(&db.url, &["pools", "--dir", d, "apply", "linked"]).await;
+    let out = berth(&db.url, &["pools", "--dir", d, "refresh", "linked"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[definition_invalid]"));
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_accounts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+    std::fs::remove_dir_all(&root).unwrap();
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn secret_set_refuses_other_platforms_and_empty_tokens() {
     let out = berth(NOWHERE, &["--json", "secret", "set", "k8s"]).await;
@@ -917,6 +1095,7 @@ async fn secret_set_refuses_other_platforms_and_empty_tokens() {
 #[tokio::test]
 async fn an_enabled_coolify_without_its_settings_stops_start_up_naming_them() {
     let db = TestDb::new("coolify_cfg").await;
+    ok(&db.url, &["--dev", "migrate"]).await;
     let mut cmd = command(
         &db.url,
         &[
@@ -925,7 +1104,7 @@ async fn an_enabled_coolify_without_its_settings_stops_start_up_naming_them() {
             "--meeting-platform",
             "zoom",
             "--meeting-url",
-            "u",
+            "https://zoom.us/j/1",
         ],
     );
     cmd.env("PLATFORM_PRIORITY", "coolify")
@@ -938,5 +1117,337 @@ async fn an_enabled_coolify_without_its_settings_stops_start_up_naming_them() {
         "{err}"
     );
     assert!(err.contains("COOLIFY_PROJECT_UUID"), "{err}");
+    db.drop_db().await;
+}
+
+/// Every row of every table (with its `xmin`, so an update that leaves the
+/// values as they were still shows) and every sequence's position.
+async fn database_snapshot(pool: &PgPool) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        let sql =
+            format!("SELECT xmin::text || ' ' || to_jsonb(t)::text FROM \"{table}\" t ORDER BY 1");
+        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.extend(found.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    let sequences: Vec<String> = sqlx::query_scalar(
+        "SELECT sequencename::text || ' ' || coalesce(last_value::text, '-') FROM pg_sequences
+         WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.extend(sequences.into_iter().map(|s| format!("sequence: {s}")));
+    rows
+}
+
+/// Rows only in `before` (`-`) or only in `after` (`+`).
+fn changes(before: &[String], after: &[String]) -> Vec<String> {
+    let gone = before
+        .iter()
+        .filter(|r| !after.contains(r))
+        .map(|r| format!("- {r}"));
+    let new = after
+        .iter()
+        .filter(|r| !before.contains(r))
+        .map(|r| format!("+ {r}"));
+    gone.chain(new).collect()
+}
+
+#[tokio::test]
+async fn refused_and_read_only_commands_write_nothing() {
+    let db = TestDb::new("nowrite").await;
+    instant_k8s(&db).await;
+    let id = create_bot(&db, "zoom").await["botId"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("berth-cli-nowrite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds the files
+    let before = database_snapshot(&db.pool).await;
+    assert!(before.len() > 20, "a database with rows: {before:?}");
+
+    let google = "https://meet.google.com/abc-defg-hij";
+    let zoom = "https://zoom.us/j/1";
+    let refused: &[&[&str]] = &[
+        &["--dev", "bots", "status", "999999", "DONE"],
+        &["--dev", "bots", "status", &id, "QUEUED"],
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            google,
+        ],
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "javascript:alert(1)",
+        ],
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "file:///etc/passwd",
+        ],
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            zoom,
+            "--pool",
+            "nope",
+        ],
+        &[
+            "--dev",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "google-meet",
+            "--meeting-url",
+            google,
+            "--pool",
+            "zoom",
+        ],
+        &["bots", "show", "4242"],
+        &["slots", "--pool", "nope"],
+        &["pools", "--dir", d, "apply", "nope"],
+        &["pools", "--dir", d, "show", "nope"],
+        &["sim", "set", "k8s"],
+    ];
+    let read_only: &[&[&str]] = &[
+        &["status"],
+        &["--dev", "status"],
+        &["slots"],
+        &["queue"],
+        &["bots", "list"],
+        &["bots", "show", &id],
+        &["sim", "show"],
+        &["pools", "--dir", d, "list"],
+        &["pools", "--dir", d, "show", "zoom"],
+        &["pools", "--dir", d, "validate"],
+        &["pools", "--dir", d, "test", "zoom"],
+    ];
+    for args in refused {
+        // Another environment than the one that prepared the database:
+        // a one-shot command must not write it (pins, limits, pools).
+        let out = command(&db.url, args)
+            .env("K8S_BOT_LIMIT", "9")
+            .env("POOL_MAX_SIZE", "7")
+            .output()
+            .await
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "berth {args:?} was refused");
+        let changed = changes(&before, &database_snapshot(&db.pool).await);
+        assert!(
+            changed.is_empty(),
+            "berth {args:?} (refused: {}) wrote to the database: {changed:#?}",
+            text(&out.stderr).trim()
+        );
+    }
+    for args in read_only {
+        let out = command(&db.url, args)
+            .env("K8S_BOT_LIMIT", "9")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            text(&out.stderr)
+        );
+        let changed = changes(&before, &database_snapshot(&db.pool).await);
+        assert!(
+            changed.is_empty(),
+            "berth {args:?} wrote to the database: {changed:#?}"
+        );
+    }
+    // Preparing the database again with the same environment changes nothing either.
+    ok(&db.url, &["--dev", "migrate"]).await;
+    let changed = changes(&before, &database_snapshot(&db.pool).await);
+    assert!(changed.is_empty(), "a second migrate wrote: {changed:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    db.drop_db().await;
+}
+
+/// Runs a refusal with `--json` and checks its shape: exactly one JSON
+/// document on stdout and one `error[<code>]` line on stderr, with the same
+/// code; parser refusals print that line and nothing else.
+async fn one_refusal(url: &str, args: &[&str], exit: i32, code: &str) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = berth(url, &all).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(exit), "berth {all:?}: {stderr}");
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("berth {all:?}: stdout is not JSON ({e}): {stdout}"));
+    assert_eq!(docs.len(), 1, "berth {all:?}: one document, got {stdout}");
+    let doc = docs.into_iter().next().unwrap();
+    assert_eq!(doc["error"]["code"], code, "berth {all:?}: {doc}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "berth {all:?}: one error line:\n{stderr}");
+    let prefix = format!("error[{code}]: ");
+    assert!(
+        errors[0].starts_with(&prefix),
+        "berth {all:?}: {}",
+        errors[0]
+    );
+    assert_eq!(
+        &errors[0][prefix.len()..],
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+        "berth {all:?}: the line and the document say the same"
+    );
+    if exit == 2 {
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "berth {all:?}: only the line:\n{stderr}"
+        );
+    }
+    doc
+}
+
+#[tokio::test]
+async fn every_refusal_prints_one_error_line_and_one_json_document() {
+    let db = TestDb::new("refusals").await;
+    instant_k8s(&db).await;
+    let dir = std::env::temp_dir().join(format!("berth-cli-refusals-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds the files
+    let zoom = "https://zoom.us/j/1";
+    let create = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            zoom,
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let parser: Vec<Vec<&str>> = vec![
+        vec![
+            "bots",
+            "create",
+            "--meeting-platform",
+            "teams",
+            "--meeting-url",
+            zoom,
+        ],
+        create(&["--priority", "abc"]),
+        create(&["--priority", "-1"]),
+        create(&["--queue-timeout-ms", "700000"]),
+        create(&["--meeting-ur", "x"]),
+        vec!["bots", "create", "--meeting-platform", "zoom"],
+        vec!["bots", "status", "1", "SLEEPING"],
+        vec!["bots", "show", "zero"],
+        vec!["bots", "list", "--limit", "0"],
+        vec!["slots", "--status", "idle,sleepy"],
+        vec!["sim", "set", "k8s"],
+        vec!["sim", "set", "k8s", "--run-ms", "5", "--run-until-told"],
+        vec!["frobnicate"],
+        vec!["bots"],
+        vec![],
+    ];
+    for args in &parser {
+        one_refusal(&db.url, args, 2, "invalid_input").await;
+    }
+    let doc = one_refusal(&db.url, &create(&["--priority", "-1"]), 2, "invalid_input").await;
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains("got -1"),
+        "{doc}"
+    );
+
+    let mut runtime: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["bots", "show", "4242"], "not_found"),
+        (
+            vec!["--dev", "bots", "status", "999999", "DONE"],
+            "not_found",
+        ),
+        (vec!["slots", "--pool", "nope"], "not_found"),
+        (vec!["pools", "--dir", d, "apply", "nope"], "not_found"),
+        (vec!["secret", "set", "k8s"], "invalid_input"),
+        (
+            vec![
+                "--dev",
+                "bots",
+                "create",
+                "--meeting-platform",
+                "zoom",
+                "--meeting-url",
+                "not a url",
+            ],
+            "invalid_input",
+        ),
+    ];
+    // Broken definition files of several kinds: `validate` lists them all
+    // in its one document.
+    let broken = [
+        ("unknown-key.yaml", "name: a\nmeeting_platform: zoom\nimage: bot\nmax_size: 2\nmaxSize: 3\n"),
+        ("bad-platform.yaml", "name: b\nmeeting_platform: teams\nimage: bot\nmax_size: 2\n"),
+        ("bad-duration.yaml", "name: c\nmeeting_platform: zoom\nimage: bot\nmax_size: 2\nrecovery:\n  interval: soon\n"),
+        ("not-yaml.yaml", "name: [unclosed\n"),
+    ];
+    let files: Vec<String> = broken
+        .iter()
+        .map(|(name, body)| {
+            let path = dir.join(name);
+            std::fs::write(&path, body).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    for file in &files {
+        runtime.push((
+            vec!["pools", "validate", file.as_str()],
+            "definition_invalid",
+        ));
+    }
+    runtime.push((vec!["pools", "--dir", d, "validate"], "definition_invalid"));
+    for (args, code) in &runtime {
+        one_refusal(&db.url, args, 1, code).await;
+    }
+    let doc = one_refusal(
+        &db.url,
+        &["pools", "--dir", d, "validate"],
+        1,
+        "definition_invalid",
+    )
+    .await;
+    assert_eq!(doc["checked"], 7, "{doc}");
+    assert_eq!(doc["problems"].as_array().unwrap().len(), 4, "{doc}");
+    std::fs::remove_dir_all(&dir).unwrap();
     db.drop_db().await;
 }

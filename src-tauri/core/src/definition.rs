@@ -9,6 +9,12 @@
 //! database with its content hash and version, and the `pools` row the engine
 //! reads is updated in the same transaction. The JSON Schema of the format
 //! ([`schema`]) is generated from the same types.
+//!
+//! Files are read only from inside the pools directory ([`read_file`],
+//! through [`crate::confined`]): a symbolic link leading out of it is
+//! refused, a file is at most [`MAX_FILE_BYTES`], and a problem quotes at
+//! most a short excerpt of what it found, so a file that is not a definition
+//! is never echoed back.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::confined::{self, Confined, Refusal};
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::meeting::{MeetingPlatform, PlatformKind};
@@ -27,6 +34,13 @@ use crate::meeting::{MeetingPlatform, PlatformKind};
 pub const MAX_POOL_SIZE: u32 = 999;
 /// The longest queue timeout a pool may ask for.
 pub const MAX_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
+/// The largest definition (file or text) Berth reads: 256 KiB, about fifty
+/// times the largest realistic one (a builder form with long `in` lists).
+pub const MAX_FILE_BYTES: usize = 256 * 1024;
+/// The longest `recovery.interval`, `recovery.deploying_timeout` and
+/// `accounts.pool_config.refresh_interval`: a day, as for the environment's
+/// own recovery settings.
+pub const MAX_JOB_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// A pool definition, as written in its YAML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -88,10 +102,10 @@ pub struct Resources {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recovery {
-    /// How often recovery looks at this pool's slots.
+    /// How often recovery looks at this pool's slots (1s to 24h).
     #[serde(default = "five_minutes")]
     pub interval: Interval,
-    /// When a `deploying` slot counts as stuck.
+    /// When a `deploying` slot counts as stuck (10s to 24h).
     #[serde(default = "five_minutes")]
     pub deploying_timeout: Interval,
     /// Failed recovery attempts before the slot and its resource are deleted (1 to 10).
@@ -124,7 +138,7 @@ pub struct QueueDefaults {
     /// Priority (lower first, 0 to 1000).
     #[serde(default = "hundred")]
     pub priority: i32,
-    /// How long a request may wait in the global queue (at most 10m).
+    /// How long a request may wait in the global queue (1s to 10m).
     #[serde(default = "five_minutes")]
     pub timeout: Interval,
 }
@@ -180,7 +194,7 @@ impl JsonSchema for Interval {
 }
 
 /// Where a pool's meeting accounts come from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AccountSource {
     /// Accounts selected from the database by a read-only query.
@@ -199,12 +213,77 @@ pub enum AccountSource {
     },
     /// One account file per account in a directory.
     File {
-        /// The directory (relative paths are relative to the pools directory).
+        /// The directory, relative to the pools directory and inside it
+        /// (no leading `/`, no `..`, no symbolic link leading out).
         directory: PathBuf,
         /// Leasing policy.
         #[serde(default)]
         pool_config: AccountPoolConfig,
     },
+}
+
+/// Keys given to the wrong kind of account source: the parser's message
+/// and the keys it is about, to point the problem at the first of them
+/// (the parser can only point at the source's mapping, read as a whole).
+const MISPLACED_KEYS: [(&str, &[&str]); 2] = [
+    (
+        "`directory` belongs to a file source (type: file); an sql source takes `query` or `builder`",
+        &["accounts.directory"],
+    ),
+    (
+        "`query` and `builder` belong to an sql source (type: sql); a file source takes `directory`",
+        &["accounts.query", "accounts.builder"],
+    ),
+];
+
+impl<'de> Deserialize<'de> for AccountSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        // Read in one pass as a flat mapping, not as a serde internally
+        // tagged enum: that buffers the whole mapping to find `type` first,
+        // and every error inside it then lost its location (they all
+        // pointed at `accounts:`).
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Flat {
+            #[serde(rename = "type")]
+            kind: SourceKind,
+            #[serde(default)]
+            query: Option<SqlQuery>,
+            #[serde(default)]
+            builder: Option<QueryBuilder>,
+            #[serde(default)]
+            directory: Option<PathBuf>,
+            #[serde(default)]
+            pool_config: AccountPoolConfig,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum SourceKind {
+            Sql,
+            File,
+        }
+        let flat = Flat::deserialize(d)?;
+        match flat.kind {
+            SourceKind::Sql if flat.directory.is_some() => {
+                Err(D::Error::custom(MISPLACED_KEYS[0].0))
+            }
+            SourceKind::Sql => Ok(AccountSource::Sql {
+                query: flat.query,
+                builder: flat.builder,
+                pool_config: flat.pool_config,
+            }),
+            SourceKind::File if flat.query.is_some() || flat.builder.is_some() => {
+                Err(D::Error::custom(MISPLACED_KEYS[1].0))
+            }
+            SourceKind::File => Ok(AccountSource::File {
+                directory: flat
+                    .directory
+                    .ok_or_else(|| D::Error::missing_field("directory"))?,
+                pool_config: flat.pool_config,
+            }),
+        }
+    }
 }
 
 impl AccountSource {
@@ -401,7 +480,7 @@ pub struct AccountPoolConfig {
     /// Failures after which an account is no longer leased (1 to 100).
     #[serde(default = "three")]
     pub max_failures: u32,
-    /// How often the source is read again.
+    /// How often the source is read again (`0s`: by hand only; else 1s to 24h).
     #[serde(default = "five_minutes")]
     pub refresh_interval: Interval,
 }
@@ -464,26 +543,30 @@ impl From<Problem> for Error {
 }
 
 /// Parses and checks one definition's text. `file` only labels problems.
+/// A text over [`MAX_FILE_BYTES`] is refused unread. Problems quote at most
+/// a short excerpt of the text ([`excerpt`]).
 pub fn parse(text: &str, file: Option<&Path>) -> std::result::Result<PoolDefinition, Vec<Problem>> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(vec![Problem {
+            file: file.map(Path::to_path_buf),
+            line: None,
+            column: None,
+            field: None,
+            message: format!(
+                "the definition is {} bytes; at most {MAX_FILE_BYTES} ({} KiB) are allowed",
+                text.len(),
+                MAX_FILE_BYTES / 1024
+            ),
+        }]);
+    }
     // YAML 1.2 booleans: only `true`/`false` (in YAML 1.1, `n`, `no` or `off`
     // would silently become `false`, e.g. a parameter named `n`).
     let options = serde_saphyr::options! {
         strict_booleans: true,
         with_snippet: false,
     };
-    let def: PoolDefinition = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let (line, column) = match e.location() {
-            Some(l) => (Some(l.line()), Some(l.column())),
-            None => (None, None),
-        };
-        vec![Problem {
-            file: file.map(Path::to_path_buf),
-            line,
-            column,
-            field: None,
-            message: first_line(&e.to_string()),
-        }]
-    })?;
+    let def: PoolDefinition = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| vec![parse_problem(&e, text, file)])?;
     let problems = check(&def, text, file);
     if problems.is_empty() {
         Ok(def)
@@ -492,34 +575,100 @@ pub fn parse(text: &str, file: Option<&Path>) -> std::result::Result<PoolDefinit
     }
 }
 
-fn first_line(s: &str) -> String {
-    // The library's message may carry a rendered snippet after the first
-    // line, and starts with its own "error: line N column M: " prefix; the
-    // location is reported separately.
-    let line = s.lines().next().unwrap_or(s).trim();
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    match line
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((location, message)) if location.contains("column") => message.to_string(),
-        _ => line.to_string(),
+/// The parser's error as a problem: its own message (the rendered error
+/// would add "at line N, column M" a second time, after the location
+/// reported in the problem's fields), cut to excerpts, located where the
+/// parser says, or for a key given to the wrong kind of account source, at
+/// that key.
+fn parse_problem(e: &serde_saphyr::Error, text: &str, file: Option<&Path>) -> Problem {
+    use serde_saphyr::MessageFormatter;
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(e);
+    let misplaced = MISPLACED_KEYS
+        .iter()
+        .find(|(m, _)| message == *m)
+        .and_then(|(_, fields)| {
+            fields.iter().find_map(|f| {
+                let (depth, line, column) = find_key(text, f)?;
+                (depth == f.split('.').count()).then_some((f, line, column))
+            })
+        });
+    let (field, line, column) = match (misplaced, e.location()) {
+        (Some((f, l, c)), _) => (Some(f.to_string()), Some(l), Some(c)),
+        (None, Some(l)) => (None, Some(l.line()), Some(l.column())),
+        (None, None) => (None, None, None),
+    };
+    Problem {
+        file: file.map(Path::to_path_buf),
+        line,
+        column,
+        field,
+        message: excerpt(&message, MAX_MESSAGE_CHARS),
     }
 }
 
+/// The most characters of a problem's message.
+const MAX_MESSAGE_CHARS: usize = 300;
+/// The most characters a problem quotes of one value it found.
+const MAX_EXCERPT_CHARS: usize = 40;
+
+/// `text` made safe to show: control characters escaped, every quoted run
+/// (between backticks or double quotes, as the parser and [`check`] quote
+/// what they found) cut to [`MAX_EXCERPT_CHARS`], and the whole cut to
+/// `max` characters. What a file holds comes back only as short excerpts.
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut open: Option<char> = None;
+    let mut escaped = false;
+    let mut quoted = 0;
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown >= max {
+            out.push('…');
+            break;
+        }
+        match open {
+            // `{:?}` escapes quotes inside the quoted value.
+            Some(q) if c == q && !escaped => open = None,
+            Some(_) => {
+                escaped = c == '\\' && !escaped;
+                quoted += 1;
+                if quoted > MAX_EXCERPT_CHARS {
+                    if quoted == MAX_EXCERPT_CHARS + 1 {
+                        out.push('…');
+                        shown += 1;
+                    }
+                    continue;
+                }
+            }
+            None if c == '`' || c == '"' => {
+                open = Some(c);
+                quoted = 0;
+                escaped = false;
+            }
+            None => {}
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+        shown += 1;
+    }
+    out
+}
+
 /// Semantic checks (ranges, names, cross-field rules); each problem is
-/// located at the first line where its key appears.
+/// located at its key ([`locate`]) and quotes at most excerpts ([`excerpt`]).
 pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut bad = |field: &str, message: String| {
-        let key = field.rsplit('.').next().unwrap_or(field);
-        let (line, column) = locate(text, key);
+        let (line, column) = locate(text, field);
         out.push(Problem {
             file: file.map(Path::to_path_buf),
             line,
             column,
             field: Some(field.to_string()),
-            message,
+            message: excerpt(&message, MAX_MESSAGE_CHARS),
         });
     };
     if !valid_name(&def.name) {
@@ -594,11 +743,30 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
             }
         }
     }
-    if def.recovery.interval.0 < Duration::from_secs(1) {
-        bad("recovery.interval", "must be at least 1s".into());
-    }
-    if def.recovery.deploying_timeout.0 < Duration::from_secs(10) {
-        bad("recovery.deploying_timeout", "must be at least 10s".into());
+    let second = Duration::from_secs(1);
+    for (field, value, min, max) in [
+        (
+            "recovery.interval",
+            def.recovery.interval,
+            second,
+            MAX_JOB_DURATION,
+        ),
+        (
+            "recovery.deploying_timeout",
+            def.recovery.deploying_timeout,
+            Duration::from_secs(10),
+            MAX_JOB_DURATION,
+        ),
+        (
+            "queue.timeout",
+            def.queue.timeout,
+            second,
+            MAX_QUEUE_TIMEOUT,
+        ),
+    ] {
+        if let Some(message) = out_of_range(value.0, min, max) {
+            bad(field, message);
+        }
     }
     if !(1..=10).contains(&def.recovery.max_attempts) {
         bad(
@@ -611,9 +779,6 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
             "queue.priority",
             format!("must be from 0 to 1000, got {}", def.queue.priority),
         );
-    }
-    if def.queue.timeout.0 < Duration::from_secs(1) || def.queue.timeout.0 > MAX_QUEUE_TIMEOUT {
-        bad("queue.timeout", "must be from 1s to 10m".into());
     }
     if let Some(source) = &def.accounts {
         let config = match source {
@@ -642,6 +807,14 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
             } => {
                 if directory.as_os_str().is_empty() {
                     bad("accounts.directory", "is empty".into());
+                } else if !confined::written_inside(directory) {
+                    bad(
+                        "accounts.directory",
+                        format!(
+                            "{:?} is not inside the pools directory: write it relative to that directory, without a leading `/` or `..`",
+                            directory.display().to_string()
+                        ),
+                    );
                 }
                 pool_config
             }
@@ -652,16 +825,46 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
                 format!("must be from 1 to 100, got {}", config.max_failures),
             );
         }
-        if !config.refresh_interval.0.is_zero()
-            && config.refresh_interval.0 < Duration::from_secs(1)
-        {
+        let refresh = config.refresh_interval.0;
+        if !refresh.is_zero() && out_of_range(refresh, second, MAX_JOB_DURATION).is_some() {
             bad(
                 "accounts.pool_config.refresh_interval",
-                "must be 0s (manual refresh only) or at least 1s".into(),
+                format!(
+                    "must be 0s (manual refresh only) or from 1s to {}, got {}",
+                    short_duration(MAX_JOB_DURATION),
+                    short_duration(refresh)
+                ),
             );
         }
     }
     out
+}
+
+/// "must be from MIN to MAX, got V" when `value` is outside `min..=max`.
+fn out_of_range(value: Duration, min: Duration, max: Duration) -> Option<String> {
+    (value < min || value > max).then(|| {
+        format!(
+            "must be from {} to {}, got {}",
+            short_duration(min),
+            short_duration(max),
+            short_duration(value)
+        )
+    })
+}
+
+/// A duration in its largest whole unit of h, m, s, ms (`24h`, `90s`).
+fn short_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        _ if !d.subsec_nanos().is_multiple_of(1_000_000) => {
+            humantime::format_duration(d).to_string()
+        }
+        0 => "0s".into(),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
+    }
 }
 
 fn check_query(query: &SqlQuery, bad: &mut impl FnMut(&str, String)) {
@@ -684,7 +887,7 @@ fn check_query(query: &SqlQuery, bad: &mut impl FnMut(&str, String)) {
         if names[..i].contains(&p.name.as_str()) {
             bad(
                 "accounts.query.parameters",
-                format!("{} is defined twice", p.name),
+                format!("{:?} is defined twice", p.name),
             );
         }
         let fits = match p.kind {
@@ -696,7 +899,7 @@ fn check_query(query: &SqlQuery, bad: &mut impl FnMut(&str, String)) {
         if !fits {
             bad(
                 "accounts.query.parameters",
-                format!("{}: {} is not a {:?} value", p.name, p.value, p.kind).to_lowercase(),
+                format!("{:?}: {} is not a {:?} value", p.name, p.value, p.kind).to_lowercase(),
             );
         }
     }
@@ -757,7 +960,7 @@ fn check_builder(b: &QueryBuilder, bad: &mut impl FnMut(&str, String)) {
             };
             bad(
                 "accounts.builder.filters",
-                format!("{} {op}: takes {want}, got {}", f.column, f.value),
+                format!("{:?} {op}: takes {want}, got {}", f.column, f.value),
             );
         }
     }
@@ -838,17 +1041,70 @@ fn valid_quantity(q: &str) -> bool {
     })
 }
 
-/// Line and column (1-based) of the first `key:` in `text`.
-fn locate(text: &str, key: &str) -> (Option<u64>, Option<u64>) {
+/// Line and column (1-based) of the key at `path` (`queue.timeout`,
+/// `accounts.pool_config.max_failures`) in block-style YAML: the first key
+/// at the top level, each next one inside the block of the one before it.
+/// When the last key is not there (it sits in a flow mapping `{ ... }`, or
+/// was left out), the deepest key found; when not even the first is, the
+/// first line holding the last key anywhere.
+fn locate(text: &str, path: &str) -> (Option<u64>, Option<u64>) {
+    if let Some((_, line, column)) = find_key(text, path) {
+        return (Some(line), Some(column));
+    }
+    let last = path.rsplit('.').next().unwrap_or(path);
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| {
+            let (column, body) = key_line(line)?;
+            starts_with_key(body, last).then_some((Some(i as u64 + 1), Some(column as u64)))
+        })
+        .unwrap_or((None, None))
+}
+
+/// How many keys of `path` [`locate`] followed through the blocks, and the
+/// line and column of the deepest; none when not even the first is there.
+fn find_key(text: &str, path: &str) -> Option<(usize, u64, u64)> {
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut found = None;
+    let mut depth = 0;
+    let mut block: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-        if body.starts_with(key) && body[key.len()..].trim_start().starts_with(':') {
-            let column = line.len() - body.len() + 1;
-            return (Some(i as u64 + 1), Some(column as u64));
+        let Some((column, body)) = key_line(line) else {
+            continue;
+        };
+        let indent = line.len() - line.trim_start().len();
+        match block {
+            // The parent's block ends at the first line indented no deeper.
+            Some(parent) if indent <= parent => break,
+            None if column != 1 => continue,
+            _ => {}
+        }
+        if starts_with_key(body, keys[depth]) {
+            depth += 1;
+            found = Some((depth, i as u64 + 1, column as u64));
+            if depth == keys.len() {
+                break;
+            }
+            block = Some(column - 1);
         }
     }
-    (None, None)
+    found
+}
+
+/// A line's 1-based column of its content (after any `- `) and that
+/// content; none for blank and comment lines.
+fn key_line(line: &str) -> Option<(usize, &str)> {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return None;
+    }
+    let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+    Some((line.len() - body.len() + 1, body))
+}
+
+fn starts_with_key(body: &str, key: &str) -> bool {
+    body.strip_prefix(key)
+        .is_some_and(|rest| rest.trim_start().starts_with(':'))
 }
 
 /// The SHA-256 of a definition's text, hex: what "applied" compares.
@@ -891,24 +1147,79 @@ impl Discovery {
     }
 }
 
-/// Reads every `*.yaml` file of `dir` (not other files, not subdirectories).
-/// A broken file is reported in [`Discovery::problems`] and skipped; so is a
-/// second file defining a name already taken. A missing directory is an error.
+/// The pools directory `dir`, confined ([`Confined`]); `not_found` when it
+/// does not exist.
+fn pools_root(dir: &Path) -> Result<Confined> {
+    Confined::new(dir).map_err(|e| {
+        Error::new(
+            e.code(),
+            format!("cannot read the pools directory {}: it {e}", dir.display()),
+        )
+    })
+}
+
+/// Reads one definition file's text from the pools directory `dir`: the one
+/// function every reader of a pool file goes through (scan, validate, the
+/// desktop's editor). `path` names the file as the caller has it: `dir`
+/// joined with a file name, or a command-line path (relative to the working
+/// directory or absolute). It must lie in `dir` and, with its symbolic links
+/// followed, stay inside (a link that stays inside is followed); it must be
+/// a regular file of at most [`MAX_FILE_BYTES`] of UTF-8. Refused:
+/// `not_found` when there is nothing to read, else `definition_invalid`,
+/// the message saying why (never quoting the file).
+pub fn read_file(dir: &Path, path: &Path) -> Result<String> {
+    let root = pools_root(dir)?;
+    read_in(&root, path).map_err(|e| Error::new(e.code(), format!("{}: {e}", path.display())))
+}
+
+fn read_in(root: &Confined, path: &Path) -> std::result::Result<String, FileRefusal> {
+    let rel = root.relative(path)?;
+    let bytes = root.read(&rel, MAX_FILE_BYTES as u64)?;
+    String::from_utf8(bytes).map_err(|_| FileRefusal::NotText)
+}
+
+/// Why [`read_file`] read nothing.
+#[derive(Debug, thiserror::Error)]
+enum FileRefusal {
+    #[error("{0}")]
+    Confined(#[from] Refusal),
+    #[error("is not UTF-8 text")]
+    NotText,
+}
+
+impl FileRefusal {
+    fn code(&self) -> ErrorCode {
+        match self {
+            FileRefusal::Confined(r) => r.code(),
+            FileRefusal::NotText => ErrorCode::DefinitionInvalid,
+        }
+    }
+}
+
+/// Reads every `*.yaml` entry of `dir` (not other files, not subdirectories)
+/// through [`read_file`]'s rules. A file that cannot be read (a symbolic
+/// link leading out of the directory, too large, not text) or is broken is
+/// reported in [`Discovery::problems`] and skipped; so is a second file
+/// defining a name already taken. A missing directory is an error.
 pub fn discover(dir: &Path) -> Result<Discovery> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
+    let root = pools_root(dir)?;
+    let entries = std::fs::read_dir(root.root()).map_err(|e| {
         Error::new(
             ErrorCode::NotFound,
             format!("cannot read the pools directory {}: {e}", dir.display()),
         )
     })?;
     let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
+        .filter_map(|e| e.ok())
+        // A directory (or a link to one) named `*.yaml` is not a definition.
+        .filter(|e| !e.path().is_dir())
+        .map(|e| dir.join(e.file_name()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     paths.sort();
     let mut out = Discovery::default();
     for path in paths {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_in(&root, &path) {
             Ok(t) => t,
             Err(e) => {
                 out.problems.push(Problem {
@@ -916,7 +1227,7 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
                     line: None,
                     column: None,
                     field: None,
-                    message: format!("cannot read: {e}"),
+                    message: e.to_string(),
                 });
                 continue;
             }
@@ -1491,9 +1802,58 @@ mod tests {
     }
 
     #[test]
-    fn locate_finds_nested_keys() {
-        let text = "name: a\nqueue:\n  priority: 5\n";
-        assert_eq!(locate(text, "priority"), (Some(3), Some(3)));
+    fn locate_follows_the_path_through_blocks() {
+        let text = "accounts:\n  query:\n    parameters:\n      - name: status\n  # max_failures: 1\n  pool_config:\n    max_failures: 0\nname: Bad\nqueue:\n  priority: 5\n";
+        // The top-level `name`, not the parameter's.
+        assert_eq!(locate(text, "name"), (Some(8), Some(1)));
+        assert_eq!(locate(text, "queue.priority"), (Some(10), Some(3)));
+        assert_eq!(
+            locate(text, "accounts.pool_config.max_failures"),
+            (Some(7), Some(5))
+        );
+        // Not there: the deepest key that is.
+        assert_eq!(locate(text, "accounts.query.select"), (Some(2), Some(3)));
         assert_eq!(locate(text, "missing"), (None, None));
+        // Not even the first key: the last one, anywhere.
+        assert_eq!(
+            locate("name: a\n  priority: 1\n", "queue.priority"),
+            (Some(2), Some(3))
+        );
+    }
+
+    #[test]
+    fn excerpts_cut_quoted_values_and_long_messages() {
+        let long = "k".repeat(5000);
+        let shown = excerpt(
+            &format!("unknown field `{long}`, expected one of a, b"),
+            300,
+        );
+        assert_eq!(
+            shown,
+            format!(
+                "unknown field `{}…`, expected one of a, b",
+                "k".repeat(MAX_EXCERPT_CHARS)
+            )
+        );
+        let shown = excerpt(&format!("{:?} is not valid", format!("a\"{long}")), 300);
+        assert!(shown.starts_with("\"a\\\"kkk"), "{shown}");
+        assert!(shown.ends_with("…\" is not valid"), "{shown}");
+        assert_eq!(
+            excerpt("bell\u{7} and \u{1b}[31m", 300),
+            "bell\\u{7} and \\u{1b}[31m"
+        );
+        assert_eq!(excerpt(&"x ".repeat(400), 300).chars().count(), 301);
+        assert_eq!(excerpt("short `quote` kept", 300), "short `quote` kept");
+    }
+
+    #[test]
+    fn short_durations_use_their_largest_whole_unit() {
+        let d = |ms: u64| short_duration(Duration::from_millis(ms));
+        assert_eq!(d(0), "0s");
+        assert_eq!(d(86_400_000), "24h");
+        assert_eq!(d(90_000), "90s");
+        assert_eq!(d(600_000), "10m");
+        assert_eq!(d(1_500), "1500ms");
+        assert_eq!(short_duration(Duration::from_micros(500)), "500us");
     }
 }

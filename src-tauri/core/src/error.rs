@@ -20,6 +20,9 @@ pub enum ErrorCode {
     EmbeddedDatabase,
     /// A migration failed.
     MigrationFailed,
+    /// The database's schema is not this build's (no schema yet, migrations
+    /// pending, or newer than this build): run `berth migrate`.
+    SchemaOutdated,
     /// No such bot, slot, pool or platform.
     NotFound,
     /// The request itself is invalid (bad argument).
@@ -53,6 +56,7 @@ impl ErrorCode {
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::EmbeddedDatabase => "embedded_database",
             ErrorCode::MigrationFailed => "migration_failed",
+            ErrorCode::SchemaOutdated => "schema_outdated",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::StaleTransition => "stale_transition",

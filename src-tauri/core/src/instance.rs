@@ -51,10 +51,19 @@ pub struct Options {
     pub feed: bool,
     /// Connection pool size.
     pub max_connections: u32,
+    /// Prepare the database for this configuration: apply pending
+    /// migrations and write the environment's configuration ([`prepare`]).
+    /// Long-running instances (`serve`, `demo`, the desktop app) do. A
+    /// one-shot command does not: it only checks that the schema is current
+    /// ([`db::check_schema`]) and writes nothing it was not asked to, so a
+    /// refused or read-only command leaves the database as it was, and a
+    /// terminal's environment never overwrites a running instance's pins.
+    pub prepare: bool,
 }
 
 impl Options {
-    /// Options from the environment (`DATABASE_URL`, `BERTH_DATA_DIR`).
+    /// Options from the environment (`DATABASE_URL`, `BERTH_DATA_DIR`) for
+    /// a long-running instance, which prepares the database.
     pub fn from_env(dev: bool, background: bool) -> Self {
         Options {
             dev,
@@ -65,8 +74,47 @@ impl Options {
             background,
             feed: true,
             max_connections: 16,
+            prepare: true,
         }
     }
+
+    /// Options for one command on a database some instance prepared: no
+    /// background services, no migrations, no configuration written.
+    pub fn one_shot(dev: bool) -> Self {
+        Options {
+            background: false,
+            max_connections: 4,
+            prepare: false,
+            ..Self::from_env(dev, false)
+        }
+    }
+}
+
+/// Writes the environment's configuration into a migrated database: the
+/// platform settings (pinned values), the default pools and, in development
+/// mode, the simulator's knobs where none are stored. Idempotent. Run by
+/// instances that prepare the database ([`Options::prepare`]) and by
+/// `berth migrate`.
+pub async fn prepare(db: &PgPool, config: &EnvConfig) -> Result<()> {
+    settings::apply_env(db, config).await?;
+    pool::ensure_defaults(db, &config.pools).await?;
+    if config.dev {
+        for kind in PlatformKind::ALL {
+            let k = dev_knobs(*kind);
+            sqlx::query(
+                "INSERT INTO sim_knobs (platform, deploy_latency_ms, pull_latency_ms, failure_rate, run_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform) DO NOTHING",
+            )
+            .bind(kind.as_str())
+            .bind(k.deploy_latency_ms)
+            .bind(k.pull_latency_ms)
+            .bind(k.failure_rate)
+            .bind(k.run_ms)
+            .execute(db)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A running instance. Dropping it aborts its tasks; call
@@ -164,10 +212,11 @@ pub async fn build_platforms_with(
 }
 
 impl Berth {
-    /// Starts an instance: database (embedded or `DATABASE_URL`), migrations,
-    /// configuration (validated; pinned values written to the shared
-    /// settings), default pools, adapters and, with `background`, the feed,
-    /// dispatcher, leader election and jobs.
+    /// Starts an instance: database (embedded or `DATABASE_URL`), with
+    /// [`Options::prepare`] migrations and the configuration written
+    /// ([`prepare`]; otherwise the schema is only checked), adapters and,
+    /// with `background`, the feed, dispatcher, leader election and jobs.
+    /// The configuration is validated before anything is written.
     pub async fn start(options: Options) -> Result<Berth> {
         let config = EnvConfig::from_env(options.dev)?;
         Self::start_with(options, config).await
@@ -191,29 +240,23 @@ impl Berth {
             }
         };
         let db = db::connect_as(&url, options.max_connections, &application).await?;
-        db::migrate(&db).await?;
+        if options.prepare {
+            db::migrate(&db).await?;
+        } else {
+            db::check_schema(&db).await?;
+        }
         let clock = SystemClock::new();
         clock.calibrate(&db).await?;
         let clock: Arc<dyn Clock> = clock;
-        settings::apply_env(&db, &config).await?;
-        pool::ensure_defaults(&db, &config.pools).await?;
-        let platforms = build_platforms(&db, clock.clone(), &config).await?;
-        if config.dev {
-            for kind in PlatformKind::ALL {
-                let k = dev_knobs(*kind);
-                sqlx::query(
-                    "INSERT INTO sim_knobs (platform, deploy_latency_ms, pull_latency_ms, failure_rate, run_ms)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform) DO NOTHING",
-                )
-                .bind(kind.as_str())
-                .bind(k.deploy_latency_ms)
-                .bind(k.pull_latency_ms)
-                .bind(k.failure_rate)
-                .bind(k.run_ms)
-                .execute(&db)
-                .await?;
-            }
+        if options.prepare {
+            prepare(&db, &config).await?;
+        } else if settings::load(&db).await?.platforms.is_empty() {
+            return Err(Error::new(
+                ErrorCode::SchemaOutdated,
+                "the database has no platform settings yet: run `berth migrate` (or start `berth serve` or the app) with the deployment's configuration first",
+            ));
         }
+        let platforms = build_platforms(&db, clock.clone(), &config).await?;
         let feed = Feed::new(id, options.feed);
         let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms);
         let dispatcher = Dispatcher::new(router.detached());

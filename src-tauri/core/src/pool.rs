@@ -134,7 +134,8 @@ pub async fn ensure_defaults(db: &PgPool, sizing: &[PoolSizing]) -> Result<()> {
             "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, source)
              VALUES ($1, $1, $2, $3, $4, 'default')
              ON CONFLICT (name) DO UPDATE SET max_size = $3, prewarm_count = $4, updated_at = now()
-             WHERE pools.source = 'default'",
+             WHERE pools.source = 'default'
+               AND (pools.max_size, pools.prewarm_count) IS DISTINCT FROM ($3, $4)",
         )
         .bind(s.meeting_platform.as_str())
         .bind(s.meeting_platform.default_image())

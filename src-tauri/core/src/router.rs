@@ -299,13 +299,7 @@ impl Router {
     /// Creates a bot and routes it: deployed, waiting on a full platform,
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
-        let url = req.meeting_url.trim();
-        if url.is_empty() {
-            return Err(Error::new(
-                ErrorCode::InvalidInput,
-                "meeting URL must not be empty",
-            ));
-        }
+        let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
         let pool = match &req.pool {
             Some(name) => {
                 let pool = pool::get(&self.db, name).await?;
@@ -415,12 +409,7 @@ impl Router {
             if !p.enabled {
                 self.trace(
                     w.bot_id,
-                    entry(
-                        Some(kind),
-                        Decision::Disabled,
-                        "disabled by an administrator",
-                        now,
-                    ),
+                    entry(Some(kind), Decision::Disabled, p.disabled_reason(), now),
                 )
                 .await?;
                 continue;

@@ -286,15 +286,17 @@ fn definition_file(dir: &Path, file: &str) -> CommandResult<PathBuf> {
 }
 
 /// The raw text of `file` in the pools directory, valid or not (to fix a
-/// broken file in the editor).
+/// broken file in the editor), read by the core's rules
+/// ([`definition::read_file`]: never through a link out of the directory,
+/// at most [`definition::MAX_FILE_BYTES`]).
 pub fn read_definition_file(dir: &Path, file: &str) -> CommandResult<String> {
     let path = definition_file(dir, file)?;
-    std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => CommandError::new(
+    definition::read_file(dir, &path).map_err(|e| match e.code() {
+        ErrorCode::NotFound if dir.is_dir() => CommandError::new(
             ErrorCode::NotFound,
             format!("no file {file} in {}", dir.display()),
         ),
-        _ => io("read", &path, e),
+        _ => CommandError::from(e),
     })
 }
 

@@ -222,16 +222,12 @@ export interface SettingsPlan {
   globalQueueTimeoutMs?: number;
 }
 
+/** One save is one command and one transaction: a refused save changes nothing. */
 export function useSaveSettings() {
   const client = useQueryClient();
-  return useMutation<Settings | null, ApiError, SettingsPlan>({
-    mutationFn: async (plan) => {
-      let last: Settings | null = null;
-      if (plan.order) last = await api.setPriority(plan.order);
-      for (const { platform, edit } of plan.edits) last = await api.editPlatform(platform, edit);
-      if (plan.globalQueueTimeoutMs !== undefined) last = await api.setGlobalQueueTimeout(plan.globalQueueTimeoutMs);
-      return last;
-    },
+  return useMutation<Settings, ApiError, SettingsPlan>({
+    mutationFn: (plan) =>
+      api.saveSettings({ order: plan.order ?? null, edits: plan.edits, globalQueueTimeoutMs: plan.globalQueueTimeoutMs ?? null }),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: ["settings"] });
       void client.invalidateQueries({ queryKey: ["platforms"] });

@@ -26,10 +26,7 @@ export const api = {
   listSlots: (...a: Parameters<typeof commands.listSlots>) => unwrap(commands.listSlots(...a)),
   platformsOverview: () => unwrap(commands.platformsOverview()),
   getSettings: () => unwrap(commands.getSettings()),
-  editPlatform: (...a: Parameters<typeof commands.editPlatform>) => unwrap(commands.editPlatform(...a)),
-  setPriority: (...a: Parameters<typeof commands.setPriority>) => unwrap(commands.setPriority(...a)),
-  setGlobalQueueTimeout: (...a: Parameters<typeof commands.setGlobalQueueTimeout>) =>
-    unwrap(commands.setGlobalQueueTimeout(...a)),
+  saveSettings: (...a: Parameters<typeof commands.saveSettings>) => unwrap(commands.saveSettings(...a)),
   settingsHistory: (...a: Parameters<typeof commands.settingsHistory>) => unwrap(commands.settingsHistory(...a)),
   botDetails: (...a: Parameters<typeof commands.botDetails>) => unwrap(commands.botDetails(...a)),
   connectionStatus: () => unwrap(commands.connectionStatus()),

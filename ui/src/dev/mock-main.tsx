@@ -3,7 +3,7 @@
 // `?slots=10000` for a large pool; `?db=down` to start with the database unreachable.
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { ChangeEvent, DeployRequest, PlatformEdit, SlotFilter } from "../bindings";
+import type { ChangeEvent, DeployRequest, PlatformEdit, SettingsPlan, SlotFilter } from "../bindings";
 import * as defs from "./mockDefinitions";
 import { botDetails, makeWorld, overview, poolStats } from "./mockData";
 
@@ -43,34 +43,44 @@ mockIPC(
         return world.history.slice(0, Number(args.limit ?? 20));
       case "bot_details":
         return botDetails(world, Number(args.id), Date.now());
-      case "edit_platform": {
-        const p = world.settings.platforms.find((x) => x.platform === args.platform);
-        if (!p) return fail("not_found", `no platform ${String(args.platform)}`);
-        const e = args.edit as PlatformEdit;
-        for (const [field, value] of Object.entries(e)) {
-          if (value === null || value === undefined) continue;
-          if (p.pinned[field]) fail("conflict", `${field} is pinned by ${p.pinned[field]}`);
-          world.history.unshift({ id: world.history.length + 1, subject: `platform:${p.platform}`, field, oldValue: JSON.stringify((p as unknown as Record<string, unknown>)[field]), newValue: JSON.stringify(value), changedBy: "desktop:preview", at: iso() });
-          (p as unknown as Record<string, unknown>)[field] = value;
+      case "save_settings": {
+        // All or nothing, like the core: work on a copy, keep it only if valid.
+        const plan = args.plan as SettingsPlan;
+        const next = structuredClone(world.settings);
+        const changes: typeof world.history = [];
+        const change = (subject: string, field: string, oldValue: unknown, newValue: unknown) =>
+          changes.push({ id: 0, subject, field, oldValue: JSON.stringify(oldValue), newValue: JSON.stringify(newValue), changedBy: "desktop:preview", at: iso() });
+        if (plan.order) {
+          plan.order.forEach((name, i) => {
+            const p = next.platforms.find((x) => x.platform === name);
+            if (p && p.position !== i) {
+              change(`platform:${p.platform}`, "position", p.position, i);
+              p.position = i;
+            }
+          });
+          next.platforms.sort((a, b) => a.position - b.position);
         }
+        for (const { platform, edit } of plan.edits ?? []) {
+          const p = next.platforms.find((x) => x.platform === platform);
+          if (!p) return fail("not_found", `no settings for ${platform}`);
+          for (const [field, value] of Object.entries(edit as PlatformEdit)) {
+            if (value === null || value === undefined) continue;
+            if (p.pinned[field]) return fail("conflict", `${field}: is fixed by the environment variable ${p.pinned[field]}; change it there`);
+            change(`platform:${p.platform}`, field, (p as unknown as Record<string, unknown>)[field], value);
+            (p as unknown as Record<string, unknown>)[field] = value;
+          }
+        }
+        if (!next.platforms.some((p) => p.enabled && p.botLimit !== null))
+          return fail("config_invalid", "enabled: at least one enabled platform needs a limit; this change would leave none");
+        if (plan.globalQueueTimeoutMs !== null && plan.globalQueueTimeoutMs !== undefined) {
+          change("global", "globalQueueTimeoutMs", next.globalQueueTimeoutMs, plan.globalQueueTimeoutMs);
+          next.globalQueueTimeoutMs = plan.globalQueueTimeoutMs;
+        }
+        world.settings = next;
+        for (const c of changes) world.history.unshift({ ...c, id: world.history.length + 1 });
         void emitChange(["settings"]);
         return world.settings;
       }
-      case "set_priority": {
-        const order = args.order as string[];
-        order.forEach((name, i) => {
-          const p = world.settings.platforms.find((x) => x.platform === name);
-          if (p) p.position = i;
-        });
-        world.settings.platforms.sort((a, b) => a.position - b.position);
-        world.history.unshift({ id: world.history.length + 1, subject: "global", field: "priority", oldValue: null, newValue: JSON.stringify(order), changedBy: "desktop:preview", at: iso() });
-        void emitChange(["settings"]);
-        return world.settings;
-      }
-      case "set_global_queue_timeout":
-        world.settings.globalQueueTimeoutMs = Number(args.ms);
-        void emitChange(["settings"]);
-        return world.settings;
       case "list_definitions":
         return defs.list(Date.now());
       case "get_definition":

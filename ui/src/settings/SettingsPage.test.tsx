@@ -40,8 +40,7 @@ describe("SettingsPage", () => {
 
     fireEvent.submit(screen.getByRole("form", { name: "Platform settings" }));
     expect(save()).toBeDisabled();
-    expect(mockApi.editPlatform).not.toHaveBeenCalled();
-    expect(mockApi.setGlobalQueueTimeout).not.toHaveBeenCalled();
+    expect(mockApi.saveSettings).not.toHaveBeenCalled();
   });
 
   it("shows env-pinned fields read-only with the variable's name", async () => {
@@ -54,20 +53,45 @@ describe("SettingsPage", () => {
     expect(input("AWS bot limit")).not.toHaveAttribute("readonly");
   });
 
-  it("saves only what changed, in priority order, and shows typed errors", async () => {
-    const saved = settingsFixture();
-    mockApi.setPriority.mockResolvedValue(saved);
-    mockApi.editPlatform.mockRejectedValueOnce(new ApiError("config_invalid", "botLimit must be at least the bots running (120)"));
+  it("saves only what changed as one plan, in one command, and shows typed errors", async () => {
+    mockApi.saveSettings.mockRejectedValueOnce(new ApiError("config_invalid", "botLimit must be at least the bots running (120)"));
     renderApp(<SettingsPage />);
     fireEvent.change(await screen.findByRole("textbox", { name: "AWS bot limit" }), { target: { value: "120" } });
     fireEvent.click(screen.getByRole("button", { name: "Move AWS up" }));
     fireEvent.click(save());
 
-    await waitFor(() => expect(mockApi.editPlatform).toHaveBeenCalledWith("aws", { botLimit: 120 }));
-    expect(mockApi.setPriority).toHaveBeenCalledWith(["aws", "k8s", "coolify"]);
+    await waitFor(() =>
+      expect(mockApi.saveSettings).toHaveBeenCalledWith({
+        order: ["aws", "k8s", "coolify"],
+        edits: [{ platform: "aws", edit: { botLimit: 120 } }],
+        globalQueueTimeoutMs: null,
+      }),
+    );
+    expect(mockApi.saveSettings).toHaveBeenCalledTimes(1);
     const alert = await screen.findByText("botLimit must be at least the bots running (120)");
     expect(alert.closest("[role=alert]")).toHaveTextContent("[config_invalid]");
-    expect(mockApi.setGlobalQueueTimeout).not.toHaveBeenCalled();
+    // The draft stays, so the administrator can fix it and save again.
+    expect(input("AWS bot limit")).toHaveValue("120");
+  });
+
+  it("sends every unticked platform in the same save, so a refusal leaves all of them as they were", async () => {
+    mockApi.saveSettings.mockRejectedValueOnce(
+      new ApiError("config_invalid", "enabled: at least one enabled platform needs a limit; this change would leave none"),
+    );
+    renderApp(<SettingsPage />);
+    for (const label of ["K8s", "AWS", "Coolify"]) {
+      const toggle = await screen.findByRole("switch", { name: `${label} enabled` });
+      if ((toggle as HTMLInputElement).checked) fireEvent.click(toggle);
+    }
+    fireEvent.click(save());
+    expect(await screen.findByText("Settings were not saved")).toBeInTheDocument();
+    expect(mockApi.saveSettings).toHaveBeenCalledTimes(1);
+    const plan = mockApi.saveSettings.mock.calls[0]![0];
+    expect((plan.edits ?? []).map((e) => [e.platform, e.edit.enabled])).toEqual(
+      settingsFixture()
+        .platforms.filter((p) => p.enabled)
+        .map((p) => [p.platform, false]),
+    );
   });
 
   it("lists the change history", async () => {

@@ -2,7 +2,7 @@
 
 use berth_core::meeting::BotStatus;
 use berth_core::router::{DeployOutcome, NewBot};
-use berth_core::{bot, queue, slot, Error, ErrorCode, Options, Result};
+use berth_core::{bot, queue, slot, Error, ErrorCode, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -29,7 +29,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         queue_timeout_ms: args.queue_timeout_ms,
         pool: args.pool,
     };
-    with_berth(Options::from_env(ctx.dev, false), async |berth| {
+    with_berth(ctx.dev, async |berth| {
         let outcome = berth.router().create_bot(&request).await?;
         let db = berth.db();
         let bot_id = match &outcome {
@@ -102,7 +102,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
 
 /// `berth bots status`.
 pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
-    with_berth(Options::from_env(ctx.dev, false), async |berth| {
+    with_berth(ctx.dev, async |berth| {
         let db = berth.db();
         let before = bot::get(db, args.id).await?;
         let held = slot::of_bot(db, args.id).await?;

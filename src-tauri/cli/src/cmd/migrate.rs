@@ -1,7 +1,12 @@
-//! `berth migrate`: apply pending migrations, print the schema version.
+//! `berth migrate`: apply pending migrations and write the environment's
+//! configuration, print the schema version.
+//!
+//! The configuration is read and validated first, so a refused `migrate`
+//! (a missing or invalid variable) writes nothing.
 
-use berth_core::db;
+use berth_core::config::EnvConfig;
 use berth_core::Result;
+use berth_core::{db, instance};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -27,6 +32,9 @@ struct Report {
     /// Versions applied by this run.
     applied_now: Vec<i64>,
     migrations: Vec<Applied>,
+    /// The environment's configuration was written (pinned settings,
+    /// default pools, in development mode the simulator's knobs).
+    configured: bool,
 }
 
 async fn applied(db: &PgPool) -> Result<Vec<Applied>> {
@@ -45,8 +53,12 @@ async fn applied(db: &PgPool) -> Result<Vec<Applied>> {
 
 /// Runs the command.
 pub async fn run(ctx: Ctx) -> Result<()> {
+    let config = EnvConfig::from_env(ctx.dev)?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let db = Db::open(false).await?;
-    let result = migrate(&db).await;
+    let result = migrate(&db, &config).await;
     let closed = db.close().await;
     let report = result?;
     closed?;
@@ -72,12 +84,17 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         )),
         _ => output::emit("schema is empty"),
     };
+    output::emit(format!(
+        "configuration written from the environment{}",
+        if ctx.dev { " (development mode)" } else { "" }
+    ));
     Ok(())
 }
 
-async fn migrate(db: &Db) -> Result<Report> {
+async fn migrate(db: &Db, config: &EnvConfig) -> Result<Report> {
     let before = applied(&db.pool).await?;
     db::migrate(&db.pool).await?;
+    instance::prepare(&db.pool, config).await?;
     let after = applied(&db.pool).await?;
     let applied_now = after
         .iter()
@@ -91,5 +108,6 @@ async fn migrate(db: &Db) -> Result<Report> {
         description: last.map(|m| m.description.clone()),
         applied_now,
         migrations: after,
+        configured: true,
     })
 }

@@ -12,14 +12,12 @@ mod slots;
 mod status;
 mod watch;
 
-use berth_core::Result;
-
 use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand};
-use crate::output::Ctx;
+use crate::output::{Ctx, Failure};
 
 /// Runs one command.
-pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
-    match command {
+pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
+    let done = match command {
         Command::Migrate => migrate::run(ctx).await,
         Command::Serve => serve::run(ctx).await,
         Command::Status => status::run(ctx).await,
@@ -33,7 +31,8 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Sim(SimCommand::Set(args)) => sim::set(ctx, args).await,
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
-        Command::Pools(args) => pools::run(ctx, args).await,
+        Command::Pools(args) => return pools::run(ctx, args).await,
         Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
-    }
+    };
+    Ok(done?)
 }

@@ -10,23 +10,24 @@ use serde::Serialize;
 
 use crate::cli::{PoolsArgs, PoolsCommand};
 use crate::connect::{with_db, Db};
-use crate::output::{self, Ctx};
+use crate::output::{self, Ctx, Failure};
 
 /// Runs the command.
-pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<()> {
+pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<(), Failure> {
     let dir = args
         .dir
         .unwrap_or_else(|| definition::pools_dir(|k| std::env::var_os(k)));
-    match args.command {
+    let done = match args.command {
         PoolsCommand::List => list(ctx, &dir).await,
         PoolsCommand::Show { name } => show(ctx, &dir, &name).await,
-        PoolsCommand::Validate { files } => validate(ctx, &dir, files),
+        PoolsCommand::Validate { files } => return validate(ctx, &dir, files),
         PoolsCommand::Test { name } => test(ctx, &dir, &name).await,
         PoolsCommand::Apply { name } => apply(ctx, &dir, &name).await,
         PoolsCommand::Refresh { name } => refresh(ctx, &dir, &name).await,
         PoolsCommand::Delete { name } => delete(ctx, &dir, &name).await,
         PoolsCommand::Schema => output::json(&definition::schema()),
-    }
+    };
+    Ok(done?)
 }
 
 /// Scans the directory, seeding examples on first use.
@@ -182,7 +183,10 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<()> {
+/// Checks files; refused (`definition_invalid`) when any has a problem.
+/// With `--json` one document either way: `{"checked","problems"}`, with
+/// `"error"` beside them when refused.
+fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<(), Failure> {
     let (checked, problems): (usize, Vec<Problem>) = if files.is_empty() {
         let found = scan(dir)?;
         (
@@ -192,44 +196,48 @@ fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<()> {
     } else {
         let mut problems = Vec::new();
         for file in &files {
-            match std::fs::read_to_string(file) {
+            // Only files of the pools directory, read as a scan reads them.
+            match definition::read_file(dir, file) {
                 Ok(text) => {
                     if let Err(p) = definition::parse(&text, Some(file)) {
                         problems.extend(p);
                     }
                 }
                 Err(e) => problems.push(Problem {
-                    file: Some(file.clone()),
+                    file: None,
                     line: None,
                     column: None,
                     field: None,
-                    message: format!("cannot read: {e}"),
+                    message: e.to_string(),
                 }),
             }
         }
         (files.len(), problems)
     };
-    if ctx.json {
-        output::json(&serde_json::json!({ "checked": checked, "problems": problems }))?;
-    } else {
-        for p in &problems {
-            output::emit(p);
-        }
-    }
     if problems.is_empty() {
-        if !ctx.json {
+        if ctx.json {
+            output::json(&serde_json::json!({ "checked": checked, "problems": problems }))?;
+        } else {
             output::emit(format!(
                 "{} valid",
                 output::plural(checked as i64, "definition")
             ));
         }
-        Ok(())
-    } else {
-        Err(Error::new(
+        return Ok(());
+    }
+    if !ctx.json {
+        for p in &problems {
+            output::emit(p);
+        }
+    }
+    let report = serde_json::json!({ "checked": checked, "problems": problems });
+    Err(Failure {
+        error: Error::new(
             ErrorCode::DefinitionInvalid,
             format!("{} found", output::plural(problems.len() as i64, "problem")),
-        ))
-    }
+        ),
+        report: report.as_object().cloned().unwrap_or_default(),
+    })
 }
 
 async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use crate::account::lease::{self, AccountStats, Refreshed};
 use crate::account::query::{self, Limits, QueryResult};
 use crate::account::role;
+use crate::confined::{Confined, Refusal};
 use crate::definition::{self, AccountSource, PoolDefinition, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -26,9 +27,8 @@ pub struct QueryConnection<'a> {
 }
 
 /// Reads `def`'s account source: runs the query as the query role (creating
-/// the role if missing), or lists the directory's files (relative to `dir`,
-/// the pools directory; subdirectories and hidden files are skipped) as
-/// accounts keyed by file name, with the file's `path`. `None` without a
+/// the role if missing), or lists the directory's files as accounts keyed by
+/// file name, with the file's `path` ([`read_files`]). `None` without a
 /// source. Writes nothing.
 pub async fn read(
     db: &PgPool,
@@ -97,46 +97,56 @@ pub async fn read_showing_sql(
     }
 }
 
-/// The file source (or no source) part of [`read`].
+/// The file source (or no source) part of [`read`]. The account directory
+/// is confined to the pools directory `dir` ([`Confined`]): written relative
+/// to it without `..`, and, with symbolic links followed, inside it; else
+/// refused (`definition_invalid`; `not_found` when it is missing). Its
+/// regular files, hidden ones and subdirectories skipped, become accounts
+/// keyed by file name with their canonical `path`, at most as many as a
+/// query may return (the first by name; `truncated` beyond). An entry that
+/// is a link leading outside is skipped and logged, never listed.
 fn read_files(dir: &Path, def: &PoolDefinition) -> Result<Option<QueryResult>> {
-    match &def.accounts {
-        None | Some(AccountSource::Sql { .. }) => Ok(None),
-        Some(AccountSource::File { directory, .. }) => {
-            let path = if directory.is_absolute() {
-                directory.clone()
-            } else {
-                dir.join(directory)
-            };
-            let mut names: Vec<String> = std::fs::read_dir(&path)
-                .map_err(|e| {
-                    Error::new(
-                        ErrorCode::NotFound,
-                        format!("cannot read the account directory {}: {e}", path.display()),
-                    )
-                })?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                .filter(|n| !n.starts_with('.'))
-                .collect();
-            names.sort();
-            let rows = names
-                .into_iter()
-                .map(|n| {
-                    let file = path.join(&n).display().to_string();
-                    BTreeMap::from([
-                        ("id".to_string(), serde_json::Value::from(n)),
-                        ("path".to_string(), serde_json::Value::from(file)),
-                    ])
-                })
-                .collect();
-            Ok(Some(QueryResult {
-                columns: vec!["id".into(), "path".into()],
-                rows,
-                truncated: false,
-            }))
-        }
+    let Some(AccountSource::File { directory, .. }) = &def.accounts else {
+        return Ok(None);
+    };
+    let refused = |e: Refusal| {
+        Error::new(
+            e.code(),
+            format!(
+                "{}: the account directory {:?} {e}",
+                def.name,
+                directory.display().to_string()
+            ),
+        )
+    };
+    let listing = Confined::new(dir)
+        .and_then(|root| root.files(directory, Limits::default().max_rows))
+        .map_err(refused)?;
+    for name in &listing.refused {
+        tracing::warn!(
+            pool = %def.name,
+            file = %name,
+            "account file skipped: a symbolic link leading outside the pools directory"
+        );
     }
+    let rows = listing
+        .files
+        .into_iter()
+        .map(|(name, path)| {
+            BTreeMap::from([
+                ("id".to_string(), serde_json::Value::from(name)),
+                (
+                    "path".to_string(),
+                    serde_json::Value::from(path.display().to_string()),
+                ),
+            ])
+        })
+        .collect();
+    Ok(Some(QueryResult {
+        columns: vec!["id".into(), "path".into()],
+        rows,
+        truncated: listing.truncated,
+    }))
 }
 
 /// Connection options for account queries ([`role::role_options`]),

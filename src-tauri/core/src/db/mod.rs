@@ -49,3 +49,64 @@ pub async fn migrate(db: &PgPool) -> Result<()> {
     MIGRATOR.run(db).await?;
     Ok(())
 }
+
+/// Checks, reading only, that the database's schema is exactly this
+/// build's: every embedded migration applied successfully with the same
+/// checksum, and none this build does not know. Commands that must not
+/// write call this instead of [`migrate`]. Otherwise `schema_outdated`,
+/// saying what to run.
+pub async fn check_schema(db: &PgPool) -> Result<()> {
+    let outdated = |message: String| Error::new(ErrorCode::SchemaOutdated, message);
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(db)
+        .await?;
+    if !exists {
+        return Err(outdated(
+            "the database has no Berth schema yet: run `berth migrate` (or start `berth serve` or the app) first".into(),
+        ));
+    }
+    let applied: Vec<(i64, bool, Vec<u8>)> =
+        sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(db)
+            .await?;
+    let known: Vec<&sqlx::migrate::Migration> = MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .collect();
+    for (version, success, checksum) in &applied {
+        match known.iter().find(|m| m.version == *version) {
+            None => {
+                return Err(outdated(format!(
+                    "the database schema is newer than this build (migration {version} is unknown to it): use a newer berth"
+                )))
+            }
+            Some(_) if !success => {
+                return Err(outdated(format!(
+                    "migration {version} failed part-way earlier: run `berth migrate`"
+                )))
+            }
+            Some(m) if m.checksum.as_ref() != checksum.as_slice() => {
+                return Err(outdated(format!(
+                    "migration {version} was changed after it was applied: restore it, or migrate a fresh database"
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let pending: Vec<i64> = known
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.iter().any(|(a, _, _)| a == v))
+        .collect();
+    if let Some(newest) = pending.last() {
+        return Err(outdated(format!(
+            "the database schema is behind this build ({} pending, up to {newest}): run `berth migrate`",
+            if pending.len() == 1 {
+                "1 migration".to_string()
+            } else {
+                format!("{} migrations", pending.len())
+            }
+        )));
+    }
+    Ok(())
+}

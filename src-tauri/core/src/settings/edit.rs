@@ -1,0 +1,331 @@
+//! Administrators' edits of the settings.
+//!
+//! A save ([`SettingsPlan`]: the priority order, each platform's edits and
+//! the global queue timeout) is one transaction: every value is checked,
+//! pinned fields are refused, and at the end some enabled platform must
+//! still have a limit. Any refusal rolls the whole save back, so a refused
+//! save changes nothing and records nothing.
+
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{lock, record};
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::PlatformKind;
+
+/// Range of a platform's bot limit.
+const LIMIT: std::ops::RangeInclusive<i32> = 1..=100_000;
+/// Range of a platform's queue timeout, in ms.
+const QUEUE_TIMEOUT_MS: std::ops::RangeInclusive<i32> = 0..=3_600_000;
+/// Range of the global queue timeout, in ms (as `GLOBAL_QUEUE_TIMEOUT_MS`).
+const GLOBAL_QUEUE_TIMEOUT_MS: std::ops::RangeInclusive<i32> = 1_000..=3_600_000;
+
+/// An administrator's edit of one platform; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlatformEdit {
+    /// New enabled flag.
+    pub enabled: Option<bool>,
+    /// New limit (1..=100000).
+    pub bot_limit: Option<i32>,
+    /// New queue timeout (0..=3600000 ms).
+    pub queue_timeout_ms: Option<i32>,
+}
+
+impl PlatformEdit {
+    fn is_empty(&self) -> bool {
+        self.enabled.is_none() && self.bot_limit.is_none() && self.queue_timeout_ms.is_none()
+    }
+}
+
+/// Everything one save changes; parts left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsPlan {
+    /// The priority order: every platform exactly once, first tried first.
+    pub order: Option<Vec<PlatformKind>>,
+    /// Edits of single platforms (each platform at most once).
+    pub edits: Vec<(PlatformKind, PlatformEdit)>,
+    /// The ceiling of every request's global queue timeout (1000..=3600000 ms).
+    pub global_queue_timeout_ms: Option<i32>,
+}
+
+fn invalid(field: &str, message: String) -> Error {
+    Error::config(ErrorCode::ConfigInvalid, field, message)
+}
+
+fn pinned_error(field: &str, var: &str) -> Error {
+    Error::config(
+        ErrorCode::Conflict,
+        field,
+        format!("is fixed by the environment variable {var}; change it there"),
+    )
+}
+
+/// The checks that need no database: ranges, duplicates, an empty plan.
+fn check_values(plan: &SettingsPlan) -> Result<()> {
+    if plan.order.is_none() && plan.edits.is_empty() && plan.global_queue_timeout_ms.is_none() {
+        return Err(Error::new(ErrorCode::InvalidInput, "nothing to change"));
+    }
+    if let Some(order) = &plan.order {
+        let mut seen = BTreeSet::new();
+        if let Some(twice) = order.iter().find(|k| !seen.insert(**k)) {
+            return Err(invalid("priority", format!("lists {twice} twice")));
+        }
+    }
+    let mut edited = BTreeSet::new();
+    for (kind, edit) in &plan.edits {
+        if !edited.insert(*kind) {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("{kind} is edited twice in one save"),
+            ));
+        }
+        if edit.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("nothing to change for {kind}: give enabled, botLimit or queueTimeoutMs"),
+            ));
+        }
+        if let Some(l) = edit.bot_limit.filter(|l| !LIMIT.contains(l)) {
+            return Err(invalid(
+                "botLimit",
+                format!("must be from 1 to 100000, got {l}"),
+            ));
+        }
+        if let Some(t) = edit
+            .queue_timeout_ms
+            .filter(|t| !QUEUE_TIMEOUT_MS.contains(t))
+        {
+            return Err(invalid(
+                "queueTimeoutMs",
+                format!("must be from 0 to 3600000, got {t}"),
+            ));
+        }
+    }
+    if let Some(ms) = plan
+        .global_queue_timeout_ms
+        .filter(|ms| !GLOBAL_QUEUE_TIMEOUT_MS.contains(ms))
+    {
+        return Err(invalid(
+            "globalQueueTimeoutMs",
+            format!("must be from 1000 to 3600000, got {ms}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies a whole save in one transaction, each change recorded as made
+/// by `who`. Refused (`invalid_input`, `config_invalid`, `conflict` for a
+/// value pinned by the environment, `not_found`) before or while writing;
+/// either way the transaction is rolled back and nothing changes.
+pub async fn save(db: &PgPool, plan: &SettingsPlan, who: &str) -> Result<()> {
+    check_values(plan)?;
+    let mut tx = db.begin().await?;
+    lock(&mut tx).await?;
+    if let Some(order) = &plan.order {
+        apply_order(&mut tx, order, who).await?;
+    }
+    for (kind, edit) in &plan.edits {
+        apply_edit(&mut tx, *kind, edit, who).await?;
+    }
+    if !plan.edits.is_empty() {
+        ensure_routable(&mut tx).await?;
+    }
+    if let Some(ms) = plan.global_queue_timeout_ms {
+        apply_global(&mut tx, ms, who).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies an administrator's edit of one platform ([`save`] with only it).
+pub async fn edit_platform(
+    db: &PgPool,
+    kind: PlatformKind,
+    edit: &PlatformEdit,
+    who: &str,
+) -> Result<()> {
+    let plan = SettingsPlan {
+        edits: vec![(kind, edit.clone())],
+        ..SettingsPlan::default()
+    };
+    save(db, &plan, who).await
+}
+
+/// Sets the priority order ([`save`] with only it). The order in force is
+/// accepted as is, even when `PLATFORM_PRIORITY` pins it.
+pub async fn set_priority(db: &PgPool, order: &[PlatformKind], who: &str) -> Result<()> {
+    let plan = SettingsPlan {
+        order: Some(order.to_vec()),
+        ..SettingsPlan::default()
+    };
+    save(db, &plan, who).await
+}
+
+/// Sets the ceiling of every request's global queue timeout ([`save`] with only it).
+pub async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> Result<()> {
+    let plan = SettingsPlan {
+        global_queue_timeout_ms: Some(ms),
+        ..SettingsPlan::default()
+    };
+    save(db, &plan, who).await
+}
+
+async fn apply_edit(
+    conn: &mut PgConnection,
+    kind: PlatformKind,
+    edit: &PlatformEdit,
+    who: &str,
+) -> Result<()> {
+    let row: Option<(bool, Option<i32>, i32, Value)> = sqlx::query_as(
+        "SELECT enabled, bot_limit, queue_timeout_ms, pinned FROM platform_settings WHERE platform = $1 FOR UPDATE",
+    )
+    .bind(kind.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((enabled, limit, timeout, pinned)) = row else {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("no settings for {kind}"),
+        ));
+    };
+    let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
+    let subject = format!("platform:{kind}");
+    let check = |field: &str| match pinned.get(field) {
+        Some(var) => Err(pinned_error(field, var)),
+        None => Ok(()),
+    };
+    if let Some(v) = edit.enabled {
+        check("enabled")?;
+        record(conn, &subject, "enabled", json!(enabled), json!(v), who).await?;
+    }
+    if let Some(v) = edit.bot_limit {
+        check("botLimit")?;
+        record(conn, &subject, "botLimit", json!(limit), json!(v), who).await?;
+    }
+    if let Some(v) = edit.queue_timeout_ms {
+        check("queueTimeoutMs")?;
+        record(
+            conn,
+            &subject,
+            "queueTimeoutMs",
+            json!(timeout),
+            json!(v),
+            who,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE platform_settings SET enabled = COALESCE($2, enabled), bot_limit = COALESCE($3, bot_limit),
+            queue_timeout_ms = COALESCE($4, queue_timeout_ms), updated_at = now(), updated_by = $5
+         WHERE platform = $1",
+    )
+    .bind(kind.as_str())
+    .bind(edit.enabled)
+    .bind(edit.bot_limit)
+    .bind(edit.queue_timeout_ms)
+    .bind(who)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reference 004's rule that at least one listed platform has a limit, as
+/// it applies to edits: some enabled platform must keep a limit, or every
+/// request would end in the global queue.
+async fn ensure_routable(conn: &mut PgConnection) -> Result<()> {
+    let routable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM platform_settings WHERE enabled AND bot_limit IS NOT NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if routable == 0 {
+        return Err(invalid(
+            "enabled",
+            "at least one enabled platform needs a limit; this change would leave none".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn apply_order(conn: &mut PgConnection, order: &[PlatformKind], who: &str) -> Result<()> {
+    let rows: Vec<(String, i32, Value)> = sqlx::query_as(
+        "SELECT platform, position, pinned FROM platform_settings ORDER BY position, platform FOR UPDATE",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut current = Vec::with_capacity(rows.len());
+    for (platform, position, pinned) in rows {
+        let kind: PlatformKind = platform.parse()?;
+        let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
+        current.push((kind, position, pinned.get("position").cloned()));
+    }
+    let missing: Vec<&str> = current
+        .iter()
+        .filter(|(k, _, _)| !order.contains(k))
+        .map(|(k, _, _)| k.as_str())
+        .collect();
+    if !missing.is_empty() || order.len() != current.len() {
+        return Err(invalid(
+            "priority",
+            format!(
+                "must list every platform exactly once; missing: {}",
+                if missing.is_empty() {
+                    "none (unknown platforms listed)".to_string()
+                } else {
+                    missing.join(", ")
+                }
+            ),
+        ));
+    }
+    if current.iter().map(|(k, _, _)| k).eq(order.iter()) {
+        return Ok(()); // the order in force: nothing to change or record
+    }
+    if let Some((_, _, Some(var))) = current.iter().find(|(_, _, pinned)| pinned.is_some()) {
+        return Err(pinned_error("priority", var));
+    }
+    for (i, kind) in order.iter().enumerate() {
+        let (_, old, _) = current
+            .iter()
+            .find(|(k, _, _)| k == kind)
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "platform vanished"))?;
+        let new = i as i32;
+        if *old == new {
+            continue;
+        }
+        let subject = format!("platform:{kind}");
+        record(conn, &subject, "position", json!(old), json!(new), who).await?;
+        sqlx::query(
+            "UPDATE platform_settings SET position = $2, updated_at = now(), updated_by = $3 WHERE platform = $1",
+        )
+        .bind(kind.as_str())
+        .bind(new)
+        .bind(who)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn apply_global(conn: &mut PgConnection, ms: i32, who: &str) -> Result<()> {
+    let row: Option<(Value, Option<String>)> = sqlx::query_as(
+        "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms' FOR UPDATE",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let old = match row {
+        Some((_, Some(var))) => return Err(pinned_error("globalQueueTimeoutMs", &var)),
+        Some((v, None)) => v,
+        None => Value::Null,
+    };
+    record(conn, "global", "globalQueueTimeoutMs", old, json!(ms), who).await?;
+    sqlx::query(
+        "INSERT INTO global_settings (key, value, updated_by) VALUES ('global_queue_timeout_ms', $1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now(), updated_by = $2",
+    )
+    .bind(json!(ms))
+    .bind(who)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Platform settings shared by every instance, in the database.
+//!
+//! Sources, strongest first: a value set in the environment (pinned at
+//! start-up, shown read-only with the variable's name), then what an
+//! administrator saved, then defaults. Every change is recorded in
+//! `settings_history` with who made it. Writers take one advisory lock
+//! (`berth.settings`), so an instance starting and an administrator saving
+//! never interleave.
+//!
+//! [`env`] writes the environment's configuration (at start-up);
+//! [`edit`] applies administrators' edits, a whole save in one transaction.
+
+mod edit;
+mod env;
+
+pub use edit::{
+    edit_platform, save, set_global_queue_timeout, set_priority, PlatformEdit, SettingsPlan,
+};
+pub use env::apply_env;
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+
+use crate::config::DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS;
+use crate::error::Result;
+use crate::meeting::PlatformKind;
+
+/// One platform's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformSettings {
+    /// Which platform.
+    pub platform: PlatformKind,
+    /// Position in the priority order (0 first).
+    pub position: i32,
+    /// Whether the router may use it.
+    pub enabled: bool,
+    /// Max concurrent bots; `None`: skipped (no limit configured).
+    pub bot_limit: Option<i32>,
+    /// How long a request waits for it before the next platform is tried.
+    pub queue_timeout_ms: i32,
+    /// Field name → environment variable that pins it.
+    pub pinned: BTreeMap<String, String>,
+}
+
+/// Every setting the router needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Platforms by priority.
+    pub platforms: Vec<PlatformSettings>,
+    /// Ceiling of every request's global queue timeout.
+    pub global_queue_timeout_ms: i32,
+    /// The variable pinning the global queue timeout, if any.
+    pub global_queue_timeout_pinned_by: Option<String>,
+}
+
+impl Settings {
+    /// Platforms the router may try, in order: enabled and with a limit.
+    pub fn routable(&self) -> impl Iterator<Item = &PlatformSettings> {
+        self.platforms
+            .iter()
+            .filter(|p| p.enabled && p.bot_limit.is_some())
+    }
+
+    /// Settings of one platform.
+    pub fn platform(&self, kind: PlatformKind) -> Option<&PlatformSettings> {
+        self.platforms.iter().find(|p| p.platform == kind)
+    }
+}
+
+impl PlatformSettings {
+    /// Why a disabled platform is disabled, for decision traces: left out
+    /// of the pinned priority (naming the variable), or an administrator's
+    /// choice.
+    pub fn disabled_reason(&self) -> String {
+        match self.pinned.get("enabled") {
+            Some(var) => format!("disabled: not listed in {var}"),
+            None => "disabled by an administrator".to_string(),
+        }
+    }
+}
+
+/// Reads the settings in force.
+pub async fn load(db: &PgPool) -> Result<Settings> {
+    let rows: Vec<(String, i32, bool, Option<i32>, i32, Value)> = sqlx::query_as(
+        "SELECT platform, position, enabled, bot_limit, queue_timeout_ms, pinned
+         FROM platform_settings ORDER BY position, platform",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut platforms = Vec::with_capacity(rows.len());
+    for (platform, position, enabled, bot_limit, queue_timeout_ms, pinned) in rows {
+        let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
+        platforms.push(PlatformSettings {
+            platform: platform.parse()?,
+            position,
+            enabled,
+            bot_limit,
+            queue_timeout_ms,
+            pinned,
+        });
+    }
+    let global: Option<(Value, Option<String>)> = sqlx::query_as(
+        "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms'",
+    )
+    .fetch_optional(db)
+    .await?;
+    let (global_queue_timeout_ms, global_queue_timeout_pinned_by) = match global {
+        Some((v, pinned)) => (
+            v.as_i64()
+                .map(|n| n as i32)
+                .unwrap_or(DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS as i32),
+            pinned,
+        ),
+        None => (DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS as i32, None),
+    };
+    Ok(Settings {
+        platforms,
+        global_queue_timeout_ms,
+        global_queue_timeout_pinned_by,
+    })
+}
+
+/// Serialises every writer of the settings for the rest of the transaction.
+async fn lock(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.settings'))")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records one change in `settings_history`; nothing when `old == new`.
+async fn record(
+    conn: &mut PgConnection,
+    subject: &str,
+    field: &str,
+    old: Value,
+    new: Value,
+    who: &str,
+) -> Result<()> {
+    if old != new {
+        sqlx::query(
+            "INSERT INTO settings_history (subject, field, old_value, new_value, changed_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(subject)
+        .bind(field)
+        .bind(old)
+        .bind(new)
+        .bind(who)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One recorded settings change.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsChange {
+    /// Change id (increasing).
+    pub id: i64,
+    /// `platform:<kind>` or `global`.
+    pub subject: String,
+    /// The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`).
+    pub field: String,
+    /// Value before.
+    pub old_value: Option<Value>,
+    /// Value after.
+    pub new_value: Option<Value>,
+    /// Who made it (`environment`, `desktop:<user>`, ...).
+    pub changed_by: String,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The latest `limit` settings changes, newest first.
+pub async fn history(db: &PgPool, limit: i64) -> Result<Vec<SettingsChange>> {
+    Ok(sqlx::query_as(
+        "SELECT id, subject, field, old_value, new_value, changed_by, at
+         FROM settings_history ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit.max(0))
+    .fetch_all(db)
+    .await?)
+}
