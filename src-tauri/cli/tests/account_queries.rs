@@ -33,7 +33,7 @@ async fn refused(db: &TestDb, dir: &PoolsDir, name: &str, why: &str) {
 
 #[tokio::test]
 async fn pools_test_refuses_huge_unions_instead_of_crashing() {
-    let db = TestDb::new("acc_unions").await;
+    let db = TestDb::migrated("acc_unions").await;
     let dir = PoolsDir::new("acc-unions");
     dir.sql_pool("giant", &unions(1_500), "0s");
     dir.sql_pool("bigger", &unions(10_000), "0s");
@@ -96,7 +96,7 @@ async fn leader(db: &TestDb) -> Option<(String, i32)> {
 
 #[tokio::test]
 async fn serve_instances_outlive_a_union_bomb_refreshed_every_second() {
-    let db = TestDb::new("acc_serve").await;
+    let db = TestDb::migrated("acc_serve").await;
     let dir = PoolsDir::new("acc-serve");
     dir.sql_pool("giant", &unions(1_500), "1s");
     let applied = berth(&db.url, &["pools", "--dir", dir.arg(), "apply", "giant"]).await;
@@ -188,7 +188,7 @@ async fn serve_instances_outlive_a_union_bomb_refreshed_every_second() {
 
 #[tokio::test]
 async fn denied_functions_are_refused_when_called_in_from() {
-    let db = TestDb::new("acc_from").await;
+    let db = TestDb::migrated("acc_from").await;
     let dir = PoolsDir::new("acc-from");
     let cases = [
         (
@@ -222,7 +222,7 @@ async fn denied_functions_are_refused_when_called_in_from() {
 
 #[tokio::test]
 async fn one_pools_preview_cannot_stop_anothers() {
-    let db = TestDb::new("acc_kill").await;
+    let db = TestDb::migrated("acc_kill").await;
     let dir = PoolsDir::new("acc-kill");
     // Runs until its 5 s statement timeout.
     dir.sql_pool(
@@ -275,7 +275,7 @@ async fn one_pools_preview_cannot_stop_anothers() {
 
 #[tokio::test]
 async fn a_huge_preview_is_capped_in_bytes_within_a_memory_limit() {
-    let db = TestDb::new("acc_bytes").await;
+    let db = TestDb::migrated("acc_bytes").await;
     let dir = PoolsDir::new("acc-bytes");
     // 10,000 rows of 1 MB: about 10 GB if nothing stopped it.
     dir.sql_pool(
@@ -314,7 +314,7 @@ async fn a_huge_preview_is_capped_in_bytes_within_a_memory_limit() {
 
 #[tokio::test]
 async fn a_refusals_hint_quotes_the_name_it_echoes() {
-    let db = TestDb::new("acc_hint").await;
+    let db = TestDb::migrated("acc_hint").await;
     let dir = PoolsDir::new("acc-hint");
     std::fs::write(
         dir.0.join("hint.yaml"),

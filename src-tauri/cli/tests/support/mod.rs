@@ -66,6 +66,15 @@ impl TestDb {
         }
     }
 
+    /// [`TestDb::new`] with Berth's schema (`berth --dev migrate`: one-shot
+    /// commands do not migrate).
+    pub async fn migrated(tag: &str) -> TestDb {
+        let db = TestDb::new(tag).await;
+        let out = berth(&db.url, &["--dev", "migrate"]).await;
+        assert!(out.status.success(), "berth migrate: {}", text(&out.stderr));
+        db
+    }
+
     /// Drops the database (and any session still on it).
     pub async fn drop_db(self) {
         self.pool.close().await;
