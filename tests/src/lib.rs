@@ -158,12 +158,12 @@ pub async fn wide_pool(db: &PgPool, n: u32) -> PgPool {
 }
 
 /// A table `accounts` of 16 rows, readable by the account query role
-/// (created if missing), and connection options for that role on `db`'s
-/// database. Row `i` (1..=16): status
+/// (created if missing, with its login role), and connection options for
+/// the login role on `db`'s database. Row `i` (1..=16): status
 /// `ARRAY['available','in_use','failed','completed'][1 + i % 4]`, failures
 /// `i % 5`, credits `10 i`, premium when `i % 3 = 0`, email `user<i>@example.com`.
 pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
-    use berth_core::account::query::{self, QUERY_ROLE};
+    use berth_core::account::query::{self, LOGIN_ROLE, QUERY_ROLE};
     sqlx::raw_sql(
         "CREATE TABLE accounts (
              id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL,
@@ -178,6 +178,7 @@ pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
     .await
     .expect("accounts fixture");
     query::ensure_role(db).await.expect("query role");
+    query::ensure_login_role(db).await.expect("login role");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "GRANT SELECT ON accounts TO {QUERY_ROLE}"
     )))
@@ -187,7 +188,7 @@ pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
     db.connect_options()
         .as_ref()
         .clone()
-        .username(QUERY_ROLE)
+        .username(LOGIN_ROLE)
         .password("")
 }
 

@@ -49,6 +49,7 @@ fn limits() -> Limits {
         statement_timeout: Duration::from_millis(500),
         lock_timeout: Duration::from_millis(200),
         max_rows: 1000,
+        max_bytes: 1 << 20,
     }
 }
 
@@ -100,6 +101,15 @@ async fn every_dangerous_query_is_refused_and_changes_nothing(db: PgPool) {
         "SELECT set_config('statement_timeout', '0', false)",
         "SELECT pg_terminate_backend(pg_backend_pid())",
         "SELECT pg_sleep(60)",
+        // The same calls in FROM, LATERAL, or out of sight in a query text.
+        "SELECT * FROM pg_advisory_lock(1)",
+        "SELECT * FROM lo_from_bytea(0,'x')",
+        "SELECT * FROM pg_notify('berth_changes','x')",
+        "SELECT * FROM txid_current()",
+        "SELECT * FROM pg_sleep(0)",
+        "SELECT t FROM pg_stat_activity a, pg_terminate_backend(a.pid) t",
+        "SELECT * FROM accounts a, LATERAL set_config('role', 'none', true) r",
+        "SELECT query_to_xml('select pg_advisory_lock(1)', true, false, '')",
     ];
     for case in cases {
         // The filter refuses it before it reaches the database...
@@ -157,7 +167,8 @@ async fn every_dangerous_query_is_refused_and_changes_nothing(db: PgPool) {
             .unwrap_or_else(|e| panic!("{case}: {e}"));
     }
     let locks: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        // (This database's only: other tests' migrations lock their own.)
+        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
             .fetch_one(&db)
             .await
             .unwrap();
@@ -326,6 +337,21 @@ limit: 4
             .expect_err(table);
         assert_eq!(e.code(), ErrorCode::QueryRefused, "{table}: {e}");
         assert!(e.to_string().contains("can read"), "{e}");
+        if table == "accounts; DROP TABLE bots" {
+            // The hint quotes the name: pasted, it names one (missing) table.
+            assert!(
+                e.to_string()
+                    .contains("GRANT SELECT ON \"accounts; DROP TABLE bots\" TO berth_query"),
+                "{e}"
+            );
+        }
+        if table == "public.nope" {
+            assert!(
+                e.to_string()
+                    .contains("GRANT SELECT ON \"public\".\"nope\" TO"),
+                "{e}"
+            );
+        }
     }
     assert_eq!(before, checksum(&db).await, "the database is unchanged");
     let bots: bool = sqlx::query_scalar("SELECT to_regclass('bots') IS NOT NULL")
@@ -333,4 +359,220 @@ limit: 4
         .await
         .unwrap();
     assert!(bots);
+}
+
+/// The pid of this database's account query session waiting on a lock
+/// (the fixture's sessions log in as the login role).
+async fn waiting_query_pid(db: &PgPool) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind(query::LOGIN_ROLE)
+        .fetch_optional(db)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "the first query never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_query_cannot_signal_or_read_another_querys_session(db: PgPool) {
+    let role = accounts_fixture(&db).await;
+    // The first query waits on a lock the test holds, as long as it likes.
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let patient = Limits {
+        statement_timeout: Duration::from_secs(30),
+        lock_timeout: Duration::from_secs(30),
+        ..limits()
+    };
+    let mut first = tokio::spawn({
+        let role = role.clone();
+        async move { query::run(&role, &sql("SELECT id FROM accounts ORDER BY id"), patient).await }
+    });
+    let pid = tokio::select! {
+        pid = waiting_query_pid(&db) => pid,
+        done = &mut first => panic!("the first query did not wait: {done:?}"),
+    };
+
+    // A second query, even past the filter, may not signal it or read it:
+    // the database refuses, because they logged in as a role the query role
+    // is not a member of.
+    for case in [
+        format!("SELECT pg_cancel_backend({pid})"),
+        format!("SELECT pg_terminate_backend({pid})"),
+        // (Only this test's database: other tests run next to it.)
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = '{}' AND pid <> pg_backend_pid()",
+            query::LOGIN_ROLE
+        ),
+    ] {
+        let why = refused(
+            query::run_unfiltered(&role, &sql(&case), limits()).await,
+            &case,
+        );
+        assert!(
+            why.contains("must be a member of the role whose"),
+            "{case}: {why}"
+        );
+    }
+    let seen = query::run_unfiltered(
+        &role,
+        &sql(&format!(
+            "SELECT query FROM pg_stat_activity WHERE pid = {pid}"
+        )),
+        limits(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seen.rows[0]["query"], "<insufficient privilege>");
+
+    // Sessions of the login role default to read-only, never idle for long.
+    let defaults: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+         WHERE r.rolname = $1 AND s.setdatabase = 0 ORDER BY 1",
+    )
+    .bind(query::LOGIN_ROLE)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        defaults,
+        vec![
+            "default_transaction_read_only=on",
+            "idle_in_transaction_session_timeout=30s"
+        ]
+    );
+
+    // The first query was not disturbed: released, it reads every row.
+    holder.commit().await.unwrap();
+    let r = first.await.unwrap().expect("the first query finished");
+    assert_eq!(r.rows.len(), 16);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_session_that_could_disturb_others_is_refused(db: PgPool) {
+    let role = accounts_fixture(&db).await;
+    // Logged in as a superuser (this test's own user).
+    let superuser = (*db.connect_options()).clone();
+    let why = refused(
+        query::run(&superuser, &sql("SELECT 1"), limits()).await,
+        "superuser",
+    );
+    assert!(why.contains("superuser"), "{why}");
+    // Logged in as a role that may not take the query role.
+    let outsider = "berth_query_outsider";
+    let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE ROLE {outsider} LOGIN NOINHERIT"
+    )))
+    .execute(&db)
+    .await;
+    if let Err(sqlx::Error::Database(e)) = &created {
+        assert_eq!(e.code().as_deref(), Some("42710"), "{e}");
+    }
+    let why = refused(
+        query::run(&role.clone().username(outsider), &sql("SELECT 1"), limits()).await,
+        "outsider",
+    );
+    assert!(
+        why.contains("GRANT berth_query TO \"berth_query_outsider\""),
+        "{why}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_result_is_capped_in_bytes_as_well_as_rows(db: PgPool) {
+    let role = accounts_fixture(&db).await;
+    let cap = Limits {
+        max_bytes: 4 << 20,
+        statement_timeout: Duration::from_secs(20),
+        ..limits()
+    };
+    // Rows of 1 MB each: at most four fit.
+    let r = query::run(
+        &role,
+        &sql("SELECT g AS id, repeat('x', 1000000) AS blob FROM generate_series(1, 10000) g"),
+        cap,
+    )
+    .await
+    .expect("runs, capped");
+    assert!(r.truncated);
+    let ids: Vec<i64> = r
+        .rows
+        .iter()
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![1, 2, 3, 4],
+        "4 × 1,000,020 bytes fit in 4 MiB, 5 do not"
+    );
+    let bytes: usize = r
+        .rows
+        .iter()
+        .map(|row| serde_json::to_string(row).unwrap().len())
+        .sum();
+    assert!(bytes <= cap.max_bytes, "{bytes}");
+    assert_eq!(r.columns, vec!["id", "blob"]);
+    // One row larger than the cap never comes back at all.
+    let started = Instant::now();
+    let r = query::run(
+        &role,
+        &sql("SELECT 1 AS id, repeat('x', 8000000) AS blob"),
+        cap,
+    )
+    .await
+    .expect("runs, capped");
+    assert!(r.rows.is_empty() && r.truncated, "{:?}", r.columns);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // Under the caps, values keep their JSON types and columns their order.
+    let r = query::run(
+        &role,
+        &sql("SELECT 2 AS b, 'x' AS a, true AS c, 1.5::numeric AS d, '2026-01-02 03:04:05+00'::timestamptz AS e, NULL::text AS f"),
+        cap,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.columns, vec!["b", "a", "c", "d", "e", "f"]);
+    assert_eq!(
+        serde_json::to_value(&r.rows[0]).unwrap(),
+        serde_json::json!({"b": 2, "a": "x", "c": true, "d": 1.5, "e": "2026-01-02T03:04:05+00:00", "f": null})
+    );
+    assert!(!r.truncated);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_huge_union_is_refused_without_overflowing_the_callers_stack(db: PgPool) {
+    let role = accounts_fixture(&db).await;
+    let mut text = String::from("SELECT 0 AS id");
+    for n in 1..1_500 {
+        text.push_str(&format!(" UNION SELECT {n} AS id"));
+    }
+    // A caller with a small stack (a runtime worker has 2 MiB): the check
+    // runs elsewhere.
+    let why = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async { query::run(&role, &sql(&text), limits()).await })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let why = refused(why, "1,500 UNIONs");
+    assert!(why.contains("UNION, INTERSECT or EXCEPT"), "{why}");
 }

@@ -358,6 +358,15 @@ accounts:
         None,
         "0s: manual only"
     );
+    // The failure is on the pool, for every instance and face to show.
+    let failures = source::refresh_failures(&h.db).await.unwrap();
+    assert_eq!(failures.keys().collect::<Vec<_>>(), vec!["broken"]);
+    assert_eq!(failures["broken"].code, "query_refused");
+    assert!(
+        failures["broken"].message.contains("permission denied"),
+        "{:?}",
+        failures["broken"]
+    );
 
     // The source changes; within the interval nothing is read again, and
     // the broken pool is not retried on every tick.
@@ -548,4 +557,64 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
     let s = lease::stats(&h.db, "files").await.unwrap();
     assert_eq!((s.available, s.in_use), (1, 1));
     std::fs::remove_dir_all(&pools_dir).unwrap();
+}
+
+/// A query of 1,500 `SELECT n AS id` joined by `UNION` took down every
+/// instance when the leader refreshed it on a runtime worker.
+fn giant(interval: &str) -> String {
+    let mut select = String::from("SELECT 0 AS id");
+    for n in 1..1_500 {
+        select.push_str(&format!(" UNION SELECT {n} AS id"));
+    }
+    format!(
+        "name: giant
+meeting_platform: zoom
+image: bots/zoom
+max_size: 5
+accounts:
+  type: sql
+  query:
+    select: {select}
+  pool_config:
+    refresh_interval: {interval}
+"
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_refused_query_is_an_error_on_its_pool_and_the_next_success_clears_it(db: PgPool) {
+    let (h, url) = setup(db, "10").await;
+    definition::apply(&h.db, h.router.feed(), &giant("1s"), "test")
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(".");
+    let mut attempts = HashMap::new();
+    let r = jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
+        .await
+        .expect("a refused query is not the job's failure");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    let failure = source::refresh_failures(&h.db).await.unwrap()["giant"].clone();
+    assert_eq!(failure.code, "query_refused");
+    assert!(
+        failure
+            .message
+            .contains("more than 65 queries with UNION, INTERSECT or EXCEPT"),
+        "{failure:?}"
+    );
+
+    // Fixed: the next refresh succeeds and the failure is gone.
+    let fixed = giant("1s").replace(
+        &giant("1s")[giant("1s").find("    select: ").unwrap()
+            ..giant("1s").find("\n  pool_config").unwrap()],
+        "    select: SELECT id FROM accounts WHERE status = 'available'",
+    );
+    definition::apply(&h.db, h.router.feed(), &fixed, "test")
+        .await
+        .unwrap();
+    h.clock.advance(Duration::seconds(2));
+    let r = jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
+        .await
+        .unwrap();
+    assert_eq!(r.refreshed.len(), 1, "{r:?}");
+    assert!(source::refresh_failures(&h.db).await.unwrap().is_empty());
 }

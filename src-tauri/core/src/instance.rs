@@ -493,7 +493,7 @@ impl Berth {
 
     /// The URL this instance connected with (`DATABASE_URL` or the embedded
     /// server's), e.g. to derive the account query role's connection
-    /// ([`crate::account::query::role_options`]). It may hold a password:
+    /// ([`crate::account::role::role_options`]). It may hold a password:
     /// never log it or send it to a UI.
     pub fn database_url(&self) -> &str {
         &self.database_url

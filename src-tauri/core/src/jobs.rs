@@ -603,10 +603,12 @@ pub struct AccountRefreshReport {
 
 /// Auto-refresh: re-reads the account source of every applied definition
 /// whose `refresh_interval` (not `0s`, which means manual only) has passed
-/// since its last refresh, or since the last failed attempt in `attempts`
-/// (so a broken source is retried once per interval, not on every tick).
-/// Uses the applied version, not the file. Announces `pools` when any
-/// account list changed.
+/// since its last refresh, or since the last failed attempt (recorded in
+/// the database by any instance, or in `attempts`), so a broken source is
+/// retried once per interval, not on every tick. A failure is recorded on
+/// the pool ([`crate::account::source::record_failure`]); a refused query
+/// is such a failure, never a crash. Uses the applied version, not the
+/// file. Announces `pools` when any account list changed or failed.
 pub async fn refresh_accounts(
     router: &Router,
     conn: crate::account::source::QueryConnection<'_>,
@@ -621,10 +623,11 @@ pub async fn refresh_accounts(
         serde_json::Value,
         Option<chrono::DateTime<chrono::Utc>>,
     )> = sqlx::query_as(
-        "SELECT d.name, d.definition, r.refreshed_at
+        "SELECT d.name, d.definition, GREATEST(r.refreshed_at, f.failed_at)
              FROM (SELECT DISTINCT ON (name) name, definition FROM pool_definitions
                    ORDER BY name, version DESC) d
              LEFT JOIN pool_account_refreshes r ON r.pool = d.name
+             LEFT JOIN pool_account_refresh_failures f ON f.pool = d.name
              WHERE d.definition -> 'accounts' IS NOT NULL
              ORDER BY d.name",
     )
@@ -661,14 +664,18 @@ pub async fn refresh_accounts(
             Ok(r) => report.refreshed.push((name, r.refreshed)),
             Err(e) => {
                 tracing::warn!(pool = %name, error = %e, "account refresh failed");
+                if let Err(not_recorded) = source::record_failure(db, &name, &e).await {
+                    tracing::warn!(pool = %name, error = %not_recorded, "account refresh failure not recorded");
+                }
                 report.failed.push((name, e.to_string()));
             }
         }
     }
-    if report
-        .refreshed
-        .iter()
-        .any(|(_, r)| r.added + r.removed > 0)
+    if !report.failed.is_empty()
+        || report
+            .refreshed
+            .iter()
+            .any(|(_, r)| r.added + r.removed > 0)
     {
         router.feed().publish(&[Topic::Pools]);
     }

@@ -84,11 +84,19 @@ struct Row<'a> {
     accounts: &'static str,
     #[serde(flatten)]
     state: definition::State,
+    /// The last automatic account refresh's failure, if it failed.
+    refresh_error: Option<&'a source::RefreshFailure>,
 }
 
 async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
     let found = scan(dir)?;
-    let applied = with_db(async |db| definition::applied(&db.pool).await).await?;
+    let (applied, failures) = with_db(async |db| {
+        Ok((
+            definition::applied(&db.pool).await?,
+            source::refresh_failures(&db.pool).await?,
+        ))
+    })
+    .await?;
     let rows: Vec<Row> = found
         .definitions
         .iter()
@@ -100,6 +108,7 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
             prewarm: f.definition.prewarm,
             accounts: source_kind(f),
             state: definition::State::of(f, &applied),
+            refresh_error: failures.get(&f.definition.name),
         })
         .collect();
     if ctx.json {
@@ -133,6 +142,16 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
             ]);
         }
         output::emit(t);
+    }
+    for f in rows.iter().filter_map(|r| r.refresh_error) {
+        output::emit(format!(
+            "{}: account refresh failed at {}: error[{}]: {}",
+            f.pool,
+            f.failed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            f.code,
+            f.message
+        ));
     }
     for p in &found.problems {
         output::emit(format!("skipped: {p}"));

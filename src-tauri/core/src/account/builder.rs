@@ -14,7 +14,7 @@ use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-use super::query::QUERY_ROLE;
+use super::role::{quote_ident as quote, QUERY_ROLE};
 use crate::definition::{Comparator, Direction, Parameter, ParameterType, QueryBuilder, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -57,17 +57,8 @@ impl TableColumns {
     }
 }
 
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
 async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
-    PgConnection::connect_with(options).await.map_err(|e| {
-        Error::new(
-            ErrorCode::DatabaseUnavailable,
-            format!("cannot connect as the query role {QUERY_ROLE}: {e}"),
-        )
-    })
+    super::role::connect(options).await
 }
 
 /// Tables (`schema.table`, or `table` in `public`) whose columns the query
@@ -122,10 +113,16 @@ pub async fn columns(options: &PgConnectOptions, table: &str) -> Result<TableCol
     .await?;
     let _ = conn.close().await;
     let Some((schema, _, _)) = rows.first() else {
+        // The name is the form's, not the catalog's: quoted, so the hint is
+        // safe to paste whatever it holds.
+        let grant_on = match schema {
+            Some(s) => format!("{}.{}", quote(s), quote(name)),
+            None => quote(name),
+        };
         return Err(Error::new(
             ErrorCode::QueryRefused,
             format!(
-                "no table {table:?} that the query role {QUERY_ROLE} can read; grant it: GRANT SELECT ON {table} TO {QUERY_ROLE}"
+                "no table {table:?} that the query role {QUERY_ROLE} can read; grant it: GRANT SELECT ON {grant_on} TO {QUERY_ROLE}"
             ),
         ));
     };

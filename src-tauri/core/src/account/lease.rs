@@ -80,6 +80,7 @@ fn key_of(
 /// transaction: new keys become `available`, known ones keep their state
 /// (a leased account stays leased) with fresh data, and available accounts
 /// the source no longer returns are removed. Rows without a key are refused.
+/// Records the refresh and clears the pool's last refresh failure.
 pub async fn refresh(db: &PgPool, pool: &str, result: &QueryResult) -> Result<Refreshed> {
     let mut keys = Vec::with_capacity(result.rows.len());
     let mut data = Vec::with_capacity(result.rows.len());
@@ -128,6 +129,11 @@ pub async fn refresh(db: &PgPool, pool: &str, result: &QueryResult) -> Result<Re
     .bind(result.truncated)
     .execute(&mut *tx)
     .await?;
+    // A success clears the last automatic refresh's failure.
+    sqlx::query("DELETE FROM pool_account_refresh_failures WHERE pool = $1")
+        .bind(pool)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Refreshed {
         added,

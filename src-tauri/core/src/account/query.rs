@@ -2,80 +2,39 @@
 //!
 //! The database is the boundary; the parser is only a filter in front of it:
 //!
-//! 1. **Filter**: the text must parse (PostgreSQL dialect) as exactly one
-//!    query statement: no DML anywhere (not in a CTE either), no
-//!    `SELECT … INTO`, no row locks (`FOR UPDATE`/`SHARE`), and none of the
-//!    side-effect functions in [`DENIED_FUNCTIONS`].
-//! 2. **Boundary**: it runs on a dedicated connection, logged in as the query
-//!    role (which holds no privilege but `SELECT` on the tables an
-//!    administrator grants it), over the extended protocol only (one
-//!    statement per Parse: a second statement cannot ride along), inside
-//!    `BEGIN READ ONLY` with `statement_timeout` and `lock_timeout`, and is
-//!    always rolled back; the connection is then closed, so no session state
-//!    (settings, advisory locks, prepared statements) survives.
-//! 3. **Caps**: rows are streamed and reading stops after the row cap.
+//! 1. **Filter** ([`super::filter`]): one read-only `SELECT` within the size
+//!    and complexity caps, without the denied functions, checked on a thread
+//!    of its own.
+//! 2. **Boundary**: it runs on a dedicated connection that logs in as the
+//!    login role and takes the query role ([`super::role`]: no privilege but
+//!    the `SELECT` an administrator grants, and no power over other queries'
+//!    sessions), over the extended protocol only (one statement per Parse: a
+//!    second statement cannot ride along), inside `BEGIN READ ONLY` with
+//!    `statement_timeout` and `lock_timeout`, and is always rolled back; the
+//!    connection is then closed, so no session state (settings, advisory
+//!    locks, prepared statements) survives.
+//! 3. **Caps**: the server turns each row into JSON and sends at most
+//!    [`Limits::max_rows`] rows and [`Limits::max_bytes`] bytes of it: rows
+//!    past the byte cap come back empty, so neither many rows nor one huge
+//!    row can fill Berth's memory. Reading stops at the first row past a
+//!    cap, and the connection is closed without reading the rest.
 //!
 //! Parameters are named (`:name`) in the text, rewritten to positional
 //! placeholders and bound by the driver: their values never become SQL.
 
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use serde::Serialize;
-use sqlparser::ast::{Expr, Query, SetExpr, Statement, Visit, Visitor};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
-use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{Column, ConnectOptions, Connection, PgConnection, Row, TypeInfo};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, Row};
 
+use super::filter::{self, MAX_QUERY_BYTES};
 use crate::definition::{Parameter, ParameterType, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
 
-/// The login role account queries run as.
-pub const QUERY_ROLE: &str = "berth_query";
-
-/// Functions refused by the filter: they write, signal, sleep, lock, or
-/// change session state. (The read-only transaction and the role refuse
-/// most of them anyway; this only makes the refusal early and clear.)
-pub const DENIED_FUNCTIONS: &[&str] = &[
-    "pg_notify",
-    "pg_sleep",
-    "pg_sleep_for",
-    "pg_sleep_until",
-    "pg_advisory_lock",
-    "pg_advisory_lock_shared",
-    "pg_advisory_xact_lock",
-    "pg_advisory_xact_lock_shared",
-    "pg_try_advisory_lock",
-    "pg_try_advisory_lock_shared",
-    "pg_try_advisory_xact_lock",
-    "pg_try_advisory_xact_lock_shared",
-    "pg_terminate_backend",
-    "pg_cancel_backend",
-    "pg_reload_conf",
-    "pg_rotate_logfile",
-    "set_config",
-    "lo_import",
-    "lo_export",
-    "lo_from_bytea",
-    "lo_create",
-    "lo_creat",
-    "lo_unlink",
-    "lo_put",
-    "lowrite",
-    "dblink",
-    "dblink_exec",
-    "pg_read_file",
-    "pg_read_binary_file",
-    "pg_ls_dir",
-    "pg_stat_file",
-    "nextval",
-    "setval",
-    "txid_current",
-    "pg_current_xact_id",
-];
+pub use super::role::{ensure_login_role, ensure_role, role_options, LOGIN_ROLE, QUERY_ROLE};
 
 /// Limits of one query run.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +45,15 @@ pub struct Limits {
     pub lock_timeout: Duration,
     /// Rows read at most (one more is read to tell that there were more).
     pub max_rows: usize,
+    /// Bytes of rows (as JSON text) read at most.
+    pub max_bytes: usize,
 }
+
+/// Bytes of rows (as JSON text) a query returns at most by default: ample
+/// for 10,000 accounts of 1.6 KB each, and small enough that reading it
+/// (a few copies while it is decoded and stored) stays far below the memory
+/// of a small server or container.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -94,6 +61,7 @@ impl Default for Limits {
             statement_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(1),
             max_rows: 10_000,
+            max_bytes: MAX_RESULT_BYTES,
         }
     }
 }
@@ -104,9 +72,9 @@ impl Default for Limits {
 pub struct QueryResult {
     /// Column names, in order.
     pub columns: Vec<String>,
-    /// Rows (at most the cap), each column's value as JSON.
+    /// Rows (at most the caps), each column's value as JSON.
     pub rows: Vec<BTreeMap<String, serde_json::Value>>,
-    /// Whether more rows existed than the cap allowed.
+    /// Whether more rows existed than the caps allowed.
     pub truncated: bool,
 }
 
@@ -115,79 +83,17 @@ fn refused(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::QueryRefused, message)
 }
 
-/// Checks `sql` (named parameters already rewritten to `$n`) is exactly one
-/// read-only query statement.
-pub fn check(sql: &str) -> Result<()> {
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-        .map_err(|e| refused(format!("not a valid query: {e}")))?;
-    match statements.as_slice() {
-        [Statement::Query(_)] => {}
-        [] => return Err(refused("the query is empty")),
-        [_] => return Err(refused("only a SELECT query is allowed")),
-        _ => return Err(refused("exactly one statement is allowed")),
-    }
-    struct Filter;
-    impl Visitor for Filter {
-        type Break = String;
-        fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<String> {
-            match s {
-                Statement::Query(_) => ControlFlow::Continue(()),
-                other => ControlFlow::Break(format!(
-                    "only SELECT is allowed, found {}",
-                    other
-                        .to_string()
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("a statement")
-                )),
-            }
-        }
-        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<String> {
-            if !q.locks.is_empty() {
-                return ControlFlow::Break("row locks (FOR UPDATE/SHARE) are not allowed".into());
-            }
-            body_check(&q.body)
-        }
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<String> {
-            if let Expr::Function(f) = e {
-                let last = f
-                    .name
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(|i| i.value.to_ascii_lowercase())
-                    .unwrap_or_default();
-                if DENIED_FUNCTIONS.contains(&last.as_str()) {
-                    return ControlFlow::Break(format!("the function {last} is not allowed"));
-                }
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    fn body_check(body: &SetExpr) -> ControlFlow<String> {
-        match body {
-            SetExpr::Select(s) if s.into.is_some() => {
-                ControlFlow::Break("SELECT … INTO is not allowed".into())
-            }
-            SetExpr::SetOperation { left, right, .. } => {
-                body_check(left)?;
-                body_check(right)
-            }
-            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
-                ControlFlow::Break("data-modifying statements are not allowed".into())
-            }
-            _ => ControlFlow::Continue(()),
-        }
-    }
-    match statements.visit(&mut Filter) {
-        ControlFlow::Break(why) => Err(refused(why)),
-        ControlFlow::Continue(()) => Ok(()),
-    }
-}
-
 /// Rewrites `:name` placeholders to `$1…$n` (outside strings and `::`
-/// casts) and orders the parameters to match. Unknown names are errors.
+/// casts) and orders the parameters to match. Unknown names are errors, and
+/// so is a text over [`MAX_QUERY_BYTES`] (before it is copied).
 pub fn positional(query: &SqlQuery) -> Result<(String, Vec<&Parameter>)> {
+    if query.select.len() > MAX_QUERY_BYTES {
+        return Err(refused(format!(
+            "the query is {} bytes long; at most {} KiB are allowed",
+            query.select.len(),
+            MAX_QUERY_BYTES / 1024
+        )));
+    }
     let chars: Vec<char> = query.select.chars().collect();
     let mut out = String::with_capacity(query.select.len());
     let mut order: Vec<&Parameter> = Vec::new();
@@ -246,59 +152,6 @@ pub fn positional(query: &SqlQuery) -> Result<(String, Vec<&Parameter>)> {
     Ok((out, order))
 }
 
-/// Connection options for the query role: `BERTH_QUERY_DATABASE_URL` when
-/// given, else the main URL with the user replaced by [`QUERY_ROLE`] (and
-/// no password).
-pub fn role_options(main_url: &str, explicit: Option<&str>) -> Result<PgConnectOptions> {
-    let parse = |url: &str, var: &str| {
-        url.parse::<PgConnectOptions>().map_err(|e| {
-            Error::config(
-                ErrorCode::ConfigInvalid,
-                var,
-                format!("is not a valid PostgreSQL URL: {e}"),
-            )
-        })
-    };
-    let options = match explicit {
-        Some(url) => parse(url, "BERTH_QUERY_DATABASE_URL")?,
-        None => parse(main_url, "DATABASE_URL")?
-            .username(QUERY_ROLE)
-            .password(""),
-    };
-    Ok(options
-        .application_name("berth account query")
-        .log_statements(tracing::log::LevelFilter::Off))
-}
-
-/// Creates the query role if it is missing (needs `CREATEROLE`). It may log
-/// in but holds no privilege; administrators grant it `SELECT` on the
-/// tables account queries may read. Concurrent callers are fine.
-pub async fn ensure_role(db: &sqlx::PgPool) -> Result<()> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-            .bind(QUERY_ROLE)
-            .fetch_one(db)
-            .await?;
-    if exists {
-        return Ok(());
-    }
-    let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE ROLE {QUERY_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
-    )))
-    .execute(db)
-    .await;
-    match created {
-        Ok(_) => Ok(()),
-        // Another instance created it first.
-        Err(sqlx::Error::Database(e))
-            if e.code().as_deref() == Some("42710") || e.code().as_deref() == Some("23505") =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Runs an account query under every safeguard in this module's docs.
 pub async fn run(
     options: &PgConnectOptions,
@@ -306,7 +159,7 @@ pub async fn run(
     limits: Limits,
 ) -> Result<QueryResult> {
     let (sql, params) = positional(query)?;
-    check(&sql)?;
+    filter::check_off_thread(&sql).await?;
     connect_and_run(options, &sql, &params, limits).await
 }
 
@@ -318,12 +171,7 @@ async fn connect_and_run(
     params: &[&Parameter],
     limits: Limits,
 ) -> Result<QueryResult> {
-    let mut conn = PgConnection::connect_with(options).await.map_err(|e| {
-        Error::new(
-            ErrorCode::DatabaseUnavailable,
-            format!("cannot connect as the query role {QUERY_ROLE}: {e}"),
-        )
-    })?;
+    let mut conn = super::role::connect(options).await?;
     let result = run_on(&mut conn, sql, params, limits).await;
     let _ = conn.close().await;
     result
@@ -341,6 +189,24 @@ pub async fn run_unfiltered(
     connect_and_run(options, &sql, &params, limits).await
 }
 
+/// `body` wrapped so the server applies the caps: each row becomes one JSON
+/// document; a running total of their sizes blanks every row past
+/// `max_bytes`; `LIMIT` stops after one row more than `max_rows`. The body
+/// was checked to be one `SELECT`.
+fn capped(body: &str, limits: Limits) -> String {
+    let body = body.trim().trim_end_matches(';').trim_end();
+    format!(
+        "SELECT CASE WHEN berth_sized.total <= {max_bytes} THEN berth_sized.doc::text END, berth_sized.total
+         FROM (SELECT berth_json.doc,
+                      sum(octet_length(berth_json.doc::text)) OVER (ROWS UNBOUNDED PRECEDING) AS total
+               FROM (SELECT to_json(berth_row) AS doc FROM (
+{body}
+) AS berth_row LIMIT {rows}) AS berth_json) AS berth_sized",
+        max_bytes = limits.max_bytes,
+        rows = limits.max_rows + 1,
+    )
+}
+
 async fn run_on(
     conn: &mut PgConnection,
     sql: &str,
@@ -348,25 +214,18 @@ async fn run_on(
     limits: Limits,
 ) -> Result<QueryResult> {
     let mut tx = conn.begin_with("BEGIN READ ONLY").await?;
-    for (name, value) in [
-        ("statement_timeout", limits.statement_timeout),
-        ("lock_timeout", limits.lock_timeout),
-    ] {
-        sqlx::query("SELECT set_config($1, $2, true)")
-            .bind(name)
-            .bind(format!("{}ms", value.as_millis()))
-            .execute(&mut *tx)
-            .await?;
-    }
-    // The cap is also put in the query, so the server stops producing rows
-    // (a client that merely stops reading would leave it running until the
-    // statement timeout). The text was checked to be one SELECT.
-    let body = sql.trim().trim_end_matches(';').trim_end();
-    let capped = format!(
-        "SELECT * FROM (\n{body}\n) AS berth_capped LIMIT {}",
-        limits.max_rows + 1
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(capped));
+    // The time zone makes timestamps come back in UTC; standard strings make
+    // the server read quotes and backslashes as the filter did.
+    sqlx::query(
+        "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
+                set_config('TimeZone', 'UTC', true), set_config('standard_conforming_strings', 'on', true)",
+    )
+    .bind(format!("{}ms", limits.statement_timeout.as_millis()))
+    .bind(format!("{}ms", limits.lock_timeout.as_millis()))
+    .execute(&mut *tx)
+    .await?;
+    let text = capped(sql, limits);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
     for p in params {
         q = match (p.kind, &p.value) {
             (ParameterType::String, serde_json::Value::String(s)) => q.bind(s.clone()),
@@ -381,37 +240,91 @@ async fn run_on(
             }
         };
     }
-    let mut columns: Vec<String> = Vec::new();
-    let mut rows = Vec::new();
-    let mut truncated = false;
-    let outcome = {
+    let mut out = QueryResult {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        truncated: false,
+    };
+    // Whether the stream was read to its end (then the transaction can be
+    // rolled back as usual), and what came of it.
+    let (to_the_end, outcome) = {
         let mut stream = q.fetch(&mut *tx);
         loop {
-            match stream.try_next().await {
-                Ok(Some(row)) => {
-                    if rows.len() == limits.max_rows {
-                        truncated = true;
-                        break Ok(());
-                    }
-                    if columns.is_empty() {
-                        columns = row.columns().iter().map(|c| c.name().to_string()).collect();
-                    }
-                    rows.push(to_json(&row));
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+            let row = match stream.try_next().await {
+                Ok(Some(row)) => row,
+                Ok(None) => break (true, Ok(())),
+                Err(e) => break (true, Err(query_error(e))),
+            };
+            match take(&mut out, &row, limits) {
+                Ok(true) => {}
+                Ok(false) => break (false, Ok(())),
+                Err(e) => break (false, Err(e)),
             }
         }
     };
-    // Always rolled back, whatever happened.
-    let rolled_back = tx.rollback().await;
-    outcome.map_err(query_error)?;
-    rolled_back.map_err(query_error)?;
-    Ok(QueryResult {
-        columns,
-        rows,
-        truncated,
-    })
+    if to_the_end {
+        let rolled_back = tx.rollback().await;
+        outcome?;
+        rolled_back.map_err(query_error)?;
+    } else {
+        // Stopped early: the rest is never read. Dropping the transaction
+        // and closing the connection (the caller does) ends it on the
+        // server, which rolls it back.
+        drop(tx);
+        outcome?;
+    }
+    Ok(out)
+}
+
+/// Adds `row` (a JSON document and the running total of sizes) to `out`;
+/// `false` when it is past a cap (`out` is then marked truncated).
+fn take(out: &mut QueryResult, row: &sqlx::postgres::PgRow, limits: Limits) -> Result<bool> {
+    let doc: Option<String> = row.try_get(0)?;
+    let total: i64 = row.try_get(1)?;
+    let doc = match doc {
+        Some(doc) if out.rows.len() < limits.max_rows && total >= 0 => doc,
+        _ => {
+            out.truncated = true;
+            return Ok(false);
+        }
+    };
+    if out.columns.is_empty() {
+        out.columns = keys_in_order(&doc)?;
+    }
+    let row = serde_json::from_str(&doc)
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("a row is not JSON: {e}")))?;
+    out.rows.push(row);
+    Ok(true)
+}
+
+/// The keys of a JSON object, in the order written (the columns' order).
+fn keys_in_order(doc: &str) -> Result<Vec<String>> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some((k, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
+                keys.push(k);
+            }
+            Ok(keys)
+        }
+    }
+    serde_json::Deserializer::from_str(doc)
+        .deserialize_map(Keys)
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("a row is not a JSON object: {e}"),
+            )
+        })
 }
 
 fn query_error(e: sqlx::Error) -> Error {
@@ -422,68 +335,16 @@ fn query_error(e: sqlx::Error) -> Error {
                 "57014" => "cancelled: the query ran longer than its statement timeout",
                 "55P03" => "cancelled: a lock was not granted within the lock timeout",
                 "25006" => "refused by the read-only transaction",
-                "42501" => {
+                "42501" if db.message().contains("table") => {
                     "refused: the query role lacks a privilege (grant it SELECT on the table)"
                 }
+                "42501" => "refused: the query role lacks a privilege",
                 _ => "the database refused the query",
             };
             Error::new(ErrorCode::QueryRefused, format!("{why}: {}", db.message()))
         }
         _ => Error::from(e),
     }
-}
-
-fn to_json(row: &PgRow) -> BTreeMap<String, serde_json::Value> {
-    use serde_json::Value;
-    let mut out = BTreeMap::new();
-    for (i, col) in row.columns().iter().enumerate() {
-        let ty = col.type_info().name().to_ascii_uppercase();
-        let v = match ty.as_str() {
-            "INT2" => row
-                .try_get::<Option<i16>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-            "INT4" => row
-                .try_get::<Option<i32>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-            "INT8" => row
-                .try_get::<Option<i64>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-            "FLOAT4" | "FLOAT8" => row
-                .try_get::<Option<f64>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-            "BOOL" => row
-                .try_get::<Option<bool>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-            "JSON" | "JSONB" => row.try_get::<Option<Value>, _>(i).ok().flatten(),
-            "TIMESTAMPTZ" => row
-                .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)
-                .ok()
-                .flatten()
-                .map(|t| Value::from(t.to_rfc3339())),
-            "UUID" => row
-                .try_get::<Option<uuid::Uuid>, _>(i)
-                .ok()
-                .flatten()
-                .map(|u| Value::from(u.to_string())),
-            _ => row
-                .try_get::<Option<String>, _>(i)
-                .ok()
-                .flatten()
-                .map(Value::from),
-        };
-        out.insert(col.name().to_string(), v.unwrap_or(Value::Null));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -524,40 +385,5 @@ mod tests {
             positional(&q("SELECT :nope", &[])).unwrap_err().code(),
             ErrorCode::QueryRefused
         );
-    }
-
-    #[test]
-    fn the_filter_allows_plain_reads() {
-        for ok in [
-            "SELECT id, email FROM accounts WHERE status = $1 ORDER BY id LIMIT $2",
-            "WITH a AS (SELECT * FROM accounts) SELECT count(*) FROM a",
-            "SELECT * FROM accounts a JOIN teams t ON t.id = a.team UNION SELECT * FROM b",
-            "SELECT lower(email), coalesce(x, 0) FROM accounts",
-        ] {
-            check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-    }
-
-    #[test]
-    fn the_filter_refuses_writes_locks_and_side_effects() {
-        for bad in [
-            "SELECT 1; DELETE FROM accounts",
-            "WITH d AS (DELETE FROM accounts RETURNING *) SELECT * FROM d",
-            "SELECT * INTO copy FROM accounts",
-            "SELECT * FROM accounts FOR UPDATE",
-            "SELECT * FROM (SELECT * FROM accounts FOR SHARE) s",
-            "EXPLAIN ANALYZE DELETE FROM accounts",
-            "DELETE FROM accounts",
-            "SELECT pg_notify('c', 'x')",
-            "SELECT lo_from_bytea(0, 'x')",
-            "SELECT pg_advisory_lock(1)",
-            "SELECT set_config('statement_timeout', '0', false)",
-            "SELECT pg_catalog.pg_terminate_backend(1)",
-            "SELECT pg_sleep(60)",
-            "",
-        ] {
-            let e = check(bad).expect_err(bad);
-            assert_eq!(e.code(), ErrorCode::QueryRefused, "{bad}: {e}");
-        }
     }
 }

@@ -11,12 +11,13 @@ use sqlx::PgPool;
 
 use crate::account::lease::{self, AccountStats, Refreshed};
 use crate::account::query::{self, Limits, QueryResult};
+use crate::account::role;
 use crate::confined::{Confined, Refusal};
 use crate::definition::{self, AccountSource, PoolDefinition, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Where the query role connects: the main database URL and the explicit
-/// `BERTH_QUERY_DATABASE_URL`, if set (see [`query::role_options`]).
+/// `BERTH_QUERY_DATABASE_URL`, if set (see [`role::role_options`]).
 #[derive(Debug, Clone, Copy)]
 pub struct QueryConnection<'a> {
     /// The URL the instance connected with.
@@ -148,19 +149,26 @@ fn read_files(dir: &Path, def: &PoolDefinition) -> Result<Option<QueryResult>> {
     }))
 }
 
-/// Connection options of the query role, creating the role if missing.
+/// Connection options for account queries ([`role::role_options`]),
+/// creating the query role if missing, and the default login role too when
+/// `BERTH_QUERY_DATABASE_URL` does not name another.
 pub async fn role(db: &PgPool, conn: QueryConnection<'_>) -> Result<PgConnectOptions> {
-    query::ensure_role(db).await.map_err(|e| {
+    let (q, l) = (role::QUERY_ROLE, role::LOGIN_ROLE);
+    role::ensure_role(db).await.map_err(|e| {
         Error::new(
             ErrorCode::QueryRefused,
-            format!(
-                "the query role {} is missing and could not be created ({e}); create it: CREATE ROLE {} LOGIN",
-                query::QUERY_ROLE,
-                query::QUERY_ROLE
-            ),
+            format!("the query role {q} is missing and could not be created ({e}); create it: CREATE ROLE {q} NOLOGIN"),
         )
     })?;
-    query::role_options(conn.main_url, conn.explicit)
+    if conn.explicit.is_none() {
+        role::ensure_login_role(db).await.map_err(|e| {
+            Error::new(
+                ErrorCode::QueryRefused,
+                format!("the login role {l} is missing and could not be created ({e}); create it: CREATE ROLE {l} LOGIN NOINHERIT; GRANT {q} TO {l}"),
+            )
+        })?;
+    }
+    role::role_options(conn.main_url, conn.explicit)
 }
 
 /// What a refresh did and where the pool's accounts stand after it.
@@ -211,6 +219,55 @@ pub async fn refresh(
         truncated: result.truncated,
         stats: lease::stats(db, name).await?,
     })
+}
+
+/// Why the last automatic refresh of a pool's accounts failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshFailure {
+    /// Pool name.
+    pub pool: String,
+    /// When it failed.
+    pub failed_at: DateTime<Utc>,
+    /// The error's code (`query_refused`, `database_unavailable`, …).
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+}
+
+/// Longest message stored with a refresh failure (in characters).
+const FAILURE_MESSAGE_CHARS: usize = 1000;
+
+/// Records that the automatic refresh of `pool` failed with `error` now
+/// (replacing the previous failure), so every instance and face can show
+/// it; a successful refresh clears it ([`lease::refresh`]).
+pub async fn record_failure(db: &PgPool, pool: &str, error: &Error) -> Result<()> {
+    let message: String = error
+        .to_string()
+        .chars()
+        .take(FAILURE_MESSAGE_CHARS)
+        .collect();
+    sqlx::query(
+        "INSERT INTO pool_account_refresh_failures (pool, failed_at, code, message)
+         VALUES ($1, now(), $2, $3)
+         ON CONFLICT (pool) DO UPDATE SET failed_at = now(), code = $2, message = $3",
+    )
+    .bind(pool)
+    .bind(error.code().as_str())
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every pool whose last automatic account refresh failed, by pool.
+pub async fn refresh_failures(db: &PgPool) -> Result<BTreeMap<String, RefreshFailure>> {
+    let rows: Vec<RefreshFailure> = sqlx::query_as(
+        "SELECT pool, failed_at, code, message FROM pool_account_refresh_failures ORDER BY pool",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|f| (f.pool.clone(), f)).collect())
 }
 
 /// When `pool`'s accounts were last refreshed, if ever.

@@ -1,0 +1,198 @@
+//! What the `berth` binary's tests need: a database of their own on the
+//! server `DATABASE_URL` names, the binary with a clean environment, and
+//! waits that poll with a deadline (nothing sleeps to synchronise).
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_berth");
+
+/// Variables the child must not inherit (they change its configuration).
+const INHERITED: &[&str] = &[
+    "BERTH_DEV",
+    "RUST_LOG",
+    "PLATFORM_PRIORITY",
+    "DEPLOYMENT_PLATFORM",
+    "GLOBAL_QUEUE_TIMEOUT_MS",
+    "BERTH_POOLS_DIR",
+    "BERTH_QUERY_DATABASE_URL",
+    "BERTH_LEADER_LEASE_MS",
+];
+
+/// A database created for one test, dropped by [`TestDb::drop_db`].
+pub struct TestDb {
+    admin_url: String,
+    name: String,
+    /// Its URL, for the child.
+    pub url: String,
+    /// A pool on it, for the test's own checks.
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    /// Creates `berth_<tag>_<pid>_<nanos>` on `DATABASE_URL`'s server.
+    pub async fn new(tag: &str) -> TestDb {
+        let admin_url = std::env::var("DATABASE_URL").expect(
+            "DATABASE_URL=postgres://USER@HOST:PORT/postgres (a user that may CREATE DATABASE)",
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("berth_{tag}_{}_{nanos}", std::process::id());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("admin connection");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .expect("test database created");
+        admin.close().await.ok();
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("DATABASE_URL has no database part: {admin_url}"),
+        };
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("test database reachable");
+        TestDb {
+            admin_url,
+            name,
+            url,
+            pool,
+        }
+    }
+
+    /// [`TestDb::new`] with Berth's schema (`berth --dev migrate`: one-shot
+    /// commands do not migrate).
+    pub async fn migrated(tag: &str) -> TestDb {
+        let db = TestDb::new(tag).await;
+        let out = berth(&db.url, &["--dev", "migrate"]).await;
+        assert!(out.status.success(), "berth migrate: {}", text(&out.stderr));
+        db
+    }
+
+    /// Drops the database (and any session still on it).
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+/// `berth args…` on `url`, with piped output, killed when dropped.
+pub fn command(url: &str, args: &[&str]) -> Command {
+    command_via(&[], url, args)
+}
+
+/// [`command`] started through `wrapper` (e.g. `prlimit --data=…`).
+pub fn command_via(wrapper: &[&str], url: &str, args: &[&str]) -> Command {
+    let mut cmd = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    };
+    cmd.args(args)
+        .env("DATABASE_URL", url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in INHERITED {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs a command to completion (at most `within`).
+pub async fn finish(mut cmd: Command, within: Duration) -> Output {
+    let child = cmd.spawn().expect("berth runs");
+    tokio::time::timeout(within, child.wait_with_output())
+        .await
+        .expect("berth finished in time")
+        .expect("berth output")
+}
+
+/// `berth args…` to completion (at most a minute).
+pub async fn berth(url: &str, args: &[&str]) -> Output {
+    finish(command(url, args), Duration::from_secs(60)).await
+}
+
+/// Output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Polls `check` until it gives a value or `within` passes.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`, …) to a running child.
+pub fn signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("child still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A fresh pools directory for one test, removed when dropped.
+pub struct PoolsDir(pub std::path::PathBuf);
+
+impl PoolsDir {
+    /// An empty directory under the system's temporary directory.
+    pub fn new(tag: &str) -> PoolsDir {
+        let dir = std::env::temp_dir().join(format!("berth-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        PoolsDir(dir)
+    }
+
+    /// The directory as an argument.
+    pub fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    /// Writes `<name>.yaml`: a zoom pool whose accounts come from `select`
+    /// (one line of SQL), refreshed every `refresh`.
+    pub fn sql_pool(&self, name: &str, select: &str, refresh: &str) {
+        std::fs::write(
+            self.0.join(format!("{name}.yaml")),
+            format!(
+                "name: {name}\nmeeting_platform: zoom\nimage: bot\nmax_size: 2\naccounts:\n  type: sql\n  query:\n    select: {select}\n  pool_config:\n    refresh_interval: {refresh}\n"
+            ),
+        )
+        .unwrap();
+    }
+}
+
+impl Drop for PoolsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
