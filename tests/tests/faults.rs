@@ -136,11 +136,15 @@ fn creators(
         .map(|i| {
             let (berth, stop, failed) = (berth.clone(), stop.clone(), failed.clone());
             tokio::spawn(async move {
-                let meeting = [MeetingPlatform::Zoom, MeetingPlatform::GoogleMeet][i % 2];
+                let (meeting, url) = [
+                    (MeetingPlatform::Zoom, format!("https://zoom.us/j/{i}")),
+                    (MeetingPlatform::GoogleMeet, format!("https://meet.google.com/faults-{i}")),
+                ][i % 2]
+                    .clone();
                 while !stop.load(Ordering::SeqCst) {
                     let req = NewBot {
                         meeting_platform: meeting,
-                        meeting_url: format!("https://{}/j/{i}", meeting.as_str()),
+                        meeting_url: url.clone(),
                         priority: None,
                         queue_timeout_ms: None,
                         pool: None,
