@@ -197,3 +197,58 @@ fn the_last_instance_out_stops_the_server_its_owner_left_running() {
     stop_cleanly(attached);
     assert_stopped(&data.0, pid, "after the last instance's clean exit");
 }
+
+/// What closing the desktop would stop (its close prompt): the embedded
+/// database stops with an owner alone on it, and keeps running while
+/// another instance uses it, which also dispatches in its place.
+#[tokio::test]
+async fn departure_tells_whether_the_embedded_database_stops_and_who_else_serves() {
+    use berth_core::departure::{self, EmbeddedFate};
+    if !has_postgres() {
+        return;
+    }
+    let data = DataDir::new("departure");
+    let options = berth_core::Options {
+        dev: true,
+        database_url: None,
+        data_dir: data.0.clone(),
+        background: true,
+        feed: true,
+        max_connections: 4,
+    };
+    let me = berth_core::Berth::start(options)
+        .await
+        .expect("in-process instance");
+    let pid = postmaster(&data.0).expect("this instance started the server");
+    let alone = departure::of(&me).await.expect("departure");
+    assert_eq!(
+        (alone.embedded, alone.other_instances),
+        (EmbeddedFate::Stops, 0),
+        "{alone:?}"
+    );
+
+    let other = spawn(&data.0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let shared = loop {
+        let d = departure::of(&me).await.expect("departure");
+        if d.other_instances == 1 {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the other instance never showed up: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(shared.embedded, EmbeddedFate::KeepsRunning, "{shared:?}");
+
+    stop_cleanly(other);
+    let after = departure::of(&me).await.expect("departure");
+    assert_eq!(
+        (after.embedded, after.other_instances),
+        (EmbeddedFate::Stops, 0),
+        "the other instance left cleanly: {after:?}"
+    );
+    me.shutdown().await.expect("shutdown");
+    assert_stopped(&data.0, pid, "after the owner's shutdown");
+}

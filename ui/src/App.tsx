@@ -3,6 +3,7 @@ import { DashboardPage } from "./dashboard/DashboardPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
 import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
+import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
 import { useLeaveGuard } from "./shared/unsaved";
 
@@ -76,6 +77,7 @@ export function App() {
         </div>
       </main>
       {dialog}
+      <ClosePrompt />
     </div>
   );
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod definition;
 pub mod demo;
+pub mod departure;
 pub mod description;
 pub mod dispatch;
 pub mod error;

@@ -256,6 +256,16 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Whether [`EmbeddedPostgres::stop`] would stop the server now: this
+    /// process owns it (or its owner is gone) and no other client is
+    /// connected. When that cannot be told, it would not.
+    pub async fn would_stop(&self) -> bool {
+        let owned = self.owner.is_some()
+            || matches!(owner::try_take(&self.lock), Ok(Some(_)))
+                && self.cluster.join("postmaster.pid").exists();
+        owned && matches!(self.other_clients().await, Ok(0))
+    }
+
     /// Client connections other than the one asking.
     async fn other_clients(&self) -> Result<i64> {
         use sqlx::Connection;
