@@ -63,15 +63,18 @@ fn has_postgres() -> bool {
     found
 }
 
-/// Starts an instance on `data` and waits for its `ready` line.
+/// Starts an instance on `data` and waits for its `ready` line. Its log
+/// goes to `<data>/instance-<pid>.log` (shown when a check fails).
 fn spawn(data: &Path) -> Instance {
+    let log = tempfile_in(data);
     let mut child = Command::new(env!("CARGO_BIN_EXE_instance"))
         .env_remove("DATABASE_URL")
         .env_remove("BERTH_QUERY_DATABASE_URL")
         .env("BERTH_DATA_DIR", data)
         .env("BERTH_POOLS_DIR", data.join("pools"))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,berth_core::db=info")
         .stdout(Stdio::piped())
+        .stderr(log)
         .spawn()
         .expect("instance starts");
     let mut line = String::new();
@@ -139,10 +142,37 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// A new log file for an instance in `data`.
+fn tempfile_in(data: &Path) -> std::fs::File {
+    let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
+    std::fs::File::create(data.join(format!("instance-{n}.log"))).expect("instance log")
+}
+
+/// The instances' logs, for a failure message.
+fn logs(data: &Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(data).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("instance-") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            out.push_str(&format!("--- {name}\n{text}"));
+        }
+    }
+    let server = std::fs::read_to_string(data.join("pg").join("server.log")).unwrap_or_default();
+    let tail: Vec<&str> = server.lines().rev().take(30).collect();
+    out.push_str("--- server.log (last lines)\n");
+    for line in tail.into_iter().rev() {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 fn assert_stopped(data: &Path, pid: u32, why: &str) {
     assert!(
         wait_until(Duration::from_secs(15), || !alive(pid)),
-        "{why}: the postmaster ({pid}) still runs"
+        "{why}: the postmaster ({pid}) still runs\n{}",
+        logs(data)
     );
     assert!(
         postmaster(data).is_none(),
