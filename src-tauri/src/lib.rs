@@ -8,6 +8,7 @@
 //! bridge by the `export_bindings` test.
 
 pub mod api;
+pub mod closing;
 pub mod commands;
 pub mod dto;
 pub mod events;
@@ -17,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use berth_core::Options;
-use tauri::{AppHandle, Manager, RunEvent};
+use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
 use tauri_specta::{collect_commands, collect_events, Event};
 
 use crate::events::{ChangeEvent, ChangeKind};
@@ -57,8 +58,9 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::read_definition_file,
             commands::repair_definition,
             commands::deploy_bots,
+            closing::answer_close,
         ])
-        .events(collect_events![ChangeEvent])
+        .events(collect_events![ChangeEvent, closing::CloseRequested])
         // One TypeScript type per Rust type (not separate serialize and
         // deserialize shapes): outputs are only serialized, inputs only
         // deserialized, and `Option` fields are always present (as `null`).
@@ -155,9 +157,9 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
     }
 }
 
-/// Ctrl-C or SIGTERM closes the app the same way as closing its window,
-/// so the core stops gracefully (leadership handed over, embedded database
-/// stopped).
+/// Ctrl-C or SIGTERM quits the app without asking (also when its window
+/// is hidden, serving in the background), and the core stops gracefully
+/// (leadership handed over, embedded database stopped).
 async fn exit_on_signal(app: AppHandle) {
     #[cfg(unix)]
     {
@@ -193,7 +195,9 @@ fn stop_core(app: &AppHandle) {
         if let Some(traffic) = demo {
             traffic.stop().await;
         }
-        match Arc::try_unwrap(berth) {
+        // A command or task may still hold the core for a moment.
+        let berth = unique(berth, std::time::Duration::from_secs(5)).await;
+        match berth {
             Ok(berth) => {
                 match tokio::time::timeout(std::time::Duration::from_secs(15), berth.shutdown())
                     .await
@@ -208,7 +212,26 @@ fn stop_core(app: &AppHandle) {
     });
 }
 
-/// Runs the desktop app until its window closes.
+/// `berth` once no one else holds it (or back as `Err` after `limit`).
+async fn unique(
+    mut berth: Arc<berth_core::Berth>,
+    limit: std::time::Duration,
+) -> Result<berth_core::Berth, Arc<berth_core::Berth>> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match Arc::try_unwrap(berth) {
+            Ok(b) => return Ok(b),
+            Err(shared) if tokio::time::Instant::now() < deadline => {
+                berth = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(shared) => return Err(shared),
+        }
+    }
+}
+
+/// Runs the desktop app until it quits: its window closed (asking first
+/// when that would stop work, see [`closing`]), Ctrl-C or SIGTERM.
 pub fn run() {
     init_logging();
     if cfg!(target_os = "linux")
@@ -234,7 +257,16 @@ pub fn run() {
     let bridge = bridge();
     let app = tauri::Builder::default()
         .manage(Core::default())
+        .manage(closing::Closing::default())
         .invoke_handler(bridge.invoke_handler())
+        // Closing the window asks first when it would stop work (see `closing`).
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" {
+                    closing::on_close_requested(window.app_handle(), api);
+                }
+            }
+        })
         .setup(move |app| {
             bridge.mount_events(app);
             tauri::async_runtime::spawn(start_core(app.handle().clone(), dev, demo));

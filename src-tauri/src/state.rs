@@ -63,6 +63,14 @@ impl Core {
         }
     }
 
+    /// The running core, if it runs now (no waiting).
+    pub fn ready(&self) -> Option<Arc<Berth>> {
+        match &*self.phase.borrow() {
+            Phase::Ready(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+
     /// Starts the core with `options` and records the outcome.
     pub async fn start(&self, options: Options) -> CommandResult<Arc<Berth>> {
         match Berth::start(options).await {

@@ -5,8 +5,10 @@
 //!
 //! It checks that the dashboard's numbers match the database, that a bot
 //! created by the `berth` CLI (another process) shows up without a manual
-//! refresh, and that a settings edit is validated inline and persisted with
-//! its history. Screenshots of the dashboard and the infrastructure view are
+//! refresh, that a settings edit is validated inline and persisted with
+//! its history, that leaving unsaved edits asks first and the query builder
+//! keeps pace with typing ([`editing`]), and that closing the window with
+//! bots queued asks, and can keep dispatching in the background ([`closing`]). Screenshots of the dashboard and the infrastructure view are
 //! saved under `<target>/e2e-screenshots/`.
 //!
 //! Needs `tauri-driver` (scripts/setup.sh installs it), `WebKitWebDriver`
@@ -23,6 +25,12 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use sqlx::PgPool;
+
+// Scenario parts in `tests/e2e/` (a directory cargo does not build as tests).
+#[path = "e2e/closing.rs"]
+mod closing;
+#[path = "e2e/editing.rs"]
+mod editing;
 
 const DRIVER_PORT: u16 = 4444;
 const NATIVE_PORT: u16 = 4445;
@@ -402,12 +410,21 @@ async fn desktop_app_end_to_end(db: PgPool) {
         }
     };
 
-    let outcome = scenario(&client, &db, &url).await;
-    let _ = client.close().await;
+    // The test's own display shows nothing but the app, so a picture of it
+    // tells whether the app's window is shown.
+    let own_display = _xvfb.as_ref().map(|_| display.as_str());
+    let outcome = scenario(&client, &db, &url, own_display).await;
+    // The app has exited by now (the scenario ends by closing it).
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
     outcome.expect("scenario");
 }
 
-async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String> {
+async fn scenario(
+    client: &Client,
+    db: &PgPool,
+    url: &str,
+    own_display: Option<&str>,
+) -> Result<(), String> {
     // --- the dashboard's numbers are the database's ---------------------------
     wait_find(
         client,
@@ -620,8 +637,12 @@ async fn scenario(client: &Client, db: &PgPool, url: &str) -> Result<(), String>
     }
 
     settings_pins_and_refused_saves(client, db, url).await?;
+    editing::settings_ask_before_leaving(client, db).await?;
     pools_create_test_apply(client, db).await?;
-    scroll_ten_thousand(client, db).await
+    editing::query_builder_typing(client, db).await?;
+    scroll_ten_thousand(client, db).await?;
+    // Last: the app exits at the end of it.
+    closing::close_with_queued_bots(client, db, own_display).await
 }
 
 /// Issue 11, items 24 and 22, in the real app. A limit pinned in the app's

@@ -138,7 +138,10 @@ fn creators(
             tokio::spawn(async move {
                 let (meeting, url) = [
                     (MeetingPlatform::Zoom, format!("https://zoom.us/j/{i}")),
-                    (MeetingPlatform::GoogleMeet, format!("https://meet.google.com/faults-{i}")),
+                    (
+                        MeetingPlatform::GoogleMeet,
+                        format!("https://meet.google.com/faults-{i}"),
+                    ),
                 ][i % 2]
                     .clone();
                 while !stop.load(Ordering::SeqCst) {

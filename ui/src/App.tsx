@@ -3,7 +3,9 @@ import { DashboardPage } from "./dashboard/DashboardPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
 import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
+import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
+import { useLeaveGuard } from "./shared/unsaved";
 
 type Tab = "dashboard" | "pools" | "infrastructure" | "settings";
 
@@ -21,9 +23,14 @@ function tabFromHash(): Tab {
 
 export function App() {
   const [tab, setTabState] = useState<Tab>(tabFromHash);
+  const { leave, dialog } = useLeaveGuard();
   const setTab = (t: Tab) => {
-    setTabState(t);
-    window.history.replaceState(null, "", `#/${t}`);
+    if (t === tab) return;
+    // Another view unmounts this one: unsaved edits would vanish.
+    leave(() => {
+      setTabState(t);
+      window.history.replaceState(null, "", `#/${t}`);
+    });
   };
   return (
     <div className="flex h-full">
@@ -69,6 +76,8 @@ export function App() {
           {tab === "settings" && <SettingsPage />}
         </div>
       </main>
+      {dialog}
+      <ClosePrompt />
     </div>
   );
 }

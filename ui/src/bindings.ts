@@ -69,11 +69,14 @@ export const commands = {
 	repairDefinition: (file: string, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("repair_definition", { file, text })),
 	/**  Creates and routes a batch of bots in one pool. */
 	deployBots: (request: DeployRequest) => typedError<DeployBatch, CommandError>(__TAURI_INVOKE("deploy_bots", { request })),
+	/**  The web view's answer to the last close request. */
+	answerClose: (answer: CloseAnswer) => typedError<null, CommandError>(__TAURI_INVOKE("answer_close", { answer })),
 };
 
 /** Events */
 export const events = {
 	changeEvent: makeEvent<ChangeEvent, ChangeEvent>("change-event"),
+	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 };
 
 /* Types */
@@ -202,6 +205,46 @@ export type ChangeKind =
 "resync" | 
 /**  The live feed lost the database (`message` says why); events stop until it is back. */
 "disconnected";
+
+/**  The web view's answer to a close request. */
+export type CloseAnswer = 
+/**  The question is on screen: wait for the user. */
+"asking" | 
+/**  Exit now. */
+"quit" | 
+/**  Hide the window and keep dispatching until no bot is queued. */
+"background" | 
+/**  Keep the window open. */
+"cancel";
+
+/**  What closing the app now would stop. */
+export type CloseImpact = {
+	/**  Bots waiting for capacity. */
+	queued: number,
+	/**  Bots deploying or running (they keep running on their platforms). */
+	active: number,
+	/**  Other live Berth instances, which dispatch when this one is gone. */
+	otherInstances: number,
+	/**  The embedded database's fate. */
+	embeddedDatabase: EmbeddedDatabase,
+	/**
+	 *  Closing stops dispatching queued bots (nobody else would): the app
+	 *  then asks, and offers to keep dispatching in the background.
+	 */
+	stopsDispatching: boolean,
+};
+
+/**
+ *  The window was asked to close (the event name is `close-requested`):
+ *  answer with `answer_close`.
+ */
+export type CloseRequested = {
+	/**
+	 *  What closing would stop; `null` when the core does not run or the
+	 *  database did not say in time.
+	 */
+	impact: CloseImpact | null,
+};
 
 /**
  *  A command's failure: a machine-readable `code` (berth-core's `ErrorCode`
@@ -367,6 +410,15 @@ export type DeployRequest = {
 	/**  Queue timeout in ms; `null`: the pool's default. */
 	queueTimeoutMs: number | null,
 };
+
+/**  What the embedded database does when the app exits. */
+export type EmbeddedDatabase = 
+/**  `DATABASE_URL` is used: not the app's to stop. */
+"notEmbedded" | 
+/**  It stops with the app. */
+"stops" | 
+/**  Other clients use it: it keeps running. */
+"keepsRunning";
 
 /**
  *  A database id passed to a command (a bot's id): an `i64` in Rust, a

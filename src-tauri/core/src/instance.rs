@@ -499,6 +499,15 @@ impl Berth {
         &self.database_url
     }
 
+    /// Whether the embedded database stops when this instance exits
+    /// (`None`: not embedded). See [`crate::departure`].
+    pub async fn embedded_stops_on_exit(&self) -> Option<bool> {
+        match &self.embedded {
+            None => None,
+            Some(pg) => Some(pg.would_stop().await),
+        }
+    }
+
     /// Whether this instance leads the background jobs now.
     pub fn is_leader(&self) -> bool {
         self.leading.load(Ordering::SeqCst)

@@ -10,6 +10,7 @@ pub mod confined;
 pub mod db;
 pub mod definition;
 pub mod demo;
+pub mod departure;
 pub mod description;
 pub mod dispatch;
 pub mod error;

@@ -1,5 +1,6 @@
 //! A full Berth instance in development mode, for multi-process tests
-//! (leader hand-over). Runs until killed; prints `ready <instance-id>`.
+//! (leader hand-over, the embedded database). Runs until killed, or until
+//! SIGINT (Ctrl-C), then shuts down gracefully; prints `ready <instance-id>`.
 
 #[tokio::main]
 async fn main() {
@@ -11,7 +12,11 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // Listening before saying ready: a SIGINT right after `ready` is a
+    // graceful stop, not the default action (death without shutdown).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .expect("SIGINT handler");
     println!("ready {}", berth.id);
-    let _ = tokio::signal::ctrl_c().await;
+    interrupt.recv().await;
     let _ = berth.shutdown().await;
 }

@@ -16,14 +16,16 @@ import {
   useCallback,
   useContext,
   useEffect,
+  useLayoutEffect,
+  useRef,
   useState,
   useSyncExternalStore,
   type ReactNode,
 } from "react";
 import { ApiError, DATABASE_UNAVAILABLE, errorCode } from "./errors";
 import { createLiveStore, type LiveState, type LiveStore } from "./live";
-import { api, onChange } from "./tauri";
-import type { AccountRefresh, ChangeEvent, DeployBatch, DeployRequest, PlatformEdit, Settings } from "./types";
+import { api, onChange, onCloseRequested } from "./tauri";
+import type { AccountRefresh, ChangeEvent, CloseAnswer, CloseRequested, DeployBatch, DeployRequest, PlatformEdit, Settings } from "./types";
 
 /** Safety-net refresh; events are the main mechanism. */
 export const SAFETY_REFETCH_MS = 15_000;
@@ -328,3 +330,28 @@ export function useDeployBots() {
 
 export const useTestDefinition = () =>
   useMutation<Awaited<ReturnType<typeof api.testDefinition>>, ApiError, string>({ mutationFn: (text) => api.testDefinition(text) });
+
+// ---- closing the window -----------------------------------------------------
+
+/** Calls `handler` on each close request of the window (answer it with `answerClose`). */
+export function useCloseRequests(handler: (event: CloseRequested) => void) {
+  const latest = useRef(handler);
+  useLayoutEffect(() => {
+    latest.current = handler;
+  });
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let cancelled = false;
+    void onCloseRequested((e) => latest.current(e)).then((fn) => {
+      if (cancelled) fn();
+      else unlisten = fn;
+    });
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, []);
+}
+
+/** Answers the window's last close request. */
+export const answerClose = (answer: CloseAnswer) => api.answerClose(answer);

@@ -2,7 +2,7 @@
 // generates with tauri-specta). Everything else goes through `./hooks`.
 // Commands resolve to their data or throw an `ApiError {code, message}`.
 import type { UnlistenFn } from "@tauri-apps/api/event";
-import { commands, events, type ChangeEvent, type CommandError } from "../bindings";
+import { commands, events, type ChangeEvent, type CloseRequested, type CommandError } from "../bindings";
 import { toApiError } from "./errors";
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
@@ -44,6 +44,7 @@ export const api = {
   readDefinitionFile: (...a: Parameters<typeof commands.readDefinitionFile>) => unwrap(commands.readDefinitionFile(...a)),
   repairDefinition: (...a: Parameters<typeof commands.repairDefinition>) => unwrap(commands.repairDefinition(...a)),
   deployBots: (...a: Parameters<typeof commands.deployBots>) => unwrap(commands.deployBots(...a)),
+  answerClose: (...a: Parameters<typeof commands.answerClose>) => unwrap(commands.answerClose(...a)),
 };
 
 export type Api = typeof api;
@@ -51,4 +52,9 @@ export type Api = typeof api;
 /** Subscribes to the core's change feed; resolves to the unsubscribe function. */
 export function onChange(handler: (event: ChangeEvent) => void): Promise<UnlistenFn> {
   return events.changeEvent.listen((e) => handler(e.payload));
+}
+
+/** Subscribes to the window's close requests; resolves to the unsubscribe function. */
+export function onCloseRequested(handler: (event: CloseRequested) => void): Promise<UnlistenFn> {
+  return events.closeRequested.listen((e) => handler(e.payload));
 }

@@ -13,7 +13,8 @@ import {
 import type { DefinitionDetail, DefinitionSummary } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { meetingLabel } from "../shared/format";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { useUnsavedChanges } from "../shared/unsaved";
+import { ConfirmDialog } from "../shared/ConfirmDialog";
 import { DiffView } from "./DiffView";
 import { problemLocation } from "./problems";
 import { QueryBuilder } from "./QueryBuilder";
@@ -130,6 +131,8 @@ function EditorPanel({
   const checked = validation.data !== undefined && debounced === text && !validation.isPlaceholderData;
   const valid = checked && problems.length === 0;
   const unsaved = text !== saved;
+  // A new pool's untouched template is nothing to lose.
+  useUnsavedChanges(`the pool definition ${original ?? broken?.file ?? "(new pool)"}`, text !== (saved ?? NEW_DEFINITION));
   const problemLines = new Set(problems.flatMap((p) => (p.line !== null ? [p.line] : [])));
 
   const save = useSaveDefinition();

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useDefinitions } from "../api/hooks";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { PageHeader } from "../shared/PageHeader";
+import { useLeaveGuard } from "../shared/unsaved";
 import { DefinitionEditor, editorKey, type EditorTarget } from "./DefinitionEditor";
 import { DefinitionsTable } from "./DefinitionsTable";
 import { DeployBotsDialog } from "./DeployBotsDialog";
@@ -13,9 +14,14 @@ export function PoolsPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const [deploying, setDeploying] = useState<string | null>(null);
   const selected = target?.kind === "existing" ? target.name : null;
+  const { leave, dialog } = useLeaveGuard();
   const open = (t: EditorTarget) => {
-    setNotice(null);
-    setTarget(t);
+    if (target && editorKey(target) === editorKey(t)) return;
+    // Another target replaces the editor: its unsaved edits would vanish.
+    leave(() => {
+      setNotice(null);
+      setTarget(t);
+    });
   };
   const deployRow = deploying !== null ? list.data?.definitions.find((d) => d.summary.name === deploying) : undefined;
   return (
@@ -69,6 +75,7 @@ export function PoolsPage() {
           onClose={() => setDeploying(null)}
         />
       )}
+      {dialog}
     </div>
   );
 }

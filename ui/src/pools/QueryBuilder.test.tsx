@@ -1,13 +1,20 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { ApiError } from "../api/errors";
 import type { BuilderTable, DefinitionList } from "../api/types";
 import { detail, row, validate } from "../test/definitions";
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { PoolsPage } from "./PoolsPage";
-import { COMPARATORS } from "./queryBuilder";
+import { TYPING_PAUSE_MS } from "./QueryBuilder";
+import { COMPARATORS, writeBuilder } from "./queryBuilder";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
+// The real writer, counted: a keystroke must not rewrite the whole YAML.
+vi.mock("./queryBuilder", async (original) => {
+  const real = await original<typeof import("./queryBuilder")>();
+  return { ...real, writeBuilder: vi.fn(real.writeBuilder) };
+});
 
 const HEAD = `# Berth pool: zoom bots
 name: zoom
@@ -66,6 +73,7 @@ const INVOICES: BuilderTable = {
 const LIST: DefinitionList = { directory: "/pools", definitions: [row("zoom", { state: "notApplied" })], problems: [] };
 
 beforeEach(() => {
+  vi.mocked(writeBuilder).mockClear();
   resetMockApi();
   mockApi.listDefinitions.mockResolvedValue(LIST);
   mockApi.validateDefinition.mockImplementation(validate);
@@ -266,5 +274,53 @@ describe("Query builder", () => {
     });
     expect(button("Query builder")).toBeDisabled();
     expect(button("Query builder")).toHaveAttribute("title", "The query builder is for SQL account sources (this one is file)");
+  });
+
+  describe("typing at 30 ms a key (issue 11, item 26)", () => {
+    const WITH_EQUALS = WITH_BUILDER.replace("{ column: status, op: in, value: [available, retry] }", '{ column: status, op: =, value: "" }');
+
+    /** The builder open on WITH_EQUALS, then a keyboard on a virtual clock (each key 30 ms after the last). */
+    async function typist() {
+      await openBuilder(WITH_EQUALS);
+      const form = builder();
+      await within(form).findByRole("checkbox", { name: "id" });
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      // Testing Library lets React settle with a setTimeout(0) after each
+      // user-event call, and advances fake timers for it only under `jest`.
+      vi.stubGlobal("jest", { advanceTimersByTime: (ms: number) => vi.advanceTimersByTime(ms) });
+      const input = within(within(form).getByRole("group", { name: "Filter 1" })).getByRole("textbox", { name: "Value" });
+      return { input, user: userEvent.setup({ delay: 30, advanceTimers: vi.advanceTimersByTime }) };
+    }
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.unstubAllGlobals();
+    });
+
+    it("keeps every key and rewrites the YAML once, when typing pauses", async () => {
+      const { input, user } = await typist();
+      await user.type(input, "available");
+      expect(input).toHaveValue("available");
+      // Nine keys, no rewrite of the whole document yet.
+      expect(writeBuilder).not.toHaveBeenCalled();
+      await act(async () => vi.advanceTimersByTime(TYPING_PAUSE_MS));
+      expect(writeBuilder).toHaveBeenCalledTimes(1);
+      vi.useRealTimers();
+      const text = await yamlText();
+      expect(text).toContain("      - { column: status, op: =, value: available }\n");
+      expect(text).toBe(WITH_EQUALS.replace('value: "" }', "value: available }"));
+    });
+
+    it("writes what was typed at once when the field loses focus, and when the builder closes", async () => {
+      const { input, user } = await typist();
+      await user.type(input, "ava");
+      await user.tab();
+      expect(writeBuilder).toHaveBeenCalledTimes(1);
+      await user.type(input, "il");
+      expect(input).toHaveValue("avail");
+      vi.useRealTimers();
+      // Straight to the YAML (no blur): closing the builder writes it.
+      expect(await yamlText()).toContain('value: avail }');
+      expect(writeBuilder).toHaveBeenCalledTimes(2);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useQueryTables, useTableColumns } from "../api/hooks";
 import type { BuilderColumn } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
@@ -20,9 +20,22 @@ import {
 } from "./queryBuilder";
 
 /**
+ * Typing in a builder field rewrites the YAML once typing pauses this long,
+ * or at once when the field loses focus or the builder closes.
+ */
+export const TYPING_PAUSE_MS = 250;
+
+/**
  * The visual query builder of a SQL account source: table, columns,
  * filters, sort and limit. Every edit rewrites `accounts.builder` in the
  * YAML text (see `writeBuilder`); the form starts from the text's builder.
+ *
+ * A keystroke only updates the form: rewriting the YAML parses and prints
+ * the whole document several times (tens of milliseconds a key in the app's
+ * web view, where it made typing at 30 ms a key fall seconds behind), so a
+ * typed value reaches the text when typing pauses, on blur (a click on
+ * Save, another view or another control blurs first) or when the builder
+ * closes. Choices (selects, checkboxes, buttons) write at once.
  */
 export function QueryBuilder({ text, onChange }: { text: string; onChange: (text: string) => void }) {
   const [form, setForm] = useState<BuilderForm>(() => {
@@ -36,13 +49,40 @@ export function QueryBuilder({ text, onChange }: { text: string; onChange: (text
   const kinds = new Map(known?.map((c) => [c.name, valueKind(c.dataType)]));
   const kindOf = (column: string): ValueKind | null => kinds.get(column) ?? null;
 
+  // What a delayed write needs, as of the last render.
+  const latest = useRef({ text, onChange, kindOf });
+  useLayoutEffect(() => {
+    latest.current = { text, onChange, kindOf };
+  });
+  const typed = useRef<{ form: BuilderForm; timer: ReturnType<typeof setTimeout> } | null>(null);
+  /** Writes a typed, not yet written form into the text. */
+  const flush = useCallback(() => {
+    const t = typed.current;
+    if (!t) return;
+    clearTimeout(t.timer);
+    typed.current = null;
+    const { text, onChange, kindOf } = latest.current;
+    onChange(writeBuilder(text, t.form, kindOf));
+  }, []);
+  // Closing the builder (another mode, Save elsewhere) keeps what was typed.
+  useEffect(() => flush, [flush]);
+
+  /** A choice: the form and the text at once (with anything typed before it). */
   const update = (next: BuilderForm) => {
+    if (typed.current) clearTimeout(typed.current.timer);
+    typed.current = null;
     setForm(next);
     onChange(writeBuilder(text, next, kindOf));
   };
-  const setFilter = (i: number, patch: Partial<FilterRow>) => {
+  /** A keystroke: the form now, the text when typing pauses. */
+  const type = (next: BuilderForm) => {
+    if (typed.current) clearTimeout(typed.current.timer);
+    setForm(next);
+    typed.current = { form: next, timer: setTimeout(flush, TYPING_PAUSE_MS) };
+  };
+  const setFilter = (i: number, patch: Partial<FilterRow>, typing = false) => {
     const filters = form.filters.map((f, j) => (j === i ? fitValue({ ...f, ...patch }, kindOf) : f));
-    update({ ...form, filters });
+    (typing ? type : update)({ ...form, filters });
   };
   const setSort = (i: number, patch: Partial<SortRow>) => update({ ...form, sort: form.sort.map((s, j) => (j === i ? { ...s, ...patch } : s)) });
   const toggleColumn = (name: string, on: boolean) => {
@@ -124,6 +164,8 @@ export function QueryBuilder({ text, onChange }: { text: string; onChange: (text
             known={known}
             kind={kindOf(f.column)}
             onChange={(patch) => setFilter(i, patch)}
+            onType={(value) => setFilter(i, { value }, true)}
+            onBlur={flush}
             onRemove={() => update({ ...form, filters: form.filters.filter((_, j) => j !== i) })}
           />
         ))}
@@ -172,7 +214,8 @@ export function QueryBuilder({ text, onChange }: { text: string; onChange: (text
           placeholder="no limit"
           value={form.limit}
           aria-invalid={limitBad || undefined}
-          onChange={(e) => update({ ...form, limit: e.target.value })}
+          onChange={(e) => type({ ...form, limit: e.target.value })}
+          onBlur={flush}
         />
         {limitBad && <span className="text-error">1 to {MAX_LIMIT}</span>}
       </label>
@@ -213,6 +256,8 @@ function FilterEditor({
   known,
   kind,
   onChange,
+  onType,
+  onBlur,
   onRemove,
 }: {
   index: number;
@@ -220,6 +265,10 @@ function FilterEditor({
   known: BuilderColumn[] | null;
   kind: ValueKind | null;
   onChange: (patch: Partial<FilterRow>) => void;
+  /** A keystroke in the value (written into the text later). */
+  onType: (value: string) => void;
+  /** The value lost focus: write what was typed. */
+  onBlur: () => void;
   onRemove: () => void;
 }) {
   return (
@@ -239,7 +288,7 @@ function FilterEditor({
           </option>
         ))}
       </select>
-      <ValueInput row={row} kind={kind} onChange={(value) => onChange({ value })} />
+      <ValueInput row={row} kind={kind} onChange={(value) => onChange({ value })} onType={onType} onBlur={onBlur} />
       <button type="button" className="btn" aria-label={`Remove filter ${index + 1}`} onClick={onRemove}>
         Remove
       </button>
@@ -247,10 +296,32 @@ function FilterEditor({
   );
 }
 
-function ValueInput({ row, kind, onChange }: { row: FilterRow; kind: ValueKind | null; onChange: (value: string) => void }) {
+function ValueInput({
+  row,
+  kind,
+  onChange,
+  onType,
+  onBlur,
+}: {
+  row: FilterRow;
+  kind: ValueKind | null;
+  /** A choice (the boolean select). */
+  onChange: (value: string) => void;
+  onType: (value: string) => void;
+  onBlur: () => void;
+}) {
   if (takesNoValue(row.op)) return <span className="input border-transparent bg-transparent text-dim">no value</span>;
   if (takesList(row.op)) {
-    return <input aria-label="Values, comma-separated" className="input" placeholder="a, b, c" value={row.value} onChange={(e) => onChange(e.target.value)} />;
+    return (
+      <input
+        aria-label="Values, comma-separated"
+        className="input"
+        placeholder="a, b, c"
+        value={row.value}
+        onChange={(e) => onType(e.target.value)}
+        onBlur={onBlur}
+      />
+    );
   }
   if (row.op !== "like" && kind === "boolean") {
     return (
@@ -268,7 +339,8 @@ function ValueInput({ row, kind, onChange }: { row: FilterRow; kind: ValueKind |
       type={number ? "number" : "text"}
       placeholder={row.op === "like" ? "pattern, % any text" : undefined}
       value={row.value}
-      onChange={(e) => onChange(e.target.value)}
+      onChange={(e) => onType(e.target.value)}
+      onBlur={onBlur}
     />
   );
 }

@@ -1,6 +1,6 @@
 import { useNow } from "../shared/clock";
 import { formatRelative } from "../shared/format";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { ConfirmDialog } from "../shared/ConfirmDialog";
 
 /** Asks whether to refresh a stale account source before a large deploy batch (see `needsRefreshPrompt`). */
 export function RefreshBeforeDeployDialog({

@@ -4,6 +4,7 @@ import type { PlatformEdit, PlatformSettings, Settings } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
 import { PageHeader } from "../shared/PageHeader";
+import { useUnsavedChanges } from "../shared/unsaved";
 import { SettingsHistory } from "./SettingsHistory";
 import { parseGlobalTimeout, parseLimit, parseQueueTimeout } from "./validation";
 
@@ -112,6 +113,8 @@ export function SettingsForm({ settings }: { settings: Settings }) {
   const invalid = rows.some((r) => r.limitError || r.timeoutError) || globalError !== null;
   const plan = planOf(settings, draft);
   const dirty = plan.order !== undefined || plan.edits.length > 0 || plan.globalQueueTimeoutMs !== undefined;
+  // Leaving asks first (an invalid value typed is an edit too).
+  useUnsavedChanges("Settings", dirty || invalid);
 
   const patch = (name: string, d: PlatformDraft) => {
     setSavedAt(null);

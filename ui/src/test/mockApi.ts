@@ -2,7 +2,7 @@
 // hooks stay real; tests program `mockApi` and push events with `emitChange`.
 import { vi } from "vitest";
 import type { Api } from "../api/tauri";
-import type { ChangeEvent } from "../api/types";
+import type { ChangeEvent, CloseRequested } from "../api/types";
 
 type Mocked<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? ReturnType<typeof vi.fn<(...a: A) => R>> : never };
 
@@ -35,14 +35,22 @@ const names: (keyof Api)[] = [
   "readDefinitionFile",
   "repairDefinition",
   "deployBots",
+  "answerClose",
 ];
 
 let handlers: ((e: ChangeEvent) => void)[] = [];
+let closeHandlers: ((e: CloseRequested) => void)[] = [];
 
 /** Every command pending again, no listeners. */
 export function resetMockApi() {
   for (const n of names) (mockApi as Record<string, unknown>)[n] = vi.fn(pending);
   handlers = [];
+  closeHandlers = [];
+}
+
+/** The shell asks the window whether to close (its `close-requested` event). */
+export function emitCloseRequested(e: CloseRequested) {
+  closeHandlers.forEach((h) => h(e));
 }
 resetMockApi();
 
@@ -57,6 +65,12 @@ export const tauriModule = {
     handlers.push(h);
     return Promise.resolve(() => {
       handlers = handlers.filter((x) => x !== h);
+    });
+  },
+  onCloseRequested: (h: (e: CloseRequested) => void) => {
+    closeHandlers.push(h);
+    return Promise.resolve(() => {
+      closeHandlers = closeHandlers.filter((x) => x !== h);
     });
   },
 };

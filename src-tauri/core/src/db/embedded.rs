@@ -4,8 +4,15 @@
 //! from the machine's own server binaries (Debian: the `postgresql`
 //! package) in its data directory. The server listens on a Unix socket only
 //! (`listen_addresses=''`) in a directory only its owner can enter, trusts
-//! local connections as the `berth` role and is stopped again when the
-//! process that started it is done with it.
+//! local connections as the `berth` role and is stopped again when its
+//! owning process is done with it and no other client is connected.
+//!
+//! Ownership (see [`super::owner`]) is a lock the owner holds while it
+//! runs. The process that starts the server owns it; other Berth processes
+//! attach. A server still running without a live owner (its owner was
+//! killed, or exited leaving it to other clients) is adopted: the next
+//! process that starts, or an attached one when it exits, takes the
+//! ownership over, so a killed app never leaves PostgreSQL running for good.
 //!
 //! `initdb` and `postgres` refuse to run as root, so as root both run as the
 //! `postgres` OS user (through `runuser`) and the cluster directory belongs
@@ -15,6 +22,7 @@
 //! the server log, `<data_dir>/run` the socket directory (or
 //! `/tmp/berth-pg-<hash>` when that path is too long for a Unix socket).
 
+use super::owner::{self, Ownership};
 use crate::error::{Error, ErrorCode, Result};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -62,15 +70,19 @@ pub struct EmbeddedPostgres {
     port: u16,
     /// `Some("postgres")` when server programs must run as another OS user.
     run_as: Option<String>,
-    /// This process started the server (and so stops it).
-    started: bool,
+    /// Held while this process owns the server (and so stops it).
+    owner: Option<Ownership>,
+    /// The ownership lock file.
+    lock: PathBuf,
     /// The `application_name` of this process's own connections: they do
     /// not count as other clients when deciding whether to stop the server.
     own_application: Option<String>,
 }
 
 impl EmbeddedPostgres {
-    /// Start (initdb on first use) or attach to an already running cluster in `data_dir`.
+    /// Start (initdb on first use) or attach to an already running cluster
+    /// in `data_dir`. A running server without a live owner is adopted:
+    /// this process then stops it when done, as if it had started it.
     pub async fn start(data_dir: &Path) -> Result<EmbeddedPostgres> {
         let data_dir = std::path::absolute(data_dir).map_err(|e| {
             fail(format!(
@@ -107,14 +119,30 @@ impl EmbeddedPostgres {
             socket_dir: PathBuf::new(),
             port: PORT,
             run_as,
-            started: false,
+            owner: None,
+            lock: owner::lock_path(&data_dir),
             own_application: None,
         };
+        // Free: no live process owns a server here (or is starting one).
+        let ownership = owner::try_take(&pg.lock)?;
 
         if pg.cluster.join("postmaster.pid").exists() && pg.is_running().await? {
             pg.attach()?;
+            match ownership {
+                Some(o) => {
+                    tracing::warn!(
+                        socket = %pg.socket_dir.display(),
+                        "adopted the embedded PostgreSQL left running by a Berth process that is gone; \
+                         it stops when this process exits, unless other clients are connected"
+                    );
+                    pg.owner = Some(o);
+                }
+                None => {
+                    tracing::info!(socket = %pg.socket_dir.display(), "attached to the running embedded PostgreSQL")
+                }
+            }
+            // From here on, dropping an owning `pg` on an error stops the server.
             pg.ensure_database().await?;
-            tracing::info!(socket = %pg.socket_dir.display(), "attached to the running embedded PostgreSQL");
             return Ok(pg);
         }
 
@@ -127,15 +155,19 @@ impl EmbeddedPostgres {
         pg.rotate_log();
 
         if let Err(e) = pg.pg_ctl_start().await {
-            // Another process may have started the same cluster meanwhile.
+            // Another process may have started the same cluster meanwhile
+            // (it owns it, unless this process holds the lock).
             if pg.is_running().await.unwrap_or(false) {
                 pg.attach()?;
+                pg.owner = ownership;
                 pg.ensure_database().await?;
                 return Ok(pg);
             }
             return Err(e);
         }
-        pg.started = true;
+        // Started here; owned unless another live process holds the lock
+        // (it started or owns this cluster too, and stops it).
+        pg.owner = ownership;
         tracing::info!(
             cluster = %pg.cluster.display(),
             socket = %pg.socket_dir.display(),
@@ -162,20 +194,28 @@ impl EmbeddedPostgres {
         self.own_application = Some(name.into());
     }
 
-    /// Stop the server if this process started it (pg_ctl stop -m fast); idempotent.
+    /// Whether this process owns the server (started or adopted it).
+    pub fn owns_server(&self) -> bool {
+        self.owner.is_some()
+    }
+
+    /// Stops the server (pg_ctl stop -m fast) if this process owns it, or
+    /// takes it over first when its owner is gone, unless other clients are
+    /// still connected (then it is left to them); idempotent.
     pub async fn stop(&mut self) -> Result<()> {
-        if !self.started {
+        if !self.take_over_if_ownerless() {
             return Ok(());
         }
         // Another Berth process (a `berth serve`, a desktop) may have
-        // attached since we started the server: leave it running for them.
+        // attached since we started the server: leave it running for them,
+        // and free the ownership so the last of them stops it.
         if let Ok(others) = self.other_clients().await {
             if others > 0 {
                 tracing::info!(
                     others,
                     "embedded PostgreSQL left running: other clients are connected"
                 );
-                self.started = false;
+                self.owner = None;
                 return Ok(());
             }
         }
@@ -187,9 +227,43 @@ impl EmbeddedPostgres {
         if !out.status.success() && self.is_running().await.unwrap_or(true) {
             return Err(self.failure("pg_ctl stop failed", &out));
         }
-        self.started = false;
+        self.owner = None;
         tracing::info!(cluster = %self.cluster.display(), "embedded PostgreSQL stopped");
         Ok(())
+    }
+
+    /// Whether this process owns the server now: it did, or the server
+    /// still runs (its `postmaster.pid` is there) and no live process owns
+    /// it, in which case this process takes it over.
+    fn take_over_if_ownerless(&mut self) -> bool {
+        if self.owner.is_some() {
+            return true;
+        }
+        if self.lock.as_os_str().is_empty() || !self.cluster.join("postmaster.pid").exists() {
+            return false;
+        }
+        match owner::try_take(&self.lock) {
+            Ok(Some(o)) => {
+                tracing::info!("the embedded PostgreSQL's owner is gone; this process stops it");
+                self.owner = Some(o);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether the embedded PostgreSQL has an owner");
+                false
+            }
+        }
+    }
+
+    /// Whether [`EmbeddedPostgres::stop`] would stop the server now: this
+    /// process owns it (or its owner is gone) and no other client is
+    /// connected. When that cannot be told, it would not.
+    pub async fn would_stop(&self) -> bool {
+        let owned = self.owner.is_some()
+            || matches!(owner::try_take(&self.lock), Ok(Some(_)))
+                && self.cluster.join("postmaster.pid").exists();
+        owned && matches!(self.other_clients().await, Ok(0))
     }
 
     /// Client connections other than the one asking.
@@ -225,7 +299,6 @@ impl EmbeddedPostgres {
             Some(port) if !socket.is_empty() => {
                 self.port = port;
                 self.socket_dir = PathBuf::from(socket);
-                self.started = false;
                 Ok(())
             }
             _ => Err(fail(format!(
@@ -391,16 +464,27 @@ impl EmbeddedPostgres {
 
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
-        if !self.started {
+        if !self.take_over_if_ownerless() {
             return;
         }
-        self.started = false;
+        // Released when this function returns, after the stop.
+        let _owner = self.owner.take();
         // As in `stop`: leave the server to other connected clients. Ask
         // with psql (no async runtime here); if we cannot tell, stop.
+        let own = self
+            .own_application
+            .as_deref()
+            .map(|a| {
+                format!(
+                    " AND application_name IS DISTINCT FROM '{}'",
+                    a.replace('\'', "''")
+                )
+            })
+            .unwrap_or_default();
         let others = StdCommand::new(self.bin.join("psql"))
             .args(["-h", &self.socket_dir.to_string_lossy(), "-p", &self.port.to_string()])
             .args(["-U", DB_USER, "-d", DB_NAME, "-Atc"])
-            .arg("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            .arg(format!("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid(){own}"))
             .stdin(Stdio::null())
             .stderr(Stdio::null())
             .output()
@@ -765,7 +849,7 @@ mod tests {
         }
         let dir = TempDir::new("embedded");
         let mut pg = EmbeddedPostgres::start(&dir.0).await.expect("start");
-        assert!(pg.started);
+        assert!(pg.owns_server());
         assert_eq!(pg.socket_dir, dir.0.join("run"));
         let url = pg.url();
         assert!(url.starts_with("postgres:///berth?host=/"), "{url}");
@@ -785,9 +869,10 @@ mod tests {
         assert_eq!(name, "berth");
         assert!(socket_file(&pg).exists());
 
-        // A second start attaches to the running server and does not stop it.
+        // A second start attaches to the running server (its owner lives)
+        // and does not stop it.
         let mut attached = EmbeddedPostgres::start(&dir.0).await.expect("attach");
-        assert!(!attached.started);
+        assert!(!attached.owns_server());
         assert_eq!(attached.url(), url);
         let db2 = sqlx::PgPool::connect(&attached.url())
             .await
@@ -806,7 +891,7 @@ mod tests {
 
         // Restart on the existing cluster (no initdb) and stop by dropping.
         let pg = EmbeddedPostgres::start(&dir.0).await.expect("restart");
-        assert!(pg.started);
+        assert!(pg.owns_server());
         let db = sqlx::PgPool::connect(&pg.url()).await.expect("reconnect");
         let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&db).await.unwrap();
         assert_eq!(one, 1);
@@ -823,7 +908,7 @@ mod tests {
         }
         let dir = TempDir::new("embedded-shared");
         let first = EmbeddedPostgres::start(&dir.0).await.expect("start");
-        assert!(first.started);
+        assert!(first.owns_server());
         let other = sqlx::PgPool::connect(&first.url())
             .await
             .expect("another client");
@@ -834,9 +919,10 @@ mod tests {
             .await
             .expect("served after drop");
         assert_eq!(one, 1);
-        // ...and so does an explicit stop by a starter.
-        let mut second = EmbeddedPostgres::start(&dir.0).await.expect("attach");
-        second.started = true;
+        // ...without an owner now, so the next start adopts it, and an
+        // explicit stop by an owner leaves it to the other client too.
+        let mut second = EmbeddedPostgres::start(&dir.0).await.expect("adopt");
+        assert!(second.owns_server(), "an ownerless server is adopted");
         second.stop().await.expect("stop");
         let one: i32 = sqlx::query_scalar("SELECT 1")
             .fetch_one(&other)
@@ -845,13 +931,50 @@ mod tests {
         assert_eq!(one, 1);
         other.close().await;
         // Alone now: the stop is real.
-        let mut last = EmbeddedPostgres::start(&dir.0).await.expect("attach");
-        last.started = true;
+        let mut last = EmbeddedPostgres::start(&dir.0).await.expect("adopt");
+        assert!(last.owns_server());
         last.stop().await.expect("stop");
         assert!(
             !last.is_running().await.unwrap_or(true),
             "stopped once no client is left"
         );
+    }
+
+    /// Issue 11, item 23: a process that attached while the owner ran, and
+    /// outlives it, stops the server at its own clean exit.
+    #[tokio::test]
+    async fn the_last_client_to_exit_stops_a_server_its_owner_left() {
+        if no_postgres() {
+            return;
+        }
+        let dir = TempDir::new("embedded-last");
+        let mut owner = EmbeddedPostgres::start(&dir.0).await.expect("start");
+        let mut attached = EmbeddedPostgres::start(&dir.0).await.expect("attach");
+        assert!(owner.owns_server() && !attached.owns_server());
+        attached.set_own_application("the attached instance");
+        let opts: sqlx::postgres::PgConnectOptions = attached.url().parse().unwrap();
+        let its_pool = sqlx::PgPool::connect_with(opts.application_name("the attached instance"))
+            .await
+            .expect("the attached instance connects");
+        // The owner exits first: the attached instance still uses the server.
+        owner.stop().await.expect("owner stops");
+        assert!(
+            owner.is_running().await.unwrap(),
+            "left to the attached instance"
+        );
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&its_pool)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        // Its clean exit (its own connections do not count) stops it.
+        its_pool.close().await;
+        attached.stop().await.expect("stop");
+        assert!(
+            !attached.is_running().await.unwrap_or(true),
+            "the last Berth process out stops the server its owner left"
+        );
+        assert!(!attached.owns_server());
     }
 
     #[tokio::test]
@@ -964,7 +1087,8 @@ mod tests {
             socket_dir: PathBuf::from("/tmp/odd dir&x=1"),
             port: PORT,
             run_as: None,
-            started: false,
+            owner: None,
+            lock: PathBuf::new(),
             own_application: None,
         };
         let options: sqlx::postgres::PgConnectOptions =

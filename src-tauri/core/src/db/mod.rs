@@ -1,6 +1,7 @@
 //! The database: connecting (to `DATABASE_URL` or the embedded cluster) and migrations.
 
 pub mod embedded;
+mod owner;
 
 use crate::error::{Error, ErrorCode, Result};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
