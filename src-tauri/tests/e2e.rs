@@ -17,142 +17,26 @@
 //! this file holds a single test so nothing in it runs concurrently.
 
 use std::collections::HashMap;
-use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
 // Scenario parts in `tests/e2e/` (a directory cargo does not build as tests).
+#[path = "e2e/driver.rs"]
+mod driver;
+use driver::*;
+
 #[path = "e2e/closing.rs"]
 mod closing;
 #[path = "e2e/editing.rs"]
 mod editing;
 
-const DRIVER_PORT: u16 = 4444;
-const NATIVE_PORT: u16 = 4445;
-
 /// How long the UI gets to show what the database holds. The app's safety
 /// net refetches every 15 s; a live update must beat that by far.
 const LIVE_WITHIN: Duration = Duration::from_secs(5);
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(tool))
-            .find(|p| p.is_file())
-    })
-}
-
-fn require(tool: &str, hint: &str) -> PathBuf {
-    which(tool).unwrap_or_else(|| panic!("{tool} not found on PATH: {hint}"))
-}
-
-/// The workspace's target profile directory (`target/debug`), from this
-/// test binary's own path (`target/debug/deps/e2e-…`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in <target>/<profile>/deps")
-        .to_path_buf()
-}
-
-/// A child process group killed (SIGTERM, then SIGKILL) on drop, so
-/// WebKitWebDriver and the app it started never outlive the test.
-struct Group {
-    child: Child,
-    name: &'static str,
-}
-
-impl Group {
-    fn spawn(name: &'static str, cmd: &mut Command) -> Group {
-        let child = cmd
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Group { child, name }
-    }
-
-    fn signal(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .args([sig, "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("e2e: {} did not stop on SIGTERM; killing", self.name);
-        self.signal("-KILL");
-        let _ = self.child.wait();
-    }
-}
-
-/// A private X display: the one in `DISPLAY`, or a new Xvfb.
-fn display() -> (String, Option<Group>) {
-    if let Ok(d) = std::env::var("DISPLAY") {
-        if !d.is_empty() {
-            return (d, None);
-        }
-    }
-    let xvfb = require("Xvfb", "apt-get install xvfb (scripts/setup.sh does)");
-    for n in 140..240 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-        {
-            continue;
-        }
-        let mut cmd = Command::new(&xvfb);
-        cmd.args([
-            format!(":{n}"),
-            "-screen".into(),
-            "0".into(),
-            "1280x800x24".into(),
-            "-nolisten".into(),
-            "tcp".into(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        let mut group = Group::spawn("Xvfb", &mut cmd);
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let ready = poll(Duration::from_secs(10), || {
-            Path::new(&socket).exists() || matches!(group.child.try_wait(), Ok(Some(_)))
-        });
-        if ready && Path::new(&socket).exists() {
-            return (format!(":{n}"), Some(group));
-        }
-        // Another server took the number first: try the next one.
-        group.signal("-KILL");
-    }
-    panic!("no free X display number for Xvfb in :140-:239");
-}
-
-/// Polls `f` every 50 ms until it holds or `limit` passes.
-fn poll(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// `DATABASE_URL` with its database swapped for this test's.
 fn database_url(db: &PgPool) -> String {
@@ -235,64 +119,6 @@ async fn wait_dashboard_matches(
     }
 }
 
-async fn wait_find(client: &Client, css: &str, limit: Duration) -> fantoccini::elements::Element {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(el) = client.find(Locator::Css(css)).await {
-            return el;
-        }
-        if Instant::now() >= deadline {
-            let page = client
-                .execute(
-                    "return location.href + ' | ' + document.documentElement.outerHTML.slice(0, 1500)",
-                    Vec::new(),
-                )
-                .await;
-            eprintln!("e2e: page at failure: {page:?}");
-            let shot = client.screenshot().await.ok();
-            if let Some(png) = shot {
-                let path = screenshot_dir().join("failure.png");
-                let _ = std::fs::write(&path, png);
-                eprintln!("e2e: screenshot at failure: {}", path.display());
-            }
-            panic!("no element matches {css} within {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn screenshot_dir() -> PathBuf {
-    let dir = profile_dir()
-        .parent()
-        .expect("target dir")
-        .join("e2e-screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot directory");
-    dir
-}
-
-async fn screenshot(client: &Client, name: &str) -> PathBuf {
-    // The DOM is current, but the picture is what WebKit last painted: let
-    // two animation frames pass so the screenshot shows what was checked.
-    client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            Vec::new(),
-        )
-        .await
-        .expect("animation frames");
-    let png = client.screenshot().await.expect("screenshot");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "{name}: the screenshot is not a real picture ({} bytes)",
-        png.len()
-    );
-    let path = screenshot_dir().join(format!("{name}.png"));
-    std::fs::write(&path, png).expect("screenshot written");
-    eprintln!("e2e: screenshot {}", path.display());
-    path
-}
-
 async fn click_tab(client: &Client, label: &str) {
     let tabs = client
         .find_all(Locator::Css("nav [role='tab']"))
@@ -315,14 +141,6 @@ async fn retype(el: &fantoccini::elements::Element, text: &str) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn desktop_app_end_to_end(db: PgPool) {
-    let driver = require(
-        "tauri-driver",
-        "cargo install tauri-driver --locked --version '^2' (scripts/setup.sh does)",
-    );
-    let native = require(
-        "WebKitWebDriver",
-        "apt-get install webkit2gtk-driver (scripts/setup.sh does)",
-    );
     let app = PathBuf::from(env!("CARGO_BIN_EXE_berth-desktop"));
     let cli = profile_dir().join("berth");
     assert!(
@@ -330,11 +148,6 @@ async fn desktop_app_end_to_end(db: PgPool) {
         "{} not built: build the workspace (cargo build --workspace) first",
         cli.display()
     );
-    assert!(
-        TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err(),
-        "port {DRIVER_PORT} is taken: is another tauri-driver running?"
-    );
-
     // Bots start at once and run until told, so the counts hold still.
     sqlx::query(
         "INSERT INTO sim_knobs (platform, deploy_latency_ms, pull_latency_ms, failure_rate, run_ms)
@@ -352,18 +165,8 @@ async fn desktop_app_end_to_end(db: PgPool) {
     ));
     let _ = std::fs::remove_dir_all(&pools_dir);
     let (display, _xvfb) = display();
-    let _driver = Group::spawn(
-        "tauri-driver",
-        Command::new(&driver)
-            .args([
-                "--port",
-                &DRIVER_PORT.to_string(),
-                "--native-port",
-                &NATIVE_PORT.to_string(),
-                "--native-driver",
-            ])
-            .arg(&native)
-            .env("DISPLAY", &display)
+    let _driver = spawn_driver(
+        driver_command(&display)
             .env("DATABASE_URL", &url)
             .env("BERTH_DEV", "1")
             .env("POOL_PREWARM_COUNT", "2")
@@ -377,38 +180,7 @@ async fn desktop_app_end_to_end(db: PgPool) {
             .env("RUST_LOG", "warn,berth_core=info,berth_desktop=debug")
             .stdout(Stdio::null()),
     );
-    assert!(
-        poll(Duration::from_secs(20), || TcpStream::connect((
-            "127.0.0.1",
-            DRIVER_PORT
-        ))
-        .is_ok()),
-        "tauri-driver did not listen on {DRIVER_PORT}"
-    );
-
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), "wry".into());
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app, "args": ["--dev"] }),
-    );
-    // tauri-driver listens before WebKitWebDriver does; until then a new
-    // session fails with a dropped connection, so try again for a while.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("e2e: no WebDriver session yet ({e}); retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => panic!("no WebDriver session with the app: {e}"),
-        }
-    };
+    let client = session(&app, &["--dev"]).await;
 
     // The test's own display shows nothing but the app, so a picture of it
     // tells whether the app's window is shown.
@@ -1003,21 +775,4 @@ async fn scroll_ten_thousand(client: &Client, db: &PgPool) -> Result<(), String>
     }
     screenshot(client, "dashboard-10k").await;
     Ok(())
-}
-
-async fn poll_async<F, Fut>(limit: Duration, mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if f().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

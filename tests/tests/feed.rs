@@ -93,7 +93,10 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
     while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
     let router_b = Router::new(db.clone(), still, feed_b.clone(), platforms);
     let dispatcher_b = Dispatcher::new(router_b);
-    tasks.push(tokio::spawn(dispatcher_b.clone().run(Duration::days(1))));
+    let (_stopper, stop) = berth_core::stop::Stopper::new();
+    tasks.push(tokio::spawn(
+        dispatcher_b.clone().run(Duration::days(1), stop),
+    ));
 
     let req = NewBot {
         meeting_platform: MeetingPlatform::Zoom,

@@ -758,8 +758,13 @@ async fn serve_runs_until_sigterm_and_leaves_gracefully() {
 async fn demo_runs_for_its_duration_and_exits_cleanly() {
     let db = TestDb::new("demo").await;
     let started = Instant::now();
-    let out = ok(&db.url, &["demo", "--duration-secs", "8"]).await;
+    let run = berth(&db.url, &["demo", "--duration-secs", "8"]).await;
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    assert!(run.status.success(), "demo failed:\n{out}\n{err}");
     assert!(started.elapsed() >= Duration::from_secs(8));
+    // Nothing PostgreSQL had to warn about (a ROLLBACK after a COMMIT, cut
+    // off by a stop: "there is no transaction in progress").
+    assert!(!err.contains("sqlx::postgres::notice"), "{err}");
     let status_lines: Vec<&str> = out.lines().filter(|l| l.contains("| slots idle")).collect();
     assert!(status_lines.len() >= 5, "a status line a second:\n{out}");
     let last = status_lines.last().unwrap();

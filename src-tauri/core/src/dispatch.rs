@@ -19,6 +19,7 @@ use crate::pool;
 use crate::queue;
 use crate::router::{DeployOutcome, Pass, Router, Waiting};
 use crate::settings;
+use crate::stop::StopSignal;
 
 /// What one drain pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -100,12 +101,13 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Runs until aborted: a pass on every relevant change event, and on
-    /// every tick.
-    pub async fn run(self, tick: Duration) {
+    /// Runs until `stop` is set: a pass on every relevant change event, and
+    /// on every tick. A pass under way when the stop comes is finished.
+    pub async fn run(self, tick: Duration, mut stop: StopSignal) {
         let mut events = self.router.feed().subscribe();
-        loop {
+        while !stop.is_set() {
             let woke = tokio::select! {
+                _ = stop.stopped() => return,
                 ev = events.recv() => match ev {
                     Ok(ev) => ev.touches(Topic::Slots) || ev.touches(Topic::Settings) || ev.touches(Topic::Queue),
                     Err(RecvError::Lagged(_)) => true,

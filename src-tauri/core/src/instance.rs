@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::background::{self, Jobs, Leadership};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CoolifyConfig, EnvConfig};
 use crate::db::{self, embedded::EmbeddedPostgres};
@@ -24,13 +25,18 @@ use crate::platform::ecs::{EcsPlatform, EcsSettings};
 #[cfg(feature = "cloud")]
 use crate::platform::kube::{KubePlatform, KubeSettings};
 use crate::platform::sim::{SimKnobs, SimPlatform};
-use crate::platform::{self, Health, Platforms};
+use crate::platform::{self, Platforms};
 use crate::pool;
 use crate::router::Router;
 use crate::settings;
+use crate::stop::{StopSignal, Stopper};
 
 /// How often each instance checks its adapters' health.
 pub const HEALTH_INTERVAL_MS: u64 = 2_000;
+
+/// How long [`Berth::shutdown`] waits for the background loops to finish the
+/// iteration under way before it aborts them.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How old a recorded health check may be before it counts as unknown.
 pub const HEALTH_MAX_AGE_MS: i64 = 15_000;
@@ -126,7 +132,11 @@ pub struct Berth {
     pub config: EnvConfig,
     router: Router,
     dispatcher: Dispatcher,
+    /// The change feed's tasks (aborted on stop).
     tasks: Vec<JoinHandle<()>>,
+    /// The loops that stop at [`Berth::stop_signal`] (awaited on stop).
+    background: Vec<JoinHandle<()>>,
+    stopper: Stopper,
     leading: Arc<AtomicBool>,
     embedded: Option<EmbeddedPostgres>,
     database_url: String,
@@ -272,6 +282,8 @@ impl Berth {
             router,
             dispatcher,
             tasks: Vec::new(),
+            background: Vec::new(),
+            stopper: Stopper::new().0,
             leading: Arc::new(AtomicBool::new(false)),
             embedded,
             database_url: url,
@@ -288,192 +300,43 @@ impl Berth {
     fn spawn_background(&mut self, mode: &'static str) {
         let jobs_cfg = self.config.jobs.clone();
         let tick = Duration::milliseconds(jobs_cfg.dispatch_tick_ms.into());
-        self.tasks
-            .push(tokio::spawn(self.dispatcher.clone().run(tick)));
-
-        // Leadership: the leader renews every quarter of the lease; the
-        // others look again when its renewal runs out (never later than a
-        // quarter of the lease), so they take over within the lease.
-        let (db, me, leading, feed) = (
-            self.router.db().clone(),
-            self.id,
-            self.leading.clone(),
-            self.router.feed().clone(),
-        );
+        let stop = self.stopper.signal();
+        self.background.push(tokio::spawn(
+            self.dispatcher.clone().run(tick, stop.clone()),
+        ));
         let became_leader = Arc::new(tokio::sync::Notify::new());
-        let wake_jobs = became_leader.clone();
-        let lease = jobs_cfg.leader_lease_ms;
-        self.tasks.push(tokio::spawn(async move {
-            let every = jobs::renewal_interval_ms(lease);
-            loop {
-                let bid = jobs::bid(&db, me, lease).await.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "leader election failed");
-                    jobs::Bid {
-                        leading: false,
-                        expires_in_ms: None,
-                    }
-                });
-                if bid.leading != leading.swap(bid.leading, Ordering::SeqCst) {
-                    tracing::info!(leading = bid.leading, "leadership changed");
-                    feed.publish(&[Topic::Peers]);
-                    if bid.leading {
-                        wake_jobs.notify_one();
-                    }
-                }
-                let _ = jobs::heartbeat(&db, me, mode).await;
-                if bid.leading {
-                    match jobs::prune_peers(&db, lease.saturating_mul(3)).await {
-                        Ok(n) if n > 0 => feed.publish(&[Topic::Peers]),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "stale peers not pruned"),
-                    }
-                }
-                // Just past the current leader's expiry (it renews at the
-                // latest by then if it is alive), else a quarter of the lease.
-                let wait = match bid.expires_in_ms {
-                    Some(ms) => (ms + 5).clamp(5, i64::from(every)),
-                    None => i64::from(every),
-                };
-                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
-            }
-        }));
+        let leadership = Leadership {
+            db: self.router.db().clone(),
+            me: self.id,
+            mode,
+            lease_ms: jobs_cfg.leader_lease_ms,
+            leading: self.leading.clone(),
+            feed: self.router.feed().clone(),
+            became_leader: became_leader.clone(),
+        };
+        self.background
+            .push(tokio::spawn(leadership.run(stop.clone())));
+        let jobs = Jobs {
+            router: self.router.clone(),
+            leading: self.leading.clone(),
+            config: jobs_cfg,
+            main_url: self.database_url.clone(),
+            explicit_query_url: std::env::var("BERTH_QUERY_DATABASE_URL").ok(),
+            pools_dir: crate::definition::pools_dir(|k| std::env::var_os(k)),
+            became_leader,
+        };
+        self.background.push(tokio::spawn(jobs.run(stop.clone())));
+        self.background.push(tokio::spawn(background::check_health(
+            self.router.clone(),
+            self.id,
+            stop,
+        )));
+    }
 
-        // Jobs, run only while leading; each at its own interval.
-        let (router, leading) = (self.router.clone(), self.leading.clone());
-        let main_url = self.database_url.clone();
-        let explicit_query_url = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-        let pools_dir = crate::definition::pools_dir(|k| std::env::var_os(k));
-        self.tasks.push(tokio::spawn(async move {
-            use std::time::{Duration as StdDuration, Instant};
-            let every = |ms: u32| StdDuration::from_millis(u64::from(ms));
-            let mut last: [Option<Instant>; 6] = [None; 6];
-            let mut refresh_attempts = std::collections::HashMap::new();
-            let mut recovered = std::collections::HashMap::new();
-            loop {
-                if leading.load(Ordering::SeqCst) {
-                    let due = |i: usize, ms: u32, last: &[Option<Instant>; 6]| {
-                        last[i].is_none_or(|t| t.elapsed() >= every(ms))
-                    };
-                    if due(0, jobs_cfg.reconcile_interval_ms, &last) {
-                        last[0] = Some(Instant::now());
-                        if let Err(e) = jobs::reconcile(&router).await {
-                            tracing::warn!(error = %e, "reconciliation failed");
-                        }
-                    }
-                    // Each pool's own recovery interval decides (a
-                    // definition's `recovery.interval`, else the global
-                    // one); this only bounds how late a due recovery starts.
-                    if due(1, 1_000, &last) {
-                        last[1] = Some(Instant::now());
-                        if let Err(e) = jobs::recover_due(&router, &jobs_cfg, &mut recovered).await
-                        {
-                            tracing::warn!(error = %e, "slot recovery failed");
-                        }
-                    }
-                    if due(2, jobs_cfg.prewarm_interval_ms, &last) {
-                        last[2] = Some(Instant::now());
-                        if let Err(e) = jobs::prewarm(&router).await {
-                            tracing::warn!(error = %e, "pre-warming failed");
-                        }
-                    }
-                    if due(3, jobs_cfg.prewarm_interval_ms, &last) {
-                        last[3] = Some(Instant::now());
-                        if let Err(e) = jobs::trim(&router).await {
-                            tracing::warn!(error = %e, "trimming slots failed");
-                        }
-                    }
-                    // Requests nothing acts on any more (their process died):
-                    // looked for every quarter of the lease.
-                    if due(
-                        5,
-                        jobs::renewal_interval_ms(jobs_cfg.leader_lease_ms),
-                        &last,
-                    ) {
-                        last[5] = Some(Instant::now());
-                        match crate::sweep::run(&router).await {
-                            Ok(r) if r != crate::sweep::SweepReport::default() => {
-                                tracing::info!(report = ?r, "sweep put requests back")
-                            }
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(error = %e, "sweep failed"),
-                        }
-                    }
-                    // Each pool's own `refresh_interval` decides; this only
-                    // bounds how late a due refresh starts.
-                    if due(4, 1_000, &last) {
-                        last[4] = Some(Instant::now());
-                        let conn = crate::account::source::QueryConnection {
-                            main_url: &main_url,
-                            explicit: explicit_query_url.as_deref(),
-                        };
-                        if let Err(e) =
-                            jobs::refresh_accounts(&router, conn, &pools_dir, &mut refresh_attempts)
-                                .await
-                        {
-                            tracing::warn!(error = %e, "account auto-refresh failed");
-                        }
-                    }
-                } else {
-                    last = [None; 6];
-                    refresh_attempts.clear();
-                    recovered.clear();
-                }
-                // Taking over wakes the jobs at once.
-                tokio::select! {
-                    _ = tokio::time::sleep(StdDuration::from_millis(100)) => {}
-                    _ = became_leader.notified() => {}
-                }
-            }
-        }));
-
-        // Health checks of every adapter, shared through the database.
-        let (router, me) = (self.router.clone(), self.id);
-        self.tasks.push(tokio::spawn(async move {
-            loop {
-                let adapters: Vec<_> = router
-                    .platforms()
-                    .iter()
-                    .map(|(k, a)| (k, a.clone()))
-                    .collect();
-                let mut changed = false;
-                for (kind, adapter) in adapters {
-                    let h = adapter.health().await;
-                    // Why it is not healthy, for every instance's decision traces.
-                    let detail = match (h, adapter.unavailable()) {
-                        (Health::Healthy, _) => None,
-                        (_, Some(why)) => Some(format!("circuit breaker open: {why}")),
-                        (Health::Down, None) => Some("not answering its health check".into()),
-                        _ => None,
-                    };
-                    match platform::record_health_detail(
-                        router.db(),
-                        kind,
-                        h,
-                        detail.as_deref(),
-                        router.clock().now(),
-                        me,
-                    )
-                    .await
-                    {
-                        Ok(c) => {
-                            if c {
-                                // Once per change, with the breaker's reason if it is open.
-                                let why = adapter.unavailable().unwrap_or_default();
-                                tracing::info!(platform = %kind, health = h.as_str(), breaker = %why, "platform health changed");
-                            }
-                            changed |= c
-                        }
-                        Err(e) => {
-                            tracing::warn!(platform = %kind, error = %e, "health not recorded")
-                        }
-                    }
-                }
-                if changed {
-                    router.feed().publish(&[Topic::Platforms]);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(HEALTH_INTERVAL_MS)).await;
-            }
-        }));
+    /// A signal set when [`Berth::shutdown`] begins (for work that should
+    /// end with the instance).
+    pub fn stop_signal(&self) -> StopSignal {
+        self.stopper.signal()
     }
 
     /// The router (create bots, report status, release).
@@ -516,10 +379,18 @@ impl Berth {
     /// Graceful stop: background tasks end, pending changes are announced,
     /// leadership is handed over, the embedded database (if started here) stops.
     pub async fn shutdown(mut self) -> Result<()> {
-        // Stop starting new work, but let deploys already under way finish
+        // Stop starting new work, but let the loops finish the iteration
+        // under way (see `crate::stop`) and deploys already under way finish
         // (aborting one would strand its slot in `deploying` until recovery).
-        for t in self.tasks.drain(..) {
-            t.abort();
+        self.stopper.stop();
+        let deadline = tokio::time::Instant::now() + STOP_WITHIN;
+        for mut t in self.background.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+                tracing::warn!(
+                    "shutdown: a background loop still busy after {STOP_WITHIN:?}; stopped"
+                );
+                t.abort();
+            }
         }
         let inflight = self.router.inflight().clone();
         if tokio::time::timeout(std::time::Duration::from_secs(30), inflight.wait_idle())
@@ -540,6 +411,10 @@ impl Berth {
         if let Err(e) = self.router.feed().flush(&db).await {
             tracing::warn!(error = %e, "shutdown: last changes not announced");
         }
+        // The change feed's own tasks hold no transaction.
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
         db.close().await;
         if let Some(mut pg) = self.embedded.take() {
             pg.stop().await?;
@@ -550,7 +425,7 @@ impl Berth {
 
 impl Drop for Berth {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self.tasks.iter().chain(&self.background) {
             t.abort();
         }
     }

@@ -3,6 +3,7 @@
 //! desktop shell and the `berth` CLI are thin layers over this crate.
 
 pub mod account;
+mod background;
 pub mod bot;
 pub mod clock;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod queue;
 pub mod router;
 pub mod settings;
 pub mod slot;
+pub mod stop;
 pub mod sweep;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,230 @@
+//! An instance's background loops besides the dispatcher: leadership, the
+//! leader's jobs, and the platforms' health checks.
+//!
+//! Each runs until its [`StopSignal`] is set and checks it only between
+//! iterations and while waiting, so a stop never cuts a transaction or a
+//! pass in half (see [`crate::stop`]).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::config::JobsConfig;
+use crate::feed::{Feed, Topic};
+use crate::instance::HEALTH_INTERVAL_MS;
+use crate::jobs;
+use crate::platform::{self, Health};
+use crate::router::Router;
+use crate::stop::StopSignal;
+
+/// Bids for leadership and keeps this instance's heartbeat. The leader
+/// renews every quarter of the lease; the others look again when its
+/// renewal runs out (never later than a quarter of the lease), so they
+/// take over within the lease. `leading` follows the bids; `became_leader`
+/// is notified on taking over.
+pub(crate) struct Leadership {
+    pub db: PgPool,
+    pub me: Uuid,
+    pub mode: &'static str,
+    pub lease_ms: u32,
+    pub leading: Arc<AtomicBool>,
+    pub feed: Feed,
+    pub became_leader: Arc<Notify>,
+}
+
+impl Leadership {
+    pub async fn run(self, mut stop: StopSignal) {
+        let every = jobs::renewal_interval_ms(self.lease_ms);
+        while !stop.is_set() {
+            let bid = jobs::bid(&self.db, self.me, self.lease_ms)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "leader election failed");
+                    jobs::Bid {
+                        leading: false,
+                        expires_in_ms: None,
+                    }
+                });
+            if bid.leading != self.leading.swap(bid.leading, Ordering::SeqCst) {
+                tracing::info!(leading = bid.leading, "leadership changed");
+                self.feed.publish(&[Topic::Peers]);
+                if bid.leading {
+                    self.became_leader.notify_one();
+                }
+            }
+            let _ = jobs::heartbeat(&self.db, self.me, self.mode).await;
+            if bid.leading {
+                match jobs::prune_peers(&self.db, self.lease_ms.saturating_mul(3)).await {
+                    Ok(n) if n > 0 => self.feed.publish(&[Topic::Peers]),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "stale peers not pruned"),
+                }
+            }
+            // Just past the current leader's expiry (it renews at the latest
+            // by then if it is alive), else a quarter of the lease.
+            let wait = match bid.expires_in_ms {
+                Some(ms) => (ms + 5).clamp(5, i64::from(every)),
+                None => i64::from(every),
+            };
+            stop.sleep(Duration::from_millis(wait as u64)).await;
+        }
+    }
+}
+
+/// The jobs only the leader runs, each at its own interval: reconciliation,
+/// recovery, pre-warming, trimming, the sweep of interrupted requests and
+/// account refreshes.
+pub(crate) struct Jobs {
+    pub router: Router,
+    pub leading: Arc<AtomicBool>,
+    pub config: JobsConfig,
+    pub main_url: String,
+    pub explicit_query_url: Option<String>,
+    pub pools_dir: PathBuf,
+    pub became_leader: Arc<Notify>,
+}
+
+/// When each job last ran, and what the jobs remember between runs.
+#[derive(Default)]
+struct Memory {
+    last: [Option<Instant>; 6],
+    refresh_attempts: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    recovered: HashMap<String, chrono::DateTime<chrono::Utc>>,
+}
+
+impl Jobs {
+    pub async fn run(self, mut stop: StopSignal) {
+        let mut memory = Memory::default();
+        while !stop.is_set() {
+            if self.leading.load(Ordering::SeqCst) {
+                self.once(&mut memory).await;
+            } else {
+                memory = Memory::default();
+            }
+            // Taking over wakes the jobs at once.
+            tokio::select! {
+                _ = stop.sleep(Duration::from_millis(100)) => {}
+                _ = self.became_leader.notified() => {}
+            }
+        }
+    }
+
+    /// One round: every job that is due runs.
+    async fn once(&self, m: &mut Memory) {
+        let cfg = &self.config;
+        let every = |ms: u32| Duration::from_millis(u64::from(ms));
+        let mut due = |i: usize, ms: u32| {
+            let is_due = m.last[i].is_none_or(|t| t.elapsed() >= every(ms));
+            if is_due {
+                m.last[i] = Some(Instant::now());
+            }
+            is_due
+        };
+        let router = &self.router;
+        if due(0, cfg.reconcile_interval_ms) {
+            if let Err(e) = jobs::reconcile(router).await {
+                tracing::warn!(error = %e, "reconciliation failed");
+            }
+        }
+        // Each pool's own recovery interval decides (a definition's
+        // `recovery.interval`, else the global one); this only bounds how
+        // late a due recovery starts.
+        let recover = due(1, 1_000);
+        let prewarm = due(2, cfg.prewarm_interval_ms);
+        let trim = due(3, cfg.prewarm_interval_ms);
+        // Each pool's own `refresh_interval` decides; this only bounds how
+        // late a due refresh starts.
+        let refresh = due(4, 1_000);
+        // Requests nothing acts on any more (their process died): looked
+        // for every quarter of the lease.
+        let sweep = due(5, jobs::renewal_interval_ms(cfg.leader_lease_ms));
+        if recover {
+            if let Err(e) = jobs::recover_due(router, cfg, &mut m.recovered).await {
+                tracing::warn!(error = %e, "slot recovery failed");
+            }
+        }
+        if prewarm {
+            if let Err(e) = jobs::prewarm(router).await {
+                tracing::warn!(error = %e, "pre-warming failed");
+            }
+        }
+        if trim {
+            if let Err(e) = jobs::trim(router).await {
+                tracing::warn!(error = %e, "trimming slots failed");
+            }
+        }
+        if sweep {
+            match crate::sweep::run(router).await {
+                Ok(r) if r != crate::sweep::SweepReport::default() => {
+                    tracing::info!(report = ?r, "sweep put requests back")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+        }
+        if refresh {
+            let conn = crate::account::source::QueryConnection {
+                main_url: &self.main_url,
+                explicit: self.explicit_query_url.as_deref(),
+            };
+            if let Err(e) =
+                jobs::refresh_accounts(router, conn, &self.pools_dir, &mut m.refresh_attempts).await
+            {
+                tracing::warn!(error = %e, "account auto-refresh failed");
+            }
+        }
+    }
+}
+
+/// Checks every adapter's health every [`HEALTH_INTERVAL_MS`] and records
+/// it in the database, where every instance's router reads it.
+pub(crate) async fn check_health(router: Router, me: Uuid, mut stop: StopSignal) {
+    while !stop.is_set() {
+        let adapters: Vec<_> = router
+            .platforms()
+            .iter()
+            .map(|(k, a)| (k, a.clone()))
+            .collect();
+        let mut changed = false;
+        for (kind, adapter) in adapters {
+            let h = adapter.health().await;
+            // Why it is not healthy, for every instance's decision traces.
+            let detail = match (h, adapter.unavailable()) {
+                (Health::Healthy, _) => None,
+                (_, Some(why)) => Some(format!("circuit breaker open: {why}")),
+                (Health::Down, None) => Some("not answering its health check".into()),
+                _ => None,
+            };
+            let recorded = platform::record_health_detail(
+                router.db(),
+                kind,
+                h,
+                detail.as_deref(),
+                router.clock().now(),
+                me,
+            )
+            .await;
+            match recorded {
+                Ok(c) => {
+                    if c {
+                        // Once per change, with the breaker's reason if it is open.
+                        let why = adapter.unavailable().unwrap_or_default();
+                        tracing::info!(platform = %kind, health = h.as_str(), breaker = %why, "platform health changed");
+                    }
+                    changed |= c
+                }
+                Err(e) => tracing::warn!(platform = %kind, error = %e, "health not recorded"),
+            }
+        }
+        if changed {
+            router.feed().publish(&[Topic::Platforms]);
+        }
+        stop.sleep(Duration::from_millis(HEALTH_INTERVAL_MS)).await;
+    }
+}

@@ -1,0 +1,141 @@
+//! A graceful stop finishes what the instance's loops are doing (issue 10,
+//! item 4). `Berth::shutdown` used to abort its background tasks: a
+//! dispatcher pass under way was cut off (its request left queued with no
+//! one to dispatch it), and a transaction dropped while its `COMMIT` was
+//! on the wire had sqlx send a `ROLLBACK` after it, which PostgreSQL
+//! answers with the warning `berth demo` printed at its end: "there is no
+//! transaction in progress".
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use berth_core::config::EnvConfig;
+use berth_core::meeting::{MeetingPlatform, PlatformKind};
+use berth_core::platform::sim::{self, SimKnobs};
+use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::{Berth, Options};
+use berth_tests::eventually;
+use sqlx::PgPool;
+
+fn bot(n: u32) -> NewBot {
+    NewBot {
+        meeting_platform: MeetingPlatform::Zoom,
+        meeting_url: format!("https://zoom.us/j/{n}"),
+        priority: None,
+        queue_timeout_ms: Some(300_000),
+        pool: None,
+    }
+}
+
+async fn scalar(db: &PgPool, sql: &'static str, id: i64) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
+    let url = berth_tests::database_url_of(&db);
+    // Deploys start at once and bots run until told: capacity holds still.
+    let knobs = SimKnobs {
+        deploy_latency_ms: 0,
+        pull_latency_ms: 0,
+        failure_rate: 0.0,
+        run_ms: None,
+        ..SimKnobs::default()
+    };
+    sim::set_knobs(&db, PlatformKind::K8s, &knobs)
+        .await
+        .unwrap();
+    let vars: HashMap<&str, &str> = [
+        ("PLATFORM_PRIORITY", "k8s"),
+        ("K8S_QUEUE_TIMEOUT_MS", "300000"),
+        ("BERTH_DISPATCH_TICK_MS", "100"),
+        ("POOL_PREWARM_COUNT", "0"),
+    ]
+    .into_iter()
+    .collect();
+    let config = EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true).unwrap();
+    let data = std::env::temp_dir().join(format!("berth-shutdown-{}", std::process::id()));
+    let options = Options {
+        dev: true,
+        database_url: Some(url),
+        data_dir: data,
+        background: true,
+        feed: true,
+        max_connections: 8,
+        prepare: true,
+    };
+    let berth = Berth::start_with(options, config).await.unwrap();
+    sqlx::query("UPDATE platform_settings SET bot_limit = 1 WHERE platform = 'k8s'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let running = berth.router().create_bot(&bot(1)).await.unwrap();
+    assert!(
+        matches!(running, DeployOutcome::Deployed { .. }),
+        "{running:?}"
+    );
+    let queued = match berth.router().create_bot(&bot(2)).await.unwrap() {
+        DeployOutcome::Queued { bot_id, .. } => bot_id,
+        other => panic!("the second bot waits for k8s: {other:?}"),
+    };
+
+    // Room for the queued bot, committed together with the release of a
+    // lock that holds the dispatcher's next pass at its first statement.
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("UPDATE platform_settings SET bot_limit = 2 WHERE platform = 'k8s'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("LOCK TABLE deployment_queue IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    eventually(
+        "a dispatcher pass waits on the lock",
+        Duration::from_secs(10),
+        || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'
+                   AND query LIKE 'WITH due AS%'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap()
+                >= 1
+        },
+    )
+    .await;
+
+    // The stop begins while the pass waits; then the pass may go on.
+    let mut stopping = berth.stop_signal();
+    let shutdown = tokio::spawn(berth.shutdown());
+    stopping.stopped().await;
+    tx.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), shutdown)
+        .await
+        .expect("shutdown ends")
+        .unwrap()
+        .unwrap();
+
+    let waiting = scalar(
+        &db,
+        "SELECT count(*) FROM deployment_queue WHERE bot_id = $1",
+        queued,
+    )
+    .await;
+    let status: String = sqlx::query_scalar("SELECT status FROM bots WHERE id = $1")
+        .bind(queued)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        (waiting, status.as_str() == "QUEUED"),
+        (0, false),
+        "the pass under way at the stop deployed the queued bot (status {status})"
+    );
+}
