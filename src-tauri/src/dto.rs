@@ -528,7 +528,8 @@ pub struct TraceEntry {
     pub platform: Option<String>,
     /// What happened: `deployed`, `full`, `waiting`, `poolFull`, `failed`,
     /// `disabled`, `unhealthy`, `noLimit`, `notAllowed`, `unavailable`,
-    /// `queued`, `expired`.
+    /// `queued`, `expired`, `noAccount`, `backingOff`, `omitted`,
+    /// `interrupted` (`berth_core::bot::Decision`).
     pub decision: String,
     /// Details (`limit 30/30`, the failure message, ...).
     pub detail: String,

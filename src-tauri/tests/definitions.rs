@@ -465,6 +465,56 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     );
 }
 
+/// The last automatic refresh's failure shows on the pool's row (as in
+/// `berth pools list`; issue 11, item 1: "the pool shows a clear error"),
+/// and a later successful refresh clears it.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_list_shows_a_failed_automatic_refresh_until_a_refresh_succeeds(db: PgPool) {
+    let (h, t) = setup(db).await;
+    accounts_table(&h.db).await;
+    let url = database_url_of(&h.db);
+    let dir = seeded(&t);
+    api::save_definition(dir, None, SQL_SOURCE).unwrap();
+    api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+        .await
+        .unwrap();
+    let row_of = |list: berth_desktop::dto::DefinitionList| {
+        list.definitions
+            .into_iter()
+            .find(|d| d.summary.name == "acc")
+            .unwrap()
+    };
+    let row = row_of(api::list_definitions(&h.db, dir).await.unwrap());
+    assert_eq!(row.refresh_error, None);
+
+    // The source's table goes away; the leader's automatic refresh fails.
+    sqlx::query("ALTER TABLE accounts RENAME TO accounts_gone")
+        .execute(&h.db)
+        .await
+        .unwrap();
+    let mut attempts = std::collections::HashMap::new();
+    let report =
+        berth_core::jobs::refresh_accounts(&h.router, query_connection(&url), dir, &mut attempts)
+            .await
+            .unwrap();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let row = row_of(api::list_definitions(&h.db, dir).await.unwrap());
+    let e = row.refresh_error.expect("the failure shows on the row");
+    assert!(!e.code.is_empty() && e.code != "internal", "{e:?}");
+    assert!(e.message.contains("accounts"), "{e:?}");
+    assert!(e.failed_at.ends_with('Z'), "{e:?}");
+
+    sqlx::query("ALTER TABLE accounts_gone RENAME TO accounts")
+        .execute(&h.db)
+        .await
+        .unwrap();
+    api::refresh_accounts(&h.db, query_connection(&url), dir, "acc")
+        .await
+        .unwrap();
+    let row = row_of(api::list_definitions(&h.db, dir).await.unwrap());
+    assert_eq!(row.refresh_error, None, "a successful refresh clears it");
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPool) {
     let (h, t) = setup(db).await;

@@ -357,6 +357,35 @@ fn every_duration_has_a_range_its_error_states() {
     .expect("the bounds are valid");
 }
 
+/// Hostile structure within the size cap: nesting far deeper than the
+/// parser's recursion limit, and anchors whose aliases would expand a
+/// 2 KB file a billion times ("billion laughs"). Each is a located problem,
+/// never a stack overflow or an expansion (either would take down the
+/// desktop app or `berth serve`, which read the pools directory).
+#[test]
+fn deep_nesting_and_alias_bombs_are_problems_not_crashes() {
+    let deep = format!(
+        "{BASE}platforms: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(deep.len() < 256 * 1024, "within the size cap");
+    let p = problems(&deep);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].message.contains("recursion limit"), "{p:?}");
+    assert_eq!(p[0].line, Some(5), "{p:?}");
+
+    let mut laughs =
+        format!("{BASE}platforms:\n  - &a0 [k8s, k8s, k8s, k8s, k8s, k8s, k8s, k8s, k8s]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+        laughs.push_str(&format!("  - &a{i} [{refs}]\n"));
+    }
+    let p = problems(&laughs);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].line.map(|l| l >= 5), Some(true), "{p:?}");
+}
+
 // Item 8: a problem points at its key, and says where once.
 
 #[test]

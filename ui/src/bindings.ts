@@ -324,6 +324,11 @@ export type DefinitionRow = {
 	accounts: AccountStats | null,
 	/**  Last account refresh (RFC 3339), if any. */
 	lastRefresh: string | null,
+	/**
+	 *  The last automatic account refresh's failure, while it is the latest
+	 *  outcome (a later success clears it).
+	 */
+	refreshError: RefreshError | null,
 };
 
 /**  Where a file stands against the database's applied version. */
@@ -608,6 +613,16 @@ export type QueueStats = {
 	now: string,
 };
 
+/**  Why a pool's last automatic account refresh failed. */
+export type RefreshError = {
+	/**  When (RFC 3339). */
+	failedAt: string,
+	/**  The error's code (`query_refused`, `database_unavailable`, ...). */
+	code: string,
+	/**  The error's message. */
+	message: string,
+};
+
 /**  Where a saved definition went. */
 export type SavedDefinition = {
 	/**  Pool name. */
@@ -726,7 +741,8 @@ export type TraceEntry = {
 	/**
 	 *  What happened: `deployed`, `full`, `waiting`, `poolFull`, `failed`,
 	 *  `disabled`, `unhealthy`, `noLimit`, `notAllowed`, `unavailable`,
-	 *  `queued`, `expired`.
+	 *  `queued`, `expired`, `noAccount`, `backingOff`, `omitted`,
+	 *  `interrupted` (`berth_core::bot::Decision`).
 	 */
 	decision: string,
 	/**  Details (`limit 30/30`, the failure message, ...). */

@@ -90,10 +90,51 @@ pub(crate) struct Jobs {
     pub became_leader: Arc<Notify>,
 }
 
-/// When each job last ran, and what the jobs remember between runs.
+/// The leader's jobs, each with the interval it runs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Job {
+    Reconcile,
+    /// Each pool's own recovery interval decides (a definition's
+    /// `recovery.interval`, else the global one); the job's interval only
+    /// bounds how late a due recovery starts.
+    Recover,
+    Prewarm,
+    Trim,
+    /// Requests nothing acts on any more (their process died): looked for
+    /// every quarter of the lease.
+    Sweep,
+    /// Each pool's own `refresh_interval` decides; the job's interval only
+    /// bounds how late a due refresh starts.
+    RefreshAccounts,
+}
+
+impl Job {
+    /// In the order they run within a round.
+    const ALL: [Job; 6] = [
+        Job::Reconcile,
+        Job::Recover,
+        Job::Prewarm,
+        Job::Trim,
+        Job::Sweep,
+        Job::RefreshAccounts,
+    ];
+
+    fn every(self, cfg: &JobsConfig) -> Duration {
+        let ms = match self {
+            Job::Reconcile => cfg.reconcile_interval_ms,
+            Job::Recover | Job::RefreshAccounts => 1_000,
+            Job::Prewarm | Job::Trim => cfg.prewarm_interval_ms,
+            Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
+        };
+        Duration::from_millis(u64::from(ms))
+    }
+}
+
+/// What the jobs remember between rounds while leading.
 #[derive(Default)]
 struct Memory {
-    last: [Option<Instant>; 6],
+    /// When each job last started.
+    last: HashMap<Job, Instant>,
     refresh_attempts: HashMap<String, chrono::DateTime<chrono::Utc>>,
     recovered: HashMap<String, chrono::DateTime<chrono::Utc>>,
 }
@@ -103,7 +144,16 @@ impl Jobs {
         let mut memory = Memory::default();
         while !stop.is_set() {
             if self.leading.load(Ordering::SeqCst) {
-                self.once(&mut memory).await;
+                for job in Job::ALL {
+                    let due = memory
+                        .last
+                        .get(&job)
+                        .is_none_or(|t| t.elapsed() >= job.every(&self.config));
+                    if due {
+                        memory.last.insert(job, Instant::now());
+                        self.run_one(job, &mut memory).await;
+                    }
+                }
             } else {
                 memory = Memory::default();
             }
@@ -115,69 +165,38 @@ impl Jobs {
         }
     }
 
-    /// One round: every job that is due runs.
-    async fn once(&self, m: &mut Memory) {
-        let cfg = &self.config;
-        let every = |ms: u32| Duration::from_millis(u64::from(ms));
-        let mut due = |i: usize, ms: u32| {
-            let is_due = m.last[i].is_none_or(|t| t.elapsed() >= every(ms));
-            if is_due {
-                m.last[i] = Some(Instant::now());
-            }
-            is_due
-        };
+    /// Runs `job` once; a failure is logged, and the job runs again at its
+    /// next interval.
+    async fn run_one(&self, job: Job, m: &mut Memory) {
         let router = &self.router;
-        if due(0, cfg.reconcile_interval_ms) {
-            if let Err(e) = jobs::reconcile(router).await {
-                tracing::warn!(error = %e, "reconciliation failed");
-            }
-        }
-        // Each pool's own recovery interval decides (a definition's
-        // `recovery.interval`, else the global one); this only bounds how
-        // late a due recovery starts.
-        let recover = due(1, 1_000);
-        let prewarm = due(2, cfg.prewarm_interval_ms);
-        let trim = due(3, cfg.prewarm_interval_ms);
-        // Each pool's own `refresh_interval` decides; this only bounds how
-        // late a due refresh starts.
-        let refresh = due(4, 1_000);
-        // Requests nothing acts on any more (their process died): looked
-        // for every quarter of the lease.
-        let sweep = due(5, jobs::renewal_interval_ms(cfg.leader_lease_ms));
-        if recover {
-            if let Err(e) = jobs::recover_due(router, cfg, &mut m.recovered).await {
-                tracing::warn!(error = %e, "slot recovery failed");
-            }
-        }
-        if prewarm {
-            if let Err(e) = jobs::prewarm(router).await {
-                tracing::warn!(error = %e, "pre-warming failed");
-            }
-        }
-        if trim {
-            if let Err(e) = jobs::trim(router).await {
-                tracing::warn!(error = %e, "trimming slots failed");
-            }
-        }
-        if sweep {
-            match crate::sweep::run(router).await {
-                Ok(r) if r != crate::sweep::SweepReport::default() => {
-                    tracing::info!(report = ?r, "sweep put requests back")
+        let failed = match job {
+            Job::Reconcile => jobs::reconcile(router).await.err(),
+            Job::Recover => jobs::recover_due(router, &self.config, &mut m.recovered)
+                .await
+                .err(),
+            Job::Prewarm => jobs::prewarm(router).await.err(),
+            Job::Trim => jobs::trim(router).await.err(),
+            Job::Sweep => match crate::sweep::run(router).await {
+                Ok(r) => {
+                    if r != crate::sweep::SweepReport::default() {
+                        tracing::info!(report = ?r, "sweep put requests back");
+                    }
+                    None
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                Err(e) => Some(e),
+            },
+            Job::RefreshAccounts => {
+                let conn = crate::account::source::QueryConnection {
+                    main_url: &self.main_url,
+                    explicit: self.explicit_query_url.as_deref(),
+                };
+                jobs::refresh_accounts(router, conn, &self.pools_dir, &mut m.refresh_attempts)
+                    .await
+                    .err()
             }
-        }
-        if refresh {
-            let conn = crate::account::source::QueryConnection {
-                main_url: &self.main_url,
-                explicit: self.explicit_query_url.as_deref(),
-            };
-            if let Err(e) =
-                jobs::refresh_accounts(router, conn, &self.pools_dir, &mut m.refresh_attempts).await
-            {
-                tracing::warn!(error = %e, "account auto-refresh failed");
-            }
+        };
+        if let Some(e) = failed {
+            tracing::warn!(job = ?job, error = %e, "background job failed");
         }
     }
 }

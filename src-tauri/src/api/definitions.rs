@@ -84,11 +84,13 @@ fn invalid(p: &[Problem]) -> CommandError {
 }
 
 /// Every definition of `dir` with its state against the database, slot
-/// count, account counts and last account refresh; broken files' problems.
+/// count, account counts, last account refresh and the last automatic
+/// refresh's failure; broken files' problems.
 /// Seeds the directory on first use.
 pub async fn list_definitions(db: &PgPool, dir: &Path) -> CommandResult<DefinitionList> {
     let found = scan(dir)?;
     let applied = definition::applied(db).await?;
+    let failures = source::refresh_failures(db).await?;
     let slots: BTreeMap<String, i64> = pool::stats(db)
         .await?
         .into_iter()
@@ -108,6 +110,7 @@ pub async fn list_definitions(db: &PgPool, dir: &Path) -> CommandResult<Definiti
             slots: slots.get(name).copied().unwrap_or(0),
             accounts,
             last_refresh: source::last_refresh(db, name).await?.map(dto::time),
+            refresh_error: failures.get(name).map(Into::into),
         });
     }
     Ok(DefinitionList {

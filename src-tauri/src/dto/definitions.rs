@@ -167,6 +167,31 @@ pub struct DefinitionRow {
     pub accounts: Option<AccountStats>,
     /// Last account refresh (RFC 3339), if any.
     pub last_refresh: Option<String>,
+    /// The last automatic account refresh's failure, while it is the latest
+    /// outcome (a later success clears it).
+    pub refresh_error: Option<RefreshError>,
+}
+
+/// Why a pool's last automatic account refresh failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshError {
+    /// When (RFC 3339).
+    pub failed_at: String,
+    /// The error's code (`query_refused`, `database_unavailable`, ...).
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+}
+
+impl From<&berth_core::account::source::RefreshFailure> for RefreshError {
+    fn from(f: &berth_core::account::source::RefreshFailure) -> Self {
+        RefreshError {
+            failed_at: crate::dto::time(f.failed_at),
+            code: f.code.clone(),
+            message: f.message.clone(),
+        }
+    }
 }
 
 /// The pools directory's definitions and the problems of broken files.

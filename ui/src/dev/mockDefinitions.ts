@@ -78,6 +78,7 @@ export function list(now: number): DefinitionList {
         slots: f.slots,
         accounts: s.sourceType ? { available: 42, inUse: 17, completed: 230, failed: 3 } : null,
         lastRefresh: s.sourceType ? new Date(now - 95_000).toISOString() : null,
+        refreshError: null,
       };
     }),
     problems: [...broken.entries()].flatMap(([file, text]) => validate(text).problems.map((p) => ({ ...p, file }))),

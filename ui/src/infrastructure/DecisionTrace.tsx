@@ -14,6 +14,12 @@ const DECISION_TONE: Record<string, string> = {
   expired: "text-error",
   unhealthy: "text-error",
   unavailable: "text-error",
+  // Deploys there failed lately: waits out the platform's backoff.
+  backingOff: "text-busy",
+  // Its router stopped before settling it; another instance took it over.
+  interrupted: "text-busy",
+  // Stands for entries dropped from the middle of a long trace.
+  omitted: "text-dim",
 };
 
 /** A decision in words: `noAccount` → `no account`, `poolFull` → `pool full`. */

@@ -180,6 +180,25 @@ describe("InfrastructurePage", () => {
     expect(within(trace).getByText(/no account available in pool-zoom .*waiting for one to return or a refresh/)).toBeInTheDocument();
   });
 
+  it("shows backoff, a take-over and an omission in words, each in its tone", async () => {
+    const retried = bot(456);
+    retried.decisionTrace = [
+      { platform: "k8s", decision: "failed", detail: "k8s start: refused", at: iso(T0) },
+      { platform: null, decision: "omitted", detail: "12 entries omitted", at: iso(T0 + 1) },
+      { platform: "k8s", decision: "backingOff", detail: "3 failed deploys; next try in 4 s", at: iso(T0 + 2) },
+      { platform: null, decision: "interrupted", detail: "its router stopped; taken over", at: iso(T0 + 3) },
+    ];
+    mockApi.botDetails.mockResolvedValue(retried);
+    renderApp(<InfrastructurePage />);
+    fireEvent.click(await screen.findByText("Bot #456"));
+    const trace = await screen.findByTestId("trace");
+    const labels = within(trace).getAllByRole("listitem").map((s) => s.querySelector("[data-decision]")!);
+    expect(labels.map((l) => l.textContent)).toEqual(["failed", "omitted", "backing off", "interrupted"]);
+    expect(labels[1]!.className).toContain("text-dim");
+    expect(labels[2]!.className).toContain("text-busy");
+    expect(labels[3]!.className).toContain("text-busy");
+  });
+
   it("refetches platforms on a `platforms` event, not on unrelated topics", async () => {
     renderApp(<InfrastructurePage />);
     await screen.findByTestId("platform-aws");

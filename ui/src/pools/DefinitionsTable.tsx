@@ -82,7 +82,15 @@ export function DefinitionsTable({
                 <td className="px-3 py-2 font-mono tabular-nums" aria-label={a ? "accounts" : undefined}>
                   {a ? `${a.available} / ${a.inUse} / ${a.completed} / ${a.failed}` : "—"}
                 </td>
-                <td className="px-3 py-2 text-muted">{a ? formatRelative(d.lastRefresh, now) : "—"}</td>
+                <td className="px-3 py-2 text-muted">
+                  {a ? formatRelative(d.lastRefresh, now) : "—"}
+                  {d.refreshError && (
+                    <div role="alert" className="mt-0.5 max-w-[28ch] text-[11px] text-error" title={d.refreshError.message}>
+                      <span className="font-mono">[{d.refreshError.code}]</span> auto-refresh failed{" "}
+                      {formatRelative(d.refreshError.failedAt, now)}: {d.refreshError.message}
+                    </div>
+                  )}
+                </td>
                 <td className="px-3 py-2">
                   <StateBadge state={d.state} />
                 </td>

@@ -49,6 +49,30 @@ describe("PoolsPage list", () => {
   });
 });
 
+describe("PoolsPage refresh failures", () => {
+  it("shows a pool's failed automatic refresh with its code and message, and nothing on the others", async () => {
+    const failed = row(
+      "zoom",
+      { state: "applied", version: 3 },
+      {
+        accounts: { available: 7, inUse: 2, completed: 1, failed: 0 },
+        summary: summary("zoom", 5, "sql"),
+        refreshError: {
+          failedAt: new Date(Date.now() - 120_000).toISOString(),
+          code: "query_refused",
+          message: "the query has more than 65 UNION, INTERSECT or EXCEPT operations",
+        },
+      },
+    );
+    mockApi.listDefinitions.mockResolvedValue({ ...LIST, definitions: [failed, row("teams", { state: "notApplied" })] });
+    renderApp(<PoolsPage />);
+    const zoom = await screen.findByTestId("definition-zoom");
+    const alert = within(zoom).getByRole("alert");
+    expect(alert).toHaveTextContent("[query_refused] auto-refresh failed 2 min ago: the query has more than 65 UNION");
+    expect(within(screen.getByTestId("definition-teams")).queryByRole("alert")).not.toBeInTheDocument();
+  });
+});
+
 describe("PoolsPage live updates", () => {
   it("reloads the list on a pools change event", async () => {
     renderApp(<PoolsPage />);

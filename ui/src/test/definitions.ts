@@ -9,7 +9,7 @@ export function summary(name: string, max = 5, sourceType: string | null = null)
 }
 
 export function row(name: string, state: DefinitionRow["state"], extra: Partial<DefinitionRow> = {}): DefinitionRow {
-  return { file: `${name}.yaml`, summary: summary(name), state, slots: 2, accounts: null, lastRefresh: null, ...extra };
+  return { file: `${name}.yaml`, summary: summary(name), state, slots: 2, accounts: null, lastRefresh: null, refreshError: null, ...extra };
 }
 
 export function detail(name: string, text: string, appliedText: string | null, state: DefinitionDetail["state"]): DefinitionDetail {
