@@ -210,11 +210,14 @@ pub async fn refresh_accounts(
 ) -> CommandResult<AccountRefresh> {
     let b = core.get().await?;
     let explicit = explicit_query_url();
-    let out =
-        api::definitions::refresh_accounts(b.db(), query_conn(&b, &explicit), &pools_dir(), &name)
-            .await?;
-    b.router().feed().publish(&[Topic::Pools]);
-    Ok(out)
+    api::definitions::refresh_accounts(
+        b.db(),
+        b.router().feed(),
+        query_conn(&b, &explicit),
+        &pools_dir(),
+        &name,
+    )
+    .await
 }
 
 /// Deletes a definition file (refused while slots are busy or deploying).

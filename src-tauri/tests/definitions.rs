@@ -426,7 +426,9 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     let dir = seeded(&t);
     api::save_definition(dir, None, SQL_SOURCE).unwrap();
 
-    let e = refused(api::refresh_accounts(&h.db, query_connection(&url), dir, "acc").await);
+    let e = refused(
+        api::refresh_accounts(&h.db, h.router.feed(), query_connection(&url), dir, "acc").await,
+    );
     assert_eq!(e.code, "invalid_input");
     assert!(e.message.contains("not applied"), "{e}");
 
@@ -439,7 +441,7 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
         .unwrap();
     assert_eq!((a.version, a.changed), (1, false));
 
-    let r = api::refresh_accounts(&h.db, query_connection(&url), dir, "acc")
+    let r = api::refresh_accounts(&h.db, h.router.feed(), query_connection(&url), dir, "acc")
         .await
         .unwrap();
     assert_eq!((r.added, r.kept, r.removed), (5, 0, 0));
@@ -459,7 +461,11 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     assert_eq!(row.summary.refresh_interval_ms, Some(45_000));
 
     assert_eq!(
-        refused(api::refresh_accounts(&h.db, query_connection(&url), dir, "zoom").await).code,
+        refused(
+            api::refresh_accounts(&h.db, h.router.feed(), query_connection(&url), dir, "zoom")
+                .await
+        )
+        .code,
         "invalid_input",
         "no source"
     );
@@ -508,7 +514,7 @@ async fn the_list_shows_a_failed_automatic_refresh_until_a_refresh_succeeds(db: 
         .execute(&h.db)
         .await
         .unwrap();
-    api::refresh_accounts(&h.db, query_connection(&url), dir, "acc")
+    api::refresh_accounts(&h.db, h.router.feed(), query_connection(&url), dir, "acc")
         .await
         .unwrap();
     let row = row_of(api::list_definitions(&h.db, dir).await.unwrap());

@@ -65,6 +65,7 @@ async fn apply_and_refresh(h: &Harness, url: &str, text: &str) {
     let def = definition::parse(text, None).expect("valid");
     source::refresh(
         &h.db,
+        h.router.feed(),
         query_connection(url),
         std::path::Path::new("."),
         &def,
@@ -518,9 +519,15 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
         .unwrap();
     let def = definition::parse(text, None).unwrap();
     let url = database_url_of(&h.db);
-    let r = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
-        .await
-        .unwrap();
+    let r = source::refresh(
+        &h.db,
+        h.router.feed(),
+        query_connection(&url),
+        &pools_dir,
+        &def,
+    )
+    .await
+    .unwrap();
     assert_eq!((r.refreshed.added, r.stats.available), (2, 2), "{r:?}");
 
     let o = h
@@ -541,18 +548,30 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
     // A file removed and one added: the next refresh follows the directory.
     std::fs::remove_file(accounts_dir.join("b.xml")).unwrap();
     std::fs::write(accounts_dir.join("c.xml"), "<account/>").unwrap();
-    let r = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
-        .await
-        .unwrap();
+    let r = source::refresh(
+        &h.db,
+        h.router.feed(),
+        query_connection(&url),
+        &pools_dir,
+        &def,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (r.refreshed.added, r.refreshed.kept, r.refreshed.removed),
         (1, 1, 1)
     );
     // A directory that is not there: a clear error, the accounts as they were.
     std::fs::remove_dir_all(&accounts_dir).unwrap();
-    let e = source::refresh(&h.db, query_connection(&url), &pools_dir, &def)
-        .await
-        .unwrap_err();
+    let e = source::refresh(
+        &h.db,
+        h.router.feed(),
+        query_connection(&url),
+        &pools_dir,
+        &def,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let s = lease::stats(&h.db, "files").await.unwrap();
     assert_eq!((s.available, s.in_use), (1, 1));

@@ -754,6 +754,24 @@ async fn serve_runs_until_sigterm_and_leaves_gracefully() {
     db.drop_db().await;
 }
 
+/// Waits (up to 10 s) for the next event that concerns the `pools` topic
+/// (the first is the listener's resync); `after` names what caused it.
+async fn next_pools_event(
+    events: &mut tokio::sync::broadcast::Receiver<berth_core::feed::ChangeEvent>,
+    after: &str,
+) {
+    use berth_core::feed::Topic;
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if events.recv().await.expect("feed").touches(Topic::Pools) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "no `pools` event after {after} within 10 s");
+}
+
 #[tokio::test]
 async fn demo_runs_for_its_duration_and_exits_cleanly() {
     let db = TestDb::new("demo").await;
@@ -914,10 +932,21 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         "{}",
         text(&early.stderr)
     );
+    // An open app (any other instance) hears of both, live: apply and
+    // refresh each announce `pools`.
+    let watcher = berth_core::feed::Feed::new(uuid::Uuid::new_v4(), true);
+    let mut events = watcher.subscribe();
+    let listening = watcher.spawn(db.pool.clone());
+    next_pools_event(&mut events, "listening").await;
     ok(&db.url, &["pools", "--dir", d, "apply", "with-accounts"]).await;
+    next_pools_event(&mut events, "pools apply").await;
     let refreshed = ok_json(&db.url, &["pools", "--dir", d, "refresh", "with-accounts"]).await;
     assert_eq!(refreshed["refreshed"]["added"], 6, "{refreshed}");
     assert_eq!(refreshed["stats"]["available"], 6, "{refreshed}");
+    next_pools_event(&mut events, "pools refresh").await;
+    for t in listening {
+        t.abort();
+    }
 
     // A builder form: compiled against the real columns, shown, run.
     std::fs::write(

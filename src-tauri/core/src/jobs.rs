@@ -660,7 +660,7 @@ pub async fn refresh_accounts(
             continue;
         }
         attempts.insert(name.clone(), now);
-        match source::refresh(db, conn, dir, &def).await {
+        match source::refresh(db, router.feed(), conn, dir, &def).await {
             Ok(r) => report.refreshed.push((name, r.refreshed)),
             Err(e) => {
                 tracing::warn!(pool = %name, error = %e, "account refresh failed");

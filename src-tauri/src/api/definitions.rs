@@ -499,16 +499,18 @@ pub async fn apply_definition(
     })
 }
 
-/// Refreshes the applied pool `name`'s accounts from its source.
+/// Refreshes the applied pool `name`'s accounts from its source; announces
+/// `pools` on `feed`.
 pub async fn refresh_accounts(
     db: &PgPool,
+    feed: &Feed,
     conn: QueryConnection<'_>,
     dir: &Path,
     name: &str,
 ) -> CommandResult<AccountRefresh> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?;
-    let r = source::refresh(db, conn, dir, &f.definition).await?;
+    let r = source::refresh(db, feed, conn, dir, &f.definition).await?;
     Ok(AccountRefresh {
         name: r.name,
         added: r.refreshed.added,

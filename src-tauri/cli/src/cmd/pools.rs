@@ -372,7 +372,17 @@ async fn refresh(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     let f = find(&found, dir, name)?;
     let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
     let report = with_db(async |db| {
-        source::refresh(&db.pool, query_conn(db, &explicit), dir, &f.definition).await
+        let feed = Feed::new(uuid::Uuid::new_v4(), true);
+        let report = source::refresh(
+            &db.pool,
+            &feed,
+            query_conn(db, &explicit),
+            dir,
+            &f.definition,
+        )
+        .await?;
+        feed.flush(&db.pool).await?;
+        Ok(report)
     })
     .await?;
     if ctx.json {

@@ -15,6 +15,7 @@ use crate::account::role;
 use crate::confined::{Confined, Refusal};
 use crate::definition::{self, AccountSource, PoolDefinition, SqlQuery};
 use crate::error::{Error, ErrorCode, Result};
+use crate::feed::{Feed, Topic};
 
 /// Where the query role connects: the main database URL and the explicit
 /// `BERTH_QUERY_DATABASE_URL`, if set (see [`role::role_options`]).
@@ -186,10 +187,12 @@ pub struct RefreshReport {
 }
 
 /// Refreshes the applied pool `def.name`'s accounts from its source
-/// ([`read`] then [`lease::refresh`], which records the refresh time).
+/// ([`read`] then [`lease::refresh`], which records the refresh time) and
+/// announces the `pools` topic on `feed` (its owner flushes it).
 /// Refused (`invalid_input`) without a source or before the pool is applied.
 pub async fn refresh(
     db: &PgPool,
+    feed: &Feed,
     conn: QueryConnection<'_>,
     dir: &Path,
     def: &PoolDefinition,
@@ -213,6 +216,7 @@ pub async fn refresh(
         truncated: false,
     });
     let refreshed = lease::refresh(db, name, &result).await?;
+    feed.publish(&[Topic::Pools]);
     Ok(RefreshReport {
         name: name.clone(),
         refreshed,
