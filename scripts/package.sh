@@ -85,9 +85,10 @@ for dep in libwebkit2gtk-4.1-0 libgtk-3-0 postgresql; do
         *) die "the .deb does not depend on $dep (Depends: $depends)" ;;
     esac
 done
-contents="$(dpkg-deb -c "$DEB")"
-for f in ./usr/bin/berth-desktop ./usr/bin/berth ./usr/share/applications/; do
-    grep -q " $f" <<<"$contents" || die "the .deb lacks $f"
+# Paths as listed, without the leading "./" some dpkg versions print.
+contents="$(dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./||')"
+for f in usr/bin/berth-desktop usr/bin/berth usr/share/applications/Berth.desktop; do
+    grep -qx "$f" <<<"$contents" || die "the .deb lacks /$f"
 done
 
 say "package test: apt-get install ./$(basename "$DEB")"
