@@ -95,6 +95,8 @@ async fn the_installed_app_starts_in_development_mode_and_shows_the_dashboard() 
             .env_remove("BERTH_QUERY_DATABASE_URL")
             .env_remove("BERTH_DEMO")
             .env("BERTH_DEV", "1")
+            // As `scripts/run.sh` starts it: slots kept ready in every pool.
+            .env("POOL_PREWARM_COUNT", "2")
             .env("BERTH_DATA_DIR", &data.0)
             .env("BERTH_POOLS_DIR", data.0.join("pools"))
             .env("RUST_LOG", "warn,berth_core=info")
