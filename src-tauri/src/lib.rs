@@ -68,11 +68,23 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
 }
 
 /// Writes the TypeScript bindings of [`bridge`] to `path`.
+///
+/// `path` is written only when its text changes: a rewrite with the same
+/// text would make `ui/src` look newer than `ui/dist`, and `scripts/run.sh`
+/// would rebuild the UI (and recompile the app that embeds it) for nothing.
 pub fn export_bindings(path: &Path) -> Result<(), specta_typescript::Error> {
+    let fresh = path.with_extension("ts.new");
     bridge().export(
         specta_typescript::Typescript::default().header(BINDINGS_HEADER),
-        path,
-    )
+        &fresh,
+    )?;
+    let same = std::fs::read(&fresh).ok() == std::fs::read(path).ok();
+    let written = if same {
+        std::fs::remove_file(&fresh)
+    } else {
+        std::fs::rename(&fresh, path)
+    };
+    written.map_err(specta_typescript::Error::from)
 }
 
 /// Development mode: `--dev` or `BERTH_DEV=1` (also `true`/`yes`/`on`).
@@ -302,6 +314,12 @@ mod tests {
         std::fs::create_dir_all(path.parent().expect("bindings have a parent directory"))
             .expect("ui/src exists or can be created");
         super::export_bindings(&path).expect("bindings export");
+        // The same text again: the file is left alone (run.sh compares mtimes).
+        let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let before = modified();
+        super::export_bindings(&path).expect("bindings export");
+        assert_eq!(modified(), before, "an unchanged export rewrote the file");
+        assert!(!path.with_extension("ts.new").exists());
         let text = std::fs::read_to_string(&path).expect("bindings written");
         for name in [
             "poolStats",
