@@ -73,18 +73,20 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
 /// text would make `ui/src` look newer than `ui/dist`, and `scripts/run.sh`
 /// would rebuild the UI (and recompile the app that embeds it) for nothing.
 pub fn export_bindings(path: &Path) -> Result<(), specta_typescript::Error> {
-    let fresh = path.with_extension("ts.new");
+    // Exported outside `path`'s directory: a file created and removed there
+    // would change the directory's mtime, which counts as a change too.
+    let fresh = std::env::temp_dir().join(format!("berth-bindings-{}.ts", std::process::id()));
     bridge().export(
         specta_typescript::Typescript::default().header(BINDINGS_HEADER),
         &fresh,
     )?;
-    let same = std::fs::read(&fresh).ok() == std::fs::read(path).ok();
-    let written = if same {
-        std::fs::remove_file(&fresh)
-    } else {
-        std::fs::rename(&fresh, path)
-    };
-    written.map_err(specta_typescript::Error::from)
+    let text = std::fs::read(&fresh);
+    let _ = std::fs::remove_file(&fresh);
+    let text = text?;
+    if std::fs::read(path).ok().as_deref() != Some(text.as_slice()) {
+        std::fs::write(path, text)?;
+    }
+    Ok(())
 }
 
 /// Development mode: `--dev` or `BERTH_DEV=1` (also `true`/`yes`/`on`).
@@ -315,11 +317,15 @@ mod tests {
             .expect("ui/src exists or can be created");
         super::export_bindings(&path).expect("bindings export");
         // The same text again: the file is left alone (run.sh compares mtimes).
-        let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        let before = modified();
+        let dir = path.parent().expect("bindings have a parent directory");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let before = (modified(&path), modified(dir));
         super::export_bindings(&path).expect("bindings export");
-        assert_eq!(modified(), before, "an unchanged export rewrote the file");
-        assert!(!path.with_extension("ts.new").exists());
+        assert_eq!(
+            (modified(&path), modified(dir)),
+            before,
+            "an unchanged export touched the file or its directory"
+        );
         let text = std::fs::read_to_string(&path).expect("bindings written");
         for name in [
             "poolStats",
