@@ -562,13 +562,9 @@ async fn wait_text(
     }
 }
 
-/// Issue 5's scenario in the real app: a new pool definition is written in
-/// the Pools view's YAML editor, tested (impact: its pre-warmed slots),
-/// saved and applied; the core then pre-warms its slots, which the
-/// dashboard's slot table shows.
-async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), String> {
-    const POOL: &str = "e2e-pool";
-    click_tab(client, "Pools").await;
+/// In the Pools view: **New pool**, `yaml` typed into the editor, and the
+/// editor's validation says it is valid.
+async fn new_valid_definition(client: &Client, yaml: &str) -> Result<(), String> {
     click_button(client, "New pool", Duration::from_secs(10)).await?;
     let editor = wait_find(
         client,
@@ -577,9 +573,6 @@ async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), Str
     )
     .await;
     // WebDriver types a newline as the Enter key (U+E007), not as "\n".
-    let yaml = format!(
-        "name: {POOL}\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 3\nprewarm: 2\n"
-    );
     retype(&editor, &yaml.replace('\n', "\u{e007}")).await;
     wait_text(
         client,
@@ -587,7 +580,20 @@ async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), Str
         "Valid.",
         Duration::from_secs(10),
     )
-    .await?;
+    .await
+}
+
+/// Issue 5's scenario in the real app: a new pool definition is written in
+/// the Pools view's YAML editor, tested (impact: its pre-warmed slots),
+/// saved and applied; the core then pre-warms its slots, which the
+/// dashboard's slot table shows.
+async fn pools_create_test_apply(client: &Client, db: &PgPool) -> Result<(), String> {
+    const POOL: &str = "e2e-pool";
+    click_tab(client, "Pools").await;
+    let yaml = format!(
+        "name: {POOL}\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 3\nprewarm: 2\n"
+    );
+    new_valid_definition(client, &yaml).await?;
     click_button(client, "Test", Duration::from_secs(5)).await?;
     wait_text(
         client,

@@ -6,138 +6,16 @@
 //! Nothing sleeps to synchronise: waits poll the database or the child's
 //! output with a deadline.
 
-use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_berth");
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, PgPool};
+use std::time::{Duration, Instant};
+use support::{berth, command, signal, text, with_database, TestDb};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
 /// Nothing listens here: commands refused at parse time never connect.
 const NOWHERE: &str = "postgres://nobody@127.0.0.1:1/none";
-
-/// Environment variables the child must not inherit (they change routing).
-const CONFIG_VARS: &[&str] = &[
-    "BERTH_DEV",
-    "RUST_LOG",
-    "PLATFORM_PRIORITY",
-    "DEPLOYMENT_PLATFORM",
-    "GLOBAL_QUEUE_TIMEOUT_MS",
-    "K8S_BOT_LIMIT",
-    "AWS_BOT_LIMIT",
-    "COOLIFY_BOT_LIMIT",
-    "LOCAL_BOT_LIMIT",
-    "K8S_QUEUE_TIMEOUT_MS",
-    "AWS_QUEUE_TIMEOUT_MS",
-    "COOLIFY_QUEUE_TIMEOUT_MS",
-    "LOCAL_QUEUE_TIMEOUT_MS",
-    "POOL_MAX_SIZE",
-    "POOL_PREWARM_COUNT",
-    "COOLIFY_API_URL",
-    "COOLIFY_PROJECT_UUID",
-    "COOLIFY_SERVER_UUID",
-    "COOLIFY_ENVIRONMENT_NAME",
-    "COOLIFY_ENVIRONMENT_UUID",
-    "COOLIFY_DESTINATION_UUID",
-    "COOLIFY_TOKEN_SOURCE",
-    "COOLIFY_API_TOKEN",
-    "COOLIFY_APP_PREFIX",
-];
-
-/// A database of its own for one test.
-struct TestDb {
-    admin_url: String,
-    name: String,
-    url: String,
-    pool: PgPool,
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = head.find("://").map_or(0, |i| i + 3);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-impl TestDb {
-    async fn new(tag: &str) -> TestDb {
-        let admin_url = std::env::var("DATABASE_URL").expect(
-            "these tests need DATABASE_URL=postgres://USER@HOST:PORT/postgres (a user that may CREATE DATABASE)",
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("berth_cli_{tag}_{}_{nanos}", std::process::id());
-        let mut conn = PgConnection::connect(&admin_url)
-            .await
-            .expect("admin connection");
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await
-            .expect("test database created");
-        conn.close().await.ok();
-        let url = with_database(&admin_url, &name);
-        let pool = PgPool::connect(&url)
-            .await
-            .expect("test database reachable");
-        TestDb {
-            admin_url,
-            name,
-            url,
-            pool,
-        }
-    }
-
-    async fn drop_db(self) {
-        self.pool.close().await;
-        if let Ok(mut conn) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
-fn command(url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("DATABASE_URL", url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for var in CONFIG_VARS {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-/// Runs `berth args...` to completion (at most 60 s).
-async fn berth(url: &str, args: &[&str]) -> Output {
-    let child = command(url, args).spawn().expect("berth runs");
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("berth {args:?} did not finish within 60 s"))
-        .expect("berth output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Runs and expects success; returns stdout.
 async fn ok(url: &str, args: &[&str]) -> String {
@@ -251,15 +129,6 @@ async fn read_until(
         Ok(None) => panic!("output ended before: {what}"),
         Err(_) => panic!("timed out waiting for output: {what}"),
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let pid = child.id().expect("child still running").to_string();
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -{name} {pid}");
 }
 
 #[tokio::test]

@@ -671,12 +671,8 @@ pub async fn refresh_accounts(
             }
         }
     }
-    if !report.failed.is_empty()
-        || report
-            .refreshed
-            .iter()
-            .any(|(_, r)| r.added + r.removed > 0)
-    {
+    // A refresh announces itself; a recorded failure is this job's news.
+    if !report.failed.is_empty() {
         router.feed().publish(&[Topic::Pools]);
     }
     Ok(report)

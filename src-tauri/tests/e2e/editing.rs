@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
-use super::{click_button, click_tab, poll_async, retype, screenshot, wait_find, wait_text};
+use super::{
+    click_button, click_tab, new_valid_definition, poll_async, retype, screenshot, wait_find,
+};
 
 /// The pace of the typing, as in the issue.
 const PER_KEY: Duration = Duration::from_millis(30);
@@ -123,22 +125,8 @@ pub async fn query_builder_typing(client: &Client, db: &PgPool) -> Result<(), St
         sqlx::query(sql).execute(db).await.map_err(|e| e.to_string())?;
     }
     click_tab(client, "Pools").await;
-    click_button(client, "New pool", Duration::from_secs(10)).await?;
-    let editor = wait_find(
-        client,
-        "textarea[aria-label='Definition YAML']",
-        Duration::from_secs(10),
-    )
-    .await;
     let yaml = "name: typed\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 1\naccounts:\n  type: sql\n  builder:\n    table: accounts\n    filters:\n      - { column: status, op: =, value: \"\" }\n";
-    retype(&editor, &yaml.replace('\n', "\u{e007}")).await;
-    wait_text(
-        client,
-        "[aria-label='Validation']",
-        "Valid.",
-        Duration::from_secs(10),
-    )
-    .await?;
+    new_valid_definition(client, yaml).await?;
     click_button(client, "Query builder", Duration::from_secs(5)).await?;
     wait_find(
         client,

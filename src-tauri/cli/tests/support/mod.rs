@@ -1,11 +1,30 @@
 //! What the `berth` binary's tests need: a database of their own on the
 //! server `DATABASE_URL` names, the binary with a clean environment, and
 //! waits that poll with a deadline (nothing sleeps to synchronise).
+//! Shared by several test binaries, each using part of it.
+#![allow(dead_code)]
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
+
+/// `url` with its database replaced by `name` (query string kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_berth");
@@ -17,6 +36,25 @@ const INHERITED: &[&str] = &[
     "PLATFORM_PRIORITY",
     "DEPLOYMENT_PLATFORM",
     "GLOBAL_QUEUE_TIMEOUT_MS",
+    "K8S_BOT_LIMIT",
+    "AWS_BOT_LIMIT",
+    "COOLIFY_BOT_LIMIT",
+    "LOCAL_BOT_LIMIT",
+    "K8S_QUEUE_TIMEOUT_MS",
+    "AWS_QUEUE_TIMEOUT_MS",
+    "COOLIFY_QUEUE_TIMEOUT_MS",
+    "LOCAL_QUEUE_TIMEOUT_MS",
+    "POOL_MAX_SIZE",
+    "POOL_PREWARM_COUNT",
+    "COOLIFY_API_URL",
+    "COOLIFY_PROJECT_UUID",
+    "COOLIFY_SERVER_UUID",
+    "COOLIFY_ENVIRONMENT_NAME",
+    "COOLIFY_ENVIRONMENT_UUID",
+    "COOLIFY_DESTINATION_UUID",
+    "COOLIFY_TOKEN_SOURCE",
+    "COOLIFY_API_TOKEN",
+    "COOLIFY_APP_PREFIX",
     "BERTH_POOLS_DIR",
     "BERTH_QUERY_DATABASE_URL",
     "BERTH_LEADER_LEASE_MS",
@@ -51,10 +89,7 @@ impl TestDb {
             .await
             .expect("test database created");
         admin.close().await.ok();
-        let url = match admin_url.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("DATABASE_URL has no database part: {admin_url}"),
-        };
+        let url = with_database(&admin_url, &name);
         let pool = PgPool::connect(&url)
             .await
             .expect("test database reachable");
