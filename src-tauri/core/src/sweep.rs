@@ -194,28 +194,29 @@ async fn take_back(router: &Router, s: &SlotView, silent_ms: i64) -> Result<bool
         epoch: s.epoch,
         platform_ref: s.platform_ref.clone(),
     };
-    // Whatever the dead router may have started is stopped first, so a slot
-    // handed out again never carries an old workload.
-    let adapter = router.platforms().get(kind);
-    let stopped = match (&adapter, &s.platform_ref) {
-        (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
-        (Some(_), None) => Ok(()),
-        (None, _) => Err(format!("no adapter for {kind} in this instance")),
-    };
     let what = format!(
         "deploy in {} interrupted: no sign of its router for {silent_ms} ms",
         s.slot_name
     );
     let now = router.clock().now();
+    // The slot is claimed first (`error` while its workload is stopped): a
+    // router that was only cut off, not dead, can then no longer mark it
+    // busy, so the workload stopped below never belongs to a busy slot.
+    // Still deploying under this epoch, or left alone.
     let mut tx = router.db().begin().await?;
-    let released = match &stopped {
-        Ok(()) => slot::reset(&mut tx, s.id, s.epoch, &format!("recovered: {what}")).await?,
-        Err(e) => {
-            let message = format!("{what}; stopping its workload failed: {e}");
-            slot::mark_error(&mut tx, s.id, Some(s.epoch), &message, now).await?
-        }
-    };
-    let Some(released) = released else {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM pool_slots WHERE id = $1 AND epoch = $2 FOR UPDATE")
+            .bind(s.id)
+            .bind(s.epoch)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if status.as_deref() != Some("deploying") {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let claimed = format!("{what}; stopping its workload");
+    let Some(released) = slot::mark_error(&mut tx, s.id, Some(s.epoch), &claimed, now).await?
+    else {
         tx.rollback().await?;
         return Ok(false);
     };
@@ -228,6 +229,26 @@ async fn take_back(router: &Router, s: &SlotView, silent_ms: i64) -> Result<bool
         };
         let fatal = "deploy interrupted (its process stopped) after its queue timeout had run out";
         settle(&mut tx, bot_id, "DEPLOYING", now, &why, fatal).await?;
+    }
+    tx.commit().await?;
+
+    // Whatever the cut-off router may have started is stopped before the
+    // slot is handed out again, so it never carries an old workload.
+    let adapter = router.platforms().get(kind);
+    let stopped = match (&adapter, &s.platform_ref) {
+        (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
+        (Some(_), None) => Ok(()),
+        (None, _) => Err(format!("no adapter for {kind} in this instance")),
+    };
+    let mut tx = router.db().begin().await?;
+    match &stopped {
+        Ok(()) => {
+            slot::reset(&mut tx, s.id, s.epoch, &format!("recovered: {what}")).await?;
+        }
+        Err(e) => {
+            let message = format!("{what}; stopping its workload failed: {e}");
+            slot::mark_error(&mut tx, s.id, Some(s.epoch), &message, now).await?;
+        }
     }
     tx.commit().await?;
     if let (Ok(()), Some(a), Some(_)) = (&stopped, &adapter, &s.platform_ref) {
