@@ -884,6 +884,17 @@ mod tests {
         assert_eq!(one, 1, "the server survives the attached instance");
         db.close().await;
 
+        // Closed connections leave pg_stat_activity a moment after the
+        // client hangs up; until then they count as other clients, for
+        // whom `stop` would rightly leave the server running.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while pg.other_clients().await.expect("count clients") > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the test's connections never closed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await; // polling interval
+        }
         pg.stop().await.expect("stop");
         assert!(!socket_file(&pg).exists(), "socket file gone after stop");
         assert!(!pg.is_running().await.unwrap());
