@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// A machine-readable error code. Stable: the UI and scripts switch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A configuration value (environment variable or setting) is invalid.

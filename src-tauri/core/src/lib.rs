@@ -3,6 +3,7 @@
 //! desktop shell and the `berth` CLI are thin layers over this crate.
 
 pub mod account;
+pub mod actor;
 mod background;
 pub mod bot;
 pub mod clock;
