@@ -1,15 +1,20 @@
 //! Background jobs: recovery, reconciliation, pre-warming.
 
 use berth_core::clock::Clock;
+use berth_core::clock::ManualClock;
 use berth_core::config::JobsConfig;
 use berth_core::jobs;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::platform::sim::SimPlatform;
 use berth_core::platform::sim::{self, SimKnobs};
+use berth_core::platform::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload};
+use berth_core::router::Router;
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, slot};
-use berth_tests::{harness, three_platforms, Harness};
+use berth_tests::{harness, harness_on, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
+use std::sync::Arc;
 
 fn jobs_cfg(h: &Harness) -> JobsConfig {
     h.config.jobs.clone()
@@ -530,4 +535,117 @@ async fn each_pool_is_recovered_on_its_own_recovery_interval(db: PgPool) {
         1
     );
     assert_eq!(status(zoom).await, "idle");
+}
+
+/// The simulator, whose listing is taken *before* a hook runs: what a slow
+/// platform answer looks like when a router deploys into a slot meanwhile.
+/// (A wrapper, not a mock: every call reaches the real simulator.)
+struct SlowListing {
+    inner: Arc<dyn Platform>,
+    /// Runs once, after the listing was read and before it is returned.
+    meanwhile: std::sync::Mutex<Option<Router>>,
+}
+
+#[async_trait::async_trait]
+impl Platform for SlowListing {
+    fn kind(&self) -> PlatformKind {
+        self.inner.kind()
+    }
+    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
+        self.inner.pull_image(image).await
+    }
+    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
+        self.inner.create_resource(slot).await
+    }
+    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
+        self.inner.start(slot, bot).await
+    }
+    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+        self.inner.stop(slot).await
+    }
+    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+        self.inner.delete_resource(slot).await
+    }
+    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
+        self.inner.describe(slot, description).await
+    }
+    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
+        let listing = self.inner.list().await?;
+        let router = self.meanwhile.lock().unwrap().take();
+        if let Some(router) = router {
+            deploy_with(&router).await;
+        }
+        Ok(listing)
+    }
+    async fn health(&self) -> Health {
+        self.inner.health().await
+    }
+}
+
+async fn deploy_with(router: &Router) -> i64 {
+    let o = router
+        .create_bot(&NewBot {
+            meeting_platform: MeetingPlatform::GoogleMeet,
+            meeting_url: "https://meet.google.com/abc-defg-hij".into(),
+            priority: None,
+            queue_timeout_ms: None,
+            pool: None,
+        })
+        .await
+        .unwrap();
+    match o {
+        DeployOutcome::Deployed { bot_id, .. } => bot_id,
+        other => panic!("expected a deploy, got {other:?}"),
+    }
+}
+
+/// The fault test's "workload stopped outside Berth": a slot that turned
+/// busy while the platform was being listed shows there in its former state
+/// (its last bot's workload, stopped). Judged by that listing, the new bot
+/// would end FATAL a moment after it started.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_slot_that_turns_busy_during_a_listing_is_not_judged_by_it(db: PgPool) {
+    let slow = Arc::new(SlowListing {
+        inner: Arc::new(SimPlatform::new(
+            PlatformKind::K8s,
+            db.clone(),
+            ManualClock::starting_now(),
+        )),
+        meanwhile: std::sync::Mutex::new(None),
+    });
+    let adapter: Arc<dyn Platform> = slow.clone();
+    let h = harness_on(db, &three_platforms("1", ["0", "0", "0"]), false, |kind| {
+        (kind == PlatformKind::K8s).then(|| adapter.clone())
+    })
+    .await;
+    // The first bot runs and ends: its slot is idle, its workload stopped.
+    let first = deploy(&h).await;
+    h.router.finish(first, BotStatus::Done, None).await.unwrap();
+    let slots = slot::list(&h.db, &slot::SlotFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(slots.len(), 1, "one slot: {slots:?}");
+    assert_eq!(slots[0].status, "idle");
+
+    // While reconciliation waits for the listing, a router deploys into it.
+    *slow.meanwhile.lock().unwrap() = Some(h.router.clone());
+    let report = jobs::reconcile(&h.router).await.unwrap();
+    assert!(
+        slow.meanwhile.lock().unwrap().is_none(),
+        "the deploy ran during the listing"
+    );
+    let second = slot::list(&h.db, &slot::SlotFilter::default())
+        .await
+        .unwrap()[0]
+        .clone();
+    assert_eq!(second.status, "busy", "{second:?}");
+    let bot_id = second.assigned_bot_id.expect("the new bot holds the slot");
+    assert_ne!(bot_id, first);
+    assert_eq!(report.finished, 0, "{report:?}");
+    let bot = bot::get(&h.db, bot_id).await.unwrap();
+    assert_ne!(bot.status, BotStatus::Fatal, "{:?}", bot.error);
+
+    // The next listing, taken after the slot turned busy, sees it running.
+    assert_eq!(jobs::reconcile(&h.router).await.unwrap().finished, 0);
+    assert_eq!(slot::get(&h.db, second.id).await.unwrap().status, "busy");
 }

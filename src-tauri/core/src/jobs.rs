@@ -374,6 +374,11 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
         .map(|(k, a)| (k, a.clone()))
         .collect();
     for (kind, adapter) in adapters {
+        // A listing speaks only for slots that were busy before it was
+        // taken: a slot that turned busy while the platform answered shows
+        // there in its former state (stopped, or a former lease's exit), and
+        // judging it by that would end a bot whose workload just started.
+        let listed_at = crate::db::now(db).await?;
         let owned = match adapter.list_owned().await {
             Ok(l) => l,
             Err(e) => {
@@ -393,7 +398,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
             },
         )
         .await?;
-        for s in &held {
+        for s in held.iter().filter(|s| s.status_changed_at < listed_at) {
             let Some(bot_id) = s.assigned_bot_id else {
                 continue;
             };

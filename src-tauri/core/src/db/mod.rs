@@ -44,6 +44,12 @@ pub async fn connect_as(url: &str, max_connections: u32, application: &str) -> R
         })
 }
 
+/// The database's clock (`now()`): the time every `status_changed_at` is
+/// written in, so comparisons with those columns never mix two clocks.
+pub async fn now(db: &PgPool) -> Result<chrono::DateTime<chrono::Utc>> {
+    Ok(sqlx::query_scalar("SELECT now()").fetch_one(db).await?)
+}
+
 /// Applies pending migrations. Safe to run from several instances at once
 /// (sqlx takes an advisory lock).
 pub async fn migrate(db: &PgPool) -> Result<()> {
