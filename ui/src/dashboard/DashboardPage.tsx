@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { usePoolStats, useQueue, useSlots } from "../api/hooks";
+import { useQueue } from "../infrastructure/queries";
+import { usePoolStats, useSlots } from "./queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { PageHeader } from "../shared/PageHeader";
 import { totalsOf } from "./aggregate";

@@ -1,4 +1,4 @@
-import { useBotDetails } from "../api/hooks";
+import { useBotDetails } from "./queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
 

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { usePlatformsOverview, useQueue, useQueueStats } from "../api/hooks";
+import { usePlatformsOverview, useQueue, useQueueStats } from "./queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
 import { PageHeader } from "../shared/PageHeader";

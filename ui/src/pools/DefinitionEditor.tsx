@@ -9,7 +9,7 @@ import {
   useSaveDefinition,
   useTestDefinition,
   useValidation,
-} from "../api/hooks";
+} from "./queries";
 import type { DefinitionDetail, DefinitionSummary } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { meetingLabel } from "../shared/format";

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { useDefinitions } from "../api/hooks";
+import { useDefinitions } from "./queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { PageHeader } from "../shared/PageHeader";
 import { useLeaveGuard } from "../shared/unsaved";

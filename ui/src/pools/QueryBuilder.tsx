@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { useQueryTables, useTableColumns } from "../api/hooks";
+import { useQueryTables, useTableColumns } from "./queries";
 import type { BuilderColumn } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import {

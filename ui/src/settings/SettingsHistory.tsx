@@ -1,4 +1,4 @@
-import { useSettingsHistory } from "../api/hooks";
+import { useSettingsHistory } from "./queries";
 import { useNow } from "../shared/clock";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatRelative, formatTimestamp } from "../shared/format";

@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from "react";
-import { useSaveSettings, useSettings, type SettingsPlan } from "../api/hooks";
+import { useSaveSettings, useSettings, type SettingsPlan } from "./queries";
 import type { PlatformEdit, PlatformSettings, Settings } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
