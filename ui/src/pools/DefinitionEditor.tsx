@@ -1,4 +1,5 @@
 import { ErrorNotice } from "../shared/ErrorNotice";
+import { QueryState } from "../shared/QueryState";
 import { DiffView } from "./DiffView";
 import { CommonFieldsForm } from "./editor/CommonFieldsForm";
 import { EditorActions } from "./editor/EditorActions";
@@ -37,21 +38,26 @@ export function DefinitionEditor({
   const file = target.kind === "broken" ? target.file : null;
   const detail = useDefinition(name);
   const raw = useDefinitionFile(file);
-  if (name !== null && detail.error) return <ErrorNotice error={detail.error} title={`Cannot open ${name}`} />;
-  if (name !== null && !detail.data) return <div className="panel p-4 text-[13px] text-muted">Loading {name}…</div>;
-  if (file !== null && raw.error) return <ErrorNotice error={raw.error} title={`Cannot open ${file}`} />;
-  if (file !== null && raw.data === undefined) return <div className="panel p-4 text-[13px] text-muted">Loading {file}…</div>;
-  return (
-    <EditorPanel
-      key={editorKey(target)}
-      original={name}
-      detail={detail.data ?? null}
-      broken={file !== null ? { file, text: raw.data ?? "" } : null}
-      onSaved={onSaved}
-      onDeleted={onDeleted}
-      onDeploy={onDeploy}
-    />
+  const panel = (loaded: Pick<EditorInput, "detail" | "broken">) => (
+    <EditorPanel key={editorKey(target)} original={name} {...loaded} onSaved={onSaved} onDeleted={onDeleted} onDeploy={onDeploy} />
   );
+  // Until it is loaded, the panel's place shows the loading or the error (never a stale editor).
+  const loading = "panel p-4 text-[13px] text-muted";
+  if (name !== null) {
+    return (
+      <QueryState query={detail} replace errorTitle={`Cannot open ${name}`} loading={`Loading ${name}…`} loadingClassName={loading}>
+        {(d) => panel({ detail: d, broken: null })}
+      </QueryState>
+    );
+  }
+  if (file !== null) {
+    return (
+      <QueryState query={raw} replace errorTitle={`Cannot open ${file}`} loading={`Loading ${file}…`} loadingClassName={loading}>
+        {(text) => panel({ detail: null, broken: { file, text } })}
+      </QueryState>
+    );
+  }
+  return panel({ detail: null, broken: null });
 }
 
 /** The editor of one loaded target: `useDefinitionEditor`'s state shown by the editor/ components. */

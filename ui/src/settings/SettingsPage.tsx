@@ -1,5 +1,5 @@
-import { ErrorNotice } from "../shared/ErrorNotice";
 import { PageHeader } from "../shared/PageHeader";
+import { QueryState } from "../shared/QueryState";
 import { useSettings } from "./queries";
 import { SettingsForm } from "./SettingsForm";
 import { SettingsHistory } from "./SettingsHistory";
@@ -11,9 +11,9 @@ export function SettingsPage() {
       <PageHeader title="Platform settings" subtitle="Priority order, limits and queue timeouts — saved to the shared database, live on every instance" />
       <div className="grid grid-cols-[minmax(0,1fr)_360px] gap-4 p-6">
         <div className="min-w-0">
-          {settings.error && <ErrorNotice error={settings.error} title="Could not load settings" />}
-          {settings.isPending && <div className="text-muted">Loading settings…</div>}
-          {settings.data && <SettingsForm settings={settings.data} />}
+          <QueryState query={settings} errorTitle="Could not load settings" loading="Loading settings…">
+            {(s) => <SettingsForm settings={s} />}
+          </QueryState>
         </div>
         <SettingsHistory />
       </div>

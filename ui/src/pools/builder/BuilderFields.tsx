@@ -1,4 +1,4 @@
-import { ErrorNotice } from "../../shared/ErrorNotice";
+import { QueryState } from "../../shared/QueryState";
 import { MAX_LIMIT } from "../queryBuilder";
 import { ColumnOptions } from "./ColumnOptions";
 import type { BuilderFormState } from "./useBuilderForm";
@@ -9,7 +9,7 @@ export function TableField({ b }: { b: BuilderFormState }) {
   const tableNames = tables.data ?? [];
   return (
     <>
-      {tables.error && <ErrorNotice error={tables.error} title="Cannot list the tables the query role can read" />}
+      <QueryState query={tables} errorTitle="Cannot list the tables the query role can read" />
       <label className="flex flex-col gap-1 text-muted">
         Table
         <select className="input" value={form.table} onChange={(e) => b.setTable(e.target.value)}>
@@ -24,8 +24,7 @@ export function TableField({ b }: { b: BuilderFormState }) {
           ))}
         </select>
       </label>
-      {form.table !== "" && columns.error && <ErrorNotice error={columns.error} title={`Cannot use the table ${form.table}`} />}
-      {form.table !== "" && columns.isPending && <p className="text-muted">Loading the columns of {form.table}…</p>}
+      {form.table !== "" && <QueryState query={columns} errorTitle={`Cannot use the table ${form.table}`} loading={`Loading the columns of ${form.table}…`} />}
     </>
   );
 }
