@@ -160,9 +160,7 @@ function useEditorActions({ original, broken, onSaved, onDeleted }: EditorInput,
   const repair = useRepairDefinition();
   const apply = useApplyDefinition();
   const refresh = useRefreshAccounts();
-  const del = useDeleteDefinition();
   const test = useTestDefinition();
-  const [confirmDelete, setConfirmDelete] = useState(false);
   const clearErrors = () => [save, repair, apply, refresh, test].forEach((m) => m.reset());
 
   const onSave = () => {
@@ -205,36 +203,43 @@ function useEditorActions({ original, broken, onSaved, onDeleted }: EditorInput,
     clearErrors();
     test.mutate(text);
   };
-  const onDelete = () =>
-    original &&
-    del.mutate(original, {
-      onSuccess: (d) => {
-        setConfirmDelete(false);
-        onDeleted(`Deleted ${d.file}: ${d.note}.`);
-      },
-    });
-  const cancelDelete = () => {
-    setConfirmDelete(false);
-    del.reset();
-  };
 
   return {
     save: onSave,
     apply: onApply,
     refresh: onRefresh,
     test: onTest,
-    askDelete: () => setConfirmDelete(true),
-    confirmDelete,
-    delete: onDelete,
-    cancelDelete,
+    ...useDeleteAction(original, onDeleted),
     saving: save.isPending || repair.isPending,
     testing: test.isPending,
     applying: apply.isPending,
     refreshing: refresh.isPending,
-    deleting: del.isPending,
-    deleteError: del.error,
     testResult: test.data,
     /** The error of the latest save, repair, apply, refresh or test. */
     error: save.error ?? repair.error ?? apply.error ?? refresh.error ?? test.error,
+  };
+}
+
+/** Deleting the saved definition: asked first; a refused delete's error stays in the dialog until it closes. */
+function useDeleteAction(original: string | null, onDeleted: (note: string) => void) {
+  const del = useDeleteDefinition();
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  return {
+    askDelete: () => setConfirmDelete(true),
+    confirmDelete,
+    delete: () =>
+      original &&
+      del.mutate(original, {
+        onSuccess: (d) => {
+          setConfirmDelete(false);
+          onDeleted(`Deleted ${d.file}: ${d.note}.`);
+        },
+      }),
+    cancelDelete: () => {
+      setConfirmDelete(false);
+      del.reset();
+    },
+    deleting: del.isPending,
+    deleteError: del.error,
   };
 }
