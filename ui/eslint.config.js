@@ -11,7 +11,7 @@ export default tseslint.config(
     languageOptions: { ecmaVersion: 2022, globals: { ...globals.browser, ...globals.node } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      // Only src/api/tauri.ts may talk to Tauri; everything else uses src/api/hooks.ts.
+      // Only src/api/tauri.ts may talk to Tauri; everything else uses the query modules (src/*/queries.ts) and src/api/.
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["@tauri-apps/api", "@tauri-apps/api/*"], message: "Only src/api/tauri.ts (and the dev mock entry) may import @tauri-apps/api." }] },

@@ -1,13 +1,14 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { ApiProvider } from "./api/hooks";
+import { ApiProvider } from "./api/provider";
+import { LIVE_INVALIDATIONS } from "./invalidations";
 import { ClockProvider } from "./shared/clock";
 import "./index.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <ApiProvider>
+    <ApiProvider invalidations={LIVE_INVALIDATIONS}>
       <ClockProvider>
         <App />
       </ClockProvider>

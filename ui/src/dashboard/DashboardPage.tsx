@@ -1,7 +1,8 @@
 import { useState } from "react";
-import { usePoolStats, useQueue, useSlots } from "../api/hooks";
-import { ErrorNotice } from "../shared/ErrorNotice";
+import { useQueue } from "../infrastructure/queries";
+import { usePoolStats, useSlots } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
+import { QueryState } from "../shared/QueryState";
 import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
 import { PoolSelector } from "./PoolSelector";
@@ -18,6 +19,7 @@ export function DashboardPage() {
   const selected = pool !== null && all.some((s) => s.pool === pool) ? pool : null;
   const slots = useSlots(selected);
   const totals = totalsOf(all, selected);
+  // One notice for the page: the first of its queries' errors.
   const error = stats.error ?? queue.error ?? slots.error;
 
   return (
@@ -26,7 +28,7 @@ export function DashboardPage() {
         <PoolSelector stats={all} value={selected} onChange={setPool} />
       </PageHeader>
       <div className="flex flex-col gap-4 p-6">
-        {error && <ErrorNotice error={error} title="Could not load pool data" />}
+        <QueryState query={{ error }} errorTitle="Could not load pool data" />
         <div className="grid grid-cols-[minmax(0,1fr)_300px] gap-3">
           <StatsCards totals={totals} />
           <DonutChart totals={totals} />

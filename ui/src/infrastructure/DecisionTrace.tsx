@@ -1,6 +1,7 @@
-import { useBotDetails } from "../api/hooks";
-import { ErrorNotice } from "../shared/ErrorNotice";
+import type { BotDetails } from "../api/types";
 import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
+import { QueryState } from "../shared/QueryState";
+import { useBotDetails } from "./queries";
 
 const DECISION_TONE: Record<string, string> = {
   deployed: "text-idle",
@@ -28,7 +29,7 @@ export function decisionLabel(decision: string): string {
 }
 
 export function DecisionTrace({ botId, onClose }: { botId: number | null; onClose: () => void }) {
-  const bot = useBotDetails(botId);
+  const details = useBotDetails(botId);
   return (
     <aside aria-label="Decision trace" className="panel flex h-fit flex-col">
       <div className="flex items-center justify-between border-b border-line px-4 py-2.5">
@@ -41,52 +42,62 @@ export function DecisionTrace({ botId, onClose }: { botId: number | null; onClos
       </div>
       {botId === null ? (
         <p className="px-4 py-6 text-center text-muted">Select a queued bot.</p>
-      ) : bot.error ? (
-        <div className="p-3">
-          <ErrorNotice error={bot.error} title={`Could not load bot #${botId}`} />
-        </div>
-      ) : !bot.data ? (
-        <p className="px-4 py-6 text-center text-muted">Loading bot #{botId}…</p>
       ) : (
-        <div className="flex flex-col gap-3 p-4">
-          <dl className="grid grid-cols-[96px_1fr] gap-y-1 font-mono text-[11.5px]">
-            <dt className="text-dim">bot</dt>
-            <dd>#{bot.data.id}</dd>
-            <dt className="text-dim">status</dt>
-            <dd>{bot.data.status}</dd>
-            <dt className="text-dim">pool</dt>
-            <dd>{bot.data.pool}</dd>
-            <dt className="text-dim">meeting</dt>
-            <dd>{meetingLabel(bot.data.meetingPlatform)}</dd>
-            <dt className="text-dim">platform</dt>
-            <dd>{platformLabel(bot.data.deploymentPlatform)}</dd>
-            <dt className="text-dim">slot</dt>
-            <dd>{bot.data.slotName ?? "—"}</dd>
-            {bot.data.error && (
-              <>
-                <dt className="text-dim">error</dt>
-                <dd className="text-error">{bot.data.error}</dd>
-              </>
-            )}
-          </dl>
-          <ol className="relative border-l border-line-2 pl-4" data-testid="trace">
-            {bot.data.decisionTrace.length === 0 && <li className="text-muted">No routing decisions yet.</li>}
-            {bot.data.decisionTrace.map((t, i) => (
-              <li key={i} className="relative mb-3 last:mb-0">
-                <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
-                <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
-                  <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`} data-decision={t.decision}>
-                    {decisionLabel(t.decision)}
-                  </span>
-                  <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
-                  <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
-                </div>
-                {t.detail && <div className="text-[12px] text-muted">{t.detail}</div>}
-              </li>
-            ))}
-          </ol>
-        </div>
+        <QueryState
+          query={details}
+          replace
+          errorTitle={`Could not load bot #${botId}`}
+          errorClassName="p-3"
+          loading={`Loading bot #${botId}…`}
+          loadingClassName="px-4 py-6 text-center text-muted"
+        >
+          {(bot) => <BotTrace bot={bot} />}
+        </QueryState>
       )}
     </aside>
+  );
+}
+
+/** One bot's facts and its routing decisions. */
+function BotTrace({ bot }: { bot: BotDetails }) {
+  return (
+    <div className="flex flex-col gap-3 p-4">
+      <dl className="grid grid-cols-[96px_1fr] gap-y-1 font-mono text-[11.5px]">
+        <dt className="text-dim">bot</dt>
+        <dd>#{bot.id}</dd>
+        <dt className="text-dim">status</dt>
+        <dd>{bot.status}</dd>
+        <dt className="text-dim">pool</dt>
+        <dd>{bot.pool}</dd>
+        <dt className="text-dim">meeting</dt>
+        <dd>{meetingLabel(bot.meetingPlatform)}</dd>
+        <dt className="text-dim">platform</dt>
+        <dd>{platformLabel(bot.deploymentPlatform)}</dd>
+        <dt className="text-dim">slot</dt>
+        <dd>{bot.slotName ?? "—"}</dd>
+        {bot.error && (
+          <>
+            <dt className="text-dim">error</dt>
+            <dd className="text-error">{bot.error}</dd>
+          </>
+        )}
+      </dl>
+      <ol className="relative border-l border-line-2 pl-4" data-testid="trace">
+        {bot.decisionTrace.length === 0 && <li className="text-muted">No routing decisions yet.</li>}
+        {bot.decisionTrace.map((t, i) => (
+          <li key={i} className="relative mb-3 last:mb-0">
+            <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
+            <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
+              <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`} data-decision={t.decision}>
+                {decisionLabel(t.decision)}
+              </span>
+              <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
+              <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
+            </div>
+            {t.detail && <div className="text-[12px] text-muted">{t.detail}</div>}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }

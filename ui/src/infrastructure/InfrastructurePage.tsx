@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { usePlatformsOverview, useQueue, useQueueStats } from "../api/hooks";
-import { ErrorNotice } from "../shared/ErrorNotice";
+import { usePlatformsOverview, useQueue, useQueueStats } from "./queries";
 import { formatDuration } from "../shared/format";
 import { PageHeader } from "../shared/PageHeader";
+import { QueryState } from "../shared/QueryState";
 import { DecisionTrace } from "./DecisionTrace";
 import { GlobalQueueTable } from "./GlobalQueueTable";
 import { PlatformSection } from "./PlatformSection";
@@ -12,7 +12,6 @@ export function InfrastructurePage() {
   const queue = useQueue();
   const queueStats = useQueueStats();
   const [botId, setBotId] = useState<number | null>(null);
-  const platforms = [...(overview.data?.platforms ?? [])].sort((a, b) => a.settings.position - b.settings.position);
   const qs = queueStats.data;
   return (
     <div className="flex flex-col">
@@ -25,25 +24,29 @@ export function InfrastructurePage() {
       </PageHeader>
       <div className="grid grid-cols-[minmax(0,1fr)_340px] gap-4 p-6">
         <div className="flex min-w-0 flex-col gap-3">
-          {overview.error && <ErrorNotice error={overview.error} title="Could not load platforms" />}
-          {overview.isPending && <div className="text-muted">Loading platforms…</div>}
-          {platforms.map((p, i) => (
-            <PlatformSection key={p.settings.platform} overview={p} rank={i + 1} />
-          ))}
-          {overview.data && (
-            <div className="font-mono text-[11px] text-dim">
-              Global queue timeout {formatDuration(overview.data.globalQueueTimeoutMs)}
-              {overview.data.globalQueueTimeoutPinnedBy ? ` (pinned by ${overview.data.globalQueueTimeoutPinnedBy})` : ""}
-              {qs ? ` · avg wait ${formatDuration(qs.avgWaitMs)} · ${(qs.releasesPerMinute ?? 0).toFixed(1)} releases/min` : ""}
-            </div>
-          )}
+          <QueryState query={overview} errorTitle="Could not load platforms" loading="Loading platforms…">
+            {(o) => (
+              <>
+                {[...o.platforms]
+                  .sort((a, b) => a.settings.position - b.settings.position)
+                  .map((p, i) => (
+                    <PlatformSection key={p.settings.platform} overview={p} rank={i + 1} />
+                  ))}
+                <div className="font-mono text-[11px] text-dim">
+                  Global queue timeout {formatDuration(o.globalQueueTimeoutMs)}
+                  {o.globalQueueTimeoutPinnedBy ? ` (pinned by ${o.globalQueueTimeoutPinnedBy})` : ""}
+                  {qs ? ` · avg wait ${formatDuration(qs.avgWaitMs)} · ${(qs.releasesPerMinute ?? 0).toFixed(1)} releases/min` : ""}
+                </div>
+              </>
+            )}
+          </QueryState>
           <GlobalQueueTable
             snapshot={queue.data}
             receivedAt={queue.dataUpdatedAt}
             selected={botId}
             onSelect={(id) => setBotId((cur) => (cur === id ? null : id))}
           />
-          {queue.error && <ErrorNotice error={queue.error} title="Could not load the queue" />}
+          <QueryState query={queue} errorTitle="Could not load the queue" />
         </div>
         <DecisionTrace botId={botId} onClose={() => setBotId(null)} />
       </div>

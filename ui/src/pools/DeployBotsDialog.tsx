@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useDeployBots } from "../api/hooks";
+import { useDeployBots } from "./queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { RefreshBeforeDeployDialog } from "./RefreshBeforeDeployDialog";
 import { needsRefreshPrompt } from "./refreshPrompt";

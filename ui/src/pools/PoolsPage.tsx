@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { useDefinitions } from "../api/hooks";
-import { ErrorNotice } from "../shared/ErrorNotice";
+import { useDefinitions } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
+import { QueryState } from "../shared/QueryState";
 import { useLeaveGuard } from "../shared/unsaved";
 import { DefinitionEditor, editorKey, type EditorTarget } from "./DefinitionEditor";
 import { DefinitionsTable } from "./DefinitionsTable";
@@ -33,17 +33,18 @@ export function PoolsPage() {
       </PageHeader>
       <div className="grid gap-4 p-6 2xl:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
         <div className="flex flex-col gap-3">
-          {list.error && <ErrorNotice error={list.error} title="Cannot read the pool definitions" />}
-          {list.data && (
-            <DefinitionsTable
-              list={list.data}
-              selected={selected}
-              selectedFile={target?.kind === "broken" ? target.file : null}
-              onSelect={(name) => open({ kind: "existing", name })}
-              onOpenBroken={(file) => open({ kind: "broken", file })}
-              onDeploy={setDeploying}
-            />
-          )}
+          <QueryState query={list} errorTitle="Cannot read the pool definitions">
+            {(data) => (
+              <DefinitionsTable
+                list={data}
+                selected={selected}
+                selectedFile={target?.kind === "broken" ? target.file : null}
+                onSelect={(name) => open({ kind: "existing", name })}
+                onOpenBroken={(file) => open({ kind: "broken", file })}
+                onDeploy={setDeploying}
+              />
+            )}
+          </QueryState>
           {notice && (
             <p role="status" className="text-[12.5px] text-muted">
               {notice}

@@ -1,7 +1,7 @@
-import { useSettingsHistory } from "../api/hooks";
+import { useSettingsHistory } from "./queries";
 import { useNow } from "../shared/clock";
-import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatRelative, formatTimestamp } from "../shared/format";
+import { QueryState } from "../shared/QueryState";
 
 export function SettingsHistory() {
   const history = useSettingsHistory(20);
@@ -11,11 +11,7 @@ export function SettingsHistory() {
       <div className="border-b border-line px-4 py-2.5">
         <h2 className="panel-title">Change history</h2>
       </div>
-      {history.error && (
-        <div className="p-3">
-          <ErrorNotice error={history.error} title="Could not load history" />
-        </div>
-      )}
+      <QueryState query={history} errorTitle="Could not load history" errorClassName="p-3" />
       {history.data?.length === 0 && <p className="px-4 py-6 text-center text-muted">No changes recorded.</p>}
       <ol className="divide-y divide-line">
         {history.data?.map((c) => (

@@ -3,7 +3,7 @@
 // queued that nobody else would dispatch, the embedded database, unsaved
 // edits) and offering to keep dispatching in the background, or to cancel.
 import { useState } from "react";
-import { answerClose, useCloseRequests } from "../api/hooks";
+import { answerClose, useCloseRequests } from "../api/window";
 import type { CloseAnswer, CloseImpact } from "../api/types";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { unsavedLabels } from "./unsaved";

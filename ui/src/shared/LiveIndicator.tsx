@@ -1,5 +1,5 @@
 import { motion } from "motion/react";
-import { useLiveState } from "../api/hooks";
+import { useLiveState } from "../api/provider";
 import { liveLevel } from "../api/live";
 import { useNow } from "./clock";
 import { formatDuration } from "./format";

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { useRefreshAll } from "../api/hooks";
+import { useRefreshAll } from "../api/provider";
 import { LiveIndicator } from "./LiveIndicator";
 
 export function PageHeader({ title, subtitle, children }: { title: string; subtitle: string; children?: ReactNode }) {

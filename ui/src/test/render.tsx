@@ -1,7 +1,8 @@
 import { QueryClient } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
-import { ApiProvider } from "../api/hooks";
+import { ApiProvider } from "../api/provider";
+import { LIVE_INVALIDATIONS } from "../invalidations";
 import { ClockProvider } from "../shared/clock";
 
 export function testClient() {
@@ -13,7 +14,7 @@ export function renderApp(ui: ReactElement, client = testClient()) {
   return {
     client,
     ...render(
-      <ApiProvider client={client}>
+      <ApiProvider client={client} invalidations={LIVE_INVALIDATIONS}>
         <ClockProvider>{ui}</ClockProvider>
       </ApiProvider>,
     ),

@@ -1,0 +1,49 @@
+// Live invalidation: each view's query module declares which change-feed
+// topics make which of its query keys stale (`Invalidations`); the app
+// merges the declarations (src/invalidations.ts) and the provider applies
+// every change event through the merged table.
+import type { QueryClient, QueryKey } from "@tanstack/react-query";
+import type { LiveStore } from "./live";
+import type { ChangeEvent } from "./types";
+
+/** A change-feed topic (`slots`, `queue`, `bots`, `settings`, `pools`, `peers`, `platforms`). */
+export type Topic = ChangeEvent["topics"][number];
+
+/** Which query keys (prefixes) each topic makes stale. */
+export type Invalidations = Partial<Record<Topic, readonly QueryKey[]>>;
+
+/** The union of several modules' declarations, per topic, without duplicate keys. */
+export function mergeInvalidations(...parts: Invalidations[]): Invalidations {
+  const merged: Partial<Record<Topic, QueryKey[]>> = {};
+  for (const part of parts) {
+    for (const [topic, keys] of Object.entries(part) as [Topic, readonly QueryKey[]][]) {
+      const into = (merged[topic] ??= []);
+      for (const key of keys) {
+        if (!into.some((k) => JSON.stringify(k) === JSON.stringify(key))) into.push(key);
+      }
+    }
+  }
+  return merged;
+}
+
+/** Applies one change event to the cache (through `table`) and the live state. */
+export function applyChangeEvent(client: QueryClient, store: LiveStore, event: ChangeEvent, now: number, table: Invalidations) {
+  if (event.kind === "disconnected") {
+    store.update({ feedDisconnected: true, message: event.message ?? "The live feed is disconnected." });
+    return;
+  }
+  store.update({ feedDisconnected: false, lastUpdatedAt: now });
+  if (event.kind === "resync") {
+    void client.invalidateQueries();
+    return;
+  }
+  const seen = new Set<string>();
+  for (const topic of event.topics) {
+    for (const key of table[topic] ?? []) {
+      const id = JSON.stringify(key);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      void client.invalidateQueries({ queryKey: key });
+    }
+  }
+}

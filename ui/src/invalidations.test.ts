@@ -1,0 +1,65 @@
+import { QueryClient } from "@tanstack/react-query";
+import { applyChangeEvent } from "./api/invalidation";
+import { createLiveStore } from "./api/live";
+import { dashboardKeys } from "./dashboard/queries";
+import { infrastructureKeys } from "./infrastructure/queries";
+import { LIVE_INVALIDATIONS } from "./invalidations";
+import { poolsKeys } from "./pools/queries";
+import { settingsKeys } from "./settings/queries";
+
+vi.mock("./api/tauri", async () => (await import("./test/mockApi")).tauriModule);
+
+// One key of each kind every view's query module uses.
+const KEYS = [
+  dashboardKeys.stats,
+  dashboardKeys.slots(null),
+  infrastructureKeys.queueEntries,
+  infrastructureKeys.queueStats,
+  settingsKeys.settings,
+  settingsKeys.history(20),
+  infrastructureKeys.platforms,
+  infrastructureKeys.bot(7),
+  poolsKeys.definitions,
+  poolsKeys.definition("alpha"),
+];
+
+function setup() {
+  const client = new QueryClient();
+  for (const key of KEYS) client.setQueryData(key, 1);
+  const invalidated = () =>
+    client
+      .getQueryCache()
+      .getAll()
+      .filter((q) => q.state.isInvalidated)
+      .map((q) => JSON.stringify(q.queryKey))
+      .sort();
+  return { client, store: createLiveStore(), invalidated };
+}
+
+describe("change events invalidate only their topics' queries (every view's declaration merged)", () => {
+  it.each([
+    [["queue"], ['["queue","entries"]', '["queue","stats"]']],
+    [["slots"], ['["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
+    [["settings"], ['["platforms"]', '["settings","history",20]', '["settings"]']],
+    [["platforms"], ['["platforms"]']],
+    [["bots"], ['["bot",7]', '["platforms"]']],
+    [["pools"], ['["pools","definition","alpha"]', '["pools","definitions"]', '["slots",{"pool":null}]', '["stats"]']],
+    [["peers"], []],
+    [["queue", "bots"], ['["bot",7]', '["platforms"]', '["queue","entries"]', '["queue","stats"]']],
+  ])("%j", (topics, expected) => {
+    const { client, store, invalidated } = setup();
+    applyChangeEvent(client, store, { kind: "changed", topics, message: null }, 1000, LIVE_INVALIDATIONS);
+    expect(invalidated()).toEqual([...expected].sort());
+    expect(store.get().lastUpdatedAt).toBe(1000);
+  });
+
+  it("resync invalidates everything; disconnected nothing", () => {
+    const a = setup();
+    applyChangeEvent(a.client, a.store, { kind: "disconnected", topics: [], message: "gone" }, 1, LIVE_INVALIDATIONS);
+    expect(a.invalidated()).toEqual([]);
+    expect(a.store.get().feedDisconnected).toBe(true);
+    applyChangeEvent(a.client, a.store, { kind: "resync", topics: [], message: null }, 2, LIVE_INVALIDATIONS);
+    expect(a.invalidated()).toHaveLength(KEYS.length);
+    expect(a.store.get().feedDisconnected).toBe(false);
+  });
+});

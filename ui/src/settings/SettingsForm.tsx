@@ -1,0 +1,76 @@
+import type { Settings } from "../api/types";
+import { ErrorNotice } from "../shared/ErrorNotice";
+import { formatDuration } from "../shared/format";
+import { NumberField, PinNote } from "./fields";
+import { PlatformRow } from "./PlatformRow";
+import { useSettingsDraft, type SettingsDraftState } from "./useSettingsDraft";
+
+/** The platform settings as a form: priority order, per-platform fields, the global timeout; one save. */
+export function SettingsForm({ settings }: { settings: Settings }) {
+  const d = useSettingsDraft(settings);
+  return (
+    <form
+      aria-label="Platform settings"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        d.submit();
+      }}
+      className="flex flex-col gap-4"
+    >
+      <section className="panel">
+        <div className="flex items-center justify-between border-b border-line px-4 py-2.5">
+          <h2 className="panel-title">Priority order</h2>
+          {d.orderPinnedBy ? (
+            <PinNote variable={d.orderPinnedBy} />
+          ) : (
+            <span className="text-[11px] text-dim">First enabled platform with capacity is tried first</span>
+          )}
+        </div>
+        <ol className="divide-y divide-line">
+          {d.rows.map((r, i) => (
+            <PlatformRow key={r.p.platform} row={r} index={i} count={d.rows.length} orderPinned={d.orderPinnedBy !== null} onMove={d.move} onPatch={d.patch} />
+          ))}
+        </ol>
+      </section>
+
+      <section className="panel px-4 py-3">
+        <div className="max-w-sm">
+          <NumberField
+            label="Global queue timeout (ms)"
+            name="Global queue timeout"
+            value={d.global.text}
+            pinnedBy={settings.globalQueueTimeoutPinnedBy ?? undefined}
+            error={d.global.error}
+            hint={d.global.parsed.ok ? `= ${formatDuration(d.global.parsed.value)} · 1 000 – 3 600 000` : "1 000 – 3 600 000 ms"}
+            onChange={d.setGlobal}
+          />
+        </div>
+      </section>
+
+      {d.saveError && <ErrorNotice error={d.saveError} title="Settings were not saved" />}
+      <SaveBar draft={d} />
+    </form>
+  );
+}
+
+/** Save and Discard, and what stands in the way or what happened. */
+function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
+  return (
+    <div className="flex items-center gap-3">
+      <button type="submit" className="btn btn-primary" disabled={d.invalid || !d.dirty || d.saving}>
+        {d.saving ? "Saving…" : "Save changes"}
+      </button>
+      <button type="button" className="btn" disabled={d.pristine} onClick={d.discard}>
+        Discard
+      </button>
+      {d.invalid && <span className="text-[12px] text-error">Fix the highlighted fields to save.</span>}
+      {!d.invalid && d.dirty && <span className="text-[12px] text-busy">Unsaved changes</span>}
+      {d.savedAt && !d.dirty && (
+        <span role="status" className="text-[12px] text-idle">
+          {d.savedAt}
+        </span>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+// The settings view's queries: the live settings, their change history and the save.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ApiError } from "../api/errors";
+import type { Invalidations } from "../api/invalidation";
+import { api } from "../api/tauri";
+import type { PlatformEdit, Settings } from "../api/types";
+import { infrastructureKeys } from "../infrastructure/queries";
+
+export const settingsKeys = {
+  /** The settings and their history (the history's keys start with it). */
+  settings: ["settings"] as const,
+  history: (limit: number) => ["settings", "history", limit] as const,
+};
+
+export const settingsInvalidations: Invalidations = {
+  settings: [settingsKeys.settings],
+};
+
+export const useSettings = () => useQuery({ queryKey: settingsKeys.settings, queryFn: api.getSettings });
+
+export const useSettingsHistory = (limit = 20) =>
+  useQuery({ queryKey: settingsKeys.history(limit), queryFn: () => api.settingsHistory(limit) });
+
+/** What a settings save sends, in order: priority, platform edits, global timeout. */
+export interface SettingsPlan {
+  order?: string[];
+  edits: { platform: string; edit: PlatformEdit }[];
+  globalQueueTimeoutMs?: number;
+}
+
+/** One save is one command and one transaction: a refused save changes nothing. */
+export function useSaveSettings() {
+  const client = useQueryClient();
+  return useMutation<Settings, ApiError, SettingsPlan>({
+    mutationFn: (plan) =>
+      api.saveSettings({ order: plan.order ?? null, edits: plan.edits, globalQueueTimeoutMs: plan.globalQueueTimeoutMs ?? null }),
+    onSettled: () => {
+      void client.invalidateQueries({ queryKey: settingsKeys.settings });
+      // The infrastructure overview shows the limits and the order too.
+      void client.invalidateQueries({ queryKey: infrastructureKeys.platforms });
+    },
+  });
+}
