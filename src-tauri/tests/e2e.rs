@@ -17,7 +17,7 @@
 //! this file holds a single test so nothing in it runs concurrently.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ use driver::*;
 mod closing;
 #[path = "e2e/editing.rs"]
 mod editing;
+#[path = "e2e/terminal.rs"]
+mod terminal;
 
 /// How long the UI gets to show what the database holds. The app's safety
 /// net refetches every 15 s; a live update must beat that by far.
@@ -185,7 +187,7 @@ async fn desktop_app_end_to_end(db: PgPool) {
     // The test's own display shows nothing but the app, so a picture of it
     // tells whether the app's window is shown.
     let own_display = _xvfb.as_ref().map(|_| display.as_str());
-    let outcome = scenario(&client, &db, &url, own_display).await;
+    let outcome = scenario(&client, &db, &url, &pools_dir, own_display).await;
     // The app has exited by now (the scenario ends by closing it).
     let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
     outcome.expect("scenario");
@@ -195,6 +197,7 @@ async fn scenario(
     client: &Client,
     db: &PgPool,
     url: &str,
+    pools_dir: &Path,
     own_display: Option<&str>,
 ) -> Result<(), String> {
     // --- the dashboard's numbers are the database's ---------------------------
@@ -411,6 +414,7 @@ async fn scenario(
     settings_pins_and_refused_saves(client, db, url).await?;
     editing::settings_ask_before_leaving(client, db).await?;
     pools_create_test_apply(client, db).await?;
+    terminal::pools_apply_and_refresh_from_a_terminal(client, url, pools_dir).await?;
     editing::query_builder_typing(client, db).await?;
     scroll_ten_thousand(client, db).await?;
     // Last: the app exits at the end of it.

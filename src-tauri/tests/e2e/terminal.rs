@@ -1,0 +1,107 @@
+//! One engine, many faces (issue 12): pool definitions applied and account
+//! sources refreshed with `berth pools` in a terminal show up in the open
+//! app at once — the CLI's use cases announce their own changes, and the
+//! app's Pools view follows them without a refresh.
+
+use std::path::Path;
+use std::process::Command;
+
+use fantoccini::{Client, Locator};
+
+use super::{click_tab, poll_async, profile_dir, screenshot, wait_find, LIVE_WITHIN};
+
+const POOL: &str = "e2e-cli";
+
+/// Runs `berth --dev pools <args>` against the app's database and pools
+/// directory, as an administrator in a terminal would.
+fn berth_pools(url: &str, pools_dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(profile_dir().join("berth"))
+        .args(["--dev", "pools"])
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("BERTH_DEV", "1")
+        .env("BERTH_POOLS_DIR", pools_dir)
+        .env_remove("AWS_BOT_LIMIT")
+        .output()
+        .map_err(|e| format!("berth CLI: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "berth pools {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The text of the pool's row cell matching `css`, if the row is shown.
+async fn cell(client: &Client, css: &str) -> Option<String> {
+    let row = format!("[data-testid='definition-{POOL}'] {css}");
+    client
+        .find(Locator::Css(&row))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
+}
+
+/// Writes a definition with a file account source (two accounts) into the
+/// app's pools directory, applies it and refreshes its accounts with the
+/// CLI, and checks that the Pools view shows each step live.
+pub async fn pools_apply_and_refresh_from_a_terminal(
+    client: &Client,
+    url: &str,
+    pools_dir: &Path,
+) -> Result<(), String> {
+    click_tab(client, "Pools").await;
+    let accounts = pools_dir.join("e2e-cli-accounts");
+    std::fs::create_dir_all(&accounts).map_err(|e| e.to_string())?;
+    for a in ["alice", "bob"] {
+        std::fs::write(accounts.join(a), "token").map_err(|e| e.to_string())?;
+    }
+    std::fs::write(
+        pools_dir.join(format!("{POOL}.yaml")),
+        format!(
+            "name: {POOL}\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 2\nprewarm: 0\n\
+             accounts:\n  type: file\n  directory: e2e-cli-accounts\n  pool_config:\n    refresh_interval: 0s\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    // The directory watcher shows a file written outside the app.
+    wait_find(
+        client,
+        &format!("[data-testid='definition-{POOL}'] [data-state='not-applied']"),
+        LIVE_WITHIN,
+    )
+    .await;
+
+    berth_pools(url, pools_dir, &["apply", POOL])?;
+    let applied = poll_async(LIVE_WITHIN, || async {
+        cell(client, "[data-state='applied']")
+            .await
+            .is_some_and(|t| t.contains("applied v1"))
+    })
+    .await;
+    if !applied {
+        return Err(format!(
+            "{POOL}: `berth pools apply` did not show as applied v1 in the app (state {:?})",
+            cell(client, "[data-state]").await
+        ));
+    }
+
+    berth_pools(url, pools_dir, &["refresh", POOL])?;
+    let refreshed = poll_async(LIVE_WITHIN, || async {
+        cell(client, "[aria-label='accounts']")
+            .await
+            .is_some_and(|t| t.trim() == "2 / 0 / 0 / 0")
+    })
+    .await;
+    if !refreshed {
+        return Err(format!(
+            "{POOL}: `berth pools refresh` did not show 2 available accounts in the app (accounts {:?})",
+            cell(client, "[aria-label='accounts']").await
+        ));
+    }
+    screenshot(client, "pools-from-terminal").await;
+    Ok(())
+}
