@@ -209,7 +209,7 @@ pub struct ListArgs {
     pub status: Option<BotStatus>,
     /// How many (1 to 1000)
     #[arg(long, value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(i64).range(1..=1000))]
+          value_parser = clap::value_parser!(i64).range(1..=berth_core::bot::MAX_LIST))]
     pub limit: i64,
 }
 
