@@ -14,7 +14,9 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use crate::actor::Actor;
 use crate::error::Result;
+use crate::lifecycle;
 use crate::meeting::MeetingPlatform;
 use crate::router::{NewBot, Router};
 use crate::{bot, pool, queue, settings};
@@ -146,7 +148,7 @@ async fn generate(
         let (router, req) = (router.clone(), request(n));
         counters.requested.fetch_add(1, Ordering::Relaxed);
         inflight.spawn(async move {
-            match router.create_bot(&req).await {
+            match lifecycle::deploy(&router, &Actor::system("demo"), &req).await {
                 Ok(_) => true,
                 Err(e) => {
                     tracing::warn!(error = %e, "demo: bot request failed");
