@@ -273,7 +273,8 @@ pub async fn list(db: &PgPool, status: Option<BotStatus>, limit: i64) -> Result<
             format!("limit must be from 1 to {MAX_LIST}, got {limit}"),
         ));
     }
-    let rows: Vec<(i64, String, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+    type SummaryRow = (i64, String, String, Option<String>, DateTime<Utc>);
+    let rows: Vec<SummaryRow> = sqlx::query_as(
         "SELECT id, status, meeting_platform, deployment_platform, created_at FROM bots
          WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
     )
