@@ -154,6 +154,13 @@ pub enum BotsCommand {
     Create(CreateArgs),
     /// Report a bot's status (DONE and FATAL end it and release its slot)
     Status(ReportArgs),
+    /// Cancel a bot that has not ended: it ends FATAL ("cancelled by
+    /// cli:<user>"), leaves the queue and releases its slot
+    Cancel {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+    },
     /// One bot with its decision trace
     Show {
         /// Bot id

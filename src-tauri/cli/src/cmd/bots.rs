@@ -1,4 +1,4 @@
-//! `berth bots ...`: create, report status, show, list.
+//! `berth bots ...`: create, report status, cancel, show, list.
 
 use berth_core::actor::Actor;
 use berth_core::router::{DeployOutcome, NewBot};
@@ -95,23 +95,38 @@ pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
             args.reason.as_deref(),
         )
         .await?;
-        if ctx.json {
-            return output::json(&r.bot);
-        }
-        output::emit(format!(
-            "bot #{}: {} -> {}",
-            args.id, r.before, r.bot.status
-        ));
-        if let Some(s) = &r.released {
-            let now = s.now.as_deref().unwrap_or("deleted");
-            output::emit(format!("  slot {} released (now {now})", s.slot_name));
-        }
-        if let Some(e) = &r.bot.error {
-            output::emit(format!("  error: {e}"));
-        }
-        Ok(())
+        print_report(ctx, &r)
     })
     .await
+}
+
+/// `berth bots cancel`.
+pub async fn cancel(ctx: Ctx, id: i64) -> Result<()> {
+    with_berth(ctx.dev, async |berth| {
+        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id).await?;
+        print_report(ctx, &r)
+    })
+    .await
+}
+
+/// What a report or cancel changed: the bot (`--json`), or its move, the
+/// slot it freed and its error.
+fn print_report(ctx: Ctx, r: &lifecycle::Report) -> Result<()> {
+    if ctx.json {
+        return output::json(&r.bot);
+    }
+    output::emit(format!(
+        "bot #{}: {} -> {}",
+        r.bot.id, r.before, r.bot.status
+    ));
+    if let Some(s) = &r.released {
+        let now = s.now.as_deref().unwrap_or("deleted");
+        output::emit(format!("  slot {} released (now {now})", s.slot_name));
+    }
+    if let Some(e) = &r.bot.error {
+        output::emit(format!("  error: {e}"));
+    }
+    Ok(())
 }
 
 /// `berth bots show`.
