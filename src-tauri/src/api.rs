@@ -39,20 +39,18 @@ pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
         .collect())
 }
 
-/// The queue in order, each entry with its estimated wait, as of `now`.
+/// The queue in order, each entry with its estimated wait, as of `now`:
+/// the core's [`overview::queue`], in the bridge's shape.
 pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueSnapshot> {
-    let entries = queue::list(db).await?;
-    let rate = queue::release_rate(db, now).await?;
+    let q = overview::queue(db, now).await?;
     Ok(QueueSnapshot {
-        now: dto::time(now),
-        entries: entries
+        now: dto::time(q.now),
+        entries: q
+            .entries
             .into_iter()
-            .map(|e| {
-                let wait = queue::estimate_wait_ms(e.position, rate);
-                QueueEntry::from_view(e, wait)
-            })
+            .map(|w| QueueEntry::from_view(w.entry, w.estimated_wait_ms))
             .collect(),
-        release_rate_per_sec: rate,
+        release_rate_per_sec: q.release_rate_per_sec,
     })
 }
 

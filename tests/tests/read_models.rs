@@ -228,3 +228,49 @@ async fn ping_answers_and_a_closed_pool_is_refused(db: PgPool) {
     other.close().await;
     assert!(db::ping(&other, within).await.is_err());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_queue_lists_entries_in_order_with_estimates_from_releases(db: PgPool) {
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    let running = bots(&h, 3).await;
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        h.clock.advance(Duration::milliseconds(5));
+        queued.extend(bots(&h, 1).await);
+    }
+    let now = h.clock.now();
+    let q = overview::queue(&h.db, now).await.unwrap();
+    assert_eq!(q.now, now);
+    assert_eq!(
+        q.entries
+            .iter()
+            .map(|w| (w.entry.bot_id, w.entry.position))
+            .collect::<Vec<_>>(),
+        vec![(queued[0], 1), (queued[1], 2)]
+    );
+    assert_eq!(q.release_rate_per_sec, 0.0);
+    assert!(
+        q.entries.iter().all(|w| w.estimated_wait_ms.is_none()),
+        "no release observed yet: no estimate"
+    );
+
+    h.router
+        .report(running[0], BotStatus::Done, None)
+        .await
+        .unwrap();
+    h.dispatcher.drain().await.unwrap();
+    // Releases are stamped with database time, which runs on while the
+    // manual clock stands still.
+    let later = now + Duration::minutes(1);
+    let q = overview::queue(&h.db, later).await.unwrap();
+    assert_eq!(
+        q.entries.len(),
+        1,
+        "the first waiting bot took the freed capacity"
+    );
+    assert!(q.release_rate_per_sec > 0.0);
+    assert_eq!(
+        q.entries[0].estimated_wait_ms,
+        Some((1.0 / q.release_rate_per_sec * 1000.0).round() as i64)
+    );
+}

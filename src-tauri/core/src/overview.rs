@@ -19,7 +19,7 @@ use crate::meeting::{PlatformKind, SlotStatus};
 use crate::peers::{self, Peer};
 use crate::platform::{self, Health, Platforms};
 use crate::pool::{self, PoolStats};
-use crate::queue::{self, QueueStats};
+use crate::queue::{self, QueueEntryView, QueueStats};
 use crate::settings::{self, PlatformSettings};
 use crate::{bot, jobs, slot};
 
@@ -163,5 +163,48 @@ pub async fn status(db: &PgPool, now: DateTime<Utc>, probe: Option<&Platforms>) 
         platforms: platforms(db, now, probe).await?,
         leader: jobs::leader(db).await?,
         peers: peers::list(db).await?,
+    })
+}
+
+/// One queued request with its estimated wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
+    /// The entry (position, pool, priority, what it waits on, deadlines).
+    #[serde(flatten)]
+    pub entry: QueueEntryView,
+    /// From the observed release rate; `None` when no release was seen
+    /// (no honest estimate exists).
+    pub estimated_wait_ms: Option<i64>,
+}
+
+/// The queue in order as of a moment, with the release rate its
+/// estimates come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSnapshot {
+    /// When it was read.
+    pub now: DateTime<Utc>,
+    /// Entries in queue order.
+    pub entries: Vec<Waiting>,
+    /// Releases per second over the last [`queue::RATE_WINDOW_MINUTES`].
+    pub release_rate_per_sec: f64,
+}
+
+/// The queue as of `now`, each entry with its estimated wait. Reads only.
+pub async fn queue(db: &PgPool, now: DateTime<Utc>) -> Result<QueueSnapshot> {
+    let rate = queue::release_rate(db, now).await?;
+    let entries = queue::list(db)
+        .await?
+        .into_iter()
+        .map(|entry| Waiting {
+            estimated_wait_ms: queue::estimate_wait_ms(entry.position, rate),
+            entry,
+        })
+        .collect();
+    Ok(QueueSnapshot {
+        now,
+        entries,
+        release_rate_per_sec: rate,
     })
 }
