@@ -7,8 +7,8 @@ pub mod definitions;
 pub mod deploy;
 
 use berth_core::meeting::{PlatformKind, SlotStatus};
-use berth_core::{bot, instance, platform, pool, queue, settings, slot, ErrorCode};
-use chrono::{DateTime, Duration, Utc};
+use berth_core::{bot, db, overview, pool, queue, settings, slot, ErrorCode};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::dto::{
@@ -39,20 +39,18 @@ pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
         .collect())
 }
 
-/// The queue in order, each entry with its estimated wait, as of `now`.
+/// The queue in order, each entry with its estimated wait, as of `now`:
+/// the core's [`overview::queue`], in the bridge's shape.
 pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueSnapshot> {
-    let entries = queue::list(db).await?;
-    let rate = queue::release_rate(db, now).await?;
+    let q = overview::queue(db, now).await?;
     Ok(QueueSnapshot {
-        now: dto::time(now),
-        entries: entries
+        now: dto::time(q.now),
+        entries: q
+            .entries
             .into_iter()
-            .map(|e| {
-                let wait = queue::estimate_wait_ms(e.position, rate);
-                QueueEntry::from_view(e, wait)
-            })
+            .map(|w| QueueEntry::from_view(w.entry, w.estimated_wait_ms))
             .collect(),
-        release_rate_per_sec: rate,
+        release_rate_per_sec: q.release_rate_per_sec,
     })
 }
 
@@ -93,55 +91,34 @@ pub async fn get_settings(db: &PgPool) -> CommandResult<Settings> {
 }
 
 /// Every platform in priority order with its settings, capacity in use,
-/// health (checks older than [`instance::HEALTH_MAX_AGE_MS`] count as
-/// unknown) and slot counts by status.
+/// health (checks older than [`berth_core::instance::HEALTH_MAX_AGE_MS`]
+/// count as unknown) and slot counts by status: the core's
+/// [`overview::platforms`], in the bridge's shape.
 pub async fn platforms_overview(
     db: &PgPool,
     now: DateTime<Utc>,
 ) -> CommandResult<PlatformsOverview> {
-    let s = settings::load(db).await?;
-    let used = bot::active_per_platform(db).await?;
-    let health =
-        platform::shared_health(db, now, Duration::milliseconds(instance::HEALTH_MAX_AGE_MS))
-            .await?;
-    let counts = slot::counts_per_platform(db).await?;
-    let platforms = s
-        .platforms
-        .iter()
-        .map(|p| {
-            let name = p.platform.as_str();
-            let mut slots = StatusCounts::default();
-            for c in counts.iter().filter(|c| c.deployment_platform == name) {
-                match c.status.as_str() {
-                    "idle" => slots.idle += c.count,
-                    "deploying" => slots.deploying += c.count,
-                    "busy" => slots.busy += c.count,
-                    "error" => slots.error += c.count,
-                    _ => {}
-                }
-                slots.total += c.count;
-            }
-            PlatformOverview {
-                settings: p.into(),
-                used: used
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, n)| *n)
-                    .unwrap_or(0),
-                health: health
-                    .get(&p.platform)
-                    .copied()
-                    .unwrap_or(platform::Health::Unknown)
-                    .into(),
-                slots,
-            }
-        })
-        .collect();
+    let o = overview::platforms(db, now, None).await?;
     Ok(PlatformsOverview {
-        now: dto::time(now),
-        platforms,
-        global_queue_timeout_ms: s.global_queue_timeout_ms,
-        global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
+        now: dto::time(o.now),
+        platforms: o
+            .platforms
+            .into_iter()
+            .map(|p| PlatformOverview {
+                settings: (&p.settings).into(),
+                used: p.used,
+                health: p.health.into(),
+                slots: StatusCounts {
+                    idle: p.slots.idle,
+                    deploying: p.slots.deploying,
+                    busy: p.slots.busy,
+                    error: p.slots.error,
+                    total: p.slots.total,
+                },
+            })
+            .collect(),
+        global_queue_timeout_ms: o.global_queue_timeout_ms,
+        global_queue_timeout_pinned_by: o.global_queue_timeout_pinned_by,
     })
 }
 
@@ -201,32 +178,19 @@ pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotDetails> {
     Ok(bot::get(db, id).await?.into())
 }
 
-/// Whether the database answers (`SELECT 1`) and when the feed last spoke.
+/// Whether the database answers ([`db::ping`], within 3 s) and when the
+/// feed last spoke.
 pub async fn connection_status(
-    db: &PgPool,
+    pool: &PgPool,
     now: DateTime<Utc>,
     last_event_at: Option<DateTime<Utc>>,
     feed_connected: bool,
 ) -> ConnectionStatus {
-    let probe = tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(db),
-    )
-    .await;
-    let (database_ok, message) = match probe {
-        Ok(Ok(_)) => (true, None),
-        Ok(Err(e)) => (
-            false,
-            Some(CommandError::from(berth_core::Error::from(e)).message),
-        ),
-        Err(_) => (
-            false,
-            Some("the database did not answer within 3 s".to_string()),
-        ),
-    };
+    let ping = db::ping(pool, std::time::Duration::from_secs(3)).await;
+    let database_ok = ping.is_ok();
     ConnectionStatus {
         database_ok,
-        message,
+        message: ping.err().map(|e| CommandError::from(e).message),
         last_event_at: last_event_at.map(dto::time),
         feed_connected: feed_connected && database_ok,
         now: dto::time(now),

@@ -4,7 +4,7 @@
 use berth_core::clock::Clock;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::{self, Health};
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::NewBot;
 use berth_core::slot;
 use berth_desktop::api;
 use berth_desktop::dto::{
@@ -22,14 +22,6 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
-    }
-}
-
-fn bot_id(o: &DeployOutcome) -> i64 {
-    match o {
-        DeployOutcome::Deployed { bot_id, .. }
-        | DeployOutcome::Queued { bot_id, .. }
-        | DeployOutcome::Skipped { bot_id } => *bot_id,
     }
 }
 
@@ -101,7 +93,7 @@ async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
     drop(conn);
     let mut bots = Vec::new();
     for _ in 0..2 {
-        bots.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+        bots.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
     }
     (h, bots)
 }
@@ -636,7 +628,7 @@ async fn bot_details_carry_the_decision_trace(db: PgPool) {
         .await
         .unwrap();
     let o = h.router.create_bot(&zoom()).await.unwrap();
-    let d = api::bot_details(&h.db, bot_id(&o)).await.unwrap();
+    let d = api::bot_details(&h.db, o.bot_id()).await.unwrap();
     assert_eq!(d.meeting_platform, "zoom");
     assert_eq!(d.deployment_platform.as_deref(), Some("aws"));
     assert!(d.slot_name.as_deref().unwrap().starts_with("pool-zoom-"));
@@ -660,12 +652,12 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let mut running = Vec::new();
     for _ in 0..3 {
-        running.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+        running.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
     }
     let mut queued = Vec::new();
     for _ in 0..2 {
         h.clock.advance(Duration::milliseconds(5));
-        queued.push(bot_id(&h.router.create_bot(&zoom()).await.unwrap()));
+        queued.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
     }
     let now = h.clock.now();
     let q = api::queue_entries(&h.db, now).await.unwrap();
@@ -691,7 +683,10 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
         .await
         .unwrap();
     h.dispatcher.drain().await.unwrap();
-    let later = h.clock.now() + Duration::seconds(1);
+    // The release is stamped with the database's time, which runs on while
+    // the manual clock stands still: a minute ahead keeps it inside the
+    // rate window however slow a loaded run is.
+    let later = h.clock.now() + Duration::minutes(1);
     let q = api::queue_entries(&h.db, later).await.unwrap();
     assert_eq!(q.entries.len(), 1);
     assert!(q.release_rate_per_sec > 0.0);

@@ -229,10 +229,5 @@ where
 
 /// The bot a [`berth_core::router::DeployOutcome`] is about.
 pub fn bot_id(o: &berth_core::router::DeployOutcome) -> i64 {
-    use berth_core::router::DeployOutcome;
-    match o {
-        DeployOutcome::Deployed { bot_id, .. }
-        | DeployOutcome::Queued { bot_id, .. }
-        | DeployOutcome::Skipped { bot_id } => *bot_id,
-    }
+    o.bot_id()
 }

@@ -154,6 +154,13 @@ pub enum BotsCommand {
     Create(CreateArgs),
     /// Report a bot's status (DONE and FATAL end it and release its slot)
     Status(ReportArgs),
+    /// Cancel a bot that has not ended: it ends FATAL ("cancelled by
+    /// cli:<user>"), leaves the queue and releases its slot
+    Cancel {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+    },
     /// One bot with its decision trace
     Show {
         /// Bot id
@@ -209,7 +216,7 @@ pub struct ListArgs {
     pub status: Option<BotStatus>,
     /// How many (1 to 1000)
     #[arg(long, value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(i64).range(1..=1000))]
+          value_parser = clap::value_parser!(i64).range(1..=berth_core::bot::MAX_LIST))]
     pub limit: i64,
 }
 

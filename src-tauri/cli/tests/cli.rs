@@ -438,6 +438,27 @@ async fn reporting_done_releases_the_slot() {
 }
 
 #[tokio::test]
+async fn cancel_ends_a_bot_naming_who_and_frees_its_slot() {
+    let db = TestDb::new("cancel").await;
+    instant_k8s(&db).await;
+    let outcome = create_bot(&db, "microsoft-teams").await;
+    let id = outcome["botId"].as_i64().unwrap().to_string();
+
+    let text_out = ok(&db.url, &["--dev", "bots", "cancel", &id]).await;
+    assert!(text_out.contains("-> FATAL"), "{text_out}");
+    assert!(text_out.contains("released"), "{text_out}");
+    let shown = ok_json(&db.url, &["bots", "show", &id]).await;
+    assert_eq!(shown["status"], "FATAL");
+    let error = shown["error"].as_str().unwrap();
+    assert!(error.starts_with("cancelled by cli:"), "{error}");
+
+    let again = berth(&db.url, &["--dev", "bots", "cancel", &id]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("error[stale_transition]"));
+    db.drop_db().await;
+}
+
+#[tokio::test]
 async fn read_only_commands_work_without_dev() {
     let db = TestDb::new("readonly").await;
     let migrated = ok(&db.url, &["--dev", "migrate"]).await;

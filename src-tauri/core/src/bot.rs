@@ -222,3 +222,77 @@ pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
         Queued | Deploying => false,
     }
 }
+
+/// How many bots ended, by final status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ended {
+    /// `DONE`.
+    pub done: i64,
+    /// `FATAL`.
+    pub fatal: i64,
+}
+
+/// Of the bots created at or after `since`, how many are `DONE` and `FATAL`.
+pub async fn ended_since(db: &PgPool, since: DateTime<Utc>) -> Result<Ended> {
+    let (done, fatal): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'DONE'), count(*) FILTER (WHERE status = 'FATAL')
+         FROM bots WHERE created_at >= $1",
+    )
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    Ok(Ended { done, fatal })
+}
+
+/// A bot in a list: who, where and when, without its trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BotSummary {
+    /// Bot id.
+    pub id: i64,
+    /// Lifecycle status.
+    pub status: BotStatus,
+    /// Meeting platform.
+    pub meeting_platform: String,
+    /// Where it runs (or ran last).
+    pub deployment_platform: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The most bots one [`list`] returns.
+pub const MAX_LIST: i64 = 1_000;
+
+/// The latest `limit` bots (newest first), only those in `status` when
+/// given. `limit` outside 1..=[`MAX_LIST`] is `invalid_input`.
+pub async fn list(db: &PgPool, status: Option<BotStatus>, limit: i64) -> Result<Vec<BotSummary>> {
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("limit must be from 1 to {MAX_LIST}, got {limit}"),
+        ));
+    }
+    type SummaryRow = (i64, String, String, Option<String>, DateTime<Utc>);
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT id, status, meeting_platform, deployment_platform, created_at FROM bots
+         WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
+    )
+    .bind(status.map(BotStatus::as_str))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, status, meeting_platform, deployment_platform, created_at)| {
+                Ok(BotSummary {
+                    id,
+                    status: status.parse()?,
+                    meeting_platform,
+                    deployment_platform,
+                    created_at,
+                })
+            },
+        )
+        .collect()
+}

@@ -2,7 +2,11 @@
 //! ~1.5/s) alternate with calm (30 s at ~0.2/s), so slots cycle and a queue
 //! forms and drains. Shared by `berth demo` and the desktop app's `--demo`.
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +14,12 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use crate::actor::Actor;
+use crate::error::Result;
+use crate::lifecycle;
 use crate::meeting::MeetingPlatform;
 use crate::router::{NewBot, Router};
+use crate::{bot, pool, queue, settings};
 
 // Tuned so demand outruns the default development capacity (4 + 6 + 8
 // slots, bots running 10-18 s) during a burst and the queue drains in the
@@ -140,7 +148,7 @@ async fn generate(
         let (router, req) = (router.clone(), request(n));
         counters.requested.fetch_add(1, Ordering::Relaxed);
         inflight.spawn(async move {
-            match router.create_bot(&req).await {
+            match lifecycle::deploy(&router, &Actor::system("demo"), &req).await {
                 Ok(_) => true,
                 Err(e) => {
                     tracing::warn!(error = %e, "demo: bot request failed");
@@ -171,6 +179,69 @@ fn count(counters: &Counters, done: std::result::Result<bool, tokio::task::JoinE
     if !matches!(done, Ok(true)) {
         counters.failed.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// One platform's capacity in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capacity {
+    /// The deployment platform.
+    pub platform: String,
+    /// Bots in active states there.
+    pub used: i64,
+    /// Its limit (a routable platform always has one).
+    pub limit: i32,
+}
+
+/// What the demo shows every second: slots by status over every pool, the
+/// queue's length, capacity of every routable platform, and the bots
+/// created since the demo began that ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Idle slots.
+    pub idle: i64,
+    /// Deploying slots.
+    pub deploying: i64,
+    /// Busy slots.
+    pub busy: i64,
+    /// Slots in error.
+    pub error: i64,
+    /// Requests waiting in the queue.
+    pub queue: i64,
+    /// Routable platforms in priority order.
+    pub platforms: Vec<Capacity>,
+    /// Bots created since `since` that are `DONE`.
+    pub done: i64,
+    /// Bots created since `since` that are `FATAL`.
+    pub fatal: i64,
+}
+
+/// The [`Snapshot`] as of `now`, counting bots created since `since`. Reads only.
+pub async fn snapshot(db: &PgPool, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<Snapshot> {
+    let pools = pool::stats(db).await?;
+    let queue = queue::stats(db, now).await?.length;
+    let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
+    let platforms = settings::load(db)
+        .await?
+        .routable()
+        .map(|p| Capacity {
+            platform: p.platform.as_str().to_string(),
+            used: used.get(p.platform.as_str()).copied().unwrap_or(0),
+            limit: p.bot_limit.unwrap_or(0),
+        })
+        .collect();
+    let ended = bot::ended_since(db, since).await?;
+    Ok(Snapshot {
+        idle: pools.iter().map(|p| p.idle).sum(),
+        deploying: pools.iter().map(|p| p.deploying).sum(),
+        busy: pools.iter().map(|p| p.busy).sum(),
+        error: pools.iter().map(|p| p.error).sum(),
+        queue,
+        platforms,
+        done: ended.done,
+        fatal: ended.fatal,
+    })
 }
 
 #[cfg(test)]

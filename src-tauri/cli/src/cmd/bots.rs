@@ -1,24 +1,13 @@
-//! `berth bots ...`: create, report status, show, list.
+//! `berth bots ...`: create, report status, cancel, show, list.
 
-use berth_core::meeting::BotStatus;
+use berth_core::actor::Actor;
 use berth_core::router::{DeployOutcome, NewBot};
-use berth_core::{bot, queue, slot, Error, ErrorCode, Result};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::PgPool;
+use berth_core::{bot, lifecycle, peers, queue, Error, ErrorCode, Result};
+use chrono::Utc;
 
 use crate::cli::{CreateArgs, ListArgs, ReportArgs};
 use crate::connect::{with_berth, with_db};
 use crate::output::{self, Ctx};
-
-/// Whether any instance heartbeated recently (so a queued request will be dispatched).
-async fn someone_serves(db: &PgPool) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM peers WHERE heartbeat_at > now() - interval '1 minute')",
-    )
-    .fetch_one(db)
-    .await?)
-}
 
 /// `berth bots create`.
 pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
@@ -30,14 +19,9 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         pool: args.pool,
     };
     with_berth(ctx.dev, async |berth| {
-        let outcome = berth.router().create_bot(&request).await?;
-        let db = berth.db();
-        let bot_id = match &outcome {
-            DeployOutcome::Deployed { bot_id, .. }
-            | DeployOutcome::Queued { bot_id, .. }
-            | DeployOutcome::Skipped { bot_id } => *bot_id,
-        };
-        let status = bot::get(db, bot_id).await?.status;
+        let lifecycle::Deployment { outcome, status } =
+            lifecycle::deploy(berth.router(), &Actor::cli(), &request).await?;
+        let bot_id = outcome.bot_id();
         if ctx.json {
             let mut doc = serde_json::to_value(&outcome)
                 .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
@@ -83,7 +67,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
                     "  estimated wait: {wait}; wait ends in {}",
                     output::duration_ms((*until - now).num_milliseconds().max(0))
                 ));
-                if !someone_serves(db).await? {
+                if !peers::anyone_serving(berth.db()).await? {
                     output::emit(
                         "  note: no instance is running (`berth serve`) to hand it capacity",
                     );
@@ -103,34 +87,46 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
 /// `berth bots status`.
 pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
     with_berth(ctx.dev, async |berth| {
-        let db = berth.db();
-        let before = bot::get(db, args.id).await?;
-        let held = slot::of_bot(db, args.id).await?;
-        berth
-            .router()
-            .report(args.id, args.status, args.reason.as_deref())
-            .await?;
-        let after = bot::get(db, args.id).await?;
-        if ctx.json {
-            return output::json(&after);
-        }
-        output::emit(format!(
-            "bot #{}: {} -> {}",
-            args.id, before.status, after.status
-        ));
-        if let (true, Some(s)) = (after.status.is_final(), held) {
-            let now = slot::get(db, s.id)
-                .await
-                .map(|v| v.status)
-                .unwrap_or_else(|_| "deleted".into());
-            output::emit(format!("  slot {} released (now {now})", s.slot_name));
-        }
-        if let Some(e) = &after.error {
-            output::emit(format!("  error: {e}"));
-        }
-        Ok(())
+        let r = lifecycle::report(
+            berth.router(),
+            &Actor::cli(),
+            args.id,
+            args.status,
+            args.reason.as_deref(),
+        )
+        .await?;
+        print_report(ctx, &r)
     })
     .await
+}
+
+/// `berth bots cancel`.
+pub async fn cancel(ctx: Ctx, id: i64) -> Result<()> {
+    with_berth(ctx.dev, async |berth| {
+        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id).await?;
+        print_report(ctx, &r)
+    })
+    .await
+}
+
+/// What a report or cancel changed: the bot (`--json`), or its move, the
+/// slot it freed and its error.
+fn print_report(ctx: Ctx, r: &lifecycle::Report) -> Result<()> {
+    if ctx.json {
+        return output::json(&r.bot);
+    }
+    output::emit(format!(
+        "bot #{}: {} -> {}",
+        r.bot.id, r.before, r.bot.status
+    ));
+    if let Some(s) = &r.released {
+        let now = s.now.as_deref().unwrap_or("deleted");
+        output::emit(format!("  slot {} released (now {now})", s.slot_name));
+    }
+    if let Some(e) = &r.bot.error {
+        output::emit(format!("  error: {e}"));
+    }
+    Ok(())
 }
 
 /// `berth bots show`.
@@ -198,30 +194,9 @@ pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-struct BotRow {
-    id: i64,
-    status: String,
-    meeting_platform: String,
-    deployment_platform: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
 /// `berth bots list`.
 pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
-    let status = args.status.map(BotStatus::as_str);
-    let rows: Vec<BotRow> = with_db(async |db| {
-        Ok(sqlx::query_as(
-            "SELECT id, status, meeting_platform, deployment_platform, created_at FROM bots
-             WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
-        )
-        .bind(status)
-        .bind(args.limit)
-        .fetch_all(&db.pool)
-        .await?)
-    })
-    .await?;
+    let rows = with_db(async |db| bot::list(&db.pool, args.status, args.limit).await).await?;
     if ctx.json {
         return output::json(&rows);
     }
@@ -234,7 +209,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
     for r in &rows {
         t.add_row(vec![
             format!("#{}", r.id),
-            r.status.clone(),
+            r.status.to_string(),
             r.meeting_platform.clone(),
             output::opt(r.deployment_platform.as_ref()),
             format!(

@@ -4,12 +4,10 @@
 //! ~0.2/s), so slots cycle and a queue forms and drains; one compact
 //! status line per second shows it happen.
 
-use berth_core::demo::{Traffic, BURST_RATE, BURST_SECS, CALM_RATE, CALM_SECS};
-use berth_core::{bot, pool, settings, Berth, Options, Result};
+use berth_core::demo::{self, Snapshot, Traffic, BURST_RATE, BURST_SECS, CALM_RATE, CALM_SECS};
+use berth_core::{Berth, Options, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
-use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -17,34 +15,22 @@ use crate::cli::DemoArgs;
 use crate::connect::{describe, shutdown_signal};
 use crate::output::{self, Ctx};
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Capacity {
-    platform: String,
-    used: i64,
-    limit: i32,
-}
-
+/// One status line: the core's snapshot and the traffic's counters.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Line {
     at: DateTime<Utc>,
     phase: &'static str,
-    idle: i64,
-    deploying: i64,
-    busy: i64,
-    error: i64,
-    queue: i64,
-    platforms: Vec<Capacity>,
+    #[serde(flatten)]
+    snapshot: Snapshot,
     requested: u64,
     failed_requests: u64,
-    done: i64,
-    fatal: i64,
 }
 
 impl Line {
     fn human(&self) -> String {
-        let caps: Vec<String> = self
+        let n = &self.snapshot;
+        let caps: Vec<String> = n
             .platforms
             .iter()
             .map(|c| format!("{} {}/{}", c.platform, c.used, c.limit))
@@ -58,55 +44,17 @@ impl Line {
             "{} {:<5} | slots idle {:>2} deploying {:>2} busy {:>2} error {:>2} | queue {:>3} | {} | requested {}{failed} done {} fatal {}",
             output::clock(self.at),
             self.phase,
-            self.idle,
-            self.deploying,
-            self.busy,
-            self.error,
-            self.queue,
+            n.idle,
+            n.deploying,
+            n.busy,
+            n.error,
+            n.queue,
             caps.join(" "),
             self.requested,
-            self.done,
-            self.fatal,
+            n.done,
+            n.fatal,
         )
     }
-}
-
-async fn snapshot(db: &PgPool, since: DateTime<Utc>) -> Result<Line> {
-    let pools = pool::stats(db).await?;
-    let queue: i64 = sqlx::query_scalar("SELECT count(*) FROM deployment_queue")
-        .fetch_one(db)
-        .await?;
-    let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
-    let platforms = settings::load(db)
-        .await?
-        .routable()
-        .map(|p| Capacity {
-            platform: p.platform.as_str().to_string(),
-            used: used.get(p.platform.as_str()).copied().unwrap_or(0),
-            limit: p.bot_limit.unwrap_or(0),
-        })
-        .collect();
-    let (done, fatal): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = 'DONE'), count(*) FILTER (WHERE status = 'FATAL')
-         FROM bots WHERE created_at >= $1",
-    )
-    .bind(since)
-    .fetch_one(db)
-    .await?;
-    Ok(Line {
-        at: Utc::now(),
-        phase: "",
-        idle: pools.iter().map(|p| p.idle).sum(),
-        deploying: pools.iter().map(|p| p.deploying).sum(),
-        busy: pools.iter().map(|p| p.busy).sum(),
-        error: pools.iter().map(|p| p.error).sum(),
-        queue,
-        platforms,
-        requested: 0,
-        failed_requests: 0,
-        done,
-        fatal,
-    })
 }
 
 fn banner(berth: &Berth, database: &str) -> String {
@@ -155,11 +103,16 @@ async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Resul
             s = &mut signal => break s,
             _ = sleep_until(deadline) => break "duration reached",
             _ = tick.tick() => {
-                match snapshot(berth.db(), since).await {
-                    Ok(mut line) => {
-                        line.phase = traffic.phase();
-                        line.requested = traffic.requested();
-                        line.failed_requests = traffic.failed();
+                let now = Utc::now();
+                match demo::snapshot(berth.db(), now, since).await {
+                    Ok(snapshot) => {
+                        let line = Line {
+                            at: now,
+                            phase: traffic.phase(),
+                            snapshot,
+                            requested: traffic.requested(),
+                            failed_requests: traffic.failed(),
+                        };
                         let shown = if ctx.json { output::json_line(&line)? } else { output::emit(line.human()) };
                         if !shown {
                             break "output closed";

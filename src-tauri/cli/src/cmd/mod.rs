@@ -25,6 +25,7 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::Queue => queue::run(ctx).await,
         Command::Bots(BotsCommand::Create(args)) => bots::create(ctx, args).await,
         Command::Bots(BotsCommand::Status(args)) => bots::report(ctx, args).await,
+        Command::Bots(BotsCommand::Cancel { id }) => bots::cancel(ctx, id).await,
         Command::Bots(BotsCommand::Show { id }) => bots::show(ctx, id).await,
         Command::Bots(BotsCommand::List(args)) => bots::list(ctx, args).await,
         Command::Watch => watch::run(ctx).await,

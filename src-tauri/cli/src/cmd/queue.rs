@@ -1,39 +1,33 @@
 //! `berth queue`: queued requests with estimated waits and time left.
 
-use berth_core::queue::{self, QueueEntryView};
-use berth_core::Result;
+use berth_core::overview::{self, Waiting};
+use berth_core::{queue, Result};
 use chrono::Utc;
 use serde::Serialize;
 
 use crate::connect::with_db;
 use crate::output::{self, plural, Ctx};
 
+/// One entry as `--json` prints it: the core's, with the time left.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Entry {
     #[serde(flatten)]
-    entry: QueueEntryView,
-    /// From the observed release rate; `null` when no release was seen.
-    estimated_wait_ms: Option<i64>,
+    waiting: Waiting,
     /// Until `timeoutAt` (negative when overdue).
     timeout_remaining_ms: i64,
 }
 
 /// Runs the command.
 pub async fn run(ctx: Ctx) -> Result<()> {
-    let now = Utc::now();
-    let (entries, rate) = with_db(async |db| {
-        let entries = queue::list(&db.pool).await?;
-        let rate = queue::release_rate(&db.pool, now).await?;
-        Ok((entries, rate))
-    })
-    .await?;
-    let entries: Vec<Entry> = entries
+    let q = with_db(async |db| overview::queue(&db.pool, Utc::now()).await).await?;
+    let (now, rate) = (q.now, q.release_rate_per_sec);
+    let entries: Vec<Entry> = q
+        .entries
         .into_iter()
-        .map(|e| Entry {
-            estimated_wait_ms: queue::estimate_wait_ms(e.position, rate),
-            timeout_remaining_ms: (e.timeout_at - now).num_milliseconds(),
-            entry: e,
+        .map(|w| Entry {
+            timeout_remaining_ms: (w.entry.timeout_at - now).num_milliseconds(),
+            waiting: w,
         })
         .collect();
     if ctx.json {
@@ -54,7 +48,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         "estimated wait",
     ]);
     for e in &entries {
-        let q = &e.entry;
+        let q = &e.waiting.entry;
         t.add_row(vec![
             q.position.to_string(),
             format!("#{}", q.bot_id),
@@ -72,7 +66,8 @@ pub async fn run(ctx: Ctx) -> Result<()> {
                     output::duration_ms(-e.timeout_remaining_ms)
                 )
             },
-            e.estimated_wait_ms
+            e.waiting
+                .estimated_wait_ms
                 .map_or_else(|| "unknown".to_string(), output::duration_ms),
         ]);
     }

@@ -5,7 +5,6 @@ use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::Result;
 use serde::Serialize;
-use sqlx::PgPool;
 
 use crate::cli::SimSetArgs;
 use crate::connect::with_db;
@@ -19,16 +18,6 @@ struct PlatformKnobs {
     knobs: SimKnobs,
     /// `false`: no row yet; these are the values a development instance will write.
     stored: bool,
-}
-
-async fn current(db: &PgPool, platform: PlatformKind) -> Result<Option<SimKnobs>> {
-    Ok(sqlx::query_as(
-        "SELECT deploy_latency_ms, pull_latency_ms, failure_rate, run_ms, stop_fails, list_fails
-         FROM sim_knobs WHERE platform = $1",
-    )
-    .bind(platform.as_str())
-    .fetch_optional(db)
-    .await?)
 }
 
 fn print(ctx: Ctx, rows: &[PlatformKnobs]) -> Result<()> {
@@ -71,7 +60,7 @@ fn print(ctx: Ctx, rows: &[PlatformKnobs]) -> Result<()> {
 /// no row yet, the development defaults an instance would write).
 pub async fn set(ctx: Ctx, args: SimSetArgs) -> Result<()> {
     let row = with_db(async |db| {
-        let mut k = current(&db.pool, args.platform)
+        let mut k = sim::stored_knobs(&db.pool, args.platform)
             .await?
             .unwrap_or_else(|| dev_knobs(args.platform));
         if let Some(v) = args.deploy_latency_ms {
@@ -114,7 +103,7 @@ pub async fn show(ctx: Ctx) -> Result<()> {
     let rows = with_db(async |db| {
         let mut rows = Vec::new();
         for kind in PlatformKind::ALL {
-            let stored = current(&db.pool, *kind).await?;
+            let stored = sim::stored_knobs(&db.pool, *kind).await?;
             rows.push(PlatformKnobs {
                 platform: *kind,
                 stored: stored.is_some(),

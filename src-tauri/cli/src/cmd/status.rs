@@ -1,46 +1,50 @@
 //! `berth status`: pools, queue, platforms, leader and peers.
 
-use berth_core::clock::{Clock, SystemClock};
-use berth_core::config::EnvConfig;
+use berth_core::overview::{self, PlatformOverview};
+use berth_core::peers::Peer;
 use berth_core::platform::Health;
 use berth_core::pool::PoolStats;
 use berth_core::queue::QueueStats;
-use berth_core::{bot, instance, jobs, pool, queue, settings, Result};
-use chrono::{DateTime, Utc};
+use berth_core::Result;
+use chrono::Utc;
 use serde::Serialize;
-use sqlx::PgPool;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::connect::with_db;
 use crate::output::{self, Ctx};
 
-/// One platform's capacity and health.
+/// One platform's capacity and health, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlatformStatus {
-    pub platform: String,
-    pub position: i32,
-    pub used: i64,
-    pub limit: Option<i32>,
-    pub enabled: bool,
-    pub queue_timeout_ms: i32,
-    pub health: Health,
-    pub pinned: BTreeMap<String, String>,
+struct PlatformStatus {
+    platform: String,
+    position: i32,
+    used: i64,
+    limit: Option<i32>,
+    enabled: bool,
+    queue_timeout_ms: i32,
+    health: Health,
+    pinned: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-struct Peer {
-    id: Uuid,
-    hostname: String,
-    pid: i32,
-    mode: String,
-    started_at: DateTime<Utc>,
-    heartbeat_at: DateTime<Utc>,
+impl From<PlatformOverview> for PlatformStatus {
+    fn from(p: PlatformOverview) -> Self {
+        let s = p.settings;
+        PlatformStatus {
+            platform: s.platform.as_str().to_string(),
+            position: s.position,
+            used: p.used,
+            limit: s.bot_limit,
+            enabled: s.enabled,
+            queue_timeout_ms: s.queue_timeout_ms,
+            health: p.health,
+            pinned: s.pinned,
+        }
+    }
 }
 
+/// The core's status read model in the shape `--json` prints.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Status {
@@ -52,68 +56,30 @@ struct Status {
     peers: Vec<Peer>,
 }
 
-/// Every platform with settings, in priority order, with what it uses now.
-/// Health is what running instances last recorded (older than
-/// `HEALTH_MAX_AGE_MS`: `unknown`); with `check_health` (development mode)
-/// a platform nobody checked recently is asked through the simulator here.
-pub async fn platforms(db: &PgPool, check_health: bool) -> Result<Vec<PlatformStatus>> {
-    let s = settings::load(db).await?;
-    let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
-    let adapters = if check_health {
-        let clock: Arc<dyn Clock> = SystemClock::new();
-        Some(instance::build_platforms(db, clock, &EnvConfig::parse(&|_| None, true)?).await?)
+impl From<overview::Status> for Status {
+    fn from(s: overview::Status) -> Self {
+        Status {
+            pools: s.pools,
+            queue: s.queue,
+            global_queue_timeout_ms: s.platforms.global_queue_timeout_ms,
+            platforms: s.platforms.platforms.into_iter().map(Into::into).collect(),
+            leader: s.leader,
+            peers: s.peers,
+        }
+    }
+}
+
+/// The status; in development mode a platform nobody checked recently is
+/// asked through the simulator.
+async fn gather(db: &sqlx::PgPool, dev: bool) -> Result<Status> {
+    let probe = if dev {
+        Some(overview::dev_probe(db).await?)
     } else {
         None
     };
-    let shared = berth_core::platform::shared_health(
-        db,
-        Utc::now(),
-        chrono::Duration::milliseconds(instance::HEALTH_MAX_AGE_MS),
-    )
-    .await?;
-    let mut out = Vec::with_capacity(s.platforms.len());
-    for p in s.platforms {
-        let health = match (
-            shared.get(&p.platform).copied(),
-            adapters.as_ref().and_then(|a| a.get(p.platform)),
-        ) {
-            (Some(h), _) if h != Health::Unknown => h,
-            (_, Some(adapter)) => adapter.health().await,
-            _ => Health::Unknown,
-        };
-        out.push(PlatformStatus {
-            platform: p.platform.as_str().to_string(),
-            position: p.position,
-            used: used.get(p.platform.as_str()).copied().unwrap_or(0),
-            limit: p.bot_limit,
-            enabled: p.enabled,
-            queue_timeout_ms: p.queue_timeout_ms,
-            health,
-            pinned: p.pinned,
-        });
-    }
-    Ok(out)
-}
-
-async fn gather(db: &PgPool, dev: bool) -> Result<Status> {
-    let pools = pool::stats(db).await?;
-    let queue = queue::stats(db, Utc::now()).await?;
-    let platforms = platforms(db, dev).await?;
-    let global_queue_timeout_ms = settings::load(db).await?.global_queue_timeout_ms;
-    let leader = jobs::leader(db).await?;
-    let peers = sqlx::query_as(
-        "SELECT id, hostname, pid, mode, started_at, heartbeat_at FROM peers ORDER BY started_at, id",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(Status {
-        pools,
-        queue,
-        platforms,
-        global_queue_timeout_ms,
-        leader,
-        peers,
-    })
+    Ok(overview::status(db, Utc::now(), probe.as_ref())
+        .await?
+        .into())
 }
 
 fn health_text(h: Health) -> &'static str {

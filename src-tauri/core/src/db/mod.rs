@@ -50,6 +50,25 @@ pub async fn now(db: &PgPool) -> Result<chrono::DateTime<chrono::Utc>> {
     Ok(sqlx::query_scalar("SELECT now()").fetch_one(db).await?)
 }
 
+/// Whether the database answers a trivial query (`SELECT 1`) within
+/// `within`: `Ok(())`, else the error (`database_unavailable` when it did
+/// not answer in time). Reads nothing, writes nothing.
+pub async fn ping(db: &PgPool, within: Duration) -> Result<()> {
+    match tokio::time::timeout(
+        within,
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(db),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(Error::new(
+            ErrorCode::DatabaseUnavailable,
+            format!("the database did not answer within {} s", within.as_secs()),
+        )),
+    }
+}
+
 /// Applies pending migrations. Safe to run from several instances at once
 /// (sqlx takes an advisory lock).
 pub async fn migrate(db: &PgPool) -> Result<()> {

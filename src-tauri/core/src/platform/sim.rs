@@ -80,6 +80,18 @@ pub async fn set_knobs(db: &PgPool, platform: PlatformKind, knobs: &SimKnobs) ->
     Ok(())
 }
 
+/// The knobs stored for `platform`'s simulator; `None` when no instance
+/// or command wrote any yet (a simulator then runs with the defaults).
+pub async fn stored_knobs(db: &PgPool, platform: PlatformKind) -> Result<Option<SimKnobs>> {
+    Ok(sqlx::query_as(
+        "SELECT deploy_latency_ms, pull_latency_ms, failure_rate, run_ms, stop_fails, list_fails
+         FROM sim_knobs WHERE platform = $1",
+    )
+    .bind(platform.as_str())
+    .fetch_optional(db)
+    .await?)
+}
+
 /// A simulated deployment platform backed by the shared database.
 pub struct SimPlatform {
     kind: PlatformKind,
@@ -103,14 +115,9 @@ impl SimPlatform {
     }
 
     async fn knobs(&self, operation: &'static str) -> Result<SimKnobs, PlatformError> {
-        let row: Option<SimKnobs> = sqlx::query_as(
-            "SELECT deploy_latency_ms, pull_latency_ms, failure_rate, run_ms, stop_fails, list_fails
-             FROM sim_knobs WHERE platform = $1",
-        )
-        .bind(self.kind.as_str())
-        .fetch_optional(&self.db)
-        .await
-        .map_err(|e| self.err(operation, e.to_string()))?;
+        let row = stored_knobs(&self.db, self.kind)
+            .await
+            .map_err(|e| self.err(operation, e.to_string()))?;
         Ok(row.unwrap_or_default())
     }
 

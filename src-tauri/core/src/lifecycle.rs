@@ -1,0 +1,207 @@
+//! A bot's life as the faces drive it: deploy one, deploy a batch, report
+//! its status, cancel it. Every face (desktop, CLI, the coming HTTP
+//! service) calls these with the [`Actor`] it acts for, and formats what
+//! they return; the routing itself is the [`Router`]'s.
+//!
+//! Change topics are published by the router's steps (`bots`, `queue`,
+//! `slots`, `pools` as each changes), so a caller publishes nothing.
+//! The bots table keeps no requester column: the actor is logged with
+//! every use case, and a cancel records it in the bot's error.
+
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::bot::{self, BotView};
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::BotStatus;
+use crate::pool;
+use crate::router::{DeployOutcome, NewBot, Router};
+use crate::slot;
+
+impl DeployOutcome {
+    /// The bot the request created, whatever became of it.
+    pub fn bot_id(&self) -> i64 {
+        match self {
+            DeployOutcome::Deployed { bot_id, .. }
+            | DeployOutcome::Queued { bot_id, .. }
+            | DeployOutcome::Skipped { bot_id } => *bot_id,
+        }
+    }
+
+    /// Running (or starting) on a platform.
+    pub fn is_deployed(&self) -> bool {
+        matches!(self, DeployOutcome::Deployed { .. })
+    }
+
+    /// Waiting on a full platform or in the global queue.
+    pub fn is_queued(&self) -> bool {
+        matches!(self, DeployOutcome::Queued { .. })
+    }
+}
+
+/// What became of one deploy, with the bot's status right after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Deployed, queued or skipped.
+    pub outcome: DeployOutcome,
+    /// The bot's status as read after routing (another instance may
+    /// already have moved it on).
+    pub status: BotStatus,
+}
+
+/// Creates a bot and routes it (see [`Router::create_bot`]): deployed,
+/// waiting on a full platform, or in the global queue. Bad input is
+/// refused before anything is written.
+pub async fn deploy(router: &Router, actor: &Actor, req: &NewBot) -> Result<Deployment> {
+    let outcome = router.create_bot(req).await?;
+    tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
+    let status = bot::get(router.db(), outcome.bot_id()).await?.status;
+    Ok(Deployment { outcome, status })
+}
+
+/// The most bots one batch may ask for.
+pub const MAX_BATCH: u32 = 100;
+
+/// A batch of bots for one pool and one meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRequest {
+    /// The pool (its meeting platform is the bots').
+    pub pool: String,
+    /// The meeting every bot joins.
+    pub meeting_url: String,
+    /// How many bots (1 to [`MAX_BATCH`]).
+    pub count: u32,
+    /// Priority (lower first); `None`: the pool's default.
+    pub priority: Option<i32>,
+    /// Queue timeout; `None`: the pool's default.
+    pub queue_timeout_ms: Option<i32>,
+}
+
+/// What became of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch {
+    /// The bots created, in order.
+    pub bot_ids: Vec<i64>,
+    /// Deployed at once.
+    pub deployed: u32,
+    /// Waiting in a queue.
+    pub queued: u32,
+}
+
+impl Batch {
+    /// Counts one more request's outcome.
+    pub fn add(&mut self, outcome: &DeployOutcome) {
+        self.bot_ids.push(outcome.bot_id());
+        if outcome.is_deployed() {
+            self.deployed += 1;
+        } else if outcome.is_queued() {
+            self.queued += 1;
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a DeployOutcome> for Batch {
+    fn from_iter<I: IntoIterator<Item = &'a DeployOutcome>>(outcomes: I) -> Self {
+        let mut batch = Batch::default();
+        for o in outcomes {
+            batch.add(o);
+        }
+        batch
+    }
+}
+
+/// Creates `req.count` bots for `req.pool`'s meeting platform in that pool
+/// and routes each in turn (deployed, or queued). Refused before anything
+/// is written when the count is out of range or the pool does not exist
+/// (`invalid_input`, `not_found`); every bot is checked by the router like
+/// any request, so a refusal part-way leaves the bots created before it.
+pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) -> Result<Batch> {
+    if !(1..=MAX_BATCH).contains(&req.count) {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("count must be from 1 to {MAX_BATCH}, got {}", req.count),
+        ));
+    }
+    let pool = pool::get(router.db(), &req.pool).await?;
+    let new = NewBot {
+        meeting_platform: pool.meeting_platform,
+        meeting_url: req.meeting_url.clone(),
+        priority: req.priority,
+        queue_timeout_ms: req.queue_timeout_ms,
+        pool: Some(pool.name.clone()),
+    };
+    let mut batch = Batch {
+        bot_ids: Vec::with_capacity(req.count as usize),
+        ..Batch::default()
+    };
+    for _ in 0..req.count {
+        batch.add(&router.create_bot(&new).await?);
+    }
+    tracing::info!(actor = %actor, pool = %pool.name, count = req.count, "bot batch requested");
+    Ok(batch)
+}
+
+/// The slot a bot held when it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Released {
+    /// The slot's name.
+    pub slot_name: String,
+    /// Its status now (`idle`, or `error` when its workload did not stop);
+    /// `None` when the slot is gone (its pool shrank or was retired).
+    pub now: Option<String>,
+}
+
+/// What a status report changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The bot's status before the report.
+    pub before: BotStatus,
+    /// The bot as it is after it.
+    pub bot: BotView,
+    /// The slot it held, when the report ended it.
+    pub released: Option<Released>,
+}
+
+/// A bot reports its status (see [`Router::report`]): `DONE`/`FATAL` end it
+/// (`reason` is a `FATAL` bot's error), its queue entry goes and its slot
+/// is released. A move the bot may not make is `stale_transition`; an
+/// unknown bot `not_found`.
+pub async fn report(
+    router: &Router,
+    actor: &Actor,
+    bot_id: i64,
+    status: BotStatus,
+    reason: Option<&str>,
+) -> Result<Report> {
+    let db = router.db();
+    let before = bot::get(db, bot_id).await?.status;
+    let held = slot::of_bot(db, bot_id).await?;
+    router.report(bot_id, status, reason).await?;
+    tracing::info!(actor = %actor, bot = bot_id, %status, "bot status reported");
+    let bot = bot::get(db, bot_id).await?;
+    let released = match held {
+        Some(s) if bot.status.is_final() => Some(Released {
+            now: slot::get(db, s.id).await.ok().map(|v| v.status.to_string()),
+            slot_name: s.slot_name,
+        }),
+        _ => None,
+    };
+    Ok(Report {
+        before,
+        bot,
+        released,
+    })
+}
+
+/// Cancels a bot that has not ended: it ends `FATAL` with the error
+/// `cancelled by <actor>` (so a held account counts a failure, as for any
+/// `FATAL`), its queue entry goes and its workload is stopped and slot
+/// released. Cancelling a bot that already ended is `stale_transition`;
+/// an unknown bot `not_found`.
+pub async fn cancel(router: &Router, actor: &Actor, bot_id: i64) -> Result<Report> {
+    let reason = format!("cancelled by {}", actor.record());
+    report(router, actor, bot_id, BotStatus::Fatal, Some(&reason)).await
+}

@@ -1,0 +1,210 @@
+//! The platform overview and the status read model: what every face shows
+//! of the engine at a glance (the desktop's infrastructure view, `berth
+//! status`), built once here so the faces only format it.
+//!
+//! Read-only: nothing here writes or publishes.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::EnvConfig;
+use crate::error::Result;
+use crate::instance::{self, HEALTH_MAX_AGE_MS};
+use crate::meeting::{PlatformKind, SlotStatus};
+use crate::peers::{self, Peer};
+use crate::platform::{self, Health, Platforms};
+use crate::pool::{self, PoolStats};
+use crate::queue::{self, QueueEntryView, QueueStats};
+use crate::settings::{self, PlatformSettings};
+use crate::{bot, jobs, slot};
+
+/// Slot counts of one deployment platform, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCounts {
+    /// Idle slots.
+    pub idle: i64,
+    /// Deploying slots.
+    pub deploying: i64,
+    /// Busy slots.
+    pub busy: i64,
+    /// Slots in error.
+    pub error: i64,
+    /// All slots on the platform.
+    pub total: i64,
+}
+
+impl StatusCounts {
+    /// Adds `count` slots in `status`.
+    fn add(&mut self, status: SlotStatus, count: i64) {
+        match status {
+            SlotStatus::Idle => self.idle += count,
+            SlotStatus::Deploying => self.deploying += count,
+            SlotStatus::Busy => self.busy += count,
+            SlotStatus::Error => self.error += count,
+        }
+        self.total += count;
+    }
+}
+
+/// One platform: its settings, capacity in use, health and slots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformOverview {
+    /// Its settings (position, enabled, limit, timeout, pins).
+    pub settings: PlatformSettings,
+    /// Capacity in use: bots in active states there.
+    pub used: i64,
+    /// Health as the shared checks last saw it (see [`platforms`]).
+    pub health: Health,
+    /// Its slots by status.
+    pub slots: StatusCounts,
+}
+
+/// Every platform in priority order, with the global queue timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformsOverview {
+    /// When it was read.
+    pub now: DateTime<Utc>,
+    /// Platforms in priority order.
+    pub platforms: Vec<PlatformOverview>,
+    /// Ceiling of every request's global queue timeout.
+    pub global_queue_timeout_ms: i32,
+    /// The variable pinning it, if any.
+    pub global_queue_timeout_pinned_by: Option<String>,
+}
+
+/// Every platform with settings, in priority order, as of `now`.
+///
+/// Health is what running instances last recorded; a check older than
+/// [`HEALTH_MAX_AGE_MS`] (or none) is `unknown`, unless `probe` holds an
+/// adapter for that platform: then the adapter is asked here (development
+/// mode's simulator, so `berth status --dev` shows health with no instance
+/// running). Reads only.
+pub async fn platforms(
+    db: &PgPool,
+    now: DateTime<Utc>,
+    probe: Option<&Platforms>,
+) -> Result<PlatformsOverview> {
+    let s = settings::load(db).await?;
+    let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
+    let shared =
+        platform::shared_health(db, now, Duration::milliseconds(HEALTH_MAX_AGE_MS)).await?;
+    let mut slots: HashMap<PlatformKind, StatusCounts> = HashMap::new();
+    for c in slot::counts_per_platform(db).await? {
+        // Rows of a platform or status this build does not know are not counted.
+        if let (Ok(kind), Ok(status)) = (
+            c.deployment_platform.parse::<PlatformKind>(),
+            c.status.parse::<SlotStatus>(),
+        ) {
+            slots.entry(kind).or_default().add(status, c.count);
+        }
+    }
+    let mut out = Vec::with_capacity(s.platforms.len());
+    for p in s.platforms {
+        let health = match (
+            shared.get(&p.platform).copied(),
+            probe.and_then(|a| a.get(p.platform)),
+        ) {
+            (Some(h), _) if h != Health::Unknown => h,
+            (_, Some(adapter)) => adapter.health().await,
+            _ => Health::Unknown,
+        };
+        out.push(PlatformOverview {
+            used: used.get(p.platform.as_str()).copied().unwrap_or(0),
+            health,
+            slots: slots.get(&p.platform).copied().unwrap_or_default(),
+            settings: p,
+        });
+    }
+    Ok(PlatformsOverview {
+        now,
+        platforms: out,
+        global_queue_timeout_ms: s.global_queue_timeout_ms,
+        global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
+    })
+}
+
+/// The simulator of every platform (development mode's adapters, with no
+/// environment read), to pass as [`platforms`]' `probe` when no instance
+/// is running to check health. Builds adapters only; starts nothing.
+pub async fn dev_probe(db: &PgPool) -> Result<Platforms> {
+    let clock: Arc<dyn Clock> = SystemClock::new();
+    instance::build_platforms(db, clock, &EnvConfig::parse(&|_| None, true)?).await
+}
+
+/// The whole engine at a glance: pools, queue, platforms, leader and peers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Slot counts of every pool.
+    pub pools: Vec<PoolStats>,
+    /// The queue's length and waits.
+    pub queue: QueueStats,
+    /// Every platform (see [`platforms`]).
+    pub platforms: PlatformsOverview,
+    /// The instance holding the leader lease, if any holds it now.
+    pub leader: Option<Uuid>,
+    /// Instances sharing the database (see [`peers::list`]).
+    pub peers: Vec<Peer>,
+}
+
+/// [`Status`] as of `now`; `probe` as in [`platforms`]. Reads only.
+pub async fn status(db: &PgPool, now: DateTime<Utc>, probe: Option<&Platforms>) -> Result<Status> {
+    Ok(Status {
+        pools: pool::stats(db).await?,
+        queue: queue::stats(db, now).await?,
+        platforms: platforms(db, now, probe).await?,
+        leader: jobs::leader(db).await?,
+        peers: peers::list(db).await?,
+    })
+}
+
+/// One queued request with its estimated wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
+    /// The entry (position, pool, priority, what it waits on, deadlines).
+    #[serde(flatten)]
+    pub entry: QueueEntryView,
+    /// From the observed release rate; `None` when no release was seen
+    /// (no honest estimate exists).
+    pub estimated_wait_ms: Option<i64>,
+}
+
+/// The queue in order as of a moment, with the release rate its
+/// estimates come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSnapshot {
+    /// When it was read.
+    pub now: DateTime<Utc>,
+    /// Entries in queue order.
+    pub entries: Vec<Waiting>,
+    /// Releases per second over the last [`queue::RATE_WINDOW_MINUTES`].
+    pub release_rate_per_sec: f64,
+}
+
+/// The queue as of `now`, each entry with its estimated wait. Reads only.
+pub async fn queue(db: &PgPool, now: DateTime<Utc>) -> Result<QueueSnapshot> {
+    let rate = queue::release_rate(db, now).await?;
+    let entries = queue::list(db)
+        .await?
+        .into_iter()
+        .map(|entry| Waiting {
+            estimated_wait_ms: queue::estimate_wait_ms(entry.position, rate),
+            entry,
+        })
+        .collect();
+    Ok(QueueSnapshot {
+        now,
+        entries,
+        release_rate_per_sec: rate,
+    })
+}
