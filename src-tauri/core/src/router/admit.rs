@@ -3,11 +3,12 @@
 
 use chrono::Duration;
 
-use super::*;
+use super::{DeployOutcome, Launch, NewBot, Pass, Router, Waiting};
+use crate::bot;
 use crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
-use crate::pool::{self};
+use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self};
 
@@ -16,29 +17,7 @@ impl Router {
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
         let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
-        let pool = match &req.pool {
-            Some(name) => {
-                let pool = pool::get(&self.db, name).await?;
-                if pool.retired {
-                    return Err(Error::new(
-                        ErrorCode::InvalidInput,
-                        format!("pool {name} was retired (its definition was deleted)"),
-                    ));
-                }
-                if pool.meeting_platform != req.meeting_platform {
-                    return Err(Error::new(
-                        ErrorCode::InvalidInput,
-                        format!(
-                            "pool {name} serves {}, not {}",
-                            pool.meeting_platform.as_str(),
-                            req.meeting_platform.as_str()
-                        ),
-                    ));
-                }
-                pool
-            }
-            None => pool::for_meeting_platform(&self.db, req.meeting_platform).await?,
-        };
+        let pool = self.pool_for(req).await?;
         let priority = req.priority.unwrap_or(pool.queue_priority);
         if priority < 0 {
             return Err(Error::new(
@@ -62,18 +41,15 @@ impl Router {
         // (the `Routing` entry), then any dispatcher. A router killed or cut
         // off from the database mid-walk can no longer lose it.
         let mut tx = self.db.begin().await?;
-        let bot_id: i64 = sqlx::query_scalar(
-            "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(&pool.name)
-        .bind(req.meeting_platform.as_str())
-        .bind(url)
-        .bind(priority)
-        .bind(timeout)
-        .bind(deadline)
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = bot::NewRow {
+            pool: &pool.name,
+            meeting_platform: req.meeting_platform,
+            meeting_url: &url,
+            priority,
+            queue_timeout_ms: timeout,
+            deadline,
+        };
+        let bot_id = bot::insert(&mut tx, &row).await?;
         let held_until = self.routing_hold(now);
         queue::enter(
             &mut tx,
@@ -99,7 +75,7 @@ impl Router {
             deadline,
             routing_until: Some(held_until),
         };
-        self.route_from(&waiting, &pool, &settings, None, true, &mut Pass::default())
+        self.route(&waiting, &pool, &settings, None, true, &mut Pass::default(), Launch::Await)
             .await
             .map_err(|e| {
                 Error::new(
@@ -107,5 +83,33 @@ impl Router {
                     format!("bot #{bot_id} was accepted but routing it failed ({e}); it stays queued for any running instance to route"),
                 )
             })
+    }
+
+    /// The pool a request names (it must be live and serve the request's
+    /// meeting platform), else its meeting platform's pool.
+    async fn pool_for(&self, req: &NewBot) -> Result<Pool> {
+        match &req.pool {
+            Some(name) => {
+                let pool = pool::get(&self.db, name).await?;
+                if pool.retired {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!("pool {name} was retired (its definition was deleted)"),
+                    ));
+                }
+                if pool.meeting_platform != req.meeting_platform {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!(
+                            "pool {name} serves {}, not {}",
+                            pool.meeting_platform.as_str(),
+                            req.meeting_platform.as_str()
+                        ),
+                    ));
+                }
+                Ok(pool)
+            }
+            None => pool::for_meeting_platform(&self.db, req.meeting_platform).await,
+        }
     }
 }

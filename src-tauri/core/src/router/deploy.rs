@@ -3,36 +3,77 @@
 
 use chrono::{DateTime, Utc};
 
-use super::*;
+use super::{entry, DeployOutcome, Router};
 use crate::account;
-use crate::bot::Decision;
+use crate::bot::{self, Decision};
 use crate::description;
 use crate::error::{Error, Result};
 use crate::feed::Topic;
 use crate::meeting::PlatformKind;
-use crate::platform::{self as platform, BotAccount, BotSpec, Health, PlatformError};
+use crate::platform::{
+    self as platform, BotAccount, BotSpec, FailureKind, Health, PlatformError, ResourceSpec,
+};
 use crate::pool::Pool;
 use crate::slot::{self, Lease};
 
-/// Why a workload did not start.
-#[derive(Debug)]
-pub(super) enum StartError {
+/// Why a deploy did not happen. The platform's own failure keeps its
+/// [`FailureKind`], so callers (and the backoff) can tell a timeout from a
+/// refused credential; the message (`Display`) is what decision traces and
+/// slot descriptions show.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
     /// The platform (or its image pull) failed: counts towards its backoff.
-    Platform(PlatformError),
+    #[error("{0}")]
+    Platform(#[from] PlatformError),
+    /// No adapter for the platform is configured in this instance.
+    #[error("no adapter for {0} in this instance")]
+    NoAdapter(PlatformKind),
     /// Berth's own bookkeeping failed (the database).
-    Internal(String),
+    #[error("{0}")]
+    Internal(#[from] Error),
+}
+
+impl DeployError {
+    /// The platform's failure kind, when the platform failed.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        match self {
+            DeployError::Platform(e) => Some(e.kind),
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for DeployError {
+    fn from(e: sqlx::Error) -> Self {
+        DeployError::Internal(e.into())
+    }
+}
+
+/// Why a workload was not started.
+#[derive(Debug)]
+enum StartError {
+    /// It failed.
+    Failed(DeployError),
     /// The lease is no longer this deploy's (recovered, released, or a
     /// newer lease holds the slot): nothing was started.
     Stale,
 }
 
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StartError::Platform(e) => write!(f, "{e}"),
-            StartError::Internal(m) => f.write_str(m),
-            StartError::Stale => f.write_str("the lease moved on"),
-        }
+impl From<PlatformError> for StartError {
+    fn from(e: PlatformError) -> Self {
+        StartError::Failed(e.into())
+    }
+}
+
+impl From<Error> for StartError {
+    fn from(e: Error) -> Self {
+        StartError::Failed(e.into())
+    }
+}
+
+impl From<sqlx::Error> for StartError {
+    fn from(e: sqlx::Error) -> Self {
+        StartError::Failed(e.into())
     }
 }
 
@@ -56,7 +97,7 @@ impl Router {
         pool: &Pool,
         kind: PlatformKind,
         lease: &Lease,
-    ) -> Result<DeployOutcome, String> {
+    ) -> Result<DeployOutcome, DeployError> {
         let started = self
             .keeping_alive(lease, self.start_workload(bot_id, pool, kind, lease))
             .await;
@@ -64,19 +105,21 @@ impl Router {
         let platform_ref = match started {
             Ok(r) => r,
             Err(StartError::Stale) => return Ok(DeployOutcome::Skipped { bot_id }),
-            Err(e) => return self.deploy_failed(bot_id, kind, lease, e, now).await,
+            Err(StartError::Failed(e)) => {
+                return self.deploy_failed(bot_id, kind, lease, e, now).await
+            }
         };
-        let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        let busy = slot::mark_busy(&self.db, lease.slot_id, lease.epoch, now).await?;
         if !busy {
             self.abandon_stale_start(kind, lease, &platform_ref).await;
             return Ok(DeployOutcome::Skipped { bot_id });
         }
-        let _ = sqlx::query("UPDATE bots SET status = 'JOINING_CALL', updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
-            .bind(bot_id)
-            .execute(&self.db)
-            .await;
+        // The workload runs and its slot is busy: from here on a failed
+        // write is logged, never a failed deploy (which would walk on and
+        // leave this workload running).
+        if let Err(e) = bot::mark_joining(&self.db, bot_id).await {
+            tracing::warn!(bot = bot_id, error = %e, "bot not moved to JOINING_CALL after its deploy");
+        }
         let mut r = lease.slot_ref();
         r.platform_ref = Some(platform_ref.clone());
         self.describe(kind, &r, &description::busy(bot_id, now))
@@ -84,17 +127,15 @@ impl Router {
         if let Err(e) = platform::record_deploy_success(&self.db, kind).await {
             tracing::warn!(platform = %kind, error = %e, "deploy success not recorded");
         }
-        let _ = self
-            .trace(
-                bot_id,
-                entry(
-                    Some(kind),
-                    Decision::Deployed,
-                    format!("in {}", lease.slot_name),
-                    now,
-                ),
-            )
-            .await;
+        let deployed = entry(
+            Some(kind),
+            Decision::Deployed,
+            format!("in {}", lease.slot_name),
+            now,
+        );
+        if let Err(e) = self.trace(bot_id, deployed).await {
+            tracing::warn!(bot = bot_id, error = %e, "deploy not traced");
+        }
         self.feed.publish(&[Topic::Slots, Topic::Bots]);
         Ok(DeployOutcome::Deployed {
             bot_id,
@@ -105,19 +146,18 @@ impl Router {
     }
 
     /// The failure side of [`Router::deploy`].
-    pub(super) async fn deploy_failed(
+    async fn deploy_failed(
         &self,
         bot_id: i64,
         kind: PlatformKind,
         lease: &Lease,
-        error: StartError,
+        error: DeployError,
         now: DateTime<Utc>,
-    ) -> Result<DeployOutcome, String> {
+    ) -> Result<DeployOutcome, DeployError> {
         let message = error.to_string();
-        let internal = |e: sqlx::Error| e.to_string();
         // Only while this deploy still holds its lease: a stale one leaves
         // the slot, the bot and its account to whoever holds them now.
-        let mut tx = self.db.begin().await.map_err(internal)?;
+        let mut tx = self.db.begin().await?;
         let held: Option<Option<String>> = sqlx::query_scalar(
             "SELECT platform_ref FROM pool_slots
              WHERE id = $1 AND epoch = $2 AND status = 'deploying' AND assigned_bot_id = $3 FOR UPDATE",
@@ -126,36 +166,27 @@ impl Router {
         .bind(lease.epoch)
         .bind(bot_id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         let Some(platform_ref) = held else {
-            tx.rollback().await.map_err(internal)?;
+            tx.rollback().await?;
             tracing::info!(bot = bot_id, slot = %lease.slot_name, error = %message, "a deploy whose lease moved on failed; nothing changed");
             return Ok(DeployOutcome::Skipped { bot_id });
         };
-        slot::mark_error(&mut tx, lease.slot_id, Some(lease.epoch), &message, now)
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlx::query("UPDATE bots SET status = 'QUEUED', deployment_platform = NULL, updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
-            .bind(bot_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        slot::mark_error(&mut tx, lease.slot_id, Some(lease.epoch), &message, now).await?;
+        bot::requeue_deploying(&mut tx, bot_id).await?;
+        tx.commit().await?;
         // The bot never ran with its account: it returns uncounted.
-        account::lease::give_back(&self.db, bot_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        account::lease::give_back(&self.db, bot_id).await?;
         if platform_ref.is_some() {
             let mut r = lease.slot_ref();
             r.platform_ref = platform_ref;
             self.describe(kind, &r, &description::error(&message, now))
                 .await;
         }
-        if let StartError::Platform(_) = &error {
+        if let Some(failure) = error.failure_kind() {
             match platform::record_deploy_failure(&self.db, kind, &message, now).await {
                 Ok(n) => {
-                    tracing::info!(platform = %kind, failures = n, retry_in_ms = platform::deploy_backoff(n).num_milliseconds(), "deploy failed; backing off")
+                    tracing::info!(platform = %kind, failures = n, kind = ?failure, retry_in_ms = platform::deploy_backoff(n).num_milliseconds(), "deploy failed; backing off")
                 }
                 Err(e) => {
                     tracing::warn!(platform = %kind, error = %e, "deploy failure not recorded")
@@ -171,7 +202,7 @@ impl Router {
         }
         self.feed
             .publish(&[Topic::Slots, Topic::Bots, Topic::Pools]);
-        Err(message)
+        Err(error)
     }
 
     /// Writes a slot's description on the platform side (reference 003);
@@ -231,7 +262,7 @@ impl Router {
     /// if slow, deploy from one whose process died. The renewals run beside
     /// the start, never in its way (a renewal stuck on an unreachable
     /// database does not hold the start up).
-    pub(super) async fn keeping_alive<T>(
+    async fn keeping_alive<T>(
         &self,
         lease: &Lease,
         work: impl std::future::Future<Output = T>,
@@ -253,34 +284,32 @@ impl Router {
         }
     }
 
-    pub(super) async fn start_workload(
+    async fn start_workload(
         &self,
         bot_id: i64,
         pool: &Pool,
         kind: PlatformKind,
         lease: &Lease,
     ) -> Result<String, StartError> {
-        let internal = |e: Error| StartError::Internal(e.to_string());
         let adapter = self
             .platforms
             .get(kind)
-            .ok_or_else(|| StartError::Internal(format!("no adapter for {kind}")))?;
+            .ok_or(StartError::Failed(DeployError::NoAdapter(kind)))?;
         self.images
             .ensure(&self.db, adapter.as_ref(), &pool.image)
-            .await
-            .map_err(StartError::Platform)?;
+            .await?;
+        // What the slot runs is given to the platform: adapters read no
+        // database.
+        let made_of = ResourceSpec {
+            image: pool.image.clone(),
+            resources: crate::definition::resources_of(&self.db, &pool.name).await?,
+        };
         let mut r = lease.slot_ref();
         let platform_ref = match &lease.platform_ref {
             Some(p) => p.clone(),
             None => {
-                let created = adapter
-                    .create_resource(&r)
-                    .await
-                    .map_err(StartError::Platform)?;
-                if !slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &created)
-                    .await
-                    .map_err(internal)?
-                {
+                let created = adapter.create_resource(&r, &made_of).await?;
+                if !slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &created).await? {
                     return Err(StartError::Stale);
                 }
                 created
@@ -290,18 +319,11 @@ impl Router {
         let spec = BotSpec {
             bot_id,
             meeting_platform: pool.meeting_platform,
-            meeting_url: sqlx::query_scalar("SELECT meeting_url FROM bots WHERE id = $1")
-                .bind(bot_id)
-                .fetch_one(&self.db)
-                .await
-                .map_err(|e| StartError::Internal(e.to_string()))?,
-            image: pool.image.clone(),
-            resources: crate::definition::resources_of(&self.db, &pool.name)
-                .await
-                .map_err(internal)?,
+            meeting_url: bot::meeting_url(&self.db, bot_id).await?,
+            image: made_of.image,
+            resources: made_of.resources,
             account: account::lease::held_by(&self.db, bot_id)
-                .await
-                .map_err(internal)?
+                .await?
                 .map(|a| BotAccount {
                     key: a.account_key,
                     data: a.data.to_string(),
@@ -310,24 +332,18 @@ impl Router {
         // A last look before the platform is touched for this lease: one
         // that moved on while the image was pulled or the resource created
         // starts nothing.
-        if !self.holds(lease, bot_id).await.map_err(internal)? {
+        if !self.holds(lease, bot_id).await? {
             return Err(StartError::Stale);
         }
         self.describe(kind, &r, &description::deploying(bot_id))
             .await;
-        match adapter
-            .start(&r, &spec)
-            .await
-            .map_err(StartError::Platform)?
-        {
+        match adapter.start(&r, &spec).await? {
             // The workload has its own identifier (an ECS task ARN): it
             // becomes the slot's reference, so stop and reconciliation find
             // it. Not recorded for a lease that moved on: `deploy` then
             // stops that task by this identifier.
             Some(workload) if workload != platform_ref => {
-                slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &workload)
-                    .await
-                    .map_err(internal)?;
+                slot::set_platform_ref(&self.db, lease.slot_id, lease.epoch, &workload).await?;
                 Ok(workload)
             }
             _ => Ok(platform_ref),

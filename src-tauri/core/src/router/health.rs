@@ -4,10 +4,22 @@
 use chrono::Duration;
 use std::collections::HashMap;
 
-use super::*;
+use super::{Pass, Router};
+use crate::bot::Decision;
 use crate::error::Result;
 use crate::meeting::PlatformKind;
 use crate::platform::{self as platform, Health, PlatformState};
+use crate::pool::Pool;
+use crate::settings::{PlatformSettings, Settings};
+
+/// Why a platform cannot take a request now, as its decision-trace entry says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ineligible {
+    /// The trace decision (`Disabled`, `NoLimit`, `Unavailable`, `Unhealthy`).
+    pub decision: Decision,
+    /// Why, in words.
+    pub detail: String,
+}
 
 impl Router {
     /// Records a health check's result (with why, when it is not healthy)
@@ -73,6 +85,56 @@ impl Router {
             "failing its health checks: {} (recorded by {who} {ago:.1} s ago)",
             s.detail.as_deref().unwrap_or("not answering")
         ))
+    }
+
+    /// The one eligibility check of the router (and of pre-warming): whether
+    /// the platform `p` may take a deploy now, and at what limit. It must be
+    /// enabled, have a bot limit, have an adapter in this instance, and not
+    /// be skipped for its health ([`Router::skip_reason`]) — checked in that
+    /// order, the first failing one saying why. Reads nothing: `states` is
+    /// the shared state the caller read.
+    pub fn eligibility(
+        &self,
+        p: &PlatformSettings,
+        states: &HashMap<PlatformKind, PlatformState>,
+    ) -> std::result::Result<i32, Ineligible> {
+        let kind = p.platform;
+        let no = |decision, detail: String| Err(Ineligible { decision, detail });
+        if !p.enabled {
+            return no(Decision::Disabled, p.disabled_reason());
+        }
+        let Some(limit) = p.bot_limit else {
+            return no(
+                Decision::NoLimit,
+                format!("{}_BOT_LIMIT not set", kind.env_prefix()),
+            );
+        };
+        if self.platforms.get(kind).is_none() {
+            return no(
+                Decision::Unavailable,
+                "no adapter configured in this instance".to_string(),
+            );
+        }
+        match self.skip_reason(kind, states) {
+            Some(why) => no(Decision::Unhealthy, why),
+            None => Ok(limit),
+        }
+    }
+
+    /// The platforms a pool may use, in the global priority order (or the
+    /// pool's own), eligible or not.
+    pub(super) fn candidates<'a>(
+        &self,
+        pool: &Pool,
+        settings: &'a Settings,
+    ) -> Vec<&'a PlatformSettings> {
+        match &pool.allowed_platforms {
+            Some(allowed) => allowed
+                .iter()
+                .filter_map(|k| settings.platform(*k))
+                .collect(),
+            None => settings.platforms.iter().collect(),
+        }
     }
 
     /// [`Router::skip_reason`] with the shared state read now.

@@ -16,9 +16,12 @@ mod resume;
 mod route;
 
 use chrono::{DateTime, Duration, Utc};
+pub use deploy::DeployError;
+pub use health::Ineligible;
 pub use inflight::{Inflight, Waiting};
-use reserve::*;
+use reserve::Reservation;
 pub use reserve::{Pass, MAX_SLOTS_CREATED_PER_REQUEST};
+pub use resume::Launch;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -94,9 +97,6 @@ pub struct Router {
     pub(crate) feed: Feed,
     pub(crate) platforms: Platforms,
     pub(crate) images: Arc<ImageGate>,
-    /// Whether resumed requests' deploys run in their own tasks (the
-    /// dispatcher's mode: one slow start must not hold up the queue).
-    detach: bool,
     inflight: Arc<Inflight>,
     /// The leader lease (`BERTH_LEADER_LEASE_MS`): how long a request or a
     /// deploy may go without a sign of life from its router before another
@@ -131,7 +131,6 @@ impl Router {
             feed,
             platforms,
             images: Arc::new(ImageGate::new()),
-            detach: false,
             inflight: Arc::new(Inflight::default()),
             lease_ms: DEFAULT_LEASE_MS,
         }
@@ -151,16 +150,6 @@ impl Router {
     /// The lease this router works with.
     pub fn lease_ms(&self) -> u32 {
         self.lease_ms
-    }
-
-    /// The same router, but resumed requests' deploys run in their own
-    /// tasks: a pass reserves capacity in queue order and returns without
-    /// waiting for slow starts. Used by the dispatcher.
-    pub fn detached(&self) -> Router {
-        Router {
-            detach: true,
-            ..self.clone()
-        }
     }
 
     /// Deploys running in their own tasks.

@@ -1,27 +1,24 @@
 //! Bots report and finish: what they held (slot, account, queue entry) is
 //! released.
 
-use super::*;
+use super::{DeployError, Router};
 use crate::account;
-use crate::bot::{self};
+use crate::bot;
 use crate::description;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
 use crate::meeting::{BotStatus, PlatformKind};
-use crate::slot::{self};
+use crate::queue;
+use crate::slot;
 
 impl Router {
     /// A bot reports its status. `DONE`/`FATAL` end it: its queue entry goes,
     /// its workload is stopped and its slot released (or put in `error` if
     /// the stop fails, for recovery to handle).
     pub async fn report(&self, bot_id: i64, status: BotStatus, reason: Option<&str>) -> Result<()> {
-        let current: Option<String> = sqlx::query_scalar("SELECT status FROM bots WHERE id = $1")
-            .bind(bot_id)
-            .fetch_optional(&self.db)
-            .await?;
-        let current: BotStatus = current
-            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no bot #{bot_id}")))?
-            .parse()?;
+        let (current, _) = bot::status_of(&self.db, bot_id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no bot #{bot_id}")))?;
         if !bot::may_report(current, status) {
             return Err(Error::new(
                 ErrorCode::StaleTransition,
@@ -29,15 +26,7 @@ impl Router {
             ));
         }
         if !status.is_final() {
-            let moved = sqlx::query(
-                "UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3",
-            )
-            .bind(bot_id)
-            .bind(status.as_str())
-            .bind(current.as_str())
-            .execute(&self.db)
-            .await?;
-            if moved.rows_affected() == 0 {
+            if !bot::move_status(&self.db, bot_id, current, status).await? {
                 return Err(Error::new(
                     ErrorCode::StaleTransition,
                     format!("bot #{bot_id} changed status while reporting {status}; read it and try again"),
@@ -56,33 +45,17 @@ impl Router {
     /// off halfway is completed by the next one), and changes nothing else.
     pub async fn finish(&self, bot_id: i64, status: BotStatus, error: Option<&str>) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        let ended = sqlx::query(
-            "UPDATE bots SET status = $2, error = $3, ended_at = now(), updated_at = now()
-             WHERE id = $1 AND status NOT IN ('DONE', 'FATAL')",
-        )
-        .bind(bot_id)
-        .bind(status.as_str())
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM deployment_queue WHERE bot_id = $1")
-            .bind(bot_id)
-            .execute(&mut *tx)
-            .await?;
+        let ended = bot::end(&mut tx, bot_id, status, error).await?;
+        queue::leave(&mut tx, bot_id).await?;
         tx.commit().await?;
-        let (status, error) = if ended.rows_affected() == 1 {
+        let (status, error) = if ended {
             (status, error.map(str::to_string))
         } else {
             // Already ended — by another caller, or by a finish cut off
             // before it freed what the bot held: free what is left, as the
             // status it ended with says.
-            let stored: Option<(String, Option<String>)> =
-                sqlx::query_as("SELECT status, error FROM bots WHERE id = $1")
-                    .bind(bot_id)
-                    .fetch_optional(&self.db)
-                    .await?;
-            match stored {
-                Some((s, e)) => (s.parse()?, e),
+            match bot::status_of(&self.db, bot_id).await? {
+                Some(stored) => stored,
                 None => return Ok(()),
             }
         };
@@ -133,10 +106,10 @@ impl Router {
         };
         let stopped = match self.platforms.get(kind) {
             Some(adapter) if s.platform_ref.is_some() => {
-                adapter.stop(&r).await.map_err(|e| e.to_string())
+                adapter.stop(&r).await.map_err(DeployError::from)
             }
             Some(_) => Ok(()),
-            None => Err(format!("no adapter for {kind} in this instance")),
+            None => Err(DeployError::NoAdapter(kind)),
         };
         let mut conn = self.db.acquire().await?;
         // The platform-side description follows the state the database

@@ -4,13 +4,15 @@
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
-use super::*;
+use super::Router;
 use crate::account;
+use crate::bot;
 use crate::error::Result;
 use crate::feed::Topic;
 use crate::meeting::PlatformKind;
 use crate::platform::{self as platform, PlatformState};
 use crate::pool::Pool;
+use crate::queue;
 use crate::slot::{self, Lease};
 
 /// The most slots one request may have created for it. A request whose
@@ -76,29 +78,15 @@ impl Router {
         // request's queue row locked while it tries the next platform on
         // another connection (which would then skip its own request).
         let mut tx = self.db.begin().await?;
-        if claimed {
-            let mine: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM deployment_queue WHERE bot_id = $1 FOR UPDATE SKIP LOCKED",
-            )
-            .bind(bot_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if mine.is_none() {
-                tx.rollback().await?;
-                return Ok(Reservation::Skip);
-            }
+        if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
+            tx.rollback().await?;
+            return Ok(Reservation::Skip);
         }
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
             .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
-        let used: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM bots WHERE deployment_platform = $1
-               AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')",
-        )
-        .bind(kind.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+        let used = bot::active_on(&mut tx, kind).await?;
         if used >= i64::from(limit) {
             pass.full.insert(kind);
             tx.rollback().await?;
@@ -127,22 +115,11 @@ impl Router {
                 return Ok(full);
             }
         };
-        let moved = sqlx::query(
-            "UPDATE bots SET status = 'DEPLOYING', deployment_platform = $2, updated_at = now()
-             WHERE id = $1 AND status = 'QUEUED'",
-        )
-        .bind(bot_id)
-        .bind(kind.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
+        if !bot::mark_deploying(&mut tx, bot_id, kind).await? {
             tx.rollback().await?;
             return Ok(Reservation::Skip);
         }
-        sqlx::query("DELETE FROM deployment_queue WHERE bot_id = $1")
-            .bind(bot_id)
-            .execute(&mut *tx)
-            .await?;
+        queue::leave(&mut tx, bot_id).await?;
         tx.commit().await?;
         self.feed
             .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
@@ -164,10 +141,7 @@ impl Router {
         if let Some(lease) = slot::acquire(&mut *tx, &pool.name, kind, bot_id).await? {
             return Ok(Ok(lease));
         }
-        let created: i32 = sqlx::query_scalar("SELECT slots_created FROM bots WHERE id = $1")
-            .bind(bot_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let created = bot::slots_created(&mut *tx, bot_id).await?;
         if created >= MAX_SLOTS_CREATED_PER_REQUEST {
             return Ok(Err(Reservation::PoolFull(format!(
                 "pool {} has no idle slot on {kind}, and {created} slots were already created for this request (the most one request may have); waiting for an idle one",
@@ -178,10 +152,7 @@ impl Router {
             pass.pool_full.insert((pool.name.clone(), kind));
             return Ok(Err(Reservation::PoolFull(pool_full_detail(pool, kind))));
         };
-        sqlx::query("UPDATE bots SET slots_created = slots_created + 1 WHERE id = $1")
-            .bind(bot_id)
-            .execute(&mut *tx)
-            .await?;
+        bot::count_slot_created(&mut *tx, bot_id).await?;
         Ok(Ok(lease))
     }
 

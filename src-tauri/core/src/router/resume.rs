@@ -1,9 +1,9 @@
 //! Queued requests get another go (the dispatcher's entry point), and a
-//! failed deploy fails over.
+//! deploy launched from the queue fails over when it does not start.
 
 use std::collections::HashMap;
 
-use super::*;
+use super::{entry, DeployOutcome, Pass, Reservation, Router, Waiting};
 use crate::bot::Decision;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
@@ -13,18 +13,39 @@ use crate::queue::{self, Stage};
 use crate::settings::Settings;
 use crate::slot::Lease;
 
-pub(super) type BoxedOutcome<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<DeployOutcome>> + Send + 'a>>;
+/// Whether a deploy made possible by a reservation is awaited by the call
+/// that reserved, or runs in its own task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// The call returns once the deploy (and any failover) is settled.
+    Await,
+    /// The deploy runs in its own task, counted in [`super::Inflight`]; the
+    /// call returns `Deployed` at once. The running dispatcher's choice: one
+    /// slow start must not hold up the queue.
+    Spawn,
+}
+
+/// Where a request goes when its deploy fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Failover {
+    /// On to the platforms after the failed one.
+    WalkOn,
+    /// Back into the global queue, with the request's original deadline.
+    BackToGlobal,
+}
 
 impl Router {
     /// Gives one queued request another go: at its platform (moving on when
     /// its wait is over) or, in the global queue, at every platform in order.
+    /// `launch` says whether a deploy it makes is awaited or runs in its own
+    /// task (then `Deployed` means launched).
     pub async fn resume(
         &self,
         w: &Waiting,
         settings: &Settings,
         pools: &HashMap<String, Pool>,
         pass: &mut Pass,
+        launch: Launch,
     ) -> Result<DeployOutcome> {
         let Some(pool) = pools.get(&w.pool) else {
             return Err(Error::new(
@@ -42,17 +63,16 @@ impl Router {
             {
                 return Ok(DeployOutcome::Skipped { bot_id: w.bot_id });
             }
-            self.trace(
-                w.bot_id,
-                entry(
-                    None,
-                    Decision::Interrupted,
-                    "the process routing it stopped before it was settled; routed again by a dispatcher",
-                    now,
-                ),
-            )
-            .await?;
-            return self.route_from(w, pool, settings, None, true, pass).await;
+            let interrupted = entry(
+                None,
+                Decision::Interrupted,
+                "the process routing it stopped before it was settled; routed again by a dispatcher",
+                now,
+            );
+            self.trace(w.bot_id, interrupted).await?;
+            return self
+                .route(w, pool, settings, None, true, pass, launch)
+                .await;
         }
         match w
             .stage_platform
@@ -61,177 +81,192 @@ impl Router {
             .transpose()?
         {
             Some(kind) => {
-                let p = settings.platform(kind);
-                let healthy = {
-                    let states = self.states(pass).await?;
-                    self.skip_reason(kind, states).is_none()
-                };
-                let usable = p.is_some_and(|p| p.enabled && p.bot_limit.is_some()) && healthy;
-                if usable {
-                    let limit = p.and_then(|p| p.bot_limit).unwrap_or(0);
-                    match self
-                        .reserve(w.bot_id, pool, kind, limit, true, pass)
-                        .await?
-                    {
-                        Reservation::Reserved(lease) => {
-                            return self.launch(w, pool, settings, kind, lease, false).await;
-                        }
-                        Reservation::Skip => {
-                            return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
-                        }
-                        Reservation::Full(_)
-                        | Reservation::PoolFull(_)
-                        | Reservation::NoAccount
-                            if now < w.timeout_at =>
-                        {
-                            return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
-                        }
-                        // A platform whose deploys keep failing: move on at
-                        // once, as after a failed deploy.
-                        Reservation::NoAccount | Reservation::BackingOff(_) => {}
-                        Reservation::Full(detail) | Reservation::PoolFull(detail) => {
-                            let waited = (now - w.queued_at).num_milliseconds();
-                            self.trace(w.bot_id, entry(Some(kind), Decision::Full, format!("{detail}; waited its queue timeout ({waited} ms since queued)"), now)).await?;
-                        }
-                    }
-                }
-                self.route_from(w, pool, settings, Some(kind), true, pass)
+                self.resume_wait(w, pool, settings, kind, pass, launch)
                     .await
             }
-            None => {
-                // Global queue: any platform with room, in priority order, no waiting.
-                for p in self.candidates(pool, settings) {
-                    let kind = p.platform;
-                    let Some(limit) = p.bot_limit else { continue };
-                    if !p.enabled || self.platforms.get(kind).is_none() {
-                        continue;
-                    }
-                    let unhealthy = {
-                        let states = self.states(pass).await?;
-                        self.skip_reason(kind, states).is_some()
-                    };
-                    if unhealthy {
-                        continue;
-                    }
-                    match self
-                        .reserve(w.bot_id, pool, kind, limit, true, pass)
-                        .await?
-                    {
-                        Reservation::Reserved(lease) => {
-                            return self.launch(w, pool, settings, kind, lease, true).await;
-                        }
-                        Reservation::Skip => {
-                            return Ok(DeployOutcome::Skipped { bot_id: w.bot_id })
-                        }
-                        Reservation::Full(_)
-                        | Reservation::PoolFull(_)
-                        | Reservation::BackingOff(_) => {}
-                        // No platform can help until an account returns.
-                        Reservation::NoAccount => break,
-                    }
-                }
-                self.queued(w.bot_id, None, w.timeout_at).await
-            }
+            None => self.resume_global(w, pool, settings, pass, launch).await,
         }
     }
 
-    /// Deploys a resumed request into its reserved slot — in its own task
-    /// when detached, so the pass goes on to the next entry at once.
-    pub(super) fn launch<'a>(
-        &'a self,
-        w: &'a Waiting,
-        pool: &'a Pool,
-        settings: &'a Settings,
+    /// A request waiting on `kind`: a slot there if one is free; while its
+    /// wait lasts it keeps waiting; after that (or when `kind` is not
+    /// eligible any more) it walks on to the next platforms.
+    async fn resume_wait(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
+        kind: PlatformKind,
+        pass: &mut Pass,
+        launch: Launch,
+    ) -> Result<DeployOutcome> {
+        let now = self.clock.now();
+        let limit = match settings.platform(kind) {
+            Some(p) => self.eligibility(p, self.states(pass).await?).ok(),
+            None => None,
+        };
+        if let Some(limit) = limit {
+            match self
+                .reserve(w.bot_id, pool, kind, limit, true, pass)
+                .await?
+            {
+                Reservation::Reserved(lease) => {
+                    return self
+                        .start(w, pool, settings, (kind, lease), Failover::WalkOn, launch)
+                        .await;
+                }
+                Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
+                Reservation::Full(_) | Reservation::PoolFull(_) | Reservation::NoAccount
+                    if now < w.timeout_at =>
+                {
+                    return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
+                }
+                // A platform whose deploys keep failing: move on at once, as
+                // after a failed deploy.
+                Reservation::NoAccount | Reservation::BackingOff(_) => {}
+                Reservation::Full(detail) | Reservation::PoolFull(detail) => {
+                    let waited = (now - w.queued_at).num_milliseconds();
+                    let detail =
+                        format!("{detail}; waited its queue timeout ({waited} ms since queued)");
+                    self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now))
+                        .await?;
+                }
+            }
+        }
+        self.route(w, pool, settings, Some(kind), true, pass, launch)
+            .await
+    }
+
+    /// A request in the global queue: any eligible platform with room, in
+    /// priority order, no waiting; else it stays queued.
+    async fn resume_global(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
+        pass: &mut Pass,
+        launch: Launch,
+    ) -> Result<DeployOutcome> {
+        for p in self.candidates(pool, settings) {
+            let kind = p.platform;
+            let Ok(limit) = self.eligibility(p, self.states(pass).await?) else {
+                continue;
+            };
+            match self
+                .reserve(w.bot_id, pool, kind, limit, true, pass)
+                .await?
+            {
+                Reservation::Reserved(lease) => {
+                    let reserved = (kind, lease);
+                    return self
+                        .start(w, pool, settings, reserved, Failover::BackToGlobal, launch)
+                        .await;
+                }
+                Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
+                Reservation::Full(_) | Reservation::PoolFull(_) | Reservation::BackingOff(_) => {}
+                // No platform can help until an account returns.
+                Reservation::NoAccount => break,
+            }
+        }
+        self.queued(w.bot_id, None, w.timeout_at).await
+    }
+
+    /// Deploys a resumed request into its reserved slot: awaited, or in its
+    /// own task so the pass goes on to the next entry at once.
+    async fn start(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
+        (kind, lease): (PlatformKind, Lease),
+        failover: Failover,
+        launch: Launch,
+    ) -> Result<DeployOutcome> {
+        match launch {
+            Launch::Await => {
+                self.deploy_or_fail_over(w, pool, settings, kind, lease, failover)
+                    .await
+            }
+            Launch::Spawn => Ok(self.spawn_deploy(w, pool, settings, kind, lease, failover)),
+        }
+    }
+
+    /// Runs [`Router::deploy_or_fail_over`] in its own task (counted in the
+    /// in-flight set) and returns at once, as `Deployed` into the reserved slot.
+    pub(super) fn spawn_deploy(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
         kind: PlatformKind,
         lease: Lease,
-        from_global: bool,
-    ) -> BoxedOutcome<'a> {
-        // Boxed with an explicit `Send` type: failing over re-enters
-        // `route_from`, which may launch again (a recursive future).
-        Box::pin(async move {
-            if !self.detach {
-                return self
-                    .deploy_or_fail_over(
-                        w.clone(),
-                        pool.clone(),
-                        settings.clone(),
-                        kind,
-                        lease,
-                        from_global,
-                    )
-                    .await;
+        failover: Failover,
+    ) -> DeployOutcome {
+        let outcome = DeployOutcome::Deployed {
+            bot_id: w.bot_id,
+            platform: kind,
+            slot_name: lease.slot_name.clone(),
+            platform_identifier: lease.platform_ref.clone(),
+        };
+        let (me, w, pool, settings) = (self.clone(), w.clone(), pool.clone(), settings.clone());
+        let guard = self.inflight.enter();
+        tokio::spawn(async move {
+            let _guard = guard;
+            let settled = me
+                .deploy_or_fail_over(&w, &pool, &settings, kind, lease, failover)
+                .await;
+            if let Err(e) = settled {
+                tracing::warn!(bot = w.bot_id, error = %e, "deploy of a queued request failed");
             }
-            let outcome = DeployOutcome::Deployed {
-                bot_id: w.bot_id,
-                platform: kind,
-                slot_name: lease.slot_name.clone(),
-                platform_identifier: lease.platform_ref.clone(),
-            };
-            let (me, w, pool, settings) = (self.clone(), w.clone(), pool.clone(), settings.clone());
-            let guard = self.inflight.enter();
-            let task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
-                Box::pin(async move {
-                    let _guard = guard;
-                    if let Err(e) = me
-                        .deploy_or_fail_over(w, pool, settings, kind, lease, from_global)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "deploy of a queued request failed");
-                    }
-                });
-            tokio::spawn(task);
-            Ok(outcome)
-        })
+        });
+        outcome
     }
 
     /// Starts the workload; when that fails, records why and moves on: to
-    /// the next platform (after a platform wait) or back into the global
+    /// the next platforms (walked here, awaited) or back into the global
     /// queue with the request's original deadline.
-    pub(super) async fn deploy_or_fail_over(
+    async fn deploy_or_fail_over(
         &self,
-        w: Waiting,
-        pool: Pool,
-        settings: Settings,
+        w: &Waiting,
+        pool: &Pool,
+        settings: &Settings,
         kind: PlatformKind,
         lease: Lease,
-        from_global: bool,
+        failover: Failover,
     ) -> Result<DeployOutcome> {
-        match self.deploy(w.bot_id, &pool, kind, &lease).await {
-            Ok(o) => Ok(o),
-            Err(message) => {
-                self.trace(
-                    w.bot_id,
-                    entry(Some(kind), Decision::Failed, message, self.clock.now()),
-                )
-                .await?;
-                if from_global {
-                    let mut tx = self.db.begin().await?;
-                    queue::enter(
-                        &mut tx,
-                        w.bot_id,
-                        w.priority,
-                        w.queued_at,
-                        Stage::Global(w.timeout_at),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    self.feed.publish(&[Topic::Queue]);
-                    return self.queued(w.bot_id, None, w.timeout_at).await;
-                }
-                let fresh = Waiting {
-                    stage_platform: None,
-                    ..w
-                };
-                self.route_from(
-                    &fresh,
-                    &pool,
-                    &settings,
+        let error = match self.deploy(w.bot_id, pool, kind, &lease).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) => e,
+        };
+        if failover == Failover::WalkOn {
+            let claimed = self.hold_after_failure(w, kind, &error).await?;
+            let mut pass = Pass::default();
+            return self
+                .route(
+                    w,
+                    pool,
+                    settings,
                     Some(kind),
-                    false,
-                    &mut Pass::default(),
+                    claimed,
+                    &mut pass,
+                    Launch::Await,
                 )
-                .await
-            }
+                .await;
         }
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let failed = entry(Some(kind), Decision::Failed, error.to_string(), now);
+        crate::bot::trace(&mut tx, w.bot_id, &failed).await?;
+        queue::enter(
+            &mut tx,
+            w.bot_id,
+            w.priority,
+            w.queued_at,
+            Stage::Global(w.timeout_at),
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.publish(&[Topic::Queue]);
+        self.queued(w.bot_id, None, w.timeout_at).await
     }
 }

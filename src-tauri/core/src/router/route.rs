@@ -1,9 +1,14 @@
 //! Routing: walking a pool's platforms in priority order until one takes
 //! the request, a platform wait is entered, or the global queue.
+//!
+//! The walk is one explicit loop: find the next platform that reserves a
+//! slot ([`Router::reserve_next`]), deploy there, and on a failed deploy go
+//! round again from the platform after it. Nothing recurses.
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::*;
+use super::resume::{Failover, Launch};
+use super::{entry, DeployOutcome, Pass, Reservation, Router, Waiting};
 use crate::bot::{self, Decision};
 use crate::error::Result;
 use crate::feed::Topic;
@@ -11,27 +16,89 @@ use crate::meeting::PlatformKind;
 use crate::pool::Pool;
 use crate::queue::{self, Stage};
 use crate::settings::{PlatformSettings, Settings};
+use crate::slot::Lease;
+
+/// Where one scan of the platforms ended.
+enum Walk {
+    /// A platform reserved a slot for the request.
+    Reserved(PlatformKind, Lease),
+    /// The request is settled without a deploy here: waiting on a platform,
+    /// in the global queue, or no longer this caller's.
+    Settled(DeployOutcome),
+}
 
 impl Router {
-    /// The platforms a pool may use, in the global priority order (or the pool's own).
-    pub(super) fn candidates<'a>(
+    /// Walks the platforms after `after` (or from the first), as a fresh or
+    /// resumed request, until it is deployed (or its deploy launched, with
+    /// [`Launch::Spawn`]), waits on a platform, or enters the global queue.
+    /// `claimed` says the request has a queue entry that reservations must
+    /// lock. A failed deploy puts the request back in the router's hands (a
+    /// `Routing` entry) and the walk goes on from the next platform.
+    #[allow(clippy::too_many_arguments)] // the request, its pool and settings, where and how to walk
+    pub(super) async fn route(
         &self,
+        w: &Waiting,
         pool: &Pool,
-        settings: &'a Settings,
-    ) -> Vec<&'a PlatformSettings> {
-        match &pool.allowed_platforms {
-            Some(allowed) => allowed
-                .iter()
-                .filter_map(|k| settings.platform(*k))
-                .collect(),
-            None => settings.platforms.iter().collect(),
+        settings: &Settings,
+        mut after: Option<PlatformKind>,
+        mut claimed: bool,
+        pass: &mut Pass,
+        launch: Launch,
+    ) -> Result<DeployOutcome> {
+        loop {
+            let (kind, lease) = match self
+                .reserve_next(w, pool, settings, after, claimed, pass)
+                .await?
+            {
+                Walk::Settled(outcome) => return Ok(outcome),
+                Walk::Reserved(kind, lease) => (kind, lease),
+            };
+            if launch == Launch::Spawn {
+                // In the dispatcher: start in its own task, go on with the queue.
+                return Ok(self.spawn_deploy(w, pool, settings, kind, lease, Failover::WalkOn));
+            }
+            match self.deploy(w.bot_id, pool, kind, &lease).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) => claimed = self.hold_after_failure(w, kind, &e).await?,
+            }
+            after = Some(kind);
         }
     }
 
-    /// Walks the platforms after `after` (or from the first), as a fresh or
-    /// resumed request. `claimed` says the request has a queue entry that
-    /// reservations must lock.
-    pub(super) async fn route_from(
+    /// Back to `QUEUED` after a failed deploy: the router owns the request
+    /// again (a `Routing` entry) before it walks on, so an interruption from
+    /// here leaves it to a dispatcher; the failure is traced in the same
+    /// transaction. Returns whether the entry was made (the bot is `QUEUED`).
+    pub(super) async fn hold_after_failure(
+        &self,
+        w: &Waiting,
+        kind: PlatformKind,
+        error: &impl std::fmt::Display,
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let claimed = queue::enter(
+            &mut tx,
+            w.bot_id,
+            w.priority,
+            w.queued_at,
+            Stage::Routing {
+                held_until: self.routing_hold(now),
+                deadline: w.deadline,
+            },
+        )
+        .await?;
+        let failed = entry(Some(kind), Decision::Failed, error.to_string(), now);
+        bot::trace(&mut tx, w.bot_id, &failed).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// One scan of the platforms after `after`: each is checked
+    /// ([`Router::eligibility`]) and asked for a reservation; every platform
+    /// passed over is traced with why. Ends at the first reservation, at a
+    /// platform wait, or in the global queue.
+    async fn reserve_next(
         &self,
         w: &Waiting,
         pool: &Pool,
@@ -39,7 +106,7 @@ impl Router {
         after: Option<PlatformKind>,
         claimed: bool,
         pass: &mut Pass,
-    ) -> Result<DeployOutcome> {
+    ) -> Result<Walk> {
         let list = self.candidates(pool, settings);
         let start = match after {
             Some(k) => list
@@ -49,101 +116,29 @@ impl Router {
                 .unwrap_or(0),
             None => 0,
         };
-        let mut claimed = claimed;
         for p in &list[start..] {
             let now = self.clock.now();
             let kind = p.platform;
-            if !p.enabled {
-                self.trace(
-                    w.bot_id,
-                    entry(Some(kind), Decision::Disabled, p.disabled_reason(), now),
-                )
-                .await?;
-                continue;
-            }
-            let Some(limit) = p.bot_limit else {
-                self.trace(
-                    w.bot_id,
-                    entry(
-                        Some(kind),
-                        Decision::NoLimit,
-                        format!("{}_BOT_LIMIT not set", kind.env_prefix()),
-                        now,
-                    ),
-                )
-                .await?;
-                continue;
+            let eligible = self.eligibility(p, self.states(pass).await?);
+            let limit = match eligible {
+                Ok(limit) => limit,
+                Err(why) => {
+                    self.trace(w.bot_id, entry(Some(kind), why.decision, why.detail, now))
+                        .await?;
+                    continue;
+                }
             };
-            if self.platforms.get(kind).is_none() {
-                self.trace(
-                    w.bot_id,
-                    entry(
-                        Some(kind),
-                        Decision::Unavailable,
-                        "no adapter configured in this instance",
-                        now,
-                    ),
-                )
-                .await?;
-                continue;
-            }
-            let unhealthy = {
-                let states = self.states(pass).await?;
-                self.skip_reason(kind, states)
-            };
-            if let Some(why) = unhealthy {
-                self.trace(w.bot_id, entry(Some(kind), Decision::Unhealthy, why, now))
-                    .await?;
-                continue;
-            }
-            match self
+            let passed_over = match self
                 .reserve(w.bot_id, pool, kind, limit, claimed, pass)
                 .await?
             {
-                Reservation::Skip => return Ok(DeployOutcome::Skipped { bot_id: w.bot_id }),
-                Reservation::Reserved(lease) if self.detach => {
-                    // In the dispatcher: start in its own task, go on with the queue.
-                    return self.launch(w, pool, settings, kind, lease, false).await;
+                Reservation::Skip => {
+                    return Ok(Walk::Settled(DeployOutcome::Skipped { bot_id: w.bot_id }))
                 }
-                Reservation::Reserved(lease) => {
-                    match self.deploy(w.bot_id, pool, kind, &lease).await {
-                        Ok(outcome) => return Ok(outcome),
-                        Err(message) => {
-                            let now = self.clock.now();
-                            // Back to `QUEUED`: own it again before walking on, so
-                            // an interruption from here leaves it to a dispatcher.
-                            let mut tx = self.db.begin().await?;
-                            claimed = queue::enter(
-                                &mut tx,
-                                w.bot_id,
-                                w.priority,
-                                w.queued_at,
-                                Stage::Routing {
-                                    held_until: self.routing_hold(now),
-                                    deadline: w.deadline,
-                                },
-                            )
-                            .await?;
-                            bot::trace(
-                                &mut tx,
-                                w.bot_id,
-                                &entry(Some(kind), Decision::Failed, message, now),
-                            )
-                            .await?;
-                            tx.commit().await?;
-                        }
-                    }
-                }
-                Reservation::PoolFull(detail) => {
-                    self.trace(w.bot_id, entry(Some(kind), Decision::PoolFull, detail, now))
-                        .await?;
-                }
+                Reservation::Reserved(lease) => return Ok(Walk::Reserved(kind, lease)),
+                Reservation::PoolFull(detail) => entry(Some(kind), Decision::PoolFull, detail, now),
                 Reservation::BackingOff(detail) => {
-                    self.trace(
-                        w.bot_id,
-                        entry(Some(kind), Decision::BackingOff, detail, now),
-                    )
-                    .await?;
+                    entry(Some(kind), Decision::BackingOff, detail, now)
                 }
                 Reservation::NoAccount => {
                     // No platform can help: wait in the global queue for a
@@ -153,52 +148,63 @@ impl Router {
                         .await?;
                     break;
                 }
-                Reservation::Full(detail) => {
-                    // A platform wait never outlasts the request's deadline.
-                    let until =
-                        (now + Duration::milliseconds(p.queue_timeout_ms.into())).min(w.deadline);
-                    if p.queue_timeout_ms > 0 && until <= now {
-                        let detail = format!(
-                            "{detail}; not waited on: the request's queue timeout has run out"
-                        );
-                        self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now))
-                            .await?;
-                        continue;
-                    }
-                    if p.queue_timeout_ms > 0 {
-                        let waited = (until - now).num_milliseconds();
-                        let mut tx = self.db.begin().await?;
-                        queue::enter(
-                            &mut tx,
-                            w.bot_id,
-                            w.priority,
-                            w.queued_at,
-                            Stage::Platform(kind, until),
-                        )
-                        .await?;
-                        bot::trace(
-                            &mut tx,
-                            w.bot_id,
-                            &entry(
-                                Some(kind),
-                                Decision::Waiting,
-                                format!("{detail}; waiting up to {waited} ms"),
-                                now,
-                            ),
-                        )
-                        .await?;
-                        tx.commit().await?;
-                        self.feed.publish(&[Topic::Queue, Topic::Bots]);
-                        return self.queued(w.bot_id, Some(kind), until).await;
-                    }
-                    self.trace(w.bot_id, entry(Some(kind), Decision::Full, detail, now))
-                        .await?;
-                }
-            }
+                Reservation::Full(detail) => match self.wait_on(w, p, detail, now).await? {
+                    Ok(outcome) => return Ok(Walk::Settled(outcome)),
+                    Err(passed_over) => passed_over,
+                },
+            };
+            self.trace(w.bot_id, passed_over).await?;
         }
-        // Every platform exhausted: the global queue, until the request's
-        // deadline (counted from its creation, not from now: the request's
-        // timeout bounds its whole wait for capacity).
+        Ok(Walk::Settled(self.enter_global(w).await?))
+    }
+
+    /// A full platform: the request waits on it for the platform's queue
+    /// timeout (never past the request's deadline), or — when the platform
+    /// has none, or the deadline has come — it is passed over (the trace
+    /// entry to write is returned).
+    async fn wait_on(
+        &self,
+        w: &Waiting,
+        p: &PlatformSettings,
+        detail: String,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<DeployOutcome, bot::TraceEntry>> {
+        let kind = p.platform;
+        let until = (now + Duration::milliseconds(p.queue_timeout_ms.into())).min(w.deadline);
+        if p.queue_timeout_ms <= 0 {
+            return Ok(Err(entry(Some(kind), Decision::Full, detail, now)));
+        }
+        if until <= now {
+            let detail =
+                format!("{detail}; not waited on: the request's queue timeout has run out");
+            return Ok(Err(entry(Some(kind), Decision::Full, detail, now)));
+        }
+        let waited = (until - now).num_milliseconds();
+        let mut tx = self.db.begin().await?;
+        queue::enter(
+            &mut tx,
+            w.bot_id,
+            w.priority,
+            w.queued_at,
+            Stage::Platform(kind, until),
+        )
+        .await?;
+        let waiting = format!("{detail}; waiting up to {waited} ms");
+        bot::trace(
+            &mut tx,
+            w.bot_id,
+            &entry(Some(kind), Decision::Waiting, waiting, now),
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.publish(&[Topic::Queue, Topic::Bots]);
+        Ok(Ok(self.queued(w.bot_id, Some(kind), until).await?))
+    }
+
+    /// Every platform exhausted: the global queue, until the request's
+    /// deadline (counted from its creation, not from now: the request's
+    /// timeout bounds its whole wait for capacity).
+    async fn enter_global(&self, w: &Waiting) -> Result<DeployOutcome> {
         let now = self.clock.now();
         let until = w.deadline;
         let mut tx = self.db.begin().await?;
@@ -210,22 +216,20 @@ impl Router {
             Stage::Global(until),
         )
         .await?;
-        bot::trace(
-            &mut tx,
-            w.bot_id,
-            &entry(
-                None,
-                Decision::Queued,
-                "every platform exhausted; in the global queue",
-                now,
-            ),
-        )
-        .await?;
+        let queued = entry(
+            None,
+            Decision::Queued,
+            "every platform exhausted; in the global queue",
+            now,
+        );
+        bot::trace(&mut tx, w.bot_id, &queued).await?;
         tx.commit().await?;
         self.feed.publish(&[Topic::Queue, Topic::Bots]);
         self.queued(w.bot_id, None, until).await
     }
 
+    /// The outcome of a request that waits (on `waiting_on`, or in the
+    /// global queue) until `until`, with its position and estimated wait.
     pub(super) async fn queued(
         &self,
         bot_id: i64,
