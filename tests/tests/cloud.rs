@@ -23,7 +23,9 @@ use berth_core::platform::coolify::CoolifyPlatform;
 use berth_core::platform::ecs::{Credentials, EcsPlatform, EcsSettings};
 use berth_core::platform::kube::{KubePlatform, KubeSettings};
 use berth_core::platform::secret::TokenSource;
-use berth_core::platform::{BotSpec, FailureKind, Health, Platform, SlotRef, WorkloadState};
+use berth_core::platform::{
+    BotSpec, FailureKind, Health, Platform, ResourceSpec, SlotRef, WorkloadState,
+};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, slot};
 use berth_tests::emulators::{self, Emulator};
@@ -31,6 +33,14 @@ use berth_tests::harness_on;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ConfigMap;
 use sqlx::PgPool;
+
+/// What the slots under test are made of (the router passes the pool's).
+fn made_of() -> ResourceSpec {
+    ResourceSpec {
+        image: "bots/zoom:1".into(),
+        resources: Default::default(),
+    }
+}
 
 #[path = "support/coolify_fake.rs"]
 mod coolify_fake;
@@ -128,7 +138,7 @@ fn spec(bot_id: i64) -> BotSpec {
 async fn ecs_runs_describes_lists_and_stops_a_task() {
     let (_moto, ecs, _) = moto_ecs().await;
     let mut s = slot_ref(1, 3);
-    s.platform_ref = Some(ecs.create_resource(&s).await.unwrap());
+    s.platform_ref = Some(ecs.create_resource(&s, &made_of()).await.unwrap());
     let arn = ecs
         .start(&s, &spec(42))
         .await
@@ -335,10 +345,10 @@ async fn kubernetes_slot_lifecycle_against_kmock() {
     assert_eq!(k.health().await, Health::Healthy);
 
     let mut s = slot_ref(3, 5);
-    let identity = k.create_resource(&s).await.unwrap();
+    let identity = k.create_resource(&s, &made_of()).await.unwrap();
     assert_eq!(identity, "berth-pool-zoom-003");
     assert_eq!(
-        k.create_resource(&s).await.unwrap(),
+        k.create_resource(&s, &made_of()).await.unwrap(),
         identity,
         "creating again adopts"
     );
@@ -487,7 +497,7 @@ async fn kubernetes_a_late_start_of_an_older_lease_runs_apart_and_its_stop_spare
     let kmock = emulators::kmock(&["berth"]).await;
     let k = kube_on(&kmock);
     let mut newer = slot_ref(4, 2);
-    newer.platform_ref = Some(k.create_resource(&newer).await.unwrap());
+    newer.platform_ref = Some(k.create_resource(&newer, &made_of()).await.unwrap());
     let older = SlotRef {
         epoch: 1,
         ..newer.clone()
@@ -562,7 +572,6 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
                 app_prefix: DEFAULT_COOLIFY_APP_PREFIX.into(),
             },
             secrecy::SecretString::from("hybrid-token"),
-            db.clone(),
             fast(),
         )
         .expect("coolify adapter"),

@@ -21,7 +21,7 @@ use berth_core::platform::call::Policy;
 use berth_core::platform::coolify::CoolifyPlatform;
 use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{
-    BotSpec, FailureKind, Health, Platform, Platforms, SlotRef, WorkloadState,
+    BotSpec, FailureKind, Health, Platform, Platforms, ResourceSpec, SlotRef, WorkloadState,
 };
 use berth_core::router::{DeployOutcome, NewBot, Router};
 use berth_core::{pool, settings, slot};
@@ -91,14 +91,9 @@ async fn setup(db: PgPool, policy: Policy) -> Setup {
         .await;
     let clock = ManualClock::starting_now();
     let adapter = Arc::new(
-        CoolifyPlatform::new(
-            config(&server.uri()),
-            SecretString::from(TOKEN),
-            db.clone(),
-            policy,
-        )
-        .unwrap()
-        .with_clock(clock.clone()),
+        CoolifyPlatform::new(config(&server.uri()), SecretString::from(TOKEN), policy)
+            .unwrap()
+            .with_clock(clock.clone()),
     );
     let mut platforms = Platforms::new();
     platforms.insert(adapter.clone());
@@ -115,6 +110,14 @@ async fn setup(db: PgPool, policy: Policy) -> Setup {
         router,
         db,
         clock,
+    }
+}
+
+/// What the slots under test are made of (the router passes the pool's).
+fn made_of() -> ResourceSpec {
+    ResourceSpec {
+        image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
+        resources: Default::default(),
     }
 }
 
@@ -160,7 +163,7 @@ fn new_bot() -> NewBot {
 
 async fn full_lifecycle(s: &Setup) {
     let mut r = slot_on_coolify(&s.db).await;
-    let uuid = s.adapter.create_resource(&r).await.unwrap();
+    let uuid = s.adapter.create_resource(&r, &made_of()).await.unwrap();
     {
         let st = s.fake.lock();
         let app = &st.apps[&uuid];
@@ -241,7 +244,7 @@ async fn a_create_applied_but_unanswered_yields_exactly_one_application(db: PgPo
     let s = setup(db, fast_policy()).await;
     s.fake.lock().faults.slow_create = Some(Duration::from_secs(4));
     let r = slot_on_coolify(&s.db).await;
-    let uuid = s.adapter.create_resource(&r).await.unwrap();
+    let uuid = s.adapter.create_resource(&r, &made_of()).await.unwrap();
     assert_eq!(
         s.fake.lock().apps.len(),
         1,
@@ -253,7 +256,10 @@ async fn a_create_applied_but_unanswered_yields_exactly_one_application(db: PgPo
         1
     );
     // Creating again for the same slot adopts it too.
-    assert_eq!(s.adapter.create_resource(&r).await.unwrap(), uuid);
+    assert_eq!(
+        s.adapter.create_resource(&r, &made_of()).await.unwrap(),
+        uuid
+    );
     assert_eq!(s.fake.lock().apps.len(), 1);
 }
 
@@ -262,7 +268,7 @@ async fn a_5xx_storm_is_bounded_and_through_the_router_slots_end_in_error(db: Pg
     let s = setup(db, fast_policy()).await;
     s.fake.lock().faults.all = Some(503);
     let r = slot_on_coolify(&s.db).await;
-    let e = s.adapter.create_resource(&r).await.unwrap_err();
+    let e = s.adapter.create_resource(&r, &made_of()).await.unwrap_err();
     assert_eq!(e.kind, FailureKind::Transient);
     assert!(e.message.contains("503"), "{e}");
     assert_eq!(
@@ -346,7 +352,6 @@ async fn a_breaker_one_instance_opened_is_honoured_by_another_instance(db: PgPoo
         CoolifyPlatform::new(
             config(&s.server.uri()),
             SecretString::from(TOKEN),
-            s.db.clone(),
             fast_policy(),
         )
         .unwrap()
@@ -386,7 +391,7 @@ async fn a_late_start_or_stop_of_an_older_lease_leaves_the_newer_leases_applicat
     // workload, so the adapter itself checks the lease it was configured for.
     let s = setup(db, fast_policy()).await;
     let mut older = slot_on_coolify(&s.db).await;
-    older.platform_ref = Some(s.adapter.create_resource(&older).await.unwrap());
+    older.platform_ref = Some(s.adapter.create_resource(&older, &made_of()).await.unwrap());
     let uuid = older.platform_ref.clone().unwrap();
     older.epoch = 1;
     let newer = SlotRef {
@@ -520,7 +525,7 @@ async fn refused_tokens_are_not_retried_and_say_what_to_do(db: PgPool) {
             .respond_with(s.fake.clone())
             .mount(&s.server)
             .await;
-        let e = s.adapter.create_resource(&r).await.unwrap_err();
+        let e = s.adapter.create_resource(&r, &made_of()).await.unwrap_err();
         assert_eq!(e.kind, kind);
         assert!(e.message.contains(words), "{e}");
         assert_eq!(
@@ -539,7 +544,6 @@ async fn a_wrong_token_is_refused_once(db: PgPool) {
     let wrong = CoolifyPlatform::new(
         config(&s.server.uri()),
         SecretString::from("not-the-token"),
-        db,
         fast_policy(),
     )
     .unwrap();
@@ -581,7 +585,7 @@ async fn a_crash_before_the_database_write_is_healed_by_reconciliation(db: PgPoo
     let s = setup(db, fast_policy()).await;
     // The instance created the application, then died before recording it.
     let r = slot_on_coolify(&s.db).await;
-    let created = s.adapter.create_resource(&r).await.unwrap();
+    let created = s.adapter.create_resource(&r, &made_of()).await.unwrap();
     // An application for a slot that no longer exists, and one not Berth's.
     let ghost = s.fake.add(
         "berth-google-meet-gone",
@@ -628,7 +632,7 @@ async fn the_token_never_reaches_the_logs(db: PgPool) {
     let r = slot_on_coolify(&s.db).await;
     for fault in [Some(503), Some(429), Some(401), Some(403), Some(404), None] {
         s.fake.lock().faults.all = fault;
-        let _ = s.adapter.create_resource(&r).await;
+        let _ = s.adapter.create_resource(&r, &made_of()).await;
         let _ = s.adapter.list().await;
         let _ = s.adapter.health().await;
     }

@@ -13,7 +13,7 @@ use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
 use berth_core::platform::coolify::{CoolifyPlatform, ResponseObserver};
 use berth_core::platform::secret::TokenSource;
-use berth_core::platform::{BotSpec, Health, Platform, SlotRef};
+use berth_core::platform::{BotSpec, Health, Platform, ResourceSpec, SlotRef};
 use berth_core::{pool, settings, slot};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -157,6 +157,14 @@ fn start_prism() -> Option<Prism> {
     })
 }
 
+/// What the slots under test are made of (the router passes the pool's).
+fn made_of() -> ResourceSpec {
+    ResourceSpec {
+        image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
+        resources: Default::default(),
+    }
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
     let Some(prism) = start_prism() else { return };
@@ -196,7 +204,6 @@ async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
             app_prefix: DEFAULT_COOLIFY_APP_PREFIX.into(),
         },
         SecretString::from("contract-test-token"),
-        db.clone(),
         Policy {
             max_attempts: 1,
             ..Policy::default()
@@ -214,7 +221,10 @@ async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
     drop(conn);
 
     assert_eq!(adapter.health().await, Health::Healthy);
-    let uuid = adapter.create_resource(&r).await.expect("create");
+    let uuid = adapter
+        .create_resource(&r, &made_of())
+        .await
+        .expect("create");
     r.platform_ref = Some(uuid);
     let bot = BotSpec {
         bot_id: 7,

@@ -188,7 +188,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
     for id in &running[..3] {
         h.router.report(*id, BotStatus::Done, None).await.unwrap();
     }
-    let detached = Dispatcher::new(h.router.detached());
+    let detached = Dispatcher::spawning(h.router.clone());
     let report = detached.drain().await.unwrap();
     assert_eq!(
         report.deployed, 3,
@@ -255,7 +255,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
     .await
     .unwrap();
     h.clock.advance(Duration::milliseconds(1_001));
-    let detached = Dispatcher::new(h.router.detached());
+    let detached = Dispatcher::spawning(h.router.clone());
     assert_eq!(
         detached.drain().await.unwrap().deployed,
         3,

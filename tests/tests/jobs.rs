@@ -7,7 +7,9 @@ use berth_core::jobs;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
 use berth_core::platform::sim::SimPlatform;
 use berth_core::platform::sim::{self, SimKnobs};
-use berth_core::platform::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload};
+use berth_core::platform::{
+    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
+};
 use berth_core::router::Router;
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, slot};
@@ -554,8 +556,12 @@ impl Platform for SlowListing {
     async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
         self.inner.pull_image(image).await
     }
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
-        self.inner.create_resource(slot).await
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        spec: &ResourceSpec,
+    ) -> Result<String, PlatformError> {
+        self.inner.create_resource(slot, spec).await
     }
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         self.inner.start(slot, bot).await

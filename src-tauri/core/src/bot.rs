@@ -296,3 +296,157 @@ pub async fn list(db: &PgPool, status: Option<BotStatus>, limit: i64) -> Result<
         )
         .collect()
 }
+
+/// A new request, as [`insert`] writes it.
+#[derive(Debug, Clone)]
+pub struct NewRow<'a> {
+    /// Its pool.
+    pub pool: &'a str,
+    /// Meeting platform.
+    pub meeting_platform: crate::meeting::MeetingPlatform,
+    /// Checked meeting URL.
+    pub meeting_url: &'a str,
+    /// Priority.
+    pub priority: i32,
+    /// Requested queue timeout.
+    pub queue_timeout_ms: i32,
+    /// The end of its whole wait for capacity.
+    pub deadline: DateTime<Utc>,
+}
+
+/// Writes a new `QUEUED` bot (inside the caller's transaction, which also
+/// enters it in the queue); returns its id.
+pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(row.pool)
+    .bind(row.meeting_platform.as_str())
+    .bind(row.meeting_url)
+    .bind(row.priority)
+    .bind(row.queue_timeout_ms)
+    .bind(row.deadline)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Bots holding capacity on `kind` (in an active state), as the router
+/// counts them against the platform's limit (under its lock).
+pub async fn active_on(conn: &mut PgConnection, kind: PlatformKind) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM bots WHERE deployment_platform = $1
+               AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')",
+    )
+    .bind(kind.as_str())
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Slots created for this request so far.
+pub async fn slots_created(conn: &mut PgConnection, bot_id: i64) -> Result<i32> {
+    Ok(
+        sqlx::query_scalar("SELECT slots_created FROM bots WHERE id = $1")
+            .bind(bot_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Counts one more slot created for this request.
+pub async fn count_slot_created(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
+    sqlx::query("UPDATE bots SET slots_created = slots_created + 1 WHERE id = $1")
+        .bind(bot_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// `QUEUED` → `DEPLOYING` on `kind`; `false` if the bot was not `QUEUED`.
+pub async fn mark_deploying(
+    conn: &mut PgConnection,
+    bot_id: i64,
+    kind: PlatformKind,
+) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE bots SET status = 'DEPLOYING', deployment_platform = $2, updated_at = now()
+             WHERE id = $1 AND status = 'QUEUED'",
+    )
+    .bind(bot_id)
+    .bind(kind.as_str())
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() > 0)
+}
+
+/// `DEPLOYING` → `JOINING_CALL` (its workload started); `false` if it was
+/// not `DEPLOYING`.
+pub async fn mark_joining(db: &PgPool, bot_id: i64) -> Result<bool> {
+    let moved = sqlx::query("UPDATE bots SET status = 'JOINING_CALL', updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
+        .bind(bot_id)
+        .execute(db)
+        .await?;
+    Ok(moved.rows_affected() > 0)
+}
+
+/// `DEPLOYING` → `QUEUED` with no platform (its deploy failed).
+pub async fn requeue_deploying(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
+    sqlx::query("UPDATE bots SET status = 'QUEUED', deployment_platform = NULL, updated_at = now() WHERE id = $1 AND status = 'DEPLOYING'")
+        .bind(bot_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The bot's meeting URL.
+pub async fn meeting_url(db: &PgPool, bot_id: i64) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT meeting_url FROM bots WHERE id = $1")
+            .bind(bot_id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// The bot's status, with the error it ended with; `None`: no such bot.
+pub async fn status_of(db: &PgPool, bot_id: i64) -> Result<Option<(BotStatus, Option<String>)>> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, error FROM bots WHERE id = $1")
+            .bind(bot_id)
+            .fetch_optional(db)
+            .await?;
+    row.map(|(s, e)| Ok((s.parse()?, e))).transpose()
+}
+
+/// `from` → `to` (a status report); `false` if the bot was no longer `from`.
+pub async fn move_status(db: &PgPool, bot_id: i64, from: BotStatus, to: BotStatus) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE bots SET status = $2, updated_at = now() WHERE id = $1 AND status = $3",
+    )
+    .bind(bot_id)
+    .bind(to.as_str())
+    .bind(from.as_str())
+    .execute(db)
+    .await?;
+    Ok(moved.rows_affected() > 0)
+}
+
+/// Ends a bot (`DONE`/`FATAL`, with its error) unless it already ended;
+/// returns whether this call ended it.
+pub async fn end(
+    conn: &mut PgConnection,
+    bot_id: i64,
+    status: BotStatus,
+    error: Option<&str>,
+) -> Result<bool> {
+    let ended = sqlx::query(
+        "UPDATE bots SET status = $2, error = $3, ended_at = now(), updated_at = now()
+             WHERE id = $1 AND status NOT IN ('DONE', 'FATAL')",
+    )
+    .bind(bot_id)
+    .bind(status.as_str())
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(ended.rows_affected() == 1)
+}

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::feed::Topic;
 use crate::pool;
 use crate::queue;
-use crate::router::{DeployOutcome, Pass, Router, Waiting};
+use crate::router::{DeployOutcome, Launch, Pass, Router};
 use crate::settings;
 use crate::stop::StopSignal;
 
@@ -36,17 +36,31 @@ pub struct DrainReport {
 #[derive(Clone)]
 pub struct Dispatcher {
     router: Router,
+    /// Whether a pass awaits the deploys it makes, or launches them.
+    launch: Launch,
     passes: Arc<AtomicU64>,
 }
 
 impl Dispatcher {
-    /// A dispatcher over `router`. Pass `router.detached()` to let slow
-    /// starts run concurrently (as instances do); tests that want a pass to
-    /// finish its deploys before returning pass the router as it is.
+    /// A dispatcher over `router` whose passes finish their deploys (and
+    /// failovers) before returning: what tests that check a pass's effects
+    /// want.
     pub fn new(router: Router) -> Self {
         Dispatcher {
             router,
+            launch: Launch::Await,
             passes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A dispatcher over `router` whose passes launch each deploy in its own
+    /// task (counted in the router's in-flight set) and go on with the
+    /// queue: a pass reserves capacity in queue order without waiting for
+    /// slow starts. What running instances use.
+    pub fn spawning(router: Router) -> Self {
+        Dispatcher {
+            launch: Launch::Spawn,
+            ..Dispatcher::new(router)
         }
     }
 
@@ -68,16 +82,7 @@ impl Dispatcher {
         if report.expired > 0 {
             self.router.feed().publish(&[Topic::Queue, Topic::Bots]);
         }
-        let entries: Vec<Waiting> = sqlx::query_as(
-            "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
-                    COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
-                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until
-             FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
-             WHERE b.status = 'QUEUED'
-             ORDER BY q.priority, q.queued_at, q.id",
-        )
-        .fetch_all(db)
-        .await?;
+        let entries = queue::waiting(db).await?;
         if entries.is_empty() {
             return Ok(report);
         }
@@ -89,7 +94,11 @@ impl Dispatcher {
             .collect();
         let mut pass = Pass::default();
         for w in &entries {
-            match self.router.resume(w, &settings, &pools, &mut pass).await {
+            match self
+                .router
+                .resume(w, &settings, &pools, &mut pass, self.launch)
+                .await
+            {
                 Ok(DeployOutcome::Deployed { .. }) => report.deployed += 1,
                 Ok(_) => report.waiting += 1,
                 Err(e) => {

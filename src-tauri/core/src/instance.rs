@@ -192,7 +192,7 @@ pub async fn build_platforms_with(
             PlatformKind::Coolify => {
                 let cfg = CoolifyConfig::parse(get)?;
                 let token = platform::secret::load(PlatformKind::Coolify, cfg.token_source, get)?;
-                let adapter = CoolifyPlatform::new(cfg, token, db.clone(), Policy::default())?
+                let adapter = CoolifyPlatform::new(cfg, token, Policy::default())?
                     .with_clock(clock.clone());
                 platforms.insert(Arc::new(adapter));
             }
@@ -275,7 +275,7 @@ impl Berth {
         let feed = Feed::new(id, options.feed);
         let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms)
             .with_lease(config.jobs.leader_lease_ms);
-        let dispatcher = Dispatcher::new(router.detached());
+        let dispatcher = Dispatcher::spawning(router.clone());
         let mut berth = Berth {
             id,
             config,

@@ -17,7 +17,7 @@ use crate::config::JobsConfig;
 use crate::error::Result;
 use crate::feed::Topic;
 use crate::meeting::{BotStatus, PlatformKind};
-use crate::platform::{SlotRef, WorkloadState};
+use crate::platform::{ResourceSpec, SlotRef, WorkloadState};
 use crate::pool;
 use crate::router::Router;
 use crate::settings;
@@ -533,18 +533,23 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
         if p.prewarm_count == 0 {
             continue;
         }
-        let target = settings.routable().map(|s| s.platform).find(|k| {
-            p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k))
-                && router.platforms().get(*k).is_some()
-                // A platform failing its checks (or with its breaker open,
-                // here or in any instance) would only make slots that fail
-                // at once; so would one whose deploys are backing off.
-                && router.skip_reason(*k, &states).is_none()
+        let target = settings
+            .platforms
+            .iter()
+            .map(|s| (s, s.platform))
+            .find(|(s, k)| {
+                p.allowed_platforms.as_ref().is_none_or(|a| a.contains(k))
+                // The router's own check: a platform failing its checks (or
+                // with its breaker open, here or in any instance) would only
+                // make slots that fail at once; so would one whose deploys
+                // are backing off.
+                && router.eligibility(s, &states).is_ok()
                 && states
                     .get(k)
                     .and_then(|s| s.deploy_retry_at)
                     .is_none_or(|at| at <= router.clock().now())
-        });
+            });
+        let target = target.map(|(_, k)| k);
         let Some(kind) = target else { continue };
         let idle: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pool_slots WHERE pool = $1 AND status = 'idle'",
@@ -552,6 +557,14 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
         .bind(&p.name)
         .fetch_one(db)
         .await?;
+        if idle >= i64::from(p.prewarm_count) {
+            continue;
+        }
+        // Read once, before any slot is made: a failed read leaves none half made.
+        let made_of = ResourceSpec {
+            image: p.image.clone(),
+            resources: crate::definition::resources_of(db, &p.name).await?,
+        };
         for _ in idle..i64::from(p.prewarm_count) {
             let mut conn = db.acquire().await?;
             let Some(lease) = slot::create(&mut conn, &p.name, kind, None).await? else {
@@ -562,7 +575,7 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
             let r = lease.slot_ref();
             let made = async {
                 router.images.ensure(db, adapter.as_ref(), &p.image).await?;
-                adapter.create_resource(&r).await
+                adapter.create_resource(&r, &made_of).await
             }
             .await;
             match made {

@@ -15,6 +15,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::error::Result;
 use crate::meeting::PlatformKind;
+use crate::router::Waiting;
 
 /// Window over which the release rate is observed.
 pub const RATE_WINDOW_MINUTES: i64 = 15;
@@ -95,6 +96,42 @@ pub async fn enter(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Locks a bot's entry for the caller's transaction (skipping it if
+/// another holds it); `false` if there is none, or another caller has it.
+pub async fn lock_entry(conn: &mut PgConnection, bot_id: i64) -> Result<bool> {
+    let mine: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM deployment_queue WHERE bot_id = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(bot_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(mine.is_some())
+}
+
+/// Removes a bot's entry (it is deploying, or it ended).
+pub async fn leave(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM deployment_queue WHERE bot_id = $1")
+        .bind(bot_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every entry of a `QUEUED` bot in queue order, as the dispatcher offers
+/// them capacity.
+pub async fn waiting(db: &PgPool) -> Result<Vec<Waiting>> {
+    Ok(sqlx::query_as(
+        "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
+                    COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
+                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until
+             FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+             WHERE b.status = 'QUEUED'
+             ORDER BY q.priority, q.queued_at, q.id",
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// Takes over a `Routing` entry whose hold passed by `now` (its router was

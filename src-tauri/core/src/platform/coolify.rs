@@ -28,15 +28,14 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::call::{parse_retry_after, Caller, Fault, Policy};
 use super::{
-    BotSpec, FailureKind, Health, OwnedWorkload, Platform, PlatformError, SlotRef, Workload,
-    WorkloadState,
+    BotSpec, FailureKind, Health, OwnedWorkload, Platform, PlatformError, ResourceSpec, SlotRef,
+    Workload, WorkloadState,
 };
 use crate::config::CoolifyConfig;
 use crate::meeting::PlatformKind;
@@ -130,7 +129,6 @@ pub struct CoolifyPlatform {
     token: SecretString,
     cfg: CoolifyConfig,
     caller: Arc<Caller>,
-    db: PgPool,
     /// Last deployment started per application (this instance's view).
     deployments: Mutex<HashMap<String, String>>,
     observer: Option<ResponseObserver>,
@@ -141,11 +139,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl CoolifyPlatform {
     /// An adapter for `cfg`, authenticating with `token`, retrying under
-    /// `policy`. `db` is read for pools' images.
+    /// `policy`.
     pub fn new(
         cfg: CoolifyConfig,
         token: SecretString,
-        db: PgPool,
         policy: Policy,
     ) -> Result<Self, PlatformError> {
         // reqwest is built without a default crypto provider: use ring,
@@ -167,7 +164,6 @@ impl CoolifyPlatform {
             token,
             cfg,
             caller: Arc::new(Caller::new(PlatformKind::Coolify, policy)),
-            db,
             deployments: Mutex::new(HashMap::new()),
             observer: None,
         })
@@ -285,25 +281,6 @@ impl CoolifyPlatform {
             .await?
             .into_iter()
             .find(|a| a.name.as_deref() == Some(name)))
-    }
-
-    async fn pool_image(&self, pool: &str) -> Result<String, PlatformError> {
-        sqlx::query_scalar("SELECT image FROM pools WHERE name = $1")
-            .bind(pool)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(|e| PlatformError {
-                platform: PlatformKind::Coolify,
-                operation: "create_resource",
-                kind: FailureKind::Other,
-                message: format!("pool image not read: {e}"),
-            })?
-            .ok_or_else(|| PlatformError {
-                platform: PlatformKind::Coolify,
-                operation: "create_resource",
-                kind: FailureKind::Rejected,
-                message: format!("no pool named {pool:?}"),
-            })
     }
 
     /// Reads one application's state and Coolify's raw status text.
@@ -474,9 +451,12 @@ impl Platform for CoolifyPlatform {
         Ok(())
     }
 
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
-        let image = self.pool_image(&slot.pool).await?;
-        let (image_name, tag) = split_image(&image);
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        spec: &ResourceSpec,
+    ) -> Result<String, PlatformError> {
+        let (image_name, tag) = split_image(&spec.image);
         let name = self.app_name(&slot.slot_name);
         let mut body = json!({
             "project_uuid": self.cfg.project_uuid,

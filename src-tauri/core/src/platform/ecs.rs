@@ -31,7 +31,9 @@ use aws_sdk_ecs::types::{
 
 use super::call::{Caller, Fault, Policy};
 use super::naming;
-use super::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload, WorkloadState};
+use super::{
+    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload, WorkloadState,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind};
 
@@ -511,7 +513,11 @@ impl Platform for EcsPlatform {
         Ok(())
     }
 
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        _spec: &ResourceSpec,
+    ) -> Result<String, PlatformError> {
         Ok(format!(
             "ecs-slot/{}",
             naming::slot_identity(&slot.slot_name)

@@ -30,7 +30,9 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, P
 
 use super::call::{Caller, Fault, Policy};
 use super::naming;
-use super::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload, WorkloadState};
+use super::{
+    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload, WorkloadState,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::PlatformKind;
 
@@ -508,7 +510,11 @@ impl Platform for KubePlatform {
         Ok(())
     }
 
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        _spec: &ResourceSpec,
+    ) -> Result<String, PlatformError> {
         let name = naming::slot_identity(&slot.slot_name);
         let cm = ConfigMap {
             metadata: meta(&name, owner_labels(slot)),

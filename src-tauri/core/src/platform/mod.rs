@@ -56,6 +56,19 @@ pub struct BotSpec {
     pub account: Option<BotAccount>,
 }
 
+/// What a slot's resource is made of, given to
+/// [`Platform::create_resource`] by its caller (the router, pre-warming), so
+/// no adapter reads the database: the pool's image and its definition's
+/// resource requests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourceSpec {
+    /// Image the slot runs.
+    pub image: String,
+    /// Resource requests from the pool's applied definition; a field left
+    /// out falls back to the platform's configured default.
+    pub resources: crate::definition::Resources,
+}
+
 /// A leased account as a bot receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BotAccount {
@@ -382,8 +395,12 @@ pub trait Platform: Send + Sync {
     fn kind(&self) -> PlatformKind;
     /// Makes `image` available on the platform (the slow first pull).
     async fn pull_image(&self, image: &str) -> Result<(), PlatformError>;
-    /// Creates the slot's resource; returns its platform identifier.
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError>;
+    /// Creates the slot's resource from `spec`; returns its platform identifier.
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        spec: &ResourceSpec,
+    ) -> Result<String, PlatformError>;
     /// Starts the bot's workload in the slot's resource. Returns the
     /// workload's own identifier when it has one that replaces the slot's
     /// platform reference (ECS: the task ARN, a new one per assignment); the

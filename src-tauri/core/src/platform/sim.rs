@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::sync::Arc;
 
-use super::{BotSpec, Health, Platform, PlatformError, SlotRef, Workload, WorkloadState};
+use super::{
+    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload, WorkloadState,
+};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::PlatformKind;
@@ -142,7 +144,11 @@ impl Platform for SimPlatform {
         Ok(())
     }
 
-    async fn create_resource(&self, slot: &SlotRef) -> Result<String, PlatformError> {
+    async fn create_resource(
+        &self,
+        slot: &SlotRef,
+        _spec: &ResourceSpec,
+    ) -> Result<String, PlatformError> {
         let resource = self.resource(slot);
         // A slot created again under a former slot's name starts its
         // epochs over: what the former one ran there no longer counts.

@@ -1,0 +1,115 @@
+//! Entering the router: a request is checked, written with its queue entry
+//! in one transaction, and walked (`create_bot`).
+
+use chrono::Duration;
+
+use super::{DeployOutcome, Launch, NewBot, Pass, Router, Waiting};
+use crate::bot;
+use crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
+use crate::error::{Error, ErrorCode, Result};
+use crate::feed::Topic;
+use crate::pool::{self, Pool};
+use crate::queue::{self, Stage};
+use crate::settings::{self};
+
+impl Router {
+    /// Creates a bot and routes it: deployed, waiting on a full platform,
+    /// or in the global queue. Bad input is refused before anything is written.
+    pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
+        let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
+        let pool = self.pool_for(req).await?;
+        let priority = req.priority.unwrap_or(pool.queue_priority);
+        if priority < 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("priority must be 0 or more, got {priority}"),
+            ));
+        }
+        let timeout = req.queue_timeout_ms.unwrap_or(pool.queue_timeout_ms);
+        if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("queue timeout must be from 0 to {MAX_REQUEST_QUEUE_TIMEOUT_MS} ms (10 min), got {timeout}"),
+            ));
+        }
+        let settings = settings::load(&self.db).await?;
+        let now = self.clock.now();
+        let deadline =
+            now + Duration::milliseconds(timeout.min(settings.global_queue_timeout_ms).into());
+        // The bot and its queue entry commit together: from the moment the
+        // request is accepted, something owns it — this router for a lease
+        // (the `Routing` entry), then any dispatcher. A router killed or cut
+        // off from the database mid-walk can no longer lose it.
+        let mut tx = self.db.begin().await?;
+        let row = bot::NewRow {
+            pool: &pool.name,
+            meeting_platform: req.meeting_platform,
+            meeting_url: &url,
+            priority,
+            queue_timeout_ms: timeout,
+            deadline,
+        };
+        let bot_id = bot::insert(&mut tx, &row).await?;
+        let held_until = self.routing_hold(now);
+        queue::enter(
+            &mut tx,
+            bot_id,
+            priority,
+            now,
+            Stage::Routing {
+                held_until,
+                deadline,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.publish(&[Topic::Bots]);
+        let waiting = Waiting {
+            bot_id,
+            pool: pool.name.clone(),
+            priority,
+            queue_timeout_ms: timeout,
+            queued_at: now,
+            timeout_at: deadline,
+            stage_platform: None,
+            deadline,
+            routing_until: Some(held_until),
+        };
+        self.route(&waiting, &pool, &settings, None, true, &mut Pass::default(), Launch::Await)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    e.code(),
+                    format!("bot #{bot_id} was accepted but routing it failed ({e}); it stays queued for any running instance to route"),
+                )
+            })
+    }
+
+    /// The pool a request names (it must be live and serve the request's
+    /// meeting platform), else its meeting platform's pool.
+    async fn pool_for(&self, req: &NewBot) -> Result<Pool> {
+        match &req.pool {
+            Some(name) => {
+                let pool = pool::get(&self.db, name).await?;
+                if pool.retired {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!("pool {name} was retired (its definition was deleted)"),
+                    ));
+                }
+                if pool.meeting_platform != req.meeting_platform {
+                    return Err(Error::new(
+                        ErrorCode::InvalidInput,
+                        format!(
+                            "pool {name} serves {}, not {}",
+                            pool.meeting_platform.as_str(),
+                            req.meeting_platform.as_str()
+                        ),
+                    ));
+                }
+                Ok(pool)
+            }
+            None => pool::for_meeting_platform(&self.db, req.meeting_platform).await,
+        }
+    }
+}

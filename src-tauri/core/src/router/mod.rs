@@ -1,0 +1,189 @@
+//! The router: platforms in priority order, limits, queue timeouts that are
+//! really waited on, failover, the global queue, and releases.
+//!
+//! Waiting is durable: a request waiting on a full platform is a queue
+//! entry naming that platform and the end of its wait, so any instance's
+//! dispatcher can hand it capacity (or move it on when the wait is over),
+//! and no caller has to stay connected while it waits.
+
+mod admit;
+mod deploy;
+mod health;
+mod inflight;
+mod release;
+mod reserve;
+mod resume;
+mod route;
+
+use chrono::{DateTime, Duration, Utc};
+pub use deploy::DeployError;
+pub use health::Ineligible;
+pub use inflight::{Inflight, Waiting};
+use reserve::Reservation;
+pub use reserve::{Pass, MAX_SLOTS_CREATED_PER_REQUEST};
+pub use resume::Launch;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+use crate::bot::{self, Decision, TraceEntry};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::feed::Feed;
+use crate::meeting::{MeetingPlatform, PlatformKind};
+use crate::platform::image::ImageGate;
+use crate::platform::Platforms;
+
+/// A request for a bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBot {
+    /// Meeting platform.
+    pub meeting_platform: MeetingPlatform,
+    /// Meeting URL.
+    pub meeting_url: String,
+    /// Priority, lower first (default: the pool's `queue.priority`, else 100).
+    pub priority: Option<i32>,
+    /// How long it may wait in the global queue (default: the pool's
+    /// `queue.timeout`, else 5 min; at most 10 min).
+    pub queue_timeout_ms: Option<i32>,
+    /// The pool to use (it must serve the meeting platform); `None`: the
+    /// meeting platform's pool (the one named after it, else the first by name).
+    pub pool: Option<String>,
+}
+
+/// What became of a request (reference 004's `HybridDeployResult`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum DeployOutcome {
+    /// Running (or starting) on a platform.
+    #[serde(rename_all = "camelCase")]
+    Deployed {
+        /// Bot id.
+        bot_id: i64,
+        /// Deployment platform.
+        platform: PlatformKind,
+        /// Slot name.
+        slot_name: String,
+        /// Slot's platform identifier.
+        platform_identifier: Option<String>,
+    },
+    /// Queued: waiting on a full platform, or in the global queue.
+    #[serde(rename_all = "camelCase")]
+    Queued {
+        /// Bot id.
+        bot_id: i64,
+        /// The platform it waits on; `None` in the global queue.
+        waiting_on: Option<PlatformKind>,
+        /// 1-based queue position.
+        queue_position: i64,
+        /// Estimated wait from the observed release rate; `None` if no release was seen.
+        estimated_wait_ms: Option<i64>,
+        /// End of the current wait.
+        until: DateTime<Utc>,
+    },
+    /// Another instance is handling the request right now, or it ended.
+    #[serde(rename_all = "camelCase")]
+    Skipped {
+        /// Bot id.
+        bot_id: i64,
+    },
+}
+
+/// Routes bots onto platforms. Shared by the CLI, the dispatcher and jobs.
+#[derive(Clone)]
+pub struct Router {
+    pub(crate) db: PgPool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) feed: Feed,
+    pub(crate) platforms: Platforms,
+    pub(crate) images: Arc<ImageGate>,
+    inflight: Arc<Inflight>,
+    /// The leader lease (`BERTH_LEADER_LEASE_MS`): how long a request or a
+    /// deploy may go without a sign of life from its router before another
+    /// instance takes it over.
+    lease_ms: u32,
+}
+
+/// The lease a router assumes until told ([`Router::with_lease`]): the
+/// production default of `BERTH_LEADER_LEASE_MS`.
+pub const DEFAULT_LEASE_MS: u32 = 15_000;
+
+pub(super) fn entry(
+    platform: Option<PlatformKind>,
+    decision: Decision,
+    detail: impl Into<String>,
+    at: DateTime<Utc>,
+) -> TraceEntry {
+    TraceEntry {
+        platform,
+        decision,
+        detail: detail.into(),
+        at,
+    }
+}
+
+impl Router {
+    /// A router over `platforms`.
+    pub fn new(db: PgPool, clock: Arc<dyn Clock>, feed: Feed, platforms: Platforms) -> Self {
+        Router {
+            db,
+            clock,
+            feed,
+            platforms,
+            images: Arc::new(ImageGate::new()),
+            inflight: Arc::new(Inflight::default()),
+            lease_ms: DEFAULT_LEASE_MS,
+        }
+    }
+
+    /// The same router with another lease (the instance's
+    /// `BERTH_LEADER_LEASE_MS`). A request it creates stays its own for a
+    /// lease before dispatchers may take it over, and each of its deploys
+    /// renews a sign of life every quarter of a lease.
+    pub fn with_lease(self, lease_ms: u32) -> Router {
+        Router {
+            lease_ms: lease_ms.max(1),
+            ..self
+        }
+    }
+
+    /// The lease this router works with.
+    pub fn lease_ms(&self) -> u32 {
+        self.lease_ms
+    }
+
+    /// Deploys running in their own tasks.
+    pub fn inflight(&self) -> &Arc<Inflight> {
+        &self.inflight
+    }
+
+    /// The database pool.
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The change feed.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// The adapters.
+    pub fn platforms(&self) -> &Platforms {
+        &self.platforms
+    }
+
+    pub(super) async fn trace(&self, bot_id: i64, e: TraceEntry) -> Result<()> {
+        let mut conn = self.db.acquire().await?;
+        bot::trace(&mut conn, bot_id, &e).await
+    }
+
+    /// Until when a router owns a request it is walking the platforms for.
+    pub(super) fn routing_hold(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::milliseconds(self.lease_ms.into())
+    }
+}
