@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::check::valid_name;
+use super::example::seed;
 use super::model::{content_hash, Discovery, Found, Problem, MAX_FILE_BYTES};
 use super::parse::{locate, parse};
 use crate::confined::{Confined, Refusal};
@@ -152,4 +153,38 @@ pub fn file_name(name: &str) -> Result<String> {
             format!("{name:?} is not a valid pool name"),
         ))
     }
+}
+
+/// The pools directory as the faces read it: seeded with the examples when
+/// it does not exist yet ([`seed`]; the files written are in
+/// [`Discovery::seeded`]), then [`discover`]ed.
+pub fn scan(dir: &Path) -> Result<Discovery> {
+    let seeded = seed(dir)?;
+    let mut found = discover(dir)?;
+    found.seeded = seeded;
+    Ok(found)
+}
+
+/// The definition of pool `name` in `found` (a scan of `dir`):
+/// `definition_invalid` when only a broken file of that name exists (fix
+/// it first), else `not_found`.
+pub fn find<'a>(found: &'a Discovery, dir: &Path, name: &str) -> Result<&'a Found> {
+    found.get(name).ok_or_else(|| {
+        let broken = found.problems.iter().any(|p| {
+            p.file
+                .as_ref()
+                .is_some_and(|f| f.file_stem().is_some_and(|s| s == name))
+        });
+        if broken {
+            Error::new(
+                ErrorCode::DefinitionInvalid,
+                format!("the file of {name} is invalid: fix it first (see its problems)"),
+            )
+        } else {
+            Error::new(
+                ErrorCode::NotFound,
+                format!("no definition named {name:?} in {}", dir.display()),
+            )
+        }
+    })
 }

@@ -10,6 +10,11 @@
 //! reads is updated in the same transaction. The JSON Schema of the format
 //! ([`schema`]) is generated from the same types.
 //!
+//! [`catalog`] holds the use cases every face offers over a pools directory
+//! (list, read, validate, test, save and rename, apply, refresh, delete),
+//! each taking the [`crate::actor::Actor`] who asked and announcing its own
+//! change; [`save`], [`repair`] and [`read_raw`] are its file-only steps.
+//!
 //! Files are read only from inside the pools directory ([`read_file`],
 //! through [`crate::confined`]): a symbolic link leading out of it is
 //! refused, a file is at most [`MAX_FILE_BYTES`], and a problem quotes at
@@ -17,12 +22,15 @@
 //! is never echoed back.
 
 mod account_source;
+pub mod catalog;
 mod check;
 mod check_source;
 mod directory;
 mod example;
+mod files;
 mod model;
 mod parse;
+mod reach;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -34,13 +42,15 @@ pub use account_source::{
 };
 pub use check::check;
 pub use check_source::placeholders;
-pub use directory::{discover, file_name, pools_dir, read_file};
+pub use directory::{discover, file_name, find, pools_dir, read_file, scan};
 pub use example::{example, seed};
+pub use files::{file_of, plain_file, read_raw, repair, save, Saved};
 pub use model::{
     content_hash, schema, Discovery, Found, Interval, PoolDefinition, Problem, QueueDefaults,
     Recovery, Resources, MAX_FILE_BYTES, MAX_JOB_DURATION, MAX_POOL_SIZE, MAX_QUEUE_TIMEOUT,
 };
 pub use parse::parse;
+pub use reach::{reachability, Reach};
 pub use store::{
     applied, apply, impact, resources_of, retire, Applied, ApplyOutcome, Impact, Retired, State,
 };

@@ -253,6 +253,9 @@ pub struct Discovery {
     pub definitions: Vec<Found>,
     /// Files that could not be used, with why (each is skipped, never fatal).
     pub problems: Vec<Problem>,
+    /// Example files written because the directory did not exist
+    /// ([`super::scan`] only; first use).
+    pub seeded: Vec<PathBuf>,
 }
 
 impl Discovery {

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use super::model::{content_hash, Found, PoolDefinition, Resources};
 use super::parse::parse;
+use crate::actor::Actor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 
@@ -162,9 +163,11 @@ pub struct ApplyOutcome {
 
 /// Makes `text` (which must parse and check) the definition every instance
 /// uses: a new version in `pool_definitions` and the `pools` row, in one
-/// transaction; then announces the change on the feed. Applying the text
-/// already in force writes nothing.
-pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<ApplyOutcome> {
+/// transaction, recorded as applied by `actor` ([`Actor::record`]); then
+/// announces `pools` on the feed. Applying the text already in force writes
+/// nothing. Faces apply through [`super::catalog::apply`], which also puts
+/// the account query through the filter.
+pub async fn apply(db: &PgPool, feed: &Feed, text: &str, actor: &Actor) -> Result<ApplyOutcome> {
     let def = parse(text, None).map_err(|mut problems| Error::from(problems.remove(0)))?;
     let hash = content_hash(text);
     let mut tx = db.begin().await?;
@@ -188,7 +191,7 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, who: &str) -> Result<Ap
     // An error drops `tx`, which rolls it back.
     refuse_platform_change(&mut tx, &def).await?;
     let version = current.map_or(1, |(v, _)| v + 1);
-    insert_version(&mut tx, &def, version, &hash, text, who).await?;
+    insert_version(&mut tx, &def, version, &hash, text, &actor.record()).await?;
     upsert_pool(&mut tx, &def).await?;
     tx.commit().await?;
     feed.publish(&[Topic::Pools]);
@@ -238,7 +241,7 @@ async fn refuse_platform_change(tx: &mut Tx, def: &PoolDefinition) -> Result<()>
     Ok(())
 }
 
-/// Records `text` as version `version` of `def`'s pool, applied by `who`.
+/// Records `text` as version `version` of `def`'s pool, applied by `who` (an [`Actor::record`]).
 async fn insert_version(
     tx: &mut Tx,
     def: &PoolDefinition,
