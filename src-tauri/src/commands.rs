@@ -150,7 +150,7 @@ pub async fn get_definition(
 #[tauri::command]
 #[specta::specta]
 pub async fn validate_definition(text: String) -> CommandResult<Validation> {
-    Ok(api::definitions::validate_definition(&text))
+    Ok(api::definitions::validate_definition(&text).await)
 }
 
 /// Tests a definition's text: problems, or its impact and account preview.
@@ -197,8 +197,7 @@ pub async fn apply_definition(
     name: String,
 ) -> CommandResult<AppliedDefinition> {
     let b = core.get().await?;
-    let who = api::desktop_user();
-    api::definitions::apply_definition(b.db(), b.router().feed(), &pools_dir(), &name, &who).await
+    api::definitions::apply_definition(b.db(), b.router().feed(), &pools_dir(), &name).await
 }
 
 /// Refreshes an applied pool's accounts from its source; announces `pools`.

@@ -97,7 +97,7 @@ async fn the_list_seeds_examples_and_shows_states_slots_and_broken_files(db: PgP
     )
     .unwrap();
     api::save_definition(&t.dir, None, &yaml("extra", 4, 0)).unwrap();
-    api::apply_definition(&h.db, h.router.feed(), &t.dir, "extra", "test")
+    api::apply_definition(&h.db, h.router.feed(), &t.dir, "extra")
         .await
         .unwrap();
     let mut conn = h.db.acquire().await.unwrap();
@@ -107,7 +107,7 @@ async fn the_list_seeds_examples_and_shows_states_slots_and_broken_files(db: PgP
         .unwrap();
     drop(conn);
     api::save_definition(&t.dir, Some("zoom"), &yaml("zoom", 7, 0)).unwrap();
-    api::apply_definition(&h.db, h.router.feed(), &t.dir, "zoom", "test")
+    api::apply_definition(&h.db, h.router.feed(), &t.dir, "zoom")
         .await
         .unwrap();
     api::save_definition(&t.dir, Some("zoom"), &yaml("zoom", 8, 0)).unwrap();
@@ -146,7 +146,7 @@ async fn get_returns_the_text_and_the_applied_text(db: PgPool) {
     assert_eq!(d.summary.meeting_platform, "zoom");
     assert_eq!(d.applied_text, None);
 
-    api::apply_definition(&h.db, h.router.feed(), dir, "zoom", "test")
+    api::apply_definition(&h.db, h.router.feed(), dir, "zoom")
         .await
         .unwrap();
     let applied = d.text.clone();
@@ -167,11 +167,12 @@ async fn get_returns_the_text_and_the_applied_text(db: PgPool) {
     );
 }
 
-#[test]
-fn validation_returns_located_problems_as_data() {
+#[tokio::test]
+async fn validation_returns_located_problems_as_data() {
     let v = api::validate_definition(
         "name: p\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nmax_sise: 4\n",
-    );
+    )
+    .await;
     assert!(v.summary.is_none());
     assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
     assert_eq!(
@@ -185,15 +186,32 @@ fn validation_returns_located_problems_as_data() {
     );
     assert_eq!(v.problems[0].file, None);
 
-    let v = api::validate_definition("name: [unclosed\n");
+    let v = api::validate_definition("name: [unclosed\n").await;
     assert!(!v.problems.is_empty());
     assert!(v.problems[0].line.is_some());
 
-    let v = api::validate_definition(&yaml("ok", 9, 2));
+    let v = api::validate_definition(&yaml("ok", 9, 2)).await;
     assert!(v.problems.is_empty());
     let s = v.summary.unwrap();
     assert_eq!((s.name.as_str(), s.max_size, s.prewarm), ("ok", 9, 2));
     assert_eq!(s.source_type, None);
+
+    // The account query meets the filter it would meet when run.
+    let v = api::validate_definition(
+        &SQL_SOURCE.replace("FROM accounts", "FROM accounts, pg_sleep(1)"),
+    )
+    .await;
+    assert!(v.summary.is_none());
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    let p = &v.problems[0];
+    assert_eq!(p.field.as_deref(), Some("accounts.query.select"));
+    assert_eq!((p.line, p.column), (Some(8), Some(5)));
+    assert!(
+        p.message
+            .starts_with("refused by the account-query filter: ")
+            && p.message.contains("pg_sleep"),
+        "{p:?}"
+    );
 }
 
 const SQL_SOURCE: &str = "name: acc\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\naccounts:\n  type: sql\n  query:\n    select: SELECT id, email, password FROM accounts WHERE status = :status ORDER BY id\n    parameters:\n      - { name: status, type: string, value: available }\n  pool_config:\n    refresh_interval: 45s\n";
@@ -432,11 +450,11 @@ async fn apply_versions_the_file_and_refresh_loads_the_accounts(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
     assert!(e.message.contains("not applied"), "{e}");
 
-    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc")
         .await
         .unwrap();
     assert_eq!((a.version, a.changed), (1, true));
-    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+    let a = api::apply_definition(&h.db, h.router.feed(), dir, "acc")
         .await
         .unwrap();
     assert_eq!((a.version, a.changed), (1, false));
@@ -481,7 +499,7 @@ async fn the_list_shows_a_failed_automatic_refresh_until_a_refresh_succeeds(db: 
     let url = database_url_of(&h.db);
     let dir = seeded(&t);
     api::save_definition(dir, None, SQL_SOURCE).unwrap();
-    api::apply_definition(&h.db, h.router.feed(), dir, "acc", "desktop:test")
+    api::apply_definition(&h.db, h.router.feed(), dir, "acc")
         .await
         .unwrap();
     let row_of = |list: berth_desktop::dto::DefinitionList| {
@@ -526,7 +544,7 @@ async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPo
     let (h, t) = setup(db).await;
     let dir = seeded(&t);
     for name in ["zoom", "google-meet"] {
-        api::apply_definition(&h.db, h.router.feed(), dir, name, "test")
+        api::apply_definition(&h.db, h.router.feed(), dir, name)
             .await
             .unwrap();
     }
@@ -755,7 +773,7 @@ async fn the_pools_view_reads_nothing_outside_the_pools_directory(db: PgPool) {
     assert_eq!(e.code, "definition_invalid", "{e:?}");
     assert!(!e.message.contains("x.key"), "{e:?}");
     for d in ["/etc", "../outside/accounts"] {
-        let v = api::validate_definition(&source(d));
+        let v = api::validate_definition(&source(d)).await;
         assert_eq!(v.problems.len(), 1, "{d}: {:?}", v.problems);
         assert_eq!(v.problems[0].field.as_deref(), Some("accounts.directory"));
     }
@@ -764,7 +782,8 @@ async fn the_pools_view_reads_nothing_outside_the_pools_directory(db: PgPool) {
     let v = api::validate_definition(&format!(
         "{}recovery:\n  deploying_timeout: 99999999h\n",
         yaml("slow", 3, 0)
-    ));
+    ))
+    .await;
     assert_eq!(
         v.problems[0].message,
         "must be from 10s to 24h, got 99999999h"
@@ -821,7 +840,7 @@ async fn renaming_an_applied_pool_retires_the_old_one_unless_it_is_busy(db: PgPo
     let (h, t) = setup(db).await;
     let dir = seeded(&t);
     api::save_definition(dir, None, &yaml("old-name", 3, 0)).unwrap();
-    api::apply_definition(&h.db, h.router.feed(), dir, "old-name", "test")
+    api::apply_definition(&h.db, h.router.feed(), dir, "old-name")
         .await
         .unwrap();
     // Busy: refused, nothing moved, nothing retired.
@@ -872,7 +891,7 @@ async fn renaming_an_applied_pool_retires_the_old_one_unless_it_is_busy(db: PgPo
     assert!(retired(&h).await);
     // A rename onto a taken name retires nothing.
     api::save_definition(dir, None, &yaml("other", 1, 0)).unwrap();
-    api::apply_definition(&h.db, h.router.feed(), dir, "other", "test")
+    api::apply_definition(&h.db, h.router.feed(), dir, "other")
         .await
         .unwrap();
     let e = refused(

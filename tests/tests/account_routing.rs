@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use berth_core::account::lease;
 use berth_core::account::source;
+use berth_core::actor::Actor;
 use berth_core::bot::{self, Decision};
 use berth_core::definition;
 use berth_core::jobs;
@@ -59,7 +60,7 @@ async fn setup(db: PgPool, limit: &'static str) -> (Harness, String) {
 }
 
 async fn apply_and_refresh(h: &Harness, url: &str, text: &str) {
-    definition::apply(&h.db, h.router.feed(), text, "test")
+    definition::apply(&h.db, h.router.feed(), text, &Actor::system("test"))
         .await
         .expect("applied");
     let def = definition::parse(text, None).expect("valid");
@@ -318,7 +319,7 @@ async fn auto_refresh_follows_each_pools_interval(db: PgPool) {
         &h.db,
         h.router.feed(),
         &acc("    refresh_interval: 30s\n"),
-        "test",
+        &Actor::system("test"),
     )
     .await
     .unwrap();
@@ -336,10 +337,10 @@ accounts:
     refresh_interval: 30s
 ";
     let manual = acc("    refresh_interval: 0s\n").replace("name: acc", "name: manual");
-    definition::apply(&h.db, h.router.feed(), broken, "test")
+    definition::apply(&h.db, h.router.feed(), broken, &Actor::system("test"))
         .await
         .unwrap();
-    definition::apply(&h.db, h.router.feed(), &manual, "test")
+    definition::apply(&h.db, h.router.feed(), &manual, &Actor::system("test"))
         .await
         .unwrap();
     let dir = std::path::Path::new(".");
@@ -453,7 +454,7 @@ async fn a_shrunk_pool_loses_its_idle_slots_beyond_the_new_max(db: PgPool) {
     let def = |max: u32, prewarm: u32| {
         format!("name: shrink\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: {max}\nprewarm: {prewarm}\n")
     };
-    definition::apply(&h.db, h.router.feed(), &def(5, 5), "test")
+    definition::apply(&h.db, h.router.feed(), &def(5, 5), &Actor::system("test"))
         .await
         .unwrap();
     assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 5);
@@ -463,7 +464,7 @@ async fn a_shrunk_pool_loses_its_idle_slots_beyond_the_new_max(db: PgPool) {
         impact.to_string(),
         "creates 0 slots, removes 3 idle, 0 busy affected"
     );
-    definition::apply(&h.db, h.router.feed(), &def(2, 0), "test")
+    definition::apply(&h.db, h.router.feed(), &def(2, 0), &Actor::system("test"))
         .await
         .unwrap();
     assert_eq!(
@@ -514,7 +515,7 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
         std::fs::write(accounts_dir.join(f), "<account/>").unwrap();
     }
     let text = "name: files\nmeeting_platform: zoom\nimage: bots/zoom\nmax_size: 5\naccounts:\n  type: file\n  directory: accounts/manual\n";
-    definition::apply(&h.db, h.router.feed(), text, "test")
+    definition::apply(&h.db, h.router.feed(), text, &Actor::system("test"))
         .await
         .unwrap();
     let def = definition::parse(text, None).unwrap();
@@ -603,7 +604,7 @@ accounts:
 #[sqlx::test(migrations = "../migrations")]
 async fn a_refused_query_is_an_error_on_its_pool_and_the_next_success_clears_it(db: PgPool) {
     let (h, url) = setup(db, "10").await;
-    definition::apply(&h.db, h.router.feed(), &giant("1s"), "test")
+    definition::apply(&h.db, h.router.feed(), &giant("1s"), &Actor::system("test"))
         .await
         .unwrap();
     let dir = std::path::Path::new(".");
@@ -627,7 +628,7 @@ async fn a_refused_query_is_an_error_on_its_pool_and_the_next_success_clears_it(
             ..giant("1s").find("\n  pool_config").unwrap()],
         "    select: SELECT id FROM accounts WHERE status = 'available'",
     );
-    definition::apply(&h.db, h.router.feed(), &fixed, "test")
+    definition::apply(&h.db, h.router.feed(), &fixed, &Actor::system("test"))
         .await
         .unwrap();
     h.clock.advance(Duration::seconds(2));

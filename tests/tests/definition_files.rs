@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_core::account::{lease, source};
+use berth_core::actor::Actor;
 use berth_core::definition::{self, AccountSource, PoolDefinition, Problem};
 use berth_core::{jobs, ErrorCode};
 use berth_tests::{database_url_of, harness, query_connection, three_platforms};
@@ -166,7 +167,7 @@ async fn a_file_source_lists_only_files_inside_the_pools_directory(db: PgPool) {
         &h.db,
         h.router.feed(),
         &file_source("accounts/manual"),
-        "test",
+        &Actor::system("test"),
     )
     .await
     .unwrap();

@@ -2,6 +2,7 @@
 //! rules, discovery of a pools directory, and applying a definition so that
 //! every instance sharing the database uses it.
 
+use berth_core::actor::Actor;
 use berth_core::definition::{self, AccountSource, ParameterType, PoolDefinition, Problem};
 use berth_core::feed::{ChangeEvent, Feed, Topic};
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
@@ -402,7 +403,7 @@ async fn applying_versions_the_definition_and_reaches_other_instances(db: PgPool
     let mut rx = b.subscribe();
     while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
 
-    let first = definition::apply(&db, &a, FULL, "alice")
+    let first = definition::apply(&db, &a, FULL, &Actor::api("alice"))
         .await
         .expect("applied");
     assert_eq!((first.version, first.changed), (1, true));
@@ -418,20 +419,23 @@ async fn applying_versions_the_definition_and_reaches_other_instances(db: PgPool
     );
     assert_eq!(p.source, "definition");
 
-    let again = definition::apply(&db, &a, FULL, "bob")
+    let again = definition::apply(&db, &a, FULL, &Actor::api("bob"))
         .await
         .expect("no-op");
     assert_eq!((again.version, again.changed), (1, false));
 
     let bigger = edit("max_size: 40", "max_size: 60");
-    let second = definition::apply(&db, &a, &bigger, "bob")
+    let second = definition::apply(&db, &a, &bigger, &Actor::api("bob"))
         .await
         .expect("applied");
     assert_eq!((second.version, second.changed), (2, true));
     assert_eq!(pool::get(&db, "sales-zoom").await.unwrap().max_size, 60);
     let applied = definition::applied(&db).await.unwrap();
     let current = &applied["sales-zoom"];
-    assert_eq!((current.version, current.applied_by.as_str()), (2, "bob"));
+    assert_eq!(
+        (current.version, current.applied_by.as_str()),
+        (2, "api:bob")
+    );
     assert_eq!(current.text, bigger);
     let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
         .fetch_one(&db)
@@ -441,9 +445,14 @@ async fn applying_versions_the_definition_and_reaches_other_instances(db: PgPool
 
     // Invalid text writes nothing.
     let before: i64 = versions;
-    let err = definition::apply(&db, &a, &edit("max_size: 40", "max_size: 0"), "eve")
-        .await
-        .expect_err("refused");
+    let err = definition::apply(
+        &db,
+        &a,
+        &edit("max_size: 40", "max_size: 0"),
+        &Actor::api("eve"),
+    )
+    .await
+    .expect_err("refused");
     assert_eq!(err.code(), ErrorCode::DefinitionInvalid);
     assert!(err.to_string().contains("max_size"), "{err}");
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_definitions")
@@ -459,14 +468,16 @@ async fn applying_versions_the_definition_and_reaches_other_instances(db: PgPool
 #[sqlx::test(migrations = "../migrations")]
 async fn a_pool_with_slots_keeps_its_meeting_platform(db: PgPool) {
     let feed = Feed::new(uuid::Uuid::new_v4(), false);
-    definition::apply(&db, &feed, FULL, "alice").await.unwrap();
+    definition::apply(&db, &feed, FULL, &Actor::api("alice"))
+        .await
+        .unwrap();
     let mut conn = db.acquire().await.unwrap();
     slot::create(&mut conn, "sales-zoom", PlatformKind::K8s, None)
         .await
         .unwrap()
         .expect("a slot");
     let moved = edit("meeting_platform: zoom", "meeting_platform: google-meet");
-    let err = definition::apply(&db, &feed, &moved, "alice")
+    let err = definition::apply(&db, &feed, &moved, &Actor::api("alice"))
         .await
         .expect_err("refused");
     assert_eq!(err.code(), ErrorCode::Conflict);
@@ -479,7 +490,9 @@ async fn a_pool_with_slots_keeps_its_meeting_platform(db: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn impact_counts_creations_removals_and_busy_slots(db: PgPool) {
     let feed = Feed::new(uuid::Uuid::new_v4(), false);
-    definition::apply(&db, &feed, FULL, "alice").await.unwrap();
+    definition::apply(&db, &feed, FULL, &Actor::api("alice"))
+        .await
+        .unwrap();
     let mut conn = db.acquire().await.unwrap();
     // Five idle slots (001-005) and one busy (006).
     for _ in 0..5 {
@@ -545,16 +558,23 @@ async fn the_applied_definitions_resources_reach_deploys(db: PgPool) {
     // No definition (a built-in pool): nothing set, the platform's defaults apply.
     let none = definition::resources_of(&db, "zoom").await.unwrap();
     assert_eq!(none, definition::Resources::default());
-    definition::apply(&db, &feed, FULL, "alice").await.unwrap();
+    definition::apply(&db, &feed, FULL, &Actor::api("alice"))
+        .await
+        .unwrap();
     let r = definition::resources_of(&db, "sales-zoom").await.unwrap();
     assert_eq!(
         (r.cpu.as_deref(), r.memory.as_deref(), r.shm_size.as_deref()),
         (Some("750m"), Some("2Gi"), Some("1Gi"))
     );
     // The newest version wins.
-    definition::apply(&db, &feed, &edit("  memory: 2Gi", "  memory: 3Gi"), "bob")
-        .await
-        .unwrap();
+    definition::apply(
+        &db,
+        &feed,
+        &edit("  memory: 2Gi", "  memory: 3Gi"),
+        &Actor::api("bob"),
+    )
+    .await
+    .unwrap();
     let r = definition::resources_of(&db, "sales-zoom").await.unwrap();
     assert_eq!(r.memory.as_deref(), Some("3Gi"));
 }

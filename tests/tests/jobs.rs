@@ -1,5 +1,6 @@
 //! Background jobs: recovery, reconciliation, pre-warming.
 
+use berth_core::actor::Actor;
 use berth_core::clock::Clock;
 use berth_core::clock::ManualClock;
 use berth_core::config::JobsConfig;
@@ -385,7 +386,7 @@ async fn a_pools_definition_sets_its_own_deploying_timeout_and_attempts(db: PgPo
         &h.db,
         h.router.feed(),
         "name: google-meet\nmeeting_platform: google-meet\nimage: bots/meet\nmax_size: 10\nrecovery:\n  deploying_timeout: 1m\n  max_attempts: 1\n",
-        "test",
+        &Actor::system("test"),
     )
     .await
     .unwrap();
@@ -479,7 +480,7 @@ async fn each_pool_is_recovered_on_its_own_recovery_interval(db: PgPool) {
         &h.db,
         h.router.feed(),
         "name: google-meet\nmeeting_platform: google-meet\nimage: bots/meet\nmax_size: 10\nrecovery:\n  interval: 10s\n",
-        "test",
+        &Actor::system("test"),
     )
     .await
     .unwrap();

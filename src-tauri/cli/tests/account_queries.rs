@@ -39,6 +39,20 @@ async fn pools_test_refuses_huge_unions_instead_of_crashing() {
     dir.sql_pool("bigger", &unions(10_000), "0s");
     refused(&db, &dir, "giant", "more than 65 queries with UNION").await;
     refused(&db, &dir, "bigger", "at most 64 KiB").await;
+    // Validate puts the query through the same filter, before anything runs.
+    let out = berth(&db.url, &["pools", "--dir", dir.arg(), "validate"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stdout.contains("giant.yaml:")
+            && stdout.contains("accounts.query.select: refused by the account-query filter")
+            && stdout.contains("more than 65 queries with UNION"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("error[definition_invalid]: 2 problems found"),
+        "{stderr}"
+    );
     db.drop_db().await;
 }
 
@@ -99,8 +113,22 @@ async fn serve_instances_outlive_a_union_bomb_refreshed_every_second() {
     let db = TestDb::migrated("acc_serve").await;
     let dir = PoolsDir::new("acc-serve");
     dir.sql_pool("giant", &unions(1_500), "1s");
+    // `berth pools apply` refuses a query the filter refuses; one applied
+    // anyway (by an older version, or straight into the store) must still
+    // not take a serving instance down.
     let applied = berth(&db.url, &["pools", "--dir", dir.arg(), "apply", "giant"]).await;
-    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert_eq!(applied.status.code(), Some(1));
+    assert!(
+        text(&applied.stderr).contains("error[definition_invalid]"),
+        "{}",
+        text(&applied.stderr)
+    );
+    let giant = std::fs::read_to_string(dir.0.join("giant.yaml")).unwrap();
+    let feed = berth_core::feed::Feed::new(uuid::Uuid::new_v4(), false);
+    let actor = berth_core::actor::Actor::cli();
+    berth_core::definition::apply(&db.pool, &feed, &giant, &actor)
+        .await
+        .expect("the store applies it");
 
     let start = || {
         let mut cmd = command(&db.url, &["--dev", "serve"]);

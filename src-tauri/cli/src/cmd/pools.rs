@@ -1,9 +1,12 @@
-//! `berth pools`: pool definitions in the pools directory, and what is applied.
+//! `berth pools`: pool definitions in the pools directory, and what is
+//! applied. Argument mapping and output only: every use case is the core's
+//! ([`berth_core::definition::catalog`]), as for the desktop app.
 
 use std::path::{Path, PathBuf};
 
 use berth_core::account::source;
-use berth_core::definition::{self, AccountSource, Discovery, Found, Problem};
+use berth_core::actor::Actor;
+use berth_core::definition::{self, catalog, AccountSource, Found};
 use berth_core::feed::Feed;
 use berth_core::{Error, ErrorCode, Result};
 use serde::Serialize;
@@ -20,7 +23,7 @@ pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<(), Failure> {
     let done = match args.command {
         PoolsCommand::List => list(ctx, &dir).await,
         PoolsCommand::Show { name } => show(ctx, &dir, &name).await,
-        PoolsCommand::Validate { files } => return validate(ctx, &dir, files),
+        PoolsCommand::Validate { files } => return validate(ctx, &dir, files).await,
         PoolsCommand::Test { name } => test(ctx, &dir, &name).await,
         PoolsCommand::Apply { name } => apply(ctx, &dir, &name).await,
         PoolsCommand::Refresh { name } => refresh(ctx, &dir, &name).await,
@@ -30,39 +33,27 @@ pub async fn run(ctx: Ctx, args: PoolsArgs) -> Result<(), Failure> {
     Ok(done?)
 }
 
-/// Scans the directory, seeding examples on first use.
-fn scan(dir: &Path) -> Result<Discovery> {
-    let seeded = definition::seed(dir)?;
-    if !seeded.is_empty() {
+/// Says so when a scan seeded the directory with the examples (first use).
+fn seeded(dir: &Path, files: &[PathBuf]) {
+    if !files.is_empty() {
         eprintln!(
             "berth: created {} with {} example definitions",
             dir.display(),
-            seeded.len()
+            files.len()
         );
     }
-    definition::discover(dir)
 }
 
-fn find<'a>(found: &'a Discovery, dir: &Path, name: &str) -> Result<&'a Found> {
-    found.get(name).ok_or_else(|| {
-        let broken = found.problems.iter().any(|p| {
-            p.file
-                .as_ref()
-                .is_some_and(|f| f.file_stem().is_some_and(|s| s == name))
-        });
-        Error::new(
-            if broken {
-                ErrorCode::DefinitionInvalid
-            } else {
-                ErrorCode::NotFound
-            },
-            if broken {
-                format!("the definition of {name} is invalid: run `berth pools validate`")
-            } else {
-                format!("no definition named {name:?} in {}", dir.display())
-            },
-        )
+/// Runs `f` with the database and a feed whose announcements are sent
+/// before the connection closes (so an open app hears of the change).
+async fn with_feed<T>(f: impl AsyncFnOnce(&Db, &Feed) -> Result<T>) -> Result<T> {
+    with_db(async |db| {
+        let feed = Feed::new(uuid::Uuid::new_v4(), true);
+        let out = f(db, &feed).await?;
+        feed.flush(&db.pool).await?;
+        Ok(out)
     })
+    .await
 }
 
 fn source_kind(found: &Found) -> &'static str {
@@ -89,33 +80,27 @@ struct Row<'a> {
 }
 
 async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
-    let found = scan(dir)?;
-    let (applied, failures) = with_db(async |db| {
-        Ok((
-            definition::applied(&db.pool).await?,
-            source::refresh_failures(&db.pool).await?,
-        ))
-    })
-    .await?;
-    let rows: Vec<Row> = found
-        .definitions
+    let listing = with_db(async |db| catalog::list(&db.pool, dir).await).await?;
+    seeded(dir, &listing.seeded);
+    let rows: Vec<Row> = listing
+        .rows
         .iter()
-        .map(|f| Row {
-            name: &f.definition.name,
-            file: &f.path,
-            meeting_platform: f.definition.meeting_platform.as_str(),
-            max_size: f.definition.max_size,
-            prewarm: f.definition.prewarm,
-            accounts: source_kind(f),
-            state: definition::State::of(f, &applied),
-            refresh_error: failures.get(&f.definition.name),
+        .map(|r| Row {
+            name: &r.found.definition.name,
+            file: &r.found.path,
+            meeting_platform: r.found.definition.meeting_platform.as_str(),
+            max_size: r.found.definition.max_size,
+            prewarm: r.found.definition.prewarm,
+            accounts: source_kind(&r.found),
+            state: r.state,
+            refresh_error: r.refresh_error.as_ref(),
         })
         .collect();
     if ctx.json {
         return output::json(&serde_json::json!({
             "directory": dir,
             "definitions": rows,
-            "problems": found.problems,
+            "problems": listing.problems,
         }));
     }
     if rows.is_empty() {
@@ -153,31 +138,29 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
             f.message
         ));
     }
-    for p in &found.problems {
+    for p in &listing.problems {
         output::emit(format!("skipped: {p}"));
     }
     Ok(())
 }
 
 async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let found = scan(dir)?;
-    let f = find(&found, dir, name)?;
-    let applied = with_db(async |db| definition::applied(&db.pool).await).await?;
-    let state = definition::State::of(f, &applied);
+    let d = with_db(async |db| catalog::detail(&db.pool, dir, name).await).await?;
+    let f = &d.found;
     if ctx.json {
         return output::json(&serde_json::json!({
             "file": f.path,
             "hash": f.hash,
             "definition": f.definition,
-            "applied": applied.get(name),
-            "state": state,
+            "applied": d.applied,
+            "state": d.state,
         }));
     }
     output::emit(format!(
         "{} ({})\n{}\n{}",
         name,
         f.path.display(),
-        state,
+        d.state,
         f.text.trim_end()
     ));
     Ok(())
@@ -186,34 +169,13 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
 /// Checks files; refused (`definition_invalid`) when any has a problem.
 /// With `--json` one document either way: `{"checked","problems"}`, with
 /// `"error"` beside them when refused.
-fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<(), Failure> {
-    let (checked, problems): (usize, Vec<Problem>) = if files.is_empty() {
-        let found = scan(dir)?;
-        (
-            found.definitions.len() + found.problems.len(),
-            found.problems,
-        )
-    } else {
-        let mut problems = Vec::new();
-        for file in &files {
-            // Only files of the pools directory, read as a scan reads them.
-            match definition::read_file(dir, file) {
-                Ok(text) => {
-                    if let Err(p) = definition::parse(&text, Some(file)) {
-                        problems.extend(p);
-                    }
-                }
-                Err(e) => problems.push(Problem {
-                    file: None,
-                    line: None,
-                    column: None,
-                    field: None,
-                    message: e.to_string(),
-                }),
-            }
-        }
-        (files.len(), problems)
-    };
+async fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<(), Failure> {
+    let catalog::Checked {
+        checked,
+        problems,
+        seeded: written,
+    } = catalog::validate_files(dir, &files).await?;
+    seeded(dir, &written);
     if problems.is_empty() {
         if ctx.json {
             output::json(&serde_json::json!({ "checked": checked, "problems": problems }))?;
@@ -241,30 +203,26 @@ fn validate(ctx: Ctx, dir: &Path, files: Vec<PathBuf>) -> Result<(), Failure> {
 }
 
 async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let found = scan(dir)?;
-    let f = find(&found, dir, name)?;
     let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-    let (impact, applied, reading) = with_db(async |db| {
-        Ok((
-            definition::impact(&db.pool, &f.definition).await?,
-            definition::applied(&db.pool).await?,
-            source::read_showing_sql(&db.pool, query_conn(db, &explicit), dir, &f.definition).await,
-        ))
+    let (d, trial) = with_db(async |db| {
+        let d = catalog::detail(&db.pool, dir, name).await?;
+        let conn = query_conn(db, &explicit);
+        let trial = catalog::trial(&db.pool, conn, dir, &d.found.definition).await?;
+        Ok((d, trial))
     })
     .await?;
-    let sql = reading.sql;
-    let accounts = reading.result?;
+    let (impact, sql, state) = (trial.impact, trial.sql, d.state);
+    let accounts = trial.accounts?;
     let sample = |r: &berth_core::account::query::QueryResult| -> Vec<_> {
         r.rows.iter().take(3).map(source::redacted).collect()
     };
-    let state = definition::State::of(f, &applied);
     if ctx.json {
         return output::json(&serde_json::json!({
             "name": name,
             "valid": true,
             "state": state,
             "impact": impact,
-            "sql": sql.as_ref().map(|q| &q.select),
+            "sql": sql,
             "accounts": accounts.as_ref().map(|r| serde_json::json!({
                 "count": r.rows.len(),
                 "truncated": r.truncated,
@@ -274,7 +232,7 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     }
     let mut text = format!("{name}: valid ({state})\nimpact: {impact}");
     if let Some(q) = &sql {
-        text.push_str(&format!("\nsql: {}", q.select));
+        text.push_str(&format!("\nsql: {q}"));
     }
     if let Some(r) = &accounts {
         text.push_str(&format!(
@@ -294,16 +252,9 @@ async fn test(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
 }
 
 async fn apply(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let found = scan(dir)?;
-    let f = find(&found, dir, name)?;
-    let who = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let outcome = with_db(async |db| {
-        let feed = Feed::new(uuid::Uuid::new_v4(), true);
-        let outcome = definition::apply(&db.pool, &feed, &f.text, &format!("{who} (cli)")).await?;
-        feed.flush(&db.pool).await?;
-        Ok(outcome)
-    })
-    .await?;
+    let actor = Actor::cli();
+    let outcome =
+        with_feed(async |db, feed| catalog::apply(&db.pool, feed, &actor, dir, name).await).await?;
     if ctx.json {
         return output::json(&outcome);
     }
@@ -319,25 +270,15 @@ async fn apply(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
 }
 
 async fn delete(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let found = scan(dir)?;
-    let f = find(&found, dir, name)?;
-    let retired = with_db(async |db| {
-        let feed = Feed::new(uuid::Uuid::new_v4(), true);
-        let retired = definition::retire(&db.pool, &feed, name).await?;
-        feed.flush(&db.pool).await?;
-        Ok(retired)
-    })
-    .await?;
-    std::fs::remove_file(&f.path).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidInput,
-            format!("cannot remove {}: {e}", f.path.display()),
-        )
-    })?;
+    let actor = Actor::cli();
+    let deleted =
+        with_feed(async |db, feed| catalog::delete(&db.pool, feed, &actor, dir, name).await)
+            .await?;
+    let (path, retired) = (&deleted.path, deleted.retired);
     if ctx.json {
         return output::json(&serde_json::json!({
             "name": name,
-            "file": f.path,
+            "file": path,
             "retired": retired.existed,
             "slotsToRemove": retired.slots,
         }));
@@ -345,15 +286,12 @@ async fn delete(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
     output::emit(if retired.existed {
         format!(
             "{name}: deleted {}; the pool is retired (no new bots; {} idle slot{} will be removed)",
-            f.path.display(),
+            path.display(),
             retired.slots,
             if retired.slots == 1 { "" } else { "s" }
         )
     } else {
-        format!(
-            "{name}: deleted {} (it was never applied)",
-            f.path.display()
-        )
+        format!("{name}: deleted {} (it was never applied)", path.display())
     });
     Ok(())
 }
@@ -368,21 +306,11 @@ fn query_conn<'a>(db: &'a Db, explicit: &'a Option<String>) -> source::QueryConn
 }
 
 async fn refresh(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let found = scan(dir)?;
-    let f = find(&found, dir, name)?;
     let explicit = std::env::var("BERTH_QUERY_DATABASE_URL").ok();
-    let report = with_db(async |db| {
-        let feed = Feed::new(uuid::Uuid::new_v4(), true);
-        let report = source::refresh(
-            &db.pool,
-            &feed,
-            query_conn(db, &explicit),
-            dir,
-            &f.definition,
-        )
-        .await?;
-        feed.flush(&db.pool).await?;
-        Ok(report)
+    let actor = Actor::cli();
+    let report = with_feed(async |db, feed| {
+        let conn = query_conn(db, &explicit);
+        catalog::refresh(&db.pool, feed, conn, &actor, dir, name).await
     })
     .await?;
     if ctx.json {
