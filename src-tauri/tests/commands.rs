@@ -1,7 +1,9 @@
 //! The desktop commands' logic against a real PostgreSQL (one database per
 //! test), seeded through berth-core's own APIs.
 
+use berth_core::actor::Actor;
 use berth_core::clock::Clock;
+use berth_core::feed::Feed;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::{self, Health};
 use berth_core::router::{DeployOutcome, NewBot};
@@ -33,6 +35,16 @@ fn bot_id(o: &DeployOutcome) -> i64 {
     }
 }
 
+/// The person the tests' saves are recorded as (`api:ada`).
+fn ada() -> Actor {
+    Actor::api("ada")
+}
+
+/// A feed that announces nothing (the harness's instance has its feed off too).
+fn disabled_feed() -> Feed {
+    Feed::new(Default::default(), false)
+}
+
 fn refused<T: std::fmt::Debug>(r: Result<T, CommandError>) -> CommandError {
     r.expect_err("expected the command to refuse")
 }
@@ -42,7 +54,7 @@ async fn edit_platform(
     db: &PgPool,
     platform: &str,
     edit: &PlatformEdit,
-    who: &str,
+    who: &Actor,
 ) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         edits: vec![PlatformEditEntry {
@@ -51,25 +63,25 @@ async fn edit_platform(
         }],
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// A save of the priority order alone.
-async fn set_priority(db: &PgPool, order: &[String], who: &str) -> CommandResult<Settings> {
+async fn set_priority(db: &PgPool, order: &[String], who: &Actor) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         order: Some(order.to_vec()),
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// A save of the global queue timeout alone.
-async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> CommandResult<Settings> {
+async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &Actor) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         global_queue_timeout_ms: Some(ms),
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// Idle slots on k8s and aws, one in error on aws, and two deployed bots.
@@ -255,7 +267,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
             "queueTimeoutMs",
         ),
     ] {
-        let e = refused(edit_platform(&h.db, "k8s", &edit, "desktop:test").await);
+        let e = refused(edit_platform(&h.db, "k8s", &edit, &Actor::api("test")).await);
         assert_eq!(e.code, "config_invalid", "{edit:?}");
         assert!(e.message.contains(field), "{}", e.message);
     }
@@ -269,7 +281,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 queue_timeout_ms: Some(2_000),
                 ..Default::default()
             },
-            "desktop:test",
+            &Actor::api("test"),
         )
         .await,
     );
@@ -283,7 +295,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 bot_limit: Some(9),
                 ..Default::default()
             },
-            "desktop:test",
+            &Actor::api("test"),
         )
         .await,
     );
@@ -298,12 +310,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 enabled: Some(true),
                 ..Default::default()
             },
-            "t",
+            &Actor::api("t"),
         )
         .await,
     );
     assert_eq!(e.code, "invalid_input");
-    let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), "t").await);
+    let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), &Actor::api("t")).await);
     assert_eq!(e.code, "invalid_input");
 
     assert_eq!(history_len().await, before, "nothing saved by refusals");
@@ -317,7 +329,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
             enabled: Some(false),
             ..Default::default()
         },
-        "desktop:ada",
+        &ada(),
     )
     .await
     .unwrap();
@@ -335,16 +347,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     .fetch_one(&h.db)
     .await
     .unwrap();
-    assert_eq!(
-        (timeout, enabled, by.as_str()),
-        (45_000, false, "desktop:ada")
-    );
+    assert_eq!((timeout, enabled, by.as_str()), (45_000, false, "api:ada"));
 
     let history = api::settings_history(&h.db, 2).await.unwrap();
     assert_eq!(history.len(), 2);
     assert!(history
         .iter()
-        .all(|c| c.subject == "platform:k8s" && c.changed_by == "desktop:ada"));
+        .all(|c| c.subject == "platform:k8s" && c.changed_by == "api:ada"));
     let timeout_change = history
         .iter()
         .find(|c| c.field == "queueTimeoutMs")
@@ -361,7 +370,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 enabled: Some(false),
                 ..Default::default()
             },
-            "desktop:ada",
+            &ada(),
         )
         .await,
     );
@@ -381,7 +390,7 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
     let s = set_priority(
         &h.db,
         &["aws".into(), "local".into(), "k8s".into(), "coolify".into()],
-        "desktop:ada",
+        &ada(),
     )
     .await
     .unwrap();
@@ -393,19 +402,19 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
         vec!["aws", "local", "k8s", "coolify"]
     );
     assert_eq!(
-        refused(set_priority(&h.db, &["aws".into(), "mars".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into(), "mars".into()], &Actor::api("t")).await).code,
         "invalid_input"
     );
     assert_eq!(
-        refused(set_priority(&h.db, &["aws".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into()], &Actor::api("t")).await).code,
         "config_invalid"
     );
-    let s = set_global_queue_timeout(&h.db, 90_000, "desktop:ada")
+    let s = set_global_queue_timeout(&h.db, 90_000, &ada())
         .await
         .unwrap();
     assert_eq!(s.global_queue_timeout_ms, 90_000);
     assert_eq!(
-        refused(set_global_queue_timeout(&h.db, 10, "t").await).code,
+        refused(set_global_queue_timeout(&h.db, 10, &Actor::api("t")).await).code,
         "config_invalid"
     );
     let last = &api::settings_history(&h.db, 1).await.unwrap()[0];
@@ -513,7 +522,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
         (SettingsPlan::default(), "invalid_input"),
     ];
     for (plan, code) in refusals {
-        let e = refused(api::save_settings(&h.db, &plan, "desktop:ada").await);
+        let e = refused(api::save_settings(&h.db, h.router.feed(), &plan, &ada()).await);
         assert_eq!(e.code, code, "{plan:?}: {}", e.message);
         assert_eq!(
             settings_rows(&h.db).await,
@@ -528,7 +537,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
         global_queue_timeout_ms: Some(90_000),
         ..Default::default()
     };
-    let s = api::save_settings(&h.db, &plan, "desktop:ada")
+    let s = api::save_settings(&h.db, h.router.feed(), &plan, &ada())
         .await
         .unwrap();
     let coolify = s
@@ -541,7 +550,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
     assert_eq!(s.global_queue_timeout_ms, 90_000);
     let recorded = api::settings_history(&h.db, 3).await.unwrap();
     assert_eq!(recorded.len(), 3);
-    assert!(recorded.iter().all(|c| c.changed_by == "desktop:ada"));
+    assert!(recorded.iter().all(|c| c.changed_by == "api:ada"));
 }
 
 #[sqlx::test(migrations = "../migrations")]
