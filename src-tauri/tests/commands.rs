@@ -722,3 +722,85 @@ async fn connection_status_reports_the_database_and_the_feed(db: PgPool) {
     assert!(!s.database_ok && !s.feed_connected);
     assert!(s.message.is_some());
 }
+
+/// An instance of the app on `db`'s database (feed on, no background
+/// services, nothing prepared: the harness wrote the settings), as a
+/// second window or a second machine would run it.
+async fn app_instance(h: &Harness) -> berth_core::Berth {
+    berth_core::Berth::builder(h.config.clone())
+        .database(berth_core::Database::Url(berth_tests::database_url_of(
+            &h.db,
+        )))
+        .prepare(false)
+        .max_connections(4)
+        .start()
+        .await
+        .expect("app instance started")
+}
+
+/// Settings saved in another instance of the app update an open app live:
+/// the save announces itself (the core's use case publishes the settings
+/// topic), the open app's feed delivers it as the window's change event, and
+/// the settings it then reads show the new value.
+#[sqlx::test(migrations = "../migrations")]
+async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
+    let h = harness(db, &[], true).await;
+    let open = app_instance(&h).await;
+    let mut events = open.router().feed().subscribe();
+    // The open app listens once its listener has run LISTEN (what the
+    // feed's first `resync` reports; it may have gone out before we
+    // subscribed, so ask the server).
+    let app = format!("berth {}", open.id);
+    berth_tests::eventually(
+        "the open app listens",
+        std::time::Duration::from_secs(10),
+        || async {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                 WHERE application_name = $1 AND query LIKE 'LISTEN%')",
+            )
+            .bind(&app)
+            .fetch_one(&h.db)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    assert_ne!(
+        api::get_settings(open.db())
+            .await
+            .unwrap()
+            .global_queue_timeout_ms,
+        123_000
+    );
+
+    let other = app_instance(&h).await;
+    let plan = SettingsPlan {
+        global_queue_timeout_ms: Some(123_000),
+        ..Default::default()
+    };
+    api::save_settings(other.db(), other.router().feed(), &plan, &ada())
+        .await
+        .unwrap();
+
+    let received = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match events.recv().await.expect("feed open") {
+                berth_core::feed::ChangeEvent::Changed { origin, topics } if origin == other.id => {
+                    break berth_desktop::events::ChangeEvent::from(
+                        berth_core::feed::ChangeEvent::Changed { origin, topics },
+                    );
+                }
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the open app hears of the save");
+    assert_eq!(received.kind, berth_desktop::events::ChangeKind::Changed);
+    assert_eq!(received.topics, ["settings"]);
+    let seen = api::get_settings(open.db()).await.unwrap();
+    assert_eq!(seen.global_queue_timeout_ms, 123_000);
+    other.shutdown().await.unwrap();
+    open.shutdown().await.unwrap();
+}
