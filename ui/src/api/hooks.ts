@@ -188,6 +188,8 @@ export const useQueue = () => useQuery({ queryKey: queryKeys.queue, queryFn: api
 export const useQueueStats = () => useQuery({ queryKey: queryKeys.queueStats, queryFn: api.queueStats });
 export const usePlatformsOverview = () => useQuery({ queryKey: queryKeys.platforms, queryFn: api.platformsOverview });
 export const useSettings = () => useQuery({ queryKey: queryKeys.settings, queryFn: api.getSettings });
+/** The core's settings ranges; constant while the app runs, so fetched once (no topic invalidates them). */
+export const useSettingsRules = () => useQuery({ queryKey: ["settings-rules"], queryFn: api.settingsRules, staleTime: Infinity });
 
 /** Slots of one pool (null: all pools); the status filter is applied client-side. */
 export const useSlots = (pool: string | null) =>

@@ -1,12 +1,12 @@
 import { useState, type ReactNode } from "react";
-import { useSaveSettings, useSettings, type SettingsPlan } from "../api/hooks";
+import { useSaveSettings, useSettings, useSettingsRules, type SettingsPlan } from "../api/hooks";
 import type { PlatformEdit, PlatformSettings, Settings } from "../api/types";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
 import { PageHeader } from "../shared/PageHeader";
 import { useUnsavedChanges } from "../shared/unsaved";
 import { SettingsHistory } from "./SettingsHistory";
-import { parseGlobalTimeout, parseLimit, parseQueueTimeout } from "./validation";
+import { parseGlobalTimeout, parseLimit, parseQueueTimeout, spanOf, type SettingsRules } from "./validation";
 
 interface PlatformDraft {
   enabled?: boolean;
@@ -36,7 +36,7 @@ interface Row {
   timeoutError: string | null;
 }
 
-function rowsOf(settings: Settings, draft: Draft): Row[] {
+function rowsOf(settings: Settings, draft: Draft, rules: SettingsRules): Row[] {
   const byName = new Map(settings.platforms.map((p) => [p.platform, p]));
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = draft.order && draft.order.every((n) => byName.has(n)) && draft.order.length === serverOrder.length ? draft.order : serverOrder;
@@ -46,8 +46,8 @@ function rowsOf(settings: Settings, draft: Draft): Row[] {
     const limit = d.limit ?? (p.botLimit === null ? "" : String(p.botLimit));
     const timeout = d.timeout ?? String(p.queueTimeoutMs);
     const limitTouched = d.limit !== undefined;
-    const lp = parseLimit(limit);
-    const tp = parseQueueTimeout(timeout);
+    const lp = parseLimit(limit, rules);
+    const tp = parseQueueTimeout(timeout, rules);
     return {
       p,
       enabled: d.enabled ?? p.enabled,
@@ -61,24 +61,24 @@ function rowsOf(settings: Settings, draft: Draft): Row[] {
 }
 
 /** The commands a save sends: only the fields that differ from the live settings. */
-export function planOf(settings: Settings, draft: Draft): SettingsPlan {
-  const rows = rowsOf(settings, draft);
+export function planOf(settings: Settings, draft: Draft, rules: SettingsRules): SettingsPlan {
+  const rows = rowsOf(settings, draft, rules);
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = rows.map((r) => r.p.platform);
   const edits: SettingsPlan["edits"] = [];
   for (const r of rows) {
     const edit: PlatformEdit = {};
     if (r.enabled !== r.p.enabled && !r.p.pinned.enabled) edit.enabled = r.enabled;
-    const lp = parseLimit(r.limit);
+    const lp = parseLimit(r.limit, rules);
     if (lp.ok && lp.value !== r.p.botLimit && !r.p.pinned.botLimit) edit.botLimit = lp.value;
-    const tp = parseQueueTimeout(r.timeout);
+    const tp = parseQueueTimeout(r.timeout, rules);
     if (tp.ok && tp.value !== r.p.queueTimeoutMs && !r.p.pinned.queueTimeoutMs) edit.queueTimeoutMs = tp.value;
     if (Object.keys(edit).length > 0) edits.push({ platform: r.p.platform, edit });
   }
   const plan: SettingsPlan = { edits };
   if (!sameOrder(order, serverOrder)) plan.order = order;
   if (draft.global !== null && !settings.globalQueueTimeoutPinnedBy) {
-    const g = parseGlobalTimeout(draft.global);
+    const g = parseGlobalTimeout(draft.global, rules);
     if (g.ok && g.value !== settings.globalQueueTimeoutMs) plan.globalQueueTimeoutMs = g.value;
   }
   return plan;
@@ -86,14 +86,17 @@ export function planOf(settings: Settings, draft: Draft): SettingsPlan {
 
 export function SettingsPage() {
   const settings = useSettings();
+  // The core's ranges, fetched once: the form checks by the rules the save is checked by.
+  const rules = useSettingsRules();
   return (
     <div className="flex flex-col">
       <PageHeader title="Platform settings" subtitle="Priority order, limits and queue timeouts — saved to the shared database, live on every instance" />
       <div className="grid grid-cols-[minmax(0,1fr)_360px] gap-4 p-6">
         <div className="min-w-0">
           {settings.error && <ErrorNotice error={settings.error} title="Could not load settings" />}
-          {settings.isPending && <div className="text-muted">Loading settings…</div>}
-          {settings.data && <SettingsForm settings={settings.data} />}
+          {rules.error && <ErrorNotice error={rules.error} title="Could not load the settings rules" />}
+          {(settings.isPending || rules.isPending) && <div className="text-muted">Loading settings…</div>}
+          {settings.data && rules.data && <SettingsForm settings={settings.data} rules={rules.data} />}
         </div>
         <SettingsHistory />
       </div>
@@ -101,17 +104,17 @@ export function SettingsPage() {
   );
 }
 
-export function SettingsForm({ settings }: { settings: Settings }) {
+export function SettingsForm({ settings, rules }: { settings: Settings; rules: SettingsRules }) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [savedAt, setSavedAt] = useState<string | null>(null);
   const save = useSaveSettings();
-  const rows = rowsOf(settings, draft);
+  const rows = rowsOf(settings, draft, rules);
   const orderPinnedBy = settings.platforms.map((p) => p.pinned.position).find(Boolean) ?? null;
   const globalText = draft.global ?? String(settings.globalQueueTimeoutMs);
-  const globalParsed = parseGlobalTimeout(globalText);
+  const globalParsed = parseGlobalTimeout(globalText, rules);
   const globalError = settings.globalQueueTimeoutPinnedBy || globalParsed.ok ? null : globalParsed.error;
   const invalid = rows.some((r) => r.limitError || r.timeoutError) || globalError !== null;
-  const plan = planOf(settings, draft);
+  const plan = planOf(settings, draft, rules);
   const dirty = plan.order !== undefined || plan.edits.length > 0 || plan.globalQueueTimeoutMs !== undefined;
   // Leaving asks first (an invalid value typed is an edit too).
   useUnsavedChanges("Settings", dirty || invalid);
@@ -209,7 +212,7 @@ export function SettingsForm({ settings }: { settings: Settings }) {
                 placeholder="no limit"
                 pinnedBy={r.p.pinned.botLimit}
                 error={r.limitError}
-                hint="1 – 100 000 bots"
+                hint={`${spanOf(rules.botLimit)} bots`}
                 onChange={(v) => patch(r.p.platform, { limit: v })}
               />
               <NumberField
@@ -218,7 +221,7 @@ export function SettingsForm({ settings }: { settings: Settings }) {
                 value={r.timeout}
                 pinnedBy={r.p.pinned.queueTimeoutMs}
                 error={r.timeoutError}
-                hint={parseQueueTimeout(r.timeout).ok ? `= ${formatDuration(Number(r.timeout))} · 0 – 3 600 000` : "0 – 3 600 000"}
+                hint={parseQueueTimeout(r.timeout, rules).ok ? `= ${formatDuration(Number(r.timeout))} · ${spanOf(rules.queueTimeoutMs)}` : spanOf(rules.queueTimeoutMs)}
                 onChange={(v) => patch(r.p.platform, { timeout: v })}
               />
             </li>
@@ -234,7 +237,7 @@ export function SettingsForm({ settings }: { settings: Settings }) {
             value={globalText}
             pinnedBy={settings.globalQueueTimeoutPinnedBy ?? undefined}
             error={globalError}
-            hint={globalParsed.ok ? `= ${formatDuration(globalParsed.value)} · 1 000 – 3 600 000` : "1 000 – 3 600 000 ms"}
+            hint={globalParsed.ok ? `= ${formatDuration(globalParsed.value)} · ${spanOf(rules.globalQueueTimeoutMs)}` : `${spanOf(rules.globalQueueTimeoutMs)} ms`}
             onChange={(v) => {
               setSavedAt(null);
               setDraft((cur) => ({ ...cur, global: v }));
