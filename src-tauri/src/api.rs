@@ -6,6 +6,8 @@
 pub mod definitions;
 pub mod deploy;
 
+use berth_core::actor::Actor;
+use berth_core::feed::Feed;
 use berth_core::meeting::{PlatformKind, SlotStatus};
 use berth_core::{bot, db, overview, pool, queue, settings, slot, ErrorCode};
 use chrono::{DateTime, Utc};
@@ -126,10 +128,17 @@ fn parse_platform(platform: &str) -> CommandResult<PlatformKind> {
     Ok(platform.parse::<PlatformKind>()?)
 }
 
-/// Saves the settings: the whole plan in one transaction of the core
-/// ([`settings::save`]), recorded as made by `who`; on any refusal nothing
-/// changes. Returns the settings now in force.
-pub async fn save_settings(db: &PgPool, plan: &SettingsPlan, who: &str) -> CommandResult<Settings> {
+/// Saves the settings through the core's use case ([`settings::save`]):
+/// the plan's platform names mapped to the core's kinds, then the whole plan
+/// checked and applied in one transaction recorded as made by `actor`, the
+/// change announced on `feed`; on any refusal nothing changes. Returns the
+/// settings now in force.
+pub async fn save_settings(
+    db: &PgPool,
+    feed: &Feed,
+    plan: &SettingsPlan,
+    actor: &Actor,
+) -> CommandResult<Settings> {
     let order = plan
         .order
         .as_ref()
@@ -154,8 +163,7 @@ pub async fn save_settings(db: &PgPool, plan: &SettingsPlan, who: &str) -> Comma
         edits,
         global_queue_timeout_ms: plan.global_queue_timeout_ms,
     };
-    settings::save(db, &plan, who).await?;
-    get_settings(db).await
+    Ok(settings::save(db, feed, &plan, actor).await?.into())
 }
 
 /// The latest `limit` settings changes (1..=[`MAX_HISTORY`]), newest first.

@@ -1,9 +1,11 @@
 //! The `#[tauri::command]` wrappers: fetch the running core, call the logic
-//! in [`crate::api`], announce settings changes on the feed. Nothing else.
+//! in [`crate::api`]. Nothing else: the core's use cases announce their own
+//! changes on the feed.
 
 use berth_core::account::source::QueryConnection;
+use berth_core::actor::Actor;
 use berth_core::definition;
-use berth_core::feed::Topic;
+use berth_core::settings::rules::SettingsRules;
 use berth_core::Berth;
 use tauri::State;
 
@@ -80,9 +82,16 @@ pub async fn get_settings(core: State<'_, Core>) -> CommandResult<Settings> {
 #[specta::specta]
 pub async fn save_settings(core: State<'_, Core>, plan: SettingsPlan) -> CommandResult<Settings> {
     let b = core.get().await?;
-    let out = api::save_settings(b.db(), &plan, &api::desktop_user()).await?;
-    b.router().feed().publish(&[Topic::Settings]);
-    Ok(out)
+    api::save_settings(b.db(), b.router().feed(), &plan, &Actor::desktop()).await
+}
+
+/// The ranges the settings are checked against (the core's
+/// [`berth_core::settings::rules`]), so the settings page checks a value
+/// before saving by the same rules the core applies. Needs no running core.
+#[tauri::command]
+#[specta::specta]
+pub fn settings_rules() -> SettingsRules {
+    berth_core::settings::rules::RULES
 }
 
 /// The latest settings changes, newest first.

@@ -17,7 +17,6 @@ pub mod state;
 use std::path::Path;
 use std::sync::Arc;
 
-use berth_core::Options;
 use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
 use tauri_specta::{collect_commands, collect_events, Event};
 
@@ -42,6 +41,7 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::get_settings,
             commands::save_settings,
             commands::settings_history,
+            commands::settings_rules,
             commands::bot_details,
             commands::connection_status,
             commands::list_definitions,
@@ -127,7 +127,7 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
     let core = app.state::<Core>();
     let mut backoff = std::time::Duration::from_secs(2);
     loop {
-        match core.start(Options::from_env(dev, true)).await {
+        match core.start(dev).await {
             Ok(berth) => {
                 tracing::info!(instance = %berth.id, dev, demo, "core started");
                 if demo {
@@ -334,6 +334,7 @@ mod tests {
             "platformsOverview",
             "saveSettings",
             "settingsHistory",
+            "settingsRules",
             "botDetails",
             "connectionStatus",
             "changeEvent",

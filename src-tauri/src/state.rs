@@ -6,7 +6,7 @@
 //! succeeds.
 
 use berth_core::demo::Traffic;
-use berth_core::{Berth, Options};
+use berth_core::Berth;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -16,7 +16,7 @@ use crate::events::FeedHealth;
 /// Where the core is in its life.
 #[derive(Clone)]
 pub enum Phase {
-    /// `Berth::start` is under way.
+    /// The core is starting.
     Starting,
     /// Running.
     Ready(Arc<Berth>),
@@ -71,9 +71,15 @@ impl Core {
         }
     }
 
-    /// Starts the core with `options` and records the outcome.
-    pub async fn start(&self, options: Options) -> CommandResult<Arc<Berth>> {
-        match Berth::start(options).await {
+    /// Starts the core (configuration and database from the process
+    /// environment, background services on; see [`Berth::from_env`]) and
+    /// records the outcome.
+    pub async fn start(&self, dev: bool) -> CommandResult<Arc<Berth>> {
+        let started = match Berth::from_env(dev) {
+            Ok(builder) => builder.background(true).start().await,
+            Err(e) => Err(e),
+        };
+        match started {
             Ok(b) => {
                 if self.is_stopped() {
                     // The app began exiting while the core started.

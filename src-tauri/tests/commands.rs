@@ -1,7 +1,9 @@
 //! The desktop commands' logic against a real PostgreSQL (one database per
 //! test), seeded through berth-core's own APIs.
 
+use berth_core::actor::Actor;
 use berth_core::clock::Clock;
+use berth_core::feed::Feed;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::{self, Health};
 use berth_core::router::NewBot;
@@ -25,6 +27,16 @@ fn zoom() -> NewBot {
     }
 }
 
+/// The person the tests' saves are recorded as (`api:ada`).
+fn ada() -> Actor {
+    Actor::api("ada")
+}
+
+/// A feed that announces nothing (the harness's instance has its feed off too).
+fn disabled_feed() -> Feed {
+    Feed::new(Default::default(), false)
+}
+
 fn refused<T: std::fmt::Debug>(r: Result<T, CommandError>) -> CommandError {
     r.expect_err("expected the command to refuse")
 }
@@ -34,7 +46,7 @@ async fn edit_platform(
     db: &PgPool,
     platform: &str,
     edit: &PlatformEdit,
-    who: &str,
+    who: &Actor,
 ) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         edits: vec![PlatformEditEntry {
@@ -43,25 +55,25 @@ async fn edit_platform(
         }],
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// A save of the priority order alone.
-async fn set_priority(db: &PgPool, order: &[String], who: &str) -> CommandResult<Settings> {
+async fn set_priority(db: &PgPool, order: &[String], who: &Actor) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         order: Some(order.to_vec()),
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// A save of the global queue timeout alone.
-async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> CommandResult<Settings> {
+async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &Actor) -> CommandResult<Settings> {
     let plan = SettingsPlan {
         global_queue_timeout_ms: Some(ms),
         ..Default::default()
     };
-    api::save_settings(db, &plan, who).await
+    api::save_settings(db, &disabled_feed(), &plan, who).await
 }
 
 /// Idle slots on k8s and aws, one in error on aws, and two deployed bots.
@@ -247,7 +259,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
             "queueTimeoutMs",
         ),
     ] {
-        let e = refused(edit_platform(&h.db, "k8s", &edit, "desktop:test").await);
+        let e = refused(edit_platform(&h.db, "k8s", &edit, &Actor::api("test")).await);
         assert_eq!(e.code, "config_invalid", "{edit:?}");
         assert!(e.message.contains(field), "{}", e.message);
     }
@@ -261,7 +273,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 queue_timeout_ms: Some(2_000),
                 ..Default::default()
             },
-            "desktop:test",
+            &Actor::api("test"),
         )
         .await,
     );
@@ -275,7 +287,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 bot_limit: Some(9),
                 ..Default::default()
             },
-            "desktop:test",
+            &Actor::api("test"),
         )
         .await,
     );
@@ -290,12 +302,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 enabled: Some(true),
                 ..Default::default()
             },
-            "t",
+            &Actor::api("t"),
         )
         .await,
     );
     assert_eq!(e.code, "invalid_input");
-    let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), "t").await);
+    let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), &Actor::api("t")).await);
     assert_eq!(e.code, "invalid_input");
 
     assert_eq!(history_len().await, before, "nothing saved by refusals");
@@ -309,7 +321,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
             enabled: Some(false),
             ..Default::default()
         },
-        "desktop:ada",
+        &ada(),
     )
     .await
     .unwrap();
@@ -327,16 +339,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     .fetch_one(&h.db)
     .await
     .unwrap();
-    assert_eq!(
-        (timeout, enabled, by.as_str()),
-        (45_000, false, "desktop:ada")
-    );
+    assert_eq!((timeout, enabled, by.as_str()), (45_000, false, "api:ada"));
 
     let history = api::settings_history(&h.db, 2).await.unwrap();
     assert_eq!(history.len(), 2);
     assert!(history
         .iter()
-        .all(|c| c.subject == "platform:k8s" && c.changed_by == "desktop:ada"));
+        .all(|c| c.subject == "platform:k8s" && c.changed_by == "api:ada"));
     let timeout_change = history
         .iter()
         .find(|c| c.field == "queueTimeoutMs")
@@ -353,7 +362,7 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
                 enabled: Some(false),
                 ..Default::default()
             },
-            "desktop:ada",
+            &ada(),
         )
         .await,
     );
@@ -373,7 +382,7 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
     let s = set_priority(
         &h.db,
         &["aws".into(), "local".into(), "k8s".into(), "coolify".into()],
-        "desktop:ada",
+        &ada(),
     )
     .await
     .unwrap();
@@ -385,19 +394,19 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
         vec!["aws", "local", "k8s", "coolify"]
     );
     assert_eq!(
-        refused(set_priority(&h.db, &["aws".into(), "mars".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into(), "mars".into()], &Actor::api("t")).await).code,
         "invalid_input"
     );
     assert_eq!(
-        refused(set_priority(&h.db, &["aws".into()], "t").await).code,
+        refused(set_priority(&h.db, &["aws".into()], &Actor::api("t")).await).code,
         "config_invalid"
     );
-    let s = set_global_queue_timeout(&h.db, 90_000, "desktop:ada")
+    let s = set_global_queue_timeout(&h.db, 90_000, &ada())
         .await
         .unwrap();
     assert_eq!(s.global_queue_timeout_ms, 90_000);
     assert_eq!(
-        refused(set_global_queue_timeout(&h.db, 10, "t").await).code,
+        refused(set_global_queue_timeout(&h.db, 10, &Actor::api("t")).await).code,
         "config_invalid"
     );
     let last = &api::settings_history(&h.db, 1).await.unwrap()[0];
@@ -505,7 +514,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
         (SettingsPlan::default(), "invalid_input"),
     ];
     for (plan, code) in refusals {
-        let e = refused(api::save_settings(&h.db, &plan, "desktop:ada").await);
+        let e = refused(api::save_settings(&h.db, h.router.feed(), &plan, &ada()).await);
         assert_eq!(e.code, code, "{plan:?}: {}", e.message);
         assert_eq!(
             settings_rows(&h.db).await,
@@ -520,7 +529,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
         global_queue_timeout_ms: Some(90_000),
         ..Default::default()
     };
-    let s = api::save_settings(&h.db, &plan, "desktop:ada")
+    let s = api::save_settings(&h.db, h.router.feed(), &plan, &ada())
         .await
         .unwrap();
     let coolify = s
@@ -533,7 +542,7 @@ async fn a_save_is_all_or_nothing(db: PgPool) {
     assert_eq!(s.global_queue_timeout_ms, 90_000);
     let recorded = api::settings_history(&h.db, 3).await.unwrap();
     assert_eq!(recorded.len(), 3);
-    assert!(recorded.iter().all(|c| c.changed_by == "desktop:ada"));
+    assert!(recorded.iter().all(|c| c.changed_by == "api:ada"));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -707,4 +716,86 @@ async fn connection_status_reports_the_database_and_the_feed(db: PgPool) {
     let s = api::connection_status(&h.db, now, Some(now), true).await;
     assert!(!s.database_ok && !s.feed_connected);
     assert!(s.message.is_some());
+}
+
+/// An instance of the app on `db`'s database (feed on, no background
+/// services, nothing prepared: the harness wrote the settings), as a
+/// second window or a second machine would run it.
+async fn app_instance(h: &Harness) -> berth_core::Berth {
+    berth_core::Berth::builder(h.config.clone())
+        .database(berth_core::Database::Url(berth_tests::database_url_of(
+            &h.db,
+        )))
+        .prepare(false)
+        .max_connections(4)
+        .start()
+        .await
+        .expect("app instance started")
+}
+
+/// Settings saved in another instance of the app update an open app live:
+/// the save announces itself (the core's use case publishes the settings
+/// topic), the open app's feed delivers it as the window's change event, and
+/// the settings it then reads show the new value.
+#[sqlx::test(migrations = "../migrations")]
+async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
+    let h = harness(db, &[], true).await;
+    let open = app_instance(&h).await;
+    let mut events = open.router().feed().subscribe();
+    // The open app listens once its listener has run LISTEN (what the
+    // feed's first `resync` reports; it may have gone out before we
+    // subscribed, so ask the server).
+    let app = format!("berth {}", open.id);
+    berth_tests::eventually(
+        "the open app listens",
+        std::time::Duration::from_secs(10),
+        || async {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                 WHERE application_name = $1 AND query LIKE 'LISTEN%')",
+            )
+            .bind(&app)
+            .fetch_one(&h.db)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    assert_ne!(
+        api::get_settings(open.db())
+            .await
+            .unwrap()
+            .global_queue_timeout_ms,
+        123_000
+    );
+
+    let other = app_instance(&h).await;
+    let plan = SettingsPlan {
+        global_queue_timeout_ms: Some(123_000),
+        ..Default::default()
+    };
+    api::save_settings(other.db(), other.router().feed(), &plan, &ada())
+        .await
+        .unwrap();
+
+    let received = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match events.recv().await.expect("feed open") {
+                berth_core::feed::ChangeEvent::Changed { origin, topics } if origin == other.id => {
+                    break berth_desktop::events::ChangeEvent::from(
+                        berth_core::feed::ChangeEvent::Changed { origin, topics },
+                    );
+                }
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the open app hears of the save");
+    assert_eq!(received.kind, berth_desktop::events::ChangeKind::Changed);
+    assert_eq!(received.topics, ["settings"]);
+    let seen = api::get_settings(open.db()).await.unwrap();
+    assert_eq!(seen.global_queue_timeout_ms, 123_000);
+    other.shutdown().await.unwrap();
+    open.shutdown().await.unwrap();
 }

@@ -8,13 +8,12 @@ pub mod process;
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
 use berth_core::dispatch::Dispatcher;
-use berth_core::feed::Feed;
 use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
 use berth_core::platform::Platforms;
 use berth_core::router::Router;
 use berth_core::slot::LockMode;
-use berth_core::{pool, settings};
+use berth_core::Berth;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +30,9 @@ pub struct Harness {
     pub dispatcher: Dispatcher,
     /// The parsed configuration.
     pub config: EnvConfig,
+    /// The instance the router belongs to (feed and background services
+    /// off), set up like every other instance ([`Berth::builder`]).
+    pub instance: Berth,
 }
 
 /// Applies `BERTH_EXPERIMENT_LOCK_MODE` (`unlocked` | `blocking`) so the
@@ -44,10 +46,11 @@ pub fn apply_experiment_env() {
     }
 }
 
-/// Builds a harness: configuration from `env` (a test's variables only),
-/// settings and default pools written, the simulator for every platform
-/// with zero latency and bots that run until told. The feed is off: tests
-/// drive the dispatcher themselves.
+/// Builds a harness: configuration from `env` (a test's variables only), an
+/// instance on the test's database through [`Berth::builder`] (settings and
+/// default pools written, the manual clock, the simulator for every platform
+/// with zero latency and bots that run until told). The feed and background
+/// services are off: tests drive the dispatcher themselves.
 pub async fn harness(db: PgPool, env: &[(&str, &str)], dev: bool) -> Harness {
     harness_on(db, env, dev, |_| None).await
 }
@@ -68,12 +71,6 @@ pub async fn harness_on(
         .collect();
     let config =
         EnvConfig::parse(&|k| vars.get(k).cloned(), dev).expect("test configuration is valid");
-    settings::apply_env(&db, &config)
-        .await
-        .expect("settings written");
-    pool::ensure_defaults(&db, &config.pools)
-        .await
-        .expect("pools written");
     let clock = ManualClock::starting_now();
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let mut platforms = Platforms::new();
@@ -86,24 +83,31 @@ pub async fn harness_on(
                 dyn_clock.clone(),
             ))),
         }
+    }
+    let berth = Berth::builder(config)
+        .pool(db.clone(), database_url_of(&db))
+        .clock(dyn_clock)
+        .feed(false)
+        .platforms(platforms)
+        .start()
+        .await
+        .expect("test instance started");
+    for kind in PlatformKind::ALL {
         sim::set_knobs(&db, *kind, &SimKnobs::default())
             .await
             .expect("knobs");
     }
-    let router = Router::new(
-        db.clone(),
-        dyn_clock,
-        Feed::new(uuid::Uuid::new_v4(), false),
-        platforms,
-    )
-    .with_lease(config.jobs.leader_lease_ms);
+    // The tests drive deploys step by step: this dispatcher deploys inline
+    // (the instance's own one hands slow deploys to tasks).
+    let router = berth.router().clone();
     let dispatcher = Dispatcher::new(router.clone());
     Harness {
         db,
         clock,
         router,
         dispatcher,
-        config,
+        config: berth.config.clone(),
+        instance: berth,
     }
 }
 

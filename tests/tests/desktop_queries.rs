@@ -4,6 +4,7 @@
 //! per-platform slot counts, and the rule that an edit may not leave the
 //! router without any usable platform.
 
+use berth_core::actor::Actor;
 use berth_core::meeting::PlatformKind::{self, Aws, Coolify, K8s, Local};
 use berth_core::{settings, slot, ErrorCode};
 use berth_tests::{harness, insert_bot, three_platforms};
@@ -30,9 +31,14 @@ async fn priority_order_is_saved_and_every_move_recorded(db: PgPool) {
     assert_eq!(positions(&h.db).await, vec![K8s, Aws, Coolify, Local]);
     let before = settings::history(&h.db, 100).await.unwrap().len();
 
-    settings::set_priority(&h.db, &[Coolify, K8s, Aws, Local], "desktop:ada")
-        .await
-        .unwrap();
+    settings::set_priority(
+        &h.db,
+        h.router.feed(),
+        &[Coolify, K8s, Aws, Local],
+        &Actor::api("ada"),
+    )
+    .await
+    .unwrap();
     assert_eq!(positions(&h.db).await, vec![Coolify, K8s, Aws, Local]);
 
     let history = settings::history(&h.db, 100).await.unwrap();
@@ -40,7 +46,7 @@ async fn priority_order_is_saved_and_every_move_recorded(db: PgPool) {
     assert_eq!(new.len(), 4, "four platforms moved: {new:?}");
     assert!(new
         .iter()
-        .all(|c| c.field == "position" && c.changed_by == "desktop:ada"));
+        .all(|c| c.field == "position" && c.changed_by == "api:ada"));
     let coolify = new
         .iter()
         .find(|c| c.subject == "platform:coolify")
@@ -53,9 +59,14 @@ async fn priority_order_is_saved_and_every_move_recorded(db: PgPool) {
     );
 
     // Setting the same order again changes and records nothing.
-    settings::set_priority(&h.db, &[Coolify, K8s, Aws, Local], "desktop:ada")
-        .await
-        .unwrap();
+    settings::set_priority(
+        &h.db,
+        h.router.feed(),
+        &[Coolify, K8s, Aws, Local],
+        &Actor::api("ada"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         settings::history(&h.db, 100).await.unwrap().len(),
         history.len()
@@ -67,15 +78,26 @@ async fn a_bad_priority_order_is_refused_and_nothing_saved(db: PgPool) {
     let h = harness(db, &[], true).await;
     let before = settings::history(&h.db, 100).await.unwrap().len();
 
-    let (code, msg) = err_code(settings::set_priority(&h.db, &[Aws, Aws, K8s, Local], "t").await);
+    let (code, msg) = err_code(
+        settings::set_priority(
+            &h.db,
+            h.router.feed(),
+            &[Aws, Aws, K8s, Local],
+            &Actor::api("t"),
+        )
+        .await,
+    );
     assert_eq!(code, ErrorCode::ConfigInvalid);
     assert!(msg.contains("twice"), "{msg}");
 
-    let (code, msg) = err_code(settings::set_priority(&h.db, &[Aws, K8s], "t").await);
+    let (code, msg) = err_code(
+        settings::set_priority(&h.db, h.router.feed(), &[Aws, K8s], &Actor::api("t")).await,
+    );
     assert_eq!(code, ErrorCode::ConfigInvalid);
     assert!(msg.contains("coolify") && msg.contains("local"), "{msg}");
 
-    let (code, _) = err_code(settings::set_priority(&h.db, &[], "t").await);
+    let (code, _) =
+        err_code(settings::set_priority(&h.db, h.router.feed(), &[], &Actor::api("t")).await);
     assert_eq!(code, ErrorCode::ConfigInvalid);
 
     assert_eq!(positions(&h.db).await, vec![K8s, Aws, Coolify, Local]);
@@ -86,20 +108,31 @@ async fn a_bad_priority_order_is_refused_and_nothing_saved(db: PgPool) {
 async fn a_priority_order_pinned_by_the_environment_cannot_be_edited(db: PgPool) {
     let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
     let before = positions(&h.db).await;
-    let (code, msg) =
-        err_code(settings::set_priority(&h.db, &[Aws, K8s, Coolify, Local], "t").await);
+    let (code, msg) = err_code(
+        settings::set_priority(
+            &h.db,
+            h.router.feed(),
+            &[Aws, K8s, Coolify, Local],
+            &Actor::api("t"),
+        )
+        .await,
+    );
     assert_eq!(code, ErrorCode::Conflict);
     assert!(msg.contains("PLATFORM_PRIORITY"), "{msg}");
     assert_eq!(positions(&h.db).await, before);
     // The unchanged order is not an edit, so it is accepted.
-    settings::set_priority(&h.db, &before, "t").await.unwrap();
+    settings::set_priority(&h.db, h.router.feed(), &before, &Actor::api("t"))
+        .await
+        .unwrap();
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn global_queue_timeout_is_validated_pinned_and_recorded(db: PgPool) {
     let h = harness(db, &[], true).await;
     for bad in [0, 999, 3_600_001, -5] {
-        let (code, msg) = err_code(settings::set_global_queue_timeout(&h.db, bad, "t").await);
+        let (code, msg) = err_code(
+            settings::set_global_queue_timeout(&h.db, h.router.feed(), bad, &Actor::api("t")).await,
+        );
         assert_eq!(code, ErrorCode::ConfigInvalid, "{bad}");
         assert!(msg.contains("globalQueueTimeoutMs"), "{msg}");
     }
@@ -108,7 +141,7 @@ async fn global_queue_timeout_is_validated_pinned_and_recorded(db: PgPool) {
         600_000
     );
 
-    settings::set_global_queue_timeout(&h.db, 120_000, "desktop:ada")
+    settings::set_global_queue_timeout(&h.db, h.router.feed(), 120_000, &Actor::api("ada"))
         .await
         .unwrap();
     let s = settings::load(&h.db).await.unwrap();
@@ -120,13 +153,21 @@ async fn global_queue_timeout_is_validated_pinned_and_recorded(db: PgPool) {
             last.field.as_str(),
             last.changed_by.as_str()
         ),
-        ("global", "globalQueueTimeoutMs", "desktop:ada")
+        ("global", "globalQueueTimeoutMs", "api:ada")
     );
     assert_eq!(last.new_value, Some(serde_json::json!(120_000)));
 
     // Pinned by GLOBAL_QUEUE_TIMEOUT_MS: refused, naming the variable.
     let pinned = harness(h.db.clone(), &[("GLOBAL_QUEUE_TIMEOUT_MS", "300000")], true).await;
-    let (code, msg) = err_code(settings::set_global_queue_timeout(&pinned.db, 200_000, "t").await);
+    let (code, msg) = err_code(
+        settings::set_global_queue_timeout(
+            &pinned.db,
+            pinned.router.feed(),
+            200_000,
+            &Actor::api("t"),
+        )
+        .await,
+    );
     assert_eq!(code, ErrorCode::Conflict);
     assert!(msg.contains("GLOBAL_QUEUE_TIMEOUT_MS"), "{msg}");
     assert_eq!(
@@ -144,12 +185,13 @@ async fn history_honours_its_limit(db: PgPool) {
     for limit in [10, 20, 30] {
         settings::edit_platform(
             &h.db,
+            h.router.feed(),
             K8s,
             &settings::PlatformEdit {
                 bot_limit: Some(limit),
                 ..Default::default()
             },
-            "t",
+            &Actor::api("t"),
         )
         .await
         .unwrap();
@@ -177,11 +219,13 @@ async fn an_edit_may_not_leave_no_usable_platform(db: PgPool) {
         enabled: Some(false),
         ..Default::default()
     };
-    settings::edit_platform(&h.db, K8s, &disable, "t")
+    settings::edit_platform(&h.db, h.router.feed(), K8s, &disable, &Actor::api("t"))
         .await
         .unwrap();
     let before = settings::history(&h.db, 100).await.unwrap().len();
-    let (code, msg) = err_code(settings::edit_platform(&h.db, Aws, &disable, "t").await);
+    let (code, msg) = err_code(
+        settings::edit_platform(&h.db, h.router.feed(), Aws, &disable, &Actor::api("t")).await,
+    );
     assert_eq!(code, ErrorCode::ConfigInvalid);
     assert!(msg.contains("at least one enabled platform"), "{msg}");
     let s = settings::load(&h.db).await.unwrap();

@@ -238,16 +238,12 @@ async fn departure_tells_whether_the_embedded_database_stops_and_who_else_serves
         return;
     }
     let data = DataDir::new("departure");
-    let options = berth_core::Options {
-        dev: true,
-        database_url: None,
-        data_dir: data.0.clone(),
-        background: true,
-        feed: true,
-        max_connections: 4,
-        prepare: true,
-    };
-    let me = berth_core::Berth::start(options)
+    let me = berth_core::Berth::from_env(true)
+        .expect("development configuration")
+        .database(berth_core::Database::Embedded(data.0.clone()))
+        .background(true)
+        .max_connections(4)
+        .start()
         .await
         .expect("in-process instance");
     let pid = postmaster(&data.0).expect("this instance started the server");

@@ -19,7 +19,7 @@ use berth_core::config::EnvConfig;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::NewBot;
-use berth_core::{Berth, Options};
+use berth_core::{Berth, Database};
 use berth_tests::cluster::Cluster;
 use berth_tests::eventually;
 use berth_tests::process::Instance;
@@ -198,16 +198,15 @@ async fn every_request_survives_a_restart_an_outage_and_a_killed_leader_under_tr
     }
     let vars: HashMap<&str, &str> = env().into_iter().collect();
     let config = EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true).unwrap();
-    let options = Options {
-        dev: true,
-        database_url: Some(url.clone()),
-        data_dir: pg.dir().to_path_buf(),
-        background: false,
-        feed: false,
-        max_connections: 8,
-        prepare: true,
-    };
-    let traffic = Arc::new(Berth::start_with(options, config).await.unwrap());
+    let traffic = Arc::new(
+        Berth::builder(config)
+            .database(Database::Url(url.clone()))
+            .feed(false)
+            .max_connections(8)
+            .start()
+            .await
+            .unwrap(),
+    );
     let (stop, failed) = (
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicUsize::new(0)),

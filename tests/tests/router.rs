@@ -184,12 +184,13 @@ async fn disabled_and_unhealthy_platforms_are_passed_over_with_the_reason(db: Pg
     let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
     settings::edit_platform(
         &h.db,
+        h.router.feed(),
         PlatformKind::K8s,
         &settings::PlatformEdit {
             enabled: Some(false),
             ..Default::default()
         },
-        "test",
+        &berth_core::actor::Actor::api("test"),
     )
     .await
     .unwrap();

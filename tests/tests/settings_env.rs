@@ -4,6 +4,7 @@
 //! enables it again; an administrator's own disabling stays; applying the
 //! same configuration twice writes nothing.
 
+use berth_core::actor::Actor;
 use berth_core::bot::{self, Decision};
 use berth_core::config::EnvConfig;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
@@ -120,12 +121,13 @@ async fn an_administrators_disabling_survives_a_restart(db: PgPool) {
     let h = harness(db, &with_priority("k8s,aws"), false).await;
     settings::edit_platform(
         &h.db,
+        h.router.feed(),
         PlatformKind::Aws,
         &PlatformEdit {
             enabled: Some(false),
             ..Default::default()
         },
-        "desktop:ada",
+        &Actor::api("ada"),
     )
     .await
     .unwrap();

@@ -13,7 +13,7 @@ use berth_core::config::EnvConfig;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
-use berth_core::{Berth, Options};
+use berth_core::{Berth, Database};
 use berth_tests::eventually;
 use sqlx::PgPool;
 
@@ -58,17 +58,13 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
     .into_iter()
     .collect();
     let config = EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true).unwrap();
-    let data = std::env::temp_dir().join(format!("berth-shutdown-{}", std::process::id()));
-    let options = Options {
-        dev: true,
-        database_url: Some(url),
-        data_dir: data,
-        background: true,
-        feed: true,
-        max_connections: 8,
-        prepare: true,
-    };
-    let berth = Berth::start_with(options, config).await.unwrap();
+    let berth = Berth::builder(config)
+        .database(Database::Url(url))
+        .background(true)
+        .max_connections(8)
+        .start()
+        .await
+        .unwrap();
     sqlx::query("UPDATE platform_settings SET bot_limit = 1 WHERE platform = 'k8s'")
         .execute(&db)
         .await

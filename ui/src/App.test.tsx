@@ -5,7 +5,7 @@ import userEvent from "@testing-library/user-event";
 import { App } from "./App";
 import type { BuilderTable, DefinitionList } from "./api/types";
 import { detail, row, validate, yaml } from "./test/definitions";
-import { settingsFixture } from "./test/fixtures";
+import { rulesFixture, settingsFixture } from "./test/fixtures";
 import { mockApi, resetMockApi } from "./test/mockApi";
 import { renderApp } from "./test/render";
 
@@ -17,6 +17,7 @@ const ACCOUNTS: BuilderTable = { schema: "public", table: "accounts", columns: [
 beforeEach(() => {
   resetMockApi();
   mockApi.getSettings.mockResolvedValue(settingsFixture());
+  mockApi.settingsRules.mockResolvedValue(rulesFixture());
   mockApi.settingsHistory.mockResolvedValue([]);
   mockApi.listDefinitions.mockResolvedValue(LIST);
   mockApi.validateDefinition.mockImplementation(validate);

@@ -31,6 +31,12 @@ export const commands = {
 	saveSettings: (plan: SettingsPlan) => typedError<Settings, CommandError>(__TAURI_INVOKE("save_settings", { plan })),
 	/**  The latest settings changes, newest first. */
 	settingsHistory: (limit: number) => typedError<SettingsChange[], CommandError>(__TAURI_INVOKE("settings_history", { limit })),
+	/**
+	 *  The ranges the settings are checked against (the core's
+	 *  [`berth_core::settings::rules`]), so the settings page checks a value
+	 *  before saving by the same rules the core applies. Needs no running core.
+	 */
+	settingsRules: () => __TAURI_INVOKE<SettingsRules>("settings_rules"),
 	/**  One bot with its decision trace. */
 	botDetails: (id: Id) => typedError<BotDetails, CommandError>(__TAURI_INVOKE("bot_details", { id })),
 	/**  Whether the database answers and when the live feed last spoke. */
@@ -613,6 +619,14 @@ export type QueueStats = {
 	now: string,
 };
 
+/**  An inclusive range of whole numbers. */
+export type Range = {
+	/**  Smallest value allowed. */
+	min: number,
+	/**  Largest value allowed. */
+	max: number,
+};
+
 /**  Why a pool's last automatic account refresh failed. */
 export type RefreshError = {
 	/**  When (RFC 3339). */
@@ -672,6 +686,19 @@ export type SettingsPlan = {
 	edits?: PlatformEditEntry[],
 	/**  The global queue timeout (1000..=3600000 ms). */
 	globalQueueTimeoutMs?: number | null,
+};
+
+/**
+ *  Every range an administrator's settings are checked against, for faces
+ *  that check before they save (the settings page).
+ */
+export type SettingsRules = {
+	/**  [`BOT_LIMIT`]. */
+	botLimit: Range,
+	/**  [`QUEUE_TIMEOUT_MS`]. */
+	queueTimeoutMs: Range,
+	/**  [`GLOBAL_QUEUE_TIMEOUT_MS`]. */
+	globalQueueTimeoutMs: Range,
 };
 
 /**  A slot as the table shows it (reference 000's `PoolSlotView` plus pool and platform). */

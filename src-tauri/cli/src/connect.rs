@@ -9,101 +9,28 @@
 //! it was. They connect to `DATABASE_URL`, or the embedded cluster (stopped
 //! at the end only if this process started it).
 
-use berth_core::db::{self, embedded};
-use berth_core::{Berth, Options, Result};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::PgPool;
-use std::path::Path;
-use std::str::FromStr;
-
-/// `DATABASE_URL`, if set and not blank.
-pub fn database_url() -> Option<String> {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-}
-
-/// Where the database is, for people: the URL without its password (or
-/// any parameter, which might carry one), or the embedded cluster's directory.
-pub fn describe(url: Option<&str>, data_dir: &Path) -> String {
-    match url {
-        None => format!("embedded ({})", data_dir.display()),
-        Some(url) => match PgConnectOptions::from_str(url) {
-            Ok(o) => format!(
-                "postgres://{}@{}:{}/{}",
-                o.get_username(),
-                o.get_host(),
-                o.get_port(),
-                o.get_database().unwrap_or_default()
-            ),
-            Err(_) => "DATABASE_URL (unreadable)".to_string(),
-        },
-    }
-}
+use berth_core::instance::{Connection, Database, Schema};
+use berth_core::{Berth, Result};
 
 /// A direct connection, with the embedded cluster it started (if any).
-pub struct Db {
-    /// The connection pool.
-    pub pool: PgPool,
-    /// Where it is (no password).
-    pub location: String,
-    /// The URL connected to (may hold a password: never print it).
-    pub url: String,
-    embedded: Option<embedded::EmbeddedPostgres>,
-}
+pub type Db = Connection;
 
-impl Db {
-    /// Connects; with `check_schema`, refuses a database whose schema is
-    /// not this build's (`schema_outdated`), reading only.
-    pub async fn open(check_schema: bool) -> Result<Db> {
-        let url = database_url();
-        let data_dir = embedded::default_data_dir();
-        let location = describe(url.as_deref(), &data_dir);
-        let (url, mut embedded) = match url {
-            Some(url) => (url, None),
-            None => {
-                let pg = embedded::EmbeddedPostgres::start(&data_dir).await?;
-                (pg.url(), Some(pg))
-            }
-        };
-        let pool = match db::connect(&url, 4).await {
-            Ok(pool) => pool,
-            Err(e) => {
-                if let Some(pg) = embedded.as_mut() {
-                    let _ = pg.stop().await;
-                }
-                return Err(e);
-            }
-        };
-        let db = Db {
-            pool,
-            location,
-            url,
-            embedded,
-        };
-        if check_schema {
-            if let Err(e) = db::check_schema(&db.pool).await {
-                let _ = db.close().await;
-                return Err(e);
-            }
-        }
-        Ok(db)
-    }
-
-    /// Closes the pool and stops the embedded cluster if this process started it.
-    pub async fn close(mut self) -> Result<()> {
-        self.pool.close().await;
-        if let Some(mut pg) = self.embedded.take() {
-            pg.stop().await?;
-        }
-        Ok(())
-    }
+/// Connects to the database of the environment ([`Database::from_env`]) for
+/// one command; with `check_schema`, refuses a database whose schema is not
+/// this build's (`schema_outdated`), reading only.
+pub async fn open(check_schema: bool) -> Result<Db> {
+    let schema = if check_schema {
+        Schema::Check
+    } else {
+        Schema::AsIs
+    };
+    Database::from_env().connect(4, schema).await
 }
 
 /// Runs `f` on a direct connection to a database with this build's schema,
 /// closing it afterwards whatever happens.
 pub async fn with_db<T>(f: impl AsyncFnOnce(&Db) -> Result<T>) -> Result<T> {
-    let db = Db::open(true).await?;
+    let db = open(true).await?;
     let result = f(&db).await;
     let closed = db.close().await;
     let value = result?;
@@ -112,11 +39,11 @@ pub async fn with_db<T>(f: impl AsyncFnOnce(&Db) -> Result<T>) -> Result<T> {
 }
 
 /// Runs `f` on a one-shot instance (adapters and router, no background
-/// services, nothing prepared: see [`Options::one_shot`]), then shuts it
-/// down gracefully (pending change notifications are flushed) whatever `f`
-/// returned.
+/// services, nothing prepared: see [`berth_core::Builder::one_shot`]), then
+/// shuts it down gracefully (pending change notifications are flushed)
+/// whatever `f` returned.
 pub async fn with_berth<T>(dev: bool, f: impl AsyncFnOnce(&Berth) -> Result<T>) -> Result<T> {
-    let berth = Berth::start(Options::one_shot(dev)).await?;
+    let berth = Berth::from_env(dev)?.one_shot().start().await?;
     let result = f(&berth).await;
     let stopped = berth.shutdown().await;
     let value = result?;
@@ -160,21 +87,5 @@ async fn ctrl_c_only() -> &'static str {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending().await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_show() {
-        let shown = describe(
-            Some("postgres://berth:s3cret@db.example:6543/prod?password=other&sslmode=require"),
-            Path::new("/x"),
-        );
-        assert_eq!(shown, "postgres://berth@db.example:6543/prod");
-        assert!(!shown.contains("s3cret") && !shown.contains("other"));
-        assert_eq!(describe(None, Path::new("/data")), "embedded (/data)");
     }
 }

@@ -7,9 +7,13 @@
 //! deployment's declared configuration; values not set here come from the
 //! database, else from defaults.
 
+pub mod var;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind};
 use crate::platform::secret::TokenSource;
+use crate::settings::rules::{Range, BOT_LIMIT, GLOBAL_QUEUE_TIMEOUT_MS, QUEUE_TIMEOUT_MS};
+use var::{number, text, Lookup};
 
 /// A value and the environment variable that fixed it, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,34 +162,9 @@ fn invalid(var: &str, message: String) -> Error {
     Error::config(ErrorCode::ConfigInvalid, var, message)
 }
 
-/// Reads an optional whole number within `min..=max`, naming `var` in errors.
-fn number(
-    get: &dyn Fn(&str) -> Option<String>,
-    var: &str,
-    min: u32,
-    max: u32,
-) -> Result<Option<u32>> {
-    let Some(raw) = get(var) else { return Ok(None) };
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(invalid(
-            var,
-            format!("is set but empty; expected a whole number from {min} to {max}, or unset it"),
-        ));
-    }
-    let n: u64 = text.parse().map_err(|_| {
-        invalid(
-            var,
-            format!("must be a whole number from {min} to {max}, got {text:?}"),
-        )
-    })?;
-    if n < u64::from(min) || n > u64::from(max) {
-        return Err(invalid(
-            var,
-            format!("must be from {min} to {max}, got {n}"),
-        ));
-    }
-    Ok(Some(n as u32))
+/// A range of a configuration-only number (pool sizes, job intervals).
+const fn range(min: u32, max: u32) -> Range {
+    Range { min, max }
 }
 
 fn parse_priority(raw: &str, dev: bool) -> Result<Vec<PlatformKind>> {
@@ -229,24 +208,18 @@ fn parse_priority(raw: &str, dev: bool) -> Result<Vec<PlatformKind>> {
     Ok(out)
 }
 
-fn text(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    get(var)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
 impl CoolifyConfig {
     /// Reads Coolify's settings from `get` (a variable lookup). Called at
     /// start-up only when Coolify is an enabled platform outside development
     /// mode; a platform that is not enabled needs none of these. Every
     /// missing required variable is named at once; the error's variable is
     /// the first of them.
-    pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<CoolifyConfig> {
+    pub fn parse(get: &Lookup<'_>) -> Result<CoolifyConfig> {
         parse_coolify(get)
     }
 }
 
-fn parse_coolify(get: &dyn Fn(&str) -> Option<String>) -> Result<CoolifyConfig> {
+fn parse_coolify(get: &Lookup<'_>) -> Result<CoolifyConfig> {
     let mut missing = Vec::new();
     let mut need = |var: &'static str| {
         let v = text(get, var);
@@ -347,7 +320,7 @@ fn parse_coolify(get: &dyn Fn(&str) -> Option<String>) -> Result<CoolifyConfig> 
 impl EnvConfig {
     /// Reads the process environment.
     pub fn from_env(dev: bool) -> Result<Self> {
-        Self::parse(&|k| std::env::var(k).ok(), dev)
+        Self::parse(&var::process, dev)
     }
 
     /// Parses and validates configuration from `get` (a variable lookup).
@@ -357,7 +330,7 @@ impl EnvConfig {
     /// `*_BOT_LIMIT`; `local` is refused outside development mode; listed
     /// platforms without a limit are skipped with a warning. Every error names
     /// the variable at fault.
-    pub fn parse(get: &dyn Fn(&str) -> Option<String>, dev: bool) -> Result<Self> {
+    pub fn parse(get: &Lookup<'_>, dev: bool) -> Result<Self> {
         let mut warnings = Vec::new();
         if get("DEPLOYMENT_PLATFORM").is_some() {
             return Err(invalid(
@@ -382,8 +355,8 @@ impl EnvConfig {
         for kind in PlatformKind::ALL {
             let limit_var = format!("{}_BOT_LIMIT", kind.env_prefix());
             let timeout_var = format!("{}_QUEUE_TIMEOUT_MS", kind.env_prefix());
-            let limit = number(get, &limit_var, 1, 100_000)?;
-            let timeout = number(get, &timeout_var, 0, 3_600_000)?;
+            let limit = number(get, &limit_var, BOT_LIMIT)?;
+            let timeout = number(get, &timeout_var, QUEUE_TIMEOUT_MS)?;
             let Some(position) = priority.value.iter().position(|k| k == kind) else {
                 if limit.is_some() || timeout.is_some() {
                     warnings.push(format!(
@@ -437,7 +410,7 @@ impl EnvConfig {
         }
 
         let global_queue_timeout_ms =
-            match number(get, "GLOBAL_QUEUE_TIMEOUT_MS", 1_000, 3_600_000)? {
+            match number(get, "GLOBAL_QUEUE_TIMEOUT_MS", GLOBAL_QUEUE_TIMEOUT_MS)? {
                 Some(n) => Setting::pinned(n, "GLOBAL_QUEUE_TIMEOUT_MS"),
                 None => Setting::default(DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS),
             };
@@ -455,18 +428,18 @@ impl EnvConfig {
         })
     }
 
-    fn parse_pools(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<PoolSizing>> {
-        let max_all = number(get, "POOL_MAX_SIZE", 1, 999)?;
-        let prewarm_all = number(get, "POOL_PREWARM_COUNT", 0, 999)?;
+    fn parse_pools(get: &Lookup<'_>) -> Result<Vec<PoolSizing>> {
+        let max_all = number(get, "POOL_MAX_SIZE", range(1, 999))?;
+        let prewarm_all = number(get, "POOL_PREWARM_COUNT", range(0, 999))?;
         let mut pools = Vec::new();
         for mp in MeetingPlatform::ALL {
             let key = mp.as_str().replace('-', "_").to_ascii_uppercase();
             let max_var = format!("POOL_{key}_MAX_SIZE");
             let prewarm_var = format!("POOL_{key}_PREWARM_COUNT");
-            let max_size = number(get, &max_var, 1, 999)?
+            let max_size = number(get, &max_var, range(1, 999))?
                 .or(max_all)
                 .unwrap_or(DEFAULT_POOL_MAX_SIZE);
-            let prewarm_count = number(get, &prewarm_var, 0, 999)?
+            let prewarm_count = number(get, &prewarm_var, range(0, 999))?
                 .or(prewarm_all)
                 .unwrap_or(0);
             if prewarm_count > max_size {
@@ -499,9 +472,9 @@ impl EnvConfig {
         Ok(pools)
     }
 
-    fn parse_jobs(get: &dyn Fn(&str) -> Option<String>, dev: bool) -> Result<JobsConfig> {
+    fn parse_jobs(get: &Lookup<'_>, dev: bool) -> Result<JobsConfig> {
         let pick = |var: &str, min: u32, max: u32, prod: u32, dev_default: u32| -> Result<u32> {
-            Ok(number(get, var, min, max)?.unwrap_or(if dev { dev_default } else { prod }))
+            Ok(number(get, var, range(min, max))?.unwrap_or(if dev { dev_default } else { prod }))
         };
         let jobs = JobsConfig {
             leader_lease_ms: pick("BERTH_LEADER_LEASE_MS", 500, 600_000, 15_000, 5_000)?,

@@ -16,11 +16,20 @@ pub fn busy(bot_id: i64, at: DateTime<Utc>) -> String {
     format!("[BUSY] Bot #{bot_id} - {}", stamp(at))
 }
 
-/// `[IDLE] Available - Last used: 2025-12-17T22:30:00Z`, or `Never used`.
+/// The idle description of a slot never used: [`idle`]`(None)`.
+pub const IDLE_NEVER_USED: &str = "[IDLE] Available - Never used";
+
+/// What precedes the time in a used idle slot's description. SQL that
+/// writes the description itself (in the statement that releases the slot)
+/// binds this and [`IDLE_NEVER_USED`] rather than copying the words.
+pub const IDLE_LAST_USED: &str = "[IDLE] Available - Last used: ";
+
+/// `[IDLE] Available - Last used: 2025-12-17T22:30:00Z`, or
+/// [`IDLE_NEVER_USED`].
 pub fn idle(last_used: Option<DateTime<Utc>>) -> String {
     match last_used {
-        Some(at) => format!("[IDLE] Available - Last used: {}", stamp(at)),
-        None => "[IDLE] Available - Never used".to_string(),
+        Some(at) => format!("{IDLE_LAST_USED}{}", stamp(at)),
+        None => IDLE_NEVER_USED.to_string(),
     }
 }
 
@@ -46,6 +55,7 @@ mod tests {
             idle(Some(at)),
             "[IDLE] Available - Last used: 2025-12-17T22:30:00Z"
         );
+        assert_eq!(idle(None), "[IDLE] Available - Never used");
         assert_eq!(
             error("Container crashed", at),
             "[ERROR] Container crashed - 2025-12-17T22:30:00Z"

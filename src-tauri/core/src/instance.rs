@@ -1,21 +1,30 @@
 //! One running Berth instance: database, configuration, adapters, feed,
 //! dispatcher and (when leading) the background jobs.
+//!
+//! Every face sets an instance up through one [`Builder`] (the desktop,
+//! `berth serve`, a CLI command that routes bots, the tests' harness), and
+//! a command that only reads or writes rows opens a [`Database`] directly.
+
+mod builder;
+mod database;
+
+pub use builder::Builder;
+pub use database::{Connection, Database, Schema};
 
 use chrono::Duration;
 use sqlx::PgPool;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::background::{self, Jobs, Leadership};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::{CoolifyConfig, EnvConfig};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorCode, Result};
-use crate::feed::{Feed, Topic};
+use crate::feed::Topic;
 use crate::jobs;
 use crate::meeting::PlatformKind;
 use crate::platform::call::Policy;
@@ -41,66 +50,11 @@ const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
 /// How old a recorded health check may be before it counts as unknown.
 pub const HEALTH_MAX_AGE_MS: i64 = 15_000;
 
-/// How to start an instance.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Development mode: every platform on the simulator.
-    pub dev: bool,
-    /// `DATABASE_URL`; `None` starts the embedded cluster.
-    pub database_url: Option<String>,
-    /// Where the embedded cluster lives.
-    pub data_dir: PathBuf,
-    /// Run the background services (feed, dispatcher, jobs). One-shot CLI
-    /// commands leave this off and only publish their changes.
-    pub background: bool,
-    /// Publish and listen to the change feed.
-    pub feed: bool,
-    /// Connection pool size.
-    pub max_connections: u32,
-    /// Prepare the database for this configuration: apply pending
-    /// migrations and write the environment's configuration ([`prepare`]).
-    /// Long-running instances (`serve`, `demo`, the desktop app) do. A
-    /// one-shot command does not: it only checks that the schema is current
-    /// ([`db::check_schema`]) and writes nothing it was not asked to, so a
-    /// refused or read-only command leaves the database as it was, and a
-    /// terminal's environment never overwrites a running instance's pins.
-    pub prepare: bool,
-}
-
-impl Options {
-    /// Options from the environment (`DATABASE_URL`, `BERTH_DATA_DIR`) for
-    /// a long-running instance, which prepares the database.
-    pub fn from_env(dev: bool, background: bool) -> Self {
-        Options {
-            dev,
-            database_url: std::env::var("DATABASE_URL")
-                .ok()
-                .filter(|s| !s.trim().is_empty()),
-            data_dir: db::embedded::default_data_dir(),
-            background,
-            feed: true,
-            max_connections: 16,
-            prepare: true,
-        }
-    }
-
-    /// Options for one command on a database some instance prepared: no
-    /// background services, no migrations, no configuration written.
-    pub fn one_shot(dev: bool) -> Self {
-        Options {
-            background: false,
-            max_connections: 4,
-            prepare: false,
-            ..Self::from_env(dev, false)
-        }
-    }
-}
-
 /// Writes the environment's configuration into a migrated database: the
 /// platform settings (pinned values), the default pools and, in development
 /// mode, the simulator's knobs where none are stored. Idempotent. Run by
-/// instances that prepare the database ([`Options::prepare`]) and by
-/// `berth migrate`.
+/// instances that prepare the database ([`Builder::prepare`]) and by
+/// [`migrate`] (`berth migrate`).
 pub async fn prepare(db: &PgPool, config: &EnvConfig) -> Result<()> {
     settings::apply_env(db, config).await?;
     pool::ensure_defaults(db, &config.pools).await?;
@@ -121,6 +75,35 @@ pub async fn prepare(db: &PgPool, config: &EnvConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone)]
+pub struct Migrated {
+    /// Every migration applied now, oldest first (the last is the schema's version).
+    pub migrations: Vec<db::AppliedMigration>,
+    /// The versions this run applied.
+    pub applied_now: Vec<i64>,
+}
+
+/// `berth migrate`: applies pending migrations and writes the environment's
+/// configuration ([`prepare`]), reporting what was applied. The caller
+/// validated `config` before opening the database, so a refused migrate
+/// writes nothing.
+pub async fn migrate(pool: &PgPool, config: &EnvConfig) -> Result<Migrated> {
+    let before = db::applied_migrations(pool).await?;
+    db::migrate(pool).await?;
+    prepare(pool, config).await?;
+    let migrations = db::applied_migrations(pool).await?;
+    let applied_now = migrations
+        .iter()
+        .filter(|m| !before.iter().any(|b| b.version == m.version))
+        .map(|m| m.version)
+        .collect();
+    Ok(Migrated {
+        migrations,
+        applied_now,
+    })
 }
 
 /// A running instance. Dropping it aborts its tasks; call
@@ -227,74 +210,19 @@ pub async fn build_platforms_with(
 }
 
 impl Berth {
-    /// Starts an instance: database (embedded or `DATABASE_URL`), with
-    /// [`Options::prepare`] migrations and the configuration written
-    /// ([`prepare`]; otherwise the schema is only checked), adapters and,
-    /// with `background`, the feed, dispatcher, leader election and jobs.
-    /// The configuration is validated before anything is written.
-    pub async fn start(options: Options) -> Result<Berth> {
-        let config = EnvConfig::from_env(options.dev)?;
-        Self::start_with(options, config).await
+    /// A builder of an instance running `config`: by default on
+    /// [`Database::from_env`], preparing the database, with the system
+    /// clock, the adapters [`build_platforms`] makes, the change feed on and
+    /// no background services.
+    pub fn builder(config: EnvConfig) -> Builder {
+        Builder::new(config)
     }
 
-    /// [`Berth::start`] with an already parsed configuration.
-    pub async fn start_with(options: Options, config: EnvConfig) -> Result<Berth> {
-        for w in &config.warnings {
-            tracing::warn!("{w}");
-        }
-        let id = Uuid::new_v4();
-        // Every connection of this instance carries its id, so stopping the
-        // embedded server can tell this instance's connections from others'.
-        let application = format!("berth {id}");
-        let (url, embedded) = match &options.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let mut pg = EmbeddedPostgres::start(&options.data_dir).await?;
-                pg.set_own_application(application.clone());
-                (pg.url(), Some(pg))
-            }
-        };
-        let db = db::connect_as(&url, options.max_connections, &application).await?;
-        if options.prepare {
-            db::migrate(&db).await?;
-        } else {
-            db::check_schema(&db).await?;
-        }
-        let clock = SystemClock::new();
-        clock.calibrate(&db).await?;
-        let clock: Arc<dyn Clock> = clock;
-        if options.prepare {
-            prepare(&db, &config).await?;
-        } else if settings::load(&db).await?.platforms.is_empty() {
-            return Err(Error::new(
-                ErrorCode::SchemaOutdated,
-                "the database has no platform settings yet: run `berth migrate` (or start `berth serve` or the app) with the deployment's configuration first",
-            ));
-        }
-        let platforms = build_platforms(&db, clock.clone(), &config).await?;
-        let feed = Feed::new(id, options.feed);
-        let router = Router::new(db.clone(), clock.clone(), feed.clone(), platforms)
-            .with_lease(config.jobs.leader_lease_ms);
-        let dispatcher = Dispatcher::spawning(router.clone());
-        let mut berth = Berth {
-            id,
-            config,
-            router,
-            dispatcher,
-            tasks: Vec::new(),
-            background: Vec::new(),
-            stopper: Stopper::new().0,
-            leading: Arc::new(AtomicBool::new(false)),
-            embedded,
-            database_url: url,
-        };
-        if options.feed {
-            berth.tasks.extend(berth.router.feed().spawn(db.clone()));
-        }
-        if options.background {
-            berth.spawn_background(if options.dev { "dev" } else { "serve" });
-        }
-        Ok(berth)
+    /// [`Berth::builder`] with the configuration read from the process
+    /// environment ([`EnvConfig::from_env`]); refused, naming the variable,
+    /// when it is invalid.
+    pub fn from_env(dev: bool) -> Result<Builder> {
+        Ok(Builder::new(EnvConfig::from_env(dev)?))
     }
 
     fn spawn_background(&mut self, mode: &'static str) {

@@ -26,12 +26,14 @@ pub mod overview;
 pub mod peers;
 pub mod platform;
 pub mod pool;
+pub mod quantity;
 pub mod queue;
 pub mod router;
 pub mod settings;
 pub mod slot;
+pub mod stable_hash;
 pub mod stop;
 pub mod sweep;
 
 pub use error::{Error, ErrorCode, Result};
-pub use instance::{Berth, Options};
+pub use instance::{Berth, Builder, Database};

@@ -4,8 +4,11 @@
 
 #[tokio::main]
 async fn main() {
-    let options = berth_core::Options::from_env(true, true);
-    let berth = match berth_core::Berth::start(options).await {
+    let started = match berth_core::Berth::from_env(true) {
+        Ok(builder) => builder.background(true).start().await,
+        Err(e) => Err(e),
+    };
+    let berth = match started {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error[{}]: {e}", e.code());

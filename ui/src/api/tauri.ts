@@ -28,6 +28,10 @@ export const api = {
   getSettings: () => unwrap(commands.getSettings()),
   saveSettings: (...a: Parameters<typeof commands.saveSettings>) => unwrap(commands.saveSettings(...a)),
   settingsHistory: (...a: Parameters<typeof commands.settingsHistory>) => unwrap(commands.settingsHistory(...a)),
+  settingsRules: () =>
+    commands.settingsRules().catch((e: unknown) => {
+      throw toApiError(e);
+    }),
   botDetails: (...a: Parameters<typeof commands.botDetails>) => unwrap(commands.botDetails(...a)),
   connectionStatus: () => unwrap(commands.connectionStatus()),
   listDefinitions: () => unwrap(commands.listDefinitions()),

@@ -39,6 +39,8 @@ mockIPC(
         return { now: iso(), platforms: overview(world), globalQueueTimeoutMs: world.settings.globalQueueTimeoutMs, globalQueueTimeoutPinnedBy: world.settings.globalQueueTimeoutPinnedBy };
       case "get_settings":
         return world.settings;
+      case "settings_rules":
+        return { botLimit: { min: 1, max: 100_000 }, queueTimeoutMs: { min: 0, max: 3_600_000 }, globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 } };
       case "settings_history":
         return world.history.slice(0, Number(args.limit ?? 20));
       case "bot_details":

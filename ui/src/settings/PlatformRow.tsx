@@ -1,11 +1,12 @@
 import { formatDuration } from "../shared/format";
 import type { PlatformDraft, Row } from "./draft";
 import { FieldLabel, NumberField, PinNote } from "./fields";
-import { parseQueueTimeout } from "./validation";
+import { parseQueueTimeout, spanOf, type SettingsRules } from "./validation";
 
 /** One platform of the priority list: reorder buttons, rank, enabled switch, bot limit and queue timeout. */
 export function PlatformRow({
   row: r,
+  rules,
   index: i,
   count,
   orderPinned,
@@ -13,6 +14,8 @@ export function PlatformRow({
   onPatch,
 }: {
   row: Row;
+  /** The core's ranges, for the field hints. */
+  rules: SettingsRules;
   index: number;
   count: number;
   /** The order is pinned by the environment: no reordering. */
@@ -65,7 +68,7 @@ export function PlatformRow({
         placeholder="no limit"
         pinnedBy={r.p.pinned.botLimit}
         error={r.limitError}
-        hint="1 – 100 000 bots"
+        hint={`${spanOf(rules.botLimit)} bots`}
         onChange={(v) => onPatch(r.p.platform, { limit: v })}
       />
       <NumberField
@@ -74,7 +77,7 @@ export function PlatformRow({
         value={r.timeout}
         pinnedBy={r.p.pinned.queueTimeoutMs}
         error={r.timeoutError}
-        hint={parseQueueTimeout(r.timeout).ok ? `= ${formatDuration(Number(r.timeout))} · 0 – 3 600 000` : "0 – 3 600 000"}
+        hint={parseQueueTimeout(r.timeout, rules).ok ? `= ${formatDuration(Number(r.timeout))} · ${spanOf(rules.queueTimeoutMs)}` : spanOf(rules.queueTimeoutMs)}
         onChange={(v) => onPatch(r.p.platform, { timeout: v })}
       />
     </li>

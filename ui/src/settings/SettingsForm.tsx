@@ -4,10 +4,11 @@ import { formatDuration } from "../shared/format";
 import { NumberField, PinNote } from "./fields";
 import { PlatformRow } from "./PlatformRow";
 import { useSettingsDraft, type SettingsDraftState } from "./useSettingsDraft";
+import { spanOf, type SettingsRules } from "./validation";
 
 /** The platform settings as a form: priority order, per-platform fields, the global timeout; one save. */
-export function SettingsForm({ settings }: { settings: Settings }) {
-  const d = useSettingsDraft(settings);
+export function SettingsForm({ settings, rules }: { settings: Settings; rules: SettingsRules }) {
+  const d = useSettingsDraft(settings, rules);
   return (
     <form
       aria-label="Platform settings"
@@ -29,7 +30,7 @@ export function SettingsForm({ settings }: { settings: Settings }) {
         </div>
         <ol className="divide-y divide-line">
           {d.rows.map((r, i) => (
-            <PlatformRow key={r.p.platform} row={r} index={i} count={d.rows.length} orderPinned={d.orderPinnedBy !== null} onMove={d.move} onPatch={d.patch} />
+            <PlatformRow key={r.p.platform} row={r} rules={rules} index={i} count={d.rows.length} orderPinned={d.orderPinnedBy !== null} onMove={d.move} onPatch={d.patch} />
           ))}
         </ol>
       </section>
@@ -42,7 +43,7 @@ export function SettingsForm({ settings }: { settings: Settings }) {
             value={d.global.text}
             pinnedBy={settings.globalQueueTimeoutPinnedBy ?? undefined}
             error={d.global.error}
-            hint={d.global.parsed.ok ? `= ${formatDuration(d.global.parsed.value)} · 1 000 – 3 600 000` : "1 000 – 3 600 000 ms"}
+            hint={d.global.parsed.ok ? `= ${formatDuration(d.global.parsed.value)} · ${spanOf(rules.globalQueueTimeoutMs)}` : `${spanOf(rules.globalQueueTimeoutMs)} ms`}
             onChange={d.setGlobal}
           />
         </div>

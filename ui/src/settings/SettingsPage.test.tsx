@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { ApiError } from "../api/errors";
 import { mockApi, resetMockApi } from "../test/mockApi";
-import { settingsFixture } from "../test/fixtures";
+import { rulesFixture, settingsFixture } from "../test/fixtures";
 import { renderApp } from "../test/render";
 import { SettingsPage } from "./SettingsPage";
 
@@ -10,6 +10,7 @@ vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModul
 beforeEach(() => {
   resetMockApi();
   mockApi.getSettings.mockResolvedValue(settingsFixture());
+  mockApi.settingsRules.mockResolvedValue(rulesFixture());
   mockApi.settingsHistory.mockResolvedValue([
     { id: 1, subject: "platform:aws", field: "botLimit", oldValue: "80", newValue: "100", changedBy: "desktop:maria", at: new Date().toISOString() },
   ]);

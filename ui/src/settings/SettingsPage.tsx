@@ -1,18 +1,21 @@
 import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
-import { useSettings } from "./queries";
+import { useSettings, useSettingsRules } from "./queries";
 import { SettingsForm } from "./SettingsForm";
 import { SettingsHistory } from "./SettingsHistory";
 
 export function SettingsPage() {
   const settings = useSettings();
+  // The core's ranges, fetched once: the form checks by the rules the save is checked by.
+  const rules = useSettingsRules();
   return (
     <div className="flex flex-col">
       <PageHeader title="Platform settings" subtitle="Priority order, limits and queue timeouts — saved to the shared database, live on every instance" />
       <div className="grid grid-cols-[minmax(0,1fr)_360px] gap-4 p-6">
         <div className="min-w-0">
+          <QueryState query={rules} errorTitle="Could not load the settings rules" />
           <QueryState query={settings} errorTitle="Could not load settings" loading="Loading settings…">
-            {(s) => <SettingsForm settings={s} />}
+            {(s) => (rules.data ? <SettingsForm settings={s} rules={rules.data} /> : null)}
           </QueryState>
         </div>
         <SettingsHistory />

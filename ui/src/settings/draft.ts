@@ -2,7 +2,7 @@
 // settings; the rows the form shows and the plan a save sends (pure).
 import type { PlatformEdit, PlatformSettings, Settings } from "../api/types";
 import type { SettingsPlan } from "./queries";
-import { parseGlobalTimeout, parseLimit, parseQueueTimeout } from "./validation";
+import { parseGlobalTimeout, parseLimit, parseQueueTimeout, type SettingsRules } from "./validation";
 
 /** What the administrator typed or chose for one platform. */
 export interface PlatformDraft {
@@ -36,7 +36,7 @@ export interface Row {
 }
 
 /** The platforms in the draft's order (the live order when the draft has none or it no longer fits). */
-export function rowsOf(settings: Settings, draft: Draft): Row[] {
+export function rowsOf(settings: Settings, draft: Draft, rules: SettingsRules): Row[] {
   const byName = new Map(settings.platforms.map((p) => [p.platform, p]));
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = draft.order && draft.order.every((n) => byName.has(n)) && draft.order.length === serverOrder.length ? draft.order : serverOrder;
@@ -46,8 +46,8 @@ export function rowsOf(settings: Settings, draft: Draft): Row[] {
     const limit = d.limit ?? (p.botLimit === null ? "" : String(p.botLimit));
     const timeout = d.timeout ?? String(p.queueTimeoutMs);
     const limitTouched = d.limit !== undefined;
-    const lp = parseLimit(limit);
-    const tp = parseQueueTimeout(timeout);
+    const lp = parseLimit(limit, rules);
+    const tp = parseQueueTimeout(timeout, rules);
     return {
       p,
       enabled: d.enabled ?? p.enabled,
@@ -61,24 +61,24 @@ export function rowsOf(settings: Settings, draft: Draft): Row[] {
 }
 
 /** The commands a save sends: only the fields that differ from the live settings. */
-export function planOf(settings: Settings, draft: Draft): SettingsPlan {
-  const rows = rowsOf(settings, draft);
+export function planOf(settings: Settings, draft: Draft, rules: SettingsRules): SettingsPlan {
+  const rows = rowsOf(settings, draft, rules);
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = rows.map((r) => r.p.platform);
   const edits: SettingsPlan["edits"] = [];
   for (const r of rows) {
     const edit: PlatformEdit = {};
     if (r.enabled !== r.p.enabled && !r.p.pinned.enabled) edit.enabled = r.enabled;
-    const lp = parseLimit(r.limit);
+    const lp = parseLimit(r.limit, rules);
     if (lp.ok && lp.value !== r.p.botLimit && !r.p.pinned.botLimit) edit.botLimit = lp.value;
-    const tp = parseQueueTimeout(r.timeout);
+    const tp = parseQueueTimeout(r.timeout, rules);
     if (tp.ok && tp.value !== r.p.queueTimeoutMs && !r.p.pinned.queueTimeoutMs) edit.queueTimeoutMs = tp.value;
     if (Object.keys(edit).length > 0) edits.push({ platform: r.p.platform, edit });
   }
   const plan: SettingsPlan = { edits };
   if (!sameOrder(order, serverOrder)) plan.order = order;
   if (draft.global !== null && !settings.globalQueueTimeoutPinnedBy) {
-    const g = parseGlobalTimeout(draft.global);
+    const g = parseGlobalTimeout(draft.global, rules);
     if (g.ok && g.value !== settings.globalQueueTimeoutMs) plan.globalQueueTimeoutMs = g.value;
   }
   return plan;

@@ -17,6 +17,8 @@ export const settingsInvalidations: Invalidations = {
 };
 
 export const useSettings = () => useQuery({ queryKey: settingsKeys.settings, queryFn: api.getSettings });
+/** The core's settings ranges; constant while the app runs, so fetched once (no topic invalidates them). */
+export const useSettingsRules = () => useQuery({ queryKey: ["settings-rules"], queryFn: api.settingsRules, staleTime: Infinity });
 
 export const useSettingsHistory = (limit = 20) =>
   useQuery({ queryKey: settingsKeys.history(limit), queryFn: () => api.settingsHistory(limit) });

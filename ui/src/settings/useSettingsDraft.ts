@@ -5,22 +5,22 @@ import type { Settings } from "../api/types";
 import { useUnsavedChanges } from "../shared/unsaved";
 import { EMPTY, planOf, rowsOf, type Draft, type PlatformDraft } from "./draft";
 import { useSaveSettings } from "./queries";
-import { parseGlobalTimeout } from "./validation";
+import { parseGlobalTimeout, type SettingsRules } from "./validation";
 
 /**
  * The draft of `settings` being edited. Leaving the view asks first while
  * the draft differs or holds an invalid value (registered as unsaved).
  */
-export function useSettingsDraft(settings: Settings) {
+export function useSettingsDraft(settings: Settings, rules: SettingsRules) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [savedAt, setSavedAt] = useState<string | null>(null);
   const save = useSaveSettings();
-  const rows = rowsOf(settings, draft);
+  const rows = rowsOf(settings, draft, rules);
   const globalText = draft.global ?? String(settings.globalQueueTimeoutMs);
-  const globalParsed = parseGlobalTimeout(globalText);
+  const globalParsed = parseGlobalTimeout(globalText, rules);
   const globalError = settings.globalQueueTimeoutPinnedBy || globalParsed.ok ? null : globalParsed.error;
   const invalid = rows.some((r) => r.limitError || r.timeoutError) || globalError !== null;
-  const plan = planOf(settings, draft);
+  const plan = planOf(settings, draft, rules);
   const dirty = plan.order !== undefined || plan.edits.length > 0 || plan.globalQueueTimeoutMs !== undefined;
   // Leaving asks first (an invalid value typed is an edit too).
   useUnsavedChanges("Settings", dirty || invalid);
@@ -31,6 +31,7 @@ export function useSettingsDraft(settings: Settings) {
     setDraft(f);
   };
   return {
+    rules,
     rows,
     /** The environment variable pinning the priority order (null: it can be reordered). */
     orderPinnedBy: settings.platforms.map((p) => p.pinned.position).find(Boolean) ?? null,

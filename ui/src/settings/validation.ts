@@ -1,13 +1,13 @@
-// Reference 004's rules, checked inline before anything is saved (the core
-// checks them again and refuses with `config_invalid`).
+// Reference 004's rules, checked inline before anything is saved. The
+// ranges come from the core (`settingsRules`, the same constants it checks a
+// save against and refuses with `config_invalid`), never from a copy here.
+import type { Range, SettingsRules } from "../bindings";
 
-export const LIMIT_RANGE = { min: 1, max: 100_000 } as const;
-export const QUEUE_TIMEOUT_RANGE = { min: 0, max: 3_600_000 } as const;
-export const GLOBAL_TIMEOUT_RANGE = { min: 1_000, max: 3_600_000 } as const;
+export type { SettingsRules };
 
 export type Parsed = { ok: true; value: number } | { ok: false; error: string };
 
-function parseInteger(text: string, what: string, range: { min: number; max: number }, unit = ""): Parsed {
+function parseInteger(text: string, what: string, range: Range, unit = ""): Parsed {
   const t = text.trim();
   const span = `${range.min.toLocaleString("en-US")} to ${range.max.toLocaleString("en-US")}${unit}`;
   if (t === "") return { ok: false, error: `${what} is required (${span}).` };
@@ -17,6 +17,12 @@ function parseInteger(text: string, what: string, range: { min: number; max: num
   return { ok: true, value: n };
 }
 
-export const parseLimit = (t: string) => parseInteger(t, "Limit", LIMIT_RANGE);
-export const parseQueueTimeout = (t: string) => parseInteger(t, "Queue timeout", QUEUE_TIMEOUT_RANGE, " ms");
-export const parseGlobalTimeout = (t: string) => parseInteger(t, "Global queue timeout", GLOBAL_TIMEOUT_RANGE, " ms");
+/** `min – max` with thin grouping, for field hints (`0 – 3 600 000`). */
+export function spanOf(range: Range): string {
+  const group = (n: number) => n.toLocaleString("en-US").replace(/,/g, " ");
+  return `${group(range.min)} – ${group(range.max)}`;
+}
+
+export const parseLimit = (t: string, rules: SettingsRules) => parseInteger(t, "Limit", rules.botLimit);
+export const parseQueueTimeout = (t: string, rules: SettingsRules) => parseInteger(t, "Queue timeout", rules.queueTimeoutMs, " ms");
+export const parseGlobalTimeout = (t: string, rules: SettingsRules) => parseInteger(t, "Global queue timeout", rules.globalQueueTimeoutMs, " ms");

@@ -3,7 +3,7 @@
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { App } from "../App";
 import type { CloseImpact } from "../api/types";
-import { settingsFixture } from "../test/fixtures";
+import { rulesFixture, settingsFixture } from "../test/fixtures";
 import { emitCloseRequested, mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { ClosePrompt } from "./ClosePrompt";
@@ -76,6 +76,7 @@ describe("closing the window", () => {
 
   it("asks when unsaved edits would be lost, even with nothing queued", async () => {
     mockApi.getSettings.mockResolvedValue(settingsFixture());
+    mockApi.settingsRules.mockResolvedValue(rulesFixture());
     mockApi.settingsHistory.mockResolvedValue([]);
     window.history.replaceState(null, "", "#/settings");
     renderApp(<App />);

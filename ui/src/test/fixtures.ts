@@ -1,4 +1,5 @@
 import type { QueueSnapshot, Settings, Slot } from "../api/types";
+import type { SettingsRules } from "../bindings";
 
 export const T0 = Date.parse("2026-01-15T10:00:00.000Z");
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -38,6 +39,11 @@ export function queueSnapshot(now: number): QueueSnapshot {
       { id: 2, botId: 789, pool: "pool-zoom", meetingPlatform: "zoom", priority: 100, queuedAt: iso(now - 10_000), timeoutAt: iso(now + 300_000), waitingOn: "k8s", position: 2, estimatedWaitMs: null },
     ],
   };
+}
+
+/** The core's settings ranges (what `settings_rules` returns). */
+export function rulesFixture(): SettingsRules {
+  return { botLimit: { min: 1, max: 100_000 }, queueTimeoutMs: { min: 0, max: 3_600_000 }, globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 } };
 }
 
 export function settingsFixture(): Settings {

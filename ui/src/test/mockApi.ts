@@ -19,6 +19,7 @@ const names: (keyof Api)[] = [
   "getSettings",
   "saveSettings",
   "settingsHistory",
+  "settingsRules",
   "botDetails",
   "connectionStatus",
   "listDefinitions",

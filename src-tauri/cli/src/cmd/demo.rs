@@ -5,14 +5,14 @@
 //! status line per second shows it happen.
 
 use berth_core::demo::{self, Snapshot, Traffic, BURST_RATE, BURST_SECS, CALM_RATE, CALM_SECS};
-use berth_core::{Berth, Options, Result};
+use berth_core::{Berth, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::cli::DemoArgs;
-use crate::connect::{describe, shutdown_signal};
+use crate::connect::shutdown_signal;
 use crate::output::{self, Ctx};
 
 /// One status line: the core's snapshot and the traffic's counters.
@@ -73,9 +73,9 @@ fn banner(berth: &Berth, database: &str) -> String {
 
 /// Runs the command.
 pub async fn run(ctx: Ctx, args: DemoArgs) -> Result<()> {
-    let options = Options::from_env(true, true);
-    let database = describe(options.database_url.as_deref(), &options.data_dir);
-    let berth = Berth::start(options).await?;
+    let builder = Berth::from_env(true)?.background(true);
+    let database = builder.location().unwrap_or_default();
+    let berth = builder.start().await?;
     let result = drive(ctx, &berth, &database, args).await;
     let stopped = berth.shutdown().await;
     result?;

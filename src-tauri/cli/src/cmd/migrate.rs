@@ -5,22 +5,12 @@
 //! (a missing or invalid variable) writes nothing.
 
 use berth_core::config::EnvConfig;
-use berth_core::Result;
-use berth_core::{db, instance};
-use chrono::{DateTime, Utc};
+use berth_core::db::AppliedMigration;
+use berth_core::{instance, Result};
 use serde::Serialize;
-use sqlx::PgPool;
 
-use crate::connect::Db;
+use crate::connect::{self, Db};
 use crate::output::{self, plural, Ctx};
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-struct Applied {
-    version: i64,
-    description: String,
-    installed_on: DateTime<Utc>,
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,24 +21,10 @@ struct Report {
     description: Option<String>,
     /// Versions applied by this run.
     applied_now: Vec<i64>,
-    migrations: Vec<Applied>,
+    migrations: Vec<AppliedMigration>,
     /// The environment's configuration was written (pinned settings,
     /// default pools, in development mode the simulator's knobs).
     configured: bool,
-}
-
-async fn applied(db: &PgPool) -> Result<Vec<Applied>> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(db)
-        .await?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    Ok(sqlx::query_as(
-        "SELECT version, description, installed_on FROM _sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(db)
-    .await?)
 }
 
 /// Runs the command.
@@ -57,7 +33,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    let db = Db::open(false).await?;
+    let db = connect::open(false).await?;
     let result = migrate(&db, &config).await;
     let closed = db.close().await;
     let report = result?;
@@ -92,22 +68,14 @@ pub async fn run(ctx: Ctx) -> Result<()> {
 }
 
 async fn migrate(db: &Db, config: &EnvConfig) -> Result<Report> {
-    let before = applied(&db.pool).await?;
-    db::migrate(&db.pool).await?;
-    instance::prepare(&db.pool, config).await?;
-    let after = applied(&db.pool).await?;
-    let applied_now = after
-        .iter()
-        .filter(|m| !before.iter().any(|b| b.version == m.version))
-        .map(|m| m.version)
-        .collect();
-    let last = after.last();
+    let done = instance::migrate(&db.pool, config).await?;
+    let last = done.migrations.last();
     Ok(Report {
         database: db.location.clone(),
         version: last.map(|m| m.version),
         description: last.map(|m| m.description.clone()),
-        applied_now,
-        migrations: after,
+        applied_now: done.applied_now,
+        migrations: done.migrations,
         configured: true,
     })
 }

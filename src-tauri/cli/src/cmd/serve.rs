@@ -1,16 +1,16 @@
 //! `berth serve`: a headless instance until Ctrl-C or SIGTERM.
 
-use berth_core::{Berth, Options, Result};
+use berth_core::{Berth, Result};
 use serde_json::json;
 
-use crate::connect::{describe, shutdown_signal};
+use crate::connect::shutdown_signal;
 use crate::output::{self, Ctx};
 
 /// Runs the command.
 pub async fn run(ctx: Ctx) -> Result<()> {
-    let options = Options::from_env(ctx.dev, true);
-    let database = describe(options.database_url.as_deref(), &options.data_dir);
-    let berth = Berth::start(options).await?;
+    let builder = Berth::from_env(ctx.dev)?.background(true);
+    let database = builder.location().unwrap_or_default();
+    let berth = builder.start().await?;
     let mode = if ctx.dev {
         "development mode: simulated platforms"
     } else {

@@ -635,18 +635,8 @@ fn socket_dir_for(data_dir: &Path) -> PathBuf {
     }
     Path::new("/tmp").join(format!(
         "berth-pg-{:016x}",
-        fnv1a(data_dir.as_os_str().as_encoded_bytes())
+        crate::stable_hash::fnv1a(data_dir.as_os_str().as_encoded_bytes())
     ))
-}
-
-/// FNV-1a (64 bit): stable across Rust versions, unlike `DefaultHasher`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// Creates `dir` (if missing) with mode 0700, owned by the server's OS user

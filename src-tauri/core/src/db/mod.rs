@@ -76,6 +76,34 @@ pub async fn migrate(db: &PgPool) -> Result<()> {
     Ok(())
 }
 
+/// One migration applied to the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedMigration {
+    /// Its version.
+    pub version: i64,
+    /// What it does.
+    pub description: String,
+    /// When it was applied.
+    pub installed_on: chrono::DateTime<chrono::Utc>,
+}
+
+/// The migrations applied successfully, oldest first; none when the
+/// database has no Berth schema yet. Reads only.
+pub async fn applied_migrations(db: &PgPool) -> Result<Vec<AppliedMigration>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(db)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(
+        "SELECT version, description, installed_on FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Checks, reading only, that the database's schema is exactly this
 /// build's: every embedded migration applied successfully with the same
 /// checksum, and none this build does not know. Commands that must not

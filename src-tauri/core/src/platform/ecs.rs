@@ -96,37 +96,7 @@ fn invalid(var: &str, message: impl Into<String>) -> Error {
     Error::config(ErrorCode::ConfigInvalid, var, message)
 }
 
-fn set(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    get(var)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn list(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Vec<String>> {
-    let Some(raw) = set(get, var) else {
-        return Ok(Vec::new());
-    };
-    let items: Vec<String> = raw.split(',').map(|s| s.trim().to_string()).collect();
-    if items.iter().any(String::is_empty) {
-        return Err(invalid(
-            var,
-            format!("has an empty entry in {raw:?}; separate values with single commas"),
-        ));
-    }
-    Ok(items)
-}
-
-/// Parses a boolean environment value (`true/false/1/0/yes/no`).
-pub(crate) fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Option<bool>> {
-    let Some(raw) = set(get, var) else {
-        return Ok(None);
-    };
-    match raw.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(Some(true)),
-        "false" | "0" | "no" => Ok(Some(false)),
-        _ => Err(invalid(var, format!("must be true or false, got {raw:?}"))),
-    }
-}
+use crate::config::var::{flag, list, text as set};
 
 impl EcsSettings {
     /// Reads the ECS configuration; every error names its variable.

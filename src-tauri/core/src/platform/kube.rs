@@ -99,11 +99,7 @@ pub struct KubeSettings {
     pub ttl_seconds: i32,
 }
 
-fn set(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    get(var)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
+use crate::config::var::{flag, text as set};
 
 fn invalid(var: &str, message: impl Into<String>) -> Error {
     Error::config(ErrorCode::ConfigInvalid, var, message)
@@ -114,12 +110,7 @@ fn quantity(get: &dyn Fn(&str) -> Option<String>, var: &str, default: &str) -> R
     let Some(v) = set(get, var) else {
         return Ok(default.to_string());
     };
-    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let suffix = &v[digits.len()..];
-    let ok = !digits.is_empty()
-        && digits.parse::<f64>().is_ok_and(|n| n > 0.0)
-        && ["", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"].contains(&suffix);
-    if ok {
+    if crate::quantity::is_valid(&v) {
         Ok(v)
     } else {
         Err(invalid(
@@ -134,7 +125,7 @@ fn quantity(get: &dyn Fn(&str) -> Option<String>, var: &str, default: &str) -> R
 impl KubeSettings {
     /// Reads the Kubernetes configuration; every error names its variable.
     pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
-        let in_cluster = super::ecs::flag(get, "K8S_IN_CLUSTER")?.unwrap_or(false);
+        let in_cluster = flag(get, "K8S_IN_CLUSTER")?.unwrap_or(false);
         let context = set(get, "K8S_CONTEXT");
         let source = match (in_cluster, set(get, "K8S_KUBECONFIG")) {
             (true, Some(_)) => {

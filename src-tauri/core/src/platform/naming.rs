@@ -5,16 +5,7 @@
 //! create of the same assignment collide (409, adopt) instead of starting a
 //! second workload.
 
-/// FNV-1a: stable across builds and platforms (unlike `DefaultHasher`),
-/// enough to keep shortened names distinct.
-fn fnv1a(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+use crate::stable_hash::fnv1a;
 
 /// `text` as a DNS-1123 label: lowercase `a-z0-9-`, starting with a letter,
 /// ending with an alphanumeric, at most `max` characters. When anything was
@@ -36,7 +27,7 @@ pub fn dns_label(text: &str, max: usize) -> String {
     let mut out = if lossless {
         clean
     } else {
-        let hash = format!("{:08x}", fnv1a(text) as u32);
+        let hash = format!("{:08x}", fnv1a(text.as_bytes()) as u32);
         let keep = max - hash.len() - 1;
         let mut head: String = clean.chars().take(keep).collect();
         while head.ends_with('-') {

@@ -10,25 +10,21 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{lock, record};
+use super::rules::{BOT_LIMIT, GLOBAL_QUEUE_TIMEOUT_MS, QUEUE_TIMEOUT_MS};
+use super::{load, lock, record, Settings};
+use crate::actor::Actor;
 use crate::error::{Error, ErrorCode, Result};
+use crate::feed::{Feed, Topic};
 use crate::meeting::PlatformKind;
-
-/// Range of a platform's bot limit.
-const LIMIT: std::ops::RangeInclusive<i32> = 1..=100_000;
-/// Range of a platform's queue timeout, in ms.
-const QUEUE_TIMEOUT_MS: std::ops::RangeInclusive<i32> = 0..=3_600_000;
-/// Range of the global queue timeout, in ms (as `GLOBAL_QUEUE_TIMEOUT_MS`).
-const GLOBAL_QUEUE_TIMEOUT_MS: std::ops::RangeInclusive<i32> = 1_000..=3_600_000;
 
 /// An administrator's edit of one platform; `None` fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlatformEdit {
     /// New enabled flag.
     pub enabled: Option<bool>,
-    /// New limit (1..=100000).
+    /// New limit (within [`BOT_LIMIT`]).
     pub bot_limit: Option<i32>,
-    /// New queue timeout (0..=3600000 ms).
+    /// New queue timeout (within [`QUEUE_TIMEOUT_MS`]).
     pub queue_timeout_ms: Option<i32>,
 }
 
@@ -45,7 +41,8 @@ pub struct SettingsPlan {
     pub order: Option<Vec<PlatformKind>>,
     /// Edits of single platforms (each platform at most once).
     pub edits: Vec<(PlatformKind, PlatformEdit)>,
-    /// The ceiling of every request's global queue timeout (1000..=3600000 ms).
+    /// The ceiling of every request's global queue timeout (within
+    /// [`GLOBAL_QUEUE_TIMEOUT_MS`]).
     pub global_queue_timeout_ms: Option<i32>,
 }
 
@@ -86,96 +83,111 @@ fn check_values(plan: &SettingsPlan) -> Result<()> {
                 format!("nothing to change for {kind}: give enabled, botLimit or queueTimeoutMs"),
             ));
         }
-        if let Some(l) = edit.bot_limit.filter(|l| !LIMIT.contains(l)) {
-            return Err(invalid(
-                "botLimit",
-                format!("must be from 1 to 100000, got {l}"),
-            ));
+        if let Some(l) = edit.bot_limit.filter(|l| !BOT_LIMIT.contains((*l).into())) {
+            return Err(invalid("botLimit", BOT_LIMIT.refusal(l)));
         }
         if let Some(t) = edit
             .queue_timeout_ms
-            .filter(|t| !QUEUE_TIMEOUT_MS.contains(t))
+            .filter(|t| !QUEUE_TIMEOUT_MS.contains((*t).into()))
         {
-            return Err(invalid(
-                "queueTimeoutMs",
-                format!("must be from 0 to 3600000, got {t}"),
-            ));
+            return Err(invalid("queueTimeoutMs", QUEUE_TIMEOUT_MS.refusal(t)));
         }
     }
     if let Some(ms) = plan
         .global_queue_timeout_ms
-        .filter(|ms| !GLOBAL_QUEUE_TIMEOUT_MS.contains(ms))
+        .filter(|ms| !GLOBAL_QUEUE_TIMEOUT_MS.contains((*ms).into()))
     {
         return Err(invalid(
             "globalQueueTimeoutMs",
-            format!("must be from 1000 to 3600000, got {ms}"),
+            GLOBAL_QUEUE_TIMEOUT_MS.refusal(ms),
         ));
     }
     Ok(())
 }
 
-/// Applies a whole save in one transaction, each change recorded as made
-/// by `who`. Refused (`invalid_input`, `config_invalid`, `conflict` for a
-/// value pinned by the environment, `not_found`) before or while writing;
-/// either way the transaction is rolled back and nothing changes.
-pub async fn save(db: &PgPool, plan: &SettingsPlan, who: &str) -> Result<()> {
+/// An administrator's save, the use case every face calls: the whole
+/// plan checked and applied in one transaction, each change recorded as
+/// made by `actor`; after the commit the [`Topic::Settings`] change is
+/// published on `feed` (so every open app reloads its settings), and the
+/// settings now in force are returned. Refused (`invalid_input`,
+/// `config_invalid`, `conflict` for a value pinned by the environment,
+/// `not_found`) before or while writing; either way the transaction is
+/// rolled back, nothing changes and nothing is published.
+pub async fn save(
+    db: &PgPool,
+    feed: &Feed,
+    plan: &SettingsPlan,
+    actor: &Actor,
+) -> Result<Settings> {
     check_values(plan)?;
     let mut tx = db.begin().await?;
     lock(&mut tx).await?;
     if let Some(order) = &plan.order {
-        apply_order(&mut tx, order, who).await?;
+        apply_order(&mut tx, order, actor).await?;
     }
     for (kind, edit) in &plan.edits {
-        apply_edit(&mut tx, *kind, edit, who).await?;
+        apply_edit(&mut tx, *kind, edit, actor).await?;
     }
     if !plan.edits.is_empty() {
         ensure_routable(&mut tx).await?;
     }
     if let Some(ms) = plan.global_queue_timeout_ms {
-        apply_global(&mut tx, ms, who).await?;
+        apply_global(&mut tx, ms, actor).await?;
     }
     tx.commit().await?;
-    Ok(())
+    feed.publish(&[Topic::Settings]);
+    load(db).await
 }
 
 /// Applies an administrator's edit of one platform ([`save`] with only it).
 pub async fn edit_platform(
     db: &PgPool,
+    feed: &Feed,
     kind: PlatformKind,
     edit: &PlatformEdit,
-    who: &str,
+    actor: &Actor,
 ) -> Result<()> {
     let plan = SettingsPlan {
         edits: vec![(kind, edit.clone())],
         ..SettingsPlan::default()
     };
-    save(db, &plan, who).await
+    save(db, feed, &plan, actor).await.map(drop)
 }
 
 /// Sets the priority order ([`save`] with only it). The order in force is
 /// accepted as is, even when `PLATFORM_PRIORITY` pins it.
-pub async fn set_priority(db: &PgPool, order: &[PlatformKind], who: &str) -> Result<()> {
+pub async fn set_priority(
+    db: &PgPool,
+    feed: &Feed,
+    order: &[PlatformKind],
+    actor: &Actor,
+) -> Result<()> {
     let plan = SettingsPlan {
         order: Some(order.to_vec()),
         ..SettingsPlan::default()
     };
-    save(db, &plan, who).await
+    save(db, feed, &plan, actor).await.map(drop)
 }
 
 /// Sets the ceiling of every request's global queue timeout ([`save`] with only it).
-pub async fn set_global_queue_timeout(db: &PgPool, ms: i32, who: &str) -> Result<()> {
+pub async fn set_global_queue_timeout(
+    db: &PgPool,
+    feed: &Feed,
+    ms: i32,
+    actor: &Actor,
+) -> Result<()> {
     let plan = SettingsPlan {
         global_queue_timeout_ms: Some(ms),
         ..SettingsPlan::default()
     };
-    save(db, &plan, who).await
+    save(db, feed, &plan, actor).await.map(drop)
 }
 
 async fn apply_edit(
     conn: &mut PgConnection,
     kind: PlatformKind,
     edit: &PlatformEdit,
-    who: &str,
+    who: &Actor,
 ) -> Result<()> {
     let row: Option<(bool, Option<i32>, i32, Value)> = sqlx::query_as(
         "SELECT enabled, bot_limit, queue_timeout_ms, pinned FROM platform_settings WHERE platform = $1 FOR UPDATE",
@@ -224,7 +236,7 @@ async fn apply_edit(
     .bind(edit.enabled)
     .bind(edit.bot_limit)
     .bind(edit.queue_timeout_ms)
-    .bind(who)
+    .bind(who.record())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -248,7 +260,7 @@ async fn ensure_routable(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-async fn apply_order(conn: &mut PgConnection, order: &[PlatformKind], who: &str) -> Result<()> {
+async fn apply_order(conn: &mut PgConnection, order: &[PlatformKind], who: &Actor) -> Result<()> {
     let rows: Vec<(String, i32, Value)> = sqlx::query_as(
         "SELECT platform, position, pinned FROM platform_settings ORDER BY position, platform FOR UPDATE",
     )
@@ -300,14 +312,14 @@ async fn apply_order(conn: &mut PgConnection, order: &[PlatformKind], who: &str)
         )
         .bind(kind.as_str())
         .bind(new)
-        .bind(who)
+        .bind(who.record())
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-async fn apply_global(conn: &mut PgConnection, ms: i32, who: &str) -> Result<()> {
+async fn apply_global(conn: &mut PgConnection, ms: i32, who: &Actor) -> Result<()> {
     let row: Option<(Value, Option<String>)> = sqlx::query_as(
         "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms' FOR UPDATE",
     )
@@ -324,7 +336,7 @@ async fn apply_global(conn: &mut PgConnection, ms: i32, who: &str) -> Result<()>
          ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now(), updated_by = $2",
     )
     .bind(json!(ms))
-    .bind(who)
+    .bind(who.record())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -8,111 +8,155 @@
 //! leaves it out: that "disabled" was the environment's, not an
 //! administrator's. A platform an administrator disabled (never pinned)
 //! stays disabled. Rows that would not change are not written.
+//!
+//! Two steps: [`resolve`] is a pure function from the environment and the
+//! rows in force to an [`EnvPlan`] (every rule above lives there, tested
+//! without a database); [`apply_env`] reads the rows under the settings
+//! lock, resolves and writes the plan.
 
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{lock, record};
+use crate::actor::Actor;
 use crate::config::EnvConfig;
 use crate::error::Result;
 use crate::meeting::PlatformKind;
 
-const WHO: &str = "environment";
-
-/// Writes the environment's configuration into the shared settings, in one
-/// transaction. Idempotent: applying the same configuration again writes
-/// nothing. Changes are recorded as made by `environment`.
-pub async fn apply_env(db: &PgPool, env: &EnvConfig) -> Result<()> {
-    let mut tx = db.begin().await?;
-    // One writer at a time: instances starting together must not interleave.
-    lock(&mut tx).await?;
-    for (ordinal, kind) in PlatformKind::ALL.iter().enumerate() {
-        apply_platform(&mut tx, env, *kind, ordinal).await?;
-    }
-    apply_global(&mut tx, env).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// A `platform_settings` row as the environment sees it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-struct Row {
-    position: i32,
-    enabled: bool,
-    bot_limit: Option<i32>,
-    queue_timeout_ms: i32,
-    pinned: Value,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Position in the priority order.
+    pub position: i32,
+    /// Whether the router may use the platform.
+    pub enabled: bool,
+    /// Max concurrent bots (`None`: skipped).
+    pub bot_limit: Option<i32>,
+    /// How long a request waits for the platform.
+    pub queue_timeout_ms: i32,
+    /// Field name → the variable pinning it.
+    pub pinned: BTreeMap<String, String>,
 }
 
-async fn existing_or_new(conn: &mut PgConnection, kind: PlatformKind, fresh: Row) -> Result<Row> {
-    let existing: Option<Row> = sqlx::query_as(
-        "SELECT position, enabled, bot_limit, queue_timeout_ms, pinned FROM platform_settings
-         WHERE platform = $1 FOR UPDATE",
-    )
-    .bind(kind.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = existing {
-        return Ok(row);
-    }
-    sqlx::query(
-        "INSERT INTO platform_settings (platform, position, enabled, bot_limit, queue_timeout_ms, updated_by)
-         VALUES ($1, $2, $3, $4, $5, 'environment')",
-    )
-    .bind(kind.as_str())
-    .bind(fresh.position)
-    .bind(fresh.enabled)
-    .bind(fresh.bot_limit)
-    .bind(fresh.queue_timeout_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Row {
-        pinned: json!({}),
-        ..fresh
-    })
+/// One change to record in `settings_history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The field (`position`, `enabled`, `botLimit`, `queueTimeoutMs`).
+    pub field: &'static str,
+    /// Value before.
+    pub old: Value,
+    /// Value after.
+    pub new: Value,
 }
 
-async fn apply_platform(
-    conn: &mut PgConnection,
+/// What the environment does to one platform's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlatformPlan {
+    /// Which platform.
+    pub kind: PlatformKind,
+    /// The row does not exist yet: insert it with these defaults first.
+    pub insert: Option<Row>,
+    /// The row before the environment's changes (the inserted one, if new).
+    pub before: Row,
+    /// The row after them; written only when it differs from `before`.
+    pub after: Row,
+    /// The changes to record, in order (unchanged values are skipped when written).
+    pub changes: Vec<Change>,
+}
+
+/// What the environment does to the global queue timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GlobalPlan {
+    /// `GLOBAL_QUEUE_TIMEOUT_MS` is set: the value is pinned by it.
+    Pin {
+        /// The variable.
+        var: String,
+        /// The value.
+        value: u32,
+        /// The value before (`Null` when none was stored).
+        old: Value,
+    },
+    /// Not set: the default fills a missing row, a pin is lifted.
+    Unpinned {
+        /// The default written when no value is stored.
+        default: u32,
+    },
+}
+
+/// Everything one application of the environment writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvPlan {
+    /// Every platform, in [`PlatformKind::ALL`] order.
+    pub platforms: Vec<PlatformPlan>,
+    /// The global queue timeout.
+    pub global: GlobalPlan,
+}
+
+/// Resolves what the environment `env` changes, given the platform rows in
+/// force (`rows`, missing ones absent) and the stored global queue timeout
+/// (`global`, `None` when no row exists). Pure: reads and writes nothing.
+pub fn resolve(
     env: &EnvConfig,
-    kind: PlatformKind,
-    ordinal: usize,
-) -> Result<()> {
+    rows: &HashMap<PlatformKind, Row>,
+    global: Option<&Value>,
+) -> EnvPlan {
+    let platforms = PlatformKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(ordinal, kind)| resolve_platform(env, *kind, ordinal, rows.get(kind)))
+        .collect();
+    let g = &env.global_queue_timeout_ms;
+    let global = match &g.pinned_by {
+        Some(var) => GlobalPlan::Pin {
+            var: var.clone(),
+            value: g.value,
+            old: global.cloned().unwrap_or(Value::Null),
+        },
+        None => GlobalPlan::Unpinned { default: g.value },
+    };
+    EnvPlan { platforms, global }
+}
+
+/// The row a platform gets when none exists: its place in the priority
+/// order (unlisted ones after every listed one), enabled when listed, the
+/// configured or default limit and timeout, nothing pinned yet.
+fn fresh_row(env: &EnvConfig, kind: PlatformKind, ordinal: usize) -> Row {
     let listed = env.priority.value.iter().position(|k| *k == kind);
     let cfg = env.platforms.iter().find(|p| p.kind == kind);
-    let position = listed.map_or(100 + ordinal as i32, |i| i as i32);
-    let fresh = Row {
-        position,
+    Row {
+        position: listed.map_or(100 + ordinal as i32, |i| i as i32),
         enabled: listed.is_some(),
         bot_limit: cfg.map(|c| c.bot_limit.value as i32),
         queue_timeout_ms: cfg.map_or(kind.default_queue_timeout_ms(), |c| {
             c.queue_timeout_ms.value
         }) as i32,
-        pinned: json!({}),
-    };
-    let before = existing_or_new(conn, kind, fresh).await?;
-    let was_pinned: BTreeMap<String, String> =
-        serde_json::from_value(before.pinned.clone()).unwrap_or_default();
+        pinned: BTreeMap::new(),
+    }
+}
+
+fn resolve_platform(
+    env: &EnvConfig,
+    kind: PlatformKind,
+    ordinal: usize,
+    existing: Option<&Row>,
+) -> PlatformPlan {
+    let fresh = fresh_row(env, kind, ordinal);
+    let insert = existing.is_none().then(|| fresh.clone());
+    let before = existing.cloned().unwrap_or_else(|| fresh.clone());
     let mut row = before.clone();
     let mut pinned = BTreeMap::new();
-    let subject = format!("platform:{}", kind.as_str());
-    let env_disabled_it = was_pinned.contains_key("enabled");
+    let mut changes = Vec::new();
+    let mut change = |field, old: Value, new: Value| changes.push(Change { field, old, new });
+    let listed = env.priority.value.contains(&kind);
+    let env_disabled_it = before.pinned.contains_key("enabled");
     let mut enabled = None;
     match &env.priority.pinned_by {
         Some(var) => {
             pinned.insert("position".to_string(), var.clone());
-            record(
-                conn,
-                &subject,
-                "position",
-                json!(row.position),
-                json!(position),
-                WHO,
-            )
-            .await?;
-            row.position = position;
-            if listed.is_none() {
+            change("position", json!(row.position), json!(fresh.position));
+            row.position = fresh.position;
+            if !listed {
                 pinned.insert("enabled".to_string(), var.clone());
                 enabled = Some(false);
             } else if env_disabled_it {
@@ -121,132 +165,261 @@ async fn apply_platform(
         }
         // The pinned order is gone: only a platform the environment itself
         // had left out goes back to its unconfigured default.
-        None if env_disabled_it => enabled = Some(listed.is_some()),
+        None if env_disabled_it => enabled = Some(listed),
         None => {}
     }
     if let Some(v) = enabled {
-        record(conn, &subject, "enabled", json!(row.enabled), json!(v), WHO).await?;
+        change("enabled", json!(row.enabled), json!(v));
         row.enabled = v;
     }
-    apply_limits(conn, env, kind, &mut row, &mut pinned).await?;
-    row.pinned = serde_json::to_value(&pinned).unwrap_or_default();
-    if row == before {
-        return Ok(());
+    // The limit and queue timeout the environment pins (a listed platform
+    // without a limit is pinned to none: reference 004 skips it).
+    match env.platforms.iter().find(|p| p.kind == kind) {
+        Some(c) => {
+            if let Some(var) = &c.bot_limit.pinned_by {
+                pinned.insert("botLimit".to_string(), var.clone());
+                let v = c.bot_limit.value as i32;
+                change("botLimit", json!(row.bot_limit), json!(v));
+                row.bot_limit = Some(v);
+            }
+            if let Some(var) = &c.queue_timeout_ms.pinned_by {
+                pinned.insert("queueTimeoutMs".to_string(), var.clone());
+                let v = c.queue_timeout_ms.value as i32;
+                change("queueTimeoutMs", json!(row.queue_timeout_ms), json!(v));
+                row.queue_timeout_ms = v;
+            }
+        }
+        None if listed && env.priority.pinned_by.is_some() => {
+            let var = format!("{}_BOT_LIMIT", kind.env_prefix());
+            pinned.insert("botLimit".to_string(), var);
+            change("botLimit", json!(row.bot_limit), Value::Null);
+            row.bot_limit = None;
+        }
+        None => {}
     }
-    sqlx::query(
-        "UPDATE platform_settings SET position = $2, enabled = $3, bot_limit = $4, queue_timeout_ms = $5,
-            pinned = $6, updated_at = now()
-         WHERE platform = $1",
+    row.pinned = pinned;
+    PlatformPlan {
+        kind,
+        insert,
+        before,
+        after: row,
+        changes,
+    }
+}
+
+/// Writes the environment's configuration into the shared settings, in one
+/// transaction under the settings lock: the rows in force are read,
+/// [`resolve`]d and the plan written. Idempotent: applying the same
+/// configuration again writes nothing. Changes are recorded as made by
+/// [`Actor::environment`]. Publishes nothing: it runs while an instance
+/// starts, before anyone can watch it.
+pub async fn apply_env(db: &PgPool, env: &EnvConfig) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // One writer at a time: instances starting together must not interleave.
+    lock(&mut tx).await?;
+    let rows = read_rows(&mut tx).await?;
+    let global: Option<Value> = sqlx::query_scalar(
+        "SELECT value FROM global_settings WHERE key = 'global_queue_timeout_ms'",
     )
-    .bind(kind.as_str())
-    .bind(row.position)
-    .bind(row.enabled)
-    .bind(row.bot_limit)
-    .bind(row.queue_timeout_ms)
-    .bind(&row.pinned)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *tx)
     .await?;
+    let plan = resolve(env, &rows, global.as_ref());
+    write(&mut tx, &plan).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// The limit and queue timeout the environment pins for one platform (a
-/// listed platform without a limit is pinned to none: skipped).
-async fn apply_limits(
-    conn: &mut PgConnection,
-    env: &EnvConfig,
-    kind: PlatformKind,
-    row: &mut Row,
-    pinned: &mut BTreeMap<String, String>,
-) -> Result<()> {
-    let subject = format!("platform:{}", kind.as_str());
-    let listed = env.priority.value.contains(&kind);
-    let cfg = env.platforms.iter().find(|p| p.kind == kind);
-    if let Some(c) = cfg {
-        if let Some(var) = &c.bot_limit.pinned_by {
-            pinned.insert("botLimit".to_string(), var.clone());
-            let v = c.bot_limit.value as i32;
-            record(
-                conn,
-                &subject,
-                "botLimit",
-                json!(row.bot_limit),
-                json!(v),
-                WHO,
-            )
-            .await?;
-            row.bot_limit = Some(v);
-        }
-        if let Some(var) = &c.queue_timeout_ms.pinned_by {
-            pinned.insert("queueTimeoutMs".to_string(), var.clone());
-            let v = c.queue_timeout_ms.value as i32;
-            record(
-                conn,
-                &subject,
-                "queueTimeoutMs",
-                json!(row.queue_timeout_ms),
-                json!(v),
-                WHO,
-            )
-            .await?;
-            row.queue_timeout_ms = v;
-        }
-    } else if listed && env.priority.pinned_by.is_some() {
-        // Listed without a limit: reference 004 skips it (with a warning).
-        pinned.insert(
-            "botLimit".to_string(),
-            format!("{}_BOT_LIMIT", kind.env_prefix()),
+async fn read_rows(conn: &mut PgConnection) -> Result<HashMap<PlatformKind, Row>> {
+    let rows: Vec<(String, i32, bool, Option<i32>, i32, Value)> = sqlx::query_as(
+        "SELECT platform, position, enabled, bot_limit, queue_timeout_ms, pinned
+         FROM platform_settings FOR UPDATE",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for (platform, position, enabled, bot_limit, queue_timeout_ms, pinned) in rows {
+        let Ok(kind) = platform.parse::<PlatformKind>() else {
+            continue; // a platform this build does not know: not the environment's
+        };
+        out.insert(
+            kind,
+            Row {
+                position,
+                enabled,
+                bot_limit,
+                queue_timeout_ms,
+                pinned: serde_json::from_value(pinned).unwrap_or_default(),
+            },
         );
-        record(
-            conn,
-            &subject,
-            "botLimit",
-            json!(row.bot_limit),
-            Value::Null,
-            WHO,
-        )
-        .await?;
-        row.bot_limit = None;
     }
-    Ok(())
+    Ok(out)
 }
 
-async fn apply_global(conn: &mut PgConnection, env: &EnvConfig) -> Result<()> {
-    let g = &env.global_queue_timeout_ms;
-    match &g.pinned_by {
-        Some(var) => {
-            let old: Option<Value> = sqlx::query_scalar(
-                "SELECT value FROM global_settings WHERE key = 'global_queue_timeout_ms'",
+/// Writes a resolved plan: missing rows inserted, changes recorded, rows
+/// that differ updated, the global timeout pinned or unpinned.
+async fn write(conn: &mut PgConnection, plan: &EnvPlan) -> Result<()> {
+    let who = Actor::environment();
+    for p in &plan.platforms {
+        if let Some(fresh) = &p.insert {
+            sqlx::query(
+                "INSERT INTO platform_settings (platform, position, enabled, bot_limit, queue_timeout_ms, updated_by)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .fetch_optional(&mut *conn)
+            .bind(p.kind.as_str())
+            .bind(fresh.position)
+            .bind(fresh.enabled)
+            .bind(fresh.bot_limit)
+            .bind(fresh.queue_timeout_ms)
+            .bind(who.record())
+            .execute(&mut *conn)
             .await?;
+        }
+        let subject = format!("platform:{}", p.kind.as_str());
+        for c in &p.changes {
+            record(conn, &subject, c.field, c.old.clone(), c.new.clone(), &who).await?;
+        }
+        if p.after == p.before {
+            continue;
+        }
+        let row = &p.after;
+        sqlx::query(
+            "UPDATE platform_settings SET position = $2, enabled = $3, bot_limit = $4, queue_timeout_ms = $5,
+                pinned = $6, updated_at = now()
+             WHERE platform = $1",
+        )
+        .bind(p.kind.as_str())
+        .bind(row.position)
+        .bind(row.enabled)
+        .bind(row.bot_limit)
+        .bind(row.queue_timeout_ms)
+        .bind(serde_json::to_value(&row.pinned).unwrap_or_default())
+        .execute(&mut *conn)
+        .await?;
+    }
+    write_global(conn, &plan.global, &who).await
+}
+
+async fn write_global(conn: &mut PgConnection, plan: &GlobalPlan, who: &Actor) -> Result<()> {
+    match plan {
+        GlobalPlan::Pin { var, value, old } => {
             record(
                 conn,
                 "global",
                 "globalQueueTimeoutMs",
-                old.unwrap_or(Value::Null),
-                json!(g.value),
-                WHO,
+                old.clone(),
+                json!(value),
+                who,
             )
             .await?;
             sqlx::query(
-                "INSERT INTO global_settings (key, value, pinned_by, updated_by) VALUES ('global_queue_timeout_ms', $1, $2, 'environment')
-                 ON CONFLICT (key) DO UPDATE SET value = $1, pinned_by = $2, updated_at = now(), updated_by = 'environment'
+                "INSERT INTO global_settings (key, value, pinned_by, updated_by) VALUES ('global_queue_timeout_ms', $1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET value = $1, pinned_by = $2, updated_at = now(), updated_by = $3
                  WHERE (global_settings.value, global_settings.pinned_by) IS DISTINCT FROM ($1, $2)",
             )
-            .bind(json!(g.value))
+            .bind(json!(value))
             .bind(var)
+            .bind(who.record())
             .execute(&mut *conn)
             .await?;
         }
-        None => {
+        GlobalPlan::Unpinned { default } => {
             sqlx::query(
-                "INSERT INTO global_settings (key, value, updated_by) VALUES ('global_queue_timeout_ms', $1, 'environment')
+                "INSERT INTO global_settings (key, value, updated_by) VALUES ('global_queue_timeout_ms', $1, $2)
                  ON CONFLICT (key) DO UPDATE SET pinned_by = NULL WHERE global_settings.pinned_by IS NOT NULL",
             )
-            .bind(json!(g.value))
+            .bind(json!(default))
+            .bind(who.record())
             .execute(&mut *conn)
             .await?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> EnvConfig {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), false).unwrap()
+    }
+
+    fn plan_of(plan: &EnvPlan, kind: PlatformKind) -> &PlatformPlan {
+        plan.platforms.iter().find(|p| p.kind == kind).unwrap()
+    }
+
+    #[test]
+    fn a_fresh_database_gets_every_row_with_the_pins_of_the_environment() {
+        let e = env(&[
+            ("PLATFORM_PRIORITY", "aws,k8s"),
+            ("AWS_BOT_LIMIT", "3"),
+            ("GLOBAL_QUEUE_TIMEOUT_MS", "5000"),
+        ]);
+        let plan = resolve(&e, &HashMap::new(), None);
+        assert!(plan.platforms.iter().all(|p| p.insert.is_some()));
+        let aws = plan_of(&plan, PlatformKind::Aws);
+        assert_eq!(
+            (aws.after.position, aws.after.enabled, aws.after.bot_limit),
+            (0, true, Some(3))
+        );
+        assert_eq!(aws.after.pinned["botLimit"], "AWS_BOT_LIMIT");
+        // Listed without a limit: pinned to none (skipped), naming its variable.
+        let k8s = plan_of(&plan, PlatformKind::K8s);
+        assert_eq!(k8s.after.bot_limit, None);
+        assert_eq!(k8s.after.pinned["botLimit"], "K8S_BOT_LIMIT");
+        // Left out: disabled by the environment, after every listed platform.
+        let coolify = plan_of(&plan, PlatformKind::Coolify);
+        assert!(!coolify.after.enabled && coolify.after.position >= 100);
+        assert_eq!(coolify.after.pinned["enabled"], "PLATFORM_PRIORITY");
+        assert_eq!(
+            plan.global,
+            GlobalPlan::Pin {
+                var: "GLOBAL_QUEUE_TIMEOUT_MS".into(),
+                value: 5000,
+                old: Value::Null
+            }
+        );
+    }
+
+    #[test]
+    fn the_environment_re_enables_only_what_it_had_disabled() {
+        let e = env(&[("PLATFORM_PRIORITY", "k8s,aws"), ("K8S_BOT_LIMIT", "1")]);
+        let disabled_by_env = Row {
+            position: 102,
+            enabled: false,
+            bot_limit: Some(2),
+            queue_timeout_ms: 30_000,
+            pinned: [("enabled".to_string(), "PLATFORM_PRIORITY".to_string())].into(),
+        };
+        let disabled_by_admin = Row {
+            pinned: BTreeMap::new(),
+            ..disabled_by_env.clone()
+        };
+        for (row, re_enabled) in [(disabled_by_env, true), (disabled_by_admin, false)] {
+            let rows = HashMap::from([(PlatformKind::Aws, row)]);
+            let plan = resolve(&e, &rows, None);
+            let aws = plan_of(&plan, PlatformKind::Aws);
+            assert!(aws.insert.is_none());
+            assert_eq!(aws.after.enabled, re_enabled, "{aws:?}");
+            assert_eq!(aws.after.position, 1);
+        }
+    }
+
+    #[test]
+    fn the_same_environment_again_changes_nothing() {
+        let e = env(&[("PLATFORM_PRIORITY", "k8s"), ("K8S_BOT_LIMIT", "4")]);
+        let first = resolve(&e, &HashMap::new(), None);
+        let rows: HashMap<_, _> = first
+            .platforms
+            .iter()
+            .map(|p| (p.kind, p.after.clone()))
+            .collect();
+        let again = resolve(&e, &rows, None);
+        for p in &again.platforms {
+            assert_eq!(p.before, p.after, "{p:?}");
+            assert!(p.changes.iter().all(|c| c.old == c.new), "{p:?}");
+        }
+        assert_eq!(again.global, GlobalPlan::Unpinned { default: 600_000 });
+    }
 }

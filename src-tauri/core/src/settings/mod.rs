@@ -8,10 +8,13 @@
 //! never interleave.
 //!
 //! [`env`] writes the environment's configuration (at start-up);
-//! [`edit`] applies administrators' edits, a whole save in one transaction.
+//! [`edit`] applies administrators' edits, a whole save in one transaction
+//! that announces itself on the change feed; [`rules`] holds the ranges
+//! both check against.
 
 mod edit;
-mod env;
+pub mod env;
+pub mod rules;
 
 pub use edit::{
     edit_platform, save, set_global_queue_timeout, set_priority, PlatformEdit, SettingsPlan,
@@ -23,6 +26,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
 
+use crate::actor::Actor;
 use crate::config::DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS;
 use crate::error::Result;
 use crate::meeting::PlatformKind;
@@ -139,7 +143,7 @@ async fn record(
     field: &str,
     old: Value,
     new: Value,
-    who: &str,
+    who: &Actor,
 ) -> Result<()> {
     if old != new {
         sqlx::query(
@@ -149,7 +153,7 @@ async fn record(
         .bind(field)
         .bind(old)
         .bind(new)
-        .bind(who)
+        .bind(who.record())
         .execute(&mut *conn)
         .await?;
     }

@@ -1,0 +1,86 @@
+//! The ranges of the shared settings (reference 004), defined once.
+//!
+//! The environment's parser ([`crate::config`]), an administrator's save
+//! ([`super::save`]) and the settings page (through the desktop's
+//! `settings_rules` command) all check against these constants, so the
+//! three can no longer drift apart.
+
+use serde::Serialize;
+
+/// An inclusive range of whole numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Range {
+    /// Smallest value allowed.
+    pub min: u32,
+    /// Largest value allowed.
+    pub max: u32,
+}
+
+impl Range {
+    /// Whether `value` lies within the range (bounds included).
+    pub fn contains(&self, value: i64) -> bool {
+        value >= i64::from(self.min) && value <= i64::from(self.max)
+    }
+
+    /// The words every refusal uses: `must be from <min> to <max>, got <value>`.
+    pub fn refusal(&self, value: impl std::fmt::Display) -> String {
+        format!("must be from {} to {}, got {value}", self.min, self.max)
+    }
+}
+
+/// A platform's bot limit (`<PLATFORM>_BOT_LIMIT`, the settings page's
+/// "Limit"): at least one bot, at most 100,000.
+pub const BOT_LIMIT: Range = Range {
+    min: 1,
+    max: 100_000,
+};
+
+/// A platform's queue timeout in ms (`<PLATFORM>_QUEUE_TIMEOUT_MS`): 0 (try
+/// the next platform at once) to one hour.
+pub const QUEUE_TIMEOUT_MS: Range = Range {
+    min: 0,
+    max: 3_600_000,
+};
+
+/// The ceiling of every request's global queue timeout in ms
+/// (`GLOBAL_QUEUE_TIMEOUT_MS`): one second to one hour.
+pub const GLOBAL_QUEUE_TIMEOUT_MS: Range = Range {
+    min: 1_000,
+    max: 3_600_000,
+};
+
+/// Every range an administrator's settings are checked against, for faces
+/// that check before they save (the settings page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsRules {
+    /// [`BOT_LIMIT`].
+    pub bot_limit: Range,
+    /// [`QUEUE_TIMEOUT_MS`].
+    pub queue_timeout_ms: Range,
+    /// [`GLOBAL_QUEUE_TIMEOUT_MS`].
+    pub global_queue_timeout_ms: Range,
+}
+
+/// The rules in force (the constants above).
+pub const RULES: SettingsRules = SettingsRules {
+    bot_limit: BOT_LIMIT,
+    queue_timeout_ms: QUEUE_TIMEOUT_MS,
+    global_queue_timeout_ms: GLOBAL_QUEUE_TIMEOUT_MS,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_inclusive_and_refusals_name_them() {
+        assert!(BOT_LIMIT.contains(1) && BOT_LIMIT.contains(100_000));
+        assert!(!BOT_LIMIT.contains(0) && !BOT_LIMIT.contains(100_001));
+        assert!(QUEUE_TIMEOUT_MS.contains(0) && !QUEUE_TIMEOUT_MS.contains(-1));
+        assert!(!GLOBAL_QUEUE_TIMEOUT_MS.contains(999));
+        assert_eq!(BOT_LIMIT.refusal(0), "must be from 1 to 100000, got 0");
+    }
+}
