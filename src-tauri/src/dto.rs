@@ -19,13 +19,13 @@ use specta::Type;
 use specta_typescript::Number;
 use std::collections::BTreeMap;
 
-/// A command's failure: a machine-readable `code` (berth-core's `ErrorCode`
-/// text: `config_invalid`, `conflict`, `not_found`, `database_unavailable`,
-/// ...) and a human `message`. The UI switches on `code`, never on `message`.
+/// A command's failure: a machine-readable `code` (berth-core's
+/// [`berth_core::ErrorCode`], a string-literal union in TypeScript) and a
+/// human `message`. The UI switches on `code`, never on `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct CommandError {
     /// Machine-readable code.
-    pub code: String,
+    pub code: berth_core::ErrorCode,
     /// Human message.
     pub message: String,
 }
@@ -34,7 +34,7 @@ impl CommandError {
     /// An error with `code` and `message`.
     pub fn new(code: berth_core::ErrorCode, message: impl Into<String>) -> Self {
         CommandError {
-            code: code.as_str().to_string(),
+            code,
             message: message.into(),
         }
     }
@@ -43,7 +43,7 @@ impl CommandError {
 impl From<berth_core::Error> for CommandError {
     fn from(e: berth_core::Error) -> Self {
         CommandError {
-            code: e.code().as_str().to_string(),
+            code: e.code(),
             message: e.to_string(),
         }
     }
