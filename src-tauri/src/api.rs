@@ -6,15 +6,18 @@
 pub mod definitions;
 pub mod deploy;
 
+use berth_core::bot::BotView;
 use berth_core::meeting::{PlatformKind, SlotStatus};
-use berth_core::{bot, instance, platform, pool, queue, settings, slot, ErrorCode};
+use berth_core::pool::{Pool, PoolStats};
+use berth_core::settings::{Settings, SettingsChange};
+use berth_core::slot::SlotView;
+use berth_core::{bot, instance, platform, pool, queue, settings, slot, timestamp, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::dto::{
-    self, BotDetails, CommandError, CommandResult, ConnectionStatus, PlatformOverview,
-    PlatformsOverview, PoolStats, QueueEntry, QueueSnapshot, QueueStats, Settings, SettingsChange,
-    SettingsPlan, Slot, SlotFilter, StatusCounts,
+    CommandError, CommandResult, ConnectionStatus, PlatformOverview, PlatformsOverview, QueueEntry,
+    QueueSnapshot, QueueStats, SettingsPlan, SlotFilter, StatusCounts,
 };
 
 /// Most history rows one call returns.
@@ -22,20 +25,15 @@ pub const MAX_HISTORY: i32 = 500;
 
 /// Per-pool slot counts.
 pub async fn pool_stats(db: &PgPool) -> CommandResult<Vec<PoolStats>> {
-    Ok(pool::stats(db)
-        .await?
-        .into_iter()
-        .map(PoolStats::from)
-        .collect())
+    Ok(pool::stats(db).await?)
 }
 
 /// Every pool definition.
-pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
+pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<Pool>> {
     Ok(pool::list(db)
         .await?
         .into_iter()
         .filter(|p| !p.retired)
-        .map(dto::Pool::from)
         .collect())
 }
 
@@ -44,7 +42,7 @@ pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<Que
     let entries = queue::list(db).await?;
     let rate = queue::release_rate(db, now).await?;
     Ok(QueueSnapshot {
-        now: dto::time(now),
+        now: timestamp::text(now),
         entries: entries
             .into_iter()
             .map(|e| {
@@ -63,7 +61,7 @@ pub async fn queue_stats(db: &PgPool, now: DateTime<Utc>) -> CommandResult<Queue
 
 /// Slots matching `filter`, by pool then name. Unknown statuses or
 /// platforms are refused (`invalid_input`), never silently ignored.
-pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<Slot>> {
+pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<SlotView>> {
     let statuses = filter
         .statuses
         .iter()
@@ -80,16 +78,12 @@ pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<S
         pool: filter.pool.clone().filter(|p| !p.is_empty()),
         platform,
     };
-    Ok(slot::list(db, &core_filter)
-        .await?
-        .into_iter()
-        .map(Slot::from)
-        .collect())
+    Ok(slot::list(db, &core_filter).await?)
 }
 
 /// The settings in force.
 pub async fn get_settings(db: &PgPool) -> CommandResult<Settings> {
-    Ok(settings::load(db).await?.into())
+    Ok(settings::load(db).await?)
 }
 
 /// Every platform in priority order with its settings, capacity in use,
@@ -111,18 +105,20 @@ pub async fn platforms_overview(
         .map(|p| {
             let name = p.platform.as_str();
             let mut slots = StatusCounts::default();
-            for c in counts.iter().filter(|c| c.deployment_platform == name) {
-                match c.status.as_str() {
-                    "idle" => slots.idle += c.count,
-                    "deploying" => slots.deploying += c.count,
-                    "busy" => slots.busy += c.count,
-                    "error" => slots.error += c.count,
-                    _ => {}
+            for c in counts
+                .iter()
+                .filter(|c| c.deployment_platform == p.platform)
+            {
+                match c.status {
+                    SlotStatus::Idle => slots.idle += c.count,
+                    SlotStatus::Deploying => slots.deploying += c.count,
+                    SlotStatus::Busy => slots.busy += c.count,
+                    SlotStatus::Error => slots.error += c.count,
                 }
                 slots.total += c.count;
             }
             PlatformOverview {
-                settings: p.into(),
+                settings: p.clone(),
                 used: used
                     .iter()
                     .find(|(k, _)| k == name)
@@ -131,14 +127,13 @@ pub async fn platforms_overview(
                 health: health
                     .get(&p.platform)
                     .copied()
-                    .unwrap_or(platform::Health::Unknown)
-                    .into(),
+                    .unwrap_or(platform::Health::Unknown),
                 slots,
             }
         })
         .collect();
     Ok(PlatformsOverview {
-        now: dto::time(now),
+        now: timestamp::text(now),
         platforms,
         global_queue_timeout_ms: s.global_queue_timeout_ms,
         global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
@@ -189,16 +184,12 @@ pub async fn settings_history(db: &PgPool, limit: i32) -> CommandResult<Vec<Sett
             format!("limit must be from 1 to {MAX_HISTORY}, got {limit}"),
         ));
     }
-    Ok(settings::history(db, i64::from(limit))
-        .await?
-        .into_iter()
-        .map(SettingsChange::from)
-        .collect())
+    Ok(settings::history(db, i64::from(limit)).await?)
 }
 
 /// One bot with its decision trace.
-pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotDetails> {
-    Ok(bot::get(db, id).await?.into())
+pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotView> {
+    Ok(bot::get(db, id).await?)
 }
 
 /// Whether the database answers (`SELECT 1`) and when the feed last spoke.
@@ -227,9 +218,9 @@ pub async fn connection_status(
     ConnectionStatus {
         database_ok,
         message,
-        last_event_at: last_event_at.map(dto::time),
+        last_event_at: last_event_at.map(timestamp::text),
         feed_connected: feed_connected && database_ok,
-        now: dto::time(now),
+        now: timestamp::text(now),
     }
 }
 

@@ -8,11 +8,16 @@ use berth_core::Berth;
 use tauri::State;
 
 use crate::api;
+use berth_core::bot::BotView;
+use berth_core::pool::{Pool, PoolStats};
+use berth_core::settings::{Settings, SettingsChange};
+use berth_core::slot::SlotView;
+
 use crate::dto::{
-    AccountRefresh, AppliedDefinition, BotDetails, BuilderTable, CommandResult, ConnectionStatus,
+    AccountRefresh, AppliedDefinition, BuilderTable, CommandResult, ConnectionStatus,
     DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats,
-    SavedDefinition, Settings, SettingsChange, SettingsPlan, Slot, SlotFilter, Validation,
+    DeployRequest, Id, PlatformsOverview, QueueSnapshot, QueueStats, SavedDefinition, SettingsPlan,
+    SlotFilter, Validation,
 };
 use crate::state::Core;
 
@@ -53,7 +58,7 @@ pub async fn queue_stats(core: State<'_, Core>) -> CommandResult<QueueStats> {
 /// Slots matching the filter.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_slots(core: State<'_, Core>, filter: SlotFilter) -> CommandResult<Vec<Slot>> {
+pub async fn list_slots(core: State<'_, Core>, filter: SlotFilter) -> CommandResult<Vec<SlotView>> {
     api::list_slots(core.get().await?.db(), &filter).await
 }
 
@@ -98,7 +103,7 @@ pub async fn settings_history(
 /// One bot with its decision trace.
 #[tauri::command]
 #[specta::specta]
-pub async fn bot_details(core: State<'_, Core>, id: Id) -> CommandResult<BotDetails> {
+pub async fn bot_details(core: State<'_, Core>, id: Id) -> CommandResult<BotView> {
     api::bot_details(core.get().await?.db(), id.0).await
 }
 

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod slot;
 pub mod stop;
 pub mod sweep;
+pub mod timestamp;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Options};
