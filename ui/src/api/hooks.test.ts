@@ -1,6 +1,7 @@
 import { QueryClient } from "@tanstack/react-query";
 import { applyChangeEvent } from "./hooks";
 import { createLiveStore } from "./live";
+import type { Topic } from "./types";
 
 vi.mock("./tauri", async () => (await import("../test/mockApi")).tauriModule);
 
@@ -20,7 +21,7 @@ function setup() {
 }
 
 describe("change events invalidate only their topics' queries", () => {
-  it.each([
+  it.each<[Topic[], string[]]>([
     [["queue"], ['["queue","entries"]', '["queue","stats"]']],
     [["slots"], ['["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
     [["settings"], ['["platforms"]', '["settings","history",20]', '["settings"]']],

@@ -37,7 +37,7 @@ interface Row {
 }
 
 function rowsOf(settings: Settings, draft: Draft): Row[] {
-  const byName = new Map(settings.platforms.map((p) => [p.platform, p]));
+  const byName = new Map<string, PlatformSettings>(settings.platforms.map((p) => [p.platform, p]));
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = draft.order && draft.order.every((n) => byName.has(n)) && draft.order.length === serverOrder.length ? draft.order : serverOrder;
   return order.map((name) => {
