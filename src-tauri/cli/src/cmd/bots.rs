@@ -121,8 +121,8 @@ pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
         if let (true, Some(s)) = (after.status.is_final(), held) {
             let now = slot::get(db, s.id)
                 .await
-                .map(|v| v.status)
-                .unwrap_or_else(|_| "deleted".into());
+                .map(|v| v.status.as_str())
+                .unwrap_or("deleted");
             output::emit(format!("  slot {} released (now {now})", s.slot_name));
         }
         if let Some(e) = &after.error {
