@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/api/tauri.ts", "src/dev/**"],
+    files: ["src/api/tauri.ts", "src/api/tauri.test.ts", "src/dev/**"],
     rules: { "no-restricted-imports": "off" },
   },
 );

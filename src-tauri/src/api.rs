@@ -7,16 +7,19 @@ pub mod definitions;
 pub mod deploy;
 
 use berth_core::actor::Actor;
+use berth_core::bot::BotView;
 use berth_core::feed::Feed;
 use berth_core::meeting::{PlatformKind, SlotStatus};
-use berth_core::{bot, db, overview, pool, queue, settings, slot, ErrorCode};
+use berth_core::pool::{Pool, PoolStats};
+use berth_core::settings::{Settings, SettingsChange};
+use berth_core::slot::SlotView;
+use berth_core::{bot, db, overview, pool, queue, settings, slot, timestamp, ErrorCode};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::dto::{
-    self, BotDetails, CommandError, CommandResult, ConnectionStatus, PlatformOverview,
-    PlatformsOverview, PoolStats, QueueEntry, QueueSnapshot, QueueStats, Settings, SettingsChange,
-    SettingsPlan, Slot, SlotFilter, StatusCounts,
+    CommandError, CommandResult, ConnectionStatus, PlatformOverview, PlatformsOverview, QueueEntry,
+    QueueSnapshot, QueueStats, SettingsPlan, SlotFilter, StatusCounts,
 };
 
 /// Most history rows one call returns.
@@ -24,20 +27,15 @@ pub const MAX_HISTORY: i32 = 500;
 
 /// Per-pool slot counts.
 pub async fn pool_stats(db: &PgPool) -> CommandResult<Vec<PoolStats>> {
-    Ok(pool::stats(db)
-        .await?
-        .into_iter()
-        .map(PoolStats::from)
-        .collect())
+    Ok(pool::stats(db).await?)
 }
 
 /// Every pool definition.
-pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
+pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<Pool>> {
     Ok(pool::list(db)
         .await?
         .into_iter()
         .filter(|p| !p.retired)
-        .map(dto::Pool::from)
         .collect())
 }
 
@@ -46,7 +44,7 @@ pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<dto::Pool>> {
 pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueSnapshot> {
     let q = overview::queue(db, now).await?;
     Ok(QueueSnapshot {
-        now: dto::time(q.now),
+        now: timestamp::text(q.now),
         entries: q
             .entries
             .into_iter()
@@ -63,7 +61,7 @@ pub async fn queue_stats(db: &PgPool, now: DateTime<Utc>) -> CommandResult<Queue
 
 /// Slots matching `filter`, by pool then name. Unknown statuses or
 /// platforms are refused (`invalid_input`), never silently ignored.
-pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<Slot>> {
+pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<SlotView>> {
     let statuses = filter
         .statuses
         .iter()
@@ -80,16 +78,12 @@ pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<S
         pool: filter.pool.clone().filter(|p| !p.is_empty()),
         platform,
     };
-    Ok(slot::list(db, &core_filter)
-        .await?
-        .into_iter()
-        .map(Slot::from)
-        .collect())
+    Ok(slot::list(db, &core_filter).await?)
 }
 
 /// The settings in force.
 pub async fn get_settings(db: &PgPool) -> CommandResult<Settings> {
-    Ok(settings::load(db).await?.into())
+    Ok(settings::load(db).await?)
 }
 
 /// Every platform in priority order with its settings, capacity in use,
@@ -102,14 +96,14 @@ pub async fn platforms_overview(
 ) -> CommandResult<PlatformsOverview> {
     let o = overview::platforms(db, now, None).await?;
     Ok(PlatformsOverview {
-        now: dto::time(o.now),
+        now: timestamp::text(o.now),
         platforms: o
             .platforms
             .into_iter()
             .map(|p| PlatformOverview {
-                settings: (&p.settings).into(),
+                settings: p.settings,
                 used: p.used,
-                health: p.health.into(),
+                health: p.health,
                 slots: StatusCounts {
                     idle: p.slots.idle,
                     deploying: p.slots.deploying,
@@ -174,16 +168,12 @@ pub async fn settings_history(db: &PgPool, limit: i32) -> CommandResult<Vec<Sett
             format!("limit must be from 1 to {MAX_HISTORY}, got {limit}"),
         ));
     }
-    Ok(settings::history(db, i64::from(limit))
-        .await?
-        .into_iter()
-        .map(SettingsChange::from)
-        .collect())
+    Ok(settings::history(db, i64::from(limit)).await?)
 }
 
 /// One bot with its decision trace.
-pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotDetails> {
-    Ok(bot::get(db, id).await?.into())
+pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotView> {
+    Ok(bot::get(db, id).await?)
 }
 
 /// Whether the database answers ([`db::ping`], within 3 s) and when the
@@ -199,9 +189,9 @@ pub async fn connection_status(
     ConnectionStatus {
         database_ok,
         message: ping.err().map(|e| CommandError::from(e).message),
-        last_event_at: last_event_at.map(dto::time),
+        last_event_at: last_event_at.map(timestamp::text),
         feed_connected: feed_connected && database_ok,
-        now: dto::time(now),
+        now: timestamp::text(now),
     }
 }
 

@@ -10,11 +10,16 @@ use berth_core::Berth;
 use tauri::State;
 
 use crate::api;
+use berth_core::bot::BotView;
+use berth_core::pool::{Pool, PoolStats};
+use berth_core::settings::{Settings, SettingsChange};
+use berth_core::slot::SlotView;
+
 use crate::dto::{
-    AccountRefresh, AppliedDefinition, BotDetails, BuilderTable, CommandResult, ConnectionStatus,
+    AccountRefresh, AppliedDefinition, BuilderTable, CommandResult, ConnectionStatus,
     DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, PlatformsOverview, Pool, PoolStats, QueueSnapshot, QueueStats,
-    SavedDefinition, Settings, SettingsChange, SettingsPlan, Slot, SlotFilter, Validation,
+    DeployRequest, Id, PlatformsOverview, QueueSnapshot, QueueStats, SavedDefinition, SettingsPlan,
+    SlotFilter, Validation,
 };
 use crate::state::Core;
 
@@ -55,7 +60,7 @@ pub async fn queue_stats(core: State<'_, Core>) -> CommandResult<QueueStats> {
 /// Slots matching the filter.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_slots(core: State<'_, Core>, filter: SlotFilter) -> CommandResult<Vec<Slot>> {
+pub async fn list_slots(core: State<'_, Core>, filter: SlotFilter) -> CommandResult<Vec<SlotView>> {
     api::list_slots(core.get().await?.db(), &filter).await
 }
 
@@ -90,8 +95,9 @@ pub async fn save_settings(core: State<'_, Core>, plan: SettingsPlan) -> Command
 /// before saving by the same rules the core applies. Needs no running core.
 #[tauri::command]
 #[specta::specta]
-pub fn settings_rules() -> SettingsRules {
-    berth_core::settings::rules::RULES
+pub fn settings_rules() -> CommandResult<SettingsRules> {
+    // A Result like every command, so the UI's wrapper treats all alike.
+    Ok(berth_core::settings::rules::RULES)
 }
 
 /// The latest settings changes, newest first.
@@ -107,7 +113,7 @@ pub async fn settings_history(
 /// One bot with its decision trace.
 #[tauri::command]
 #[specta::specta]
-pub async fn bot_details(core: State<'_, Core>, id: Id) -> CommandResult<BotDetails> {
+pub async fn bot_details(core: State<'_, Core>, id: Id) -> CommandResult<BotView> {
     api::bot_details(core.get().await?.db(), id.0).await
 }
 

@@ -1,31 +1,36 @@
-//! What crosses the bridge: mirror types of the core's views, each deriving
-//! `specta::Type` so the TypeScript bindings are generated from them.
+//! What crosses the bridge besides the core's own views.
 //!
-//! Conventions, deliberate:
-//! - fields are camelCase, as the core's own JSON;
-//! - times are RFC 3339 strings (UTC, milliseconds);
-//! - `i64` values (ids, counts, milliseconds) cross as TypeScript `number`
-//!   through `#[specta(type = Number)]`: all of them stay far below 2^53, and
-//!   a `bigint` would only burden the UI;
-//! - statuses and platforms keep the core's text forms.
+//! The core's views (`SlotView`, `Pool`, `PoolStats`, `Settings`,
+//! `SettingsChange`, `BotView`, `Health`, the `meeting` enums, `ErrorCode`)
+//! derive `specta::Type` themselves (berth-core's `specta` feature) and
+//! cross as they are. Defined here: the command error, the commands' inputs
+//! (which refuse unknown values with `invalid_input` rather than a
+//! deserialization failure), and read models the shell assembles from
+//! several core calls (queue snapshot, platforms overview, connection).
+//!
+//! Conventions, as the core's: fields are camelCase; times are RFC 3339
+//! strings (UTC, milliseconds, [`berth_core::timestamp::text`]); `i64`
+//! values cross as TypeScript `number` (`#[specta(type = Number)]`: all stay
+//! far below 2^53, and a `bigint` would only burden the UI).
 
 pub mod definitions;
 pub use definitions::*;
 
-use berth_core::{bot, platform::Health, pool, queue, settings, slot};
-use chrono::{DateTime, SecondsFormat, Utc};
+use berth_core::platform::Health;
+use berth_core::settings::PlatformSettings;
+use berth_core::{queue, timestamp};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use specta_typescript::Number;
-use std::collections::BTreeMap;
 
-/// A command's failure: a machine-readable `code` (berth-core's `ErrorCode`
-/// text: `config_invalid`, `conflict`, `not_found`, `database_unavailable`,
-/// ...) and a human `message`. The UI switches on `code`, never on `message`.
+/// A command's failure: a machine-readable `code` (berth-core's
+/// [`berth_core::ErrorCode`], a string-literal union in TypeScript) and a
+/// human `message`. The UI switches on `code`, never on `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct CommandError {
     /// Machine-readable code.
-    pub code: String,
+    pub code: berth_core::ErrorCode,
     /// Human message.
     pub message: String,
 }
@@ -34,7 +39,7 @@ impl CommandError {
     /// An error with `code` and `message`.
     pub fn new(code: berth_core::ErrorCode, message: impl Into<String>) -> Self {
         CommandError {
-            code: code.as_str().to_string(),
+            code,
             message: message.into(),
         }
     }
@@ -43,7 +48,7 @@ impl CommandError {
 impl From<berth_core::Error> for CommandError {
     fn from(e: berth_core::Error) -> Self {
         CommandError {
-            code: e.code().as_str().to_string(),
+            code: e.code(),
             message: e.to_string(),
         }
     }
@@ -55,92 +60,11 @@ impl std::fmt::Display for CommandError {
     }
 }
 
+/// RFC 3339 with milliseconds, `Z` suffix: the core's one text form of a time.
+pub use berth_core::timestamp::text as time;
+
 /// Result of every command.
 pub type CommandResult<T> = Result<T, CommandError>;
-
-/// RFC 3339 with milliseconds, `Z` suffix.
-pub fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// One pool's slot counts (reference 000's `PoolStats`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct PoolStats {
-    /// Pool name.
-    pub pool: String,
-    /// Meeting platform it serves.
-    pub meeting_platform: String,
-    /// Slots in the pool.
-    #[specta(type = Number)]
-    pub total: i64,
-    /// Ready for assignment.
-    #[specta(type = Number)]
-    pub idle: i64,
-    /// Starting up.
-    #[specta(type = Number)]
-    pub deploying: i64,
-    /// Running a bot.
-    #[specta(type = Number)]
-    pub busy: i64,
-    /// In error.
-    #[specta(type = Number)]
-    pub error: i64,
-    /// The pool's max size.
-    #[specta(type = Number)]
-    pub max_size: i64,
-}
-
-impl From<pool::PoolStats> for PoolStats {
-    fn from(s: pool::PoolStats) -> Self {
-        PoolStats {
-            pool: s.pool,
-            meeting_platform: s.meeting_platform,
-            total: s.total,
-            idle: s.idle,
-            deploying: s.deploying,
-            busy: s.busy,
-            error: s.error,
-            max_size: s.max_size,
-        }
-    }
-}
-
-/// A pool definition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct Pool {
-    /// Unique name.
-    pub name: String,
-    /// Meeting platform it serves (`google-meet`, `microsoft-teams`, `zoom`).
-    pub meeting_platform: String,
-    /// Bot image.
-    pub image: String,
-    /// Max slots across all deployment platforms.
-    pub max_size: i32,
-    /// Idle slots kept ready.
-    pub prewarm_count: i32,
-    /// Allowed deployment platforms in order; `null`: the global priority order.
-    pub allowed_platforms: Option<Vec<String>>,
-    /// Where the definition came from.
-    pub source: String,
-}
-
-impl From<pool::Pool> for Pool {
-    fn from(p: pool::Pool) -> Self {
-        Pool {
-            name: p.name,
-            meeting_platform: p.meeting_platform.as_str().to_string(),
-            image: p.image,
-            max_size: p.max_size,
-            prewarm_count: p.prewarm_count,
-            allowed_platforms: p
-                .allowed_platforms
-                .map(|v| v.iter().map(|k| k.as_str().to_string()).collect()),
-            source: p.source,
-        }
-    }
-}
 
 /// Which slots to list; empty/absent fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -155,70 +79,6 @@ pub struct SlotFilter {
     /// Only this deployment platform (`k8s`, `aws`, `coolify`, `local`).
     #[serde(default)]
     pub platform: Option<String>,
-}
-
-/// A slot as the table shows it (reference 000's `PoolSlotView` plus pool and platform).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct Slot {
-    /// Slot id.
-    #[specta(type = Number)]
-    pub id: i64,
-    /// Slot UUID.
-    pub uuid: String,
-    /// Slot name (`pool-zoom-003`).
-    pub slot_name: String,
-    /// Pool.
-    pub pool: String,
-    /// Meeting platform of the pool.
-    pub meeting_platform: String,
-    /// Deployment platform it lives on.
-    pub deployment_platform: String,
-    /// `idle`, `deploying`, `busy` or `error`.
-    pub status: String,
-    /// The bot it holds.
-    #[specta(type = Option<Number>)]
-    pub assigned_bot_id: Option<i64>,
-    /// Lease epoch.
-    #[specta(type = Number)]
-    pub epoch: i64,
-    /// Platform resource identifier.
-    pub platform_ref: Option<String>,
-    /// Platform-side description.
-    pub description: String,
-    /// Last acquisition.
-    pub last_used_at: Option<String>,
-    /// Error message when `error`.
-    pub error_message: Option<String>,
-    /// Recovery attempts since the last success.
-    pub recovery_attempts: i32,
-    /// When the status last changed.
-    pub status_changed_at: String,
-    /// Created.
-    pub created_at: String,
-}
-
-impl From<slot::SlotView> for Slot {
-    fn from(s: slot::SlotView) -> Self {
-        Slot {
-            id: s.id,
-            uuid: s.uuid.to_string(),
-            slot_name: s.slot_name,
-            pool: s.pool,
-            meeting_platform: s.meeting_platform,
-            deployment_platform: s.deployment_platform,
-            status: s.status,
-            assigned_bot_id: s.assigned_bot_id,
-            epoch: s.epoch,
-            platform_ref: s.platform_ref,
-            description: s.description,
-            last_used_at: s.last_used_at.map(time),
-            error_message: s.error_message,
-            recovery_attempts: s.recovery_attempts,
-            status_changed_at: time(s.status_changed_at),
-            created_at: time(s.created_at),
-        }
-    }
 }
 
 /// One queued request.
@@ -272,8 +132,8 @@ impl QueueEntry {
             pool: v.pool,
             meeting_platform: v.platform,
             priority: v.priority,
-            queued_at: time(v.queued_at),
-            timeout_at: time(v.timeout_at),
+            queued_at: timestamp::text(v.queued_at),
+            timeout_at: timestamp::text(v.timeout_at),
             waiting_on: v.waiting_on,
             position: v.position,
             estimated_wait_ms,
@@ -304,92 +164,10 @@ impl QueueStats {
     pub fn from_core(s: queue::QueueStats, now: DateTime<Utc>) -> Self {
         QueueStats {
             length: s.length,
-            oldest_queued_at: s.oldest_queued_at.map(time),
+            oldest_queued_at: s.oldest_queued_at.map(timestamp::text),
             avg_wait_ms: s.avg_wait_ms,
             releases_per_minute: s.releases_per_minute,
-            now: time(now),
-        }
-    }
-}
-
-/// A platform's health as its last (fresh) check saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub enum PlatformHealth {
-    /// Answering normally.
-    Healthy,
-    /// Answering, with problems.
-    Degraded,
-    /// Not answering.
-    Down,
-    /// Not checked recently, or the check could not run.
-    Unknown,
-}
-
-impl From<Health> for PlatformHealth {
-    fn from(h: Health) -> Self {
-        match h {
-            Health::Healthy => PlatformHealth::Healthy,
-            Health::Degraded => PlatformHealth::Degraded,
-            Health::Down => PlatformHealth::Down,
-            Health::Unknown => PlatformHealth::Unknown,
-        }
-    }
-}
-
-/// One platform's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformSettings {
-    /// `k8s`, `aws`, `coolify` or `local`.
-    pub platform: String,
-    /// Display label (`K8s`).
-    pub label: String,
-    /// Position in the priority order (0 first).
-    pub position: i32,
-    /// Whether the router may use it.
-    pub enabled: bool,
-    /// Max concurrent bots; `null`: no limit configured, so skipped.
-    pub bot_limit: Option<i32>,
-    /// How long a request waits for it before the next platform is tried.
-    pub queue_timeout_ms: i32,
-    /// Field (`position`, `enabled`, `botLimit`, `queueTimeoutMs`) → the
-    /// environment variable that pins it (read-only in the UI).
-    pub pinned: BTreeMap<String, String>,
-}
-
-impl From<&settings::PlatformSettings> for PlatformSettings {
-    fn from(p: &settings::PlatformSettings) -> Self {
-        PlatformSettings {
-            platform: p.platform.as_str().to_string(),
-            label: p.platform.label().to_string(),
-            position: p.position,
-            enabled: p.enabled,
-            bot_limit: p.bot_limit,
-            queue_timeout_ms: p.queue_timeout_ms,
-            pinned: p.pinned.clone(),
-        }
-    }
-}
-
-/// Every platform setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct Settings {
-    /// Platforms in priority order.
-    pub platforms: Vec<PlatformSettings>,
-    /// Ceiling of every request's global queue timeout.
-    pub global_queue_timeout_ms: i32,
-    /// The variable pinning the global queue timeout, if any.
-    pub global_queue_timeout_pinned_by: Option<String>,
-}
-
-impl From<settings::Settings> for Settings {
-    fn from(s: settings::Settings) -> Self {
-        Settings {
-            platforms: s.platforms.iter().map(PlatformSettings::from).collect(),
-            global_queue_timeout_ms: s.global_queue_timeout_ms,
-            global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
+            now: timestamp::text(now),
         }
     }
 }
@@ -457,7 +235,7 @@ pub struct StatusCounts {
 }
 
 /// One section of the infrastructure view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformOverview {
     /// Its settings (position, enabled, limit, timeout, pins).
@@ -466,13 +244,13 @@ pub struct PlatformOverview {
     #[specta(type = Number)]
     pub used: i64,
     /// Health from the shared health checks; stale or missing checks are `unknown`.
-    pub health: PlatformHealth,
+    pub health: Health,
     /// Its slots by status.
     pub slots: StatusCounts,
 }
 
 /// The infrastructure view's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformsOverview {
     /// Server time.
@@ -483,128 +261,6 @@ pub struct PlatformsOverview {
     pub global_queue_timeout_ms: i32,
     /// The variable pinning it, if any.
     pub global_queue_timeout_pinned_by: Option<String>,
-}
-
-/// One recorded settings change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsChange {
-    /// Change id.
-    #[specta(type = Number)]
-    pub id: i64,
-    /// `platform:<kind>` or `global`.
-    pub subject: String,
-    /// Field changed.
-    pub field: String,
-    /// Value before, as JSON text (`30`, `true`, `null`).
-    pub old_value: Option<String>,
-    /// Value after, as JSON text.
-    pub new_value: Option<String>,
-    /// Who made it (`environment`, `desktop:<user>`, ...).
-    pub changed_by: String,
-    /// When.
-    pub at: String,
-}
-
-impl From<settings::SettingsChange> for SettingsChange {
-    fn from(c: settings::SettingsChange) -> Self {
-        SettingsChange {
-            id: c.id,
-            subject: c.subject,
-            field: c.field,
-            old_value: c.old_value.map(|v| v.to_string()),
-            new_value: c.new_value.map(|v| v.to_string()),
-            changed_by: c.changed_by,
-            at: time(c.at),
-        }
-    }
-}
-
-/// One line of a bot's decision trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct TraceEntry {
-    /// The deployment platform considered (`null` for queue events).
-    pub platform: Option<String>,
-    /// What happened: `deployed`, `full`, `waiting`, `poolFull`, `failed`,
-    /// `disabled`, `unhealthy`, `noLimit`, `notAllowed`, `unavailable`,
-    /// `queued`, `expired`, `noAccount`, `backingOff`, `omitted`,
-    /// `interrupted` (`berth_core::bot::Decision`).
-    pub decision: String,
-    /// Details (`limit 30/30`, the failure message, ...).
-    pub detail: String,
-    /// When.
-    pub at: String,
-}
-
-impl From<bot::TraceEntry> for TraceEntry {
-    fn from(t: bot::TraceEntry) -> Self {
-        TraceEntry {
-            platform: t.platform.map(|p| p.as_str().to_string()),
-            decision: serde_json::to_value(t.decision)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            detail: t.detail,
-            at: time(t.at),
-        }
-    }
-}
-
-/// A bot with its decision trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct BotDetails {
-    /// Bot id.
-    #[specta(type = Number)]
-    pub id: i64,
-    /// Pool it draws from.
-    pub pool: String,
-    /// Meeting platform.
-    pub meeting_platform: String,
-    /// Meeting URL.
-    pub meeting_url: String,
-    /// Lifecycle status (`QUEUED`, `DEPLOYING`, ..., `DONE`, `FATAL`).
-    pub status: String,
-    /// Queue priority (lower first).
-    pub priority: i32,
-    /// Requested queue timeout.
-    pub queue_timeout_ms: i32,
-    /// Where it runs (or ran last).
-    pub deployment_platform: Option<String>,
-    /// The slot it holds.
-    pub slot_name: Option<String>,
-    /// Failure reason when `FATAL`.
-    pub error: Option<String>,
-    /// Every routing decision, in order.
-    pub decision_trace: Vec<TraceEntry>,
-    /// Created.
-    pub created_at: String,
-    /// Last change.
-    pub updated_at: String,
-    /// Ended.
-    pub ended_at: Option<String>,
-}
-
-impl From<bot::BotView> for BotDetails {
-    fn from(b: bot::BotView) -> Self {
-        BotDetails {
-            id: b.id,
-            pool: b.pool,
-            meeting_platform: b.meeting_platform,
-            meeting_url: b.meeting_url,
-            status: b.status.as_str().to_string(),
-            priority: b.priority,
-            queue_timeout_ms: b.queue_timeout_ms,
-            deployment_platform: b.deployment_platform,
-            slot_name: b.slot_name,
-            error: b.error,
-            decision_trace: b.decision_trace.into_iter().map(TraceEntry::from).collect(),
-            created_at: time(b.created_at),
-            updated_at: time(b.updated_at),
-            ended_at: b.ended_at.map(time),
-        }
-    }
 }
 
 /// Whether the database answers, and how fresh the live feed is.

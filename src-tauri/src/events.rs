@@ -22,24 +22,16 @@ pub enum ChangeKind {
 }
 
 /// A change of Berth's shared state, as the UI receives it (the event name
-/// is `change-event`). `topics` (for `changed`) are among `slots`, `queue`,
-/// `bots`, `settings`, `pools`, `peers`, `platforms`.
+/// is `change-event`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Event)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeEvent {
     /// What kind of event.
     pub kind: ChangeKind,
     /// What changed (empty for `resync` and `disconnected`).
-    pub topics: Vec<String>,
+    pub topics: Vec<feed::Topic>,
     /// Why the feed is disconnected.
     pub message: Option<String>,
-}
-
-fn topic_name(t: feed::Topic) -> String {
-    serde_json::to_value(t)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 impl From<feed::ChangeEvent> for ChangeEvent {
@@ -47,7 +39,7 @@ impl From<feed::ChangeEvent> for ChangeEvent {
         match e {
             feed::ChangeEvent::Changed { topics, .. } => ChangeEvent {
                 kind: ChangeKind::Changed,
-                topics: topics.into_iter().map(topic_name).collect(),
+                topics,
                 message: None,
             },
             feed::ChangeEvent::Resync => ChangeEvent {

@@ -155,8 +155,9 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
                 core.feed.saw(&event, chrono::Utc::now());
                 let _ = event.emit(&app);
                 let transient = matches!(
-                    e.code.as_str(),
-                    "database_unavailable" | "embedded_database"
+                    e.code,
+                    berth_core::ErrorCode::DatabaseUnavailable
+                        | berth_core::ErrorCode::EmbeddedDatabase
                 );
                 if !transient || core.is_stopped() {
                     return; // a configuration error does not fix itself

@@ -7,15 +7,20 @@ use berth_core::feed::Feed;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::{self, Health};
 use berth_core::router::NewBot;
+use berth_core::settings::Settings;
 use berth_core::slot;
 use berth_desktop::api;
 use berth_desktop::dto::{
-    CommandError, CommandResult, PlatformEdit, PlatformEditEntry, PlatformHealth, Settings,
-    SettingsPlan, SlotFilter,
+    CommandError, CommandResult, PlatformEdit, PlatformEditEntry, SettingsPlan, SlotFilter,
 };
 use berth_tests::{harness, insert_bot, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
+
+/// `value` as the UI receives it (the bridge serializes with serde).
+fn wire(value: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).expect("serializes")
+}
 
 fn zoom() -> NewBot {
     NewBot {
@@ -170,7 +175,14 @@ async fn slots_are_filtered_by_status_pool_and_platform(db: PgPool) {
         Some("image pull failed")
     );
     assert_eq!(errors[0].deployment_platform, "aws");
-    assert!(errors[0].created_at.ends_with('Z'), "RFC 3339 UTC");
+    let shown = wire(&errors[0]);
+    assert_eq!(shown["status"], "error");
+    assert_eq!(shown["deploymentPlatform"], "aws");
+    assert_eq!(
+        shown["createdAt"],
+        berth_desktop::dto::time(errors[0].created_at),
+        "RFC 3339 UTC, milliseconds"
+    );
 
     let idle_or_error_on_aws = api::list_slots(
         &h.db,
@@ -350,8 +362,10 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .iter()
         .find(|c| c.field == "queueTimeoutMs")
         .unwrap();
-    assert_eq!(timeout_change.new_value.as_deref(), Some("45000"));
-    assert_eq!(timeout_change.old_value.as_deref(), Some("60000"));
+    // The UI receives the values as JSON text.
+    let shown = wire(timeout_change);
+    assert_eq!(shown["newValue"], "45000");
+    assert_eq!(shown["oldValue"], "60000");
 
     // Disabling the last usable platform is refused.
     let e = refused(
@@ -411,7 +425,7 @@ async fn priority_and_global_timeout_edits_go_through_the_commands(db: PgPool) {
     );
     let last = &api::settings_history(&h.db, 1).await.unwrap()[0];
     assert_eq!(
-        (last.field.as_str(), last.new_value.as_deref()),
+        (last.field.as_str(), wire(last)["newValue"].as_str()),
         ("globalQueueTimeoutMs", Some("90000"))
     );
 }
@@ -577,7 +591,7 @@ async fn platforms_overview_counts_capacity_health_and_order(db: PgPool) {
         "priority order"
     );
     let k8s = &o.platforms[0];
-    assert_eq!(k8s.health, PlatformHealth::Healthy);
+    assert_eq!(k8s.health, Health::Healthy);
     assert_eq!(k8s.settings.bot_limit, Some(2));
     assert_eq!(k8s.settings.label, "K8s");
     assert_eq!(k8s.used, 2, "both zoom bots run on k8s (limit 2)");
@@ -590,22 +604,14 @@ async fn platforms_overview_counts_capacity_health_and_order(db: PgPool) {
         (2, 2, 4)
     );
     let aws = &o.platforms[1];
-    assert_eq!(aws.health, PlatformHealth::Degraded);
+    assert_eq!(aws.health, Health::Degraded);
     assert_eq!(aws.used, 0);
     assert_eq!(
         (aws.slots.idle, aws.slots.error, aws.slots.total),
         (1, 1, 2)
     );
-    assert_eq!(
-        o.platforms[2].health,
-        PlatformHealth::Unknown,
-        "stale check"
-    );
-    assert_eq!(
-        o.platforms[3].health,
-        PlatformHealth::Unknown,
-        "never checked"
-    );
+    assert_eq!(o.platforms[2].health, Health::Unknown, "stale check");
+    assert_eq!(o.platforms[3].health, Health::Unknown, "never checked");
     assert_eq!(o.platforms[3].slots.total, 0);
     assert_eq!(
         o.platforms[3]
@@ -621,7 +627,7 @@ async fn platforms_overview_counts_capacity_health_and_order(db: PgPool) {
     for p in &o.platforms {
         let n: i64 =
             sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE deployment_platform = $1")
-                .bind(&p.settings.platform)
+                .bind(p.settings.platform.as_str())
                 .fetch_one(&h.db)
                 .await
                 .unwrap();
@@ -641,16 +647,33 @@ async fn bot_details_carry_the_decision_trace(db: PgPool) {
     assert_eq!(d.meeting_platform, "zoom");
     assert_eq!(d.deployment_platform.as_deref(), Some("aws"));
     assert!(d.slot_name.as_deref().unwrap().starts_with("pool-zoom-"));
-    let trace: Vec<(Option<&str>, &str)> = d
-        .decision_trace
+    // As the UI receives it: platforms and decisions as their text forms,
+    // times RFC 3339 in UTC (the bot's own with milliseconds).
+    let shown = wire(&d);
+    let trace: Vec<(&str, &str)> = shown["decisionTrace"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|t| (t.platform.as_deref(), t.decision.as_str()))
+        .map(|t| {
+            (
+                t["platform"].as_str().unwrap(),
+                t["decision"].as_str().unwrap(),
+            )
+        })
         .collect();
+    assert_eq!(trace, vec![("k8s", "unhealthy"), ("aws", "deployed")]);
+    assert!(shown["decisionTrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["at"].as_str().unwrap().ends_with('Z')));
     assert_eq!(
-        trace,
-        vec![(Some("k8s"), "unhealthy"), (Some("aws"), "deployed")]
+        shown["createdAt"],
+        berth_desktop::dto::time(d.created_at),
+        "milliseconds, Z"
     );
-    assert!(d.decision_trace.iter().all(|t| t.at.ends_with('Z')));
+    assert_eq!(shown["deploymentPlatform"], "aws");
+    assert_eq!(shown["status"], d.status.as_str());
 
     let e = refused(api::bot_details(&h.db, 999_999).await);
     assert_eq!(e.code, "not_found");
@@ -793,7 +816,7 @@ async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
     .await
     .expect("the open app hears of the save");
     assert_eq!(received.kind, berth_desktop::events::ChangeKind::Changed);
-    assert_eq!(received.topics, ["settings"]);
+    assert_eq!(received.topics, [berth_core::feed::Topic::Settings]);
     let seen = api::get_settings(open.db()).await.unwrap();
     assert_eq!(seen.global_queue_timeout_ms, 123_000);
     other.shutdown().await.unwrap();

@@ -233,7 +233,7 @@ async fn descriptions(h: &Harness, slot_id: i64) -> (String, String) {
     let on_platform: String = sqlx::query_scalar(
         "SELECT description FROM sim_workloads WHERE platform = $1 AND resource = $2",
     )
-    .bind(&s.deployment_platform)
+    .bind(s.deployment_platform.as_str())
     .bind(s.platform_ref.as_deref().expect("a resource"))
     .fetch_one(&h.db)
     .await

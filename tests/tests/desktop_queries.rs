@@ -265,7 +265,13 @@ async fn slot_counts_per_platform_and_status_match_the_rows(db: PgPool) {
         .await
         .unwrap()
         .into_iter()
-        .map(|c| (c.deployment_platform, c.status, c.count))
+        .map(|c| {
+            (
+                c.deployment_platform.to_string(),
+                c.status.to_string(),
+                c.count,
+            )
+        })
         .collect();
     counts.sort();
     let expected: Vec<(String, String, i64)> = sqlx::query_as(

@@ -7,7 +7,7 @@
 //! writes nothing more. The multi-process versions are in `faults.rs`.
 
 use berth_core::bot::{self, Decision};
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{jobs, queue, slot, sweep};
@@ -431,7 +431,7 @@ async fn an_end_cut_off_before_it_released_the_slot_is_completed(db: PgPool) {
     assert_eq!(slot::of_bot(&h.db, bots[0]).await.unwrap(), None);
     // The other one's workload is still running: the sweep completes it.
     let held = slot::of_bot(&h.db, bots[1]).await.unwrap();
-    assert_eq!(held.map(|s| s.status), Some("busy".to_string()));
+    assert_eq!(held.map(|s| s.status), Some(SlotStatus::Busy));
     assert_eq!(sweep::run(&h.router).await.unwrap().slots_of_ended_bots, 1);
     assert_eq!(slot::of_bot(&h.db, bots[1]).await.unwrap(), None);
     let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE status <> 'idle'")

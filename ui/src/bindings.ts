@@ -17,7 +17,7 @@ export const commands = {
 	/**  Queue statistics. */
 	queueStats: () => typedError<QueueStats, CommandError>(__TAURI_INVOKE("queue_stats")),
 	/**  Slots matching the filter. */
-	listSlots: (filter: SlotFilter) => typedError<Slot[], CommandError>(__TAURI_INVOKE("list_slots", { filter })),
+	listSlots: (filter: SlotFilter) => typedError<SlotView[], CommandError>(__TAURI_INVOKE("list_slots", { filter })),
 	/**  Every platform in priority order with capacity, health and slot counts. */
 	platformsOverview: () => typedError<PlatformsOverview, CommandError>(__TAURI_INVOKE("platforms_overview")),
 	/**  The platform settings in force. */
@@ -36,9 +36,9 @@ export const commands = {
 	 *  [`berth_core::settings::rules`]), so the settings page checks a value
 	 *  before saving by the same rules the core applies. Needs no running core.
 	 */
-	settingsRules: () => __TAURI_INVOKE<SettingsRules>("settings_rules"),
+	settingsRules: () => typedError<SettingsRules, CommandError>(__TAURI_INVOKE("settings_rules")),
 	/**  One bot with its decision trace. */
-	botDetails: (id: Id) => typedError<BotDetails, CommandError>(__TAURI_INVOKE("bot_details", { id })),
+	botDetails: (id: Id) => typedError<BotView, CommandError>(__TAURI_INVOKE("bot_details", { id })),
 	/**  Whether the database answers and when the live feed last spoke. */
 	connectionStatus: () => typedError<ConnectionStatus, CommandError>(__TAURI_INVOKE("connection_status")),
 	/**
@@ -139,8 +139,11 @@ export type AppliedDefinition = {
 	changed: boolean,
 };
 
-/**  A bot with its decision trace. */
-export type BotDetails = {
+/**  A bot's lifecycle; `Done` and `Fatal` are final. */
+export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | "DONE" | "FATAL";
+
+/**  A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`]. */
+export type BotView = {
 	/**  Bot id. */
 	id: number,
 	/**  Pool it draws from. */
@@ -149,8 +152,8 @@ export type BotDetails = {
 	meetingPlatform: string,
 	/**  Meeting URL. */
 	meetingUrl: string,
-	/**  Lifecycle status (`QUEUED`, `DEPLOYING`, ..., `DONE`, `FATAL`). */
-	status: string,
+	/**  Lifecycle status. */
+	status: BotStatus,
 	/**  Queue priority (lower first). */
 	priority: number,
 	/**  Requested queue timeout. */
@@ -167,7 +170,7 @@ export type BotDetails = {
 	createdAt: string,
 	/**  Last change. */
 	updatedAt: string,
-	/**  Ended. */
+	/**  When it ended. */
 	endedAt: string | null,
 };
 
@@ -191,14 +194,13 @@ export type BuilderTable = {
 
 /**
  *  A change of Berth's shared state, as the UI receives it (the event name
- *  is `change-event`). `topics` (for `changed`) are among `slots`, `queue`,
- *  `bots`, `settings`, `pools`, `peers`, `platforms`.
+ *  is `change-event`).
  */
 export type ChangeEvent = {
 	/**  What kind of event. */
 	kind: ChangeKind,
 	/**  What changed (empty for `resync` and `disconnected`). */
-	topics: string[],
+	topics: Topic[],
 	/**  Why the feed is disconnected. */
 	message: string | null,
 };
@@ -253,13 +255,13 @@ export type CloseRequested = {
 };
 
 /**
- *  A command's failure: a machine-readable `code` (berth-core's `ErrorCode`
- *  text: `config_invalid`, `conflict`, `not_found`, `database_unavailable`,
- *  ...) and a human `message`. The UI switches on `code`, never on `message`.
+ *  A command's failure: a machine-readable `code` (berth-core's
+ *  [`berth_core::ErrorCode`], a string-literal union in TypeScript) and a
+ *  human `message`. The UI switches on `code`, never on `message`.
  */
 export type CommandError = {
 	/**  Machine-readable code. */
-	code: string,
+	code: ErrorCode,
 	/**  Human message. */
 	message: string,
 };
@@ -277,6 +279,48 @@ export type ConnectionStatus = {
 	/**  Server time (local clock when the database is unreachable). */
 	now: string,
 };
+
+/**  Why the router did what it did on one platform. */
+export type Decision = 
+/**  Deployed here. */
+"deployed" | 
+/**  At its limit (after waiting its queue timeout, if any). */
+"full" | 
+/**  At its limit; the request waits here until its queue timeout. */
+"waiting" | 
+/**  No idle slot of the pool here and the pool is at its max size. */
+"poolFull" | 
+/**  The deploy failed; moved on at once. */
+"failed" | 
+/**  Disabled by an administrator. */
+"disabled" | 
+/**  Failing its health checks. */
+"unhealthy" | 
+/**  No limit configured, so skipped (reference 004). */
+"noLimit" | 
+/**  Not among the pool's allowed platforms. */
+"notAllowed" | 
+/**  No adapter is configured for it in this instance. */
+"unavailable" | 
+/**  Every platform was exhausted: entered the global queue. */
+"queued" | 
+/**  Left the global queue at its deadline. */
+"expired" | 
+/**
+ *  The pool's bots need an account and none was available: waits in the
+ *  global queue for one to return or a refresh.
+ */
+"noAccount" | 
+/**  Deploys onto it failed lately: no new one before its backoff passes. */
+"backingOff" | 
+/**  Stands for entries dropped from the middle of a long trace. */
+"omitted" | 
+/**
+ *  The process routing or deploying it stopped (killed, or cut off from
+ *  the database) before the request was settled: it went back to the
+ *  queue for any instance's dispatcher.
+ */
+"interrupted";
 
 /**  One definition with its text and the applied text. */
 export type DefinitionDetail = {
@@ -431,6 +475,57 @@ export type EmbeddedDatabase =
 /**  Other clients use it: it keeps running. */
 "keepsRunning";
 
+/**  A machine-readable error code. Stable: the UI and scripts switch on it. */
+export type ErrorCode = 
+/**  A configuration value (environment variable or setting) is invalid. */
+"config_invalid" | 
+/**  A required configuration value is missing. */
+"config_missing" | 
+/**  The database could not be reached or answered with an error. */
+"database_unavailable" | 
+/**  The embedded database could not be started or stopped. */
+"embedded_database" | 
+/**  A migration failed. */
+"migration_failed" | 
+/**
+ *  The database's schema is not this build's (no schema yet, migrations
+ *  pending, or newer than this build): run `berth migrate`.
+ */
+"schema_outdated" | 
+/**  No such bot, slot, pool or platform. */
+"not_found" | 
+/**  The request itself is invalid (bad argument). */
+"invalid_input" | 
+/**  A transition named an epoch or state that is no longer current. */
+"stale_transition" | 
+/**  An operation would break an invariant (double assignment, ...). */
+"conflict" | 
+/**  Every slot of the pool is taken and the pool is at its max size. */
+"pool_exhausted" | 
+/**  A platform call failed. */
+"platform_failed" | 
+/**  The platform is not available in this mode (e.g. `local` outside development). */
+"platform_refused" | 
+/**  A queued request passed its deadline. */
+"queue_timeout" | 
+/**  A pool definition is invalid (the message locates the problem). */
+"definition_invalid" | 
+/**  An account query was refused (by the filter or the database) or cancelled. */
+"query_refused" | 
+/**  Something that should not happen; a bug. */
+"internal";
+
+/**  A platform's health as its last check saw it. */
+export type Health = 
+/**  Answering normally. */
+"healthy" | 
+/**  Answering, with problems. */
+"degraded" | 
+/**  Not answering: the router skips it. */
+"down" | 
+/**  Not checked yet, or the check itself could not run. */
+"unknown";
+
 /**
  *  A database id passed to a command (a bot's id): an `i64` in Rust, a
  *  TypeScript `number` on the other side (ids stay far below 2^53).
@@ -448,6 +543,9 @@ export type Impact = {
 	/**  In plain words: "creates 3 slots, removes 0 idle, 0 busy affected". */
 	text: string,
 };
+
+/**  The video-conference product a bot joins; every pool serves exactly one. */
+export type MeetingPlatform = "google-meet" | "microsoft-teams" | "zoom";
 
 /**  An administrator's edit of one platform; absent fields stay as they are. */
 export type PlatformEdit = {
@@ -467,16 +565,8 @@ export type PlatformEditEntry = {
 	edit: PlatformEdit,
 };
 
-/**  A platform's health as its last (fresh) check saw it. */
-export type PlatformHealth = 
-/**  Answering normally. */
-"healthy" | 
-/**  Answering, with problems. */
-"degraded" | 
-/**  Not answering. */
-"down" | 
-/**  Not checked recently, or the check could not run. */
-"unknown";
+/**  Where slots run. `Local` is the simulator and is refused outside development mode. */
+export type PlatformKind = "k8s" | "aws" | "coolify" | "local";
 
 /**  One section of the infrastructure view. */
 export type PlatformOverview = {
@@ -485,7 +575,7 @@ export type PlatformOverview = {
 	/**  Capacity in use: bots in active states there (`used` of `K8s used/limit`). */
 	used: number,
 	/**  Health from the shared health checks; stale or missing checks are `unknown`. */
-	health: PlatformHealth,
+	health: Health,
 	/**  Its slots by status. */
 	slots: StatusCounts,
 };
@@ -502,21 +592,21 @@ export type PlatformReach = {
 
 /**  One platform's settings. */
 export type PlatformSettings = {
-	/**  `k8s`, `aws`, `coolify` or `local`. */
-	platform: string,
-	/**  Display label (`K8s`). */
+	/**  Which platform. */
+	platform: PlatformKind,
+	/**  Its display label (`K8s`), [`PlatformKind::label`]. */
 	label: string,
 	/**  Position in the priority order (0 first). */
 	position: number,
 	/**  Whether the router may use it. */
 	enabled: boolean,
-	/**  Max concurrent bots; `null`: no limit configured, so skipped. */
+	/**  Max concurrent bots; `None`: skipped (no limit configured). */
 	botLimit: number | null,
 	/**  How long a request waits for it before the next platform is tried. */
 	queueTimeoutMs: number,
 	/**
-	 *  Field (`position`, `enabled`, `botLimit`, `queueTimeoutMs`) → the
-	 *  environment variable that pins it (read-only in the UI).
+	 *  Field name (`position`, `enabled`, `botLimit`, `queueTimeoutMs`) →
+	 *  the environment variable that pins it (read-only in the UI).
 	 */
 	pinned: { [key in string]: string },
 };
@@ -533,29 +623,37 @@ export type PlatformsOverview = {
 	globalQueueTimeoutPinnedBy: string | null,
 };
 
-/**  A pool definition. */
+/**  A pool definition as the engine uses it. */
 export type Pool = {
-	/**  Unique name. */
+	/**  Unique name; slots are named `pool-<name>-<NNN>`. */
 	name: string,
-	/**  Meeting platform it serves (`google-meet`, `microsoft-teams`, `zoom`). */
-	meetingPlatform: string,
-	/**  Bot image. */
+	/**  The meeting platform it serves; bots of other meeting platforms never land here. */
+	meetingPlatform: MeetingPlatform,
+	/**  The bot image. */
 	image: string,
 	/**  Max slots across all deployment platforms. */
 	maxSize: number,
-	/**  Idle slots kept ready. */
+	/**  Idle slots to keep ready. */
 	prewarmCount: number,
-	/**  Allowed deployment platforms in order; `null`: the global priority order. */
-	allowedPlatforms: string[] | null,
-	/**  Where the definition came from. */
+	/**  Deployment platforms allowed, in order; `None`: the global priority order. */
+	allowedPlatforms: PlatformKind[] | null,
+	/**  Where the definition came from (`default`, or `definition` for an applied YAML file). */
 	source: string,
+	/**  Whether each bot needs an account leased from the pool's account source. */
+	usesAccounts: boolean,
+	/**  Priority of its bot requests that name none. */
+	queuePriority: number,
+	/**  Queue timeout of its bot requests that name none, in ms. */
+	queueTimeoutMs: number,
+	/**  Its definition was deleted: no new bots; its idle slots are trimmed. */
+	retired: boolean,
 };
 
-/**  One pool's slot counts (reference 000's `PoolStats`). */
+/**  Reference 000's `PoolStats`, per pool. */
 export type PoolStats = {
 	/**  Pool name. */
 	pool: string,
-	/**  Meeting platform it serves. */
+	/**  Meeting platform. */
 	meetingPlatform: string,
 	/**  Slots in the pool. */
 	total: number,
@@ -567,7 +665,7 @@ export type PoolStats = {
 	busy: number,
 	/**  In error. */
 	error: number,
-	/**  The pool's max size. */
+	/**  Max size. */
 	maxSize: number,
 };
 
@@ -647,9 +745,9 @@ export type SavedDefinition = {
 	renamedFrom: string | null,
 };
 
-/**  Every platform setting. */
+/**  Every setting the router needs. */
 export type Settings = {
-	/**  Platforms in priority order. */
+	/**  Platforms by priority. */
 	platforms: PlatformSettings[],
 	/**  Ceiling of every request's global queue timeout. */
 	globalQueueTimeoutMs: number,
@@ -657,17 +755,20 @@ export type Settings = {
 	globalQueueTimeoutPinnedBy: string | null,
 };
 
-/**  One recorded settings change. */
+/**
+ *  One recorded settings change. Values serialize as JSON text (`30`,
+ *  `true`, `null`), the time as [`crate::timestamp::text`].
+ */
 export type SettingsChange = {
-	/**  Change id. */
+	/**  Change id (increasing). */
 	id: number,
 	/**  `platform:<kind>` or `global`. */
 	subject: string,
-	/**  Field changed. */
+	/**  The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`). */
 	field: string,
-	/**  Value before, as JSON text (`30`, `true`, `null`). */
+	/**  Value before. */
 	oldValue: string | null,
-	/**  Value after, as JSON text. */
+	/**  Value after. */
 	newValue: string | null,
 	/**  Who made it (`environment`, `desktop:<user>`, ...). */
 	changedBy: string,
@@ -701,29 +802,45 @@ export type SettingsRules = {
 	globalQueueTimeoutMs: Range,
 };
 
-/**  A slot as the table shows it (reference 000's `PoolSlotView` plus pool and platform). */
-export type Slot = {
+/**  Which slots to list; empty/absent fields do not filter. */
+export type SlotFilter = {
+	/**  Only these statuses (`idle`, `deploying`, `busy`, `error`); empty: all. */
+	statuses?: string[],
+	/**  Only this pool. */
+	pool?: string | null,
+	/**  Only this deployment platform (`k8s`, `aws`, `coolify`, `local`). */
+	platform?: string | null,
+};
+
+/**  A slot's state: `idle` → `deploying` → `busy` → `idle`, and `error` from anywhere. */
+export type SlotStatus = "idle" | "deploying" | "busy" | "error";
+
+/**
+ *  A slot as the CLI and UI show it (reference 000's `PoolSlotView`, plus pool and platform).
+ *  Times serialize as [`crate::timestamp::text`].
+ */
+export type SlotView = {
 	/**  Slot id. */
 	id: number,
-	/**  Slot UUID. */
+	/**  Slot UUID (`coolifyServiceUuid` in the reference). */
 	uuid: string,
-	/**  Slot name (`pool-zoom-003`). */
+	/**  Slot name. */
 	slotName: string,
-	/**  Pool. */
+	/**  Pool name. */
 	pool: string,
 	/**  Meeting platform of the pool. */
 	meetingPlatform: string,
-	/**  Deployment platform it lives on. */
-	deploymentPlatform: string,
-	/**  `idle`, `deploying`, `busy` or `error`. */
-	status: string,
+	/**  Deployment platform the slot lives on. */
+	deploymentPlatform: PlatformKind,
+	/**  Status. */
+	status: SlotStatus,
 	/**  The bot it holds. */
 	assignedBotId: number | null,
 	/**  Lease epoch. */
 	epoch: number,
 	/**  Platform resource identifier. */
 	platformRef: string | null,
-	/**  Platform-side description. */
+	/**  Platform-side description (reference 003 format). */
 	description: string,
 	/**  Last acquisition. */
 	lastUsedAt: string | null,
@@ -733,18 +850,8 @@ export type Slot = {
 	recoveryAttempts: number,
 	/**  When the status last changed. */
 	statusChangedAt: string,
-	/**  Created. */
+	/**  Creation time. */
 	createdAt: string,
-};
-
-/**  Which slots to list; empty/absent fields do not filter. */
-export type SlotFilter = {
-	/**  Only these statuses (`idle`, `deploying`, `busy`, `error`); empty: all. */
-	statuses?: string[],
-	/**  Only this pool. */
-	pool?: string | null,
-	/**  Only this deployment platform (`k8s`, `aws`, `coolify`, `local`). */
-	platform?: string | null,
 };
 
 /**  Slot counts of one deployment platform, by status. */
@@ -761,17 +868,32 @@ export type StatusCounts = {
 	total: number,
 };
 
-/**  One line of a bot's decision trace. */
+/**  What changed. */
+export type Topic = 
+/**  Slots were created, acquired, released, failed or deleted. */
+"slots" | 
+/**  The queue changed. */
+"queue" | 
+/**  Bots changed status. */
+"bots" | 
+/**  Platform settings changed. */
+"settings" | 
+/**  Pool definitions changed. */
+"pools" | 
+/**  Leadership or peers changed. */
+"peers" | 
+/**  A platform's health changed. */
+"platforms";
+
+/**
+ *  One line of a bot's decision trace. Stored as JSON in the bot's row, so
+ *  `at` keeps chrono's exact form (a face parses it as any RFC 3339 time).
+ */
 export type TraceEntry = {
-	/**  The deployment platform considered (`null` for queue events). */
-	platform: string | null,
-	/**
-	 *  What happened: `deployed`, `full`, `waiting`, `poolFull`, `failed`,
-	 *  `disabled`, `unhealthy`, `noLimit`, `notAllowed`, `unavailable`,
-	 *  `queued`, `expired`, `noAccount`, `backingOff`, `omitted`,
-	 *  `interrupted` (`berth_core::bot::Decision`).
-	 */
-	decision: string,
+	/**  The platform considered (`None` for queue events). */
+	platform: PlatformKind | null,
+	/**  What happened. */
+	decision: Decision,
 	/**  Details (`limit 30/30`, the failure message, ...). */
 	detail: string,
 	/**  When. */

@@ -1,4 +1,5 @@
 import { QueryClient } from "@tanstack/react-query";
+import type { Topic } from "./bindings";
 import { applyChangeEvent } from "./api/invalidation";
 import { createLiveStore } from "./api/live";
 import { dashboardKeys } from "./dashboard/queries";
@@ -37,7 +38,7 @@ function setup() {
 }
 
 describe("change events invalidate only their topics' queries (every view's declaration merged)", () => {
-  it.each([
+  it.each<[Topic[], string[]]>([
     [["queue"], ['["queue","entries"]', '["queue","stats"]']],
     [["slots"], ['["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
     [["settings"], ['["platforms"]', '["settings","history",20]', '["settings"]']],

@@ -9,6 +9,7 @@ use crate::meeting::{BotStatus, PlatformKind};
 
 /// Why the router did what it did on one platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum Decision {
     /// Deployed here.
@@ -56,8 +57,10 @@ pub const TRACE_MAX: i32 = 50;
 /// The first entries a trace always keeps.
 pub const TRACE_HEAD: i32 = 10;
 
-/// One line of a bot's decision trace.
+/// One line of a bot's decision trace. Stored as JSON in the bot's row, so
+/// `at` keeps chrono's exact form (a face parses it as any RFC 3339 time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct TraceEntry {
     /// The platform considered (`None` for queue events).
@@ -70,11 +73,13 @@ pub struct TraceEntry {
     pub at: DateTime<Utc>,
 }
 
-/// A bot as the CLI and UI show it.
+/// A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct BotView {
     /// Bot id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: i64,
     /// Pool it draws from.
     pub pool: String,
@@ -97,10 +102,16 @@ pub struct BotView {
     /// Every routing decision, in order.
     pub decision_trace: Vec<TraceEntry>,
     /// Created.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub updated_at: DateTime<Utc>,
     /// When it ended.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub ended_at: Option<DateTime<Utc>>,
 }
 

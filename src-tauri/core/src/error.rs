@@ -4,10 +4,10 @@
 //! [`ErrorCode`] the caller can switch on and a human message; callers never
 //! parse message text.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A machine-readable error code. Stable: the UI and scripts switch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -70,6 +70,19 @@ impl ErrorCode {
             ErrorCode::QueryRefused => "query_refused",
             ErrorCode::Internal => "internal",
         }
+    }
+}
+
+/// A code equals its text form (`ErrorCode::NotFound == "not_found"`).
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -141,3 +154,41 @@ impl Error {
 
 /// Result alias for Berth's core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode::{self, *};
+
+    /// The wire form (serde, what the bridge and `--json` send) is the text form.
+    #[test]
+    fn serialized_code_is_its_text_form() {
+        let all: [ErrorCode; 17] = [
+            ConfigInvalid,
+            ConfigMissing,
+            DatabaseUnavailable,
+            EmbeddedDatabase,
+            MigrationFailed,
+            SchemaOutdated,
+            NotFound,
+            InvalidInput,
+            StaleTransition,
+            Conflict,
+            PoolExhausted,
+            PlatformFailed,
+            PlatformRefused,
+            QueueTimeout,
+            DefinitionInvalid,
+            QueryRefused,
+            Internal,
+        ];
+        for code in all {
+            let json = serde_json::to_value(code).expect("serializes");
+            assert_eq!(json, serde_json::json!(code.as_str()));
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(json).expect("parses"),
+                code
+            );
+            assert_eq!(code, code.as_str());
+        }
+    }
+}

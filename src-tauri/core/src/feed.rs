@@ -24,6 +24,7 @@ pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum Topic {
     /// Slots were created, acquired, released, failed or deleted.

@@ -266,7 +266,7 @@ async fn recover_pools(
             .get(&s.id)
             .copied()
             .unwrap_or(cfg.recovery_max_attempts as i32);
-        let kind: PlatformKind = s.deployment_platform.parse()?;
+        let kind = s.deployment_platform;
         let r = slot_ref(&s);
         let stopped = match (router.platforms().get(kind), &s.platform_ref) {
             (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
@@ -716,7 +716,7 @@ pub async fn trim(router: &Router) -> Result<usize> {
     .await?;
     let mut removed = 0;
     for s in &doomed {
-        let kind: PlatformKind = s.deployment_platform.parse()?;
+        let kind = s.deployment_platform;
         if let (Some(adapter), Some(_)) = (router.platforms().get(kind), &s.platform_ref) {
             let r = SlotRef {
                 slot_id: s.id,

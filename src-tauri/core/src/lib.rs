@@ -34,6 +34,7 @@ pub mod slot;
 pub mod stable_hash;
 pub mod stop;
 pub mod sweep;
+pub mod timestamp;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Builder, Database};

@@ -1,6 +1,8 @@
 //! Shared vocabulary: meeting platforms, deployment platforms, slot and bot states.
 //!
-//! Each enum has one text form, used in the database, the CLI and JSON.
+//! Each enum has one text form, used in the database, the CLI and JSON (and,
+//! with the `specta` feature, a string-literal union in the desktop's
+//! TypeScript bindings).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -12,6 +14,7 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -46,6 +49,19 @@ macro_rules! text_enum {
                         ),
                     )),
                 }
+            }
+        }
+
+        /// A value equals its text form (`SlotStatus::Idle == "idle"`).
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
             }
         }
 

@@ -13,6 +13,7 @@ use crate::meeting::{MeetingPlatform, PlatformKind};
 
 /// A pool definition as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Pool {
     /// Unique name; slots are named `pool-<name>-<NNN>`.
@@ -149,6 +150,7 @@ pub async fn ensure_defaults(db: &PgPool, sizing: &[PoolSizing]) -> Result<()> {
 
 /// Reference 000's `PoolStats`, per pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolStats {
     /// Pool name.
@@ -156,16 +158,22 @@ pub struct PoolStats {
     /// Meeting platform.
     pub meeting_platform: String,
     /// Slots in the pool.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub total: i64,
     /// Ready for assignment.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub idle: i64,
     /// Starting up.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub deploying: i64,
     /// Running a bot.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub busy: i64,
     /// In error.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub error: i64,
     /// Max size.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub max_size: i64,
 }
 

@@ -50,10 +50,13 @@ impl Lease {
 }
 
 /// A slot as the CLI and UI show it (reference 000's `PoolSlotView`, plus pool and platform).
+/// Times serialize as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotView {
     /// Slot id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: i64,
     /// Slot UUID (`coolifyServiceUuid` in the reference).
     pub uuid: Uuid,
@@ -64,26 +67,36 @@ pub struct SlotView {
     /// Meeting platform of the pool.
     pub meeting_platform: String,
     /// Deployment platform the slot lives on.
-    pub deployment_platform: String,
-    /// Status (`idle`, `deploying`, `busy`, `error`).
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
+    /// Status.
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
     /// The bot it holds.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub assigned_bot_id: Option<i64>,
     /// Lease epoch.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub epoch: i64,
     /// Platform resource identifier.
     pub platform_ref: Option<String>,
     /// Platform-side description (reference 003 format).
     pub description: String,
     /// Last acquisition.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Error message when `error`.
     pub error_message: Option<String>,
     /// Recovery attempts since the last success.
     pub recovery_attempts: i32,
     /// When the status last changed.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub status_changed_at: DateTime<Utc>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: DateTime<Utc>,
 }
 
@@ -518,9 +531,11 @@ pub async fn of_bot(db: &PgPool, bot_id: i64) -> Result<Option<SlotView>> {
 #[serde(rename_all = "camelCase")]
 pub struct PlatformStatusCount {
     /// Deployment platform.
-    pub deployment_platform: String,
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
     /// Status.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
     /// How many slots.
     pub count: i64,
 }

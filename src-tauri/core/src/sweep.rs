@@ -43,7 +43,6 @@ use crate::bot::{self, Decision, TraceEntry};
 use crate::description;
 use crate::error::Result;
 use crate::feed::Topic;
-use crate::meeting::PlatformKind;
 use crate::queue::{self, Stage};
 use crate::router::Router;
 use crate::slot::{self, SlotView};
@@ -186,7 +185,7 @@ async fn interrupted_deploys(router: &Router) -> Result<usize> {
 }
 
 async fn take_back(router: &Router, s: &SlotView, silent_ms: i64) -> Result<bool> {
-    let kind: PlatformKind = s.deployment_platform.parse()?;
+    let kind = s.deployment_platform;
     let r = crate::platform::SlotRef {
         slot_id: s.id,
         slot_name: s.slot_name.clone(),

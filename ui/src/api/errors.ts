@@ -1,16 +1,16 @@
-import type { CommandError } from "./types";
+import type { CommandError, ErrorCode } from "./types";
 
 /** A typed command failure, thrown by the API module and surfaced by the UI. */
 export class ApiError extends Error implements CommandError {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = "ApiError";
     this.code = code;
   }
 }
 
-export const DATABASE_UNAVAILABLE = "database_unavailable";
+export const DATABASE_UNAVAILABLE = "database_unavailable" satisfies ErrorCode;
 
 function isCommandError(e: unknown): e is CommandError {
   return (
@@ -29,7 +29,7 @@ export function toApiError(e: unknown): ApiError {
   return new ApiError("internal", typeof e === "string" ? e : "unexpected error");
 }
 
-export function errorCode(e: unknown): string | null {
+export function errorCode(e: unknown): ErrorCode | null {
   if (e instanceof ApiError) return e.code;
   return isCommandError(e) ? e.code : null;
 }

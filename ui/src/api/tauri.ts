@@ -5,7 +5,13 @@ import type { UnlistenFn } from "@tauri-apps/api/event";
 import { commands, events, type ChangeEvent, type CloseRequested, type CommandError } from "../bindings";
 import { toApiError } from "./errors";
 
+type Commands = typeof commands;
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+/** What command `K` resolves to when it succeeds. */
+type Data<K extends keyof Commands> = Extract<Awaited<ReturnType<Commands[K]>>, { status: "ok" }>["data"];
+
+/** Every command of the bindings, resolving to its data or throwing an `ApiError`. */
+export type Api = { [K in keyof Commands]: (...args: Parameters<Commands[K]>) => Promise<Data<K>> };
 
 async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
   let r: Result<T>;
@@ -18,40 +24,13 @@ async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
   return r.data;
 }
 
-export const api = {
-  poolStats: () => unwrap(commands.poolStats()),
-  listPools: () => unwrap(commands.listPools()),
-  queueEntries: () => unwrap(commands.queueEntries()),
-  queueStats: () => unwrap(commands.queueStats()),
-  listSlots: (...a: Parameters<typeof commands.listSlots>) => unwrap(commands.listSlots(...a)),
-  platformsOverview: () => unwrap(commands.platformsOverview()),
-  getSettings: () => unwrap(commands.getSettings()),
-  saveSettings: (...a: Parameters<typeof commands.saveSettings>) => unwrap(commands.saveSettings(...a)),
-  settingsHistory: (...a: Parameters<typeof commands.settingsHistory>) => unwrap(commands.settingsHistory(...a)),
-  settingsRules: () =>
-    commands.settingsRules().catch((e: unknown) => {
-      throw toApiError(e);
-    }),
-  botDetails: (...a: Parameters<typeof commands.botDetails>) => unwrap(commands.botDetails(...a)),
-  connectionStatus: () => unwrap(commands.connectionStatus()),
-  listDefinitions: () => unwrap(commands.listDefinitions()),
-  getDefinition: (...a: Parameters<typeof commands.getDefinition>) => unwrap(commands.getDefinition(...a)),
-  validateDefinition: (...a: Parameters<typeof commands.validateDefinition>) => unwrap(commands.validateDefinition(...a)),
-  testDefinition: (...a: Parameters<typeof commands.testDefinition>) => unwrap(commands.testDefinition(...a)),
-  saveDefinition: (...a: Parameters<typeof commands.saveDefinition>) => unwrap(commands.saveDefinition(...a)),
-  applyDefinition: (...a: Parameters<typeof commands.applyDefinition>) => unwrap(commands.applyDefinition(...a)),
-  refreshAccounts: (...a: Parameters<typeof commands.refreshAccounts>) => unwrap(commands.refreshAccounts(...a)),
-  deleteDefinition: (...a: Parameters<typeof commands.deleteDefinition>) => unwrap(commands.deleteDefinition(...a)),
-  definitionSchema: () => unwrap(commands.definitionSchema()),
-  queryTables: () => unwrap(commands.queryTables()),
-  tableColumns: (...a: Parameters<typeof commands.tableColumns>) => unwrap(commands.tableColumns(...a)),
-  readDefinitionFile: (...a: Parameters<typeof commands.readDefinitionFile>) => unwrap(commands.readDefinitionFile(...a)),
-  repairDefinition: (...a: Parameters<typeof commands.repairDefinition>) => unwrap(commands.repairDefinition(...a)),
-  deployBots: (...a: Parameters<typeof commands.deployBots>) => unwrap(commands.deployBots(...a)),
-  answerClose: (...a: Parameters<typeof commands.answerClose>) => unwrap(commands.answerClose(...a)),
-};
-
-export type Api = typeof api;
+/** The bindings' `commands`, each unwrapped: derived, so no command is listed by hand here. */
+export const api = Object.fromEntries(
+  Object.entries(commands).map(([name, command]) => [
+    name,
+    (...args: unknown[]) => unwrap((command as (...a: unknown[]) => Promise<Result<unknown>>)(...args)),
+  ]),
+) as Api;
 
 /** Subscribes to the core's change feed; resolves to the unsubscribe function. */
 export function onChange(handler: (event: ChangeEvent) => void): Promise<UnlistenFn> {

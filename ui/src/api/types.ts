@@ -1,13 +1,16 @@
 // Data shapes crossing the Tauri bridge: re-exported from the bindings the
-// shell generates from Rust (`src/bindings.ts`, never edited by hand), plus
-// a few UI-side names.
+// shell generates from Rust (`src/bindings.ts`, never edited by hand). The
+// core's enums and error codes arrive there as string-literal unions; the UI
+// declares none of them itself, only UI-side names for a few of them.
 export type {
   AccountPreview,
   AccountRefresh,
   AccountStats,
   AppliedDefinition,
+  BotStatus,
   BuilderColumn,
   BuilderTable,
+  Decision,
   DefinitionDetail,
   DefinitionList,
   DefinitionProblem,
@@ -18,10 +21,11 @@ export type {
   DeletedDefinition,
   DeployBatch,
   DeployRequest,
+  ErrorCode,
   Impact,
+  MeetingPlatform,
   SavedDefinition,
   Validation,
-  BotDetails,
   ChangeEvent,
   ChangeKind,
   CloseAnswer,
@@ -30,7 +34,7 @@ export type {
   CommandError,
   ConnectionStatus,
   PlatformEdit,
-  PlatformHealth,
+  PlatformKind,
   PlatformOverview,
   PlatformReach,
   PlatformSettings,
@@ -42,16 +46,35 @@ export type {
   QueueStats,
   Settings,
   SettingsChange,
-  Slot,
   SlotFilter,
+  SlotStatus,
+  SlotView,
   StatusCounts,
   TraceEntry,
+  Topic,
 } from "../bindings";
-import type { Slot } from "../bindings";
+import type { BotView, Health, PlatformKind, SlotStatus, SlotView } from "../bindings";
 
-export type SlotView = Slot;
-export type SlotStatus = "idle" | "deploying" | "busy" | "error";
-export const SLOT_STATUSES: readonly SlotStatus[] = ["idle", "deploying", "busy", "error"];
-export type DeploymentPlatform = "k8s" | "aws" | "coolify" | "local";
+/** A slot as the table shows it (the core's `SlotView`). */
+export type Slot = SlotView;
+/** A bot with its decision trace (the core's `BotView`). */
+export type BotDetails = BotView;
+/** A platform's health as its last fresh check saw it (the core's `Health`). */
+export type PlatformHealth = Health;
+/** Where slots run (the core's `PlatformKind`). */
+export type DeploymentPlatform = PlatformKind;
+
+/**
+ * `values` as given, accepted by the compiler only when it lists every member
+ * of the union `T` (and nothing else): `exhaustive<SlotStatus>()([...])`.
+ */
+export function exhaustive<T extends string>() {
+  return <const A extends readonly T[]>(values: A & ([Exclude<T, A[number]>] extends [never] ? unknown : never)): A =>
+    values;
+}
+
+/** Every slot status, in display order. */
+export const SLOT_STATUSES: readonly SlotStatus[] = exhaustive<SlotStatus>()(["idle", "deploying", "busy", "error"]);
+
 /** Fields an environment variable can pin (keys of `PlatformSettings.pinned`). */
 export type PinnableField = "position" | "enabled" | "botLimit" | "queueTimeoutMs";

@@ -1,13 +1,17 @@
 // Realistic fake data for browser previews (dev only, never shipped).
 import type {
   BotDetails,
+  MeetingPlatform,
+  PlatformKind,
   PlatformOverview,
+  Pool,
   PoolStats,
   QueueEntry,
   Settings,
   SettingsChange,
   Slot,
-} from "../bindings";
+  SlotStatus,
+} from "../api/types";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -17,7 +21,7 @@ function rng(seed: number) {
   };
 }
 
-const POOLS = [
+const POOLS: { pool: string; meetingPlatform: MeetingPlatform; maxSize: number; share: number }[] = [
   { pool: "pool-google-meet", meetingPlatform: "google-meet", maxSize: 40, share: 0.45 },
   { pool: "pool-teams", meetingPlatform: "microsoft-teams", maxSize: 30, share: 0.3 },
   { pool: "pool-zoom", meetingPlatform: "zoom", maxSize: 30, share: 0.25 },
@@ -46,7 +50,7 @@ function uuid(r: () => number): string {
 export function makeWorld(slotCount: number, now: number): MockWorld {
   const r = rng(42);
   const iso = (ms: number) => new Date(ms).toISOString();
-  const platforms = ["k8s", "k8s", "aws", "aws", "coolify"];
+  const platforms: PlatformKind[] = ["k8s", "k8s", "aws", "aws", "coolify"];
   const slots: Slot[] = [];
   let botId = 4100;
   for (const p of POOLS) {
@@ -54,7 +58,7 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
     const short = p.pool.replace("pool-", "");
     for (let i = 1; i <= n; i++) {
       const x = r();
-      const status = x < 0.5 ? "busy" : x < 0.8 ? "idle" : x < 0.93 ? "deploying" : "error";
+      const status: SlotStatus = x < 0.5 ? "busy" : x < 0.8 ? "idle" : x < 0.93 ? "deploying" : "error";
       const created = now - Math.floor(r() * 9 * 86_400_000) - 3_600_000;
       const lastUsed = status === "idle" && r() < 0.15 ? null : now - Math.floor(r() * 3_600_000);
       const deploymentPlatform = platforms[Math.floor(r() * platforms.length)]!;
@@ -116,9 +120,25 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
 export function poolStats(w: MockWorld): PoolStats[] {
   return POOLS.map((p) => {
     const mine = w.slots.filter((s) => s.pool === p.pool);
-    const c = (st: string) => mine.filter((s) => s.status === st).length;
+    const c = (st: SlotStatus) => mine.filter((s) => s.status === st).length;
     return { pool: p.pool, meetingPlatform: p.meetingPlatform, total: mine.length, idle: c("idle"), deploying: c("deploying"), busy: c("busy"), error: c("error"), maxSize: Math.max(p.maxSize, mine.length) };
   });
+}
+
+export function pools(w: MockWorld): Pool[] {
+  return POOLS.map((p) => ({
+    name: p.pool,
+    meetingPlatform: p.meetingPlatform,
+    image: `ghcr.io/acme/${p.pool}:1.8`,
+    maxSize: Math.max(p.maxSize, w.slots.filter((s) => s.pool === p.pool).length),
+    prewarmCount: 5,
+    allowedPlatforms: null,
+    source: "pools/" + p.pool + ".yaml",
+    usesAccounts: false,
+    queuePriority: 100,
+    queueTimeoutMs: 600_000,
+    retired: false,
+  }));
 }
 
 export function overview(w: MockWorld): PlatformOverview[] {
@@ -126,7 +146,7 @@ export function overview(w: MockWorld): PlatformOverview[] {
     .sort((a, b) => a.position - b.position)
     .map((p) => {
       const mine = w.slots.filter((s) => s.deploymentPlatform === p.platform);
-      const c = (st: string) => mine.filter((s) => s.status === st).length;
+      const c = (st: SlotStatus) => mine.filter((s) => s.status === st).length;
       return {
         settings: p,
         used: c("busy") + c("deploying"),

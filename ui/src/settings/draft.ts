@@ -37,7 +37,7 @@ export interface Row {
 
 /** The platforms in the draft's order (the live order when the draft has none or it no longer fits). */
 export function rowsOf(settings: Settings, draft: Draft, rules: SettingsRules): Row[] {
-  const byName = new Map(settings.platforms.map((p) => [p.platform, p]));
+  const byName = new Map<string, PlatformSettings>(settings.platforms.map((p) => [p.platform, p]));
   const serverOrder = [...settings.platforms].sort((a, b) => a.position - b.position).map((p) => p.platform);
   const order = draft.order && draft.order.every((n) => byName.has(n)) && draft.order.length === serverOrder.length ? draft.order : serverOrder;
   return order.map((name) => {

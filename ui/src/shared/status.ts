@@ -1,4 +1,4 @@
-import type { SlotStatus } from "../api/types";
+import { SLOT_STATUSES, type SlotStatus } from "../api/types";
 
 export interface StatusStyle {
   label: string;
@@ -20,5 +20,5 @@ export const STATUS_STYLES: Record<SlotStatus, StatusStyle> = {
 };
 
 export function isSlotStatus(s: string): s is SlotStatus {
-  return s === "idle" || s === "deploying" || s === "busy" || s === "error";
+  return (SLOT_STATUSES as readonly string[]).includes(s);
 }

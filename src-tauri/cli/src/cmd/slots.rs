@@ -52,8 +52,8 @@ pub async fn run(ctx: Ctx, args: SlotsArgs) -> Result<()> {
         t.add_row(vec![
             s.slot_name.clone(),
             s.pool.clone(),
-            s.deployment_platform.clone(),
-            s.status.clone(),
+            s.deployment_platform.to_string(),
+            s.status.to_string(),
             s.assigned_bot_id
                 .map_or_else(|| "-".to_string(), |b| format!("#{b}")),
             s.epoch.to_string(),

@@ -147,6 +147,7 @@ pub struct OwnedWorkload {
 
 /// A platform's health as its last check saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum Health {
     /// Answering normally.

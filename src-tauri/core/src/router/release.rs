@@ -96,7 +96,7 @@ impl Router {
     /// Stops a held slot's workload and returns the slot to `idle` (or
     /// `error` when the stop fails). A stale epoch changes nothing.
     pub async fn release_slot(&self, s: &slot::SlotView, reason: &str) -> Result<bool> {
-        let kind: PlatformKind = s.deployment_platform.parse()?;
+        let kind: PlatformKind = s.deployment_platform;
         let r = crate::platform::SlotRef {
             slot_id: s.id,
             slot_name: s.slot_name.clone(),

@@ -33,10 +33,13 @@ use crate::meeting::PlatformKind;
 
 /// One platform's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformSettings {
     /// Which platform.
     pub platform: PlatformKind,
+    /// Its display label (`K8s`), [`PlatformKind::label`].
+    pub label: &'static str,
     /// Position in the priority order (0 first).
     pub position: i32,
     /// Whether the router may use it.
@@ -45,12 +48,14 @@ pub struct PlatformSettings {
     pub bot_limit: Option<i32>,
     /// How long a request waits for it before the next platform is tried.
     pub queue_timeout_ms: i32,
-    /// Field name → environment variable that pins it.
+    /// Field name (`position`, `enabled`, `botLimit`, `queueTimeoutMs`) →
+    /// the environment variable that pins it (read-only in the UI).
     pub pinned: BTreeMap<String, String>,
 }
 
 /// Every setting the router needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// Platforms by priority.
@@ -98,8 +103,10 @@ pub async fn load(db: &PgPool) -> Result<Settings> {
     let mut platforms = Vec::with_capacity(rows.len());
     for (platform, position, enabled, bot_limit, queue_timeout_ms, pinned) in rows {
         let pinned: BTreeMap<String, String> = serde_json::from_value(pinned).unwrap_or_default();
+        let platform: PlatformKind = platform.parse()?;
         platforms.push(PlatformSettings {
-            platform: platform.parse()?,
+            platform,
+            label: platform.label(),
             position,
             enabled,
             bot_limit,
@@ -160,24 +167,41 @@ async fn record(
     Ok(())
 }
 
-/// One recorded settings change.
+/// One recorded settings change. Values serialize as JSON text (`30`,
+/// `true`, `null`), the time as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsChange {
     /// Change id (increasing).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: i64,
     /// `platform:<kind>` or `global`.
     pub subject: String,
     /// The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`).
     pub field: String,
     /// Value before.
+    #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub old_value: Option<Value>,
     /// Value after.
+    #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub new_value: Option<Value>,
     /// Who made it (`environment`, `desktop:<user>`, ...).
     pub changed_by: String,
     /// When.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A recorded value as its JSON text (what the history shows verbatim).
+fn json_text<S: serde::Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(&v.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 /// The latest `limit` settings changes, newest first.
