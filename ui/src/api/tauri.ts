@@ -1,5 +1,5 @@
 // The ONLY module that talks to Tauri (through the bindings the shell
-// generates with tauri-specta). Everything else goes through `./hooks`.
+// generates with tauri-specta). Everything else goes through `api` below, from each view's `queries.ts`.
 // Commands resolve to their data or throw an `ApiError {code, message}`.
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { commands, events, type ChangeEvent, type CloseRequested, type CommandError } from "../bindings";
