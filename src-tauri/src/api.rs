@@ -157,7 +157,7 @@ pub async fn save_settings(
         edits,
         global_queue_timeout_ms: plan.global_queue_timeout_ms,
     };
-    Ok(settings::save(db, feed, &plan, actor).await?.into())
+    Ok(settings::save(db, feed, &plan, actor).await?)
 }
 
 /// The latest `limit` settings changes (1..=[`MAX_HISTORY`]), newest first.

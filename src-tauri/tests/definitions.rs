@@ -524,7 +524,7 @@ async fn the_list_shows_a_failed_automatic_refresh_until_a_refresh_succeeds(db: 
     assert_eq!(report.failed.len(), 1, "{report:?}");
     let row = row_of(api::list_definitions(&h.db, dir).await.unwrap());
     let e = row.refresh_error.expect("the failure shows on the row");
-    assert!(!e.code.is_empty() && e.code != "internal", "{e:?}");
+    assert_ne!(e.code, berth_core::ErrorCode::Internal, "{e:?}");
     assert!(e.message.contains("accounts"), "{e:?}");
     assert!(e.failed_at.ends_with('Z'), "{e:?}");
 

@@ -547,6 +547,25 @@ struct SlowListing {
     inner: Arc<dyn Platform>,
     /// Runs once, after the listing was read and before it is returned.
     meanwhile: std::sync::Mutex<Option<Router>>,
+    /// Once, as a stop begins: a router that was only cut off tries to
+    /// mark the stopped slot busy (its start just finished); whether it could.
+    during_stop: std::sync::Mutex<Option<PgPool>>,
+    marked_busy: std::sync::Mutex<Option<bool>>,
+}
+
+impl SlowListing {
+    fn new(db: &PgPool) -> Arc<SlowListing> {
+        Arc::new(SlowListing {
+            inner: Arc::new(SimPlatform::new(
+                PlatformKind::K8s,
+                db.clone(),
+                ManualClock::starting_now(),
+            )),
+            meanwhile: std::sync::Mutex::new(None),
+            during_stop: std::sync::Mutex::new(None),
+            marked_busy: std::sync::Mutex::new(None),
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -568,6 +587,13 @@ impl Platform for SlowListing {
         self.inner.start(slot, bot).await
     }
     async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+        let db = self.during_stop.lock().unwrap().take();
+        if let Some(db) = db {
+            let busy = slot::mark_busy(&db, slot.slot_id, slot.epoch, chrono::Utc::now())
+                .await
+                .unwrap();
+            *self.marked_busy.lock().unwrap() = Some(busy);
+        }
         self.inner.stop(slot).await
     }
     async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
@@ -612,14 +638,7 @@ async fn deploy_with(router: &Router) -> i64 {
 /// would end FATAL a moment after it started.
 #[sqlx::test(migrations = "../migrations")]
 async fn a_slot_that_turns_busy_during_a_listing_is_not_judged_by_it(db: PgPool) {
-    let slow = Arc::new(SlowListing {
-        inner: Arc::new(SimPlatform::new(
-            PlatformKind::K8s,
-            db.clone(),
-            ManualClock::starting_now(),
-        )),
-        meanwhile: std::sync::Mutex::new(None),
-    });
+    let slow = SlowListing::new(&db);
     let adapter: Arc<dyn Platform> = slow.clone();
     let h = harness_on(db, &three_platforms("1", ["0", "0", "0"]), false, |kind| {
         (kind == PlatformKind::K8s).then(|| adapter.clone())
@@ -655,4 +674,55 @@ async fn a_slot_that_turns_busy_during_a_listing_is_not_judged_by_it(db: PgPool)
     // The next listing, taken after the slot turned busy, sees it running.
     assert_eq!(jobs::reconcile(&h.router).await.unwrap().finished, 0);
     assert_eq!(slot::get(&h.db, second.id).await.unwrap().status, "busy");
+}
+
+/// Recovery of a deploy past its deploying timeout claims the slot before
+/// stopping its workload: the router that started it, only cut off, can no
+/// longer mark it busy over the stopped workload (it could when the stop
+/// came first, leaving a busy slot with nothing running).
+#[sqlx::test(migrations = "../migrations")]
+async fn a_recovered_deploy_cannot_be_marked_busy_while_its_workload_stops(db: PgPool) {
+    let slow = SlowListing::new(&db);
+    let adapter: Arc<dyn Platform> = slow.clone();
+    let h = harness_on(db, &three_platforms("5", ["0", "0", "0"]), false, |kind| {
+        (kind == PlatformKind::K8s).then(|| adapter.clone())
+    })
+    .await;
+    let (slot_id, bot_id) = stuck_deploying(&h).await;
+    // Its start created a resource, so recovery has a workload to stop.
+    sqlx::query("UPDATE pool_slots SET platform_ref = 'sim-k8s-stuck' WHERE id = $1")
+        .bind(slot_id)
+        .execute(&h.db)
+        .await
+        .unwrap();
+    *slow.during_stop.lock().unwrap() = Some(h.db.clone());
+    h.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    let report = jobs::recover(&h.router, &jobs_cfg(&h)).await.unwrap();
+
+    assert_eq!(
+        *slow.marked_busy.lock().unwrap(),
+        Some(false),
+        "the cut-off router could mark the slot busy while its workload was being stopped"
+    );
+    assert_eq!(report.recovered, 1, "{report:?}");
+    let s = slot::get(&h.db, slot_id).await.unwrap();
+    assert_eq!((s.status.as_str(), s.assigned_bot_id), ("idle", None));
+    let history: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT from_status, to_status FROM slot_history WHERE slot_id = $1 ORDER BY id",
+    )
+    .bind(slot_id)
+    .fetch_all(&h.db)
+    .await
+    .unwrap();
+    assert!(
+        history.ends_with(&[
+            (Some("deploying".into()), "error".into()),
+            (Some("error".into()), "idle".into())
+        ]),
+        "claimed, then reset: {history:?}"
+    );
+    assert_eq!(
+        bot::get(&h.db, bot_id).await.unwrap().status,
+        BotStatus::Fatal
+    );
 }

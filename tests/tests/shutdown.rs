@@ -61,7 +61,10 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
     let berth = Berth::builder(config)
         .database(Database::Url(url))
         .background(true)
-        .max_connections(8)
+        // Every loop that reads the queue blocks on the test's table lock,
+        // each holding a connection: with too few, a loaded run could leave
+        // the dispatcher waiting for a connection instead of at the lock.
+        .max_connections(24)
         .start()
         .await
         .unwrap();

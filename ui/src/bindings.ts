@@ -730,7 +730,7 @@ export type RefreshError = {
 	/**  When (RFC 3339). */
 	failedAt: string,
 	/**  The error's code (`query_refused`, `database_unavailable`, ...). */
-	code: string,
+	code: ErrorCode,
 	/**  The error's message. */
 	message: string,
 };

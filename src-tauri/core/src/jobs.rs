@@ -12,11 +12,11 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use crate::bot::{Decision, TraceEntry};
+use crate::bot::Decision;
 use crate::config::JobsConfig;
 use crate::error::Result;
 use crate::feed::Topic;
-use crate::meeting::{BotStatus, PlatformKind};
+use crate::meeting::{BotStatus, PlatformKind, SlotStatus};
 use crate::platform::{ResourceSpec, SlotRef, WorkloadState};
 use crate::pool;
 use crate::router::Router;
@@ -149,16 +149,6 @@ pub struct RecoveryReport {
     pub deleted: usize,
 }
 
-fn slot_ref(s: &SlotView) -> SlotRef {
-    SlotRef {
-        slot_id: s.id,
-        slot_name: s.slot_name.clone(),
-        pool: s.pool.clone(),
-        epoch: s.epoch,
-        platform_ref: s.platform_ref.clone(),
-    }
-}
-
 /// Recovers `error` slots and slots `deploying` for longer than the
 /// deploying timeout: stop the workload → `idle`. A failed stop counts an
 /// attempt; after `max_attempts` the slot and its platform resource are
@@ -266,75 +256,7 @@ async fn recover_pools(
             .get(&s.id)
             .copied()
             .unwrap_or(cfg.recovery_max_attempts as i32);
-        let kind = s.deployment_platform;
-        let r = slot_ref(&s);
-        let stopped = match (router.platforms().get(kind), &s.platform_ref) {
-            (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
-            (Some(_), None) => Ok(()),
-            (None, _) => Err(format!("no adapter for {kind} in this instance")),
-        };
-        match stopped {
-            Ok(()) => {
-                let reason = if s.status == "deploying" {
-                    "recovered: stuck deploying"
-                } else {
-                    "recovered from error"
-                };
-                let mut tx = db.begin().await?;
-                if let Some(released) = slot::reset(&mut tx, s.id, s.epoch, reason).await? {
-                    report.recovered += 1;
-                    // A start that never finished: the request goes back to
-                    // the queue until its own deadline, and only then fails.
-                    if let Some(bot) = released.bot_id {
-                        let now = router.clock().now();
-                        let why = TraceEntry {
-                            platform: Some(kind),
-                            decision: Decision::Failed,
-                            detail: format!(
-                                "deploy in {} did not finish within the deploying timeout; slot recovered, routed again until its deadline",
-                                s.slot_name
-                            ),
-                            at: now,
-                        };
-                        let fatal = "deploy timed out; slot recovered";
-                        sweep::settle(&mut tx, bot, "DEPLOYING", now, &why, fatal).await?;
-                    }
-                    tx.commit().await?;
-                    // After the commit: a platform call never holds a transaction open.
-                    router
-                        .describe(kind, &r, &crate::description::idle(s.last_used_at))
-                        .await;
-                } else {
-                    tx.commit().await?;
-                }
-            }
-            Err(message) => {
-                let Some(attempts) =
-                    slot::count_recovery_attempt(db, s.id, s.epoch, &message).await?
-                else {
-                    continue;
-                };
-                report.failed_attempts += 1;
-                tracing::warn!(slot = %s.slot_name, attempts, error = %message, "slot recovery attempt failed");
-                if attempts >= limit {
-                    if let Some(bot) = s.assigned_bot_id {
-                        router
-                            .finish(bot, BotStatus::Fatal, Some("slot could not be recovered"))
-                            .await?;
-                    }
-                    if let Some(a) = router.platforms().get(kind) {
-                        if let Err(e) = a.delete_resource(&r).await {
-                            tracing::warn!(slot = %s.slot_name, error = %e, "platform resource not deleted; reconciliation will find it as an orphan");
-                        }
-                    }
-                    let mut conn = db.acquire().await?;
-                    let reason = format!("deleted after {attempts} failed recovery attempts");
-                    if slot::delete(&mut conn, s.id, s.epoch, &reason).await? {
-                        report.deleted += 1;
-                    }
-                }
-            }
-        }
+        recover_slot(router, &s, limit, &mut report).await?;
     }
     if report != RecoveryReport::default() {
         router
@@ -342,6 +264,85 @@ async fn recover_pools(
             .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
     }
     Ok(report)
+}
+
+/// Recovers one candidate slot. A deploy past its deploying timeout is
+/// claimed first ([`sweep::claim`]: `error`, its bot routed again until its
+/// deadline), so a router that was only cut off cannot mark it busy over
+/// the workload stopped next; then the workload is stopped and the slot
+/// reset to `idle`. A failed stop counts an attempt; the `limit`-th deletes
+/// the slot and its platform resource.
+async fn recover_slot(
+    router: &Router,
+    s: &SlotView,
+    limit: i32,
+    report: &mut RecoveryReport,
+) -> Result<()> {
+    let stuck = s.status == SlotStatus::Deploying;
+    if stuck {
+        let what = format!(
+            "deploy in {} did not finish within the deploying timeout",
+            s.slot_name
+        );
+        let fatal = "deploy timed out; slot recovered";
+        if sweep::claim(router, s, Decision::Failed, &what, fatal)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+    }
+    let kind = s.deployment_platform;
+    let r = sweep::slot_ref(s);
+    match sweep::stop_workload(router, s).await {
+        Ok(()) => {
+            let reason = if stuck {
+                "recovered: stuck deploying"
+            } else {
+                "recovered from error"
+            };
+            let mut conn = router.db().acquire().await?;
+            if slot::reset(&mut conn, s.id, s.epoch, reason)
+                .await?
+                .is_some()
+            {
+                report.recovered += 1;
+                drop(conn);
+                // After the write: a platform call never holds a connection.
+                router
+                    .describe(kind, &r, &crate::description::idle(s.last_used_at))
+                    .await;
+            }
+        }
+        Err(message) => {
+            let Some(attempts) =
+                slot::count_recovery_attempt(router.db(), s.id, s.epoch, &message).await?
+            else {
+                return Ok(());
+            };
+            report.failed_attempts += 1;
+            tracing::warn!(slot = %s.slot_name, attempts, error = %message, "slot recovery attempt failed");
+            if attempts >= limit && give_up(router, s, attempts).await? {
+                report.deleted += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a slot that failed `attempts` recoveries, and its platform
+/// resource (reconciliation finds it as an orphan if that fails). Its bot
+/// was sent back to routing when the slot was claimed.
+async fn give_up(router: &Router, s: &SlotView, attempts: i32) -> Result<bool> {
+    let r = sweep::slot_ref(s);
+    if let Some(a) = router.platforms().get(s.deployment_platform) {
+        if let Err(e) = a.delete_resource(&r).await {
+            tracing::warn!(slot = %s.slot_name, error = %e, "platform resource not deleted; reconciliation will find it as an orphan");
+        }
+    }
+    let mut conn = router.db().acquire().await?;
+    let reason = format!("deleted after {attempts} failed recovery attempts");
+    slot::delete(&mut conn, s.id, s.epoch, &reason).await
 }
 
 /// What one reconciliation run did.

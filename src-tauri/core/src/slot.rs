@@ -389,6 +389,31 @@ async fn transition_to_idle(
     Ok(released)
 }
 
+/// Claims a deploy that is to be taken back (interrupted, or past its
+/// deploying timeout): `deploying` → `error` with `message`, only if the slot
+/// is still deploying under `epoch` (else `None`, nothing changed). Claimed
+/// first, before its workload is stopped, so a router that was only cut off
+/// can no longer mark the slot busy over a workload stopped under it. Call
+/// it inside the caller's transaction: the row stays locked until it ends.
+pub async fn claim_deploying(
+    conn: &mut PgConnection,
+    slot_id: i64,
+    epoch: i64,
+    message: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Released>> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM pool_slots WHERE id = $1 AND epoch = $2 FOR UPDATE")
+            .bind(slot_id)
+            .bind(epoch)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if status.as_deref() != Some(SlotStatus::Deploying.as_str()) {
+        return Ok(None);
+    }
+    mark_error(conn, slot_id, Some(epoch), message, at).await
+}
+
 /// Any state → `error` with `message`; the bot is cleared from the slot (the
 /// caller decides the bot's fate). With `epoch`, only if it still matches.
 pub async fn mark_error(

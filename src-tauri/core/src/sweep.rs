@@ -185,60 +185,18 @@ async fn interrupted_deploys(router: &Router) -> Result<usize> {
 }
 
 async fn take_back(router: &Router, s: &SlotView, silent_ms: i64) -> Result<bool> {
-    let kind = s.deployment_platform;
-    let r = crate::platform::SlotRef {
-        slot_id: s.id,
-        slot_name: s.slot_name.clone(),
-        pool: s.pool.clone(),
-        epoch: s.epoch,
-        platform_ref: s.platform_ref.clone(),
-    };
     let what = format!(
         "deploy in {} interrupted: no sign of its router for {silent_ms} ms",
         s.slot_name
     );
-    let now = router.clock().now();
-    // The slot is claimed first (`error` while its workload is stopped): a
-    // router that was only cut off, not dead, can then no longer mark it
-    // busy, so the workload stopped below never belongs to a busy slot.
-    // Still deploying under this epoch, or left alone.
-    let mut tx = router.db().begin().await?;
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM pool_slots WHERE id = $1 AND epoch = $2 FOR UPDATE")
-            .bind(s.id)
-            .bind(s.epoch)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if status.as_deref() != Some("deploying") {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    let claimed = format!("{what}; stopping its workload");
-    let Some(released) = slot::mark_error(&mut tx, s.id, Some(s.epoch), &claimed, now).await?
-    else {
-        tx.rollback().await?;
+    let fatal = "deploy interrupted (its process stopped) after its queue timeout had run out";
+    let Some(bot) = claim(router, s, Decision::Interrupted, &what, fatal).await? else {
         return Ok(false);
     };
-    if let Some(bot_id) = released.bot_id {
-        let why = TraceEntry {
-            platform: Some(kind),
-            decision: Decision::Interrupted,
-            detail: format!("{what}; routed again until its deadline"),
-            at: now,
-        };
-        let fatal = "deploy interrupted (its process stopped) after its queue timeout had run out";
-        settle(&mut tx, bot_id, "DEPLOYING", now, &why, fatal).await?;
-    }
-    tx.commit().await?;
-
     // Whatever the cut-off router may have started is stopped before the
     // slot is handed out again, so it never carries an old workload.
-    let adapter = router.platforms().get(kind);
-    let stopped = match (&adapter, &s.platform_ref) {
-        (Some(a), Some(_)) => a.stop(&r).await.map_err(|e| e.to_string()),
-        (Some(_), None) => Ok(()),
-        (None, _) => Err(format!("no adapter for {kind} in this instance")),
-    };
+    let stopped = stop_workload(router, s).await;
+    let now = router.clock().now();
     let mut tx = router.db().begin().await?;
     match &stopped {
         Ok(()) => {
@@ -250,13 +208,74 @@ async fn take_back(router: &Router, s: &SlotView, silent_ms: i64) -> Result<bool
         }
     }
     tx.commit().await?;
-    if let (Ok(()), Some(a), Some(_)) = (&stopped, &adapter, &s.platform_ref) {
-        if let Err(e) = a.describe(&r, &description::idle(s.last_used_at)).await {
-            tracing::warn!(error = %e, slot = %s.slot_name, "description not updated");
-        }
+    if stopped.is_ok() {
+        router
+            .describe(
+                s.deployment_platform,
+                &slot_ref(s),
+                &description::idle(s.last_used_at),
+            )
+            .await;
     }
-    tracing::info!(slot = %s.slot_name, bot = ?released.bot_id, silent_ms, "took back an interrupted deploy");
+    tracing::info!(slot = %s.slot_name, bot = ?bot, silent_ms, "took back an interrupted deploy");
     Ok(true)
+}
+
+/// Claims a deploy being taken back ([`slot::claim_deploying`]: `error`,
+/// "`what`; stopping its workload") and sends its bot back to routing until
+/// its deadline (`FATAL` with `fatal` past it), in one transaction.
+/// `Some(the bot it held)` when claimed; `None` when the slot moved on
+/// (nothing changed).
+pub(crate) async fn claim(
+    router: &Router,
+    s: &SlotView,
+    decision: Decision,
+    what: &str,
+    fatal: &str,
+) -> Result<Option<Option<i64>>> {
+    let now = router.clock().now();
+    let mut tx = router.db().begin().await?;
+    let claimed = format!("{what}; stopping its workload");
+    let Some(released) = slot::claim_deploying(&mut tx, s.id, s.epoch, &claimed, now).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    if let Some(bot_id) = released.bot_id {
+        let why = TraceEntry {
+            platform: Some(s.deployment_platform),
+            decision,
+            detail: format!("{what}; routed again until its deadline"),
+            at: now,
+        };
+        settle(&mut tx, bot_id, "DEPLOYING", now, &why, fatal).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(released.bot_id))
+}
+
+/// The platform reference of `s` as the adapters take it.
+pub(crate) fn slot_ref(s: &SlotView) -> crate::platform::SlotRef {
+    crate::platform::SlotRef {
+        slot_id: s.id,
+        slot_name: s.slot_name.clone(),
+        pool: s.pool.clone(),
+        epoch: s.epoch,
+        platform_ref: s.platform_ref.clone(),
+    }
+}
+
+/// Stops whatever runs in the slot's resource (nothing to stop without
+/// one); the error as text when the platform refuses or has no adapter here.
+pub(crate) async fn stop_workload(
+    router: &Router,
+    s: &SlotView,
+) -> std::result::Result<(), String> {
+    let kind = s.deployment_platform;
+    match (router.platforms().get(kind), &s.platform_ref) {
+        (Some(a), Some(_)) => a.stop(&slot_ref(s)).await.map_err(|e| e.to_string()),
+        (Some(_), None) => Ok(()),
+        (None, _) => Err(format!("no adapter for {kind} in this instance")),
+    }
 }
 
 /// `QUEUED` bots without a queue entry and `DEPLOYING` bots without a slot,

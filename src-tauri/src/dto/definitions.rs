@@ -179,7 +179,7 @@ pub struct RefreshError {
     /// When (RFC 3339).
     pub failed_at: String,
     /// The error's code (`query_refused`, `database_unavailable`, ...).
-    pub code: String,
+    pub code: berth_core::ErrorCode,
     /// The error's message.
     pub message: String,
 }
@@ -188,7 +188,10 @@ impl From<&berth_core::account::source::RefreshFailure> for RefreshError {
     fn from(f: &berth_core::account::source::RefreshFailure) -> Self {
         RefreshError {
             failed_at: crate::dto::time(f.failed_at),
-            code: f.code.clone(),
+            // Stored as the code's text when the refresh failed; a code this
+            // build does not know (written by a newer one) shows as internal.
+            code: serde_json::from_value(serde_json::Value::String(f.code.clone()))
+                .unwrap_or(berth_core::ErrorCode::Internal),
             message: f.message.clone(),
         }
     }
