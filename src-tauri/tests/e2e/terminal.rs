@@ -79,7 +79,8 @@ pub async fn pools_apply_and_refresh_from_a_terminal(
     let applied = poll_async(LIVE_WITHIN, || async {
         cell(client, "[data-state='applied']")
             .await
-            .is_some_and(|t| t.contains("applied v1"))
+            // The badge is styled upper-case; WebDriver reports the text as shown.
+            .is_some_and(|t| t.to_lowercase().contains("applied v1"))
     })
     .await;
     if !applied {
