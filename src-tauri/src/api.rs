@@ -194,20 +194,3 @@ pub async fn connection_status(
         now: timestamp::text(now),
     }
 }
-
-/// Who an edit from this desktop is recorded as: `desktop:<OS user>`.
-pub fn desktop_user() -> String {
-    let user = ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .or_else(|| {
-            // Services and `su` shells may lack USER; the home directory's name is the user's.
-            std::env::var_os("HOME")
-                .as_deref()
-                .and_then(|h| std::path::Path::new(h).file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .filter(|n| !n.is_empty())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("desktop:{user}")
-}

@@ -24,21 +24,7 @@ fn jobs_cfg(h: &Harness) -> JobsConfig {
 }
 
 async fn deploy(h: &Harness) -> i64 {
-    let o = h
-        .router
-        .create_bot(&NewBot {
-            meeting_platform: MeetingPlatform::GoogleMeet,
-            meeting_url: "https://meet.google.com/abc-defg-hij".into(),
-            priority: None,
-            queue_timeout_ms: None,
-            pool: None,
-        })
-        .await
-        .unwrap();
-    match o {
-        DeployOutcome::Deployed { bot_id, .. } => bot_id,
-        other => panic!("expected a deploy, got {other:?}"),
-    }
+    deploy_with(&h.router).await
 }
 
 /// A slot left `deploying` by an instance that died between reservation and start.
