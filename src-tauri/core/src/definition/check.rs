@@ -193,16 +193,7 @@ pub(super) fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
+/// A pool's `resources` quantity: the one Kubernetes rule ([`crate::quantity`]).
 pub(super) fn valid_quantity(q: &str) -> bool {
-    const SUFFIXES: [&str; 14] = [
-        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E", "",
-    ];
-    SUFFIXES.iter().any(|s| {
-        q.strip_suffix(s).is_some_and(|n| {
-            !n.is_empty()
-                && n.chars().all(|c| c.is_ascii_digit() || c == '.')
-                && n.chars().filter(|c| *c == '.').count() <= 1
-                && n.parse::<f64>().is_ok_and(|v| v > 0.0)
-        })
-    })
+    crate::quantity::is_valid(q)
 }
