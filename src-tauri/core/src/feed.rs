@@ -179,26 +179,33 @@ impl Feed {
         if !self.inner.enabled {
             return Vec::new();
         }
-        let flusher = {
-            let feed = self.clone();
-            let db = db.clone();
-            tokio::spawn(async move {
-                loop {
-                    feed.inner.wake.notified().await;
-                    tokio::time::sleep(COALESCE_WINDOW).await;
-                    if let Err(e) = feed.flush(&db).await {
-                        tracing::warn!(error = %e, "change feed: notify failed; will retry");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        feed.inner.wake.notify_one();
-                    }
-                }
-            })
-        };
+        let flusher = self.spawn_flusher(db.clone());
         let listener = {
             let feed = self.clone();
             tokio::spawn(async move { feed.listen(db).await })
         };
-        vec![flusher, listener]
+        flusher.into_iter().chain([listener]).collect()
+    }
+
+    /// Starts the flusher only: this instance's changes are announced, but
+    /// it hears nobody's (no `LISTEN` connection), for a process that has
+    /// no subscriber (a one-shot CLI command). Abort the handle to stop it.
+    pub fn spawn_flusher(&self, db: PgPool) -> Option<JoinHandle<()>> {
+        if !self.inner.enabled {
+            return None;
+        }
+        let feed = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                feed.inner.wake.notified().await;
+                tokio::time::sleep(COALESCE_WINDOW).await;
+                if let Err(e) = feed.flush(&db).await {
+                    tracing::warn!(error = %e, "change feed: notify failed; will retry");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    feed.inner.wake.notify_one();
+                }
+            }
+        }))
     }
 
     async fn listen(&self, db: PgPool) {

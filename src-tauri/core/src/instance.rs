@@ -123,6 +123,9 @@ pub struct Berth {
     leading: Arc<AtomicBool>,
     embedded: Option<EmbeddedPostgres>,
     database_url: String,
+    /// Whether its background services ran (it joined the peers and may
+    /// have led): only then does it leave on shutdown.
+    joined: bool,
 }
 
 /// The simulator's knobs used in development mode until someone changes them.
@@ -334,8 +337,10 @@ impl Berth {
         if self.leading.load(Ordering::SeqCst) {
             let _ = jobs::resign(&db, self.id).await;
         }
-        let _ = jobs::leave(&db, self.id).await;
-        self.router.feed().publish(&[Topic::Peers]);
+        if self.joined {
+            let _ = jobs::leave(&db, self.id).await;
+            self.router.feed().publish(&[Topic::Peers]);
+        }
         if let Err(e) = self.router.feed().flush(&db).await {
             tracing::warn!(error = %e, "shutdown: last changes not announced");
         }

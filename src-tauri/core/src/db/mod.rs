@@ -111,18 +111,22 @@ pub async fn applied_migrations(db: &PgPool) -> Result<Vec<AppliedMigration>> {
 /// saying what to run.
 pub async fn check_schema(db: &PgPool) -> Result<()> {
     let outdated = |message: String| Error::new(ErrorCode::SchemaOutdated, message);
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(db)
-        .await?;
-    if !exists {
-        return Err(outdated(
-            "the database has no Berth schema yet: run `berth migrate` (or start `berth serve` or the app) first".into(),
-        ));
-    }
-    let applied: Vec<(i64, bool, Vec<u8>)> =
-        sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(db)
-            .await?;
+    // One statement: a database without the table answers "undefined
+    // table" (42P01) rather than needing a look-up first.
+    let applied: Vec<(i64, bool, Vec<u8>)> = match sqlx::query_as(
+        "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(db)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+            return Err(outdated(
+                "the database has no Berth schema yet: run `berth migrate` (or start `berth serve` or the app) first".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let known: Vec<&sqlx::migrate::Migration> = MIGRATOR
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())

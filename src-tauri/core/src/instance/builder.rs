@@ -37,6 +37,7 @@ pub struct Builder {
     platforms: Option<Platforms>,
     background: bool,
     feed: bool,
+    listen: bool,
     max_connections: u32,
     prepare: bool,
 }
@@ -50,6 +51,7 @@ impl Builder {
             platforms: None,
             background: false,
             feed: true,
+            listen: true,
             max_connections: 16,
             prepare: true,
         }
@@ -109,6 +111,15 @@ impl Builder {
         self
     }
 
+    /// Listens to the change feed (default: on): every instance's changes
+    /// reach [`crate::feed::Feed::subscribe`] (the dispatcher, the desktop's
+    /// views). Off, the instance still announces its own changes but opens
+    /// no `LISTEN` connection: for a process nothing in which subscribes.
+    pub fn listen(mut self, on: bool) -> Self {
+        self.listen = on;
+        self
+    }
+
     /// The connection pool's size (default: 16).
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n;
@@ -129,10 +140,23 @@ impl Builder {
 
     /// The set-up of one CLI command that routes or releases bots on a
     /// database some instance prepared: no background services, nothing
-    /// prepared, a small pool. Its changes are still announced (the feed is
-    /// flushed at [`Berth::shutdown`]).
+    /// prepared (no migration, no environment written, so no settings lock),
+    /// no `LISTEN` connection, a small pool. What it still does: the schema
+    /// check, the clock calibration (deadlines are database time) and a
+    /// check that settings were written. Its changes are still announced
+    /// (the feed's flusher runs, and [`Berth::shutdown`] flushes the rest).
+    ///
+    /// Skipping the rest is safe because none of it serves a command: the
+    /// router reads the settings and pools from the database on every
+    /// request (so the environment's settings apply once `berth migrate` or
+    /// a running instance wrote them, never a terminal's own), nothing in a
+    /// one-shot subscribes to the feed (waits are rows, served by running
+    /// instances' dispatchers), and the instance never joins the peers.
     pub fn one_shot(self) -> Self {
-        self.background(false).prepare(false).max_connections(4)
+        self.background(false)
+            .prepare(false)
+            .listen(false)
+            .max_connections(4)
     }
 
     /// Starts the instance: the database opened (migrated when preparing,
@@ -192,9 +216,12 @@ impl Builder {
                     leading: Arc::new(AtomicBool::new(false)),
                     embedded,
                     database_url: url,
+                    joined: self.background,
                 };
-                if self.feed {
+                if self.feed && self.listen {
                     berth.tasks.extend(berth.router.feed().spawn(db));
+                } else if self.feed {
+                    berth.tasks.extend(berth.router.feed().spawn_flusher(db));
                 }
                 if self.background {
                     berth.spawn_background(if berth.config.dev { "dev" } else { "serve" });
@@ -233,7 +260,7 @@ async fn assemble(
     };
     if prepare_db {
         prepare(db, config).await?;
-    } else if settings::load(db).await?.platforms.is_empty() {
+    } else if !settings::written(db).await? {
         return Err(Error::new(
             ErrorCode::SchemaOutdated,
             "the database has no platform settings yet: run `berth migrate` (or start `berth serve` or the app) with the deployment's configuration first",

@@ -92,6 +92,17 @@ impl PlatformSettings {
     }
 }
 
+/// Whether the platform settings were written (by `berth migrate` or an
+/// instance that prepared the database): one cheap read, for a command
+/// that needs them but prepares nothing. Reads only.
+pub async fn written(db: &PgPool) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform_settings)")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// Reads the settings in force.
 pub async fn load(db: &PgPool) -> Result<Settings> {
     let rows: Vec<(String, i32, bool, Option<i32>, i32, Value)> = sqlx::query_as(
