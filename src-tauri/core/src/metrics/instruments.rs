@@ -15,6 +15,7 @@ use prometheus_client::registry::Registry;
 use std::time::Duration;
 
 use crate::meeting::PlatformKind;
+use crate::platform::FailureKind;
 use crate::router::DeployError;
 
 /// One label, a name and a value known at compile time.
@@ -62,6 +63,9 @@ pub fn failure_label(e: &DeployError) -> &'static str {
     }
 }
 
+/// The `kind` labels of Berth's own failures (beside [`FailureKind`]'s).
+const OWN_FAILURES: [&str; 2] = ["no_adapter", "internal"];
+
 /// The router's instruments. Cheap to share: every field is a handle.
 #[derive(Debug)]
 pub struct RouterInstruments {
@@ -71,18 +75,34 @@ pub struct RouterInstruments {
     queue_wait: Histograms<[(&'static str, String); 1]>,
 }
 
-impl Default for RouterInstruments {
-    fn default() -> Self {
-        RouterInstruments {
+impl RouterInstruments {
+    /// Instruments for a router with adapters for `platforms`: their
+    /// series start at 0 (Prometheus' advice: a series that appears only
+    /// once something happened defeats `rate()` and alerts on it).
+    pub fn new(platforms: impl IntoIterator<Item = PlatformKind>) -> Self {
+        let me = RouterInstruments {
             dispatches: Family::default(),
             failures: Family::default(),
             deploy_duration: Family::new_with_constructor(deploy_histogram),
             queue_wait: Family::new_with_constructor(wait_histogram),
+        };
+        for kind in platforms {
+            let platform = ("platform", kind.as_str());
+            drop(me.dispatches.get_or_create(&[platform]));
+            drop(me.deploy_duration.get_or_create(&[platform]));
+            let kinds = FailureKind::ALL.iter().map(|k| k.as_str());
+            for failure in kinds.chain(OWN_FAILURES) {
+                drop(me.failures.get_or_create(&[platform, ("kind", failure)]));
+            }
         }
+        me
     }
-}
 
-impl RouterInstruments {
+    /// Starts the wait series of `pool` at 0 (see [`RouterInstruments::new`]).
+    pub fn know_pool(&self, pool: &str) {
+        drop(self.queue_wait.get_or_create(&[("pool", pool.to_string())]));
+    }
+
     /// A deploy into a reserved slot on `kind` begins.
     pub fn dispatched(&self, kind: PlatformKind) {
         self.dispatches
@@ -157,9 +177,12 @@ pub struct FeedLag {
 
 impl Default for FeedLag {
     fn default() -> Self {
-        FeedLag {
-            lag: Family::new_with_constructor(lag_histogram),
+        let lag: Histograms<Static1> = Family::new_with_constructor(lag_histogram);
+        // Both series from the start (see `RouterInstruments::new`).
+        for origin in ["local", "peer"] {
+            drop(lag.get_or_create(&[("origin", origin)]));
         }
+        FeedLag { lag }
     }
 }
 

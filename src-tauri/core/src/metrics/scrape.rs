@@ -89,6 +89,9 @@ pub(super) async fn read(router: &Router, leader: bool, g: &mut Gauges) -> Resul
         .map(|p| p.settings.platform)
         .collect();
     let pools: Vec<&str> = status.pools.iter().map(|p| p.pool.as_str()).collect();
+    for pool in &pools {
+        router.instruments().know_pool(pool);
+    }
     slot_gauges(g, &pools, &platforms, &slots);
 
     for p in &status.pools {

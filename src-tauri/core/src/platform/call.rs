@@ -114,6 +114,19 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind.
+    pub const ALL: &'static [FailureKind] = &[
+        FailureKind::Transient,
+        FailureKind::Timeout,
+        FailureKind::Unauthenticated,
+        FailureKind::Forbidden,
+        FailureKind::NotFound,
+        FailureKind::Conflict,
+        FailureKind::Rejected,
+        FailureKind::CircuitOpen,
+        FailureKind::Other,
+    ];
+
     /// The text form (as serialized): a metric's `kind` label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -553,18 +566,7 @@ mod tests {
 
     #[test]
     fn a_failure_kinds_text_is_its_serialized_form() {
-        use FailureKind::*;
-        for kind in [
-            Transient,
-            Timeout,
-            Unauthenticated,
-            Forbidden,
-            NotFound,
-            Conflict,
-            Rejected,
-            CircuitOpen,
-            Other,
-        ] {
+        for kind in FailureKind::ALL {
             let json = serde_json::to_value(kind).unwrap();
             assert_eq!(json.as_str(), Some(kind.as_str()), "{kind:?}");
         }

@@ -128,6 +128,7 @@ pub(super) fn entry(
 impl Router {
     /// A router over `platforms`.
     pub fn new(db: PgPool, clock: Arc<dyn Clock>, feed: Feed, platforms: Platforms) -> Self {
+        let instruments = RouterInstruments::new(platforms.iter().map(|(k, _)| k));
         Router {
             db,
             clock,
@@ -135,7 +136,7 @@ impl Router {
             platforms,
             images: Arc::new(ImageGate::new()),
             inflight: Arc::new(Inflight::default()),
-            instruments: Arc::new(RouterInstruments::default()),
+            instruments: Arc::new(instruments),
             lease_ms: DEFAULT_LEASE_MS,
         }
     }
