@@ -15,8 +15,8 @@
 //! Names follow Prometheus' conventions: a `berth_` prefix, base units
 //! (`_seconds`), `_total` on counters, snake_case labels.
 //!
-//! To export another scrape-time gauge, add one line to [`scrape`]'s
-//! `read` (or to a function it calls):
+//! To export another scrape-time gauge, add one [`Gauges::set`] line to
+//! `scrape::read` (or to a function it calls), after reading its value:
 //! `g.set("berth_webhook_backlog", "Webhook deliveries waiting", &[("subscription", name)], n as f64);`
 
 pub mod instruments;
