@@ -17,6 +17,8 @@ use tokio::sync::{broadcast, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::metrics::{FeedLag, Origin};
+
 /// The notification channel.
 pub const CHANNEL: &str = "berth_changes";
 /// How long changes are gathered before one `NOTIFY` goes out.
@@ -80,6 +82,18 @@ impl ChangeEvent {
 struct Payload {
     origin: Uuid,
     topics: Vec<Topic>,
+    /// When the notice was sent (Unix ms, the sender's wall clock), for the
+    /// feed's lag metric. Absent from an older instance's notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent_at_ms: Option<i64>,
+}
+
+/// Now on the wall clock, in Unix milliseconds: the feed's lag spans
+/// processes, which share no injected clock.
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 struct Inner {
@@ -88,6 +102,7 @@ struct Inner {
     pending: Mutex<BTreeSet<Topic>>,
     wake: Notify,
     tx: broadcast::Sender<ChangeEvent>,
+    lag: FeedLag,
 }
 
 /// One instance's side of the feed. Cheap to clone.
@@ -108,6 +123,7 @@ impl Feed {
                 pending: Mutex::new(BTreeSet::new()),
                 wake: Notify::new(),
                 tx,
+                lag: FeedLag::default(),
             }),
         }
     }
@@ -129,6 +145,12 @@ impl Feed {
         if was_empty {
             self.inner.wake.notify_one();
         }
+    }
+
+    /// The feed's lag metric: from a notice's `NOTIFY` to its delivery
+    /// here (see [`crate::metrics`]).
+    pub fn lag(&self) -> &FeedLag {
+        &self.inner.lag
     }
 
     /// Receives every event from now on.
@@ -155,6 +177,7 @@ impl Feed {
         let payload = serde_json::to_string(&Payload {
             origin: self.inner.origin,
             topics: topics.clone(),
+            sent_at_ms: Some(unix_ms()),
         })
         .map_err(|e| crate::Error::new(crate::ErrorCode::Internal, e.to_string()))?;
         if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
@@ -208,6 +231,19 @@ impl Feed {
         }))
     }
 
+    /// Records a received notice's lag (before its event is delivered, so
+    /// a subscriber that saw the event sees it counted).
+    fn observe_lag(&self, p: &Payload) {
+        if let Some(sent) = p.sent_at_ms {
+            let origin = if p.origin == self.inner.origin {
+                Origin::Local
+            } else {
+                Origin::Peer
+            };
+            self.inner.lag.observe(origin, sent, unix_ms());
+        }
+    }
+
     async fn listen(&self, db: PgPool) {
         let mut backoff = Duration::from_millis(200);
         loop {
@@ -234,10 +270,13 @@ impl Feed {
             loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => match serde_json::from_str::<Payload>(n.payload()) {
-                        Ok(p) => self.emit_local(ChangeEvent::Changed {
-                            origin: p.origin,
-                            topics: p.topics,
-                        }),
+                        Ok(p) => {
+                            self.observe_lag(&p);
+                            self.emit_local(ChangeEvent::Changed {
+                                origin: p.origin,
+                                topics: p.topics,
+                            })
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "change feed: unreadable notice ignored")
                         }

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod meeting;
 pub mod meeting_url;
+pub mod metrics;
 pub mod overview;
 pub mod peers;
 pub mod platform;

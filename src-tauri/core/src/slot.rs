@@ -574,3 +574,31 @@ pub async fn counts_per_platform(db: &PgPool) -> Result<Vec<PlatformStatusCount>
     .fetch_all(db)
     .await?)
 }
+
+/// Slots of one pool on one deployment platform in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolPlatformStatusCount {
+    /// Pool.
+    pub pool: String,
+    /// Deployment platform.
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
+    /// Status.
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
+    /// How many slots.
+    pub count: i64,
+}
+
+/// Slot counts per pool, deployment platform and status (only non-zero
+/// counts): the finest grouping of [`counts_per_platform`] and the pools'
+/// statistics, for the metrics' slot gauges.
+pub async fn counts_per_pool_and_platform(db: &PgPool) -> Result<Vec<PoolPlatformStatusCount>> {
+    Ok(sqlx::query_as(
+        "SELECT pool, deployment_platform, status, count(*) AS count FROM pool_slots
+         GROUP BY pool, deployment_platform, status ORDER BY pool, deployment_platform, status",
+    )
+    .fetch_all(db)
+    .await?)
+}

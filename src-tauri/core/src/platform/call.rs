@@ -113,6 +113,36 @@ pub enum FailureKind {
     Other,
 }
 
+impl FailureKind {
+    /// Every kind.
+    pub const ALL: &'static [FailureKind] = &[
+        FailureKind::Transient,
+        FailureKind::Timeout,
+        FailureKind::Unauthenticated,
+        FailureKind::Forbidden,
+        FailureKind::NotFound,
+        FailureKind::Conflict,
+        FailureKind::Rejected,
+        FailureKind::CircuitOpen,
+        FailureKind::Other,
+    ];
+
+    /// The text form (as serialized): a metric's `kind` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Transient => "transient",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Unauthenticated => "unauthenticated",
+            FailureKind::Forbidden => "forbidden",
+            FailureKind::NotFound => "not_found",
+            FailureKind::Conflict => "conflict",
+            FailureKind::Rejected => "rejected",
+            FailureKind::CircuitOpen => "circuit_open",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
 /// Retry, timeout and breaker settings of one platform.
 ///
 /// Build it with `Policy { field: value, ..Policy::default() }`: fields may
@@ -532,6 +562,14 @@ mod tests {
 
     fn transient() -> Result<(), Fault> {
         Err(Fault::transient("503"))
+    }
+
+    #[test]
+    fn a_failure_kinds_text_is_its_serialized_form() {
+        for kind in FailureKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json.as_str(), Some(kind.as_str()), "{kind:?}");
+        }
     }
 
     #[test]

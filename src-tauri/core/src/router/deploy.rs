@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{entry, DeployOutcome, Router};
+use super::{entry, DeployOutcome, Router, Waiting};
 use crate::account;
 use crate::bot::{self, Decision};
 use crate::description;
@@ -91,16 +91,45 @@ impl Router {
     /// back, the bot ended, a newer lease holds the slot) changes nothing of
     /// the bot or the slot: it stops only the workload it started itself,
     /// never a newer lease's, and returns `Skipped`.
+    ///
+    /// Counted in the router's metrics: a dispatch on `kind`, a failure by
+    /// its kind, and for a bot deployed its wait for capacity (from its
+    /// acceptance to now, when its slot is reserved).
     pub(super) async fn deploy(
+        &self,
+        w: &Waiting,
+        pool: &Pool,
+        kind: PlatformKind,
+        lease: &Lease,
+    ) -> Result<DeployOutcome, DeployError> {
+        let reserved_at = self.clock.now();
+        self.instruments.dispatched(kind);
+        let deployed = self.start_and_settle(w.bot_id, pool, kind, lease).await;
+        match &deployed {
+            Ok(DeployOutcome::Deployed { .. }) => {
+                self.instruments.waited(&w.pool, reserved_at - w.queued_at)
+            }
+            Ok(_) => {}
+            Err(e) => self.instruments.failed(kind, e),
+        }
+        deployed
+    }
+
+    /// [`Router::deploy`] without the counting: starts the workload and
+    /// settles the slot and the bot. The start's duration is observed when
+    /// the slot turns busy.
+    async fn start_and_settle(
         &self,
         bot_id: i64,
         pool: &Pool,
         kind: PlatformKind,
         lease: &Lease,
     ) -> Result<DeployOutcome, DeployError> {
+        let timer = tokio::time::Instant::now();
         let started = self
             .keeping_alive(lease, self.start_workload(bot_id, pool, kind, lease))
             .await;
+        let took = timer.elapsed();
         let now = self.clock.now();
         let platform_ref = match started {
             Ok(r) => r,
@@ -114,6 +143,7 @@ impl Router {
             self.abandon_stale_start(kind, lease, &platform_ref).await;
             return Ok(DeployOutcome::Skipped { bot_id });
         }
+        self.instruments.started(kind, took);
         // The workload runs and its slot is busy: from here on a failed
         // write is logged, never a failed deploy (which would walk on and
         // leave this workload running).

@@ -31,6 +31,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::feed::Feed;
 use crate::meeting::{MeetingPlatform, PlatformKind};
+use crate::metrics::RouterInstruments;
 use crate::platform::image::ImageGate;
 use crate::platform::Platforms;
 
@@ -98,6 +99,8 @@ pub struct Router {
     pub(crate) platforms: Platforms,
     pub(crate) images: Arc<ImageGate>,
     inflight: Arc<Inflight>,
+    /// Its metrics (shared by its clones; see [`crate::metrics`]).
+    instruments: Arc<RouterInstruments>,
     /// The leader lease (`BERTH_LEADER_LEASE_MS`): how long a request or a
     /// deploy may go without a sign of life from its router before another
     /// instance takes it over.
@@ -125,6 +128,7 @@ pub(super) fn entry(
 impl Router {
     /// A router over `platforms`.
     pub fn new(db: PgPool, clock: Arc<dyn Clock>, feed: Feed, platforms: Platforms) -> Self {
+        let instruments = RouterInstruments::new(platforms.iter().map(|(k, _)| k));
         Router {
             db,
             clock,
@@ -132,6 +136,7 @@ impl Router {
             platforms,
             images: Arc::new(ImageGate::new()),
             inflight: Arc::new(Inflight::default()),
+            instruments: Arc::new(instruments),
             lease_ms: DEFAULT_LEASE_MS,
         }
     }
@@ -155,6 +160,12 @@ impl Router {
     /// Deploys running in their own tasks.
     pub fn inflight(&self) -> &Arc<Inflight> {
         &self.inflight
+    }
+
+    /// Its metrics: dispatches, failures, deploy durations and waits for
+    /// capacity, recorded by this router and its clones.
+    pub fn instruments(&self) -> &Arc<RouterInstruments> {
+        &self.instruments
     }
 
     /// The database pool.

@@ -234,7 +234,7 @@ impl Router {
         lease: Lease,
         failover: Failover,
     ) -> Result<DeployOutcome> {
-        let error = match self.deploy(w.bot_id, pool, kind, &lease).await {
+        let error = match self.deploy(w, pool, kind, &lease).await {
             Ok(outcome) => return Ok(outcome),
             Err(e) => e,
         };

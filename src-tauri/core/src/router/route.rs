@@ -57,7 +57,7 @@ impl Router {
                 // In the dispatcher: start in its own task, go on with the queue.
                 return Ok(self.spawn_deploy(w, pool, settings, kind, lease, Failover::WalkOn));
             }
-            match self.deploy(w.bot_id, pool, kind, &lease).await {
+            match self.deploy(w, pool, kind, &lease).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) => claimed = self.hold_after_failure(w, kind, &e).await?,
             }
