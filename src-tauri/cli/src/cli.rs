@@ -200,7 +200,7 @@ pub struct ReportArgs {
     /// Bot id
     #[arg(value_parser = bot_id)]
     pub id: i64,
-    /// New status: JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, DONE or FATAL (any case)
+    /// New status: JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, CALL_ENDED, DONE or FATAL (any case)
     #[arg(value_parser = bot_status)]
     pub status: BotStatus,
     /// Why (kept as the error of a FATAL bot)

@@ -221,7 +221,10 @@ pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
     .await?)
 }
 
-/// Whether a bot may report `to` while it is `from`.
+/// Whether a bot may report `to` while it is `from`. A bot that reported
+/// `CALL_ENDED` gave its platform capacity back, so it can only end (never
+/// go back into a meeting state, which would take capacity the router did
+/// not grant).
 pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     use BotStatus::*;
     if from.is_final() {
@@ -229,7 +232,8 @@ pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     }
     match to {
         Done | Fatal => true,
-        JoiningCall | InWaitingRoom | InCall | Leaving => from != Queued,
+        CallEnded => from != Queued,
+        JoiningCall | InWaitingRoom | InCall | Leaving => !matches!(from, Queued | CallEnded),
         Queued | Deploying => false,
     }
 }
