@@ -370,6 +370,7 @@ mod tests {
     fn values_are_parsed_with_the_core_vocabulary() {
         assert_eq!(bot_status("in-call").unwrap(), BotStatus::InCall);
         assert_eq!(bot_status("done").unwrap(), BotStatus::Done);
+        assert_eq!(bot_status("call-ended").unwrap(), BotStatus::CallEnded);
         assert!(meeting_platform("teams")
             .unwrap_err()
             .contains("google-meet, microsoft-teams, zoom"));

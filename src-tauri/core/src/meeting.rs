@@ -171,17 +171,6 @@ impl BotStatus {
         BotStatus::Leaving,
     ];
 
-    /// States whose workload runs in a slot Berth leased to the bot (from
-    /// its start to its end): the bot's token works, and it must send
-    /// heartbeats. [`BotStatus::ACTIVE`] after `Deploying`, and `CallEnded`.
-    pub const RUNNING: &'static [BotStatus] = &[
-        BotStatus::JoiningCall,
-        BotStatus::InWaitingRoom,
-        BotStatus::InCall,
-        BotStatus::Leaving,
-        BotStatus::CallEnded,
-    ];
-
     /// `Done` or `Fatal`.
     pub fn is_final(self) -> bool {
         matches!(self, BotStatus::Done | BotStatus::Fatal)

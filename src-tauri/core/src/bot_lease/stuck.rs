@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::actor::Actor;
 use crate::error::Result;
 use crate::meeting::BotStatus;
 use crate::router::Router;
@@ -59,7 +60,7 @@ pub async fn run(router: &Router, timeout_ms: u32) -> Result<StuckReport> {
         let why = reason(timeout_ms);
         for (bot_id, slot_id, epoch) in candidates(router, cutoff).await? {
             if claim(router, bot_id, slot_id, epoch, cutoff, &why).await? {
-                tracing::warn!(bot = bot_id, slot = slot_id, epoch, reason = %why, "stuck bot ended");
+                tracing::warn!(actor = %Actor::system("stuck-bots"), bot = bot_id, slot = slot_id, epoch, reason = %why, "stuck bot ended");
                 // Already ended by the claim: this frees what it held.
                 router.finish(bot_id, BotStatus::Fatal, Some(&why)).await?;
                 report.ended.push(bot_id);
