@@ -131,6 +131,7 @@ fn spec(bot_id: i64) -> BotSpec {
         image: "bots/zoom:1".into(),
         resources: Default::default(),
         account: None,
+        token: berth_core::bot_lease::BotToken::generate(),
     }
 }
 
@@ -178,6 +179,7 @@ async fn ecs_runs_describes_lists_and_stops_a_task() {
     };
     assert_eq!(var("BERTH_BOT_ID"), Some("42"));
     assert_eq!(var("BERTH_MEETING_URL"), Some("https://zoom.us/j/1"));
+    assert!(var("BERTH_BOT_TOKEN").is_some_and(berth_core::bot_lease::token::well_formed));
 
     let listed = ecs.list().await.unwrap();
     assert_eq!(listed.len(), 1);

@@ -761,6 +761,10 @@ fn production_job_defaults() {
     assert_eq!(c.jobs.reconcile_interval_ms, 30_000);
     assert_eq!(c.jobs.prewarm_interval_ms, 60_000);
     assert_eq!(c.jobs.dispatch_tick_ms, 1_000);
+    assert_eq!(
+        c.jobs.bot_heartbeat_timeout_ms, 900_000,
+        "15 min by default"
+    );
 }
 
 #[test]
@@ -773,12 +777,22 @@ fn bad_job_settings_are_refused_naming_the_variable() {
         ("BERTH_RECONCILE_INTERVAL_MS", "99"),
         ("BERTH_PREWARM_INTERVAL_MS", "-1"),
         ("BERTH_DISPATCH_TICK_MS", "60001"),
+        ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "9999"),
+        ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "86400001"),
+        ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "soon"),
     ] {
         let e = err(&example_with(&[(var, value)]), PROD);
         assert_config_error(&e, ErrorCode::ConfigInvalid, var, &[]);
     }
     let c = ok(&example_with(&[("BERTH_LEADER_LEASE_MS", "500")]), PROD);
     assert_eq!(c.jobs.leader_lease_ms, 500);
+    for (value, ms) in [("0", 0), ("10000", 10_000), ("86400000", 86_400_000)] {
+        let c = ok(
+            &example_with(&[("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", value)]),
+            PROD,
+        );
+        assert_eq!(c.jobs.bot_heartbeat_timeout_ms, ms, "0 turns the check off");
+    }
 }
 
 // --- Coolify ---------------------------------------------------------------

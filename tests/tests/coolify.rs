@@ -148,6 +148,7 @@ fn spec(bot_id: i64) -> BotSpec {
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
         resources: Default::default(),
         account: None,
+        token: berth_core::bot_lease::BotToken::generate(),
     }
 }
 
@@ -180,6 +181,9 @@ async fn full_lifecycle(s: &Setup) {
         let st = s.fake.lock();
         let app = &st.apps[&uuid];
         assert_eq!(app.envs["BERTH_BOT_ID"], "41");
+        assert!(berth_core::bot_lease::token::well_formed(
+            &app.envs["BERTH_BOT_TOKEN"]
+        ));
         assert_eq!(
             app.envs["BERTH_MEETING_URL"],
             "https://meet.google.com/abc-defg-hij"

@@ -233,6 +233,7 @@ async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
         resources: Default::default(),
         account: None,
+        token: berth_core::bot_lease::BotToken::generate(),
     };
     adapter.start(&r, &bot).await.expect("env + start");
     adapter.status(&r).await.expect("status");

@@ -67,7 +67,7 @@ async fn violations(db: &PgPool) -> Result<Vec<String>, sqlx::Error> {
          WHERE NOT (
                (b.status = 'QUEUED' AND q.id IS NOT NULL AND s.id IS NULL)
             OR (b.status = 'DEPLOYING' AND q.id IS NULL AND s.status IN ('deploying', 'busy'))
-            OR (b.status IN ('JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')
+            OR (b.status IN ('JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING', 'CALL_ENDED')
                 AND q.id IS NULL AND s.status = 'busy')
             OR (b.status IN ('DONE', 'FATAL') AND q.id IS NULL AND s.id IS NULL))
          ORDER BY b.id",

@@ -140,7 +140,12 @@ export type AppliedDefinition = {
 };
 
 /**  A bot's lifecycle; `Done` and `Fatal` are final. */
-export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | "DONE" | "FATAL";
+export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | 
+/**
+ *  Left the meeting; may still be finishing (an upload). Holds its
+ *  slot until `DONE`/`FATAL`, but no longer its platform's capacity.
+ */
+"CALL_ENDED" | "DONE" | "FATAL";
 
 /**  A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`]. */
 export type BotView = {
@@ -512,6 +517,18 @@ export type ErrorCode =
 "definition_invalid" | 
 /**  An account query was refused (by the filter or the database) or cancelled. */
 "query_refused" | 
+/**  No valid credential: a missing, malformed or unknown token. */
+"unauthorized" | 
+/**
+ *  A valid credential that does not reach what it asked for (a bot
+ *  token used for another bot).
+ */
+"forbidden" | 
+/**
+ *  A bot token whose lease is over (the bot ended, its slot was
+ *  released, recovered or leased again): the workload should exit.
+ */
+"lease_ended" | 
 /**  Something that should not happen; a bug. */
 "internal";
 

@@ -200,7 +200,7 @@ pub struct ReportArgs {
     /// Bot id
     #[arg(value_parser = bot_id)]
     pub id: i64,
-    /// New status: JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, DONE or FATAL (any case)
+    /// New status: JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, CALL_ENDED, DONE or FATAL (any case)
     #[arg(value_parser = bot_status)]
     pub status: BotStatus,
     /// Why (kept as the error of a FATAL bot)
@@ -370,6 +370,7 @@ mod tests {
     fn values_are_parsed_with_the_core_vocabulary() {
         assert_eq!(bot_status("in-call").unwrap(), BotStatus::InCall);
         assert_eq!(bot_status("done").unwrap(), BotStatus::Done);
+        assert_eq!(bot_status("call-ended").unwrap(), BotStatus::CallEnded);
         assert!(meeting_platform("teams")
             .unwrap_err()
             .contains("google-meet, microsoft-teams, zoom"));

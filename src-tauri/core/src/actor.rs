@@ -4,7 +4,7 @@
 //! a slot) takes an [`Actor`] and records it as [`Actor::record`] in the
 //! history tables (`settings_history.changed_by`, `pool_definitions.applied_by`,
 //! traces). The format is `<face>:<name>` — `desktop:alice`, `cli:alice`,
-//! `api:<token name>`, `system:<job>` — or `environment` for values pinned by
+//! `api:<token name>`, `bot:<id>`, `system:<job>` — or `environment` for values pinned by
 //! the environment at start-up; faces never build the string themselves.
 
 use std::fmt;
@@ -18,6 +18,8 @@ pub enum Face {
     Cli,
     /// The HTTP API, on behalf of a named API token.
     Api,
+    /// A running bot, through its own lease's token.
+    Bot,
     /// The environment at start-up (pinned settings).
     Environment,
     /// A background job of the engine itself.
@@ -30,6 +32,7 @@ impl Face {
             Face::Desktop => "desktop",
             Face::Cli => "cli",
             Face::Api => "api",
+            Face::Bot => "bot",
             Face::Environment => "environment",
             Face::System => "system",
         }
@@ -65,6 +68,14 @@ impl Actor {
         Actor {
             face: Face::Api,
             name: token_name.to_string(),
+        }
+    }
+
+    /// A running bot acting through its lease's token (`bot:<id>`).
+    pub fn bot(bot_id: i64) -> Actor {
+        Actor {
+            face: Face::Bot,
+            name: bot_id.to_string(),
         }
     }
 
@@ -132,6 +143,7 @@ mod tests {
         assert_eq!(Actor::api("billing").record(), "api:billing");
         assert_eq!(Actor::system("refresh").record(), "system:refresh");
         assert_eq!(Actor::environment().record(), "environment");
+        assert_eq!(Actor::bot(42).record(), "bot:42");
         let d = Actor::desktop().record();
         let c = Actor::cli().record();
         assert!(

@@ -78,8 +78,8 @@ impl Leadership {
 }
 
 /// The jobs only the leader runs, each at its own interval: reconciliation,
-/// recovery, pre-warming, trimming, the sweep of interrupted requests and
-/// account refreshes.
+/// recovery, pre-warming, trimming, the sweep of interrupted requests,
+/// account refreshes and stuck bots.
 pub(crate) struct Jobs {
     pub router: Router,
     pub leading: Arc<AtomicBool>,
@@ -106,17 +106,21 @@ enum Job {
     /// Each pool's own `refresh_interval` decides; the job's interval only
     /// bounds how late a due refresh starts.
     RefreshAccounts,
+    /// Running bots whose heartbeats stopped ([`crate::bot_lease::stuck`]),
+    /// looked for at a tenth of the heartbeat timeout.
+    StuckBots,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 6] = [
+    const ALL: [Job; 7] = [
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
         Job::Trim,
         Job::Sweep,
         Job::RefreshAccounts,
+        Job::StuckBots,
     ];
 
     fn every(self, cfg: &JobsConfig) -> Duration {
@@ -125,6 +129,9 @@ impl Job {
             Job::Recover | Job::RefreshAccounts => 1_000,
             Job::Prewarm | Job::Trim => cfg.prewarm_interval_ms,
             Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
+            Job::StuckBots => {
+                crate::bot_lease::stuck::check_interval_ms(cfg.bot_heartbeat_timeout_ms)
+            }
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -191,6 +198,11 @@ impl Jobs {
                     explicit: self.explicit_query_url.as_deref(),
                 };
                 jobs::refresh_accounts(router, conn, &self.pools_dir, &mut m.refresh_attempts)
+                    .await
+                    .err()
+            }
+            Job::StuckBots => {
+                crate::bot_lease::stuck::run(router, self.config.bot_heartbeat_timeout_ms)
                     .await
                     .err()
             }

@@ -221,7 +221,10 @@ pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
     .await?)
 }
 
-/// Whether a bot may report `to` while it is `from`.
+/// Whether a bot may report `to` while it is `from`. A bot that reported
+/// `CALL_ENDED` gave its platform capacity back, so it can only end (never
+/// go back into a meeting state, which would take capacity the router did
+/// not grant).
 pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     use BotStatus::*;
     if from.is_final() {
@@ -229,7 +232,8 @@ pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     }
     match to {
         Done | Fatal => true,
-        JoiningCall | InWaitingRoom | InCall | Leaving => from != Queued,
+        CallEnded => from != Queued,
+        JoiningCall | InWaitingRoom | InCall | Leaving => !matches!(from, Queued | CallEnded),
         Queued | Deploying => false,
     }
 }
@@ -460,4 +464,35 @@ pub async fn end(
     .execute(conn)
     .await?;
     Ok(ended.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_report;
+    use crate::meeting::BotStatus::{self, *};
+
+    /// Every (from, to) pair: what a bot may report.
+    #[test]
+    fn reports_follow_the_lifecycle_and_call_ended_only_ends() {
+        let meeting = [JoiningCall, InWaitingRoom, InCall, Leaving];
+        for from in BotStatus::ALL.iter().copied() {
+            for to in BotStatus::ALL.iter().copied() {
+                let expected = match (from, to) {
+                    (Done | Fatal, _) => false,
+                    (_, Queued | Deploying) => false,
+                    (_, Done | Fatal) => true,
+                    (Queued, _) => false,
+                    (CallEnded, t) => t == CallEnded,
+                    (_, t) => meeting.contains(&t) || t == CallEnded,
+                };
+                assert_eq!(may_report(from, to), expected, "{from} -> {to}");
+            }
+        }
+        assert!(may_report(InCall, CallEnded));
+        assert!(may_report(CallEnded, Done));
+        assert!(
+            !may_report(CallEnded, InCall),
+            "capacity given back is not taken again"
+        );
+    }
 }

@@ -79,7 +79,18 @@ pub struct JobsConfig {
     pub prewarm_interval_ms: u32,
     /// The dispatcher's safety-net tick (expiries, platform wait deadlines).
     pub dispatch_tick_ms: u32,
+    /// A running bot silent (no heartbeat or status report through its
+    /// token) for longer than this is stuck: its slot is recovered and it
+    /// ends `FATAL` (see [`crate::bot_lease::stuck`]). 0 turns the check off
+    /// (for bots that do not speak to Berth).
+    pub bot_heartbeat_timeout_ms: u32,
 }
+
+/// Default heartbeat timeout of a running bot: 15 minutes, as in the
+/// earlier system.
+pub const DEFAULT_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 900_000;
+/// Shortest heartbeat timeout (other than 0, off): bots need a margin.
+pub const MIN_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 10_000;
 
 /// Where and how the Coolify adapter works. Holds no secret: the API token
 /// is read from its [`TokenSource`] when the adapter is built.
@@ -502,7 +513,23 @@ impl EnvConfig {
             )?,
             prewarm_interval_ms: pick("BERTH_PREWARM_INTERVAL_MS", 100, 86_400_000, 60_000, 5_000)?,
             dispatch_tick_ms: pick("BERTH_DISPATCH_TICK_MS", 50, 60_000, 1_000, 500)?,
+            bot_heartbeat_timeout_ms: Self::parse_heartbeat_timeout(get)?,
         };
         Ok(jobs)
+    }
+
+    /// `BERTH_BOT_HEARTBEAT_TIMEOUT_MS`: 0 (off), or from
+    /// [`MIN_BOT_HEARTBEAT_TIMEOUT_MS`] to a day.
+    fn parse_heartbeat_timeout(get: &Lookup<'_>) -> Result<u32> {
+        const VAR: &str = "BERTH_BOT_HEARTBEAT_TIMEOUT_MS";
+        let allowed = range(MIN_BOT_HEARTBEAT_TIMEOUT_MS, 86_400_000);
+        match number(get, VAR, range(0, allowed.max))? {
+            None => Ok(DEFAULT_BOT_HEARTBEAT_TIMEOUT_MS),
+            Some(n) if n == 0 || allowed.contains(n.into()) => Ok(n),
+            Some(n) => Err(invalid(
+                VAR,
+                format!("{} (or 0 to turn the check off)", allowed.refusal(n)),
+            )),
+        }
     }
 }

@@ -32,7 +32,7 @@ pub enum EmbeddedFate {
 pub struct Departure {
     /// Bots waiting for capacity (`QUEUED`).
     pub queued: i64,
-    /// Bots deploying or running (`DEPLOYING` to `LEAVING`): they keep
+    /// Bots deploying or running (`DEPLOYING` to `CALL_ENDED`): they keep
     /// running on their platforms, but nothing records their end or
     /// reconciles them until an instance runs.
     pub active: i64,
@@ -59,7 +59,7 @@ pub async fn look(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<(i64, i64, i64
         "SELECT
             (SELECT count(*) FROM bots WHERE status = 'QUEUED'),
             (SELECT count(*) FROM bots
-              WHERE status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')),
+              WHERE status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING', 'CALL_ENDED')),
             (SELECT count(*) FROM peers
               WHERE id <> $1 AND heartbeat_at > now() - make_interval(secs => $2::float8 / 1000))",
     )

@@ -44,6 +44,14 @@ pub enum ErrorCode {
     DefinitionInvalid,
     /// An account query was refused (by the filter or the database) or cancelled.
     QueryRefused,
+    /// No valid credential: a missing, malformed or unknown token.
+    Unauthorized,
+    /// A valid credential that does not reach what it asked for (a bot
+    /// token used for another bot).
+    Forbidden,
+    /// A bot token whose lease is over (the bot ended, its slot was
+    /// released, recovered or leased again): the workload should exit.
+    LeaseEnded,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -68,6 +76,9 @@ impl ErrorCode {
             ErrorCode::QueueTimeout => "queue_timeout",
             ErrorCode::DefinitionInvalid => "definition_invalid",
             ErrorCode::QueryRefused => "query_refused",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::LeaseEnded => "lease_ended",
             ErrorCode::Internal => "internal",
         }
     }
@@ -162,7 +173,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 17] = [
+        let all: [ErrorCode; 20] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -179,6 +190,9 @@ mod tests {
             QueueTimeout,
             DefinitionInvalid,
             QueryRefused,
+            Unauthorized,
+            Forbidden,
+            LeaseEnded,
             Internal,
         ];
         for code in all {

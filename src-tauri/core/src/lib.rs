@@ -6,6 +6,7 @@ pub mod account;
 pub mod actor;
 mod background;
 pub mod bot;
+pub mod bot_lease;
 pub mod clock;
 pub mod config;
 pub mod confined;

@@ -112,6 +112,9 @@ text_enum!(
         InWaitingRoom => "IN_WAITING_ROOM",
         InCall => "IN_CALL",
         Leaving => "LEAVING",
+        /// Left the meeting; may still be finishing (an upload). Holds its
+        /// slot until `DONE`/`FATAL`, but no longer its platform's capacity.
+        CallEnded => "CALL_ENDED",
         Done => "DONE",
         Fatal => "FATAL",
     }
@@ -157,7 +160,9 @@ impl MeetingPlatform {
 }
 
 impl BotStatus {
-    /// States that hold capacity on a deployment platform.
+    /// States that hold capacity on a deployment platform (counted against
+    /// its limit). `CallEnded` does not: the bot left its meeting, so the
+    /// platform may take another one while it finishes.
     pub const ACTIVE: &'static [BotStatus] = &[
         BotStatus::Deploying,
         BotStatus::JoiningCall,

@@ -709,6 +709,7 @@ mod tests {
             image: "bots/zoom:1.0".into(),
             resources: Default::default(),
             account: None,
+            token: crate::bot_lease::BotToken::generate(),
         }
     }
 
@@ -823,6 +824,9 @@ mod tests {
         assert_eq!(env["BERTH_MEETING_URL"], "https://zoom.example/j/1");
         assert_eq!(env["BERTH_MEETING_PLATFORM"], "zoom");
         assert_eq!(env["BERTH_EPOCH"], "7");
+        assert!(crate::bot_lease::token::well_formed(
+            &env["BERTH_BOT_TOKEN"]
+        ));
     }
 
     #[tokio::test]

@@ -54,6 +54,11 @@ pub struct BotSpec {
     pub resources: crate::definition::Resources,
     /// The meeting account leased to the bot, when its pool has an account source.
     pub account: Option<BotAccount>,
+    /// The bot's token for this lease (`BERTH_BOT_TOKEN`): how the workload
+    /// authenticates to Berth (configuration, status reports, heartbeats).
+    /// Redacted in `Debug`; adapters pass it to the workload only and never
+    /// log it.
+    pub token: crate::bot_lease::BotToken,
 }
 
 /// What a slot's resource is made of, given to
@@ -80,10 +85,13 @@ pub struct BotAccount {
 }
 
 /// The bot's configuration as environment variables, the same on every
-/// real platform: what to join and which lease it runs under.
+/// platform: what to join, which lease it runs under, and its token for
+/// that lease. `BERTH_BOT_TOKEN` and `BERTH_ACCOUNT` are secrets: they go
+/// to the workload only, never to a log or a description.
 pub fn bot_env(slot: &SlotRef, bot: &BotSpec) -> Vec<(String, String)> {
     vec![
         ("BERTH_BOT_ID".into(), bot.bot_id.to_string()),
+        ("BERTH_BOT_TOKEN".into(), bot.token.expose().to_string()),
         (
             "BERTH_MEETING_PLATFORM".into(),
             bot.meeting_platform.as_str().into(),
@@ -488,6 +496,7 @@ mod env_tests {
             image: "bots/zoom".into(),
             resources: Default::default(),
             account: None,
+            token: crate::bot_lease::BotToken::generate(),
         };
         let keys = |env: &[(String, String)]| -> Vec<String> {
             env.iter().map(|(k, _)| k.clone()).collect()
@@ -503,5 +512,11 @@ mod env_tests {
         assert_eq!(env["BERTH_ACCOUNT_KEY"], "12");
         assert_eq!(env["BERTH_ACCOUNT"], r#"{"id":12}"#);
         assert_eq!(env["BERTH_POOL"], "acc");
+        assert_eq!(env["BERTH_BOT_ID"], "7");
+        assert_eq!(env["BERTH_BOT_TOKEN"], bot.token.expose());
+        assert!(
+            !format!("{bot:?}").contains(bot.token.expose()),
+            "a spec's Debug never shows the token"
+        );
     }
 }

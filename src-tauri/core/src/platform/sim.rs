@@ -181,7 +181,7 @@ impl Platform for SimPlatform {
         // after a newer lease started here (a late deploy) changes nothing.
         let done = sqlx::query(
             "UPDATE sim_workloads SET state = 'running', bot_id = $3, epoch = $4, started_at = $5,
-                 run_until = $6, last_epoch = $4
+                 run_until = $6, last_epoch = $4, env = $7
              WHERE platform = $1 AND resource = $2 AND COALESCE(last_epoch, $4) <= $4",
         )
         .bind(self.kind.as_str())
@@ -190,6 +190,11 @@ impl Platform for SimPlatform {
         .bind(slot.epoch)
         .bind(now)
         .bind(run_until)
+        .bind(sqlx::types::Json(
+            super::bot_env(slot, bot)
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ))
         .execute(&self.db)
         .await
         .map_err(|e| self.err("start", e.to_string()))?;
@@ -228,7 +233,8 @@ impl Platform for SimPlatform {
         // Stops this lease's workload, or an older one's; never a newer
         // lease's (a late deploy cleaning up after itself).
         sqlx::query(
-            "UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL
+            "UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL,
+                 env = NULL
              WHERE platform = $1 AND resource = $2 AND COALESCE(last_epoch, $3) <= $3",
         )
         .bind(self.kind.as_str())
@@ -327,4 +333,26 @@ pub async fn exit_workload(
     .execute(db)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The environment the simulated workload running `bot_id` on `platform`
+/// was started with ([`super::bot_env`]: its `BERTH_BOT_TOKEN` included),
+/// as a simulated bot reads it; `None` when no workload of the bot runs.
+/// The simulated cluster keeps it while the workload runs, as a real
+/// platform keeps a workload's environment (development only).
+pub async fn workload_env(
+    db: &PgPool,
+    platform: PlatformKind,
+    bot_id: i64,
+) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    let env: Option<sqlx::types::Json<std::collections::BTreeMap<String, String>>> =
+        sqlx::query_scalar(
+            "SELECT env FROM sim_workloads
+             WHERE platform = $1 AND bot_id = $2 AND state = 'running' AND env IS NOT NULL",
+        )
+        .bind(platform.as_str())
+        .bind(bot_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(env.map(|j| j.0))
 }

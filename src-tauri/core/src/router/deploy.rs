@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{entry, DeployOutcome, Router, Waiting};
 use crate::account;
 use crate::bot::{self, Decision};
+use crate::bot_lease::{token, BotToken};
 use crate::description;
 use crate::error::{Error, Result};
 use crate::feed::Topic;
@@ -274,19 +275,6 @@ impl Router {
         }
     }
 
-    /// Whether `bot_id` still holds `lease` (its slot deploying at that epoch).
-    pub(super) async fn holds(&self, lease: &Lease, bot_id: i64) -> Result<bool> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pool_slots
-                            WHERE id = $1 AND epoch = $2 AND status = 'deploying' AND assigned_bot_id = $3)",
-        )
-        .bind(lease.slot_id)
-        .bind(lease.epoch)
-        .bind(bot_id)
-        .fetch_one(&self.db)
-        .await?)
-    }
-
     /// Runs `work` (a start on the platform) while renewing the slot's sign
     /// of life every quarter of the lease, so the sweep can tell this live,
     /// if slow, deploy from one whose process died. The renewals run beside
@@ -358,11 +346,13 @@ impl Router {
                     key: a.account_key,
                     data: a.data.to_string(),
                 }),
+            token: BotToken::generate(),
         };
         // A last look before the platform is touched for this lease: one
         // that moved on while the image was pulled or the resource created
-        // starts nothing.
-        if !self.holds(lease, bot_id).await? {
+        // starts nothing. Issuing the lease's token is that look: it is
+        // stored (hashed) only while the bot still holds the lease.
+        if !token::issue(&self.db, lease.slot_id, lease.epoch, bot_id, &spec.token).await? {
             return Err(StartError::Stale);
         }
         self.describe(kind, &r, &description::deploying(bot_id))

@@ -32,12 +32,24 @@ impl Router {
                     format!("bot #{bot_id} changed status while reporting {status}; read it and try again"),
                 ));
             }
-            self.feed.publish(&[Topic::Bots]);
+            self.announce_moved(status);
             return Ok(());
         }
         let error = (status == BotStatus::Fatal)
             .then(|| reason.unwrap_or("reported FATAL by the bot").to_string());
         self.finish(bot_id, status, error.as_deref()).await
+    }
+
+    /// Announces a bot's move to a non-final `status`. `CALL_ENDED` gave
+    /// its platform capacity back (the slot stays held until the bot ends):
+    /// announced with the slots, which wakes every dispatcher to hand that
+    /// capacity to a waiting request.
+    pub(crate) fn announce_moved(&self, status: BotStatus) {
+        if status == BotStatus::CallEnded {
+            self.feed.publish(&[Topic::Bots, Topic::Slots]);
+        } else {
+            self.feed.publish(&[Topic::Bots]);
+        }
     }
 
     /// Ends a bot (`DONE` or `FATAL`) and frees what it held. Finishing a
