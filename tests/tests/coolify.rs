@@ -158,6 +158,8 @@ fn new_bot() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A machine-readable error code. Stable: the UI and scripts switch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A configuration value (environment variable or setting) is invalid.
@@ -44,6 +45,20 @@ pub enum ErrorCode {
     DefinitionInvalid,
     /// An account query was refused (by the filter or the database) or cancelled.
     QueryRefused,
+    /// The request carries no credentials, or unknown or revoked ones (HTTP API).
+    Unauthorized,
+    /// The credentials are valid but do not allow this (an API token's scope).
+    Forbidden,
+    /// The request's body is over the size limit.
+    PayloadTooLarge,
+    /// The request could not be read: its body is not JSON, or not valid JSON.
+    MalformedRequest,
+    /// The request's body is not of a type the route accepts (JSON).
+    UnsupportedMediaType,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// An idempotency key was reused with a different request.
+    IdempotencyKeyReused,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -68,6 +83,13 @@ impl ErrorCode {
             ErrorCode::QueueTimeout => "queue_timeout",
             ErrorCode::DefinitionInvalid => "definition_invalid",
             ErrorCode::QueryRefused => "query_refused",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::MalformedRequest => "malformed_request",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::Internal => "internal",
         }
     }
@@ -162,7 +184,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 17] = [
+        let all: [ErrorCode; 24] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -179,6 +201,13 @@ mod tests {
             QueueTimeout,
             DefinitionInvalid,
             QueryRefused,
+            Unauthorized,
+            Forbidden,
+            PayloadTooLarge,
+            MalformedRequest,
+            UnsupportedMediaType,
+            MethodNotAllowed,
+            IdempotencyKeyReused,
             Internal,
         ];
         for code in all {
