@@ -28,10 +28,10 @@ pub struct Tracked {
     pub metadata: Option<serde_json::Value>,
     /// Waiting for capacity (it has a queue entry).
     pub queued: bool,
-    /// 1-based position in the queue while queued.
+    /// 1-based position in the queue while queued, else null.
     pub queue_position: Option<i64>,
-    /// Estimated wait from the release rate observed lately; `None` when
-    /// not queued or no release was observed (no honest estimate).
+    /// Estimated wait from the release rate observed lately; null when not
+    /// queued or when no release was observed (no honest estimate).
     pub estimated_wait_ms: Option<i64>,
 }
 
