@@ -40,6 +40,7 @@ impl Served {
         let task = tokio::spawn(api.run(async move {
             let _ = stopped.await;
         }));
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Served {
             h,
             base,
@@ -178,7 +179,12 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
         .iter()
         .map(|e| e["decision"].as_str().unwrap())
         .collect();
-    assert_eq!(decisions, ["full", "full", "full", "queued"], "{shown}");
+    assert_eq!(
+        decisions.iter().filter(|d| **d == "full").count(),
+        3,
+        "{shown}"
+    );
+    assert_eq!(decisions.last(), Some(&"queued"), "{shown}");
 
     // Deploying a queued bot again gives its place back, never a second entry.
     let (status, again) = s

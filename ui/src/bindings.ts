@@ -512,6 +512,20 @@ export type ErrorCode =
 "definition_invalid" | 
 /**  An account query was refused (by the filter or the database) or cancelled. */
 "query_refused" | 
+/**  The request carries no credentials, or unknown or revoked ones (HTTP API). */
+"unauthorized" | 
+/**  The credentials are valid but do not allow this (an API token's scope). */
+"forbidden" | 
+/**  The request's body is over the size limit. */
+"payload_too_large" | 
+/**  The request could not be read: its body is not JSON, or not valid JSON. */
+"malformed_request" | 
+/**  The request's body is not of a type the route accepts (JSON). */
+"unsupported_media_type" | 
+/**  The route exists but not with this method. */
+"method_not_allowed" | 
+/**  An idempotency key was reused with a different request. */
+"idempotency_key_reused" | 
 /**  Something that should not happen; a bug. */
 "internal";
 
