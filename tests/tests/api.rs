@@ -486,7 +486,10 @@ async fn refusals_have_their_status_and_code_and_write_nothing(db: PgPool) {
 
     // No token reached the logs (the requests above were logged).
     let text = logs.text();
-    assert!(text.contains("/v1/bots"), "requests are logged");
+    assert!(
+        text.contains("route=/v1/bots status=413") && text.contains("route=/v1/bots status=401"),
+        "requests are logged by route and status:\n{text}"
+    );
     for secret in [&w, &r, &revoked, &unknown] {
         assert!(!text.contains(secret.as_str()), "a token was logged");
     }
@@ -685,4 +688,120 @@ async fn tokens_are_stored_hashed_listed_and_revoked(db: PgPool) {
         listed[2].revoked_at.is_some()
             && listed[2].revoked_by.as_deref() == Some(actor.record().as_str())
     );
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, as PEM files in
+/// `dir` (made by the `openssl` command line).
+fn self_signed(dir: &std::path::Path) -> berth_api::TlsFiles {
+    let config = dir.join("openssl.cnf");
+    std::fs::write(
+        &config,
+        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = 127.0.0.1\n\
+         [leaf]\nbasicConstraints = critical, CA:FALSE\nsubjectAltName = IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let files = berth_api::TlsFiles {
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .arg("-config")
+        .arg(&config)
+        .args(["-extensions", "leaf", "-keyout"])
+        .arg(&files.key)
+        .arg("-out")
+        .arg(&files.cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    files
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_api_serves_https_from_pem_files(db: PgPool) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let h = harness(db, &small(), false).await;
+    let dir = std::env::temp_dir().join(format!("berth-api-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = self_signed(&dir);
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+
+    // A key that is not PEM is refused before anything is served.
+    let broken = berth_api::TlsFiles {
+        cert: files.cert.clone(),
+        key: files.cert.clone(),
+    };
+    let e = Api::bind(ApiState::new(h.router.clone()), any, Some(&broken))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(e.code(), ErrorCode::ConfigInvalid, "{e}");
+
+    let api = Api::bind(ApiState::new(h.router.clone()), any, Some(&files))
+        .await
+        .expect("bound");
+    assert_eq!(api.scheme(), "https");
+    let addr = api.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(api.run(async move {
+        let _ = stopped.await;
+    }));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&files.cert).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::IpAddress(addr.ip().into());
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
+
+    // Plain HTTP on the TLS port gets no answer.
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got).await;
+    assert!(
+        !String::from_utf8_lossy(&got).contains("200"),
+        "plain HTTP is not served"
+    );
+
+    let _ = stop.send(());
+    task.await.unwrap().expect("stopped cleanly");
+    let _ = std::fs::remove_dir_all(&dir);
 }
