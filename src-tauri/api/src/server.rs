@@ -75,7 +75,7 @@ impl Api {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Error::config(
                 ErrorCode::ConfigInvalid,
-                "BERTH_API_ADDR",
+                "--listen (BERTH_API_ADDR)",
                 format!("cannot listen on {addr}: {e}"),
             )
         })?;
