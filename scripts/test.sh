@@ -214,6 +214,15 @@ if [ -f "$ROOT/ui/src/bindings.ts" ] && git -C "$ROOT" rev-parse --git-dir >/dev
     fi
 fi
 
+# The OpenAPI test above (berth-api's export_openapi) regenerated the API's
+# document from the code: it must match what is committed.
+if [ -f "$ROOT/src-tauri/api/openapi.json" ] && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    say "generated OpenAPI document drift check"
+    if ! git -C "$ROOT" diff --exit-code -- src-tauri/api/openapi.json; then
+        die "src-tauri/api/openapi.json differs from the code: run 'cargo test -p berth-api export_openapi' and commit it"
+    fi
+fi
+
 if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then
     say "benchmark smoke run (bench --quick)"
     cargo run --release -p berth-tests --bin bench -- --quick

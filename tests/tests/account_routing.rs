@@ -82,6 +82,8 @@ fn to_acc() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: Some("acc".into()),
+        display_name: None,
+        metadata: None,
     }
 }
 

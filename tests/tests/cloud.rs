@@ -544,6 +544,8 @@ fn zoom_bot() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

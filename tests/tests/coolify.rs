@@ -159,6 +159,8 @@ fn new_bot() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

@@ -214,6 +214,8 @@ async fn exported_names_follow_prometheus_conventions(db: PgPool) {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     };
     let o = h.router.create_bot(&bot).await.unwrap();
     assert!(matches!(o, DeployOutcome::Deployed { .. }), "{o:?}");

@@ -17,6 +17,8 @@ fn zoom(timeout: i32) -> NewBot {
         priority: None,
         queue_timeout_ms: Some(timeout),
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

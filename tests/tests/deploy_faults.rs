@@ -32,6 +32,8 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: Some(600_000),
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

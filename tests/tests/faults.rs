@@ -151,6 +151,8 @@ fn creators(
                         priority: None,
                         queue_timeout_ms: None,
                         pool: None,
+                        display_name: None,
+                        metadata: None,
                     };
                     if berth.router().create_bot(&req).await.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
@@ -387,5 +389,7 @@ fn req() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }

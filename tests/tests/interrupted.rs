@@ -25,6 +25,8 @@ fn zoom(timeout: Option<i32>) -> NewBot {
         priority: None,
         queue_timeout_ms: timeout,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

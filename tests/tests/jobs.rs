@@ -609,6 +609,8 @@ async fn deploy_with(router: &Router) -> i64 {
             priority: None,
             queue_timeout_ms: None,
             pool: None,
+            display_name: None,
+            metadata: None,
         })
         .await
         .unwrap();

@@ -16,6 +16,8 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

@@ -16,6 +16,8 @@ fn request(meeting_platform: MeetingPlatform, url: &str) -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

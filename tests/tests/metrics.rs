@@ -36,6 +36,8 @@ fn zoom(n: u32) -> NewBot {
         priority: None,
         queue_timeout_ms: Some(600_000),
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 
@@ -46,6 +48,8 @@ fn meet() -> NewBot {
         priority: None,
         queue_timeout_ms: Some(600_000),
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

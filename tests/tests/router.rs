@@ -19,6 +19,8 @@ fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
         priority,
         queue_timeout_ms: timeout,
         pool: None,
+        display_name: None,
+        metadata: None,
     }
 }
 

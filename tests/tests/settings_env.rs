@@ -68,6 +68,8 @@ async fn a_platform_listed_again_is_enabled_again(db: PgPool) {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        display_name: None,
+        metadata: None,
     };
     let first = h.router.create_bot(&request).await.unwrap();
     assert!(matches!(first, DeployOutcome::Deployed { .. }), "{first:?}");

@@ -520,8 +520,8 @@ export type ErrorCode =
 /**  No valid credential: a missing, malformed or unknown token. */
 "unauthorized" | 
 /**
- *  A valid credential that does not reach what it asked for (a bot
- *  token used for another bot).
+ *  A valid credential that does not reach what it asked for (an API
+ *  token's scope, a bot token used for another bot).
  */
 "forbidden" | 
 /**
@@ -529,6 +529,16 @@ export type ErrorCode =
  *  released, recovered or leased again): the workload should exit.
  */
 "lease_ended" | 
+/**  The request's body is over the size limit. */
+"payload_too_large" | 
+/**  The request could not be read: its body is not JSON, or not valid JSON. */
+"malformed_request" | 
+/**  The request's body is not of a type the route accepts (JSON). */
+"unsupported_media_type" | 
+/**  The route exists but not with this method. */
+"method_not_allowed" | 
+/**  An idempotency key was reused with a different request. */
+"idempotency_key_reused" | 
 /**  Something that should not happen; a bug. */
 "internal";
 

@@ -36,8 +36,9 @@ pub enum Command {
     /// Apply pending database migrations and write the environment's
     /// configuration (pinned settings, default pools); print the schema version
     Migrate,
-    /// Run headless (dispatcher, background jobs, change feed) until Ctrl-C or SIGTERM
-    Serve,
+    /// Run headless (dispatcher, background jobs, change feed) until Ctrl-C
+    /// or SIGTERM; with --listen, also the HTTP API
+    Serve(ServeArgs),
     /// Pools, queue, per-platform capacity and health, leader and peers
     Status,
     /// List slots, optionally filtered
@@ -59,6 +60,44 @@ pub enum Command {
     /// Platform API tokens in the OS keychain
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// API tokens for the HTTP API (shown once; stored hashed)
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+/// `berth serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve the HTTP API on this address (e.g. 127.0.0.1:8080); off when not given
+    #[arg(long, value_name = "ADDR", env = "BERTH_API_ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// TLS certificate chain (PEM) for the API; needs --tls-key
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "listen"])]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM) for the API; needs --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+/// `berth tokens`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; it is printed once and only its hash is kept
+    Create {
+        /// bots:read, bots:write or admin (each allows what the ones before it do)
+        #[arg(long, value_parser = token_scope)]
+        scope: berth_core::token::Scope,
+        /// Its name (letters, digits, '.', '_', '-'): how it is listed, revoked and recorded
+        #[arg(long)]
+        name: String,
+    },
+    /// Every token (never the token itself), live ones first
+    List,
+    /// Revoke the live token of this name: it stops working at once
+    Revoke {
+        /// The token's name
+        name: String,
+    },
 }
 
 /// `berth pools ...`.
@@ -127,7 +166,7 @@ impl Command {
     /// Log level when `RUST_LOG` is not set.
     pub fn default_log_filter(&self) -> &'static str {
         match self {
-            Command::Serve | Command::Demo(_) => "info,sqlx=warn",
+            Command::Serve(_) | Command::Demo(_) => "info,sqlx=warn",
             _ => "warn",
         }
     }
@@ -297,6 +336,10 @@ fn slot_status(s: &str) -> Result<SlotStatus, String> {
 
 fn bot_status(s: &str) -> Result<BotStatus, String> {
     core_enum(&s.trim().to_ascii_uppercase().replace('-', "_"))
+}
+
+fn token_scope(s: &str) -> Result<berth_core::token::Scope, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
 }
 
 fn meeting_url(s: &str) -> Result<String, String> {

@@ -644,6 +644,116 @@ async fn serve_runs_until_sigterm_and_leaves_gracefully() {
     db.drop_db().await;
 }
 
+/// One HTTP/1.1 request on a fresh connection; the status and body.
+async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("API reachable");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).await.unwrap();
+    let status = raw[9..12].parse().expect("a status line");
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn tokens_and_serve_listen_host_the_api() {
+    let db = TestDb::migrated("api").await;
+    let created = ok_json(
+        &db.url,
+        &["tokens", "create", "--scope", "bots:read", "--name", "dash"],
+    )
+    .await;
+    let token = created["token"]
+        .as_str()
+        .expect("the token, once")
+        .to_string();
+    assert!(token.starts_with("berth_"), "{created}");
+    let listed = ok_json(&db.url, &["tokens", "list"]).await;
+    assert_eq!(listed[0]["name"], "dash");
+    assert_eq!(listed[0]["scope"], "bots:read");
+    assert!(
+        !listed.to_string().contains(&token),
+        "listing never shows a token"
+    );
+    let human = ok(&db.url, &["tokens", "list"]).await;
+    assert!(human.contains("dash") && !human.contains(&token), "{human}");
+    let out = berth(
+        &db.url,
+        &["tokens", "create", "--scope", "root", "--name", "x"],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown scope is refused by the parser"
+    );
+
+    let mut child = command(
+        &db.url,
+        &["--dev", "--json", "serve", "--listen", "127.0.0.1:0"],
+    )
+    .spawn()
+    .expect("serve runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = read_until(
+        &mut lines,
+        Duration::from_secs(30),
+        "the start line",
+        |_| true,
+    )
+    .await;
+    let started: Value = serde_json::from_str(&started).expect("a JSON line");
+    let url = started["api"]
+        .as_str()
+        .expect("the API's address")
+        .to_string();
+    let addr = url.strip_prefix("http://").expect("plain HTTP").to_string();
+    assert_eq!(http(&addr, "GET", "/healthz", None).await.0, 200);
+    assert_eq!(http(&addr, "GET", "/readyz", None).await.0, 200);
+    let (status, stats) = http(&addr, "GET", "/v1/queue/stats", Some(&token)).await;
+    assert_eq!(
+        (status, &stats["length"]),
+        (200, &Value::from(0)),
+        "{stats}"
+    );
+    let (status, refused) = http(&addr, "POST", "/v1/bots/1/cancel", Some(&token)).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+
+    ok(&db.url, &["tokens", "revoke", "dash"]).await;
+    let (status, refused) = http(&addr, "GET", "/v1/queue/stats", Some(&token)).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let out = berth(&db.url, &["tokens", "revoke", "dash"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error[not_found]"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    signal(&child, "TERM");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("serve stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "the API stopped with serve"
+    );
+    db.drop_db().await;
+}
+
 /// Waits (up to 10 s) for the next event that concerns the `pools` topic
 /// (the first is the listener's resync); `after` names what caused it.
 async fn next_pools_event(

@@ -9,6 +9,7 @@ use crate::meeting::{BotStatus, PlatformKind};
 
 /// Why the router did what it did on one platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum Decision {
@@ -60,6 +61,7 @@ pub const TRACE_HEAD: i32 = 10;
 /// One line of a bot's decision trace. Stored as JSON in the bot's row, so
 /// `at` keeps chrono's exact form (a face parses it as any RFC 3339 time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct TraceEntry {
@@ -75,6 +77,7 @@ pub struct TraceEntry {
 
 /// A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct BotView {
@@ -327,14 +330,18 @@ pub struct NewRow<'a> {
     pub queue_timeout_ms: i32,
     /// The end of its whole wait for capacity.
     pub deadline: DateTime<Utc>,
+    /// Its name in the meeting.
+    pub display_name: Option<&'a str>,
+    /// The caller's data (a checked JSON object).
+    pub metadata: Option<&'a serde_json::Value>,
 }
 
 /// Writes a new `QUEUED` bot (inside the caller's transaction, which also
 /// enters it in the queue); returns its id.
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(row.pool)
     .bind(row.meeting_platform.as_str())
@@ -342,6 +349,8 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.priority)
     .bind(row.queue_timeout_ms)
     .bind(row.deadline)
+    .bind(row.display_name)
+    .bind(row.metadata)
     .fetch_one(conn)
     .await?)
 }

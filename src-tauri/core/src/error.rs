@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A machine-readable error code. Stable: the UI and scripts switch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A configuration value (environment variable or setting) is invalid.
@@ -46,12 +47,22 @@ pub enum ErrorCode {
     QueryRefused,
     /// No valid credential: a missing, malformed or unknown token.
     Unauthorized,
-    /// A valid credential that does not reach what it asked for (a bot
-    /// token used for another bot).
+    /// A valid credential that does not reach what it asked for (an API
+    /// token's scope, a bot token used for another bot).
     Forbidden,
     /// A bot token whose lease is over (the bot ended, its slot was
     /// released, recovered or leased again): the workload should exit.
     LeaseEnded,
+    /// The request's body is over the size limit.
+    PayloadTooLarge,
+    /// The request could not be read: its body is not JSON, or not valid JSON.
+    MalformedRequest,
+    /// The request's body is not of a type the route accepts (JSON).
+    UnsupportedMediaType,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// An idempotency key was reused with a different request.
+    IdempotencyKeyReused,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -79,6 +90,11 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::LeaseEnded => "lease_ended",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::MalformedRequest => "malformed_request",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::Internal => "internal",
         }
     }
@@ -173,7 +189,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 20] = [
+        let all: [ErrorCode; 25] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -193,6 +209,11 @@ mod tests {
             Unauthorized,
             Forbidden,
             LeaseEnded,
+            PayloadTooLarge,
+            MalformedRequest,
+            UnsupportedMediaType,
+            MethodNotAllowed,
+            IdempotencyKeyReused,
             Internal,
         ];
         for code in all {

@@ -307,6 +307,13 @@ impl Berth {
         self.leading.load(Ordering::SeqCst)
     }
 
+    /// The flag [`Berth::is_leader`] reads, shared: for a face that holds
+    /// the instance's router rather than the instance (the HTTP API's
+    /// `/metrics`). Only the instance's leadership loop sets it.
+    pub fn leader_flag(&self) -> Arc<AtomicBool> {
+        self.leading.clone()
+    }
+
     /// Graceful stop: background tasks end, pending changes are announced,
     /// leadership is handed over, the embedded database (if started here) stops.
     pub async fn shutdown(mut self) -> Result<()> {

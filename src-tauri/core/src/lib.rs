@@ -18,6 +18,7 @@ pub mod description;
 pub mod dispatch;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
 pub mod instance;
 pub mod jobs;
 pub mod lifecycle;
@@ -37,6 +38,8 @@ pub mod stable_hash;
 pub mod stop;
 pub mod sweep;
 pub mod timestamp;
+pub mod token;
+pub mod tracking;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Builder, Database};

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::actor::Actor;
 use crate::bot::{self, BotView};
 use crate::error::{Error, ErrorCode, Result};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::meeting::BotStatus;
 use crate::pool;
 use crate::router::{DeployOutcome, NewBot, Router};
@@ -57,6 +58,78 @@ pub async fn deploy(router: &Router, actor: &Actor, req: &NewBot) -> Result<Depl
     tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
     let status = bot::get(router.db(), outcome.bot_id()).await?.status;
     Ok(Deployment { outcome, status })
+}
+
+/// What became of a request made under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// This request created the bot.
+    New(Deployment),
+    /// An earlier request with the same key (and the same content) created
+    /// this bot; nothing was written now.
+    Replayed {
+        /// The bot the key names.
+        bot_id: i64,
+    },
+}
+
+impl Created {
+    /// The bot, new or earlier.
+    pub fn bot_id(&self) -> i64 {
+        match self {
+            Created::New(d) => d.outcome.bot_id(),
+            Created::Replayed { bot_id } => *bot_id,
+        }
+    }
+}
+
+/// [`deploy`] under an idempotency key: the first request with `key`
+/// creates and routes a bot; a retry with the same key and the same
+/// request gets that bot back and creates nothing, even when both race
+/// (see [`crate::idempotency`]). The same key with a different request is
+/// `idempotency_key_reused`, with nothing written.
+pub async fn deploy_once(
+    router: &Router,
+    actor: &Actor,
+    req: &NewBot,
+    key: &IdempotencyKey,
+) -> Result<Created> {
+    let fingerprint = idempotency::fingerprint(req);
+    if let Some(bot_id) = idempotency::find(router.db(), key, &fingerprint).await? {
+        return Ok(Created::Replayed { bot_id });
+    }
+    match router.create_bot_once(req, key, &fingerprint).await? {
+        Some(outcome) => {
+            tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
+            let status = bot::get(router.db(), outcome.bot_id()).await?.status;
+            Ok(Created::New(Deployment { outcome, status }))
+        }
+        // A concurrent request took the key first; its bot is committed.
+        None => match idempotency::find(router.db(), key, &fingerprint).await? {
+            Some(bot_id) => Ok(Created::Replayed { bot_id }),
+            None => Err(Error::new(
+                ErrorCode::Internal,
+                "an idempotency key was taken but names no bot",
+            )),
+        },
+    }
+}
+
+/// Deploys an existing bot by id: one that has not ended is already the
+/// router's (deployed, deploying, or queued with its one queue entry), so
+/// this adds nothing — a queued bot keeps its place, never a second entry
+/// — and the caller reads where it stands. A bot that ended is
+/// `stale_transition` (create a new bot); an unknown bot `not_found`.
+pub async fn deploy_existing(router: &Router, actor: &Actor, bot_id: i64) -> Result<BotStatus> {
+    let status = bot::get(router.db(), bot_id).await?.status;
+    if status.is_final() {
+        return Err(Error::new(
+            ErrorCode::StaleTransition,
+            format!("bot #{bot_id} already ended ({status}); create a new bot"),
+        ));
+    }
+    tracing::info!(actor = %actor, bot = bot_id, %status, "bot deploy requested again");
+    Ok(status)
 }
 
 /// The most bots one batch may ask for.
@@ -130,6 +203,8 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         priority: req.priority,
         queue_timeout_ms: req.queue_timeout_ms,
         pool: Some(pool.name.clone()),
+        display_name: None,
+        metadata: None,
     };
     let mut batch = Batch {
         bot_ids: Vec::with_capacity(req.count as usize),

@@ -150,6 +150,7 @@ pub async fn ensure_defaults(db: &PgPool, sizing: &[PoolSizing]) -> Result<()> {
 
 /// Reference 000's `PoolStats`, per pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolStats {
@@ -175,6 +176,52 @@ pub struct PoolStats {
     /// Max size.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub max_size: i64,
+}
+
+/// One pool's statistics; an unknown pool is `not_found`.
+pub async fn stats_of(db: &PgPool, name: &str) -> Result<PoolStats> {
+    stats(db)
+        .await?
+        .into_iter()
+        .find(|s| s.pool == name)
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no pool named {name:?}")))
+}
+
+/// Every pool's statistics added up, with each pool's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PoolTotals {
+    /// Slots in every pool.
+    pub total: i64,
+    /// Ready for assignment.
+    pub idle: i64,
+    /// Starting up.
+    pub deploying: i64,
+    /// Running a bot.
+    pub busy: i64,
+    /// In error.
+    pub error: i64,
+    /// Sum of the pools' max sizes.
+    pub max_size: i64,
+    /// Each pool, by name.
+    pub pools: Vec<PoolStats>,
+}
+
+/// Every pool's statistics and their sum.
+pub async fn totals(db: &PgPool) -> Result<PoolTotals> {
+    let pools = stats(db).await?;
+    let mut t = PoolTotals::default();
+    for p in &pools {
+        t.total += p.total;
+        t.idle += p.idle;
+        t.deploying += p.deploying;
+        t.busy += p.busy;
+        t.error += p.error;
+        t.max_size += p.max_size;
+    }
+    t.pools = pools;
+    Ok(t)
 }
 
 /// Statistics of every pool, by name.

@@ -201,6 +201,7 @@ pub fn estimate_wait_ms(position: i64, rate: f64) -> Option<i64> {
 
 /// Reference 004's `getQueueStats`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
     /// Entries waiting.

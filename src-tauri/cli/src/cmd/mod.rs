@@ -10,16 +10,17 @@ mod serve;
 mod sim;
 mod slots;
 mod status;
+mod tokens;
 mod watch;
 
-use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand};
+use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand, TokensCommand};
 use crate::output::{Ctx, Failure};
 
 /// Runs one command.
 pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
     let done = match command {
         Command::Migrate => migrate::run(ctx).await,
-        Command::Serve => serve::run(ctx).await,
+        Command::Serve(args) => serve::run(ctx, args).await,
         Command::Status => status::run(ctx).await,
         Command::Slots(args) => slots::run(ctx, args).await,
         Command::Queue => queue::run(ctx).await,
@@ -34,6 +35,11 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
         Command::Pools(args) => return pools::run(ctx, args).await,
         Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
+        Command::Tokens(TokensCommand::Create { scope, name }) => {
+            tokens::create(ctx, scope, &name).await
+        }
+        Command::Tokens(TokensCommand::List) => tokens::list(ctx).await,
+        Command::Tokens(TokensCommand::Revoke { name }) => tokens::revoke(ctx, &name).await,
     };
     Ok(done?)
 }

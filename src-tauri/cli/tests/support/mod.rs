@@ -58,6 +58,7 @@ const INHERITED: &[&str] = &[
     "BERTH_POOLS_DIR",
     "BERTH_QUERY_DATABASE_URL",
     "BERTH_LEADER_LEASE_MS",
+    "BERTH_API_ADDR",
 ];
 
 /// A database created for one test, dropped by [`TestDb::drop_db`].

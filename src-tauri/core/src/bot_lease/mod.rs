@@ -168,6 +168,7 @@ pub async fn verify(db: &PgPool, presented: &str) -> Result<BotLease> {
 }
 
 /// The meeting a bot joins.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MeetingConfig {
@@ -178,6 +179,7 @@ pub struct MeetingConfig {
 }
 
 /// The account leased to a bot (its pool has an account source).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountConfig {
@@ -189,6 +191,7 @@ pub struct AccountConfig {
 }
 
 /// The slot and lease a bot runs under.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlotConfig {
@@ -203,6 +206,7 @@ pub struct SlotConfig {
 /// A bot's configuration at start-up (what reference 001's bots fetched
 /// from the server): its id, its meeting, its account if one is leased,
 /// and its slot.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BotConfig {
@@ -250,6 +254,7 @@ pub async fn config(db: &PgPool, lease: &BotLease) -> Result<BotConfig> {
 pub const MAX_REASON_CHARS: usize = 2_000;
 
 /// What a bot's status report changed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reported {

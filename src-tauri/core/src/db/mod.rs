@@ -69,6 +69,21 @@ pub async fn ping(db: &PgPool, within: Duration) -> Result<()> {
     }
 }
 
+/// Whether this database can serve requests now (an HTTP `/readyz`): it
+/// answers within `within` ([`ping`]) and its schema is exactly this
+/// build's ([`check_schema`]); otherwise the error (`database_unavailable`,
+/// `schema_outdated`). Reads only.
+pub async fn ready(db: &PgPool, within: Duration) -> Result<()> {
+    ping(db, within).await?;
+    match tokio::time::timeout(within, check_schema(db)).await {
+        Ok(checked) => checked,
+        Err(_) => Err(Error::new(
+            ErrorCode::DatabaseUnavailable,
+            format!("the database did not answer within {} s", within.as_secs()),
+        )),
+    }
+}
+
 /// Applies pending migrations. Safe to run from several instances at once
 /// (sqlx takes an advisory lock).
 pub async fn migrate(db: &PgPool) -> Result<()> {

@@ -3,11 +3,15 @@
 
 use chrono::Duration;
 
-use super::{DeployOutcome, Launch, NewBot, Pass, Router, Waiting};
+use super::{
+    DeployOutcome, Launch, NewBot, Pass, Router, Waiting, MAX_DISPLAY_NAME_CHARS,
+    MAX_METADATA_BYTES,
+};
 use crate::bot;
 use crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
+use crate::idempotency::{self, IdempotencyKey};
 use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self};
@@ -16,7 +20,36 @@ impl Router {
     /// Creates a bot and routes it: deployed, waiting on a full platform,
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
+        self.admit(req, None).await?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::Internal,
+                "a request without a key was not admitted",
+            )
+        })
+    }
+
+    /// [`Router::create_bot`] under an idempotency key: the key is claimed
+    /// for the new bot in the transaction that inserts it. `None` when
+    /// another request already holds the key: nothing was written (see
+    /// [`idempotency::find`] for the bot it names).
+    pub async fn create_bot_once(
+        &self,
+        req: &NewBot,
+        key: &IdempotencyKey,
+        fingerprint: &[u8],
+    ) -> Result<Option<DeployOutcome>> {
+        self.admit(req, Some((key, fingerprint))).await
+    }
+
+    /// Checks, writes (claiming `key`, if any) and routes a request; `None`
+    /// when the key was taken.
+    async fn admit(
+        &self,
+        req: &NewBot,
+        key: Option<(&IdempotencyKey, &[u8])>,
+    ) -> Result<Option<DeployOutcome>> {
         let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
+        check_details(req)?;
         let pool = self.pool_for(req).await?;
         let priority = req.priority.unwrap_or(pool.queue_priority);
         if priority < 0 {
@@ -48,8 +81,16 @@ impl Router {
             priority,
             queue_timeout_ms: timeout,
             deadline,
+            display_name: req.display_name.as_deref(),
+            metadata: req.metadata.as_ref(),
         };
         let bot_id = bot::insert(&mut tx, &row).await?;
+        if let Some((key, fingerprint)) = key {
+            if !idempotency::claim(&mut tx, key, fingerprint, bot_id).await? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         let held_until = self.routing_hold(now);
         queue::enter(
             &mut tx,
@@ -77,6 +118,7 @@ impl Router {
         };
         self.route(&waiting, &pool, &settings, None, true, &mut Pass::default(), Launch::Await)
             .await
+            .map(Some)
             .map_err(|e| {
                 Error::new(
                     e.code(),
@@ -112,4 +154,37 @@ impl Router {
             None => pool::for_meeting_platform(&self.db, req.meeting_platform).await,
         }
     }
+}
+
+/// A request's display name and metadata, checked before anything is written.
+fn check_details(req: &NewBot) -> Result<()> {
+    let bad = |m: String| Err(Error::new(ErrorCode::InvalidInput, m));
+    if let Some(name) = &req.display_name {
+        let chars = name.chars().count();
+        if name.trim().is_empty() || chars > MAX_DISPLAY_NAME_CHARS {
+            return bad(format!(
+                "a display name is 1 to {MAX_DISPLAY_NAME_CHARS} characters, not blank (got {chars})"
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return bad("a display name may not contain control characters".into());
+        }
+    }
+    if let Some(metadata) = &req.metadata {
+        if !metadata.is_object() {
+            return bad("metadata must be a JSON object".into());
+        }
+        let text = metadata.to_string();
+        let size = text.len();
+        if text.contains("\\u0000") {
+            // PostgreSQL's jsonb cannot hold a NUL character.
+            return bad("metadata may not contain the NUL character (\\u0000)".into());
+        }
+        if size > MAX_METADATA_BYTES {
+            return bad(format!(
+                "metadata is {size} bytes as JSON; at most {MAX_METADATA_BYTES} are kept"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -36,7 +36,7 @@ use crate::platform::image::ImageGate;
 use crate::platform::Platforms;
 
 /// A request for a bot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewBot {
     /// Meeting platform.
     pub meeting_platform: MeetingPlatform,
@@ -50,7 +50,18 @@ pub struct NewBot {
     /// The pool to use (it must serve the meeting platform); `None`: the
     /// meeting platform's pool (the one named after it, else the first by name).
     pub pool: Option<String>,
+    /// The bot's name in the meeting (at most [`MAX_DISPLAY_NAME_CHARS`]
+    /// characters, no control characters); `None`: the bot's own default.
+    pub display_name: Option<String>,
+    /// The caller's own data about the bot, kept and returned as given: a
+    /// JSON object of at most [`MAX_METADATA_BYTES`] bytes as JSON text.
+    pub metadata: Option<serde_json::Value>,
 }
+
+/// The longest display name a request may give, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+/// The largest metadata a request may give, in bytes of JSON text.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// What became of a request (reference 004's `HybridDeployResult`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

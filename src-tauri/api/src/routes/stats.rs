@@ -1,0 +1,58 @@
+//! Pool and queue statistics (reference 001's `getPoolStats` and
+//! `getQueueStats` shapes).
+
+use axum::extract::State;
+use axum::Json;
+use berth_core::pool::{self, PoolStats, PoolTotals};
+use berth_core::queue::{self, QueueStats};
+
+use crate::auth::{Caller, Read};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Path;
+use crate::ApiState;
+
+/// Every pool's slots added up, with each pool's.
+#[utoipa::path(get, path = "/v1/pools/stats", tag = "pools",
+    responses(
+        (status = 200, body = PoolTotals),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = ["bots:read"])))]
+pub async fn pools(
+    _caller: Caller<Read>,
+    State(state): State<ApiState>,
+) -> ApiResult<Json<PoolTotals>> {
+    Ok(Json(pool::totals(state.router().db()).await?))
+}
+
+/// One pool's slots by status.
+#[utoipa::path(get, path = "/v1/pools/{name}/stats", tag = "pools",
+    params(("name" = String, Path, description = "Pool name")),
+    responses(
+        (status = 200, body = PoolStats),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = ["bots:read"])))]
+pub async fn pool(
+    _caller: Caller<Read>,
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<PoolStats>> {
+    Ok(Json(pool::stats_of(state.router().db(), &name).await?))
+}
+
+/// The queue: its length, its oldest entry, how long entries have waited.
+#[utoipa::path(get, path = "/v1/queue/stats", tag = "queue",
+    responses(
+        (status = 200, body = QueueStats),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = ["bots:read"])))]
+pub async fn queue(
+    _caller: Caller<Read>,
+    State(state): State<ApiState>,
+) -> ApiResult<Json<QueueStats>> {
+    let now = state.router().clock().now();
+    Ok(Json(queue::stats(state.router().db(), now).await?))
+}

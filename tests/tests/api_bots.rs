@@ -1,0 +1,202 @@
+//! Products and bots through HTTP only: a product token creates 20 bots
+//! (some queue), a retried create returns the same bot, and each simulated
+//! bot fetches its configuration and reports `JOINING_CALL` → `IN_CALL` →
+//! `CALL_ENDED` → `DONE` with the token of its own lease (read from its
+//! workload's environment, as a bot reads `BERTH_BOT_TOKEN`); queued bots
+//! are dispatched as capacity frees. Tokens used out of bounds are refused
+//! with their status and code, and `/metrics` answers what the queue
+//! statistics say.
+
+#[path = "support/served.rs"]
+mod served;
+
+use berth_core::meeting::PlatformKind;
+use berth_core::platform::sim;
+use berth_core::token::Scope;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use served::{code, read, zoom, Served};
+use sqlx::PgPool;
+
+/// Two platforms, five bots at a time, no platform waits: 15 of 20 queue.
+const FIVE_AT_A_TIME: [(&str, &str); 5] = [
+    ("PLATFORM_PRIORITY", "k8s,aws"),
+    ("K8S_BOT_LIMIT", "3"),
+    ("AWS_BOT_LIMIT", "2"),
+    ("K8S_QUEUE_TIMEOUT_MS", "0"),
+    ("AWS_QUEUE_TIMEOUT_MS", "0"),
+];
+
+/// The token the bot's workload was started with.
+async fn bot_token(s: &Served, bot: &Value) -> String {
+    let platform: PlatformKind = bot["deploymentPlatform"]
+        .as_str()
+        .expect("a deployed bot has a platform")
+        .parse()
+        .unwrap();
+    let id = bot["id"].as_i64().unwrap();
+    let env = sim::workload_env(&s.h.db, platform, id)
+        .await
+        .unwrap()
+        .expect("the bot's workload runs");
+    assert_eq!(env["BERTH_BOT_ID"], id.to_string());
+    env["BERTH_BOT_TOKEN"].clone()
+}
+
+/// `POST` with the bot's token: the status and body.
+async fn as_bot(s: &Served, token: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut r = s.req(Method::POST, path, Some(token));
+    if let Some(body) = body {
+        r = r.json(&body);
+    }
+    read(r.send().await.unwrap()).await
+}
+
+async fn report(s: &Served, token: &str, id: i64, status: &str) {
+    let (code_, body) = as_bot(
+        s,
+        token,
+        &format!("/v1/bots/{id}/status"),
+        Some(json!({ "status": status })),
+    )
+    .await;
+    assert_eq!(code_, StatusCode::OK, "{status}: {body}");
+    assert_eq!(body["status"], status);
+}
+
+/// One bot's life as it reports it: configuration, heartbeat, the call.
+async fn live(s: &Served, bot: &Value) -> String {
+    let id = bot["id"].as_i64().unwrap();
+    let token = bot_token(s, bot).await;
+    let (status, config) = s.get(&format!("/v1/bots/{id}/config"), &token).await;
+    assert_eq!(status, StatusCode::OK, "{config}");
+    assert_eq!(config["botId"], id);
+    assert_eq!(config["meeting"]["url"], bot["meetingUrl"]);
+    assert_eq!(config["slot"]["name"], bot["slotName"]);
+    let (status, beat) = as_bot(s, &token, &format!("/v1/bots/{id}/heartbeat"), None).await;
+    assert_eq!(status, StatusCode::OK, "{beat}");
+    for step in ["JOINING_CALL", "IN_CALL", "CALL_ENDED", "DONE"] {
+        report(s, &token, id, step).await;
+    }
+    token
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn twenty_bots_live_through_http_with_their_own_tokens(db: PgPool) {
+    let s = Served::start(db, &FIVE_AT_A_TIME).await;
+    let product = s.token("product", Scope::BotsWrite).await;
+    let reader = s.token("dashboard", Scope::BotsRead).await;
+
+    let mut queued = 0;
+    for n in 0..20 {
+        let r = s
+            .req(Method::POST, "/v1/bots", Some(&product))
+            .header("Idempotency-Key", format!("meeting-{n}"))
+            .json(&zoom(n));
+        let (status, bot) = read(r.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{bot}");
+        queued += usize::from(bot["queued"] == true);
+        if n == 7 {
+            // The product's retry (a lost answer): the same bot, nothing new.
+            let again = s
+                .req(Method::POST, "/v1/bots", Some(&product))
+                .header("Idempotency-Key", "meeting-7")
+                .json(&zoom(7));
+            let (status, replayed) = read(again.send().await.unwrap()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(replayed["id"], bot["id"]);
+        }
+    }
+    assert_eq!(queued, 15);
+    assert_eq!(s.bots().await, 20, "the retry created nothing");
+
+    let mut ended_token: Option<(i64, String)> = None;
+    let mut rounds = 0;
+    loop {
+        let (_, page) = s.get("/v1/bots?limit=200", &reader).await;
+        let bots = page["bots"].as_array().unwrap().clone();
+        let running: Vec<&Value> = bots
+            .iter()
+            .filter(|b| b["status"] != "QUEUED" && b["status"] != "DONE")
+            .collect();
+        assert!(
+            running.len() <= 5,
+            "never over the limits: {}",
+            running.len()
+        );
+        if running.is_empty() {
+            assert!(bots.iter().all(|b| b["status"] == "DONE"), "{page}");
+            break;
+        }
+        if let (Some(other), Some((_, token))) = (running.first(), &ended_token) {
+            // A token whose lease ended is refused, also on a running bot.
+            let id = other["id"].as_i64().unwrap();
+            let (status, body) = as_bot(&s, token, &format!("/v1/bots/{id}/heartbeat"), None).await;
+            assert_eq!(status, StatusCode::GONE, "{body}");
+            assert_eq!(code(&body), "lease_ended");
+        }
+        if let [a, b, ..] = running.as_slice() {
+            // A bot's token reaches only its own bot.
+            let token_a = bot_token(&s, a).await;
+            let b_id = b["id"].as_i64().unwrap();
+            let (status, body) = as_bot(
+                &s,
+                &token_a,
+                &format!("/v1/bots/{b_id}/status"),
+                Some(json!({"status": "DONE"})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            assert_eq!(code(&body), "forbidden");
+            // ... and no product route.
+            let (status, body) = s.get("/v1/bots", &token_a).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        }
+        for bot in running {
+            let token = live(&s, bot).await;
+            ended_token = Some((bot["id"].as_i64().unwrap(), token));
+        }
+        s.h.dispatcher.drain().await.unwrap();
+        rounds += 1;
+        assert!(rounds <= 4, "20 bots through 5 slots take 4 rounds");
+    }
+    assert_eq!(rounds, 4);
+
+    // A read-only token can't write; the queue is empty, as /metrics says.
+    let (status, body) = s.post("/v1/bots", &reader, &zoom(99)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(code(&body), "forbidden");
+    let (_, q) = s.get("/v1/queue/stats", &reader).await;
+    assert_eq!(q["length"], 0);
+    let scrape = s
+        .req(Method::GET, "/metrics", Some(&reader))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    let text = scrape.text().await.unwrap();
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let depth: f64 = parsed
+        .samples
+        .iter()
+        .filter(|s| s.metric == "berth_queue_depth")
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => panic!("a gauge"),
+        })
+        .sum();
+    assert_eq!(depth, 0.0);
+    let dispatches: f64 = parsed
+        .samples
+        .iter()
+        .filter(|s| s.metric == "berth_dispatches_total")
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => panic!("a counter"),
+        })
+        .sum();
+    assert_eq!(dispatches, 20.0, "every bot dispatched once");
+    let (status, _) = read(s.req(Method::GET, "/metrics", None).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "metrics need a token");
+    s.stop().await;
+}
