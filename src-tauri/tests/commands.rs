@@ -29,6 +29,7 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }
 

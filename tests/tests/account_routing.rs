@@ -82,6 +82,7 @@ fn to_acc() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: Some("acc".into()),
+        webhook_url: None,
     }
 }
 

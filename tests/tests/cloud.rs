@@ -542,6 +542,7 @@ fn zoom_bot() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -158,6 +158,7 @@ fn new_bot() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -17,6 +17,7 @@ fn zoom(timeout: i32) -> NewBot {
         priority: None,
         queue_timeout_ms: Some(timeout),
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: Some(600_000),
         pool: None,
+        webhook_url: None,
     }
 }
 

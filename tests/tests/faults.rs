@@ -151,6 +151,7 @@ fn creators(
                         priority: None,
                         queue_timeout_ms: None,
                         pool: None,
+                        webhook_url: None,
                     };
                     if berth.router().create_bot(&req).await.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
@@ -387,5 +388,6 @@ fn req() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }

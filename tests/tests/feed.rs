@@ -104,6 +104,7 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     };
     let mut running = Vec::new();
     for _ in 0..3 {
@@ -158,6 +159,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     };
     let mut running = Vec::new();
     for _ in 0..4 {
@@ -231,6 +233,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     };
     h.router.create_bot(&req).await.unwrap();
     let mut waiting = Vec::new();

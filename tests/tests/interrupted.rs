@@ -25,6 +25,7 @@ fn zoom(timeout: Option<i32>) -> NewBot {
         priority: None,
         queue_timeout_ms: timeout,
         pool: None,
+        webhook_url: None,
     }
 }
 

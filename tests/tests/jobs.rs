@@ -609,6 +609,7 @@ async fn deploy_with(router: &Router) -> i64 {
             priority: None,
             queue_timeout_ms: None,
             pool: None,
+            webhook_url: None,
         })
         .await
         .unwrap();

@@ -16,6 +16,7 @@ fn request(meeting_platform: MeetingPlatform, url: &str) -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -106,6 +106,7 @@ async fn a_one_shot_router_skips_a_platform_a_running_instance_found_down(db: Pg
             priority: None,
             queue_timeout_ms: None,
             pool: None,
+            webhook_url: None,
         })
         .await
         .unwrap();

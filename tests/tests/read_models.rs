@@ -19,6 +19,7 @@ fn zoom() -> NewBot {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
         priority,
         queue_timeout_ms: timeout,
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -68,6 +68,7 @@ async fn a_platform_listed_again_is_enabled_again(db: PgPool) {
         priority: None,
         queue_timeout_ms: None,
         pool: None,
+        webhook_url: None,
     };
     let first = h.router.create_bot(&request).await.unwrap();
     assert!(matches!(first, DeployOutcome::Deployed { .. }), "{first:?}");

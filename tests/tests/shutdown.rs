@@ -24,6 +24,7 @@ fn bot(n: u32) -> NewBot {
         priority: None,
         queue_timeout_ms: Some(300_000),
         pool: None,
+        webhook_url: None,
     }
 }
 

@@ -323,14 +323,16 @@ pub struct NewRow<'a> {
     pub queue_timeout_ms: i32,
     /// The end of its whole wait for capacity.
     pub deadline: DateTime<Utc>,
+    /// Its own webhook URL, checked.
+    pub webhook_url: Option<&'a str>,
 }
 
 /// Writes a new `QUEUED` bot (inside the caller's transaction, which also
 /// enters it in the queue); returns its id.
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, webhook_url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(row.pool)
     .bind(row.meeting_platform.as_str())
@@ -338,6 +340,7 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.priority)
     .bind(row.queue_timeout_ms)
     .bind(row.deadline)
+    .bind(row.webhook_url)
     .fetch_one(conn)
     .await?)
 }

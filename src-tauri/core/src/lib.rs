@@ -35,6 +35,7 @@ pub mod stable_hash;
 pub mod stop;
 pub mod sweep;
 pub mod timestamp;
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Builder, Database};

@@ -130,6 +130,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         priority: req.priority,
         queue_timeout_ms: req.queue_timeout_ms,
         pool: Some(pool.name.clone()),
+        webhook_url: None,
     };
     let mut batch = Batch {
         bot_ids: Vec::with_capacity(req.count as usize),

@@ -192,6 +192,7 @@ impl Builder {
                     leading: Arc::new(AtomicBool::new(false)),
                     embedded,
                     database_url: url,
+                    webhook_counters: Default::default(),
                 };
                 if self.feed {
                     berth.tasks.extend(berth.router.feed().spawn(db));

@@ -17,6 +17,11 @@ impl Router {
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
         let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
+        let webhook_url = req
+            .webhook_url
+            .as_deref()
+            .map(crate::webhook::target::check_url)
+            .transpose()?;
         let pool = self.pool_for(req).await?;
         let priority = req.priority.unwrap_or(pool.queue_priority);
         if priority < 0 {
@@ -48,6 +53,7 @@ impl Router {
             priority,
             queue_timeout_ms: timeout,
             deadline,
+            webhook_url: webhook_url.as_deref(),
         };
         let bot_id = bot::insert(&mut tx, &row).await?;
         let held_until = self.routing_hold(now);

@@ -49,6 +49,10 @@ pub struct NewBot {
     /// The pool to use (it must serve the meeting platform); `None`: the
     /// meeting platform's pool (the one named after it, else the first by name).
     pub pool: Option<String>,
+    /// The bot's own webhook URL: its events (`bot.*`) go there too, signed
+    /// with the database's bot-URL secret ([`crate::webhook::secret`]).
+    /// Checked like a subscription's URL ([`crate::webhook::target::check_url`]).
+    pub webhook_url: Option<String>,
 }
 
 /// What became of a request (reference 004's `HybridDeployResult`).
