@@ -129,6 +129,10 @@ DECLARE
     from_status TEXT := CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END;
     at TEXT := webhook_time(clock_timestamp());
 BEGIN
+    -- Nobody listens (the usual case on a hot path): nothing to build.
+    IF NEW.webhook_url IS NULL AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions) THEN
+        RETURN NULL;
+    END IF;
     PERFORM webhook_emit('bot.state_changed', k, jsonb_build_object(
         'botId', NEW.id, 'from', from_status, 'to', NEW.status, 'pool', NEW.pool,
         'meetingPlatform', NEW.meeting_platform, 'platform', NEW.deployment_platform,
@@ -157,6 +161,9 @@ DECLARE
     b RECORD;
 BEGIN
     SELECT pool, webhook_url INTO b FROM bots WHERE id = NEW.bot_id;
+    IF b.webhook_url IS NULL AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions) THEN
+        RETURN NULL;
+    END IF;
     PERFORM webhook_emit('bot.queued', 'bot:' || NEW.bot_id, jsonb_build_object(
         'botId', NEW.bot_id, 'pool', b.pool, 'waitingOn', NEW.stage_platform, 'priority', NEW.priority,
         'queuedAt', webhook_time(NEW.queued_at), 'until', webhook_time(NEW.timeout_at),

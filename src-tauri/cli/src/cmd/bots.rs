@@ -17,7 +17,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         priority: args.priority,
         queue_timeout_ms: args.queue_timeout_ms,
         pool: args.pool,
-        webhook_url: None,
+        webhook_url: args.webhook_url,
     };
     with_berth(ctx.dev, async |berth| {
         let lifecycle::Deployment { outcome, status } =

@@ -11,8 +11,9 @@ mod sim;
 mod slots;
 mod status;
 mod watch;
+mod webhooks;
 
-use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand};
+use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand, WebhooksCommand};
 use crate::output::{Ctx, Failure};
 
 /// Runs one command.
@@ -34,6 +35,15 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
         Command::Pools(args) => return pools::run(ctx, args).await,
         Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
+        Command::Webhooks(WebhooksCommand::Add { url, events, name }) => {
+            webhooks::add(ctx, url, events, name).await
+        }
+        Command::Webhooks(WebhooksCommand::List) => webhooks::list(ctx).await,
+        Command::Webhooks(WebhooksCommand::Remove { name }) => webhooks::remove(ctx, name).await,
+        Command::Webhooks(WebhooksCommand::Log { name, limit }) => {
+            webhooks::log(ctx, name, limit).await
+        }
+        Command::Webhooks(WebhooksCommand::BotSecret) => webhooks::bot_secret(ctx).await,
     };
     Ok(done?)
 }
