@@ -83,6 +83,9 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_order_idx ON webhook_deliveries (target, ordering_key, id) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (id) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (subscription_id, id);
+CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
+-- The leader prunes settled events after a week (webhook::log::prune).
+CREATE INDEX webhook_events_created_idx ON webhook_events (created_at);
 
 -- Pools a request found exhausted since capacity last came back: one
 -- `pool.exhausted` per episode, not one per request.

@@ -709,3 +709,44 @@ async fn subscriptions_are_checked_listed_and_removed(db: PgPool) {
     };
     subscription::add(&db, &me, &all).await.unwrap();
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn settled_events_are_pruned_after_a_week_and_pending_ones_kept(db: PgPool) {
+    let h = harness(db.clone(), &env(), false).await;
+    let (receiver, server) = Receiver::start().await;
+    subscribe(&db, "kept", &server.uri(), &[EventType::BotStateChanged]).await;
+    full_life(&h, 1, None).await;
+    let d = deliverer(&h, DeliveryConfig::default());
+    assert_eq!(deliver_due(&d).await, 5);
+    receiver.down.store(true, Ordering::SeqCst);
+    full_life(&h, 2, None).await;
+    deliver_due(&d).await;
+    let week = chrono::Duration::days(webhook::log::KEEP_DAYS);
+    assert_eq!(
+        webhook::log::prune(&db, h.clock.now() - week)
+            .await
+            .unwrap(),
+        0,
+        "too young"
+    );
+    h.clock.advance(week + chrono::Duration::days(1));
+    assert_eq!(
+        webhook::log::prune(&db, h.clock.now() - week)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM webhook_deliveries").await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
+        )
+        .await,
+        5,
+        "undelivered events stay"
+    );
+}

@@ -106,17 +106,20 @@ enum Job {
     /// Each pool's own `refresh_interval` decides; the job's interval only
     /// bounds how late a due refresh starts.
     RefreshAccounts,
+    /// Settled webhook events older than [`crate::webhook::log::KEEP_DAYS`].
+    PruneWebhooks,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 6] = [
+    const ALL: [Job; 7] = [
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
         Job::Trim,
         Job::Sweep,
         Job::RefreshAccounts,
+        Job::PruneWebhooks,
     ];
 
     fn every(self, cfg: &JobsConfig) -> Duration {
@@ -125,6 +128,7 @@ impl Job {
             Job::Recover | Job::RefreshAccounts => 1_000,
             Job::Prewarm | Job::Trim => cfg.prewarm_interval_ms,
             Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
+            Job::PruneWebhooks => 600_000,
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -185,6 +189,11 @@ impl Jobs {
                 }
                 Err(e) => Some(e),
             },
+            Job::PruneWebhooks => {
+                let before =
+                    router.clock().now() - chrono::Duration::days(crate::webhook::log::KEEP_DAYS);
+                crate::webhook::log::prune(router.db(), before).await.err()
+            }
             Job::RefreshAccounts => {
                 let conn = crate::account::source::QueryConnection {
                     main_url: &self.main_url,

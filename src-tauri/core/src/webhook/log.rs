@@ -145,6 +145,24 @@ pub async fn log(db: &PgPool, webhook: Option<&str>, limit: i64) -> Result<Vec<D
         .collect()
 }
 
+/// How long settled events (every delivery delivered or failed) stay in
+/// the log before the leader prunes them.
+pub const KEEP_DAYS: i64 = 7;
+
+/// Deletes the events written before `before` whose deliveries are all
+/// settled (delivered or failed), with their deliveries; pending ones stay
+/// whatever their age. Returns how many events went. Run by the leader.
+pub async fn prune(db: &PgPool, before: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM webhook_events e WHERE e.created_at < $1
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending')",
+    )
+    .bind(before)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// What is waiting to be delivered (for the metrics: a gauge per field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

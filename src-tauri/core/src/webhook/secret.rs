@@ -76,20 +76,31 @@ impl SigningSecret {
 }
 
 /// The secret events to bots' own webhook URLs are signed with, created on
-/// first use (one per database; concurrent first uses agree on one).
+/// first use (one per database; concurrent first uses agree on one: each
+/// statement reads what the others committed).
 pub async fn bot_url_secret(db: &PgPool) -> Result<SigningSecret> {
-    let fresh = SigningSecret::generate();
-    let stored: String = sqlx::query_scalar(
-        "WITH ins AS (
-            INSERT INTO webhook_keys (id, bot_url_secret) VALUES (1, $1)
-            ON CONFLICT (id) DO NOTHING RETURNING bot_url_secret
-         )
-         SELECT bot_url_secret FROM ins UNION ALL SELECT bot_url_secret FROM webhook_keys WHERE id = 1
-         LIMIT 1",
+    let read = async || -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT bot_url_secret FROM webhook_keys WHERE id = 1")
+                .fetch_optional(db)
+                .await?,
+        )
+    };
+    if let Some(stored) = read().await? {
+        return Ok(SigningSecret(stored));
+    }
+    sqlx::query(
+        "INSERT INTO webhook_keys (id, bot_url_secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
     )
-    .bind(fresh.expose())
-    .fetch_one(db)
+    .bind(SigningSecret::generate().expose())
+    .execute(db)
     .await?;
+    let stored = read().await?.ok_or_else(|| {
+        Error::new(
+            ErrorCode::Internal,
+            "the bot-URL webhook secret was not kept",
+        )
+    })?;
     Ok(SigningSecret(stored))
 }
 

@@ -117,8 +117,12 @@ pub async fn add(db: &PgPool, actor: &Actor, new: &NewSubscription) -> Result<Cr
     let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
     let secret = SigningSecret::generate();
     let row: Option<Row> = sqlx::query_as(
+        // A taken name produces no row, so not even the id sequence moves
+        // (a refusal writes nothing); a concurrent add of the same name is
+        // still caught by the conflict clause.
         "INSERT INTO webhook_subscriptions (name, url, event_types, secret, created_by)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING
+         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE name = $1)
+         ON CONFLICT (name) DO NOTHING
          RETURNING id, name, url, event_types, created_at, created_by",
     )
     .bind(&new.name)
