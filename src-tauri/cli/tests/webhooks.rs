@@ -5,7 +5,12 @@ mod support;
 
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgPool};
-use support::{berth, text, TestDb};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{berth, command, signal, text, TestDb};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 async fn ok(url: &str, args: &[&str]) -> String {
     let out = berth(url, args).await;
@@ -314,5 +319,193 @@ async fn the_bot_url_secret_is_made_once_and_kept() {
     let secret = first["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_"));
     assert_eq!(again.trim(), secret);
+    db.drop_db().await;
+}
+
+/// A minimal webhook receiver: answers every POST with 204 and records its
+/// `webhook-id`.
+fn receive(listener: TcpListener, ids: Arc<Mutex<Vec<String>>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0_u8; 4096];
+                let (head, body_len) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = header(&head, "content-length")
+                            .parse::<usize>()
+                            .unwrap_or(0);
+                        break (head, end + 4 + len);
+                    }
+                };
+                while buf.len() < body_len {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                ids.lock().unwrap().push(header(&head, "webhook-id"));
+                let _ = sock
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    })
+}
+
+fn header(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Polls `check` until it holds (at most a minute).
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn scalar(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// `berth --dev serve`, its output drained (it logs at info).
+fn serve(db: &TestDb) -> tokio::process::Child {
+    let mut child = command(&db.url, &["--dev", "serve"])
+        .spawn()
+        .expect("serve runs");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    tokio::spawn(async move { tokio::io::copy(&mut out, &mut tokio::io::sink()).await });
+    tokio::spawn(async move { tokio::io::copy(&mut err, &mut tokio::io::sink()).await });
+    child
+}
+
+#[tokio::test]
+async fn pending_webhooks_survive_a_killed_serve_and_arrive_once() {
+    let db = TestDb::migrated("webhooks_kill").await;
+    ok(
+        &db.url,
+        &[
+            "sim",
+            "set",
+            "k8s",
+            "--deploy-latency-ms",
+            "0",
+            "--pull-latency-ms",
+            "0",
+            "--failure-rate",
+            "0",
+            "--run-until-told",
+        ],
+    )
+    .await;
+    // The receiver's port, closed for now: the receiver is down.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/hook");
+    ok(
+        &db.url,
+        &[
+            "webhooks",
+            "add",
+            &url,
+            "--events",
+            "bot.state_changed",
+            "--name",
+            "kill",
+        ],
+    )
+    .await;
+    let mut first = serve(&db);
+    for n in 1..=2 {
+        let meeting = format!("https://zoom.us/j/555000{n}");
+        let bot = ok_json(
+            &db.url,
+            &[
+                "--dev",
+                "bots",
+                "create",
+                "--meeting-platform",
+                "zoom",
+                "--meeting-url",
+                &meeting,
+            ],
+        )
+        .await;
+        assert_eq!(bot["result"], "deployed", "{bot}");
+    }
+    let all = scalar(&db.pool, "SELECT count(*) FROM webhook_deliveries").await;
+    assert_eq!(all, 6, "QUEUED, DEPLOYING, JOINING_CALL for each bot");
+    until("serve tried the receiver (down)", async || {
+        scalar(
+            &db.pool,
+            "SELECT count(*) FROM webhook_deliveries WHERE attempts > 0",
+        )
+        .await
+            >= 2
+    })
+    .await;
+    signal(&first, "KILL");
+    tokio::time::timeout(Duration::from_secs(20), first.wait())
+        .await
+        .expect("killed")
+        .unwrap();
+    assert_eq!(
+        scalar(
+            &db.pool,
+            "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
+        )
+        .await,
+        6,
+        "nothing delivered, nothing lost"
+    );
+    // The receiver comes back, and so does serve.
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let receiver = receive(
+        TcpListener::bind(("127.0.0.1", port)).await.unwrap(),
+        ids.clone(),
+    );
+    let mut second = serve(&db);
+    until("every delivery made", async || {
+        scalar(
+            &db.pool,
+            "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'",
+        )
+        .await
+            == 6
+    })
+    .await;
+    signal(&second, "TERM");
+    let _ = tokio::time::timeout(Duration::from_secs(30), second.wait()).await;
+    receiver.abort();
+    let got = ids.lock().unwrap().clone();
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(
+        (got.len(), unique.len()),
+        (6, 6),
+        "each event once: {got:?}"
+    );
+    let written: Vec<String> = sqlx::query_scalar("SELECT id::text FROM webhook_events")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(unique, written.iter().collect::<HashSet<_>>());
     db.drop_db().await;
 }
