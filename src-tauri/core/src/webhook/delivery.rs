@@ -297,7 +297,7 @@ impl Deliverer {
         );
         let now = self.clock.now();
         let rows: Vec<Row> = sqlx::query_as(
-            "WITH due AS (
+            "WITH ready AS (
                 SELECT d.id FROM webhook_deliveries d
                 WHERE d.state = 'pending'
                   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
@@ -311,7 +311,7 @@ impl Deliverer {
                 UPDATE webhook_deliveries d SET claimed_until = $3, claimed_by = $4,
                     attempts = d.attempts + 1, first_attempt_at = COALESCE(d.first_attempt_at, $1),
                     last_attempt_at = $1
-                FROM due WHERE d.id = due.id
+                FROM ready WHERE d.id = ready.id
                 RETURNING d.id, d.event_id, d.subscription_id, d.url, d.attempts, d.first_attempt_at
              )
              SELECT c.id, c.url, c.attempts, c.first_attempt_at, e.id, e.type, e.payload, e.created_at, s.secret
