@@ -31,6 +31,7 @@
 pub mod delivery;
 pub mod event;
 pub mod log;
+pub mod retry;
 pub mod secret;
 pub mod signature;
 pub mod subscription;
