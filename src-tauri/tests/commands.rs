@@ -31,6 +31,7 @@ fn zoom() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

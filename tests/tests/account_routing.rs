@@ -84,6 +84,7 @@ fn to_acc() -> NewBot {
         pool: Some("acc".into()),
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

@@ -5,18 +5,26 @@
 //! workload's environment, as a bot reads `BERTH_BOT_TOKEN`); queued bots
 //! are dispatched as capacity frees. Tokens used out of bounds are refused
 //! with their status and code, and `/metrics` answers what the queue
-//! statistics say.
+//! statistics say. A webhook subscribed through the API (an admin token)
+//! receives every state change exactly once by id, correctly signed, in
+//! order per bot; the test's delivery loop stands in for the instance's
+//! (the harness runs no background loops).
 
+#[path = "support/receiver.rs"]
+mod receiver;
 #[path = "support/served.rs"]
 mod served;
 
 use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim;
 use berth_core::token::Scope;
+use berth_core::webhook::{Deliverer, DeliveryConfig};
+use receiver::{assert_in_order_per_bot, signed_with, Receiver};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use served::{code, read, zoom, Served};
 use sqlx::PgPool;
+use std::collections::HashSet;
 
 /// Two platforms, five bots at a time, no platform waits: 15 of 20 queue.
 const FIVE_AT_A_TIME: [(&str, &str); 5] = [
@@ -86,6 +94,32 @@ async fn twenty_bots_live_through_http_with_their_own_tokens(db: PgPool) {
     let s = Served::start(db, &FIVE_AT_A_TIME).await;
     let product = s.token("product", Scope::BotsWrite).await;
     let reader = s.token("dashboard", Scope::BotsRead).await;
+    let admin = s.token("ops", Scope::Admin).await;
+    let (receiver, server) = Receiver::start().await;
+    let (status, hook) = s
+        .post(
+            "/v1/webhooks",
+            &admin,
+            &json!({"name": "crm", "url": server.uri(), "events": ["bot.state_changed"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"]
+        .as_str()
+        .expect("the secret, shown once")
+        .to_string();
+    let (status, body) = s
+        .post(
+            "/v1/webhooks",
+            &product,
+            &json!({"name": "x", "url": server.uri(), "events": ["bot.queued"]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "webhooks are the admin's: {body}"
+    );
 
     let mut queued = 0;
     for n in 0..20 {
@@ -196,6 +230,40 @@ async fn twenty_bots_live_through_http_with_their_own_tokens(db: PgPool) {
         })
         .sum();
     assert_eq!(dispatches, 20.0, "every bot dispatched once");
+    // Every state change, delivered once by id, signed, in order per bot.
+    let deliverer = Deliverer::new(
+        s.h.db.clone(),
+        s.h.clock.clone(),
+        uuid::Uuid::new_v4(),
+        DeliveryConfig::default(),
+    )
+    .unwrap();
+    while deliverer.pass().await.unwrap().attempted > 0 {}
+    let acked = receiver.acked();
+    let ids: HashSet<&str> = acked.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids.len(), acked.len(), "no event twice by id");
+    let written: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE type = 'bot.state_changed'")
+            .fetch_one(&s.h.db)
+            .await
+            .unwrap();
+    assert_eq!(acked.len() as i64, written, "every change arrived");
+    assert!(
+        acked.iter().all(|g| signed_with(&secret, g)),
+        "every one signed"
+    );
+    let bot_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM bots ORDER BY id")
+        .fetch_all(&s.h.db)
+        .await
+        .unwrap();
+    assert_in_order_per_bot(&acked, &bot_ids);
+    let (_, log) = s
+        .get("/v1/webhook-deliveries?webhook=crm&limit=1000", &admin)
+        .await;
+    let log = log["deliveries"].as_array().unwrap();
+    assert_eq!(log.len(), acked.len());
+    assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
+
     let (status, _) = read(s.req(Method::GET, "/metrics", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "metrics need a token");
     s.stop().await;

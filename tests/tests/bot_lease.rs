@@ -38,6 +38,7 @@ fn zoom() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

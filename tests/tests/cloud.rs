@@ -546,6 +546,7 @@ fn zoom_bot() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

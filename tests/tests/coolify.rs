@@ -161,6 +161,7 @@ fn new_bot() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

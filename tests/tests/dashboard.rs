@@ -216,6 +216,7 @@ async fn exported_names_follow_prometheus_conventions(db: PgPool) {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     let o = h.router.create_bot(&bot).await.unwrap();
     assert!(matches!(o, DeployOutcome::Deployed { .. }), "{o:?}");

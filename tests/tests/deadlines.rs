@@ -19,6 +19,7 @@ fn zoom(timeout: i32) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

@@ -153,6 +153,7 @@ fn creators(
                         pool: None,
                         display_name: None,
                         metadata: None,
+                        webhook_url: None,
                     };
                     if berth.router().create_bot(&req).await.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
@@ -391,5 +392,6 @@ fn req() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }

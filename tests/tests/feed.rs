@@ -106,6 +106,7 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     let mut running = Vec::new();
     for _ in 0..3 {
@@ -162,6 +163,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     let mut running = Vec::new();
     for _ in 0..4 {
@@ -237,6 +239,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     h.router.create_bot(&req).await.unwrap();
     let mut waiting = Vec::new();

@@ -27,6 +27,7 @@ fn zoom(timeout: Option<i32>) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

@@ -611,6 +611,7 @@ async fn deploy_with(router: &Router) -> i64 {
             pool: None,
             display_name: None,
             metadata: None,
+            webhook_url: None,
         })
         .await
         .unwrap();

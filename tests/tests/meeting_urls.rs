@@ -18,6 +18,7 @@ fn request(meeting_platform: MeetingPlatform, url: &str) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

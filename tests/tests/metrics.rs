@@ -38,6 +38,7 @@ fn zoom(n: u32) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn meet() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 
@@ -428,12 +430,15 @@ async fn serving(url: &str) -> Berth {
 
 /// Waits for the feed event of `origin`'s notice on `rx` (the listener
 /// observes a notice's lag before it delivers its event).
+/// Waits for `origin`'s notice of `Topic::Settings` (a topic nothing else
+/// in these tests publishes, so an earlier notice still buffered, such as
+/// a deploy's, can't stand in for it).
 async fn delivered(rx: &mut tokio::sync::broadcast::Receiver<ChangeEvent>, origin: uuid::Uuid) {
     let wait = async {
         loop {
             match rx.recv().await {
                 Ok(ChangeEvent::Changed { origin: o, topics }) if o == origin => {
-                    if topics.contains(&Topic::Queue) {
+                    if topics.contains(&Topic::Settings) {
                         return;
                     }
                 }
@@ -488,7 +493,7 @@ async fn leadership_feed_lag_and_counts_are_each_instances_own(db: PgPool) {
     let lag =
         |m: &Scraped, origin: &str| m.sum("berth_feed_lag_seconds_count", &[("origin", origin)]);
     let (local_before, peer_before) = (lag(&ma, "local"), lag(&mb, "peer"));
-    a.router().feed().publish(&[Topic::Queue]);
+    a.router().feed().publish(&[Topic::Settings]);
     delivered(&mut on_a, a.id).await;
     delivered(&mut on_b, a.id).await;
     let (ma, mb) = (scrape(&a).await, scrape(&b).await);

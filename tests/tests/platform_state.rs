@@ -108,6 +108,7 @@ async fn a_one_shot_router_skips_a_platform_a_running_instance_found_down(db: Pg
             pool: None,
             display_name: None,
             metadata: None,
+            webhook_url: None,
         })
         .await
         .unwrap();

@@ -21,6 +21,7 @@ fn zoom() -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

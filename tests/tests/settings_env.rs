@@ -70,6 +70,7 @@ async fn a_platform_listed_again_is_enabled_again(db: PgPool) {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     let first = h.router.create_bot(&request).await.unwrap();
     assert!(matches!(first, DeployOutcome::Deployed { .. }), "{first:?}");

@@ -26,6 +26,7 @@ fn bot(n: u32) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

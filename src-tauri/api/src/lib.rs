@@ -28,6 +28,7 @@ pub use server::{Api, TlsFiles};
 
 use axum::extract::DefaultBodyLimit;
 use berth_core::router::Router;
+use berth_core::webhook;
 use berth_core::Berth;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,24 +41,27 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct ApiState {
     router: Router,
     leading: Arc<AtomicBool>,
+    webhooks: Arc<webhook::Counters>,
 }
 
 impl ApiState {
     /// The API over `router` (an instance's: [`berth_core::Berth::router`]),
-    /// reporting itself as not leading in `/metrics`; see [`ApiState::for_instance`].
+    /// reporting itself as not leading and delivering no webhooks in `/metrics`; see [`ApiState::for_instance`].
     pub fn new(router: Router) -> Self {
         ApiState {
             router,
             leading: Arc::new(AtomicBool::new(false)),
+            webhooks: Arc::default(),
         }
     }
 
     /// The API over a running instance: its router, and its leadership
-    /// for `/metrics`.
+    /// and webhook deliveries for `/metrics`.
     pub fn for_instance(berth: &Berth) -> Self {
         ApiState {
             router: berth.router().clone(),
             leading: berth.leader_flag(),
+            webhooks: berth.webhook_counters(),
         }
     }
 
@@ -69,6 +73,11 @@ impl ApiState {
     /// Whether the instance leads the background jobs now.
     pub fn is_leader(&self) -> bool {
         self.leading.load(Ordering::SeqCst)
+    }
+
+    /// The instance's webhook delivery counters (zero for [`ApiState::new`]).
+    pub fn webhook_counters(&self) -> &webhook::Counters {
+        &self.webhooks
     }
 }
 

@@ -9,7 +9,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{bot, bots, docs, health, metrics, stats};
+use crate::routes::{bot, bots, docs, health, metrics, stats, webhooks};
 
 /// The API's document (paths, schemas, the bearer scheme).
 #[derive(OpenApi)]
@@ -34,12 +34,17 @@ use crate::routes::{bot, bots, docs, health, metrics, stats};
         bot::status,
         bot::heartbeat,
         metrics::scrape,
+        webhooks::add,
+        webhooks::list,
+        webhooks::remove,
+        webhooks::deliveries,
     ),
     modifiers(&Bearer),
     tags(
         (name = "bots", description = "Bots for products"),
         (name = "bot", description = "A running bot's own routes, with its lease's token (`BERTH_BOT_TOKEN`)"),
         (name = "pools", description = "Pool statistics"),
+        (name = "webhooks", description = "Webhook subscriptions and their delivery log (admin)"),
         (name = "queue", description = "Queue statistics"),
         (name = "health", description = "Probes (no token)"),
         (name = "meta", description = "This document"),
@@ -103,6 +108,14 @@ mod tests {
             assert!(doc["paths"][route].is_object(), "{route} documented");
         }
         assert!(doc["components"]["schemas"]["ErrorCode"].is_object());
+        // Enums are documented by their wire text, not their Rust names.
+        let statuses = &doc["components"]["schemas"]["BotStatus"]["enum"];
+        assert!(
+            statuses
+                .as_array()
+                .is_some_and(|a| a.contains(&"CALL_ENDED".into())),
+            "{statuses}"
+        );
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
 }

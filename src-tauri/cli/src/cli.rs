@@ -6,6 +6,7 @@
 
 use berth_core::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::webhook::EventType;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
 
@@ -63,6 +64,9 @@ pub enum Command {
     /// API tokens for the HTTP API (shown once; stored hashed)
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Outgoing webhooks: subscriptions and their delivery log
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 /// `berth serve`.
@@ -98,6 +102,44 @@ pub enum TokensCommand {
         /// The token's name
         name: String,
     },
+}
+
+/// `berth webhooks ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Subscribe a URL to event types; prints its signing secret (shown
+    /// only now)
+    Add {
+        /// Where events are POSTed (http or https, no user name or password)
+        url: String,
+        /// Event types, comma-separated and/or repeated: bot.state_changed,
+        /// bot.queued, bot.dispatched, bot.expired, platform.health_changed,
+        /// pool.exhausted
+        #[arg(long, value_name = "TYPE", value_delimiter = ',', required = true, value_parser = event_type)]
+        events: Vec<EventType>,
+        /// Its name (lower-case letters, digits, '.', '_', '-')
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// Every subscription (never its secret)
+    List,
+    /// Remove a subscription with its pending deliveries and log
+    Remove {
+        /// The subscription's name
+        name: String,
+    },
+    /// Recent deliveries, newest first: attempts, last status or error, next try
+    Log {
+        /// Only this subscription's deliveries
+        name: Option<String>,
+        /// How many (1 to 1000)
+        #[arg(long, value_name = "N", default_value_t = 50,
+              value_parser = clap::value_parser!(i64).range(1..=berth_core::webhook::log::MAX_LOG))]
+        limit: i64,
+    },
+    /// The secret events to bots' own webhook URLs are signed with (one per
+    /// database; created on first use)
+    BotSecret,
 }
 
 /// `berth pools ...`.
@@ -231,6 +273,10 @@ pub struct CreateArgs {
     /// meeting platform's own pool)
     #[arg(long, value_name = "NAME")]
     pub pool: Option<String>,
+    /// The bot's own webhook URL: its events go there too, signed with the
+    /// secret `berth webhooks bot-secret` shows
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
 }
 
 /// `berth bots status`.
@@ -320,6 +366,10 @@ fn dev_flag(s: &str) -> Result<bool, String> {
 
 fn core_enum<T: std::str::FromStr<Err = berth_core::Error>>(s: &str) -> Result<T, String> {
     s.parse().map_err(|e: berth_core::Error| e.to_string())
+}
+
+fn event_type(s: &str) -> Result<EventType, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
 }
 
 fn meeting_platform(s: &str) -> Result<MeetingPlatform, String> {

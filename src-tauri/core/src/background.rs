@@ -109,11 +109,13 @@ enum Job {
     /// Running bots whose heartbeats stopped ([`crate::bot_lease::stuck`]),
     /// looked for at a tenth of the heartbeat timeout.
     StuckBots,
+    /// Settled webhook events older than [`crate::webhook::log::KEEP_DAYS`].
+    PruneWebhooks,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 7] = [
+    const ALL: [Job; 8] = [
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
@@ -121,6 +123,7 @@ impl Job {
         Job::Sweep,
         Job::RefreshAccounts,
         Job::StuckBots,
+        Job::PruneWebhooks,
     ];
 
     fn every(self, cfg: &JobsConfig) -> Duration {
@@ -132,6 +135,7 @@ impl Job {
             Job::StuckBots => {
                 crate::bot_lease::stuck::check_interval_ms(cfg.bot_heartbeat_timeout_ms)
             }
+            Job::PruneWebhooks => 600_000,
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -192,6 +196,11 @@ impl Jobs {
                 }
                 Err(e) => Some(e),
             },
+            Job::PruneWebhooks => {
+                let before =
+                    router.clock().now() - chrono::Duration::days(crate::webhook::log::KEEP_DAYS);
+                crate::webhook::log::prune(router.db(), before).await.err()
+            }
             Job::RefreshAccounts => {
                 let conn = crate::account::source::QueryConnection {
                     main_url: &self.main_url,

@@ -334,14 +334,16 @@ pub struct NewRow<'a> {
     pub display_name: Option<&'a str>,
     /// The caller's data (a checked JSON object).
     pub metadata: Option<&'a serde_json::Value>,
+    /// Its own webhook URL, checked.
+    pub webhook_url: Option<&'a str>,
 }
 
 /// Writes a new `QUEUED` bot (inside the caller's transaction, which also
 /// enters it in the queue); returns its id.
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata, webhook_url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(row.pool)
     .bind(row.meeting_platform.as_str())
@@ -351,6 +353,7 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.deadline)
     .bind(row.display_name)
     .bind(row.metadata)
+    .bind(row.webhook_url)
     .fetch_one(conn)
     .await?)
 }

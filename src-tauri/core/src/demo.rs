@@ -70,6 +70,7 @@ pub fn request(n: u64) -> NewBot {
         pool: None,
         display_name: None,
         metadata: None,
+        webhook_url: None,
     }
 }
 

@@ -152,6 +152,7 @@ mod tests {
             pool: None,
             display_name: None,
             metadata: Some(metadata),
+            webhook_url: None,
         }
     }
 

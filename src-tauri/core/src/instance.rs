@@ -39,6 +39,7 @@ use crate::pool;
 use crate::router::Router;
 use crate::settings;
 use crate::stop::{StopSignal, Stopper};
+use crate::webhook;
 
 /// How often each instance checks its adapters' health.
 pub const HEALTH_INTERVAL_MS: u64 = 2_000;
@@ -126,6 +127,9 @@ pub struct Berth {
     /// Whether its background services ran (it joined the peers and may
     /// have led): only then does it leave on shutdown.
     joined: bool,
+    /// This instance's webhook delivery counters (zero without background
+    /// services, which run the delivery loop).
+    webhook_counters: Arc<webhook::Counters>,
 }
 
 /// The simulator's knobs used in development mode until someone changes them.
@@ -260,8 +264,31 @@ impl Berth {
         self.background.push(tokio::spawn(background::check_health(
             self.router.clone(),
             self.id,
-            stop,
+            stop.clone(),
         )));
+        // Every instance delivers webhooks (not only the leader): the
+        // deliveries are shared out with SKIP LOCKED, and a receiver that is
+        // down then costs no single instance all its attempts.
+        match webhook::Deliverer::new(
+            self.router.db().clone(),
+            self.router.clock().clone(),
+            self.id,
+            webhook::DeliveryConfig::default(),
+        ) {
+            Ok(deliverer) => {
+                self.webhook_counters = deliverer.counters();
+                let wake = self.router.feed().subscribe();
+                self.background
+                    .push(tokio::spawn(deliverer.run(wake, stop)));
+            }
+            Err(e) => tracing::warn!(error = %e, "webhook delivery not started"),
+        }
+    }
+
+    /// This instance's webhook delivery counters, by outcome (for the
+    /// metrics; the backlog is [`webhook::backlog`]).
+    pub fn webhook_counters(&self) -> Arc<webhook::Counters> {
+        self.webhook_counters.clone()
     }
 
     /// A signal set when [`Berth::shutdown`] begins (for work that should

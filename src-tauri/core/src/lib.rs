@@ -40,6 +40,7 @@ pub mod sweep;
 pub mod timestamp;
 pub mod token;
 pub mod tracking;
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, Result};
 pub use instance::{Berth, Builder, Database};

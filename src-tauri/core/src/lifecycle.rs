@@ -205,6 +205,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         pool: Some(pool.name.clone()),
         display_name: None,
         metadata: None,
+        webhook_url: None,
     };
     let mut batch = Batch {
         bot_ids: Vec::with_capacity(req.count as usize),

@@ -46,6 +46,9 @@ pub struct CreateBot {
     pub pool: Option<String>,
     /// Your own data about the bot, returned as given: a JSON object of at most 16 KiB.
     pub metadata: Option<serde_json::Value>,
+    /// This bot's own webhook URL (http or https): its `bot.*` events go
+    /// there too, signed with the bot-URL secret (`berth webhooks bot-secret`).
+    pub webhook_url: Option<String>,
 }
 
 fn idempotency_key(
@@ -100,6 +103,7 @@ pub async fn create(
         pool: body.pool,
         display_name: body.display_name,
         metadata: body.metadata,
+        webhook_url: body.webhook_url,
     };
     let router = state.router();
     let actor = caller.actor();

@@ -21,6 +21,10 @@ use crate::ApiState;
     ),
     security(("bearer" = ["bots:read"])))]
 pub async fn scrape(_caller: Caller<Read>, State(state): State<ApiState>) -> ApiResult<Response> {
-    let text = metrics::render_router(state.router(), state.is_leader()).await?;
+    let local = metrics::Local {
+        leader: state.is_leader(),
+        webhooks: state.webhook_counters(),
+    };
+    let text = metrics::render_router(state.router(), &local).await?;
     Ok(([(CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
 }

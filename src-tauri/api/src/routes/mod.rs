@@ -15,8 +15,9 @@ pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod stats;
+pub(crate) mod webhooks;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use berth_core::ErrorCode;
 
 use crate::error::ApiError;
@@ -39,6 +40,9 @@ pub fn all() -> axum::Router<ApiState> {
         .route("/v1/pools/stats", get(stats::pools))
         .route("/v1/pools/{name}/stats", get(stats::pool))
         .route("/v1/queue/stats", get(stats::queue))
+        .route("/v1/webhooks", post(webhooks::add).get(webhooks::list))
+        .route("/v1/webhook-deliveries", get(webhooks::deliveries))
+        .route("/v1/webhooks/{name}", delete(webhooks::remove))
 }
 
 /// No such route: 404 `not_found`.

@@ -19,6 +19,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         pool: args.pool,
         display_name: None,
         metadata: None,
+        webhook_url: args.webhook_url,
     };
     with_berth(ctx.dev, async |berth| {
         let lifecycle::Deployment { outcome, status } =

@@ -12,8 +12,9 @@ mod slots;
 mod status;
 mod tokens;
 mod watch;
+mod webhooks;
 
-use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand, TokensCommand};
+use crate::cli::{BotsCommand, Command, SecretCommand, SimCommand, TokensCommand, WebhooksCommand};
 use crate::output::{Ctx, Failure};
 
 /// Runs one command.
@@ -40,6 +41,15 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         }
         Command::Tokens(TokensCommand::List) => tokens::list(ctx).await,
         Command::Tokens(TokensCommand::Revoke { name }) => tokens::revoke(ctx, &name).await,
+        Command::Webhooks(WebhooksCommand::Add { url, events, name }) => {
+            webhooks::add(ctx, url, events, name).await
+        }
+        Command::Webhooks(WebhooksCommand::List) => webhooks::list(ctx).await,
+        Command::Webhooks(WebhooksCommand::Remove { name }) => webhooks::remove(ctx, name).await,
+        Command::Webhooks(WebhooksCommand::Log { name, limit }) => {
+            webhooks::log(ctx, name, limit).await
+        }
+        Command::Webhooks(WebhooksCommand::BotSecret) => webhooks::bot_secret(ctx).await,
     };
     Ok(done?)
 }

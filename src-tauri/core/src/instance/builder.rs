@@ -217,6 +217,7 @@ impl Builder {
                     embedded,
                     database_url: url,
                     joined: self.background,
+                    webhook_counters: Default::default(),
                 };
                 if self.feed && self.listen {
                     berth.tasks.extend(berth.router.feed().spawn(db));

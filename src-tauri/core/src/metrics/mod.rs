@@ -15,12 +15,15 @@
 //! Names follow Prometheus' conventions: a `berth_` prefix, base units
 //! (`_seconds`), `_total` on counters, snake_case labels.
 //!
+//! Webhook deliveries ([`webhooks`]): this instance's attempts by outcome,
+//! and the shared backlog.
+//!
 //! To export another scrape-time gauge, add one [`Gauges::set`] line to
-//! `scrape::read` (or to a function it calls), after reading its value:
-//! `g.set("berth_webhook_backlog", "Webhook deliveries waiting", &[("subscription", name)], n as f64);`
+//! `scrape::read` (or to a function it calls), after reading its value.
 
 pub mod instruments;
 mod scrape;
+mod webhooks;
 
 pub use instruments::{FeedLag, Origin, RouterInstruments};
 pub use scrape::Gauges;
@@ -30,6 +33,7 @@ use prometheus_client::registry::Registry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::instance::Berth;
 use crate::router::Router;
+use crate::webhook;
 
 /// The `Content-Type` of [`render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -38,17 +42,31 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// exposition format. Reads the database (about a dozen statements, the
 /// same as `berth status` plus `berth queue`); writes nothing.
 pub async fn render(berth: &Berth) -> Result<String> {
-    render_router(berth.router(), berth.is_leader()).await
+    let local = Local {
+        leader: berth.is_leader(),
+        webhooks: &berth.webhook_counters(),
+    };
+    render_router(berth.router(), &local).await
 }
 
-/// [`render`] for an instance known by its router; `leader` is whether it
-/// holds the leader lease now.
-pub async fn render_router(router: &Router, leader: bool) -> Result<String> {
+/// What only the instance knows, beside its router: its leadership and
+/// its webhook delivery loop's counters.
+pub struct Local<'a> {
+    /// Whether it holds the leader lease now.
+    pub leader: bool,
+    /// Its delivery loop's counters ([`crate::Berth::webhook_counters`]).
+    pub webhooks: &'a webhook::Counters,
+}
+
+/// [`render`] for an instance known by its router and [`Local`] state.
+pub async fn render_router(router: &Router, local: &Local<'_>) -> Result<String> {
     let mut gauges = Gauges::default();
-    scrape::read(router, leader, &mut gauges).await?;
+    scrape::read(router, local.leader, &mut gauges).await?;
+    webhooks::backlog(router, &mut gauges).await?;
     let mut registry = Registry::default();
     router.instruments().register(&mut registry);
     router.feed().lag().register(&mut registry);
+    webhooks::register_counters(local.webhooks, &mut registry);
     gauges.register(&mut registry);
     let mut out = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)

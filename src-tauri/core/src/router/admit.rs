@@ -50,6 +50,11 @@ impl Router {
     ) -> Result<Option<DeployOutcome>> {
         let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
         check_details(req)?;
+        let webhook_url = req
+            .webhook_url
+            .as_deref()
+            .map(crate::webhook::target::check_url)
+            .transpose()?;
         let pool = self.pool_for(req).await?;
         let priority = req.priority.unwrap_or(pool.queue_priority);
         if priority < 0 {
@@ -83,6 +88,7 @@ impl Router {
             deadline,
             display_name: req.display_name.as_deref(),
             metadata: req.metadata.as_ref(),
+            webhook_url: webhook_url.as_deref(),
         };
         let bot_id = bot::insert(&mut tx, &row).await?;
         if let Some((key, fingerprint)) = key {

@@ -56,6 +56,10 @@ pub struct NewBot {
     /// The caller's own data about the bot, kept and returned as given: a
     /// JSON object of at most [`MAX_METADATA_BYTES`] bytes as JSON text.
     pub metadata: Option<serde_json::Value>,
+    /// The bot's own webhook URL: its events (`bot.*`) go there too, signed
+    /// with the database's bot-URL secret ([`crate::webhook::secret`]).
+    /// Checked like a subscription's URL ([`crate::webhook::target::check_url`]).
+    pub webhook_url: Option<String>,
 }
 
 /// The longest display name a request may give, in characters.

@@ -136,7 +136,10 @@ impl Router {
                     return Ok(Walk::Settled(DeployOutcome::Skipped { bot_id: w.bot_id }))
                 }
                 Reservation::Reserved(lease) => return Ok(Walk::Reserved(kind, lease)),
-                Reservation::PoolFull(detail) => entry(Some(kind), Decision::PoolFull, detail, now),
+                Reservation::PoolFull(detail) => {
+                    self.pool_full(w.bot_id, pool, kind, detail, now).await?;
+                    continue;
+                }
                 Reservation::BackingOff(detail) => {
                     entry(Some(kind), Decision::BackingOff, detail, now)
                 }
@@ -156,6 +159,29 @@ impl Router {
             self.trace(w.bot_id, passed_over).await?;
         }
         Ok(Walk::Settled(self.enter_global(w).await?))
+    }
+
+    /// A request passed over because its pool has no idle slot on `kind`:
+    /// traced, and `pool.exhausted` written in the same transaction when
+    /// this begins an episode ([`crate::webhook::event::pool_exhausted`]).
+    async fn pool_full(
+        &self,
+        bot_id: i64,
+        pool: &Pool,
+        kind: PlatformKind,
+        detail: String,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        bot::trace(
+            &mut tx,
+            bot_id,
+            &entry(Some(kind), Decision::PoolFull, detail, now),
+        )
+        .await?;
+        crate::webhook::event::pool_exhausted(&mut tx, &pool.name, kind, bot_id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A full platform: the request waits on it for the platform's queue
