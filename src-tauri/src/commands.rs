@@ -11,15 +11,16 @@ use tauri::State;
 
 use crate::api;
 use berth_core::bot::BotView;
+use berth_core::overview::{PlatformsOverview, QueueSnapshot};
 use berth_core::pool::{Pool, PoolStats};
+use berth_core::queue::QueueStats;
 use berth_core::settings::{Settings, SettingsChange};
 use berth_core::slot::SlotView;
 
 use crate::dto::{
     AccountRefresh, AppliedDefinition, BuilderTable, CommandResult, ConnectionStatus,
     DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, PlatformsOverview, QueueSnapshot, QueueStats, SavedDefinition, SettingsPlan,
-    SlotFilter, Validation,
+    DeployRequest, Id, SavedDefinition, SettingsPlan, SlotFilter, Validation,
 };
 use crate::state::Core;
 

@@ -149,7 +149,7 @@ export type BotView = {
 	/**  Pool it draws from. */
 	pool: string,
 	/**  Meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Meeting URL. */
 	meetingUrl: string,
 	/**  Lifecycle status. */
@@ -159,7 +159,7 @@ export type BotView = {
 	/**  Requested queue timeout. */
 	queueTimeoutMs: number,
 	/**  Where it runs (or ran last). */
-	deploymentPlatform: string | null,
+	deploymentPlatform: PlatformKind | null,
 	/**  The slot it holds. */
 	slotName: string | null,
 	/**  Failure reason when `FATAL`. */
@@ -568,13 +568,13 @@ export type PlatformEditEntry = {
 /**  Where slots run. `Local` is the simulator and is refused outside development mode. */
 export type PlatformKind = "k8s" | "aws" | "coolify" | "local";
 
-/**  One section of the infrastructure view. */
+/**  One platform: its settings, capacity in use, health and slots. */
 export type PlatformOverview = {
 	/**  Its settings (position, enabled, limit, timeout, pins). */
 	settings: PlatformSettings,
 	/**  Capacity in use: bots in active states there (`used` of `K8s used/limit`). */
 	used: number,
-	/**  Health from the shared health checks; stale or missing checks are `unknown`. */
+	/**  Health as the shared checks last saw it (see [`platforms`]). */
 	health: Health,
 	/**  Its slots by status. */
 	slots: StatusCounts,
@@ -611,9 +611,12 @@ export type PlatformSettings = {
 	pinned: { [key in string]: string },
 };
 
-/**  The infrastructure view's data. */
+/**
+ *  Every platform in priority order, with the global queue timeout. Times
+ *  serialize as [`crate::timestamp::text`].
+ */
 export type PlatformsOverview = {
-	/**  Server time. */
+	/**  When it was read. */
 	now: string,
 	/**  Platforms in priority order. */
 	platforms: PlatformOverview[],
@@ -654,7 +657,7 @@ export type PoolStats = {
 	/**  Pool name. */
 	pool: string,
 	/**  Meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Slots in the pool. */
 	total: number,
 	/**  Ready for assignment. */
@@ -669,8 +672,11 @@ export type PoolStats = {
 	maxSize: number,
 };
 
-/**  One queued request. */
-export type QueueEntry = {
+/**
+ *  A queue entry as the CLI and UI show it. Times serialize as
+ *  [`crate::timestamp::text`].
+ */
+export type QueueEntryView = {
 	/**  Entry id. */
 	id: number,
 	/**  The waiting bot. */
@@ -678,32 +684,36 @@ export type QueueEntry = {
 	/**  Its pool. */
 	pool: string,
 	/**  Its meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Priority (lower first). */
 	priority: number,
 	/**  When it was queued. */
 	queuedAt: string,
 	/**  Its deadline (global queue) or the end of its current platform wait. */
 	timeoutAt: string,
-	/**  The deployment platform it waits on; `null` in the global queue. */
+	/**  The deployment platform it waits on, or `None` in the global queue. */
 	waitingOn: string | null,
-	/**  1-based position. */
+	/**  1-based position in queue order. */
 	position: number,
-	/**  Estimated wait from the observed release rate; `null`: unknown (no release observed yet). */
-	estimatedWaitMs: number | null,
 };
 
-/**  The queue at one moment. */
+/**
+ *  The queue in order as of a moment, with the release rate its
+ *  estimates come from. Times serialize as [`crate::timestamp::text`].
+ */
 export type QueueSnapshot = {
-	/**  Server time of the snapshot (the database's clock), for countdowns. */
+	/**  When it was read (the server's time, for countdowns). */
 	now: string,
 	/**  Entries in queue order. */
-	entries: QueueEntry[],
-	/**  Releases per second observed recently (basis of the estimates). */
+	entries: Waiting[],
+	/**  Releases per second over the last [`queue::RATE_WINDOW_MINUTES`]. */
 	releaseRatePerSec: number | null,
 };
 
-/**  Reference 004's queue statistics. */
+/**
+ *  Reference 004's `getQueueStats`. Times serialize as
+ *  [`crate::timestamp::text`].
+ */
 export type QueueStats = {
 	/**  Entries waiting. */
 	length: number,
@@ -713,7 +723,7 @@ export type QueueStats = {
 	avgWaitMs: number,
 	/**  Releases per minute observed recently. */
 	releasesPerMinute: number | null,
-	/**  Server time of the statistics. */
+	/**  The moment the statistics are of (the `now` they were read at). */
 	now: string,
 };
 
@@ -829,7 +839,7 @@ export type SlotView = {
 	/**  Pool name. */
 	pool: string,
 	/**  Meeting platform of the pool. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Deployment platform the slot lives on. */
 	deploymentPlatform: PlatformKind,
 	/**  Status. */
@@ -907,6 +917,15 @@ export type Validation = {
 	/**  Parsed fields when valid. */
 	summary: DefinitionSummary | null,
 };
+
+/**  One queued request with its estimated wait. */
+export type Waiting = {
+	/**
+	 *  From the observed release rate; `None` when no release was seen
+	 *  (no honest estimate exists).
+	 */
+	estimatedWaitMs: number | null,
+} & QueueEntryView;
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

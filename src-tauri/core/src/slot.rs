@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::description;
 use crate::error::{Error, ErrorCode, Result};
-use crate::meeting::{PlatformKind, SlotStatus};
+use crate::meeting::{MeetingPlatform, PlatformKind, SlotStatus};
 use crate::platform::SlotRef;
 
 /// A held slot: what an acquisition or creation hands back.
@@ -65,7 +65,8 @@ pub struct SlotView {
     /// Pool name.
     pub pool: String,
     /// Meeting platform of the pool.
-    pub meeting_platform: String,
+    #[sqlx(try_from = "String")]
+    pub meeting_platform: MeetingPlatform,
     /// Deployment platform the slot lives on.
     #[sqlx(try_from = "String")]
     pub deployment_platform: PlatformKind,

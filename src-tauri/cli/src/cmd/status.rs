@@ -112,7 +112,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
     for p in &status.pools {
         t.add_row(vec![
             p.pool.clone(),
-            p.meeting_platform.clone(),
+            p.meeting_platform.to_string(),
             p.idle.to_string(),
             p.deploying.to_string(),
             p.busy.to_string(),
