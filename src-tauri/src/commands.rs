@@ -17,11 +17,15 @@ use berth_core::queue::QueueStats;
 use berth_core::settings::{Settings, SettingsChange};
 use berth_core::slot::SlotView;
 
-use crate::dto::{
-    AccountRefresh, AppliedDefinition, BuilderTable, CommandResult, ConnectionStatus,
-    DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, SavedDefinition, SettingsPlan, SlotFilter, Validation,
+use berth_core::account::builder::TableColumns as BuilderTable;
+use berth_core::definition::view::{
+    AccountRefresh, AppliedDefinition, DefinitionDetail, DefinitionList, DefinitionTest,
+    DeletedDefinition, Validation,
 };
+use berth_core::definition::Saved as SavedDefinition;
+use berth_core::lifecycle::{Batch as DeployBatch, BatchRequest as DeployRequest};
+
+use crate::dto::{CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
 use crate::state::Core;
 
 fn now(b: &Berth) -> chrono::DateTime<chrono::Utc> {

@@ -14,9 +14,6 @@
 //! values cross as TypeScript `number` (`#[specta(type = Number)]`: all stay
 //! far below 2^53, and a `bigint` would only burden the UI).
 
-pub mod definitions;
-pub use definitions::*;
-
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use specta_typescript::Number;

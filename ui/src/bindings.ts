@@ -95,8 +95,9 @@ export type AccountPreview = {
 	/**  Column names. */
 	columns: string[],
 	/**
-	 *  The first rows as JSON objects, values of secret-looking columns
-	 *  (password, secret, token, credential) replaced by `"***"`.
+	 *  The first [`SAMPLE_ROWS`] rows as JSON objects, values of
+	 *  secret-looking columns (password, secret, token, credential)
+	 *  replaced by `"***"` ([`source::redacted`]).
 	 */
 	sample: string[],
 };
@@ -117,15 +118,15 @@ export type AccountRefresh = {
 	stats: AccountStats,
 };
 
-/**  A pool's accounts by state. */
+/**  Accounts per status. */
 export type AccountStats = {
 	/**  Ready to lease. */
 	available: number,
 	/**  Leased to a bot. */
 	inUse: number,
-	/**  Used and not to be leased again. */
+	/**  Used up. */
 	completed: number,
-	/**  Failed too often. */
+	/**  Out of retries. */
 	failed: number,
 };
 
@@ -174,21 +175,21 @@ export type BotView = {
 	endedAt: string | null,
 };
 
-/**  A column the visual query builder may use. */
+/**  One column of a table, as the query role sees it. */
 export type BuilderColumn = {
-	/**  Column name, exactly as in the database. */
+	/**  Column name, exactly as in the catalog. */
 	name: string,
-	/**  Its type (`integer`, `text`, `timestamp with time zone`). */
+	/**  Its type (`integer`, `character varying(64)`), from `format_type`. */
 	dataType: string,
 };
 
-/**  A table the query role can read, with its readable columns. */
+/**  A table the query role can read, with its readable columns in order. */
 export type BuilderTable = {
 	/**  Schema. */
 	schema: string,
 	/**  Table name. */
 	table: string,
-	/**  Columns, in table order. */
+	/**  Columns the query role can read. */
 	columns: BuilderColumn[],
 };
 
@@ -372,7 +373,7 @@ export type DefinitionRow = {
 	slots: number,
 	/**  Account counts, with an account source. */
 	accounts: AccountStats | null,
-	/**  Last account refresh (RFC 3339), if any. */
+	/**  Last account refresh, if any. */
 	lastRefresh: string | null,
 	/**
 	 *  The last automatic account refresh's failure, while it is the latest
@@ -381,7 +382,7 @@ export type DefinitionRow = {
 	refreshError: RefreshError | null,
 };
 
-/**  Where a file stands against the database's applied version. */
+/**  Where a file stands against what the database has applied. */
 export type DefinitionState = 
 /**  Never applied. */
 { state: "notApplied" } | 
@@ -398,8 +399,8 @@ version: number };
 export type DefinitionSummary = {
 	/**  Pool name. */
 	name: string,
-	/**  Meeting platform (`google-meet`, ...). */
-	meetingPlatform: string,
+	/**  Meeting platform. */
+	meetingPlatform: MeetingPlatform,
 	/**  Bot image without tag. */
 	image: string,
 	/**  Image tag. */
@@ -409,7 +410,7 @@ export type DefinitionSummary = {
 	/**  Idle slots kept ready. */
 	prewarm: number,
 	/**  Allowed platforms in order; `None` for the global priority. */
-	platforms: string[] | null,
+	platforms: PlatformKind[] | null,
 	/**  Account source type (`sql`, `file`), if any. */
 	sourceType: string | null,
 	/**  How often the account source should be re-read, in ms, with a source. */
@@ -425,7 +426,7 @@ export type DefinitionTest = {
 	/**  The account source's preview, with a readable source. */
 	accounts: AccountPreview | null,
 	/**  Why the account source could not be read, if it could not. */
-	accountsError: CommandError | null,
+	accountsError: ErrorReport | null,
 	/**  Reachability of the platforms the pool may use, in its order. */
 	platforms: PlatformReach[],
 	/**  The SQL its account source runs (a builder form compiled), when it has one. */
@@ -442,7 +443,7 @@ export type DeletedDefinition = {
 	note: string,
 };
 
-/**  What became of a deploy batch. */
+/**  What became of a batch. */
 export type DeployBatch = {
 	/**  The bots created, in order. */
 	botIds: number[],
@@ -452,17 +453,17 @@ export type DeployBatch = {
 	queued: number,
 };
 
-/**  A batch of bots to deploy into one pool. */
+/**  A batch of bots for one pool and one meeting. */
 export type DeployRequest = {
 	/**  The pool (its meeting platform is the bots'). */
 	pool: string,
 	/**  The meeting every bot joins. */
 	meetingUrl: string,
-	/**  How many bots (1 to 100). */
+	/**  How many bots (1 to [`MAX_BATCH`]). */
 	count: number,
-	/**  Priority (lower first); `null`: the pool's default. */
+	/**  Priority (lower first); `None`: the pool's default. */
 	priority: number | null,
-	/**  Queue timeout in ms; `null`: the pool's default. */
+	/**  Queue timeout; `None`: the pool's default. */
 	queueTimeoutMs: number | null,
 };
 
@@ -514,6 +515,18 @@ export type ErrorCode =
 "query_refused" | 
 /**  Something that should not happen; a bug. */
 "internal";
+
+/**
+ *  An error as a face reports it: its machine-readable `code` (a
+ *  string-literal union in TypeScript) and its human `message`. Callers
+ *  switch on `code`, never on `message`.
+ */
+export type ErrorReport = {
+	/**  Machine-readable code. */
+	code: ErrorCode,
+	/**  Human message. */
+	message: string,
+};
 
 /**  A platform's health as its last check saw it. */
 export type Health = 
@@ -582,8 +595,8 @@ export type PlatformOverview = {
 
 /**  Whether one of a definition's deployment platforms can be reached now. */
 export type PlatformReach = {
-	/**  Platform (`k8s`, `aws`, `coolify`). */
-	platform: string,
+	/**  The platform. */
+	platform: PlatformKind,
 	/**  `healthy`, `degraded`, `down`, or `unavailable` (no adapter in this instance). */
 	health: string,
 	/**  Why, when not healthy. */
@@ -737,7 +750,7 @@ export type Range = {
 
 /**  Why a pool's last automatic account refresh failed. */
 export type RefreshError = {
-	/**  When (RFC 3339). */
+	/**  When. */
 	failedAt: string,
 	/**  The error's code (`query_refused`, `database_unavailable`, ...). */
 	code: ErrorCode,
@@ -751,7 +764,10 @@ export type SavedDefinition = {
 	name: string,
 	/**  File name within the pools directory. */
 	file: string,
-	/**  The file it replaced when the pool was renamed. */
+	/**
+	 *  The file it replaced when the pool was renamed (or a broken file
+	 *  repaired under its pool's name).
+	 */
 	renamedFrom: string | null,
 };
 
