@@ -19,6 +19,11 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind, SlotStatus};
 use crate::platform::SlotRef;
 
+mod resource;
+pub use resource::{
+    adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,
+};
+
 /// A held slot: what an acquisition or creation hands back.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Lease {

@@ -1,10 +1,11 @@
 //! Reconciliation: Berth's slots against each platform's workloads.
 
-use std::collections::HashMap;
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
-use crate::meeting::{BotStatus, PlatformKind};
-use crate::platform::{SlotRef, WorkloadState};
+use crate::meeting::{BotStatus, PlatformKind, SlotStatus};
+use crate::platform::{OwnedWorkload as Owned, Platform, SlotRef, Workload, WorkloadState};
 use crate::router::Router;
 use crate::slot;
 
@@ -30,7 +31,6 @@ pub struct ReconcileReport {
 /// a busy slot whose workload vanished ends its bot `FATAL`. A listing that
 /// fails means *unknown*: nothing is changed for that platform.
 pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
-    let db = router.db();
     let mut report = ReconcileReport::default();
     let adapters: Vec<_> = router
         .platforms()
@@ -42,7 +42,7 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
         // taken: a slot that turned busy while the platform answered shows
         // there in its former state (stopped, or a former lease's exit), and
         // judging it by that would end a bot whose workload just started.
-        let listed_at = crate::db::now(db).await?;
+        let listed_at = crate::db::now(router.db()).await?;
         let owned = match adapter.list_owned().await {
             Ok(l) => l,
             Err(e) => {
@@ -51,136 +51,178 @@ pub async fn reconcile(router: &Router) -> Result<ReconcileReport> {
                 continue;
             }
         };
-        let listing: Vec<_> = owned.iter().map(|o| o.workload.clone()).collect();
-        let by_ref: HashMap<&str, _> = listing.iter().map(|w| (w.resource.as_str(), w)).collect();
-        let held = slot::list(
-            db,
-            &slot::SlotFilter {
-                statuses: vec![crate::meeting::SlotStatus::Busy],
-                pool: None,
-                platform: Some(kind),
-            },
-        )
-        .await?;
-        for s in held.iter().filter(|s| s.status_changed_at < listed_at) {
-            let Some(bot_id) = s.assigned_bot_id else {
-                continue;
-            };
-            let Some(platform_ref) = s.platform_ref.as_deref() else {
-                continue;
-            };
-            let outcome = match by_ref.get(platform_ref) {
-                Some(w) if w.epoch.is_some_and(|e| e != s.epoch) => Some((
-                    BotStatus::Fatal,
-                    format!("workload belongs to another lease ({})", w.raw_status),
-                )),
-                Some(w) => match w.state {
-                    WorkloadState::Running => None,
-                    WorkloadState::Succeeded => Some((BotStatus::Done, String::new())),
-                    WorkloadState::Failed => Some((
-                        BotStatus::Fatal,
-                        format!("workload failed ({})", w.raw_status),
-                    )),
-                    WorkloadState::Stopped => Some((
-                        BotStatus::Fatal,
-                        "workload stopped outside Berth".to_string(),
-                    )),
-                },
-                None => Some((
-                    BotStatus::Fatal,
-                    "workload vanished from the platform".to_string(),
-                )),
-            };
-            if let Some((status, why)) = outcome {
-                let error = (status == BotStatus::Fatal).then_some(why.as_str());
-                router.finish(bot_id, status, error).await?;
-                report.finished += 1;
-                if !by_ref.contains_key(platform_ref) {
-                    // The resource is gone: forget it so the next deploy creates a new one.
-                    sqlx::query("UPDATE pool_slots SET platform_ref = NULL WHERE id = $1 AND platform_ref = $2")
-                        .bind(s.id)
-                        .bind(platform_ref)
-                        .execute(db)
-                        .await?;
-                }
-            }
-        }
-        // Orphans: running workloads whose resource no slot of ours holds.
-        let known: std::collections::HashSet<String> =
-            sqlx::query_scalar("SELECT platform_ref FROM pool_slots WHERE deployment_platform = $1 AND platform_ref IS NOT NULL")
-                .bind(kind.as_str())
-                .fetch_all(db)
-                .await?
-                .into_iter()
-                .collect();
-        // Orphans with an owner marker: adopt them into their slot if it
-        // has no resource recorded, else remove them.
-        let mut handled = std::collections::HashSet::new();
-        for o in owned
+        let listing = Listing::of(kind, &owned);
+        settle_held(router, &listing, listed_at, &mut report).await?;
+        // Orphans: workloads whose resource no slot of ours holds.
+        let known = slot::platform_refs(router.db(), kind).await?;
+        let handled = clear_marked(router, adapter.as_ref(), &listing, &known, &mut report).await?;
+        stop_unmarked(adapter.as_ref(), &listing, &known, &handled, &mut report).await;
+    }
+    Ok(report)
+}
+
+/// One platform's listing: its owned workloads, by resource.
+struct Listing<'a> {
+    kind: PlatformKind,
+    owned: &'a [Owned],
+    by_ref: HashMap<&'a str, &'a Workload>,
+}
+
+impl<'a> Listing<'a> {
+    fn of(kind: PlatformKind, owned: &'a [Owned]) -> Self {
+        let by_ref = owned
             .iter()
-            .filter(|o| !known.contains(&o.workload.resource))
-        {
-            let Some(slot_name) = o.slot_name.as_deref() else {
+            .map(|o| (o.workload.resource.as_str(), &o.workload))
+            .collect();
+        Listing {
+            kind,
+            owned,
+            by_ref,
+        }
+    }
+}
+
+/// How a busy slot's bot ends given its workload (`None`: not listed), or
+/// `None` while its workload runs for its lease.
+fn verdict(w: Option<&Workload>, epoch: i64) -> Option<(BotStatus, String)> {
+    let Some(w) = w else {
+        return Some((
+            BotStatus::Fatal,
+            "workload vanished from the platform".to_string(),
+        ));
+    };
+    if w.epoch.is_some_and(|e| e != epoch) {
+        return Some((
+            BotStatus::Fatal,
+            format!("workload belongs to another lease ({})", w.raw_status),
+        ));
+    }
+    match w.state {
+        WorkloadState::Running => None,
+        WorkloadState::Succeeded => Some((BotStatus::Done, String::new())),
+        WorkloadState::Failed => Some((
+            BotStatus::Fatal,
+            format!("workload failed ({})", w.raw_status),
+        )),
+        WorkloadState::Stopped => Some((
+            BotStatus::Fatal,
+            "workload stopped outside Berth".to_string(),
+        )),
+    }
+}
+
+/// Ends the bots of the platform's slots busy since before `listed_at`
+/// whose workload exited or vanished, releasing their slots; a vanished
+/// resource is forgotten so the next deploy creates a new one.
+async fn settle_held(
+    router: &Router,
+    listing: &Listing<'_>,
+    listed_at: DateTime<Utc>,
+    report: &mut ReconcileReport,
+) -> Result<()> {
+    let held = slot::list(
+        router.db(),
+        &slot::SlotFilter {
+            statuses: vec![SlotStatus::Busy],
+            pool: None,
+            platform: Some(listing.kind),
+        },
+    )
+    .await?;
+    for s in held.iter().filter(|s| s.status_changed_at < listed_at) {
+        let (Some(bot_id), Some(platform_ref)) = (s.assigned_bot_id, s.platform_ref.as_deref())
+        else {
+            continue;
+        };
+        let listed = listing.by_ref.get(platform_ref).copied();
+        let Some((status, why)) = verdict(listed, s.epoch) else {
+            continue;
+        };
+        let error = (status == BotStatus::Fatal).then_some(why.as_str());
+        router.finish(bot_id, status, error).await?;
+        report.finished += 1;
+        if listed.is_none() {
+            slot::forget_platform_ref(router.db(), s.id, platform_ref).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Owned workloads no slot holds but whose owner marker names a slot: each
+/// is adopted into its slot when that slot has no resource recorded, else
+/// deleted. Returns the resources it dealt with.
+async fn clear_marked(
+    router: &Router,
+    adapter: &dyn Platform,
+    listing: &Listing<'_>,
+    known: &HashSet<String>,
+    report: &mut ReconcileReport,
+) -> Result<HashSet<String>> {
+    let kind = listing.kind;
+    let mut handled = HashSet::new();
+    for o in listing
+        .owned
+        .iter()
+        .filter(|o| !known.contains(&o.workload.resource))
+    {
+        let Some(slot_name) = o.slot_name.as_deref() else {
+            continue;
+        };
+        let resource = &o.workload.resource;
+        handled.insert(resource.clone());
+        let marked = slot::marked(router.db(), slot_name, kind).await?;
+        if let Some(m) = marked.as_ref().filter(|m| m.platform_ref.is_none()) {
+            if slot::adopt_platform_ref(router.db(), m.id, resource).await? {
+                tracing::info!(platform = %kind, slot = slot_name, resource = %resource, "adopted a resource the database had not recorded");
+                report.adopted += 1;
                 continue;
-            };
-            handled.insert(o.workload.resource.clone());
-            let slot: Option<(i64, i64, Option<String>, String)> = sqlx::query_as(
-                "SELECT id, epoch, platform_ref, pool FROM pool_slots WHERE slot_name = $1 AND deployment_platform = $2",
-            )
-            .bind(slot_name)
-            .bind(kind.as_str())
-            .fetch_optional(db)
-            .await?;
-            let r = SlotRef {
-                slot_id: slot.as_ref().map(|s| s.0).unwrap_or(0),
-                slot_name: slot_name.to_string(),
-                pool: slot.as_ref().map(|s| s.3.clone()).unwrap_or_default(),
-                epoch: slot.as_ref().map(|s| s.1).unwrap_or(0),
-                platform_ref: Some(o.workload.resource.clone()),
-            };
-            if let Some((id, _, None, _)) = &slot {
-                let adopted = sqlx::query(
-                    "UPDATE pool_slots SET platform_ref = $2 WHERE id = $1 AND platform_ref IS NULL",
-                )
-                .bind(id)
-                .bind(&o.workload.resource)
-                .execute(db)
-                .await?;
-                if adopted.rows_affected() == 1 {
-                    tracing::info!(platform = %kind, slot = slot_name, resource = %o.workload.resource, "adopted a resource the database had not recorded");
-                    report.adopted += 1;
-                    continue;
-                }
-            }
-            match adapter.delete_resource(&r).await {
-                Ok(()) => {
-                    tracing::info!(platform = %kind, slot = slot_name, resource = %o.workload.resource, "removed an orphaned resource");
-                    report.orphans_removed += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(platform = %kind, resource = %o.workload.resource, error = %e, "orphan not removed")
-                }
             }
         }
-        for w in listing.iter().filter(|w| {
-            w.state == WorkloadState::Running
-                && !known.contains(&w.resource)
-                && !handled.contains(&w.resource)
-        }) {
-            let r = SlotRef {
-                slot_id: 0,
-                slot_name: w.resource.clone(),
-                pool: String::new(),
-                epoch: w.epoch.unwrap_or(0),
-                platform_ref: Some(w.resource.clone()),
-            };
-            match adapter.stop(&r).await {
-                Ok(()) => report.orphans_stopped += 1,
-                Err(e) => {
-                    tracing::warn!(platform = %kind, resource = %w.resource, error = %e, "orphan not stopped")
-                }
+        let r = SlotRef {
+            slot_id: marked.as_ref().map_or(0, |m| m.id),
+            slot_name: slot_name.to_string(),
+            pool: marked.as_ref().map(|m| m.pool.clone()).unwrap_or_default(),
+            epoch: marked.as_ref().map_or(0, |m| m.epoch),
+            platform_ref: Some(resource.clone()),
+        };
+        match adapter.delete_resource(&r).await {
+            Ok(()) => {
+                tracing::info!(platform = %kind, slot = slot_name, resource = %resource, "removed an orphaned resource");
+                report.orphans_removed += 1;
+            }
+            Err(e) => {
+                tracing::warn!(platform = %kind, resource = %resource, error = %e, "orphan not removed")
             }
         }
     }
-    Ok(report)
+    Ok(handled)
+}
+
+/// Stops running workloads no slot holds and no marker claimed.
+async fn stop_unmarked(
+    adapter: &dyn Platform,
+    listing: &Listing<'_>,
+    known: &HashSet<String>,
+    handled: &HashSet<String>,
+    report: &mut ReconcileReport,
+) {
+    for w in listing.owned.iter().map(|o| &o.workload).filter(|w| {
+        w.state == WorkloadState::Running
+            && !known.contains(&w.resource)
+            && !handled.contains(&w.resource)
+    }) {
+        let r = SlotRef {
+            slot_id: 0,
+            slot_name: w.resource.clone(),
+            pool: String::new(),
+            epoch: w.epoch.unwrap_or(0),
+            platform_ref: Some(w.resource.clone()),
+        };
+        match adapter.stop(&r).await {
+            Ok(()) => report.orphans_stopped += 1,
+            Err(e) => {
+                tracing::warn!(platform = %listing.kind, resource = %w.resource, error = %e, "orphan not stopped")
+            }
+        }
+    }
 }
