@@ -375,8 +375,8 @@ async fn transition_to_idle(
          ), upd AS (
             UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
                 error_message = NULL, status_changed_at = now(),
-                description = CASE WHEN s.last_used_at IS NULL THEN '[IDLE] Available - Never used'
-                    ELSE '[IDLE] Available - Last used: ' ||
+                description = CASE WHEN s.last_used_at IS NULL THEN $5::text
+                    ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
             RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
@@ -390,6 +390,8 @@ async fn transition_to_idle(
     .bind(epoch)
     .bind(from)
     .bind(reason)
+    .bind(description::IDLE_NEVER_USED)
+    .bind(description::IDLE_LAST_USED)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(released)
