@@ -17,10 +17,10 @@ use berth_core::{bot, db, overview, pool, queue, settings, slot, timestamp, Erro
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::dto::{
-    CommandError, CommandResult, ConnectionStatus, PlatformOverview, PlatformsOverview, QueueEntry,
-    QueueSnapshot, QueueStats, SettingsPlan, SlotFilter, StatusCounts,
-};
+use berth_core::overview::{PlatformsOverview, QueueSnapshot};
+use berth_core::queue::QueueStats;
+
+use crate::dto::{CommandError, CommandResult, ConnectionStatus, SettingsPlan, SlotFilter};
 
 /// Most history rows one call returns.
 pub const MAX_HISTORY: i32 = 500;
@@ -40,23 +40,14 @@ pub async fn list_pools(db: &PgPool) -> CommandResult<Vec<Pool>> {
 }
 
 /// The queue in order, each entry with its estimated wait, as of `now`:
-/// the core's [`overview::queue`], in the bridge's shape.
+/// the core's [`overview::queue`].
 pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueSnapshot> {
-    let q = overview::queue(db, now).await?;
-    Ok(QueueSnapshot {
-        now: timestamp::text(q.now),
-        entries: q
-            .entries
-            .into_iter()
-            .map(|w| QueueEntry::from_view(w.entry, w.estimated_wait_ms))
-            .collect(),
-        release_rate_per_sec: q.release_rate_per_sec,
-    })
+    Ok(overview::queue(db, now).await?)
 }
 
 /// Queue statistics as of `now`.
 pub async fn queue_stats(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueStats> {
-    Ok(QueueStats::from_core(queue::stats(db, now).await?, now))
+    Ok(queue::stats(db, now).await?)
 }
 
 /// Slots matching `filter`, by pool then name. Unknown statuses or
@@ -89,33 +80,12 @@ pub async fn get_settings(db: &PgPool) -> CommandResult<Settings> {
 /// Every platform in priority order with its settings, capacity in use,
 /// health (checks older than [`berth_core::instance::HEALTH_MAX_AGE_MS`]
 /// count as unknown) and slot counts by status: the core's
-/// [`overview::platforms`], in the bridge's shape.
+/// [`overview::platforms`].
 pub async fn platforms_overview(
     db: &PgPool,
     now: DateTime<Utc>,
 ) -> CommandResult<PlatformsOverview> {
-    let o = overview::platforms(db, now, None).await?;
-    Ok(PlatformsOverview {
-        now: timestamp::text(o.now),
-        platforms: o
-            .platforms
-            .into_iter()
-            .map(|p| PlatformOverview {
-                settings: p.settings,
-                used: p.used,
-                health: p.health,
-                slots: StatusCounts {
-                    idle: p.slots.idle,
-                    deploying: p.slots.deploying,
-                    busy: p.slots.busy,
-                    error: p.slots.error,
-                    total: p.slots.total,
-                },
-            })
-            .collect(),
-        global_queue_timeout_ms: o.global_queue_timeout_ms,
-        global_queue_timeout_pinned_by: o.global_queue_timeout_pinned_by,
-    })
+    Ok(overview::platforms(db, now, None).await?)
 }
 
 fn parse_platform(platform: &str) -> CommandResult<PlatformKind> {

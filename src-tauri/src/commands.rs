@@ -11,16 +11,21 @@ use tauri::State;
 
 use crate::api;
 use berth_core::bot::BotView;
+use berth_core::overview::{PlatformsOverview, QueueSnapshot};
 use berth_core::pool::{Pool, PoolStats};
+use berth_core::queue::QueueStats;
 use berth_core::settings::{Settings, SettingsChange};
 use berth_core::slot::SlotView;
 
-use crate::dto::{
-    AccountRefresh, AppliedDefinition, BuilderTable, CommandResult, ConnectionStatus,
-    DefinitionDetail, DefinitionList, DefinitionTest, DeletedDefinition, DeployBatch,
-    DeployRequest, Id, PlatformsOverview, QueueSnapshot, QueueStats, SavedDefinition, SettingsPlan,
-    SlotFilter, Validation,
+use berth_core::account::builder::TableColumns as BuilderTable;
+use berth_core::definition::view::{
+    AccountRefresh, AppliedDefinition, DefinitionDetail, DefinitionList, DefinitionTest,
+    DeletedDefinition, Validation,
 };
+use berth_core::definition::Saved as SavedDefinition;
+use berth_core::lifecycle::{Batch as DeployBatch, BatchRequest as DeployRequest};
+
+use crate::dto::{CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
 use crate::state::Core;
 
 fn now(b: &Berth) -> chrono::DateTime<chrono::Utc> {

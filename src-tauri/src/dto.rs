@@ -1,25 +1,19 @@
 //! What crosses the bridge besides the core's own views.
 //!
 //! The core's views (`SlotView`, `Pool`, `PoolStats`, `Settings`,
-//! `SettingsChange`, `BotView`, `Health`, the `meeting` enums, `ErrorCode`)
+//! `SettingsChange`, `BotView`, `Health`, the `meeting` enums, `ErrorCode`,
+//! the queue and platform overviews)
 //! derive `specta::Type` themselves (berth-core's `specta` feature) and
 //! cross as they are. Defined here: the command error, the commands' inputs
 //! (which refuse unknown values with `invalid_input` rather than a
-//! deserialization failure), and read models the shell assembles from
-//! several core calls (queue snapshot, platforms overview, connection).
+//! deserialization failure), and the connection status (the database's
+//! answer and the window's feed, which only the shell knows).
 //!
 //! Conventions, as the core's: fields are camelCase; times are RFC 3339
 //! strings (UTC, milliseconds, [`berth_core::timestamp::text`]); `i64`
 //! values cross as TypeScript `number` (`#[specta(type = Number)]`: all stay
 //! far below 2^53, and a `bigint` would only burden the UI).
 
-pub mod definitions;
-pub use definitions::*;
-
-use berth_core::platform::Health;
-use berth_core::settings::PlatformSettings;
-use berth_core::{queue, timestamp};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use specta_typescript::Number;
@@ -81,97 +75,6 @@ pub struct SlotFilter {
     pub platform: Option<String>,
 }
 
-/// One queued request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueEntry {
-    /// Entry id.
-    #[specta(type = Number)]
-    pub id: i64,
-    /// The waiting bot.
-    #[specta(type = Number)]
-    pub bot_id: i64,
-    /// Its pool.
-    pub pool: String,
-    /// Its meeting platform.
-    pub meeting_platform: String,
-    /// Priority (lower first).
-    pub priority: i32,
-    /// When it was queued.
-    pub queued_at: String,
-    /// Its deadline (global queue) or the end of its current platform wait.
-    pub timeout_at: String,
-    /// The deployment platform it waits on; `null` in the global queue.
-    pub waiting_on: Option<String>,
-    /// 1-based position.
-    #[specta(type = Number)]
-    pub position: i64,
-    /// Estimated wait from the observed release rate; `null`: unknown (no release observed yet).
-    #[specta(type = Option<Number>)]
-    pub estimated_wait_ms: Option<i64>,
-}
-
-/// The queue at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueSnapshot {
-    /// Server time of the snapshot (the database's clock), for countdowns.
-    pub now: String,
-    /// Entries in queue order.
-    pub entries: Vec<QueueEntry>,
-    /// Releases per second observed recently (basis of the estimates).
-    pub release_rate_per_sec: f64,
-}
-
-impl QueueEntry {
-    /// From the core's view and the estimate.
-    pub fn from_view(v: queue::QueueEntryView, estimated_wait_ms: Option<i64>) -> Self {
-        QueueEntry {
-            id: v.id,
-            bot_id: v.bot_id,
-            pool: v.pool,
-            meeting_platform: v.platform,
-            priority: v.priority,
-            queued_at: timestamp::text(v.queued_at),
-            timeout_at: timestamp::text(v.timeout_at),
-            waiting_on: v.waiting_on,
-            position: v.position,
-            estimated_wait_ms,
-        }
-    }
-}
-
-/// Reference 004's queue statistics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueStats {
-    /// Entries waiting.
-    #[specta(type = Number)]
-    pub length: i64,
-    /// The oldest entry's queue time.
-    pub oldest_queued_at: Option<String>,
-    /// Mean time the current entries have waited so far.
-    #[specta(type = Number)]
-    pub avg_wait_ms: i64,
-    /// Releases per minute observed recently.
-    pub releases_per_minute: f64,
-    /// Server time of the statistics.
-    pub now: String,
-}
-
-impl QueueStats {
-    /// From the core's statistics at `now`.
-    pub fn from_core(s: queue::QueueStats, now: DateTime<Utc>) -> Self {
-        QueueStats {
-            length: s.length,
-            oldest_queued_at: s.oldest_queued_at.map(timestamp::text),
-            avg_wait_ms: s.avg_wait_ms,
-            releases_per_minute: s.releases_per_minute,
-            now: timestamp::text(now),
-        }
-    }
-}
-
 /// An administrator's edit of one platform; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
@@ -211,56 +114,6 @@ pub struct SettingsPlan {
     /// The global queue timeout (1000..=3600000 ms).
     #[serde(default)]
     pub global_queue_timeout_ms: Option<i32>,
-}
-
-/// Slot counts of one deployment platform, by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusCounts {
-    /// Idle slots.
-    #[specta(type = Number)]
-    pub idle: i64,
-    /// Deploying slots.
-    #[specta(type = Number)]
-    pub deploying: i64,
-    /// Busy slots.
-    #[specta(type = Number)]
-    pub busy: i64,
-    /// Slots in error.
-    #[specta(type = Number)]
-    pub error: i64,
-    /// All slots on the platform.
-    #[specta(type = Number)]
-    pub total: i64,
-}
-
-/// One section of the infrastructure view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformOverview {
-    /// Its settings (position, enabled, limit, timeout, pins).
-    pub settings: PlatformSettings,
-    /// Capacity in use: bots in active states there (`used` of `K8s used/limit`).
-    #[specta(type = Number)]
-    pub used: i64,
-    /// Health from the shared health checks; stale or missing checks are `unknown`.
-    pub health: Health,
-    /// Its slots by status.
-    pub slots: StatusCounts,
-}
-
-/// The infrastructure view's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformsOverview {
-    /// Server time.
-    pub now: String,
-    /// Platforms in priority order.
-    pub platforms: Vec<PlatformOverview>,
-    /// Ceiling of every request's global queue timeout.
-    pub global_queue_timeout_ms: i32,
-    /// The variable pinning it, if any.
-    pub global_queue_timeout_pinned_by: Option<String>,
 }
 
 /// Whether the database answers, and how fresh the live feed is.

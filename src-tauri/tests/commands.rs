@@ -648,7 +648,7 @@ async fn bot_details_carry_the_decision_trace(db: PgPool) {
     let o = h.router.create_bot(&zoom()).await.unwrap();
     let d = api::bot_details(&h.db, o.bot_id()).await.unwrap();
     assert_eq!(d.meeting_platform, "zoom");
-    assert_eq!(d.deployment_platform.as_deref(), Some("aws"));
+    assert_eq!(d.deployment_platform.map(|p| p.as_str()), Some("aws"));
     assert!(d.slot_name.as_deref().unwrap().starts_with("pool-zoom-"));
     // As the UI receives it: platforms and decisions as their text forms,
     // times RFC 3339 in UTC (the bot's own with milliseconds).
@@ -696,11 +696,17 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
     }
     let now = h.clock.now();
     let q = api::queue_entries(&h.db, now).await.unwrap();
-    assert_eq!(q.now, berth_desktop::dto::time(now));
+    assert_eq!(q.now, now);
+    let wire = serde_json::to_value(&q).unwrap();
+    assert_eq!(wire["now"], berth_desktop::dto::time(now), "{wire}");
+    assert_eq!(
+        wire["entries"][0]["botId"], queued[0],
+        "flat entries: {wire}"
+    );
     assert_eq!(
         q.entries
             .iter()
-            .map(|e| (e.bot_id, e.position))
+            .map(|e| (e.entry.bot_id, e.entry.position))
             .collect::<Vec<_>>(),
         vec![(queued[0], 1), (queued[1], 2)]
     );
@@ -708,7 +714,7 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
         q.entries.iter().all(|e| e.estimated_wait_ms.is_none()),
         "no release observed yet: no estimate"
     );
-    assert!(q.entries.iter().all(|e| e.waiting_on.is_none()));
+    assert!(q.entries.iter().all(|e| e.entry.waiting_on.is_none()));
     let stats = api::queue_stats(&h.db, now).await.unwrap();
     assert_eq!(stats.length, 2);
 

@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use berth_core::account::query::QUERY_ROLE;
+use berth_core::definition::view::SAMPLE_ROWS;
+use berth_core::definition::State as DefinitionState;
 use berth_core::meeting::PlatformKind;
 use berth_core::slot;
 use berth_desktop::api::definitions as api;
-use berth_desktop::dto::{CommandError, DefinitionState};
+use berth_desktop::dto::CommandError;
 use berth_tests::{
     database_url_of, harness, insert_bot, query_connection, three_platforms, Harness,
 };
@@ -258,7 +260,7 @@ async fn test_shows_impact_and_an_account_preview_without_secrets(db: PgPool) {
     let a = r.accounts.unwrap();
     assert_eq!((a.count, a.truncated), (5, false));
     assert_eq!(a.columns, ["id", "email", "password"]);
-    assert_eq!(a.sample.len(), api::SAMPLE_ROWS);
+    assert_eq!(a.sample.len(), SAMPLE_ROWS);
     assert_eq!(
         a.sample[0],
         r#"{"email":"u2@example.com","id":2,"password":"***"}"#
@@ -502,7 +504,7 @@ async fn the_list_shows_a_failed_automatic_refresh_until_a_refresh_succeeds(db: 
     api::apply_definition(&h.db, h.router.feed(), dir, "acc")
         .await
         .unwrap();
-    let row_of = |list: berth_desktop::dto::DefinitionList| {
+    let row_of = |list: berth_core::definition::view::DefinitionList| {
         list.definitions
             .into_iter()
             .find(|d| d.summary.name == "acc")
@@ -797,8 +799,8 @@ async fn the_pools_view_reads_nothing_outside_the_pools_directory(db: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
+    use berth_core::lifecycle::BatchRequest as DeployRequest;
     use berth_desktop::api::deploy;
-    use berth_desktop::dto::DeployRequest;
     let (h, _t) = setup(db).await;
     let req = |pool: &str, count: u32| DeployRequest {
         pool: pool.into(),

@@ -115,7 +115,7 @@ async fn at_its_deadline_a_request_still_takes_room_on_the_next_platform(db: PgP
     assert_eq!(h.dispatcher.drain().await.unwrap().deployed, 1);
     let b = bot::get(&h.db, bot_id(&o)).await.unwrap();
     assert_eq!(
-        (b.status, b.deployment_platform.as_deref()),
+        (b.status, b.deployment_platform.map(|p| p.as_str())),
         (BotStatus::JoiningCall, Some("aws"))
     );
 }

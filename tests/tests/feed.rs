@@ -280,7 +280,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
     for id in waiting {
         let b = bot::get(&h.db, id).await.unwrap();
         assert_eq!(
-            (b.status, b.deployment_platform.as_deref()),
+            (b.status, b.deployment_platform.map(|p| p.as_str())),
             (BotStatus::JoiningCall, Some("aws"))
         );
     }

@@ -123,7 +123,7 @@ async fn a_create_interrupted_right_after_its_commit_is_routed_by_a_dispatcher(d
     assert_eq!(h.dispatcher.drain().await.unwrap().deployed, 1);
     let b = bot::get(&h.db, id).await.unwrap();
     assert_eq!(
-        (b.status, b.deployment_platform.as_deref()),
+        (b.status, b.deployment_platform.map(|p| p.as_str())),
         (BotStatus::JoiningCall, Some("k8s"))
     );
     assert_eq!(b.decision_trace[0].decision, Decision::Interrupted);

@@ -144,7 +144,7 @@ async fn bots_are_listed_newest_first_by_status_up_to_the_limit(db: PgPool) {
     let done = bot::list(&h.db, Some(BotStatus::Done), 10).await.unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!((done[0].id, done[0].status), (ids[1], BotStatus::Done));
-    assert_eq!(done[0].deployment_platform.as_deref(), Some("k8s"));
+    assert_eq!(done[0].deployment_platform.map(|p| p.as_str()), Some("k8s"));
     assert_eq!(bot::list(&h.db, None, 2).await.unwrap().len(), 2);
     for bad in [0, bot::MAX_LIST + 1] {
         let e = bot::list(&h.db, None, bad).await.unwrap_err();

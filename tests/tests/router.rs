@@ -98,7 +98,7 @@ async fn a_full_platform_is_waited_on_for_its_timeout_then_the_next_is_tried(db:
     let report = h.dispatcher.drain().await.unwrap();
     assert_eq!(report.deployed, 1);
     let view = bot::get(&h.db, id).await.unwrap();
-    assert_eq!(view.deployment_platform.as_deref(), Some("aws"));
+    assert_eq!(view.deployment_platform.map(|p| p.as_str()), Some("aws"));
     assert_eq!(
         decisions(&h, id).await,
         vec![
@@ -123,12 +123,8 @@ async fn capacity_freed_during_the_wait_goes_to_the_waiting_request(db: PgPool) 
     h.router.report(first, BotStatus::Done, None).await.unwrap();
     h.dispatcher.drain().await.unwrap();
     assert_eq!(
-        bot::get(&h.db, second)
-            .await
-            .unwrap()
-            .deployment_platform
-            .as_deref(),
-        Some("k8s")
+        bot::get(&h.db, second).await.unwrap().deployment_platform,
+        Some(PlatformKind::K8s)
     );
 }
 

@@ -95,8 +95,9 @@ export type AccountPreview = {
 	/**  Column names. */
 	columns: string[],
 	/**
-	 *  The first rows as JSON objects, values of secret-looking columns
-	 *  (password, secret, token, credential) replaced by `"***"`.
+	 *  The first [`SAMPLE_ROWS`] rows as JSON objects, values of
+	 *  secret-looking columns (password, secret, token, credential)
+	 *  replaced by `"***"` ([`source::redacted`]).
 	 */
 	sample: string[],
 };
@@ -117,15 +118,15 @@ export type AccountRefresh = {
 	stats: AccountStats,
 };
 
-/**  A pool's accounts by state. */
+/**  Accounts per status. */
 export type AccountStats = {
 	/**  Ready to lease. */
 	available: number,
 	/**  Leased to a bot. */
 	inUse: number,
-	/**  Used and not to be leased again. */
+	/**  Used up. */
 	completed: number,
-	/**  Failed too often. */
+	/**  Out of retries. */
 	failed: number,
 };
 
@@ -154,7 +155,7 @@ export type BotView = {
 	/**  Pool it draws from. */
 	pool: string,
 	/**  Meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Meeting URL. */
 	meetingUrl: string,
 	/**  Lifecycle status. */
@@ -164,7 +165,7 @@ export type BotView = {
 	/**  Requested queue timeout. */
 	queueTimeoutMs: number,
 	/**  Where it runs (or ran last). */
-	deploymentPlatform: string | null,
+	deploymentPlatform: PlatformKind | null,
 	/**  The slot it holds. */
 	slotName: string | null,
 	/**  Failure reason when `FATAL`. */
@@ -179,21 +180,21 @@ export type BotView = {
 	endedAt: string | null,
 };
 
-/**  A column the visual query builder may use. */
+/**  One column of a table, as the query role sees it. */
 export type BuilderColumn = {
-	/**  Column name, exactly as in the database. */
+	/**  Column name, exactly as in the catalog. */
 	name: string,
-	/**  Its type (`integer`, `text`, `timestamp with time zone`). */
+	/**  Its type (`integer`, `character varying(64)`), from `format_type`. */
 	dataType: string,
 };
 
-/**  A table the query role can read, with its readable columns. */
+/**  A table the query role can read, with its readable columns in order. */
 export type BuilderTable = {
 	/**  Schema. */
 	schema: string,
 	/**  Table name. */
 	table: string,
-	/**  Columns, in table order. */
+	/**  Columns the query role can read. */
 	columns: BuilderColumn[],
 };
 
@@ -377,7 +378,7 @@ export type DefinitionRow = {
 	slots: number,
 	/**  Account counts, with an account source. */
 	accounts: AccountStats | null,
-	/**  Last account refresh (RFC 3339), if any. */
+	/**  Last account refresh, if any. */
 	lastRefresh: string | null,
 	/**
 	 *  The last automatic account refresh's failure, while it is the latest
@@ -386,7 +387,7 @@ export type DefinitionRow = {
 	refreshError: RefreshError | null,
 };
 
-/**  Where a file stands against the database's applied version. */
+/**  Where a file stands against what the database has applied. */
 export type DefinitionState = 
 /**  Never applied. */
 { state: "notApplied" } | 
@@ -403,8 +404,8 @@ version: number };
 export type DefinitionSummary = {
 	/**  Pool name. */
 	name: string,
-	/**  Meeting platform (`google-meet`, ...). */
-	meetingPlatform: string,
+	/**  Meeting platform. */
+	meetingPlatform: MeetingPlatform,
 	/**  Bot image without tag. */
 	image: string,
 	/**  Image tag. */
@@ -414,7 +415,7 @@ export type DefinitionSummary = {
 	/**  Idle slots kept ready. */
 	prewarm: number,
 	/**  Allowed platforms in order; `None` for the global priority. */
-	platforms: string[] | null,
+	platforms: PlatformKind[] | null,
 	/**  Account source type (`sql`, `file`), if any. */
 	sourceType: string | null,
 	/**  How often the account source should be re-read, in ms, with a source. */
@@ -430,7 +431,7 @@ export type DefinitionTest = {
 	/**  The account source's preview, with a readable source. */
 	accounts: AccountPreview | null,
 	/**  Why the account source could not be read, if it could not. */
-	accountsError: CommandError | null,
+	accountsError: ErrorReport | null,
 	/**  Reachability of the platforms the pool may use, in its order. */
 	platforms: PlatformReach[],
 	/**  The SQL its account source runs (a builder form compiled), when it has one. */
@@ -447,7 +448,7 @@ export type DeletedDefinition = {
 	note: string,
 };
 
-/**  What became of a deploy batch. */
+/**  What became of a batch. */
 export type DeployBatch = {
 	/**  The bots created, in order. */
 	botIds: number[],
@@ -457,17 +458,17 @@ export type DeployBatch = {
 	queued: number,
 };
 
-/**  A batch of bots to deploy into one pool. */
+/**  A batch of bots for one pool and one meeting. */
 export type DeployRequest = {
 	/**  The pool (its meeting platform is the bots'). */
 	pool: string,
 	/**  The meeting every bot joins. */
 	meetingUrl: string,
-	/**  How many bots (1 to 100). */
+	/**  How many bots (1 to [`MAX_BATCH`]). */
 	count: number,
-	/**  Priority (lower first); `null`: the pool's default. */
+	/**  Priority (lower first); `None`: the pool's default. */
 	priority: number | null,
-	/**  Queue timeout in ms; `null`: the pool's default. */
+	/**  Queue timeout; `None`: the pool's default. */
 	queueTimeoutMs: number | null,
 };
 
@@ -542,6 +543,18 @@ export type ErrorCode =
 /**  Something that should not happen; a bug. */
 "internal";
 
+/**
+ *  An error as a face reports it: its machine-readable `code` (a
+ *  string-literal union in TypeScript) and its human `message`. Callers
+ *  switch on `code`, never on `message`.
+ */
+export type ErrorReport = {
+	/**  Machine-readable code. */
+	code: ErrorCode,
+	/**  Human message. */
+	message: string,
+};
+
 /**  A platform's health as its last check saw it. */
 export type Health = 
 /**  Answering normally. */
@@ -595,13 +608,13 @@ export type PlatformEditEntry = {
 /**  Where slots run. `Local` is the simulator and is refused outside development mode. */
 export type PlatformKind = "k8s" | "aws" | "coolify" | "local";
 
-/**  One section of the infrastructure view. */
+/**  One platform: its settings, capacity in use, health and slots. */
 export type PlatformOverview = {
 	/**  Its settings (position, enabled, limit, timeout, pins). */
 	settings: PlatformSettings,
 	/**  Capacity in use: bots in active states there (`used` of `K8s used/limit`). */
 	used: number,
-	/**  Health from the shared health checks; stale or missing checks are `unknown`. */
+	/**  Health as the shared checks last saw it (see [`platforms`]). */
 	health: Health,
 	/**  Its slots by status. */
 	slots: StatusCounts,
@@ -609,8 +622,8 @@ export type PlatformOverview = {
 
 /**  Whether one of a definition's deployment platforms can be reached now. */
 export type PlatformReach = {
-	/**  Platform (`k8s`, `aws`, `coolify`). */
-	platform: string,
+	/**  The platform. */
+	platform: PlatformKind,
 	/**  `healthy`, `degraded`, `down`, or `unavailable` (no adapter in this instance). */
 	health: string,
 	/**  Why, when not healthy. */
@@ -638,9 +651,12 @@ export type PlatformSettings = {
 	pinned: { [key in string]: string },
 };
 
-/**  The infrastructure view's data. */
+/**
+ *  Every platform in priority order, with the global queue timeout. Times
+ *  serialize as [`crate::timestamp::text`].
+ */
 export type PlatformsOverview = {
-	/**  Server time. */
+	/**  When it was read. */
 	now: string,
 	/**  Platforms in priority order. */
 	platforms: PlatformOverview[],
@@ -681,7 +697,7 @@ export type PoolStats = {
 	/**  Pool name. */
 	pool: string,
 	/**  Meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Slots in the pool. */
 	total: number,
 	/**  Ready for assignment. */
@@ -696,8 +712,11 @@ export type PoolStats = {
 	maxSize: number,
 };
 
-/**  One queued request. */
-export type QueueEntry = {
+/**
+ *  A queue entry as the CLI and UI show it. Times serialize as
+ *  [`crate::timestamp::text`].
+ */
+export type QueueEntryView = {
 	/**  Entry id. */
 	id: number,
 	/**  The waiting bot. */
@@ -705,32 +724,36 @@ export type QueueEntry = {
 	/**  Its pool. */
 	pool: string,
 	/**  Its meeting platform. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Priority (lower first). */
 	priority: number,
 	/**  When it was queued. */
 	queuedAt: string,
 	/**  Its deadline (global queue) or the end of its current platform wait. */
 	timeoutAt: string,
-	/**  The deployment platform it waits on; `null` in the global queue. */
+	/**  The deployment platform it waits on, or `None` in the global queue. */
 	waitingOn: string | null,
-	/**  1-based position. */
+	/**  1-based position in queue order. */
 	position: number,
-	/**  Estimated wait from the observed release rate; `null`: unknown (no release observed yet). */
-	estimatedWaitMs: number | null,
 };
 
-/**  The queue at one moment. */
+/**
+ *  The queue in order as of a moment, with the release rate its
+ *  estimates come from. Times serialize as [`crate::timestamp::text`].
+ */
 export type QueueSnapshot = {
-	/**  Server time of the snapshot (the database's clock), for countdowns. */
+	/**  When it was read (the server's time, for countdowns). */
 	now: string,
 	/**  Entries in queue order. */
-	entries: QueueEntry[],
-	/**  Releases per second observed recently (basis of the estimates). */
+	entries: Waiting[],
+	/**  Releases per second over the last [`queue::RATE_WINDOW_MINUTES`]. */
 	releaseRatePerSec: number | null,
 };
 
-/**  Reference 004's queue statistics. */
+/**
+ *  Reference 004's `getQueueStats`. Times serialize as
+ *  [`crate::timestamp::text`].
+ */
 export type QueueStats = {
 	/**  Entries waiting. */
 	length: number,
@@ -740,7 +763,7 @@ export type QueueStats = {
 	avgWaitMs: number,
 	/**  Releases per minute observed recently. */
 	releasesPerMinute: number | null,
-	/**  Server time of the statistics. */
+	/**  The moment the statistics are of (the `now` they were read at). */
 	now: string,
 };
 
@@ -754,7 +777,7 @@ export type Range = {
 
 /**  Why a pool's last automatic account refresh failed. */
 export type RefreshError = {
-	/**  When (RFC 3339). */
+	/**  When. */
 	failedAt: string,
 	/**  The error's code (`query_refused`, `database_unavailable`, ...). */
 	code: ErrorCode,
@@ -768,7 +791,10 @@ export type SavedDefinition = {
 	name: string,
 	/**  File name within the pools directory. */
 	file: string,
-	/**  The file it replaced when the pool was renamed. */
+	/**
+	 *  The file it replaced when the pool was renamed (or a broken file
+	 *  repaired under its pool's name).
+	 */
 	renamedFrom: string | null,
 };
 
@@ -856,7 +882,7 @@ export type SlotView = {
 	/**  Pool name. */
 	pool: string,
 	/**  Meeting platform of the pool. */
-	meetingPlatform: string,
+	meetingPlatform: MeetingPlatform,
 	/**  Deployment platform the slot lives on. */
 	deploymentPlatform: PlatformKind,
 	/**  Status. */
@@ -934,6 +960,15 @@ export type Validation = {
 	/**  Parsed fields when valid. */
 	summary: DefinitionSummary | null,
 };
+
+/**  One queued request with its estimated wait. */
+export type Waiting = {
+	/**
+	 *  From the observed release rate; `None` when no release was seen
+	 *  (no honest estimate exists).
+	 */
+	estimatedWaitMs: number | null,
+} & QueueEntryView;
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

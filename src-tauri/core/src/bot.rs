@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::meeting::{BotStatus, PlatformKind};
+use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 
 /// Why the router did what it did on one platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ pub struct BotView {
     /// Pool it draws from.
     pub pool: String,
     /// Meeting platform.
-    pub meeting_platform: String,
+    pub meeting_platform: MeetingPlatform,
     /// Meeting URL.
     pub meeting_url: String,
     /// Lifecycle status.
@@ -97,7 +97,7 @@ pub struct BotView {
     /// Requested queue timeout.
     pub queue_timeout_ms: i32,
     /// Where it runs (or ran last).
-    pub deployment_platform: Option<String>,
+    pub deployment_platform: Option<PlatformKind>,
     /// The slot it holds.
     pub slot_name: Option<String>,
     /// Failure reason when `FATAL`.
@@ -151,12 +151,12 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     Ok(BotView {
         id: row.0,
         pool: row.1,
-        meeting_platform: row.2,
+        meeting_platform: row.2.parse()?,
         meeting_url: row.3,
         status: row.4.parse()?,
         priority: row.5,
         queue_timeout_ms: row.6,
-        deployment_platform: row.7,
+        deployment_platform: row.7.map(|p| p.parse()).transpose()?,
         slot_name: row.8,
         error: row.9,
         decision_trace: with_omitted(serde_json::from_value(row.10).unwrap_or_default(), row.14),
@@ -272,9 +272,9 @@ pub struct BotSummary {
     /// Lifecycle status.
     pub status: BotStatus,
     /// Meeting platform.
-    pub meeting_platform: String,
+    pub meeting_platform: MeetingPlatform,
     /// Where it runs (or ran last).
-    pub deployment_platform: Option<String>,
+    pub deployment_platform: Option<PlatformKind>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -306,8 +306,8 @@ pub async fn list(db: &PgPool, status: Option<BotStatus>, limit: i64) -> Result<
                 Ok(BotSummary {
                     id,
                     status: status.parse()?,
-                    meeting_platform,
-                    deployment_platform,
+                    meeting_platform: meeting_platform.parse()?,
+                    deployment_platform: deployment_platform.map(|p| p.parse()).transpose()?,
                     created_at,
                 })
             },

@@ -119,6 +119,34 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// An error as a face reports it: its machine-readable `code` (a
+/// string-literal union in TypeScript) and its human `message`. Callers
+/// switch on `code`, never on `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human message.
+    pub message: String,
+}
+
+impl std::fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.code, self.message)
+    }
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(e: &Error) -> Self {
+        ErrorReport {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Berth's error type: a code and a human message.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -136,7 +136,10 @@ pub async fn deploy_existing(router: &Router, actor: &Actor, bot_id: i64) -> Res
 pub const MAX_BATCH: u32 = 100;
 
 /// A batch of bots for one pool and one meeting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "DeployRequest", rename_all = "camelCase")]
 pub struct BatchRequest {
     /// The pool (its meeting platform is the bots').
     pub pool: String,
@@ -152,9 +155,11 @@ pub struct BatchRequest {
 
 /// What became of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "DeployBatch", rename_all = "camelCase")]
 pub struct Batch {
     /// The bots created, in order.
+    #[cfg_attr(feature = "specta", specta(type = Vec<specta_typescript::Number>))]
     pub bot_ids: Vec<i64>,
     /// Deployed at once.
     pub deployed: u32,

@@ -25,17 +25,23 @@ use crate::{bot, jobs, slot};
 
 /// Slot counts of one deployment platform, by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCounts {
     /// Idle slots.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub idle: i64,
     /// Deploying slots.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub deploying: i64,
     /// Busy slots.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub busy: i64,
     /// Slots in error.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub error: i64,
     /// All slots on the platform.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub total: i64,
 }
 
@@ -54,11 +60,13 @@ impl StatusCounts {
 
 /// One platform: its settings, capacity in use, health and slots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformOverview {
     /// Its settings (position, enabled, limit, timeout, pins).
     pub settings: PlatformSettings,
-    /// Capacity in use: bots in active states there.
+    /// Capacity in use: bots in active states there (`used` of `K8s used/limit`).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub used: i64,
     /// Health as the shared checks last saw it (see [`platforms`]).
     pub health: Health,
@@ -66,11 +74,15 @@ pub struct PlatformOverview {
     pub slots: StatusCounts,
 }
 
-/// Every platform in priority order, with the global queue timeout.
+/// Every platform in priority order, with the global queue timeout. Times
+/// serialize as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformsOverview {
     /// When it was read.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub now: DateTime<Utc>,
     /// Platforms in priority order.
     pub platforms: Vec<PlatformOverview>,
@@ -165,6 +177,7 @@ pub async fn status(db: &PgPool, now: DateTime<Utc>, probe: Option<&Platforms>) 
 
 /// One queued request with its estimated wait.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Waiting {
     /// The entry (position, pool, priority, what it waits on, deadlines).
@@ -172,15 +185,19 @@ pub struct Waiting {
     pub entry: QueueEntryView,
     /// From the observed release rate; `None` when no release was seen
     /// (no honest estimate exists).
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub estimated_wait_ms: Option<i64>,
 }
 
 /// The queue in order as of a moment, with the release rate its
-/// estimates come from.
+/// estimates come from. Times serialize as [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSnapshot {
-    /// When it was read.
+    /// When it was read (the server's time, for countdowns).
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub now: DateTime<Utc>,
     /// Entries in queue order.
     pub entries: Vec<Waiting>,

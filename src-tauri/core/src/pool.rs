@@ -149,7 +149,7 @@ pub async fn ensure_defaults(db: &PgPool, sizing: &[PoolSizing]) -> Result<()> {
 }
 
 /// Reference 000's `PoolStats`, per pool.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
@@ -157,7 +157,8 @@ pub struct PoolStats {
     /// Pool name.
     pub pool: String,
     /// Meeting platform.
-    pub meeting_platform: String,
+    #[sqlx(try_from = "String")]
+    pub meeting_platform: MeetingPlatform,
     /// Slots in the pool.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub total: i64,

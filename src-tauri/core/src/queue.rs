@@ -14,33 +14,43 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::Result;
-use crate::meeting::PlatformKind;
+use crate::meeting::{MeetingPlatform, PlatformKind};
 use crate::router::Waiting;
 
 /// Window over which the release rate is observed.
 pub const RATE_WINDOW_MINUTES: i64 = 15;
 
-/// A queue entry as the CLI and UI show it.
+/// A queue entry as the CLI and UI show it. Times serialize as
+/// [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueEntryView {
     /// Entry id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: i64,
     /// The waiting bot.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub bot_id: i64,
     /// Its pool.
     pub pool: String,
     /// Its meeting platform.
-    pub platform: String,
+    #[sqlx(try_from = "String")]
+    pub meeting_platform: MeetingPlatform,
     /// Priority (lower first).
     pub priority: i32,
     /// When it was queued.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub queued_at: DateTime<Utc>,
     /// Its deadline (global queue) or the end of its current platform wait.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub timeout_at: DateTime<Utc>,
-    /// The platform it waits on, or `None` in the global queue.
+    /// The deployment platform it waits on, or `None` in the global queue.
     pub waiting_on: Option<String>,
     /// 1-based position in queue order.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub position: i64,
 }
 
@@ -158,7 +168,7 @@ pub async fn take_over(
 /// Every entry in queue order, with positions.
 pub async fn list(db: &PgPool) -> Result<Vec<QueueEntryView>> {
     Ok(sqlx::query_as(
-        "SELECT q.id, q.bot_id, b.pool, b.meeting_platform AS platform, q.priority, q.queued_at, q.timeout_at,
+        "SELECT q.id, q.bot_id, b.pool, b.meeting_platform, q.priority, q.queued_at, q.timeout_at,
                 q.stage_platform AS waiting_on,
                 row_number() OVER (ORDER BY q.priority, q.queued_at, q.id) AS position
          FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
@@ -199,19 +209,29 @@ pub fn estimate_wait_ms(position: i64, rate: f64) -> Option<i64> {
     (rate > 0.0).then(|| ((position as f64) / rate * 1000.0).round() as i64)
 }
 
-/// Reference 004's `getQueueStats`.
+/// Reference 004's `getQueueStats`. Times serialize as
+/// [`crate::timestamp::text`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
     /// Entries waiting.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub length: i64,
     /// The oldest entry's queue time.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub oldest_queued_at: Option<DateTime<Utc>>,
     /// Mean time the current entries have waited so far.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub avg_wait_ms: i64,
     /// Releases per minute observed recently.
     pub releases_per_minute: f64,
+    /// The moment the statistics are of (the `now` they were read at).
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
+    pub now: DateTime<Utc>,
 }
 
 /// Queue statistics as of `now`.
@@ -227,6 +247,7 @@ pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
         oldest_queued_at: oldest,
         avg_wait_ms: avg.unwrap_or(0.0).max(0.0) as i64,
         releases_per_minute: release_rate(db, now).await? * 60.0,
+        now,
     })
 }
 

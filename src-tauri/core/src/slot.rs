@@ -16,8 +16,13 @@ use uuid::Uuid;
 
 use crate::description;
 use crate::error::{Error, ErrorCode, Result};
-use crate::meeting::{PlatformKind, SlotStatus};
+use crate::meeting::{MeetingPlatform, PlatformKind, SlotStatus};
 use crate::platform::SlotRef;
+
+mod resource;
+pub use resource::{
+    adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,
+};
 
 /// A held slot: what an acquisition or creation hands back.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -65,7 +70,8 @@ pub struct SlotView {
     /// Pool name.
     pub pool: String,
     /// Meeting platform of the pool.
-    pub meeting_platform: String,
+    #[sqlx(try_from = "String")]
+    pub meeting_platform: MeetingPlatform,
     /// Deployment platform the slot lives on.
     #[sqlx(try_from = "String")]
     pub deployment_platform: PlatformKind,
@@ -369,8 +375,8 @@ async fn transition_to_idle(
          ), upd AS (
             UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
                 error_message = NULL, status_changed_at = now(),
-                description = CASE WHEN s.last_used_at IS NULL THEN '[IDLE] Available - Never used'
-                    ELSE '[IDLE] Available - Last used: ' ||
+                description = CASE WHEN s.last_used_at IS NULL THEN $5::text
+                    ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
             RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
@@ -384,6 +390,8 @@ async fn transition_to_idle(
     .bind(epoch)
     .bind(from)
     .bind(reason)
+    .bind(description::IDLE_NEVER_USED)
+    .bind(description::IDLE_LAST_USED)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(released)

@@ -1,6 +1,6 @@
 //! The Pools view's commands over the core's definition use cases
-//! ([`berth_core::definition::catalog`]): argument mapping and the view's
-//! shapes. The pools directory is given by the caller, so tests use their
+//! ([`berth_core::definition::catalog`]): argument mapping; the view's
+//! shapes are the core's ([`berth_core::definition::view`]). The pools directory is given by the caller, so tests use their
 //! own. No file or database logic lives here.
 //!
 //! Invalid text is data here (`problems`), never an error, except where
@@ -9,61 +9,26 @@
 
 use std::path::Path;
 
-use berth_core::account::builder;
-use berth_core::account::query::QueryResult;
+use berth_core::account::builder::{self, TableColumns};
 use berth_core::account::source::{self, QueryConnection};
 use berth_core::actor::Actor;
-use berth_core::definition::{self, catalog, PoolDefinition, Problem};
+use berth_core::definition::view::{
+    AccountRefresh, AppliedDefinition, DefinitionDetail, DefinitionList, DefinitionTest,
+    DeletedDefinition, Validation,
+};
+use berth_core::definition::{self, catalog, Saved};
 use berth_core::feed::Feed;
 use berth_core::platform::Platforms;
 use berth_core::{Error, ErrorCode};
 use sqlx::PgPool;
 
-use crate::dto::{
-    self, AccountPreview, AccountRefresh, AppliedDefinition, BuilderTable, CommandError,
-    CommandResult, DefinitionDetail, DefinitionList, DefinitionProblem, DefinitionRow,
-    DefinitionSummary, DefinitionTest, DeletedDefinition, PlatformReach, SavedDefinition,
-    Validation,
-};
-
-/// Rows of the account source shown by [`test_definition`].
-pub const SAMPLE_ROWS: usize = 3;
-
-fn problems(p: Vec<Problem>) -> Vec<DefinitionProblem> {
-    p.into_iter().map(DefinitionProblem::from).collect()
-}
-
-fn saved(s: definition::Saved) -> SavedDefinition {
-    SavedDefinition {
-        name: s.name,
-        file: s.file,
-        renamed_from: s.renamed_from,
-    }
-}
+use crate::dto::CommandResult;
 
 /// Every definition of `dir` with its state against the database, slot
 /// count, account counts, last account refresh and the last automatic
 /// refresh's failure; broken files' problems. Seeds the directory on first use.
 pub async fn list_definitions(db: &PgPool, dir: &Path) -> CommandResult<DefinitionList> {
-    let listing = catalog::list(db, dir).await?;
-    let definitions = listing
-        .rows
-        .into_iter()
-        .map(|r| DefinitionRow {
-            file: definition::file_of(&r.found.path),
-            summary: DefinitionSummary::from(&r.found.definition),
-            state: r.state.into(),
-            slots: r.slots,
-            accounts: r.accounts.map(Into::into),
-            last_refresh: r.last_refresh.map(dto::time),
-            refresh_error: r.refresh_error.as_ref().map(Into::into),
-        })
-        .collect();
-    Ok(DefinitionList {
-        directory: listing.directory.display().to_string(),
-        definitions,
-        problems: problems(listing.problems),
-    })
+    Ok(catalog::list(db, dir).await?.into())
 }
 
 /// One definition's text, parsed fields, state and applied text.
@@ -72,42 +37,12 @@ pub async fn get_definition(
     dir: &Path,
     name: &str,
 ) -> CommandResult<DefinitionDetail> {
-    let d = catalog::detail(db, dir, name).await?;
-    Ok(DefinitionDetail {
-        file: definition::file_of(&d.found.path),
-        summary: DefinitionSummary::from(&d.found.definition),
-        text: d.found.text,
-        state: d.state.into(),
-        applied_text: d.applied.map(|a| a.text),
-    })
+    Ok(catalog::detail(db, dir, name).await?.into())
 }
 
 /// Validates `text` (not saved anywhere): its problems, or its fields.
 pub async fn validate_definition(text: &str) -> Validation {
-    match catalog::validate(text, None).await {
-        Ok(def) => Validation {
-            problems: Vec::new(),
-            summary: Some(DefinitionSummary::from(&def)),
-        },
-        Err(p) => Validation {
-            problems: problems(p),
-            summary: None,
-        },
-    }
-}
-
-fn preview(r: &QueryResult) -> AccountPreview {
-    AccountPreview {
-        count: u32::try_from(r.rows.len()).unwrap_or(u32::MAX),
-        truncated: r.truncated,
-        columns: r.columns.clone(),
-        sample: r
-            .rows
-            .iter()
-            .take(SAMPLE_ROWS)
-            .map(|row| serde_json::to_string(&source::redacted(row)).unwrap_or_default())
-            .collect(),
-    }
+    catalog::validate(text, None).await.into()
 }
 
 /// Tests `text` against the database without writing anything: problems,
@@ -122,47 +57,13 @@ pub async fn test_definition(
     dir: &Path,
     text: &str,
 ) -> CommandResult<DefinitionTest> {
-    let (def, trial) = match catalog::test(db, conn, dir, text).await? {
-        Ok(tried) => tried,
-        Err(p) => {
-            return Ok(DefinitionTest {
-                problems: problems(p),
-                impact: None,
-                accounts: None,
-                accounts_error: None,
-                platforms: Vec::new(),
-                sql: None,
-            })
+    Ok(match catalog::test(db, conn, dir, text).await? {
+        Ok((def, trial)) => {
+            let reach = definition::reachability(db, platforms, &def).await?;
+            DefinitionTest::tried(trial, &reach)
         }
-    };
-    let (accounts, accounts_error) = match trial.accounts {
-        Ok(r) => (r.as_ref().map(preview), None),
-        Err(e) => (None, Some(CommandError::from(e))),
-    };
-    Ok(DefinitionTest {
-        problems: Vec::new(),
-        impact: Some(trial.impact.into()),
-        accounts,
-        accounts_error,
-        platforms: reachability(db, platforms, &def).await?,
-        sql: trial.sql,
+        Err(p) => DefinitionTest::refused(p),
     })
-}
-
-async fn reachability(
-    db: &PgPool,
-    platforms: &Platforms,
-    def: &PoolDefinition,
-) -> CommandResult<Vec<PlatformReach>> {
-    Ok(definition::reachability(db, platforms, def)
-        .await?
-        .into_iter()
-        .map(|r| PlatformReach {
-            platform: r.platform.as_str().to_string(),
-            health: r.health_str().to_string(),
-            detail: r.detail().map(str::to_string),
-        })
-        .collect())
 }
 
 /// Tables the query role can read, for the visual query builder.
@@ -176,10 +77,8 @@ pub async fn table_columns(
     db: &PgPool,
     conn: QueryConnection<'_>,
     table: &str,
-) -> CommandResult<BuilderTable> {
-    Ok(builder::columns(&source::role(db, conn).await?, table)
-        .await?
-        .into())
+) -> CommandResult<TableColumns> {
+    Ok(builder::columns(&source::role(db, conn).await?, table).await?)
 }
 
 /// The raw text of `file` in the pools directory, valid or not (to fix a
@@ -189,18 +88,14 @@ pub fn read_definition_file(dir: &Path, file: &str) -> CommandResult<String> {
 }
 
 /// Replaces the broken `file` with valid `text`: [`definition::repair`].
-pub fn repair_definition(dir: &Path, file: &str, text: &str) -> CommandResult<SavedDefinition> {
-    Ok(saved(definition::repair(dir, file, text)?))
+pub fn repair_definition(dir: &Path, file: &str, text: &str) -> CommandResult<Saved> {
+    Ok(definition::repair(dir, file, text)?)
 }
 
 /// Saves `text` in the pools directory without touching the database
 /// ([`definition::save`]; tests set up files with it).
-pub fn save_definition(
-    dir: &Path,
-    original: Option<&str>,
-    text: &str,
-) -> CommandResult<SavedDefinition> {
-    Ok(saved(definition::save(dir, original, text)?))
+pub fn save_definition(dir: &Path, original: Option<&str>, text: &str) -> CommandResult<Saved> {
+    Ok(definition::save(dir, original, text)?)
 }
 
 /// Saves `text` for the app ([`catalog::save`]): a rename of an applied
@@ -212,9 +107,8 @@ pub async fn save_definition_retiring(
     dir: &Path,
     original: Option<&str>,
     text: &str,
-) -> CommandResult<SavedDefinition> {
-    let s = catalog::save(db, feed, &Actor::desktop(), dir, original, text).await?;
-    Ok(saved(s))
+) -> CommandResult<Saved> {
+    Ok(catalog::save(db, feed, &Actor::desktop(), dir, original, text).await?)
 }
 
 /// Applies the saved file of `name` as the desktop's user
@@ -226,11 +120,7 @@ pub async fn apply_definition(
     name: &str,
 ) -> CommandResult<AppliedDefinition> {
     let outcome = catalog::apply(db, feed, &Actor::desktop(), dir, name).await?;
-    Ok(AppliedDefinition {
-        name: name.to_string(),
-        version: outcome.version,
-        changed: outcome.changed,
-    })
+    Ok(AppliedDefinition::of(name, &outcome))
 }
 
 /// Refreshes the applied pool `name`'s accounts from its source
@@ -242,15 +132,11 @@ pub async fn refresh_accounts(
     dir: &Path,
     name: &str,
 ) -> CommandResult<AccountRefresh> {
-    let r = catalog::refresh(db, feed, conn, &Actor::desktop(), dir, name).await?;
-    Ok(AccountRefresh {
-        name: r.name,
-        added: r.refreshed.added,
-        kept: r.refreshed.kept,
-        removed: r.refreshed.removed,
-        truncated: r.truncated,
-        stats: r.stats.into(),
-    })
+    Ok(
+        catalog::refresh(db, feed, conn, &Actor::desktop(), dir, name)
+            .await?
+            .into(),
+    )
 }
 
 /// Deletes `name`'s definition file and retires its pool
@@ -262,21 +148,9 @@ pub async fn delete_definition(
     dir: &Path,
     name: &str,
 ) -> CommandResult<DeletedDefinition> {
-    let d = catalog::delete(db, feed, &Actor::desktop(), dir, name).await?;
-    let note = if d.retired.existed {
-        format!(
-            "{name} is retired: it takes no new bots and its {} idle slot{} will be removed; its history stays",
-            d.retired.slots,
-            if d.retired.slots == 1 { "" } else { "s" }
-        )
-    } else {
-        "it was never applied: nothing changed in the database".to_string()
-    };
-    Ok(DeletedDefinition {
-        name: d.name,
-        file: definition::file_of(&d.path),
-        note,
-    })
+    Ok(catalog::delete(db, feed, &Actor::desktop(), dir, name)
+        .await?
+        .into())
 }
 
 /// The definitions' JSON Schema, as JSON text.

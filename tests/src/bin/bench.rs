@@ -67,8 +67,8 @@ const RAW_RELEASE: &str = "WITH old AS (
          ), upd AS (
             UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
                 error_message = NULL, status_changed_at = now(),
-                description = CASE WHEN s.last_used_at IS NULL THEN '[IDLE] Available - Never used'
-                    ELSE '[IDLE] Available - Last used: ' ||
+                description = CASE WHEN s.last_used_at IS NULL THEN $5::text
+                    ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
             RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
@@ -697,6 +697,8 @@ impl Worker {
                         .bind(epoch)
                         .bind(RELEASE_FROM)
                         .bind(REASON)
+                        .bind(berth_core::description::IDLE_NEVER_USED)
+                        .bind(berth_core::description::IDLE_LAST_USED)
                         .fetch_optional(&mut *conn)
                         .await
                         .map(|r| r.map(|(id, _, _)| id))

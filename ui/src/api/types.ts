@@ -41,7 +41,6 @@ export type {
   PlatformsOverview,
   Pool,
   PoolStats,
-  QueueEntry,
   QueueSnapshot,
   QueueStats,
   Settings,
@@ -53,8 +52,10 @@ export type {
   TraceEntry,
   Topic,
 } from "../bindings";
-import type { BotView, Health, PlatformKind, SlotStatus, SlotView } from "../bindings";
+import type { BotView, Health, PlatformKind, SlotStatus, SlotView, Waiting } from "../bindings";
 
+/** One queued request with its estimated wait (the core's `overview::Waiting`). */
+export type QueueEntry = Waiting;
 /** A slot as the table shows it (the core's `SlotView`). */
 export type Slot = SlotView;
 /** A bot with its decision trace (the core's `BotView`). */

@@ -3,10 +3,11 @@ import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
 import { makeSlots, queueSnapshot } from "../test/fixtures";
 import { renderApp } from "../test/render";
 import { DashboardPage } from "./DashboardPage";
+import type { PoolStats } from "../api/types";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
 
-const stats = (busy: number) => [
+const stats = (busy: number): PoolStats[] => [
   { pool: "pool-zoom", meetingPlatform: "zoom", total: 30, idle: 30 - busy - 2, deploying: 2, busy, error: 0, maxSize: 50 },
   { pool: "pool-teams", meetingPlatform: "microsoft-teams", total: 10, idle: 9, deploying: 0, busy: 1, error: 0, maxSize: 50 },
 ];

@@ -1,8 +1,9 @@
 import { render, screen, within } from "@testing-library/react";
 import { StatsCards } from "./StatsCards";
 import { totalsOf } from "./aggregate";
+import type { PoolStats } from "../api/types";
 
-const stats = [
+const stats: PoolStats[] = [
   { pool: "pool-zoom", meetingPlatform: "zoom", total: 37, idle: 12, deploying: 3, busy: 20, error: 2, maxSize: 60 },
   { pool: "pool-teams", meetingPlatform: "microsoft-teams", total: 10, idle: 5, deploying: 1, busy: 4, error: 0, maxSize: 40 },
 ];

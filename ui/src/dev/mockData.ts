@@ -82,12 +82,14 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
       });
     }
   }
-  const queue: QueueEntry[] = [
+  const queue: QueueEntry[] = (
+    [
     { botId: 5012, pool: "pool-google-meet", meetingPlatform: "google-meet", priority: 50, waited: 150_000, timeout: 450_000, waitingOn: null, est: 42_000 },
     { botId: 5017, pool: "pool-zoom", meetingPlatform: "zoom", priority: 100, waited: 75_000, timeout: 45_000, waitingOn: "k8s", est: 95_000 },
     { botId: 5021, pool: "pool-teams", meetingPlatform: "microsoft-teams", priority: 100, waited: 31_000, timeout: 569_000, waitingOn: null, est: null },
     { botId: 5023, pool: "pool-google-meet", meetingPlatform: "google-meet", priority: 200, waited: 12_000, timeout: 588_000, waitingOn: "aws", est: null },
-  ].map((q, i) => ({
+    ] satisfies (Pick<QueueEntry, "botId" | "pool" | "meetingPlatform" | "priority" | "waitingOn"> & { waited: number; timeout: number; est: number | null })[]
+  ).map((q, i) => ({
     id: 900 + i,
     botId: q.botId,
     pool: q.pool,

@@ -12,6 +12,7 @@ import type {
   DeployRequest,
   Validation,
 } from "../bindings";
+import { MEETING_PLATFORMS } from "../pools/yamlForm";
 import { filterData, readAccounts, takesList, takesNoValue, valueKind } from "../pools/queryBuilder";
 
 type File = { text: string; applied: { version: number; text: string } | null; slots: number };
@@ -45,11 +46,14 @@ export function validate(text: string): Validation {
     const f = get(key);
     if (f && !/^\d+$/.test(f.value)) problems.push({ file: null, line: f.line, column: key.length + 3, field: key, message: `invalid type: string "${f.value}", expected u32` });
   }
-  if (problems.length) return { problems, summary: null };
+  const platform = MEETING_PLATFORMS.find((m) => m === get("meeting_platform")?.value);
+  const mp = get("meeting_platform");
+  if (mp && !platform) problems.push({ file: null, line: mp.line, column: 19, field: "meeting_platform", message: `unknown meeting platform "${mp.value}"` });
+  if (problems.length || !platform) return { problems, summary: null };
   const n = (k: string) => Number(get(k)?.value ?? 0);
   const summary: DefinitionSummary = {
     name: get("name")!.value,
-    meetingPlatform: get("meeting_platform")!.value,
+    meetingPlatform: platform,
     image: get("image")!.value,
     tag: (get("tag")?.value ?? "latest").replace(/"/g, ""),
     maxSize: n("max_size"),

@@ -1,11 +1,13 @@
 // The form mode's edits, applied to the YAML text itself: each common field
 // is a top-level `key: value` line, replaced in place (its trailing comment
 // kept) or appended. Everything else in the file stays as written.
+import { exhaustive, type MeetingPlatform } from "../api/types";
 
 export const FORM_FIELDS = ["name", "meeting_platform", "image", "tag", "max_size", "prewarm"] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
-export const MEETING_PLATFORMS = ["google-meet", "microsoft-teams", "zoom"] as const;
+/** Every meeting platform (checked exhaustive against the core's union). */
+export const MEETING_PLATFORMS = exhaustive<MeetingPlatform>()(["google-meet", "microsoft-teams", "zoom"]);
 
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._/@+-]*$/;
 

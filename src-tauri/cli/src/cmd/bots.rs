@@ -213,7 +213,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         t.add_row(vec![
             format!("#{}", r.id),
             r.status.to_string(),
-            r.meeting_platform.clone(),
+            r.meeting_platform.to_string(),
             output::opt(r.deployment_platform.as_ref()),
             format!(
                 "{} ({})",

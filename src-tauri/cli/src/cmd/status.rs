@@ -98,7 +98,15 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         return output::json(&status);
     }
     let now = Utc::now();
+    show_pools(&status.pools);
+    show_queue(&status.queue, now);
+    show_platforms(&status, ctx.dev);
+    show_instances(&status, now);
+    Ok(())
+}
 
+/// The pools' slot counts.
+fn show_pools(pools: &[PoolStats]) {
     output::emit("Pools");
     let mut t = output::table([
         "pool",
@@ -109,10 +117,10 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         "error",
         "total/max",
     ]);
-    for p in &status.pools {
+    for p in pools {
         t.add_row(vec![
             p.pool.clone(),
-            p.meeting_platform.clone(),
+            p.meeting_platform.to_string(),
             p.idle.to_string(),
             p.deploying.to_string(),
             p.busy.to_string(),
@@ -120,13 +128,15 @@ pub async fn run(ctx: Ctx) -> Result<()> {
             format!("{}/{}", p.total, p.max_size),
         ]);
     }
-    if status.pools.is_empty() {
+    if pools.is_empty() {
         output::emit("  no pools yet (an instance creates the default pools when it starts)");
     } else {
         output::emit(t);
     }
+}
 
-    let q = &status.queue;
+/// The queue's length, waits and release rate.
+fn show_queue(q: &QueueStats, now: chrono::DateTime<Utc>) {
     let oldest = match q.oldest_queued_at {
         Some(at) => format!(", oldest queued {}", output::ago(at, now)),
         None => String::new(),
@@ -137,7 +147,10 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         output::duration_ms(q.avg_wait_ms),
         q.releases_per_minute
     ));
+}
 
+/// The platforms in priority order, and the global queue timeout.
+fn show_platforms(status: &Status, dev: bool) {
     output::emit("\nPlatforms (priority order)");
     let mut t = output::table([
         "#",
@@ -173,7 +186,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
     } else {
         output::emit(t);
     }
-    if !ctx.dev {
+    if !dev {
         output::emit(
             "  (health comes from running instances' checks; unknown when none checked in the last 15 s)",
         );
@@ -182,7 +195,10 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         "Global queue timeout: {}",
         output::duration_ms(status.global_queue_timeout_ms.into())
     ));
+}
 
+/// The leader and the instances sharing the database.
+fn show_instances(status: &Status, now: chrono::DateTime<Utc>) {
     output::emit(format!(
         "\nLeader: {}",
         status.leader.map_or_else(
@@ -192,34 +208,33 @@ pub async fn run(ctx: Ctx) -> Result<()> {
     ));
     if status.peers.is_empty() {
         output::emit("Peers: none");
-    } else {
-        let mut t = output::table([
-            "instance",
-            "host",
-            "pid",
-            "mode",
-            "started",
-            "last heartbeat",
-            "leader",
-        ]);
-        for p in &status.peers {
-            t.add_row(vec![
-                p.id.to_string(),
-                p.hostname.clone(),
-                p.pid.to_string(),
-                p.mode.clone(),
-                output::time(p.started_at),
-                output::ago(p.heartbeat_at, now),
-                if status.leader == Some(p.id) {
-                    "yes"
-                } else {
-                    ""
-                }
-                .to_string(),
-            ]);
-        }
-        output::emit("Peers");
-        output::emit(t);
+        return;
     }
-    Ok(())
+    let mut t = output::table([
+        "instance",
+        "host",
+        "pid",
+        "mode",
+        "started",
+        "last heartbeat",
+        "leader",
+    ]);
+    for p in &status.peers {
+        t.add_row(vec![
+            p.id.to_string(),
+            p.hostname.clone(),
+            p.pid.to_string(),
+            p.mode.clone(),
+            output::time(p.started_at),
+            output::ago(p.heartbeat_at, now),
+            if status.leader == Some(p.id) {
+                "yes"
+            } else {
+                ""
+            }
+            .to_string(),
+        ]);
+    }
+    output::emit("Peers");
+    output::emit(t);
 }

@@ -20,7 +20,9 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// One column of a table, as the query role sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "BuilderColumn", rename_all = "camelCase")]
 pub struct ColumnInfo {
     /// Column name, exactly as in the catalog.
     pub name: String,
@@ -30,7 +32,8 @@ pub struct ColumnInfo {
 
 /// A table the query role can read, with its readable columns in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "BuilderTable", rename_all = "camelCase")]
 pub struct TableColumns {
     /// Schema.
     pub schema: String,

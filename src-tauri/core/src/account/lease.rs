@@ -38,15 +38,20 @@ pub enum Outcome {
 
 /// Accounts per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountStats {
     /// Ready to lease.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub available: i64,
     /// Leased to a bot.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub in_use: i64,
     /// Used up.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub completed: i64,
     /// Out of retries.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub failed: i64,
 }
 

@@ -22,7 +22,9 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// Where a saved definition went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "SavedDefinition", rename_all = "camelCase")]
 pub struct Saved {
     /// Pool name.
     pub name: String,

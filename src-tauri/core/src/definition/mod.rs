@@ -34,6 +34,7 @@ mod reach;
 mod store;
 #[cfg(test)]
 mod tests;
+pub mod view;
 mod watch;
 
 pub use account_source::{

@@ -43,7 +43,9 @@ pub async fn applied(db: &PgPool) -> Result<BTreeMap<String, Applied>> {
 
 /// Where a file stands against what the database has applied.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", tag = "state")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "DefinitionState", rename_all = "camelCase", tag = "state")]
 pub enum State {
     /// Never applied.
     NotApplied,
