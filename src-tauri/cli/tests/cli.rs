@@ -9,9 +9,10 @@
 mod support;
 
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, PgPool};
 use std::time::{Duration, Instant};
-use support::{berth, command, signal, text, with_database, TestDb};
+use support::{
+    berth, command, database_snapshot, signal, text, with_database, TestDb, INSTANT_K8S,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Nothing listens here: commands refused at parse time never connect.
@@ -60,22 +61,7 @@ where
 /// that run until told, so a create deploys at once on k8s.
 async fn instant_k8s(db: &TestDb) {
     ok(&db.url, &["--dev", "migrate"]).await;
-    ok(
-        &db.url,
-        &[
-            "sim",
-            "set",
-            "k8s",
-            "--deploy-latency-ms",
-            "0",
-            "--pull-latency-ms",
-            "0",
-            "--failure-rate",
-            "0",
-            "--run-until-told",
-        ],
-    )
-    .await;
+    ok(&db.url, INSTANT_K8S).await;
 }
 
 /// A meeting URL the meeting platform's hosts accept.
@@ -1152,36 +1138,6 @@ async fn an_enabled_coolify_without_its_settings_stops_start_up_naming_them() {
     );
     assert!(err.contains("COOLIFY_PROJECT_UUID"), "{err}");
     db.drop_db().await;
-}
-
-/// Every row of every table (with its `xmin`, so an update that leaves the
-/// values as they were still shows) and every sequence's position.
-async fn database_snapshot(pool: &PgPool) -> Vec<String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let mut rows = Vec::new();
-    for table in tables {
-        let sql =
-            format!("SELECT xmin::text || ' ' || to_jsonb(t)::text FROM \"{table}\" t ORDER BY 1");
-        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        rows.extend(found.into_iter().map(|r| format!("{table}: {r}")));
-    }
-    let sequences: Vec<String> = sqlx::query_scalar(
-        "SELECT sequencename::text || ' ' || coalesce(last_value::text, '-') FROM pg_sequences
-         WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    rows.extend(sequences.into_iter().map(|s| format!("sequence: {s}")));
-    rows
 }
 
 /// Rows only in `before` (`-`) or only in `after` (`+`).

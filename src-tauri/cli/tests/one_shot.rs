@@ -11,7 +11,7 @@ mod support;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
-use support::{berth, command, eventually, finish, text, TestDb};
+use support::{berth, command, eventually, finish, text, TestDb, INSTANT_K8S};
 
 /// The key of sqlx's migration lock for `database` (sqlx-postgres 0.9,
 /// `generate_lock_id`: 0x3d32ad9e × CRC-32/ISO-HDLC of the name). The
@@ -81,22 +81,7 @@ async fn one_shot_commands_take_neither_the_migration_nor_the_settings_lock() {
         .await
         .unwrap();
     let migration_key = migration_lock_key(&name);
-    quickly(
-        &db.url,
-        &[
-            "sim",
-            "set",
-            "k8s",
-            "--deploy-latency-ms",
-            "0",
-            "--pull-latency-ms",
-            "0",
-            "--failure-rate",
-            "0",
-            "--run-until-told",
-        ],
-    )
-    .await;
+    quickly(&db.url, INSTANT_K8S).await;
 
     // Another session holds both start-up locks for the whole test.
     let mut holder = PgConnection::connect(&db.url).await.unwrap();

@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{berth, command, signal, text, TestDb};
+use support::{berth, command, database_snapshot, signal, text, TestDb, INSTANT_K8S};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -52,54 +52,10 @@ async fn refused(url: &str, args: &[&str], exit: i32, code: &str) -> Value {
     doc
 }
 
-/// Every row of every table, and every sequence (what a refusal must not change).
-async fn snapshot(pool: &PgPool) -> Vec<String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let mut rows = Vec::new();
-    for table in tables {
-        let sql =
-            format!("SELECT xmin::text || ' ' || to_jsonb(t)::text FROM \"{table}\" t ORDER BY 1");
-        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        rows.extend(found.into_iter().map(|r| format!("{table}: {r}")));
-    }
-    let sequences: Vec<String> = sqlx::query_scalar(
-        "SELECT sequencename::text || ' ' || coalesce(last_value::text, '-') FROM pg_sequences
-         WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    rows.extend(sequences);
-    rows
-}
-
 #[tokio::test]
 async fn webhooks_are_added_listed_logged_and_removed() {
     let db = TestDb::migrated("webhooks").await;
-    ok(
-        &db.url,
-        &[
-            "sim",
-            "set",
-            "k8s",
-            "--deploy-latency-ms",
-            "0",
-            "--pull-latency-ms",
-            "0",
-            "--failure-rate",
-            "0",
-            "--run-until-told",
-        ],
-    )
-    .await;
+    ok(&db.url, INSTANT_K8S).await;
     let added = ok_json(
         &db.url,
         &[
@@ -214,7 +170,7 @@ async fn refused_additions_write_nothing() {
         ],
     )
     .await;
-    let before = snapshot(&db.pool).await;
+    let before = database_snapshot(&db.pool).await;
     refused(
         &db.url,
         &[
@@ -307,7 +263,7 @@ async fn refused_additions_write_nothing() {
     // Reading writes nothing either.
     ok(&db.url, &["webhooks", "list"]).await;
     ok(&db.url, &["webhooks", "log"]).await;
-    assert_eq!(snapshot(&db.pool).await, before);
+    assert_eq!(database_snapshot(&db.pool).await, before);
     db.drop_db().await;
 }
 
@@ -398,22 +354,7 @@ fn serve(db: &TestDb) -> tokio::process::Child {
 #[tokio::test]
 async fn pending_webhooks_survive_a_killed_serve_and_arrive_once() {
     let db = TestDb::migrated("webhooks_kill").await;
-    ok(
-        &db.url,
-        &[
-            "sim",
-            "set",
-            "k8s",
-            "--deploy-latency-ms",
-            "0",
-            "--pull-latency-ms",
-            "0",
-            "--failure-rate",
-            "0",
-            "--run-until-told",
-        ],
-    )
-    .await;
+    ok(&db.url, INSTANT_K8S).await;
     // The receiver's port, closed for now: the receiver is down.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -232,3 +232,48 @@ impl Drop for PoolsDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `berth sim set` arguments for a simulated k8s with no latency, no
+/// failures and bots that run until told: a create deploys at once.
+pub const INSTANT_K8S: &[&str] = &[
+    "sim",
+    "set",
+    "k8s",
+    "--deploy-latency-ms",
+    "0",
+    "--pull-latency-ms",
+    "0",
+    "--failure-rate",
+    "0",
+    "--run-until-told",
+];
+
+/// Every row of every table (with its `xmin`, so an update that leaves the
+/// values as they were still shows) and every sequence's position.
+pub async fn database_snapshot(pool: &PgPool) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        let sql =
+            format!("SELECT xmin::text || ' ' || to_jsonb(t)::text FROM \"{table}\" t ORDER BY 1");
+        let found: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.extend(found.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    let sequences: Vec<String> = sqlx::query_scalar(
+        "SELECT sequencename::text || ' ' || coalesce(last_value::text, '-') FROM pg_sequences
+         WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.extend(sequences.into_iter().map(|s| format!("sequence: {s}")));
+    rows
+}
