@@ -11,34 +11,13 @@ mod support;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::{
-    berth, command, database_snapshot, signal, text, with_database, TestDb, INSTANT_K8S,
+    berth, command, database_snapshot, ok, ok_json, signal, text, with_database, TestDb,
+    INSTANT_K8S,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Nothing listens here: commands refused at parse time never connect.
 const NOWHERE: &str = "postgres://nobody@127.0.0.1:1/none";
-
-/// Runs and expects success; returns stdout.
-async fn ok(url: &str, args: &[&str]) -> String {
-    let out = berth(url, args).await;
-    assert!(
-        out.status.success(),
-        "berth {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs with `--json` and expects success; returns the document.
-async fn ok_json(url: &str, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let stdout = ok(url, &all).await;
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("berth {all:?}: not JSON ({e}):\n{stdout}"))
-}
 
 /// Polls `check` until it holds or `within` passes.
 async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)

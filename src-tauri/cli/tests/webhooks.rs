@@ -8,29 +8,9 @@ use sqlx::{AssertSqlSafe, PgPool};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{berth, command, database_snapshot, signal, text, TestDb, INSTANT_K8S};
+use support::{berth, command, database_snapshot, ok, ok_json, signal, text, TestDb, INSTANT_K8S};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-async fn ok(url: &str, args: &[&str]) -> String {
-    let out = berth(url, args).await;
-    assert!(
-        out.status.success(),
-        "berth {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-async fn ok_json(url: &str, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let stdout = ok(url, &all).await;
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("berth {all:?}: not JSON ({e}):\n{stdout}"))
-}
 
 /// Runs with `--json`, expects exit `exit`, one error document with `code`
 /// and one `error[code]` line.

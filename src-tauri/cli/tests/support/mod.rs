@@ -277,3 +277,25 @@ pub async fn database_snapshot(pool: &PgPool) -> Vec<String> {
     rows.extend(sequences.into_iter().map(|s| format!("sequence: {s}")));
     rows
 }
+
+/// Runs and expects success; returns stdout.
+pub async fn ok(url: &str, args: &[&str]) -> String {
+    let out = berth(url, args).await;
+    assert!(
+        out.status.success(),
+        "berth {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Runs with `--json` and expects success; returns the document.
+pub async fn ok_json(url: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let stdout = ok(url, &all).await;
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("berth {all:?}: not JSON ({e}):\n{stdout}"))
+}
