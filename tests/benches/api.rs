@@ -151,12 +151,9 @@ async fn bench(admin_url: &str, name: &str, quick: bool) -> Result<(), Box<dyn s
         ("PLATFORM_PRIORITY", "k8s"),
         ("K8S_BOT_LIMIT", "200"),
         ("K8S_QUEUE_TIMEOUT_MS", "0"),
+        ("POOL_ZOOM_MAX_SIZE", "200"),
     ];
     let h = harness(db.clone(), &env, false).await;
-    // Room for every bot in the Zoom pool (set-up, as the other bench does).
-    sqlx::query("UPDATE pools SET max_size = 200 WHERE meeting_platform = 'zoom'")
-        .execute(&db)
-        .await?;
     url = database_url_of(&db);
     let api = berth_api::Api::bind(
         berth_api::ApiState::new(h.router.clone()),
