@@ -48,28 +48,13 @@ impl Router {
         req: &NewBot,
         key: Option<(&IdempotencyKey, &[u8])>,
     ) -> Result<Option<DeployOutcome>> {
-        let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
-        check_details(req)?;
-        let webhook_url = req
-            .webhook_url
-            .as_deref()
-            .map(crate::webhook::target::check_url)
-            .transpose()?;
-        let pool = self.pool_for(req).await?;
-        let priority = req.priority.unwrap_or(pool.queue_priority);
-        if priority < 0 {
-            return Err(Error::new(
-                ErrorCode::InvalidInput,
-                format!("priority must be 0 or more, got {priority}"),
-            ));
-        }
-        let timeout = req.queue_timeout_ms.unwrap_or(pool.queue_timeout_ms);
-        if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
-            return Err(Error::new(
-                ErrorCode::InvalidInput,
-                format!("queue timeout must be from 0 to {MAX_REQUEST_QUEUE_TIMEOUT_MS} ms (10 min), got {timeout}"),
-            ));
-        }
+        let Checked {
+            url,
+            webhook_url,
+            pool,
+            priority,
+            timeout,
+        } = self.check(req).await?;
         let settings = settings::load(&self.db).await?;
         let now = self.clock.now();
         let deadline =
@@ -133,6 +118,41 @@ impl Router {
             })
     }
 
+    /// Every check of a request, before anything is written: its meeting
+    /// URL, details and webhook URL, its pool, and its priority and queue
+    /// timeout (the pool's defaults filled in).
+    async fn check(&self, req: &NewBot) -> Result<Checked> {
+        let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
+        check_details(req)?;
+        let webhook_url = req
+            .webhook_url
+            .as_deref()
+            .map(crate::webhook::target::check_url)
+            .transpose()?;
+        let pool = self.pool_for(req).await?;
+        let priority = req.priority.unwrap_or(pool.queue_priority);
+        if priority < 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("priority must be 0 or more, got {priority}"),
+            ));
+        }
+        let timeout = req.queue_timeout_ms.unwrap_or(pool.queue_timeout_ms);
+        if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("queue timeout must be from 0 to {MAX_REQUEST_QUEUE_TIMEOUT_MS} ms (10 min), got {timeout}"),
+            ));
+        }
+        Ok(Checked {
+            url,
+            webhook_url,
+            pool,
+            priority,
+            timeout,
+        })
+    }
+
     /// The pool a request names (it must be live and serve the request's
     /// meeting platform), else its meeting platform's pool.
     async fn pool_for(&self, req: &NewBot) -> Result<Pool> {
@@ -193,4 +213,18 @@ fn check_details(req: &NewBot) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A request that passed every check, normalised.
+struct Checked {
+    /// The meeting URL in its parsed form.
+    url: String,
+    /// The bot's own webhook URL, normalised.
+    webhook_url: Option<String>,
+    /// Its pool.
+    pool: Pool,
+    /// Its priority (the pool's default filled in).
+    priority: i32,
+    /// Its queue timeout in ms (the pool's default filled in).
+    timeout: i32,
 }
