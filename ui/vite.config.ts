@@ -29,5 +29,9 @@ export default defineConfig(({ mode }) => ({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // The per-test limit is for hung tests, not a speed check: on a 2-core
+    // machine busy compiling, a test that clicks through a dialog took over
+    // vitest's default 5 s (and passed alone in under 2 s).
+    testTimeout: 20_000,
   },
 }));
