@@ -96,6 +96,8 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
         .execute(&mut *tx)
         .await
         .unwrap();
+    // A pass reads the queue twice (`queue::expire`, then `queue::waiting`):
+    // the lock may catch it at either statement, both under way.
     eventually(
         "a dispatcher pass waits on the lock",
         Duration::from_secs(10),
@@ -103,7 +105,7 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
             sqlx::query_scalar::<_, i64>(
                 "SELECT count(*) FROM pg_stat_activity
                  WHERE datname = current_database() AND wait_event_type = 'Lock'
-                   AND query LIKE 'WITH due AS%'",
+                   AND (query LIKE 'WITH due AS%' OR query LIKE 'SELECT q.bot_id, b.pool, q.priority%')",
             )
             .fetch_one(&db)
             .await
