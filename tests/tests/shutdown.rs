@@ -14,7 +14,6 @@ use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{Berth, Database};
-use berth_tests::eventually;
 use sqlx::PgPool;
 
 fn bot(n: u32) -> NewBot {
@@ -36,6 +35,48 @@ async fn scalar(db: &PgPool, sql: &'static str, id: i64) -> i64 {
         .fetch_one(db)
         .await
         .unwrap()
+}
+
+/// Takes `deployment_queue`'s lock, with k8s's limit raised in the same
+/// transaction, once a dispatcher pass that began after the lock waits on it
+/// at its first statement (`queue::expire`): that pass has read nothing yet,
+/// so when the lock goes it sees the new limit. A pass already under way
+/// when the lock was taken may be caught at a later statement (the queue
+/// position of a request it left waiting, after it read the old limit) and
+/// hold the next pass back: the lock is then let go and taken again.
+async fn hold_next_pass(db: &PgPool, berth: &Berth) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    for attempt in 0..60 {
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("UPDATE platform_settings SET bot_limit = 2 WHERE platform = 'k8s'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("LOCK TABLE deployment_queue IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let before = berth.dispatcher().passes();
+        // The dispatcher ticks every 100 ms: a free dispatcher starts a pass
+        // well within a second; one held at a later statement never does.
+        let give_up = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < give_up {
+            let at_expire: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'
+                   AND query LIKE 'WITH due AS%'",
+            )
+            .fetch_one(db)
+            .await
+            .unwrap();
+            if berth.dispatcher().passes() > before && at_expire >= 1 {
+                eprintln!("a pass held at its first statement, try {}", attempt + 1);
+                return tx;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tx.rollback().await.unwrap();
+    }
+    panic!("no dispatcher pass began while the queue was locked, in 60 tries");
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -87,33 +128,7 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
 
     // Room for the queued bot, committed together with the release of a
     // lock that holds the dispatcher's next pass at its first statement.
-    let mut tx = db.begin().await.unwrap();
-    sqlx::query("UPDATE platform_settings SET bot_limit = 2 WHERE platform = 'k8s'")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("LOCK TABLE deployment_queue IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    // A pass reads the queue twice (`queue::expire`, then `queue::waiting`):
-    // the lock may catch it at either statement, both under way.
-    eventually(
-        "a dispatcher pass waits on the lock",
-        Duration::from_secs(10),
-        || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'
-                   AND (query LIKE 'WITH due AS%' OR query LIKE 'SELECT q.bot_id, b.pool, q.priority%')",
-            )
-            .fetch_one(&db)
-            .await
-            .unwrap()
-                >= 1
-        },
-    )
-    .await;
+    let tx = hold_next_pass(&db, &berth).await;
 
     // The stop begins while the pass waits; then the pass may go on.
     let mut stopping = berth.stop_signal();
