@@ -109,7 +109,8 @@ enum Job {
     /// Running bots whose heartbeats stopped ([`crate::bot_lease::stuck`]),
     /// looked for at a tenth of the heartbeat timeout.
     StuckBots,
-    /// Settled webhook events older than [`crate::webhook::log::KEEP_DAYS`].
+    /// Settled webhook events older than [`crate::webhook::log::KEEP_DAYS`],
+    /// and idempotency keys older than [`crate::idempotency::KEEP_HOURS`].
     PruneWebhooks,
 }
 
@@ -199,7 +200,9 @@ impl Jobs {
             Job::PruneWebhooks => {
                 let before =
                     router.clock().now() - chrono::Duration::days(crate::webhook::log::KEEP_DAYS);
-                crate::webhook::log::prune(router.db(), before).await.err()
+                let events = crate::webhook::log::prune(router.db(), before).await;
+                let keys = crate::idempotency::prune(router.db(), router.clock().now()).await;
+                events.err().or(keys.err())
             }
             Job::RefreshAccounts => {
                 let conn = crate::account::source::QueryConnection {

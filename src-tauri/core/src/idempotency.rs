@@ -9,12 +9,24 @@
 //! then find the key taken, so it rolls its own bot back. A key therefore
 //! never names a bot that was not created, and one key never makes two.
 //! The same key with a different request is `idempotency_key_reused`.
+//!
+//! A key lasts [`KEEP_HOURS`] (as Stripe's and Recall.ai's do): after that
+//! the same key is a new request, and the leader's pruning job deletes it.
 
+use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::router::NewBot;
+
+/// How long a key names its bot, in hours.
+pub const KEEP_HOURS: i64 = 24;
+
+/// The oldest claim still in force at `now`.
+fn oldest_kept(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::hours(KEEP_HOURS)
+}
 
 /// The longest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 255;
@@ -91,38 +103,53 @@ fn canonical(v: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// Claims `key` for `bot_id` inside the caller's transaction (the one that
-/// inserts the bot). `false`: another request holds the key (the caller
-/// rolls back). A concurrent claim of the same key waits for this
-/// transaction to end.
+/// Claims `key` for `bot_id` at `now` inside the caller's transaction (the
+/// one that inserts the bot); a claim older than [`KEEP_HOURS`] is taken
+/// over. `false`: another request holds the key (the caller rolls back). A
+/// concurrent claim of the same key waits for this transaction to end.
 pub(crate) async fn claim(
     conn: &mut PgConnection,
     key: &IdempotencyKey,
     fingerprint: &[u8],
     bot_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO idempotency_keys (owner, key, fingerprint, bot_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (owner, key) DO NOTHING",
+        "INSERT INTO idempotency_keys (owner, key, fingerprint, bot_id, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (owner, key) DO UPDATE
+            SET fingerprint = EXCLUDED.fingerprint, bot_id = EXCLUDED.bot_id,
+                created_at = EXCLUDED.created_at
+          WHERE idempotency_keys.created_at < $6",
     )
     .bind(&key.owner)
     .bind(&key.key)
     .bind(fingerprint)
     .bind(bot_id)
+    .bind(now)
+    .bind(oldest_kept(now))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The bot `key` names, if a request claimed it, checked against this
-/// request's `fingerprint`: a different request under the same key is
-/// `idempotency_key_reused`. Reads only.
-pub async fn find(db: &PgPool, key: &IdempotencyKey, fingerprint: &[u8]) -> Result<Option<i64>> {
+/// The bot `key` names at `now`, if a request claimed it less than
+/// [`KEEP_HOURS`] before, checked against this request's `fingerprint`: a
+/// different request under the same key is `idempotency_key_reused`. Reads
+/// only.
+pub async fn find(
+    db: &PgPool,
+    key: &IdempotencyKey,
+    fingerprint: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
     let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT fingerprint, bot_id FROM idempotency_keys WHERE owner = $1 AND key = $2",
+        "SELECT fingerprint, bot_id FROM idempotency_keys
+         WHERE owner = $1 AND key = $2 AND created_at >= $3",
     )
     .bind(&key.owner)
     .bind(&key.key)
+    .bind(oldest_kept(now))
     .fetch_optional(db)
     .await?;
     match row {
@@ -180,4 +207,14 @@ mod tests {
         assert_ne!(fingerprint(&a), fingerprint(&c));
         assert_eq!(fingerprint(&a).len(), 32);
     }
+}
+
+/// Deletes the claims that ended before `now`; returns how many. Run by
+/// the leader's pruning job.
+pub async fn prune(db: &PgPool, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(oldest_kept(now))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -95,7 +95,9 @@ pub async fn deploy_once(
     key: &IdempotencyKey,
 ) -> Result<Created> {
     let fingerprint = idempotency::fingerprint(req);
-    if let Some(bot_id) = idempotency::find(router.db(), key, &fingerprint).await? {
+    if let Some(bot_id) =
+        idempotency::find(router.db(), key, &fingerprint, router.clock().now()).await?
+    {
         return Ok(Created::Replayed { bot_id });
     }
     match router.create_bot_once(req, key, &fingerprint).await? {
@@ -105,13 +107,15 @@ pub async fn deploy_once(
             Ok(Created::New(Deployment { outcome, status }))
         }
         // A concurrent request took the key first; its bot is committed.
-        None => match idempotency::find(router.db(), key, &fingerprint).await? {
-            Some(bot_id) => Ok(Created::Replayed { bot_id }),
-            None => Err(Error::new(
-                ErrorCode::Internal,
-                "an idempotency key was taken but names no bot",
-            )),
-        },
+        None => {
+            match idempotency::find(router.db(), key, &fingerprint, router.clock().now()).await? {
+                Some(bot_id) => Ok(Created::Replayed { bot_id }),
+                None => Err(Error::new(
+                    ErrorCode::Internal,
+                    "an idempotency key was taken but names no bot",
+                )),
+            }
+        }
     }
 }
 

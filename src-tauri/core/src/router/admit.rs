@@ -77,7 +77,7 @@ impl Router {
         };
         let bot_id = bot::insert(&mut tx, &row).await?;
         if let Some((key, fingerprint)) = key {
-            if !idempotency::claim(&mut tx, key, fingerprint, bot_id).await? {
+            if !idempotency::claim(&mut tx, key, fingerprint, bot_id, now).await? {
                 tx.rollback().await?;
                 return Ok(None);
             }
