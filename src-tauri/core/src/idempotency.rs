@@ -165,6 +165,16 @@ pub async fn find(
     }
 }
 
+/// Deletes the claims that ended before `now`; returns how many. Run by
+/// the leader's pruning job.
+pub async fn prune(db: &PgPool, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(oldest_kept(now))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,14 +217,4 @@ mod tests {
         assert_ne!(fingerprint(&a), fingerprint(&c));
         assert_eq!(fingerprint(&a).len(), 32);
     }
-}
-
-/// Deletes the claims that ended before `now`; returns how many. Run by
-/// the leader's pruning job.
-pub async fn prune(db: &PgPool, now: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(oldest_kept(now))
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
 }
