@@ -82,6 +82,12 @@ async fn a_platform_wait_ends_at_the_requests_deadline(db: PgPool) {
         Duration::milliseconds(1_000),
         "k8s's 1,500 ms wait is cut to the request's 1,000 ms"
     );
+    let listed = berth_core::queue::list(&h.db).await.unwrap();
+    assert_eq!(
+        listed[0].waiting_on,
+        Some(PlatformKind::K8s),
+        "the queue view decodes the platform waited on"
+    );
     let id = bot_id(&o);
     h.clock.advance(Duration::milliseconds(999));
     h.dispatcher.drain().await.unwrap();

@@ -732,7 +732,7 @@ export type QueueEntryView = {
 	/**  Its deadline (global queue) or the end of its current platform wait. */
 	timeoutAt: string,
 	/**  The deployment platform it waits on, or `None` in the global queue. */
-	waitingOn: string | null,
+	waitingOn: PlatformKind | null,
 	/**  1-based position in queue order. */
 	position: number,
 };

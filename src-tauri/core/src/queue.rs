@@ -48,10 +48,25 @@ pub struct QueueEntryView {
     #[cfg_attr(feature = "specta", specta(type = String))]
     pub timeout_at: DateTime<Utc>,
     /// The deployment platform it waits on, or `None` in the global queue.
-    pub waiting_on: Option<String>,
+    #[sqlx(try_from = "StagePlatform")]
+    pub waiting_on: Option<PlatformKind>,
     /// 1-based position in queue order.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub position: i64,
+}
+
+/// The `stage_platform` column as stored (text or NULL), decoded into
+/// [`QueueEntryView::waiting_on`]: a value that names no platform is a
+/// decode error, not a string passed on to the faces.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct StagePlatform(Option<String>);
+
+impl TryFrom<StagePlatform> for Option<PlatformKind> {
+    type Error = crate::error::Error;
+    fn try_from(s: StagePlatform) -> std::result::Result<Self, Self::Error> {
+        s.0.map(|p| p.parse()).transpose()
+    }
 }
 
 /// Where a request entering the queue goes.

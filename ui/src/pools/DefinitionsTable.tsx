@@ -1,4 +1,4 @@
-import type { DefinitionList, DefinitionProblem } from "../api/types";
+import type { DefinitionList, DefinitionProblem, DefinitionRow } from "../api/types";
 import { useNow } from "../shared/clock";
 import { formatRelative, meetingLabel } from "../shared/format";
 import { problemLocation } from "./problems";
@@ -32,86 +32,11 @@ export function DefinitionsTable({
   return (
     <div className="panel overflow-x-auto">
       <table className="w-full text-left text-[12.5px]" aria-label="Pool definitions">
-        <thead className="border-b border-line font-mono text-[10.5px] uppercase tracking-[0.12em] text-dim">
-          <tr>
-            <th className="px-3 py-2 font-medium">Pool</th>
-            <th className="px-3 py-2 font-medium">Meeting</th>
-            <th className="px-3 py-2 font-medium">Source</th>
-            <th className="px-3 py-2 text-right font-medium">Slots</th>
-            <th className="px-3 py-2 font-medium" title="available / in use / completed / failed">
-              Accounts
-            </th>
-            <th className="px-3 py-2 font-medium">Last refresh</th>
-            <th className="px-3 py-2 font-medium">State</th>
-            <th className="px-3 py-2 font-medium">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <DefinitionsHead />
         <tbody>
-          {list.definitions.map((d) => {
-            const name = d.summary.name;
-            const a = d.accounts;
-            return (
-              <tr
-                key={name}
-                data-testid={`definition-${name}`}
-                aria-selected={selected === name}
-                onClick={() => onSelect(name)}
-                className={`cursor-pointer border-b border-line/60 hover:bg-white/5 ${selected === name ? "bg-accent/10" : ""}`}
-              >
-                <td className="px-3 py-2">
-                  <button
-                    type="button"
-                    className="text-left font-medium hover:text-accent"
-                    onClick={(e) => {
-                      e.stopPropagation();
-                      onSelect(name);
-                    }}
-                  >
-                    {name}
-                  </button>
-                  <div className="font-mono text-[10.5px] text-dim">{d.file}</div>
-                </td>
-                <td className="px-3 py-2">{meetingLabel(d.summary.meetingPlatform)}</td>
-                <td className="px-3 py-2 font-mono">{d.summary.sourceType ?? "—"}</td>
-                <td className="px-3 py-2 text-right font-mono tabular-nums">
-                  {d.slots}
-                  <span className="text-dim">/{d.summary.maxSize}</span>
-                </td>
-                <td className="px-3 py-2 font-mono tabular-nums" aria-label={a ? "accounts" : undefined}>
-                  {a ? `${a.available} / ${a.inUse} / ${a.completed} / ${a.failed}` : "—"}
-                </td>
-                <td className="px-3 py-2 text-muted">
-                  {a ? formatRelative(d.lastRefresh, now) : "—"}
-                  {d.refreshError && (
-                    <div role="alert" className="mt-0.5 max-w-[28ch] text-[11px] text-error" title={d.refreshError.message}>
-                      <span className="font-mono">[{d.refreshError.code}]</span> auto-refresh failed{" "}
-                      {formatRelative(d.refreshError.failedAt, now)}: {d.refreshError.message}
-                    </div>
-                  )}
-                </td>
-                <td className="px-3 py-2">
-                  <StateBadge state={d.state} />
-                </td>
-                <td className="px-3 py-2 text-right">
-                  {d.state.state !== "notApplied" && (
-                    <button
-                      type="button"
-                      className="btn whitespace-nowrap px-2 py-0.5"
-                      title={`Deploy a batch of bots into ${name}`}
-                      onClick={(e) => {
-                        e.stopPropagation();
-                        onDeploy(name);
-                      }}
-                    >
-                      Deploy bots
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
+          {list.definitions.map((d) => (
+            <DefinitionTableRow key={d.summary.name} d={d} selected={selected === d.summary.name} now={now} onSelect={onSelect} onDeploy={onDeploy} />
+          ))}
           {list.definitions.length === 0 && (
             <tr>
               <td colSpan={8} className="px-3 py-6 text-center text-muted">
@@ -121,33 +46,145 @@ export function DefinitionsTable({
           )}
         </tbody>
       </table>
-      {list.problems.length > 0 && (
-        <div className="border-t border-line px-3 py-2" aria-label="Broken files">
-          <div className="panel-title mb-1 text-error">Skipped: broken files</div>
-          <ul className="space-y-2">
-            {problemsByFile(list.problems).map(([file, problems]) => (
-              <li key={file ?? "(unknown)"} data-testid={`broken-${file ?? "unknown"}`} aria-current={file !== null && file === selectedFile ? "true" : undefined}>
-                <div className="flex items-center gap-2">
-                  <span className="font-mono text-[12px] text-fg">{file ?? "(file unknown)"}</span>
-                  {file !== null && (
-                    <button type="button" className="btn ml-auto px-2 py-0.5" aria-label={`Open ${file}`} onClick={() => onOpenBroken(file)}>
-                      Open
-                    </button>
-                  )}
-                </div>
-                <ul className="space-y-0.5 font-mono text-[11.5px]">
-                  {problems.map((p, i) => (
-                    <li key={i}>
-                      <span className="text-error">{problemLocation(p)}</span> {p.field && <span className="text-dim">{p.field}</span>}{" "}
-                      <span className="text-muted">{p.message}</span>
-                    </li>
-                  ))}
-                </ul>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      {list.problems.length > 0 && <BrokenFiles problems={list.problems} selectedFile={selectedFile} onOpenBroken={onOpenBroken} />}
+    </div>
+  );
+}
+
+/** The column headers (the last, Actions, for screen readers only). */
+function DefinitionsHead() {
+  return (
+    <thead className="border-b border-line font-mono text-[10.5px] uppercase tracking-[0.12em] text-dim">
+      <tr>
+        <th className="px-3 py-2 font-medium">Pool</th>
+        <th className="px-3 py-2 font-medium">Meeting</th>
+        <th className="px-3 py-2 font-medium">Source</th>
+        <th className="px-3 py-2 text-right font-medium">Slots</th>
+        <th className="px-3 py-2 font-medium" title="available / in use / completed / failed">
+          Accounts
+        </th>
+        <th className="px-3 py-2 font-medium">Last refresh</th>
+        <th className="px-3 py-2 font-medium">State</th>
+        <th className="px-3 py-2 font-medium">
+          <span className="sr-only">Actions</span>
+        </th>
+      </tr>
+    </thead>
+  );
+}
+
+/** One definition: name and file, meeting, source, slots, accounts, last refresh, state, Deploy bots (once applied). */
+function DefinitionTableRow({
+  d,
+  selected,
+  now,
+  onSelect,
+  onDeploy,
+}: {
+  d: DefinitionRow;
+  selected: boolean;
+  now: number;
+  onSelect: (name: string) => void;
+  onDeploy: (name: string) => void;
+}) {
+  const name = d.summary.name;
+  const a = d.accounts;
+  return (
+    <tr
+      key={name}
+      data-testid={`definition-${name}`}
+      aria-selected={selected}
+      onClick={() => onSelect(name)}
+      className={`cursor-pointer border-b border-line/60 hover:bg-white/5 ${selected ? "bg-accent/10" : ""}`}
+    >
+      <td className="px-3 py-2">
+        <button
+          type="button"
+          className="text-left font-medium hover:text-accent"
+          onClick={(e) => {
+            e.stopPropagation();
+            onSelect(name);
+          }}
+        >
+          {name}
+        </button>
+        <div className="font-mono text-[10.5px] text-dim">{d.file}</div>
+      </td>
+      <td className="px-3 py-2">{meetingLabel(d.summary.meetingPlatform)}</td>
+      <td className="px-3 py-2 font-mono">{d.summary.sourceType ?? "—"}</td>
+      <td className="px-3 py-2 text-right font-mono tabular-nums">
+        {d.slots}
+        <span className="text-dim">/{d.summary.maxSize}</span>
+      </td>
+      <td className="px-3 py-2 font-mono tabular-nums" aria-label={a ? "accounts" : undefined}>
+        {a ? `${a.available} / ${a.inUse} / ${a.completed} / ${a.failed}` : "—"}
+      </td>
+      <td className="px-3 py-2 text-muted">
+        {a ? formatRelative(d.lastRefresh, now) : "—"}
+        {d.refreshError && (
+          <div role="alert" className="mt-0.5 max-w-[28ch] text-[11px] text-error" title={d.refreshError.message}>
+            <span className="font-mono">[{d.refreshError.code}]</span> auto-refresh failed{" "}
+            {formatRelative(d.refreshError.failedAt, now)}: {d.refreshError.message}
+          </div>
+        )}
+      </td>
+      <td className="px-3 py-2">
+        <StateBadge state={d.state} />
+      </td>
+      <td className="px-3 py-2 text-right">
+        {d.state.state !== "notApplied" && (
+          <button
+            type="button"
+            className="btn whitespace-nowrap px-2 py-0.5"
+            title={`Deploy a batch of bots into ${name}`}
+            onClick={(e) => {
+              e.stopPropagation();
+              onDeploy(name);
+            }}
+          >
+            Deploy bots
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** The files skipped as broken, each with its problems and (when known) a button to open it. */
+function BrokenFiles({
+  problems: all,
+  selectedFile,
+  onOpenBroken,
+}: {
+  problems: DefinitionProblem[];
+  selectedFile: string | null;
+  onOpenBroken: (file: string) => void;
+}) {
+  return (
+    <div className="border-t border-line px-3 py-2" aria-label="Broken files">
+      <div className="panel-title mb-1 text-error">Skipped: broken files</div>
+      <ul className="space-y-2">
+        {problemsByFile(all).map(([file, problems]) => (
+          <li key={file ?? "(unknown)"} data-testid={`broken-${file ?? "unknown"}`} aria-current={file !== null && file === selectedFile ? "true" : undefined}>
+            <div className="flex items-center gap-2">
+              <span className="font-mono text-[12px] text-fg">{file ?? "(file unknown)"}</span>
+              {file !== null && (
+                <button type="button" className="btn ml-auto px-2 py-0.5" aria-label={`Open ${file}`} onClick={() => onOpenBroken(file)}>
+                  Open
+                </button>
+              )}
+            </div>
+            <ul className="space-y-0.5 font-mono text-[11.5px]">
+              {problems.map((p, i) => (
+                <li key={i}>
+                  <span className="text-error">{problemLocation(p)}</span> {p.field && <span className="text-dim">{p.field}</span>}{" "}
+                  <span className="text-muted">{p.message}</span>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

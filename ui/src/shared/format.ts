@@ -1,3 +1,5 @@
+import type { MeetingPlatform, PlatformKind } from "../api/types";
+
 /** `2m 30s`, `1h 05m`, `45s`; negative values clamp to `0s`. */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
@@ -47,19 +49,21 @@ export function formatMs(ms: number): string {
   return ms === 0 ? "0 ms" : `${ms.toLocaleString("en-US")} ms (${formatDuration(ms)})`;
 }
 
-const PLATFORM_LABELS: Record<string, string> = { k8s: "K8s", aws: "AWS", coolify: "Coolify", local: "Local" };
-export function platformLabel(p: string | null | undefined): string {
-  if (!p) return "—";
-  return PLATFORM_LABELS[p] ?? p;
+// Keyed by the bindings' unions: a platform added in Rust without a label fails `tsc`.
+const PLATFORM_LABELS: Record<PlatformKind, string> = { k8s: "K8s", aws: "AWS", coolify: "Coolify", local: "Local" };
+/** A deployment platform's display name; "—" for none. */
+export function platformLabel(p: PlatformKind | null | undefined): string {
+  return p ? PLATFORM_LABELS[p] : "—";
 }
 
-const MEETING_LABELS: Record<string, string> = {
+const MEETING_LABELS: Record<MeetingPlatform, string> = {
   "google-meet": "Google Meet",
   "microsoft-teams": "Microsoft Teams",
   zoom: "Zoom",
 };
-export function meetingLabel(p: string): string {
-  return MEETING_LABELS[p] ?? p;
+/** A meeting platform's display name. */
+export function meetingLabel(p: MeetingPlatform): string {
+  return MEETING_LABELS[p];
 }
 
 export function truncateMiddle(s: string, keep = 8): string {

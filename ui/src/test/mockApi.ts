@@ -2,6 +2,7 @@
 // hooks stay real; tests program `mockApi` and push events with `emitChange`.
 import { vi } from "vitest";
 import type { Api } from "../api/tauri";
+import { commands } from "../bindings";
 import type { ChangeEvent, CloseRequested } from "../api/types";
 
 type Mocked<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? ReturnType<typeof vi.fn<(...a: A) => R>> : never };
@@ -9,35 +10,9 @@ type Mocked<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? Ret
 const pending = () => new Promise<never>(() => {});
 
 export const mockApi = {} as Mocked<Api>;
-const names: (keyof Api)[] = [
-  "poolStats",
-  "listPools",
-  "queueEntries",
-  "queueStats",
-  "listSlots",
-  "platformsOverview",
-  "getSettings",
-  "saveSettings",
-  "settingsHistory",
-  "settingsRules",
-  "botDetails",
-  "connectionStatus",
-  "listDefinitions",
-  "getDefinition",
-  "validateDefinition",
-  "testDefinition",
-  "saveDefinition",
-  "applyDefinition",
-  "refreshAccounts",
-  "deleteDefinition",
-  "definitionSchema",
-  "queryTables",
-  "tableColumns",
-  "readDefinitionFile",
-  "repairDefinition",
-  "deployBots",
-  "answerClose",
-];
+// Every command of the generated bindings, derived (no list by hand): a
+// command added in Rust is mocked (pending) here without a change.
+const names = Object.keys(commands) as (keyof Api)[];
 
 let handlers: ((e: ChangeEvent) => void)[] = [];
 let closeHandlers: ((e: CloseRequested) => void)[] = [];

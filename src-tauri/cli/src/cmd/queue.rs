@@ -55,8 +55,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
             q.pool.clone(),
             q.priority.to_string(),
             q.waiting_on
-                .clone()
-                .unwrap_or_else(|| "global queue".to_string()),
+                .map_or_else(|| "global queue".to_string(), |p| p.to_string()),
             output::ago(q.queued_at, now),
             if e.timeout_remaining_ms >= 0 {
                 output::duration_ms(e.timeout_remaining_ms)

@@ -1,0 +1,56 @@
+import type { Ref } from "react";
+import { MAX_BATCH, type DeployFormValues } from "./useDeployForm";
+
+/** The deploy form's inputs: the pool (read only), meeting URL, count and priority. */
+export function DeployFields({
+  pool,
+  values,
+  onChange,
+  countInvalid,
+  urlRef,
+}: {
+  pool: string;
+  values: DeployFormValues;
+  onChange: (field: keyof DeployFormValues, value: string) => void;
+  countInvalid: boolean;
+  /** The meeting URL input, focused when the dialog opens. */
+  urlRef: Ref<HTMLInputElement>;
+}) {
+  return (
+    <>
+      <label className="flex flex-col gap-1 text-[12px] text-muted">
+        Pool
+        <input className="input" value={pool} readOnly />
+      </label>
+      <label className="flex flex-col gap-1 text-[12px] text-muted">
+        Meeting URL
+        <input
+          ref={urlRef}
+          className="input"
+          type="url"
+          placeholder="https://zoom.us/j/…"
+          value={values.meetingUrl}
+          onChange={(e) => onChange("meetingUrl", e.target.value)}
+        />
+      </label>
+      <div className="grid grid-cols-2 gap-3">
+        <label className="flex flex-col gap-1 text-[12px] text-muted">
+          Count
+          <input
+            className="input"
+            type="number"
+            min={1}
+            max={MAX_BATCH}
+            value={values.count}
+            aria-invalid={countInvalid || undefined}
+            onChange={(e) => onChange("count", e.target.value)}
+          />
+        </label>
+        <label className="flex flex-col gap-1 text-[12px] text-muted">
+          Priority (optional)
+          <input className="input" type="number" placeholder="pool default" value={values.priority} onChange={(e) => onChange("priority", e.target.value)} />
+        </label>
+      </div>
+    </>
+  );
+}
