@@ -61,6 +61,8 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             closing::answer_close,
         ])
         .events(collect_events![ChangeEvent, closing::CloseRequested])
+        // The core's limit, so the deploy form checks the same number.
+        .constant("MAX_BATCH", berth_core::lifecycle::MAX_BATCH)
         // One TypeScript type per Rust type (not separate serialize and
         // deserialize shapes): outputs are only serialized, inputs only
         // deserialized, and `Option` fields are always present (as `null`).

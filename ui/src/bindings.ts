@@ -85,6 +85,9 @@ export const events = {
 	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 };
 
+/* Constants */
+export const MAX_BATCH = 100 as const;
+
 /* Types */
 /**  A preview of what the account source returns. */
 export type AccountPreview = {

@@ -1,9 +1,10 @@
 import { useState } from "react";
+import { MAX_BATCH } from "../../bindings";
 import { useDeployBots } from "../queries";
 import { needsRefreshPrompt } from "../refreshPrompt";
 
-/** Most bots one deploy batch may create (the core's limit). */
-export const MAX_BATCH = 100;
+/** Most bots one deploy batch may create: the core's limit, from the bindings. */
+export { MAX_BATCH };
 
 const WHOLE = /^-?\d+$/;
 
