@@ -94,7 +94,7 @@ pub struct PlatformState {
     pub checked: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
     /// Consecutive failed deploys, from any instance.
     pub deploy_failures: i32,
-    /// No new deploy before this time (see [`deploy_backoff`]).
+    /// No new deploy before this time (see [`super::deploy_backoff`]).
     pub deploy_retry_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The last failed deploy's error.
     pub last_deploy_error: Option<String>,
