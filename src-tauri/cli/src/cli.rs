@@ -4,11 +4,16 @@
 //! here with the core's own `FromStr`, so a bad value is refused before
 //! anything runs, with the core's message naming the valid values.
 
-use berth_core::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
 use berth_core::webhook::EventType;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
+
+mod values;
+use values::{
+    bot_id, bot_status, dev_flag, event_type, failure_rate, meeting_platform, meeting_url, millis,
+    platform_kind, priority, queue_timeout_ms, slot_status, token_scope,
+};
 
 /// Berth: a pool of meeting-bot slots across deployment platforms.
 #[derive(Debug, Parser)]
@@ -353,149 +358,5 @@ pub struct SimSetArgs {
     pub list_fails: Option<bool>,
 }
 
-/// `BERTH_DEV`'s value (clap passes `true` for a bare `--dev`).
-fn dev_flag(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "" | "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(format!(
-            "BERTH_DEV={other:?} is not a boolean; use 1/0, true/false, yes/no or on/off"
-        )),
-    }
-}
-
-fn core_enum<T: std::str::FromStr<Err = berth_core::Error>>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|e: berth_core::Error| e.to_string())
-}
-
-fn event_type(s: &str) -> Result<EventType, String> {
-    core_enum(&s.trim().to_ascii_lowercase())
-}
-
-fn meeting_platform(s: &str) -> Result<MeetingPlatform, String> {
-    core_enum(&s.trim().to_ascii_lowercase())
-}
-
-fn platform_kind(s: &str) -> Result<PlatformKind, String> {
-    core_enum(&s.trim().to_ascii_lowercase())
-}
-
-fn slot_status(s: &str) -> Result<SlotStatus, String> {
-    core_enum(&s.trim().to_ascii_lowercase())
-}
-
-fn bot_status(s: &str) -> Result<BotStatus, String> {
-    core_enum(&s.trim().to_ascii_uppercase().replace('-', "_"))
-}
-
-fn token_scope(s: &str) -> Result<berth_core::token::Scope, String> {
-    core_enum(&s.trim().to_ascii_lowercase())
-}
-
-fn meeting_url(s: &str) -> Result<String, String> {
-    let url = s.trim();
-    if url.is_empty() {
-        return Err("must not be empty".into());
-    }
-    Ok(url.to_string())
-}
-
-fn whole(s: &str) -> Result<u64, String> {
-    s.trim()
-        .parse::<u64>()
-        .map_err(|_| format!("expected a whole number, got {s:?}"))
-}
-
-fn bot_id(s: &str) -> Result<i64, String> {
-    match whole(s)? {
-        0 => Err("bot ids start at 1".into()),
-        n => i64::try_from(n).map_err(|_| format!("{n} is too large for a bot id")),
-    }
-}
-
-fn priority(s: &str) -> Result<i32, String> {
-    let n: i64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a whole number, got {s:?} (0 or more; lower goes first)"))?;
-    i32::try_from(n)
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| format!("must be from 0 to {}, got {n}", i32::MAX))
-}
-
-fn queue_timeout_ms(s: &str) -> Result<i32, String> {
-    let max = MAX_REQUEST_QUEUE_TIMEOUT_MS;
-    let n = whole(s).map_err(|e| format!("{e} (milliseconds, 0 to {max})"))?;
-    if n > u64::from(max) {
-        return Err(format!("must be from 0 to {max} ms (10 min), got {n}"));
-    }
-    Ok(n as i32)
-}
-
-fn millis(s: &str) -> Result<i32, String> {
-    let n = whole(s)?;
-    i32::try_from(n).map_err(|_| format!("must be from 0 to {} ms, got {n}", i32::MAX))
-}
-
-fn failure_rate(s: &str) -> Result<f64, String> {
-    let f: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a number from 0 to 1, got {s:?}"))?;
-    if !(0.0..=1.0).contains(&f) {
-        return Err(format!("must be from 0 to 1, got {f}"));
-    }
-    Ok(f)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_is_well_formed() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn values_are_parsed_with_the_core_vocabulary() {
-        assert_eq!(bot_status("in-call").unwrap(), BotStatus::InCall);
-        assert_eq!(bot_status("done").unwrap(), BotStatus::Done);
-        assert_eq!(bot_status("call-ended").unwrap(), BotStatus::CallEnded);
-        assert!(meeting_platform("teams")
-            .unwrap_err()
-            .contains("google-meet, microsoft-teams, zoom"));
-        assert_eq!(platform_kind("K8S").unwrap(), PlatformKind::K8s);
-        assert!(queue_timeout_ms("700000")
-            .unwrap_err()
-            .contains("0 to 600000"));
-        assert_eq!(queue_timeout_ms("600000").unwrap(), 600_000);
-        assert!(failure_rate("1.5").is_err());
-        assert!(bot_id("0").is_err());
-        assert_eq!(dev_flag("1"), Ok(true));
-        assert_eq!(dev_flag("Off"), Ok(false));
-        assert!(dev_flag("banana").unwrap_err().contains("BERTH_DEV"));
-    }
-
-    #[test]
-    fn statuses_may_be_comma_separated_and_repeated() {
-        let cli = Cli::try_parse_from([
-            "berth",
-            "slots",
-            "--status",
-            "idle,busy",
-            "--status",
-            "error",
-        ])
-        .unwrap();
-        let Command::Slots(args) = cli.command else {
-            panic!("slots")
-        };
-        assert_eq!(
-            args.status,
-            vec![SlotStatus::Idle, SlotStatus::Busy, SlotStatus::Error]
-        );
-    }
-}
+mod tests;

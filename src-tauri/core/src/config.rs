@@ -7,13 +7,18 @@
 //! deployment's declared configuration; values not set here come from the
 //! database, else from defaults.
 
+mod coolify;
+mod platforms;
 pub mod var;
+
+pub use coolify::{CoolifyConfig, DEFAULT_COOLIFY_APP_PREFIX};
+use platforms::{parse_priority, DEV_PRIORITY};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind};
-use crate::platform::secret::TokenSource;
-use crate::settings::rules::{Range, BOT_LIMIT, GLOBAL_QUEUE_TIMEOUT_MS, QUEUE_TIMEOUT_MS};
-use var::{number, text, Lookup};
+
+use crate::settings::rules::{Range, GLOBAL_QUEUE_TIMEOUT_MS};
+use var::{number, Lookup};
 
 /// A value and the environment variable that fixed it, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,32 +97,6 @@ pub const DEFAULT_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 900_000;
 /// Shortest heartbeat timeout (other than 0, off): bots need a margin.
 pub const MIN_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 10_000;
 
-/// Where and how the Coolify adapter works. Holds no secret: the API token
-/// is read from its [`TokenSource`] when the adapter is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoolifyConfig {
-    /// API base URL, without a trailing slash (`https://coolify.example.com/api/v1`).
-    pub api_url: String,
-    /// Project the pool's applications are created in.
-    pub project_uuid: String,
-    /// Server they run on.
-    pub server_uuid: String,
-    /// Docker network destination on that server, if the server has several.
-    pub destination_uuid: Option<String>,
-    /// Environment of the project, by name...
-    pub environment_name: Option<String>,
-    /// ...or by UUID (at least one of the two is set).
-    pub environment_uuid: Option<String>,
-    /// Where the API token comes from.
-    pub token_source: TokenSource,
-    /// Owner marker: Berth's applications are named `<prefix><slot name>`;
-    /// only applications with this prefix are listed, adopted or removed.
-    pub app_prefix: String,
-}
-
-/// Default owner-marker prefix of Berth's Coolify applications.
-pub const DEFAULT_COOLIFY_APP_PREFIX: &str = "berth-";
-
 /// Everything Berth reads from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvConfig {
@@ -148,27 +127,6 @@ pub const DEFAULT_POOL_MAX_SIZE: u32 = 100;
 /// Default priority of a request (lower goes first).
 pub const DEFAULT_PRIORITY: i32 = 100;
 
-const DEV_PRIORITY: &[PlatformKind] =
-    &[PlatformKind::K8s, PlatformKind::Aws, PlatformKind::Coolify];
-
-fn dev_limit(kind: PlatformKind) -> u32 {
-    match kind {
-        PlatformKind::K8s => 4,
-        PlatformKind::Aws => 6,
-        PlatformKind::Coolify => 8,
-        PlatformKind::Local => 10,
-    }
-}
-
-fn dev_queue_timeout_ms(kind: PlatformKind) -> u32 {
-    match kind {
-        PlatformKind::K8s => 4_000,
-        PlatformKind::Aws => 2_000,
-        PlatformKind::Coolify => 6_000,
-        PlatformKind::Local => 2_000,
-    }
-}
-
 fn invalid(var: &str, message: String) -> Error {
     Error::config(ErrorCode::ConfigInvalid, var, message)
 }
@@ -176,156 +134,6 @@ fn invalid(var: &str, message: String) -> Error {
 /// A range of a configuration-only number (pool sizes, job intervals).
 const fn range(min: u32, max: u32) -> Range {
     Range { min, max }
-}
-
-fn parse_priority(raw: &str, dev: bool) -> Result<Vec<PlatformKind>> {
-    const VAR: &str = "PLATFORM_PRIORITY";
-    if raw.trim().is_empty() {
-        return Err(Error::config(
-            ErrorCode::ConfigMissing,
-            VAR,
-            "must not be empty; list platforms by priority, e.g. PLATFORM_PRIORITY=k8s,aws,coolify",
-        ));
-    }
-    let mut out = Vec::new();
-    for (i, part) in raw.split(',').enumerate() {
-        let name = part.trim();
-        if name.is_empty() {
-            return Err(invalid(VAR, format!("entry {} is empty in {raw:?}", i + 1)));
-        }
-        let kind: PlatformKind = name.to_ascii_lowercase().parse().map_err(|_| {
-            let expected = if dev {
-                "k8s, aws, coolify or local"
-            } else {
-                "k8s, aws or coolify"
-            };
-            invalid(
-                VAR,
-                format!("unknown platform {name:?}; expected {expected}"),
-            )
-        })?;
-        if kind == PlatformKind::Local && !dev {
-            return Err(Error::config(
-                ErrorCode::PlatformRefused,
-                VAR,
-                "`local` is not allowed outside development mode (production safety); run with --dev to use the simulator",
-            ));
-        }
-        if out.contains(&kind) {
-            return Err(invalid(VAR, format!("lists {name:?} twice")));
-        }
-        out.push(kind);
-    }
-    Ok(out)
-}
-
-impl CoolifyConfig {
-    /// Reads Coolify's settings from `get` (a variable lookup). Called at
-    /// start-up only when Coolify is an enabled platform outside development
-    /// mode; a platform that is not enabled needs none of these. Every
-    /// missing required variable is named at once; the error's variable is
-    /// the first of them.
-    pub fn parse(get: &Lookup<'_>) -> Result<CoolifyConfig> {
-        parse_coolify(get)
-    }
-}
-
-fn parse_coolify(get: &Lookup<'_>) -> Result<CoolifyConfig> {
-    let mut missing = Vec::new();
-    let mut need = |var: &'static str| {
-        let v = text(get, var);
-        if v.is_none() {
-            missing.push(var);
-        }
-        v.unwrap_or_default()
-    };
-    let api_url = need("COOLIFY_API_URL");
-    let project_uuid = need("COOLIFY_PROJECT_UUID");
-    let server_uuid = need("COOLIFY_SERVER_UUID");
-    let environment_name = text(get, "COOLIFY_ENVIRONMENT_NAME");
-    let environment_uuid = text(get, "COOLIFY_ENVIRONMENT_UUID");
-    if environment_name.is_none() && environment_uuid.is_none() {
-        missing.push("COOLIFY_ENVIRONMENT_NAME (or COOLIFY_ENVIRONMENT_UUID)");
-    }
-    if let Some(first) = missing.first() {
-        let var = first.split(' ').next().unwrap_or(first);
-        return Err(Error::config(
-            ErrorCode::ConfigMissing,
-            var,
-            format!(
-                "coolify is an enabled platform (in PLATFORM_PRIORITY with COOLIFY_BOT_LIMIT) but its configuration is incomplete; missing: {}",
-                missing.join(", ")
-            ),
-        ));
-    }
-    let url = api_url.trim_end_matches('/').to_string();
-    let parsed = reqwest::Url::parse(&url).map_err(|e| {
-        invalid(
-            "COOLIFY_API_URL",
-            format!("is not a URL ({e}): {api_url:?}"),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(invalid(
-            "COOLIFY_API_URL",
-            format!("must be an http(s) URL such as https://coolify.example.com/api/v1, got {api_url:?}"),
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(invalid(
-            "COOLIFY_API_URL",
-            "must not carry credentials; the API token comes from COOLIFY_TOKEN_SOURCE".into(),
-        ));
-    }
-    let token_source = match text(get, "COOLIFY_TOKEN_SOURCE").as_deref() {
-        None | Some("keychain") => TokenSource::Keychain,
-        Some("env") => TokenSource::Env,
-        Some(other) => {
-            return Err(invalid(
-                "COOLIFY_TOKEN_SOURCE",
-                format!("must be keychain or env, got {other:?}"),
-            ))
-        }
-    };
-    let token_set = text(get, "COOLIFY_API_TOKEN").is_some();
-    match token_source {
-        TokenSource::Env if !token_set => {
-            return Err(Error::config(
-                ErrorCode::ConfigMissing,
-                "COOLIFY_API_TOKEN",
-                "is required when COOLIFY_TOKEN_SOURCE=env",
-            ))
-        }
-        TokenSource::Keychain if token_set => {
-            // Never pick a plain-text token over the keychain silently.
-            return Err(invalid(
-                "COOLIFY_API_TOKEN",
-                "is set, but the token is read from the OS keychain (COOLIFY_TOKEN_SOURCE unset or keychain); set COOLIFY_TOKEN_SOURCE=env to use the variable, or unset it".into(),
-            ));
-        }
-        _ => {}
-    }
-    let app_prefix =
-        text(get, "COOLIFY_APP_PREFIX").unwrap_or_else(|| DEFAULT_COOLIFY_APP_PREFIX.to_string());
-    if !app_prefix
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(
-            "COOLIFY_APP_PREFIX",
-            format!("may hold only letters, digits, '-' and '_', got {app_prefix:?}"),
-        ));
-    }
-    Ok(CoolifyConfig {
-        api_url: url,
-        project_uuid,
-        server_uuid,
-        destination_uuid: text(get, "COOLIFY_DESTINATION_UUID"),
-        environment_name,
-        environment_uuid,
-        token_source,
-        app_prefix,
-    })
 }
 
 impl EnvConfig {
@@ -362,63 +170,7 @@ impl EnvConfig {
             }
         };
 
-        let mut platforms = Vec::new();
-        for kind in PlatformKind::ALL {
-            let limit_var = format!("{}_BOT_LIMIT", kind.env_prefix());
-            let timeout_var = format!("{}_QUEUE_TIMEOUT_MS", kind.env_prefix());
-            let limit = number(get, &limit_var, BOT_LIMIT)?;
-            let timeout = number(get, &timeout_var, QUEUE_TIMEOUT_MS)?;
-            let Some(position) = priority.value.iter().position(|k| k == kind) else {
-                if limit.is_some() || timeout.is_some() {
-                    warnings.push(format!(
-                        "{} is not in PLATFORM_PRIORITY; {limit_var}/{timeout_var} are ignored",
-                        kind.as_str()
-                    ));
-                }
-                continue;
-            };
-            let bot_limit = match limit {
-                Some(n) => Setting::pinned(n, &limit_var),
-                None if dev => Setting::default(dev_limit(*kind)),
-                None => {
-                    warnings.push(format!(
-                        "{} is skipped: {limit_var} is not set",
-                        kind.as_str()
-                    ));
-                    continue;
-                }
-            };
-            let queue_timeout_ms = match timeout {
-                Some(n) => Setting::pinned(n, &timeout_var),
-                None if dev => Setting::default(dev_queue_timeout_ms(*kind)),
-                None => Setting::default(kind.default_queue_timeout_ms()),
-            };
-            platforms.push((
-                position,
-                PlatformConfig {
-                    kind: *kind,
-                    bot_limit,
-                    queue_timeout_ms,
-                },
-            ));
-        }
-        platforms.sort_by_key(|(position, _)| *position);
-        let platforms: Vec<PlatformConfig> = platforms.into_iter().map(|(_, p)| p).collect();
-        if platforms.is_empty() {
-            let vars: Vec<String> = priority
-                .value
-                .iter()
-                .map(|k| format!("{}_BOT_LIMIT", k.env_prefix()))
-                .collect();
-            return Err(Error::config(
-                ErrorCode::ConfigMissing,
-                "PLATFORM_PRIORITY",
-                format!(
-                    "no listed platform has a bot limit; set at least one of {}",
-                    vars.join(", ")
-                ),
-            ));
-        }
+        let platforms = platforms::parse(get, &priority.value, dev, &mut warnings)?;
 
         let global_queue_timeout_ms =
             match number(get, "GLOBAL_QUEUE_TIMEOUT_MS", GLOBAL_QUEUE_TIMEOUT_MS)? {

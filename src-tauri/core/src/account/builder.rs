@@ -15,7 +15,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use super::role::{quote_ident as quote, QUERY_ROLE};
-use crate::definition::{Comparator, Direction, Parameter, ParameterType, QueryBuilder, SqlQuery};
+use crate::definition::{
+    Comparator, Direction, Filter, Parameter, ParameterType, QueryBuilder, SqlQuery,
+};
 use crate::error::{Error, ErrorCode, Result};
 
 /// One column of a table, as the query role sees it.
@@ -167,13 +169,6 @@ fn parameter(n: usize, value: &serde_json::Value) -> Result<Parameter> {
 /// columns (else `query_refused`, naming the real ones); identifiers are
 /// quoted, values bound and cast to their column's type. Pure.
 pub fn compile(b: &QueryBuilder, table: &TableColumns) -> Result<SqlQuery> {
-    let mut parameters: Vec<Parameter> = Vec::new();
-    let mut bind = |value: &serde_json::Value, data_type: &str| -> Result<String> {
-        let p = parameter(parameters.len() + 1, value)?;
-        let text = format!("CAST(:{} AS {data_type})", p.name);
-        parameters.push(p);
-        Ok(text)
-    };
     let selected: Vec<String> = if b.columns.is_empty() {
         table.columns.iter().map(|c| quote(&c.name)).collect()
     } else {
@@ -188,55 +183,12 @@ pub fn compile(b: &QueryBuilder, table: &TableColumns) -> Result<SqlQuery> {
         quote(&table.schema),
         quote(&table.table)
     );
-    let mut conditions = Vec::with_capacity(b.filters.len());
-    for f in &b.filters {
-        let col = table.column(&f.column)?;
-        let name = quote(&col.name);
-        let ty = col.data_type.as_str();
-        let condition = match f.op {
-            Comparator::IsNull => format!("{name} IS NULL"),
-            Comparator::IsNotNull => format!("{name} IS NOT NULL"),
-            Comparator::Like => {
-                let p = parameter(0, &f.value)?;
-                format!("CAST({name} AS text) LIKE {}", bind(&p.value, "text")?)
-            }
-            Comparator::In | Comparator::NotIn => {
-                let items = f
-                    .value
-                    .as_array()
-                    .filter(|a| !a.is_empty())
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorCode::DefinitionInvalid,
-                            format!("{} {}: takes a non-empty list", f.column, f.op.as_str()),
-                        )
-                    })?;
-                let list = items
-                    .iter()
-                    .map(|v| bind(v, ty))
-                    .collect::<Result<Vec<_>>>()?
-                    .join(", ");
-                let not = if f.op == Comparator::NotIn {
-                    "NOT "
-                } else {
-                    ""
-                };
-                format!("{name} {not}IN ({list})")
-            }
-            op => {
-                let sym = match op {
-                    Comparator::Eq => "=",
-                    Comparator::Ne => "<>",
-                    Comparator::Lt => "<",
-                    Comparator::Le => "<=",
-                    Comparator::Gt => ">",
-                    _ => ">=",
-                };
-                format!("{name} {sym} {}", bind(&f.value, ty)?)
-            }
-        };
-        conditions.push(condition);
-    }
+    let mut binder = Binder::default();
+    let conditions = b
+        .filters
+        .iter()
+        .map(|f| condition(f, table, &mut binder))
+        .collect::<Result<Vec<_>>>()?;
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
@@ -263,7 +215,76 @@ pub fn compile(b: &QueryBuilder, table: &TableColumns) -> Result<SqlQuery> {
     }
     Ok(SqlQuery {
         select: sql,
-        parameters,
+        parameters: binder.parameters,
+    })
+}
+
+/// The parameters of one query, numbered in the order they are bound.
+#[derive(Default)]
+struct Binder {
+    parameters: Vec<Parameter>,
+}
+
+impl Binder {
+    /// Binds `value` as the next parameter, cast to `data_type`; returns
+    /// the placeholder text.
+    fn bind(&mut self, value: &serde_json::Value, data_type: &str) -> Result<String> {
+        let p = parameter(self.parameters.len() + 1, value)?;
+        let text = format!("CAST(:{} AS {data_type})", p.name);
+        self.parameters.push(p);
+        Ok(text)
+    }
+}
+
+/// One filter as a `WHERE` condition on its (checked) column.
+fn condition(f: &Filter, table: &TableColumns, binder: &mut Binder) -> Result<String> {
+    let col = table.column(&f.column)?;
+    let name = quote(&col.name);
+    let ty = col.data_type.as_str();
+    Ok(match f.op {
+        Comparator::IsNull => format!("{name} IS NULL"),
+        Comparator::IsNotNull => format!("{name} IS NOT NULL"),
+        Comparator::Like => {
+            let p = parameter(0, &f.value)?;
+            format!(
+                "CAST({name} AS text) LIKE {}",
+                binder.bind(&p.value, "text")?
+            )
+        }
+        Comparator::In | Comparator::NotIn => {
+            let items = f
+                .value
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::DefinitionInvalid,
+                        format!("{} {}: takes a non-empty list", f.column, f.op.as_str()),
+                    )
+                })?;
+            let list = items
+                .iter()
+                .map(|v| binder.bind(v, ty))
+                .collect::<Result<Vec<_>>>()?
+                .join(", ");
+            let not = if f.op == Comparator::NotIn {
+                "NOT "
+            } else {
+                ""
+            };
+            format!("{name} {not}IN ({list})")
+        }
+        op => {
+            let sym = match op {
+                Comparator::Eq => "=",
+                Comparator::Ne => "<>",
+                Comparator::Lt => "<",
+                Comparator::Le => "<=",
+                Comparator::Gt => ">",
+                _ => ">=",
+            };
+            format!("{name} {sym} {}", binder.bind(&f.value, ty)?)
+        }
     })
 }
 
@@ -275,138 +296,4 @@ pub async fn build(options: &PgConnectOptions, b: &QueryBuilder) -> Result<SqlQu
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::definition::{Filter, Sort};
-
-    fn accounts() -> TableColumns {
-        TableColumns {
-            schema: "public".into(),
-            table: "accounts".into(),
-            columns: [
-                "id:bigint",
-                "email:text",
-                "status:text",
-                "Pack Count:integer",
-            ]
-            .iter()
-            .map(|s| {
-                let (n, t) = s.split_once(':').unwrap();
-                ColumnInfo {
-                    name: n.into(),
-                    data_type: t.into(),
-                }
-            })
-            .collect(),
-        }
-    }
-
-    fn builder(filters: Vec<Filter>) -> QueryBuilder {
-        QueryBuilder {
-            table: "accounts".into(),
-            columns: vec!["id".into(), "email".into()],
-            filters,
-            sort: vec![Sort {
-                column: "Pack Count".into(),
-                direction: Direction::Desc,
-            }],
-            limit: Some(5),
-        }
-    }
-
-    #[test]
-    fn compiles_quoted_names_and_bound_values() {
-        let q = compile(
-            &builder(vec![
-                Filter {
-                    column: "status".into(),
-                    op: Comparator::In,
-                    value: serde_json::json!(["available", "x'); DROP TABLE bots;--"]),
-                },
-                Filter {
-                    column: "Pack Count".into(),
-                    op: Comparator::Ge,
-                    value: serde_json::json!(10),
-                },
-                Filter {
-                    column: "email".into(),
-                    op: Comparator::IsNotNull,
-                    value: serde_json::Value::Null,
-                },
-            ]),
-            &accounts(),
-        )
-        .expect("compiles");
-        assert_eq!(
-            q.select,
-            "SELECT \"id\", \"email\" FROM \"public\".\"accounts\" WHERE \"status\" IN (CAST(:p1 AS text), CAST(:p2 AS text)) AND \"Pack Count\" >= CAST(:p3 AS integer) AND \"email\" IS NOT NULL ORDER BY \"Pack Count\" DESC LIMIT 5"
-        );
-        let values: Vec<_> = q
-            .parameters
-            .iter()
-            .map(|p| (p.kind, p.value.clone()))
-            .collect();
-        assert_eq!(
-            values,
-            vec![
-                (ParameterType::String, serde_json::json!("available")),
-                (
-                    ParameterType::String,
-                    serde_json::json!("x'); DROP TABLE bots;--")
-                ),
-                (ParameterType::Int, serde_json::json!(10)),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_name_that_is_not_a_column_is_refused_wherever_it_appears() {
-        let evil = "id\" FROM bots; DROP TABLE bots; --";
-        let cases = [
-            QueryBuilder {
-                columns: vec![evil.into()],
-                ..builder(vec![])
-            },
-            builder(vec![Filter {
-                column: evil.into(),
-                op: Comparator::Eq,
-                value: serde_json::json!(1),
-            }]),
-            QueryBuilder {
-                sort: vec![Sort {
-                    column: evil.into(),
-                    direction: Direction::Asc,
-                }],
-                ..builder(vec![])
-            },
-        ];
-        for b in cases {
-            let e = compile(&b, &accounts()).expect_err("refused");
-            assert_eq!(e.code(), ErrorCode::QueryRefused, "{e}");
-            assert!(e.to_string().contains("is not a column"), "{e}");
-            assert!(
-                e.to_string().contains("id, email, status, Pack Count"),
-                "{e}"
-            );
-        }
-    }
-
-    #[test]
-    fn every_column_when_none_are_chosen() {
-        let q = compile(
-            &QueryBuilder {
-                columns: vec![],
-                sort: vec![],
-                limit: None,
-                ..builder(vec![])
-            },
-            &accounts(),
-        )
-        .unwrap();
-        assert_eq!(
-            q.select,
-            "SELECT \"id\", \"email\", \"status\", \"Pack Count\" FROM \"public\".\"accounts\""
-        );
-        assert!(q.parameters.is_empty());
-    }
-}
+mod tests;

@@ -4,10 +4,12 @@
 //! the simulator ([`sim::SimPlatform`]) used for `local` and for every
 //! platform in development mode.
 
+mod backoff;
 pub mod call;
 pub mod coolify;
 #[cfg(feature = "cloud")]
 pub mod ecs;
+mod health;
 pub mod image;
 #[cfg(feature = "cloud")]
 pub mod kube;
@@ -15,7 +17,14 @@ pub mod naming;
 pub mod secret;
 pub mod sim;
 
+pub use backoff::{
+    deploy_backoff, record_deploy_failure, record_deploy_success, DEPLOY_BACKOFF_BASE_MS,
+    DEPLOY_BACKOFF_MAX_MS,
+};
 pub use call::FailureKind;
+pub use health::{
+    record_health, record_health_detail, shared_health, shared_state, Health, PlatformState,
+};
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -151,230 +160,6 @@ pub struct OwnedWorkload {
     pub workload: Workload,
     /// The slot name its owner marker names; `None` if the platform keeps no such marker.
     pub slot_name: Option<String>,
-}
-
-/// A platform's health as its last check saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
-pub enum Health {
-    /// Answering normally.
-    Healthy,
-    /// Answering, with problems.
-    Degraded,
-    /// Not answering: the router skips it.
-    Down,
-    /// Not checked yet, or the check itself could not run.
-    Unknown,
-}
-
-impl Health {
-    /// The text form stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Healthy => "healthy",
-            Health::Degraded => "degraded",
-            Health::Down => "down",
-            Health::Unknown => "unknown",
-        }
-    }
-
-    fn parse(s: &str) -> Health {
-        match s {
-            "healthy" => Health::Healthy,
-            "degraded" => Health::Degraded,
-            "down" => Health::Down,
-            _ => Health::Unknown,
-        }
-    }
-}
-
-/// Records a health check's result for every instance to see. Returns
-/// whether the recorded health changed.
-pub async fn record_health(
-    db: &sqlx::PgPool,
-    kind: PlatformKind,
-    health: Health,
-    at: chrono::DateTime<chrono::Utc>,
-    by: uuid::Uuid,
-) -> crate::Result<bool> {
-    record_health_detail(db, kind, health, None, at, by).await
-}
-
-/// [`record_health`] with why the platform is not healthy (the failing
-/// check, or its circuit breaker's reason), shown in decision traces.
-pub async fn record_health_detail(
-    db: &sqlx::PgPool,
-    kind: PlatformKind,
-    health: Health,
-    detail: Option<&str>,
-    at: chrono::DateTime<chrono::Utc>,
-    by: uuid::Uuid,
-) -> crate::Result<bool> {
-    let previous: Option<String> = sqlx::query_scalar(
-        "WITH old AS (SELECT health FROM platform_health WHERE platform = $1)
-         INSERT INTO platform_health (platform, health, checked_at, checked_by, detail) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (platform) DO UPDATE SET health = $2, checked_at = $3, checked_by = $4, detail = $5
-         RETURNING (SELECT health FROM old)",
-    )
-    .bind(kind.as_str())
-    .bind(health.as_str())
-    .bind(at)
-    .bind(by)
-    .bind(detail)
-    .fetch_one(db)
-    .await?;
-    Ok(previous.as_deref() != Some(health.as_str()))
-}
-
-/// A platform's state as every instance routes by it: its last health
-/// check (by whichever instance ran it) and its run of failed deploys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformState {
-    /// The last check's health; `Unknown` when it is older than the
-    /// maximum age asked for (the instance that checked may be gone).
-    pub health: Health,
-    /// Why it is not healthy, as the checking instance recorded it.
-    pub detail: Option<String>,
-    /// When it was checked, and by which instance (none for a platform
-    /// only its deploys were ever recorded for).
-    pub checked: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
-    /// Consecutive failed deploys, from any instance.
-    pub deploy_failures: i32,
-    /// No new deploy before this time (see [`deploy_backoff`]).
-    pub deploy_retry_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The last failed deploy's error.
-    pub last_deploy_error: Option<String>,
-}
-
-/// Every platform's shared state; a check older than `max_age` reads as
-/// `Unknown`, never as what it said.
-pub async fn shared_state(
-    db: &sqlx::PgPool,
-    now: chrono::DateTime<chrono::Utc>,
-    max_age: chrono::Duration,
-) -> crate::Result<HashMap<PlatformKind, PlatformState>> {
-    type Row = (
-        String,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        uuid::Uuid,
-        Option<String>,
-        i32,
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT platform, health, checked_at, checked_by, detail, deploy_failures, deploy_retry_at,
-                last_deploy_error
-         FROM platform_health",
-    )
-    .fetch_all(db)
-    .await?;
-    let mut out = HashMap::new();
-    for (platform, health, at, by, detail, failures, retry_at, last_error) in rows {
-        let kind: PlatformKind = platform.parse()?;
-        let checked = (!by.is_nil()).then_some((at, by));
-        let fresh = checked.is_some() && now - at <= max_age;
-        out.insert(
-            kind,
-            PlatformState {
-                health: if fresh {
-                    Health::parse(&health)
-                } else {
-                    Health::Unknown
-                },
-                detail: if fresh { detail } else { None },
-                checked,
-                deploy_failures: failures,
-                deploy_retry_at: retry_at,
-                last_deploy_error: last_error,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// The health each platform's last check found; a check older than
-/// `max_age` (or none at all) is `Unknown`, never `Healthy`. A platform that
-/// answers its checks while two or more deploys in a row failed there (and
-/// its backoff runs) is `Degraded`.
-pub async fn shared_health(
-    db: &sqlx::PgPool,
-    now: chrono::DateTime<chrono::Utc>,
-    max_age: chrono::Duration,
-) -> crate::Result<HashMap<PlatformKind, Health>> {
-    Ok(shared_state(db, now, max_age)
-        .await?
-        .into_iter()
-        .filter(|(_, s)| s.checked.is_some())
-        .map(|(kind, s)| {
-            let failing = s.deploy_failures >= 2 && s.deploy_retry_at.is_some_and(|t| t > now);
-            let health = match s.health {
-                Health::Healthy if failing => Health::Degraded,
-                h => h,
-            };
-            (kind, health)
-        })
-        .collect())
-}
-
-/// First wait after a failed deploy on a platform.
-pub const DEPLOY_BACKOFF_BASE_MS: i64 = 1_000;
-/// Longest wait between deploys onto a platform whose deploys keep failing.
-pub const DEPLOY_BACKOFF_MAX_MS: i64 = 60_000;
-
-/// How long no new deploy goes onto a platform after `failures`
-/// consecutive failed deploys there: 1 s, doubling, at most 60 s.
-pub fn deploy_backoff(failures: i32) -> chrono::Duration {
-    let doublings = (failures.max(1) - 1).min(16) as u32;
-    chrono::Duration::milliseconds((DEPLOY_BACKOFF_BASE_MS << doublings).min(DEPLOY_BACKOFF_MAX_MS))
-}
-
-/// Records a failed deploy on `kind` (by any instance): the run of
-/// failures grows and no new deploy goes there before the backoff for it
-/// has passed. Returns the run's length.
-pub async fn record_deploy_failure(
-    db: &sqlx::PgPool,
-    kind: PlatformKind,
-    error: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> crate::Result<i32> {
-    // The wait is computed here from the new count, so concurrent failures
-    // from several instances each lengthen it once.
-    let failures: i32 = sqlx::query_scalar(
-        "INSERT INTO platform_health (platform, health, checked_at, checked_by, deploy_failures,
-                                      deploy_retry_at, last_deploy_error)
-         VALUES ($1, 'unknown', to_timestamp(0), '00000000-0000-0000-0000-000000000000', 1,
-                 $3 + make_interval(secs => $4::float8 / 1000), $2)
-         ON CONFLICT (platform) DO UPDATE SET
-             deploy_failures = platform_health.deploy_failures + 1,
-             deploy_retry_at = $3 + make_interval(secs =>
-                 LEAST($4::float8 * power(2, LEAST(platform_health.deploy_failures, 16)), $5::float8) / 1000),
-             last_deploy_error = $2
-         RETURNING deploy_failures",
-    )
-    .bind(kind.as_str())
-    .bind(error)
-    .bind(now)
-    .bind(DEPLOY_BACKOFF_BASE_MS as f64)
-    .bind(DEPLOY_BACKOFF_MAX_MS as f64)
-    .fetch_one(db)
-    .await?;
-    Ok(failures)
-}
-
-/// Records a successful deploy on `kind`: its run of failures ends. Writes
-/// nothing when there was none.
-pub async fn record_deploy_success(db: &sqlx::PgPool, kind: PlatformKind) -> crate::Result<()> {
-    sqlx::query(
-        "UPDATE platform_health SET deploy_failures = 0, deploy_retry_at = NULL, last_deploy_error = NULL
-         WHERE platform = $1 AND deploy_failures > 0",
-    )
-    .bind(kind.as_str())
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// A platform call's failure.

@@ -206,52 +206,44 @@ impl Router {
             return Ok(Err(entry(Some(kind), Decision::Full, detail, now)));
         }
         let waited = (until - now).num_milliseconds();
-        let mut tx = self.db.begin().await?;
-        queue::enter(
-            &mut tx,
-            w.bot_id,
-            w.priority,
-            w.queued_at,
-            Stage::Platform(kind, until),
-        )
-        .await?;
         let waiting = format!("{detail}; waiting up to {waited} ms");
-        bot::trace(
-            &mut tx,
-            w.bot_id,
-            &entry(Some(kind), Decision::Waiting, waiting, now),
-        )
-        .await?;
-        tx.commit().await?;
-        self.feed.publish(&[Topic::Queue, Topic::Bots]);
-        Ok(Ok(self.queued(w.bot_id, Some(kind), until).await?))
+        let trace = entry(Some(kind), Decision::Waiting, waiting, now);
+        Ok(Ok(self.enter_queue(w, Some(kind), until, trace).await?))
     }
 
     /// Every platform exhausted: the global queue, until the request's
     /// deadline (counted from its creation, not from now: the request's
     /// timeout bounds its whole wait for capacity).
     async fn enter_global(&self, w: &Waiting) -> Result<DeployOutcome> {
-        let now = self.clock.now();
-        let until = w.deadline;
-        let mut tx = self.db.begin().await?;
-        queue::enter(
-            &mut tx,
-            w.bot_id,
-            w.priority,
-            w.queued_at,
-            Stage::Global(until),
-        )
-        .await?;
         let queued = entry(
             None,
             Decision::Queued,
             "every platform exhausted; in the global queue",
-            now,
+            self.clock.now(),
         );
-        bot::trace(&mut tx, w.bot_id, &queued).await?;
+        self.enter_queue(w, None, w.deadline, queued).await
+    }
+
+    /// Puts the request in the queue — waiting on `waiting_on`, or the
+    /// global queue — until `until`, with `trace` in the same transaction;
+    /// publishes the queue and bots topics.
+    async fn enter_queue(
+        &self,
+        w: &Waiting,
+        waiting_on: Option<PlatformKind>,
+        until: DateTime<Utc>,
+        trace: bot::TraceEntry,
+    ) -> Result<DeployOutcome> {
+        let stage = match waiting_on {
+            Some(kind) => Stage::Platform(kind, until),
+            None => Stage::Global(until),
+        };
+        let mut tx = self.db.begin().await?;
+        queue::enter(&mut tx, w.bot_id, w.priority, w.queued_at, stage).await?;
+        bot::trace(&mut tx, w.bot_id, &trace).await?;
         tx.commit().await?;
         self.feed.publish(&[Topic::Queue, Topic::Bots]);
-        self.queued(w.bot_id, None, until).await
+        self.queued(w.bot_id, waiting_on, until).await
     }
 
     /// The outcome of a request that waits (on `waiting_on`, or in the

@@ -24,15 +24,15 @@
 //! budget, breaker, tracing). The token only ever goes into the
 //! `Authorization` header (marked sensitive); it is never logged.
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::Method;
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::call::{parse_retry_after, Caller, Fault, Policy};
+use super::call::{Caller, Fault, Policy};
 use super::{
     BotSpec, FailureKind, Health, OwnedWorkload, Platform, PlatformError, ResourceSpec, SlotRef,
     Workload, WorkloadState,
@@ -40,87 +40,15 @@ use super::{
 use crate::config::CoolifyConfig;
 use crate::meeting::PlatformKind;
 
+mod api;
+mod app;
+mod lease;
+
+pub use app::{map_status, split_image, Application, START_GRACE};
+
 /// Sees every HTTP answer (method, path, headers); contract tests use it to
 /// check Prism's `sl-violations` header.
 pub type ResponseObserver = Arc<dyn Fn(&Method, &str, &reqwest::header::HeaderMap) + Send + Sync>;
-
-/// An application as Coolify lists it (only the fields Berth reads).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Application {
-    /// Its UUID (Berth's `platform_ref`).
-    pub uuid: String,
-    /// Its name (`<prefix><slot name>` for Berth's).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Its description (reference 003 formats for Berth's).
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Coolify's status text (`running:healthy`, `exited:unhealthy`, ...).
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
-/// Maps Coolify's application status onto [`WorkloadState`]. Coolify
-/// reports `<state>:<health>` (`running:healthy`, `exited:unhealthy`,
-/// `restarting`, `degraded:unhealthy`); it does not tell a clean exit from
-/// a crash, so `exited` is `Stopped`. An unknown text is `Running`: it
-/// exists, and reading it as stopped could end a live bot.
-pub fn map_status(raw: &str) -> WorkloadState {
-    let s = raw.trim().to_ascii_lowercase();
-    let head = s
-        .split([':', '(', ' '])
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    match head.as_str() {
-        "running" | "starting" | "restarting" | "degraded" | "healthy" => WorkloadState::Running,
-        "exited" | "stopped" | "stopping" | "removing" | "created" | "" => WorkloadState::Stopped,
-        "dead" | "failed" => WorkloadState::Failed,
-        _ => WorkloadState::Running,
-    }
-}
-
-/// Splits `repo[:tag]` the way Docker does (a `:` before the last `/` is a
-/// registry port; a digest is kept whole).
-pub fn split_image(image: &str) -> (String, Option<String>) {
-    if image.contains('@') {
-        return (image.to_string(), None);
-    }
-    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image[slash..].rfind(':') {
-        Some(i) => (
-            image[..slash + i].to_string(),
-            Some(image[slash + i + 1..].to_string()),
-        ),
-        None => (image.to_string(), None),
-    }
-}
-
-/// The bot id a reference-003 description names (`[BUSY] Bot #12 - ...`).
-fn described_bot(description: &str) -> Option<i64> {
-    let rest = description.split("Bot #").nth(1)?;
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
-}
-
-/// How long after a bot's start an `exited` application still counts as
-/// starting when this instance does not know its deployment (Coolify
-/// reports `exited` until the deployment has pulled and run the image).
-pub const START_GRACE: chrono::Duration = chrono::Duration::minutes(5);
-
-/// Whether a reference-003 description says the bot started less than
-/// [`START_GRACE`] ago: `[DEPLOYING] ...` always, `[BUSY] Bot #N - <time>`
-/// when `<time>` is recent (an unreadable time counts as not recent).
-fn started_recently(description: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
-    if description.starts_with("[DEPLOYING]") {
-        return true;
-    }
-    description
-        .strip_prefix("[BUSY]")
-        .and_then(|rest| rest.rsplit(" - ").next())
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
-        .is_some_and(|t| now.signed_duration_since(t) < START_GRACE)
-}
 
 /// The Coolify adapter.
 pub struct CoolifyPlatform {
@@ -193,96 +121,6 @@ impl CoolifyPlatform {
         format!("{}{slot_name}", self.cfg.app_prefix)
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose_secret())
-    }
-
-    /// Sends one attempt and classifies the answer.
-    async fn send(&self, req: RequestBuilder) -> Result<Response, Fault> {
-        let req = req
-            .build()
-            .map_err(|e| Fault::Rejected(format!("bad request: {e}")))?;
-        let (method, path) = (req.method().clone(), req.url().path().to_string());
-        let resp = self.http.execute(req).await.map_err(|e| {
-            // reqwest's messages name the URL (no credentials in it), never headers.
-            Fault::transient(format!("{method} {path}: {}", e.without_url()))
-        })?;
-        if let Some(o) = &self.observer {
-            o(&method, &path, resp.headers());
-        }
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let body = resp.text().await.unwrap_or_default();
-        let detail = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| body.chars().take(200).collect());
-        let message = format!(
-            "{method} {path}: HTTP {} {}",
-            status.as_u16(),
-            detail.trim()
-        );
-        Err(match status {
-            StatusCode::UNAUTHORIZED => Fault::Unauthenticated(message),
-            StatusCode::FORBIDDEN => Fault::Forbidden(message),
-            StatusCode::NOT_FOUND => Fault::NotFound(message),
-            StatusCode::CONFLICT => Fault::Conflict(message),
-            StatusCode::TOO_MANY_REQUESTS => Fault::Transient {
-                message,
-                retry_after,
-            },
-            s if s.is_server_error() => Fault::Transient {
-                message,
-                retry_after,
-            },
-            _ => Fault::Rejected(message),
-        })
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, Fault> {
-        let resp = self.send(req).await?;
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Fault::transient(format!("reading the answer: {}", e.without_url())))?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Fault::Rejected(format!("unexpected answer from Coolify: {e}")))
-    }
-
-    fn uuid<'a>(
-        &self,
-        operation: &'static str,
-        slot: &'a SlotRef,
-    ) -> Result<&'a str, PlatformError> {
-        slot.platform_ref.as_deref().ok_or_else(|| PlatformError {
-            platform: PlatformKind::Coolify,
-            operation,
-            kind: FailureKind::Rejected,
-            message: format!("slot {} has no Coolify application yet", slot.slot_name),
-        })
-    }
-
-    async fn applications(&self) -> Result<Vec<Application>, Fault> {
-        self.json(self.request(Method::GET, "/applications")).await
-    }
-
-    async fn find(&self, name: &str) -> Result<Option<Application>, Fault> {
-        Ok(self
-            .applications()
-            .await?
-            .into_iter()
-            .find(|a| a.name.as_deref() == Some(name)))
-    }
-
     /// Reads one application's state and Coolify's raw status text.
     pub async fn status(&self, slot: &SlotRef) -> Result<(WorkloadState, String), PlatformError> {
         let uuid = self.uuid("status", slot)?;
@@ -321,111 +159,6 @@ impl CoolifyPlatform {
             })
             .await?;
         Ok(d.status.unwrap_or_default())
-    }
-
-    async fn owned(&self) -> Result<Vec<OwnedWorkload>, PlatformError> {
-        let apps = self
-            .caller
-            .run("list", None, || self.applications())
-            .await?;
-        let known = self
-            .deployments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let mut out = Vec::new();
-        for app in apps {
-            let Some(slot_name) = app
-                .name
-                .as_deref()
-                .and_then(|n| n.strip_prefix(self.cfg.app_prefix.as_str()))
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let description = app.description.clone().unwrap_or_default();
-            let mut raw = app.status.clone().unwrap_or_default();
-            let mut state = map_status(&raw);
-            let starting =
-                description.starts_with("[DEPLOYING]") || description.starts_with("[BUSY]");
-            if state != WorkloadState::Running && starting {
-                // Between `start` and the container running, Coolify reports
-                // `exited`: read the deployment, or a starting bot would look stopped.
-                if let Some(dep) = known.get(&app.uuid) {
-                    if let Ok(d) = self.deployment_status(dep).await {
-                        match d.as_str() {
-                            "queued" | "in_progress" => state = WorkloadState::Running,
-                            "failed" | "cancelled-by-user" => state = WorkloadState::Failed,
-                            _ => {}
-                        }
-                        raw = format!("{raw} (deployment {d})");
-                    }
-                } else if started_recently(&description, chrono::Utc::now()) {
-                    // Another instance started it: its deployment is unknown
-                    // here, so a fresh start counts as starting for a while.
-                    state = WorkloadState::Running;
-                    raw = format!("{raw} (starting)");
-                }
-            }
-            out.push(OwnedWorkload {
-                workload: Workload {
-                    resource: app.uuid,
-                    bot_id: starting.then(|| described_bot(&description)).flatten(),
-                    epoch: None,
-                    state,
-                    raw_status: raw,
-                },
-                slot_name: Some(slot_name),
-            });
-        }
-        Ok(out)
-    }
-
-    /// The slot id and lease epoch the application's workload was last
-    /// configured for (its `BERTH_SLOT_ID` and `BERTH_EPOCH`), as far as set.
-    async fn configured_lease(&self, uuid: &str) -> Result<(Option<i64>, Option<i64>), Fault> {
-        #[derive(Deserialize)]
-        struct Env {
-            key: Option<String>,
-            value: Option<Value>,
-        }
-        let envs: Vec<Env> = match self
-            .json(self.request(Method::GET, &format!("/applications/{uuid}/envs")))
-            .await
-        {
-            Ok(envs) => envs,
-            // No application: no lease runs there.
-            Err(Fault::NotFound(_)) => return Ok((None, None)),
-            Err(f) => return Err(f),
-        };
-        let number = |key: &str| {
-            envs.iter()
-                .filter(|e| e.key.as_deref() == Some(key))
-                .filter_map(|e| match e.value.as_ref()? {
-                    Value::String(v) => v.trim().parse().ok(),
-                    Value::Number(n) => n.as_i64(),
-                    _ => None,
-                })
-                .max()
-        };
-        Ok((number("BERTH_SLOT_ID"), number("BERTH_EPOCH")))
-    }
-
-    /// Whether a newer lease of `slot` than its own runs in the
-    /// application: one application is the slot's only workload, so a start
-    /// or stop of an older lease (a late deploy) must leave it alone. A
-    /// lease of another slot of the same name (deleted and created again,
-    /// its epochs started over) does not count.
-    async fn newer_lease(&self, slot: &SlotRef, uuid: &str) -> Result<Option<i64>, PlatformError> {
-        let (slot_id, epoch) = self
-            .caller
-            .run("lease_check", Some(&slot.slot_name), || {
-                self.configured_lease(uuid)
-            })
-            .await?;
-        let same_slot = slot_id.is_none_or(|id| id == slot.slot_id);
-        Ok(epoch.filter(|e| same_slot && *e > slot.epoch))
     }
 
     /// The bot's configuration, the same variables every adapter passes.
@@ -668,74 +401,4 @@ impl Platform for CoolifyPlatform {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_map_and_keep_their_text() {
-        assert_eq!(map_status("running:healthy"), WorkloadState::Running);
-        assert_eq!(map_status("running:unknown"), WorkloadState::Running);
-        assert_eq!(map_status("Restarting"), WorkloadState::Running);
-        assert_eq!(map_status("degraded:unhealthy"), WorkloadState::Running);
-        assert_eq!(map_status("exited:unhealthy"), WorkloadState::Stopped);
-        assert_eq!(map_status("exited (0)"), WorkloadState::Stopped);
-        assert_eq!(map_status("stopped"), WorkloadState::Stopped);
-        assert_eq!(map_status(""), WorkloadState::Stopped);
-        assert_eq!(map_status("dead"), WorkloadState::Failed);
-        assert_eq!(map_status("something-new"), WorkloadState::Running);
-    }
-
-    #[test]
-    fn images_split_like_docker() {
-        assert_eq!(
-            split_image("ghcr.io/a/b:1.2"),
-            ("ghcr.io/a/b".into(), Some("1.2".into()))
-        );
-        assert_eq!(
-            split_image("localhost:5000/bot"),
-            ("localhost:5000/bot".into(), None)
-        );
-        assert_eq!(
-            split_image("localhost:5000/bot:v2"),
-            ("localhost:5000/bot".into(), Some("v2".into()))
-        );
-        assert_eq!(
-            split_image("img@sha256:abc"),
-            ("img@sha256:abc".into(), None)
-        );
-    }
-
-    #[test]
-    fn fresh_starts_count_as_starting() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T16:10:00Z")
-            .unwrap()
-            .to_utc();
-        assert!(started_recently(
-            "[DEPLOYING] Bot #1 - Starting container...",
-            now
-        ));
-        assert!(started_recently(
-            "[BUSY] Bot #1 - 2026-11-23T16:07:00Z",
-            now
-        ));
-        assert!(!started_recently(
-            "[BUSY] Bot #1 - 2026-11-23T16:04:00Z",
-            now
-        ));
-        assert!(!started_recently("[BUSY] Bot #1 - yesterday", now));
-        assert!(!started_recently("[IDLE] Available - Never used", now));
-    }
-
-    #[test]
-    fn bot_ids_come_from_descriptions() {
-        assert_eq!(
-            described_bot("[BUSY] Bot #123 - 2025-12-17T22:30:00Z"),
-            Some(123)
-        );
-        assert_eq!(
-            described_bot("[DEPLOYING] Bot #7 - Starting container..."),
-            Some(7)
-        );
-        assert_eq!(described_bot("[IDLE] Available - Never used"), None);
-    }
-}
+mod tests;

@@ -1,0 +1,169 @@
+//! The read side: slots as the CLI and UI show them, and their counts.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::meeting::{MeetingPlatform, PlatformKind, SlotStatus};
+
+/// A slot as the CLI and UI show it (reference 000's `PoolSlotView`, plus pool and platform).
+/// Times serialize as [`crate::timestamp::text`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    /// Slot id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub id: i64,
+    /// Slot UUID (`coolifyServiceUuid` in the reference).
+    pub uuid: Uuid,
+    /// Slot name.
+    pub slot_name: String,
+    /// Pool name.
+    pub pool: String,
+    /// Meeting platform of the pool.
+    #[sqlx(try_from = "String")]
+    pub meeting_platform: MeetingPlatform,
+    /// Deployment platform the slot lives on.
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
+    /// Status.
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
+    /// The bot it holds.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub assigned_bot_id: Option<i64>,
+    /// Lease epoch.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub epoch: i64,
+    /// Platform resource identifier.
+    pub platform_ref: Option<String>,
+    /// Platform-side description (reference 003 format).
+    pub description: String,
+    /// Last acquisition.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Error message when `error`.
+    pub error_message: Option<String>,
+    /// Recovery attempts since the last success.
+    pub recovery_attempts: i32,
+    /// When the status last changed.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
+    pub status_changed_at: DateTime<Utc>,
+    /// Creation time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filter for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct SlotFilter {
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<SlotStatus>,
+    /// Only this pool.
+    pub pool: Option<String>,
+    /// Only this deployment platform.
+    pub platform: Option<PlatformKind>,
+}
+
+/// Lists slots, by pool then name.
+pub async fn list(db: &PgPool, filter: &SlotFilter) -> Result<Vec<SlotView>> {
+    let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+    let rows = sqlx::query_as(
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+         FROM pool_slots
+         WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
+           AND ($2::text IS NULL OR pool = $2)
+           AND ($3::text IS NULL OR deployment_platform = $3)
+         ORDER BY pool, slot_number",
+    )
+    .bind(&statuses)
+    .bind(filter.pool.as_deref())
+    .bind(filter.platform.map(|p| p.as_str()))
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
+}
+
+/// One slot by id.
+pub async fn get(db: &PgPool, slot_id: i64) -> Result<SlotView> {
+    sqlx::query_as(
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+         FROM pool_slots WHERE id = $1",
+    )
+    .bind(slot_id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot #{slot_id}")))
+}
+
+/// The slot a bot holds, if any.
+pub async fn of_bot(db: &PgPool, bot_id: i64) -> Result<Option<SlotView>> {
+    Ok(sqlx::query_as(
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+         FROM pool_slots WHERE assigned_bot_id = $1",
+    )
+    .bind(bot_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Slots of one deployment platform in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformStatusCount {
+    /// Deployment platform.
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
+    /// Status.
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
+    /// How many slots.
+    pub count: i64,
+}
+
+/// Slot counts per deployment platform and status (only non-zero counts).
+pub async fn counts_per_platform(db: &PgPool) -> Result<Vec<PlatformStatusCount>> {
+    Ok(sqlx::query_as(
+        "SELECT deployment_platform, status, count(*) AS count FROM pool_slots
+         GROUP BY deployment_platform, status ORDER BY deployment_platform, status",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Slots of one pool on one deployment platform in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolPlatformStatusCount {
+    /// Pool.
+    pub pool: String,
+    /// Deployment platform.
+    #[sqlx(try_from = "String")]
+    pub deployment_platform: PlatformKind,
+    /// Status.
+    #[sqlx(try_from = "String")]
+    pub status: SlotStatus,
+    /// How many slots.
+    pub count: i64,
+}
+
+/// Slot counts per pool, deployment platform and status (only non-zero
+/// counts): the finest grouping of [`counts_per_platform`] and the pools'
+/// statistics, for the metrics' slot gauges.
+pub async fn counts_per_pool_and_platform(db: &PgPool) -> Result<Vec<PoolPlatformStatusCount>> {
+    Ok(sqlx::query_as(
+        "SELECT pool, deployment_platform, status, count(*) AS count FROM pool_slots
+         GROUP BY pool, deployment_platform, status ORDER BY pool, deployment_platform, status",
+    )
+    .fetch_all(db)
+    .await?)
+}
