@@ -10,10 +10,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{
-    berth, command, database_snapshot, ok, ok_json, signal, text, with_database, TestDb,
-    INSTANT_K8S,
-};
+use support::{berth, command, database_snapshot, ok, ok_json, signal, text, TestDb, INSTANT_K8S};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Nothing listens here: commands refused at parse time never connect.
@@ -627,7 +624,7 @@ async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16
 
 #[tokio::test]
 async fn tokens_and_serve_listen_host_the_api() {
-    let db = TestDb::migrated("api").await;
+    let db = support::migrated("api").await;
     let created = ok_json(
         &db.url,
         &["tokens", "create", "--scope", "bots:read", "--name", "dash"],
@@ -767,19 +764,6 @@ async fn demo_runs_for_its_duration_and_exits_cleanly() {
         .unwrap();
     assert_eq!(peers, 0, "left gracefully");
     db.drop_db().await;
-}
-
-#[test]
-fn database_names_are_swapped_in_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres", "x"),
-        "postgres://u@h:1/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h:1/postgres?sslmode=disable", "x"),
-        "postgres://u:p@h:1/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
 }
 
 #[tokio::test]
