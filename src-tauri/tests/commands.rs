@@ -4,15 +4,15 @@
 use berth_core::actor::Actor;
 use berth_core::clock::Clock;
 use berth_core::feed::Feed;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::{self, Health};
-use berth_core::router::NewBot;
 use berth_core::settings::Settings;
 use berth_core::slot;
 use berth_desktop::api;
 use berth_desktop::dto::{
     CommandError, CommandResult, PlatformEdit, PlatformEditEntry, SettingsPlan, SlotFilter,
 };
+use berth_tests::{bots, slots};
 use berth_tests::{harness, insert_bot, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -20,19 +20,6 @@ use sqlx::PgPool;
 /// `value` as the UI receives it (the bridge serializes with serde).
 fn wire(value: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).expect("serializes")
-}
-
-fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
 }
 
 /// The person the tests' saves are recorded as (`api:ada`).
@@ -90,17 +77,14 @@ async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
     let mut conn = h.db.acquire().await.unwrap();
     for (kind, n) in [(PlatformKind::K8s, 2), (PlatformKind::Aws, 1)] {
         for _ in 0..n {
-            slot::create(&mut conn, "google-meet", kind, None)
-                .await
-                .unwrap()
-                .unwrap();
+            slots::of("google-meet", kind).create_on(&mut conn).await;
         }
     }
     let b = insert_bot(&h.db, "google-meet").await;
-    let lease = slot::create(&mut conn, "google-meet", PlatformKind::Aws, Some(b))
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = slots::of("google-meet", PlatformKind::Aws)
+        .holding(b)
+        .create_on(&mut conn)
+        .await;
     slot::mark_error(
         &mut conn,
         lease.slot_id,
@@ -113,7 +97,7 @@ async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
     drop(conn);
     let mut bots = Vec::new();
     for _ in 0..2 {
-        bots.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        bots.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     (h, bots)
 }
@@ -645,7 +629,7 @@ async fn bot_details_carry_the_decision_trace(db: PgPool) {
         .record_health(PlatformKind::K8s, Health::Down, None)
         .await
         .unwrap();
-    let o = h.router.create_bot(&zoom()).await.unwrap();
+    let o = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     let d = api::bot_details(&h.db, o.bot_id()).await.unwrap();
     assert_eq!(d.meeting_platform, "zoom");
     assert_eq!(d.deployment_platform.map(|p| p.as_str()), Some("aws"));
@@ -687,12 +671,12 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let mut running = Vec::new();
     for _ in 0..3 {
-        running.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        running.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     let mut queued = Vec::new();
     for _ in 0..2 {
         h.clock.advance(Duration::milliseconds(5));
-        queued.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        queued.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     let now = h.clock.now();
     let q = api::queue_entries(&h.db, now).await.unwrap();
