@@ -219,9 +219,10 @@ async fn slots_are_filtered_by_status_pool_and_platform(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
-    let h = harness(
+/// k8s and aws, each 5 bots; the environment pins k8s's limit and aws's
+/// queue timeout.
+async fn pinned_harness(db: PgPool) -> Harness {
+    harness(
         db,
         &[
             ("PLATFORM_PRIORITY", "k8s,aws"),
@@ -231,10 +232,17 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         ],
         false,
     )
-    .await;
-    let history_len = || async { api::settings_history(&h.db, 500).await.unwrap().len() };
-    let before = history_len().await;
+    .await
+}
 
+async fn history_len(h: &Harness) -> usize {
+    api::settings_history(&h.db, 500).await.unwrap().len()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_out_of_range_is_refused_naming_the_field(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     for (edit, field) in [
         (
             PlatformEdit {
@@ -262,8 +270,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         assert_eq!(e.code, "config_invalid", "{edit:?}");
         assert!(e.message.contains(field), "{}", e.message);
     }
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    // Pinned by the environment: refused, naming the variable.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_of_a_value_the_environment_pins_is_refused_naming_the_variable(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -291,8 +304,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .await,
     );
     assert_eq!(e.code, "conflict", "K8S_BOT_LIMIT pins the limit");
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    // Unknown platform, empty edit.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_of_an_unknown_platform_or_of_nothing_is_refused(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -308,11 +326,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
     let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), &Actor::api("t")).await);
     assert_eq!(e.code, "invalid_input");
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    assert_eq!(history_len().await, before, "nothing saved by refusals");
-
-    // A valid edit persists and is recorded with who made it.
-    let s = edit_platform(
+/// Saves k8s's queue timeout (45 s) and disables it, as ada.
+async fn disable_k8s(h: &Harness) -> Settings {
+    edit_platform(
         &h.db,
         "k8s",
         &PlatformEdit {
@@ -323,7 +342,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         &ada(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_valid_edit_persists_and_is_recorded_with_who_made_it(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let s = disable_k8s(&h).await;
     let k8s = s.platforms.iter().find(|p| p.platform == "k8s").unwrap();
     assert_eq!((k8s.queue_timeout_ms, k8s.enabled), (45_000, false));
     assert_eq!(
@@ -353,8 +378,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     let shown = wire(timeout_change);
     assert_eq!(shown["newValue"], "45000");
     assert_eq!(shown["oldValue"], "60000");
+}
 
-    // Disabling the last usable platform is refused.
+#[sqlx::test(migrations = "../migrations")]
+async fn disabling_the_last_usable_platform_is_refused(db: PgPool) {
+    let h = pinned_harness(db).await;
+    disable_k8s(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -368,7 +397,11 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .await,
     );
     assert_eq!(e.code, "config_invalid");
+}
 
+#[sqlx::test(migrations = "../migrations")]
+async fn the_settings_history_limit_is_checked(db: PgPool) {
+    let h = pinned_harness(db).await;
     for bad in [0, 501] {
         assert_eq!(
             refused(api::settings_history(&h.db, bad).await).code,
