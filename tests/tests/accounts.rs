@@ -5,7 +5,7 @@
 use berth_core::account::lease::{self, Outcome};
 use berth_core::account::query::{self, Limits, QueryResult};
 use berth_core::definition::{self, AccountPoolConfig, AccountSource, Interval};
-use berth_tests::{accounts_fixture, insert_bot, insert_pool};
+use berth_tests::{accounts_fixture, database_url_of, insert_bot, insert_pool};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -273,12 +273,7 @@ async fn two_processes_never_lease_one_account_twice(db: PgPool) {
         .execute(&mut *gate)
         .await
         .unwrap();
-    let base = std::env::var("DATABASE_URL").unwrap();
-    let name = db.connect_options().get_database().unwrap().to_string();
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => panic!("DATABASE_URL has no database part"),
-    };
+    let url = database_url_of(&db);
     let (processes, workers) = (2, 6);
     let children: Vec<_> = (0..processes)
         .map(|_| {
