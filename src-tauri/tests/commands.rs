@@ -4,15 +4,15 @@
 use berth_core::actor::Actor;
 use berth_core::clock::Clock;
 use berth_core::feed::Feed;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::{self, Health};
-use berth_core::router::NewBot;
 use berth_core::settings::Settings;
 use berth_core::slot;
 use berth_desktop::api;
 use berth_desktop::dto::{
     CommandError, CommandResult, PlatformEdit, PlatformEditEntry, SettingsPlan, SlotFilter,
 };
+use berth_tests::{bots, slots};
 use berth_tests::{harness, insert_bot, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -20,19 +20,6 @@ use sqlx::PgPool;
 /// `value` as the UI receives it (the bridge serializes with serde).
 fn wire(value: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).expect("serializes")
-}
-
-fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
 }
 
 /// The person the tests' saves are recorded as (`api:ada`).
@@ -90,17 +77,14 @@ async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
     let mut conn = h.db.acquire().await.unwrap();
     for (kind, n) in [(PlatformKind::K8s, 2), (PlatformKind::Aws, 1)] {
         for _ in 0..n {
-            slot::create(&mut conn, "google-meet", kind, None)
-                .await
-                .unwrap()
-                .unwrap();
+            slots::of("google-meet", kind).create_on(&mut conn).await;
         }
     }
     let b = insert_bot(&h.db, "google-meet").await;
-    let lease = slot::create(&mut conn, "google-meet", PlatformKind::Aws, Some(b))
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = slots::of("google-meet", PlatformKind::Aws)
+        .holding(b)
+        .create_on(&mut conn)
+        .await;
     slot::mark_error(
         &mut conn,
         lease.slot_id,
@@ -113,7 +97,7 @@ async fn seeded(db: PgPool) -> (Harness, Vec<i64>) {
     drop(conn);
     let mut bots = Vec::new();
     for _ in 0..2 {
-        bots.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        bots.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     (h, bots)
 }
@@ -235,9 +219,10 @@ async fn slots_are_filtered_by_status_pool_and_platform(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
-    let h = harness(
+/// k8s and aws, each 5 bots; the environment pins k8s's limit and aws's
+/// queue timeout.
+async fn pinned_harness(db: PgPool) -> Harness {
+    harness(
         db,
         &[
             ("PLATFORM_PRIORITY", "k8s,aws"),
@@ -247,10 +232,17 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         ],
         false,
     )
-    .await;
-    let history_len = || async { api::settings_history(&h.db, 500).await.unwrap().len() };
-    let before = history_len().await;
+    .await
+}
 
+async fn history_len(h: &Harness) -> usize {
+    api::settings_history(&h.db, 500).await.unwrap().len()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_out_of_range_is_refused_naming_the_field(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     for (edit, field) in [
         (
             PlatformEdit {
@@ -278,8 +270,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         assert_eq!(e.code, "config_invalid", "{edit:?}");
         assert!(e.message.contains(field), "{}", e.message);
     }
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    // Pinned by the environment: refused, naming the variable.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_of_a_value_the_environment_pins_is_refused_naming_the_variable(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -307,8 +304,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .await,
     );
     assert_eq!(e.code, "conflict", "K8S_BOT_LIMIT pins the limit");
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    // Unknown platform, empty edit.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_edit_of_an_unknown_platform_or_of_nothing_is_refused(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let before = history_len(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -324,11 +326,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
     let e = refused(edit_platform(&h.db, "k8s", &PlatformEdit::default(), &Actor::api("t")).await);
     assert_eq!(e.code, "invalid_input");
+    assert_eq!(history_len(&h).await, before, "nothing saved by refusals");
+}
 
-    assert_eq!(history_len().await, before, "nothing saved by refusals");
-
-    // A valid edit persists and is recorded with who made it.
-    let s = edit_platform(
+/// Saves k8s's queue timeout (45 s) and disables it, as ada.
+async fn disable_k8s(h: &Harness) -> Settings {
+    edit_platform(
         &h.db,
         "k8s",
         &PlatformEdit {
@@ -339,7 +342,13 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         &ada(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_valid_edit_persists_and_is_recorded_with_who_made_it(db: PgPool) {
+    let h = pinned_harness(db).await;
+    let s = disable_k8s(&h).await;
     let k8s = s.platforms.iter().find(|p| p.platform == "k8s").unwrap();
     assert_eq!((k8s.queue_timeout_ms, k8s.enabled), (45_000, false));
     assert_eq!(
@@ -369,8 +378,12 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
     let shown = wire(timeout_change);
     assert_eq!(shown["newValue"], "45000");
     assert_eq!(shown["oldValue"], "60000");
+}
 
-    // Disabling the last usable platform is refused.
+#[sqlx::test(migrations = "../migrations")]
+async fn disabling_the_last_usable_platform_is_refused(db: PgPool) {
+    let h = pinned_harness(db).await;
+    disable_k8s(&h).await;
     let e = refused(
         edit_platform(
             &h.db,
@@ -384,7 +397,11 @@ async fn edit_platform_validates_refuses_pins_persists_and_records(db: PgPool) {
         .await,
     );
     assert_eq!(e.code, "config_invalid");
+}
 
+#[sqlx::test(migrations = "../migrations")]
+async fn the_settings_history_limit_is_checked(db: PgPool) {
+    let h = pinned_harness(db).await;
     for bad in [0, 501] {
         assert_eq!(
             refused(api::settings_history(&h.db, bad).await).code,
@@ -645,7 +662,7 @@ async fn bot_details_carry_the_decision_trace(db: PgPool) {
         .record_health(PlatformKind::K8s, Health::Down, None)
         .await
         .unwrap();
-    let o = h.router.create_bot(&zoom()).await.unwrap();
+    let o = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     let d = api::bot_details(&h.db, o.bot_id()).await.unwrap();
     assert_eq!(d.meeting_platform, "zoom");
     assert_eq!(d.deployment_platform.map(|p| p.as_str()), Some("aws"));
@@ -687,12 +704,12 @@ async fn queue_entries_carry_positions_estimates_and_server_time(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let mut running = Vec::new();
     for _ in 0..3 {
-        running.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        running.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     let mut queued = Vec::new();
     for _ in 0..2 {
         h.clock.advance(Duration::milliseconds(5));
-        queued.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        queued.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     let now = h.clock.now();
     let q = api::queue_entries(&h.db, now).await.unwrap();

@@ -8,9 +8,9 @@ use berth_core::account::query::QUERY_ROLE;
 use berth_core::definition::view::SAMPLE_ROWS;
 use berth_core::definition::State as DefinitionState;
 use berth_core::meeting::PlatformKind;
-use berth_core::slot;
 use berth_desktop::api::definitions as api;
 use berth_desktop::dto::CommandError;
+use berth_tests::slots;
 use berth_tests::{
     database_url_of, harness, insert_bot, query_connection, three_platforms, Harness,
 };
@@ -102,12 +102,7 @@ async fn the_list_seeds_examples_and_shows_states_slots_and_broken_files(db: PgP
     api::apply_definition(&h.db, h.router.feed(), &t.dir, "extra")
         .await
         .unwrap();
-    let mut conn = h.db.acquire().await.unwrap();
-    slot::create(&mut conn, "extra", PlatformKind::K8s, None)
-        .await
-        .unwrap()
-        .unwrap();
-    drop(conn);
+    slots::of("extra", PlatformKind::K8s).create(&h.db).await;
     api::save_definition(&t.dir, Some("zoom"), &yaml("zoom", 7, 0)).unwrap();
     api::apply_definition(&h.db, h.router.feed(), &t.dir, "zoom")
         .await
@@ -552,14 +547,13 @@ async fn delete_is_refused_while_slots_work_and_keeps_the_database_pool(db: PgPo
     }
     let bot = insert_bot(&h.db, "zoom").await;
     let mut conn = h.db.acquire().await.unwrap();
-    slot::create(&mut conn, "zoom", PlatformKind::K8s, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
-    slot::create(&mut conn, "google-meet", PlatformKind::K8s, None)
-        .await
-        .unwrap()
-        .unwrap();
+    slots::of("zoom", PlatformKind::K8s)
+        .holding(bot)
+        .create_on(&mut conn)
+        .await;
+    slots::of("google-meet", PlatformKind::K8s)
+        .create_on(&mut conn)
+        .await;
     drop(conn);
 
     let e = refused(api::delete_definition(&h.db, h.router.feed(), dir, "zoom").await);
@@ -847,12 +841,10 @@ async fn renaming_an_applied_pool_retires_the_old_one_unless_it_is_busy(db: PgPo
         .unwrap();
     // Busy: refused, nothing moved, nothing retired.
     let bot = insert_bot(&h.db, "old-name").await;
-    let mut conn = h.db.acquire().await.unwrap();
-    slot::create(&mut conn, "old-name", PlatformKind::K8s, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
-    drop(conn);
+    slots::of("old-name", PlatformKind::K8s)
+        .holding(bot)
+        .create(&h.db)
+        .await;
     let e = refused(
         api::save_definition_retiring(
             &h.db,

@@ -40,29 +40,6 @@ mod terminal;
 /// net refetches every 15 s; a live update must beat that by far.
 const LIVE_WITHIN: Duration = Duration::from_secs(5);
 
-/// `DATABASE_URL` with its database swapped for this test's.
-fn database_url(db: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for sqlx::test");
-    let name = db
-        .connect_options()
-        .get_database()
-        .expect("the test database has a name")
-        .to_string();
-    let (head, query) = match base.split_once('?') {
-        Some((h, q)) => (h.to_string(), Some(q.to_string())),
-        None => (base.clone(), None),
-    };
-    let prefix = match head.rfind('/') {
-        Some(i) if head[..i].ends_with('/') => head.clone(), // no database in the URL
-        Some(i) => head[..i].to_string(),
-        None => head.clone(),
-    };
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
-    }
-}
-
 async fn status_counts(db: &PgPool) -> HashMap<String, i64> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT status::text, count(*) FROM pool_slots GROUP BY status")
@@ -159,7 +136,7 @@ async fn desktop_app_end_to_end(db: PgPool) {
     .await
     .expect("simulator knobs");
 
-    let url = database_url(&db);
+    let url = berth_tests::database_url_of(&db);
     // The Pools view's directory, this test's own (seeded by the app).
     let pools_dir = std::env::temp_dir().join(format!(
         "berth-e2e-pools-{}",

@@ -23,6 +23,7 @@ use berth_core::lifecycle;
 use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim;
 use berth_core::token::{self, Scope};
+use berth_tests::database::with_database;
 use berth_tests::{database_url_of, harness};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
@@ -141,7 +142,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn bench(admin_url: &str, name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let mut url = url_with_db(admin_url, name);
+    let mut url = with_database(admin_url, name);
     let db = PgPoolOptions::new()
         .max_connections(48)
         .connect(&url)
@@ -315,20 +316,4 @@ async fn stop_serving(
     let _ = stop.send(());
     serving.await??;
     Ok(())
-}
-
-/// `url` with its database name replaced by `name`.
-fn url_with_db(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let base = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
 }

@@ -1,9 +1,14 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod bots;
 pub mod cluster;
+pub mod database;
 pub mod emulators;
 pub mod process;
+pub mod slots;
+
+pub use database::database_url_of;
 
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::config::EnvConfig;
@@ -194,15 +199,6 @@ pub async fn accounts_fixture(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
         .clone()
         .username(LOGIN_ROLE)
         .password("")
-}
-
-/// The URL of `db`'s own database: `DATABASE_URL` with its database part
-/// replaced (what an instance of that test would connect with).
-pub fn database_url_of(db: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let name = db.connect_options().get_database().unwrap().to_string();
-    let i = base.rfind('/').expect("DATABASE_URL has a database part");
-    format!("{}/{name}", &base[..i])
 }
 
 /// How the account query role connects next to an instance on `url`.

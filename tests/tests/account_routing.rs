@@ -18,6 +18,7 @@ use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::ErrorCode;
+use berth_tests::bots;
 use berth_tests::{
     accounts_fixture, database_url_of, harness, query_connection, three_platforms, wide_pool,
     Harness,
@@ -76,16 +77,7 @@ async fn apply_and_refresh(h: &Harness, url: &str, text: &str) {
 }
 
 fn to_acc() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/5550001".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: Some("acc".into()),
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::zoom(5550001).pool("acc")
 }
 
 fn bot_id(o: &DeployOutcome) -> i64 {
@@ -411,11 +403,7 @@ async fn a_pools_queue_defaults_apply_to_its_requests(db: PgPool) {
     // A request's own values win.
     let o = h
         .router
-        .create_bot(&NewBot {
-            priority: Some(5),
-            queue_timeout_ms: Some(1_000),
-            ..to_acc()
-        })
+        .create_bot(&to_acc().priority(5).queue_timeout_ms(1_000))
         .await
         .unwrap();
     let b = bot::get(&h.db, bot_id(&o)).await.unwrap();
@@ -428,19 +416,15 @@ async fn a_pools_queue_defaults_apply_to_its_requests(db: PgPool) {
         .unwrap();
     let e = h
         .router
-        .create_bot(&NewBot {
-            meeting_platform: MeetingPlatform::GoogleMeet,
-            ..to_acc()
-        })
+        .create_bot(
+            &NewBot::new(MeetingPlatform::GoogleMeet, "https://zoom.us/j/5550001").pool("acc"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
     let e = h
         .router
-        .create_bot(&NewBot {
-            pool: Some("nope".into()),
-            ..to_acc()
-        })
+        .create_bot(&to_acc().pool("nope"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
@@ -494,10 +478,7 @@ async fn a_shrunk_pool_loses_its_idle_slots_beyond_the_new_max(db: PgPool) {
         .unwrap();
     let e = h
         .router
-        .create_bot(&NewBot {
-            pool: Some("shrink".into()),
-            ..to_acc()
-        })
+        .create_bot(&to_acc().pool("shrink"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
@@ -534,14 +515,7 @@ async fn a_file_source_leases_one_account_per_file(db: PgPool) {
     .unwrap();
     assert_eq!((r.refreshed.added, r.stats.available), (2, 2), "{r:?}");
 
-    let o = h
-        .router
-        .create_bot(&NewBot {
-            pool: Some("files".into()),
-            ..to_acc()
-        })
-        .await
-        .unwrap();
+    let o = h.router.create_bot(&to_acc().pool("files")).await.unwrap();
     let held = lease::held_by(&h.db, bot_id(&o)).await.unwrap().unwrap();
     assert_eq!(held.account_key, "a.xml", "by name");
     assert_eq!(

@@ -5,7 +5,7 @@
 use berth_core::account::lease::{self, Outcome};
 use berth_core::account::query::{self, Limits, QueryResult};
 use berth_core::definition::{self, AccountPoolConfig, AccountSource, Interval};
-use berth_tests::{accounts_fixture, insert_bot, insert_pool};
+use berth_tests::{accounts_fixture, database_url_of, insert_bot, insert_pool};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -84,28 +84,30 @@ async fn definitions_select_the_accounts_derived_by_hand(db: PgPool) {
     assert_eq!(ids(&r), vec![10, 6, 16, 2, 12]);
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn leases_go_once_and_failures_retry_up_to_the_limit(db: PgPool) {
-    let role = accounts_fixture(&db).await;
-    insert_pool(&db, "acc", "zoom", 10).await;
+/// Retries a failed account until its second failure.
+const RETRY_TWICE: AccountPoolConfig = AccountPoolConfig {
+    retry_failed: true,
+    max_failures: 2,
+    refresh_interval: Interval(Duration::from_secs(30)),
+};
+
+/// The pool `acc` with the five accounts [`BY_FAILURES`] selects, each
+/// leased by a bot of its own (keys "10", "12", "16", "2", "6": all at 0
+/// failures, so by key); the bots in that order.
+async fn five_leased(db: &PgPool) -> Vec<i64> {
+    let role = accounts_fixture(db).await;
+    insert_pool(db, "acc", "zoom", 10).await;
     let r = select(&role, &definition_with(BY_FAILURES)).await;
-    let refreshed = lease::refresh(&db, "acc", &r).await.unwrap();
+    let refreshed = lease::refresh(db, "acc", &r).await.unwrap();
     assert_eq!(
         (refreshed.added, refreshed.kept, refreshed.removed),
         (5, 0, 0)
     );
-    let config = AccountPoolConfig {
-        retry_failed: true,
-        max_failures: 2,
-        refresh_interval: Interval(Duration::from_secs(30)),
-    };
-
-    // Keys "10", "12", "16", "2", "6": all at 0 failures, so by key.
     let mut bots = Vec::new();
     let mut leased = Vec::new();
     for _ in 0..5 {
-        let bot = insert_bot(&db, "acc").await;
-        let a = lease::lease(&db, "acc", bot)
+        let bot = insert_bot(db, "acc").await;
+        let a = lease::lease(db, "acc", bot)
             .await
             .unwrap()
             .expect("an account");
@@ -113,13 +115,18 @@ async fn leases_go_once_and_failures_retry_up_to_the_limit(db: PgPool) {
         bots.push(bot);
     }
     assert_eq!(leased, vec!["10", "12", "16", "2", "6"]);
+    bots
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_account_is_leased_once_and_a_bot_asking_again_gets_its_own(db: PgPool) {
+    let bots = five_leased(&db).await;
     let extra = insert_bot(&db, "acc").await;
     assert_eq!(
         lease::lease(&db, "acc", extra).await.unwrap(),
         None,
         "all leased"
     );
-    // A bot asking again gets its own account back.
     assert_eq!(
         lease::lease(&db, "acc", bots[0])
             .await
@@ -130,46 +137,65 @@ async fn leases_go_once_and_failures_retry_up_to_the_limit(db: PgPool) {
     );
     let s = lease::stats(&db, "acc").await.unwrap();
     assert_eq!((s.available, s.in_use), (0, 5));
+}
 
-    // "10" fails once: back, with one failure. "12" completes.
-    let st = lease::finish(
-        &db,
-        bots[0],
-        &Outcome::Failed("login refused".into()),
-        &config,
-    )
-    .await
-    .unwrap();
-    assert_eq!(st.as_deref(), Some("available"));
+#[sqlx::test(migrations = "../migrations")]
+async fn a_completed_lease_ends_once(db: PgPool) {
+    let bots = five_leased(&db).await;
     assert_eq!(
-        lease::finish(&db, bots[1], &Outcome::Completed, &config)
+        lease::finish(&db, bots[1], &Outcome::Completed, &RETRY_TWICE)
             .await
             .unwrap()
             .as_deref(),
         Some("completed")
     );
     assert_eq!(
-        lease::finish(&db, bots[1], &Outcome::Completed, &config)
+        lease::finish(&db, bots[1], &Outcome::Completed, &RETRY_TWICE)
             .await
             .unwrap(),
         None,
         "ending twice changes nothing"
     );
+    let s = lease::stats(&db, "acc").await.unwrap();
+    assert_eq!((s.in_use, s.completed), (4, 1));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failed_account_is_retried_up_to_its_failure_limit(db: PgPool) {
+    let bots = five_leased(&db).await;
+    // "10" fails once: back, with one failure.
+    let st = lease::finish(
+        &db,
+        bots[0],
+        &Outcome::Failed("login refused".into()),
+        &RETRY_TWICE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(st.as_deref(), Some("available"));
     // "10" again (the only one available), fails a second time: out.
     let bot = insert_bot(&db, "acc").await;
     let again = lease::lease(&db, "acc", bot).await.unwrap().unwrap();
     assert_eq!((again.account_key.as_str(), again.failures), ("10", 1));
-    let st = lease::finish(&db, bot, &Outcome::Failed("login refused".into()), &config)
-        .await
-        .unwrap();
+    let st = lease::finish(
+        &db,
+        bot,
+        &Outcome::Failed("login refused".into()),
+        &RETRY_TWICE,
+    )
+    .await
+    .unwrap();
     assert_eq!(st.as_deref(), Some("failed"));
     let s = lease::stats(&db, "acc").await.unwrap();
-    assert_eq!((s.available, s.in_use, s.completed, s.failed), (0, 3, 1, 1));
+    assert_eq!((s.available, s.in_use, s.completed, s.failed), (0, 4, 0, 1));
+}
 
-    // Without retry_failed, the first failure is final.
+#[sqlx::test(migrations = "../migrations")]
+async fn without_retries_the_first_failure_is_final(db: PgPool) {
+    let bots = five_leased(&db).await;
     let no_retry = AccountPoolConfig {
         retry_failed: false,
-        ..config.clone()
+        ..RETRY_TWICE
     };
     assert_eq!(
         lease::finish(&db, bots[2], &Outcome::Failed("x".into()), &no_retry)
@@ -247,12 +273,7 @@ async fn two_processes_never_lease_one_account_twice(db: PgPool) {
         .execute(&mut *gate)
         .await
         .unwrap();
-    let base = std::env::var("DATABASE_URL").unwrap();
-    let name = db.connect_options().get_database().unwrap().to_string();
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => panic!("DATABASE_URL has no database part"),
-    };
+    let url = database_url_of(&db);
     let (processes, workers) = (2, 6);
     let children: Vec<_> = (0..processes)
         .map(|_| {

@@ -22,15 +22,36 @@ use served::{code, read, small, zoom, Served};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 
-#[sqlx::test(migrations = "../migrations")]
-async fn create_show_deploy_cancel_and_stats(db: PgPool) {
-    let s = Served::start(db, &small()).await;
-    let w = s.token("product", Scope::BotsWrite).await;
+/// A bot with every optional field given; on `small()` (one bot per
+/// platform) the first goes to k8s.
+async fn create_notetaker(s: &Served, w: &str) -> Value {
     let mut body = zoom(1);
     body["displayName"] = json!("Notetaker");
     body["metadata"] = json!({"customer": "acme", "n": [1, 2]});
     body["priority"] = json!(5);
-    let first = s.create(&w, &body).await;
+    s.create(w, &body).await
+}
+
+/// The notetaker and two more bots running (`small()` has room for three),
+/// then a fourth queued: the first and the queued one.
+async fn three_running_one_queued(s: &Served, w: &str) -> (Value, Value) {
+    let first = create_notetaker(s, w).await;
+    for n in 2..=3 {
+        assert_eq!(s.create(w, &zoom(n)).await["queued"], false);
+    }
+    let queued = s.create(w, &zoom(4)).await;
+    (first, queued)
+}
+
+fn id(bot: &Value) -> i64 {
+    bot["id"].as_i64().unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_created_bot_shows_what_was_asked_and_where_it_runs(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let first = create_notetaker(&s, &w).await;
     assert_eq!(first["meetingPlatform"], "zoom");
     assert_eq!(first["displayName"], "Notetaker");
     assert_eq!(first["metadata"], json!({"customer": "acme", "n": [1, 2]}));
@@ -40,14 +61,18 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
         first["slotName"].is_string() && first["deploymentPlatform"] == "k8s",
         "{first}"
     );
-    for n in 2..=3 {
-        assert_eq!(s.create(&w, &zoom(n)).await["queued"], false);
-    }
-    let queued = s.create(&w, &zoom(4)).await;
+    s.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_bot_past_the_limit_is_queued_and_shows_its_place_and_decisions(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let (_, queued) = three_running_one_queued(&s, &w).await;
     assert_eq!(queued["status"], "QUEUED");
     assert_eq!(queued["queued"], true);
     assert_eq!(queued["queuePosition"], 1);
-    let qid = queued["id"].as_i64().unwrap();
+    let qid = id(&queued);
 
     // One bot: status, platform, slot, queue place, decision trace.
     let (status, shown) = s.get(&format!("/v1/bots/{qid}"), &w).await;
@@ -65,8 +90,15 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
         "{shown}"
     );
     assert_eq!(decisions.last(), Some(&"queued"), "{shown}");
+    s.stop().await;
+}
 
-    // Deploying a queued bot again gives its place back, never a second entry.
+#[sqlx::test(migrations = "../migrations")]
+async fn deploying_a_queued_bot_again_keeps_its_one_place(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let (_, queued) = three_running_one_queued(&s, &w).await;
+    let qid = id(&queued);
     let (status, again) = s
         .post(&format!("/v1/bots/{qid}/deploy"), &w, &json!({}))
         .await;
@@ -79,8 +111,14 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
             .await
             .unwrap();
     assert_eq!(entries, 1);
+    s.stop().await;
+}
 
-    // Stats in reference 001's shapes.
+#[sqlx::test(migrations = "../migrations")]
+async fn pool_and_queue_stats_have_reference_001s_shapes(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    three_running_one_queued(&s, &w).await;
     let (_, pools) = s.get("/v1/pools/stats", &w).await;
     assert_eq!(
         (pools["total"].as_i64(), pools["busy"].as_i64()),
@@ -104,9 +142,15 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
         q["oldestQueuedAt"].is_string() && q["avgWaitMs"].is_i64(),
         "{q}"
     );
+    s.stop().await;
+}
 
-    // Cancelling an active bot stops it and frees its slot: the queued one goes.
-    let fid = first["id"].as_i64().unwrap();
+#[sqlx::test(migrations = "../migrations")]
+async fn cancelling_an_active_bot_frees_its_slot_for_the_queued_one(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let (first, queued) = three_running_one_queued(&s, &w).await;
+    let (fid, qid) = (id(&first), id(&queued));
     let (status, cancelled) = s
         .post(&format!("/v1/bots/{fid}/cancel"), &w, &json!({}))
         .await;
@@ -118,10 +162,15 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
     let (_, moved) = s.get(&format!("/v1/bots/{qid}"), &w).await;
     assert_eq!(moved["queued"], false, "{moved}");
     assert_eq!(moved["deploymentPlatform"], "k8s");
+    s.stop().await;
+}
 
-    // Cancelling a queued bot takes it out of the queue.
-    let queued2 = s.create(&w, &zoom(5)).await;
-    let q2 = queued2["id"].as_i64().unwrap();
+#[sqlx::test(migrations = "../migrations")]
+async fn cancelling_a_queued_bot_takes_it_out_of_the_queue(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let (_, queued) = three_running_one_queued(&s, &w).await;
+    let q2 = id(&queued);
     let (_, gone) = s
         .post(&format!("/v1/bots/{q2}/cancel"), &w, &json!({}))
         .await;
@@ -129,8 +178,18 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
         (gone["status"].as_str(), gone["queued"].as_bool()),
         (Some("FATAL"), Some(false))
     );
+    s.stop().await;
+}
 
-    // An ended bot cannot be deployed or cancelled again; unknown and bad ids.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_ended_bot_cannot_be_deployed_or_cancelled_again(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
+    let fid = id(&create_notetaker(&s, &w).await);
+    let (status, _) = s
+        .post(&format!("/v1/bots/{fid}/cancel"), &w, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     for path in [
         format!("/v1/bots/{fid}/deploy"),
         format!("/v1/bots/{fid}/cancel"),
@@ -142,6 +201,13 @@ async fn create_show_deploy_cancel_and_stats(db: PgPool) {
             "{path}"
         );
     }
+    s.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unknown_and_malformed_bot_ids_are_refused(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let w = s.token("product", Scope::BotsWrite).await;
     let (status, body) = s.get("/v1/bots/999999", &w).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
     let (status, body) = s.get("/v1/bots/abc", &w).await;

@@ -7,11 +7,12 @@ use berth_core::bot_lease::{self, stuck, BotLease};
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::dispatch::Dispatcher;
 use berth_core::feed::{Feed, Topic, CHANNEL};
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::{self, SimPlatform};
 use berth_core::platform::Platforms;
-use berth_core::router::{DeployOutcome, NewBot, Router};
+use berth_core::router::{DeployOutcome, Router};
 use berth_core::{bot, jobs, lifecycle, slot, ErrorCode};
+use berth_tests::bots;
 use berth_tests::{harness, Harness};
 use chrono::Duration;
 use sqlx::postgres::PgListener;
@@ -29,21 +30,8 @@ fn one_platform(limit: &'static str) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/123".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
-
 async fn deploy(router: &Router) -> i64 {
-    match router.create_bot(&zoom()).await.unwrap() {
+    match router.create_bot(&bots::zoom(123)).await.unwrap() {
         DeployOutcome::Deployed { bot_id, .. } => bot_id,
         other => panic!("expected a deploy, got {other:?}"),
     }
@@ -352,7 +340,7 @@ async fn call_ended_gives_capacity_to_a_queued_bot_and_done_ends_the_lease(db: P
     let a = deploy(&router).await;
     let DeployOutcome::Queued {
         bot_id: waiting, ..
-    } = router.create_bot(&zoom()).await.unwrap()
+    } = router.create_bot(&bots::zoom(123)).await.unwrap()
     else {
         panic!("the platform takes one bot: the second waits")
     };

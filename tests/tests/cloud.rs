@@ -26,8 +26,9 @@ use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{
     BotSpec, FailureKind, Health, Platform, ResourceSpec, SlotRef, WorkloadState,
 };
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::DeployOutcome;
 use berth_core::{bot, slot};
+use berth_tests::bots;
 use berth_tests::emulators::{self, Emulator};
 use berth_tests::harness_on;
 use k8s_openapi::api::batch::v1::Job;
@@ -537,19 +538,6 @@ async fn ecs_a_late_start_of_an_older_lease_runs_apart_and_its_stop_spares_the_n
     assert_eq!(state(&b), WorkloadState::Running, "the newer task runs on");
 }
 
-fn zoom_bot() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn hybrid_flow_with_real_drivers(db: PgPool) {
     // Kubernetes on kmock, ECS on moto, Coolify's real adapter on the
@@ -601,7 +589,7 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
     )
     .await;
 
-    let first = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let first = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     let DeployOutcome::Deployed {
         platform,
         platform_identifier,
@@ -617,7 +605,7 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
     assert!(!gone(&jobs, &job_name).await, "the Job runs");
 
     // k8s is at its limit: the next bot lands on ECS, its identifier the task ARN.
-    let second = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let second = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     let DeployOutcome::Deployed {
         bot_id,
         platform,
@@ -658,7 +646,7 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
 
     // ECS goes away: the next bot fails there and goes to the third platform.
     moto.kill().await;
-    let third = h.router.create_bot(&zoom_bot()).await.unwrap();
+    let third = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     let DeployOutcome::Deployed {
         bot_id, platform, ..
     } = &third

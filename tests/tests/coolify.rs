@@ -23,8 +23,9 @@ use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{
     BotSpec, FailureKind, Health, Platform, Platforms, ResourceSpec, SlotRef, WorkloadState,
 };
-use berth_core::router::{DeployOutcome, NewBot, Router};
-use berth_core::{pool, settings, slot};
+use berth_core::router::{DeployOutcome, Router};
+use berth_core::{pool, settings};
+use berth_tests::{bots, slots};
 use coolify_fake::FakeCoolify;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -122,11 +123,9 @@ fn made_of() -> ResourceSpec {
 }
 
 async fn slot_on_coolify(db: &PgPool) -> SlotRef {
-    let mut conn = db.acquire().await.unwrap();
-    slot::create(&mut conn, "google-meet", PlatformKind::Coolify, None)
+    slots::of("google-meet", PlatformKind::Coolify)
+        .create(db)
         .await
-        .unwrap()
-        .unwrap()
         .slot_ref()
 }
 
@@ -149,19 +148,6 @@ fn spec(bot_id: i64) -> BotSpec {
         resources: Default::default(),
         account: None,
         token: berth_core::bot_lease::BotToken::generate(),
-    }
-}
-
-fn new_bot() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::GoogleMeet,
-        meeting_url: "https://meet.google.com/abc-defg-hij".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
     }
 }
 
@@ -293,7 +279,7 @@ async fn a_5xx_storm_is_bounded_and_through_the_router_slots_end_in_error(db: Pg
             s.clock
                 .advance(berth_core::platform::deploy_backoff(failed));
         }
-        let o = s.router.create_bot(&new_bot()).await.unwrap();
+        let o = s.router.create_bot(&bots::meet()).await.unwrap();
         assert!(
             matches!(
                 o,
@@ -318,7 +304,7 @@ async fn a_5xx_storm_is_bounded_and_through_the_router_slots_end_in_error(db: Pg
     // at once, with the reason in its trace, and Coolify sees no call.
     assert!(s.adapter.caller().breaker_open());
     let before = s.server.received_requests().await.unwrap().len();
-    let o = s.router.create_bot(&new_bot()).await.unwrap();
+    let o = s.router.create_bot(&bots::meet()).await.unwrap();
     let bot_id = match o {
         DeployOutcome::Queued { bot_id, .. } => bot_id,
         other => panic!("{other:?}"),
@@ -348,7 +334,7 @@ async fn a_breaker_one_instance_opened_is_honoured_by_another_instance(db: PgPoo
             s.clock
                 .advance(berth_core::platform::deploy_backoff(failed));
         }
-        let o = s.router.create_bot(&new_bot()).await.unwrap();
+        let o = s.router.create_bot(&bots::meet()).await.unwrap();
         assert!(matches!(o, DeployOutcome::Queued { .. }), "{o:?}");
         failed += 1;
     }
@@ -374,7 +360,7 @@ async fn a_breaker_one_instance_opened_is_honoured_by_another_instance(db: PgPoo
         platforms,
     );
     let before = s.server.received_requests().await.unwrap().len();
-    let o = b.create_bot(&new_bot()).await.unwrap();
+    let o = b.create_bot(&bots::meet()).await.unwrap();
     let DeployOutcome::Queued { bot_id, .. } = o else {
         panic!("{o:?}")
     };
@@ -439,7 +425,7 @@ async fn a_late_start_or_stop_of_an_older_lease_leaves_the_newer_leases_applicat
 async fn created_but_not_started_is_recorded_for_recovery_never_leaked(db: PgPool) {
     let s = setup(db, fast_policy()).await;
     s.fake.lock().faults.start = Some(500);
-    let o = s.router.create_bot(&new_bot()).await.unwrap();
+    let o = s.router.create_bot(&bots::meet()).await.unwrap();
     assert!(matches!(o, DeployOutcome::Queued { .. }), "{o:?}");
     let (status, platform_ref): (String, Option<String>) = sqlx::query_as(
         "SELECT status, platform_ref FROM pool_slots WHERE deployment_platform = 'coolify'",
@@ -563,7 +549,7 @@ async fn a_wrong_token_is_refused_once(db: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_failing_listing_makes_reconciliation_change_nothing(db: PgPool) {
     let s = setup(db, fast_policy()).await;
-    let o = s.router.create_bot(&new_bot()).await.unwrap();
+    let o = s.router.create_bot(&bots::meet()).await.unwrap();
     assert!(matches!(o, DeployOutcome::Deployed { .. }), "{o:?}");
     s.fake.add(
         "berth-ghost-slot",
@@ -644,7 +630,7 @@ async fn the_token_never_reaches_the_logs(db: PgPool) {
         let _ = s.adapter.health().await;
     }
     s.fake.lock().faults.all = None;
-    let _ = s.router.create_bot(&new_bot()).await;
+    let _ = s.router.create_bot(&bots::meet()).await;
     let _ = jobs::reconcile(&s.router).await;
     tracing::debug!(adapter_config = ?config("http://x"), token = ?SecretString::from(TOKEN), "debug forms");
     let logs = buf.text();

@@ -14,7 +14,8 @@ use berth_core::platform::call::Policy;
 use berth_core::platform::coolify::{CoolifyPlatform, ResponseObserver};
 use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{BotSpec, Health, Platform, ResourceSpec, SlotRef};
-use berth_core::{pool, settings, slot};
+use berth_core::{pool, settings};
+use berth_tests::slots;
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -212,13 +213,10 @@ async fn every_adapter_call_matches_coolifys_openapi_spec(db: PgPool) {
     .unwrap()
     .with_observer(observer);
 
-    let mut conn = db.acquire().await.unwrap();
-    let mut r: SlotRef = slot::create(&mut conn, "google-meet", PlatformKind::Coolify, None)
+    let mut r: SlotRef = slots::of("google-meet", PlatformKind::Coolify)
+        .create(&db)
         .await
-        .unwrap()
-        .unwrap()
         .slot_ref();
-    drop(conn);
 
     assert_eq!(adapter.health().await, Health::Healthy);
     let uuid = adapter

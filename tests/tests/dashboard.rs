@@ -6,8 +6,8 @@
 #[path = "support/scrape.rs"]
 mod scrape;
 
-use berth_core::meeting::MeetingPlatform;
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::DeployOutcome;
+use berth_tests::bots;
 use berth_tests::harness;
 use scrape::scrape;
 use sqlx::PgPool;
@@ -208,16 +208,7 @@ async fn the_grafana_dashboard_queries_only_metrics_the_code_exports(db: PgPool)
 #[sqlx::test(migrations = "../migrations")]
 async fn exported_names_follow_prometheus_conventions(db: PgPool) {
     let h = harness(db, &two_platforms(), false).await;
-    let bot = NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let bot = bots::zoom(1);
     let o = h.router.create_bot(&bot).await.unwrap();
     assert!(matches!(o, DeployOutcome::Deployed { .. }), "{o:?}");
     let m = scrape(&h.instance).await;

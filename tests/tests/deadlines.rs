@@ -4,23 +4,15 @@
 
 use berth_core::bot::{self, Decision};
 use berth_core::clock::Clock;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::router::{DeployOutcome, NewBot};
+use berth_tests::bots;
 use berth_tests::{harness, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
 
 fn zoom(timeout: i32) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/21".into(),
-        priority: None,
-        queue_timeout_ms: Some(timeout),
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::zoom(21).queue_timeout_ms(timeout)
 }
 
 fn bot_id(o: &DeployOutcome) -> i64 {

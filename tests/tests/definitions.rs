@@ -6,7 +6,8 @@ use berth_core::actor::Actor;
 use berth_core::definition::{self, AccountSource, ParameterType, PoolDefinition, Problem};
 use berth_core::feed::{ChangeEvent, Feed, Topic};
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
-use berth_core::{pool, slot, ErrorCode};
+use berth_core::{pool, ErrorCode};
+use berth_tests::slots;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -471,11 +472,7 @@ async fn a_pool_with_slots_keeps_its_meeting_platform(db: PgPool) {
     definition::apply(&db, &feed, FULL, &Actor::api("alice"))
         .await
         .unwrap();
-    let mut conn = db.acquire().await.unwrap();
-    slot::create(&mut conn, "sales-zoom", PlatformKind::K8s, None)
-        .await
-        .unwrap()
-        .expect("a slot");
+    slots::of("sales-zoom", PlatformKind::K8s).create(&db).await;
     let moved = edit("meeting_platform: zoom", "meeting_platform: google-meet");
     let err = definition::apply(&db, &feed, &moved, &Actor::api("alice"))
         .await
@@ -496,16 +493,15 @@ async fn impact_counts_creations_removals_and_busy_slots(db: PgPool) {
     let mut conn = db.acquire().await.unwrap();
     // Five idle slots (001-005) and one busy (006).
     for _ in 0..5 {
-        slot::create(&mut conn, "sales-zoom", PlatformKind::K8s, None)
-            .await
-            .unwrap()
-            .unwrap();
+        slots::of("sales-zoom", PlatformKind::K8s)
+            .create_on(&mut conn)
+            .await;
     }
     let bot = berth_tests::insert_bot(&db, "sales-zoom").await;
-    slot::create(&mut conn, "sales-zoom", PlatformKind::K8s, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
+    slots::of("sales-zoom", PlatformKind::K8s)
+        .holding(bot)
+        .create_on(&mut conn)
+        .await;
 
     let shrink = definition::parse(
         &edit("max_size: 40", "max_size: 3").replace("prewarm: 4", "prewarm: 3"),

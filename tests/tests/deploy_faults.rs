@@ -7,11 +7,11 @@
 use berth_core::bot::{self, Decision, TRACE_HEAD, TRACE_MAX};
 use berth_core::clock::Clock;
 use berth_core::jobs;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot, MAX_SLOTS_CREATED_PER_REQUEST};
 use berth_core::slot;
-use berth_tests::{harness, Harness};
+use berth_tests::{bots, harness, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
 
@@ -25,17 +25,9 @@ fn k8s_only() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A Zoom bot that may wait 10 minutes.
 fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: Some(600_000),
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::zoom(1).queue_timeout_ms(600_000)
 }
 
 fn bot_id(o: &DeployOutcome) -> i64 {

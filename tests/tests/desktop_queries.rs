@@ -7,6 +7,7 @@
 use berth_core::actor::Actor;
 use berth_core::meeting::PlatformKind::{self, Aws, Coolify, K8s, Local};
 use berth_core::{settings, slot, ErrorCode};
+use berth_tests::slots;
 use berth_tests::{harness, insert_bot, three_platforms};
 use sqlx::PgPool;
 
@@ -239,17 +240,14 @@ async fn slot_counts_per_platform_and_status_match_the_rows(db: PgPool) {
     let mut conn = h.db.acquire().await.unwrap();
     for (platform, n) in [(K8s, 3), (Aws, 2)] {
         for _ in 0..n {
-            slot::create(&mut conn, "zoom", platform, None)
-                .await
-                .unwrap()
-                .unwrap();
+            slots::of("zoom", platform).create_on(&mut conn).await;
         }
     }
     let bot = insert_bot(&h.db, "zoom").await;
-    let lease = slot::create(&mut conn, "zoom", Aws, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = slots::of("zoom", Aws)
+        .holding(bot)
+        .create_on(&mut conn)
+        .await;
     slot::mark_error(
         &mut conn,
         lease.slot_id,

@@ -145,16 +145,7 @@ fn creators(
                 ][i % 2]
                     .clone();
                 while !stop.load(Ordering::SeqCst) {
-                    let req = NewBot {
-                        meeting_platform: meeting,
-                        meeting_url: url.clone(),
-                        priority: None,
-                        queue_timeout_ms: None,
-                        pool: None,
-                        display_name: None,
-                        metadata: None,
-                        webhook_url: None,
-                    };
+                    let req = NewBot::new(meeting, url.clone());
                     if berth.router().create_bot(&req).await.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
@@ -384,14 +375,5 @@ async fn a_deploy_cut_off_by_a_killed_instance_is_routed_again(db: PgPool) {
 }
 
 fn req() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/19b".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    NewBot::new(MeetingPlatform::Zoom, "https://zoom.us/j/19b")
 }

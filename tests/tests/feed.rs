@@ -4,10 +4,11 @@ use berth_core::bot;
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::dispatch::Dispatcher;
 use berth_core::feed::{ChangeEvent, Feed, Topic};
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
 use berth_core::platform::Platforms;
-use berth_core::router::{DeployOutcome, NewBot, Router};
+use berth_core::router::{DeployOutcome, Router};
+use berth_tests::bots;
 use berth_tests::{harness, three_platforms};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -98,16 +99,7 @@ async fn a_release_in_one_instance_wakes_the_dispatcher_of_another(db: PgPool) {
         dispatcher_b.clone().run(Duration::days(1), stop),
     ));
 
-    let req = NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/2".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let req = bots::zoom(2);
     let mut running = Vec::new();
     for _ in 0..3 {
         let DeployOutcome::Deployed { bot_id, .. } = router_a.create_bot(&req).await.unwrap()
@@ -155,16 +147,7 @@ async fn slow_starts_do_not_hold_up_the_queue(db: PgPool) {
         false,
     )
     .await;
-    let req = NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/3".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let req = bots::zoom(3);
     let mut running = Vec::new();
     for _ in 0..4 {
         let DeployOutcome::Deployed { bot_id, .. } = h.router.create_bot(&req).await.unwrap()
@@ -231,16 +214,7 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
         false,
     )
     .await;
-    let req = NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/4".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let req = bots::zoom(4);
     h.router.create_bot(&req).await.unwrap();
     let mut waiting = Vec::new();
     for _ in 0..3 {

@@ -7,10 +7,11 @@
 //! writes nothing more. The multi-process versions are in `faults.rs`.
 
 use berth_core::bot::{self, Decision};
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{jobs, queue, slot, sweep};
+use berth_tests::{bots, slots};
 use berth_tests::{eventually, harness, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -19,16 +20,7 @@ use std::time::Duration as StdDuration;
 const LEASE_MS: &str = "500";
 
 fn zoom(timeout: Option<i32>) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/19".into(),
-        priority: None,
-        queue_timeout_ms: timeout,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::zoom(19).queue_timeout_ms(timeout)
 }
 
 async fn env_harness(db: PgPool) -> Harness {
@@ -375,12 +367,10 @@ async fn a_deploy_past_the_deploying_timeout_is_routed_again_within_the_deadline
     .fetch_one(&h.db)
     .await
     .unwrap();
-    let mut conn = h.db.acquire().await.unwrap();
-    slot::create(&mut conn, "zoom", PlatformKind::K8s, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
-    drop(conn);
+    slots::of("zoom", PlatformKind::K8s)
+        .holding(bot)
+        .create(&h.db)
+        .await;
     let cfg = h.config.jobs.clone();
     h.clock
         .advance(Duration::milliseconds(cfg.deploying_timeout_ms.into()) + Duration::seconds(1));

@@ -5,15 +5,16 @@ use berth_core::clock::Clock;
 use berth_core::clock::ManualClock;
 use berth_core::config::JobsConfig;
 use berth_core::jobs;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind, SlotStatus};
+use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::SimPlatform;
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::platform::{
     BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
 };
+use berth_core::router::DeployOutcome;
 use berth_core::router::Router;
-use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, slot};
+use berth_tests::{bots, slots};
 use berth_tests::{harness, harness_on, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
@@ -36,11 +37,10 @@ async fn stuck_deploying(h: &Harness) -> (i64, i64) {
     .fetch_one(&h.db)
     .await
     .unwrap();
-    let mut conn = h.db.acquire().await.unwrap();
-    let lease = slot::create(&mut conn, "google-meet", PlatformKind::K8s, Some(bot))
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = slots::of("google-meet", PlatformKind::K8s)
+        .holding(bot)
+        .create(&h.db)
+        .await;
     (lease.slot_id, bot)
 }
 
@@ -440,10 +440,9 @@ async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
 /// A slot of `pool` in `error` (no bot, no resource).
 async fn error_slot(h: &Harness, pool: &str) -> i64 {
     let mut conn = h.db.acquire().await.unwrap();
-    let lease = slot::create(&mut conn, pool, PlatformKind::K8s, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = slots::of(pool, PlatformKind::K8s)
+        .create_on(&mut conn)
+        .await;
     slot::mark_error(
         &mut conn,
         lease.slot_id,
@@ -602,19 +601,7 @@ impl Platform for SlowListing {
 }
 
 async fn deploy_with(router: &Router) -> i64 {
-    let o = router
-        .create_bot(&NewBot {
-            meeting_platform: MeetingPlatform::GoogleMeet,
-            meeting_url: "https://meet.google.com/abc-defg-hij".into(),
-            priority: None,
-            queue_timeout_ms: None,
-            pool: None,
-            display_name: None,
-            metadata: None,
-            webhook_url: None,
-        })
-        .await
-        .unwrap();
+    let o = router.create_bot(&bots::meet()).await.unwrap();
     match o {
         DeployOutcome::Deployed { bot_id, .. } => bot_id,
         other => panic!("expected a deploy, got {other:?}"),

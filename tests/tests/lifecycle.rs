@@ -6,21 +6,9 @@ use berth_core::lifecycle::{self, Batch, BatchRequest};
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, queue, ErrorCode};
+use berth_tests::bots;
 use berth_tests::{harness, three_platforms};
 use sqlx::PgPool;
-
-fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
 
 fn batch(pool: &str, count: u32) -> BatchRequest {
     BatchRequest {
@@ -89,7 +77,7 @@ fn outcomes_name_their_bot_and_a_batch_counts_them() {
 #[sqlx::test(migrations = "../migrations")]
 async fn deploy_returns_the_outcome_and_the_status_after_routing(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
-    let d = lifecycle::deploy(&h.router, &Actor::cli(), &zoom())
+    let d = lifecycle::deploy(&h.router, &Actor::cli(), &bots::zoom(1))
         .await
         .unwrap();
     assert!(d.outcome.is_deployed());
@@ -98,20 +86,17 @@ async fn deploy_returns_the_outcome_and_the_status_after_routing(db: PgPool) {
         bot::get(&h.db, d.outcome.bot_id()).await.unwrap().status
     );
     for _ in 0..2 {
-        lifecycle::deploy(&h.router, &Actor::cli(), &zoom())
+        lifecycle::deploy(&h.router, &Actor::cli(), &bots::zoom(1))
             .await
             .unwrap();
     }
-    let q = lifecycle::deploy(&h.router, &Actor::cli(), &zoom())
+    let q = lifecycle::deploy(&h.router, &Actor::cli(), &bots::zoom(1))
         .await
         .unwrap();
     assert!(q.outcome.is_queued(), "every platform is full");
     assert_eq!(q.status, BotStatus::Queued);
 
-    let bad = NewBot {
-        meeting_url: "https://evil.example/j/1".into(),
-        ..zoom()
-    };
+    let bad = NewBot::new(MeetingPlatform::Zoom, "https://evil.example/j/1");
     let before = bot_count(&h.db).await;
     let e = lifecycle::deploy(&h.router, &Actor::cli(), &bad)
         .await
@@ -150,7 +135,7 @@ async fn a_batch_deploys_what_fits_queues_the_rest_and_refuses_bad_requests(db: 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_report_says_what_moved_and_which_slot_an_end_freed(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
-    let id = h.router.create_bot(&zoom()).await.unwrap().bot_id();
+    let id = h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id();
     let started = bot::get(&h.db, id).await.unwrap();
     let slot_name = started.slot_name.clone().expect("holds a slot");
 

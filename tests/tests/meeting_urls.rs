@@ -9,19 +9,6 @@ use berth_core::ErrorCode;
 use berth_tests::{harness, three_platforms};
 use sqlx::PgPool;
 
-fn request(meeting_platform: MeetingPlatform, url: &str) -> NewBot {
-    NewBot {
-        meeting_platform,
-        meeting_url: url.into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn urls_off_the_platforms_hosts_are_refused_and_nothing_is_written(db: PgPool) {
     let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
@@ -43,7 +30,7 @@ async fn urls_off_the_platforms_hosts_are_refused_and_nothing_is_written(db: PgP
     ] {
         let err = h
             .router
-            .create_bot(&request(platform, url))
+            .create_bot(&NewBot::new(platform, url))
             .await
             .expect_err(url);
         assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
@@ -62,7 +49,7 @@ async fn an_accepted_url_is_stored_as_parsed(db: PgPool) {
     let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
     let outcome = h
         .router
-        .create_bot(&request(
+        .create_bot(&NewBot::new(
             MeetingPlatform::Zoom,
             " https://US02WEB.Zoom.us/j/85551234567?pwd=é ",
         ))

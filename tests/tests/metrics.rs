@@ -16,6 +16,7 @@ use berth_core::platform::{
 };
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{overview, pool, slot, Berth, Database};
+use berth_tests::bots;
 use berth_tests::{eventually, harness, harness_on, Harness};
 use chrono::Duration;
 use prometheus_parse::Value;
@@ -29,30 +30,14 @@ mod scrape;
 
 use scrape::{scrape, Scraped};
 
+/// A Zoom bot that may wait 10 minutes.
 fn zoom(n: u32) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: format!("https://zoom.us/j/{n}"),
-        priority: None,
-        queue_timeout_ms: Some(600_000),
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::zoom(n).queue_timeout_ms(600_000)
 }
 
+/// A Google Meet bot that may wait 10 minutes.
 fn meet() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::GoogleMeet,
-        meeting_url: "https://meet.google.com/abc-defg-hij".into(),
-        priority: None,
-        queue_timeout_ms: Some(600_000),
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    bots::meet().queue_timeout_ms(600_000)
 }
 
 fn failing() -> SimKnobs {

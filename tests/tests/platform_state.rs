@@ -6,11 +6,12 @@ use berth_core::bot::{self, Decision};
 use berth_core::clock::{Clock, SystemClock};
 use berth_core::config::EnvConfig;
 use berth_core::feed::Feed;
-use berth_core::meeting::{MeetingPlatform, PlatformKind};
+use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::platform::Health;
-use berth_core::router::{DeployOutcome, NewBot, Router};
+use berth_core::router::{DeployOutcome, Router};
 use berth_core::{instance, settings};
+use berth_tests::bots;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 use std::io::{BufRead, BufReader};
@@ -99,19 +100,7 @@ async fn a_one_shot_router_skips_a_platform_a_running_instance_found_down(db: Pg
         Feed::new(uuid::Uuid::new_v4(), false),
         platforms,
     );
-    let o = one_shot
-        .create_bot(&NewBot {
-            meeting_platform: MeetingPlatform::Zoom,
-            meeting_url: "https://zoom.us/j/1".into(),
-            priority: None,
-            queue_timeout_ms: None,
-            pool: None,
-            display_name: None,
-            metadata: None,
-            webhook_url: None,
-        })
-        .await
-        .unwrap();
+    let o = one_shot.create_bot(&bots::zoom(1)).await.unwrap();
     let DeployOutcome::Deployed {
         bot_id, platform, ..
     } = o

@@ -3,33 +3,20 @@
 //! stored knobs and the database ping.
 
 use berth_core::clock::Clock;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::platform::{self, Health};
-use berth_core::router::NewBot;
-use berth_core::{bot, db, demo, jobs, overview, peers, slot, ErrorCode};
+use berth_core::{bot, db, demo, jobs, overview, peers, ErrorCode};
+use berth_tests::{bots, slots};
 use berth_tests::{harness, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
-
-fn zoom() -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
 
 /// `n` zoom bots through the router; their ids in order.
 async fn bots(h: &Harness, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for _ in 0..n {
-        ids.push(h.router.create_bot(&zoom()).await.unwrap().bot_id());
+        ids.push(h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id());
     }
     ids
 }
@@ -37,12 +24,9 @@ async fn bots(h: &Harness, n: usize) -> Vec<i64> {
 #[sqlx::test(migrations = "../migrations")]
 async fn the_overview_counts_slots_capacity_and_health_per_platform(db: PgPool) {
     let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
-    let mut conn = h.db.acquire().await.unwrap();
-    slot::create(&mut conn, "google-meet", PlatformKind::Aws, None)
-        .await
-        .unwrap()
-        .unwrap();
-    drop(conn);
+    slots::of("google-meet", PlatformKind::Aws)
+        .create(&h.db)
+        .await;
     bots(&h, 2).await;
     let now = h.clock.now();
     let me = sqlx::types::Uuid::from_u128(0x5eed);

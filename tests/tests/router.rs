@@ -8,22 +8,10 @@ use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::platform::Health;
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{queue, settings, slot};
+use berth_tests::bots;
 use berth_tests::{harness, three_platforms, Harness};
 use chrono::Duration;
 use sqlx::PgPool;
-
-fn zoom(priority: Option<i32>, timeout: Option<i32>) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/1".into(),
-        priority,
-        queue_timeout_ms: timeout,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
 
 async fn create(h: &Harness, req: NewBot) -> DeployOutcome {
     h.router.create_bot(&req).await.expect("create_bot")
@@ -66,10 +54,10 @@ async fn a_full_platform_is_waited_on_for_its_timeout_then_the_next_is_tried(db:
         false,
     )
     .await;
-    let first = create(&h, zoom(None, None)).await;
+    let first = create(&h, bots::zoom(1)).await;
     assert_eq!(deployed_on(&first), Some(PlatformKind::K8s));
 
-    let second = create(&h, zoom(None, None)).await;
+    let second = create(&h, bots::zoom(1)).await;
     let DeployOutcome::Queued {
         waiting_on, until, ..
     } = &second
@@ -117,8 +105,8 @@ async fn capacity_freed_during_the_wait_goes_to_the_waiting_request(db: PgPool) 
         false,
     )
     .await;
-    let first = bot_id(&create(&h, zoom(None, None)).await);
-    let second = bot_id(&create(&h, zoom(None, None)).await);
+    let first = bot_id(&create(&h, bots::zoom(1)).await);
+    let second = bot_id(&create(&h, bots::zoom(1)).await);
     h.clock.advance(Duration::seconds(10));
     h.router.report(first, BotStatus::Done, None).await.unwrap();
     h.dispatcher.drain().await.unwrap();
@@ -146,7 +134,7 @@ async fn a_failed_deploy_moves_on_at_once_and_records_why(db: PgPool) {
     )
     .await
     .unwrap();
-    let o = create(&h, zoom(None, None)).await;
+    let o = create(&h, bots::zoom(1)).await;
     assert_eq!(
         deployed_on(&o),
         Some(PlatformKind::Aws),
@@ -197,7 +185,7 @@ async fn disabled_and_unhealthy_platforms_are_passed_over_with_the_reason(db: Pg
         .record_health(PlatformKind::Aws, Health::Down, None)
         .await
         .unwrap();
-    let o = create(&h, zoom(None, None)).await;
+    let o = create(&h, bots::zoom(1)).await;
     assert_eq!(deployed_on(&o), Some(PlatformKind::Coolify));
     assert_eq!(
         decisions(&h, bot_id(&o)).await,
@@ -216,7 +204,7 @@ async fn limits_hold_under_concurrent_requests(db: PgPool) {
     for _ in 0..20 {
         let router = h.router.clone();
         tasks.push(tokio::spawn(async move {
-            router.create_bot(&zoom(None, None)).await.unwrap()
+            router.create_bot(&bots::zoom(1)).await.unwrap()
         }));
     }
     let mut deployed = 0;
@@ -238,13 +226,13 @@ async fn global_queue_orders_by_priority_then_arrival_and_reports_positions(db: 
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let mut running = Vec::new();
     for _ in 0..3 {
-        running.push(bot_id(&create(&h, zoom(None, None)).await));
+        running.push(bot_id(&create(&h, bots::zoom(1)).await));
     }
-    let a = create(&h, zoom(Some(100), None)).await;
+    let a = create(&h, bots::zoom(1).priority(100)).await;
     h.clock.advance(Duration::milliseconds(10));
-    let b = create(&h, zoom(Some(50), None)).await;
+    let b = create(&h, bots::zoom(1).priority(50)).await;
     h.clock.advance(Duration::milliseconds(10));
-    let c = create(&h, zoom(Some(100), None)).await;
+    let c = create(&h, bots::zoom(1).priority(100)).await;
     let DeployOutcome::Queued {
         queue_position,
         waiting_on,
@@ -314,11 +302,11 @@ async fn one_wake_up_drains_as_many_entries_as_capacity_allows(db: PgPool) {
     .await;
     let mut running = Vec::new();
     for _ in 0..5 {
-        running.push(bot_id(&create(&h, zoom(None, None)).await));
+        running.push(bot_id(&create(&h, bots::zoom(1)).await));
     }
     let mut queued = Vec::new();
     for _ in 0..4 {
-        queued.push(bot_id(&create(&h, zoom(None, None)).await));
+        queued.push(bot_id(&create(&h, bots::zoom(1)).await));
     }
     for id in &running[..3] {
         h.router.report(*id, BotStatus::Done, None).await.unwrap();
@@ -340,9 +328,9 @@ async fn one_wake_up_drains_as_many_entries_as_capacity_allows(db: PgPool) {
 async fn an_expired_request_fails_with_queue_timeout(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     for _ in 0..3 {
-        create(&h, zoom(None, None)).await;
+        create(&h, bots::zoom(1)).await;
     }
-    let o = create(&h, zoom(None, Some(90_000))).await;
+    let o = create(&h, bots::zoom(1).queue_timeout_ms(90_000)).await;
     let DeployOutcome::Queued { until, .. } = &o else {
         panic!("{o:?}")
     };
@@ -367,9 +355,9 @@ async fn the_global_ceiling_caps_a_requests_timeout(db: PgPool) {
     env.push(("GLOBAL_QUEUE_TIMEOUT_MS", "2000"));
     let h = harness(db, &env, false).await;
     for _ in 0..3 {
-        create(&h, zoom(None, None)).await;
+        create(&h, bots::zoom(1)).await;
     }
-    let o = create(&h, zoom(None, Some(300_000))).await;
+    let o = create(&h, bots::zoom(1).queue_timeout_ms(300_000)).await;
     let DeployOutcome::Queued { until, .. } = &o else {
         panic!("{o:?}")
     };
@@ -388,9 +376,9 @@ async fn the_global_ceiling_caps_a_requests_timeout(db: PgPool) {
 async fn a_request_waits_five_minutes_by_default(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     for _ in 0..3 {
-        create(&h, zoom(None, None)).await;
+        create(&h, bots::zoom(1)).await;
     }
-    let o = create(&h, zoom(None, None)).await;
+    let o = create(&h, bots::zoom(1)).await;
     let DeployOutcome::Queued { until, .. } = &o else {
         panic!("{o:?}")
     };
@@ -401,12 +389,9 @@ async fn a_request_waits_five_minutes_by_default(db: PgPool) {
 async fn bad_requests_are_refused_before_anything_is_written(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     for req in [
-        zoom(None, Some(600_001)),
-        zoom(Some(-1), None),
-        NewBot {
-            meeting_url: "  ".into(),
-            ..zoom(None, None)
-        },
+        bots::zoom(1).queue_timeout_ms(600_001),
+        bots::zoom(1).priority(-1),
+        NewBot::new(MeetingPlatform::Zoom, "  "),
     ] {
         let err = h.router.create_bot(&req).await.unwrap_err();
         assert_eq!(err.code(), berth_core::ErrorCode::InvalidInput, "{err}");
@@ -421,7 +406,7 @@ async fn bad_requests_are_refused_before_anything_is_written(db: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn done_releases_the_slot_and_resets_it(db: PgPool) {
     let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
-    let o = create(&h, zoom(None, None)).await;
+    let o = create(&h, bots::zoom(1)).await;
     let id = bot_id(&o);
     let s = slot::of_bot(&h.db, id).await.unwrap().unwrap();
     assert_eq!(s.status, "busy");
@@ -491,11 +476,11 @@ async fn only_the_first_deploy_of_an_image_waits_for_the_pull(db: PgPool) {
     .unwrap();
     let first = tokio::spawn({
         let r = h.router.clone();
-        async move { r.create_bot(&zoom(None, None)).await.unwrap() }
+        async move { r.create_bot(&bots::zoom(1)).await.unwrap() }
     });
     let second = tokio::spawn({
         let r = h.router.clone();
-        async move { r.create_bot(&zoom(None, None)).await.unwrap() }
+        async move { r.create_bot(&bots::zoom(1)).await.unwrap() }
     });
     // Both reach the image gate (their slots are reserved first), then wait
     // on the one pull: time must pass on the clock before either deploys.
@@ -532,7 +517,7 @@ async fn only_the_first_deploy_of_an_image_waits_for_the_pull(db: PgPool) {
     // Later deploys of the same image go straight through: the clock is not moved.
     let third = tokio::time::timeout(
         std::time::Duration::from_secs(20),
-        h.router.create_bot(&zoom(None, None)),
+        h.router.create_bot(&bots::zoom(1)),
     )
     .await
     .expect("a later deploy does not wait for a pull")

@@ -7,9 +7,10 @@
 use berth_core::actor::Actor;
 use berth_core::bot::{self, Decision};
 use berth_core::config::EnvConfig;
-use berth_core::meeting::{MeetingPlatform, PlatformKind};
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::meeting::PlatformKind;
+use berth_core::router::DeployOutcome;
 use berth_core::settings::{self, PlatformEdit};
+use berth_tests::bots;
 use berth_tests::harness;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -62,16 +63,7 @@ async fn a_platform_listed_again_is_enabled_again(db: PgPool) {
 
     // The trace names the variable, not an administrator: the second bot
     // finds k8s full and walks on past the platforms left out.
-    let request = NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: "https://zoom.us/j/5550100".into(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let request = bots::zoom(5550100);
     let first = h.router.create_bot(&request).await.unwrap();
     assert!(matches!(first, DeployOutcome::Deployed { .. }), "{first:?}");
     let second = h.router.create_bot(&request).await.unwrap();

@@ -10,24 +10,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use berth_core::config::EnvConfig;
-use berth_core::meeting::{MeetingPlatform, PlatformKind};
+use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim::{self, SimKnobs};
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::DeployOutcome;
 use berth_core::{Berth, Database};
+use berth_tests::bots;
 use sqlx::PgPool;
-
-fn bot(n: u32) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: format!("https://zoom.us/j/{n}"),
-        priority: None,
-        queue_timeout_ms: Some(300_000),
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
-}
 
 async fn scalar(db: &PgPool, sql: &'static str, id: i64) -> i64 {
     sqlx::query_scalar(sql)
@@ -116,12 +104,21 @@ async fn shutdown_finishes_the_dispatch_pass_under_way(db: PgPool) {
         .execute(&db)
         .await
         .unwrap();
-    let running = berth.router().create_bot(&bot(1)).await.unwrap();
+    let running = berth
+        .router()
+        .create_bot(&bots::zoom(1).queue_timeout_ms(300_000))
+        .await
+        .unwrap();
     assert!(
         matches!(running, DeployOutcome::Deployed { .. }),
         "{running:?}"
     );
-    let queued = match berth.router().create_bot(&bot(2)).await.unwrap() {
+    let queued = match berth
+        .router()
+        .create_bot(&bots::zoom(2).queue_timeout_ms(300_000))
+        .await
+        .unwrap()
+    {
         DeployOutcome::Queued { bot_id, .. } => bot_id,
         other => panic!("the second bot waits for k8s: {other:?}"),
     };

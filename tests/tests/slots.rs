@@ -3,6 +3,7 @@
 
 use berth_core::meeting::PlatformKind;
 use berth_core::slot;
+use berth_tests::slots;
 use berth_tests::{apply_experiment_env, insert_bot, insert_pool, wide_pool};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -11,18 +12,8 @@ use tokio::sync::Barrier;
 const LOCAL: PlatformKind = PlatformKind::Local;
 
 async fn idle_slots(db: &PgPool, pool: &str, n: usize) -> Vec<i64> {
-    let mut ids = Vec::new();
-    for _ in 0..n {
-        let mut conn = db.acquire().await.unwrap();
-        ids.push(
-            slot::create(&mut conn, pool, LOCAL, None)
-                .await
-                .unwrap()
-                .unwrap()
-                .slot_id,
-        );
-    }
-    ids
+    let created = slots::of(pool, LOCAL).create_n(db, n).await;
+    created.into_iter().map(|lease| lease.slot_id).collect()
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -123,18 +114,12 @@ async fn created_slots_fill_the_first_gap_in_names(db: PgPool) {
     assert!(slot::delete(&mut conn, s3.id, s3.epoch, "test")
         .await
         .unwrap());
-    let again = slot::create(&mut conn, "google-meet", LOCAL, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let again = slots::of("google-meet", LOCAL).create_on(&mut conn).await;
     assert_eq!(
         again.slot_name, "pool-google-meet-003",
         "001, 002, 004 exist → 003"
     );
-    let next = slot::create(&mut conn, "google-meet", LOCAL, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let next = slots::of("google-meet", LOCAL).create_on(&mut conn).await;
     assert_eq!(next.slot_name, "pool-google-meet-005");
 }
 

@@ -3,8 +3,8 @@
 //! releases as acquisitions.
 
 use berth_core::meeting::PlatformKind;
-use berth_core::slot;
 use berth_tests::insert_pool;
+use berth_tests::slots;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 use std::process::Command;
@@ -17,13 +17,9 @@ const SLOTS: usize = 20;
 #[sqlx::test(migrations = "../migrations")]
 async fn four_processes_share_twenty_slots_without_overlapping_holds(db: PgPool) {
     insert_pool(&db, "stress", "zoom", 100).await;
-    for _ in 0..SLOTS {
-        let mut conn = db.acquire().await.unwrap();
-        slot::create(&mut conn, "stress", PlatformKind::Local, None)
-            .await
-            .unwrap()
-            .unwrap();
-    }
+    slots::of("stress", PlatformKind::Local)
+        .create_n(&db, SLOTS)
+        .await;
     let opts: PgConnectOptions = (*db.connect_options()).clone();
     let url = opts.to_url_lossy().to_string();
     let per_process = CYCLES / PROCESSES as i64;

@@ -10,13 +10,14 @@ mod receiver;
 use berth_core::actor::Actor;
 use berth_core::clock::Clock;
 use berth_core::lifecycle;
-use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
+use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::{self, Health};
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::DeployOutcome;
 use berth_core::webhook::{
     self, subscription, Deliverer, DeliveryConfig, DeliveryState, EventType, NewSubscription,
 };
 use berth_core::ErrorCode;
+use berth_tests::bots;
 use berth_tests::{harness, Harness};
 
 use sqlx::PgPool;
@@ -32,19 +33,6 @@ fn env() -> Vec<(&'static str, &'static str)> {
         ("K8S_BOT_LIMIT", "100"),
         ("K8S_QUEUE_TIMEOUT_MS", "0"),
     ]
-}
-
-fn zoom(n: u32, webhook_url: Option<String>) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: format!("https://zoom.us/j/{n}"),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        webhook_url,
-        display_name: None,
-        metadata: None,
-    }
 }
 
 async fn subscribe(db: &PgPool, name: &str, url: &str, events: &[EventType]) -> String {
@@ -87,7 +75,11 @@ async fn count(db: &PgPool, sql: &str) -> i64 {
 
 /// A bot through its whole life: deployed, in the call, done.
 async fn full_life(h: &Harness, n: u32, webhook_url: Option<String>) -> i64 {
-    let out = h.router.create_bot(&zoom(n, webhook_url)).await.unwrap();
+    let out = h
+        .router
+        .create_bot(&bots::zoom(n).webhook_url(webhook_url))
+        .await
+        .unwrap();
     let DeployOutcome::Deployed { bot_id, .. } = out else {
         panic!("deployed at once: {out:?}");
     };
@@ -345,7 +337,7 @@ async fn nothing_is_written_for_a_change_that_rolled_back_or_was_refused(db: PgP
     let bots = count(&db, "SELECT count(*) FROM bots").await;
     let e = h
         .router
-        .create_bot(&zoom(2, Some("ftp://example.com/hook".into())))
+        .create_bot(&bots::zoom(2).webhook_url("ftp://example.com/hook".to_string()))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
@@ -470,15 +462,14 @@ async fn queue_expiry_pool_exhaustion_and_health_send_their_events(db: PgPool) {
         ],
     )
     .await;
-    let first = h.router.create_bot(&zoom(1, None)).await.unwrap();
+    let first = h.router.create_bot(&bots::zoom(1)).await.unwrap();
     assert!(matches!(first, DeployOutcome::Deployed { .. }));
     // The pool's one slot is taken: the next requests find it exhausted
     // (one event for the episode) and queue.
-    let mut waiting = zoom(2, None);
-    waiting.queue_timeout_ms = Some(1_000);
+    let waiting = bots::zoom(2).queue_timeout_ms(1_000);
     let second = h.router.create_bot(&waiting).await.unwrap();
     assert!(matches!(second, DeployOutcome::Queued { .. }), "{second:?}");
-    let third = h.router.create_bot(&zoom(3, None)).await.unwrap();
+    let third = h.router.create_bot(&bots::zoom(3)).await.unwrap();
     assert!(matches!(third, DeployOutcome::Queued { .. }));
     h.clock.advance(chrono::Duration::seconds(2));
     assert_eq!(h.dispatcher.drain().await.unwrap().expired, 1);

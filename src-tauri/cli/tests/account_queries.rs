@@ -33,7 +33,7 @@ async fn refused(db: &TestDb, dir: &PoolsDir, name: &str, why: &str) {
 
 #[tokio::test]
 async fn pools_test_refuses_huge_unions_instead_of_crashing() {
-    let db = TestDb::migrated("acc_unions").await;
+    let db = support::migrated("acc_unions").await;
     let dir = PoolsDir::new("acc-unions");
     dir.sql_pool("giant", &unions(1_500), "0s");
     dir.sql_pool("bigger", &unions(10_000), "0s");
@@ -110,7 +110,7 @@ async fn leader(db: &TestDb) -> Option<(String, i32)> {
 
 #[tokio::test]
 async fn serve_instances_outlive_a_union_bomb_refreshed_every_second() {
-    let db = TestDb::migrated("acc_serve").await;
+    let db = support::migrated("acc_serve").await;
     let dir = PoolsDir::new("acc-serve");
     dir.sql_pool("giant", &unions(1_500), "1s");
     // `berth pools apply` refuses a query the filter refuses; one applied
@@ -216,7 +216,7 @@ async fn serve_instances_outlive_a_union_bomb_refreshed_every_second() {
 
 #[tokio::test]
 async fn denied_functions_are_refused_when_called_in_from() {
-    let db = TestDb::migrated("acc_from").await;
+    let db = support::migrated("acc_from").await;
     let dir = PoolsDir::new("acc-from");
     let cases = [
         (
@@ -250,7 +250,7 @@ async fn denied_functions_are_refused_when_called_in_from() {
 
 #[tokio::test]
 async fn one_pools_preview_cannot_stop_anothers() {
-    let db = TestDb::migrated("acc_kill").await;
+    let db = support::migrated("acc_kill").await;
     let dir = PoolsDir::new("acc-kill");
     // Runs until its 5 s statement timeout.
     dir.sql_pool(
@@ -303,7 +303,7 @@ async fn one_pools_preview_cannot_stop_anothers() {
 
 #[tokio::test]
 async fn a_huge_preview_is_capped_in_bytes_within_a_memory_limit() {
-    let db = TestDb::migrated("acc_bytes").await;
+    let db = support::migrated("acc_bytes").await;
     let dir = PoolsDir::new("acc-bytes");
     // 10,000 rows of 1 MB: about 10 GB if nothing stopped it.
     dir.sql_pool(
@@ -342,7 +342,7 @@ async fn a_huge_preview_is_capped_in_bytes_within_a_memory_limit() {
 
 #[tokio::test]
 async fn a_refusals_hint_quotes_the_name_it_echoes() {
-    let db = TestDb::migrated("acc_hint").await;
+    let db = support::migrated("acc_hint").await;
     let dir = PoolsDir::new("acc-hint");
     std::fs::write(
         dir.0.join("hint.yaml"),

@@ -11,8 +11,7 @@ mod support;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::{
-    berth, command, database_snapshot, ok, ok_json, signal, text, with_database, TestDb,
-    INSTANT_K8S,
+    berth, command, database_snapshot, ok, ok_json, signal, text, PoolsDir, TestDb, INSTANT_K8S,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -627,7 +626,7 @@ async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16
 
 #[tokio::test]
 async fn tokens_and_serve_listen_host_the_api() {
-    let db = TestDb::migrated("api").await;
+    let db = support::migrated("api").await;
     let created = ok_json(
         &db.url,
         &["tokens", "create", "--scope", "bots:read", "--name", "dash"],
@@ -769,27 +768,46 @@ async fn demo_runs_for_its_duration_and_exits_cleanly() {
     db.drop_db().await;
 }
 
-#[test]
-fn database_names_are_swapped_in_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres", "x"),
-        "postgres://u@h:1/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h:1/postgres?sslmode=disable", "x"),
-        "postgres://u:p@h:1/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+/// A migrated database and a pools directory that does not exist yet (the
+/// first `berth pools` command seeds it), removed when dropped.
+async fn pools_setup(tag: &str) -> (TestDb, PoolsDir) {
+    let db = TestDb::new(tag).await;
+    ok(&db.url, &["--dev", "migrate"]).await;
+    let dir = PoolsDir::new(&format!("cli-{tag}"));
+    std::fs::remove_dir_all(&dir.0).unwrap();
+    (db, dir)
+}
+
+/// A table `accounts` of 9 rows (`u<i>@example.com`, every third `banned`),
+/// and `with-accounts.yaml` selecting the `ok` ones.
+async fn accounts_source(db: &TestDb, dir: &std::path::Path) {
+    sqlx::raw_sql(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, status TEXT);
+         INSERT INTO accounts SELECT i, 'u' || i || '@example.com',
+                CASE WHEN i % 3 = 0 THEN 'banned' ELSE 'ok' END
+         FROM generate_series(1, 9) AS i;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    std::fs::write(
+        dir.join("with-accounts.yaml"),
+        "name: with-accounts\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\naccounts:\n  type: sql\n  query:\n    select: SELECT id, email FROM accounts WHERE status = :s ORDER BY id\n    parameters:\n      - { name: s, type: string, value: ok }\n",
+    )
+    .unwrap();
+}
+
+async fn grant_accounts(db: &TestDb) {
+    sqlx::raw_sql("GRANT SELECT ON accounts TO berth_query")
+        .execute(&db.pool)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
-async fn pools_seed_validate_test_and_apply_definitions() {
-    let db = TestDb::new("pools").await;
-    ok(&db.url, &["--dev", "migrate"]).await;
-    let dir = std::env::temp_dir().join(format!("berth-cli-pools-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let d = dir.to_str().unwrap();
-
+async fn pools_are_seeded_and_a_broken_file_is_reported_with_its_place() {
+    let (db, pools) = pools_setup("pools-seed").await;
+    let (dir, d) = (&pools.0, pools.arg());
     // First use seeds one commented example per meeting platform.
     let listed = ok_json(&db.url, &["pools", "--dir", d, "list"]).await;
     let defs = listed["definitions"].as_array().unwrap();
@@ -820,7 +838,15 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         .await
         .contains("3 definitions valid"));
 
-    // Test shows the impact; apply makes it v1, a second apply changes nothing.
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn pools_test_shows_the_impact_and_apply_is_versioned_and_idempotent() {
+    let (db, pools) = pools_setup("pools-apply").await;
+    let (dir, d) = (&pools.0, pools.arg());
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds
+                                                       // Test shows the impact; apply makes it v1, a second apply changes nothing.
     let zoom = dir.join("zoom.yaml");
     let text0 = std::fs::read_to_string(&zoom).unwrap();
     std::fs::write(&zoom, text0.replace("prewarm: 0 ", "prewarm: 2 ")).unwrap();
@@ -858,21 +884,15 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         "{z}"
     );
 
-    // An account source: `test` previews the query, `refresh` loads it.
-    sqlx::raw_sql(
-        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, status TEXT);
-         INSERT INTO accounts SELECT i, 'u' || i || '@example.com',
-                CASE WHEN i % 3 = 0 THEN 'banned' ELSE 'ok' END
-         FROM generate_series(1, 9) AS i;",
-    )
-    .execute(&db.pool)
-    .await
-    .unwrap();
-    std::fs::write(
-        dir.join("with-accounts.yaml"),
-        "name: with-accounts\nmeeting_platform: zoom\nimage: bot\nmax_size: 5\naccounts:\n  type: sql\n  query:\n    select: SELECT id, email FROM accounts WHERE status = :s ORDER BY id\n    parameters:\n      - { name: s, type: string, value: ok }\n",
-    )
-    .unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn an_account_source_is_previewed_refreshed_and_announced_then_deleted() {
+    let (db, pools) = pools_setup("pools-source").await;
+    let (dir, d) = (&pools.0, pools.arg());
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds
+    accounts_source(&db, dir).await;
     // Before the grant the query role may read nothing: a clear refusal.
     let denied = berth(&db.url, &["pools", "--dir", d, "test", "with-accounts"]).await;
     assert_eq!(denied.status.code(), Some(1));
@@ -881,10 +901,7 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         "{}",
         text(&denied.stderr)
     );
-    sqlx::raw_sql("GRANT SELECT ON accounts TO berth_query")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    grant_accounts(&db).await;
     let tested = ok(&db.url, &["pools", "--dir", d, "test", "with-accounts"]).await;
     assert!(tested.contains("accounts: 6 match"), "{tested}");
     assert!(
@@ -913,6 +930,27 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         t.abort();
     }
 
+    // Delete: the file goes, the applied pool is retired.
+    let deleted = ok(&db.url, &["pools", "--dir", d, "delete", "with-accounts"]).await;
+    assert!(deleted.contains("the pool is retired"), "{deleted}");
+    assert!(!dir.join("with-accounts.yaml").exists());
+    let retired: bool =
+        sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'with-accounts'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(retired);
+
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_builder_query_is_compiled_against_the_real_columns() {
+    let (db, pools) = pools_setup("pools-builder").await;
+    let (dir, d) = (&pools.0, pools.arg());
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds
+    accounts_source(&db, dir).await;
+    grant_accounts(&db).await;
     // A builder form: compiled against the real columns, shown, run.
     std::fs::write(
         dir.join("built.yaml"),
@@ -943,21 +981,17 @@ async fn pools_seed_validate_test_and_apply_definitions() {
         text(&bad.stderr)
     );
 
-    // Delete: the file goes, the applied pool is retired.
-    let deleted = ok(&db.url, &["pools", "--dir", d, "delete", "with-accounts"]).await;
-    assert!(deleted.contains("the pool is retired"), "{deleted}");
-    assert!(!dir.join("with-accounts.yaml").exists());
-    let retired: bool =
-        sqlx::query_scalar("SELECT retired FROM pools WHERE name = 'with-accounts'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert!(retired);
+    db.drop_db().await;
+}
 
+#[tokio::test]
+async fn applying_an_unknown_pool_is_not_found() {
+    let (db, pools) = pools_setup("pools-missing").await;
+    let d = pools.arg();
+    ok(&db.url, &["pools", "--dir", d, "list"]).await; // seeds
     let missing = berth(&db.url, &["pools", "--dir", d, "apply", "nope"]).await;
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("error[not_found]"));
-    std::fs::remove_dir_all(&dir).unwrap();
     db.drop_db().await;
 }
 

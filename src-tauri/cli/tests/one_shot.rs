@@ -11,7 +11,7 @@ mod support;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
-use support::{berth, command, eventually, finish, text, TestDb, INSTANT_K8S};
+use support::{berth, command, eventually, finish, text, INSTANT_K8S};
 
 /// The key of sqlx's migration lock for `database` (sqlx-postgres 0.9,
 /// `generate_lock_id`: 0x3d32ad9e × CRC-32/ISO-HDLC of the name). The
@@ -75,7 +75,7 @@ const CREATE: [&str; 8] = [
 
 #[tokio::test]
 async fn one_shot_commands_take_neither_the_migration_nor_the_settings_lock() {
-    let db = TestDb::migrated("oneshot_locks").await;
+    let db = support::migrated("oneshot_locks").await;
     let name: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(&db.pool)
         .await
@@ -163,7 +163,7 @@ async fn one_shot_commands_take_neither_the_migration_nor_the_settings_lock() {
 
 #[tokio::test]
 async fn a_schema_behind_the_build_is_refused_and_left_as_it_is() {
-    let db = TestDb::migrated("oneshot_behind").await;
+    let db = support::migrated("oneshot_behind").await;
     // The newest migration "not yet applied": the database is one behind.
     let newest: i64 = sqlx::query_scalar(
         "DELETE FROM _sqlx_migrations

@@ -34,7 +34,7 @@ async fn refused(url: &str, args: &[&str], exit: i32, code: &str) -> Value {
 
 #[tokio::test]
 async fn webhooks_are_added_listed_logged_and_removed() {
-    let db = TestDb::migrated("webhooks").await;
+    let db = support::migrated("webhooks").await;
     ok(&db.url, INSTANT_K8S).await;
     let added = ok_json(
         &db.url,
@@ -136,7 +136,7 @@ async fn webhooks_are_added_listed_logged_and_removed() {
 
 #[tokio::test]
 async fn refused_additions_write_nothing() {
-    let db = TestDb::migrated("webhooks_refused").await;
+    let db = support::migrated("webhooks_refused").await;
     ok(
         &db.url,
         &[
@@ -249,7 +249,7 @@ async fn refused_additions_write_nothing() {
 
 #[tokio::test]
 async fn the_bot_url_secret_is_made_once_and_kept() {
-    let db = TestDb::migrated("webhooks_secret").await;
+    let db = support::migrated("webhooks_secret").await;
     let first = ok_json(&db.url, &["webhooks", "bot-secret"]).await;
     let again = ok(&db.url, &["webhooks", "bot-secret"]).await;
     let secret = first["secret"].as_str().unwrap();
@@ -333,7 +333,7 @@ fn serve(db: &TestDb) -> tokio::process::Child {
 
 #[tokio::test]
 async fn pending_webhooks_survive_a_killed_serve_and_arrive_once() {
-    let db = TestDb::migrated("webhooks_kill").await;
+    let db = support::migrated("webhooks_kill").await;
     ok(&db.url, INSTANT_K8S).await;
     // The receiver's port, closed for now: the receiver is down.
     let port = {

@@ -1,30 +1,15 @@
 //! What the `berth` binary's tests need: a database of their own on the
-//! server `DATABASE_URL` names, the binary with a clean environment, and
-//! waits that poll with a deadline (nothing sleeps to synchronise).
+//! server `DATABASE_URL` names (the shared harness's [`TestDb`], migrated by
+//! the binary itself), the binary with a clean environment, and waits that
+//! poll with a deadline (nothing sleeps to synchronise).
 //! Shared by several test binaries, each using part of it.
 #![allow(dead_code)]
 
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+pub use berth_tests::database::TestDb;
+use sqlx::{AssertSqlSafe, PgPool};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
-
-/// `url` with its database replaced by `name` (query string kept).
-pub fn with_database(url: &str, name: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = head.find("://").map_or(0, |i| i + 3);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_berth");
@@ -61,68 +46,13 @@ const INHERITED: &[&str] = &[
     "BERTH_API_ADDR",
 ];
 
-/// A database created for one test, dropped by [`TestDb::drop_db`].
-pub struct TestDb {
-    admin_url: String,
-    name: String,
-    /// Its URL, for the child.
-    pub url: String,
-    /// A pool on it, for the test's own checks.
-    pub pool: PgPool,
-}
-
-impl TestDb {
-    /// Creates `berth_<tag>_<pid>_<nanos>` on `DATABASE_URL`'s server.
-    pub async fn new(tag: &str) -> TestDb {
-        let admin_url = std::env::var("DATABASE_URL").expect(
-            "DATABASE_URL=postgres://USER@HOST:PORT/postgres (a user that may CREATE DATABASE)",
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("berth_{tag}_{}_{nanos}", std::process::id());
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .expect("admin connection");
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .expect("test database created");
-        admin.close().await.ok();
-        let url = with_database(&admin_url, &name);
-        let pool = PgPool::connect(&url)
-            .await
-            .expect("test database reachable");
-        TestDb {
-            admin_url,
-            name,
-            url,
-            pool,
-        }
-    }
-
-    /// [`TestDb::new`] with Berth's schema (`berth --dev migrate`: one-shot
-    /// commands do not migrate).
-    pub async fn migrated(tag: &str) -> TestDb {
-        let db = TestDb::new(tag).await;
-        let out = berth(&db.url, &["--dev", "migrate"]).await;
-        assert!(out.status.success(), "berth migrate: {}", text(&out.stderr));
-        db
-    }
-
-    /// Drops the database (and any session still on it).
-    pub async fn drop_db(self) {
-        self.pool.close().await;
-        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut admin)
-            .await;
-        }
-    }
+/// [`TestDb::new`] with Berth's schema (`berth --dev migrate`: one-shot
+/// commands do not migrate).
+pub async fn migrated(tag: &str) -> TestDb {
+    let db = TestDb::new(tag).await;
+    let out = berth(&db.url, &["--dev", "migrate"]).await;
+    assert!(out.status.success(), "berth migrate: {}", text(&out.stderr));
+    db
 }
 
 /// `berth args…` on `url`, with piped output, killed when dropped.

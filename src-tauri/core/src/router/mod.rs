@@ -62,6 +62,63 @@ pub struct NewBot {
     pub webhook_url: Option<String>,
 }
 
+/// A request built step by step: [`NewBot::new`] with every option at its
+/// default (`None`), then a setter per option. Nothing is checked here
+/// (a face or a test may build a bad request on purpose); the use case that
+/// takes the request checks it ([`Router::create_bot`]).
+impl NewBot {
+    /// A request for a bot in `meeting_url` on `meeting_platform`, every
+    /// option unset.
+    pub fn new(meeting_platform: MeetingPlatform, meeting_url: impl Into<String>) -> NewBot {
+        NewBot {
+            meeting_platform,
+            meeting_url: meeting_url.into(),
+            priority: None,
+            queue_timeout_ms: None,
+            pool: None,
+            display_name: None,
+            metadata: None,
+            webhook_url: None,
+        }
+    }
+
+    /// With [`NewBot::priority`] (a number, or `None` for the default).
+    pub fn priority(mut self, priority: impl Into<Option<i32>>) -> NewBot {
+        self.priority = priority.into();
+        self
+    }
+
+    /// With [`NewBot::queue_timeout_ms`] (a number, or `None` for the default).
+    pub fn queue_timeout_ms(mut self, ms: impl Into<Option<i32>>) -> NewBot {
+        self.queue_timeout_ms = ms.into();
+        self
+    }
+
+    /// In the pool named `pool`.
+    pub fn pool(mut self, pool: impl Into<String>) -> NewBot {
+        self.pool = Some(pool.into());
+        self
+    }
+
+    /// With the display name `name`.
+    pub fn display_name(mut self, name: impl Into<String>) -> NewBot {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// With the caller's `metadata`.
+    pub fn metadata(mut self, metadata: serde_json::Value) -> NewBot {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// With the bot's own webhook URL (a URL, or `None` for none).
+    pub fn webhook_url(mut self, url: impl Into<Option<String>>) -> NewBot {
+        self.webhook_url = url.into();
+        self
+    }
+}
+
 /// The longest display name a request may give, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
 /// The largest metadata a request may give, in bytes of JSON text.
