@@ -14,16 +14,7 @@ use chrono::Duration;
 use sqlx::PgPool;
 
 fn request(url: &str) -> NewBot {
-    NewBot {
-        meeting_platform: MeetingPlatform::Zoom,
-        meeting_url: url.to_string(),
-        priority: None,
-        queue_timeout_ms: None,
-        pool: None,
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    }
+    NewBot::new(MeetingPlatform::Zoom, url)
 }
 
 async fn keys(db: &PgPool) -> i64 {

@@ -51,35 +51,51 @@ pub async fn with_berth<T>(dev: bool, f: impl AsyncFnOnce(&Berth) -> Result<T>) 
     Ok(value)
 }
 
-/// Resolves on Ctrl-C or (on Unix) SIGTERM; returns the signal's name.
-pub async fn shutdown_signal() -> &'static str {
+/// Listens for Ctrl-C and (on Unix) SIGTERM from this call on, and resolves
+/// with the signal's name once one arrives.
+///
+/// The handlers are installed when this is called, not when the future is
+/// first polled: a command that says it started (and so may be signalled at
+/// once) calls it before saying so, and a SIGTERM sent in between is then
+/// caught instead of killing the process by the default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    if r.is_err() {
-                        // No Ctrl-C handler: SIGTERM alone stops us.
-                        term.recv().await;
-                        return "SIGTERM";
-                    }
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for {name}");
+                None
+            }
+        };
+        let interrupt = listen(SignalKind::interrupt(), "Ctrl-C");
+        let terminate = listen(SignalKind::terminate(), "SIGTERM");
+        async move {
+            match (interrupt, terminate) {
+                (Some(mut i), Some(mut t)) => tokio::select! {
+                    _ = i.recv() => "Ctrl-C",
+                    _ = t.recv() => "SIGTERM",
+                },
+                (Some(mut i), None) => {
+                    i.recv().await;
                     "Ctrl-C"
                 }
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-                ctrl_c_only().await
+                (None, Some(mut t)) => {
+                    t.recv().await;
+                    "SIGTERM"
+                }
+                (None, None) => std::future::pending().await,
             }
         }
     }
     #[cfg(not(unix))]
     {
-        ctrl_c_only().await
+        ctrl_c_only()
     }
 }
 
+#[cfg(not(unix))]
 async fn ctrl_c_only() -> &'static str {
     match tokio::signal::ctrl_c().await {
         Ok(()) => "Ctrl-C",

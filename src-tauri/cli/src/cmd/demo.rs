@@ -83,6 +83,8 @@ pub async fn run(ctx: Ctx, args: DemoArgs) -> Result<()> {
 }
 
 async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Result<()> {
+    // Listening before "started" is printed (see `shutdown_signal`).
+    let signal = shutdown_signal();
     if ctx.json {
         output::json_line(
             &serde_json::json!({ "event": "started", "instance": berth.id, "database": database }),
@@ -94,7 +96,6 @@ async fn drive(ctx: Ctx, berth: &Berth, database: &str, args: DemoArgs) -> Resul
     let since = Utc::now();
     let traffic = Traffic::start(berth.router().clone());
     let deadline = args.duration_secs.map(|s| started + Duration::from_secs(s));
-    let signal = shutdown_signal();
     tokio::pin!(signal);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -11,6 +11,9 @@ use crate::output::{self, Ctx};
 
 /// Runs the command.
 pub async fn run(ctx: Ctx, args: ServeArgs) -> Result<()> {
+    // Listening before "started" is printed: whoever waits for that line
+    // may send SIGTERM at once, and it must stop us gracefully.
+    let signal = shutdown_signal();
     let builder = Berth::from_env(ctx.dev)?.background(true);
     let database = builder.location().unwrap_or_default();
     let berth = builder.start().await?;
@@ -49,7 +52,7 @@ pub async fn run(ctx: Ctx, args: ServeArgs) -> Result<()> {
             let _ = stop_api.await;
         }))
     });
-    let signal = shutdown_signal().await;
+    let signal = signal.await;
     tracing::info!(signal, "shutting down");
     // The API first: no new request reaches an instance that is stopping.
     let _ = signalled.send(());

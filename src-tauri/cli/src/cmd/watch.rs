@@ -55,8 +55,8 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         let feed = Feed::new(uuid::Uuid::new_v4(), true);
         let mut events = feed.subscribe();
         let tasks = feed.spawn(db.pool.clone());
-        eprintln!("watching changes in {} (Ctrl-C to stop)", db.location);
         let signal = shutdown_signal();
+        eprintln!("watching changes in {} (Ctrl-C to stop)", db.location);
         tokio::pin!(signal);
         let result = loop {
             tokio::select! {
