@@ -9,6 +9,7 @@ pub mod deploy;
 use berth_core::actor::Actor;
 use berth_core::bot::BotView;
 use berth_core::feed::Feed;
+use berth_core::history::{self, History, Span};
 use berth_core::meeting::{PlatformKind, SlotStatus};
 use berth_core::pool::{Pool, PoolStats};
 use berth_core::settings::{Settings, SettingsChange};
@@ -48,6 +49,12 @@ pub async fn queue_entries(db: &PgPool, now: DateTime<Utc>) -> CommandResult<Que
 /// Queue statistics as of `now`.
 pub async fn queue_stats(db: &PgPool, now: DateTime<Utc>) -> CommandResult<QueueStats> {
     Ok(queue::stats(db, now).await?)
+}
+
+/// Utilisation, queue length, waits and deploy failures over `span` ending
+/// at `now`.
+pub async fn history(db: &PgPool, span: Span, now: DateTime<Utc>) -> CommandResult<History> {
+    Ok(history::history(db, span, now).await?)
 }
 
 /// Slots matching `filter`, by pool then name. Unknown statuses or

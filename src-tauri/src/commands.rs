@@ -11,6 +11,7 @@ use tauri::State;
 
 use crate::api;
 use berth_core::bot::BotView;
+use berth_core::history::{History, Span};
 use berth_core::overview::{PlatformsOverview, QueueSnapshot};
 use berth_core::pool::{Pool, PoolStats};
 use berth_core::queue::QueueStats;
@@ -60,6 +61,14 @@ pub async fn queue_entries(core: State<'_, Core>) -> CommandResult<QueueSnapshot
 pub async fn queue_stats(core: State<'_, Core>) -> CommandResult<QueueStats> {
     let b = core.get().await?;
     api::queue_stats(b.db(), now(&b)).await
+}
+
+/// The pool's history over the last hour, day or week.
+#[tauri::command]
+#[specta::specta]
+pub async fn history(core: State<'_, Core>, span: Span) -> CommandResult<History> {
+    let b = core.get().await?;
+    api::history(b.db(), span, now(&b)).await
 }
 
 /// Slots matching the filter.

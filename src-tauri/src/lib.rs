@@ -36,6 +36,7 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::list_pools,
             commands::queue_entries,
             commands::queue_stats,
+            commands::history,
             commands::list_slots,
             commands::platforms_overview,
             commands::get_settings,

@@ -16,6 +16,8 @@ export const commands = {
 	queueEntries: () => typedError<QueueSnapshot, CommandError>(__TAURI_INVOKE("queue_entries")),
 	/**  Queue statistics. */
 	queueStats: () => typedError<QueueStats, CommandError>(__TAURI_INVOKE("queue_stats")),
+	/**  The pool's history over the last hour, day or week. */
+	history: (span: HistorySpan) => typedError<History, CommandError>(__TAURI_INVOKE("history", { span })),
 	/**  Slots matching the filter. */
 	listSlots: (filter: SlotFilter) => typedError<SlotView[], CommandError>(__TAURI_INVOKE("list_slots", { filter })),
 	/**  Every platform in priority order with capacity, health and slot counts. */
@@ -568,6 +570,54 @@ export type Health =
 "down" | 
 /**  Not checked yet, or the check itself could not run. */
 "unknown";
+
+/**
+ *  A history over one window. Every series has one value per bucket; the
+ *  bucket `i` covers `[start + i·bucket, start + (i+1)·bucket)`.
+ */
+export type History = {
+	/**  The window asked for. */
+	span: HistorySpan,
+	/**  The window's start (its end is `start + buckets · bucket`). */
+	start: string,
+	/**  One bucket's width in seconds. */
+	bucketSeconds: number,
+	/**  Average slots holding a bot, per deployment platform. */
+	busyByPlatform: HistorySeries[],
+	/**  Average slots holding a bot, per pool. */
+	busyByPool: HistorySeries[],
+	/**  Average bots waiting to deploy. */
+	queueLength: (number | null)[],
+	/**
+	 *  Median wait (seconds) of the bots first deployed in the bucket; `None`
+	 *  where none was.
+	 */
+	waitP50: (number | null)[],
+	/**  95th percentile of the same waits. */
+	waitP95: (number | null)[],
+	/**  Deploys that failed (`deploying → error`). */
+	deployFailures: (number | null)[],
+};
+
+/**  One series: a value per bucket, oldest first, `span.buckets()` long. */
+export type HistorySeries = {
+	/**  What the series is of: a platform (`k8s`…) or a pool's name. */
+	key: string,
+	/**  The values, one per bucket, oldest first. */
+	values: (number | null)[],
+};
+
+/**  How far back a history goes, and how wide its buckets are. */
+export type HistorySpan = 
+/**
+ *  The last hour, in 1-minute buckets (60 points; the dashboard's
+ *  sparklines).
+ */
+"hour" | 
+/**  The last day, in 15-minute buckets (96 points). */
+"day" | 
+/**  The last week, in 1-hour buckets (168 points). */
+"week";
 
 /**
  *  A database id passed to a command (a bot's id): an `i64` in Rust, a

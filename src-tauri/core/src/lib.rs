@@ -18,6 +18,7 @@ pub mod description;
 pub mod dispatch;
 pub mod error;
 pub mod feed;
+pub mod history;
 pub mod idempotency;
 pub mod instance;
 pub mod jobs;

@@ -8,6 +8,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ChangeEvent, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
 import { dispatch, fail, type MockBackend } from "./mockBackend";
 import * as defs from "./mockDefinitions";
+import { mockHistory } from "./mockHistory";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
 
 const params = new URLSearchParams(location.search);
@@ -33,6 +34,8 @@ const backend: MockBackend = {
   listPools: () => pools(world),
   queueEntries: () => ({ now: iso(), entries: world.queue.filter((q) => Date.parse(q.timeoutAt) > Date.now() - 5_000), releaseRatePerSec: 0.35 }),
   queueStats: () => ({ length: world.queue.length, oldestQueuedAt: world.queue[0]?.queuedAt ?? null, avgWaitMs: 67_000, releasesPerMinute: 21, now: iso() }),
+  history: (span) =>
+    mockHistory(span, overview(world).map((p) => p.settings.platform), pools(world).map((p) => p.name), Date.now()),
   listSlots: (f) =>
     world.slots.filter(
       (s) =>
