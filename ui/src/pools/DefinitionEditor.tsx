@@ -72,7 +72,7 @@ function EditorPanel({ onDeploy, ...input }: EditorInput & { onDeploy: (name: st
       {m.mode === "builder" ? (
         <QueryBuilder text={editor.text} onChange={editor.edit} />
       ) : m.mode === "yaml" || m.form === null ? (
-        <YamlEditor label="Definition YAML" value={editor.text} onChange={editor.edit} problemLines={editor.validation.problemLines} />
+        <YamlEditor label="Definition YAML" value={editor.text} onChange={editor.edit} problems={editor.validation.problems} />
       ) : (
         <CommonFieldsForm form={m.form} onField={m.setField} />
       )}
