@@ -53,6 +53,13 @@ describe("completion", () => {
     expect(ops.find((o) => o.label === "in")?.info).toBe("One of a list.");
   });
 
+  it("opens an object's (or a list's) block on the next line, indented under the key", () => {
+    const [text, at] = cursor("name: a\nrec‸");
+    expect(completeAt(schema, text, at)!.options.find((o) => o.label === "recovery")?.apply).toBe("recovery:\n  ");
+    const [nested, n] = cursor("accounts:\n  type: sql\n  query:\n    par‸");
+    expect(completeAt(schema, nested, n)!.options.find((o) => o.label === "parameters")?.apply).toBe("parameters:\n      - ");
+  });
+
   it("keeps an existing `:` and replaces the whole word when completing inside a key", () => {
     const [text, at] = cursor("meet‸ing: zoom\n");
     const r = completeAt(schema, text, at)!;

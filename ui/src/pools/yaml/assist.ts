@@ -25,6 +25,10 @@ export function completeAt(schema: JsonSchema, text: string, offset: number): { 
     }));
     return options.length > 0 ? { from: ctx.from, to, options } : null;
   }
+  // An object's keys (a list's items) go on the next lines, indented under it.
+  const nested = " ".repeat(ctx.from - (text.lastIndexOf("\n", ctx.from - 1) + 1) + 2);
+  const written = (name: string, type: string | null) =>
+    colon ? name : type === "object" ? `${name}:\n${nested}` : type === "array" ? `${name}:\n${nested}- ` : `${name}: `;
   const keys: Completion[] = propertiesAt(schema, ctx.path, ctx.siblings)
     .filter((p) => !ctx.siblings.has(p.name))
     .map((p) => ({
@@ -32,7 +36,7 @@ export function completeAt(schema: JsonSchema, text: string, offset: number): { 
       type: "property",
       detail: p.required ? `${p.type ?? ""} · required`.trim() : (p.type ?? undefined),
       info: p.description ?? undefined,
-      apply: colon ? p.name : `${p.name}: `,
+      apply: written(p.name, p.type),
       // Required keys first.
       boost: p.required ? 1 : 0,
     }));

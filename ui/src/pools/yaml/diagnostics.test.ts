@@ -39,6 +39,6 @@ describe("toDiagnostics", () => {
       problem({ line: 3, column: 11, field: "max_size", message: 'invalid type: string "x", expected u32' }),
       problem({ message: "nowhere" }),
     ]);
-    expect(d).toEqual([{ from: TEXT.indexOf("x\n"), to: TEXT.indexOf("x\n") + 1, severity: "error", source: "berth", message: 'max_size: invalid type: string "x", expected u32' }]);
+    expect(d).toEqual([{ from: TEXT.indexOf("x\n"), to: TEXT.indexOf("x\n") + 1, severity: "error", message: 'max_size: invalid type: string "x", expected u32' }]);
   });
 });

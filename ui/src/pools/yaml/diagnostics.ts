@@ -44,6 +44,6 @@ export function toDiagnostics(doc: Text, problems: readonly DefinitionProblem[])
   return problems.flatMap((p) => {
     const r = problemRange(doc, p);
     if (!r) return [];
-    return [{ ...r, severity: "error" as const, source: "berth", message: p.field ? `${p.field}: ${p.message}` : p.message }];
+    return [{ ...r, severity: "error" as const, message: p.field ? `${p.field}: ${p.message}` : p.message }];
   });
 }

@@ -40,13 +40,8 @@ const editorTheme = EditorView.theme({
   ".cm-berth-help-path": { fontFamily: "var(--font-mono, monospace)", color: accent, marginBottom: "2px" },
   ".cm-diagnostic": { padding: "4px 8px", borderLeftWidth: "3px" },
   ".cm-diagnostic-error": { borderLeftColor: error },
-  ".cm-lintRange-error": {
-    backgroundImage: "none",
-    textDecoration: `underline wavy ${error}`,
-    textUnderlineOffset: "3px",
-    backgroundColor: mix(error, 12),
-  },
-  ".cm-lint-marker-error": { content: "none" },
+  // CodeMirror's own wavy underline and gutter dot (inline SVG), on a tint of the app's error colour.
+  ".cm-lintRange-error": { backgroundColor: mix(error, 14) },
   ".cm-gutter-lint .cm-gutterElement": { padding: "0 2px" },
   ".cm-panels": { backgroundColor: panel, color: fg },
 });
