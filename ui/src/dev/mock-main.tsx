@@ -7,7 +7,8 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ChangeEvent, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
 import { dispatch, fail, type MockBackend } from "./mockBackend";
-// What `berth pools schema` printed (regenerate it with that command when the definition's types change).
+// The `definition_schema` command's text (what `berth pools schema` prints), written by
+// `cargo test -p berth-desktop --lib export_bindings`.
 import definitionSchema from "./definition-schema.json?raw";
 import * as defs from "./mockDefinitions";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
