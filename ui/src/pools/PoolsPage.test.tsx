@@ -1,3 +1,4 @@
+import { EditorView } from "@codemirror/view";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { ApiError } from "../api/errors";
 import type { DefinitionList } from "../api/types";
@@ -101,6 +102,17 @@ describe("PoolsPage editor", () => {
     expect(mockApi.validateDefinition).toHaveBeenLastCalledWith(expect.stringContaining("max_size: x"));
     expect(button("Save")).toBeDisabled();
     expect(button("Apply")).toBeDisabled();
+  });
+
+  it("shows a listed problem in the editor when its location is clicked", async () => {
+    mockApi.getDefinition.mockResolvedValue(detail("zoom", yaml("zoom", 5).replace("max_size: 5", "max_size: x"), null, { state: "notApplied" }));
+    const text = await open("zoom");
+    const problems = await screen.findByRole("list", { name: "Problems" });
+    fireEvent.click(within(problems).getByRole("button", { name: "5:11" }));
+    const view = EditorView.findFromDOM(text)!;
+    const { from, to } = view.state.selection.main;
+    expect([view.state.doc.lineAt(from).number, view.state.sliceDoc(from, to)]).toEqual([5, "x"]);
+    expect(view.hasFocus).toBe(true);
   });
 
   it("diffs against the applied version, applies only saved valid text and shows the new version", async () => {

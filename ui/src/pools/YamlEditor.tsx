@@ -1,5 +1,6 @@
 import { lazy, Suspense } from "react";
 import type { DefinitionProblem } from "../api/types";
+import type { Reveal } from "./yaml/CodeEditor";
 import { useDefinitionSchema } from "./queries";
 
 // CodeMirror and its YAML language are their own chunk, loaded the first
@@ -16,18 +17,21 @@ export function YamlEditor({
   onChange,
   problems,
   label,
+  reveal = null,
 }: {
   value: string;
   onChange: (text: string) => void;
   problems: readonly DefinitionProblem[];
   label: string;
+  /** A place to show: the editor selects it, scrolls to it and takes focus. */
+  reveal?: Reveal | null;
 }) {
   const schema = useDefinitionSchema();
   return (
     <div className="flex flex-col gap-1">
       <div className="h-[420px] border border-line-2 bg-bg">
         <Suspense fallback={<p className="p-3 font-mono text-[12px] text-dim">Loading the editor…</p>}>
-          <CodeEditor value={value} onChange={onChange} problems={problems} schema={schema.data ?? null} label={label} />
+          <CodeEditor value={value} onChange={onChange} problems={problems} schema={schema.data ?? null} label={label} reveal={reveal} />
         </Suspense>
       </div>
       <p id="definition-yaml-keys" className="text-[11px] text-dim">

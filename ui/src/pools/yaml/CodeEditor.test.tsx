@@ -75,6 +75,16 @@ describe("CodeEditor", () => {
     expect(onChange).not.toHaveBeenCalled();
   });
 
+  it("shows a problem asked for: selected, focused; not one asked for before it was mounted", () => {
+    const { box, rerender } = renderEditor({ reveal: { problem: MAX_SIZE } });
+    const view = EditorView.findFromDOM(box)!;
+    const selected = () => view.state.sliceDoc(view.state.selection.main.from, view.state.selection.main.to);
+    expect(selected()).toBe("");
+    rerender({ reveal: { problem: MAX_SIZE } });
+    expect(selected()).toBe("x");
+    expect(view.hasFocus).toBe(true);
+  });
+
   it("completes from the schema", async () => {
     const { box } = renderEditor({ value: "name: zoom\nmeeting_platform: " });
     const view = EditorView.findFromDOM(box)!;

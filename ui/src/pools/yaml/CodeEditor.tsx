@@ -21,7 +21,7 @@ import {
 import { useEffect, useRef } from "react";
 import type { DefinitionProblem } from "../../api/types";
 import { schemaCompletion, schemaHover, type SchemaSource } from "./assist";
-import { toDiagnostics } from "./diagnostics";
+import { problemRange, toDiagnostics } from "./diagnostics";
 import type { JsonSchema } from "./schema";
 import { berthTheme } from "./theme";
 
@@ -34,6 +34,13 @@ export interface CodeEditorProps {
   schema: JsonSchema | null;
   /** The accessible name of the text box. */
   label: string;
+  /** A problem to show (a new object each time it is asked for). */
+  reveal?: Reveal | null;
+}
+
+/** A place to show in the editor: a problem, by its line and column. */
+export interface Reveal {
+  problem: DefinitionProblem;
 }
 
 /**
@@ -78,7 +85,7 @@ function extensions(label: string, schema: SchemaSource, changed: (text: string)
 }
 
 /** A YAML code editor over `value`; edits go to `onChange`. */
-export default function CodeEditor({ value, onChange, problems, schema, label }: CodeEditorProps) {
+export default function CodeEditor({ value, onChange, problems, schema, label, reveal = null }: CodeEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const latest = useRef({ onChange, schema });
@@ -124,6 +131,19 @@ export default function CodeEditor({ value, onChange, problems, schema, label }:
     const v = view.current;
     if (v) v.dispatch(setDiagnostics(v.state, toDiagnostics(v.state.doc, JSON.parse(key) as DefinitionProblem[])));
   }, [key]);
+
+  // Asked to show a problem: select its range, bring it into view, take focus.
+  // (Not one asked for before this editor was mounted: coming back to the YAML is no request.)
+  const revealed = useRef(reveal);
+  useEffect(() => {
+    if (reveal === revealed.current) return;
+    revealed.current = reveal;
+    const v = view.current;
+    const range = v && reveal ? problemRange(v.state.doc, reveal.problem) : null;
+    if (!v || !range) return;
+    v.dispatch({ selection: { anchor: range.from, head: range.to }, effects: EditorView.scrollIntoView(range.from, { y: "center" }) });
+    v.focus();
+  }, [reveal]);
 
   return <div ref={host} data-testid="definition-yaml" className="h-full min-h-0" />;
 }
