@@ -348,6 +348,27 @@ mod tests {
         }
     }
 
+    /// Regenerates `ui/src/dev/definition-schema.json`, what the mock
+    /// backend (and the UI's editor tests) answer `definition_schema` with:
+    /// this command's own text, so it cannot drift from the core's schema
+    /// (CI checks the file is unchanged, as for the bindings). Named so that
+    /// `cargo test -p berth-desktop --lib export_bindings` runs it too; the
+    /// file is written only when its text changes (see `export_bindings`).
+    #[test]
+    fn export_bindings_definition_schema() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("ui/src/dev/definition-schema.json");
+        let text = api::definitions::definition_schema().expect("the schema serialises") + "\n";
+        assert!(
+            text.contains("\"Berth pool definition\""),
+            "not the definition's schema"
+        );
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, text).expect("ui/src/dev is writable");
+        }
+    }
+
     /// The same bridge always exports the same text (so the drift check is meaningful).
     #[test]
     fn bindings_export_is_deterministic() {

@@ -547,14 +547,7 @@ async fn wait_text(
 /// editor's validation says it is valid.
 async fn new_valid_definition(client: &Client, yaml: &str) -> Result<(), String> {
     click_button(client, "New pool", Duration::from_secs(10)).await?;
-    let editor = wait_find(
-        client,
-        "textarea[aria-label='Definition YAML']",
-        Duration::from_secs(10),
-    )
-    .await;
-    // WebDriver types a newline as the Enter key (U+E007), not as "\n".
-    retype(&editor, &yaml.replace('\n', "\u{e007}")).await;
+    set_definition_text(client, yaml).await?;
     wait_text(
         client,
         "[aria-label='Validation']",
@@ -562,6 +555,46 @@ async fn new_valid_definition(client: &Client, yaml: &str) -> Result<(), String>
         Duration::from_secs(10),
     )
     .await
+}
+
+/// The pool definition's YAML editor (CodeMirror, loaded on demand): its
+/// text box, there once the editor's chunk is loaded and its view mounted.
+const DEFINITION_EDITOR: &str =
+    "[data-testid='definition-yaml'] .cm-content[aria-label='Definition YAML']";
+
+/// The script prefix reaching the editor's handle: WebDriver cannot import
+/// the page's modules, so the editor leaves `berthEditor` (`getText`,
+/// `setText`) on its element (ui/src/pools/yaml/CodeEditor.tsx).
+const DEFINITION_HANDLE: &str =
+    "document.querySelector(\"[data-testid='definition-yaml']\").berthEditor";
+
+/// Replaces the definition editor's text, as an edit of the user's (the
+/// page validates it and counts it unsaved). Not typed key by key: the
+/// editor completes and indents as it is typed into (Enter takes an open
+/// completion), which would change what a test means to write.
+async fn set_definition_text(client: &Client, text: &str) -> Result<(), String> {
+    wait_find(client, DEFINITION_EDITOR, Duration::from_secs(10)).await;
+    client
+        .execute(
+            &format!("{DEFINITION_HANDLE}.setText(arguments[0]); return true;"),
+            vec![serde_json::Value::String(text.to_owned())],
+        )
+        .await
+        .map(drop)
+        .map_err(|e| format!("setting the definition's text: {e}"))
+}
+
+/// The definition editor's whole text (not only the lines it has drawn).
+async fn definition_text(client: &Client, limit: Duration) -> Result<String, String> {
+    wait_find(client, DEFINITION_EDITOR, limit).await;
+    let text = client
+        .execute(
+            &format!("return {DEFINITION_HANDLE}.getText();"),
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| format!("reading the definition's text: {e}"))?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
 }
 
 /// Issue 5's scenario in the real app: a new pool definition is written in

@@ -7,6 +7,7 @@ import type { BuilderTable, DefinitionList } from "./api/types";
 import { detail, row, validate, yaml } from "./test/definitions";
 import { rulesFixture, settingsFixture } from "./test/fixtures";
 import { mockApi, resetMockApi } from "./test/mockApi";
+import { editorText, findCodeEditor, setEditorText } from "./test/editor";
 import { renderApp } from "./test/render";
 
 vi.mock("./api/tauri", async () => (await import("./test/mockApi")).tauriModule);
@@ -78,12 +79,12 @@ describe("unsaved edits when switching views", () => {
   it("asks before leaving the pool editor with unsaved YAML", async () => {
     renderAt("#/pools");
     fireEvent.click(await screen.findByRole("button", { name: "zoom" }));
-    const text = await screen.findByRole("textbox", { name: "Definition YAML" });
-    fireEvent.change(text, { target: { value: yaml("zoom", 9) } });
+    const text = await findCodeEditor();
+    setEditorText(text, yaml("zoom", 9));
     fireEvent.click(tab("Pool dashboard"));
     expect(leaveDialog()).toHaveTextContent("Unsaved changes in the pool definition zoom are lost");
     fireEvent.click(within(leaveDialog()!).getByRole("button", { name: "Cancel" }));
-    expect(screen.getByRole("textbox", { name: "Definition YAML" })).toHaveValue(yaml("zoom", 9));
+    expect(editorText(screen.getByRole("textbox", { name: "Definition YAML" }))).toBe(yaml("zoom", 9));
   });
 
   it("asks when a value was typed in the query builder just before the click (the blur writes it first)", async () => {
@@ -108,7 +109,7 @@ describe("unsaved edits when switching pools", () => {
   it("asks before opening another pool over unsaved edits", async () => {
     renderAt("#/pools");
     fireEvent.click(await screen.findByRole("button", { name: "zoom" }));
-    fireEvent.change(await screen.findByRole("textbox", { name: "Definition YAML" }), { target: { value: yaml("zoom", 9) } });
+    setEditorText(await findCodeEditor(), yaml("zoom", 9));
     fireEvent.click(screen.getByRole("button", { name: "meet" }));
     expect(leaveDialog()).toHaveTextContent("the pool definition zoom");
     fireEvent.click(within(leaveDialog()!).getByRole("button", { name: "Cancel" }));

@@ -8,7 +8,8 @@ use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
 use super::{
-    click_button, click_tab, new_valid_definition, poll_async, retype, screenshot, wait_find,
+    click_button, click_tab, definition_text, new_valid_definition, poll_async, retype, screenshot,
+    wait_find,
 };
 
 /// The pace of the typing, as in the issue.
@@ -186,16 +187,7 @@ pub async fn query_builder_typing(client: &Client, db: &PgPool) -> Result<(), St
     click_tab(client, "Pool dashboard").await;
     answer_leave(client, "Cancel").await?;
     click_button(client, "YAML", Duration::from_secs(5)).await?;
-    let text = wait_find(
-        client,
-        "textarea[aria-label='Definition YAML']",
-        Duration::from_secs(5),
-    )
-    .await
-    .prop("value")
-    .await
-    .map_err(|e| e.to_string())?
-    .unwrap_or_default();
+    let text = definition_text(client, Duration::from_secs(5)).await?;
     if !text.contains("{ column: status, op: =, value: available }") {
         return Err(format!("the YAML does not hold the typed value:\n{text}"));
     }

@@ -7,6 +7,9 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ChangeEvent, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
 import { dispatch, fail, type MockBackend } from "./mockBackend";
+// The `definition_schema` command's text (what `berth pools schema` prints), written by
+// `cargo test -p berth-desktop --lib export_bindings`.
+import definitionSchema from "./definition-schema.json?raw";
 import * as defs from "./mockDefinitions";
 import { mockHistory } from "./mockHistory";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
@@ -97,7 +100,7 @@ const backend: MockBackend = {
   applyDefinition: (name) => announcing(["pools"], defs.apply(name)),
   refreshAccounts: (name) => ({ name, added: 3, kept: 39, removed: 1, truncated: false, stats: { available: 42, inUse: 17, completed: 230, failed: 3 } }),
   deleteDefinition: (name) => announcing(["pools"], defs.remove(name)),
-  definitionSchema: () => "{}",
+  definitionSchema: () => definitionSchema,
   queryTables: () => defs.tables(),
   tableColumns: (table) => defs.columns(table),
   readDefinitionFile: (file) => defs.readFile(file),

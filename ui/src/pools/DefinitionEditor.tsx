@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { QueryState } from "../shared/QueryState";
 import { DiffView } from "./DiffView";
@@ -10,6 +11,7 @@ import { ValidationStatus } from "./editor/ValidationStatus";
 import { QueryBuilder } from "./QueryBuilder";
 import { useDefinition, useDefinitionFile } from "./queries";
 import { TestResult } from "./TestResult";
+import type { Reveal } from "./yaml/CodeEditor";
 import { YamlEditor } from "./YamlEditor";
 
 export { VALIDATE_DEBOUNCE_MS } from "./editor/useDefinitionEditor";
@@ -65,6 +67,9 @@ function EditorPanel({ onDeploy, ...input }: EditorInput & { onDeploy: (name: st
   const { original, detail, broken } = input;
   const editor = useDefinitionEditor(input);
   const { mode: m, actions: a } = editor;
+  // The YAML editor is shown (the form needs valid text; the builder is its own view).
+  const yaml = m.mode === "yaml" || (m.mode === "form" && m.form === null);
+  const [reveal, setReveal] = useState<Reveal | null>(null);
   return (
     <section aria-label="Definition editor" className="flex flex-col gap-3">
       <EditorHeader title={original ?? broken?.file ?? "New pool"} detail={detail} brokenFile={broken?.file ?? null} editor={editor} />
@@ -72,12 +77,16 @@ function EditorPanel({ onDeploy, ...input }: EditorInput & { onDeploy: (name: st
       {m.mode === "builder" ? (
         <QueryBuilder text={editor.text} onChange={editor.edit} />
       ) : m.mode === "yaml" || m.form === null ? (
-        <YamlEditor label="Definition YAML" value={editor.text} onChange={editor.edit} problemLines={editor.validation.problemLines} />
+        <YamlEditor label="Definition YAML" value={editor.text} onChange={editor.edit} problems={editor.validation.problems} reveal={reveal} />
       ) : (
         <CommonFieldsForm form={m.form} onField={m.setField} />
       )}
 
-      <ValidationStatus problems={editor.validation.problems} valid={editor.validation.valid} />
+      <ValidationStatus
+        problems={editor.validation.problems}
+        valid={editor.validation.valid}
+        onReveal={yaml ? (problem) => setReveal({ problem }) : undefined}
+      />
       <EditorActions editor={editor} original={original} detail={detail} brokenFile={broken?.file ?? null} onDeploy={onDeploy} />
 
       {a.error && <ErrorNotice error={a.error} />}

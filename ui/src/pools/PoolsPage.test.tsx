@@ -1,8 +1,10 @@
+import { EditorView } from "@codemirror/view";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { ApiError } from "../api/errors";
 import type { DefinitionList } from "../api/types";
 import { detail, row, summary, validate, yaml } from "../test/definitions";
 import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
+import { editorDiagnostics, editorText, findCodeEditor, setEditorText } from "../test/editor";
 import { renderApp } from "../test/render";
 import { PoolsPage } from "./PoolsPage";
 
@@ -24,7 +26,7 @@ beforeEach(() => {
   mockApi.validateDefinition.mockImplementation(validate);
 });
 
-const editor = () => screen.findByRole("textbox", { name: "Definition YAML" });
+const editor = () => findCodeEditor();
 const button = (name: string) => screen.getByRole("button", { name });
 
 async function open(name: string) {
@@ -90,15 +92,27 @@ describe("PoolsPage editor", () => {
     const text = await open("zoom");
     expect(await screen.findByText("Valid.")).toBeInTheDocument();
 
-    fireEvent.change(text, { target: { value: yaml("zoom", 5).replace("max_size: 5", "max_size: x") } });
+    setEditorText(text, yaml("zoom", 5).replace("max_size: 5", "max_size: x"));
     const problems = await screen.findByRole("list", { name: "Problems" });
     expect(within(problems).getByText("5:11")).toBeInTheDocument();
     expect(within(problems).getByText('invalid type: string "x", expected u32')).toBeInTheDocument();
-    expect(document.querySelector('[data-line="5"]')).toHaveAttribute("data-problem", "true");
-    expect(document.querySelector('[data-line="4"]')).not.toHaveAttribute("data-problem");
+    // Marked in the editor: line 5's value (column 11 to the token's end), and no other line.
+    await waitFor(() => expect(editorDiagnostics(text)).toEqual([{ line: 5, text: "x", message: 'max_size: invalid type: string "x", expected u32' }]));
+    expect(text.querySelector(".cm-lintRange-error")).toHaveTextContent("x");
     expect(mockApi.validateDefinition).toHaveBeenLastCalledWith(expect.stringContaining("max_size: x"));
     expect(button("Save")).toBeDisabled();
     expect(button("Apply")).toBeDisabled();
+  });
+
+  it("shows a listed problem in the editor when its location is clicked", async () => {
+    mockApi.getDefinition.mockResolvedValue(detail("zoom", yaml("zoom", 5).replace("max_size: 5", "max_size: x"), null, { state: "notApplied" }));
+    const text = await open("zoom");
+    const problems = await screen.findByRole("list", { name: "Problems" });
+    fireEvent.click(within(problems).getByRole("button", { name: "5:11" }));
+    const view = EditorView.findFromDOM(text)!;
+    const { from, to } = view.state.selection.main;
+    expect([view.state.doc.lineAt(from).number, view.state.sliceDoc(from, to)]).toEqual([5, "x"]);
+    expect(view.hasFocus).toBe(true);
   });
 
   it("diffs against the applied version, applies only saved valid text and shows the new version", async () => {
@@ -115,13 +129,13 @@ describe("PoolsPage editor", () => {
     expect(within(diff).getByText("name: teams", { exact: false })).toHaveAttribute("data-sign", " ");
 
     // Unsaved edits keep Apply disabled; so does invalid text.
-    fireEvent.change(text, { target: { value: yaml("teams", 9) } });
+    setEditorText(text, yaml("teams", 9));
     await waitFor(() => expect(mockApi.validateDefinition).toHaveBeenLastCalledWith(yaml("teams", 9)));
     expect(await screen.findByText("Valid.")).toBeInTheDocument();
     expect(button("Save")).toBeEnabled();
     expect(button("Apply")).toBeDisabled();
     expect(within(diff).getByText("+ max_size: 9")).toBeInTheDocument();
-    fireEvent.change(text, { target: { value: yaml("teams", 8) } });
+    setEditorText(text, yaml("teams", 8));
     await waitFor(() => expect(button("Apply")).toBeEnabled());
 
     fireEvent.click(button("Apply"));
@@ -148,7 +162,7 @@ describe("PoolsPage editor", () => {
     fireEvent.click(button("Form"));
     fireEvent.change(screen.getByRole("textbox", { name: "Max size" }), { target: { value: "12" } });
     fireEvent.click(button("YAML"));
-    expect(await editor()).toHaveValue(yaml("meet", 12));
+    expect(editorText(await editor())).toBe(yaml("meet", 12));
     await waitFor(() => expect(button("Save")).toBeEnabled());
     fireEvent.click(button("Save"));
     await waitFor(() => expect(mockApi.saveDefinition).toHaveBeenCalledWith("meet", yaml("meet", 12)));
@@ -286,7 +300,7 @@ describe("PoolsPage broken files", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Open spare.yaml" }));
     const text = await editor();
     expect(mockApi.readDefinitionFile).toHaveBeenCalledWith("spare.yaml");
-    expect(text).toHaveValue(BROKEN);
+    expect(editorText(text)).toBe(BROKEN);
     const panel = screen.getByRole("region", { name: "Definition editor" });
     expect(within(panel).getByRole("heading")).toHaveTextContent("spare.yaml");
     expect(within(panel).getByText("[broken file]")).toBeInTheDocument();
@@ -298,7 +312,7 @@ describe("PoolsPage broken files", () => {
     expect(button("Apply")).toBeDisabled();
     expect(button("Delete")).toBeDisabled();
 
-    fireEvent.change(text, { target: { value: yaml("spare", 6) } });
+    setEditorText(text, yaml("spare", 6));
     await waitFor(() => expect(button("Save")).toBeEnabled());
     fireEvent.click(button("Save"));
     await waitFor(() => expect(mockApi.repairDefinition).toHaveBeenCalledWith("spare.yaml", yaml("spare", 6)));

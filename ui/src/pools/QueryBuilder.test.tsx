@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { ApiError } from "../api/errors";
 import type { BuilderTable, DefinitionList } from "../api/types";
 import { detail, row, validate } from "../test/definitions";
+import { editorText, findCodeEditor, setEditorText } from "../test/editor";
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { PoolsPage } from "./PoolsPage";
@@ -101,7 +102,7 @@ async function openBuilder(text: string) {
 
 async function yamlText() {
   fireEvent.click(button("YAML"));
-  return ((await screen.findByRole("textbox", { name: "Definition YAML" })) as HTMLTextAreaElement).value;
+  return editorText(await findCodeEditor());
 }
 
 describe("Query builder", () => {
@@ -239,7 +240,7 @@ describe("Query builder", () => {
     expect(screen.queryByRole("region", { name: "Query builder" })).not.toBeInTheDocument();
     fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
-    expect(screen.getByRole("textbox", { name: "Definition YAML" })).toHaveValue(WITH_QUERY);
+    expect(editorText(screen.getByRole("textbox", { name: "Definition YAML" }))).toBe(WITH_QUERY);
 
     fireEvent.click(button("Query builder"));
     fireEvent.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Use the query builder" }));
@@ -269,9 +270,7 @@ describe("Query builder", () => {
     fireEvent.change(table, { target: { value: "accounts" } });
     expect(await yamlText()).toBe(`${HEAD}accounts:\n  type: sql\n  builder:\n    table: accounts\n`);
 
-    fireEvent.change(screen.getByRole("textbox", { name: "Definition YAML" }), {
-      target: { value: `${HEAD}accounts:\n  type: file\n  directory: accounts/\n` },
-    });
+    setEditorText(screen.getByRole("textbox", { name: "Definition YAML" }), `${HEAD}accounts:\n  type: file\n  directory: accounts/\n`);
     expect(button("Query builder")).toBeDisabled();
     expect(button("Query builder")).toHaveAttribute("title", "The query builder is for SQL account sources (this one is file)");
   });

@@ -1,55 +1,42 @@
-import { useRef } from "react";
+import { lazy, Suspense } from "react";
+import type { DefinitionProblem } from "../api/types";
+import type { Reveal } from "./yaml/CodeEditor";
+import { useDefinitionSchema } from "./queries";
+
+// CodeMirror and its YAML language are their own chunk, loaded the first
+// time a definition is edited as YAML (the app's start does not pay for it).
+const CodeEditor = lazy(() => import("./yaml/CodeEditor"));
 
 /**
- * A plain-text YAML editor: a textarea with a line-number gutter in which
- * lines with problems are marked (and their number carries `data-problem`).
+ * The definition's YAML in a code editor: highlighting, completion and
+ * hover help from the definition's JSON Schema, and the validation's
+ * problems marked inline and in the gutter.
  */
 export function YamlEditor({
   value,
   onChange,
-  problemLines,
+  problems,
   label,
+  reveal = null,
 }: {
   value: string;
   onChange: (text: string) => void;
-  problemLines: ReadonlySet<number>;
+  problems: readonly DefinitionProblem[];
   label: string;
+  /** A place to show: the editor selects it, scrolls to it and takes focus. */
+  reveal?: Reveal | null;
 }) {
-  const gutter = useRef<HTMLDivElement>(null);
-  const count = value.split("\n").length;
+  const schema = useDefinitionSchema();
   return (
-    <div className="flex h-[420px] border border-line-2 bg-bg font-mono text-[12px] leading-5">
-      <div ref={gutter} aria-hidden className="select-none overflow-hidden border-r border-line py-2 text-right text-dim">
-        {Array.from({ length: count }, (_, i) => {
-          const line = i + 1;
-          const bad = problemLines.has(line);
-          return (
-            <div key={line} data-line={line} data-problem={bad || undefined} className={`px-2 ${bad ? "bg-error/20 text-error" : ""}`}>
-              {line}
-            </div>
-          );
-        })}
+    <div className="flex flex-col gap-1">
+      <div className="h-[420px] border border-line-2 bg-bg">
+        <Suspense fallback={<p className="p-3 font-mono text-[12px] text-dim">Loading the editor…</p>}>
+          <CodeEditor value={value} onChange={onChange} problems={problems} schema={schema.data ?? null} label={label} reveal={reveal} />
+        </Suspense>
       </div>
-      <textarea
-        aria-label={label}
-        value={value}
-        spellCheck={false}
-        wrap="off"
-        onChange={(e) => onChange(e.target.value)}
-        onScroll={(e) => {
-          if (gutter.current) gutter.current.scrollTop = e.currentTarget.scrollTop;
-        }}
-        onKeyDown={(e) => {
-          // Tab inserts two spaces (YAML forbids tabs for indentation).
-          if (e.key !== "Tab") return;
-          e.preventDefault();
-          const t = e.currentTarget;
-          const { selectionStart: s, selectionEnd: end } = t;
-          onChange(`${value.slice(0, s)}  ${value.slice(end)}`);
-          requestAnimationFrame(() => t.setSelectionRange(s + 2, s + 2));
-        }}
-        className="min-w-0 flex-1 resize-none bg-transparent px-3 py-2 text-fg outline-none"
-      />
+      <p id="definition-yaml-keys" className="text-[11px] text-dim">
+        Ctrl-Space completes · Tab indents · Esc then Tab leaves the editor · F8 goes to the next problem
+      </p>
     </div>
   );
 }

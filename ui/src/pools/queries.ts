@@ -7,6 +7,7 @@ import { api } from "../api/tauri";
 import type { AccountRefresh, DeployBatch, DeployRequest } from "../api/types";
 import { dashboardKeys } from "../dashboard/queries";
 import { infrastructureKeys } from "../infrastructure/queries";
+import { parseSchema } from "./yaml/schema";
 
 export const poolsKeys = {
   /** Every definition key (their common prefix). */
@@ -17,6 +18,7 @@ export const poolsKeys = {
   file: (file: string) => ["definition-file", file] as const,
   tables: ["query-tables"] as const,
   columns: (table: string) => ["table-columns", table] as const,
+  schema: ["definition-schema"] as const,
 };
 
 /** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions. */
@@ -71,6 +73,16 @@ export const useDefinitionFile = (file: string | null) =>
     staleTime: Infinity,
     refetchInterval: false,
     gcTime: 0,
+  });
+
+/** The definition format's JSON Schema (the editor's completion and help): fixed for a build, fetched once. */
+export const useDefinitionSchema = () =>
+  useQuery({
+    queryKey: poolsKeys.schema,
+    queryFn: async () => parseSchema(await api.definitionSchema()),
+    staleTime: Infinity,
+    refetchInterval: false,
+    retry: false,
   });
 
 export const useTestDefinition = () =>
