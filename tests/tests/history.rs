@@ -2,7 +2,7 @@
 //! the exact utilisation, queue length, waits and failures per 1-minute
 //! bucket that follow from it.
 
-use berth_core::history::{self, Span};
+use berth_core::history::{self, rollup, Span};
 use berth_tests::insert_pool;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::PgPool;
@@ -203,4 +203,146 @@ async fn every_span_has_a_value_per_bucket_and_percentiles_split_the_waits(db: P
         day.wait_p95[i]
     );
     assert_eq!(day.wait_p50.iter().flatten().count(), 1);
+}
+
+/// Two days of deploy cycles on four slots up to `now`: one every 4 min 13 s,
+/// each bot having waited 0–89 s, one deploy in eleven failing.
+async fn seed_cycles(db: &PgPool, slots: &[i64], from: DateTime<Utc>, now: DateTime<Utc>) {
+    // One connection: the temporary table is its own.
+    let mut conn = db.acquire().await.unwrap();
+    sqlx::query(
+        "CREATE TEMP TABLE cycles AS
+         SELECT g, $1::timestamptz + g * interval '253 seconds' AS deployed, (g * 37) % 90 AS waited,
+                g % 11 = 0 AS failed, ($3::bigint[])[1 + g % cardinality($3::bigint[])] AS slot_id, NULL::bigint AS bot_id
+           FROM generate_series(0, 100000) g
+          WHERE $1::timestamptz + g * interval '253 seconds' + interval '80 seconds' < $2",
+    )
+    .bind(from)
+    .bind(now)
+    .bind(slots)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "WITH b AS (
+             INSERT INTO bots (pool, meeting_platform, meeting_url, status, created_at)
+             SELECT 'p', 'zoom', 'https://zoom.us/j/' || g, 'DONE', deployed - waited * interval '1 second'
+               FROM cycles RETURNING id, meeting_url)
+         UPDATE cycles SET bot_id = b.id FROM b WHERE b.meeting_url = 'https://zoom.us/j/' || cycles.g;
+         INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason, at)
+         SELECT slot_id, 's', g, f, t, bot, 'seed', deployed + d * interval '1 second'
+           FROM cycles CROSS JOIN LATERAL (VALUES
+                ('idle', 'deploying', bot_id, 0),
+                ('deploying', CASE WHEN failed THEN 'error' ELSE 'busy' END, bot_id, 20),
+                (CASE WHEN failed THEN 'error' ELSE 'busy' END, 'idle', NULL, 80)) v(f, t, bot, d)
+          ORDER BY 8;
+         DROP TABLE cycles;",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+}
+
+fn assert_same(a: &history::History, b: &history::History, buckets: usize) {
+    let same = |x: &[f64], y: &[f64], what: &str| {
+        for i in 0..buckets {
+            assert!(close(x[i], y[i]), "{what}[{i}]: {} vs {}", x[i], y[i]);
+        }
+    };
+    assert_eq!(a.start, b.start);
+    same(&a.queue_length, &b.queue_length, "queue");
+    same(&a.deploy_failures, &b.deploy_failures, "failures");
+    assert_eq!(a.wait_p50[..buckets], b.wait_p50[..buckets]);
+    assert_eq!(a.wait_p95[..buckets], b.wait_p95[..buckets]);
+    for (x, y) in [
+        (&a.busy_by_platform, &b.busy_by_platform),
+        (&a.busy_by_pool, &b.busy_by_pool),
+    ] {
+        assert_eq!(x.len(), y.len());
+        for (s, t) in x.iter().zip(y.iter()) {
+            assert_eq!(s.key, t.key);
+            same(&s.values, &t.values, &s.key);
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rolled_up_buckets_answer_as_the_raw_rows_did(db: PgPool) {
+    let now = at(12, 7, 30);
+    insert_pool(&db, "p", "zoom", 10).await;
+    insert_pool(&db, "r", "zoom", 10).await;
+    let mut slots = Vec::new();
+    for (i, platform) in ["k8s", "aws", "k8s", "coolify"].iter().enumerate() {
+        slots.push(slot(&db, "p", platform, i as i32 + 1).await);
+    }
+    seed_cycles(&db, &slots, now - Duration::days(2), now).await;
+    // Pool r's only slot holds a bot from 11:59 until now: the last day
+    // bucket (12:00–12:15, 7.5 min elapsed) averages 1 over its elapsed part.
+    let r = slot(&db, "r", "aws", 1).await;
+    let b = bot(&db, at(11, 58, 0), None).await;
+    moved(&db, r, "idle", "deploying", Some(b), at(11, 59, 0)).await;
+    sqlx::query(
+        "UPDATE pool_slots SET status = 'deploying', assigned_bot_id = $2, status_changed_at = $3 WHERE id = $1",
+    )
+    .bind(r)
+    .bind(b)
+    .bind(at(11, 59, 0))
+    .execute(&db)
+    .await
+    .unwrap();
+
+    let raw_day = history::history(&db, Span::Day, now).await.unwrap();
+    let raw_week = history::history(&db, Span::Week, now).await.unwrap();
+    assert_eq!(raw_day.start, at(12, 15, 0) - Duration::days(1));
+    let pool_r = &raw_day.busy_by_pool[1];
+    assert_eq!(pool_r.key, "r");
+    assert!(close(pool_r.values[95], 1.0), "{}", pool_r.values[95]);
+    assert!(
+        close(pool_r.values[94], 60.0 / 900.0),
+        "{}",
+        pool_r.values[94]
+    );
+    assert!(raw_day.deploy_failures.iter().sum::<f64>() > 5.0);
+
+    // The week rolls up a day per pass; then nothing is due.
+    let mut passes = 0;
+    while rollup::roll_up(&db, now).await.unwrap() > 0 {
+        passes += 1;
+        assert!(passes < 20, "the rollup never catches up");
+    }
+    assert_eq!(passes, 7);
+    let until: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT rolled_until FROM history_rollup_progress ORDER BY width_s")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(until, [at(12, 0, 0), at(12, 0, 0)]);
+    assert_same(
+        &history::history(&db, Span::Day, now).await.unwrap(),
+        &raw_day,
+        96,
+    );
+    assert_same(
+        &history::history(&db, Span::Week, now).await.unwrap(),
+        &raw_week,
+        168,
+    );
+
+    // The closed buckets come from the rollup: without the raw rows they
+    // still answer the same (only the open bucket, computed raw, changes).
+    sqlx::query("DELETE FROM slot_history")
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM bots WHERE id <> $1")
+        .bind(b)
+        .execute(&db)
+        .await
+        .unwrap();
+    let day = history::history(&db, Span::Day, now).await.unwrap();
+    assert_same(&day, &raw_day, 95);
+    // The open bucket: pool r's slot has made no transition since 12:00, so
+    // its current state (deploying since 11:59) held throughout.
+    assert!(close(day.busy_by_pool[1].values[95], 1.0));
+    assert_eq!(day.busy_by_pool[0].values[95], 0.0);
 }

@@ -112,11 +112,13 @@ enum Job {
     /// Settled webhook events older than [`crate::webhook::log::KEEP_DAYS`],
     /// and idempotency keys older than [`crate::idempotency::KEEP_HOURS`].
     PruneWebhooks,
+    /// The history views' closed buckets ([`crate::history::rollup`]).
+    RollUpHistory,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 8] = [
+    const ALL: [Job; 9] = [
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
@@ -125,6 +127,7 @@ impl Job {
         Job::RefreshAccounts,
         Job::StuckBots,
         Job::PruneWebhooks,
+        Job::RollUpHistory,
     ];
 
     fn every(self, cfg: &JobsConfig) -> Duration {
@@ -137,6 +140,7 @@ impl Job {
                 crate::bot_lease::stuck::check_interval_ms(cfg.bot_heartbeat_timeout_ms)
             }
             Job::PruneWebhooks => 600_000,
+            Job::RollUpHistory => 60_000,
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -203,6 +207,11 @@ impl Jobs {
                 let events = crate::webhook::log::prune(router.db(), before).await;
                 let keys = crate::idempotency::prune(router.db(), router.clock().now()).await;
                 events.err().or(keys.err())
+            }
+            Job::RollUpHistory => {
+                crate::history::rollup::roll_up(router.db(), router.clock().now())
+                    .await
+                    .err()
             }
             Job::RefreshAccounts => {
                 let conn = crate::account::source::QueryConnection {

@@ -4,21 +4,22 @@
 //! cycling `idle → deploying → busy → idle` with a bot that waited first,
 //! about one deploy in twenty failing), then times `history::history` for
 //! each span against the physical limit: one raw scan of the same window's
-//! rows (`SELECT count(*) … WHERE at >= start`).
+//! rows (`SELECT count(*) … WHERE at >= start`), first from the raw rows
+//! alone, then after the leader's rollup job has caught up.
 //!
 //!     DATABASE_URL=postgres://USER@HOST:PORT/postgres \
-//!     cargo run --release -p berth-tests --bin history_bench [-- --rows N]
+//!     cargo run --release -p berth-tests --bin history_bench [-- --rows N] [--days N]
 //!
-//! Prints the median of five runs per query, in milliseconds, and the
+//! `--days 7 --rows 700000` spreads a busy week instead. Prints the median of five runs per query, in milliseconds, and the
 //! ratio to the baseline. The database is dropped at the end.
 
-use berth_core::history::{self, Span};
+use berth_core::history::{self, rollup, Span};
 use berth_tests::database::TestDb;
 use chrono::Utc;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// One day of history: `rows / 3` deploy cycles spread over 24 h on 200
+/// `$DAYS` days of history: `rows / 3` deploy cycles spread over them on 200
 /// slots; a bot is created 0–90 s before its deploy; one cycle in twenty
 /// fails (`deploying → error`, then recovered to idle a minute later).
 const SEED: &str = "
@@ -31,7 +32,7 @@ SELECT CASE WHEN i % 2 = 0 THEN 'meet' ELSE 'zoom' END,
   FROM generate_series(0, 199) i;
 CREATE TEMP TABLE cycles AS
 SELECT c, (SELECT min(id) FROM pool_slots) + c % 200 AS slot_id,
-       now() - interval '1 day' + (c * (86400.0 / $CYCLES))::float8 * interval '1 second' AS deployed,
+       now() - $DAYS * interval '1 day' + (c * ($DAYS * 86400.0 / $CYCLES))::float8 * interval '1 second' AS deployed,
        (c * 7919) % 90 AS waited, c % 20 = 0 AS failed
   FROM generate_series(0, $CYCLES - 1) c;
 ALTER TABLE cycles ADD COLUMN bot_id BIGINT;
@@ -58,13 +59,14 @@ const BASELINE: &str = "SELECT count(*) FROM slot_history WHERE at >= $1";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut rows: u32 = 100_000;
+    let (mut rows, mut days): (u32, u32) = (100_000, 1);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match (a.as_str(), args.next().and_then(|v| v.parse().ok())) {
             ("--rows", Some(n)) => rows = n,
+            ("--days", Some(n)) if n > 0 => days = n,
             _ => {
-                eprintln!("usage: history_bench [--rows N]");
+                eprintln!("usage: history_bench [--rows N] [--days N]");
                 return ExitCode::from(2);
             }
         }
@@ -74,7 +76,9 @@ async fn main() -> ExitCode {
         eprintln!("history_bench: {e}");
         return ExitCode::FAILURE;
     }
-    let seed = SEED.replace("$CYCLES", &(rows / 3).to_string());
+    let seed = SEED
+        .replace("$CYCLES", &(rows / 3).to_string())
+        .replace("$DAYS", &days.to_string());
     let seeded = Instant::now();
     sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
         .execute(&db.pool)
@@ -88,29 +92,49 @@ async fn main() -> ExitCode {
         "seeded {count} slot_history rows in {:.1} s",
         seeded.elapsed().as_secs_f64()
     );
+    time_spans(&db.pool, "raw rows").await;
+    // What the leader's job does every minute, caught up from nothing.
+    let rolling = Instant::now();
+    let mut passes = 0;
+    while rollup::roll_up(&db.pool, Utc::now())
+        .await
+        .expect("rolled up")
+        > 0
+    {
+        passes += 1;
+    }
+    println!(
+        "rolled up in {passes} passes, {:.1} s in all",
+        rolling.elapsed().as_secs_f64()
+    );
+    time_spans(&db.pool, "rolled up").await;
+    db.drop_db().await;
+    ExitCode::SUCCESS
+}
+
+/// Times the three spans against the raw scan of the same window.
+async fn time_spans(db: &sqlx::PgPool, what: &str) {
     for span in [Span::Hour, Span::Day, Span::Week] {
         let now = Utc::now();
         let baseline = median(|| async {
             sqlx::query_scalar::<_, i64>(BASELINE)
                 .bind(now - span.length())
-                .fetch_one(&db.pool)
+                .fetch_one(db)
                 .await
                 .unwrap();
         })
         .await;
         let query = median(|| async {
-            history::history(&db.pool, span, now).await.unwrap();
+            history::history(db, span, now).await.unwrap();
         })
         .await;
         println!(
-            "{span:?}: history {:.1} ms, raw window scan {:.1} ms, ratio {:.1}",
+            "{span:?} ({what}): history {:.1} ms, raw window scan {:.1} ms, ratio {:.1}",
             ms(query),
             ms(baseline),
             query.as_secs_f64() / baseline.as_secs_f64().max(1e-6),
         );
     }
-    db.drop_db().await;
-    ExitCode::SUCCESS
 }
 
 /// The median of five timed runs, after one warm-up.
