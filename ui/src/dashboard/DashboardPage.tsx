@@ -1,4 +1,6 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import type { PoolStats } from "../api/types";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import { useQueue } from "../infrastructure/queries";
 import { usePoolStats, useSlots } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
@@ -21,6 +23,7 @@ export function DashboardPage() {
   const totals = totalsOf(all, selected);
   // One notice for the page: the first of its queries' errors.
   const error = stats.error ?? queue.error ?? slots.error;
+  usePoolCommands(all, setPool);
 
   return (
     <div className="flex flex-col">
@@ -38,4 +41,22 @@ export function DashboardPage() {
       </div>
     </div>
   );
+}
+
+/** The palette's pool choices (the header's pool selector). */
+function usePoolCommands(stats: PoolStats[], setPool: (pool: string | null) => void) {
+  const names = stats.map((s) => s.pool).join("\n");
+  const commands = useMemo(
+    (): CommandSpec[] =>
+      names === ""
+        ? []
+        : [
+            { id: "dashboard.pool.all", group: "Dashboard", title: "Show all pools", keywords: ["pool", "filter"], run: () => setPool(null) },
+            ...names.split("\n").map(
+              (name): CommandSpec => ({ id: `dashboard.pool.${name}`, group: "Dashboard", title: `Show pool ${name}`, keywords: ["pool", "filter"], run: () => setPool(name) }),
+            ),
+          ],
+    [names, setPool],
+  );
+  useCommands(commands);
 }

@@ -1,6 +1,10 @@
 import { useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
-import { useRef } from "react";
-import type { Slot } from "../api/types";
+import { useMemo, useRef } from "react";
+import { SLOT_STATUSES, type Slot, type SlotStatus } from "../api/types";
+import { focusViewFilter } from "../keyboard/KeyboardLayer";
+import { openPalette, useCommands, type CommandSpec } from "../keyboard/registry";
+import { useRowCursor } from "../keyboard/tableCursor";
+import { STATUS_STYLES } from "../shared/status";
 import { SlotRow } from "./slots/SlotRow";
 import { SlotsHeader } from "./slots/SlotsHeader";
 import { HEADER_HEIGHT, ROW_HEIGHT, useSlotsView } from "./slots/slotsView";
@@ -22,6 +26,14 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
     overscan: 12,
     scrollMargin: HEADER_HEIGHT,
   });
+  // j/k walk the rows; Enter opens the palette over the highlighted slot (its actions).
+  const cursor = useRowCursor({
+    count: rows.length,
+    describe: (i) => ({ kind: "slot", slot: rows[i]! }),
+    onOpen: openPalette,
+    reveal: (i) => virtualizer.scrollToIndex(i),
+  });
+  useSlotsCommands(view.setStatuses);
 
   return (
     <section aria-label="Pool slots" className="panel flex min-h-0 flex-col">
@@ -39,6 +51,7 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
             placeholder="Search name, bot, UUID, error"
             value={view.search}
             onChange={(e) => view.setSearch(e.target.value)}
+            data-view-filter
             className="input w-64"
           />
           <StatusFilter selected={view.statuses} counts={view.counts} onChange={view.setStatuses} />
@@ -56,7 +69,7 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
         {rows.length === 0 ? (
           <div className="px-4 py-10 text-center text-muted">{loading ? "Loading slots…" : "No slots match."}</div>
         ) : (
-          <SlotRows rows={rows} virtualizer={virtualizer} />
+          <SlotRows rows={rows} virtualizer={virtualizer} rowProps={cursor.rowProps} />
         )}
       </div>
     </section>
@@ -64,13 +77,42 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
 }
 
 /** The visible rows, only those scrolled into view (plus an overscan) rendered. */
-function SlotRows({ rows, virtualizer }: { rows: Slot[]; virtualizer: Virtualizer<HTMLDivElement, Element> }) {
+function SlotRows({
+  rows,
+  virtualizer,
+  rowProps,
+}: {
+  rows: Slot[];
+  virtualizer: Virtualizer<HTMLDivElement, Element>;
+  rowProps: (index: number) => Record<string, string | undefined>;
+}) {
   return (
     <div className="relative min-w-[1000px]" style={{ height: virtualizer.getTotalSize() }}>
       {virtualizer.getVirtualItems().map((item) => {
         const slot = rows[item.index]!;
-        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} />;
+        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} />;
       })}
     </div>
   );
+}
+
+/** The palette's commands of the slots table: search, and the status filter. */
+function useSlotsCommands(setStatuses: (s: ReadonlySet<SlotStatus>) => void) {
+  const commands = useMemo(
+    (): CommandSpec[] => [
+      { id: "slots.search", group: "Slots", title: "Search slots", shortcut: "/", run: () => void focusViewFilter() },
+      { id: "slots.status.all", group: "Slots", title: "Show slots of every status", run: () => setStatuses(new Set()) },
+      ...SLOT_STATUSES.map(
+        (s): CommandSpec => ({
+          id: `slots.status.${s}`,
+          group: "Slots",
+          title: `Show only ${STATUS_STYLES[s].label.toLowerCase()} slots`,
+          keywords: ["filter", s],
+          run: () => setStatuses(new Set([s])),
+        }),
+      ),
+    ],
+    [setStatuses],
+  );
+  useCommands(commands);
 }

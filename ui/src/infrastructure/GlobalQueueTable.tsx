@@ -1,5 +1,6 @@
 import type { QueueSnapshot } from "../api/types";
 import { URGENT_MS } from "../dashboard/QueueSection";
+import { useRowCursor } from "../keyboard/tableCursor";
 import { useNow } from "../shared/clock";
 import { formatCountdown, formatDuration, meetingLabel, platformLabel } from "../shared/format";
 
@@ -17,6 +18,12 @@ export function GlobalQueueTable({
   const now = useNow();
   const entries = snapshot?.entries ?? [];
   const serverNow = snapshot ? now + (Date.parse(snapshot.now) - receivedAt) : now;
+  // j/k walk the waiting bots; Enter shows the highlighted one's decision trace.
+  const cursor = useRowCursor({
+    count: entries.length,
+    describe: (i) => ({ kind: "bot", botId: entries[i]!.botId }),
+    onOpen: (i) => onSelect(entries[i]!.botId),
+  });
   return (
     <section aria-label="Global queue" className="panel">
       <div className="flex items-center justify-between border-b border-line px-4 py-2.5">
@@ -41,11 +48,12 @@ export function GlobalQueueTable({
             </tr>
           </thead>
           <tbody>
-            {entries.map((e) => {
+            {entries.map((e, i) => {
               const remaining = Date.parse(e.timeoutAt) - serverNow;
               const urgent = remaining < URGENT_MS;
               return (
                 <tr
+                  {...cursor.rowProps(i)}
                   key={e.id}
                   aria-selected={selected === e.botId}
                   onClick={() => onSelect(e.botId)}

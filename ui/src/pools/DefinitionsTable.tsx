@@ -1,4 +1,5 @@
 import type { DefinitionList, DefinitionProblem, DefinitionRow } from "../api/types";
+import { useRowCursor } from "../keyboard/tableCursor";
 import { useNow } from "../shared/clock";
 import { formatRelative, meetingLabel } from "../shared/format";
 import { problemLocation } from "./problems";
@@ -29,13 +30,28 @@ export function DefinitionsTable({
   onDeploy: (name: string) => void;
 }) {
   const now = useNow();
+  const defs = list.definitions;
+  // j/k walk the definitions; Enter opens the highlighted one in the editor.
+  const cursor = useRowCursor({
+    count: defs.length,
+    describe: (i) => ({ kind: "pool", name: defs[i]!.summary.name }),
+    onOpen: (i) => onSelect(defs[i]!.summary.name),
+  });
   return (
     <div className="panel overflow-x-auto">
       <table className="w-full text-left text-[12.5px]" aria-label="Pool definitions">
         <DefinitionsHead />
         <tbody>
-          {list.definitions.map((d) => (
-            <DefinitionTableRow key={d.summary.name} d={d} selected={selected === d.summary.name} now={now} onSelect={onSelect} onDeploy={onDeploy} />
+          {defs.map((d, i) => (
+            <DefinitionTableRow
+              key={d.summary.name}
+              d={d}
+              selected={selected === d.summary.name}
+              now={now}
+              onSelect={onSelect}
+              onDeploy={onDeploy}
+              extra={cursor.rowProps(i)}
+            />
           ))}
           {list.definitions.length === 0 && (
             <tr>
@@ -80,17 +96,21 @@ function DefinitionTableRow({
   now,
   onSelect,
   onDeploy,
+  extra,
 }: {
   d: DefinitionRow;
   selected: boolean;
   now: number;
   onSelect: (name: string) => void;
   onDeploy: (name: string) => void;
+  /** The keyboard cursor's marks. */
+  extra?: Record<string, string | undefined>;
 }) {
   const name = d.summary.name;
   const a = d.accounts;
   return (
     <tr
+      {...extra}
       key={name}
       data-testid={`definition-${name}`}
       aria-selected={selected}

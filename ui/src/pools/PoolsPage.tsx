@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { usePoolsCommands } from "./poolsCommands";
 import { useDefinitions } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
@@ -23,6 +24,7 @@ export function PoolsPage() {
       setTarget(t);
     });
   };
+  usePoolsCommands(list.data, open, setDeploying);
   const deployRow = deploying !== null ? list.data?.definitions.find((d) => d.summary.name === deploying) : undefined;
   return (
     <div>

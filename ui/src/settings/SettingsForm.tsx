@@ -1,4 +1,6 @@
+import { useMemo } from "react";
 import type { Settings } from "../api/types";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
 import { NumberField, PinNote } from "./fields";
@@ -9,6 +11,7 @@ import { spanOf, type SettingsRules } from "./validation";
 /** The platform settings as a form: priority order, per-platform fields, the global timeout; one save. */
 export function SettingsForm({ settings, rules }: { settings: Settings; rules: SettingsRules }) {
   const d = useSettingsDraft(settings, rules);
+  useSettingsCommands(d);
   return (
     <form
       aria-label="Platform settings"
@@ -74,4 +77,23 @@ function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
       )}
     </div>
   );
+}
+
+/** The palette's Save and Discard (disabled with the reason when the buttons are). */
+function useSettingsCommands(d: SettingsDraftState) {
+  const { invalid, dirty, saving, pristine, submit, discard } = d;
+  const commands = useMemo(
+    (): CommandSpec[] => [
+      {
+        id: "settings.save",
+        group: "Settings",
+        title: "Save settings",
+        disabled: () => (invalid ? "fix the highlighted fields" : !dirty ? "no changes" : saving ? "saving…" : null),
+        run: submit,
+      },
+      { id: "settings.discard", group: "Settings", title: "Discard settings changes", disabled: () => (pristine ? "no changes" : null), run: discard },
+    ],
+    [invalid, dirty, saving, pristine, submit, discard],
+  );
+  useCommands(commands);
 }

@@ -6,10 +6,11 @@ import { StatusBadge } from "../../shared/StatusBadge";
 import { GRID, ROW_HEIGHT } from "./slotsView";
 
 /** One slot, placed at `top` in the virtualised body; `index` is its position among the visible rows. */
-export function SlotRow({ slot, index, top }: { slot: Slot; index: number; top: number }) {
+export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number; top: number; extra?: Record<string, string | undefined> }) {
   const now = useNow();
   return (
     <div
+      {...extra}
       role="row"
       aria-rowindex={index + 2}
       data-testid="slot-row"
