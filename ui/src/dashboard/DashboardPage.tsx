@@ -1,12 +1,13 @@
 import { useMemo, useState } from "react";
 import type { PoolStats } from "../api/types";
 import { useCommands, type CommandSpec } from "../keyboard/registry";
-import { useQueue } from "../infrastructure/queries";
+import { usePlatformsOverview, useQueue } from "../infrastructure/queries";
 import { usePoolStats, useSlots } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
 import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
+import { idleBreakdown } from "./idleReasons";
 import { PoolSelector } from "./PoolSelector";
 import { QueueSection } from "./QueueSection";
 import { SlotsTable } from "./SlotsTable";
@@ -21,6 +22,12 @@ export function DashboardPage() {
   const selected = pool !== null && all.some((s) => s.pool === pool) ? pool : null;
   const slots = useSlots(selected);
   const totals = totalsOf(all, selected);
+  // Which idle slots a waiting bot can take (its pool, a platform with room).
+  const platforms = usePlatformsOverview();
+  const idle = useMemo(() => {
+    const waiting = (queue.data?.entries ?? []).filter((e) => selected === null || e.pool === selected);
+    return idleBreakdown(slots.data ?? [], waiting, platforms.data?.platforms);
+  }, [slots.data, queue.data, selected, platforms.data]);
   // One notice for the page: the first of its queries' errors.
   const error = stats.error ?? queue.error ?? slots.error;
   usePoolCommands(all, setPool);
@@ -33,7 +40,7 @@ export function DashboardPage() {
       <div className="flex flex-col gap-4 p-6">
         <QueryState query={{ error }} errorTitle="Could not load pool data" />
         <div className="grid grid-cols-[minmax(0,1fr)_300px] gap-3">
-          <StatsCards totals={totals} />
+          <StatsCards totals={totals} idle={slots.data ? idle : undefined} />
           <DonutChart totals={totals} />
         </div>
         <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} />
