@@ -6,6 +6,7 @@ import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
 import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
+import { ScrollRootContext } from "./shared/scrollRoot";
 import { useLeaveGuard } from "./shared/unsaved";
 import { isView, VIEWS, type View } from "./views";
 
@@ -18,6 +19,7 @@ function tabFromHash(): Tab {
 
 export function App() {
   const [tab, setTabState] = useState<Tab>(tabFromHash);
+  const [scrollRoot, setScrollRoot] = useState<HTMLElement | null>(null);
   const { leave, dialog } = useLeaveGuard();
   const setTab = useCallback(
     (t: Tab) => {
@@ -68,11 +70,14 @@ export function App() {
       </nav>
       <main className="flex min-w-0 flex-1 flex-col">
         <DatabaseBanner />
-        <div className="min-h-0 flex-1 overflow-auto">
-          {tab === "dashboard" && <DashboardPage />}
-          {tab === "pools" && <PoolsPage />}
-          {tab === "infrastructure" && <InfrastructurePage />}
-          {tab === "settings" && <SettingsPage />}
+        {/* The app's one scroll area: views (and the virtualised slots table) scroll here. */}
+        <div ref={setScrollRoot} data-testid="scroll-root" className="min-h-0 flex-1 overflow-auto">
+          <ScrollRootContext.Provider value={scrollRoot}>
+            {tab === "dashboard" && <DashboardPage />}
+            {tab === "pools" && <PoolsPage />}
+            {tab === "infrastructure" && <InfrastructurePage />}
+            {tab === "settings" && <SettingsPage />}
+          </ScrollRootContext.Provider>
         </div>
       </main>
       {dialog}
