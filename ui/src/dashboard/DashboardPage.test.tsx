@@ -25,6 +25,8 @@ describe("DashboardPage", () => {
     await waitFor(() => expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("13"));
     expect(screen.getByTestId("stat-total-max")).toHaveTextContent("100");
     expect(screen.queryByTestId("queue-section")).not.toBeInTheDocument();
+    // The queue's place is kept, empty.
+    expect(screen.getByTestId("queue-empty")).toHaveTextContent("No bots waiting");
     const queueCalls = mockApi.queueEntries.mock.calls.length;
 
     mockApi.poolStats.mockResolvedValue(stats(20));

@@ -9,7 +9,7 @@ import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
 import { idleBreakdown } from "./idleReasons";
 import { PoolSelector } from "./PoolSelector";
-import { QueueSection } from "./QueueSection";
+import { QueueIdle, QueueSection } from "./QueueSection";
 import { SlotsTable } from "./SlotsTable";
 import { StatsCards } from "./StatsCards";
 
@@ -43,7 +43,8 @@ export function DashboardPage() {
           <StatsCards totals={totals} idle={slots.data ? idle : undefined} />
           <DonutChart totals={totals} />
         </div>
-        <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} />
+        {/* Bots waiting, or the same box empty: the table below never jumps. */}
+        {idle.queued > 0 ? <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} /> : <QueueIdle />}
         <SlotsTable slots={slots.data ?? []} loading={slots.isPending} />
       </div>
     </div>

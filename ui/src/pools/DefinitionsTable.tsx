@@ -142,7 +142,8 @@ function DefinitionTableRow({
       <td className="px-3 py-2 text-muted">
         {a ? formatRelative(d.lastRefresh, now) : "—"}
         {d.refreshError && (
-          <div role="alert" className="mt-0.5 max-w-[28ch] text-[11px] text-error" title={d.refreshError.message}>
+          // One line (the full message in the title): an error never makes the row taller than its two-line name cell.
+          <div role="alert" className="max-w-[28ch] truncate text-[11px] text-error" title={d.refreshError.message}>
             <span className="font-mono">[{d.refreshError.code}]</span> auto-refresh failed{" "}
             {formatRelative(d.refreshError.failedAt, now)}: {d.refreshError.message}
           </div>
