@@ -61,7 +61,8 @@ export function SettingsForm({ settings, rules }: { settings: Settings; rules: S
 /** Save and Discard, and what stands in the way or what happened. */
 function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
   return (
-    <div className="flex items-center gap-3">
+    // Sticky at the bottom of the scroll area: Save stays in reach at 700 px of height.
+    <div data-testid="settings-save-bar" className="sticky bottom-0 z-10 -mx-1 flex items-center gap-3 border-t border-line bg-bg/95 px-1 py-3 backdrop-blur">
       <button type="submit" className="btn btn-primary" disabled={d.invalid || !d.dirty || d.saving}>
         {d.saving ? "Saving…" : "Save changes"}
       </button>
