@@ -53,7 +53,7 @@ export function App() {
                 onClick={() => setTab(t.id)}
                 title={`${t.label} (g ${t.key})`}
                 className={`flex w-full items-center gap-2.5 border-l-2 px-3 py-2 text-left text-[13px] transition-colors ${
-                  tab === t.id ? "border-accent bg-accent/10 text-fg" : "border-transparent text-muted hover:bg-white/5 hover:text-fg"
+                  tab === t.id ? "border-accent bg-accent/10 text-fg" : "border-transparent text-muted hover:bg-tint/5 hover:text-fg"
                 }`}
               >
                 <svg viewBox="0 0 24 24" className="size-4" aria-hidden fill="none" stroke="currentColor" strokeWidth="1.7">

@@ -46,7 +46,7 @@ export function DonutChart({ totals }: { totals: Totals }) {
       <div className="relative mx-auto mt-2" style={{ width: SIZE, height: SIZE }}>
         <svg width={SIZE} height={SIZE} role="img" aria-label={`${totals.total} of ${totals.maxSize} slots`}>
           <g transform={`translate(${OUTER},${OUTER})`}>
-            <circle r={(OUTER + INNER) / 2} fill="none" stroke="currentColor" className="text-white/5" strokeWidth={OUTER - INNER} />
+            <circle r={(OUTER + INNER) / 2} fill="none" stroke="currentColor" className="text-tint/5" strokeWidth={OUTER - INNER} />
             {sum > 0 && (
               <Pie data={data} pieValue={(d) => d.value} outerRadius={OUTER} innerRadius={INNER} padAngle={0.012} pieSort={null}>
                 {(pie) =>
@@ -54,11 +54,10 @@ export function DonutChart({ totals }: { totals: Totals }) {
                     <path
                       key={arc.data.status}
                       d={pie.path(arc) ?? undefined}
-                      fill={STATUS_STYLES[arc.data.status].color}
                       data-testid={`donut-segment-${arc.data.status}`}
                       data-count={arc.data.count}
                       opacity={hovered && hovered !== arc.data.status ? 0.35 : 1}
-                      style={{ transition: "opacity 120ms" }}
+                      style={{ fill: STATUS_STYLES[arc.data.status].color, transition: "opacity 120ms" }}
                       onMouseEnter={() => setHovered(arc.data.status)}
                       onMouseLeave={() => setHovered(null)}
                     />

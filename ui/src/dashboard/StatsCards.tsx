@@ -46,7 +46,7 @@ export function StatsCards({ totals, idle }: { totals: Totals; idle?: IdleBreakd
           aria-valuemin={0}
           aria-valuemax={totals.maxSize}
           aria-valuenow={inUse}
-          className="mt-3 flex h-1.5 w-full overflow-hidden bg-white/5"
+          className="mt-3 flex h-1.5 w-full overflow-hidden bg-tint/5"
         >
           <motion.div
             className="h-full bg-busy"

@@ -57,7 +57,7 @@ export function GlobalQueueTable({
                   key={e.id}
                   aria-selected={selected === e.botId}
                   onClick={() => onSelect(e.botId)}
-                  className={`cursor-pointer border-b border-line/60 ${selected === e.botId ? "bg-accent/10" : "hover:bg-white/[0.03]"}`}
+                  className={`cursor-pointer border-b border-line/60 ${selected === e.botId ? "bg-accent/10" : "hover:bg-tint/[0.03]"}`}
                 >
                   <td className="px-4 py-1.5 text-dim">#{e.position}</td>
                   <td className="py-1.5">

@@ -24,7 +24,7 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
         aria-expanded={open}
         aria-controls={bodyId}
         onClick={() => setOpen((o) => !o)}
-        className="flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-white/[0.02]"
+        className="flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-tint/[0.02]"
       >
         <span aria-hidden className={`font-mono text-[11px] text-dim transition-transform ${open ? "rotate-90" : ""}`}>▶</span>
         <span className="font-mono text-[11px] text-dim">P{rank}</span>
@@ -52,7 +52,7 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
           >
             <div className="border-t border-line px-4 py-3">
               <div className="mb-3 flex items-center gap-3">
-                <div className="h-1.5 flex-1 bg-white/5">
+                <div className="h-1.5 flex-1 bg-tint/5">
                   <div className={`h-full ${full ? "bg-error" : "bg-accent"}`} style={{ width: `${pct}%` }} />
                 </div>
                 <span className="font-mono text-[11px] text-muted">

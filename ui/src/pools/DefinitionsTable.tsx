@@ -115,7 +115,7 @@ function DefinitionTableRow({
       data-testid={`definition-${name}`}
       aria-selected={selected}
       onClick={() => onSelect(name)}
-      className={`cursor-pointer border-b border-line/60 hover:bg-white/5 ${selected ? "bg-accent/10" : ""}`}
+      className={`cursor-pointer border-b border-line/60 hover:bg-tint/5 ${selected ? "bg-accent/10" : ""}`}
     >
       <td className="px-3 py-2">
         <button

@@ -15,7 +15,7 @@ export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number
       role="row"
       aria-rowindex={index + 2}
       data-testid="slot-row"
-      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-white/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
+      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
       style={{ gridTemplateColumns: GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <div role="cell" className="min-w-0 text-fg">
