@@ -7,19 +7,17 @@ import { SettingsPage } from "./settings/SettingsPage";
 import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
 import { ScrollRootContext } from "./shared/scrollRoot";
+import { initialView, useScrollMemory } from "./shared/viewMemory";
 import { useLeaveGuard } from "./shared/unsaved";
-import { isView, VIEWS, type View } from "./views";
+import { VIEWS, type View } from "./views";
 
 type Tab = View;
 
-function tabFromHash(): Tab {
-  const h = window.location.hash.replace(/^#\/?/, "");
-  return isView(h) ? h : "dashboard";
-}
-
 export function App() {
-  const [tab, setTabState] = useState<Tab>(tabFromHash);
+  // The address's view, else the one the app was left on.
+  const [tab, setTabState] = useState<Tab>(initialView);
   const [scrollRoot, setScrollRoot] = useState<HTMLElement | null>(null);
+  useScrollMemory(scrollRoot, tab);
   const { leave, dialog } = useLeaveGuard();
   const setTab = useCallback(
     (t: Tab) => {
