@@ -93,6 +93,10 @@ export function DonutChart({ totals }: { totals: Totals }) {
             className="flex items-center justify-between gap-2"
             onMouseEnter={() => setHovered(d.status)}
             onMouseLeave={() => setHovered(null)}
+            // The keyboard gets what hovering shows (the segment's share in the centre).
+            tabIndex={0}
+            onFocus={() => setHovered(d.status)}
+            onBlur={() => setHovered(null)}
           >
             <span className="flex items-center gap-1.5 text-muted">
               <span className="size-2" style={{ background: STATUS_STYLES[d.status].color }} />

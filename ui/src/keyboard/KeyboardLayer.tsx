@@ -49,8 +49,15 @@ export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view:
           return activeTable() !== undefined;
         case "open":
           return activeTable()?.open() ?? false;
-        case "escape":
+        case "escape": {
+          // Out of the view's filter (the shortcuts work again), else off the row highlight.
+          const el = document.activeElement;
+          if (el instanceof HTMLElement && el.hasAttribute("data-view-filter")) {
+            el.blur();
+            return true;
+          }
           return activeTable()?.clear() ?? false;
+        }
         default:
           return false;
       }

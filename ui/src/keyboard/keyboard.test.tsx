@@ -145,6 +145,33 @@ describe("shortcuts", () => {
   });
 });
 
+describe("/ in every view with a list", () => {
+  it("focuses the Pools filter, which narrows the table; on Infrastructure the queue's filter", async () => {
+    mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
+    const { user } = renderAt("#/pools");
+    await screen.findByRole("button", { name: "zoom" });
+    await user.keyboard("/");
+    const filter = screen.getByRole("searchbox", { name: "Filter pools" });
+    expect(filter).toHaveFocus();
+    await user.keyboard("mee");
+    expect(screen.getByRole("button", { name: "meet" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "zoom" })).not.toBeInTheDocument();
+    // j/k walk the rows left.
+    // Escape leaves the filter: the shortcuts work again.
+    await user.keyboard("{Escape}");
+    expect(filter).not.toHaveFocus();
+    await user.keyboard("j{Enter}");
+    expect(await screen.findByRole("heading", { level: 2, name: "meet" })).toBeInTheDocument();
+
+    await user.keyboard("gi");
+    await screen.findByRole("heading", { level: 1, name: "Infrastructure" });
+    await user.keyboard("/");
+    expect(screen.getByRole("searchbox", { name: "Filter the queue" })).toHaveFocus();
+    await user.keyboard("789");
+    expect(screen.getByRole("region", { name: "Global queue" })).toHaveTextContent("(1 of 2)");
+  });
+});
+
 describe("intentOf", () => {
   const key = (k: string, target: EventTarget | null = document.body, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
     intentOf({ key: k, ctrlKey: false, metaKey: false, altKey: false, target, ...mods }, false);

@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { DefinitionList, DefinitionProblem, DefinitionRow } from "../api/types";
 import { useRowCursor } from "../keyboard/tableCursor";
 import { useNow } from "../shared/clock";
@@ -12,7 +13,14 @@ export function problemsByFile(problems: DefinitionProblem[]): [string | null, D
   return [...groups.entries()].sort(([a], [b]) => (a === null ? 1 : 0) - (b === null ? 1 : 0));
 }
 
-/** The pools directory's definitions, then the files skipped as broken. */
+/** The definitions whose name, file or meeting platform contains `filter` (any case). */
+export function matchingDefinitions(defs: DefinitionRow[], filter: string): DefinitionRow[] {
+  const q = filter.trim().toLowerCase();
+  if (q === "") return defs;
+  return defs.filter((d) => [d.summary.name, d.file, meetingLabel(d.summary.meetingPlatform)].some((s) => s.toLowerCase().includes(q)));
+}
+
+/** The pools directory's definitions (filterable), then the files skipped as broken. */
 export function DefinitionsTable({
   list,
   selected,
@@ -30,7 +38,8 @@ export function DefinitionsTable({
   onDeploy: (name: string) => void;
 }) {
   const now = useNow();
-  const defs = list.definitions;
+  const [filter, setFilter] = useState("");
+  const defs = matchingDefinitions(list.definitions, filter);
   // j/k walk the definitions; Enter opens the highlighted one in the editor.
   const cursor = useRowCursor({
     count: defs.length,
@@ -39,6 +48,19 @@ export function DefinitionsTable({
   });
   return (
     <div className="panel overflow-x-auto">
+      {list.definitions.length > 0 && (
+        <div className="border-b border-line px-3 py-2">
+          <input
+            type="search"
+            aria-label="Filter pools"
+            placeholder="Filter by name, file or meeting platform ( / )"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            data-view-filter
+            className="input max-w-xs"
+          />
+        </div>
+      )}
       <table className="w-full text-left text-[12.5px]" aria-label="Pool definitions">
         <DefinitionsHead />
         <tbody>
@@ -53,6 +75,13 @@ export function DefinitionsTable({
               extra={cursor.rowProps(i)}
             />
           ))}
+          {list.definitions.length > 0 && defs.length === 0 && (
+            <tr>
+              <td colSpan={8} className="px-3 py-6 text-center text-muted">
+                No pool matches “{filter}”.
+              </td>
+            </tr>
+          )}
           {list.definitions.length === 0 && (
             <tr>
               <td colSpan={8} className="px-3 py-6 text-center text-muted">
