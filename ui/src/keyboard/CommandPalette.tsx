@@ -3,6 +3,7 @@
 // instead of its fuzzy one; the commands come from the registry (registry.ts).
 import { Command } from "cmdk";
 import { useEffect, useRef } from "react";
+import { trapTab } from "../shared/focusTrap";
 import { titleOf, useAllCommands, type CommandContext, type CommandSpec } from "./registry";
 
 /** The commands `ctx` lists, by group in first-seen order. */
@@ -50,6 +51,7 @@ export function CommandPalette({ ctx, onClose }: { ctx: CommandContext; onClose:
       className="fixed inset-0 z-[60] flex items-start justify-center bg-black/50 pt-[12vh]"
       onMouseDown={(e) => e.target === e.currentTarget && onClose()}
       onKeyDown={(e) => {
+        trapTab(e, e.currentTarget);
         if (e.key === "Escape") {
           e.preventDefault();
           onClose();

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { trapTab } from "../shared/focusTrap";
 import { VIEWS } from "../views";
 import { SHORTCUTS } from "./keys";
 
@@ -17,6 +18,7 @@ export function ShortcutsHelp({ onClose }: { onClose: () => void }) {
       className="fixed inset-0 z-[60] flex items-center justify-center bg-black/50"
       onMouseDown={(e) => e.target === e.currentTarget && onClose()}
       onKeyDown={(e) => {
+        trapTab(e, e.currentTarget);
         if (e.key === "Escape" || e.key === "?") {
           e.preventDefault();
           onClose();
