@@ -1,5 +1,6 @@
 import { AnimatePresence, motion } from "motion/react";
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import type { PlatformOverview } from "../api/types";
 import { formatDuration } from "../shared/format";
 import { HealthBadge } from "../shared/HealthBadge";
@@ -17,6 +18,13 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
   const pct = limit ? Math.min(100, (used / limit) * 100) : 0;
   const full = limit !== null && used >= limit;
   const bodyId = `platform-${settings.platform}`;
+  const toggle = useMemo(
+    (): CommandSpec[] => [
+      { id: `platform.toggle.${settings.platform}`, group: "Infrastructure", title: `${open ? "Collapse" : "Expand"} ${settings.label}`, run: () => setOpen((o) => !o) },
+    ],
+    [open, settings.platform, settings.label],
+  );
+  useCommands(toggle);
   return (
     <section className={`panel ${settings.enabled ? "" : "opacity-60"}`} data-testid={`platform-${settings.platform}`}>
       <button

@@ -9,6 +9,7 @@ import { makeSlots, queueSnapshot, rulesFixture, settingsFixture } from "../test
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { intentOf, isTyping } from "./keys";
+import { COMMANDS, type CommandSpec } from "./registry";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
 
@@ -94,6 +95,24 @@ describe("command palette", () => {
   });
 });
 
+describe("settings from the palette", () => {
+  it("moves, disables and saves without the mouse; first-in-order cannot move up", async () => {
+    mockApi.saveSettings.mockResolvedValue(settingsFixture());
+    const { user } = renderAt("#/settings");
+    await screen.findByRole("textbox", { name: "AWS bot limit" });
+    await user.keyboard("{Control>}k{/Control}move k8s up");
+    expect(within(palette()!).getByRole("option", { name: /Move K8s up/ })).toHaveTextContent("already first");
+    await user.keyboard("{Escape}");
+    await user.keyboard("{Control>}k{/Control}move aws up{Enter}");
+    await user.keyboard("{Control>}k{/Control}disable aws{Enter}");
+    expect(screen.getByRole("switch", { name: "AWS enabled" })).not.toBeChecked();
+    await user.keyboard("{Control>}k{/Control}save settings{Enter}");
+    await waitFor(() =>
+      expect(mockApi.saveSettings).toHaveBeenCalledWith({ order: ["aws", "k8s", "coolify"], edits: [{ platform: "aws", edit: { enabled: false } }], globalQueueTimeoutMs: null }),
+    );
+  });
+});
+
 describe("shortcuts", () => {
   it("g then a letter switches views; typing in a field never does", async () => {
     const { user } = renderAt("#/dashboard");
@@ -169,6 +188,39 @@ describe("/ in every view with a list", () => {
     expect(screen.getByRole("searchbox", { name: "Filter the queue" })).toHaveFocus();
     await user.keyboard("789");
     expect(screen.getByRole("region", { name: "Global queue" })).toHaveTextContent("(1 of 2)");
+  });
+});
+
+describe("an action on the highlighted row, registered with one entry", () => {
+  it("is listed for the slot under the cursor, named after it, and runs with it; Enter on a slot opens the palette", async () => {
+    const restarted: string[] = [];
+    // What the lead adds to `COMMANDS` for a slot action.
+    const entry: CommandSpec = {
+      id: "slot.restart",
+      group: "Slots",
+      title: (c) => `Restart slot ${c.selection?.kind === "slot" ? c.selection.slot.slotName : ""}`,
+      when: (c) => c.selection?.kind === "slot",
+      run: (c) => {
+        if (c.selection?.kind === "slot") restarted.push(c.selection.slot.slotName);
+      },
+    };
+    COMMANDS.push(entry);
+    try {
+      const { user } = renderAt("#/dashboard");
+      await screen.findByTestId("slots-count");
+      await waitFor(() => expect(screen.getByTestId("slots-count")).toHaveTextContent("(6)"));
+      // No row highlighted: no slot action.
+      await user.keyboard("{Control>}k{/Control}restart");
+      expect(within(palette()!).queryByRole("option", { name: /Restart slot/ })).not.toBeInTheDocument();
+      await user.keyboard("{Escape}");
+
+      await user.keyboard("jj{Enter}");
+      expect(palette()).toBeInTheDocument();
+      await user.keyboard("restart{Enter}");
+      expect(restarted).toEqual(["pool-zoom-00002"]);
+    } finally {
+      COMMANDS.splice(COMMANDS.indexOf(entry), 1);
+    }
   });
 });
 

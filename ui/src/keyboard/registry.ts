@@ -70,6 +70,16 @@ export const COMMANDS: CommandSpec[] = [
   ),
   { id: "app.refresh", group: "General", title: "Refresh all data", keywords: ["reload", "refetch"], run: (c) => c.refresh() },
   { id: "app.shortcuts", group: "General", title: "Show keyboard shortcuts", keywords: ["help", "keys"], shortcut: "?", run: (c) => c.showShortcuts() },
+  {
+    id: "slot.copy-uuid",
+    group: "Slot",
+    title: (c) => `Copy the UUID of ${c.selection?.kind === "slot" ? c.selection.slot.slotName : "the slot"}`,
+    keywords: ["clipboard", "uuid"],
+    when: (c) => c.selection?.kind === "slot",
+    run: (c) => {
+      if (c.selection?.kind === "slot") void navigator.clipboard?.writeText(c.selection.slot.uuid);
+    },
+  },
 ];
 
 // Commands registered by mounted views, by registrant.

@@ -80,11 +80,36 @@ function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
   );
 }
 
-/** The palette's Save and Discard (disabled with the reason when the buttons are). */
+/**
+ * The palette's Save and Discard, and per platform: move up or down in the
+ * priority order, enable or disable (disabled with the reason when the
+ * controls are: a pinned value, the end of the list).
+ */
 function useSettingsCommands(d: SettingsDraftState) {
-  const { invalid, dirty, saving, pristine, submit, discard } = d;
+  const { invalid, dirty, saving, pristine, submit, discard, rows, move, patch, orderPinnedBy } = d;
   const commands = useMemo(
     (): CommandSpec[] => [
+      ...rows.flatMap((r, i): CommandSpec[] => {
+        const { label, platform, pinned } = r.p;
+        const orderPin = orderPinnedBy ? `pinned by ${orderPinnedBy}` : null;
+        return [
+          { id: `settings.up.${platform}`, group: "Settings", title: `Move ${label} up in the priority order`, disabled: () => orderPin ?? (i === 0 ? "already first" : null), run: () => move(i, -1) },
+          {
+            id: `settings.down.${platform}`,
+            group: "Settings",
+            title: `Move ${label} down in the priority order`,
+            disabled: () => orderPin ?? (i === rows.length - 1 ? "already last" : null),
+            run: () => move(i, 1),
+          },
+          {
+            id: `settings.enabled.${platform}`,
+            group: "Settings",
+            title: `${r.enabled ? "Disable" : "Enable"} ${label}`,
+            disabled: () => (pinned.enabled ? `pinned by ${pinned.enabled}` : null),
+            run: () => patch(platform, { enabled: !r.enabled }),
+          },
+        ];
+      }),
       {
         id: "settings.save",
         group: "Settings",
@@ -94,7 +119,7 @@ function useSettingsCommands(d: SettingsDraftState) {
       },
       { id: "settings.discard", group: "Settings", title: "Discard settings changes", disabled: () => (pristine ? "no changes" : null), run: discard },
     ],
-    [invalid, dirty, saving, pristine, submit, discard],
+    [invalid, dirty, saving, pristine, submit, discard, rows, move, patch, orderPinnedBy],
   );
   useCommands(commands);
 }
