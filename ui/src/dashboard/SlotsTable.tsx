@@ -55,6 +55,8 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
     scrollMargin: root ? offset : HEADER_HEIGHT,
+    // A row scrolled to (j/k) lands below the sticky header, not under it.
+    scrollPaddingStart: HEADER_HEIGHT,
   });
   // j/k walk the rows; Enter opens the palette over the highlighted slot (its actions).
   const cursor = useRowCursor({
