@@ -57,4 +57,10 @@ describe("themes", () => {
       }
     });
   }
+
+  it("outlines keyboard focus everywhere, and no shared control style hides it", () => {
+    expect(css).toMatch(/:focus-visible\s*{\s*outline:\s*2px solid var\(--color-accent\)/);
+    const components = /@layer components\s*{([\s\S]*?)\n}/.exec(css)![1]!;
+    expect(components).not.toMatch(/outline-none|outline-hidden|outline:\s*none/);
+  });
 });
