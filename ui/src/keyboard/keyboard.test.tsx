@@ -252,3 +252,16 @@ describe("intentOf", () => {
     expect(key("Enter")).toEqual({ kind: "open" });
   });
 });
+
+describe("matchScore", () => {
+  it("ranks a title starting with the search first, then containing it, then having every word; else hides", async () => {
+    const { matchScore } = await import("./CommandPalette");
+    expect(matchScore("x", "test", ["Test meet"])).toBe(1);
+    expect(matchScore("x", "meet", ["Test meet"])).toBe(0.8);
+    expect(matchScore("x", "meet test", ["Test meet"])).toBe(0.5);
+    expect(matchScore("x", "clipboard", ["Copy the UUID", "clipboard"])).toBe(0.5);
+    // "test meet" is not a fuzzy match of "Open definition teams".
+    expect(matchScore("x", "test meet", ["Open definition teams", "edit", "teams.yaml"])).toBe(0);
+    expect(matchScore("x", "", ["anything"])).toBe(1);
+  });
+});
