@@ -58,10 +58,6 @@ export function App() {
                   <path d={t.icon} />
                 </svg>
                 {t.label}
-                {/* The shortcut, seen but not read out as part of the tab's name. */}
-                <span aria-hidden className="ml-auto font-mono text-[10px] text-dim">
-                  g {t.key}
-                </span>
               </button>
             </li>
           ))}

@@ -77,7 +77,7 @@ describe("DashboardPage", () => {
       ],
     });
     renderApp(<DashboardPage />);
-    await waitFor(() => expect(screen.getByTestId("idle-reason")).toHaveTextContent("2 bots queued while 2 slots sit idle: 2 in pools nobody waits for."));
+    await waitFor(() => expect(screen.getByTestId("idle-reason")).toHaveTextContent("2 queued while 2 idle: 2 in other pools."));
     expect(screen.getByTestId("stat-available")).toHaveTextContent("0");
   });
 });

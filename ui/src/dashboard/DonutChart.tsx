@@ -72,7 +72,7 @@ export function DonutChart({ totals }: { totals: Totals }) {
             {totals.total}
             <span className="text-[15px] text-dim">/{totals.maxSize}</span>
           </div>
-          <div className="mt-1 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">slots created / max</div>
+          <div className="mt-1 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">created / max</div>
         </div>
         {h && (
           <div

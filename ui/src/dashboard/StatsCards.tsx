@@ -62,7 +62,7 @@ export function StatsCards({ totals, idle }: { totals: Totals; idle?: IdleBreakd
           />
         </div>
         <div data-testid="stat-total-caption" className="mt-2 font-mono text-[11px] text-dim">
-          slots busy or deploying, of {totals.maxSize} max (the pools&apos; max size)
+          busy + deploying slots, of {totals.maxSize} max
         </div>
         <dl className="mt-auto grid grid-cols-2 gap-x-3 gap-y-1.5 border-t border-line pt-3 font-mono text-[11px]">
           <dt className="text-dim">slots created</dt>
@@ -78,8 +78,8 @@ export function StatsCards({ totals, idle }: { totals: Totals; idle?: IdleBreakd
             {available}
           </dd>
         </dl>
-        {/* Two lines kept for the reason, so it never moves the cards when it appears. */}
-        <p data-testid="idle-reason" role="status" title={reason ?? undefined} className="mt-2 line-clamp-2 min-h-[2lh] text-[11px] leading-snug text-busy">
+        {/* Three lines kept for the reason, so it never moves the cards when it appears. */}
+        <p data-testid="idle-reason" role="status" title={reason ?? undefined} className="mt-2 line-clamp-3 min-h-[3lh] text-[11px] leading-snug text-busy">
           {reason}
         </p>
       </section>

@@ -24,7 +24,7 @@ describe("idle slots while bots queue", () => {
     const b = idleBreakdown(slots, waiting(10), [platform("k8s", "K8s", 30, 30), platform("aws", "AWS", 2, 10)]);
     expect(b).toMatchObject({ idle: 24, queued: 10, usable: 0, otherPools: 6, unroutable: 0 });
     expect(b.atLimit).toEqual([{ label: "K8s", count: 18, used: 30, limit: 30 }]);
-    expect(idleExplanation(b)).toBe("10 bots queued while 24 slots sit idle: 18 on K8s, at its limit (30/30), 6 in pools nobody waits for.");
+    expect(idleExplanation(b)).toBe("10 queued while 24 idle: 18 on K8s (at its limit, 30/30), 6 in other pools.");
   });
 
   it("counts idle slots of a waiting pool on a platform with room as available, and explains nothing then", () => {
@@ -37,7 +37,7 @@ describe("idle slots while bots queue", () => {
     const slots = [...idle(2, "pool-zoom", "k8s"), ...idle(3, "pool-zoom", "aws", 10), ...idle(1, "pool-zoom", "coolify", 20)];
     const b = idleBreakdown(slots, waiting(1), [platform("k8s", "K8s", 0, 5, false), platform("aws", "AWS", 0, null), platform("coolify", "Coolify", 0, 4)]);
     expect(b).toMatchObject({ usable: 1, unroutable: 5 });
-    expect(idleExplanation(b)).toBe("1 bot queued while 6 slots sit idle: 1 can take one now (assignment pending), 5 on disabled or unlimited platforms.");
+    expect(idleExplanation(b)).toBe("1 queued while 6 idle: 5 on disabled or unlimited platforms, 1 free, being assigned.");
   });
 
   it("without a queue every idle slot on a platform with room is available", () => {

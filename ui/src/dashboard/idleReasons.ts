@@ -16,7 +16,7 @@ export interface IdleBreakdown {
   atLimit: { label: string; count: number; used: number; limit: number }[];
   /** Idle slots on a disabled platform, or one without a limit (skipped by the router). */
   unroutable: number;
-  /** Idle slots of pools nobody waits for (when bots queue). */
+  /** Idle slots of other pools than those bots wait for (when bots queue). */
   otherPools: number;
   /** Whether the platforms' limits were known (else `usable` counts every idle slot of a waiting pool). */
   platformsKnown: boolean;
@@ -59,12 +59,12 @@ export function idleBreakdown(slots: Slot[], entries: QueueEntry[], platforms: P
 /** The sentence the dashboard shows when bots wait while slots sit idle; null when there is nothing to explain. */
 export function idleExplanation(b: IdleBreakdown): string | null {
   if (b.queued === 0 || b.idle === 0 || b.usable === b.idle) return null;
+  // Short: it shares a narrow card (the full text is its title too).
   const parts = [
-    ...(b.usable > 0 ? [`${b.usable} can take one now (assignment pending)`] : []),
-    ...b.atLimit.map((f) => `${f.count} on ${f.label}, at its limit (${f.used}/${f.limit})`),
+    ...b.atLimit.map((f) => `${f.count} on ${f.label} (at its limit, ${f.used}/${f.limit})`),
     ...(b.unroutable > 0 ? [`${b.unroutable} on disabled or unlimited platforms`] : []),
-    ...(b.otherPools > 0 ? [`${b.otherPools} in pools nobody waits for`] : []),
+    ...(b.otherPools > 0 ? [`${b.otherPools} in other pools`] : []),
+    ...(b.usable > 0 ? [`${b.usable} free, being assigned`] : []),
   ];
-  const bots = `${b.queued} bot${b.queued === 1 ? "" : "s"} queued`;
-  return `${bots} while ${b.idle} slot${b.idle === 1 ? " sits" : "s sit"} idle: ${parts.join(", ")}.`;
+  return `${b.queued} queued while ${b.idle} idle: ${parts.join(", ")}.`;
 }

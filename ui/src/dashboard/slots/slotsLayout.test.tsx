@@ -32,6 +32,8 @@ describe("slot columns", () => {
     const font = 10.5;
     const text = "[DEPLOYING]".length * (font * 0.6 + font * 0.12);
     expect(px("status")).toBeGreaterThanOrEqual(Math.ceil(text + 2 * 6 + 2 + 10 + 6));
+    // Measured in WebKit (the desktop's engine) at 1280 px with the fallback monospace: 121 px.
+    expect(px("status")).toBeGreaterThanOrEqual(121 + 8);
   });
 
   it("fit a 1280 px window beside the sidebar without a horizontal scroll", () => {

@@ -32,8 +32,9 @@ export interface Column {
 // = 1028 px) without a horizontal scroll; the spare width goes to the `fr`s.
 export const COLUMNS: Column[] = [
   { key: "slotName", label: "Slot name", width: "minmax(160px,1.3fr)" },
-  // Fits `[DEPLOYING]` with its spinner (about 113 px in a 0.6 em monospace; slotsView.test.ts).
-  { key: "status", label: "Status", width: "124px" },
+  // Fits `[DEPLOYING]` with its spinner: about 113 px in a 0.6 em monospace
+  // (slotsLayout.test.ts), 121 px measured in WebKit with a wider fallback font.
+  { key: "status", label: "Status", width: "132px" },
   { key: "assignedBotId", label: "Bot", width: "64px" },
   { key: "lastUsedAt", label: "Last used", width: "84px" },
   { key: "errorMessage", label: "Error", width: "minmax(80px,1.4fr)" },
