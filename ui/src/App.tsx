@@ -20,10 +20,11 @@ export function App() {
   useScrollMemory(scrollRoot, tab);
   const { leave, dialog } = useLeaveGuard();
   const setTab = useCallback(
-    (t: Tab) => {
+    (t: Tab, then?: () => void) => {
       if (t === tab) return;
       // Another view unmounts this one: unsaved edits would vanish.
       leave(() => {
+        then?.();
         setTabState(t);
         window.history.replaceState(null, "", `#/${t}`);
       });

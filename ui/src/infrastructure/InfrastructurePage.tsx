@@ -1,4 +1,5 @@
 import { useMemo, useState } from "react";
+import { peekIntent, useIntentTaken } from "../keyboard/intents";
 import { useCommands, type CommandSpec } from "../keyboard/registry";
 import { usePlatformsOverview, useQueue, useQueueStats } from "./queries";
 import { formatDuration } from "../shared/format";
@@ -12,7 +13,9 @@ export function InfrastructurePage() {
   const overview = usePlatformsOverview();
   const queue = useQueue();
   const queueStats = useQueueStats();
-  const [botId, setBotId] = useState<number | null>(null);
+  // A command run from another view may have asked for a bot's trace.
+  const [botId, setBotId] = useState<number | null>(() => peekIntent("infrastructure")?.botId ?? null);
+  useIntentTaken("infrastructure");
   const qs = queueStats.data;
   useTraceCommands(queue.data?.entries.map((e) => e.botId) ?? [], botId, setBotId);
   return (

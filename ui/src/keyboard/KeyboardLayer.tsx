@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { useRefreshAll } from "../api/provider";
 import type { View } from "../views";
 import { CommandPalette } from "./CommandPalette";
+import { GlobalCommands } from "./GlobalCommands";
 import { intentOf, SEQUENCE_MS, type KeyIntent } from "./keys";
 import { onPaletteRequest, type CommandContext } from "./registry";
 import { ShortcutsHelp } from "./ShortcutsHelp";
@@ -22,7 +23,7 @@ const modalOpen = () => document.querySelector("[aria-modal='true']") !== null;
  * The global shortcuts (see `keys.ts`), the command palette and the
  * shortcuts list, for the view `view`; `navigate` switches views.
  */
-export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view: View) => void }) {
+export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view: View, then?: () => void) => void }) {
   const [open, setOpen] = useState<"palette" | "help" | null>(null);
   const { refresh } = useRefreshAll();
   const selection = useSelection();
@@ -84,6 +85,7 @@ export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view:
 
   return (
     <>
+      <GlobalCommands />
       {open === "palette" && <CommandPalette ctx={ctx} onClose={() => setOpen(null)} />}
       {open === "help" && <ShortcutsHelp onClose={() => setOpen(null)} />}
     </>

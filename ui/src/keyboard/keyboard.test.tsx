@@ -95,6 +95,47 @@ describe("command palette", () => {
   });
 });
 
+describe("commands about another view", () => {
+  it("switch to it and do it there: deploy into a pool, a waiting bot's trace", async () => {
+    mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
+    const { user } = renderAt("#/dashboard");
+    await screen.findByTestId("queue-section");
+    await user.keyboard("{Control>}k{/Control}");
+    // Only the applied pool takes bots.
+    await waitFor(() => expect(within(palette()!).getByRole("option", { name: /Deploy bots into zoom/ })).toBeInTheDocument());
+    expect(within(palette()!).queryByRole("option", { name: /Deploy bots into meet/ })).not.toBeInTheDocument();
+    await user.keyboard("deploy bots into zoom{Enter}");
+    expect(await screen.findByRole("dialog", { name: "Deploy bots to zoom" })).toBeInTheDocument();
+    expect(tab("Pools")).toHaveAttribute("aria-selected", "true");
+    await user.keyboard("{Escape}");
+
+    await user.keyboard("{Control>}k{/Control}trace of bot #789{Enter}");
+    await screen.findByRole("heading", { level: 1, name: "Infrastructure" });
+    await waitFor(() => expect(mockApi.botDetails).toHaveBeenCalledWith(789));
+    // Once: coming back later shows no trace asked for before.
+    await user.keyboard("gdgi");
+    await screen.findByRole("heading", { level: 1, name: "Infrastructure" });
+    expect(mockApi.botDetails).toHaveBeenCalledTimes(1);
+  });
+
+  it("do nothing when the switch is cancelled over unsaved edits", async () => {
+    const { user } = renderAt("#/settings");
+    const limit = await screen.findByRole("textbox", { name: "AWS bot limit" });
+    await user.clear(limit);
+    await user.type(limit, "120");
+    limit.blur();
+    await user.keyboard("{Control>}k{/Control}open definition meet{Enter}");
+    const leave = await screen.findByRole("dialog", { name: "Discard unsaved changes?" });
+    await user.click(within(leave).getByRole("button", { name: "Cancel" }));
+    expect(tab("Settings")).toHaveAttribute("aria-selected", "true");
+    // Visiting Pools later opens no editor.
+    await user.keyboard("gp");
+    await user.click(within(await screen.findByRole("dialog", { name: "Discard unsaved changes?" })).getByRole("button", { name: "Discard changes" }));
+    await screen.findByRole("button", { name: "meet" });
+    expect(screen.queryByRole("heading", { level: 2, name: "meet" })).not.toBeInTheDocument();
+  });
+});
+
 describe("settings from the palette", () => {
   it("moves, disables and saves without the mouse; first-in-order cannot move up", async () => {
     mockApi.saveSettings.mockResolvedValue(settingsFixture());

@@ -27,8 +27,11 @@ export type Selection =
 export interface CommandContext {
   /** The view shown now. */
   view: View;
-  /** Switches views (asking first when unsaved edits would be lost). */
-  navigate: (view: View) => void;
+  /**
+   * Switches views (asking first when unsaved edits would be lost); `then`
+   * runs only when the switch happens, just before the view mounts.
+   */
+  navigate: (view: View, then?: () => void) => void;
   /** Refetches every query (the header's Refresh). */
   refresh: () => void;
   /** Opens the list of shortcuts. */
