@@ -37,7 +37,7 @@ export function GlobalQueueTable({
         <input
           type="search"
           aria-label="Filter the queue"
-          placeholder="Bot id, pool, meeting ( / )"
+          placeholder="Filter the queue   /"
           value={filter}
           onChange={(e) => setFilter(e.target.value)}
           data-view-filter

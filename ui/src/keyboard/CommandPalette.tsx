@@ -4,16 +4,19 @@
 import { Command } from "cmdk";
 import { useEffect, useRef } from "react";
 import { trapTab } from "../shared/focusTrap";
-import { titleOf, useAllCommands, type CommandContext, type CommandSpec } from "./registry";
+import { listed, titleOf, useAllCommands, type CommandContext, type CommandSpec } from "./registry";
 
-/** The commands `ctx` lists, by group in first-seen order. */
+/** The commands `ctx` lists, by group in first-seen order; the groups acting on the highlighted row first. */
 export function groupCommands(commands: CommandSpec[], ctx: CommandContext): [string, CommandSpec[]][] {
   const groups = new Map<string, CommandSpec[]>();
+  const onSelection = new Set<string>();
   for (const c of commands) {
-    if (c.when && !c.when(ctx)) continue;
+    if (!listed(c, ctx)) continue;
     groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
+    if (c.subject) onSelection.add(c.group);
   }
-  return [...groups.entries()];
+  const all = [...groups.entries()];
+  return [...all.filter(([g]) => onSelection.has(g)), ...all.filter(([g]) => !onSelection.has(g))];
 }
 
 /**

@@ -238,9 +238,9 @@ describe("an action on the highlighted row, registered with one entry", () => {
     // What the lead adds to `COMMANDS` for a slot action.
     const entry: CommandSpec = {
       id: "slot.restart",
-      group: "Slots",
+      group: "Slot",
+      subject: "slot",
       title: (c) => `Restart slot ${c.selection?.kind === "slot" ? c.selection.slot.slotName : ""}`,
-      when: (c) => c.selection?.kind === "slot",
       run: (c) => {
         if (c.selection?.kind === "slot") restarted.push(c.selection.slot.slotName);
       },
@@ -257,6 +257,9 @@ describe("an action on the highlighted row, registered with one entry", () => {
 
       await user.keyboard("jj{Enter}");
       expect(palette()).toBeInTheDocument();
+      // The highlighted slot's actions come first.
+      const first = within(palette()!).getAllByRole("option").slice(0, 2).map((o) => o.textContent);
+      expect(first).toEqual(["Copy the UUID of pool-zoom-00002", "Restart slot pool-zoom-00002"]);
       await user.keyboard("restart{Enter}");
       expect(restarted).toEqual(["pool-zoom-00002"]);
     } finally {

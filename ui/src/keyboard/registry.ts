@@ -8,9 +8,9 @@
 //
 //   {
 //     id: "slot.restart",
-//     group: "Slots",
-//     title: (c) => `Restart slot ${c.selection?.kind === "slot" ? c.selection.slot.slotName : ""}`,
-//     when: (c) => c.selection?.kind === "slot",
+//     group: "Slot",
+//     subject: "slot", // listed (first) only while a slot row is highlighted
+//     title: (c) => `Restart ${c.selection?.kind === "slot" ? c.selection.slot.slotName : "the slot"}`,
 //     run: (c) => { if (c.selection?.kind === "slot") askRestart(c.selection.slot); },
 //   },
 import { useEffect, useId, useSyncExternalStore } from "react";
@@ -51,7 +51,13 @@ export interface CommandSpec {
   keywords?: string[];
   /** The keys that run it without the palette, shown next to it (`g p`). */
   shortcut?: string;
-  /** Listed only while this holds (default: always). */
+  /**
+   * What the command acts on: it is listed only while a row of that kind is
+   * highlighted (`ctx.selection`), and its group comes first then (Enter on
+   * a row opens the palette over it).
+   */
+  subject?: Selection["kind"];
+  /** Listed only while this holds too (default: always). */
   when?: (ctx: CommandContext) => boolean;
   /** Listed but not runnable while this returns a reason. */
   disabled?: (ctx: CommandContext) => string | null;
@@ -76,9 +82,9 @@ export const COMMANDS: CommandSpec[] = [
   {
     id: "slot.copy-uuid",
     group: "Slot",
+    subject: "slot",
     title: (c) => `Copy the UUID of ${c.selection?.kind === "slot" ? c.selection.slot.slotName : "the slot"}`,
     keywords: ["clipboard", "uuid"],
-    when: (c) => c.selection?.kind === "slot",
     run: (c) => {
       if (c.selection?.kind === "slot") void navigator.clipboard?.writeText(c.selection.slot.uuid);
     },
@@ -122,6 +128,12 @@ function subscribe(l: () => void) {
 export function useAllCommands(): CommandSpec[] {
   const dynamic = useSyncExternalStore(subscribe, () => snapshot);
   return [...COMMANDS, ...dynamic];
+}
+
+/** Whether `c` is listed in `ctx`: its subject is highlighted (if it has one) and its `when` holds. */
+export function listed(c: CommandSpec, ctx: CommandContext): boolean {
+  if (c.subject && ctx.selection?.kind !== c.subject) return false;
+  return c.when ? c.when(ctx) : true;
 }
 
 export function titleOf(c: CommandSpec, ctx: CommandContext): string {

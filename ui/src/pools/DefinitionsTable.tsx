@@ -53,7 +53,7 @@ export function DefinitionsTable({
           <input
             type="search"
             aria-label="Filter pools"
-            placeholder="Filter by name, file or meeting platform ( / )"
+            placeholder="Filter pools   /"
             value={filter}
             onChange={(e) => setFilter(e.target.value)}
             data-view-filter
