@@ -85,7 +85,8 @@ export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view:
 
   return (
     <>
-      <GlobalCommands />
+      {/* The cross-view commands' queries (definitions, queue) run only while the palette is open. */}
+      {open === "palette" && <GlobalCommands />}
       {open === "palette" && <CommandPalette ctx={ctx} onClose={() => setOpen(null)} />}
       {open === "help" && <ShortcutsHelp onClose={() => setOpen(null)} />}
     </>
