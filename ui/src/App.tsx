@@ -1,37 +1,36 @@
-import { useState } from "react";
+import { useCallback, useState } from "react";
 import { DashboardPage } from "./dashboard/DashboardPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
+import { KeyboardLayer } from "./keyboard/KeyboardLayer";
 import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
 import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
+import { ScrollRootContext } from "./shared/scrollRoot";
+import { initialView, useScrollMemory } from "./shared/viewMemory";
 import { useLeaveGuard } from "./shared/unsaved";
+import { VIEWS, type View } from "./views";
 
-type Tab = "dashboard" | "pools" | "infrastructure" | "settings";
-
-const TABS: { id: Tab; label: string; icon: string }[] = [
-  { id: "dashboard", label: "Pool dashboard", icon: "M3 3h7v9H3zM14 3h7v5h-7zM14 12h7v9h-7zM3 16h7v5H3z" },
-  { id: "pools", label: "Pools", icon: "M4 6h16M4 6v12h16V6M8 10h8M8 14h5" },
-  { id: "infrastructure", label: "Infrastructure", icon: "M4 5h16v4H4zM4 10h16v4H4zM4 15h16v4H4zM7 7h.01M7 12h.01M7 17h.01" },
-  { id: "settings", label: "Settings", icon: "M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0M14 4v4M8 10v4M16 16v4" },
-];
-
-function tabFromHash(): Tab {
-  const h = window.location.hash.replace(/^#\/?/, "");
-  return h === "pools" || h === "infrastructure" || h === "settings" ? h : "dashboard";
-}
+type Tab = View;
 
 export function App() {
-  const [tab, setTabState] = useState<Tab>(tabFromHash);
+  // The address's view, else the one the app was left on.
+  const [tab, setTabState] = useState<Tab>(initialView);
+  const [scrollRoot, setScrollRoot] = useState<HTMLElement | null>(null);
+  useScrollMemory(scrollRoot, tab);
   const { leave, dialog } = useLeaveGuard();
-  const setTab = (t: Tab) => {
-    if (t === tab) return;
-    // Another view unmounts this one: unsaved edits would vanish.
-    leave(() => {
-      setTabState(t);
-      window.history.replaceState(null, "", `#/${t}`);
-    });
-  };
+  const setTab = useCallback(
+    (t: Tab, then?: () => void) => {
+      if (t === tab) return;
+      // Another view unmounts this one: unsaved edits would vanish.
+      leave(() => {
+        then?.();
+        setTabState(t);
+        window.history.replaceState(null, "", `#/${t}`);
+      });
+    },
+    [tab, leave],
+  );
   return (
     <div className="flex h-full">
       <nav aria-label="Main" className="flex w-48 shrink-0 flex-col border-r border-line bg-panel">
@@ -45,14 +44,15 @@ export function App() {
           </div>
         </div>
         <ul className="flex flex-col gap-0.5 p-2" role="tablist" aria-orientation="vertical">
-          {TABS.map((t) => (
+          {VIEWS.map((t) => (
             <li key={t.id}>
               <button
                 role="tab"
                 aria-selected={tab === t.id}
                 onClick={() => setTab(t.id)}
+                title={`${t.label} (g ${t.key})`}
                 className={`flex w-full items-center gap-2.5 border-l-2 px-3 py-2 text-left text-[13px] transition-colors ${
-                  tab === t.id ? "border-accent bg-accent/10 text-fg" : "border-transparent text-muted hover:bg-white/5 hover:text-fg"
+                  tab === t.id ? "border-accent bg-accent/10 text-fg" : "border-transparent text-muted hover:bg-tint/5 hover:text-fg"
                 }`}
               >
                 <svg viewBox="0 0 24 24" className="size-4" aria-hidden fill="none" stroke="currentColor" strokeWidth="1.7">
@@ -69,14 +69,18 @@ export function App() {
       </nav>
       <main className="flex min-w-0 flex-1 flex-col">
         <DatabaseBanner />
-        <div className="min-h-0 flex-1 overflow-auto">
-          {tab === "dashboard" && <DashboardPage />}
-          {tab === "pools" && <PoolsPage />}
-          {tab === "infrastructure" && <InfrastructurePage />}
-          {tab === "settings" && <SettingsPage />}
+        {/* The app's one scroll area: views (and the virtualised slots table) scroll here. */}
+        <div ref={setScrollRoot} data-testid="scroll-root" className="min-h-0 flex-1 overflow-auto">
+          <ScrollRootContext.Provider value={scrollRoot}>
+            {tab === "dashboard" && <DashboardPage />}
+            {tab === "pools" && <PoolsPage />}
+            {tab === "infrastructure" && <InfrastructurePage />}
+            {tab === "settings" && <SettingsPage />}
+          </ScrollRootContext.Provider>
         </div>
       </main>
       {dialog}
+      <KeyboardLayer view={tab} navigate={setTab} />
       <ClosePrompt />
     </div>
   );

@@ -25,6 +25,8 @@ describe("DashboardPage", () => {
     await waitFor(() => expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("13"));
     expect(screen.getByTestId("stat-total-max")).toHaveTextContent("100");
     expect(screen.queryByTestId("queue-section")).not.toBeInTheDocument();
+    // The queue's place is kept, empty.
+    expect(screen.getByTestId("queue-empty")).toHaveTextContent("No bots waiting");
     const queueCalls = mockApi.queueEntries.mock.calls.length;
 
     mockApi.poolStats.mockResolvedValue(stats(20));
@@ -56,5 +58,26 @@ describe("DashboardPage", () => {
     renderApp(<DashboardPage />);
     expect(await screen.findByText("boom")).toBeInTheDocument();
     expect(screen.getByText("[internal]")).toBeInTheDocument();
+  });
+
+  it("explains idle slots while bots queue from the slots, the queue and the platforms' limits", async () => {
+    // makeSlots(8): slots 1 and 5 idle (pool-teams), on K8s.
+    mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
+    mockApi.platformsOverview.mockResolvedValue({
+      now: new Date().toISOString(),
+      globalQueueTimeoutMs: 600_000,
+      globalQueueTimeoutPinnedBy: null,
+      platforms: [
+        {
+          settings: { platform: "k8s", label: "K8s", position: 0, enabled: true, botLimit: 30, queueTimeoutMs: 60_000, pinned: {} },
+          used: 30,
+          health: "healthy",
+          slots: { idle: 2, deploying: 2, busy: 2, error: 2, total: 8 },
+        },
+      ],
+    });
+    renderApp(<DashboardPage />);
+    await waitFor(() => expect(screen.getByTestId("idle-reason")).toHaveTextContent("2 queued while 2 idle: 2 in other pools."));
+    expect(screen.getByTestId("stat-available")).toHaveTextContent("0");
   });
 });

@@ -46,7 +46,7 @@ export function DonutChart({ totals }: { totals: Totals }) {
       <div className="relative mx-auto mt-2" style={{ width: SIZE, height: SIZE }}>
         <svg width={SIZE} height={SIZE} role="img" aria-label={`${totals.total} of ${totals.maxSize} slots`}>
           <g transform={`translate(${OUTER},${OUTER})`}>
-            <circle r={(OUTER + INNER) / 2} fill="none" stroke="currentColor" className="text-white/5" strokeWidth={OUTER - INNER} />
+            <circle r={(OUTER + INNER) / 2} fill="none" stroke="currentColor" className="text-tint/5" strokeWidth={OUTER - INNER} />
             {sum > 0 && (
               <Pie data={data} pieValue={(d) => d.value} outerRadius={OUTER} innerRadius={INNER} padAngle={0.012} pieSort={null}>
                 {(pie) =>
@@ -54,11 +54,10 @@ export function DonutChart({ totals }: { totals: Totals }) {
                     <path
                       key={arc.data.status}
                       d={pie.path(arc) ?? undefined}
-                      fill={STATUS_STYLES[arc.data.status].color}
                       data-testid={`donut-segment-${arc.data.status}`}
                       data-count={arc.data.count}
                       opacity={hovered && hovered !== arc.data.status ? 0.35 : 1}
-                      style={{ transition: "opacity 120ms" }}
+                      style={{ fill: STATUS_STYLES[arc.data.status].color, transition: "opacity 120ms" }}
                       onMouseEnter={() => setHovered(arc.data.status)}
                       onMouseLeave={() => setHovered(null)}
                     />
@@ -73,7 +72,7 @@ export function DonutChart({ totals }: { totals: Totals }) {
             {totals.total}
             <span className="text-[15px] text-dim">/{totals.maxSize}</span>
           </div>
-          <div className="mt-1 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">slots / max</div>
+          <div className="mt-1 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">created / max</div>
         </div>
         {h && (
           <div
@@ -94,6 +93,10 @@ export function DonutChart({ totals }: { totals: Totals }) {
             className="flex items-center justify-between gap-2"
             onMouseEnter={() => setHovered(d.status)}
             onMouseLeave={() => setHovered(null)}
+            // The keyboard gets what hovering shows (the segment's share in the centre).
+            tabIndex={0}
+            onFocus={() => setHovered(d.status)}
+            onBlur={() => setHovered(null)}
           >
             <span className="flex items-center gap-1.5 text-muted">
               <span className="size-2" style={{ background: STATUS_STYLES[d.status].color }} />

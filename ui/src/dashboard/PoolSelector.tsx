@@ -51,7 +51,7 @@ export function PoolSelector({
             title={o.hint}
             onClick={() => onChange(o.id)}
             className={`border-r border-line-2 px-3 py-1.5 font-mono text-[11.5px] last:border-r-0 ${
-              active ? "bg-accent/15 text-accent" : "text-muted hover:bg-white/5 hover:text-fg"
+              active ? "bg-accent/15 text-accent" : "text-muted hover:bg-tint/5 hover:text-fg"
             }`}
           >
             {o.label}

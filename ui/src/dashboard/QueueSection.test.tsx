@@ -2,7 +2,7 @@ import { act, render, screen, within } from "@testing-library/react";
 import { ClockProvider } from "../shared/clock";
 import { queueSnapshot, T0 } from "../test/fixtures";
 import { useFakeClock } from "../test/render";
-import { QueueSection } from "./QueueSection";
+import { QUEUE_BOX, QUEUE_SHOWN, QueueIdle, QueueSection } from "./QueueSection";
 
 describe("QueueSection", () => {
   beforeEach(() => useFakeClock(T0));
@@ -65,5 +65,21 @@ describe("QueueSection", () => {
       </ClockProvider>,
     );
     expect(container).toBeEmptyDOMElement();
+  });
+
+  it("keeps one box height, empty or not: the first bots shown, the rest counted", () => {
+    const snap = queueSnapshot(T0);
+    const many = { ...snap, entries: Array.from({ length: 7 }, (_, i) => ({ ...snap.entries[0]!, id: i + 1, botId: 500 + i, position: i + 1 })) };
+    render(
+      <ClockProvider>
+        <QueueSection snapshot={many} receivedAt={T0} pool={null} />
+        <QueueIdle />
+      </ClockProvider>,
+    );
+    expect(screen.getAllByTestId(/^queue-entry-/)).toHaveLength(QUEUE_SHOWN);
+    expect(screen.getByTestId("queue-more")).toHaveTextContent("first 3 shown, 4 more in Infrastructure");
+    for (const box of [screen.getByTestId("queue-section"), screen.getByTestId("queue-empty")]) {
+      for (const c of QUEUE_BOX.split(" ")) expect(box).toHaveClass(c);
+    }
   });
 });

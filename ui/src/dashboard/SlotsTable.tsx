@@ -1,30 +1,74 @@
 import { useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
-import { useRef } from "react";
-import type { Slot } from "../api/types";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { SLOT_STATUSES, type Slot, type SlotStatus } from "../api/types";
+import { focusViewFilter } from "../keyboard/KeyboardLayer";
+import { openPalette, useCommands, type CommandSpec } from "../keyboard/registry";
+import { useRowCursor } from "../keyboard/tableCursor";
+import { useScrollRoot } from "../shared/scrollRoot";
+import { STATUS_STYLES } from "../shared/status";
 import { SlotRow } from "./slots/SlotRow";
 import { SlotsHeader } from "./slots/SlotsHeader";
-import { HEADER_HEIGHT, ROW_HEIGHT, useSlotsView } from "./slots/slotsView";
+import { HEADER_HEIGHT, MIN_ROW_WIDTH, ROW_HEIGHT, useSlotsView } from "./slots/slotsView";
 import { StatusFilter } from "./slots/StatusFilter";
 
 export { ROW_HEIGHT } from "./slots/slotsView";
 
-/** Every slot of the selected pools, searchable, filterable by status and sortable by any column; the body is virtualised. */
+/**
+ * Where the rows start in the page's scroll area `root` (the virtualiser's
+ * scroll margin), measured again whenever the page above them changes size
+ * (the queue appears, an error notice grows).
+ */
+function useOffsetIn(root: HTMLElement | null, list: React.RefObject<HTMLDivElement | null>, shown: boolean): number {
+  const [offset, setOffset] = useState(0);
+  useLayoutEffect(() => {
+    if (!root) return;
+    const measure = () => {
+      const el = list.current;
+      if (el) setOffset(el.getBoundingClientRect().top - root.getBoundingClientRect().top + root.scrollTop);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(root.firstElementChild ?? root);
+    return () => observer.disconnect();
+  }, [root, list, shown]);
+  return offset;
+}
+
+/**
+ * Every slot of the selected pools, searchable, filterable by status and
+ * sortable by any column; the body is virtualised. In the app it scrolls
+ * with the page (one scroll area, the header sticky); alone (no scroll
+ * root) it scrolls in a box of its own.
+ */
 export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?: boolean }) {
   const view = useSlotsView(slots);
   const { rows } = view;
+  const root = useScrollRoot();
   const scrollRef = useRef<HTMLDivElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+  const offset = useOffsetIn(root, listRef, rows.length > 0);
   // Here, not in SlotRows: the scroll element's ref is attached only after its children's effects run.
   // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual returns non-memoisable functions by design
   const virtualizer = useVirtualizer({
     count: rows.length,
-    getScrollElement: () => scrollRef.current,
+    getScrollElement: () => root ?? scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
-    scrollMargin: HEADER_HEIGHT,
+    scrollMargin: root ? offset : HEADER_HEIGHT,
+    // A row scrolled to (j/k) lands below the sticky header, not under it.
+    scrollPaddingStart: HEADER_HEIGHT,
   });
+  // j/k walk the rows; Enter opens the palette over the highlighted slot (its actions).
+  const cursor = useRowCursor({
+    count: rows.length,
+    describe: (i) => ({ kind: "slot", slot: rows[i]! }),
+    onOpen: openPalette,
+    reveal: (i) => virtualizer.scrollToIndex(i),
+  });
+  useSlotsCommands(view.setStatuses);
 
   return (
-    <section aria-label="Pool slots" className="panel flex min-h-0 flex-col">
+    <section aria-label="Pool slots" className="panel flex min-h-0 min-w-fit flex-col">
       <div className="flex flex-wrap items-center justify-between gap-3 border-b border-line px-4 py-2.5">
         <h2 className="panel-title">
           Pool slots{" "}
@@ -39,6 +83,7 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
             placeholder="Search name, bot, UUID, error"
             value={view.search}
             onChange={(e) => view.setSearch(e.target.value)}
+            data-view-filter
             className="input w-64"
           />
           <StatusFilter selected={view.statuses} counts={view.counts} onChange={view.setStatuses} />
@@ -50,13 +95,13 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
         role="table"
         aria-label="Slots"
         aria-rowcount={rows.length + 1}
-        className="relative h-[480px] overflow-auto"
+        className={root ? "relative" : "relative h-[480px] overflow-auto"}
       >
         <SlotsHeader sort={view.sort} onSort={view.toggleSort} />
         {rows.length === 0 ? (
           <div className="px-4 py-10 text-center text-muted">{loading ? "Loading slots…" : "No slots match."}</div>
         ) : (
-          <SlotRows rows={rows} virtualizer={virtualizer} />
+          <SlotRows rows={rows} virtualizer={virtualizer} rowProps={cursor.rowProps} listRef={listRef} />
         )}
       </div>
     </section>
@@ -64,13 +109,44 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
 }
 
 /** The visible rows, only those scrolled into view (plus an overscan) rendered. */
-function SlotRows({ rows, virtualizer }: { rows: Slot[]; virtualizer: Virtualizer<HTMLDivElement, Element> }) {
+function SlotRows({
+  rows,
+  virtualizer,
+  rowProps,
+  listRef,
+}: {
+  rows: Slot[];
+  listRef: React.RefObject<HTMLDivElement | null>;
+  virtualizer: Virtualizer<HTMLElement, Element>;
+  rowProps: (index: number) => Record<string, string | undefined>;
+}) {
   return (
-    <div className="relative min-w-[1000px]" style={{ height: virtualizer.getTotalSize() }}>
+    <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: MIN_ROW_WIDTH }}>
       {virtualizer.getVirtualItems().map((item) => {
         const slot = rows[item.index]!;
-        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} />;
+        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} />;
       })}
     </div>
   );
+}
+
+/** The palette's commands of the slots table: search, and the status filter. */
+function useSlotsCommands(setStatuses: (s: ReadonlySet<SlotStatus>) => void) {
+  const commands = useMemo(
+    (): CommandSpec[] => [
+      { id: "slots.search", group: "Slots", title: "Search slots", shortcut: "/", run: () => void focusViewFilter() },
+      { id: "slots.status.all", group: "Slots", title: "Show slots of every status", run: () => setStatuses(new Set()) },
+      ...SLOT_STATUSES.map(
+        (s): CommandSpec => ({
+          id: `slots.status.${s}`,
+          group: "Slots",
+          title: `Show only ${STATUS_STYLES[s].label.toLowerCase()} slots`,
+          keywords: ["filter", s],
+          run: () => setStatuses(new Set([s])),
+        }),
+      ),
+    ],
+    [setStatuses],
+  );
+  useCommands(commands);
 }

@@ -1,6 +1,7 @@
 import type { BotDetails } from "../api/types";
 import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
 import { QueryState } from "../shared/QueryState";
+import { SlotName } from "../shared/SlotName";
 import { useBotDetails } from "./queries";
 
 const DECISION_TONE: Record<string, string> = {
@@ -74,7 +75,7 @@ function BotTrace({ bot }: { bot: BotDetails }) {
         <dt className="text-dim">platform</dt>
         <dd>{platformLabel(bot.deploymentPlatform)}</dd>
         <dt className="text-dim">slot</dt>
-        <dd>{bot.slotName ?? "—"}</dd>
+        <dd className="min-w-0">{bot.slotName ? <SlotName name={bot.slotName} /> : "—"}</dd>
         {bot.error && (
           <>
             <dt className="text-dim">error</dt>

@@ -1,4 +1,6 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { peekIntent, useIntentTaken } from "../keyboard/intents";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import { usePlatformsOverview, useQueue, useQueueStats } from "./queries";
 import { formatDuration } from "../shared/format";
 import { PageHeader } from "../shared/PageHeader";
@@ -11,8 +13,11 @@ export function InfrastructurePage() {
   const overview = usePlatformsOverview();
   const queue = useQueue();
   const queueStats = useQueueStats();
-  const [botId, setBotId] = useState<number | null>(null);
+  // A command run from another view may have asked for a bot's trace.
+  const [botId, setBotId] = useState<number | null>(() => peekIntent("infrastructure")?.botId ?? null);
+  useIntentTaken("infrastructure");
   const qs = queueStats.data;
+  useTraceCommands(queue.data?.entries.map((e) => e.botId) ?? [], botId, setBotId);
   return (
     <div className="flex flex-col">
       <PageHeader title="Infrastructure" subtitle="Deployment platforms in priority order, their capacity, health and the global queue">
@@ -52,4 +57,18 @@ export function InfrastructurePage() {
       </div>
     </div>
   );
+}
+
+/** The palette's "decision trace of bot #N" per waiting bot, and closing it. */
+function useTraceCommands(botIds: number[], open: number | null, setBotId: (id: number | null) => void) {
+  const key = botIds.join(",");
+  const commands = useMemo((): CommandSpec[] => {
+    const ids = key === "" ? [] : key.split(",").map(Number);
+    const list = ids.map(
+      (id): CommandSpec => ({ id: `trace.${id}`, group: "Infrastructure", title: `Show the decision trace of bot #${id}`, keywords: ["queue", "routing"], run: () => setBotId(id) }),
+    );
+    if (open !== null) list.unshift({ id: "trace.close", group: "Infrastructure", title: "Close the decision trace", run: () => setBotId(null) });
+    return list;
+  }, [key, open, setBotId]);
+  useCommands(commands);
 }

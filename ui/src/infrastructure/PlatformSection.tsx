@@ -1,5 +1,6 @@
 import { AnimatePresence, motion } from "motion/react";
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import type { PlatformOverview } from "../api/types";
 import { formatDuration } from "../shared/format";
 import { HealthBadge } from "../shared/HealthBadge";
@@ -17,6 +18,13 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
   const pct = limit ? Math.min(100, (used / limit) * 100) : 0;
   const full = limit !== null && used >= limit;
   const bodyId = `platform-${settings.platform}`;
+  const toggle = useMemo(
+    (): CommandSpec[] => [
+      { id: `platform.toggle.${settings.platform}`, group: "Infrastructure", title: `${open ? "Collapse" : "Expand"} ${settings.label}`, run: () => setOpen((o) => !o) },
+    ],
+    [open, settings.platform, settings.label],
+  );
+  useCommands(toggle);
   return (
     <section className={`panel ${settings.enabled ? "" : "opacity-60"}`} data-testid={`platform-${settings.platform}`}>
       <button
@@ -24,7 +32,7 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
         aria-expanded={open}
         aria-controls={bodyId}
         onClick={() => setOpen((o) => !o)}
-        className="flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-white/[0.02]"
+        className="flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-tint/[0.02]"
       >
         <span aria-hidden className={`font-mono text-[11px] text-dim transition-transform ${open ? "rotate-90" : ""}`}>▶</span>
         <span className="font-mono text-[11px] text-dim">P{rank}</span>
@@ -52,7 +60,7 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
           >
             <div className="border-t border-line px-4 py-3">
               <div className="mb-3 flex items-center gap-3">
-                <div className="h-1.5 flex-1 bg-white/5">
+                <div className="h-1.5 flex-1 bg-tint/5">
                   <div className={`h-full ${full ? "bg-error" : "bg-accent"}`} style={{ width: `${pct}%` }} />
                 </div>
                 <span className="font-mono text-[11px] text-muted">

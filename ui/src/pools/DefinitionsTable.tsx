@@ -1,4 +1,6 @@
+import { useState } from "react";
 import type { DefinitionList, DefinitionProblem, DefinitionRow } from "../api/types";
+import { useRowCursor } from "../keyboard/tableCursor";
 import { useNow } from "../shared/clock";
 import { formatRelative, meetingLabel } from "../shared/format";
 import { problemLocation } from "./problems";
@@ -11,7 +13,14 @@ export function problemsByFile(problems: DefinitionProblem[]): [string | null, D
   return [...groups.entries()].sort(([a], [b]) => (a === null ? 1 : 0) - (b === null ? 1 : 0));
 }
 
-/** The pools directory's definitions, then the files skipped as broken. */
+/** The definitions whose name, file or meeting platform contains `filter` (any case). */
+export function matchingDefinitions(defs: DefinitionRow[], filter: string): DefinitionRow[] {
+  const q = filter.trim().toLowerCase();
+  if (q === "") return defs;
+  return defs.filter((d) => [d.summary.name, d.file, meetingLabel(d.summary.meetingPlatform)].some((s) => s.toLowerCase().includes(q)));
+}
+
+/** The pools directory's definitions (filterable), then the files skipped as broken. */
 export function DefinitionsTable({
   list,
   selected,
@@ -29,14 +38,50 @@ export function DefinitionsTable({
   onDeploy: (name: string) => void;
 }) {
   const now = useNow();
+  const [filter, setFilter] = useState("");
+  const defs = matchingDefinitions(list.definitions, filter);
+  // j/k walk the definitions; Enter opens the highlighted one in the editor.
+  const cursor = useRowCursor({
+    count: defs.length,
+    describe: (i) => ({ kind: "pool", name: defs[i]!.summary.name }),
+    onOpen: (i) => onSelect(defs[i]!.summary.name),
+  });
   return (
     <div className="panel overflow-x-auto">
+      {list.definitions.length > 0 && (
+        <div className="border-b border-line px-3 py-2">
+          <input
+            type="search"
+            aria-label="Filter pools"
+            placeholder="Filter pools   /"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            data-view-filter
+            className="input max-w-xs"
+          />
+        </div>
+      )}
       <table className="w-full text-left text-[12.5px]" aria-label="Pool definitions">
         <DefinitionsHead />
         <tbody>
-          {list.definitions.map((d) => (
-            <DefinitionTableRow key={d.summary.name} d={d} selected={selected === d.summary.name} now={now} onSelect={onSelect} onDeploy={onDeploy} />
+          {defs.map((d, i) => (
+            <DefinitionTableRow
+              key={d.summary.name}
+              d={d}
+              selected={selected === d.summary.name}
+              now={now}
+              onSelect={onSelect}
+              onDeploy={onDeploy}
+              extra={cursor.rowProps(i)}
+            />
           ))}
+          {list.definitions.length > 0 && defs.length === 0 && (
+            <tr>
+              <td colSpan={8} className="px-3 py-6 text-center text-muted">
+                No pool matches “{filter}”.
+              </td>
+            </tr>
+          )}
           {list.definitions.length === 0 && (
             <tr>
               <td colSpan={8} className="px-3 py-6 text-center text-muted">
@@ -80,22 +125,26 @@ function DefinitionTableRow({
   now,
   onSelect,
   onDeploy,
+  extra,
 }: {
   d: DefinitionRow;
   selected: boolean;
   now: number;
   onSelect: (name: string) => void;
   onDeploy: (name: string) => void;
+  /** The keyboard cursor's marks. */
+  extra?: Record<string, string | undefined>;
 }) {
   const name = d.summary.name;
   const a = d.accounts;
   return (
     <tr
+      {...extra}
       key={name}
       data-testid={`definition-${name}`}
       aria-selected={selected}
       onClick={() => onSelect(name)}
-      className={`cursor-pointer border-b border-line/60 hover:bg-white/5 ${selected ? "bg-accent/10" : ""}`}
+      className={`cursor-pointer border-b border-line/60 hover:bg-tint/5 ${selected ? "bg-accent/10" : ""}`}
     >
       <td className="px-3 py-2">
         <button
@@ -122,7 +171,8 @@ function DefinitionTableRow({
       <td className="px-3 py-2 text-muted">
         {a ? formatRelative(d.lastRefresh, now) : "—"}
         {d.refreshError && (
-          <div role="alert" className="mt-0.5 max-w-[28ch] text-[11px] text-error" title={d.refreshError.message}>
+          // One line (the full message in the title): an error never makes the row taller than its two-line name cell.
+          <div role="alert" className="max-w-[28ch] truncate text-[11px] text-error" title={d.refreshError.message}>
             <span className="font-mono">[{d.refreshError.code}]</span> auto-refresh failed{" "}
             {formatRelative(d.refreshError.failedAt, now)}: {d.refreshError.message}
           </div>

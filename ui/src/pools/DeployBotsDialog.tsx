@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import { ErrorNotice } from "../shared/ErrorNotice";
+import { trapTab } from "../shared/focusTrap";
 import { RefreshBeforeDeployDialog } from "./RefreshBeforeDeployDialog";
 import { DeployFields } from "./deploy/DeployFields";
 import { DeployResult } from "./deploy/DeployResult";
@@ -43,7 +44,13 @@ export function DeployBotsDialog({
 
   const result = deploy.data;
   return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/60" onKeyDown={(e) => e.key === "Escape" && onClose()}>
+    <div
+      className="fixed inset-0 z-50 flex items-center justify-center bg-black/60"
+      onKeyDown={(e) => {
+        if (e.key === "Escape") onClose();
+        trapTab(e, e.currentTarget);
+      }}
+    >
       <form
         role="dialog"
         aria-modal="true"

@@ -1,4 +1,6 @@
 import { useState } from "react";
+import { peekIntent, useIntentTaken } from "../keyboard/intents";
+import { usePoolsCommands } from "./poolsCommands";
 import { useDefinitions } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
@@ -10,9 +12,12 @@ import { DeployBotsDialog } from "./DeployBotsDialog";
 /** Pool definitions: the pools directory's YAML files against what is applied. */
 export function PoolsPage() {
   const list = useDefinitions();
-  const [target, setTarget] = useState<EditorTarget | null>(null);
+  // A command run from another view may have asked to open a pool or deploy into it.
+  const [intent] = useState(() => peekIntent("pools"));
+  useIntentTaken("pools");
+  const [target, setTarget] = useState<EditorTarget | null>(intent?.kind === "open" ? { kind: "existing", name: intent.name } : null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [deploying, setDeploying] = useState<string | null>(null);
+  const [deploying, setDeploying] = useState<string | null>(intent?.kind === "deploy" ? intent.name : null);
   const selected = target?.kind === "existing" ? target.name : null;
   const { leave, dialog } = useLeaveGuard();
   const open = (t: EditorTarget) => {
@@ -23,6 +28,7 @@ export function PoolsPage() {
       setTarget(t);
     });
   };
+  usePoolsCommands(list.data, open, setDeploying);
   const deployRow = deploying !== null ? list.data?.definitions.find((d) => d.summary.name === deploying) : undefined;
   return (
     <div>

@@ -55,7 +55,7 @@ export function PlatformRow({
             checked={r.enabled}
             disabled={Boolean(r.p.pinned.enabled)}
             onChange={(e) => onPatch(r.p.platform, { enabled: e.target.checked })}
-            className="size-4 accent-sky-400"
+            className="size-4 accent-accent"
           />
           <span className={r.enabled ? "text-idle" : "text-muted"}>{r.enabled ? "on" : "off"}</span>
         </label>

@@ -1,4 +1,6 @@
+import { useMemo } from "react";
 import type { Settings } from "../api/types";
+import { useCommands, type CommandSpec } from "../keyboard/registry";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { formatDuration } from "../shared/format";
 import { NumberField, PinNote } from "./fields";
@@ -9,6 +11,7 @@ import { spanOf, type SettingsRules } from "./validation";
 /** The platform settings as a form: priority order, per-platform fields, the global timeout; one save. */
 export function SettingsForm({ settings, rules }: { settings: Settings; rules: SettingsRules }) {
   const d = useSettingsDraft(settings, rules);
+  useSettingsCommands(d);
   return (
     <form
       aria-label="Platform settings"
@@ -58,7 +61,8 @@ export function SettingsForm({ settings, rules }: { settings: Settings; rules: S
 /** Save and Discard, and what stands in the way or what happened. */
 function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
   return (
-    <div className="flex items-center gap-3">
+    // Sticky at the bottom of the scroll area: Save stays in reach at 700 px of height.
+    <div data-testid="settings-save-bar" className="sticky bottom-0 z-10 -mx-1 flex items-center gap-3 border-t border-line bg-bg/95 px-1 py-3 backdrop-blur">
       <button type="submit" className="btn btn-primary" disabled={d.invalid || !d.dirty || d.saving}>
         {d.saving ? "Saving…" : "Save changes"}
       </button>
@@ -74,4 +78,48 @@ function SaveBar({ draft: d }: { draft: SettingsDraftState }) {
       )}
     </div>
   );
+}
+
+/**
+ * The palette's Save and Discard, and per platform: move up or down in the
+ * priority order, enable or disable (disabled with the reason when the
+ * controls are: a pinned value, the end of the list).
+ */
+function useSettingsCommands(d: SettingsDraftState) {
+  const { invalid, dirty, saving, pristine, submit, discard, rows, move, patch, orderPinnedBy } = d;
+  const commands = useMemo(
+    (): CommandSpec[] => [
+      ...rows.flatMap((r, i): CommandSpec[] => {
+        const { label, platform, pinned } = r.p;
+        const orderPin = orderPinnedBy ? `pinned by ${orderPinnedBy}` : null;
+        return [
+          { id: `settings.up.${platform}`, group: "Settings", title: `Move ${label} up in the priority order`, disabled: () => orderPin ?? (i === 0 ? "already first" : null), run: () => move(i, -1) },
+          {
+            id: `settings.down.${platform}`,
+            group: "Settings",
+            title: `Move ${label} down in the priority order`,
+            disabled: () => orderPin ?? (i === rows.length - 1 ? "already last" : null),
+            run: () => move(i, 1),
+          },
+          {
+            id: `settings.enabled.${platform}`,
+            group: "Settings",
+            title: `${r.enabled ? "Disable" : "Enable"} ${label}`,
+            disabled: () => (pinned.enabled ? `pinned by ${pinned.enabled}` : null),
+            run: () => patch(platform, { enabled: !r.enabled }),
+          },
+        ];
+      }),
+      {
+        id: "settings.save",
+        group: "Settings",
+        title: "Save settings",
+        disabled: () => (invalid ? "fix the highlighted fields" : !dirty ? "no changes" : saving ? "saving…" : null),
+        run: submit,
+      },
+      { id: "settings.discard", group: "Settings", title: "Discard settings changes", disabled: () => (pristine ? "no changes" : null), run: discard },
+    ],
+    [invalid, dirty, saving, pristine, submit, discard, rows, move, patch, orderPinnedBy],
+  );
+  useCommands(commands);
 }

@@ -100,4 +100,17 @@ describe("SettingsPage", () => {
     expect(await screen.findByText("aws.botLimit")).toBeInTheDocument();
     expect(screen.getByText("by desktop:maria")).toBeInTheDocument();
   });
+
+  it("fits a 1024x700 window: one column below 1280 px, Save sticky at the bottom of the scroll area", async () => {
+    // jsdom lays nothing out: this checks the classes that do it.
+    renderApp(<SettingsPage />);
+    await screen.findByRole("textbox", { name: "AWS bot limit" });
+    const layout = screen.getByTestId("settings-layout");
+    expect(layout).toHaveClass("grid-cols-1");
+    expect(layout.className).toMatch(/(^| )xl:grid-cols-/);
+    expect(layout.className).not.toMatch(/(^| )grid-cols-\[/);
+    const bar = screen.getByTestId("settings-save-bar");
+    expect(bar).toHaveClass("sticky", "bottom-0");
+    expect(within(bar).getByRole("button", { name: "Save changes" })).toBeInTheDocument();
+  });
 });

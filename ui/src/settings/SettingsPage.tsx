@@ -11,7 +11,8 @@ export function SettingsPage() {
   return (
     <div className="flex flex-col">
       <PageHeader title="Platform settings" subtitle="Priority order, limits and queue timeouts — saved to the shared database, live on every instance" />
-      <div className="grid grid-cols-[minmax(0,1fr)_360px] gap-4 p-6">
+      {/* One column below 1280 px (a 1024 px window leaves the form too narrow beside the history). */}
+      <div data-testid="settings-layout" className="grid grid-cols-1 gap-4 p-6 xl:grid-cols-[minmax(0,1fr)_360px]">
         <div className="min-w-0">
           <QueryState query={rules} errorTitle="Could not load the settings rules" />
           <QueryState query={settings} errorTitle="Could not load settings" loading="Loading settings…">

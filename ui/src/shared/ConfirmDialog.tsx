@@ -1,6 +1,7 @@
 import { useEffect, useRef, type ReactNode } from "react";
+import { trapTab } from "./focusTrap";
 
-/** A small modal confirmation; Escape or Cancel closes it. */
+/** A small modal confirmation; Escape or Cancel closes it; Tab stays inside it. */
 export function ConfirmDialog({
   title,
   children,
@@ -20,10 +21,17 @@ export function ConfirmDialog({
   extra?: ReactNode;
 }) {
   const cancel = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   useEffect(() => cancel.current?.focus(), []);
   return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/60" onKeyDown={(e) => e.key === "Escape" && onCancel()}>
-      <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" className="panel w-[420px] max-w-[90vw] p-4">
+    <div
+      className="fixed inset-0 z-50 flex items-center justify-center bg-black/60"
+      onKeyDown={(e) => {
+        if (e.key === "Escape") onCancel();
+        trapTab(e, box.current);
+      }}
+    >
+      <div ref={box} role="dialog" aria-modal="true" aria-labelledby="confirm-title" className="panel w-[420px] max-w-[90vw] p-4">
         <h2 id="confirm-title" className="text-[14px] font-semibold">
           {title}
         </h2>

@@ -4,7 +4,7 @@ const TONE: Record<PlatformHealth, string> = {
   healthy: "text-idle bg-idle/10 border-idle/30",
   degraded: "text-busy bg-busy/10 border-busy/30",
   down: "text-error bg-error/10 border-error/40",
-  unknown: "text-muted bg-white/5 border-line",
+  unknown: "text-muted bg-tint/5 border-line",
 };
 
 export function HealthBadge({ health }: { health: PlatformHealth }) {

@@ -12,3 +12,11 @@ if (!Range.prototype.getClientRects) {
   Range.prototype.getBoundingClientRect = empty;
   Range.prototype.getClientRects = () => ({ length: 0, item: () => null, [Symbol.iterator]: [][Symbol.iterator] }) as unknown as DOMRectList;
 }
+// jsdom has no scrollIntoView (the palette and the row cursor scroll their selection into view).
+if (!Element.prototype.scrollIntoView) Element.prototype.scrollIntoView = function () {};
+// jsdom has no ResizeObserver (the command palette's list observes its size).
+globalThis.ResizeObserver ??= class {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+} as unknown as typeof ResizeObserver;

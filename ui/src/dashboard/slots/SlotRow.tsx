@@ -2,24 +2,27 @@ import { useEffect, useState } from "react";
 import type { Slot } from "../../api/types";
 import { useNow } from "../../shared/clock";
 import { formatRelative, formatTimestamp, platformLabel, truncateMiddle } from "../../shared/format";
+import { SlotName } from "../../shared/SlotName";
 import { StatusBadge } from "../../shared/StatusBadge";
 import { GRID, ROW_HEIGHT } from "./slotsView";
 
 /** One slot, placed at `top` in the virtualised body; `index` is its position among the visible rows. */
-export function SlotRow({ slot, index, top }: { slot: Slot; index: number; top: number }) {
+export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number; top: number; extra?: Record<string, string | undefined> }) {
   const now = useNow();
   return (
     <div
+      {...extra}
       role="row"
       aria-rowindex={index + 2}
       data-testid="slot-row"
-      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-white/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
+      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
       style={{ gridTemplateColumns: GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
-      <div role="cell" className="truncate text-fg" title={slot.description || slot.slotName}>
-        {slot.slotName}
+      <div role="cell" className="min-w-0 text-fg">
+        <SlotName name={slot.slotName} title={slot.description ? `${slot.slotName}\n${slot.description}` : slot.slotName} />
       </div>
-      <div role="cell">
+      {/* Clipped, never drawn over the next column (the column fits the widest badge). */}
+      <div role="cell" className="min-w-0 overflow-hidden">
         <StatusBadge status={slot.status} />
       </div>
       <div role="cell" className={slot.assignedBotId === null ? "text-dim" : "text-fg"}>

@@ -1,12 +1,12 @@
-import { COLUMNS, GRID, HEADER_HEIGHT, type SortKey, type SortState } from "./slotsView";
+import { COLUMNS, GRID, HEADER_HEIGHT, MIN_ROW_WIDTH, type SortKey, type SortState } from "./slotsView";
 
 /** The sticky header row: one sort button per column, the active one marked ▲/▼. */
 export function SlotsHeader({ sort, onSort }: { sort: SortState; onSort: (key: SortKey) => void }) {
   return (
     <div
       role="row"
-      className="sticky top-0 z-10 grid gap-x-2 min-w-[1000px] items-center border-b border-line bg-panel-2 px-3"
-      style={{ gridTemplateColumns: GRID, height: HEADER_HEIGHT }}
+      className="sticky top-0 z-10 grid gap-x-2 items-center border-b border-line bg-panel-2 px-3"
+      style={{ gridTemplateColumns: GRID, height: HEADER_HEIGHT, minWidth: MIN_ROW_WIDTH }}
     >
       {COLUMNS.map((c) => {
         const active = sort.key === c.key;

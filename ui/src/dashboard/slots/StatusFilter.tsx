@@ -45,8 +45,8 @@ export function StatusFilter({
       {open && (
         <div role="group" aria-label="Status filter" className="absolute right-0 top-full z-20 mt-1 w-52 border border-line-2 bg-panel-2 p-1 shadow-2xl">
           {SLOT_STATUSES.map((s) => (
-            <label key={s} className="flex cursor-pointer items-center gap-2 px-2 py-1.5 hover:bg-white/5">
-              <input type="checkbox" checked={selected.has(s)} onChange={() => toggle(s)} className="accent-sky-400" />
+            <label key={s} className="flex cursor-pointer items-center gap-2 px-2 py-1.5 hover:bg-tint/5">
+              <input type="checkbox" checked={selected.has(s)} onChange={() => toggle(s)} className="accent-accent" />
               <StatusBadge status={s} />
               <span className="ml-auto font-mono text-[11px] text-dim">{counts[s] ?? 0}</span>
             </label>

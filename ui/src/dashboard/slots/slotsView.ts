@@ -27,19 +27,30 @@ export interface Column {
   align?: "right";
 }
 
+// The minimum widths add up to `MIN_ROW_WIDTH`, which fits the table at a
+// 1280 px window (1280 - the 192 px sidebar - padding, border and scrollbar
+// = 1028 px) without a horizontal scroll; the spare width goes to the `fr`s.
 export const COLUMNS: Column[] = [
-  { key: "slotName", label: "Slot name", width: "minmax(150px,1.1fr)" },
-  { key: "status", label: "Status", width: "108px" },
-  { key: "assignedBotId", label: "Bot", width: "60px" },
+  { key: "slotName", label: "Slot name", width: "minmax(160px,1.3fr)" },
+  // Fits `[DEPLOYING]` with its spinner: about 113 px in a 0.6 em monospace
+  // (slotsLayout.test.ts), 121 px measured in WebKit with a wider fallback font.
+  { key: "status", label: "Status", width: "132px" },
+  { key: "assignedBotId", label: "Bot", width: "64px" },
   { key: "lastUsedAt", label: "Last used", width: "84px" },
-  { key: "errorMessage", label: "Error", width: "minmax(100px,1.4fr)" },
+  { key: "errorMessage", label: "Error", width: "minmax(80px,1.4fr)" },
   { key: "recoveryAttempts", label: "Recov.", width: "48px", align: "right" },
-  { key: "uuid", label: "UUID", width: "108px" },
-  { key: "createdAt", label: "Created", width: "116px" },
-  { key: "pool", label: "Pool", width: "minmax(100px,0.8fr)" },
+  { key: "uuid", label: "UUID", width: "100px" },
+  { key: "createdAt", label: "Created", width: "120px" },
+  { key: "pool", label: "Pool", width: "minmax(70px,0.7fr)" },
   { key: "deploymentPlatform", label: "Platform", width: "64px" },
 ];
 export const GRID = COLUMNS.map((c) => c.width).join(" ");
+/** Column gap and row padding of the grid (`gap-x-2`, `px-3`). */
+const GAP_PX = 8;
+const PADDING_PX = 24;
+/** The least width of a row: every column's minimum, the gaps and the padding. */
+export const MIN_ROW_WIDTH =
+  COLUMNS.reduce((sum, c) => sum + Number(/(\d+)px/.exec(c.width)![1]), 0) + GAP_PX * (COLUMNS.length - 1) + PADDING_PX;
 // Keyed by the bindings' union: a status added in Rust without an order fails `tsc`.
 const STATUS_ORDER: Record<SlotStatus, number> = { error: 0, deploying: 1, busy: 2, idle: 3 };
 

@@ -1,4 +1,5 @@
 import type { DefinitionDetail } from "../../api/types";
+import { useEditorCommands } from "./editorCommands";
 import type { DefinitionEditorState } from "./useDefinitionEditor";
 
 /** Save, Test, Diff, Apply, Refresh accounts, Deploy bots (an applied pool) and Delete. */
@@ -16,6 +17,7 @@ export function EditorActions({
   onDeploy: (name: string) => void;
 }) {
   const { actions: a, unsaved } = editor;
+  useEditorCommands(editor, original, detail, brokenFile, onDeploy);
   const valid = editor.validation.valid;
   const applied = detail !== null && detail.state.state !== "notApplied";
   return (
