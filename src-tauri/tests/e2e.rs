@@ -178,6 +178,7 @@ async fn scenario(
     own_display: Option<&str>,
 ) -> Result<(), String> {
     // --- the dashboard's numbers are the database's ---------------------------
+    open_dashboard(client, Duration::from_secs(60)).await;
     wait_find(
         client,
         "[data-testid='stat-idle-value']",
@@ -734,7 +735,7 @@ async fn scroll_ten_thousand(client: &Client, db: &PgPool) -> Result<(), String>
     let measured = client
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
-            const el = document.querySelector("[data-testid='slots-scroll']");
+            const el = document.querySelector("[data-testid='scroll-root']");
             const frames = (n, step) => new Promise((resolve) => {
               const d = []; let last = performance.now(); let i = 0;
               const tick = (t) => {

@@ -106,6 +106,7 @@ async fn the_installed_app_starts_in_development_mode_and_shows_the_dashboard() 
 
     // The dashboard, with the pre-warmed slots the embedded database holds
     // (initdb and the first migration take a while on a fresh data dir).
+    open_dashboard(&client, Duration::from_secs(120)).await;
     wait_find(
         &client,
         "[data-testid='stat-idle-value']",

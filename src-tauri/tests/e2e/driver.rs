@@ -281,3 +281,21 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Opens the pool dashboard: the app reopens on the view it was left on
+/// (kept in the web view's storage, which outlives a run), so a test that
+/// starts on the dashboard goes there first.
+pub async fn open_dashboard(client: &Client, limit: Duration) {
+    wait_find(client, "nav [role='tab']", limit).await;
+    for tab in client
+        .find_all(Locator::Css("nav [role='tab']"))
+        .await
+        .expect("tabs")
+    {
+        if tab.text().await.unwrap_or_default().trim() == "Pool dashboard" {
+            tab.click().await.expect("tab click");
+            return;
+        }
+    }
+    panic!("no Pool dashboard tab");
+}
