@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { DashboardPage } from "./dashboard/DashboardPage";
+import { HistoryPage } from "./history/HistoryPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
 import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
@@ -7,18 +8,19 @@ import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
 import { useLeaveGuard } from "./shared/unsaved";
 
-type Tab = "dashboard" | "pools" | "infrastructure" | "settings";
+type Tab = "dashboard" | "pools" | "infrastructure" | "history" | "settings";
 
 const TABS: { id: Tab; label: string; icon: string }[] = [
   { id: "dashboard", label: "Pool dashboard", icon: "M3 3h7v9H3zM14 3h7v5h-7zM14 12h7v9h-7zM3 16h7v5H3z" },
   { id: "pools", label: "Pools", icon: "M4 6h16M4 6v12h16V6M8 10h8M8 14h5" },
   { id: "infrastructure", label: "Infrastructure", icon: "M4 5h16v4H4zM4 10h16v4H4zM4 15h16v4H4zM7 7h.01M7 12h.01M7 17h.01" },
+  { id: "history", label: "History", icon: "M4 4v16h16M7 15l4-5 3 3 5-6" },
   { id: "settings", label: "Settings", icon: "M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0M14 4v4M8 10v4M16 16v4" },
 ];
 
 function tabFromHash(): Tab {
   const h = window.location.hash.replace(/^#\/?/, "");
-  return h === "pools" || h === "infrastructure" || h === "settings" ? h : "dashboard";
+  return h === "pools" || h === "infrastructure" || h === "history" || h === "settings" ? h : "dashboard";
 }
 
 export function App() {
@@ -73,6 +75,7 @@ export function App() {
           {tab === "dashboard" && <DashboardPage />}
           {tab === "pools" && <PoolsPage />}
           {tab === "infrastructure" && <InfrastructurePage />}
+          {tab === "history" && <HistoryPage />}
           {tab === "settings" && <SettingsPage />}
         </div>
       </main>
