@@ -5,6 +5,7 @@ import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
 import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
+import { HistorySparklines } from "./HistorySparklines";
 import { PoolSelector } from "./PoolSelector";
 import { QueueSection } from "./QueueSection";
 import { SlotsTable } from "./SlotsTable";
@@ -33,6 +34,7 @@ export function DashboardPage() {
           <StatsCards totals={totals} />
           <DonutChart totals={totals} />
         </div>
+        <HistorySparklines pool={selected} />
         <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} />
         <SlotsTable slots={slots.data ?? []} loading={slots.isPending} />
       </div>
