@@ -70,6 +70,26 @@ describe("HistoryPage", () => {
     expect(chart("chart-platforms").getByText("/ 20")).toBeInTheDocument();
   });
 
+  it("reads one bucket's values out with the arrow keys", async () => {
+    renderApp(<HistoryPage />);
+    const figure = await screen.findByTestId("chart-platforms");
+    await waitFor(() => expect(chart("chart-platforms").getByText("/ 20")).toBeInTheDocument());
+    const plot = figure.querySelector<HTMLElement>('[tabindex="0"]')!;
+    const readout = screen.getByTestId("chart-platforms-readout");
+    expect(readout).toBeEmptyDOMElement();
+    fireEvent.keyDown(plot, { key: "ArrowRight" });
+    expect(readout).toHaveTextContent(`${at(0)} · K8s 1 · AWS 0`);
+    for (let i = 0; i < 5; i++) fireEvent.keyDown(plot, { key: "ArrowRight" });
+    expect(readout).toHaveTextContent(`${at(5)} · K8s 12 · AWS 0`);
+    expect(within(figure).getByTestId("cursor")).toBeInTheDocument();
+    fireEvent.keyDown(plot, { key: "End" });
+    expect(readout).toHaveTextContent(`${at(59)} · K8s 1 · AWS 0`);
+    fireEvent.keyDown(screen.getByTestId("chart-waits").querySelector<HTMLElement>('[tabindex="0"]')!, { key: "Home" });
+    expect(screen.getByTestId("chart-waits-readout")).toHaveTextContent(`${at(0)} · p95 — · p50 —`);
+    fireEvent.keyDown(plot, { key: "Escape" });
+    expect(readout).toBeEmptyDOMElement();
+  });
+
   it("asks for the other span when it is switched", async () => {
     renderApp(<HistoryPage />);
     await screen.findByTestId("chart-platforms");

@@ -4,8 +4,9 @@
 // @visx/text and friends for a dozen lines of SVG).
 import { scaleLinear, scaleTime } from "@visx/scale";
 import { AreaClosed, LinePath } from "@visx/shape";
+import { useState, type KeyboardEvent, type PointerEvent } from "react";
 import type { HistorySpan } from "../api/types";
-import { formatCount, formatTick, type Values } from "./series";
+import { formatBucket, formatCount, formatTick, type Values } from "./series";
 import { useWidth } from "./useWidth";
 
 /** A series as one chart shows it. */
@@ -40,6 +41,13 @@ const M = { top: 10, right: 14, bottom: 22, left: 44 };
 export function TimeChart(props: TimeChartProps) {
   const { title, summary, series, testId } = props;
   const { ref, width } = useWidth<HTMLDivElement>(640);
+  const n = bucketCount(series);
+  const { cursor, setCursor, onKeyDown } = useCursor(n);
+  const onPointerMove = (e: PointerEvent<SVGSVGElement>) => {
+    const left = e.currentTarget.getBoundingClientRect().left;
+    const innerW = Math.max(10, width - M.left - M.right);
+    setCursor(Math.min(n - 1, Math.max(0, Math.floor(((e.clientX - left - M.left) / innerW) * n))));
+  };
   return (
     <figure className="panel m-0 flex min-w-0 flex-col p-4" data-testid={testId} aria-labelledby={`${testId}-title`}>
       <figcaption className="flex flex-wrap items-baseline justify-between gap-2">
@@ -48,13 +56,60 @@ export function TimeChart(props: TimeChartProps) {
         </h3>
         <Legend series={series} formatY={props.formatY ?? formatCount} />
       </figcaption>
-      <div ref={ref} className="mt-2 w-full">
-        <svg width={width} height={HEIGHT} role="img" aria-label={`${title}: ${summary}`} className="block overflow-visible">
-          <Plot {...props} width={width} />
+      <div
+        ref={ref}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        onBlur={() => setCursor(null)}
+        aria-describedby={`${testId}-readout`}
+        className="mt-2 w-full outline-none focus-visible:ring-1 focus-visible:ring-accent"
+      >
+        <svg
+          width={width}
+          height={HEIGHT}
+          role="img"
+          aria-label={`${title}: ${summary}`}
+          className="block overflow-visible"
+          onPointerMove={onPointerMove}
+          onPointerLeave={() => setCursor(null)}
+        >
+          <Plot {...props} width={width} cursor={cursor} />
         </svg>
       </div>
+      <p id={`${testId}-readout`} data-testid={`${testId}-readout`} aria-live="polite" className="mt-1 min-h-4 font-mono text-[10.5px] text-muted">
+        {cursor === null ? "" : readout(props, cursor)}
+      </p>
     </figure>
   );
+}
+
+/** The longest series' length (the buckets drawn). */
+const bucketCount = (series: ChartSeries[]) => Math.max(0, ...series.map((s) => s.values.length));
+
+/** `14:05 · K8s 9 · AWS —`: one bucket's values, for the pointer or the arrow keys. */
+export function readout({ span, start, bucketMs, series, formatY = formatCount }: TimeChartProps, i: number): string {
+  const values = series.map((s) => `${s.label} ${s.values[i] == null ? "—" : formatY(s.values[i] as number)}`);
+  return [formatBucket(start + i * bucketMs, span), ...values].join(" · ");
+}
+
+/** The bucket read out: the pointer's, or moved with ←/→ (Home/End) while the chart has focus; Escape hides it. */
+function useCursor(n: number) {
+  const [cursor, setCursor] = useState<number | null>(null);
+  const onKeyDown = (e: KeyboardEvent) => {
+    const last = n - 1;
+    const moves: Record<string, (c: number | null) => number | null> = {
+      ArrowLeft: (c) => Math.max(0, (c ?? last + 1) - 1),
+      ArrowRight: (c) => Math.min(last, (c ?? -1) + 1),
+      Home: () => 0,
+      End: () => last,
+      Escape: () => null,
+    };
+    const move = moves[e.key];
+    if (!move || n === 0) return;
+    e.preventDefault();
+    setCursor(move);
+  };
+  return { cursor, setCursor, onKeyDown };
 }
 
 function Legend({ series, formatY }: { series: ChartSeries[]; formatY: (v: number) => string }) {
@@ -72,8 +127,8 @@ function Legend({ series, formatY }: { series: ChartSeries[]; formatY: (v: numbe
   );
 }
 
-function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, width }: TimeChartProps & { width: number }) {
-  const n = Math.max(0, ...series.map((s) => s.values.length));
+function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, width, cursor }: TimeChartProps & { width: number; cursor: number | null }) {
+  const n = bucketCount(series);
   const innerW = Math.max(10, width - M.left - M.right);
   const innerH = HEIGHT - M.top - M.bottom;
   const x = scaleTime({ domain: [new Date(start), new Date(start + n * bucketMs)], range: [M.left, M.left + innerW] });
@@ -108,6 +163,7 @@ function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, widt
         </g>
       ))}
       <line x1={M.left} x2={M.left + innerW} y1={M.top + innerH} y2={M.top + innerH} style={{ stroke: "var(--color-line-2)" }} />
+      {cursor !== null && <line data-testid="cursor" x1={mid(cursor)} x2={mid(cursor)} y1={M.top} y2={M.top + innerH} style={{ stroke: "var(--color-muted)" }} />}
     </>
   );
 }
