@@ -80,6 +80,7 @@ export function HistoryCharts({ history: h, platformLimits, poolLimits }: { hist
         testId="chart-failures"
         title="Deploy failures"
         kind="bar"
+        integer
         series={[{ key: "failures", label: "Failures", values: h.deployFailures, color: "var(--color-error)" }]}
         summary={failuresSummary(h)}
       />

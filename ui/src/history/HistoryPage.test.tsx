@@ -66,6 +66,9 @@ describe("HistoryPage", () => {
     expect(screen.getByTestId("series-pool-zoom")).toHaveAttribute("data-points", "60");
     expect(screen.getByTestId("series-p95")).toHaveAttribute("data-points", "2");
     expect(screen.getByTestId("series-failures").querySelectorAll("rect")).toHaveLength(2);
+    // Failures are counted: whole-number ticks only.
+    expect(chart("chart-failures").getByText("1")).toBeInTheDocument();
+    expect(chart("chart-failures").queryByText("0.5")).not.toBeInTheDocument();
     // The limit is in the legend too.
     expect(chart("chart-platforms").getByText("/ 20")).toBeInTheDocument();
   });

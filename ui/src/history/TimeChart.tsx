@@ -32,6 +32,8 @@ export interface TimeChartProps {
   series: ChartSeries[];
   kind: "line" | "area" | "bar";
   formatY?: (v: number) => string;
+  /** Counts of events: value ticks only at whole numbers. */
+  integer?: boolean;
   testId: string;
 }
 
@@ -127,7 +129,7 @@ function Legend({ series, formatY }: { series: ChartSeries[]; formatY: (v: numbe
   );
 }
 
-function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, width, cursor }: TimeChartProps & { width: number; cursor: number | null }) {
+function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, integer, width, cursor }: TimeChartProps & { width: number; cursor: number | null }) {
   const n = bucketCount(series);
   const innerW = Math.max(10, width - M.left - M.right);
   const innerH = HEIGHT - M.top - M.bottom;
@@ -137,7 +139,7 @@ function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, widt
   const mid = (i: number) => x(new Date(start + (i + 0.5) * bucketMs));
   return (
     <>
-      {y.ticks(4).map((t) => (
+      {y.ticks(4).filter((t) => !integer || Number.isInteger(t)).map((t) => (
         <g key={`y${t}`}>
           <line x1={M.left} x2={M.left + innerW} y1={y(t)} y2={y(t)} style={{ stroke: "var(--color-line)" }} />
           <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end" className="font-mono text-[10px]" style={{ fill: "var(--color-dim)" }}>
