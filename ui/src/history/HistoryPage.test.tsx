@@ -96,10 +96,19 @@ describe("HistoryPage", () => {
   it("asks for the other span when it is switched", async () => {
     renderApp(<HistoryPage />);
     await screen.findByTestId("chart-platforms");
+    let answerWeek: () => void = () => {};
+    mockApi.history.mockImplementation((span) =>
+      span === "week" ? new Promise((resolve) => (answerWeek = () => resolve(historyFixture("week")))) : Promise.resolve(historyFixture(span)),
+    );
     fireEvent.click(screen.getByRole("radio", { name: "Last week" }));
     await waitFor(() => expect(mockApi.history).toHaveBeenCalledWith("week"));
     expect(screen.getByRole("radio", { name: "Last week" })).toHaveAttribute("aria-checked", "true");
+    // The hour's charts stay (busy) until the week answers: no layout jump.
+    expect(screen.getByTestId("series-k8s")).toHaveAttribute("data-points", "60");
+    expect(screen.getByTestId("series-k8s").closest("[aria-busy]")).toHaveAttribute("aria-busy", "true");
+    act(() => answerWeek());
     await waitFor(() => expect(screen.getByTestId("series-k8s")).toHaveAttribute("data-points", "168"));
+    expect(screen.getByTestId("series-k8s").closest("[aria-busy]")).toHaveAttribute("aria-busy", "false");
     fireEvent.click(screen.getByRole("radio", { name: "Last day" }));
     await waitFor(() => expect(screen.getByTestId("series-k8s")).toHaveAttribute("data-points", "96"));
     expect(mockApi.history).toHaveBeenCalledWith("day");

@@ -31,7 +31,9 @@ export function HistoryPage() {
                 <p className="mt-1 text-muted">No slot held a bot, no bot waited or failed to deploy in this window.</p>
               </div>
             ) : (
-              <HistoryCharts history={h} platformLimits={platformLimits} poolLimits={poolLimits} />
+              <div aria-busy={history.isPlaceholderData} className={history.isPlaceholderData ? "opacity-50 transition-opacity" : "transition-opacity"}>
+                <HistoryCharts history={h} platformLimits={platformLimits} poolLimits={poolLimits} />
+              </div>
             )
           }
         </QueryState>

@@ -34,6 +34,8 @@ export function useHistory(span: HistorySpan) {
     queryFn: () => api.history(span),
     refetchInterval: REFETCH_MS[span],
     staleTime: LIVE_THROTTLE_MS,
+    // A span switch keeps the previous charts (dimmed) until the new answer: no layout jump.
+    placeholderData: (prev) => prev,
   });
 }
 
