@@ -77,7 +77,7 @@ describe("HistoryPage", () => {
     renderApp(<HistoryPage />);
     const figure = await screen.findByTestId("chart-platforms");
     await waitFor(() => expect(chart("chart-platforms").getByText("/ 20")).toBeInTheDocument());
-    const plot = figure.querySelector<HTMLElement>('[tabindex="0"]')!;
+    const plot = within(figure).getByRole("group", { name: "Busy slots per platform: ←/→ read each point" });
     const readout = screen.getByTestId("chart-platforms-readout");
     expect(readout).toBeEmptyDOMElement();
     fireEvent.keyDown(plot, { key: "ArrowRight" });

@@ -61,6 +61,8 @@ export function TimeChart(props: TimeChartProps) {
       <div
         ref={ref}
         tabIndex={0}
+        role="group"
+        aria-label={`${title}: ←/→ read each point`}
         onKeyDown={onKeyDown}
         onBlur={() => setCursor(null)}
         aria-describedby={`${testId}-readout`}

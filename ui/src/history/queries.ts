@@ -56,7 +56,8 @@ export function useThrottledRefetch(key: QueryKey, topics: readonly Topic[], ms:
     let cancelled = false;
     const fire = () => {
       timer = null;
-      void client.invalidateQueries({ queryKey, exact: true });
+      // A fetch already under way (another user of the key, the interval) is the refetch.
+      void client.invalidateQueries({ queryKey, exact: true }, { cancelRefetch: false });
     };
     onChange((event) => {
       if (event.kind !== "changed" || !event.topics.some((t) => watched.includes(t)) || timer !== null) return;
