@@ -44,11 +44,14 @@ describe("the dashboard's last-hour sparklines", () => {
     expect(await screen.findByRole("img", { name: `Slots in use · pool-zoom, last hour: latest 0.5, peak 9 at ${at(5)}` })).toBeInTheDocument();
   });
 
-  it("keeps its place with dashes while the history loads", () => {
+  it("keeps its place with dashes while the history loads", async () => {
     mockApi.history.mockReturnValue(new Promise(() => {}));
     renderApp(<DashboardPage />);
     expect(screen.getByTestId("sparklines")).toBeInTheDocument();
     expect(screen.getByTestId("spark-busy-now")).toHaveTextContent("—");
     expect(screen.getByRole("img", { name: "Queue length: loading" })).toBeInTheDocument();
+    // The rest of the dashboard answers; the sparklines still wait.
+    await screen.findByRole("radio", { name: "pool-zoom" });
+    expect(screen.getByTestId("spark-busy-now")).toHaveTextContent("—");
   });
 });
