@@ -1,5 +1,6 @@
 import { useCallback, useState } from "react";
 import { DashboardPage } from "./dashboard/DashboardPage";
+import { HistoryPage } from "./history/HistoryPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
 import { KeyboardLayer } from "./keyboard/KeyboardLayer";
 import { PoolsPage } from "./pools/PoolsPage";
@@ -75,6 +76,7 @@ export function App() {
             {tab === "dashboard" && <DashboardPage />}
             {tab === "pools" && <PoolsPage />}
             {tab === "infrastructure" && <InfrastructurePage />}
+            {tab === "history" && <HistoryPage />}
             {tab === "settings" && <SettingsPage />}
           </ScrollRootContext.Provider>
         </div>

@@ -8,6 +8,7 @@ import { QueryState } from "../shared/QueryState";
 import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
 import { idleBreakdown } from "./idleReasons";
+import { HistorySparklines } from "./HistorySparklines";
 import { PoolSelector } from "./PoolSelector";
 import { QueueIdle, QueueSection } from "./QueueSection";
 import { SlotsTable } from "./SlotsTable";
@@ -43,6 +44,7 @@ export function DashboardPage() {
           <StatsCards totals={totals} idle={slots.data ? idle : undefined} />
           <DonutChart totals={totals} />
         </div>
+        <HistorySparklines pool={selected} />
         {/* Bots waiting, or the same box empty: the table below never jumps. */}
         {idle.queued > 0 ? <QueueSection snapshot={queue.data} receivedAt={queue.dataUpdatedAt} pool={selected} /> : <QueueIdle />}
         <SlotsTable slots={slots.data ?? []} loading={slots.isPending} />

@@ -1,4 +1,4 @@
-import type { QueueSnapshot, Settings, Slot } from "../api/types";
+import type { History, HistorySpan, QueueSnapshot, Settings, Slot } from "../api/types";
 import type { SettingsRules } from "../bindings";
 
 export const T0 = Date.parse("2026-01-15T10:00:00.000Z");
@@ -55,5 +55,32 @@ export function settingsFixture(): Settings {
     ],
     globalQueueTimeoutMs: 600_000,
     globalQueueTimeoutPinnedBy: null,
+  };
+}
+
+/**
+ * A history over `span` starting at T0 (60 one-minute buckets for an hour):
+ * K8s peaks at 12 in bucket 5, AWS at 3, pool-zoom at 9; 4 bots waiting in
+ * bucket 7; waits only in buckets 2 and 7 (p95 68 s at bucket 7); 3 deploy
+ * failures (2 in bucket 10). `empty`: all zero / null.
+ */
+export function historyFixture(span: HistorySpan = "hour", empty = false): History {
+  const shape = { hour: [60, 60], day: [96, 900], week: [168, 3600] }[span];
+  const [n, seconds] = shape as [number, number];
+  const at = (peaks: Record<number, number>, rest: number | null = 0) =>
+    Array.from({ length: n }, (_, i) => (empty ? (rest === null ? null : 0) : (peaks[i] ?? rest)));
+  return {
+    span,
+    start: iso(T0),
+    bucketSeconds: seconds,
+    busyByPlatform: [
+      { key: "k8s", values: at({ 5: 12, 6: 8 }, 1) },
+      { key: "aws", values: at({ 9: 3 }) },
+    ],
+    busyByPool: [{ key: "pool-zoom", values: at({ 5: 9 }, 0.5) }],
+    queueLength: at({ 7: 4 }),
+    waitP50: at({ 2: 5, 7: 20 }, null),
+    waitP95: at({ 2: 9, 7: 68 }, null),
+    deployFailures: at({ 3: 1, 10: 2 }),
   };
 }
