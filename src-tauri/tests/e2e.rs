@@ -33,6 +33,8 @@ use driver::*;
 mod closing;
 #[path = "e2e/editing.rs"]
 mod editing;
+#[path = "e2e/keyboard.rs"]
+mod keyboard;
 #[path = "e2e/terminal.rs"]
 mod terminal;
 
@@ -389,6 +391,8 @@ async fn scenario(
         return Err("the change history does not show the new limit".into());
     }
 
+    keyboard::keyboard_only(client).await?;
+    click_tab(client, "Settings").await;
     settings_pins_and_refused_saves(client, db, url).await?;
     editing::settings_ask_before_leaving(client, db).await?;
     pools_create_test_apply(client, db).await?;

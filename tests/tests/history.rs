@@ -346,3 +346,31 @@ async fn rolled_up_buckets_answer_as_the_raw_rows_did(db: PgPool) {
     assert!(close(day.busy_by_pool[1].values[95], 1.0));
     assert_eq!(day.busy_by_pool[0].values[95], 0.0);
 }
+
+/// Real transitions, written by the router (not fixtures): two bots
+/// deployed a moment ago show in the last hour's open bucket.
+#[sqlx::test(migrations = "../migrations")]
+async fn bots_deployed_by_the_router_show_in_the_last_hour(db: PgPool) {
+    use berth_core::clock::Clock;
+    let h = berth_tests::harness(
+        db.clone(),
+        &[("PLATFORM_PRIORITY", "k8s"), ("K8S_BOT_LIMIT", "5")],
+        false,
+    )
+    .await;
+    for n in 1..=2 {
+        h.router
+            .create_bot(&berth_tests::bots::zoom(n))
+            .await
+            .unwrap();
+    }
+    let now = h.clock.now() + Duration::seconds(1);
+    let hour = history::history(&db, Span::Hour, now).await.unwrap();
+    let k8s = hour
+        .busy_by_platform
+        .iter()
+        .find(|s| s.key == "k8s")
+        .expect("k8s series");
+    let last = *k8s.values.last().unwrap();
+    assert!(last > 0.0 && last <= 2.0, "{:?}", &k8s.values[55..]);
+}

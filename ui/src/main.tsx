@@ -4,14 +4,17 @@ import { App } from "./App";
 import { ApiProvider } from "./api/provider";
 import { LIVE_INVALIDATIONS } from "./invalidations";
 import { ClockProvider } from "./shared/clock";
+import { CrashBoundary } from "./shared/CrashBoundary";
 import "./index.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <ApiProvider invalidations={LIVE_INVALIDATIONS}>
-      <ClockProvider>
-        <App />
-      </ClockProvider>
-    </ApiProvider>
+    <CrashBoundary>
+      <ApiProvider invalidations={LIVE_INVALIDATIONS}>
+        <ClockProvider>
+          <App />
+        </ClockProvider>
+      </ApiProvider>
+    </CrashBoundary>
   </StrictMode>,
 );

@@ -1,6 +1,6 @@
 // A small line of one series (the dashboard's last hour), no axes: its
 // `label` says what it shows in words for assistive technology.
-import { scaleLinear } from "@visx/scale";
+import { linear } from "./scale";
 import { LinePath } from "@visx/shape";
 import type { Values } from "./series";
 import { useWidth } from "./useWidth";
@@ -9,8 +9,8 @@ const HEIGHT = 30;
 
 export function Sparkline({ values, color, label, testId }: { values: Values; color: string; label: string; testId: string }) {
   const { ref, width } = useWidth<HTMLDivElement>(180);
-  const x = scaleLinear({ domain: [0, Math.max(1, values.length - 1)], range: [1, width - 1] });
-  const y = scaleLinear({ domain: [0, Math.max(1, ...values.map((v) => v ?? 0))], range: [HEIGHT - 2, 2] });
+  const x = linear([0, Math.max(1, values.length - 1)], [1, width - 1]);
+  const y = linear([0, Math.max(1, ...values.map((v) => v ?? 0))], [HEIGHT - 2, 2]);
   const data = values.map((v, i) => ({ v, i }));
   return (
     <div ref={ref} className="w-full">

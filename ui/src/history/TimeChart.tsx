@@ -2,8 +2,8 @@
 // as lines, a filled area or bars, with optional dashed limit lines. Axes
 // are drawn here from the scales' ticks (no @visx/axis: it would bring
 // @visx/text and friends for a dozen lines of SVG).
-import { scaleLinear, scaleTime } from "@visx/scale";
-import { AreaClosed, LinePath } from "@visx/shape";
+import { linear, time, type Linear } from "./scale";
+import { Area, LinePath } from "@visx/shape";
 import { useState, type KeyboardEvent, type PointerEvent } from "react";
 import type { HistorySpan } from "../api/types";
 import { formatBucket, formatCount, formatTick, type Values } from "./series";
@@ -135,9 +135,9 @@ function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, inte
   const n = bucketCount(series);
   const innerW = Math.max(10, width - M.left - M.right);
   const innerH = HEIGHT - M.top - M.bottom;
-  const x = scaleTime({ domain: [new Date(start), new Date(start + n * bucketMs)], range: [M.left, M.left + innerW] });
+  const x = time([new Date(start), new Date(start + n * bucketMs)], [M.left, M.left + innerW]);
   const highest = Math.max(1, ...series.flatMap((s) => [...s.values.map((v) => v ?? 0), s.limit ?? 0]));
-  const y = scaleLinear({ domain: [0, highest], range: [M.top + innerH, M.top], nice: true });
+  const y = linear([0, highest], [M.top + innerH, M.top], true);
   const mid = (i: number) => x(new Date(start + (i + 0.5) * bucketMs));
   return (
     <>
@@ -173,7 +173,7 @@ function Plot({ span, start, bucketMs, series, kind, formatY = formatCount, inte
 }
 
 type Scale = (v: number) => number;
-type ValueScale = ReturnType<typeof scaleLinear<number>>;
+type ValueScale = Linear;
 const points = (values: Values) => values.map((v, i) => ({ i, v }));
 
 function SeriesPath({ values, color, dashed, area, x, y }: { values: Values; color: string; dashed?: boolean; area: boolean; x: Scale; y: ValueScale }) {
@@ -182,7 +182,7 @@ function SeriesPath({ values, color, dashed, area, x, y }: { values: Values; col
   return (
     <>
       {area && (
-        <AreaClosed data={data} x={(d) => x(d.i)} y={(d) => y(d.v ?? 0)} yScale={y} defined={defined} style={{ fill: color, opacity: 0.18 }} />
+        <Area data={data} x={(d) => x(d.i)} y0={y(0)} y1={(d) => y(d.v ?? 0)} defined={defined} style={{ fill: color, opacity: 0.18 }} />
       )}
       <LinePath
         data={data}
