@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 
+pub mod action;
 mod trace;
 
 use trace::with_omitted;

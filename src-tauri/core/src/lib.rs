@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod audit;
 mod background;
 pub mod bot;
 pub mod bot_lease;

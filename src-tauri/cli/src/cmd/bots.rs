@@ -106,7 +106,7 @@ pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
 /// `berth bots cancel`.
 pub async fn cancel(ctx: Ctx, id: i64) -> Result<()> {
     with_berth(ctx.dev, async |berth| {
-        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id).await?;
+        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id, None).await?;
         print_report(ctx, &r)
     })
     .await
