@@ -7,6 +7,7 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ChangeEvent, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
 import { dispatch, fail, type MockBackend } from "./mockBackend";
+import { mockActions } from "./mockActions";
 import * as defs from "./mockDefinitions";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
 
@@ -20,6 +21,8 @@ function announcing<T>(topics: Topic[], out: T): T {
   void emitChange(topics);
   return out;
 }
+
+const actions = mockActions(world, (topics) => void emitChange(topics));
 
 const backend: MockBackend = {
   connectionStatus: () => ({
@@ -101,6 +104,7 @@ const backend: MockBackend = {
   repairDefinition: (file, text) => announcing(["pools"], defs.repair(file, text)),
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
   answerClose: () => null,
+  ...actions,
 };
 
 mockIPC(
