@@ -29,7 +29,7 @@ pub(super) fn meeting_platform(s: &str) -> Result<MeetingPlatform, String> {
     core_enum(&s.trim().to_ascii_lowercase())
 }
 
-pub(super) fn platform_kind(s: &str) -> Result<PlatformKind, String> {
+pub(crate) fn platform_kind(s: &str) -> Result<PlatformKind, String> {
     core_enum(&s.trim().to_ascii_lowercase())
 }
 
@@ -41,13 +41,13 @@ pub(super) fn bot_status(s: &str) -> Result<BotStatus, String> {
     core_enum(&s.trim().to_ascii_uppercase().replace('-', "_"))
 }
 
-pub(super) fn target_kind(s: &str) -> Result<berth_core::audit::TargetKind, String> {
+pub(crate) fn target_kind(s: &str) -> Result<berth_core::audit::TargetKind, String> {
     core_enum(&s.trim().to_ascii_lowercase())
 }
 
 /// A time: RFC 3339, or a duration ago (`90m`, `2h`, `1d`: a number and
 /// one of s, m, h, d).
-pub(super) fn since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub(crate) fn since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     let t = s.trim();
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(at.with_timezone(&chrono::Utc));
