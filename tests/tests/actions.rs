@@ -355,6 +355,10 @@ async fn a_rerouted_bot_waits_for_its_pinned_platform_only(db: PgPool) {
     .unwrap();
     assert_eq!((r.from, r.to), (None, Some(PlatformKind::Aws)));
     assert_eq!(
+        bot::get(&h.db, q1).await.unwrap().pinned_platform,
+        Some(PlatformKind::Aws)
+    );
+    assert_eq!(
         last_audit(&h.db, TargetKind::Bot, &q1.to_string())
             .await
             .action,
@@ -454,6 +458,7 @@ async fn a_failed_bot_is_deployed_again_as_a_new_linked_bot(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(link, Some(old));
+    assert_eq!(new.redeploy_of, Some(old), "the bot view names it too");
     let row = last_audit(&h.db, TargetKind::Bot, &old.to_string()).await;
     assert_eq!(
         (row.action.as_str(), row.detail["newBotId"].clone()),

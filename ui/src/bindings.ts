@@ -247,6 +247,10 @@ export type BotView = {
 	updatedAt: string,
 	/**  When it ended. */
 	endedAt: string | null,
+	/**  The platform an operator pinned it to (a re-route), if any: it is routed there only. */
+	pinnedPlatform: PlatformKind | null,
+	/**  The failed bot this one deploys again (a redeploy), if any. */
+	redeployOf: number | null,
 };
 
 /**  One column of a table, as the query role sees it. */

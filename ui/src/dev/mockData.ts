@@ -175,6 +175,8 @@ export function botDetails(w: MockWorld, id: number, now: number): BotDetails {
     deploymentPlatform: null,
     slotName: null,
     error: null,
+    pinnedPlatform: null,
+    redeployOf: null,
     decisionTrace:
       q?.pool === "pool-zoom"
         ? [
