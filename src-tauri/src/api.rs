@@ -3,6 +3,7 @@
 //! `#[tauri::command]` wrappers in [`crate::commands`] only fetch the running
 //! core and call these.
 
+pub mod actions;
 pub mod definitions;
 pub mod deploy;
 

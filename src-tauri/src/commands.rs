@@ -2,6 +2,8 @@
 //! in [`crate::api`]. Nothing else: the core's use cases announce their own
 //! changes on the feed.
 
+pub mod actions;
+
 use berth_core::account::source::QueryConnection;
 use berth_core::actor::Actor;
 use berth_core::definition;

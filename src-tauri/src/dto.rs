@@ -139,3 +139,40 @@ pub struct ConnectionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[specta(type = Number)]
 pub struct Id(pub i64);
+
+/// An action on slots by name ([`crate::commands::actions::slot_action`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub enum SlotAction {
+    /// Stop the workload, back to idle.
+    Restart,
+    /// Take no new bot; deleted once idle.
+    Drain,
+    /// Take bots again.
+    Undrain,
+    /// Delete the slot and its platform resource.
+    Delete,
+    /// Retry the recovery of a slot in `error` now.
+    Recover,
+}
+
+/// Which audit rows to list; absent fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    /// `slot`, `bot`, `platform` or `settings`.
+    #[serde(default)]
+    pub target_kind: Option<String>,
+    /// A slot name, a bot id, a platform.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `desktop:alice`, `cli:bob`, `api:billing`, ...
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only rows at or after this RFC 3339 time.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// At most this many (1 to 1000; default 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}

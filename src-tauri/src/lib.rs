@@ -59,6 +59,14 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::read_definition_file,
             commands::repair_definition,
             commands::deploy_bots,
+            commands::actions::slot_action,
+            commands::actions::cancel_bot,
+            commands::actions::set_bot_priority,
+            commands::actions::reroute_bot,
+            commands::actions::redeploy_bot,
+            commands::actions::drain_platform,
+            commands::actions::undrain_platform,
+            commands::actions::audit_log,
             closing::answer_close,
         ])
         .events(collect_events![ChangeEvent, closing::CloseRequested])

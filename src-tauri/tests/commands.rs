@@ -842,9 +842,77 @@ async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
     .await
     .expect("the open app hears of the save");
     assert_eq!(received.kind, berth_desktop::events::ChangeKind::Changed);
-    assert_eq!(received.topics, [berth_core::feed::Topic::Settings]);
+    // A save is also an action of the audit log.
+    assert_eq!(
+        received.topics,
+        [
+            berth_core::feed::Topic::Settings,
+            berth_core::feed::Topic::Audit
+        ]
+    );
     let seen = api::get_settings(open.db()).await.unwrap();
     assert_eq!(seen.global_queue_timeout_ms, 123_000);
     other.shutdown().await.unwrap();
     open.shutdown().await.unwrap();
+}
+
+/// The operator's actions from the app: mapped to the core's use cases as
+/// the desktop's user, outcomes crossing the bridge in camelCase, bad
+/// values refused as `invalid_input` before anything is written.
+#[sqlx::test(migrations = "../migrations")]
+async fn actions_act_as_the_desktop_user_and_list_in_the_audit_log(db: PgPool) {
+    use berth_desktop::api::actions;
+    use berth_desktop::dto::{AuditQuery, SlotAction};
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    let idle = slots::of("zoom", PlatformKind::Aws).create(&h.db).await;
+    let out = actions::slots(
+        &h.router,
+        SlotAction::Drain,
+        std::slice::from_ref(&idle.slot_name),
+        false,
+        Some("why"),
+    )
+    .await
+    .unwrap();
+    let w = wire(&out);
+    assert_eq!(w[0]["slot"], idle.slot_name.as_str());
+    assert_eq!(
+        w[0]["done"]["status"],
+        serde_json::Value::Null,
+        "deleted: it was idle"
+    );
+    let d = actions::drain_platform(&h.router, "k8s", true, None)
+        .await
+        .unwrap();
+    assert_eq!(wire(&d)["drain"]["by"], Actor::desktop().record());
+    let e = refused(actions::drain_platform(&h.router, "mars", true, None).await);
+    assert_eq!(e.code, berth_core::ErrorCode::InvalidInput);
+    let rows = actions::audit_log(&h.db, &AuditQuery::default())
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.actor.as_str()))
+        .collect();
+    let me = Actor::desktop().record();
+    assert_eq!(
+        got,
+        [("platform.drain", me.as_str()), ("slot.drain", me.as_str())]
+    );
+    let only_slots = AuditQuery {
+        target_kind: Some("slot".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        actions::audit_log(&h.db, &only_slots).await.unwrap().len(),
+        1
+    );
+    let bad = AuditQuery {
+        since: Some("yesterday".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        refused(actions::audit_log(&h.db, &bad).await).code,
+        berth_core::ErrorCode::InvalidInput
+    );
 }

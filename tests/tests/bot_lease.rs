@@ -251,7 +251,7 @@ async fn tokens_of_ended_leases_are_refused_as_lease_ended(db: PgPool) {
 
     // Cancelled (stopped and released by an operator).
     let token_b = token_of(&h.db, b).await;
-    lifecycle::cancel(&h.router, &berth_core::actor::Actor::cli(), b)
+    lifecycle::cancel(&h.router, &berth_core::actor::Actor::cli(), b, None)
         .await
         .unwrap();
     assert_eq!(refused(&h.db, &token_b).await, ErrorCode::LeaseEnded);

@@ -179,13 +179,17 @@ async fn a_cancel_ends_the_bot_naming_who_and_frees_what_it_held(db: PgPool) {
     assert!(queue::position(&h.db, waiting).await.unwrap().is_some());
 
     let api = Actor::api("billing");
-    let r = lifecycle::cancel(&h.router, &api, waiting).await.unwrap();
+    let r = lifecycle::cancel(&h.router, &api, waiting, None)
+        .await
+        .unwrap();
     assert_eq!(r.bot.status, BotStatus::Fatal);
     assert_eq!(r.bot.error.as_deref(), Some("cancelled by api:billing"));
     assert_eq!(r.released, None, "it held no slot");
     assert_eq!(queue::position(&h.db, waiting).await.unwrap(), None);
 
-    let r = lifecycle::cancel(&h.router, &api, running).await.unwrap();
+    let r = lifecycle::cancel(&h.router, &api, running, None)
+        .await
+        .unwrap();
     assert!(matches!(
         r.before,
         BotStatus::Deploying | BotStatus::JoiningCall
@@ -196,7 +200,7 @@ async fn a_cancel_ends_the_bot_naming_who_and_frees_what_it_held(db: PgPool) {
         "its workload stopped and its slot returned"
     );
 
-    let e = lifecycle::cancel(&h.router, &api, running)
+    let e = lifecycle::cancel(&h.router, &api, running, None)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::StaleTransition, "already ended");

@@ -77,6 +77,38 @@ export const commands = {
 	repairDefinition: (file: string, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("repair_definition", { file, text })),
 	/**  Creates and routes a batch of bots in one pool. */
 	deployBots: (request: DeployRequest) => typedError<DeployBatch, CommandError>(__TAURI_INVOKE("deploy_bots", { request })),
+	/**
+	 *  Acts on slots by name (`restart`, `drain`, `undrain`, `delete`,
+	 *  `recover`), each on its own: one outcome per name, in order (a refused
+	 *  slot has `error` and nothing was written for it). `force` lets restart
+	 *  and delete end the bot a slot holds (`FATAL` with the reason); without
+	 *  it such a slot is refused with `slot_busy`. A bad reason refuses the
+	 *  whole call (`invalid_input`).
+	 */
+	slotAction: (action: SlotAction, names: string[], force: boolean, reason: string | null) => typedError<SlotOutcome[], CommandError>(__TAURI_INVOKE("slot_action", { action, names, force, reason })),
+	/**
+	 *  Cancels a bot that has not ended (`FATAL`, "cancelled by desktop:USER:
+	 *  REASON"); returns it as it is after. `stale_transition` once ended.
+	 */
+	cancelBot: (id: Id, reason: string | null) => typedError<BotView, CommandError>(__TAURI_INVOKE("cancel_bot", { id, reason })),
+	/**
+	 *  Changes a queued bot's priority (lower first); `not_applicable` when it
+	 *  is not queued.
+	 */
+	setBotPriority: (id: Id, priority: number, reason: string | null) => typedError<PriorityChange, CommandError>(__TAURI_INVOKE("set_bot_priority", { id, priority, reason })),
+	/**
+	 *  Pins a queued bot to `platform` (`k8s`, `aws`, `coolify`, `local`), or
+	 *  clears the pin (`null`).
+	 */
+	rerouteBot: (id: Id, platform: string | null, reason: string | null) => typedError<Reroute, CommandError>(__TAURI_INVOKE("reroute_bot", { id, platform, reason })),
+	/**  Deploys a failed (`FATAL`) bot again as a new bot linked to it. */
+	redeployBot: (id: Id, reason: string | null) => typedError<Redeploy, CommandError>(__TAURI_INVOKE("redeploy_bot", { id, reason })),
+	/**  Drains a platform: no new bots there (running ones finish). */
+	drainPlatform: (platform: string, reason: string | null) => typedError<PlatformDrain, CommandError>(__TAURI_INVOKE("drain_platform", { platform, reason })),
+	/**  Lifts a platform's drain. */
+	undrainPlatform: (platform: string, reason: string | null) => typedError<PlatformDrain, CommandError>(__TAURI_INVOKE("undrain_platform", { platform, reason })),
+	/**  The audit log of operator actions, newest first, filtered. */
+	auditLog: (query: AuditQuery) => typedError<AuditEntry[], CommandError>(__TAURI_INVOKE("audit_log", { query })),
 	/**  The web view's answer to the last close request. */
 	answerClose: (answer: CloseAnswer) => typedError<null, CommandError>(__TAURI_INVOKE("answer_close", { answer })),
 };
@@ -145,6 +177,40 @@ export type AppliedDefinition = {
 	changed: boolean,
 };
 
+/**  One recorded action. Times serialize as [`crate::timestamp::text`]. */
+export type AuditEntry = {
+	/**  Row id (newer rows have larger ids). */
+	id: number,
+	/**  When (the database's clock). */
+	at: string,
+	/**  Who (`desktop:alice`, `cli:bob`, `api:billing`). */
+	actor: string,
+	/**  `<kind>.<verb>`. */
+	action: string,
+	/**  On what kind of thing. */
+	targetKind: TargetKind,
+	/**  Which one. */
+	target: string,
+	/**  Why, if said. */
+	reason: string | null,
+	/**  What it found and did. */
+	detail: unknown,
+};
+
+/**  Which audit rows to list; absent fields do not filter. */
+export type AuditQuery = {
+	/**  `slot`, `bot`, `platform` or `settings`. */
+	targetKind?: string | null,
+	/**  A slot name, a bot id, a platform. */
+	target?: string | null,
+	/**  `desktop:alice`, `cli:bob`, `api:billing`, ... */
+	actor?: string | null,
+	/**  Only rows at or after this RFC 3339 time. */
+	since?: string | null,
+	/**  At most this many (1 to 1000; default 1000). */
+	limit?: number | null,
+};
+
 /**  A bot's lifecycle; `Done` and `Fatal` are final. */
 export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | 
 /**
@@ -183,6 +249,10 @@ export type BotView = {
 	updatedAt: string,
 	/**  When it ended. */
 	endedAt: string | null,
+	/**  The platform an operator pinned it to (a re-route), if any: it is routed there only. */
+	pinnedPlatform: PlatformKind | null,
+	/**  The failed bot this one deploys again (a redeploy), if any. */
+	redeployOf: number | null,
 };
 
 /**  One column of a table, as the query role sees it. */
@@ -305,6 +375,8 @@ export type Decision =
 "failed" | 
 /**  Disabled by an administrator. */
 "disabled" | 
+/**  Drained by an operator: takes no new bots. */
+"drained" | 
 /**  Failing its health checks. */
 "unhealthy" | 
 /**  No limit configured, so skipped (reference 004). */
@@ -477,6 +549,19 @@ export type DeployRequest = {
 	queueTimeoutMs: number | null,
 };
 
+/**
+ *  A platform's drain: when, by whom, why. Times serialize as
+ *  [`crate::timestamp::text`].
+ */
+export type Drained = {
+	/**  When it was drained. */
+	at: string,
+	/**  Who drained it ([`Actor::record`]). */
+	by: string,
+	/**  Why, if said. */
+	reason: string | null,
+};
+
 /**  What the embedded database does when the app exits. */
 export type EmbeddedDatabase = 
 /**  `DATABASE_URL` is used: not the app's to stop. */
@@ -545,6 +630,16 @@ export type ErrorCode =
 "method_not_allowed" | 
 /**  An idempotency key was reused with a different request. */
 "idempotency_key_reused" | 
+/**
+ *  The slot holds a bot (deploying or busy): the action needs `force`,
+ *  which ends that bot `FATAL`.
+ */
+"slot_busy" | 
+/**
+ *  The action does not apply to the target's current state (a slot
+ *  already draining, a bot no longer queued, a platform not drained).
+ */
+"not_applicable" | 
 /**  Something that should not happen; a bug. */
 "internal";
 
@@ -640,6 +735,19 @@ export type Impact = {
 /**  The video-conference product a bot joins; every pool serves exactly one. */
 export type MeetingPlatform = "google-meet" | "microsoft-teams" | "zoom";
 
+/**  What a drain or undrain did. */
+export type PlatformDrain = {
+	/**  The platform. */
+	platform: PlatformKind,
+	/**
+	 *  The drain now in force (after `drain`), or the one lifted (after
+	 *  `undrain`).
+	 */
+	drain: Drained,
+	/**  Bots running there now (they finish; a drain stops none). */
+	running: number,
+};
+
 /**  An administrator's edit of one platform; absent fields stay as they are. */
 export type PlatformEdit = {
 	/**  New enabled flag. */
@@ -671,6 +779,8 @@ export type PlatformOverview = {
 	health: Health,
 	/**  Its slots by status. */
 	slots: StatusCounts,
+	/**  Drained by an operator (no new bots there), if it is. */
+	drain: Drained | null,
 };
 
 /**  Whether one of a definition's deployment platforms can be reached now. */
@@ -765,6 +875,18 @@ export type PoolStats = {
 	maxSize: number,
 };
 
+/**  A queued bot's priority, changed. */
+export type PriorityChange = {
+	/**  The bot. */
+	botId: number,
+	/**  Its priority before. */
+	from: number,
+	/**  Its priority now (lower first). */
+	to: number,
+	/**  Its 1-based queue position now. */
+	position: number | null,
+};
+
 /**
  *  A queue entry as the CLI and UI show it. Times serialize as
  *  [`crate::timestamp::text`].
@@ -828,6 +950,16 @@ export type Range = {
 	max: number,
 };
 
+/**  A failed bot deployed again: a new bot. */
+export type Redeploy = {
+	/**  The bot that failed (unchanged). */
+	fromBotId: number,
+	/**  The new bot (its `redeployOf` names the old one). */
+	botId: number,
+	/**  The new bot's status right after routing. */
+	status: BotStatus,
+};
+
 /**  Why a pool's last automatic account refresh failed. */
 export type RefreshError = {
 	/**  When. */
@@ -836,6 +968,16 @@ export type RefreshError = {
 	code: ErrorCode,
 	/**  The error's message. */
 	message: string,
+};
+
+/**  A queued bot's platform pin, changed. */
+export type Reroute = {
+	/**  The bot. */
+	botId: number,
+	/**  Its pin before. */
+	from: PlatformKind | null,
+	/**  Its pin now (`None`: every platform of its pool, in order). */
+	to: PlatformKind | null,
 };
 
 /**  Where a saved definition went. */
@@ -908,6 +1050,29 @@ export type SettingsRules = {
 	globalQueueTimeoutMs: Range,
 };
 
+/**  An action on slots by name ([`crate::commands::actions::slot_action`]). */
+export type SlotAction = 
+/**  Stop the workload, back to idle. */
+"restart" | 
+/**  Take no new bot; deleted once idle. */
+"drain" | 
+/**  Take bots again. */
+"undrain" | 
+/**  Delete the slot and its platform resource. */
+"delete" | 
+/**  Retry the recovery of a slot in `error` now. */
+"recover";
+
+/**  What an action did to one slot. */
+export type SlotDone = {
+	/**  Its status now; `None` once it is deleted. */
+	status: SlotStatus | null,
+	/**  Whether it is draining now. */
+	draining: boolean,
+	/**  The bot a forced action ended (`FATAL` with the reason). */
+	endedBot: number | null,
+};
+
 /**  Which slots to list; empty/absent fields do not filter. */
 export type SlotFilter = {
 	/**  Only these statuses (`idle`, `deploying`, `busy`, `error`); empty: all. */
@@ -916,6 +1081,16 @@ export type SlotFilter = {
 	pool?: string | null,
 	/**  Only this deployment platform (`k8s`, `aws`, `coolify`, `local`). */
 	platform?: string | null,
+};
+
+/**  What became of one slot of an action. */
+export type SlotOutcome = {
+	/**  The slot's name, as given. */
+	slot: string,
+	/**  What the action did, when it was taken. */
+	done: SlotDone | null,
+	/**  Why it was refused or failed (nothing was written for this slot). */
+	error: ErrorReport | null,
 };
 
 /**  A slot's state: `idle` → `deploying` → `busy` → `idle`, and `error` from anywhere. */
@@ -958,6 +1133,11 @@ export type SlotView = {
 	statusChangedAt: string,
 	/**  Creation time. */
 	createdAt: string,
+	/**
+	 *  Drained by an operator: takes no new bot, deleted once idle.
+	 *  (Queries that do not select it read `false`.)
+	 */
+	draining: boolean,
 };
 
 /**  Slot counts of one deployment platform, by status. */
@@ -974,6 +1154,17 @@ export type StatusCounts = {
 	total: number,
 };
 
+/**  What an action acted on. */
+export type TargetKind = 
+/**  A slot, by name. */
+"slot" | 
+/**  A bot, by id. */
+"bot" | 
+/**  A deployment platform, by name. */
+"platform" | 
+/**  The settings. */
+"settings";
+
 /**  What changed. */
 export type Topic = 
 /**  Slots were created, acquired, released, failed or deleted. */
@@ -988,8 +1179,10 @@ export type Topic =
 "pools" | 
 /**  Leadership or peers changed. */
 "peers" | 
-/**  A platform's health changed. */
-"platforms";
+/**  A platform's health changed, or it was drained or undrained. */
+"platforms" | 
+/**  An operator action was recorded in the audit log. */
+"audit";
 
 /**
  *  One line of a bot's decision trace. Stored as JSON in the bot's row, so

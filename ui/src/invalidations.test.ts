@@ -1,6 +1,7 @@
 import { QueryClient } from "@tanstack/react-query";
 import type { Topic } from "./bindings";
 import { applyChangeEvent } from "./api/invalidation";
+import { auditKeys } from "./audit/queries";
 import { createLiveStore } from "./api/live";
 import { dashboardKeys } from "./dashboard/queries";
 import { infrastructureKeys } from "./infrastructure/queries";
@@ -22,6 +23,7 @@ const KEYS = [
   infrastructureKeys.bot(7),
   poolsKeys.definitions,
   poolsKeys.definition("alpha"),
+  auditKeys.list({ targetKind: "slot", target: null, actor: null, since: null, limit: 50 }),
 ];
 
 function setup() {
@@ -46,6 +48,7 @@ describe("change events invalidate only their topics' queries (every view's decl
     [["bots"], ['["bot",7]', '["platforms"]']],
     [["pools"], ['["pools","definition","alpha"]', '["pools","definitions"]', '["slots",{"pool":null}]', '["stats"]']],
     [["peers"], []],
+    [["audit"], ['["audit",{"targetKind":"slot","target":null,"actor":null,"since":null,"limit":50}]']],
     [["queue", "bots"], ['["bot",7]', '["platforms"]', '["queue","entries"]', '["queue","stats"]']],
   ])("%j", (topics, expected) => {
     const { client, store, invalidated } = setup();

@@ -1,6 +1,7 @@
 // Which query keys each change-feed topic makes stale: the union of every
 // view's own declaration (passed to <ApiProvider>).
 import { mergeInvalidations } from "./api/invalidation";
+import { auditInvalidations } from "./audit/queries";
 import { dashboardInvalidations } from "./dashboard/queries";
 import { infrastructureInvalidations } from "./infrastructure/queries";
 import { poolsInvalidations } from "./pools/queries";
@@ -11,4 +12,5 @@ export const LIVE_INVALIDATIONS = mergeInvalidations(
   infrastructureInvalidations,
   settingsInvalidations,
   poolsInvalidations,
+  auditInvalidations,
 );

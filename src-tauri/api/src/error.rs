@@ -23,9 +23,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         LeaseEnded => StatusCode::GONE,
         NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        StaleTransition | Conflict | PoolExhausted | QueueTimeout | PlatformRefused => {
-            StatusCode::CONFLICT
-        }
+        StaleTransition | Conflict | PoolExhausted | QueueTimeout | PlatformRefused | SlotBusy
+        | NotApplicable => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PlatformFailed => StatusCode::BAD_GATEWAY,

@@ -9,7 +9,11 @@ use berth_core::webhook::EventType;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
 
+mod operator;
 mod values;
+pub use operator::{
+    AuditArgs, PlatformActionArgs, PlatformsCommand, SettingsCommand, SettingsSetArgs, SlotsCommand,
+};
 use values::{
     bot_id, bot_status, dev_flag, event_type, failure_rate, meeting_platform, meeting_url, millis,
     platform_kind, priority, queue_timeout_ms, slot_status, token_scope,
@@ -47,7 +51,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Pools, queue, per-platform capacity and health, leader and peers
     Status,
-    /// List slots, optionally filtered
+    /// List slots, optionally filtered; or act on slots by name
     Slots(SlotsArgs),
     /// List queued requests with their estimated wait and time left
     Queue,
@@ -72,6 +76,16 @@ pub enum Command {
     /// Outgoing webhooks: subscriptions and their delivery log
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Drain a deployment platform (no new bots there) or undrain it
+    #[command(subcommand)]
+    Platforms(PlatformsCommand),
+    /// The platform settings: show them, or change them as the app's
+    /// Settings view does (same checks; values pinned by the environment
+    /// are refused)
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// The audit log of operator actions, newest first
+    Audit(AuditArgs),
 }
 
 /// `berth serve`.
@@ -221,7 +235,11 @@ impl Command {
 
 /// `berth slots`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SlotsArgs {
+    /// An action on slots by name (without one: list the slots)
+    #[command(subcommand)]
+    pub action: Option<SlotsCommand>,
     /// Only these statuses (idle, deploying, busy, error); comma-separated and/or repeated
     #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = slot_status)]
     pub status: Vec<SlotStatus>,
@@ -241,11 +259,51 @@ pub enum BotsCommand {
     /// Report a bot's status (DONE and FATAL end it and release its slot)
     Status(ReportArgs),
     /// Cancel a bot that has not ended: it ends FATAL ("cancelled by
-    /// cli:<user>"), leaves the queue and releases its slot
+    /// cli:<user>[: reason]"), leaves the queue and releases its slot
     Cancel {
         /// Bot id
         #[arg(value_parser = bot_id)]
         id: i64,
+        /// Why (kept in its error and the audit log)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Change a queued bot's priority (lower goes first); its place in the queue follows
+    Priority {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+        /// The new priority (0 or more)
+        #[arg(value_parser = priority, allow_negative_numbers = true)]
+        priority: i32,
+        /// Why (recorded in the audit log)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Pin a queued bot to one platform of its pool, or clear the pin (--clear)
+    Reroute {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+        /// k8s, aws, coolify or local
+        #[arg(value_parser = platform_kind, required_unless_present = "clear")]
+        platform: Option<PlatformKind>,
+        /// Clear the pin: every platform of its pool again
+        #[arg(long, conflicts_with = "platform")]
+        clear: bool,
+        /// Why (recorded in the audit log)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Deploy a failed (FATAL) bot again: a new bot with the same request,
+    /// linked to the old one
+    Redeploy {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+        /// Why (recorded in the audit log)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// One bot with its decision trace
     Show {

@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 
+pub mod action;
 mod trace;
 
 use trace::with_omitted;
@@ -53,6 +54,11 @@ pub struct BotView {
     #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub ended_at: Option<DateTime<Utc>>,
+    /// The platform an operator pinned it to (a re-route), if any: it is routed there only.
+    pub pinned_platform: Option<PlatformKind>,
+    /// The failed bot this one deploys again (a redeploy), if any.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub redeploy_of: Option<i64>,
 }
 
 type BotRow = (
@@ -71,6 +77,7 @@ type BotRow = (
     DateTime<Utc>,
     Option<DateTime<Utc>>,
     i32,
+    serde_json::Value,
 );
 
 /// One bot by id.
@@ -78,7 +85,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     let row: Option<BotRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
                 b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
-                b.decision_trace_omitted
+                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of)
          FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
     )
     .bind(id)
@@ -100,6 +107,9 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         created_at: row.11,
         updated_at: row.12,
         ended_at: row.13,
+        // One column for both: a row of 16 is the most sqlx decodes as a tuple.
+        pinned_platform: row.15[0].as_str().map(str::parse).transpose()?,
+        redeploy_of: row.15[1].as_i64(),
     })
 }
 

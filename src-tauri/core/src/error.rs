@@ -63,6 +63,12 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// An idempotency key was reused with a different request.
     IdempotencyKeyReused,
+    /// The slot holds a bot (deploying or busy): the action needs `force`,
+    /// which ends that bot `FATAL`.
+    SlotBusy,
+    /// The action does not apply to the target's current state (a slot
+    /// already draining, a bot no longer queued, a platform not drained).
+    NotApplicable,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -95,6 +101,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::SlotBusy => "slot_busy",
+            ErrorCode::NotApplicable => "not_applicable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -217,7 +225,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 25] = [
+        let all: [ErrorCode; 27] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -242,6 +250,8 @@ mod tests {
             UnsupportedMediaType,
             MethodNotAllowed,
             IdempotencyKeyReused,
+            SlotBusy,
+            NotApplicable,
             Internal,
         ];
         for code in all {

@@ -41,8 +41,10 @@ pub enum Topic {
     Pools,
     /// Leadership or peers changed.
     Peers,
-    /// A platform's health changed.
+    /// A platform's health changed, or it was drained or undrained.
     Platforms,
+    /// An operator action was recorded in the audit log.
+    Audit,
 }
 
 /// An event of the feed.

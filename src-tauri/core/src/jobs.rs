@@ -115,7 +115,8 @@ pub async fn refresh_accounts(
 }
 
 /// Removes idle (and errored, unheld) slots a pool may no longer have: those
-/// numbered beyond its max size, and every slot of a retired pool; deletes
+/// numbered beyond its max size, every slot of a retired pool, and every
+/// slot an operator drained ([`crate::slot::drain`]); deletes
 /// their platform resources first (a slot whose resource cannot be deleted
 /// stays, for the next pass). Busy and deploying slots are left to finish. Returns the
 /// slots removed. (A retired pool's row stays, hidden, for its bots' history.)
@@ -124,10 +125,10 @@ pub async fn trim(router: &Router) -> Result<usize> {
     let doomed: Vec<SlotView> = sqlx::query_as(
         "SELECT s.id, s.uuid, s.slot_name, s.pool, s.meeting_platform, s.deployment_platform, s.status,
                 s.assigned_bot_id, s.epoch, s.platform_ref, s.description, s.last_used_at, s.error_message,
-                s.recovery_attempts, s.status_changed_at, s.created_at
+                s.recovery_attempts, s.status_changed_at, s.created_at, s.draining
          FROM pool_slots s JOIN pools p ON p.name = s.pool
          WHERE s.status IN ('idle', 'error') AND s.assigned_bot_id IS NULL
-           AND (p.retired OR s.slot_number > p.max_size)
+           AND (p.retired OR s.slot_number > p.max_size OR s.draining)
          ORDER BY s.pool, s.slot_number",
     )
     .fetch_all(db)
@@ -149,10 +150,10 @@ pub async fn trim(router: &Router) -> Result<usize> {
             }
         }
         let mut conn = db.acquire().await?;
-        let why = if s.status == "error" {
-            "trimmed: its pool was retired or shrank (was in error)"
-        } else {
-            "trimmed: its pool was retired or shrank"
+        let why = match (s.status == "error", s.draining) {
+            (_, true) => "drained: deleted once idle",
+            (true, false) => "trimmed: its pool was retired or shrank (was in error)",
+            (false, false) => "trimmed: its pool was retired or shrank",
         };
         if slot::delete(&mut conn, s.id, s.epoch, why).await? {
             removed += 1;

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod actor;
 pub mod alert;
+pub mod audit;
 mod background;
 pub mod bot;
 pub mod bot_lease;

@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use crate::actor::Actor;
+use crate::audit;
 use crate::bot::{self, BotView};
 use crate::error::{Error, ErrorCode, Result};
 use crate::idempotency::{self, IdempotencyKey};
@@ -266,6 +267,18 @@ pub async fn report(
     let held = slot::of_bot(db, bot_id).await?;
     router.report(bot_id, status, reason).await?;
     tracing::info!(actor = %actor, bot = bot_id, %status, "bot status reported");
+    reported(router, bot_id, before, held).await
+}
+
+/// The report of a bot's change: it as it is now, and the slot `held`
+/// before, when it ended.
+async fn reported(
+    router: &Router,
+    bot_id: i64,
+    before: BotStatus,
+    held: Option<slot::SlotView>,
+) -> Result<Report> {
+    let db = router.db();
     let bot = bot::get(db, bot_id).await?;
     let released = match held {
         Some(s) if bot.status.is_final() => Some(Released {
@@ -282,11 +295,39 @@ pub async fn report(
 }
 
 /// Cancels a bot that has not ended: it ends `FATAL` with the error
-/// `cancelled by <actor>` (so a held account counts a failure, as for any
-/// `FATAL`), its queue entry goes and its workload is stopped and slot
-/// released. Cancelling a bot that already ended is `stale_transition`;
-/// an unknown bot `not_found`.
-pub async fn cancel(router: &Router, actor: &Actor, bot_id: i64) -> Result<Report> {
-    let reason = format!("cancelled by {}", actor.record());
-    report(router, actor, bot_id, BotStatus::Fatal, Some(&reason)).await
+/// `cancelled by <actor>` (then `: <reason>` when given), so a held account
+/// counts a failure as for any `FATAL`; its queue entry goes and the
+/// `bot.cancel` audit row is written in that same transaction; then its
+/// workload is stopped and its slot released. Cancelling a bot that
+/// already ended is `stale_transition`, an unknown bot `not_found`, a bad
+/// reason `invalid_input` — each with nothing written. Publishes `bots`,
+/// `queue`, `slots` and `audit`.
+pub async fn cancel(
+    router: &Router,
+    actor: &Actor,
+    bot_id: i64,
+    reason: Option<&str>,
+) -> Result<Report> {
+    let reason = audit::reason(reason)?;
+    let db = router.db();
+    let before = bot::get(db, bot_id).await?.status;
+    if before.is_final() {
+        return Err(Error::new(
+            ErrorCode::StaleTransition,
+            format!("bot #{bot_id} already ended ({before})"),
+        ));
+    }
+    let held = slot::of_bot(db, bot_id).await?;
+    let error = bot::action::ended_by("cancelled", actor, reason.as_deref());
+    let record = audit::Record::new(
+        actor,
+        "bot.cancel",
+        audit::TargetKind::Bot,
+        bot_id.to_string(),
+        reason,
+    )
+    .detail(serde_json::json!({ "from": before, "slot": held.as_ref().map(|s| &s.slot_name) }));
+    bot::action::end(router, bot_id, &error, &record).await?;
+    tracing::info!(actor = %actor, bot = bot_id, "bot cancelled");
+    reported(router, bot_id, before, held).await
 }

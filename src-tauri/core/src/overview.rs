@@ -72,6 +72,8 @@ pub struct PlatformOverview {
     pub health: Health,
     /// Its slots by status.
     pub slots: StatusCounts,
+    /// Drained by an operator (no new bots there), if it is.
+    pub drain: Option<platform::drain::Drained>,
 }
 
 /// Every platform in priority order, with the global queue timeout. Times
@@ -115,6 +117,8 @@ pub async fn platforms(
             .or_default()
             .add(c.status, c.count);
     }
+    let mut drains: HashMap<PlatformKind, platform::drain::Drained> =
+        platform::drain::drains(db).await?.into_iter().collect();
     let mut out = Vec::with_capacity(s.platforms.len());
     for p in s.platforms {
         let health = match (
@@ -129,6 +133,7 @@ pub async fn platforms(
             used: used.get(p.platform.as_str()).copied().unwrap_or(0),
             health,
             slots: slots.get(&p.platform).copied().unwrap_or_default(),
+            drain: drains.remove(&p.platform),
             settings: p,
         });
     }

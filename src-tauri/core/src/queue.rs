@@ -150,7 +150,8 @@ pub async fn waiting(db: &PgPool) -> Result<Vec<Waiting>> {
     Ok(sqlx::query_as(
         "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
                     COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
-                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until
+                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
+                    b.pinned_platform
              FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
              WHERE b.status = 'QUEUED'
              ORDER BY q.priority, q.queued_at, q.id",

@@ -18,6 +18,8 @@ use crate::meeting::SlotStatus;
 use crate::platform::SlotRef;
 
 mod acquire;
+pub mod action;
+pub mod drain;
 mod resource;
 mod view;
 
@@ -28,8 +30,8 @@ pub use resource::{
     adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,
 };
 pub use view::{
-    counts_per_platform, counts_per_pool_and_platform, get, list, of_bot, PlatformStatusCount,
-    PoolPlatformStatusCount, SlotFilter, SlotView,
+    by_name, counts_per_platform, counts_per_pool_and_platform, get, list, of_bot,
+    PlatformStatusCount, PoolPlatformStatusCount, SlotFilter, SlotView,
 };
 
 /// A held slot: what an acquisition or creation hands back.
@@ -123,6 +125,10 @@ pub struct Released {
     pub pool: String,
     /// The bot the slot held, if any.
     pub bot_id: Option<i64>,
+    /// Whether the slot is draining (an operator's drain: delete it now it
+    /// is idle, see [`drain`]). Read by the transitions to `idle` only.
+    #[sqlx(default)]
+    pub draining: bool,
 }
 
 /// Releases a held slot (`deploying`/`busy` → `idle`): bot cleared,
@@ -165,12 +171,12 @@ async fn transition_to_idle(
                     ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
-            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
+            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id, s.draining
          ), hist AS (
             INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
             SELECT id, slot_name, epoch, from_status, 'idle', assigned_bot_id, $4 FROM upd
          )
-         SELECT id AS slot_id, pool, assigned_bot_id AS bot_id FROM upd",
+         SELECT id AS slot_id, pool, assigned_bot_id AS bot_id, draining FROM upd",
     )
     .bind(slot_id)
     .bind(epoch)
@@ -244,7 +250,7 @@ pub async fn mark_error(
 /// Counts a failed recovery attempt; returns the new count (`None` if the
 /// slot moved on).
 pub async fn count_recovery_attempt(
-    db: &PgPool,
+    db: &mut PgConnection,
     slot_id: i64,
     epoch: i64,
     message: &str,

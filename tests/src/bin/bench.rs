@@ -47,7 +47,7 @@ const TARGET_FEED_COST: f64 = 0.05;
 // The lock clause goes between head and tail, as in the core.
 const RAW_ACQUIRE_HEAD: &str = "WITH cand AS (
     SELECT id FROM pool_slots
-    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle'
+    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining
     ORDER BY last_used_at ASC NULLS FIRST, id
     LIMIT 1 ";
 const RAW_ACQUIRE_TAIL: &str = "), upd AS (
@@ -71,16 +71,16 @@ const RAW_RELEASE: &str = "WITH old AS (
                     ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
-            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
+            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id, s.draining
          ), hist AS (
             INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
             SELECT id, slot_name, epoch, from_status, 'idle', assigned_bot_id, $4 FROM upd
          )
-         SELECT id AS slot_id, pool, assigned_bot_id AS bot_id FROM upd";
+         SELECT id AS slot_id, pool, assigned_bot_id AS bot_id, draining FROM upd";
 const RELEASE_FROM: &[&str] = &["deploying", "busy"];
 
 type RawLease = (i64, Uuid, String, String, i64, Option<String>);
-type RawReleased = (i64, String, Option<i64>);
+type RawReleased = (i64, String, Option<i64>, bool);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lock {
@@ -701,7 +701,7 @@ impl Worker {
                         .bind(berth_core::description::IDLE_LAST_USED)
                         .fetch_optional(&mut *conn)
                         .await
-                        .map(|r| r.map(|(id, _, _)| id))
+                        .map(|r| r.map(|(id, _, _, _)| id))
                         .map_err(|e| (sqlx_deadlock(&e), format!("raw release: {e}"))),
                     Mode::CoreFeedOff | Mode::CoreFeedOn => {
                         slot::release(&mut conn, slot_id, epoch, REASON)

@@ -72,6 +72,7 @@ describe("DashboardPage", () => {
           settings: { platform: "k8s", label: "K8s", position: 0, enabled: true, botLimit: 30, queueTimeoutMs: 60_000, pinned: {} },
           used: 30,
           health: "healthy",
+          drain: null,
           slots: { idle: 2, deploying: 2, busy: 2, error: 2, total: 8 },
         },
       ],

@@ -7,6 +7,7 @@ function platform(p: PlatformKind, label: string, used: number, botLimit: number
     settings: { platform: p, label, position: 0, enabled, botLimit, queueTimeoutMs: 60_000, pinned: {} },
     used,
     health: "healthy",
+    drain: null,
     slots: { idle: 0, deploying: 0, busy: 0, error: 0, total: 0 },
   };
 }

@@ -10,6 +10,7 @@ import { dispatch, fail, type MockBackend } from "./mockBackend";
 // The `definition_schema` command's text (what `berth pools schema` prints), written by
 // `cargo test -p berth-desktop --lib export_bindings`.
 import definitionSchema from "./definition-schema.json?raw";
+import { mockActions } from "./mockActions";
 import * as defs from "./mockDefinitions";
 import { mockHistory } from "./mockHistory";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
@@ -24,6 +25,8 @@ function announcing<T>(topics: Topic[], out: T): T {
   void emitChange(topics);
   return out;
 }
+
+const actions = mockActions(world, (topics) => void emitChange(topics));
 
 const backend: MockBackend = {
   connectionStatus: () => ({
@@ -107,6 +110,7 @@ const backend: MockBackend = {
   repairDefinition: (file, text) => announcing(["pools"], defs.repair(file, text)),
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
   answerClose: () => null,
+  ...actions,
 };
 
 mockIPC(

@@ -79,6 +79,7 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
         recoveryAttempts: status === "error" ? 1 + Math.floor(r() * 3) : r() < 0.08 ? 1 : 0,
         statusChangedAt: iso(now - Math.floor(r() * 600_000)),
         createdAt: iso(created),
+        draining: false,
       });
     }
   }
@@ -154,6 +155,7 @@ export function overview(w: MockWorld): PlatformOverview[] {
         used: c("busy") + c("deploying"),
         health: w.health[p.platform] ?? "unknown",
         slots: { idle: c("idle"), deploying: c("deploying"), busy: c("busy"), error: c("error"), total: mine.length },
+        drain: null,
       };
     });
 }
@@ -173,6 +175,8 @@ export function botDetails(w: MockWorld, id: number, now: number): BotDetails {
     deploymentPlatform: null,
     slotName: null,
     error: null,
+    pinnedPlatform: null,
+    redeployOf: null,
     decisionTrace:
       q?.pool === "pool-zoom"
         ? [

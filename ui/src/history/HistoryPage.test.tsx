@@ -20,8 +20,8 @@ const platform = (platform: "k8s" | "aws", botLimit: number | null, position: nu
 const overview: PlatformsOverview = {
   now: iso(T0),
   platforms: [
-    { settings: platform("k8s", 20, 0), used: 3, health: "healthy", slots: { total: 5, idle: 2, deploying: 0, busy: 3, error: 0 } },
-    { settings: platform("aws", null, 1), used: 0, health: "healthy", slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 } },
+    { settings: platform("k8s", 20, 0), used: 3, health: "healthy", drain: null, slots: { total: 5, idle: 2, deploying: 0, busy: 3, error: 0 } },
+    { settings: platform("aws", null, 1), used: 0, health: "healthy", drain: null, slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 } },
   ],
   globalQueueTimeoutMs: 600_000,
   globalQueueTimeoutPinnedBy: null,

@@ -20,9 +20,9 @@ function overview(): PlatformsOverview {
   return {
     // Deliberately out of priority order: the page sorts by position.
     platforms: [
-      { settings: coolify, used: 0, health: "unknown", slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 } },
-      { settings: k8s, used: 30, health: "healthy", slots: { total: 33, idle: 2, deploying: 3, busy: 27, error: 1 } },
-      { settings: aws, used: 4, health: "down", slots: { total: 9, idle: 5, deploying: 0, busy: 4, error: 0 } },
+      { settings: coolify, used: 0, health: "unknown", slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 }, drain: null },
+      { settings: k8s, used: 30, health: "healthy", slots: { total: 33, idle: 2, deploying: 3, busy: 27, error: 1 }, drain: null },
+      { settings: aws, used: 4, health: "down", slots: { total: 9, idle: 5, deploying: 0, busy: 4, error: 0 }, drain: null },
     ],
     globalQueueTimeoutMs: 600_000,
     globalQueueTimeoutPinnedBy: "GLOBAL_QUEUE_TIMEOUT_MS",
@@ -42,6 +42,8 @@ function bot(id: number): BotDetails {
     deploymentPlatform: null,
     slotName: null,
     error: null,
+    pinnedPlatform: null,
+    redeployOf: null,
     decisionTrace: [
       { platform: "k8s", decision: "full", detail: "limit 30/30", at: iso(T0) },
       { platform: "aws", decision: "unhealthy", detail: "circuit open: 5 failures", at: iso(T0 + 1) },

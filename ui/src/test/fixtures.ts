@@ -26,6 +26,7 @@ export function makeSlots(n: number): Slot[] {
       recoveryAttempts: status === "error" ? 2 : 0,
       statusChangedAt: iso(T0),
       createdAt: iso(T0 - 86_400_000 + i),
+      draining: false,
     };
   });
 }

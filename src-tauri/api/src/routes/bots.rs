@@ -184,7 +184,7 @@ pub async fn cancel(
     State(state): State<ApiState>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Tracked>> {
-    lifecycle::cancel(state.router(), &caller.actor(), id).await?;
+    lifecycle::cancel(state.router(), &caller.actor(), id, None).await?;
     Ok(Json(tracked(&state, id).await?))
 }
 

@@ -29,7 +29,7 @@ pub(super) fn meeting_platform(s: &str) -> Result<MeetingPlatform, String> {
     core_enum(&s.trim().to_ascii_lowercase())
 }
 
-pub(super) fn platform_kind(s: &str) -> Result<PlatformKind, String> {
+pub(crate) fn platform_kind(s: &str) -> Result<PlatformKind, String> {
     core_enum(&s.trim().to_ascii_lowercase())
 }
 
@@ -39,6 +39,32 @@ pub(super) fn slot_status(s: &str) -> Result<SlotStatus, String> {
 
 pub(super) fn bot_status(s: &str) -> Result<BotStatus, String> {
     core_enum(&s.trim().to_ascii_uppercase().replace('-', "_"))
+}
+
+pub(crate) fn target_kind(s: &str) -> Result<berth_core::audit::TargetKind, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
+}
+
+/// A time: RFC 3339, or a duration ago (`90m`, `2h`, `1d`: a number and
+/// one of s, m, h, d).
+pub(crate) fn since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = s.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let bad = || format!("{s:?} is neither an RFC 3339 time nor a duration like 90m, 2h or 1d");
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let ago = chrono::Duration::try_seconds(n.saturating_mul(secs)).ok_or_else(bad)?;
+    Ok(chrono::Utc::now() - ago)
 }
 
 pub(super) fn token_scope(s: &str) -> Result<berth_core::token::Scope, String> {

@@ -1,6 +1,8 @@
-//! `berth bots ...`: create, report status, cancel, show, list.
+//! `berth bots ...`: create, report status, cancel, re-prioritise, re-route,
+//! redeploy, show, list.
 
 use berth_core::actor::Actor;
+use berth_core::meeting::PlatformKind;
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{bot, lifecycle, peers, queue, Error, ErrorCode, Result};
 use chrono::Utc;
@@ -104,12 +106,79 @@ pub async fn report(ctx: Ctx, args: ReportArgs) -> Result<()> {
 }
 
 /// `berth bots cancel`.
-pub async fn cancel(ctx: Ctx, id: i64) -> Result<()> {
+pub async fn cancel(ctx: Ctx, id: i64, reason: Option<String>) -> Result<()> {
     with_berth(ctx.dev, async |berth| {
-        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id).await?;
+        let r = lifecycle::cancel(berth.router(), &Actor::cli(), id, reason.as_deref()).await?;
         print_report(ctx, &r)
     })
     .await
+}
+
+/// `berth bots priority`.
+pub async fn priority(ctx: Ctx, id: i64, to: i32, reason: Option<String>) -> Result<()> {
+    let c = with_berth(ctx.dev, async |berth| {
+        bot::action::priority(berth.router(), &Actor::cli(), id, to, reason.as_deref()).await
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&c);
+    }
+    let place = c
+        .position
+        .map_or_else(String::new, |p| format!("; queue position {p}"));
+    output::emit(format!(
+        "bot #{}: priority {} -> {}{place}",
+        c.bot_id, c.from, c.to
+    ));
+    Ok(())
+}
+
+/// `berth bots reroute` (`platform` `None`: `--clear`).
+pub async fn reroute(
+    ctx: Ctx,
+    id: i64,
+    platform: Option<PlatformKind>,
+    reason: Option<String>,
+) -> Result<()> {
+    let r = with_berth(ctx.dev, async |berth| {
+        bot::action::reroute(
+            berth.router(),
+            &Actor::cli(),
+            id,
+            platform,
+            reason.as_deref(),
+        )
+        .await
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&r);
+    }
+    let pin =
+        |p: Option<PlatformKind>| p.map_or_else(|| "any platform".to_string(), |k| k.to_string());
+    output::emit(format!(
+        "bot #{}: pinned to {} (was {})",
+        r.bot_id,
+        pin(r.to),
+        pin(r.from)
+    ));
+    Ok(())
+}
+
+/// `berth bots redeploy`.
+pub async fn redeploy(ctx: Ctx, id: i64, reason: Option<String>) -> Result<()> {
+    let r = with_berth(ctx.dev, async |berth| {
+        bot::action::redeploy(berth.router(), &Actor::cli(), id, reason.as_deref()).await
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&r);
+    }
+    output::emit(format!(
+        "bot #{} deployed again as bot #{} ({})",
+        r.from_bot_id, r.bot_id, r.status
+    ));
+    Ok(())
 }
 
 /// What a report or cancel changed: the bot (`--json`), or its move, the

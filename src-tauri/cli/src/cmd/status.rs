@@ -26,6 +26,8 @@ struct PlatformStatus {
     queue_timeout_ms: i32,
     health: Health,
     pinned: BTreeMap<String, String>,
+    /// Drained by an operator (no new bots there).
+    drain: Option<berth_core::platform::drain::Drained>,
 }
 
 impl From<PlatformOverview> for PlatformStatus {
@@ -40,6 +42,7 @@ impl From<PlatformOverview> for PlatformStatus {
             queue_timeout_ms: s.queue_timeout_ms,
             health: p.health,
             pinned: s.pinned,
+            drain: p.drain,
         }
     }
 }
@@ -171,7 +174,11 @@ fn show_platforms(status: &Status, dev: bool) {
             (rank + 1).to_string(),
             p.platform.clone(),
             limit,
-            if p.enabled { "yes" } else { "no" }.to_string(),
+            match (&p.drain, p.enabled) {
+                (Some(d), _) => format!("drained by {}", d.by),
+                (None, true) => "yes".to_string(),
+                (None, false) => "no".to_string(),
+            },
             output::duration_ms(p.queue_timeout_ms.into()),
             health_text(p.health).to_string(),
             if pinned.is_empty() {

@@ -26,6 +26,8 @@ pub enum Decision {
     Failed,
     /// Disabled by an administrator.
     Disabled,
+    /// Drained by an operator: takes no new bots.
+    Drained,
     /// Failing its health checks.
     Unhealthy,
     /// No limit configured, so skipped (reference 004).

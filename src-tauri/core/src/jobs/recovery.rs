@@ -190,9 +190,10 @@ async fn recover_slot(
             }
         }
         Err(message) => {
-            let Some(attempts) =
-                slot::count_recovery_attempt(router.db(), s.id, s.epoch, &message).await?
-            else {
+            let mut conn = router.db().acquire().await?;
+            let counted = slot::count_recovery_attempt(&mut conn, s.id, s.epoch, &message).await?;
+            drop(conn);
+            let Some(attempts) = counted else {
                 return Ok(());
             };
             report.failed_attempts += 1;

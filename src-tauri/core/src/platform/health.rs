@@ -98,6 +98,8 @@ pub struct PlatformState {
     pub deploy_retry_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The last failed deploy's error.
     pub last_deploy_error: Option<String>,
+    /// Drained by an operator: no new bots there (running ones finish).
+    pub drained: Option<super::drain::Drained>,
 }
 
 /// Every platform's shared state; a check older than `max_age` reads as
@@ -116,16 +118,21 @@ pub async fn shared_state(
         i32,
         Option<chrono::DateTime<chrono::Utc>>,
         Option<String>,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT platform, health, checked_at, checked_by, detail, deploy_failures, deploy_retry_at,
-                last_deploy_error
+                last_deploy_error, drained_at, drained_by, drain_reason
          FROM platform_health",
     )
     .fetch_all(db)
     .await?;
     let mut out = HashMap::new();
-    for (platform, health, at, by, detail, failures, retry_at, last_error) in rows {
+    for row in rows {
+        let (platform, health, at, by, detail, failures, retry_at, last_error, d_at, d_by, d_why) =
+            row;
         let kind: PlatformKind = platform.parse()?;
         let checked = (!by.is_nil()).then_some((at, by));
         let fresh = checked.is_some() && now - at <= max_age;
@@ -142,6 +149,14 @@ pub async fn shared_state(
                 deploy_failures: failures,
                 deploy_retry_at: retry_at,
                 last_deploy_error: last_error,
+                drained: match (d_at, d_by) {
+                    (Some(at), Some(by)) => Some(super::drain::Drained {
+                        at,
+                        by,
+                        reason: d_why,
+                    }),
+                    _ => None,
+                },
             },
         );
     }

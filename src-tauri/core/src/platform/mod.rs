@@ -7,6 +7,7 @@
 mod backoff;
 pub mod call;
 pub mod coolify;
+pub mod drain;
 #[cfg(feature = "cloud")]
 pub mod ecs;
 mod health;

@@ -7,11 +7,13 @@ use super::{
     DeployOutcome, Launch, NewBot, Pass, Router, Waiting, MAX_DISPLAY_NAME_CHARS,
     MAX_METADATA_BYTES,
 };
+use crate::audit;
 use crate::bot;
 use crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS;
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::meeting::PlatformKind;
 use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self};
@@ -20,7 +22,7 @@ impl Router {
     /// Creates a bot and routes it: deployed, waiting on a full platform,
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
-        self.admit(req, None).await?.ok_or_else(|| {
+        self.admit(req, None, None).await?.ok_or_else(|| {
             Error::new(
                 ErrorCode::Internal,
                 "a request without a key was not admitted",
@@ -38,15 +40,42 @@ impl Router {
         key: &IdempotencyKey,
         fingerprint: &[u8],
     ) -> Result<Option<DeployOutcome>> {
-        self.admit(req, Some((key, fingerprint))).await
+        self.admit(req, Some((key, fingerprint)), None).await
     }
 
-    /// Checks, writes (claiming `key`, if any) and routes a request; `None`
-    /// when the key was taken.
+    /// [`Router::create_bot`] for a failed bot deployed again
+    /// ([`crate::bot::action::redeploy`]): the new bot names `old`
+    /// (`redeploy_of`), carries its platform pin, and `record` (given the
+    /// new bot's id in its detail) is written in the transaction that
+    /// inserts it.
+    pub(crate) async fn create_redeploy(
+        &self,
+        req: &NewBot,
+        old: i64,
+        pinned: Option<PlatformKind>,
+        record: &audit::Record,
+    ) -> Result<DeployOutcome> {
+        let link = Link {
+            old,
+            pinned,
+            record,
+        };
+        self.admit(req, None, Some(&link)).await?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::Internal,
+                "a request without a key was not admitted",
+            )
+        })
+    }
+
+    /// Checks, writes (claiming `key`, if any; linking it to the bot it
+    /// deploys again, if any) and routes a request; `None` when the key was
+    /// taken.
     async fn admit(
         &self,
         req: &NewBot,
         key: Option<(&IdempotencyKey, &[u8])>,
+        link: Option<&Link<'_>>,
     ) -> Result<Option<DeployOutcome>> {
         let Checked {
             url,
@@ -82,6 +111,9 @@ impl Router {
                 return Ok(None);
             }
         }
+        if let Some(link) = link {
+            link.write(&mut tx, bot_id).await?;
+        }
         let held_until = self.routing_hold(now);
         queue::enter(
             &mut tx,
@@ -106,6 +138,7 @@ impl Router {
             stage_platform: None,
             deadline,
             routing_until: Some(held_until),
+            pinned_platform: link.and_then(|l| l.pinned).map(|p| p.as_str().to_string()),
         };
         self.route(&waiting, &pool, &settings, None, true, &mut Pass::default(), Launch::Await)
             .await
@@ -213,6 +246,31 @@ fn check_details(req: &NewBot) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A new bot deploying a failed one again: the old bot, its pin, and the
+/// audit record of the action.
+pub(crate) struct Link<'a> {
+    old: i64,
+    pinned: Option<PlatformKind>,
+    record: &'a audit::Record,
+}
+
+impl Link<'_> {
+    /// Inside the admission's transaction: the new bot names the old one
+    /// and carries its pin; the audit row names the new bot.
+    async fn write(&self, tx: &mut sqlx::PgConnection, bot_id: i64) -> Result<()> {
+        sqlx::query("UPDATE bots SET redeploy_of = $2, pinned_platform = $3 WHERE id = $1")
+            .bind(bot_id)
+            .bind(self.old)
+            .bind(self.pinned.map(PlatformKind::as_str))
+            .execute(&mut *tx)
+            .await?;
+        let mut record = self.record.clone();
+        record.detail = serde_json::json!({ "newBotId": bot_id });
+        audit::record(tx, &record).await?;
+        Ok(())
+    }
 }
 
 /// A request that passed every check, normalised.

@@ -15,7 +15,7 @@ use crate::settings::{PlatformSettings, Settings};
 /// Why a platform cannot take a request now, as its decision-trace entry says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ineligible {
-    /// The trace decision (`Disabled`, `NoLimit`, `Unavailable`, `Unhealthy`).
+    /// The trace decision (`Disabled`, `Drained`, `NoLimit`, `Unavailable`, `Unhealthy`).
     pub decision: Decision,
     /// Why, in words.
     pub detail: String,
@@ -89,8 +89,9 @@ impl Router {
 
     /// The one eligibility check of the router (and of pre-warming): whether
     /// the platform `p` may take a deploy now, and at what limit. It must be
-    /// enabled, have a bot limit, have an adapter in this instance, and not
-    /// be skipped for its health ([`Router::skip_reason`]) — checked in that
+    /// enabled, not drained by an operator, have a bot limit, have an
+    /// adapter in this instance, and not be skipped for its health
+    /// ([`Router::skip_reason`]) — checked in that
     /// order, the first failing one saying why. Reads nothing: `states` is
     /// the shared state the caller read.
     pub fn eligibility(
@@ -102,6 +103,14 @@ impl Router {
         let no = |decision, detail: String| Err(Ineligible { decision, detail });
         if !p.enabled {
             return no(Decision::Disabled, p.disabled_reason());
+        }
+        if let Some(d) = states.get(&kind).and_then(|s| s.drained.as_ref()) {
+            let why = d
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            return no(Decision::Drained, format!("drained by {}{why}", d.by));
         }
         let Some(limit) = p.bot_limit else {
             return no(
@@ -122,18 +131,24 @@ impl Router {
     }
 
     /// The platforms a pool may use, in the global priority order (or the
-    /// pool's own), eligible or not.
-    pub(super) fn candidates<'a>(
+    /// pool's own), eligible or not; only `pinned` when an operator pinned
+    /// the request to one (see [`crate::bot::action::reroute`]).
+    pub(crate) fn candidates<'a>(
         &self,
         pool: &Pool,
         settings: &'a Settings,
+        pinned: Option<PlatformKind>,
     ) -> Vec<&'a PlatformSettings> {
-        match &pool.allowed_platforms {
+        let all: Vec<&PlatformSettings> = match &pool.allowed_platforms {
             Some(allowed) => allowed
                 .iter()
                 .filter_map(|k| settings.platform(*k))
                 .collect(),
             None => settings.platforms.iter().collect(),
+        };
+        match pinned {
+            Some(k) => all.into_iter().filter(|p| p.platform == k).collect(),
+            None => all,
         }
     }
 

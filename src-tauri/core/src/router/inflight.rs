@@ -27,6 +27,17 @@ pub struct Waiting {
     /// While the router that created it still owns it (a `Routing` entry):
     /// until when. Dispatchers leave it alone until then.
     pub routing_until: Option<DateTime<Utc>>,
+    /// The platform an operator pinned the request to, if any: it is
+    /// routed there only.
+    pub pinned_platform: Option<String>,
+}
+
+impl Waiting {
+    /// [`Waiting::pinned_platform`] parsed (a value naming no platform,
+    /// impossible under the column's check, reads as no pin).
+    pub fn pinned(&self) -> Option<crate::meeting::PlatformKind> {
+        self.pinned_platform.as_deref().and_then(|p| p.parse().ok())
+    }
 }
 
 /// Counts deploys running in their own tasks, so shutdown can wait for them.

@@ -106,7 +106,8 @@ impl Router {
     }
 
     /// Stops a held slot's workload and returns the slot to `idle` (or
-    /// `error` when the stop fails). A stale epoch changes nothing.
+    /// `error` when the stop fails); a draining slot back to `idle` is
+    /// deleted ([`slot::drain`]). A stale epoch changes nothing.
     pub async fn release_slot(&self, s: &slot::SlotView, reason: &str) -> Result<bool> {
         let kind: PlatformKind = s.deployment_platform;
         let r = crate::platform::SlotRef {
@@ -128,15 +129,20 @@ impl Router {
         // records, in the same words.
         let changed = match stopped {
             Ok(()) => {
-                let released = slot::release(&mut conn, s.id, s.epoch, reason)
-                    .await?
-                    .is_some();
+                let released = slot::release(&mut conn, s.id, s.epoch, reason).await?;
                 drop(conn);
-                if released {
-                    self.describe(kind, &r, &description::idle(s.last_used_at))
-                        .await;
+                match &released {
+                    // An operator drained it: deleted now it is idle.
+                    Some(done) if done.draining => {
+                        slot::drain::remove_drained(self, s.id).await?;
+                    }
+                    Some(_) => {
+                        self.describe(kind, &r, &description::idle(s.last_used_at))
+                            .await
+                    }
+                    None => {}
                 }
-                released
+                released.is_some()
             }
             Err(message) => {
                 let message = format!("stop failed: {message}");

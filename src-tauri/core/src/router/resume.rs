@@ -147,7 +147,7 @@ impl Router {
         pass: &mut Pass,
         launch: Launch,
     ) -> Result<DeployOutcome> {
-        for p in self.candidates(pool, settings) {
+        for p in self.candidates(pool, settings, w.pinned()) {
             let kind = p.platform;
             let Ok(limit) = self.eligibility(p, self.states(pass).await?) else {
                 continue;

@@ -107,7 +107,7 @@ impl Router {
         claimed: bool,
         pass: &mut Pass,
     ) -> Result<Walk> {
-        let list = self.candidates(pool, settings);
+        let list = self.candidates(pool, settings, w.pinned());
         let start = match after {
             Some(k) => list
                 .iter()

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rules::{BOT_LIMIT, GLOBAL_QUEUE_TIMEOUT_MS, QUEUE_TIMEOUT_MS};
 use super::{load, lock, record, Settings};
 use crate::actor::Actor;
+use crate::audit::{self, TargetKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::meeting::PlatformKind;
@@ -107,18 +108,33 @@ fn check_values(plan: &SettingsPlan) -> Result<()> {
 
 /// An administrator's save, the use case every face calls: the whole
 /// plan checked and applied in one transaction, each change recorded as
-/// made by `actor`; after the commit the [`Topic::Settings`] change is
-/// published on `feed` (so every open app reloads its settings), and the
-/// settings now in force are returned. Refused (`invalid_input`,
-/// `config_invalid`, `conflict` for a value pinned by the environment,
-/// `not_found`) before or while writing; either way the transaction is
-/// rolled back, nothing changes and nothing is published.
+/// made by `actor` (in the settings history, and as one `settings.save`
+/// row of the audit log); after the commit the [`Topic::Settings`] and
+/// [`Topic::Audit`] changes are published on `feed` (so every open app
+/// reloads its settings), and the settings now in force are returned.
+/// Refused (`invalid_input`, `config_invalid`, `conflict` for a value
+/// pinned by the environment, `not_found`) before or while writing; either
+/// way the transaction is rolled back, nothing changes and nothing is
+/// published.
 pub async fn save(
     db: &PgPool,
     feed: &Feed,
     plan: &SettingsPlan,
     actor: &Actor,
 ) -> Result<Settings> {
+    save_with_reason(db, feed, plan, actor, None).await
+}
+
+/// [`save`] with the operator's reason, kept in the audit row (a bad
+/// reason is `invalid_input`, before anything is written).
+pub async fn save_with_reason(
+    db: &PgPool,
+    feed: &Feed,
+    plan: &SettingsPlan,
+    actor: &Actor,
+    reason: Option<&str>,
+) -> Result<Settings> {
+    let reason = audit::reason(reason)?;
     check_values(plan)?;
     let mut tx = db.begin().await?;
     lock(&mut tx).await?;
@@ -134,9 +150,35 @@ pub async fn save(
     if let Some(ms) = plan.global_queue_timeout_ms {
         apply_global(&mut tx, ms, actor).await?;
     }
+    let record = audit::Record::new(
+        actor,
+        "settings.save",
+        TargetKind::Settings,
+        "settings",
+        reason,
+    )
+    .detail(plan_json(plan));
+    audit::record(&mut tx, &record).await?;
     tx.commit().await?;
-    feed.publish(&[Topic::Settings]);
+    feed.publish(&[Topic::Settings, Topic::Audit]);
     load(db).await
+}
+
+/// A plan as its audit row keeps it.
+fn plan_json(plan: &SettingsPlan) -> Value {
+    let edits: serde_json::Map<String, Value> = plan
+        .edits
+        .iter()
+        .map(|(kind, e)| {
+            let edit = json!({ "enabled": e.enabled, "botLimit": e.bot_limit, "queueTimeoutMs": e.queue_timeout_ms });
+            (kind.as_str().to_string(), edit)
+        })
+        .collect();
+    json!({
+        "order": plan.order.as_ref().map(|o| o.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        "edits": edits,
+        "globalQueueTimeoutMs": plan.global_queue_timeout_ms,
+    })
 }
 
 /// Applies an administrator's edit of one platform ([`save`] with only it).

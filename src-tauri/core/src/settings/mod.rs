@@ -17,7 +17,8 @@ pub mod env;
 pub mod rules;
 
 pub use edit::{
-    edit_platform, save, set_global_queue_timeout, set_priority, PlatformEdit, SettingsPlan,
+    edit_platform, save, save_with_reason, set_global_queue_timeout, set_priority, PlatformEdit,
+    SettingsPlan,
 };
 pub use env::apply_env;
 

@@ -39,7 +39,7 @@ fn lock_clause() -> &'static str {
 
 const ACQUIRE_HEAD: &str = "WITH cand AS (
     SELECT id FROM pool_slots
-    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle'
+    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining
     ORDER BY last_used_at ASC NULLS FIRST, id
     LIMIT 1 ";
 const ACQUIRE_TAIL: &str = "), upd AS (
@@ -55,7 +55,8 @@ const ACQUIRE_TAIL: &str = "), upd AS (
 SELECT id AS slot_id, uuid, slot_name, pool, epoch, platform_ref FROM upd";
 
 /// Takes the least recently used idle slot (never-used first) of `pool` on
-/// `platform` for `bot_id`: `idle` → `deploying`, epoch bumped.
+/// `platform` for `bot_id`: `idle` → `deploying`, epoch bumped. A draining
+/// slot is never taken (the partial index leaves it out too).
 ///
 /// `SKIP LOCKED` can pass over every idle row while others hold them; this
 /// never answers "none" while an idle slot of the pool exists on the
@@ -81,7 +82,7 @@ pub async fn acquire(
             return Ok(lease);
         }
         let idle_exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pool_slots WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle')",
+            "SELECT EXISTS (SELECT 1 FROM pool_slots WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining)",
         )
         .bind(pool)
         .bind(platform.as_str())

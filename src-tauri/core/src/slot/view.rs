@@ -58,6 +58,10 @@ pub struct SlotView {
     #[serde(serialize_with = "crate::timestamp::serialize")]
     #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: DateTime<Utc>,
+    /// Drained by an operator: takes no new bot, deleted once idle.
+    /// (Queries that do not select it read `false`.)
+    #[sqlx(default)]
+    pub draining: bool,
 }
 
 /// Filter for [`list`].
@@ -76,7 +80,8 @@ pub async fn list(db: &PgPool, filter: &SlotFilter) -> Result<Vec<SlotView>> {
     let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
     let rows = sqlx::query_as(
         "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
+                draining
          FROM pool_slots
          WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
            AND ($2::text IS NULL OR pool = $2)
@@ -95,7 +100,8 @@ pub async fn list(db: &PgPool, filter: &SlotFilter) -> Result<Vec<SlotView>> {
 pub async fn get(db: &PgPool, slot_id: i64) -> Result<SlotView> {
     sqlx::query_as(
         "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
+                draining
          FROM pool_slots WHERE id = $1",
     )
     .bind(slot_id)
@@ -104,11 +110,26 @@ pub async fn get(db: &PgPool, slot_id: i64) -> Result<SlotView> {
     .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot #{slot_id}")))
 }
 
+/// One slot by name (`not_found` when there is none).
+pub async fn by_name(db: &PgPool, name: &str) -> Result<SlotView> {
+    sqlx::query_as(
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
+                draining
+         FROM pool_slots WHERE slot_name = $1",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot named {name:?}")))
+}
+
 /// The slot a bot holds, if any.
 pub async fn of_bot(db: &PgPool, bot_id: i64) -> Result<Option<SlotView>> {
     Ok(sqlx::query_as(
         "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
+                draining
          FROM pool_slots WHERE assigned_bot_id = $1",
     )
     .bind(bot_id)
