@@ -1,5 +1,5 @@
 import { historyFixture } from "../test/fixtures";
-import { formatBucket, formatCount, formatTick, isEmptyHistory, peakOf, sumSeries, totalOf } from "./series";
+import { formatBucket, formatCount, formatSeconds, formatTick, isEmptyHistory, peakOf, sumSeries, totalOf } from "./series";
 
 describe("reading a history", () => {
   it("finds the peak past gaps, and none in an all-gap series", () => {
@@ -34,5 +34,12 @@ describe("reading a history", () => {
     const onlyFailure = historyFixture("hour", true);
     onlyFailure.deployFailures[3] = 1;
     expect(isEmptyHistory(onlyFailure)).toBe(false);
+  });
+
+  it("formats waits under 10 s with a decimal, longer ones as durations", () => {
+    expect(formatSeconds(0)).toBe("0s");
+    expect(formatSeconds(0.25)).toBe("0.25s");
+    expect(formatSeconds(2.46)).toBe("2.5s");
+    expect(formatSeconds(75)).toBe("1m 15s");
   });
 });

@@ -41,6 +41,8 @@ export function formatCount(v: number): string {
 
 /** Seconds as the waits print them (`45s`, `1m 08s`). */
 export function formatSeconds(v: number): string {
+  // Waits under 10 s keep a decimal (a deploy that waited 0.4 s is not "0s").
+  if (v > 0 && v < 10) return `${Number(v.toFixed(v < 1 ? 2 : 1))}s`;
   return formatDuration(v * 1000);
 }
 
