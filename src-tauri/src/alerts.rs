@@ -123,6 +123,38 @@ impl AlertKinds {
     }
 }
 
+/// How many notices the shell keeps for a window that opens (or reloads)
+/// after they were sent.
+pub const KEPT: usize = 100;
+
+/// The latest notices sent to the window, oldest first, at most [`KEPT`]
+/// (managed state): a window that starts listening after a batch was sent
+/// (the first check runs as soon as the core starts) reads them with
+/// `recent_alerts`.
+#[derive(Debug, Default)]
+pub struct AlertLog(Mutex<std::collections::VecDeque<Notice>>);
+
+impl AlertLog {
+    /// Keeps `notices`, dropping the oldest beyond [`KEPT`].
+    pub fn push(&self, notices: &[Notice]) {
+        let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        log.extend(notices.iter().cloned());
+        while log.len() > KEPT {
+            log.pop_front();
+        }
+    }
+
+    /// The notices kept, oldest first.
+    pub fn recent(&self) -> Vec<Notice> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
 /// The watcher's logic: one [`Watch`], the kinds left on and a notifier.
 pub struct Watcher {
     watch: Watch,
@@ -188,11 +220,12 @@ impl Throttle {
 
 /// Runs `watcher` until the feed closes (the core stopping): a check on
 /// change events (throttled) and every [`TICK`]; every non-empty batch goes
-/// to the window as [`AlertsRaised`]. Holds the database pool, not the
+/// to the window as [`AlertsRaised`] and into `log`. Holds the database pool, not the
 /// core, so the core's shutdown does not wait for it.
 pub async fn run(
     app: AppHandle,
     mut watcher: Watcher,
+    log: Arc<AlertLog>,
     db: PgPool,
     clock: Arc<dyn Clock>,
     mut rx: broadcast::Receiver<feed::ChangeEvent>,
@@ -223,6 +256,7 @@ pub async fn run(
         match watcher.check(&db, now).await {
             Ok(notices) if notices.is_empty() => {}
             Ok(notices) => {
+                log.push(&notices);
                 let event = AlertsRaised { notices };
                 if let Err(e) = event.emit(&app) {
                     tracing::warn!(error = %e, "alerts not delivered to the window");
@@ -246,6 +280,14 @@ pub fn set_alert_kinds(
     Ok(())
 }
 
+/// The latest alerts sent to the window (at most [`KEPT`], oldest first),
+/// of the kinds that were on when they were sent.
+#[tauri::command]
+#[specta::specta]
+pub fn recent_alerts(log: State<'_, Arc<AlertLog>>) -> CommandResult<Vec<Notice>> {
+    Ok(log.recent())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +304,26 @@ mod tests {
         assert_eq!(t.when(at(500)), at(2000), "too soon: after the gap");
         assert_eq!(t.when(at(2000)), at(2000));
         assert_eq!(t.when(at(9000)), at(9000));
+    }
+
+    #[test]
+    fn the_log_keeps_the_latest_notices() {
+        let log = AlertLog::default();
+        let notice = |n: usize| Notice {
+            kind: AlertKind::BotsExpired,
+            key: String::new(),
+            raised: true,
+            title: format!("{n}"),
+            body: String::new(),
+            at: at(0),
+        };
+        let all: Vec<Notice> = (0..KEPT + 3).map(notice).collect();
+        log.push(&all[..2]);
+        log.push(&all[2..]);
+        let kept = log.recent();
+        assert_eq!(kept.len(), KEPT);
+        assert_eq!(kept[0].title, "3");
+        assert_eq!(kept[KEPT - 1].title, format!("{}", KEPT + 2));
     }
 
     #[test]

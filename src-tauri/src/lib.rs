@@ -70,6 +70,7 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::actions::audit_log,
             closing::answer_close,
             alerts::set_alert_kinds,
+            alerts::recent_alerts,
         ])
         .events(collect_events![
             ChangeEvent,
@@ -163,6 +164,7 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
                 tauri::async_runtime::spawn(alerts::run(
                     app.clone(),
                     watcher,
+                    app.state::<Arc<alerts::AlertLog>>().inner().clone(),
                     berth.db().clone(),
                     clock.clone(),
                     berth.router().feed().subscribe(),
@@ -302,6 +304,7 @@ pub fn run() {
         .manage(Core::default())
         .manage(closing::Closing::default())
         .manage(Arc::new(alerts::AlertKinds::default()))
+        .manage(Arc::new(alerts::AlertLog::default()))
         // Native notifications, sent from Rust (alerts): the web view gets
         // no notification permission.
         .plugin(tauri_plugin_notification::init())
@@ -373,6 +376,7 @@ mod tests {
             "changeEvent",
             "alertsRaised",
             "setAlertKinds",
+            "recentAlerts",
             "CommandError",
         ] {
             assert!(text.contains(name), "bindings lack {name}");

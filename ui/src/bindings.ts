@@ -117,6 +117,11 @@ export const commands = {
 	 *  conditions are tracked regardless.
 	 */
 	setAlertKinds: (enabled: AlertKind[]) => typedError<null, CommandError>(__TAURI_INVOKE("set_alert_kinds", { enabled })),
+	/**
+	 *  The latest alerts sent to the window (at most [`KEPT`], oldest first),
+	 *  of the kinds that were on when they were sent.
+	 */
+	recentAlerts: () => typedError<Notice[], CommandError>(__TAURI_INVOKE("recent_alerts")),
 };
 
 /** Events */
@@ -176,7 +181,7 @@ export type AccountStats = {
 
 /**
  *  What an alert is about. Each can be switched off in the faces that show
- *  them (hence `Deserialize`: a face receives the kinds left on).
+ *  them.
  */
 export type AlertKind = 
 /**

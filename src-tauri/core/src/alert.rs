@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 
 /// What an alert is about. Each can be switched off in the faces that show
-/// them (hence `Deserialize`: a face receives the kinds left on).
+/// them.
+// `Deserialize`: a face receives the kinds left on (`set_alert_kinds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]

@@ -24,6 +24,7 @@ beforeEach(() => {
   resetMockApi();
   localStorage.clear();
   mockApi.setAlertKinds.mockResolvedValue(null);
+  mockApi.recentAlerts.mockResolvedValue([]);
 });
 
 const bell = () => screen.getByRole("button", { name: /^Alerts/ });
@@ -33,7 +34,7 @@ describe("the alert list", () => {
     renderApp(<AlertBell />);
     expect(screen.queryByTestId("alert-count")).not.toBeInTheDocument();
     await act(async () => emitAlerts({ notices: [notice("Pool zoom exhausted")] }));
-    await act(async () => emitAlerts({ notices: [notice("Platform k8s is down", { kind: "platform_down" }), notice("Pool meet exhausted")] }));
+    await act(async () => emitAlerts({ notices: [notice("Platform k8s is down", { kind: "platform_down" }), notice("Pool meet exhausted", { key: "meet" })] }));
     expect(screen.getByTestId("alert-count")).toHaveTextContent("3");
     expect(bell()).toHaveAccessibleName("Alerts (3 new)");
 
@@ -44,11 +45,27 @@ describe("the alert list", () => {
     expect(titles[1]).toContain("Platform k8s is down");
     expect(titles[2]).toContain("Pool zoom exhausted");
     expect(screen.queryByTestId("alert-count")).not.toBeInTheDocument();
+    fireEvent.keyDown(bell(), { key: "Escape" });
+    expect(screen.queryByRole("dialog", { name: "Alerts" })).not.toBeInTheDocument();
+  });
+
+  it("lists what the shell sent before the window listened, once", async () => {
+    const early = notice("Pool zoom exhausted");
+    mockApi.recentAlerts.mockResolvedValue([early, notice("Pool zoom back to normal", { raised: false, at: "2026-12-01T00:00:05Z" })]);
+    renderApp(<AlertBell />);
+    // The same batch live as well: not listed twice.
+    await act(async () => emitAlerts({ notices: [early] }));
+    fireEvent.click(bell());
+    const items = within(screen.getByRole("list", { name: "Alert list" })).getAllByRole("listitem");
+    expect(items.map((li) => li.textContent)).toEqual([
+      expect.stringContaining("Pool zoom back to normal"),
+      expect.stringContaining("Pool zoom exhausted"),
+    ]);
   });
 
   it("keeps at most the newest hundred", () => {
     let list: Notice[] = [];
-    for (let i = 0; i < MAX_NOTICES + 5; i++) list = addBatch(list, [notice(`n${i}`)]);
+    for (let i = 0; i < MAX_NOTICES + 5; i++) list = addBatch(list, [notice(`n${i}`, { key: `p${i}` })]);
     expect(list).toHaveLength(MAX_NOTICES);
     expect(list[0]!.title).toBe(`n${MAX_NOTICES + 4}`);
   });

@@ -8,9 +8,17 @@ import { ALERT_KINDS, loadKinds, saveKinds } from "./kinds";
 
 export const MAX_NOTICES = 100;
 
-/** `batch` ahead of `list` (newest first), at most `MAX_NOTICES`. */
+const id = (n: Notice) => `${n.at}|${n.kind}|${n.key}|${n.raised}`;
+
+/**
+ * `batch` (oldest first, as the shell sends it) ahead of `list` (newest
+ * first), at most `MAX_NOTICES`; a notice already listed is not listed twice
+ * (a batch can arrive both live and in `recentAlerts`).
+ */
 export function addBatch(list: Notice[], batch: Notice[]): Notice[] {
-  return [...[...batch].reverse(), ...list].slice(0, MAX_NOTICES);
+  const seen = new Set(list.map(id));
+  const fresh = batch.filter((n) => !seen.has(id(n)));
+  return [...fresh.reverse(), ...list].slice(0, MAX_NOTICES);
 }
 
 function useAlertBatches(handler: (e: AlertsRaised) => void) {
@@ -43,9 +51,15 @@ export function AlertBell() {
     setNotices((list) => addBatch(list, batch));
     if (!open) setUnread((n) => Math.min(n + batch.length, MAX_NOTICES));
   });
-  // The shell starts with every kind on: tell it the saved choice once.
+  // The shell starts with every kind on: tell it the saved choice once, and
+  // list what it sent before this window listened (the first check runs as
+  // soon as the core starts; a reload loses the list too).
   useEffect(() => {
     void api.setAlertKinds(loadKinds()).catch(() => undefined);
+    void api
+      .recentAlerts()
+      .then((recent) => setNotices((list) => addBatch(list, recent)))
+      .catch(() => undefined);
   }, []);
   const toggle = (kind: AlertKind, on: boolean) => {
     const next = ALERT_KINDS.map((k) => k.kind).filter((k) => (k === kind ? on : kinds.includes(k)));
@@ -55,7 +69,13 @@ export function AlertBell() {
   };
   const label = unread > 0 ? `Alerts (${unread} new)` : "Alerts";
   return (
-    <div className="relative">
+    // Escape closes the panel from the bell as well as from inside it.
+    <div
+      className="relative"
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && open) setOpen(false);
+      }}
+    >
       <button
         type="button"
         aria-label={label}
@@ -77,38 +97,47 @@ export function AlertBell() {
           </span>
         )}
       </button>
-      {open && (
-        <div
-          role="dialog"
-          aria-label="Alerts"
-          onKeyDown={(e) => {
-            if (e.key === "Escape") setOpen(false);
-          }}
-          className="panel fixed bottom-12 left-2 z-40 flex max-h-[70vh] w-80 flex-col p-3 text-[13px]"
-        >
-          <ul aria-label="Alert list" className="min-h-0 flex-1 space-y-2 overflow-auto">
-            {notices.length === 0 && <li className="text-dim">No alerts yet.</li>}
-            {notices.map((n, i) => (
-              <li key={`${n.at}-${n.kind}-${n.key}-${i}`} className={`border-l-2 pl-2 ${n.raised ? "border-error" : "border-idle"}`}>
-                <div className="flex justify-between gap-2">
-                  <span className="font-medium text-fg">{n.title}</span>
-                  <span className="shrink-0 font-mono text-[11px] text-dim">{time(n.at)}</span>
-                </div>
-                <div className="text-muted">{n.body}</div>
-              </li>
-            ))}
-          </ul>
-          <fieldset className="mt-3 border-t border-line pt-2">
-            <legend className="text-[11px] uppercase tracking-[0.12em] text-dim">Notify me about</legend>
-            {ALERT_KINDS.map(({ kind, label: text }) => (
-              <label key={kind} className="flex items-center gap-2 py-0.5">
-                <input type="checkbox" checked={kinds.includes(kind)} onChange={(e) => toggle(kind, e.target.checked)} />
-                {text}
-              </label>
-            ))}
-          </fieldset>
-        </div>
-      )}
+      {open && <AlertPanel notices={notices} kinds={kinds} toggle={toggle} />}
+    </div>
+  );
+}
+
+function AlertPanel({
+  notices,
+  kinds,
+  toggle,
+}: {
+  notices: Notice[];
+  kinds: AlertKind[];
+  toggle: (kind: AlertKind, on: boolean) => void;
+}) {
+  return (
+    <div
+      role="dialog"
+      aria-label="Alerts"
+      className="panel fixed bottom-12 left-2 z-40 flex max-h-[70vh] w-80 flex-col p-3 text-[13px]"
+    >
+      <ul aria-label="Alert list" className="min-h-0 flex-1 space-y-2 overflow-auto">
+        {notices.length === 0 && <li className="text-dim">No alerts yet.</li>}
+        {notices.map((n, i) => (
+          <li key={`${n.at}-${n.kind}-${n.key}-${i}`} className={`border-l-2 pl-2 ${n.raised ? "border-error" : "border-idle"}`}>
+            <div className="flex justify-between gap-2">
+              <span className="font-medium text-fg">{n.title}</span>
+              <span className="shrink-0 font-mono text-[11px] text-dim">{time(n.at)}</span>
+            </div>
+            <div className="text-muted">{n.body}</div>
+          </li>
+        ))}
+      </ul>
+      <fieldset className="mt-3 border-t border-line pt-2">
+        <legend className="text-[11px] uppercase tracking-[0.12em] text-dim">Notify me about</legend>
+        {ALERT_KINDS.map(({ kind, label: text }) => (
+          <label key={kind} className="flex items-center gap-2 py-0.5">
+            <input type="checkbox" checked={kinds.includes(kind)} onChange={(e) => toggle(kind, e.target.checked)} />
+            {text}
+          </label>
+        ))}
+      </fieldset>
     </div>
   );
 }

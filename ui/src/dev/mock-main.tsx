@@ -111,6 +111,7 @@ const backend: MockBackend = {
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
   answerClose: () => null,
   setAlertKinds: () => null,
+  recentAlerts: () => [],
   ...actions,
 };
 
