@@ -7,6 +7,7 @@
 //! TypeScript bindings (`ui/src/bindings.ts`) are generated from the same
 //! bridge by the `export_bindings` test.
 
+pub mod alerts;
 pub mod api;
 pub mod closing;
 pub mod commands;
@@ -68,8 +69,14 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::actions::undrain_platform,
             commands::actions::audit_log,
             closing::answer_close,
+            alerts::set_alert_kinds,
+            alerts::recent_alerts,
         ])
-        .events(collect_events![ChangeEvent, closing::CloseRequested])
+        .events(collect_events![
+            ChangeEvent,
+            closing::CloseRequested,
+            alerts::AlertsRaised
+        ])
         // The core's limit, so the deploy form checks the same number.
         .constant("MAX_BATCH", berth_core::lifecycle::MAX_BATCH)
         // One TypeScript type per Rust type (not separate serialize and
@@ -150,6 +157,18 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
                 );
                 let rx = berth.router().feed().subscribe();
                 let clock = berth.router().clock().clone();
+                let watcher = alerts::Watcher::new(
+                    app.state::<Arc<alerts::AlertKinds>>().inner().clone(),
+                    Arc::new(alerts::PluginNotifier(app.clone())),
+                );
+                tauri::async_runtime::spawn(alerts::run(
+                    app.clone(),
+                    watcher,
+                    app.state::<Arc<alerts::AlertLog>>().inner().clone(),
+                    berth.db().clone(),
+                    clock.clone(),
+                    berth.router().feed().subscribe(),
+                ));
                 drop(berth);
                 // Whatever the window showed before (an error), reload it all.
                 let _ = ChangeEvent::from(berth_core::feed::ChangeEvent::Resync).emit(&app);
@@ -284,6 +303,11 @@ pub fn run() {
     let app = tauri::Builder::default()
         .manage(Core::default())
         .manage(closing::Closing::default())
+        .manage(Arc::new(alerts::AlertKinds::default()))
+        .manage(Arc::new(alerts::AlertLog::default()))
+        // Native notifications, sent from Rust (alerts): the web view gets
+        // no notification permission.
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(bridge.invoke_handler())
         // Closing the window asks first when it would stop work (see `closing`).
         .on_window_event(|window, event| {
@@ -350,6 +374,9 @@ mod tests {
             "botDetails",
             "connectionStatus",
             "changeEvent",
+            "alertsRaised",
+            "setAlertKinds",
+            "recentAlerts",
             "CommandError",
         ] {
             assert!(text.contains(name), "bindings lack {name}");

@@ -1,4 +1,5 @@
 import { useCallback, useState } from "react";
+import { AlertBell } from "./alerts/AlertBell";
 import { DashboardPage } from "./dashboard/DashboardPage";
 import { HistoryPage } from "./history/HistoryPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
@@ -64,7 +65,10 @@ export function App() {
             </li>
           ))}
         </ul>
-        <div className="mt-auto border-t border-line px-4 py-3 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">
+        <div className="mt-auto p-2">
+          <AlertBell />
+        </div>
+        <div className="border-t border-line px-4 py-3 font-mono text-[10px] uppercase tracking-[0.16em] text-dim">
           berth · v0.1.0
         </div>
       </nav>

@@ -111,10 +111,22 @@ export const commands = {
 	auditLog: (query: AuditQuery) => typedError<AuditEntry[], CommandError>(__TAURI_INVOKE("audit_log", { query })),
 	/**  The web view's answer to the last close request. */
 	answerClose: (answer: CloseAnswer) => typedError<null, CommandError>(__TAURI_INVOKE("answer_close", { answer })),
+	/**
+	 *  Leaves exactly these alert kinds on (the window keeps the choice and
+	 *  sends it at start and on every change). Shown and listed alerts only;
+	 *  conditions are tracked regardless.
+	 */
+	setAlertKinds: (enabled: AlertKind[]) => typedError<null, CommandError>(__TAURI_INVOKE("set_alert_kinds", { enabled })),
+	/**
+	 *  The latest alerts sent to the window (at most [`KEPT`], oldest first),
+	 *  of the kinds that were on when they were sent.
+	 */
+	recentAlerts: () => typedError<Notice[], CommandError>(__TAURI_INVOKE("recent_alerts")),
 };
 
 /** Events */
 export const events = {
+	alertsRaised: makeEvent<AlertsRaised, AlertsRaised>("alerts-raised"),
 	changeEvent: makeEvent<ChangeEvent, ChangeEvent>("change-event"),
 	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 };
@@ -165,6 +177,38 @@ export type AccountStats = {
 	completed: number,
 	/**  Out of retries. */
 	failed: number,
+};
+
+/**
+ *  What an alert is about. Each can be switched off in the faces that show
+ *  them.
+ */
+export type AlertKind = 
+/**
+ *  A pool's bots queue: every platform is at its limit, or the pool is
+ *  at its max size. Keyed by pool.
+ */
+"exhausted" | 
+/**
+ *  A platform is down (failed health check or open circuit breaker).
+ *  Keyed by platform.
+ */
+"platform_down" | 
+/**
+ *  Slots of a pool went to `error` and failed recovery again. Keyed by
+ *  pool.
+ */
+"slots_failing" | 
+/**  Bots expired in the queue since the previous check (no end notice). */
+"bots_expired";
+
+/**
+ *  Notices that began or ended at one check, of the kinds left on (the
+ *  event name is `alerts-raised`). Never empty.
+ */
+export type AlertsRaised = {
+	/**  In the order the check found them. */
+	notices: Notice[],
 };
 
 /**  The outcome of applying a definition. */
@@ -734,6 +778,25 @@ export type Impact = {
 
 /**  The video-conference product a bot joins; every pool serves exactly one. */
 export type MeetingPlatform = "google-meet" | "microsoft-teams" | "zoom";
+
+/**  One alert beginning or ending. */
+export type Notice = {
+	/**  What it is about. */
+	kind: AlertKind,
+	/**  The pool or platform it concerns (empty for expired bots). */
+	key: string,
+	/**
+	 *  `true` when the condition began (or bots expired), `false` when it
+	 *  ended ("back to normal").
+	 */
+	raised: boolean,
+	/**  One line, e.g. `Pool zoom-prod exhausted`. */
+	title: string,
+	/**  What and why, e.g. `4 bots queuing: every platform is at its limit`. */
+	body: string,
+	/**  When the check saw it (the database's clock). */
+	at: string,
+};
 
 /**  What a drain or undrain did. */
 export type PlatformDrain = {

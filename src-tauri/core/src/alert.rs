@@ -14,7 +14,7 @@
 //! fold a burst of notices into one message with [`summary`].
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 
@@ -22,7 +22,8 @@ use crate::error::Result;
 
 /// What an alert is about. Each can be switched off in the faces that show
 /// them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+// `Deserialize`: a face receives the kinds left on (`set_alert_kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {

@@ -2,7 +2,7 @@
 // generates with tauri-specta). Everything else goes through `api` below, from each view's `queries.ts`.
 // Commands resolve to their data or throw an `ApiError {code, message}`.
 import type { UnlistenFn } from "@tauri-apps/api/event";
-import { commands, events, type ChangeEvent, type CloseRequested, type CommandError } from "../bindings";
+import { commands, events, type AlertsRaised, type ChangeEvent, type CloseRequested, type CommandError } from "../bindings";
 import { toApiError } from "./errors";
 
 type Commands = typeof commands;
@@ -40,4 +40,9 @@ export function onChange(handler: (event: ChangeEvent) => void): Promise<Unliste
 /** Subscribes to the window's close requests; resolves to the unsubscribe function. */
 export function onCloseRequested(handler: (event: CloseRequested) => void): Promise<UnlistenFn> {
   return events.closeRequested.listen((e) => handler(e.payload));
+}
+
+/** Subscribes to the shell's alert batches; resolves to the unsubscribe function. */
+export function onAlerts(handler: (event: AlertsRaised) => void): Promise<UnlistenFn> {
+  return events.alertsRaised.listen((e) => handler(e.payload));
 }

@@ -5,7 +5,7 @@
 // (`MockBackend`): a missing or mistyped command does not compile.
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { ChangeEvent, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
+import type { ChangeEvent, Notice, PlatformEdit, SettingsChange, SlotStatus, Topic } from "../api/types";
 import { dispatch, fail, type MockBackend } from "./mockBackend";
 // The `definition_schema` command's text (what `berth pools schema` prints), written by
 // `cargo test -p berth-desktop --lib export_bindings`.
@@ -110,6 +110,8 @@ const backend: MockBackend = {
   repairDefinition: (file, text) => announcing(["pools"], defs.repair(file, text)),
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
   answerClose: () => null,
+  setAlertKinds: () => null,
+  recentAlerts: () => [],
   ...actions,
 };
 
@@ -120,6 +122,14 @@ mockIPC(
   },
   { shouldMockEvents: true },
 );
+
+// One alert batch shortly after start, so the bell and its list show something.
+setTimeout(() => {
+  const notices: Notice[] = [
+    { kind: "exhausted", key: "zoom-prod", raised: true, title: "Pool zoom-prod exhausted", body: "4 bots queuing: every platform is at its limit.", at: iso() },
+  ];
+  void emit("alerts-raised", { notices });
+}, 5_000);
 
 function emitChange(topics: Topic[]) {
   const e: ChangeEvent = { kind: "changed", topics, message: null };

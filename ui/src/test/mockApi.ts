@@ -3,7 +3,7 @@
 import { vi } from "vitest";
 import type { Api } from "../api/tauri";
 import { commands } from "../bindings";
-import type { ChangeEvent, CloseRequested } from "../api/types";
+import type { AlertsRaised, ChangeEvent, CloseRequested } from "../api/types";
 
 type Mocked<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? ReturnType<typeof vi.fn<(...a: A) => R>> : never };
 
@@ -16,12 +16,19 @@ const names = Object.keys(commands) as (keyof Api)[];
 
 let handlers: ((e: ChangeEvent) => void)[] = [];
 let closeHandlers: ((e: CloseRequested) => void)[] = [];
+let alertHandlers: ((e: AlertsRaised) => void)[] = [];
 
 /** Every command pending again, no listeners. */
 export function resetMockApi() {
   for (const n of names) (mockApi as Record<string, unknown>)[n] = vi.fn(pending);
   handlers = [];
   closeHandlers = [];
+  alertHandlers = [];
+}
+
+/** The shell sends a batch of alerts (its `alerts-raised` event). */
+export function emitAlerts(e: AlertsRaised) {
+  alertHandlers.forEach((h) => h(e));
 }
 
 /** The shell asks the window whether to close (its `close-requested` event). */
@@ -41,6 +48,12 @@ export const tauriModule = {
     handlers.push(h);
     return Promise.resolve(() => {
       handlers = handlers.filter((x) => x !== h);
+    });
+  },
+  onAlerts: (h: (e: AlertsRaised) => void) => {
+    alertHandlers.push(h);
+    return Promise.resolve(() => {
+      alertHandlers = alertHandlers.filter((x) => x !== h);
     });
   },
   onCloseRequested: (h: (e: CloseRequested) => void) => {
