@@ -1,4 +1,5 @@
 import { useCallback, useState } from "react";
+import { ActionDialog } from "./actions/ActionDialog";
 import { DashboardPage } from "./dashboard/DashboardPage";
 import { HistoryPage } from "./history/HistoryPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
@@ -83,6 +84,7 @@ export function App() {
       </main>
       {dialog}
       <KeyboardLayer view={tab} navigate={setTab} />
+      <ActionDialog />
       <ClosePrompt />
     </div>
   );
