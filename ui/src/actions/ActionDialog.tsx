@@ -134,9 +134,13 @@ function ActionFields({ request, form, setForm, onSubmit }: { request: ActionReq
   return (
     <form
       className="mt-3 flex flex-col gap-2"
-      onSubmit={(e) => {
-        e.preventDefault();
-        onSubmit();
+      onSubmit={(e) => e.preventDefault()}
+      // Enter in any field confirms (a form of several fields has no implicit submission).
+      onKeyDown={(e) => {
+        if (e.key === "Enter" && e.target instanceof HTMLInputElement && e.target.type !== "checkbox") {
+          e.preventDefault();
+          onSubmit();
+        }
       }}
     >
       {request.kind === "bot" && request.action === "priority" && (
