@@ -21,11 +21,13 @@ export function useSlotSelection(slots: Slot[], rows: Slot[]) {
     const list = rowsRef.current;
     const name = list[index]?.slotName;
     if (name === undefined) return;
+    // Read now: the updater runs later, after the anchor moved.
+    const last = shift ? anchor.current : null;
+    const from = last !== null ? Math.min(last, index) : index;
+    const to = last !== null ? Math.max(last, index) : index;
     setNames((cur) => {
       const next = new Set(cur);
       const on = !cur.has(name);
-      const from = shift && anchor.current !== null ? Math.min(anchor.current, index) : index;
-      const to = shift && anchor.current !== null ? Math.max(anchor.current, index) : index;
       for (let i = from; i <= to; i++) {
         const n = list[i]?.slotName;
         if (n !== undefined) {
