@@ -1,4 +1,5 @@
 import { useCallback, useState } from "react";
+import { ActionDialog } from "./actions/ActionDialog";
 import { AlertBell } from "./alerts/AlertBell";
 import { DashboardPage } from "./dashboard/DashboardPage";
 import { HistoryPage } from "./history/HistoryPage";
@@ -87,6 +88,7 @@ export function App() {
       </main>
       {dialog}
       <KeyboardLayer view={tab} navigate={setTab} />
+      <ActionDialog />
       <ClosePrompt />
     </div>
   );

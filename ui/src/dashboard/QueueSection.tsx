@@ -1,3 +1,4 @@
+import { BotMenu } from "../actions/BotMenu";
 import type { ReactNode } from "react";
 import type { QueueEntry, QueueSnapshot } from "../api/types";
 import { useNow } from "../shared/clock";
@@ -71,7 +72,10 @@ function QueueRow({ entry, serverNow }: { entry: QueueEntry; serverNow: number }
     >
       <span className="text-dim">#{entry.position}</span>
       <span className="flex flex-col leading-tight">
-        <span className="font-semibold text-fg">Bot #{entry.botId}</span>
+        <span className="flex items-center gap-1">
+          <span className="font-semibold text-fg">Bot #{entry.botId}</span>
+          <BotMenu botId={entry.botId} priority={entry.priority} />
+        </span>
         <span className="truncate text-[11px] text-dim">
           {meetingLabel(entry.meetingPlatform)} · {entry.pool}
         </span>

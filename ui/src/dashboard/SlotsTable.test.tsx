@@ -26,7 +26,8 @@ function renderTable(n: number) {
   );
 }
 const rows = () => screen.getAllByTestId("slot-row");
-const names = () => rows().map((r) => within(r).getAllByRole("cell")[0]!.textContent);
+// Cell 0 is the row's checkbox and actions menu; cell 1 the name.
+const names = () => rows().map((r) => within(r).getAllByRole("cell")[1]!.textContent);
 
 describe("SlotsTable", () => {
   it("virtualises 10,000 rows: only a window of them is in the DOM", () => {
@@ -71,7 +72,7 @@ describe("SlotsTable", () => {
 
     const bot = screen.getByRole("columnheader", { name: /Bot/ });
     fireEvent.click(within(bot).getByRole("button"));
-    expect(within(rows()[0]!).getAllByRole("cell")[2]).toHaveTextContent("#1002");
+    expect(within(rows()[0]!).getAllByRole("cell")[3]).toHaveTextContent("#1002");
   });
 
   it("shows a truncated UUID with the full one on hover and a copy button", async () => {

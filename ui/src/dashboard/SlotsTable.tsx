@@ -8,6 +8,7 @@ import { useScrollRoot } from "../shared/scrollRoot";
 import { STATUS_STYLES } from "../shared/status";
 import { SlotRow } from "./slots/SlotRow";
 import { SlotsHeader } from "./slots/SlotsHeader";
+import { BulkBar, useSlotSelection } from "./slots/selection";
 import { HEADER_HEIGHT, MIN_ROW_WIDTH, ROW_HEIGHT, useSlotsView } from "./slots/slotsView";
 import { StatusFilter } from "./slots/StatusFilter";
 
@@ -66,6 +67,7 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
     reveal: (i) => virtualizer.scrollToIndex(i),
   });
   useSlotsCommands(view.setStatuses);
+  const selection = useSlotSelection(slots, rows);
 
   return (
     <section aria-label="Pool slots" className="panel flex min-h-0 min-w-fit flex-col">
@@ -76,7 +78,8 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
             ({rows.length === slots.length ? slots.length : `${rows.length} of ${slots.length}`})
           </span>
         </h2>
-        <div className="flex items-center gap-2">
+        <div className="flex flex-wrap items-center gap-2">
+          <BulkBar selected={selection.selected} onClear={selection.clear} />
           <input
             type="search"
             aria-label="Search slots"
@@ -97,11 +100,11 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
         aria-rowcount={rows.length + 1}
         className={root ? "relative" : "relative h-[480px] overflow-auto"}
       >
-        <SlotsHeader sort={view.sort} onSort={view.toggleSort} />
+        <SlotsHeader sort={view.sort} onSort={view.toggleSort} allChecked={selection.allChecked} onCheckAll={selection.checkAll} />
         {rows.length === 0 ? (
           <div className="px-4 py-10 text-center text-muted">{loading ? "Loading slots…" : "No slots match."}</div>
         ) : (
-          <SlotRows rows={rows} virtualizer={virtualizer} rowProps={cursor.rowProps} listRef={listRef} />
+          <SlotRows rows={rows} virtualizer={virtualizer} rowProps={cursor.rowProps} listRef={listRef} checked={selection.names} onCheck={selection.onCheck} />
         )}
       </div>
     </section>
@@ -114,8 +117,12 @@ function SlotRows({
   virtualizer,
   rowProps,
   listRef,
+  checked,
+  onCheck,
 }: {
   rows: Slot[];
+  checked: ReadonlySet<string>;
+  onCheck: (index: number, shift: boolean) => void;
   listRef: React.RefObject<HTMLDivElement | null>;
   virtualizer: Virtualizer<HTMLElement, Element>;
   rowProps: (index: number) => Record<string, string | undefined>;
@@ -124,7 +131,7 @@ function SlotRows({
     <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: MIN_ROW_WIDTH }}>
       {virtualizer.getVirtualItems().map((item) => {
         const slot = rows[item.index]!;
-        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} />;
+        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} checked={checked.has(slot.slotName)} onCheck={onCheck} />;
       })}
     </div>
   );

@@ -1,3 +1,4 @@
+import { askAction } from "../actions/store";
 import type { BotDetails } from "../api/types";
 import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
 import { QueryState } from "../shared/QueryState";
@@ -76,6 +77,16 @@ function BotTrace({ bot }: { bot: BotDetails }) {
         <dd>{platformLabel(bot.deploymentPlatform)}</dd>
         <dt className="text-dim">slot</dt>
         <dd className="min-w-0">{bot.slotName ? <SlotName name={bot.slotName} /> : "—"}</dd>
+        {bot.status === "FATAL" && (
+          <>
+            <dt className="text-dim">action</dt>
+            <dd>
+              <button type="button" className="btn" onClick={() => askAction({ kind: "bot", action: "redeploy", botId: bot.id })}>
+                Deploy again
+              </button>
+            </dd>
+          </>
+        )}
         {bot.error && (
           <>
             <dt className="text-dim">error</dt>

@@ -1,3 +1,4 @@
+import { BotMenu } from "../actions/BotMenu";
 import { useState } from "react";
 import type { QueueEntry, QueueSnapshot } from "../api/types";
 import { URGENT_MS } from "../dashboard/QueueSection";
@@ -107,6 +108,7 @@ function QueueRow({
         >
           Bot #{e.botId}
         </button>
+        <BotMenu botId={e.botId} priority={e.priority} />
       </td>
       <td className="py-1.5 text-muted">{meetingLabel(e.meetingPlatform)}</td>
       <td className="py-1.5 text-muted">{e.waitingOn ? platformLabel(e.waitingOn) : "all (global)"}</td>

@@ -1,3 +1,4 @@
+import { AuditLogPanel } from "../audit/AuditLogPanel";
 import { useMemo, useState } from "react";
 import { peekIntent, useIntentTaken } from "../keyboard/intents";
 import { useCommands, type CommandSpec } from "../keyboard/registry";
@@ -52,6 +53,7 @@ export function InfrastructurePage() {
             onSelect={(id) => setBotId((cur) => (cur === id ? null : id))}
           />
           <QueryState query={queue} errorTitle="Could not load the queue" />
+          <AuditLogPanel />
         </div>
         <DecisionTrace botId={botId} onClose={() => setBotId(null)} />
       </div>

@@ -1,8 +1,9 @@
 import { AnimatePresence, motion } from "motion/react";
 import { useMemo, useState } from "react";
+import { askAction } from "../actions/store";
 import { useCommands, type CommandSpec } from "../keyboard/registry";
 import type { PlatformOverview } from "../api/types";
-import { formatDuration } from "../shared/format";
+import { formatDuration, formatTimestamp } from "../shared/format";
 import { HealthBadge } from "../shared/HealthBadge";
 import { STATUS_STYLES } from "../shared/status";
 
@@ -18,13 +19,8 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
   const pct = limit ? Math.min(100, (used / limit) * 100) : 0;
   const full = limit !== null && used >= limit;
   const bodyId = `platform-${settings.platform}`;
-  const toggle = useMemo(
-    (): CommandSpec[] => [
-      { id: `platform.toggle.${settings.platform}`, group: "Infrastructure", title: `${open ? "Collapse" : "Expand"} ${settings.label}`, run: () => setOpen((o) => !o) },
-    ],
-    [open, settings.platform, settings.label],
-  );
-  useCommands(toggle);
+  const drained = overview.drain !== null;
+  usePlatformCommands(overview, open, setOpen);
   return (
     <section className={`panel ${settings.enabled ? "" : "opacity-60"}`} data-testid={`platform-${settings.platform}`}>
       <button
@@ -46,8 +42,10 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
         <HealthBadge health={health} />
         {!settings.enabled && <span className="badge border-line-2 text-muted">DISABLED</span>}
         {limit === null && <span className="badge border-busy/30 text-busy">NO LIMIT · SKIPPED</span>}
+        {drained && <span className="badge border-busy/40 bg-busy/10 text-busy">DRAINED</span>}
         <span className="ml-auto font-mono text-[11px] text-dim">queue timeout {formatDuration(settings.queueTimeoutMs)}</span>
       </button>
+      <DrainBar overview={overview} />
       <AnimatePresence initial={false}>
         {open && (
           <motion.div
@@ -86,4 +84,44 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
       </AnimatePresence>
     </section>
   );
+}
+
+/** Who drained the platform and why (if drained), and the drain/undrain button. */
+function DrainBar({ overview }: { overview: PlatformOverview }) {
+  const { drain, settings } = overview;
+  const action = drain ? "undrain" : "drain";
+  return (
+    <div className="flex items-center gap-3 border-t border-line/60 px-4 py-1.5 text-[12px]">
+      <span className={drain ? "text-busy" : "text-dim"} data-testid={`drain-${settings.platform}`}>
+        {drain ? `Drained by ${drain.by}${drain.reason ? `: ${drain.reason}` : ""} (${formatTimestamp(drain.at)})` : "Takes new bots"}
+      </span>
+      <button
+        type="button"
+        className="btn ml-auto"
+        onClick={() => askAction({ kind: "platform", action, platform: settings.platform, label: settings.label })}
+      >
+        {drain ? `Undrain ${settings.label}` : `Drain ${settings.label}`}
+      </button>
+    </div>
+  );
+}
+
+/** The palette's collapse/expand and drain/undrain of one platform. */
+function usePlatformCommands(overview: PlatformOverview, open: boolean, setOpen: (f: (o: boolean) => boolean) => void) {
+  const { settings } = overview;
+  const drained = overview.drain !== null;
+  const toggle = useMemo(
+    (): CommandSpec[] => [
+      { id: `platform.toggle.${settings.platform}`, group: "Infrastructure", title: `${open ? "Collapse" : "Expand"} ${settings.label}`, run: () => setOpen((o) => !o) },
+      {
+        id: `platform.${drained ? "undrain" : "drain"}.${settings.platform}`,
+        group: "Platform",
+        title: `${drained ? "Undrain" : "Drain"} ${settings.label}`,
+        keywords: ["platform", "drain"],
+        run: () => askAction({ kind: "platform", action: drained ? "undrain" : "drain", platform: settings.platform, label: settings.label }),
+      },
+    ],
+    [open, setOpen, drained, settings.platform, settings.label],
+  );
+  useCommands(toggle);
 }

@@ -9,7 +9,6 @@ import { makeSlots, queueSnapshot, rulesFixture, settingsFixture } from "../test
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { intentOf, isTyping } from "./keys";
-import { COMMANDS, type CommandSpec } from "./registry";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
 
@@ -232,39 +231,46 @@ describe("/ in every view with a list", () => {
   });
 });
 
-describe("an action on the highlighted row, registered with one entry", () => {
-  it("is listed for the slot under the cursor, named after it, and runs with it; Enter on a slot opens the palette", async () => {
-    const restarted: string[] = [];
-    // What the lead adds to `COMMANDS` for a slot action.
-    const entry: CommandSpec = {
-      id: "slot.restart",
-      group: "Slot",
-      subject: "slot",
-      title: (c) => `Restart slot ${c.selection?.kind === "slot" ? c.selection.slot.slotName : ""}`,
-      run: (c) => {
-        if (c.selection?.kind === "slot") restarted.push(c.selection.slot.slotName);
-      },
-    };
-    COMMANDS.push(entry);
-    try {
-      const { user } = renderAt("#/dashboard");
-      await screen.findByTestId("slots-count");
-      await waitFor(() => expect(screen.getByTestId("slots-count")).toHaveTextContent("(6)"));
-      // No row highlighted: no slot action.
-      await user.keyboard("{Control>}k{/Control}restart");
-      expect(within(palette()!).queryByRole("option", { name: /Restart slot/ })).not.toBeInTheDocument();
-      await user.keyboard("{Escape}");
+describe("the actions on the highlighted row", () => {
+  it("are listed for the slot under the cursor, named after it, and run with it after a confirmation; Enter on a slot opens the palette", async () => {
+    mockApi.slotAction.mockResolvedValue([{ slot: "pool-zoom-00002", done: { status: "idle", draining: false, endedBot: null }, error: null }]);
+    const { user } = renderAt("#/dashboard");
+    await screen.findByTestId("slots-count");
+    await waitFor(() => expect(screen.getByTestId("slots-count")).toHaveTextContent("(6)"));
+    // No row highlighted: no slot action.
+    await user.keyboard("{Control>}k{/Control}restart");
+    expect(within(palette()!).queryByRole("option", { name: /Restart pool/ })).not.toBeInTheDocument();
+    await user.keyboard("{Escape}");
 
-      await user.keyboard("jj{Enter}");
-      expect(palette()).toBeInTheDocument();
-      // The highlighted slot's actions come first.
-      const first = within(palette()!).getAllByRole("option").slice(0, 2).map((o) => o.textContent);
-      expect(first).toEqual(["Copy the UUID of pool-zoom-00002", "Restart slot pool-zoom-00002"]);
-      await user.keyboard("restart{Enter}");
-      expect(restarted).toEqual(["pool-zoom-00002"]);
-    } finally {
-      COMMANDS.splice(COMMANDS.indexOf(entry), 1);
-    }
+    await user.keyboard("jj{Enter}");
+    expect(palette()).toBeInTheDocument();
+    // The highlighted slot's actions come first (recover only for a slot in error).
+    const first = within(palette()!).getAllByRole("option").slice(0, 4).map((o) => o.textContent);
+    expect(first).toEqual(["Copy the UUID of pool-zoom-00002", "Restart pool-zoom-00002", "Drain pool-zoom-00002", "Delete pool-zoom-00002"]);
+    expect(within(palette()!).queryByRole("option", { name: /Undrain|Recover now/ })).not.toBeInTheDocument();
+    await user.keyboard("restart{Enter}");
+    const dialog = await screen.findByRole("dialog", { name: "Restart pool-zoom-00002?" });
+    expect(mockApi.slotAction).not.toHaveBeenCalled();
+    await user.type(within(dialog).getByRole("textbox", { name: "Reason" }), "stuck{Enter}");
+    await waitFor(() => expect(mockApi.slotAction).toHaveBeenCalledWith("restart", ["pool-zoom-00002"], false, "stuck"));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: /Restart/ })).not.toBeInTheDocument());
+  });
+
+  it("list a queued bot's cancel, priority, re-route and redeploy, and change its priority without the mouse", async () => {
+    mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
+    mockApi.platformsOverview.mockResolvedValue({ platforms: [], globalQueueTimeoutMs: 1000, globalQueueTimeoutPinnedBy: null } as never);
+    mockApi.setBotPriority.mockResolvedValue({ botId: 789, from: 100, to: 5, position: 1 } as never);
+    const { user } = renderAt("#/infrastructure");
+    await screen.findByRole("region", { name: "Global queue" });
+    await waitFor(() => expect(screen.getAllByRole("button", { name: /Bot #/ }).length).toBeGreaterThan(0));
+    await user.keyboard("j{Control>}k{/Control}");
+    const titles = within(palette()!).getAllByRole("option").map((o) => o.textContent ?? "");
+    for (const t of ["Cancel bot #", "Change priority of bot #", "Re-route bot #", "Deploy again bot #"]) expect(titles.some((x) => x.startsWith(t))).toBe(true);
+    await user.keyboard("change priority{Enter}");
+    const dialog = await screen.findByRole("dialog", { name: /Change priority of bot #\d+\?/ });
+    await user.type(within(dialog).getByRole("spinbutton", { name: "Priority" }), "5");
+    await user.type(within(dialog).getByRole("textbox", { name: "Reason" }), "vip{Enter}");
+    await waitFor(() => expect(mockApi.setBotPriority).toHaveBeenCalledWith(expect.any(Number), 5, "vip"));
   });
 });
 

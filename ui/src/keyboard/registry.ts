@@ -14,6 +14,7 @@
 //     run: (c) => { if (c.selection?.kind === "slot") askRestart(c.selection.slot); },
 //   },
 import { useEffect, useId, useSyncExternalStore } from "react";
+import { ACTION_COMMANDS } from "../actions/commands";
 import type { Slot } from "../api/types";
 import { VIEWS, type View } from "../views";
 
@@ -89,6 +90,8 @@ export const COMMANDS: CommandSpec[] = [
       if (c.selection?.kind === "slot") void navigator.clipboard?.writeText(c.selection.slot.uuid);
     },
   },
+  // Restart, drain, undrain, delete, recover; cancel, priority, re-route, redeploy.
+  ...ACTION_COMMANDS,
 ];
 
 // Commands registered by mounted views, by registrant.

@@ -1,13 +1,32 @@
-import { useEffect, useState } from "react";
+import { memo, useEffect, useState } from "react";
+import { SLOT_ACTION_LABELS, askAction, slotActionsFor } from "../../actions/store";
 import type { Slot } from "../../api/types";
+import { RowMenu } from "../../shared/RowMenu";
 import { useNow } from "../../shared/clock";
 import { formatRelative, formatTimestamp, platformLabel, truncateMiddle } from "../../shared/format";
 import { SlotName } from "../../shared/SlotName";
 import { StatusBadge } from "../../shared/StatusBadge";
 import { GRID, ROW_HEIGHT } from "./slotsView";
 
-/** One slot, placed at `top` in the virtualised body; `index` is its position among the visible rows. */
-export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number; top: number; extra?: Record<string, string | undefined> }) {
+/**
+ * One slot, placed at `top` in the virtualised body; `index` is its position
+ * among the visible rows; `onCheck(index, shift)` toggles it in the bulk selection.
+ */
+export const SlotRow = memo(function SlotRow({
+  slot,
+  index,
+  top,
+  extra,
+  checked = false,
+  onCheck,
+}: {
+  slot: Slot;
+  index: number;
+  top: number;
+  extra?: Record<string, string | undefined>;
+  checked?: boolean;
+  onCheck?: (index: number, shift: boolean) => void;
+}) {
   const now = useNow();
   return (
     <div
@@ -18,8 +37,16 @@ export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number
       className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
       style={{ gridTemplateColumns: GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
-      <div role="cell" className="min-w-0 text-fg">
-        <SlotName name={slot.slotName} title={slot.description ? `${slot.slotName}\n${slot.description}` : slot.slotName} />
+      <SelectCell slot={slot} index={index} checked={checked} onCheck={onCheck} />
+      <div role="cell" className="flex min-w-0 items-center gap-1 text-fg">
+        <span className="min-w-0">
+          <SlotName name={slot.slotName} title={slot.description ? `${slot.slotName}\n${slot.description}` : slot.slotName} />
+        </span>
+        {slot.draining && (
+          <span className="badge shrink-0 border-busy/40 text-busy" title="Draining: takes no new bot, removed once idle">
+            DRAINING
+          </span>
+        )}
       </div>
       {/* Clipped, never drawn over the next column (the column fits the widest badge). */}
       <div role="cell" className="min-w-0 overflow-hidden">
@@ -45,6 +72,32 @@ export function SlotRow({ slot, index, top, extra }: { slot: Slot; index: number
       </div>
       <div role="cell" className="truncate text-muted">{slot.pool}</div>
       <div role="cell" className="text-muted">{platformLabel(slot.deploymentPlatform)}</div>
+    </div>
+  );
+});
+
+/** The row's checkbox (shift-click: a range) and its actions menu. */
+function SelectCell({ slot, index, checked, onCheck }: { slot: Slot; index: number; checked: boolean; onCheck?: (index: number, shift: boolean) => void }) {
+  return (
+    <div role="cell" className="flex items-center gap-1">
+      <input
+        type="checkbox"
+        aria-label={`Select ${slot.slotName}`}
+        checked={checked}
+        onChange={() => {}}
+        onClick={(e) => {
+          e.stopPropagation();
+          onCheck?.(index, e.shiftKey);
+        }}
+      />
+      <RowMenu
+        label={`Actions for ${slot.slotName}`}
+        items={slotActionsFor(slot).map((action) => ({
+          label: SLOT_ACTION_LABELS[action],
+          danger: action === "delete",
+          run: () => askAction({ kind: "slot", action, slots: [slot] }),
+        }))}
+      />
     </div>
   );
 }

@@ -1,13 +1,35 @@
 import { COLUMNS, GRID, HEADER_HEIGHT, MIN_ROW_WIDTH, type SortKey, type SortState } from "./slotsView";
 
 /** The sticky header row: one sort button per column, the active one marked ▲/▼. */
-export function SlotsHeader({ sort, onSort }: { sort: SortState; onSort: (key: SortKey) => void }) {
+export function SlotsHeader({
+  sort,
+  onSort,
+  allChecked,
+  onCheckAll,
+}: {
+  sort: SortState;
+  onSort: (key: SortKey) => void;
+  /** Whether every visible row is selected (`null`: some are). */
+  allChecked?: boolean | null;
+  onCheckAll?: () => void;
+}) {
   return (
     <div
       role="row"
       className="sticky top-0 z-10 grid gap-x-2 items-center border-b border-line bg-panel-2 px-3"
       style={{ gridTemplateColumns: GRID, height: HEADER_HEIGHT, minWidth: MIN_ROW_WIDTH }}
     >
+      <div role="columnheader">
+        <input
+          type="checkbox"
+          aria-label="Select every shown slot"
+          checked={allChecked === true}
+          ref={(el) => {
+            if (el) el.indeterminate = allChecked === null;
+          }}
+          onChange={() => onCheckAll?.()}
+        />
+      </div>
       {COLUMNS.map((c) => {
         const active = sort.key === c.key;
         return (

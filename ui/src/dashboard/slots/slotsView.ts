@@ -37,20 +37,22 @@ export const COLUMNS: Column[] = [
   { key: "status", label: "Status", width: "132px" },
   { key: "assignedBotId", label: "Bot", width: "64px" },
   { key: "lastUsedAt", label: "Last used", width: "84px" },
-  { key: "errorMessage", label: "Error", width: "minmax(80px,1.4fr)" },
+  { key: "errorMessage", label: "Error", width: "minmax(56px,1.4fr)" },
   { key: "recoveryAttempts", label: "Recov.", width: "48px", align: "right" },
   { key: "uuid", label: "UUID", width: "100px" },
   { key: "createdAt", label: "Created", width: "120px" },
-  { key: "pool", label: "Pool", width: "minmax(70px,0.7fr)" },
+  { key: "pool", label: "Pool", width: "minmax(60px,0.7fr)" },
   { key: "deploymentPlatform", label: "Platform", width: "64px" },
 ];
-export const GRID = COLUMNS.map((c) => c.width).join(" ");
+/** The leading column: the row's checkbox (bulk actions) and its actions menu (⋯). */
+export const SELECT_WIDTH = 34;
+export const GRID = [`${SELECT_WIDTH}px`, ...COLUMNS.map((c) => c.width)].join(" ");
 /** Column gap and row padding of the grid (`gap-x-2`, `px-3`). */
 const GAP_PX = 8;
 const PADDING_PX = 24;
 /** The least width of a row: every column's minimum, the gaps and the padding. */
 export const MIN_ROW_WIDTH =
-  COLUMNS.reduce((sum, c) => sum + Number(/(\d+)px/.exec(c.width)![1]), 0) + GAP_PX * (COLUMNS.length - 1) + PADDING_PX;
+  COLUMNS.reduce((sum, c) => sum + Number(/(\d+)px/.exec(c.width)![1]), SELECT_WIDTH) + GAP_PX * COLUMNS.length + PADDING_PX;
 // Keyed by the bindings' union: a status added in Rust without an order fails `tsc`.
 const STATUS_ORDER: Record<SlotStatus, number> = { error: 0, deploying: 1, busy: 2, idle: 3 };
 
