@@ -29,6 +29,10 @@ use sqlx::PgPool;
 mod driver;
 use driver::*;
 
+#[path = "e2e/actions.rs"]
+mod actions;
+#[path = "e2e/cli_actions.rs"]
+mod cli_actions;
 #[path = "e2e/closing.rs"]
 mod closing;
 #[path = "e2e/editing.rs"]
@@ -392,6 +396,7 @@ async fn scenario(
     }
 
     keyboard::keyboard_only(client).await?;
+    actions::actions_from_the_app_and_the_cli(client, db, url).await?;
     click_tab(client, "Settings").await;
     settings_pins_and_refused_saves(client, db, url).await?;
     editing::settings_ask_before_leaving(client, db).await?;

@@ -1,28 +1,28 @@
 //! The operator's actions from the app (issue 14): a slot restart and a
-//! slot drain from the slots table's row menus, a queued bot re-prioritised
-//! and cancelled from the global queue's menu, a platform drained (and
-//! undrained again) from its section; each confirmed in the app's dialog
-//! with a reason, then checked in the database (the rows it changed and
-//! its `audit_log` row, actor `desktop:…`) and in the app's audit panel.
+//! slot drain from the slots table's row menus, a platform drained (and
+//! undrained again) from its section, a queued bot re-prioritised and
+//! cancelled from the global queue's menu; each confirmed in the app's
+//! dialog with a reason, then checked in the database (the rows it changed
+//! and its `audit_log` row, actor `desktop:…`) and in the app's audit
+//! panel. Then the same kinds from a terminal ([`cli_actions`]).
 //!
 //! Assumes: the app is running against `db`, the dashboard shows at least
-//! two slots (one of them idle), at least one bot is QUEUED (shown in the
-//! Infrastructure view's global queue), and at least one platform is not
-//! drained. Leaves the app on the Infrastructure view with no platform
-//! drained (the drained one is undrained again); the restarted slot stays,
-//! the drained slot is draining (or deleted, if it was idle), the bot is
-//! cancelled (`FATAL`).
+//! two slots (one of them idle), no bot is queued and no platform drained.
+//! Leaves the app on the dashboard with no platform drained and no bot
+//! queued; the restarted slot stays, the slot drained from the app is
+//! draining (or deleted, if it was idle), both queued bots are cancelled
+//! (`FATAL`).
 
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
-use super::{open_dashboard, poll_async, wait_find, LIVE_WITHIN};
+use super::{cli_actions, open_dashboard, poll_async, wait_find, LIVE_WITHIN};
 
 const DIALOG: &str = "[role='dialog'][aria-modal='true']";
 
-async fn script(client: &Client, js: &str) -> serde_json::Value {
+pub async fn script(client: &Client, js: &str) -> serde_json::Value {
     client
         .execute(js, Vec::new())
         .await
@@ -30,7 +30,7 @@ async fn script(client: &Client, js: &str) -> serde_json::Value {
 }
 
 /// Clicks the nav tab labelled `label`.
-async fn open_tab(client: &Client, label: &str) -> Result<(), String> {
+pub async fn open_tab(client: &Client, label: &str) -> Result<(), String> {
     for tab in client
         .find_all(Locator::Css("nav [role='tab']"))
         .await
@@ -49,10 +49,15 @@ async fn menu_item(client: &Client, label: &str) -> Result<(), String> {
     for item in client
         .find_all(Locator::Css("[role='menuitem']"))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("menu item {label}: {e}"))?
     {
         if item.text().await.unwrap_or_default().trim() == label {
-            return item.click().await.map_err(|e| e.to_string());
+            if let Err(e) = item.click().await {
+                super::screenshot(client, "menu-fail").await;
+                let rect = script(client, "return JSON.stringify([...document.querySelectorAll(\"[role='menuitem']\")].map(i => [i.textContent, i.getBoundingClientRect()]).concat([[innerWidth, innerHeight]]))").await;
+                return Err(format!("menu item {label}: {e:?} {rect}"));
+            }
+            return Ok(());
         }
     }
     Err(format!("no menu item {label}"))
@@ -68,14 +73,17 @@ async fn confirm(client: &Client, reason: &str) -> Result<(), String> {
         Duration::from_secs(5),
     )
     .await;
-    input.send_keys(reason).await.map_err(|e| e.to_string())?;
+    input
+        .send_keys(reason)
+        .await
+        .map_err(|e| format!("confirm: {e}"))?;
     for button in client
         .find_all(Locator::Css(&format!("{DIALOG} button")))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("confirm: {e}"))?
     {
         if button.text().await.unwrap_or_default().trim() == "Confirm" {
-            button.click().await.map_err(|e| e.to_string())?;
+            button.click().await.map_err(|e| format!("confirm: {e}"))?;
             let closed = poll_async(LIVE_WITHIN, || async {
                 client.find(Locator::Css(DIALOG)).await.is_err()
             })
@@ -95,7 +103,7 @@ async fn confirm(client: &Client, reason: &str) -> Result<(), String> {
 }
 
 /// The newest audit row of `action` on `target`: (actor, reason).
-async fn audit(db: &PgPool, action: &str, target: &str) -> Option<(String, Option<String>)> {
+pub async fn audit(db: &PgPool, action: &str, target: &str) -> Option<(String, Option<String>)> {
     sqlx::query_as(
         "SELECT actor, reason FROM audit_log WHERE action = $1 AND target = $2 ORDER BY id DESC LIMIT 1",
     )
@@ -125,7 +133,7 @@ async fn audited(db: &PgPool, action: &str, target: &str, reason: &str) -> Resul
 }
 
 /// The slots shown in the table (the first rows of the virtualised body).
-async fn shown_slots(client: &Client) -> Vec<String> {
+pub async fn shown_slots(client: &Client) -> Vec<String> {
     let names = script(
         client,
         "return [...document.querySelectorAll(\"[data-testid='slot-row'] input[type='checkbox']\")]
@@ -196,28 +204,17 @@ async fn slot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
     Ok(())
 }
 
-async fn bot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
+/// Re-prioritises (7) and cancels the queued bot `id` from the global queue's menu.
+async fn bot_actions(client: &Client, db: &PgPool, id: i64) -> Result<(), String> {
     open_tab(client, "Infrastructure").await?;
-    let menu = wait_find(
-        client,
-        "[aria-label='Global queue'] button[aria-label^='Actions for bot #']",
-        Duration::from_secs(10),
-    )
-    .await;
-    let label = menu
-        .attr("aria-label")
-        .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    let id: i64 = label
-        .trim_start_matches("Actions for bot #")
-        .parse()
-        .map_err(|_| format!("no bot id in {label:?}"))?;
-    let target = id.to_string();
     let button = format!("[aria-label='Global queue'] button[aria-label='Actions for bot #{id}']");
+    let menu = wait_find(client, &button, Duration::from_secs(10)).await;
+    let target = id.to_string();
 
     // Priority 7.
-    menu.click().await.map_err(|e| e.to_string())?;
+    menu.click()
+        .await
+        .map_err(|e| format!("bot actions step 1: {e}"))?;
     menu_item(client, "Change priority").await?;
     let priority = wait_find(
         client,
@@ -225,15 +222,21 @@ async fn bot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
         Duration::from_secs(5),
     )
     .await;
-    priority.clear().await.map_err(|e| e.to_string())?;
-    priority.send_keys("7").await.map_err(|e| e.to_string())?;
+    priority
+        .clear()
+        .await
+        .map_err(|e| format!("bot actions step 2: {e}"))?;
+    priority
+        .send_keys("7")
+        .await
+        .map_err(|e| format!("bot actions step 3: {e}"))?;
     confirm(client, "e2e priority").await?;
     audited(db, "bot.priority", &target, "e2e priority").await?;
     let (p,): (i32,) = sqlx::query_as("SELECT priority FROM bots WHERE id = $1")
         .bind(id)
         .fetch_one(db)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("bot actions step 4: {e}"))?;
     if p != 7 {
         return Err(format!("bot #{id} has priority {p}, not 7"));
     }
@@ -243,7 +246,7 @@ async fn bot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
         .await
         .click()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("bot actions step 5: {e}"))?;
     menu_item(client, "Cancel").await?;
     confirm(client, "e2e cancel").await?;
     audited(db, "bot.cancel", &target, "e2e cancel").await?;
@@ -251,7 +254,7 @@ async fn bot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
         .bind(id)
         .fetch_one(db)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("bot actions step 6: {e}"))?;
     if status != "FATAL" {
         return Err(format!("bot #{id} is {status} after its cancel, not FATAL"));
     }
@@ -278,6 +281,13 @@ async fn platform_button(
 }
 
 async fn platform_actions(client: &Client, db: &PgPool) -> Result<(), String> {
+    open_tab(client, "Infrastructure").await?;
+    wait_find(
+        client,
+        "section[data-testid^='platform-'] button",
+        Duration::from_secs(10),
+    )
+    .await;
     let platform = platform_button(client, "Drain", None).await?;
     confirm(client, "e2e platform drain").await?;
     audited(db, "platform.drain", &platform, "e2e platform drain").await?;
@@ -331,11 +341,18 @@ async fn platform_actions(client: &Client, db: &PgPool) -> Result<(), String> {
 }
 
 /// Each action kind once from the app, checked in the database, the audit
-/// log and the app's audit panel (see the module's doc for what it assumes).
-pub async fn actions_from_the_app(client: &Client, db: &PgPool) -> Result<(), String> {
+/// log and the app's audit panel; then the same kinds from the CLI, with
+/// the open app updating live (see the module's doc for what it assumes).
+pub async fn actions_from_the_app_and_the_cli(
+    client: &Client,
+    db: &PgPool,
+    url: &str,
+) -> Result<(), String> {
     slot_actions(client, db).await?;
-    bot_actions(client, db).await?;
     platform_actions(client, db).await?;
+    // A queue to act on: every platform drained from a terminal.
+    let (first, second) = cli_actions::hold_the_queue(client, db, url).await?;
+    bot_actions(client, db, first).await?;
     // The audit panel shows the newest action live.
     let listed = poll_async(LIVE_WITHIN, || async {
         let text = script(
@@ -350,5 +367,5 @@ pub async fn actions_from_the_app(client: &Client, db: &PgPool) -> Result<(), St
     if !listed {
         return Err("the audit log panel does not list the actions".into());
     }
-    Ok(())
+    cli_actions::from_the_cli(client, db, url, second).await
 }

@@ -1,7 +1,23 @@
 // A row's actions menu: a small "⋯" button opening a list of actions. The
 // list is drawn over the page (a portal at the button's place), so a
-// virtualised row's stacking does not clip it; Escape or a click outside closes it.
-import { useEffect, useRef, useState } from "react";
+// virtualised row's stacking does not clip it; it opens upwards (and moves
+// left) when it would leave the window, since a row near the bottom would
+// otherwise put its actions out of reach. Arrow keys move between items;
+// Escape or a click outside closes it. (Two lines of geometry: no
+// positioning library for one menu.)
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+
+/** Keeps a menu of `size` opened under `anchor` inside a `view`-sized window: flipped above the anchor when it would overflow below. */
+export function placeMenu(
+  anchor: { top: number; bottom: number; left: number },
+  size: { width: number; height: number },
+  view: { width: number; height: number },
+): { top: number; left: number } {
+  const below = anchor.bottom + 2;
+  const top = below + size.height <= view.height ? below : Math.max(0, anchor.top - 2 - size.height);
+  const left = Math.max(0, Math.min(anchor.left, view.width - size.width));
+  return { top, left };
+}
 import { createPortal } from "react-dom";
 
 export interface RowMenuItem {
@@ -10,10 +26,39 @@ export interface RowMenuItem {
   danger?: boolean;
 }
 
+type At = { top: number; left: number } | null;
+
+/** Once the menu is drawn (so its size is known), before the paint: moves it back inside the window. */
+function useOnScreen(
+  at: At,
+  setAt: (at: At) => void,
+  menu: React.RefObject<HTMLElement | null>,
+  anchor: React.RefObject<HTMLElement | null>,
+) {
+  useLayoutEffect(() => {
+    if (!at || !menu.current || !anchor.current) return;
+    const m = menu.current.getBoundingClientRect();
+    const placed = placeMenu(
+      anchor.current.getBoundingClientRect(),
+      { width: m.width, height: m.height },
+      { width: window.innerWidth, height: window.innerHeight },
+    );
+    if (placed.top !== at.top || placed.left !== at.left) setAt(placed);
+  }, [at, setAt, menu, anchor]);
+}
+
+/** Focuses the menu's next (`step` 1) or previous (-1) item, wrapping around. */
+function moveFocus(menu: HTMLElement | null, step: 1 | -1) {
+  const items = [...(menu?.querySelectorAll<HTMLButtonElement>("[role='menuitem']") ?? [])];
+  const now = items.indexOf(document.activeElement as HTMLButtonElement);
+  items[(now + step + items.length) % items.length]?.focus();
+}
+
 export function RowMenu({ label, items }: { label: string; items: RowMenuItem[] }) {
   const button = useRef<HTMLButtonElement>(null);
-  const [at, setAt] = useState<{ top: number; left: number } | null>(null);
+  const [at, setAt] = useState<At>(null);
   const menu = useRef<HTMLUListElement>(null);
+  useOnScreen(at, setAt, menu, button);
   useEffect(() => {
     if (!at) return;
     menu.current?.querySelector("button")?.focus();
@@ -56,6 +101,10 @@ export function RowMenu({ label, items }: { label: string; items: RowMenuItem[] 
               if (e.key === "Escape") {
                 e.stopPropagation();
                 close();
+              } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+                e.preventDefault();
+                e.stopPropagation();
+                moveFocus(menu.current, e.key === "ArrowDown" ? 1 : -1);
               }
             }}
           >
