@@ -151,9 +151,14 @@ async fn cancelling_an_active_bot_frees_its_slot_for_the_queued_one(db: PgPool) 
     let w = s.token("product", Scope::BotsWrite).await;
     let (first, queued) = three_running_one_queued(&s, &w).await;
     let (fid, qid) = (id(&first), id(&queued));
-    let (status, cancelled) = s
-        .post(&format!("/v1/bots/{fid}/cancel"), &w, &json!({}))
-        .await;
+    // No body at all: a cancel without a reason.
+    let (status, cancelled) = read(
+        s.req(Method::POST, &format!("/v1/bots/{fid}/cancel"), Some(&w))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "FATAL");
     assert_eq!(cancelled["error"], "cancelled by api:product");
@@ -171,12 +176,51 @@ async fn cancelling_a_queued_bot_takes_it_out_of_the_queue(db: PgPool) {
     let w = s.token("product", Scope::BotsWrite).await;
     let (_, queued) = three_running_one_queued(&s, &w).await;
     let q2 = id(&queued);
+    // A reason too long is refused, and the bot stays queued, unaudited.
+    let (status, refused) = s
+        .post(
+            &format!("/v1/bots/{q2}/cancel"),
+            &w,
+            &json!({ "reason": "x".repeat(501) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_input", "{refused}");
+    let (status, unknown) = s
+        .post(&format!("/v1/bots/{q2}/cancel"), &w, &json!({ "why": "x" }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown}");
+    let (_, still) = s.get(&format!("/v1/bots/{q2}"), &w).await;
+    assert_eq!(still["queued"], true, "{still}");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'bot.cancel'")
+            .fetch_one(&s.h.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 0);
+
     let (_, gone) = s
-        .post(&format!("/v1/bots/{q2}/cancel"), &w, &json!({}))
+        .post(
+            &format!("/v1/bots/{q2}/cancel"),
+            &w,
+            &json!({ "reason": "meeting moved" }),
+        )
         .await;
     assert_eq!(
         (gone["status"].as_str(), gone["queued"].as_bool()),
         (Some("FATAL"), Some(false))
+    );
+    assert_eq!(gone["error"], "cancelled by api:product: meeting moved");
+    let (actor, reason): (String, Option<String>) = sqlx::query_as(
+        "SELECT actor, reason FROM audit_log WHERE action = 'bot.cancel' AND target = $1",
+    )
+    .bind(q2.to_string())
+    .fetch_one(&s.h.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (actor.as_str(), reason.as_deref()),
+        ("api:product", Some("meeting moved"))
     );
     s.stop().await;
 }

@@ -28,6 +28,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// An optional JSON body: a request with no body at all (no
+/// `Content-Type`, no length or length 0) is `None`; any other is read as
+/// a [`Body`], with its refusals.
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let empty = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|l| l.as_bytes() == b"0");
+        if empty {
+            return Ok(OptionalBody(None));
+        }
+        Body::<T>::from_request(req, state)
+            .await
+            .map(|Body(v)| OptionalBody(Some(v)))
+    }
+}
+
 fn json_refusal(rejection: JsonRejection) -> ApiError {
     let text = rejection.body_text();
     match rejection {

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Read, Write};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Body, Path, Query};
+use crate::extract::{Body, OptionalBody, Path, Query};
 use crate::ApiState;
 
 /// The header naming a create request's idempotency key.
@@ -167,13 +167,25 @@ pub async fn deploy(
     Ok(Json(tracked(&state, id).await?))
 }
 
+/// Why a bot is cancelled (the body of a cancel is optional).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelBot {
+    /// Written to the audit log and appended to the bot's error
+    /// ("cancelled by api:<token>: <reason>"); at most 500 characters.
+    reason: Option<String>,
+}
+
 /// Cancels a bot that has not ended: a queued bot leaves the queue, an
 /// active one is stopped and its slot released; it ends `FATAL`
-/// ("cancelled by api:<token>").
+/// ("cancelled by api:<token>", with the reason if one is given). Recorded
+/// in the audit log with the token's name.
 #[utoipa::path(post, path = "/v1/bots/{id}/cancel", tag = "bots",
     params(("id" = i64, Path, description = "Bot id")),
+    request_body(content = Option<CancelBot>, description = "Optional: `{\"reason\": \"…\"}`"),
     responses(
         (status = 200, body = Tracked),
+        (status = 422, description = "`invalid_input`: a reason too long or with control characters", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`stale_transition`: the bot already ended", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -183,8 +195,10 @@ pub async fn cancel(
     caller: Caller<Write>,
     State(state): State<ApiState>,
     Path(id): Path<i64>,
+    OptionalBody(body): OptionalBody<CancelBot>,
 ) -> ApiResult<Json<Tracked>> {
-    lifecycle::cancel(state.router(), &caller.actor(), id, None).await?;
+    let reason = body.and_then(|b| b.reason);
+    lifecycle::cancel(state.router(), &caller.actor(), id, reason.as_deref()).await?;
     Ok(Json(tracked(&state, id).await?))
 }
 
