@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
@@ -210,9 +210,9 @@ async fn scenario(
     }
 
     // --- a change from another process appears without a refresh ------------
-    let out = Command::new(profile_dir().join("berth"))
-        .args([
-            "--dev",
+    run_berth(
+        url,
+        &[
             "--json",
             "bots",
             "create",
@@ -220,18 +220,9 @@ async fn scenario(
             "zoom",
             "--meeting-url",
             "https://zoom.us/j/5551234567",
-        ])
-        .env("DATABASE_URL", url)
-        .env("BERTH_DEV", "1")
-        .env_remove("AWS_BOT_LIMIT")
-        .output()
-        .map_err(|e| format!("berth CLI: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "berth bots create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+        ],
+        &[],
+    )?;
     let busy_now = normalised(status_counts(db).await)["busy"];
     if busy_now != before["busy"] + 1 {
         return Err(format!(
@@ -434,18 +425,9 @@ async fn settings_pins_and_refused_saves(
         Duration::from_secs(5),
     )
     .await?;
-    let out = Command::new(profile_dir().join("berth"))
-        .args(["--dev", "--json", "status"])
-        .env("DATABASE_URL", url)
-        .env_remove("AWS_BOT_LIMIT")
-        .output()
-        .map_err(|e| format!("berth CLI: {e}"))?;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "berth status: {e}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
+    let out = run_berth(url, &["--json", "status"], &[])?;
+    let status: serde_json::Value =
+        serde_json::from_str(&out).map_err(|e| format!("berth status: {e}: {out}"))?;
     let pinned = status["platforms"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["platform"] == "aws"))

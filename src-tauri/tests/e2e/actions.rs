@@ -102,6 +102,20 @@ async fn confirm(client: &Client, reason: &str) -> Result<(), String> {
     Err("the confirmation has no Confirm button".into())
 }
 
+/// Opens slot `slot`'s row menu and clicks its item `item`.
+async fn slot_menu(client: &Client, slot: &str, item: &str) -> Result<(), String> {
+    client
+        .find(Locator::Css(&format!(
+            "button[aria-label='Actions for {slot}']"
+        )))
+        .await
+        .map_err(|e| format!("{slot}'s menu: {e}"))?
+        .click()
+        .await
+        .map_err(|e| format!("{slot}'s menu: {e}"))?;
+    menu_item(client, item).await
+}
+
 /// The newest audit row of `action` on `target`: (actor, reason).
 pub async fn audit(db: &PgPool, action: &str, target: &str) -> Option<(String, Option<String>)> {
     sqlx::query_as(
@@ -166,30 +180,12 @@ async fn slot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
         .ok_or("only one slot shown")?;
 
     // Restart the idle slot.
-    client
-        .find(Locator::Css(&format!(
-            "button[aria-label='Actions for {idle}']"
-        )))
-        .await
-        .map_err(|e| e.to_string())?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
-    menu_item(client, "Restart").await?;
+    slot_menu(client, &idle, "Restart").await?;
     confirm(client, "e2e restart").await?;
     audited(db, "slot.restart", &idle, "e2e restart").await?;
 
     // Drain another: it stays draining (deleted at once if it was idle).
-    client
-        .find(Locator::Css(&format!(
-            "button[aria-label='Actions for {other}']"
-        )))
-        .await
-        .map_err(|e| e.to_string())?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
-    menu_item(client, "Drain").await?;
+    slot_menu(client, &other, "Drain").await?;
     confirm(client, "e2e drain").await?;
     audited(db, "slot.drain", &other, "e2e drain").await?;
     let draining: Option<(bool,)> =

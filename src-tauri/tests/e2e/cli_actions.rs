@@ -4,38 +4,22 @@
 //! by `berth … --reason`; after each the open app shows the change without
 //! a refresh (the change feed), and the audit panel names the CLI.
 
-use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::Client;
 use sqlx::PgPool;
 
 use super::actions::{audit, open_tab, script, shown_slots};
-use super::{open_dashboard, poll_async, profile_dir, LIVE_WITHIN};
+use super::{open_dashboard, poll_async, run_berth, LIVE_WITHIN};
 
 /// Runs `berth --dev --json <args>` against the app's database, as an
 /// operator in a terminal would; its JSON output.
 fn berth(url: &str, args: &[&str]) -> Result<serde_json::Value, String> {
-    let out = Command::new(profile_dir().join("berth"))
-        .args(["--dev", "--json"])
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("BERTH_DEV", "1")
-        .env_remove("AWS_BOT_LIMIT")
-        .output()
-        .map_err(|e| format!("berth CLI: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "berth {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "berth {args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let args: Vec<&str> = std::iter::once("--json")
+        .chain(args.iter().copied())
+        .collect();
+    let out = run_berth(url, &args, &[])?;
+    serde_json::from_str(&out).map_err(|e| format!("berth {args:?}: not JSON ({e}): {out}"))
 }
 
 /// Waits until `js` (a script returning a value) returns something `ok` accepts.

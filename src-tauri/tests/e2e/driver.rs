@@ -299,3 +299,26 @@ pub async fn open_dashboard(client: &Client, limit: Duration) {
     }
     panic!("no Pool dashboard tab");
 }
+
+/// Runs the workspace's `berth --dev <args>` against the app's database at
+/// `url`, as an operator in a terminal would (without the variables the
+/// app's environment pins), with `env` added; its standard output, or an
+/// error carrying its standard error.
+pub fn run_berth(url: &str, args: &[&str], env: &[(&str, &Path)]) -> Result<String, String> {
+    let out = Command::new(profile_dir().join("berth"))
+        .arg("--dev")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("BERTH_DEV", "1")
+        .env_remove("AWS_BOT_LIMIT")
+        .envs(env.iter().copied())
+        .output()
+        .map_err(|e| format!("berth CLI: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "berth {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -4,33 +4,20 @@
 //! app's Pools view follows them without a refresh.
 
 use std::path::Path;
-use std::process::Command;
 
 use fantoccini::{Client, Locator};
 
-use super::{click_tab, poll_async, profile_dir, screenshot, wait_find, LIVE_WITHIN};
+use super::{click_tab, poll_async, run_berth, screenshot, wait_find, LIVE_WITHIN};
 
 const POOL: &str = "e2e-cli";
 
 /// Runs `berth --dev pools <args>` against the app's database and pools
 /// directory, as an administrator in a terminal would.
 fn berth_pools(url: &str, pools_dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(profile_dir().join("berth"))
-        .args(["--dev", "pools"])
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("BERTH_DEV", "1")
-        .env("BERTH_POOLS_DIR", pools_dir)
-        .env_remove("AWS_BOT_LIMIT")
-        .output()
-        .map_err(|e| format!("berth CLI: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "berth pools {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let args: Vec<&str> = std::iter::once("pools")
+        .chain(args.iter().copied())
+        .collect();
+    run_berth(url, &args, &[("BERTH_POOLS_DIR", pools_dir)])
 }
 
 /// The text of the pool's row cell matching `css`, if the row is shown.

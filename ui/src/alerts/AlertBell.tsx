@@ -1,7 +1,8 @@
 // The in-app alert list: a bell in the sidebar counting the alerts that
 // arrived since the list was last opened, and a panel listing them newest
 // first (kept in memory, at most MAX_NOTICES) with a switch per alert kind.
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
+import { useSubscription } from "../api/subscription";
 import { api, onAlerts } from "../api/tauri";
 import type { AlertKind, AlertsRaised, Notice } from "../api/types";
 import { ALERT_KINDS, loadKinds, saveKinds } from "./kinds";
@@ -22,22 +23,7 @@ export function addBatch(list: Notice[], batch: Notice[]): Notice[] {
 }
 
 function useAlertBatches(handler: (e: AlertsRaised) => void) {
-  const latest = useRef(handler);
-  useLayoutEffect(() => {
-    latest.current = handler;
-  });
-  useEffect(() => {
-    let unlisten: (() => void) | null = null;
-    let cancelled = false;
-    void onAlerts((e) => latest.current(e)).then((fn) => {
-      if (cancelled) fn();
-      else unlisten = fn;
-    });
-    return () => {
-      cancelled = true;
-      unlisten?.();
-    };
-  }, []);
+  useSubscription(onAlerts, handler);
 }
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
