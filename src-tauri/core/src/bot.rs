@@ -12,9 +12,9 @@ mod browse;
 mod timeline;
 mod trace;
 
-use trace::with_omitted;
 pub use browse::{browse, BotFilter, BotPage, BotRow, MAX_PAGE, TOTAL_CAP};
 pub use timeline::{timeline, BotAccount, BotEvent, BotSlot, BotTimeline};
+use trace::with_omitted;
 pub use trace::{trace, Decision, TraceEntry, TRACE_HEAD, TRACE_MAX};
 
 /// A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`].

@@ -22,7 +22,7 @@ pub const TOTAL_CAP: i64 = 10_000;
 /// Which bots to list: empty lists and `None` do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct BotFilter {
     /// Only these statuses.
     pub statuses: Vec<BotStatus>,
@@ -222,7 +222,8 @@ type Raw = (
     Option<DateTime<Utc>>,
 );
 
-const SELECT: &str = "SELECT b.id, b.pool, b.status, b.meeting_platform, b.meeting_url, b.display_name,
+const SELECT: &str =
+    "SELECT b.id, b.pool, b.status, b.meeting_platform, b.meeting_url, b.display_name,
         b.deployment_platform, b.pinned_platform, s.slot_name, b.priority, b.error, b.created_at,
         b.updated_at, b.ended_at, q.queued_at,
         (SELECT min(e.at) FROM bot_events e WHERE e.bot_id = b.id AND e.status <> 'QUEUED')
@@ -303,7 +304,11 @@ pub async fn browse(db: &PgPool, filter: &BotFilter, now: DateTime<Utc>) -> Resu
     c.push(" LIMIT ").push_bind(TOTAL_CAP + 1).push(") m");
     let counted: i64 = c.build_query_scalar().fetch_one(db).await?;
     Ok(BotPage {
-        next_before: if more { rows.last().map(|r| r.id) } else { None },
+        next_before: if more {
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        },
         rows,
         total: counted.min(TOTAL_CAP),
         total_capped: counted > TOTAL_CAP,
