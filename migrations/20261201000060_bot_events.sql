@@ -51,11 +51,15 @@ CREATE TRIGGER pool_accounts_lease_recorded AFTER UPDATE OF bot_id ON pool_accou
     FOR EACH ROW WHEN (NEW.bot_id IS NOT NULL AND OLD.bot_id IS DISTINCT FROM NEW.bot_id)
     EXECUTE FUNCTION bot_account_lease_record();
 
--- The Bots view lists bots of some statuses newest first (keyset on id):
--- rare statuses (QUEUED, FATAL) among many DONE bots need their own index.
--- Status changes were already non-HOT updates (bots_active_platform_idx's
--- predicate reads status), so this adds one index entry per change.
-CREATE INDEX bots_status_id_idx ON bots (status, id DESC);
+-- The Bots view lists bots newest first, keyset on (created_at, id), so a
+-- time range anywhere is one range scan; this index replaces
+-- bots_created_idx (its prefix). Rare statuses (QUEUED, FATAL) among many
+-- DONE bots need their own. Status changes were already non-HOT updates
+-- (bots_active_platform_idx's predicate reads status), so the status index
+-- adds one index entry per change.
+CREATE INDEX bots_created_id_idx ON bots (created_at DESC, id DESC);
+DROP INDEX bots_created_idx;
+CREATE INDEX bots_status_created_idx ON bots (status, created_at DESC, id DESC);
 
 -- A bot's timeline names the bots that redeploy it.
 CREATE INDEX bots_redeploy_of_idx ON bots (redeploy_of) WHERE redeploy_of IS NOT NULL;

@@ -181,30 +181,53 @@ async fn a_search_finds_an_id_or_a_url_or_name_and_metacharacters_match_themselv
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn pages_cover_every_bot_once_newest_first(db: PgPool) {
+async fn pages_cover_every_bot_once_newest_first_even_out_of_id_order(db: PgPool) {
     insert_pool(&db, "alpha", "zoom", 10).await;
+    // Creation times out of id order (overlapping transactions), with ties.
+    let base = Utc::now();
     let mut made = Vec::new();
     for n in 0..21 {
         let status = if n % 3 == 0 { "DONE" } else { "QUEUED" };
-        made.push(
-            insert(
-                &db,
-                Row {
-                    pool: "alpha",
-                    url: "https://zoom.us/j/1",
-                    status,
-                    platform: None,
-                    created: at(30 - n),
-                    name: None,
-                },
-            )
-            .await,
-        );
+        let created = base - Duration::minutes((n * 7) % 5);
+        let id = insert(
+            &db,
+            Row {
+                pool: "alpha",
+                url: "https://zoom.us/j/1",
+                status,
+                platform: None,
+                created,
+                name: None,
+            },
+        )
+        .await;
+        made.push((created, id));
     }
-    made.reverse();
-    for limit in [7, 5, 1, 21, 1000] {
+    made.sort_by(|a, b| b.cmp(a));
+    let made: Vec<i64> = made.into_iter().map(|(_, id)| id).collect();
+    // With a time range too: a cursor inside it stands for its end.
+    let ranged = BotFilter {
+        since: Some(base - Duration::hours(1)),
+        until: Some(base + Duration::seconds(1)),
+        ..page(1)
+    };
+    for (limit, range) in [
+        (7, false),
+        (5, false),
+        (1, false),
+        (21, false),
+        (1000, false),
+        (4, true),
+    ] {
         let mut seen = Vec::new();
-        let mut f = page(limit);
+        let mut f = if range {
+            BotFilter {
+                limit,
+                ..ranged.clone()
+            }
+        } else {
+            page(limit)
+        };
         loop {
             let p = browse(&db, &f).await;
             assert_eq!((p.total, p.total_capped), (21, false));
