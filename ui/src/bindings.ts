@@ -316,7 +316,10 @@ export type BotFilter = {
 	 *  the meeting URL or the display name (`%` and `_` match themselves).
 	 */
 	search: string | null,
-	/**  Keyset cursor: only ids below it (the previous page's `nextBefore`). */
+	/**
+	 *  Keyset cursor: only bots after this one in the list's order (the
+	 *  previous page's `nextBefore`).
+	 */
 	before: number | null,
 	/**  Page size, 1 to [`MAX_PAGE`]. */
 	limit: number,
@@ -324,7 +327,7 @@ export type BotFilter = {
 
 /**  One page of [`browse`]. */
 export type BotPage = {
-	/**  Newest first (id descending). */
+	/**  Newest first: creation time descending, then id descending. */
 	rows: BotRow[],
 	/**
 	 *  Bots matching the filter on every page, counted up to
