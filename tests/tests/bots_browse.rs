@@ -368,6 +368,31 @@ async fn a_timeline_after_a_real_dispatch_has_states_trace_slot_and_wait(db: PgP
     assert_eq!(t.bot.wait_ms, Some(waited.max(0)));
     assert!(t.trace.iter().any(|e| e.decision == Decision::Deployed));
     assert!(t.account.is_none(), "its pool leases no accounts");
+    // As the faces receive it: camelCase, times as RFC 3339 with a Z.
+    let json = serde_json::to_value(&t).unwrap();
+    for key in [
+        "bot",
+        "events",
+        "trace",
+        "slot",
+        "account",
+        "actions",
+        "redeployOf",
+        "redeployedAs",
+    ] {
+        assert!(json.get(key).is_some(), "{key} in {json}");
+    }
+    assert_eq!(json["bot"]["waitMs"], serde_json::json!(t.bot.wait_ms));
+    assert!(json["bot"]["queuePosition"].is_null());
+    assert!(json["events"][0]["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(json["slot"]["platform"], platform.as_str());
+    let page =
+        serde_json::to_value(bot::browse(&h.db, &page(1), h.clock.now()).await.unwrap()).unwrap();
+    assert_eq!(
+        (page["total"].as_i64(), page["totalCapped"].as_bool()),
+        (Some(4), Some(false))
+    );
+    assert!(page["nextBefore"].is_i64(), "{page}");
 
     // The finished bot's timeline ends with its end, and a running bot's
     // timeline is there for every bot, not only queued ones.
@@ -516,4 +541,30 @@ async fn every_status_change_is_recorded_once_and_goes_with_its_bot(db: PgPool) 
         .await
         .unwrap();
     assert_eq!(left, 0, "events go with their bot");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_total_is_counted_up_to_its_cap(db: PgPool) {
+    insert_pool(&db, "alpha", "zoom", 10).await;
+    let add = async |n: i64| {
+        sqlx::query(
+            "INSERT INTO bots (pool, meeting_platform, meeting_url, status)
+             SELECT 'alpha', 'zoom', 'https://zoom.us/j/' || i, 'DONE' FROM generate_series(1, $1) i",
+        )
+        .bind(n)
+        .execute(&db)
+        .await
+        .unwrap();
+    };
+    add(bot::TOTAL_CAP).await;
+    let p = browse(&db, &page(10)).await;
+    assert_eq!(
+        (p.total, p.total_capped),
+        (bot::TOTAL_CAP, false),
+        "exactly the cap"
+    );
+    add(1).await;
+    let p = browse(&db, &page(10)).await;
+    assert_eq!((p.total, p.total_capped), (bot::TOTAL_CAP, true));
+    assert_eq!(p.rows.len(), 10);
 }
