@@ -363,38 +363,4 @@ pub async fn row(db: &PgPool, id: i64, now: DateTime<Utc>) -> Result<BotRow> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_search_is_an_id_or_an_escaped_pattern() {
-        assert_eq!(search_of(Some(" 42 ")), Some(Search::Id(42)));
-        assert_eq!(search_of(Some("#42")), Some(Search::Id(42)));
-        assert_eq!(search_of(Some("#")), Some(Search::Text("%#%".into())));
-        assert_eq!(search_of(Some("   ")), None);
-        assert_eq!(
-            search_of(Some("99999999999999999999")),
-            Some(Search::Id(-1))
-        );
-        assert_eq!(
-            search_of(Some("50%_a\\b")),
-            Some(Search::Text("%50\\%\\_a\\\\b%".into()))
-        );
-    }
-
-    #[test]
-    fn a_limit_outside_the_page_size_is_refused() {
-        for limit in [0, MAX_PAGE + 1] {
-            let f = BotFilter {
-                limit,
-                ..BotFilter::default()
-            };
-            assert_eq!(check(&f).unwrap_err().code(), ErrorCode::InvalidInput);
-        }
-        let f = BotFilter {
-            limit: MAX_PAGE,
-            ..BotFilter::default()
-        };
-        assert!(check(&f).is_ok());
-    }
-}
+mod tests;
