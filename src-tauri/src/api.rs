@@ -154,6 +154,24 @@ pub async fn bot_details(db: &PgPool, id: i64) -> CommandResult<BotView> {
     Ok(bot::get(db, id).await?)
 }
 
+/// A page of bots matching `filter` as of `now` (the core's [`bot::browse`]).
+pub async fn bots(
+    db: &PgPool,
+    filter: &bot::BotFilter,
+    now: DateTime<Utc>,
+) -> CommandResult<bot::BotPage> {
+    Ok(bot::browse(db, filter, now).await?)
+}
+
+/// One bot's timeline as of `now` (the core's [`bot::timeline`]).
+pub async fn bot_timeline(
+    db: &PgPool,
+    id: i64,
+    now: DateTime<Utc>,
+) -> CommandResult<bot::BotTimeline> {
+    Ok(bot::timeline(db, id, now).await?)
+}
+
 /// Whether the database answers ([`db::ping`], within 3 s) and when the
 /// feed last spoke.
 pub async fn connection_status(

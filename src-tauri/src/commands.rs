@@ -12,7 +12,7 @@ use berth_core::Berth;
 use tauri::State;
 
 use crate::api;
-use berth_core::bot::BotView;
+use berth_core::bot::{BotFilter, BotPage, BotTimeline, BotView};
 use berth_core::history::{History, Span};
 use berth_core::overview::{PlatformsOverview, QueueSnapshot};
 use berth_core::pool::{Pool, PoolStats};
@@ -131,6 +131,25 @@ pub async fn settings_history(
 #[specta::specta]
 pub async fn bot_details(core: State<'_, Core>, id: Id) -> CommandResult<BotView> {
     api::bot_details(core.get().await?.db(), id.0).await
+}
+
+/// A page of bots, newest first: filtered by status, deployment platform,
+/// pool and creation time, searched by id (`123`, `#123`) or meeting URL;
+/// `invalid_input` for a limit outside 1..=1000. Read-only.
+#[tauri::command]
+#[specta::specta]
+pub async fn bots(core: State<'_, Core>, filter: BotFilter) -> CommandResult<BotPage> {
+    let b = core.get().await?;
+    api::bots(b.db(), &filter, now(&b)).await
+}
+
+/// One bot's timeline: states with times, decision trace, slot, account,
+/// actions, redeploys; `not_found` for an unknown id. Read-only.
+#[tauri::command]
+#[specta::specta]
+pub async fn bot_timeline(core: State<'_, Core>, id: Id) -> CommandResult<BotTimeline> {
+    let b = core.get().await?;
+    api::bot_timeline(b.db(), id.0, now(&b)).await
 }
 
 /// Whether the database answers and when the live feed last spoke.

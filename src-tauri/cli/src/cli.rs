@@ -359,13 +359,31 @@ pub struct ReportArgs {
 /// `berth bots list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only bots in this status
+    /// Only bots in this status (repeat for several)
     #[arg(long, value_parser = bot_status)]
-    pub status: Option<BotStatus>,
+    pub status: Vec<BotStatus>,
+    /// Only bots of this pool (repeat for several)
+    #[arg(long, value_name = "NAME")]
+    pub pool: Vec<String>,
+    /// Only bots on this deployment platform: k8s, aws, coolify or local
+    /// (repeat for several)
+    #[arg(long, value_name = "PLATFORM", value_parser = platform_kind)]
+    pub platform: Vec<PlatformKind>,
+    /// A bot id (123 or #123), else a case-insensitive part of the meeting
+    /// URL or display name
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only bots created since this time: RFC 3339 (2026-12-01T09:00:00Z)
+    /// or a duration ago (90m, 2h, 1d)
+    #[arg(long, value_name = "WHEN", value_parser = values::since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only bots listed after this one (the next page)
+    #[arg(long, value_name = "ID", value_parser = bot_id)]
+    pub before: Option<i64>,
     /// How many (1 to 1000)
     #[arg(long, value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(i64).range(1..=berth_core::bot::MAX_LIST))]
-    pub limit: i64,
+          value_parser = clap::value_parser!(u32).range(1..=berth_core::bot::MAX_PAGE as i64))]
+    pub limit: u32,
 }
 
 /// `berth demo`.

@@ -316,6 +316,51 @@ async fn create_in_dev_deploys_and_show_prints_the_decision_trace() {
 }
 
 #[tokio::test]
+async fn bots_list_filters_by_pool_platform_search_and_time_and_pages() {
+    let db = TestDb::new("bots_list").await;
+    instant_k8s(&db).await;
+    let zoom = create_bot(&db, "zoom").await["botId"].as_i64().unwrap();
+    let meet = create_bot(&db, "google-meet").await["botId"]
+        .as_i64()
+        .unwrap();
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|b| b["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = async |extra: &[&str]| {
+        let mut args = vec!["bots", "list"];
+        args.extend_from_slice(extra);
+        ids(&ok_json(&db.url, &args).await)
+    };
+    assert_eq!(list(&[]).await, vec![meet, zoom]);
+    assert_eq!(list(&["--pool", "zoom"]).await, vec![zoom]);
+    assert_eq!(
+        list(&["--pool", "zoom", "--pool", "google-meet"]).await,
+        vec![meet, zoom]
+    );
+    assert_eq!(list(&["--platform", "k8s"]).await, vec![meet, zoom]);
+    assert_eq!(list(&["--platform", "aws"]).await, Vec::<i64>::new());
+    assert_eq!(list(&["--search", "MEET.GOOGLE"]).await, vec![meet]);
+    assert_eq!(list(&["--search", &format!("#{zoom}")]).await, vec![zoom]);
+    assert_eq!(list(&["--since", "1h"]).await, vec![meet, zoom]);
+    assert_eq!(
+        list(&["--since", "2999-01-01T00:00:00Z"]).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(list(&["--limit", "1"]).await, vec![meet]);
+    assert_eq!(
+        list(&["--limit", "1", "--before", &meet.to_string()]).await,
+        vec![zoom]
+    );
+    let human = ok(&db.url, &["bots", "list", "--limit", "1"]).await;
+    assert!(human.contains(&format!("--before {meet}")), "{human}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
 async fn slots_json_matches_the_database() {
     let db = TestDb::new("slots").await;
     instant_k8s(&db).await;

@@ -8,8 +8,12 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 
 pub mod action;
+mod browse;
+mod timeline;
 mod trace;
 
+pub use browse::{browse, BotFilter, BotPage, BotRow, MAX_PAGE, TOTAL_CAP};
+pub use timeline::{timeline, BotAccount, BotEvent, BotSlot, BotTimeline};
 use trace::with_omitted;
 pub use trace::{trace, Decision, TraceEntry, TRACE_HEAD, TRACE_MAX};
 
@@ -61,7 +65,7 @@ pub struct BotView {
     pub redeploy_of: Option<i64>,
 }
 
-type BotRow = (
+type GetRow = (
     i64,
     String,
     String,
@@ -82,7 +86,7 @@ type BotRow = (
 
 /// One bot by id.
 pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
-    let row: Option<BotRow> = sqlx::query_as(
+    let row: Option<GetRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
                 b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
                 b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of)

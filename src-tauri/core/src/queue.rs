@@ -160,6 +160,27 @@ pub async fn waiting(db: &PgPool) -> Result<Vec<Waiting>> {
     .await?)
 }
 
+/// 1-based places of `bot_ids` in the dispatch order: among the entries of
+/// `QUEUED` bots, ordered as [`waiting`] offers them capacity. Bots not
+/// waiting are left out.
+pub async fn positions_of(
+    db: &PgPool,
+    bot_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>> {
+    // The same order (and the same bots) as `waiting`.
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT bot_id, position FROM (
+            SELECT q.bot_id, row_number() OVER (ORDER BY q.priority, q.queued_at, q.id) AS position
+            FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+            WHERE b.status = 'QUEUED') ranked
+         WHERE bot_id = ANY($1)",
+    )
+    .bind(bot_ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Takes over a `Routing` entry whose hold passed by `now` (its router was
 /// interrupted), holding it until `held_until` for the caller's own walk.
 /// Only one caller wins; `false` if the entry is not such an entry (any more).

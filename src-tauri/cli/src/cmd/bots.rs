@@ -268,7 +268,19 @@ pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
 
 /// `berth bots list`.
 pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
-    let rows = with_db(async |db| bot::list(&db.pool, args.status, args.limit).await).await?;
+    let filter = bot::BotFilter {
+        statuses: args.status,
+        platforms: args.platform,
+        pools: args.pool,
+        since: args.since,
+        until: None,
+        search: args.search,
+        before: args.before,
+        limit: args.limit,
+    };
+    let now = Utc::now();
+    let page = with_db(async |db| bot::browse(&db.pool, &filter, now).await).await?;
+    let rows = page.rows;
     if ctx.json {
         return output::json(&rows);
     }
@@ -276,11 +288,18 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         output::emit("no bots");
         return Ok(());
     }
-    let now = Utc::now();
-    let mut t = output::table(["bot", "status", "meeting platform", "platform", "created"]);
+    let mut t = output::table([
+        "bot",
+        "pool",
+        "status",
+        "meeting platform",
+        "platform",
+        "created",
+    ]);
     for r in &rows {
         t.add_row(vec![
             format!("#{}", r.id),
+            r.pool.clone(),
             r.status.to_string(),
             r.meeting_platform.to_string(),
             output::opt(r.deployment_platform.as_ref()),
@@ -292,5 +311,13 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         ]);
     }
     output::emit(t);
+    if let Some(next) = page.next_before {
+        let more = if page.total_capped { "more than " } else { "" };
+        output::emit(format!(
+            "{} of {more}{} bots; next page: --before {next}",
+            rows.len(),
+            page.total
+        ));
+    }
     Ok(())
 }
