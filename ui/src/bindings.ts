@@ -109,6 +109,10 @@ export const commands = {
 	undrainPlatform: (platform: string, reason: string | null) => typedError<PlatformDrain, CommandError>(__TAURI_INVOKE("undrain_platform", { platform, reason })),
 	/**  The audit log of operator actions, newest first, filtered. */
 	auditLog: (query: AuditQuery) => typedError<AuditEntry[], CommandError>(__TAURI_INVOKE("audit_log", { query })),
+	/**  Every bot matching the filter, newest first, one page (keyset: `before`). */
+	bots: (filter: BotFilter) => typedError<BotPage, CommandError>(__TAURI_INVOKE("bots", { filter })),
+	/**  One bot's timeline: its states, decision trace, slot, account, actions and redeploys. */
+	botTimeline: (id: number) => typedError<BotTimeline, CommandError>(__TAURI_INVOKE("bot_timeline", { id })),
 	/**  The web view's answer to the last close request. */
 	answerClose: (answer: CloseAnswer) => typedError<null, CommandError>(__TAURI_INVOKE("answer_close", { answer })),
 	/**
@@ -253,6 +257,90 @@ export type AuditQuery = {
 	since?: string | null,
 	/**  At most this many (1 to 1000; default 1000). */
 	limit?: number | null,
+};
+
+/**  The account a bot leased. */
+export type BotAccount = {
+	id: string,
+	label: string,
+	leasedAt: string | null,
+};
+
+/**  One state change of a bot. */
+export type BotEvent = {
+	at: string,
+	status: BotStatus,
+	detail: string | null,
+};
+
+/**  Which bots to list (empty lists and nulls do not filter). */
+export type BotFilter = {
+	/**  Empty: every status. */
+	statuses: BotStatus[],
+	/**  Deployment platforms; empty: any. */
+	platforms: PlatformKind[],
+	/**  Empty: any. */
+	pools: string[],
+	/**  Created at or after. */
+	since: string | null,
+	/**  Created before. */
+	until: string | null,
+	/**  `123` or `#123`: that id; else a substring of the meeting URL (or display name). */
+	search: string | null,
+	/**  Keyset cursor: only ids below it (newest first); null: from the newest. */
+	before: number | null,
+	/**  1..=1000. */
+	limit: number,
+};
+
+/**  One page of bots, newest first. */
+export type BotPage = {
+	rows: BotRow[],
+	/**  Bots matching the filter (all pages). */
+	total: number,
+	/**  `before` for the next page; null: no more. */
+	nextBefore: number | null,
+};
+
+/**  A bot as the Bots view lists it. */
+export type BotRow = {
+	id: number,
+	pool: string,
+	status: BotStatus,
+	meetingPlatform: MeetingPlatform,
+	meetingUrl: string,
+	displayName: string | null,
+	deploymentPlatform: PlatformKind | null,
+	pinnedPlatform: PlatformKind | null,
+	slotName: string | null,
+	priority: number,
+	queuePosition: number | null,
+	waitMs: number | null,
+	error: string | null,
+	createdAt: string,
+	updatedAt: string,
+};
+
+/**  The slot a bot holds or held. */
+export type BotSlot = {
+	name: string,
+	pool: string,
+	platform: PlatformKind,
+	status: SlotStatus,
+};
+
+/**  What happened to one bot. */
+export type BotTimeline = {
+	bot: BotRow,
+	/**  Oldest first. */
+	events: BotEvent[],
+	trace: TraceEntry[],
+	slot: BotSlot | null,
+	account: BotAccount | null,
+	/**  Newest first. */
+	actions: AuditEntry[],
+	redeployOf: number | null,
+	redeployedAs: number[],
 };
 
 /**  A bot's lifecycle; `Done` and `Fatal` are final. */

@@ -1,0 +1,187 @@
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useEffect, useRef } from "react";
+import { BotMenu } from "../actions/BotMenu";
+import type { BotRow } from "../bindings";
+import { useOffsetIn } from "../dashboard/SlotsTable";
+import { useRowCursor } from "../keyboard/tableCursor";
+import { formatDuration, formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
+import { useScrollRoot } from "../shared/scrollRoot";
+import { SlotName } from "../shared/SlotName";
+import { BotStatusBadge } from "./BotStatusBadge";
+import { BOT_COLUMNS, BOT_GRID, BOT_MIN_WIDTH, HEADER_HEIGHT, ROW_HEIGHT } from "./columns";
+
+/** Rows from the end at which the next page is asked for. */
+const PREFETCH_ROWS = 40;
+
+/**
+ * The bots loaded so far, virtualised (only the rows in view are in the
+ * page). Scrolling (or j) near the end asks for the next page
+ * (`onNearEnd`); j/k move the highlight, Enter or a click opens the bot.
+ */
+export function BotsTable({
+  rows,
+  openId,
+  onOpen,
+  onNearEnd,
+  loadingMore,
+  empty,
+}: {
+  rows: BotRow[];
+  openId: number | null;
+  onOpen: (id: number) => void;
+  onNearEnd: () => void;
+  loadingMore: boolean;
+  empty: string;
+}) {
+  const root = useScrollRoot();
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+  const offset = useOffsetIn(root, listRef, rows.length > 0);
+  // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual returns non-memoisable functions by design
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => root ?? scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    scrollMargin: root ? offset : HEADER_HEIGHT,
+    scrollPaddingStart: HEADER_HEIGHT,
+  });
+  const cursor = useRowCursor({
+    count: rows.length,
+    describe: (i) => ({ kind: "bot", botId: rows[i]!.id }),
+    onOpen: (i) => onOpen(rows[i]!.id),
+    reveal: (i) => virtualizer.scrollToIndex(i),
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastShown = Math.max(items[items.length - 1]?.index ?? -1, cursor.cursor ?? -1);
+  const nearEnd = rows.length > 0 && lastShown >= rows.length - PREFETCH_ROWS;
+  useEffect(() => {
+    if (nearEnd) onNearEnd();
+  }, [nearEnd, rows.length, onNearEnd]);
+
+  return (
+    <div
+      ref={scrollRef}
+      role="table"
+      aria-label="Bots"
+      aria-rowcount={rows.length + 1}
+      data-testid="bots-scroll"
+      className={`overflow-x-auto ${root ? "relative" : "relative h-[480px] overflow-y-auto"}`}
+    >
+      <BotsHeader />
+      {rows.length === 0 ? (
+        <div className="px-4 py-10 text-center text-muted">{empty}</div>
+      ) : (
+        <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: BOT_MIN_WIDTH }}>
+          {items.map((item) => {
+            const bot = rows[item.index]!;
+            return (
+              <BotTableRow
+                key={bot.id}
+                bot={bot}
+                index={item.index}
+                top={item.start - virtualizer.options.scrollMargin}
+                open={openId === bot.id}
+                onOpen={onOpen}
+                extra={cursor.rowProps(item.index)}
+              />
+            );
+          })}
+        </div>
+      )}
+      {loadingMore && <div className="px-4 py-2 text-center text-[12px] text-muted">Loading more bots…</div>}
+    </div>
+  );
+}
+
+/** The sticky header row. */
+function BotsHeader() {
+  return (
+    <div
+      role="row"
+      className="sticky top-0 z-10 grid items-center gap-x-1.5 border-b border-line bg-panel-2 px-3 text-[10.5px] font-semibold uppercase tracking-[0.14em] text-dim"
+      style={{ gridTemplateColumns: BOT_GRID, height: HEADER_HEIGHT, minWidth: BOT_MIN_WIDTH }}
+    >
+      {BOT_COLUMNS.map((c, i) => (
+        <div key={i} role="columnheader" className={c.align === "right" ? "text-right" : ""}>
+          {c.label}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** One bot: id, status, pool, meeting, infrastructure (pin), slot, queue position, wait, priority, created, error, actions. */
+const BotTableRow = memo(function BotTableRow({
+  bot,
+  index,
+  top,
+  open,
+  onOpen,
+  extra,
+}: {
+  bot: BotRow;
+  index: number;
+  top: number;
+  open: boolean;
+  onOpen: (id: number) => void;
+  extra: Record<string, string | undefined>;
+}) {
+  return (
+    <div
+      {...extra}
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={open}
+      data-testid="bot-row"
+      data-bot-id={bot.id}
+      onClick={() => onOpen(bot.id)}
+      className={`absolute inset-x-0 grid cursor-pointer items-center gap-x-1.5 border-b border-line/60 px-3 font-mono text-[12px] ${
+        open ? "bg-accent/10" : "hover:bg-tint/[0.03]"
+      }`}
+      style={{ gridTemplateColumns: BOT_GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
+    >
+      <div role="cell" className="text-accent">
+        #{bot.id}
+      </div>
+      <div role="cell" className="min-w-0 overflow-hidden">
+        <BotStatusBadge status={bot.status} />
+      </div>
+      <div role="cell" className="truncate text-muted">
+        {bot.pool}
+      </div>
+      <div role="cell" className="truncate" title={bot.displayName ? `${bot.displayName}\n${bot.meetingUrl}` : bot.meetingUrl}>
+        <span className="text-muted">{meetingLabel(bot.meetingPlatform)}</span> <span className="text-dim">{bot.meetingUrl}</span>
+      </div>
+      <div role="cell" className="flex items-center gap-1" title={bot.pinnedPlatform ? `pinned to ${platformLabel(bot.pinnedPlatform)}` : undefined}>
+        {bot.deploymentPlatform ? <span className="badge border-line-2 text-fg">{platformLabel(bot.deploymentPlatform)}</span> : <span className="text-dim">—</span>}
+        {bot.pinnedPlatform && (
+          <span className="text-[10px] text-busy" aria-label={`pinned to ${platformLabel(bot.pinnedPlatform)}`}>
+            ⌖
+          </span>
+        )}
+      </div>
+      <div role="cell" className="min-w-0">
+        {bot.slotName ? <SlotName name={bot.slotName} /> : <span className="text-dim">—</span>}
+      </div>
+      <div role="cell" className="text-right tabular-nums">
+        {bot.queuePosition === null ? <span className="text-dim">—</span> : `#${bot.queuePosition}`}
+      </div>
+      <div role="cell" className={`text-right tabular-nums ${bot.status === "QUEUED" ? "text-busy" : "text-muted"}`}>
+        {bot.waitMs === null ? <span className="text-dim">—</span> : formatDuration(bot.waitMs)}
+      </div>
+      <div role="cell" className="text-right tabular-nums text-muted">
+        {bot.priority}
+      </div>
+      <div role="cell" className="text-muted" title={formatTimestamp(bot.createdAt)}>
+        {formatTimestamp(bot.createdAt).slice(5, 16)}
+      </div>
+      <div role="cell" className={`truncate ${bot.error ? "text-error" : "text-dim"}`} title={bot.error ?? undefined}>
+        {bot.error ?? "—"}
+      </div>
+      <div role="cell" onClick={(e) => e.stopPropagation()}>
+        <BotMenu botId={bot.id} priority={bot.priority} status={bot.status} />
+      </div>
+    </div>
+  );
+});
