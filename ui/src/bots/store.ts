@@ -18,6 +18,9 @@ export function useOpenBot(): number | null {
   return useSyncExternalStore(subscribe, () => openId);
 }
 
+/** The bot whose timeline is open, read outside React. */
+export const openBotId = () => openId;
+
 /** Opens `id`'s timeline in the Bots view (null closes it); does not switch views. */
 export function setOpenBot(id: number | null) {
   if (openId === id) return;
