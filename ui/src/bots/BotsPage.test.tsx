@@ -147,6 +147,8 @@ describe("a bot's timeline", () => {
     await user.click(rows()[0]!);
     await waitFor(() => expect(mockApi.botTimeline).toHaveBeenCalledWith(42));
     const t = await screen.findByTestId("bot-timeline");
+    // The table makes room: the columns the timeline shows for the open bot go.
+    expect(screen.getAllByRole("columnheader").map((h) => h.textContent)).not.toContain("Created");
     await within(t).findByText("[IN_CALL]", { selector: "[data-testid=bot-event] *" });
     const events = within(t).getAllByTestId("bot-event");
     expect(events.map((e) => e.getAttribute("data-status"))).toEqual(["QUEUED", "DEPLOYING", "IN_CALL"]);

@@ -50,8 +50,9 @@ export function BotsPage() {
   return (
     <div className="flex flex-col">
       <PageHeader title="Bots" subtitle="Every bot, newest first: where it runs, how long it waited, what happened to it" />
-      <div className={`grid gap-4 p-6 ${openId !== null ? "grid-cols-[minmax(0,1fr)_400px]" : "grid-cols-1"}`}>
-        <section aria-label="Bots" className="panel flex min-w-0 flex-col">
+      {/* Never narrower than its rows: a narrow window scrolls the page sideways, the header stays sticky. */}
+      <div className={`grid gap-4 p-6 ${openId !== null ? "grid-cols-[minmax(min-content,1fr)_380px]" : "grid-cols-[minmax(min-content,1fr)]"}`}>
+        <section aria-label="Bots" className="panel flex flex-col">
           <div className="flex flex-wrap items-center justify-between gap-3 border-b border-line px-4 py-2.5">
             <h2 className="panel-title">
               Bots{" "}

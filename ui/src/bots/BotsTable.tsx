@@ -1,5 +1,5 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useEffect, useRef } from "react";
+import { memo, useEffect, useMemo, useRef } from "react";
 import { BotMenu } from "../actions/BotMenu";
 import type { BotRow } from "../bindings";
 import { useOffsetIn } from "../dashboard/SlotsTable";
@@ -8,7 +8,7 @@ import { formatDuration, formatTimestamp, meetingLabel, platformLabel } from "..
 import { useScrollRoot } from "../shared/scrollRoot";
 import { SlotName } from "../shared/SlotName";
 import { BotStatusBadge } from "./BotStatusBadge";
-import { BOT_COLUMNS, BOT_GRID, BOT_MIN_WIDTH, HEADER_HEIGHT, ROW_HEIGHT } from "./columns";
+import { botLayout, HEADER_HEIGHT, ROW_HEIGHT, type BotLayout } from "./columns";
 
 /** Rows from the end at which the next page is asked for. */
 const PREFETCH_ROWS = 40;
@@ -52,6 +52,7 @@ export function BotsTable({
     onOpen: (i) => onOpen(rows[i]!.id),
     reveal: (i) => virtualizer.scrollToIndex(i),
   });
+  const layout = useMemo(() => botLayout(openId !== null), [openId]);
   const items = virtualizer.getVirtualItems();
   const lastShown = Math.max(items[items.length - 1]?.index ?? -1, cursor.cursor ?? -1);
   const nearEnd = rows.length > 0 && lastShown >= rows.length - PREFETCH_ROWS;
@@ -66,13 +67,13 @@ export function BotsTable({
       aria-label="Bots"
       aria-rowcount={rows.length + 1}
       data-testid="bots-scroll"
-      className={`overflow-x-auto ${root ? "relative" : "relative h-[480px] overflow-y-auto"}`}
+      className={root ? "relative" : "relative h-[480px] overflow-auto"}
     >
-      <BotsHeader />
+      <BotsHeader layout={layout} />
       {rows.length === 0 ? (
         <div className="px-4 py-10 text-center text-muted">{empty}</div>
       ) : (
-        <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: BOT_MIN_WIDTH }}>
+        <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: layout.minWidth }}>
           {items.map((item) => {
             const bot = rows[item.index]!;
             return (
@@ -82,6 +83,7 @@ export function BotsTable({
                 index={item.index}
                 top={item.start - virtualizer.options.scrollMargin}
                 open={openId === bot.id}
+                layout={layout}
                 onOpen={onOpen}
                 extra={cursor.rowProps(item.index)}
               />
@@ -95,15 +97,15 @@ export function BotsTable({
 }
 
 /** The sticky header row. */
-function BotsHeader() {
+function BotsHeader({ layout }: { layout: BotLayout }) {
   return (
     <div
       role="row"
       className="sticky top-0 z-10 grid items-center gap-x-1.5 border-b border-line bg-panel-2 px-3 text-[10.5px] font-semibold uppercase tracking-[0.14em] text-dim"
-      style={{ gridTemplateColumns: BOT_GRID, height: HEADER_HEIGHT, minWidth: BOT_MIN_WIDTH }}
+      style={{ gridTemplateColumns: layout.grid, height: HEADER_HEIGHT, minWidth: layout.minWidth }}
     >
-      {BOT_COLUMNS.map((c, i) => (
-        <div key={i} role="columnheader" className={c.align === "right" ? "text-right" : ""}>
+      {layout.columns.map((c) => (
+        <div key={c.key} role="columnheader" className={c.align === "right" ? "text-right" : ""}>
           {c.label}
         </div>
       ))}
@@ -117,6 +119,7 @@ const BotTableRow = memo(function BotTableRow({
   index,
   top,
   open,
+  layout,
   onOpen,
   extra,
 }: {
@@ -124,6 +127,7 @@ const BotTableRow = memo(function BotTableRow({
   index: number;
   top: number;
   open: boolean;
+  layout: BotLayout;
   onOpen: (id: number) => void;
   extra: Record<string, string | undefined>;
 }) {
@@ -139,7 +143,7 @@ const BotTableRow = memo(function BotTableRow({
       className={`absolute inset-x-0 grid cursor-pointer items-center gap-x-1.5 border-b border-line/60 px-3 font-mono text-[12px] ${
         open ? "bg-accent/10" : "hover:bg-tint/[0.03]"
       }`}
-      style={{ gridTemplateColumns: BOT_GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
+      style={{ gridTemplateColumns: layout.grid, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <div role="cell" className="text-accent">
         #{bot.id}
@@ -147,20 +151,15 @@ const BotTableRow = memo(function BotTableRow({
       <div role="cell" className="min-w-0 overflow-hidden">
         <BotStatusBadge status={bot.status} />
       </div>
-      <div role="cell" className="truncate text-muted">
-        {bot.pool}
-      </div>
+      {layout.shows("pool") && (
+        <div role="cell" className="truncate text-muted">
+          {bot.pool}
+        </div>
+      )}
       <div role="cell" className="truncate" title={bot.displayName ? `${bot.displayName}\n${bot.meetingUrl}` : bot.meetingUrl}>
         <span className="text-muted">{meetingLabel(bot.meetingPlatform)}</span> <span className="text-dim">{bot.meetingUrl}</span>
       </div>
-      <div role="cell" className="flex items-center gap-1" title={bot.pinnedPlatform ? `pinned to ${platformLabel(bot.pinnedPlatform)}` : undefined}>
-        {bot.deploymentPlatform ? <span className="badge border-line-2 text-fg">{platformLabel(bot.deploymentPlatform)}</span> : <span className="text-dim">—</span>}
-        {bot.pinnedPlatform && (
-          <span className="text-[10px] text-busy" aria-label={`pinned to ${platformLabel(bot.pinnedPlatform)}`}>
-            ⌖
-          </span>
-        )}
-      </div>
+      <InfraCell bot={bot} />
       <div role="cell" className="min-w-0">
         {bot.slotName ? <SlotName name={bot.slotName} /> : <span className="text-dim">—</span>}
       </div>
@@ -170,18 +169,38 @@ const BotTableRow = memo(function BotTableRow({
       <div role="cell" className={`text-right tabular-nums ${bot.status === "QUEUED" ? "text-busy" : "text-muted"}`}>
         {bot.waitMs === null ? <span className="text-dim">—</span> : formatDuration(bot.waitMs)}
       </div>
-      <div role="cell" className="text-right tabular-nums text-muted">
-        {bot.priority}
-      </div>
-      <div role="cell" className="text-muted" title={formatTimestamp(bot.createdAt)}>
-        {formatTimestamp(bot.createdAt).slice(5, 16)}
-      </div>
-      <div role="cell" className={`truncate ${bot.error ? "text-error" : "text-dim"}`} title={bot.error ?? undefined}>
-        {bot.error ?? "—"}
-      </div>
+      {layout.shows("priority") && (
+        <div role="cell" className="text-right tabular-nums text-muted">
+          {bot.priority}
+        </div>
+      )}
+      {layout.shows("created") && (
+        <div role="cell" className="text-muted" title={formatTimestamp(bot.createdAt)}>
+          {formatTimestamp(bot.createdAt).slice(5, 16)}
+        </div>
+      )}
+      {layout.shows("error") && (
+        <div role="cell" className={`truncate ${bot.error ? "text-error" : "text-dim"}`} title={bot.error ?? undefined}>
+          {bot.error ?? "—"}
+        </div>
+      )}
       <div role="cell" onClick={(e) => e.stopPropagation()}>
         <BotMenu botId={bot.id} priority={bot.priority} status={bot.status} />
       </div>
     </div>
   );
 });
+
+/** Where the bot runs or ran (reference 004's "Infra"), marked when an operator pinned it. */
+function InfraCell({ bot }: { bot: BotRow }) {
+  return (
+    <div role="cell" className="flex items-center gap-1" title={bot.pinnedPlatform ? `pinned to ${platformLabel(bot.pinnedPlatform)}` : undefined}>
+      {bot.deploymentPlatform ? <span className="badge border-line-2 text-fg">{platformLabel(bot.deploymentPlatform)}</span> : <span className="text-dim">—</span>}
+      {bot.pinnedPlatform && (
+        <span className="text-[10px] text-busy" aria-label={`pinned to ${platformLabel(bot.pinnedPlatform)}`}>
+          ⌖
+        </span>
+      )}
+    </div>
+  );
+}

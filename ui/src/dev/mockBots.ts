@@ -33,7 +33,7 @@ function makeBots(world: MockWorld, count: number, now: number): MockBot[] {
       const q = queued.get(id);
       const created = q ? Date.parse(q.queuedAt) - 2_000 : now - 40_000 - rank * 97_000;
       // The ones in the fake world keep their state there; the rest age towards DONE (some fail).
-      const status: BotStatus = q ? "QUEUED" : slot ? (slot.status === "deploying" ? "DEPLOYING" : "IN_CALL") : id % 13 === 0 ? "FATAL" : rank < 20 ? LIFE[rank % 6]! : "DONE";
+      const status: BotStatus = q ? "QUEUED" : slot ? (slot.status === "deploying" ? "DEPLOYING" : "IN_CALL") : id % 13 === 0 ? "FATAL" : rank < 20 ? LIFE[1 + (rank % 5)]! : "DONE";
       const steps = status === "FATAL" ? ["QUEUED", "DEPLOYING", "FATAL"] : LIFE.slice(0, LIFE.indexOf(status) + 1);
       const events = (steps as BotStatus[]).map((s, i) => ({
         at: iso(created + i * (i === 1 ? 4_000 + (id % 7) * 9_000 : 20_000)),
