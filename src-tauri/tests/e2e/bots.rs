@@ -99,15 +99,36 @@ async fn shown_total(client: &Client) -> Option<i64> {
     text.rsplit(['(', ' ']).next()?.parse().ok()
 }
 
-/// `bot_events`' statuses of bot `id`, oldest first.
-async fn event_statuses(db: &PgPool, id: i64) -> Result<Vec<String>, String> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT status FROM bot_events WHERE bot_id = $1 ORDER BY at")
-            .bind(id)
-            .fetch_all(db)
-            .await
-            .map_err(|e| e.to_string())?;
-    Ok(rows.into_iter().map(|(s,)| s).collect())
+/// `bot_events`' (milliseconds since the epoch, status) of bot `id`, oldest
+/// first (events of the same millisecond by status: their order is not
+/// the test's business).
+async fn db_events(db: &PgPool, id: i64) -> Result<Vec<(i64, String)>, String> {
+    sqlx::query_as(
+        "SELECT floor(extract(epoch FROM at) * 1000)::bigint AS ms, status
+         FROM bot_events WHERE bot_id = $1 ORDER BY ms, status COLLATE \"C\"",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The open timeline's events as (milliseconds since the epoch, status), in the same order.
+async fn shown_events(client: &Client) -> Vec<(i64, String)> {
+    let js = format!(
+        "return [...document.querySelectorAll(\"{TIMELINE} [data-testid='bot-event']\")]
+           .map(e => [Date.parse(e.getAttribute('data-at').replace(/(\\.\\d{{3}})\\d+/, '$1')), e.getAttribute('data-status')])
+           .sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));"
+    );
+    script(client, &js)
+        .await
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| Some((r[0].as_i64()?, r[1].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The decisions of bot `id`'s stored trace, in order.
@@ -165,6 +186,12 @@ pub async fn bots_view(client: &Client, db: &PgPool) -> Result<(), String> {
         return Err("`g b` did not open the Bots view".into());
     }
     wait_find(client, "[data-testid='bot-row']", Duration::from_secs(15)).await;
+    // The newest bots are the first rows: from the top of the list.
+    script(
+        client,
+        "document.querySelector(\"[data-testid='scroll-root']\").scrollTop = 0; return true;",
+    )
+    .await;
 
     // The newest bots, newest first, with their statuses, and the count of all.
     let last = RefCell::new((Vec::new(), Vec::new(), None, 0));
@@ -228,12 +255,11 @@ pub async fn bots_view(client: &Client, db: &PgPool) -> Result<(), String> {
     let seen = RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
     let listed = poll_async(Duration::from_secs(15), || async {
         {
-            let (Ok(events), Ok(trace)) =
-                (event_statuses(db, id).await, trace_decisions(db, id).await)
+            let (Ok(events), Ok(trace)) = (db_events(db, id).await, trace_decisions(db, id).await)
             else {
                 return false;
             };
-            let ui_events = timeline_list(client, "[data-testid='bot-event']", "data-status").await;
+            let ui_events = shown_events(client).await;
             let ui_trace: Vec<String> = timeline_list(
                 client,
                 "[data-testid='trace'] [data-decision]",

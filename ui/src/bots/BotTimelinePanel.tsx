@@ -160,7 +160,7 @@ function Events({ t }: { t: BotTimeline }) {
         const next = events[i + 1];
         const lasted = next ? Date.parse(next.at) - Date.parse(e.at) : isFinal(e.status) ? null : now - Date.parse(e.at);
         return (
-          <li key={i} className="relative mb-2.5 last:mb-0" data-testid="bot-event" data-status={e.status}>
+          <li key={i} className="relative mb-2.5 last:mb-0" data-testid="bot-event" data-status={e.status} data-at={e.at}>
             <span aria-hidden className="absolute -left-[21px] top-1.5 size-2 rounded-full border border-line-2 bg-panel-2" />
             <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
               <BotStatusBadge status={e.status} />
