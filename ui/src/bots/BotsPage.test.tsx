@@ -10,7 +10,7 @@ import { DecisionTrace } from "../infrastructure/DecisionTrace";
 import type { BotFilter } from "../bindings";
 import { botPage, botRows, timeline } from "../test/bots";
 import { makeSlots, queueSnapshot, settingsFixture } from "../test/fixtures";
-import { mockApi, resetMockApi } from "../test/mockApi";
+import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { resetBotsQuery } from "./BotsPage";
 import { PAGE_SIZE } from "./filter";
@@ -136,6 +136,19 @@ describe("the bots list", () => {
     fireEvent.scroll(root);
     await waitFor(() => expect(ids()).toContain(4751));
     expect(mockApi.bots).toHaveBeenCalledTimes(2);
+
+    // Back at the top the lower pages go: a live refresh then asks for the first page only.
+    root.scrollTop = 0;
+    fireEvent.scroll(root);
+    await waitFor(() => expect(screen.getByTestId("bots-count")).toHaveTextContent("(200 of 250 loaded)"));
+    emitChange({ kind: "changed", topics: ["bots"], message: null });
+    await waitFor(() => expect(mockApi.bots).toHaveBeenCalledTimes(3));
+    expect(lastFilter().before).toBeNull();
+    // Scrolling down again asks for the next page again.
+    root.scrollTop = 170 * 32;
+    fireEvent.scroll(root);
+    await waitFor(() => expect(mockApi.bots).toHaveBeenCalledTimes(4));
+    expect(lastFilter().before).toBe(4801);
   });
 });
 

@@ -2,7 +2,8 @@
 // platform, pool and time, searchable by id and meeting URL, virtualised and
 // loaded page by page as the operator scrolls; a bot opens its timeline.
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { BotRow } from "../bindings";
+import { useQueryClient, type InfiniteData } from "@tanstack/react-query";
+import type { BotPage, BotRow } from "../bindings";
 import { usePoolStats } from "../dashboard/queries";
 import { focusViewFilter } from "../keyboard/KeyboardLayer";
 import { useCommands, type CommandSpec } from "../keyboard/registry";
@@ -12,7 +13,7 @@ import { BotFilters } from "./BotFilters";
 import { BotsTable } from "./BotsTable";
 import { BotTimelinePanel } from "./BotTimelinePanel";
 import { BOT_STATUSES, EMPTY_QUERY, TIME_CHOICES, type BotQuery } from "./filter";
-import { useBotPages } from "./queries";
+import { botsKeys, useBotPages } from "./queries";
 import { searchFocused, setOpenBot, useOpenBot, useSearchWanted } from "./store";
 
 // The filter outlives the view: coming back shows the same bots.
@@ -38,6 +39,13 @@ export function BotsPage() {
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const client = useQueryClient();
+  const keepFirstPage = useCallback(() => {
+    if (isFetchingNextPage) return;
+    client.setQueryData<InfiniteData<BotPage, number | null>>(botsKeys.list(query), (d) =>
+      d && d.pages.length > 1 ? { pages: d.pages.slice(0, 1), pageParams: d.pageParams.slice(0, 1) } : d,
+    );
+  }, [client, query, isFetchingNextPage]);
 
   // The palette's "Open bot…" asked for the search.
   const searchWanted = useSearchWanted();
@@ -69,6 +77,7 @@ export function BotsPage() {
               openId={openId}
               onOpen={setOpenBot}
               onNearEnd={loadMore}
+              onBackAtTop={keepFirstPage}
               loadingMore={isFetchingNextPage}
               empty={pages.data === undefined ? (pages.error ? "" : "Loading bots…") : filtered ? "No bot matches." : "No bots yet."}
             />

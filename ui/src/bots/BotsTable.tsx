@@ -9,20 +9,27 @@ import { useScrollRoot } from "../shared/scrollRoot";
 import { SlotName } from "../shared/SlotName";
 import { BotStatusBadge } from "./BotStatusBadge";
 import { botLayout, HEADER_HEIGHT, ROW_HEIGHT, type BotLayout } from "./columns";
+import { PAGE_SIZE } from "./filter";
 
 /** Rows from the end at which the next page is asked for. */
 const PREFETCH_ROWS = 40;
+/** Back above this row with more than a page loaded: the pages below are let go. */
+const TRIM_ABOVE = PAGE_SIZE - 2 * PREFETCH_ROWS;
 
 /**
  * The bots loaded so far, virtualised (only the rows in view are in the
  * page). Scrolling (or j) near the end asks for the next page
- * (`onNearEnd`); j/k move the highlight, Enter or a click opens the bot.
+ * (`onNearEnd`); back near the top with more than a page loaded,
+ * `onBackAtTop` (the pages below are dropped, so a live refresh refetches
+ * one page, not every page scrolled through). j/k move the highlight,
+ * Enter or a click opens the bot.
  */
 export function BotsTable({
   rows,
   openId,
   onOpen,
   onNearEnd,
+  onBackAtTop,
   loadingMore,
   empty,
 }: {
@@ -30,6 +37,7 @@ export function BotsTable({
   openId: number | null;
   onOpen: (id: number) => void;
   onNearEnd: () => void;
+  onBackAtTop: () => void;
   loadingMore: boolean;
   empty: string;
 }) {
@@ -55,10 +63,7 @@ export function BotsTable({
   const layout = useMemo(() => botLayout(openId !== null), [openId]);
   const items = virtualizer.getVirtualItems();
   const lastShown = Math.max(items[items.length - 1]?.index ?? -1, cursor.cursor ?? -1);
-  const nearEnd = rows.length > 0 && lastShown >= rows.length - PREFETCH_ROWS;
-  useEffect(() => {
-    if (nearEnd) onNearEnd();
-  }, [nearEnd, rows.length, onNearEnd]);
+  usePagingEdges(rows.length, lastShown, onNearEnd, onBackAtTop);
 
   return (
     <div
@@ -94,6 +99,18 @@ export function BotsTable({
       {loadingMore && <div className="px-4 py-2 text-center text-[12px] text-muted">Loading more bots…</div>}
     </div>
   );
+}
+
+/** Asks for the next page near the end of `count` rows; lets the lower pages go back near the top. */
+function usePagingEdges(count: number, lastShown: number, onNearEnd: () => void, onBackAtTop: () => void) {
+  const nearEnd = count > 0 && lastShown >= count - PREFETCH_ROWS;
+  useEffect(() => {
+    if (nearEnd) onNearEnd();
+  }, [nearEnd, count, onNearEnd]);
+  const backAtTop = count > PAGE_SIZE && lastShown >= 0 && lastShown < TRIM_ABOVE;
+  useEffect(() => {
+    if (backAtTop) onBackAtTop();
+  }, [backAtTop, onBackAtTop]);
 }
 
 /** The sticky header row. */
