@@ -29,8 +29,9 @@ const KEYS = [
   botsKeys.list(EMPTY_QUERY),
   botsKeys.timeline(7),
 ];
-// The Bots view's list and timeline: stale on bots, queue, slots, audit and platforms.
-const BOTS = ['["bots","list",{"statuses":[],"platforms":[],"pools":[],"time":{"kind":"all"},"search":""}]', '["bots","timeline",7]'];
+// The Bots view's list and timeline: stale on bots, queue and slots; the timeline on audit too.
+const TIMELINE = '["bots","timeline",7]';
+const BOTS = ['["bots","list",{"statuses":[],"platforms":[],"pools":[],"time":{"kind":"all"},"search":""}]', TIMELINE];
 
 function setup() {
   const client = new QueryClient();
@@ -50,11 +51,11 @@ describe("change events invalidate only their topics' queries (every view's decl
     [["queue"], [...BOTS, '["queue","entries"]', '["queue","stats"]']],
     [["slots"], [...BOTS, '["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
     [["settings"], ['["platforms"]', '["settings","history",20]', '["settings"]']],
-    [["platforms"], [...BOTS, '["platforms"]']],
+    [["platforms"], ['["platforms"]']],
     [["bots"], [...BOTS, '["bot",7]', '["platforms"]']],
     [["pools"], ['["pools","definition","alpha"]', '["pools","definitions"]', '["slots",{"pool":null}]', '["stats"]']],
     [["peers"], []],
-    [["audit"], [...BOTS, '["audit",{"targetKind":"slot","target":null,"actor":null,"since":null,"limit":50}]']],
+    [["audit"], [TIMELINE, '["audit",{"targetKind":"slot","target":null,"actor":null,"since":null,"limit":50}]']],
     [["queue", "bots"], [...BOTS, '["bot",7]', '["platforms"]', '["queue","entries"]', '["queue","stats"]']],
   ])("%j", (topics, expected) => {
     const { client, store, invalidated } = setup();

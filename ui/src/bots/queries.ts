@@ -10,16 +10,20 @@ export const botsKeys = {
   /** Every list and timeline (their common prefix). */
   all: ["bots"] as const,
   list: (query: BotQuery) => ["bots", "list", query] as const,
+  /** Every timeline (their common prefix). */
+  timelines: ["bots", "timeline"] as const,
   timeline: (id: number) => ["bots", "timeline", id] as const,
 };
 
-/** Queue positions, waits, slots, statuses and the actions taken all show in the lists and timelines. */
+/**
+ * Statuses, queue positions, waits and slots show in the lists and the
+ * timelines; the actions taken (the audit log) only in a timeline.
+ */
 export const botsInvalidations: Invalidations = {
   bots: [botsKeys.all],
   queue: [botsKeys.all],
   slots: [botsKeys.all],
-  audit: [botsKeys.all],
-  platforms: [botsKeys.all],
+  audit: [botsKeys.timelines],
 };
 
 /** The bots matching `query`, newest first; `fetchNextPage` loads the next older page. */
