@@ -22,7 +22,7 @@ export function BotTimelinePanel({ id, onClose }: { id: number; onClose: () => v
   useEscapeLayer(true, onClose);
   const heading = useRef<HTMLHeadingElement>(null);
   // Opening a bot (Enter, a click, a link) brings the keyboard here: Tab walks its links and actions.
-  useEffect(() => heading.current?.focus(), [id]);
+  useEffect(() => heading.current?.focus({ preventScroll: true }), [id]);
   return (
     <aside aria-label={`Bot #${id}`} data-testid="bot-timeline" className="panel sticky top-4 flex max-h-[calc(100vh-2rem)] flex-col self-start overflow-auto">
       <div className="flex items-center gap-2 border-b border-line px-4 py-2.5">
