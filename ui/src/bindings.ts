@@ -41,6 +41,17 @@ export const commands = {
 	settingsRules: () => typedError<SettingsRules, CommandError>(__TAURI_INVOKE("settings_rules")),
 	/**  One bot with its decision trace. */
 	botDetails: (id: Id) => typedError<BotView, CommandError>(__TAURI_INVOKE("bot_details", { id })),
+	/**
+	 *  A page of bots, newest first: filtered by status, deployment platform,
+	 *  pool and creation time, searched by id (`123`, `#123`) or meeting URL;
+	 *  `invalid_input` for a limit outside 1..=1000. Read-only.
+	 */
+	bots: (filter: BotFilter) => typedError<BotPage, CommandError>(__TAURI_INVOKE("bots", { filter })),
+	/**
+	 *  One bot's timeline: states with times, decision trace, slot, account,
+	 *  actions, redeploys; `not_found` for an unknown id. Read-only.
+	 */
+	botTimeline: (id: Id) => typedError<BotTimeline, CommandError>(__TAURI_INVOKE("bot_timeline", { id })),
 	/**  Whether the database answers and when the live feed last spoke. */
 	connectionStatus: () => typedError<ConnectionStatus, CommandError>(__TAURI_INVOKE("connection_status")),
 	/**
@@ -109,10 +120,6 @@ export const commands = {
 	undrainPlatform: (platform: string, reason: string | null) => typedError<PlatformDrain, CommandError>(__TAURI_INVOKE("undrain_platform", { platform, reason })),
 	/**  The audit log of operator actions, newest first, filtered. */
 	auditLog: (query: AuditQuery) => typedError<AuditEntry[], CommandError>(__TAURI_INVOKE("audit_log", { query })),
-	/**  Every bot matching the filter, newest first, one page (keyset: `before`). */
-	bots: (filter: BotFilter) => typedError<BotPage, CommandError>(__TAURI_INVOKE("bots", { filter })),
-	/**  One bot's timeline: its states, decision trace, slot, account, actions and redeploys. */
-	botTimeline: (id: number) => typedError<BotTimeline, CommandError>(__TAURI_INVOKE("bot_timeline", { id })),
 	/**  The web view's answer to the last close request. */
 	answerClose: (answer: CloseAnswer) => typedError<null, CommandError>(__TAURI_INVOKE("answer_close", { answer })),
 	/**
@@ -259,88 +266,133 @@ export type AuditQuery = {
 	limit?: number | null,
 };
 
-/**  The account a bot leased. */
+/**
+ *  The account a bot leased (its latest lease): named by its key only —
+ *  an account's data may hold credentials and never leaves the core.
+ */
 export type BotAccount = {
+	/**  The account's key in its pool (the source's `id` column). */
 	id: string,
+	/**  What to call it (its key). */
 	label: string,
+	/**  The pool whose accounts it is one of. */
+	pool: string,
+	/**  When it was leased to the bot. */
 	leasedAt: string | null,
+	/**  The bot holds it still (its lease has not ended). */
+	held: boolean,
 };
 
-/**  One state change of a bot. */
+/**
+ *  One state a bot entered (recorded by the database on every status
+ *  change). Times serialize as [`crate::timestamp::text`].
+ */
 export type BotEvent = {
+	/**  When (the database's clock). */
 	at: string,
+	/**  The state entered. */
 	status: BotStatus,
+	/**  `FATAL`: the error; `DEPLOYING`: the deployment platform. */
 	detail: string | null,
 };
 
-/**  Which bots to list (empty lists and nulls do not filter). */
+/**  Which bots to list: empty lists and `None` do not filter. */
 export type BotFilter = {
-	/**  Empty: every status. */
+	/**  Only these statuses. */
 	statuses: BotStatus[],
-	/**  Deployment platforms; empty: any. */
+	/**
+	 *  Only bots on these deployment platforms (a bot that never got one
+	 *  matches none).
+	 */
 	platforms: PlatformKind[],
-	/**  Empty: any. */
+	/**  Only these pools. */
 	pools: string[],
-	/**  Created at or after. */
+	/**  Only bots created at or after this time. */
 	since: string | null,
-	/**  Created before. */
+	/**  Only bots created before this time. */
 	until: string | null,
-	/**  `123` or `#123`: that id; else a substring of the meeting URL (or display name). */
+	/**
+	 *  `123` or `#123`: that bot; otherwise a case-insensitive substring of
+	 *  the meeting URL or the display name (`%` and `_` match themselves).
+	 */
 	search: string | null,
-	/**  Keyset cursor: only ids below it (newest first); null: from the newest. */
+	/**
+	 *  Keyset cursor: only bots after this one in the list's order (the
+	 *  previous page's `nextBefore`).
+	 */
 	before: number | null,
-	/**  1..=1000. */
+	/**  Page size, 1 to [`MAX_PAGE`]. */
 	limit: number,
 };
 
-/**  One page of bots, newest first. */
+/**  One page of [`browse`]. */
 export type BotPage = {
+	/**  Newest first: creation time descending, then id descending. */
 	rows: BotRow[],
-	/**  Bots matching the filter (all pages). */
+	/**
+	 *  Bots matching the filter on every page, counted up to
+	 *  [`TOTAL_CAP`] (then `total_capped`).
+	 */
 	total: number,
-	/**  `before` for the next page; null: no more. */
+	/**  More than [`TOTAL_CAP`] bots match: `total` is the cap. */
+	totalCapped: boolean,
+	/**  The `before` of the next page; `None`: this is the last. */
 	nextBefore: number | null,
 };
 
-/**  A bot as the Bots view lists it. */
+/**  A bot in the list. Times serialize as [`crate::timestamp::text`]. */
 export type BotRow = {
+	/**  Bot id. */
 	id: number,
+	/**  Its pool. */
 	pool: string,
+	/**  Lifecycle status. */
 	status: BotStatus,
+	/**  Meeting platform. */
 	meetingPlatform: MeetingPlatform,
+	/**  Meeting URL. */
 	meetingUrl: string,
+	/**  Its name in the meeting, if given. */
 	displayName: string | null,
+	/**  The infrastructure it runs (or ran last) on. */
 	deploymentPlatform: PlatformKind | null,
+	/**  The platform an operator pinned it to, if any. */
 	pinnedPlatform: PlatformKind | null,
+	/**  The slot it holds now, if any. */
 	slotName: string | null,
+	/**  Queue priority (lower first). */
 	priority: number,
+	/**
+	 *  1-based place in the dispatch order while `QUEUED` (the order the
+	 *  dispatcher offers capacity in, [`crate::queue::waiting`]).
+	 */
 	queuePosition: number | null,
+	/**
+	 *  `QUEUED`: how long it has waited so far; otherwise how long it
+	 *  waited before its first state after `QUEUED` (`None` when no such
+	 *  change was recorded).
+	 */
 	waitMs: number | null,
+	/**  Failure reason when `FATAL`. */
 	error: string | null,
+	/**  Created. */
 	createdAt: string,
+	/**  Last change. */
 	updatedAt: string,
+	/**  When it ended, if it did. */
+	endedAt: string | null,
 };
 
-/**  The slot a bot holds or held. */
+/**  The slot a bot holds. */
 export type BotSlot = {
+	/**  Slot name. */
 	name: string,
+	/**  Its pool. */
 	pool: string,
+	/**  Its deployment platform. */
 	platform: PlatformKind,
+	/**  Its status. */
 	status: SlotStatus,
-};
-
-/**  What happened to one bot. */
-export type BotTimeline = {
-	bot: BotRow,
-	/**  Oldest first. */
-	events: BotEvent[],
-	trace: TraceEntry[],
-	slot: BotSlot | null,
-	account: BotAccount | null,
-	/**  Newest first. */
-	actions: AuditEntry[],
-	redeployOf: number | null,
-	redeployedAs: number[],
 };
 
 /**  A bot's lifecycle; `Done` and `Fatal` are final. */
@@ -350,6 +402,32 @@ export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_RO
  *  slot until `DONE`/`FATAL`, but no longer its platform's capacity.
  */
 "CALL_ENDED" | "DONE" | "FATAL";
+
+/**  A bot opened in the Bots view. */
+export type BotTimeline = {
+	/**  The bot as its list row shows it. */
+	bot: BotRow,
+	/**
+	 *  The states it entered, oldest first (its creation is the first
+	 *  `QUEUED`). Bots created before the events were recorded have none.
+	 */
+	events: BotEvent[],
+	/**  Its decision trace (every bot has one). */
+	trace: TraceEntry[],
+	/**  The slot it holds now. */
+	slot: BotSlot | null,
+	/**  The account it leased, if its pool leases accounts. */
+	account: BotAccount | null,
+	/**
+	 *  The operators' actions on it, newest first (at most
+	 *  [`audit::MAX_LIST`]).
+	 */
+	actions: AuditEntry[],
+	/**  The failed bot this one deploys again. */
+	redeployOf: number | null,
+	/**  The bots that deploy this one again, oldest first. */
+	redeployedAs: number[],
+};
 
 /**  A bot as the CLI and UI show it. Times serialize as [`crate::timestamp::text`]. */
 export type BotView = {

@@ -1,6 +1,7 @@
 //! The Bots view from the keyboard (issue 14): `g b` opens it, the rows
-//! shown are the database's newest bots (ids and statuses, newest first)
-//! with the count of every bot, `/` then `#<id>` and Enter finds one bot,
+//! shown are the database's newest bots (ids and statuses, newest first:
+//! by creation time, then id) with the count of every bot, `/` then
+//! `#<id>` and Enter finds one bot,
 //! `j` and Enter open its timeline, which lists its state changes from
 //! `bot_events` and its decision trace from `bots.decision_trace`; Escape
 //! closes it. Screenshots `bots` (the list) and `bot-timeline`.
@@ -8,7 +9,8 @@
 //! Assumes: the app is running against `db` with the Bots view's commands
 //! (`bots`, `bot_timeline`) and the `bot_events` table (`bot_id`, `at`,
 //! `status`, `detail`: one row per state change, the creation as the
-//! first `QUEUED`); at least one bot exists; no dialog or palette is open.
+//! first `QUEUED`); at least one bot exists, fewer than the count's cap
+//! (the app then shows the exact count); no dialog or palette is open.
 //! Bots may change state meanwhile (the checks poll until the app and the
 //! database agree, reading the database before and after the app).
 //! Leaves the app on the Bots view, its search empty, no timeline open.
@@ -52,10 +54,11 @@ async fn script(client: &Client, js: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// The newest `NEWEST` bots (id, status) and how many bots there are.
+/// The newest `NEWEST` bots (id, status), in the list's order (creation
+/// time, then id, descending), and how many bots there are.
 async fn newest_bots(db: &PgPool) -> Result<(Vec<(i64, String)>, i64), String> {
     let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, status FROM bots ORDER BY id DESC LIMIT $1")
+        sqlx::query_as("SELECT id, status FROM bots ORDER BY created_at DESC, id DESC LIMIT $1")
             .bind(NEWEST)
             .fetch_all(db)
             .await

@@ -111,8 +111,12 @@ function Facts({ t }: { t: BotTimeline }) {
       <Fact label="account" testId="bot-account">
         {account ? `${account.label} (${String(account.id)})` : "—"}
         {account?.leasedAt && <span className="text-muted">leased {formatTimestamp(account.leasedAt)}</span>}
+        {account && <span className={account.held ? "text-idle" : "text-dim"}>{account.held ? "held" : "returned"}</span>}
       </Fact>
       <Fact label="priority">{bot.priority}</Fact>
+      <Fact label="ended" show={bot.endedAt !== null}>
+        {formatTimestamp(bot.endedAt)}
+      </Fact>
       <Fact label="queue" show={bot.queuePosition !== null}>
         #{bot.queuePosition}
       </Fact>

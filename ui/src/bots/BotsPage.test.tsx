@@ -176,6 +176,7 @@ describe("a bot's timeline", () => {
     expect(within(t).getByTestId("bot-slot")).toHaveTextContent("pool-zoom-007");
     expect(within(t).getByTestId("bot-platform")).toHaveTextContent("K8s");
     expect(within(t).getByTestId("bot-account")).toHaveTextContent("zoom-user-17@acme.test (17)");
+    expect(within(t).getByTestId("bot-account")).toHaveTextContent("held");
     const actions = within(t).getAllByTestId("bot-action");
     expect(actions).toHaveLength(1);
     expect(actions[0]).toHaveTextContent("bot.priority by desktop:maria");

@@ -32,7 +32,7 @@ export function BotsPage() {
   }, []);
   const pages = useBotPages(query);
   const rows = useMemo(() => unique(pages.data?.pages.flatMap((p) => p.rows) ?? []), [pages.data]);
-  const total = pages.data?.pages[0]?.total;
+  const count = countText(rows.length, pages.data?.pages[0]);
   const openId = useOpenBot();
   const pools = (usePoolStats().data ?? []).map((s) => s.pool);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = pages;
@@ -65,7 +65,7 @@ export function BotsPage() {
             <h2 className="panel-title">
               Bots{" "}
               <span className="text-fg" data-testid="bots-count">
-                ({total === undefined ? "…" : total === rows.length ? total : `${rows.length} of ${total} loaded`})
+                ({count})
               </span>
             </h2>
             <BotFilters query={query} onChange={setQuery} pools={pools} />
@@ -87,6 +87,13 @@ export function BotsPage() {
       </div>
     </div>
   );
+}
+
+/** `1234`, `200 of 1234 loaded`, `200 of 10000+ loaded` (past the core's counting cap), `…` before the first page. */
+export function countText(loaded: number, first: BotPage | undefined): string {
+  if (!first) return "…";
+  const total = `${first.total}${first.totalCapped ? "+" : ""}`;
+  return loaded === first.total && !first.totalCapped ? total : `${loaded} of ${total} loaded`;
 }
 
 /** Rows by id, first seen kept (a refetch racing a new page may repeat one). */

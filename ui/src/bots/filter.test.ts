@@ -1,4 +1,5 @@
 import { T0 } from "../test/fixtures";
+import { countText } from "./BotsPage";
 import { EMPTY_QUERY, PAGE_SIZE, searchedId, sinceOf, toBotFilter } from "./filter";
 
 describe("toBotFilter", () => {
@@ -41,5 +42,15 @@ describe("toBotFilter", () => {
     expect(searchedId("#123")).toBe(123);
     expect(searchedId(" 123 ")).toBe(123);
     expect(searchedId("zoom.us/j/123")).toBeNull();
+  });
+});
+
+describe("countText", () => {
+  it("says how many match, how many are loaded, and when the core stopped counting", () => {
+    const page = (total: number, totalCapped = false) => ({ rows: [], total, totalCapped, nextBefore: null });
+    expect(countText(0, undefined)).toBe("…");
+    expect(countText(30, page(30))).toBe("30");
+    expect(countText(200, page(1234))).toBe("200 of 1234 loaded");
+    expect(countText(200, page(10_000, true))).toBe("200 of 10000+ loaded");
   });
 });

@@ -57,11 +57,14 @@ function makeBots(world: MockWorld, count: number, now: number): MockBot[] {
         error: status === "FATAL" ? "deploy failed: ImagePullBackOff (registry timeout)" : null,
         createdAt: iso(created),
         updatedAt: events[events.length - 1]!.at,
+        endedAt: status === "DONE" || status === "FATAL" ? events[events.length - 1]!.at : null,
         events,
         redeployOf: id % 13 === 1 ? id - 1 : null,
       };
     });
 }
+
+const isOver = (s: BotStatus) => s === "DONE" || s === "FATAL";
 
 function matches(b: BotRow, f: BotFilter): boolean {
   if (f.statuses.length > 0 && !f.statuses.includes(b.status)) return false;
@@ -88,7 +91,8 @@ export function mockBots(world: MockWorld, audit: () => AuditEntry[]): Pick<Mock
       const hits = all.filter((b) => matches(b, f));
       const page = hits.filter((b) => f.before === null || b.id < f.before).slice(0, f.limit);
       const more = page.length === f.limit && hits.some((b) => b.id < page[page.length - 1]!.id);
-      return { rows: page.map(row), total: hits.length, nextBefore: more ? page[page.length - 1]!.id : null };
+      // The core counts up to a cap (then says so); the mock's fleet is below it.
+      return { rows: page.map(row), total: hits.length, totalCapped: false, nextBefore: more ? page[page.length - 1]!.id : null };
     },
     botTimeline: (id): BotTimeline => {
       const b = all.find((x) => x.id === id);
@@ -107,7 +111,7 @@ export function mockBots(world: MockWorld, audit: () => AuditEntry[]): Pick<Mock
         events: b.events,
         trace,
         slot: slot ? { name: slot.slotName, pool: slot.pool, platform: slot.deploymentPlatform, status: slot.status } : null,
-        account: b.pool === "pool-zoom" && b.status !== "QUEUED" ? { id: String(700 + (b.id % 40)), label: `zoom-user-${b.id % 40}@acme.test`, leasedAt: b.events[1]?.at ?? null } : null,
+        account: b.pool === "pool-zoom" && b.status !== "QUEUED" ? { id: String(700 + (b.id % 40)), label: `zoom-user-${b.id % 40}@acme.test`, pool: b.pool, leasedAt: b.events[1]?.at ?? null, held: !isOver(b.status) } : null,
         actions: audit().filter((e) => e.targetKind === "bot" && e.target === String(id)),
         redeployOf: b.redeployOf,
         redeployedAs: all.filter((x) => x.redeployOf === id).map((x) => x.id),

@@ -24,12 +24,13 @@ export function botRows(n: number, top = 5000): BotRow[] {
       error: failed ? "deploy failed: boom" : null,
       createdAt: iso(T0 - i * 60_000),
       updatedAt: iso(T0 - i * 60_000 + 5_000),
+      endedAt: failed ? iso(T0 - i * 60_000 + 5_000) : null,
     };
   });
 }
 
-export function botPage(rows: BotRow[], total = rows.length, nextBefore: number | null = null): BotPage {
-  return { rows, total, nextBefore };
+export function botPage(rows: BotRow[], total = rows.length, nextBefore: number | null = null, totalCapped = false): BotPage {
+  return { rows, total, totalCapped, nextBefore };
 }
 
 /** Bot #42: queued 10:00:00, deploying 10:01:30, in the call 10:02:00; a trace of two decisions; one action. */
@@ -47,7 +48,7 @@ export function timeline(id = 42): BotTimeline {
       { platform: "k8s", decision: "deployed", detail: "idle slot taken", at: iso(T0 + 90_000) },
     ],
     slot: { name: "pool-zoom-007", pool: "pool-zoom", platform: "k8s", status: "busy" },
-    account: { id: "17", label: "zoom-user-17@acme.test", leasedAt: iso(T0 + 90_000) },
+    account: { id: "17", label: "zoom-user-17@acme.test", pool: "pool-zoom", leasedAt: iso(T0 + 90_000), held: true },
     actions: [
       { id: 9, at: iso(T0 + 30_000), actor: "desktop:maria", action: "bot.priority", targetKind: "bot", target: String(id), reason: "vip customer", detail: {} },
     ],
