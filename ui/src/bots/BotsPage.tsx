@@ -35,17 +35,18 @@ export function BotsPage() {
   const count = countText(rows.length, pages.data?.pages[0]);
   const openId = useOpenBot();
   const pools = (usePoolStats().data ?? []).map((s) => s.pool);
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = pages;
+  const { hasNextPage, isFetching, isFetchingNextPage, isPlaceholderData, fetchNextPage } = pages;
+  // Not over a fetch under way (a new filter's first page, a live refresh): it would be cancelled.
   const loadMore = useCallback(() => {
-    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+    if (hasNextPage && !isFetching && !isPlaceholderData) void fetchNextPage();
+  }, [hasNextPage, isFetching, isPlaceholderData, fetchNextPage]);
   const client = useQueryClient();
   const keepFirstPage = useCallback(() => {
-    if (isFetchingNextPage) return;
+    if (isFetching) return;
     client.setQueryData<InfiniteData<BotPage, number | null>>(botsKeys.list(query), (d) =>
       d && d.pages.length > 1 ? { pages: d.pages.slice(0, 1), pageParams: d.pageParams.slice(0, 1) } : d,
     );
-  }, [client, query, isFetchingNextPage]);
+  }, [client, query, isFetching]);
 
   // The palette's "Open bot…" asked for the search.
   const searchWanted = useSearchWanted();
@@ -71,7 +72,7 @@ export function BotsPage() {
             <BotFilters query={query} onChange={setQuery} pools={pools} />
           </div>
           <QueryState query={pages} errorTitle="Could not load the bots" errorClassName="p-3" />
-          <div aria-busy={pages.isPlaceholderData} className={pages.isPlaceholderData ? "opacity-50 transition-opacity" : "transition-opacity"}>
+          <div aria-busy={isPlaceholderData} className={isPlaceholderData ? "opacity-50 transition-opacity" : "transition-opacity"}>
             <BotsTable
               rows={rows}
               openId={openId}
