@@ -31,6 +31,8 @@ use driver::*;
 
 #[path = "e2e/actions.rs"]
 mod actions;
+#[path = "e2e/bots.rs"]
+mod bots;
 #[path = "e2e/cli_actions.rs"]
 mod cli_actions;
 #[path = "e2e/closing.rs"]
@@ -388,6 +390,8 @@ async fn scenario(
 
     keyboard::keyboard_only(client).await?;
     actions::actions_from_the_app_and_the_cli(client, db, url).await?;
+    // After the actions: the bots list then holds cancelled and re-prioritised bots too.
+    bots::bots_view(client, db).await?;
     click_tab(client, "Settings").await;
     settings_pins_and_refused_saves(client, db, url).await?;
     editing::settings_ask_before_leaving(client, db).await?;

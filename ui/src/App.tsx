@@ -1,6 +1,7 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { ActionDialog } from "./actions/ActionDialog";
 import { AlertBell } from "./alerts/AlertBell";
+import { BotsPage } from "./bots/BotsPage";
 import { DashboardPage } from "./dashboard/DashboardPage";
 import { HistoryPage } from "./history/HistoryPage";
 import { InfrastructurePage } from "./infrastructure/InfrastructurePage";
@@ -9,6 +10,7 @@ import { PoolsPage } from "./pools/PoolsPage";
 import { SettingsPage } from "./settings/SettingsPage";
 import { ClosePrompt } from "./shared/ClosePrompt";
 import { DatabaseBanner } from "./shared/LiveIndicator";
+import { setNavigationHost } from "./shared/navigation";
 import { ScrollRootContext } from "./shared/scrollRoot";
 import { initialView, useScrollMemory } from "./shared/viewMemory";
 import { useLeaveGuard } from "./shared/unsaved";
@@ -34,6 +36,8 @@ export function App() {
     },
     [tab, leave],
   );
+  // A bot id's link in any view switches here (or, on the view already, just does `then`).
+  useEffect(() => setNavigationHost((t, then) => (t === tab ? then?.() : setTab(t, then))), [tab, setTab]);
   return (
     <div className="flex h-full">
       <nav aria-label="Main" className="flex w-48 shrink-0 flex-col border-r border-line bg-panel">
@@ -81,6 +85,7 @@ export function App() {
             {tab === "dashboard" && <DashboardPage />}
             {tab === "pools" && <PoolsPage />}
             {tab === "infrastructure" && <InfrastructurePage />}
+            {tab === "bots" && <BotsPage />}
             {tab === "history" && <HistoryPage />}
             {tab === "settings" && <SettingsPage />}
           </ScrollRootContext.Provider>

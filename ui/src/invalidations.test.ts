@@ -2,6 +2,8 @@ import { QueryClient } from "@tanstack/react-query";
 import type { Topic } from "./bindings";
 import { applyChangeEvent } from "./api/invalidation";
 import { auditKeys } from "./audit/queries";
+import { EMPTY_QUERY } from "./bots/filter";
+import { botsKeys } from "./bots/queries";
 import { createLiveStore } from "./api/live";
 import { dashboardKeys } from "./dashboard/queries";
 import { infrastructureKeys } from "./infrastructure/queries";
@@ -24,7 +26,12 @@ const KEYS = [
   poolsKeys.definitions,
   poolsKeys.definition("alpha"),
   auditKeys.list({ targetKind: "slot", target: null, actor: null, since: null, limit: 50 }),
+  botsKeys.list(EMPTY_QUERY),
+  botsKeys.timeline(7),
 ];
+// The Bots view's list and timeline: stale on bots, queue and slots; the timeline on audit too.
+const TIMELINE = '["bots","timeline",7]';
+const BOTS = ['["bots","list",{"statuses":[],"platforms":[],"pools":[],"time":{"kind":"all"},"search":""}]', TIMELINE];
 
 function setup() {
   const client = new QueryClient();
@@ -41,15 +48,15 @@ function setup() {
 
 describe("change events invalidate only their topics' queries (every view's declaration merged)", () => {
   it.each<[Topic[], string[]]>([
-    [["queue"], ['["queue","entries"]', '["queue","stats"]']],
-    [["slots"], ['["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
+    [["queue"], [...BOTS, '["queue","entries"]', '["queue","stats"]']],
+    [["slots"], [...BOTS, '["platforms"]', '["slots",{"pool":null}]', '["stats"]']],
     [["settings"], ['["platforms"]', '["settings","history",20]', '["settings"]']],
     [["platforms"], ['["platforms"]']],
-    [["bots"], ['["bot",7]', '["platforms"]']],
+    [["bots"], [...BOTS, '["bot",7]', '["platforms"]']],
     [["pools"], ['["pools","definition","alpha"]', '["pools","definitions"]', '["slots",{"pool":null}]', '["stats"]']],
     [["peers"], []],
-    [["audit"], ['["audit",{"targetKind":"slot","target":null,"actor":null,"since":null,"limit":50}]']],
-    [["queue", "bots"], ['["bot",7]', '["platforms"]', '["queue","entries"]', '["queue","stats"]']],
+    [["audit"], [TIMELINE, '["audit",{"targetKind":"slot","target":null,"actor":null,"since":null,"limit":50}]']],
+    [["queue", "bots"], [...BOTS, '["bot",7]', '["platforms"]', '["queue","entries"]', '["queue","stats"]']],
   ])("%j", (topics, expected) => {
     const { client, store, invalidated } = setup();
     applyChangeEvent(client, store, { kind: "changed", topics, message: null }, 1000, LIVE_INVALIDATIONS);

@@ -2,6 +2,7 @@
 // view's own declaration (passed to <ApiProvider>).
 import { mergeInvalidations } from "./api/invalidation";
 import { auditInvalidations } from "./audit/queries";
+import { botsInvalidations } from "./bots/queries";
 import { dashboardInvalidations } from "./dashboard/queries";
 import { infrastructureInvalidations } from "./infrastructure/queries";
 import { poolsInvalidations } from "./pools/queries";
@@ -13,4 +14,5 @@ export const LIVE_INVALIDATIONS = mergeInvalidations(
   settingsInvalidations,
   poolsInvalidations,
   auditInvalidations,
+  botsInvalidations,
 );

@@ -1,16 +1,25 @@
+import type { BotStatus } from "../bindings";
 import { RowMenu } from "../shared/RowMenu";
-import { askAction } from "./store";
+import { askAction, botActionsFor, type BotAction } from "./store";
 
-/** A queued bot's actions menu: cancel, change priority (from `priority`), re-route. */
-export function BotMenu({ botId, priority }: { botId: number; priority: number }) {
+const LABELS: Record<BotAction, string> = { priority: "Change priority", reroute: "Re-route", cancel: "Cancel", redeploy: "Deploy again" };
+
+/**
+ * A bot's actions menu for its `status` (default: queued, as the queue
+ * shows them): change priority (from `priority`), re-route, cancel; deploy
+ * again a failed one. Nothing for a finished bot.
+ */
+export function BotMenu({ botId, priority, status = "QUEUED" }: { botId: number; priority: number; status?: BotStatus }) {
+  const actions = botActionsFor(status);
+  if (actions.length === 0) return null;
   return (
     <RowMenu
       label={`Actions for bot #${botId}`}
-      items={[
-        { label: "Change priority", run: () => askAction({ kind: "bot", action: "priority", botId, priority }) },
-        { label: "Re-route", run: () => askAction({ kind: "bot", action: "reroute", botId }) },
-        { label: "Cancel", danger: true, run: () => askAction({ kind: "bot", action: "cancel", botId }) },
-      ]}
+      items={actions.map((action) => ({
+        label: LABELS[action],
+        danger: action === "cancel",
+        run: () => askAction(action === "priority" ? { kind: "bot", action, botId, priority } : { kind: "bot", action, botId }),
+      }))}
     />
   );
 }

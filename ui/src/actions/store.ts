@@ -2,7 +2,7 @@
 // Menus, bulk bars and palette commands call `askAction`; the one
 // `ActionDialog` (mounted by the app) asks for confirmation and runs it.
 import { useSyncExternalStore } from "react";
-import type { PlatformKind, SlotAction } from "../bindings";
+import type { BotStatus, PlatformKind, SlotAction } from "../bindings";
 import type { Slot } from "../api/types";
 
 export type BotAction = "cancel" | "priority" | "reroute" | "redeploy";
@@ -46,6 +46,18 @@ export function slotActionsFor(slot: Slot): SlotAction[] {
   const list: SlotAction[] = ["restart", slot.draining ? "undrain" : "drain", "delete"];
   if (slot.status === "error") list.push("recover");
   return list;
+}
+
+/**
+ * Which bot actions apply to a bot in `status`: a queued bot can change
+ * priority, be re-routed or cancelled; a running one only cancelled; a
+ * failed one deployed again; a finished one nothing.
+ */
+export function botActionsFor(status: BotStatus): BotAction[] {
+  if (status === "QUEUED") return ["priority", "reroute", "cancel"];
+  if (status === "FATAL") return ["redeploy"];
+  if (status === "DONE") return [];
+  return ["cancel"];
 }
 
 export const SLOT_ACTION_LABELS: Record<SlotAction, string> = {

@@ -1,5 +1,6 @@
 // The operator actions recorded in the audit log, newest first: when, who,
 // what, on what, why. Updates live (every action announces `audit`).
+import { BotLink } from "../bots/BotLink";
 import { QueryState } from "../shared/QueryState";
 import { formatTimestamp } from "../shared/format";
 import { useAuditLog } from "./queries";
@@ -35,7 +36,7 @@ export function AuditLogPanel() {
                     <td className="py-1">{e.actor}</td>
                     <td className="py-1 text-fg">{e.action}</td>
                     <td className="py-1">
-                      {e.targetKind} {e.targetKind === "bot" ? `#${e.target}` : e.target}
+                      {e.targetKind} {e.targetKind === "bot" && /^\d+$/.test(e.target) ? <BotLink id={Number(e.target)} /> : e.target}
                     </td>
                     <td className="py-1 pr-4 text-muted">{e.reason ?? "—"}</td>
                   </tr>

@@ -1,4 +1,5 @@
 import { BotMenu } from "../actions/BotMenu";
+import { BotLink } from "../bots/BotLink";
 import type { ReactNode } from "react";
 import type { QueueEntry, QueueSnapshot } from "../api/types";
 import { useNow } from "../shared/clock";
@@ -73,7 +74,9 @@ function QueueRow({ entry, serverNow }: { entry: QueueEntry; serverNow: number }
       <span className="text-dim">#{entry.position}</span>
       <span className="flex flex-col leading-tight">
         <span className="flex items-center gap-1">
-          <span className="font-semibold text-fg">Bot #{entry.botId}</span>
+          <BotLink id={entry.botId} className="font-semibold">
+            Bot #{entry.botId}
+          </BotLink>
           <BotMenu botId={entry.botId} priority={entry.priority} />
         </span>
         <span className="truncate text-[11px] text-dim">

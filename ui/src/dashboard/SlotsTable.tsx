@@ -19,7 +19,7 @@ export { ROW_HEIGHT } from "./slots/slotsView";
  * scroll margin), measured again whenever the page above them changes size
  * (the queue appears, an error notice grows).
  */
-function useOffsetIn(root: HTMLElement | null, list: React.RefObject<HTMLDivElement | null>, shown: boolean): number {
+export function useOffsetIn(root: HTMLElement | null, list: React.RefObject<HTMLDivElement | null>, shown: boolean): number {
   const [offset, setOffset] = useState(0);
   useLayoutEffect(() => {
     if (!root) return;

@@ -11,6 +11,7 @@ import { dispatch, fail, type MockBackend } from "./mockBackend";
 // `cargo test -p berth-desktop --lib export_bindings`.
 import definitionSchema from "./definition-schema.json?raw";
 import { mockActions } from "./mockActions";
+import { mockBots } from "./mockBots";
 import * as defs from "./mockDefinitions";
 import { mockHistory } from "./mockHistory";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
@@ -27,6 +28,7 @@ function announcing<T>(topics: Topic[], out: T): T {
 }
 
 const actions = mockActions(world, (topics) => void emitChange(topics));
+const bots = mockBots(world, () => actions.auditLog({}));
 
 const backend: MockBackend = {
   connectionStatus: () => ({
@@ -113,6 +115,7 @@ const backend: MockBackend = {
   setAlertKinds: () => null,
   recentAlerts: () => [],
   ...actions,
+  ...bots,
 };
 
 mockIPC(

@@ -1,5 +1,6 @@
 import { askAction } from "../actions/store";
-import type { BotDetails } from "../api/types";
+import { BotLink } from "../bots/BotLink";
+import type { BotDetails, TraceEntry } from "../api/types";
 import { formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
 import { QueryState } from "../shared/QueryState";
 import { SlotName } from "../shared/SlotName";
@@ -66,7 +67,9 @@ function BotTrace({ bot }: { bot: BotDetails }) {
     <div className="flex flex-col gap-3 p-4">
       <dl className="grid grid-cols-[96px_1fr] gap-y-1 font-mono text-[11.5px]">
         <dt className="text-dim">bot</dt>
-        <dd>#{bot.id}</dd>
+        <dd>
+          <BotLink id={bot.id} />
+        </dd>
         <dt className="text-dim">status</dt>
         <dd>{bot.status}</dd>
         <dt className="text-dim">pool</dt>
@@ -94,22 +97,29 @@ function BotTrace({ bot }: { bot: BotDetails }) {
           </>
         )}
       </dl>
-      <ol className="relative border-l border-line-2 pl-4" data-testid="trace">
-        {bot.decisionTrace.length === 0 && <li className="text-muted">No routing decisions yet.</li>}
-        {bot.decisionTrace.map((t, i) => (
-          <li key={i} className="relative mb-3 last:mb-0">
-            <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
-            <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
-              <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`} data-decision={t.decision}>
-                {decisionLabel(t.decision)}
-              </span>
-              <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
-              <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
-            </div>
-            {t.detail && <div className="text-[12px] text-muted">{t.detail}</div>}
-          </li>
-        ))}
-      </ol>
+      <TraceList trace={bot.decisionTrace} />
     </div>
+  );
+}
+
+/** A bot's routing decisions in order: what, where, when, why (the infrastructure view and a bot's timeline). */
+export function TraceList({ trace }: { trace: TraceEntry[] }) {
+  return (
+    <ol className="relative border-l border-line-2 pl-4" data-testid="trace">
+      {trace.length === 0 && <li className="text-muted">No routing decisions yet.</li>}
+      {trace.map((t, i) => (
+        <li key={i} className="relative mb-3 last:mb-0">
+          <span aria-hidden className="absolute -left-[21px] top-1 size-2 rounded-full border border-line-2 bg-panel-2" />
+          <div className="flex items-baseline gap-2 font-mono text-[11.5px]">
+            <span className={`font-semibold ${DECISION_TONE[t.decision] ?? "text-fg"}`} data-decision={t.decision}>
+              {decisionLabel(t.decision)}
+            </span>
+            <span className="text-muted">{t.platform ? platformLabel(t.platform) : "queue"}</span>
+            <span className="ml-auto text-[10.5px] text-dim">{formatTimestamp(t.at).slice(11)}</span>
+          </div>
+          {t.detail && <div className="text-[12px] text-muted">{t.detail}</div>}
+        </li>
+      ))}
+    </ol>
   );
 }

@@ -1,6 +1,7 @@
 import { BotMenu } from "../actions/BotMenu";
 import { useState } from "react";
 import type { QueueEntry, QueueSnapshot } from "../api/types";
+import { BotLink } from "../bots/BotLink";
 import { URGENT_MS } from "../dashboard/QueueSection";
 import { useRowCursor } from "../keyboard/tableCursor";
 import { useNow } from "../shared/clock";
@@ -108,6 +109,9 @@ function QueueRow({
         >
           Bot #{e.botId}
         </button>
+        <BotLink id={e.botId} className="px-1 text-dim">
+          ↗
+        </BotLink>
         <BotMenu botId={e.botId} priority={e.priority} />
       </td>
       <td className="py-1.5 text-muted">{meetingLabel(e.meetingPlatform)}</td>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { useRefreshAll } from "../api/provider";
 import type { View } from "../views";
 import { CommandPalette } from "./CommandPalette";
+import { closeTopLayer } from "./escapeLayers";
 import { GlobalCommands } from "./GlobalCommands";
 import { intentOf, SEQUENCE_MS, type KeyIntent } from "./keys";
 import { onPaletteRequest, type CommandContext } from "./registry";
@@ -51,12 +52,14 @@ export function KeyboardLayer({ view, navigate }: { view: View; navigate: (view:
         case "open":
           return activeTable()?.open() ?? false;
         case "escape": {
-          // Out of the view's filter (the shortcuts work again), else off the row highlight.
+          // Out of the view's filter (the shortcuts work again), else close the panel
+          // opened last (a bot's timeline), else off the row highlight.
           const el = document.activeElement;
           if (el instanceof HTMLElement && el.hasAttribute("data-view-filter")) {
             el.blur();
             return true;
           }
+          if (closeTopLayer()) return true;
           return activeTable()?.clear() ?? false;
         }
         default:

@@ -23,7 +23,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "j / k", what: "Move the row highlight down / up in the current table" },
   { keys: "Enter", what: "Open the highlighted row" },
   { keys: "?", what: "This list" },
-  { keys: "Esc", what: "Close the palette or a dialog; leave the filter; clear the row highlight" },
+  { keys: "Esc", what: "Close the palette or a dialog; leave the filter; close a bot's timeline; clear the row highlight" },
   { keys: "Tab / Shift Tab", what: "Move between controls" },
 ];
 

@@ -15,6 +15,7 @@
 //   },
 import { useEffect, useId, useSyncExternalStore } from "react";
 import { ACTION_COMMANDS } from "../actions/commands";
+import { findBot, openBot } from "../bots/store";
 import type { Slot } from "../api/types";
 import { VIEWS, type View } from "../views";
 
@@ -88,6 +89,17 @@ export const COMMANDS: CommandSpec[] = [
     keywords: ["clipboard", "uuid"],
     run: (c) => {
       if (c.selection?.kind === "slot") void navigator.clipboard?.writeText(c.selection.slot.uuid);
+    },
+  },
+  { id: "bots.find", group: "Bots", title: "Open bot…", keywords: ["find", "search", "id", "meeting", "url", "timeline"], shortcut: "g b /", run: () => findBot() },
+  {
+    id: "bot.open",
+    group: "Bot",
+    subject: "bot",
+    title: (c) => `Open bot #${c.selection?.kind === "bot" ? c.selection.botId : ""} (its timeline)`,
+    keywords: ["bot", "timeline", "history", "events"],
+    run: (c) => {
+      if (c.selection?.kind === "bot") openBot(c.selection.botId);
     },
   },
   // Restart, drain, undrain, delete, recover; cancel, priority, re-route, redeploy.

@@ -1,6 +1,7 @@
 import { memo, useEffect, useState } from "react";
 import { SLOT_ACTION_LABELS, askAction, slotActionsFor } from "../../actions/store";
 import type { Slot } from "../../api/types";
+import { BotLink } from "../../bots/BotLink";
 import { RowMenu } from "../../shared/RowMenu";
 import { useNow } from "../../shared/clock";
 import { formatRelative, formatTimestamp, platformLabel, truncateMiddle } from "../../shared/format";
@@ -53,7 +54,7 @@ export const SlotRow = memo(function SlotRow({
         <StatusBadge status={slot.status} />
       </div>
       <div role="cell" className={slot.assignedBotId === null ? "text-dim" : "text-fg"}>
-        {slot.assignedBotId === null ? "—" : `#${slot.assignedBotId}`}
+        {slot.assignedBotId === null ? "—" : <BotLink id={slot.assignedBotId} />}
       </div>
       <div role="cell" className="text-muted" title={formatTimestamp(slot.lastUsedAt)}>
         {slot.lastUsedAt ? formatRelative(slot.lastUsedAt, now) : "never"}

@@ -1,0 +1,45 @@
+// The Bots view's queries: the bots matching a filter, page by page (keyset
+// paging: each page asks for the ids below the last one seen), and one
+// bot's timeline. Both go stale when bots, the queue, slots or the audit log change.
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import type { Invalidations } from "../api/invalidation";
+import { api } from "../api/tauri";
+import { toBotFilter, type BotQuery } from "./filter";
+
+export const botsKeys = {
+  /** Every list and timeline (their common prefix). */
+  all: ["bots"] as const,
+  list: (query: BotQuery) => ["bots", "list", query] as const,
+  /** Every timeline (their common prefix). */
+  timelines: ["bots", "timeline"] as const,
+  timeline: (id: number) => ["bots", "timeline", id] as const,
+};
+
+/**
+ * Statuses, queue positions, waits and slots show in the lists and the
+ * timelines; the actions taken (the audit log) only in a timeline.
+ */
+export const botsInvalidations: Invalidations = {
+  bots: [botsKeys.all],
+  queue: [botsKeys.all],
+  slots: [botsKeys.all],
+  audit: [botsKeys.timelines],
+};
+
+/** The bots matching `query`, newest first; `fetchNextPage` loads the next older page. */
+export const useBotPages = (query: BotQuery) =>
+  useInfiniteQuery({
+    queryKey: botsKeys.list(query),
+    queryFn: ({ pageParam }) => api.bots(toBotFilter(query, Date.now(), pageParam)),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => last.nextBefore ?? undefined,
+    // A new filter keeps showing the old rows (dimmed) until its first page arrives.
+    placeholderData: (previous) => previous,
+  });
+
+export const useBotTimeline = (id: number | null) =>
+  useQuery({
+    queryKey: botsKeys.timeline(id ?? -1),
+    queryFn: () => api.botTimeline(id as number),
+    enabled: id !== null,
+  });
