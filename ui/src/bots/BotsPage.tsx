@@ -12,6 +12,7 @@ import { QueryState } from "../shared/QueryState";
 import { BotFilters } from "./BotFilters";
 import { BotsTable } from "./BotsTable";
 import { BotTimelinePanel } from "./BotTimelinePanel";
+import { PANEL_WIDTH } from "./columns";
 import { BOT_STATUSES, EMPTY_QUERY, TIME_CHOICES, type BotQuery } from "./filter";
 import { botsKeys, useBotPages } from "./queries";
 import { searchFocused, setOpenBot, useOpenBot, useSearchWanted } from "./store";
@@ -60,7 +61,10 @@ export function BotsPage() {
     <div className="flex flex-col">
       <PageHeader title="Bots" subtitle="Every bot, newest first: where it runs, how long it waited, what happened to it" />
       {/* Never narrower than its rows: a narrow window scrolls the page sideways, the header stays sticky. */}
-      <div className={`grid gap-4 p-6 ${openId !== null ? "grid-cols-[minmax(min-content,1fr)_380px]" : "grid-cols-[minmax(min-content,1fr)]"}`}>
+      <div
+        className="grid gap-4 p-6"
+        style={{ gridTemplateColumns: openId !== null ? `minmax(min-content,1fr) ${PANEL_WIDTH}px` : "minmax(min-content,1fr)" }}
+      >
         <section aria-label="Bots" className="panel flex flex-col">
           <div className="flex flex-wrap items-center justify-between gap-3 border-b border-line px-4 py-2.5">
             <h2 className="panel-title">
