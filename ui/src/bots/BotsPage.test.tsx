@@ -162,6 +162,9 @@ describe("a bot's timeline", () => {
     const t = await screen.findByTestId("bot-timeline");
     // The table makes room: the columns the timeline shows for the open bot go.
     expect(screen.getAllByRole("columnheader").map((h) => h.textContent)).not.toContain("Created");
+    // Every row has one cell per header left (a cell left behind wrapped the row).
+    const headers = screen.getAllByRole("columnheader").length;
+    for (const row of rows()) expect(within(row).getAllByRole("cell")).toHaveLength(headers);
     await within(t).findByText("[IN_CALL]", { selector: "[data-testid=bot-event] *" });
     const events = within(t).getAllByTestId("bot-event");
     expect(events.map((e) => e.getAttribute("data-status"))).toEqual(["QUEUED", "DEPLOYING", "IN_CALL"]);

@@ -177,15 +177,19 @@ const BotTableRow = memo(function BotTableRow({
         <span className="text-muted">{meetingLabel(bot.meetingPlatform)}</span> <span className="text-dim">{bot.meetingUrl}</span>
       </div>
       <InfraCell bot={bot} />
-      <div role="cell" className="min-w-0">
-        {bot.slotName ? <SlotName name={bot.slotName} /> : <span className="text-dim">—</span>}
-      </div>
+      {layout.shows("slot") && (
+        <div role="cell" className="min-w-0">
+          {bot.slotName ? <SlotName name={bot.slotName} /> : <span className="text-dim">—</span>}
+        </div>
+      )}
       <div role="cell" className="text-right tabular-nums">
         {bot.queuePosition === null ? <span className="text-dim">—</span> : `#${bot.queuePosition}`}
       </div>
-      <div role="cell" className={`text-right tabular-nums ${bot.status === "QUEUED" ? "text-busy" : "text-muted"}`}>
-        {bot.waitMs === null ? <span className="text-dim">—</span> : formatDuration(bot.waitMs)}
-      </div>
+      {layout.shows("wait") && (
+        <div role="cell" className={`text-right tabular-nums ${bot.status === "QUEUED" ? "text-busy" : "text-muted"}`}>
+          {bot.waitMs === null ? <span className="text-dim">—</span> : formatDuration(bot.waitMs)}
+        </div>
+      )}
       {layout.shows("priority") && (
         <div role="cell" className="text-right tabular-nums text-muted">
           {bot.priority}
