@@ -18,16 +18,9 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
-use super::{cli_actions, open_dashboard, poll_async, wait_find, LIVE_WITHIN};
+use super::{cli_actions, open_dashboard, poll_async, script, wait_find, LIVE_WITHIN};
 
 const DIALOG: &str = "[role='dialog'][aria-modal='true']";
-
-pub async fn script(client: &Client, js: &str) -> serde_json::Value {
-    client
-        .execute(js, Vec::new())
-        .await
-        .unwrap_or(serde_json::Value::Null)
-}
 
 /// Clicks the nav tab labelled `label`.
 pub async fn open_tab(client: &Client, label: &str) -> Result<(), String> {

@@ -18,41 +18,15 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use sqlx::PgPool;
 
-use super::{open_dashboard, poll_async, screenshot, wait_find, LIVE_WITHIN};
+use super::{open_dashboard, poll_async, press, screenshot, script, wait_find, LIVE_WITHIN};
 
 /// How many of the newest bots are compared (the first rows the table shows).
 const NEWEST: i64 = 8;
 const TIMELINE: &str = "[data-testid='bot-timeline']";
-
-/// Presses `keys` in order (each down then up), as one action sequence.
-async fn press(client: &Client, keys: &[char]) -> Result<(), String> {
-    let mut seq = KeyActions::new("keyboard".into());
-    for &c in keys {
-        seq = seq
-            .then(KeyAction::Down { value: c })
-            .then(KeyAction::Up { value: c })
-            .then(KeyAction::Pause {
-                duration: Duration::from_millis(30),
-            });
-    }
-    client
-        .perform_actions(seq)
-        .await
-        .map_err(|e| e.to_string())?;
-    client.release_actions().await.map_err(|e| e.to_string())
-}
-
-async fn script(client: &Client, js: &str) -> serde_json::Value {
-    client
-        .execute(js, Vec::new())
-        .await
-        .unwrap_or(serde_json::Value::Null)
-}
 
 /// The newest `NEWEST` bots (id, status), in the list's order (creation
 /// time, then id, descending), and how many bots there are.

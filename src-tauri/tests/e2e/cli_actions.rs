@@ -9,8 +9,8 @@ use std::time::Duration;
 use fantoccini::Client;
 use sqlx::PgPool;
 
-use super::actions::{audit, open_tab, script, shown_slots};
-use super::{open_dashboard, poll_async, run_berth, LIVE_WITHIN};
+use super::actions::{audit, open_tab, shown_slots};
+use super::{open_dashboard, poll_async, run_berth, script, LIVE_WITHIN};
 
 /// Runs `berth --dev --json <args>` against the app's database, as an
 /// operator in a terminal would; its JSON output.

@@ -322,3 +322,31 @@ pub fn run_berth(url: &str, args: &[&str], env: &[(&str, &Path)]) -> Result<Stri
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Presses `keys` in order (each down then up, 30 ms apart), as one
+/// action sequence.
+pub async fn press(client: &Client, keys: &[char]) -> Result<(), String> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut seq = KeyActions::new("keyboard".into());
+    for &c in keys {
+        seq = seq
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c })
+            .then(KeyAction::Pause {
+                duration: Duration::from_millis(30),
+            });
+    }
+    client
+        .perform_actions(seq)
+        .await
+        .map_err(|e| e.to_string())?;
+    client.release_actions().await.map_err(|e| e.to_string())
+}
+
+/// Runs `js` in the app's window; its value, or null when it failed.
+pub async fn script(client: &Client, js: &str) -> serde_json::Value {
+    client
+        .execute(js, Vec::new())
+        .await
+        .unwrap_or(serde_json::Value::Null)
+}

@@ -9,25 +9,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 
-use super::{poll_async, screenshot, wait_find, LIVE_WITHIN};
-
-/// Presses `keys` in order (each down then up), as one action sequence.
-async fn press(client: &Client, keys: &[char]) -> Result<(), String> {
-    let mut seq = KeyActions::new("keyboard".into());
-    for &c in keys {
-        seq = seq
-            .then(KeyAction::Down { value: c })
-            .then(KeyAction::Up { value: c })
-            .then(KeyAction::Pause {
-                duration: Duration::from_millis(30),
-            });
-    }
-    client
-        .perform_actions(seq)
-        .await
-        .map_err(|e| e.to_string())?;
-    client.release_actions().await.map_err(|e| e.to_string())
-}
+use super::{poll_async, press, screenshot, script, wait_find, LIVE_WITHIN};
 
 /// Ctrl+K: down Control, press k, up Control.
 async fn ctrl_k(client: &Client) -> Result<(), String> {
@@ -42,13 +24,6 @@ async fn ctrl_k(client: &Client) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     client.release_actions().await.map_err(|e| e.to_string())
-}
-
-async fn script(client: &Client, js: &str) -> serde_json::Value {
-    client
-        .execute(js, Vec::new())
-        .await
-        .unwrap_or(serde_json::Value::Null)
 }
 
 async fn shown(client: &Client, css: &str) -> bool {

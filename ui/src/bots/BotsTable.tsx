@@ -1,11 +1,9 @@
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useEffect, useMemo, useRef } from "react";
+import { memo, useEffect, useMemo } from "react";
 import { BotMenu } from "../actions/BotMenu";
 import type { BotRow } from "../bindings";
-import { useOffsetIn } from "../dashboard/SlotsTable";
 import { useRowCursor } from "../keyboard/tableCursor";
 import { formatDuration, formatTimestamp, meetingLabel, platformLabel } from "../shared/format";
-import { useScrollRoot } from "../shared/scrollRoot";
+import { usePageVirtualizer } from "../shared/pageVirtualizer";
 import { SlotName } from "../shared/SlotName";
 import { BotStatusBadge } from "./BotStatusBadge";
 import { botLayout, HEADER_HEIGHT, ROW_HEIGHT, type BotLayout } from "./columns";
@@ -41,19 +39,7 @@ export function BotsTable({
   loadingMore: boolean;
   empty: string;
 }) {
-  const root = useScrollRoot();
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const listRef = useRef<HTMLDivElement>(null);
-  const offset = useOffsetIn(root, listRef, rows.length > 0);
-  // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual returns non-memoisable functions by design
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => root ?? scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-    scrollMargin: root ? offset : HEADER_HEIGHT,
-    scrollPaddingStart: HEADER_HEIGHT,
-  });
+  const { root, scrollRef, listRef, virtualizer } = usePageVirtualizer(rows.length, ROW_HEIGHT, HEADER_HEIGHT);
   const cursor = useRowCursor({
     count: rows.length,
     describe: (i) => ({ kind: "bot", botId: rows[i]!.id }),

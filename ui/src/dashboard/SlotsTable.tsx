@@ -1,10 +1,10 @@
-import { useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { Virtualizer } from "@tanstack/react-virtual";
+import { useMemo } from "react";
 import { SLOT_STATUSES, type Slot, type SlotStatus } from "../api/types";
 import { focusViewFilter } from "../keyboard/KeyboardLayer";
 import { openPalette, useCommands, type CommandSpec } from "../keyboard/registry";
 import { useRowCursor } from "../keyboard/tableCursor";
-import { useScrollRoot } from "../shared/scrollRoot";
+import { usePageVirtualizer } from "../shared/pageVirtualizer";
 import { STATUS_STYLES } from "../shared/status";
 import { SlotRow } from "./slots/SlotRow";
 import { SlotsHeader } from "./slots/SlotsHeader";
@@ -15,27 +15,6 @@ import { StatusFilter } from "./slots/StatusFilter";
 export { ROW_HEIGHT } from "./slots/slotsView";
 
 /**
- * Where the rows start in the page's scroll area `root` (the virtualiser's
- * scroll margin), measured again whenever the page above them changes size
- * (the queue appears, an error notice grows).
- */
-export function useOffsetIn(root: HTMLElement | null, list: React.RefObject<HTMLDivElement | null>, shown: boolean): number {
-  const [offset, setOffset] = useState(0);
-  useLayoutEffect(() => {
-    if (!root) return;
-    const measure = () => {
-      const el = list.current;
-      if (el) setOffset(el.getBoundingClientRect().top - root.getBoundingClientRect().top + root.scrollTop);
-    };
-    measure();
-    const observer = new ResizeObserver(measure);
-    observer.observe(root.firstElementChild ?? root);
-    return () => observer.disconnect();
-  }, [root, list, shown]);
-  return offset;
-}
-
-/**
  * Every slot of the selected pools, searchable, filterable by status and
  * sortable by any column; the body is virtualised. In the app it scrolls
  * with the page (one scroll area, the header sticky); alone (no scroll
@@ -44,21 +23,8 @@ export function useOffsetIn(root: HTMLElement | null, list: React.RefObject<HTML
 export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?: boolean }) {
   const view = useSlotsView(slots);
   const { rows } = view;
-  const root = useScrollRoot();
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const listRef = useRef<HTMLDivElement>(null);
-  const offset = useOffsetIn(root, listRef, rows.length > 0);
   // Here, not in SlotRows: the scroll element's ref is attached only after its children's effects run.
-  // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Virtual returns non-memoisable functions by design
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => root ?? scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-    scrollMargin: root ? offset : HEADER_HEIGHT,
-    // A row scrolled to (j/k) lands below the sticky header, not under it.
-    scrollPaddingStart: HEADER_HEIGHT,
-  });
+  const { root, scrollRef, listRef, virtualizer } = usePageVirtualizer(rows.length, ROW_HEIGHT, HEADER_HEIGHT);
   // j/k walk the rows; Enter opens the palette over the highlighted slot (its actions).
   const cursor = useRowCursor({
     count: rows.length,
