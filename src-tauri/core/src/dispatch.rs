@@ -92,7 +92,7 @@ impl Dispatcher {
             .into_iter()
             .map(|p| (p.name.clone(), p))
             .collect();
-        let mut pass = Pass::default();
+        let mut pass = Pass::dispatching();
         for w in &entries {
             match self
                 .router

@@ -147,7 +147,8 @@ pub enum DeployOutcome {
         bot_id: i64,
         /// The platform it waits on; `None` in the global queue.
         waiting_on: Option<PlatformKind>,
-        /// 1-based queue position.
+        /// 1-based queue position; 0 when not computed (a dispatcher's
+        /// pass, [`Pass::dispatching`], whose outcomes nobody reads).
         queue_position: i64,
         /// Estimated wait from the observed release rate; `None` if no release was seen.
         estimated_wait_ms: Option<i64>,

@@ -40,12 +40,30 @@ pub(super) enum Reservation {
 /// without another query.
 #[derive(Debug, Default)]
 pub struct Pass {
+    /// A dispatcher's pass: a request that keeps waiting is not given its
+    /// queue position and estimated wait (nobody reads them, and computing
+    /// them for every waiting entry on every pass made an idle instance with
+    /// a long queue run two queries per entry per tick). They are computed
+    /// when asked ([`crate::queue::position`], [`crate::queue::list`]) and
+    /// when a request enters or moves in the queue.
+    pub(super) dispatching: bool,
     pub(super) full: HashSet<PlatformKind>,
     pub(super) pool_full: HashSet<(String, PlatformKind)>,
     pub(super) no_account: HashSet<String>,
     pub(super) backing_off: HashMap<PlatformKind, String>,
     /// The platforms' shared state, read once per pass.
     pub(super) states: Option<HashMap<PlatformKind, PlatformState>>,
+}
+
+impl Pass {
+    /// A dispatcher's pass (the `dispatching` field above): outcomes of
+    /// requests that keep waiting carry position 0 and no estimate.
+    pub fn dispatching() -> Pass {
+        Pass {
+            dispatching: true,
+            ..Pass::default()
+        }
+    }
 }
 
 impl Router {

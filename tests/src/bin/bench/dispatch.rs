@@ -19,17 +19,20 @@
 //! - idle: a full instance (background services on) with the long queue
 //!   and nothing changing; `pg_stat_database.xact_commit` over a window.
 
+use berth_core::clock::{Clock, SystemClock};
 use berth_core::config::EnvConfig;
 use berth_core::dispatch::Dispatcher;
 use berth_core::feed::Topic;
 use berth_core::meeting::PlatformKind;
-use berth_core::platform::sim::{self, SimKnobs};
+use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
+use berth_core::platform::Platforms;
 use berth_core::slot;
 use berth_core::stop::Stopper;
 use berth_core::Berth;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const POOL: &str = "disp";
@@ -177,12 +180,23 @@ fn config() -> Result<EnvConfig, String> {
     ]
     .into_iter()
     .collect();
-    EnvConfig::parse(&|k| vars.get(k).cloned(), true).map_err(|e| format!("config: {e}"))
+    // Production mode (its job intervals, as `berth serve` runs), with the
+    // simulator as the platform.
+    EnvConfig::parse(&|k| vars.get(k).cloned(), false).map_err(|e| format!("config: {e}"))
 }
 
 async fn start(db: &PgPool, url: &str, background: bool) -> Result<Berth, String> {
+    let clock: Arc<dyn Clock> = SystemClock::new();
+    let mut platforms = Platforms::new();
+    platforms.insert(Arc::new(SimPlatform::new(
+        PlatformKind::K8s,
+        db.clone(),
+        clock.clone(),
+    )));
     Berth::builder(config()?)
         .pool(db.clone(), url.to_string())
+        .clock(clock)
+        .platforms(platforms)
         .feed(true)
         .background(background)
         .start()
@@ -307,10 +321,15 @@ async fn raw_grants(db: &PgPool, clients: usize) -> Result<f64, String> {
 
 /// Ends `bots` in one commit (their capacity returns) and announces it.
 async fn release(berth: &Berth, bots: &[i64]) -> Result<(), String> {
-    sqlx::query(
-        "UPDATE bots SET status = 'DONE', ended_at = now(), updated_at = now() WHERE id = ANY($1)",
-    )
-    .bind(bots)
+    // What a bot's end and its slot's release leave, done in one commit
+    // (nothing left for the leader's sweep or reconciliation to tidy up).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "UPDATE bots SET status = 'DONE', ended_at = now(), updated_at = now() WHERE id IN ({ids});
+         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL, status_changed_at = now() WHERE assigned_bot_id IN ({ids});
+         UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL
+         WHERE bot_id IN ({ids});",
+        ids = bots.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    )))
     .execute(berth.db())
     .await
     .map_err(e("release"))?;
@@ -504,6 +523,17 @@ pub async fn run(options: PgConnectOptions, quick: bool) -> Result<Figures, Stri
         .map_err(|e| format!("shutdown: {e}"))?;
     // The instance closed the pool it was given.
     let db = connect().await.map_err(e("connect"))?;
+    // Nothing running and a limit of 0: nothing can change (running
+    // simulated bots send no heartbeats, and the leader would end them).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "UPDATE bots SET status = 'DONE', ended_at = now() WHERE status IN {ACTIVE};
+         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL WHERE status <> 'idle';
+         UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL;"
+    )))
+    .execute(&db)
+    .await
+    .map_err(e("settle"))?;
+    set_limit(&db, 0).await?;
     // Keep the long queue: nothing can expire within the run.
     let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM deployment_queue")
         .fetch_one(&db)
