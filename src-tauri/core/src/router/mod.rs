@@ -7,6 +7,7 @@
 //! and no caller has to stay connected while it waits.
 
 mod admit;
+mod batch;
 mod deploy;
 mod health;
 mod inflight;
@@ -15,6 +16,7 @@ mod reserve;
 mod resume;
 mod route;
 
+pub use batch::{Target, MAX_BATCH};
 use chrono::{DateTime, Duration, Utc};
 pub use deploy::DeployError;
 pub use health::Ineligible;

@@ -56,11 +56,13 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// A dispatcher's pass (the `dispatching` field above): outcomes of
+    /// A dispatcher's pass (the `dispatching` field above) over the
+    /// platforms' shared state `states` as it read them: outcomes of
     /// requests that keep waiting carry position 0 and no estimate.
-    pub fn dispatching() -> Pass {
+    pub fn dispatching(states: HashMap<PlatformKind, PlatformState>) -> Pass {
         Pass {
             dispatching: true,
+            states: Some(states),
             ..Pass::default()
         }
     }
@@ -96,14 +98,18 @@ impl Router {
         // request's queue row locked while it tries the next platform on
         // another connection (which would then skip its own request).
         let mut tx = self.db.begin().await?;
-        if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
-            tx.rollback().await?;
-            return Ok(Reservation::Skip);
-        }
+        // The platform's lock first, then the entry: a router holding an
+        // entry while it waits for the platform would make the one holding
+        // the platform pass over that entry (a request served out of
+        // priority order).
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
             .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
+        if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
+            tx.rollback().await?;
+            return Ok(Reservation::Skip);
+        }
         let used = bot::active_on(&mut tx, kind).await?;
         if used >= i64::from(limit) {
             pass.full.insert(kind);

@@ -197,7 +197,7 @@ impl Router {
 
     /// Deploys a resumed request into its reserved slot: awaited, or in its
     /// own task so the pass goes on to the next entry at once.
-    async fn start(
+    pub(super) async fn start(
         &self,
         w: &Waiting,
         pool: &Pool,
