@@ -2,7 +2,10 @@
 //!
 //! Woken by the change feed after every release and slot creation in any
 //! instance, it drains as many entries as capacity allows in one pass (in
-//! queue order), skipping platforms it found full earlier in the pass. A
+//! queue order), skipping platforms it found full earlier in the pass.
+//! Consecutive entries headed for the same platform are granted in one
+//! transaction ([`Router::grant_batch`]), so a pass costs a few commits,
+//! not one per grant. A
 //! periodic tick expires overdue entries, moves requests whose platform
 //! wait is over to the next platform, and takes over requests whose router
 //! was interrupted while walking the platforms for them.
@@ -17,8 +20,8 @@ use crate::error::Result;
 use crate::feed::Topic;
 use crate::pool;
 use crate::queue;
-use crate::router::{DeployOutcome, Launch, Pass, Router};
-use crate::settings;
+use crate::router::{DeployOutcome, Launch, Pass, Router, Target, Waiting, MAX_BATCH};
+use crate::settings::{self, Settings};
 use crate::stop::StopSignal;
 
 /// What one drain pass did.
@@ -73,41 +76,122 @@ impl Dispatcher {
     /// in queue order until none is left.
     pub async fn drain(&self) -> Result<DrainReport> {
         self.passes.fetch_add(1, Ordering::Relaxed);
-        let db = self.router.db();
         let now = self.router.clock().now();
+        // What a pass reads before it offers capacity, in one transaction:
+        // an idle instance's passes then cost the database one commit each.
+        let mut tx = self.router.db().begin().await?;
         let mut report = DrainReport {
-            expired: queue::expire(db, now).await?.len(),
+            expired: queue::expire(&mut *tx, now).await?.len(),
             ..DrainReport::default()
         };
+        let entries = queue::waiting(&mut *tx).await?;
+        let read = if entries.is_empty() {
+            None
+        } else {
+            let settings = settings::load_on(&mut tx).await?;
+            let pools: HashMap<String, pool::Pool> = pool::list(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|p| (p.name.clone(), p))
+                .collect();
+            let states = self.router.platform_states_on(&mut *tx).await?;
+            Some((settings, pools, states))
+        };
+        tx.commit().await?;
         if report.expired > 0 {
             self.router.feed().publish(&[Topic::Queue, Topic::Bots]);
         }
-        let entries = queue::waiting(db).await?;
-        if entries.is_empty() {
+        let Some((settings, pools, states)) = read else {
             return Ok(report);
-        }
-        let settings = settings::load(db).await?;
-        let pools: HashMap<String, pool::Pool> = pool::list(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.name.clone(), p))
-            .collect();
-        let mut pass = Pass::default();
+        };
+        let mut pass = Pass::dispatching(states);
+        // Runs of entries headed for the same platform are granted in one
+        // transaction each ([`Router::grant_batch`]); the others, and those
+        // a batch left, one by one, in queue order.
+        let mut run: Vec<&Waiting> = Vec::new();
+        let mut run_target: Option<Target> = None;
         for w in &entries {
-            match self
-                .router
-                .resume(w, &settings, &pools, &mut pass, self.launch)
-                .await
-            {
-                Ok(DeployOutcome::Deployed { .. }) => report.deployed += 1,
-                Ok(_) => report.waiting += 1,
-                Err(e) => {
-                    tracing::warn!(bot = w.bot_id, error = %e, "dispatch failed for one entry");
-                    report.waiting += 1;
+            let mut target = self.router.batch_target(w, &settings, &pools, &pass, now);
+            let joins = match (target, run_target) {
+                (Some(t), Some(r)) => t.platform == r.platform && run.len() < MAX_BATCH,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !joins {
+                if let Some(r) = run_target.take() {
+                    let ctx = (&settings, &pools, &mut pass);
+                    self.flush(r, std::mem::take(&mut run), ctx, &mut report)
+                        .await;
+                    // What the batch learnt (a platform full) holds for the
+                    // rest of the pass: capacity freed meanwhile goes to the
+                    // entries before this one, in the next pass.
+                    target = self.router.batch_target(w, &settings, &pools, &pass, now);
                 }
             }
+            match target {
+                Some(t) => {
+                    run_target = Some(t);
+                    run.push(w);
+                }
+                None => self.one(w, &settings, &pools, &mut pass, &mut report).await,
+            }
+        }
+        if let Some(r) = run_target {
+            self.flush(r, run, (&settings, &pools, &mut pass), &mut report)
+                .await;
         }
         Ok(report)
+    }
+
+    /// Grants a run in one batch; what the batch left goes one by one.
+    async fn flush(
+        &self,
+        target: Target,
+        run: Vec<&Waiting>,
+        (settings, pools, pass): (&Settings, &HashMap<String, pool::Pool>, &mut Pass),
+        report: &mut DrainReport,
+    ) {
+        let outcomes = match self
+            .router
+            .grant_batch(target, &run, settings, pools, pass, self.launch)
+            .await
+        {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::warn!(error = %e, "a batch of grants failed; offering its entries one by one");
+                vec![None; run.len()]
+            }
+        };
+        for (w, outcome) in run.into_iter().zip(outcomes) {
+            match outcome {
+                Some(DeployOutcome::Deployed { .. }) => report.deployed += 1,
+                Some(_) => report.waiting += 1,
+                None => self.one(w, settings, pools, pass, report).await,
+            }
+        }
+    }
+
+    /// Offers capacity to one entry the one-by-one way ([`Router::resume`]).
+    async fn one(
+        &self,
+        w: &Waiting,
+        settings: &Settings,
+        pools: &HashMap<String, pool::Pool>,
+        pass: &mut Pass,
+        report: &mut DrainReport,
+    ) {
+        match self
+            .router
+            .resume(w, settings, pools, pass, self.launch)
+            .await
+        {
+            Ok(DeployOutcome::Deployed { .. }) => report.deployed += 1,
+            Ok(_) => report.waiting += 1,
+            Err(e) => {
+                tracing::warn!(bot = w.bot_id, error = %e, "dispatch failed for one entry");
+                report.waiting += 1;
+            }
+        }
     }
 
     /// Runs until `stop` is set: a pass on every relevant change event, and

@@ -90,7 +90,7 @@ const COLUMNS: &str =
     "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms, retired";
 
 /// Every pool, by name.
-pub async fn list(db: &PgPool) -> Result<Vec<Pool>> {
+pub async fn list<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<Vec<Pool>> {
     let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM pools ORDER BY name"
     )))

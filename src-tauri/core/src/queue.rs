@@ -135,6 +135,22 @@ pub async fn lock_entry(conn: &mut PgConnection, bot_id: i64) -> Result<bool> {
     Ok(mine.is_some())
 }
 
+/// Locks the entry of a `QUEUED` bot for the caller's transaction (skipping
+/// it if another holds it); `false` if there is none, the bot moved on, or
+/// another caller has it. Only the entry is locked: a bot row held for a
+/// moment (a key-share lock of a row naming it, the sweep) must not make a
+/// dispatcher pass over a request.
+pub async fn lock_queued(conn: &mut PgConnection, bot_id: i64) -> Result<bool> {
+    let mine: Option<i64> = sqlx::query_scalar(
+        "SELECT q.id FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+         WHERE q.bot_id = $1 AND b.status = 'QUEUED' FOR UPDATE OF q SKIP LOCKED",
+    )
+    .bind(bot_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(mine.is_some())
+}
+
 /// Removes a bot's entry (it is deploying, or it ended).
 pub async fn leave(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM deployment_queue WHERE bot_id = $1")
@@ -146,7 +162,7 @@ pub async fn leave(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
 
 /// Every entry of a `QUEUED` bot in queue order, as the dispatcher offers
 /// them capacity.
-pub async fn waiting(db: &PgPool) -> Result<Vec<Waiting>> {
+pub async fn waiting<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<Vec<Waiting>> {
     Ok(sqlx::query_as(
         "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
                     COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
@@ -292,7 +308,7 @@ pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
 /// its deadline that its router abandoned (a `Routing` entry past its hold):
 /// the bot ends `FATAL` with "queue timeout". Safe to run from several
 /// instances at once. Returns the expired bot ids.
-pub async fn expire(db: &PgPool, now: DateTime<Utc>) -> Result<Vec<i64>> {
+pub async fn expire<'e>(db: impl sqlx::PgExecutor<'e>, now: DateTime<Utc>) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "WITH due AS (
             SELECT id FROM deployment_queue

@@ -1,9 +1,11 @@
 //! Acquire→release throughput through berth-core against raw SQL doing the
-//! same cycle, with the change feed on and off.
+//! same cycle, with the change feed on and off; then the dispatch figures
+//! ([`dispatch`]: grants per second against the raw grant cycle, release →
+//! `DEPLOYING` latency, an idle instance's transactions).
 //!
 //! ```text
 //! DATABASE_URL=postgres://... cargo run --release -p berth-tests --bin bench -- \
-//!     [--quick] [--lock-mode skip-locked|blocking] [--rounds N]
+//!     [--quick] [--only slots|dispatch] [--lock-mode skip-locked|blocking] [--rounds N]
 //! ```
 //!
 //! A fresh database `berth_bench_<random>` is created, migrated, given one
@@ -29,6 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Barrier;
 use uuid::Uuid;
+
+// A crate root looks for modules beside it; this one lives in `bench/`.
+#[path = "bench/dispatch.rs"]
+mod dispatch;
 
 const POOL: &str = "bench";
 /// The release reason written to the history.
@@ -104,7 +110,17 @@ impl Lock {
     }
 }
 
+/// Which parts of the benchmark run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    All,
+    Slots,
+    Dispatch,
+}
+
 struct Args {
+    only: Only,
+    quick: bool,
     lock: Lock,
     duration: Duration,
     rounds: u32,
@@ -113,7 +129,8 @@ struct Args {
 
 const USAGE: &str =
     "usage: bench [--quick] [--lock-mode skip-locked|blocking] [--rounds N] [--workers LIST]
-  --quick        measure 1.5 s per configuration instead of 5 s
+  --quick        measure 1.5 s per configuration instead of 5 s, and smaller dispatch workloads
+  --only PART    slots (acquire→release) or dispatch (default: both)
   --lock-mode    acquisition lock of both the core and the raw SQL (default skip-locked)
   --rounds N     repeat the interleaved runs N times and pool the counts (default 1)
   --workers LIST worker counts to measure, e.g. 1,32 (default 1,8,32,64)
@@ -121,6 +138,8 @@ const USAGE: &str =
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
+        only: Only::All,
+        quick: false,
         lock: Lock::SkipLocked,
         duration: Duration::from_secs(5),
         rounds: 1,
@@ -139,7 +158,17 @@ fn parse_args() -> Result<Option<Args>, String> {
                 .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
         };
         match flag.as_str() {
-            "--quick" => args.duration = Duration::from_millis(1500),
+            "--quick" => {
+                args.quick = true;
+                args.duration = Duration::from_millis(1500);
+            }
+            "--only" => {
+                args.only = match value("--only")?.as_str() {
+                    "slots" => Only::Slots,
+                    "dispatch" => Only::Dispatch,
+                    other => return Err(format!("unknown part {other:?}\n{USAGE}")),
+                }
+            }
             "--lock-mode" => {
                 args.lock = match value("--lock-mode")?.as_str() {
                     "skip-locked" => Lock::SkipLocked,
@@ -271,24 +300,50 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let name = format!("berth_bench_{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let mut admin = match PgConnection::connect_with(&base).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("bench: cannot reach the database: {e}");
-            return ExitCode::FAILURE;
+    let mut code = ExitCode::SUCCESS;
+    if args.only != Only::Dispatch {
+        if let Err(e) = scratch(&base, "bench", |o| run(&args, o)).await {
+            eprintln!("bench: {e}");
+            code = ExitCode::FAILURE;
         }
-    };
-    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    }
+    if args.only != Only::Slots {
+        let quick = args.quick;
+        match scratch(&base, "bench_dispatch", |o| dispatch::run(o, quick)).await {
+            Ok(figures) => {
+                println!();
+                figures.print();
+            }
+            Err(e) => {
+                eprintln!("bench: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    code
+}
+
+/// Runs `work` on a fresh database `berth_<prefix>_<random>`, dropped
+/// afterwards (on Ctrl-C too).
+async fn scratch<T, F, Fut>(base: &PgConnectOptions, prefix: &str, work: F) -> Result<T, String>
+where
+    F: FnOnce(PgConnectOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let name = format!(
+        "berth_{prefix}_{}",
+        &Uuid::new_v4().simple().to_string()[..12]
+    );
+    let mut admin = PgConnection::connect_with(base)
+        .await
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
-    {
-        eprintln!("bench: cannot create database {name}: {e}");
-        return ExitCode::FAILURE;
-    }
+        .map_err(|e| format!("cannot create database {name}: {e}"))?;
     // On Ctrl-C the run is abandoned but the scratch database still dropped.
     let outcome = tokio::select! {
-        outcome = run(&args, base.clone().database(&name)) => outcome,
+        outcome = work(base.clone().database(&name)) => outcome,
         _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
     };
     let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -297,16 +352,9 @@ async fn main() -> ExitCode {
     .execute(&mut admin)
     .await;
     let _ = admin.close().await;
-    let mut code = ExitCode::SUCCESS;
-    if let Err(e) = outcome {
-        eprintln!("bench: error: {e}");
-        code = ExitCode::FAILURE;
-    }
-    if let Err(e) = dropped {
-        eprintln!("bench: could not drop database {name}: {e}");
-        code = ExitCode::FAILURE;
-    }
-    code
+    let value = outcome.map_err(|e| format!("error: {e}"))?;
+    dropped.map_err(|e| format!("could not drop database {name}: {e}"))?;
+    Ok(value)
 }
 
 async fn run(args: &Args, options: PgConnectOptions) -> Result<(), String> {

@@ -104,8 +104,8 @@ pub struct PlatformState {
 
 /// Every platform's shared state; a check older than `max_age` reads as
 /// `Unknown`, never as what it said.
-pub async fn shared_state(
-    db: &sqlx::PgPool,
+pub async fn shared_state<'e>(
+    db: impl sqlx::PgExecutor<'e>,
     now: chrono::DateTime<chrono::Utc>,
     max_age: chrono::Duration,
 ) -> crate::Result<HashMap<PlatformKind, PlatformState>> {

@@ -45,8 +45,17 @@ impl Router {
     /// Every platform's shared state (health checks older than
     /// [`crate::instance::HEALTH_MAX_AGE_MS`] read as unknown).
     pub async fn platform_states(&self) -> Result<HashMap<PlatformKind, PlatformState>> {
+        self.platform_states_on(&self.db).await
+    }
+
+    /// [`Router::platform_states`] read through `db` (a pool, a connection,
+    /// or inside a transaction).
+    pub async fn platform_states_on<'e>(
+        &self,
+        db: impl sqlx::PgExecutor<'e>,
+    ) -> Result<HashMap<PlatformKind, PlatformState>> {
         platform::shared_state(
-            &self.db,
+            db,
             self.clock.now(),
             Duration::milliseconds(crate::instance::HEALTH_MAX_AGE_MS),
         )

@@ -7,6 +7,7 @@
 //! and no caller has to stay connected while it waits.
 
 mod admit;
+mod batch;
 mod deploy;
 mod health;
 mod inflight;
@@ -15,6 +16,7 @@ mod reserve;
 mod resume;
 mod route;
 
+pub use batch::{Target, MAX_BATCH};
 use chrono::{DateTime, Duration, Utc};
 pub use deploy::DeployError;
 pub use health::Ineligible;
@@ -147,7 +149,8 @@ pub enum DeployOutcome {
         bot_id: i64,
         /// The platform it waits on; `None` in the global queue.
         waiting_on: Option<PlatformKind>,
-        /// 1-based queue position.
+        /// 1-based queue position; 0 when not computed (a dispatcher's
+        /// pass, [`Pass::dispatching`], whose outcomes nobody reads).
         queue_position: i64,
         /// Estimated wait from the observed release rate; `None` if no release was seen.
         estimated_wait_ms: Option<i64>,

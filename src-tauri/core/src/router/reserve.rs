@@ -40,12 +40,32 @@ pub(super) enum Reservation {
 /// without another query.
 #[derive(Debug, Default)]
 pub struct Pass {
+    /// A dispatcher's pass: a request that keeps waiting is not given its
+    /// queue position and estimated wait (nobody reads them, and computing
+    /// them for every waiting entry on every pass made an idle instance with
+    /// a long queue run two queries per entry per tick). They are computed
+    /// when asked ([`crate::queue::position`], [`crate::queue::list`]) and
+    /// when a request enters or moves in the queue.
+    pub(super) dispatching: bool,
     pub(super) full: HashSet<PlatformKind>,
     pub(super) pool_full: HashSet<(String, PlatformKind)>,
     pub(super) no_account: HashSet<String>,
     pub(super) backing_off: HashMap<PlatformKind, String>,
     /// The platforms' shared state, read once per pass.
     pub(super) states: Option<HashMap<PlatformKind, PlatformState>>,
+}
+
+impl Pass {
+    /// A dispatcher's pass (the `dispatching` field above) over the
+    /// platforms' shared state `states` as it read them: outcomes of
+    /// requests that keep waiting carry position 0 and no estimate.
+    pub fn dispatching(states: HashMap<PlatformKind, PlatformState>) -> Pass {
+        Pass {
+            dispatching: true,
+            states: Some(states),
+            ..Pass::default()
+        }
+    }
 }
 
 impl Router {
@@ -78,14 +98,18 @@ impl Router {
         // request's queue row locked while it tries the next platform on
         // another connection (which would then skip its own request).
         let mut tx = self.db.begin().await?;
-        if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
-            tx.rollback().await?;
-            return Ok(Reservation::Skip);
-        }
+        // The platform's lock first, then the entry: a router holding an
+        // entry while it waits for the platform would make the one holding
+        // the platform pass over that entry (a request served out of
+        // priority order).
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
             .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
+        if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
+            tx.rollback().await?;
+            return Ok(Reservation::Skip);
+        }
         let used = bot::active_on(&mut tx, kind).await?;
         if used >= i64::from(limit) {
             pass.full.insert(kind);

@@ -119,7 +119,9 @@ impl Router {
                 Reservation::Full(_) | Reservation::PoolFull(_) | Reservation::NoAccount
                     if now < w.timeout_at =>
                 {
-                    return self.queued(w.bot_id, Some(kind), w.timeout_at).await;
+                    return self
+                        .still_waiting(w.bot_id, Some(kind), w.timeout_at, pass)
+                        .await;
                 }
                 // A platform whose deploys keep failing: move on at once, as
                 // after a failed deploy.
@@ -168,12 +170,34 @@ impl Router {
                 Reservation::NoAccount => break,
             }
         }
-        self.queued(w.bot_id, None, w.timeout_at).await
+        self.still_waiting(w.bot_id, None, w.timeout_at, pass).await
+    }
+
+    /// The outcome of a request that keeps waiting where it was: with its
+    /// position and estimated wait, except in a dispatcher's pass (nothing
+    /// changed for it; see [`Pass::dispatching`]).
+    async fn still_waiting(
+        &self,
+        bot_id: i64,
+        waiting_on: Option<PlatformKind>,
+        until: chrono::DateTime<chrono::Utc>,
+        pass: &Pass,
+    ) -> Result<DeployOutcome> {
+        if pass.dispatching {
+            return Ok(DeployOutcome::Queued {
+                bot_id,
+                waiting_on,
+                queue_position: 0,
+                estimated_wait_ms: None,
+                until,
+            });
+        }
+        self.queued(bot_id, waiting_on, until).await
     }
 
     /// Deploys a resumed request into its reserved slot: awaited, or in its
     /// own task so the pass goes on to the next entry at once.
-    async fn start(
+    pub(super) async fn start(
         &self,
         w: &Waiting,
         pool: &Pool,

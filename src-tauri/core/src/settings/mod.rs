@@ -106,11 +106,16 @@ pub async fn written(db: &PgPool) -> Result<bool> {
 
 /// Reads the settings in force.
 pub async fn load(db: &PgPool) -> Result<Settings> {
+    load_on(&mut *db.acquire().await?).await
+}
+
+/// [`load`] on `conn` (e.g. inside the caller's transaction).
+pub async fn load_on(conn: &mut PgConnection) -> Result<Settings> {
     let rows: Vec<(String, i32, bool, Option<i32>, i32, Value)> = sqlx::query_as(
         "SELECT platform, position, enabled, bot_limit, queue_timeout_ms, pinned
          FROM platform_settings ORDER BY position, platform",
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
     let mut platforms = Vec::with_capacity(rows.len());
     for (platform, position, enabled, bot_limit, queue_timeout_ms, pinned) in rows {
@@ -129,7 +134,7 @@ pub async fn load(db: &PgPool) -> Result<Settings> {
     let global: Option<(Value, Option<String>)> = sqlx::query_as(
         "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms'",
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     let (global_queue_timeout_ms, global_queue_timeout_pinned_by) = match global {
         Some((v, pinned)) => (

@@ -1,0 +1,203 @@
+//! Batched grants: one transaction hands a platform's free capacity to a
+//! run of queued requests, in queue order.
+//!
+//! A dispatcher's pass used to reserve for one entry per transaction, each
+//! taking the platform's lock and counting its active bots again. A batch
+//! takes the lock and counts once, then for each entry of the run (as long
+//! as there is room): locks its entry and its bot (skipping any another
+//! caller holds), takes or creates a slot, marks it `DEPLOYING` and removes
+//! its entry — one commit for the run. Deploys start after the commit.
+//!
+//! Only the plain case is batched: a request in the global queue, or one
+//! waiting on a platform within its wait, whose pool leases no accounts,
+//! headed for a platform eligible now, not known full in this pass, and
+//! whose deploys have not failed lately. Everything else (a wait that is
+//! over, a request its router was interrupted with, accounts, a platform
+//! whose deploys fail and that gets one trial at a time) goes the one-by-one
+//! way ([`Router::resume`]), which also traces why.
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use super::resume::{Failover, Launch};
+use super::{DeployOutcome, Pass, Router, Waiting};
+use crate::bot;
+use crate::error::Result;
+use crate::feed::Topic;
+use crate::meeting::PlatformKind;
+use crate::pool::Pool;
+use crate::queue;
+use crate::settings::Settings;
+
+/// The most entries one batch takes: its transaction holds their rows.
+pub const MAX_BATCH: usize = 128;
+
+/// Where a queued request goes in a batch: the platform, its limit, and
+/// where the request goes if its deploy fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// The platform.
+    pub platform: PlatformKind,
+    limit: i32,
+    failover: Failover,
+}
+
+impl Router {
+    /// Where `w` would get capacity in this pass without walking the
+    /// platforms, if it is a plain case (see the module's docs); `None`:
+    /// it goes the one-by-one way.
+    pub fn batch_target(
+        &self,
+        w: &Waiting,
+        settings: &Settings,
+        pools: &HashMap<String, Pool>,
+        pass: &Pass,
+        now: DateTime<Utc>,
+    ) -> Option<Target> {
+        if w.routing_until.is_some() {
+            return None;
+        }
+        let pool = pools.get(&w.pool)?;
+        let states = pass.states.as_ref()?;
+        if pool.uses_accounts {
+            return None;
+        }
+        let open = |kind: PlatformKind| {
+            states.get(&kind).is_none_or(|s| s.deploy_failures == 0)
+                && !pass.full.contains(&kind)
+                && !pass.pool_full.contains(&(pool.name.clone(), kind))
+                && !pass.backing_off.contains_key(&kind)
+        };
+        match w.stage_platform.as_deref() {
+            Some(stage) => {
+                let kind: PlatformKind = stage.parse().ok()?;
+                if now >= w.timeout_at || !open(kind) {
+                    return None;
+                }
+                let limit = self.eligibility(settings.platform(kind)?, states).ok()?;
+                Some(Target {
+                    platform: kind,
+                    limit,
+                    failover: Failover::WalkOn,
+                })
+            }
+            None => {
+                // As `resume_global`: the first eligible platform that may
+                // have room (one known full is passed over).
+                let p = self
+                    .candidates(pool, settings, w.pinned())
+                    .into_iter()
+                    .find(|p| open(p.platform) && self.eligibility(p, states).is_ok())?;
+                Some(Target {
+                    platform: p.platform,
+                    limit: self.eligibility(p, states).ok()?,
+                    failover: Failover::BackToGlobal,
+                })
+            }
+        }
+    }
+
+    /// Grants `run` (entries in queue order, all headed for `target`'s
+    /// platform) as much of the platform's room as there is, in one
+    /// transaction; then deploys (or launches, with [`Launch::Spawn`]) each
+    /// granted request. Per entry: `Some` outcome when settled here
+    /// (deployed, or no longer the caller's), `None` when the caller must
+    /// offer it capacity the one-by-one way. Learns into `pass` which
+    /// platforms (and pools there) are full or backing off.
+    #[allow(clippy::too_many_arguments)] // the run, its target, and the pass's reads
+    pub async fn grant_batch(
+        &self,
+        target: Target,
+        run: &[&Waiting],
+        settings: &Settings,
+        pools: &HashMap<String, Pool>,
+        pass: &mut Pass,
+        launch: Launch,
+    ) -> Result<Vec<Option<DeployOutcome>>> {
+        let kind = target.platform;
+        let mut out: Vec<Option<DeployOutcome>> = vec![None; run.len()];
+        let mut tx = self.db.begin().await?;
+        // The platform's lock and count, once for the whole run.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let used = bot::active_on(&mut tx, kind).await?;
+        let mut room = i64::from(target.limit) - used;
+        if room <= 0 {
+            pass.full.insert(kind);
+            tx.rollback().await?;
+            return Ok(out);
+        }
+        // A platform whose deploys failed lately gets one trial at a time
+        // after its backoff ([`Router::claim_deploy_trial`]): one by one.
+        let failing: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM platform_health WHERE platform = $1 AND deploy_failures > 0)",
+        )
+        .bind(kind.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if failing {
+            tx.rollback().await?;
+            return Ok(out);
+        }
+        let mut granted = Vec::new();
+        for (i, w) in run.iter().enumerate() {
+            if room == 0 {
+                pass.full.insert(kind);
+                break;
+            }
+            let Some(pool) = pools.get(&w.pool) else {
+                continue;
+            };
+            if pass.pool_full.contains(&(pool.name.clone(), kind)) {
+                continue;
+            }
+            if !queue::lock_queued(&mut tx, w.bot_id).await? {
+                out[i] = Some(DeployOutcome::Skipped { bot_id: w.bot_id });
+                continue;
+            }
+            // No slot (the pool is at its max size, or this request had
+            // its share created): nothing was written; the one-by-one way
+            // says why (and waits or walks on).
+            let Ok(lease) = self.take_slot(&mut tx, pool, kind, w.bot_id, pass).await? else {
+                continue;
+            };
+            if !bot::mark_deploying(&mut tx, w.bot_id, kind).await? {
+                // The bot moved on since its entry was locked (whoever moves
+                // a queued bot on removes its entry, so waits for our lock:
+                // practically never); nothing of the batch is kept.
+                tx.rollback().await?;
+                return Ok(vec![None; run.len()]);
+            }
+            queue::leave(&mut tx, w.bot_id).await?;
+            room -= 1;
+            granted.push((i, pool, lease));
+        }
+        tx.commit().await?;
+        if !granted.is_empty() {
+            self.feed
+                .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
+        }
+        for (i, pool, lease) in granted {
+            let w = run[i];
+            let reserved = (kind, lease);
+            out[i] = Some(
+                match self
+                    .start(w, pool, settings, reserved, target.failover, launch)
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    // Only an awaited deploy's bookkeeping can fail here; the
+                    // others of the batch still get theirs (the sweep takes
+                    // this one back).
+                    Err(e) => {
+                        tracing::warn!(bot = w.bot_id, error = %e, "deploy of a granted request failed");
+                        DeployOutcome::Skipped { bot_id: w.bot_id }
+                    }
+                },
+            );
+        }
+        Ok(out)
+    }
+}
