@@ -153,24 +153,36 @@ pub struct PlatformStatusCount {
 
 /// Slot counts per deployment platform and status (only non-zero counts),
 /// by platform then status (their text forms, as the database sorts them).
-/// From the maintained counters ([`super::counts::maintained`]).
+/// From the maintained counters ([`super::counts`]): a few rows per
+/// platform, summed in the database.
 pub async fn counts_per_platform(db: &PgPool) -> Result<Vec<PlatformStatusCount>> {
-    let mut sums: Vec<PlatformStatusCount> = Vec::new();
-    for row in counts_per_pool_and_platform(db).await? {
-        match sums
-            .iter_mut()
-            .find(|c| c.deployment_platform == row.deployment_platform && c.status == row.status)
-        {
-            Some(c) => c.count += row.count,
-            None => sums.push(PlatformStatusCount {
-                deployment_platform: row.deployment_platform,
-                status: row.status,
-                count: row.count,
-            }),
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT deployment_platform, sum(idle)::bigint, sum(deploying)::bigint, sum(busy)::bigint,
+                sum(error)::bigint
+         FROM pool_slot_counts GROUP BY deployment_platform ORDER BY deployment_platform",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::new();
+    for (platform, idle, deploying, busy, error) in rows {
+        let deployment_platform: PlatformKind = platform.parse()?;
+        // Text order: busy, deploying, error, idle.
+        for (status, count) in [
+            (SlotStatus::Busy, busy),
+            (SlotStatus::Deploying, deploying),
+            (SlotStatus::Error, error),
+            (SlotStatus::Idle, idle),
+        ] {
+            if count != 0 {
+                out.push(PlatformStatusCount {
+                    deployment_platform,
+                    status,
+                    count,
+                });
+            }
         }
     }
-    sums.sort_by_key(|c| (c.deployment_platform.as_str(), c.status.as_str()));
-    Ok(sums)
+    Ok(out)
 }
 
 /// Slots of one pool on one deployment platform in one status.
