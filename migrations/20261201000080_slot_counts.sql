@@ -23,6 +23,25 @@ CREATE TABLE pool_slot_counts (
     PRIMARY KEY (pool, deployment_platform, backend)
 ) WITH (fillfactor = 50); -- room for HOT updates: only counters change
 
+-- Adds deltas to the writing backend's row of (p, dp). Only this backend
+-- writes that row (a fold may delete it), so the plain UPDATE is the usual
+-- path; the upsert covers a first change and a fold in between.
+CREATE FUNCTION pool_slot_counts_add(p TEXT, dp TEXT, d_idle INT, d_deploying INT, d_busy INT, d_error INT)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pool_slot_counts
+    SET idle = idle + d_idle, deploying = deploying + d_deploying, busy = busy + d_busy, error = error + d_error
+    WHERE pool = p AND deployment_platform = dp AND backend = pg_backend_pid();
+    IF NOT FOUND THEN
+        INSERT INTO pool_slot_counts AS c (pool, deployment_platform, backend, idle, deploying, busy, error)
+        VALUES (p, dp, pg_backend_pid(), d_idle, d_deploying, d_busy, d_error)
+        ON CONFLICT (pool, deployment_platform, backend) DO UPDATE
+        SET idle = c.idle + EXCLUDED.idle, deploying = c.deploying + EXCLUDED.deploying,
+            busy = c.busy + EXCLUDED.busy, error = c.error + EXCLUDED.error;
+    END IF;
+END $$;
+
 -- Adds a slot change to the writing backend's row: for a status change
 -- within one pool and platform one row gets +1 and -1; otherwise the old
 -- place loses the slot and the new one gains it. Plain statements in
@@ -46,11 +65,7 @@ BEGIN
         d_error := -(OLD.status = 'error')::int;
         IF TG_OP = 'DELETE' OR OLD.pool <> NEW.pool
            OR OLD.deployment_platform <> NEW.deployment_platform THEN
-            INSERT INTO pool_slot_counts AS c (pool, deployment_platform, backend, idle, deploying, busy, error)
-            VALUES (p, dp, pg_backend_pid(), d_idle, d_deploying, d_busy, d_error)
-            ON CONFLICT (pool, deployment_platform, backend) DO UPDATE
-            SET idle = c.idle + EXCLUDED.idle, deploying = c.deploying + EXCLUDED.deploying,
-                busy = c.busy + EXCLUDED.busy, error = c.error + EXCLUDED.error;
+            PERFORM pool_slot_counts_add(p, dp, d_idle, d_deploying, d_busy, d_error);
             d_idle := 0;
             d_deploying := 0;
             d_busy := 0;
@@ -58,13 +73,9 @@ BEGIN
         END IF;
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        INSERT INTO pool_slot_counts AS c (pool, deployment_platform, backend, idle, deploying, busy, error)
-        VALUES (NEW.pool, NEW.deployment_platform, pg_backend_pid(),
-                d_idle + (NEW.status = 'idle')::int, d_deploying + (NEW.status = 'deploying')::int,
-                d_busy + (NEW.status = 'busy')::int, d_error + (NEW.status = 'error')::int)
-        ON CONFLICT (pool, deployment_platform, backend) DO UPDATE
-        SET idle = c.idle + EXCLUDED.idle, deploying = c.deploying + EXCLUDED.deploying,
-            busy = c.busy + EXCLUDED.busy, error = c.error + EXCLUDED.error;
+        PERFORM pool_slot_counts_add(NEW.pool, NEW.deployment_platform,
+            d_idle + (NEW.status = 'idle')::int, d_deploying + (NEW.status = 'deploying')::int,
+            d_busy + (NEW.status = 'busy')::int, d_error + (NEW.status = 'error')::int);
     END IF;
     RETURN NULL;
 END $$;
