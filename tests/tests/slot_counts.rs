@@ -334,3 +334,62 @@ async fn deleted_truncated_and_renamed_slots_count_where_they_are(db: PgPool) {
     assert_eq!(recount[0].pool, "gamma");
     assert_eq!(counts::maintained(&db).await.unwrap(), recount);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leader_folds_the_counters_of_closed_connections(db: PgPool) {
+    insert_pool(&db, "alpha", "zoom", 10).await;
+    // Slots made on a connection that then closes: its counter row is left
+    // behind for the leader to fold.
+    let opts: PgConnectOptions = (*db.connect_options()).clone();
+    let mut conn = PgConnection::connect_with(&opts).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        slots::of("alpha", K8s).create_on(&mut conn).await;
+    }
+    conn.close().await.unwrap();
+
+    let vars: std::collections::HashMap<&str, &str> = [
+        ("PLATFORM_PRIORITY", "k8s"),
+        ("POOL_PREWARM_COUNT", "0"),
+        ("BERTH_LEADER_LEASE_MS", "2000"),
+    ]
+    .into_iter()
+    .collect();
+    let config =
+        berth_core::config::EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true)
+            .unwrap();
+    let berth = berth_core::Berth::builder(config)
+        .database(berth_core::instance::Database::Url(
+            berth_tests::database_url_of(&db),
+        ))
+        .background(true)
+        .start()
+        .await
+        .unwrap();
+    eventually(
+        "the leader folded the closed connection's row",
+        Duration::from_secs(15),
+        || {
+            let db = db.clone();
+            async move {
+                let left: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pool_slot_counts WHERE backend = $1")
+                        .bind(pid)
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                left == 0
+            }
+        },
+    )
+    .await;
+    berth.shutdown().await.unwrap();
+    assert_eq!(
+        counts::maintained(&db).await.unwrap(),
+        counts::recount(&db).await.unwrap()
+    );
+    assert_eq!(counts::maintained(&db).await.unwrap()[0].idle, 3);
+}
