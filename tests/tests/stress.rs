@@ -102,6 +102,12 @@ async fn four_processes_share_twenty_slots_without_overlapping_holds(db: PgPool)
         .await
         .unwrap();
     assert_eq!(busy, 0, "every slot is idle at the end");
+    // The counters the statistics read, written by 64 connections at once,
+    // add up to the slots.
+    assert_eq!(
+        berth_core::slot::counts::maintained(&db).await.unwrap(),
+        berth_core::slot::counts::recount(&db).await.unwrap()
+    );
 }
 
 /// Two instances (processes) dispatch one queue: a platform at its limit of

@@ -65,6 +65,10 @@ impl Leadership {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "stale peers not pruned"),
                 }
+                // Keeps the slot counters to a few rows per live connection.
+                if let Err(e) = crate::slot::counts::fold(&self.db).await {
+                    tracing::warn!(error = %e, "slot counters not folded");
+                }
             }
             // Just past the current leader's expiry (it renews at the latest
             // by then if it is alive), else a quarter of the lease.

@@ -225,18 +225,22 @@ pub async fn totals(db: &PgPool) -> Result<PoolTotals> {
     Ok(t)
 }
 
-/// Statistics of every pool, by name.
+/// Statistics of every pool, by name; a retired pool only while it still
+/// has slots. Read from the slot counters the database keeps with every
+/// slot change ([`crate::slot::counts`]): a few rows per pool, not a scan
+/// of every slot.
 pub async fn stats(db: &PgPool) -> Result<Vec<PoolStats>> {
     Ok(sqlx::query_as(
-        "SELECT p.name AS pool, p.meeting_platform, count(s.id) AS total,
-                count(s.id) FILTER (WHERE s.status = 'idle') AS idle,
-                count(s.id) FILTER (WHERE s.status = 'deploying') AS deploying,
-                count(s.id) FILTER (WHERE s.status = 'busy') AS busy,
-                count(s.id) FILTER (WHERE s.status = 'error') AS error,
+        "SELECT p.name AS pool, p.meeting_platform,
+                COALESCE(sum(c.idle + c.deploying + c.busy + c.error), 0)::bigint AS total,
+                COALESCE(sum(c.idle), 0)::bigint AS idle,
+                COALESCE(sum(c.deploying), 0)::bigint AS deploying,
+                COALESCE(sum(c.busy), 0)::bigint AS busy,
+                COALESCE(sum(c.error), 0)::bigint AS error,
                 p.max_size::bigint AS max_size
-         FROM pools p LEFT JOIN pool_slots s ON s.pool = p.name
-         GROUP BY p.name, p.meeting_platform, p.max_size
-         HAVING NOT bool_or(p.retired) OR count(s.id) > 0
+         FROM pools p LEFT JOIN pool_slot_counts c ON c.pool = p.name
+         GROUP BY p.name, p.meeting_platform, p.max_size, p.retired
+         HAVING NOT p.retired OR COALESCE(sum(c.idle + c.deploying + c.busy + c.error), 0) > 0
          ORDER BY p.name",
     )
     .fetch_all(db)

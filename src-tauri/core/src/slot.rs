@@ -19,6 +19,7 @@ use crate::platform::SlotRef;
 
 mod acquire;
 pub mod action;
+pub mod counts;
 pub mod drain;
 mod resource;
 mod view;

@@ -15,8 +15,15 @@
 //! with the feed off, berth-core with the feed on — for a fixed duration
 //! after a warm-up, and the completed cycles per second are compared.
 //!
+//! Then the statistics at 100,000 slots against a bare `GROUP BY status`
+//! in the same database ([`stats`]).
+//!
 //! Exits non-zero only on errors; a missed target is a warning, since shared
 //! machines are noisy.
+
+// Beside this file, not in src/bin/ (where cargo would take it for a binary).
+#[path = "bench/stats.rs"]
+mod stats;
 
 use berth_core::feed::{ChangeEvent, Feed, Topic};
 use berth_core::meeting::PlatformKind;
@@ -123,14 +130,16 @@ struct Args {
     quick: bool,
     lock: Lock,
     duration: Duration,
+    /// Interleaved rounds of the statistics reads ([`stats`]).
+    stats_rounds: usize,
     rounds: u32,
     workers: Vec<usize>,
 }
 
 const USAGE: &str =
     "usage: bench [--quick] [--lock-mode skip-locked|blocking] [--rounds N] [--workers LIST]
-  --quick        measure 1.5 s per configuration instead of 5 s, and smaller dispatch workloads
-  --only PART    slots (acquire→release) or dispatch (default: both)
+  --quick        measure 1.5 s per configuration instead of 5 s, smaller dispatch workloads, 10 rounds of the statistics (not 50)
+  --only PART    slots (acquire→release, then the statistics) or dispatch (default: both)
   --lock-mode    acquisition lock of both the core and the raw SQL (default skip-locked)
   --rounds N     repeat the interleaved runs N times and pool the counts (default 1)
   --workers LIST worker counts to measure, e.g. 1,32 (default 1,8,32,64)
@@ -142,6 +151,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         quick: false,
         lock: Lock::SkipLocked,
         duration: Duration::from_secs(5),
+        stats_rounds: 50,
         rounds: 1,
         workers: WORKER_COUNTS.to_vec(),
     };
@@ -161,6 +171,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--quick" => {
                 args.quick = true;
                 args.duration = Duration::from_millis(1500);
+                args.stats_rounds = 10;
             }
             "--only" => {
                 args.only = match value("--only")?.as_str() {
@@ -525,7 +536,7 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), String> {
             if pass { "PASS" } else { "WARN" }
         );
     }
-    Ok(())
+    stats::run(&bench.options, args.stats_rounds).await
 }
 
 fn ratio(a: f64, b: f64) -> f64 {

@@ -151,14 +151,38 @@ pub struct PlatformStatusCount {
     pub count: i64,
 }
 
-/// Slot counts per deployment platform and status (only non-zero counts).
+/// Slot counts per deployment platform and status (only non-zero counts),
+/// by platform then status (their text forms, as the database sorts them).
+/// From the maintained counters ([`super::counts`]): a few rows per
+/// platform, summed in the database.
 pub async fn counts_per_platform(db: &PgPool) -> Result<Vec<PlatformStatusCount>> {
-    Ok(sqlx::query_as(
-        "SELECT deployment_platform, status, count(*) AS count FROM pool_slots
-         GROUP BY deployment_platform, status ORDER BY deployment_platform, status",
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT deployment_platform, sum(idle)::bigint, sum(deploying)::bigint, sum(busy)::bigint,
+                sum(error)::bigint
+         FROM pool_slot_counts GROUP BY deployment_platform ORDER BY deployment_platform",
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    let mut out = Vec::new();
+    for (platform, idle, deploying, busy, error) in rows {
+        let deployment_platform: PlatformKind = platform.parse()?;
+        // Text order: busy, deploying, error, idle.
+        for (status, count) in [
+            (SlotStatus::Busy, busy),
+            (SlotStatus::Deploying, deploying),
+            (SlotStatus::Error, error),
+            (SlotStatus::Idle, idle),
+        ] {
+            if count != 0 {
+                out.push(PlatformStatusCount {
+                    deployment_platform,
+                    status,
+                    count,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Slots of one pool on one deployment platform in one status.
@@ -180,11 +204,25 @@ pub struct PoolPlatformStatusCount {
 /// Slot counts per pool, deployment platform and status (only non-zero
 /// counts): the finest grouping of [`counts_per_platform`] and the pools'
 /// statistics, for the metrics' slot gauges.
+/// From the maintained counters ([`super::counts::maintained`]); ordered by
+/// pool, platform and status (their text forms, as the database sorts them).
 pub async fn counts_per_pool_and_platform(db: &PgPool) -> Result<Vec<PoolPlatformStatusCount>> {
-    Ok(sqlx::query_as(
-        "SELECT pool, deployment_platform, status, count(*) AS count FROM pool_slots
-         GROUP BY pool, deployment_platform, status ORDER BY pool, deployment_platform, status",
-    )
-    .fetch_all(db)
-    .await?)
+    let mut by_text = SlotStatus::ALL.to_vec();
+    by_text.sort_by_key(|s| s.as_str());
+    let mut out = Vec::new();
+    // Already by pool and platform (the database's order, as before).
+    for c in super::counts::maintained(db).await? {
+        for &status in &by_text {
+            let count = c.of(status);
+            if count != 0 {
+                out.push(PoolPlatformStatusCount {
+                    pool: c.pool.clone(),
+                    deployment_platform: c.deployment_platform,
+                    status,
+                    count,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
