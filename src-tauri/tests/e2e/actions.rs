@@ -95,6 +95,15 @@ async fn confirm(client: &Client, reason: &str) -> Result<(), String> {
     Err("the confirmation has no Confirm button".into())
 }
 
+/// The uuid of the slot named `slot` now (a name can be reused once it is deleted).
+pub async fn slot_uuid(db: &PgPool, slot: &str) -> Result<sqlx::types::Uuid, String> {
+    sqlx::query_scalar("SELECT uuid FROM pool_slots WHERE slot_name = $1")
+        .bind(slot)
+        .fetch_one(db)
+        .await
+        .map_err(|e| format!("slot {slot}: {e}"))
+}
+
 /// Opens slot `slot`'s row menu and clicks its item `item`.
 async fn slot_menu(client: &Client, slot: &str, item: &str) -> Result<(), String> {
     client
@@ -178,12 +187,14 @@ async fn slot_actions(client: &Client, db: &PgPool) -> Result<(), String> {
     audited(db, "slot.restart", &idle, "e2e restart").await?;
 
     // Drain another: it stays draining (deleted at once if it was idle).
+    // By its uuid: pre-warming may refill a deleted idle slot's name at once.
+    let uuid = slot_uuid(db, &other).await?;
     slot_menu(client, &other, "Drain").await?;
     confirm(client, "e2e drain").await?;
     audited(db, "slot.drain", &other, "e2e drain").await?;
     let draining: Option<(bool,)> =
-        sqlx::query_as("SELECT draining FROM pool_slots WHERE slot_name = $1")
-            .bind(&other)
+        sqlx::query_as("SELECT draining FROM pool_slots WHERE uuid = $1")
+            .bind(uuid)
             .fetch_optional(db)
             .await
             .map_err(|e| e.to_string())?;

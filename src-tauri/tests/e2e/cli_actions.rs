@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::Client;
 use sqlx::PgPool;
 
-use super::actions::{audit, open_tab, shown_slots};
+use super::actions::{audit, open_tab, shown_slots, slot_uuid};
 use super::{open_dashboard, poll_async, run_berth, script, LIVE_WITHIN};
 
 /// Runs `berth --dev --json <args>` against the app's database, as an
@@ -219,7 +219,7 @@ pub async fn from_the_cli(
 }
 
 /// Drains a shown slot from the CLI: a busy one gets its DRAINING badge
-/// live (and loses it on undrain); an idle one leaves the table at once.
+/// live (and loses it on undrain); an idle one is deleted at once.
 async fn slot_drain_from_the_cli(client: &Client, db: &PgPool, url: &str) -> Result<(), String> {
     open_dashboard(client, Duration::from_secs(10)).await;
     let names = shown_slots(client).await;
@@ -237,16 +237,23 @@ async fn slot_drain_from_the_cli(client: &Client, db: &PgPool, url: &str) -> Res
          const row = c?.closest(\"[data-testid='slot-row']\");
          return row ? row.textContent.includes('DRAINING') : null;"
     );
+    let uuid = slot_uuid(db, &slot).await?;
     berth(url, &["slots", "drain", &slot, "--reason", "e2e cli drain"])?;
     audited_by_cli(db, "slot.drain", &slot, "e2e cli drain").await?;
     if status == "idle" {
-        return shows(
-            client,
-            &badge,
-            |v| v.is_null(),
-            &format!("idle slot {slot} removed"),
-        )
-        .await;
+        // Deleted at once. Pre-warming may refill its name straight away, so
+        // the table can show that name again (a new slot): check the
+        // database by the slot's uuid instead.
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pool_slots WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_one(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        return if left == 0 {
+            Ok(())
+        } else {
+            Err(format!("idle slot {slot} not deleted by its drain"))
+        };
     }
     shows(
         client,
