@@ -26,7 +26,7 @@ mod view;
 
 #[cfg(feature = "experiments")]
 pub use acquire::set_lock_mode;
-pub use acquire::{acquire, create, LockMode};
+pub use acquire::{acquire, create, LockMode, ACQUIRABLE};
 pub use resource::{
     adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,
 };

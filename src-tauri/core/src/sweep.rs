@@ -161,7 +161,9 @@ async fn interrupted_deploys(router: &Router) -> Result<usize> {
     let stale: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, (EXTRACT(EPOCH FROM now() - GREATEST(deploy_alive_at, status_changed_at)) * 1000)::bigint
          FROM pool_slots
-         WHERE status = 'deploying'
+         -- A deploying slot names its bot: the held slots' index
+         -- (pool_slots_bot_uidx) finds them without reading idle ones.
+         WHERE status = 'deploying' AND assigned_bot_id IS NOT NULL
            AND GREATEST(deploy_alive_at, status_changed_at) < now() - make_interval(secs => $1 / 1000)
            AND pg_postmaster_start_time() < now() - make_interval(secs => $1 / 1000)
          ORDER BY id",

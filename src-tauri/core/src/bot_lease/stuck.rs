@@ -75,7 +75,7 @@ pub async fn run(router: &Router, timeout_ms: u32) -> Result<StuckReport> {
 async fn candidates(router: &Router, cutoff: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>> {
     Ok(sqlx::query_as(
         "SELECT b.id, s.id, s.epoch FROM pool_slots s JOIN bots b ON b.id = s.assigned_bot_id
-         WHERE s.status = 'busy' AND b.status NOT IN ('DONE', 'FATAL')
+         WHERE s.status = 'busy' AND s.assigned_bot_id IS NOT NULL AND b.status NOT IN ('DONE', 'FATAL')
            AND GREATEST(b.last_heartbeat_at, s.status_changed_at) < $1
          ORDER BY b.id",
     )

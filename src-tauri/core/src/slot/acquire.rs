@@ -37,11 +37,29 @@ fn lock_clause() -> &'static str {
     }
 }
 
-const ACQUIRE_HEAD: &str = "WITH cand AS (
+/// The condition of a slot an acquisition may take, spelled as the
+/// predicate of `pool_slots_acquire_idx` (migration 20261201000090), which
+/// has no `status` in it so that status changes stay HOT. A query for
+/// acquirable slots must include it word for word to be served by that
+/// index (`status = 'idle'` alone reads every slot).
+macro_rules! acquirable {
+    () => {
+        "status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining"
+    };
+}
+
+/// See [`acquirable!`]: idle, with no bot, no error message, not draining.
+pub const ACQUIRABLE: &str = acquirable!();
+
+const ACQUIRE_HEAD: &str = concat!(
+    "WITH cand AS (
     SELECT id FROM pool_slots
-    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining
+    WHERE pool = $1 AND deployment_platform = $2 AND ",
+    acquirable!(),
+    "
     ORDER BY last_used_at ASC NULLS FIRST, id
-    LIMIT 1 ";
+    LIMIT 1 "
+);
 const ACQUIRE_TAIL: &str = "), upd AS (
     UPDATE pool_slots s
     SET status = 'deploying', assigned_bot_id = $3, epoch = s.epoch + 1, last_used_at = now(),
@@ -81,9 +99,11 @@ pub async fn acquire(
         if lease.is_some() {
             return Ok(lease);
         }
-        let idle_exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pool_slots WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining)",
-        )
+        let idle_exists: bool = sqlx::query_scalar(concat!(
+            "SELECT EXISTS (SELECT 1 FROM pool_slots WHERE pool = $1 AND deployment_platform = $2 AND ",
+            acquirable!(),
+            ")"
+        ))
         .bind(pool)
         .bind(platform.as_str())
         .fetch_one(&mut *conn)

@@ -254,7 +254,7 @@ async fn reset(db: &PgPool) -> Result<(), String> {
     sqlx::raw_sql(
         "UPDATE bots SET status = 'DONE', ended_at = now() WHERE status NOT IN ('DONE', 'FATAL');
          DELETE FROM deployment_queue;
-         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL WHERE status <> 'idle';
+         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL, error_message = NULL WHERE status <> 'idle';
          UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL;",
     )
     .execute(db)
@@ -294,7 +294,7 @@ async fn raw_grants(db: &PgPool, clients: usize) -> Result<f64, String> {
             UPDATE pool_slots s SET status = 'deploying', assigned_bot_id = q.bot_id, epoch = s.epoch + 1,
                 last_used_at = now(), status_changed_at = now()
             FROM q, (SELECT id FROM pool_slots
-                     WHERE pool = $1 AND deployment_platform = 'k8s' AND status = 'idle' AND NOT draining
+                     WHERE pool = $1 AND deployment_platform = 'k8s' AND status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining
                      ORDER BY last_used_at ASC NULLS FIRST, id LIMIT 1 FOR UPDATE SKIP LOCKED) c
             WHERE s.id = c.id
             RETURNING q.bot_id
@@ -333,7 +333,7 @@ async fn release(berth: &Berth, bots: &[i64]) -> Result<(), String> {
     // (nothing left for the leader's sweep or reconciliation to tidy up).
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "UPDATE bots SET status = 'DONE', ended_at = now(), updated_at = now() WHERE id IN ({ids});
-         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL, status_changed_at = now() WHERE assigned_bot_id IN ({ids});
+         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL, error_message = NULL, status_changed_at = now() WHERE assigned_bot_id IN ({ids});
          UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL
          WHERE bot_id IN ({ids});",
         ids = bots.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
@@ -535,7 +535,7 @@ pub async fn run(options: PgConnectOptions, quick: bool) -> Result<Figures, Stri
     // simulated bots send no heartbeats, and the leader would end them).
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "UPDATE bots SET status = 'DONE', ended_at = now() WHERE status IN {ACTIVE};
-         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL WHERE status <> 'idle';
+         UPDATE pool_slots SET status = 'idle', assigned_bot_id = NULL, error_message = NULL WHERE status <> 'idle';
          UPDATE sim_workloads SET state = 'created', bot_id = NULL, epoch = NULL, started_at = NULL, run_until = NULL;"
     )))
     .execute(&db)
