@@ -51,6 +51,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const SLOTS: usize = 100;
+/// Slot lifecycles run transition by transition for the HOT figures.
+const HOT_LIFECYCLES: usize = 20;
 const PRIMING: Duration = Duration::from_millis(500);
 const TARGET_WORKERS: usize = 32;
 const TARGET_CORE_OVER_MINIMAL: f64 = 0.70;
@@ -241,6 +243,8 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), String> {
     let min = hot::updates(&setup, minimal::TABLE, 2 * all[0] as i64).await?;
     setup.close().await;
     print_hot(slots, all[1] + all[2] + all[3], min, all[0]);
+    let lifecycles = &bench.bots[..bench.bots.len().min(HOT_LIFECYCLES)];
+    print_transitions(&hot::transitions(&bench.options, POOL, lifecycles).await?);
     stats::run(&bench.options, args.stats_rounds).await
 }
 
@@ -345,6 +349,33 @@ fn print_hot(slots: hot::Updates, slot_cycles: u64, min: hot::Updates, min_cycle
             u.hot_percent()
         );
     }
+}
+
+fn print_transitions(steps: &[hot::Transition]) {
+    println!();
+    println!(
+        "| core transition ({} slots, one by one) | n_tup_upd | n_tup_hot_upd | HOT % |",
+        steps.first().map_or(0, |t| t.updates)
+    );
+    println!("|------|----------:|--------------:|------:|");
+    for t in steps {
+        let u = hot::Updates {
+            updates: t.updates,
+            hot: t.hot,
+        };
+        println!(
+            "| {} | {} | {} | {:.0}% |",
+            t.name,
+            t.updates,
+            t.hot,
+            u.hot_percent()
+        );
+    }
+    println!();
+    println!(
+        "An update is HOT when no indexed column (nor a partial index's predicate) changes: acquire and release \
+         change the bot (`pool_slots_bot_uidx`) and the acquisition order, as the minimal table's updates change its one index."
+    );
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
