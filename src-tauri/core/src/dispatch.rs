@@ -1,7 +1,8 @@
 //! The dispatcher: hands freed capacity to queued requests.
 //!
 //! Woken by the change feed after every release and slot creation in any
-//! instance, it drains as many entries as capacity allows in one pass (in
+//! instance (at once by those of its own instance, without the database
+//! round trip), it drains as many entries as capacity allows in one pass (in
 //! queue order), skipping platforms it found full earlier in the pass.
 //! Consecutive entries headed for the same platform are granted in one
 //! transaction ([`Router::grant_batch`]), so a pass costs a few commits,
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Result;
-use crate::feed::Topic;
+use crate::feed::{Topic, Topics};
 use crate::pool;
 use crate::queue;
 use crate::router::{DeployOutcome, Launch, Pass, Router, Target, Waiting, MAX_BATCH};
@@ -198,9 +199,20 @@ impl Dispatcher {
     /// on every tick. A pass under way when the stop comes is finished.
     pub async fn run(self, tick: Duration, mut stop: StopSignal) {
         let mut events = self.router.feed().subscribe();
+        // This instance's own changes wake it at once, without waiting for
+        // their notice to come back from the database.
+        let mut here = self.router.feed().subscribe_here();
+        let wakes = |t: Topics| {
+            t.contains(Topic::Slots) || t.contains(Topic::Settings) || t.contains(Topic::Queue)
+        };
         while !stop.is_set() {
             let woke = tokio::select! {
                 _ = stop.stopped() => return,
+                t = here.recv() => match t {
+                    Ok(t) => wakes(t),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
                 ev = events.recv() => match ev {
                     Ok(ev) => ev.touches(Topic::Slots) || ev.touches(Topic::Settings) || ev.touches(Topic::Queue),
                     Err(RecvError::Lagged(_)) => true,
@@ -211,6 +223,7 @@ impl Dispatcher {
             if woke {
                 // Coalesce a burst of events into one pass.
                 while events.try_recv().is_ok() {}
+                while here.try_recv().is_ok() {}
                 if let Err(e) = self.drain().await {
                     tracing::warn!(error = %e, "dispatcher pass failed");
                 }

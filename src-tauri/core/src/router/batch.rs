@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+use super::grant;
 use super::resume::{Failover, Launch};
 use super::{DeployOutcome, Pass, Router, Waiting};
 use crate::bot;
@@ -28,6 +29,7 @@ use crate::meeting::PlatformKind;
 use crate::pool::Pool;
 use crate::queue;
 use crate::settings::Settings;
+use crate::slot::Lease;
 
 /// The most entries one batch takes: its transaction holds their rows.
 pub const MAX_BATCH: usize = 128;
@@ -117,13 +119,10 @@ impl Router {
         let kind = target.platform;
         let mut out: Vec<Option<DeployOutcome>> = vec![None; run.len()];
         let mut tx = self.db.begin().await?;
-        // The platform's lock and count, once for the whole run.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let used = bot::active_on(&mut tx, kind).await?;
-        let mut room = i64::from(target.limit) - used;
+        // The platform's lock and its capacity in use (from its counters),
+        // once for the whole run.
+        let used = crate::platform::load::lock(&mut tx, kind).await?;
+        let room = i64::from(target.limit) - used;
         if room <= 0 {
             pass.full.insert(kind);
             tx.rollback().await?;
@@ -141,39 +140,16 @@ impl Router {
             tx.rollback().await?;
             return Ok(out);
         }
-        let mut granted = Vec::new();
-        for (i, w) in run.iter().enumerate() {
-            if room == 0 {
-                pass.full.insert(kind);
-                break;
-            }
-            let Some(pool) = pools.get(&w.pool) else {
-                continue;
-            };
-            if pass.pool_full.contains(&(pool.name.clone(), kind)) {
-                continue;
-            }
-            if !queue::lock_queued(&mut tx, w.bot_id).await? {
-                out[i] = Some(DeployOutcome::Skipped { bot_id: w.bot_id });
-                continue;
-            }
-            // No slot (the pool is at its max size, or this request had
-            // its share created): nothing was written; the one-by-one way
-            // says why (and waits or walks on).
-            let Ok(lease) = self.take_slot(&mut tx, pool, kind, w.bot_id, pass).await? else {
-                continue;
-            };
-            if !bot::mark_deploying(&mut tx, w.bot_id, kind).await? {
-                // The bot moved on since its entry was locked (whoever moves
-                // a queued bot on removes its entry, so waits for our lock:
-                // practically never); nothing of the batch is kept.
-                tx.rollback().await?;
-                return Ok(vec![None; run.len()]);
-            }
-            queue::leave(&mut tx, w.bot_id).await?;
-            room -= 1;
-            granted.push((i, pool, lease));
-        }
+        let Some(granted) = self
+            .grant_run(&mut tx, kind, room, run, pools, pass, &mut out)
+            .await?
+        else {
+            // A bot moved on since its entry was locked (whoever moves a
+            // queued bot on removes its entry, so waits for our lock:
+            // practically never); nothing of the batch is kept.
+            tx.rollback().await?;
+            return Ok(vec![None; run.len()]);
+        };
         tx.commit().await?;
         if !granted.is_empty() {
             self.feed
@@ -199,5 +175,102 @@ impl Router {
             );
         }
         Ok(out)
+    }
+
+    /// Inside a batch: grants `room` of the platform's capacity to the
+    /// entries of `run`, in queue order, a chunk of `room` entries at a
+    /// time: locks the chunk's entries in one statement ([`grant::lock_entries`];
+    /// those another caller holds are `Skipped` in `out`), pairs each
+    /// pool's entries with its idle slots in one statement ([`grant::pair`]),
+    /// and takes the rest the one-by-one way (a slot freed meanwhile, or a
+    /// new one while the pool may grow). Returns the grants (index in
+    /// `run`, pool, lease); `None` when a bot had moved on (the caller
+    /// rolls back).
+    #[allow(clippy::too_many_arguments)] // the batch's transaction and reads
+    async fn grant_run<'p>(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        kind: PlatformKind,
+        mut room: i64,
+        run: &[&Waiting],
+        pools: &'p HashMap<String, Pool>,
+        pass: &mut Pass,
+        out: &mut [Option<DeployOutcome>],
+    ) -> Result<Option<Vec<(usize, &'p Pool, Lease)>>> {
+        let mut granted = Vec::new();
+        let mut next = 0;
+        while room > 0 && next < run.len() {
+            let open = |i: &usize| {
+                pools
+                    .get(&run[*i].pool)
+                    .is_some_and(|p| !pass.pool_full.contains(&(p.name.clone(), kind)))
+            };
+            let chunk: Vec<usize> = (next..run.len()).filter(open).take(room as usize).collect();
+            let Some(&last) = chunk.last() else { break };
+            next = last + 1;
+            let ids: Vec<i64> = chunk.iter().map(|&i| run[i].bot_id).collect();
+            let locked = grant::lock_entries(&mut *tx, &ids).await?;
+            let mut mine = Vec::new();
+            for i in chunk {
+                if locked.contains(&run[i].bot_id) {
+                    mine.push(i);
+                } else {
+                    out[i] = Some(DeployOutcome::Skipped {
+                        bot_id: run[i].bot_id,
+                    });
+                }
+            }
+            // Each pool's entries with its idle slots, in one statement.
+            let mut rest = Vec::new();
+            let mut by_pool: Vec<(&str, Vec<usize>)> = Vec::new();
+            for &i in &mine {
+                match by_pool.iter_mut().find(|(p, _)| *p == run[i].pool) {
+                    Some((_, v)) => v.push(i),
+                    None => by_pool.push((run[i].pool.as_str(), vec![i])),
+                }
+            }
+            for (name, idx) in by_pool {
+                let pool = &pools[name];
+                let bots: Vec<i64> = idx.iter().map(|&i| run[i].bot_id).collect();
+                let paired = grant::pair(&mut *tx, name, kind, &bots).await?;
+                if !paired.all_moved {
+                    return Ok(None);
+                }
+                let n = paired.leases.len();
+                for (&i, (_, lease)) in idx.iter().zip(paired.leases) {
+                    granted.push((i, pool, lease));
+                }
+                room -= n as i64;
+                rest.extend_from_slice(&idx[n..]);
+            }
+            // The rest one by one, in queue order.
+            rest.sort_unstable();
+            for i in rest {
+                if room == 0 {
+                    break;
+                }
+                let w = run[i];
+                let pool = &pools[&w.pool];
+                if pass.pool_full.contains(&(pool.name.clone(), kind)) {
+                    continue;
+                }
+                // No slot (the pool is at its max size, or this request
+                // had its share created): nothing was written; the
+                // one-by-one way says why (and waits or walks on).
+                let Ok(lease) = self.take_slot(&mut *tx, pool, kind, w.bot_id, pass).await? else {
+                    continue;
+                };
+                if !bot::mark_deploying(&mut *tx, w.bot_id, kind).await? {
+                    return Ok(None);
+                }
+                queue::leave(&mut *tx, w.bot_id).await?;
+                room -= 1;
+                granted.push((i, pool, lease));
+            }
+        }
+        if room == 0 {
+            pass.full.insert(kind);
+        }
+        Ok(Some(granted))
     }
 }
