@@ -3,10 +3,15 @@
 //!
 //! A dispatcher's pass used to reserve for one entry per transaction, each
 //! taking the platform's lock and counting its active bots again. A batch
-//! takes the lock and counts once, then for each entry of the run (as long
-//! as there is room): locks its entry and its bot (skipping any another
-//! caller holds), takes or creates a slot, marks it `DEPLOYING` and removes
-//! its entry — one commit for the run. Deploys start after the commit.
+//! takes the platform's lock once (its counter row, which also gives the
+//! capacity in use: [`crate::platform::load::lock`]), then grants the room
+//! there is a chunk of entries at a time with set-based statements
+//! ([`super::grant`]): the chunk's entries locked in one statement (those
+//! another caller holds are skipped), each pool's entries paired with its
+//! least recently used idle slots in one statement (slot `deploying`, bot
+//! `DEPLOYING`, entry removed); entries left without an idle slot take one
+//! the one-by-one way (a slot created while the pool may grow). One commit
+//! for the run; deploys start after it.
 //!
 //! Only the plain case is batched: a request in the global queue, or one
 //! waiting on a platform within its wait, whose pool leases no accounts,
