@@ -80,7 +80,19 @@ impl Dispatcher {
         let now = self.router.clock().now();
         // What a pass reads before it offers capacity, in one transaction:
         // an idle instance's passes then cost the database one commit each.
-        let mut tx = self.router.db().begin().await?;
+        // A pass that launches its deploys keeps one connection for its
+        // reads and batches: the deploys take the pool's other connections,
+        // and a pass that asked the pool again for each batch would queue
+        // behind them. (One that awaits its deploys needs the pool's other
+        // connections meanwhile: it takes one per transaction.)
+        let mut held = match self.launch {
+            Launch::Spawn => Some(self.router.db().acquire().await?),
+            Launch::Await => None,
+        };
+        let mut tx = match held.as_deref_mut() {
+            Some(c) => sqlx::Connection::begin(c).await?,
+            None => self.router.db().begin().await?,
+        };
         let mut report = DrainReport {
             expired: queue::expire(&mut *tx, now).await?.len(),
             ..DrainReport::default()
@@ -121,8 +133,14 @@ impl Dispatcher {
             if !joins {
                 if let Some(r) = run_target.take() {
                     let ctx = (&settings, &pools, &mut pass);
-                    self.flush(r, std::mem::take(&mut run), ctx, &mut report)
-                        .await;
+                    self.flush(
+                        held.as_deref_mut(),
+                        r,
+                        std::mem::take(&mut run),
+                        ctx,
+                        &mut report,
+                    )
+                    .await;
                     // What the batch learnt (a platform full) holds for the
                     // rest of the pass: capacity freed meanwhile goes to the
                     // entries before this one, in the next pass.
@@ -138,7 +156,8 @@ impl Dispatcher {
             }
         }
         if let Some(r) = run_target {
-            self.flush(r, run, (&settings, &pools, &mut pass), &mut report)
+            let ctx = (&settings, &pools, &mut pass);
+            self.flush(held.as_deref_mut(), r, run, ctx, &mut report)
                 .await;
         }
         Ok(report)
@@ -147,6 +166,7 @@ impl Dispatcher {
     /// Grants a run in one batch; what the batch left goes one by one.
     async fn flush(
         &self,
+        conn: Option<&mut sqlx::PgConnection>,
         target: Target,
         run: Vec<&Waiting>,
         (settings, pools, pass): (&Settings, &HashMap<String, pool::Pool>, &mut Pass),
@@ -154,7 +174,7 @@ impl Dispatcher {
     ) {
         let outcomes = match self
             .router
-            .grant_batch(target, &run, settings, pools, pass, self.launch)
+            .grant_batch(conn, target, &run, settings, pools, pass, self.launch)
             .await
         {
             Ok(outcomes) => outcomes,

@@ -291,17 +291,22 @@ pub struct QueueStats {
 
 /// Queue statistics as of `now`.
 pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
-    let (length, oldest, avg): (i64, Option<DateTime<Utc>>, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), min(queued_at), avg(EXTRACT(EPOCH FROM ($1 - queued_at)) * 1000)::float8 FROM deployment_queue",
-    )
-    .bind(now)
-    .fetch_one(db)
-    .await?;
+    let entries = async {
+        let row: (i64, Option<DateTime<Utc>>, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), min(queued_at), avg(EXTRACT(EPOCH FROM ($1 - queued_at)) * 1000)::float8 FROM deployment_queue",
+        )
+        .bind(now)
+        .fetch_one(db)
+        .await?;
+        Ok::<_, crate::Error>(row)
+    };
+    // Both at once, on the pool's connections.
+    let ((length, oldest, avg), rate) = tokio::try_join!(entries, release_rate(db, now))?;
     Ok(QueueStats {
         length,
         oldest_queued_at: oldest,
         avg_wait_ms: avg.unwrap_or(0.0).max(0.0) as i64,
-        releases_per_minute: release_rate(db, now).await? * 60.0,
+        releases_per_minute: rate * 60.0,
         now,
     })
 }

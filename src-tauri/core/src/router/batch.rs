@@ -110,10 +110,14 @@ impl Router {
     /// granted request. Per entry: `Some` outcome when settled here
     /// (deployed, or no longer the caller's), `None` when the caller must
     /// offer it capacity the one-by-one way. Learns into `pass` which
-    /// platforms (and pools there) are full or backing off.
+    /// platforms (and pools there) are full or backing off. Runs on `conn`
+    /// when given (a pass's own connection: a pass that took the pool's turn
+    /// for each batch would queue behind the deploys it launched), else on
+    /// a connection of the pool.
     #[allow(clippy::too_many_arguments)] // the run, its target, and the pass's reads
     pub async fn grant_batch(
         &self,
+        conn: Option<&mut sqlx::PgConnection>,
         target: Target,
         run: &[&Waiting],
         settings: &Settings,
@@ -123,7 +127,10 @@ impl Router {
     ) -> Result<Vec<Option<DeployOutcome>>> {
         let kind = target.platform;
         let mut out: Vec<Option<DeployOutcome>> = vec![None; run.len()];
-        let mut tx = self.db.begin().await?;
+        let mut tx = match conn {
+            Some(c) => sqlx::Connection::begin(c).await?,
+            None => self.db.begin().await?,
+        };
         // The platform's lock and its capacity in use (from its counters),
         // once for the whole run.
         let used = crate::platform::load::lock(&mut tx, kind).await?;
