@@ -89,9 +89,36 @@ CREATE TRIGGER platform_load_change
     WHEN (OLD.status IS DISTINCT FROM NEW.status
           OR OLD.deployment_platform IS DISTINCT FROM NEW.deployment_platform)
     EXECUTE FUNCTION platform_load_track();
-CREATE TRIGGER platform_load_insert_delete
-    AFTER INSERT OR DELETE ON bots
-    FOR EACH ROW EXECUTE FUNCTION platform_load_track();
+-- Inserts and deletes: once per statement over its rows (a statement that
+-- inserts many bots in active states updates each platform's row once,
+-- not once per bot: same-row updates within one transaction grow a chain
+-- of versions that each next update walks).
+CREATE FUNCTION platform_load_track_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO platform_load AS l (platform, backend, active)
+        SELECT deployment_platform, 0, count(*) FROM new_rows
+        WHERE deployment_platform IS NOT NULL
+          AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')
+        GROUP BY deployment_platform
+        ON CONFLICT (platform, backend) DO UPDATE SET active = l.active + EXCLUDED.active;
+    ELSE
+        INSERT INTO platform_load AS l (platform, backend, active)
+        SELECT deployment_platform, pg_backend_pid(), -count(*) FROM old_rows
+        WHERE deployment_platform IS NOT NULL
+          AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')
+        GROUP BY deployment_platform
+        ON CONFLICT (platform, backend) DO UPDATE SET active = l.active + EXCLUDED.active;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER platform_load_insert
+    AFTER INSERT ON bots REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION platform_load_track_rows();
+CREATE TRIGGER platform_load_delete
+    AFTER DELETE ON bots REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION platform_load_track_rows();
 CREATE FUNCTION platform_load_clear() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
