@@ -307,3 +307,71 @@ async fn grants_under_the_platform_lock_never_pass_its_limit(db: PgPool) {
         load::recount(&db).await.unwrap()
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn releases_are_counted_per_minute_and_old_minutes_are_dropped(db: PgPool) {
+    insert_pool(&db, "alpha", "zoom", 500).await;
+    let bot = insert_bot(&db, "alpha").await;
+    let now: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    // A slot released twice (busy → idle, deploying → idle); other
+    // transitions are not releases.
+    sqlx::query(
+        "INSERT INTO pool_slots (pool, meeting_platform, deployment_platform, slot_name, slot_number, status, assigned_bot_id, epoch)
+         VALUES ('alpha', 'zoom', 'k8s', 'pool-alpha-001', 1, 'busy', $1, 1)",
+    )
+    .bind(bot)
+    .execute(&db)
+    .await
+    .unwrap();
+    for status in ["idle", "deploying", "idle", "error", "idle"] {
+        sqlx::query(
+            "UPDATE pool_slots SET status = $1,
+                    assigned_bot_id = CASE WHEN $1 IN ('deploying', 'busy') THEN $2 END,
+                    error_message = CASE WHEN $1 = 'error' THEN 'x' END",
+        )
+        .bind(status)
+        .bind(bot)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    let window = chrono::Duration::minutes(15);
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(
+        load::releases_between(&db, now - window, later)
+            .await
+            .unwrap(),
+        2
+    );
+    // A minute long past is no longer read, and the leader's fold drops it.
+    sqlx::query("INSERT INTO slot_release_minutes (minute, backend, releases) VALUES (date_trunc('minute', now()) - interval '30 minutes', 0, 7)")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        load::releases_between(&db, now - window, later)
+            .await
+            .unwrap(),
+        2
+    );
+    load::fold(&db, chrono::Duration::minutes(17))
+        .await
+        .unwrap();
+    let old: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM slot_release_minutes WHERE minute < now() - interval '17 minutes'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(old, 0, "the old minute was dropped");
+    assert_eq!(
+        load::releases_between(&db, now - window, later)
+            .await
+            .unwrap(),
+        2,
+        "the recent minutes stay"
+    );
+}
