@@ -101,7 +101,7 @@ async fn catch_creates_mid_walk(url: &str, creator: uuid::Uuid) -> sqlx::PgConne
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.k8s'))")
+    sqlx::query("SELECT platform_load_lock('k8s')")
         .execute(&mut conn)
         .await
         .unwrap();

@@ -259,3 +259,20 @@ async fn requests_moving_on_after_a_platform_wait_start_concurrently(db: PgPool)
         );
     }
 }
+
+#[tokio::test]
+async fn an_instance_hears_its_own_changes_at_once_without_the_database() {
+    // No flusher, no listener, no database: what wakes this instance's
+    // dispatcher right after a release here.
+    let feed = Feed::new(uuid::Uuid::new_v4(), true);
+    let mut here = feed.subscribe_here();
+    feed.publish(&[Topic::Bots, Topic::Slots]);
+    let topics = here.try_recv().expect("delivered at once");
+    assert!(topics.contains(Topic::Slots) && topics.contains(Topic::Bots));
+    assert!(!topics.contains(Topic::Queue));
+    // A disabled feed delivers nothing.
+    let off = Feed::new(uuid::Uuid::new_v4(), false);
+    let mut none = off.subscribe_here();
+    off.publish(&[Topic::Slots]);
+    assert!(none.try_recv().is_err());
+}

@@ -45,9 +45,15 @@ async fn entry_stage(h: &Harness, bot: i64) -> Option<i32> {
         .unwrap()
 }
 
+/// With `granted = false`: the lock waits of this test's database (a
+/// reservation waiting for the platform's lock waits on its holder's
+/// transaction). With `granted = true`: the other connections of this
+/// database in a transaction (each holds its own virtual transaction id).
 async fn lock_count(h: &Harness, granted: bool) -> i64 {
     sqlx::query_scalar(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = $1 AND pid <> pg_backend_pid()",
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE a.datname = current_database() AND l.pid <> pg_backend_pid() AND l.granted = $1
+           AND ($1 = false OR l.locktype = 'virtualxid')",
     )
     .bind(granted)
     .fetch_one(&h.db)
@@ -74,7 +80,7 @@ async fn a_create_interrupted_right_after_its_commit_is_routed_by_a_dispatcher(d
     // Hold the lock a reservation on k8s takes, so the create stops right
     // after committing its bot, inside its walk over the platforms.
     let mut blocker = h.db.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.k8s'))")
+    sqlx::query("SELECT platform_load_lock('k8s')")
         .execute(&mut *blocker)
         .await
         .unwrap();
@@ -126,7 +132,7 @@ async fn a_create_interrupted_right_after_its_commit_is_routed_by_a_dispatcher(d
 async fn an_interrupted_create_past_its_deadline_fails_with_queue_timeout(db: PgPool) {
     let h = env_harness(db).await;
     let mut blocker = h.db.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.k8s'))")
+    sqlx::query("SELECT platform_load_lock('k8s')")
         .execute(&mut *blocker)
         .await
         .unwrap();

@@ -266,4 +266,10 @@ async fn two_instances_hand_fifty_released_slots_to_the_queue_once_each_in_prior
         .await
         .unwrap();
     assert_eq!(left, 0);
+    // The capacity counters both instances checked the limit against
+    // (platform_load) equal a recount of the active bots.
+    assert_eq!(
+        berth_core::platform::load::per_platform(&db).await.unwrap(),
+        berth_core::platform::load::recount(&db).await.unwrap()
+    );
 }

@@ -69,6 +69,12 @@ impl Leadership {
                 if let Err(e) = crate::slot::counts::fold(&self.db).await {
                     tracing::warn!(error = %e, "slot counters not folded");
                 }
+                // The same for the platforms' load, and drops release
+                // minutes the release rate no longer reads.
+                let keep = chrono::Duration::minutes(crate::queue::RATE_WINDOW_MINUTES + 2);
+                if let Err(e) = crate::platform::load::fold(&self.db, keep).await {
+                    tracing::warn!(error = %e, "platform load counters not folded");
+                }
             }
             // Just past the current leader's expiry (it renews at the latest
             // by then if it is alive), else a quarter of the lease.

@@ -117,16 +117,10 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     })
 }
 
-/// Capacity in use per deployment platform: bots in active states.
+/// Capacity in use per deployment platform: bots in active states, from
+/// the maintained counters ([`crate::platform::load`]).
 pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT deployment_platform, count(*) FROM bots
-         WHERE deployment_platform IS NOT NULL
-           AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')
-         GROUP BY deployment_platform",
-    )
-    .fetch_all(db)
-    .await?)
+    crate::platform::load::per_platform(db).await
 }
 
 /// Whether a bot may report `to` while it is `from`. A bot that reported
@@ -263,16 +257,11 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .await?)
 }
 
-/// Bots holding capacity on `kind` (in an active state), as the router
-/// counts them against the platform's limit (under its lock).
+/// Bots holding capacity on `kind` (in an active state), as committed, from
+/// the maintained counters. The router checks limits under
+/// [`crate::platform::load::lock`] instead.
 pub async fn active_on(conn: &mut PgConnection, kind: PlatformKind) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM bots WHERE deployment_platform = $1
-               AND status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')",
-    )
-    .bind(kind.as_str())
-    .fetch_one(conn)
-    .await?)
+    crate::platform::load::on(conn, kind).await
 }
 
 /// Slots created for this request so far.

@@ -1,7 +1,8 @@
 //! The dispatcher: hands freed capacity to queued requests.
 //!
 //! Woken by the change feed after every release and slot creation in any
-//! instance, it drains as many entries as capacity allows in one pass (in
+//! instance (at once by those of its own instance, without the database
+//! round trip), it drains as many entries as capacity allows in one pass (in
 //! queue order), skipping platforms it found full earlier in the pass.
 //! Consecutive entries headed for the same platform are granted in one
 //! transaction ([`Router::grant_batch`]), so a pass costs a few commits,
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Result;
-use crate::feed::Topic;
+use crate::feed::{Topic, Topics};
 use crate::pool;
 use crate::queue;
 use crate::router::{DeployOutcome, Launch, Pass, Router, Target, Waiting, MAX_BATCH};
@@ -79,7 +80,19 @@ impl Dispatcher {
         let now = self.router.clock().now();
         // What a pass reads before it offers capacity, in one transaction:
         // an idle instance's passes then cost the database one commit each.
-        let mut tx = self.router.db().begin().await?;
+        // A pass that launches its deploys keeps one connection for its
+        // reads and batches: the deploys take the pool's other connections,
+        // and a pass that asked the pool again for each batch would queue
+        // behind them. (One that awaits its deploys needs the pool's other
+        // connections meanwhile: it takes one per transaction.)
+        let mut held = match self.launch {
+            Launch::Spawn => Some(self.router.db().acquire().await?),
+            Launch::Await => None,
+        };
+        let mut tx = match held.as_deref_mut() {
+            Some(c) => sqlx::Connection::begin(c).await?,
+            None => self.router.db().begin().await?,
+        };
         let mut report = DrainReport {
             expired: queue::expire(&mut *tx, now).await?.len(),
             ..DrainReport::default()
@@ -120,8 +133,14 @@ impl Dispatcher {
             if !joins {
                 if let Some(r) = run_target.take() {
                     let ctx = (&settings, &pools, &mut pass);
-                    self.flush(r, std::mem::take(&mut run), ctx, &mut report)
-                        .await;
+                    self.flush(
+                        held.as_deref_mut(),
+                        r,
+                        std::mem::take(&mut run),
+                        ctx,
+                        &mut report,
+                    )
+                    .await;
                     // What the batch learnt (a platform full) holds for the
                     // rest of the pass: capacity freed meanwhile goes to the
                     // entries before this one, in the next pass.
@@ -137,7 +156,8 @@ impl Dispatcher {
             }
         }
         if let Some(r) = run_target {
-            self.flush(r, run, (&settings, &pools, &mut pass), &mut report)
+            let ctx = (&settings, &pools, &mut pass);
+            self.flush(held.as_deref_mut(), r, run, ctx, &mut report)
                 .await;
         }
         Ok(report)
@@ -146,6 +166,7 @@ impl Dispatcher {
     /// Grants a run in one batch; what the batch left goes one by one.
     async fn flush(
         &self,
+        conn: Option<&mut sqlx::PgConnection>,
         target: Target,
         run: Vec<&Waiting>,
         (settings, pools, pass): (&Settings, &HashMap<String, pool::Pool>, &mut Pass),
@@ -153,7 +174,7 @@ impl Dispatcher {
     ) {
         let outcomes = match self
             .router
-            .grant_batch(target, &run, settings, pools, pass, self.launch)
+            .grant_batch(conn, target, &run, settings, pools, pass, self.launch)
             .await
         {
             Ok(outcomes) => outcomes,
@@ -198,9 +219,20 @@ impl Dispatcher {
     /// on every tick. A pass under way when the stop comes is finished.
     pub async fn run(self, tick: Duration, mut stop: StopSignal) {
         let mut events = self.router.feed().subscribe();
+        // This instance's own changes wake it at once, without waiting for
+        // their notice to come back from the database.
+        let mut here = self.router.feed().subscribe_here();
+        let wakes = |t: Topics| {
+            t.contains(Topic::Slots) || t.contains(Topic::Settings) || t.contains(Topic::Queue)
+        };
         while !stop.is_set() {
             let woke = tokio::select! {
                 _ = stop.stopped() => return,
+                t = here.recv() => match t {
+                    Ok(t) => wakes(t),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
                 ev = events.recv() => match ev {
                     Ok(ev) => ev.touches(Topic::Slots) || ev.touches(Topic::Settings) || ev.touches(Topic::Queue),
                     Err(RecvError::Lagged(_)) => true,
@@ -211,6 +243,7 @@ impl Dispatcher {
             if woke {
                 // Coalesce a burst of events into one pass.
                 while events.try_recv().is_ok() {}
+                while here.try_recv().is_ok() {}
                 if let Err(e) = self.drain().await {
                     tracing::warn!(error = %e, "dispatcher pass failed");
                 }

@@ -1,8 +1,9 @@
 //! The change feed: what each instance changed, announced after its commits.
 //!
 //! `publish` only records topics in memory (no database work, never inside a
-//! transaction). A flusher sends at most one `NOTIFY` per coalescing window
-//! carrying every topic recorded in it: PostgreSQL serialises commits that
+//! transaction). A flusher sends the first change after a quiet spell at
+//! once, then at most one `NOTIFY` per coalescing window carrying every
+//! topic recorded in it: PostgreSQL serialises commits that
 //! carry a notification, so the hot acquire/release statements never do.
 //! A listener turns the notices of every instance (this one included) into
 //! typed [`ChangeEvent`]s on a broadcast channel.
@@ -104,7 +105,25 @@ struct Inner {
     pending: Mutex<BTreeSet<Topic>>,
     wake: Notify,
     tx: broadcast::Sender<ChangeEvent>,
+    /// This instance's publishes, at once (no database round trip).
+    here: broadcast::Sender<Topics>,
     lag: FeedLag,
+}
+
+/// A set of topics (one bit each), as [`Feed::subscribe_here`] delivers them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Topics(u16);
+
+impl Topics {
+    /// The set of `topics`.
+    pub fn of(topics: &[Topic]) -> Topics {
+        Topics(topics.iter().fold(0, |bits, t| bits | 1 << (*t as u16)))
+    }
+
+    /// Whether `topic` is in the set.
+    pub fn contains(self, topic: Topic) -> bool {
+        self.0 & 1 << (topic as u16) != 0
+    }
 }
 
 /// One instance's side of the feed. Cheap to clone.
@@ -118,6 +137,7 @@ impl Feed {
     /// (used to measure what the feed costs).
     pub fn new(origin: Uuid, enabled: bool) -> Self {
         let (tx, _) = broadcast::channel(1024);
+        let (here, _) = broadcast::channel(64);
         Feed {
             inner: Arc::new(Inner {
                 origin,
@@ -125,6 +145,7 @@ impl Feed {
                 pending: Mutex::new(BTreeSet::new()),
                 wake: Notify::new(),
                 tx,
+                here,
                 lag: FeedLag::default(),
             }),
         }
@@ -147,6 +168,15 @@ impl Feed {
         if was_empty {
             self.inner.wake.notify_one();
         }
+        let _ = self.inner.here.send(Topics::of(topics));
+    }
+
+    /// Receives this instance's own publishes from now on, as they are
+    /// made: what wakes this instance's dispatcher at once after a release
+    /// here (its `NOTIFY`, which every instance hears, follows). Only an
+    /// enabled feed delivers anything.
+    pub fn subscribe_here(&self) -> broadcast::Receiver<Topics> {
+        self.inner.here.subscribe()
     }
 
     /// The feed's lag metric: from a notice's `NOTIFY` to its delivery
@@ -221,14 +251,19 @@ impl Feed {
         }
         let feed = self.clone();
         Some(tokio::spawn(async move {
+            // The first change after a quiet window goes out at once (the
+            // other instances' dispatchers wait for it); what follows within
+            // the window is gathered into the next notice. Still at most one
+            // notice per window.
             loop {
                 feed.inner.wake.notified().await;
-                tokio::time::sleep(COALESCE_WINDOW).await;
                 if let Err(e) = feed.flush(&db).await {
                     tracing::warn!(error = %e, "change feed: notify failed; will retry");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     feed.inner.wake.notify_one();
+                    continue;
                 }
+                tokio::time::sleep(COALESCE_WINDOW).await;
             }
         }))
     }

@@ -106,19 +106,23 @@ pub async fn platforms(
     now: DateTime<Utc>,
     probe: Option<&Platforms>,
 ) -> Result<PlatformsOverview> {
-    let s = settings::load(db).await?;
-    let used: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
-    let shared =
-        platform::shared_health(db, now, Duration::milliseconds(HEALTH_MAX_AGE_MS)).await?;
+    // Independent reads, each a few rows: at once, on the pool's connections.
+    let (s, used, shared, counts, drains) = tokio::try_join!(
+        settings::load(db),
+        bot::active_per_platform(db),
+        platform::shared_health(db, now, Duration::milliseconds(HEALTH_MAX_AGE_MS)),
+        slot::counts_per_platform(db),
+        platform::drain::drains(db),
+    )?;
+    let used: HashMap<String, i64> = used.into_iter().collect();
     let mut slots: HashMap<PlatformKind, StatusCounts> = HashMap::new();
-    for c in slot::counts_per_platform(db).await? {
+    for c in counts {
         slots
             .entry(c.deployment_platform)
             .or_default()
             .add(c.status, c.count);
     }
-    let mut drains: HashMap<PlatformKind, platform::drain::Drained> =
-        platform::drain::drains(db).await?.into_iter().collect();
+    let mut drains: HashMap<PlatformKind, platform::drain::Drained> = drains.into_iter().collect();
     let mut out = Vec::with_capacity(s.platforms.len());
     for p in s.platforms {
         let health = match (
@@ -171,12 +175,20 @@ pub struct Status {
 
 /// [`Status`] as of `now`; `probe` as in [`platforms`]. Reads only.
 pub async fn status(db: &PgPool, now: DateTime<Utc>, probe: Option<&Platforms>) -> Result<Status> {
+    // Independent reads: at once, on the pool's connections.
+    let (pools, queue, platforms, leader, peers) = tokio::try_join!(
+        pool::stats(db),
+        queue::stats(db, now),
+        platforms(db, now, probe),
+        jobs::leader(db),
+        peers::list(db),
+    )?;
     Ok(Status {
-        pools: pool::stats(db).await?,
-        queue: queue::stats(db, now).await?,
-        platforms: platforms(db, now, probe).await?,
-        leader: jobs::leader(db).await?,
-        peers: peers::list(db).await?,
+        pools,
+        queue,
+        platforms,
+        leader,
+        peers,
     })
 }
 

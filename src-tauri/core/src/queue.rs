@@ -243,15 +243,17 @@ pub async fn position(db: &PgPool, bot_id: i64) -> Result<Option<i64>> {
     .filter(|n: &i64| *n > 0))
 }
 
-/// Releases per second observed over the last [`RATE_WINDOW_MINUTES`] up to `now`.
+/// Releases per second observed over the last [`RATE_WINDOW_MINUTES`] up to
+/// `now`: the releases of the minutes (database time) starting in that
+/// window, from the per-minute counters a trigger keeps on every release
+/// ([`crate::platform::load::releases_between`]), so a read costs a few
+/// rows whatever the traffic. The minute under way counts as far as it went.
 pub async fn release_rate(db: &PgPool, now: DateTime<Utc>) -> Result<f64> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM slot_history
-         WHERE from_status IN ('busy', 'deploying') AND to_status = 'idle' AND at > $1 AND at <= $2",
+    let n = crate::platform::load::releases_between(
+        db,
+        now - Duration::minutes(RATE_WINDOW_MINUTES),
+        now,
     )
-    .bind(now - Duration::minutes(RATE_WINDOW_MINUTES))
-    .bind(now)
-    .fetch_one(db)
     .await?;
     Ok(n as f64 / (RATE_WINDOW_MINUTES * 60) as f64)
 }
@@ -289,17 +291,22 @@ pub struct QueueStats {
 
 /// Queue statistics as of `now`.
 pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
-    let (length, oldest, avg): (i64, Option<DateTime<Utc>>, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), min(queued_at), avg(EXTRACT(EPOCH FROM ($1 - queued_at)) * 1000)::float8 FROM deployment_queue",
-    )
-    .bind(now)
-    .fetch_one(db)
-    .await?;
+    let entries = async {
+        let row: (i64, Option<DateTime<Utc>>, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), min(queued_at), avg(EXTRACT(EPOCH FROM ($1 - queued_at)) * 1000)::float8 FROM deployment_queue",
+        )
+        .bind(now)
+        .fetch_one(db)
+        .await?;
+        Ok::<_, crate::Error>(row)
+    };
+    // Both at once, on the pool's connections.
+    let ((length, oldest, avg), rate) = tokio::try_join!(entries, release_rate(db, now))?;
     Ok(QueueStats {
         length,
         oldest_queued_at: oldest,
         avg_wait_ms: avg.unwrap_or(0.0).max(0.0) as i64,
-        releases_per_minute: release_rate(db, now).await? * 60.0,
+        releases_per_minute: rate * 60.0,
         now,
     })
 }

@@ -14,6 +14,7 @@ mod health;
 pub mod image;
 #[cfg(feature = "cloud")]
 pub mod kube;
+pub mod load;
 pub mod naming;
 pub mod secret;
 pub mod sim;

@@ -3,10 +3,15 @@
 //!
 //! A dispatcher's pass used to reserve for one entry per transaction, each
 //! taking the platform's lock and counting its active bots again. A batch
-//! takes the lock and counts once, then for each entry of the run (as long
-//! as there is room): locks its entry and its bot (skipping any another
-//! caller holds), takes or creates a slot, marks it `DEPLOYING` and removes
-//! its entry — one commit for the run. Deploys start after the commit.
+//! takes the platform's lock once (its counter row, which also gives the
+//! capacity in use: [`crate::platform::load::lock`]), then grants the room
+//! there is a chunk of entries at a time with set-based statements
+//! ([`super::grant`]): the chunk's entries locked in one statement (those
+//! another caller holds are skipped), each pool's entries paired with its
+//! least recently used idle slots in one statement (slot `deploying`, bot
+//! `DEPLOYING`, entry removed); entries left without an idle slot take one
+//! the one-by-one way (a slot created while the pool may grow). One commit
+//! for the run; deploys start after it.
 //!
 //! Only the plain case is batched: a request in the global queue, or one
 //! waiting on a platform within its wait, whose pool leases no accounts,
@@ -19,6 +24,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+use super::grant;
 use super::resume::{Failover, Launch};
 use super::{DeployOutcome, Pass, Router, Waiting};
 use crate::bot;
@@ -28,6 +34,7 @@ use crate::meeting::PlatformKind;
 use crate::pool::Pool;
 use crate::queue;
 use crate::settings::Settings;
+use crate::slot::Lease;
 
 /// The most entries one batch takes: its transaction holds their rows.
 pub const MAX_BATCH: usize = 128;
@@ -103,10 +110,14 @@ impl Router {
     /// granted request. Per entry: `Some` outcome when settled here
     /// (deployed, or no longer the caller's), `None` when the caller must
     /// offer it capacity the one-by-one way. Learns into `pass` which
-    /// platforms (and pools there) are full or backing off.
+    /// platforms (and pools there) are full or backing off. Runs on `conn`
+    /// when given (a pass's own connection: a pass that took the pool's turn
+    /// for each batch would queue behind the deploys it launched), else on
+    /// a connection of the pool.
     #[allow(clippy::too_many_arguments)] // the run, its target, and the pass's reads
     pub async fn grant_batch(
         &self,
+        conn: Option<&mut sqlx::PgConnection>,
         target: Target,
         run: &[&Waiting],
         settings: &Settings,
@@ -116,14 +127,14 @@ impl Router {
     ) -> Result<Vec<Option<DeployOutcome>>> {
         let kind = target.platform;
         let mut out: Vec<Option<DeployOutcome>> = vec![None; run.len()];
-        let mut tx = self.db.begin().await?;
-        // The platform's lock and count, once for the whole run.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let used = bot::active_on(&mut tx, kind).await?;
-        let mut room = i64::from(target.limit) - used;
+        let mut tx = match conn {
+            Some(c) => sqlx::Connection::begin(c).await?,
+            None => self.db.begin().await?,
+        };
+        // The platform's lock and its capacity in use (from its counters),
+        // once for the whole run.
+        let used = crate::platform::load::lock(&mut tx, kind).await?;
+        let room = i64::from(target.limit) - used;
         if room <= 0 {
             pass.full.insert(kind);
             tx.rollback().await?;
@@ -141,39 +152,16 @@ impl Router {
             tx.rollback().await?;
             return Ok(out);
         }
-        let mut granted = Vec::new();
-        for (i, w) in run.iter().enumerate() {
-            if room == 0 {
-                pass.full.insert(kind);
-                break;
-            }
-            let Some(pool) = pools.get(&w.pool) else {
-                continue;
-            };
-            if pass.pool_full.contains(&(pool.name.clone(), kind)) {
-                continue;
-            }
-            if !queue::lock_queued(&mut tx, w.bot_id).await? {
-                out[i] = Some(DeployOutcome::Skipped { bot_id: w.bot_id });
-                continue;
-            }
-            // No slot (the pool is at its max size, or this request had
-            // its share created): nothing was written; the one-by-one way
-            // says why (and waits or walks on).
-            let Ok(lease) = self.take_slot(&mut tx, pool, kind, w.bot_id, pass).await? else {
-                continue;
-            };
-            if !bot::mark_deploying(&mut tx, w.bot_id, kind).await? {
-                // The bot moved on since its entry was locked (whoever moves
-                // a queued bot on removes its entry, so waits for our lock:
-                // practically never); nothing of the batch is kept.
-                tx.rollback().await?;
-                return Ok(vec![None; run.len()]);
-            }
-            queue::leave(&mut tx, w.bot_id).await?;
-            room -= 1;
-            granted.push((i, pool, lease));
-        }
+        let Some(granted) = self
+            .grant_run(&mut tx, kind, room, run, pools, pass, &mut out)
+            .await?
+        else {
+            // A bot moved on since its entry was locked (whoever moves a
+            // queued bot on removes its entry, so waits for our lock:
+            // practically never); nothing of the batch is kept.
+            tx.rollback().await?;
+            return Ok(vec![None; run.len()]);
+        };
         tx.commit().await?;
         if !granted.is_empty() {
             self.feed
@@ -199,5 +187,102 @@ impl Router {
             );
         }
         Ok(out)
+    }
+
+    /// Inside a batch: grants `room` of the platform's capacity to the
+    /// entries of `run`, in queue order, a chunk of `room` entries at a
+    /// time: locks the chunk's entries in one statement ([`grant::lock_entries`];
+    /// those another caller holds are `Skipped` in `out`), pairs each
+    /// pool's entries with its idle slots in one statement ([`grant::pair`]),
+    /// and takes the rest the one-by-one way (a slot freed meanwhile, or a
+    /// new one while the pool may grow). Returns the grants (index in
+    /// `run`, pool, lease); `None` when a bot had moved on (the caller
+    /// rolls back).
+    #[allow(clippy::too_many_arguments)] // the batch's transaction and reads
+    async fn grant_run<'p>(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        kind: PlatformKind,
+        mut room: i64,
+        run: &[&Waiting],
+        pools: &'p HashMap<String, Pool>,
+        pass: &mut Pass,
+        out: &mut [Option<DeployOutcome>],
+    ) -> Result<Option<Vec<(usize, &'p Pool, Lease)>>> {
+        let mut granted = Vec::new();
+        let mut next = 0;
+        while room > 0 && next < run.len() {
+            let open = |i: &usize| {
+                pools
+                    .get(&run[*i].pool)
+                    .is_some_and(|p| !pass.pool_full.contains(&(p.name.clone(), kind)))
+            };
+            let chunk: Vec<usize> = (next..run.len()).filter(open).take(room as usize).collect();
+            let Some(&last) = chunk.last() else { break };
+            next = last + 1;
+            let ids: Vec<i64> = chunk.iter().map(|&i| run[i].bot_id).collect();
+            let locked = grant::lock_entries(&mut *tx, &ids).await?;
+            let mut mine = Vec::new();
+            for i in chunk {
+                if locked.contains(&run[i].bot_id) {
+                    mine.push(i);
+                } else {
+                    out[i] = Some(DeployOutcome::Skipped {
+                        bot_id: run[i].bot_id,
+                    });
+                }
+            }
+            // Each pool's entries with its idle slots, in one statement.
+            let mut rest = Vec::new();
+            let mut by_pool: Vec<(&str, Vec<usize>)> = Vec::new();
+            for &i in &mine {
+                match by_pool.iter_mut().find(|(p, _)| *p == run[i].pool) {
+                    Some((_, v)) => v.push(i),
+                    None => by_pool.push((run[i].pool.as_str(), vec![i])),
+                }
+            }
+            for (name, idx) in by_pool {
+                let pool = &pools[name];
+                let bots: Vec<i64> = idx.iter().map(|&i| run[i].bot_id).collect();
+                let paired = grant::pair(&mut *tx, name, kind, &bots).await?;
+                if !paired.all_moved {
+                    return Ok(None);
+                }
+                let n = paired.leases.len();
+                for (&i, (_, lease)) in idx.iter().zip(paired.leases) {
+                    granted.push((i, pool, lease));
+                }
+                room -= n as i64;
+                rest.extend_from_slice(&idx[n..]);
+            }
+            // The rest one by one, in queue order.
+            rest.sort_unstable();
+            for i in rest {
+                if room == 0 {
+                    break;
+                }
+                let w = run[i];
+                let pool = &pools[&w.pool];
+                if pass.pool_full.contains(&(pool.name.clone(), kind)) {
+                    continue;
+                }
+                // No slot (the pool is at its max size, or this request
+                // had its share created): nothing was written; the
+                // one-by-one way says why (and waits or walks on).
+                let Ok(lease) = self.take_slot(&mut *tx, pool, kind, w.bot_id, pass).await? else {
+                    continue;
+                };
+                if !bot::mark_deploying(&mut *tx, w.bot_id, kind).await? {
+                    return Ok(None);
+                }
+                queue::leave(&mut *tx, w.bot_id).await?;
+                room -= 1;
+                granted.push((i, pool, lease));
+            }
+        }
+        if room == 0 {
+            pass.full.insert(kind);
+        }
+        Ok(Some(granted))
     }
 }

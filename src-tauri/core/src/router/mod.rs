@@ -9,6 +9,7 @@
 mod admit;
 mod batch;
 mod deploy;
+mod grant;
 mod health;
 mod inflight;
 mod release;

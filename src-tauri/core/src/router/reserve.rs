@@ -70,7 +70,7 @@ impl Pass {
 
 impl Router {
     /// One transaction: claim the queue entry (if any), check the platform's
-    /// limit under a per-platform advisory lock (so concurrent routers cannot
+    /// limit under the platform's lock (its counter row, so concurrent routers cannot
     /// overshoot it), take or create a slot, and mark the bot `DEPLOYING`.
     pub(super) async fn reserve(
         &self,
@@ -101,16 +101,14 @@ impl Router {
         // The platform's lock first, then the entry: a router holding an
         // entry while it waits for the platform would make the one holding
         // the platform pass over that entry (a request served out of
-        // priority order).
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('berth.platform.' || $1))")
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // priority order). The lock is the platform's counter row
+        // ([`platform::load::lock`]): it reads the capacity in use from the
+        // counters rather than counting the active bots.
+        let used = platform::load::lock(&mut tx, kind).await?;
         if claimed && !queue::lock_entry(&mut tx, bot_id).await? {
             tx.rollback().await?;
             return Ok(Reservation::Skip);
         }
-        let used = bot::active_on(&mut tx, kind).await?;
         if used >= i64::from(limit) {
             pass.full.insert(kind);
             tx.rollback().await?;
