@@ -229,3 +229,54 @@ async fn a_table_busy_past_the_lock_timeout_is_left_for_the_next_round(db: PgPoo
     let r = maintain(&db, noon()).await;
     assert_eq!(r.created.len(), 4);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leader_keeps_the_partitions_at_its_clock_and_retention(db: PgPool) {
+    // History older than the configured 8 days, and within it, both in the
+    // DEFAULT partition before any leader ran.
+    let old = transition(&db, noon() - Duration::days(20)).await;
+    let recent = transition(&db, noon() - Duration::days(2)).await;
+    let vars: std::collections::HashMap<&str, &str> = [
+        ("PLATFORM_PRIORITY", "k8s"),
+        ("POOL_PREWARM_COUNT", "0"),
+        ("BERTH_LEADER_LEASE_MS", "2000"),
+        ("BERTH_HISTORY_RETENTION_DAYS", "8"),
+    ]
+    .into_iter()
+    .collect();
+    let config =
+        berth_core::config::EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true)
+            .unwrap();
+    let berth = berth_core::Berth::builder(config)
+        .database(berth_core::instance::Database::Url(
+            berth_tests::database_url_of(&db),
+        ))
+        .clock(berth_core::clock::ManualClock::new(noon()))
+        .background(true)
+        .start()
+        .await
+        .unwrap();
+    // Its first round as leader runs the job at once.
+    berth_tests::eventually(
+        "the leader made the partitions of its clock's days",
+        std::time::Duration::from_secs(15),
+        || {
+            let db = db.clone();
+            async move { partitions_of(&db, "audit_log").await.len() == 4 }
+        },
+    )
+    .await;
+    berth.shutdown().await.unwrap();
+    assert_eq!(ids(&db).await, vec![recent], "{old} is past the 8 days");
+    assert_eq!(stored_in(&db, recent).await, "slot_history_p20261128");
+    assert_eq!(
+        partitions_of(&db, "slot_history").await,
+        [
+            "slot_history_p20261128",
+            "slot_history_p20261130",
+            "slot_history_p20261201",
+            "slot_history_p20261202",
+            "slot_history_p20261203"
+        ]
+    );
+}
