@@ -18,9 +18,10 @@
 
 use berth_core::history::partitions;
 use berth_core::meeting::PlatformKind;
-use berth_core::{audit, overview, pool, slot};
+use berth_core::{audit, overview, pool, queue, slot};
 use berth_tests::database::TestDb;
 use chrono::{DateTime, Duration as Days, Utc};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -93,7 +94,19 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let db = TestDb::new("history_soak").await;
-    let outcome = run(&db.pool, &args).await;
+    // A connection per worker, and a few for the reads and the job.
+    let pool = PgPoolOptions::new()
+        .max_connections(args.workers as u32 + 4)
+        .connect(&db.url)
+        .await;
+    let outcome = match pool {
+        Ok(pool) => {
+            let outcome = run(&pool, &args).await;
+            pool.close().await;
+            outcome
+        }
+        Err(e) => Err(format!("connect: {e}")),
+    };
     db.drop_db().await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +123,7 @@ struct Figures {
     worst_cycle_ms: f64,
     stats_ms: f64,
     status_ms: f64,
+    release_rate_ms: f64,
     audit_ms: f64,
 }
 
@@ -158,8 +172,8 @@ async fn run(db: &PgPool, args: &Args) -> Result<(), String> {
 
     let seeding = Instant::now();
     let seed = SEED
-        .replace("$N", &args.bots.to_string())
-        .replace("$NOW", &format!("'{}'", now.to_rfc3339()));
+        .replace("$NOW", &format!("'{}'", now.to_rfc3339()))
+        .replace("$N", &args.bots.to_string());
     sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
         .execute(db)
         .await
@@ -230,6 +244,11 @@ async fn run(db: &PgPool, args: &Args) -> Result<(), String> {
             after.status_ms,
         ),
         (
+            "… of which `queue::release_rate` (reads `slot_history`), ms",
+            before.release_rate_ms,
+            after.release_rate_ms,
+        ),
+        (
             "`audit::list` newest 100, ms",
             before.audit_ms,
             after.audit_ms,
@@ -273,6 +292,7 @@ async fn measure(
         worst_cycle_ms: worst.load(Ordering::Relaxed) as f64 / 1000.0,
         stats_ms: median(|| async { pool::stats(db).await.map(drop) }).await?,
         status_ms: median(|| async { overview::status(db, now, None).await.map(drop) }).await?,
+        release_rate_ms: median(|| async { queue::release_rate(db, now).await.map(drop) }).await?,
         audit_ms: median(|| async { audit::list(db, &audit).await.map(drop) }).await?,
     })
 }
@@ -289,7 +309,13 @@ async fn cycles(
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for bot in bots.iter().copied() {
-        let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+        let mut conn = match db.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(format!("connect: {e}"));
+            }
+        };
         let (stop, count, worst) = (stop.clone(), count.clone(), worst.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
