@@ -18,7 +18,7 @@
 
 use berth_core::history::partitions;
 use berth_core::meeting::PlatformKind;
-use berth_core::{audit, overview, pool, queue, slot};
+use berth_core::{audit, bot, overview, pool, queue, slot};
 use berth_tests::database::TestDb;
 use chrono::{DateTime, Duration as Days, Utc};
 use sqlx::postgres::PgPoolOptions;
@@ -124,6 +124,7 @@ struct Figures {
     stats_ms: f64,
     status_ms: f64,
     release_rate_ms: f64,
+    active_ms: f64,
     audit_ms: f64,
 }
 
@@ -249,6 +250,11 @@ async fn run(db: &PgPool, args: &Args) -> Result<(), String> {
             after.release_rate_ms,
         ),
         (
+            "… of which `bot::active_per_platform` (reads `bots`: the week's bots are not history), ms",
+            before.active_ms,
+            after.active_ms,
+        ),
+        (
             "`audit::list` newest 100, ms",
             before.audit_ms,
             after.audit_ms,
@@ -293,6 +299,7 @@ async fn measure(
         stats_ms: median(|| async { pool::stats(db).await.map(drop) }).await?,
         status_ms: median(|| async { overview::status(db, now, None).await.map(drop) }).await?,
         release_rate_ms: median(|| async { queue::release_rate(db, now).await.map(drop) }).await?,
+        active_ms: median(|| async { bot::active_per_platform(db).await.map(drop) }).await?,
         audit_ms: median(|| async { audit::list(db, &audit).await.map(drop) }).await?,
     })
 }
