@@ -280,3 +280,67 @@ async fn the_leader_keeps_the_partitions_at_its_clock_and_retention(db: PgPool) 
         ]
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_migration_keeps_existing_history_with_its_ids(db: PgPool) {
+    // The schema before partitioning, with history in it.
+    let all = &berth_core::db::MIGRATOR;
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            all.migrations
+                .iter()
+                .filter(|m| m.version < 20261201000110)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&db).await.unwrap();
+    berth_tests::insert_pool(&db, "p", "zoom", 10).await;
+    sqlx::raw_sql(
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, status) VALUES ('p', 'zoom', 'https://zoom.us/j/1', 'QUEUED');
+         UPDATE bots SET status = 'DEPLOYING';
+         INSERT INTO slot_history (slot_id, slot_name, epoch, to_status, reason, at)
+             VALUES (1, 's', 1, 'idle', 'x', '2026-11-20 10:00:00+00'), (1, 's', 2, 'busy', 'x', '2026-11-29 23:59:59+00');
+         INSERT INTO audit_log (actor, action, target_kind, target) VALUES ('cli:a', 'slot.drain', 'slot', 's');",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+
+    all.run(&db).await.unwrap();
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, tableoid::regclass::text FROM slot_history ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (1, "slot_history_p20261120".to_string()),
+            (2, "slot_history_p20261129".to_string())
+        ],
+        "each existing day got its partition"
+    );
+    // The sequences carry on.
+    assert_eq!(transition(&db, noon()).await, 3);
+    let events: Vec<String> = sqlx::query_scalar("SELECT status FROM bot_events ORDER BY id")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(events, ["QUEUED", "DEPLOYING"]);
+    sqlx::query("UPDATE bots SET status = 'JOINING_CALL'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let next: i64 = sqlx::query_scalar("SELECT max(id) FROM bot_events")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(next, 3, "the trigger writes on into the new table");
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = 'cli:a'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(audit, 1);
+}
