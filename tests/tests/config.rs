@@ -765,6 +765,7 @@ fn production_job_defaults() {
         c.jobs.bot_heartbeat_timeout_ms, 900_000,
         "15 min by default"
     );
+    assert_eq!(c.jobs.history_retention_days, 30, "30 days by default");
 }
 
 #[test]
@@ -780,6 +781,9 @@ fn bad_job_settings_are_refused_naming_the_variable() {
         ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "9999"),
         ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "86400001"),
         ("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", "soon"),
+        ("BERTH_HISTORY_RETENTION_DAYS", "7"),
+        ("BERTH_HISTORY_RETENTION_DAYS", "3651"),
+        ("BERTH_HISTORY_RETENTION_DAYS", "a month"),
     ] {
         let e = err(&example_with(&[(var, value)]), PROD);
         assert_config_error(&e, ErrorCode::ConfigInvalid, var, &[]);
@@ -793,6 +797,26 @@ fn bad_job_settings_are_refused_naming_the_variable() {
         );
         assert_eq!(c.jobs.bot_heartbeat_timeout_ms, ms, "0 turns the check off");
     }
+    // The range is the core's, stated once.
+    let r = berth_core::settings::rules::HISTORY_RETENTION_DAYS;
+    assert_eq!((r.min, r.max), (8, 3_650));
+    for (text, days) in [("8", r.min), ("3650", r.max)] {
+        let c = ok(
+            &example_with(&[("BERTH_HISTORY_RETENTION_DAYS", text)]),
+            PROD,
+        );
+        assert_eq!(c.jobs.history_retention_days, days);
+    }
+    let e = err(
+        &example_with(&[("BERTH_HISTORY_RETENTION_DAYS", "7")]),
+        PROD,
+    );
+    assert_config_error(
+        &e,
+        ErrorCode::ConfigInvalid,
+        "BERTH_HISTORY_RETENTION_DAYS",
+        &["from 8 to 3650, got 7"],
+    );
 }
 
 // --- Coolify ---------------------------------------------------------------

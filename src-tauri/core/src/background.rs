@@ -124,11 +124,14 @@ enum Job {
     PruneWebhooks,
     /// The history views' closed buckets ([`crate::history::rollup`]).
     RollUpHistory,
+    /// The history tables' daily partitions: created ahead, dropped past
+    /// the retention ([`crate::history::partitions`]).
+    HistoryPartitions,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 9] = [
+    const ALL: [Job; 10] = [
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
@@ -138,6 +141,7 @@ impl Job {
         Job::StuckBots,
         Job::PruneWebhooks,
         Job::RollUpHistory,
+        Job::HistoryPartitions,
     ];
 
     fn every(self, cfg: &JobsConfig) -> Duration {
@@ -151,6 +155,9 @@ impl Job {
             }
             Job::PruneWebhooks => 600_000,
             Job::RollUpHistory => 60_000,
+            // Partitions are made days ahead: a round every 10 minutes has
+            // hundreds of chances to get a busy table's lock in time.
+            Job::HistoryPartitions => 600_000,
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -223,6 +230,11 @@ impl Jobs {
                     .await
                     .err()
             }
+            Job::HistoryPartitions => {
+                history_partitions(router, self.config.history_retention_days)
+                    .await
+                    .err()
+            }
             Job::RefreshAccounts => {
                 let conn = crate::account::source::QueryConnection {
                     main_url: &self.main_url,
@@ -242,6 +254,26 @@ impl Jobs {
             tracing::warn!(job = ?job, error = %e, "background job failed");
         }
     }
+}
+
+/// Runs [`crate::history::partitions::maintain`] and says what it did:
+/// what it dropped at `info` (history is gone for good), the rest at
+/// `debug`, and tables it could not lock at `warn`. Publishes nothing: no
+/// view shows partitions, and the days it drops are older than any view.
+async fn history_partitions(router: &Router, retention_days: u32) -> crate::Result<()> {
+    let actor = crate::actor::Actor::system("history");
+    let r = crate::history::partitions::maintain(router.db(), router.clock().now(), retention_days)
+        .await?;
+    if !r.dropped.is_empty() || r.expired_rows > 0 {
+        tracing::info!(actor = %actor, retention_days, dropped = ?r.dropped, expired_rows = r.expired_rows, "history past retention dropped");
+    }
+    if !r.created.is_empty() {
+        tracing::debug!(actor = %actor, created = ?r.created, moved_rows = r.moved_rows, "history partitions created");
+    }
+    for (table, error) in &r.failed {
+        tracing::warn!(actor = %actor, table, error = %error, "history partitions not maintained; tried again next round");
+    }
+    Ok(())
 }
 
 /// Checks every adapter's health every [`HEALTH_INTERVAL_MS`] and records

@@ -17,7 +17,7 @@ use platforms::{parse_priority, DEV_PRIORITY};
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind};
 
-use crate::settings::rules::{Range, GLOBAL_QUEUE_TIMEOUT_MS};
+use crate::settings::rules::{Range, GLOBAL_QUEUE_TIMEOUT_MS, HISTORY_RETENTION_DAYS};
 use var::{number, Lookup};
 
 /// A value and the environment variable that fixed it, if any.
@@ -89,6 +89,10 @@ pub struct JobsConfig {
     /// ends `FATAL` (see [`crate::bot_lease::stuck`]). 0 turns the check off
     /// (for bots that do not speak to Berth).
     pub bot_heartbeat_timeout_ms: u32,
+    /// Days of history kept (`BERTH_HISTORY_RETENTION_DAYS`, within
+    /// [`HISTORY_RETENTION_DAYS`]): the leader drops older days
+    /// ([`crate::history::partitions`]).
+    pub history_retention_days: u32,
 }
 
 /// Default heartbeat timeout of a running bot: 15 minutes, as in the
@@ -96,6 +100,8 @@ pub struct JobsConfig {
 pub const DEFAULT_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 900_000;
 /// Shortest heartbeat timeout (other than 0, off): bots need a margin.
 pub const MIN_BOT_HEARTBEAT_TIMEOUT_MS: u32 = 10_000;
+/// Default days of history kept.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 30;
 
 /// Everything Berth reads from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +272,12 @@ impl EnvConfig {
             prewarm_interval_ms: pick("BERTH_PREWARM_INTERVAL_MS", 100, 86_400_000, 60_000, 5_000)?,
             dispatch_tick_ms: pick("BERTH_DISPATCH_TICK_MS", 50, 60_000, 1_000, 500)?,
             bot_heartbeat_timeout_ms: Self::parse_heartbeat_timeout(get)?,
+            history_retention_days: number(
+                get,
+                "BERTH_HISTORY_RETENTION_DAYS",
+                HISTORY_RETENTION_DAYS,
+            )?
+            .unwrap_or(DEFAULT_HISTORY_RETENTION_DAYS),
         };
         Ok(jobs)
     }

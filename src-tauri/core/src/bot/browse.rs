@@ -228,11 +228,17 @@ type Raw = (
     Option<DateTime<Utc>>,
 );
 
+// `e.at >= b.created_at` changes no answer (a bot's events are written by
+// a trigger at `clock_timestamp()`, never before its row's `now()`), but
+// lets each row's lookup skip the days of `bot_events` before the bot
+// existed (it is partitioned by day): 100 rows over 30 days' partitions
+// took 3.4-4.5 ms without it, 0.8 ms with it.
 const SELECT: &str =
     "SELECT b.id, b.pool, b.status, b.meeting_platform, b.meeting_url, b.display_name,
         b.deployment_platform, b.pinned_platform, s.slot_name, b.priority, b.error, b.created_at,
         b.updated_at, b.ended_at, q.queued_at,
-        (SELECT min(e.at) FROM bot_events e WHERE e.bot_id = b.id AND e.status <> 'QUEUED')
+        (SELECT min(e.at) FROM bot_events e
+          WHERE e.bot_id = b.id AND e.status <> 'QUEUED' AND e.at >= b.created_at)
      FROM bots b
      LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id
      LEFT JOIN deployment_queue q ON q.bot_id = b.id

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use raw::{Kind, Point};
 
+pub mod partitions;
 mod raw;
 pub mod rollup;
 

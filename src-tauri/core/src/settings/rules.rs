@@ -50,6 +50,13 @@ pub const GLOBAL_QUEUE_TIMEOUT_MS: Range = Range {
     max: 3_600_000,
 };
 
+/// How many days of history (slot transitions, bot events, account leases,
+/// the audit log) are kept (`BERTH_HISTORY_RETENTION_DAYS`): from 8 days
+/// (the week view and a bucket: the views never read older raw rows) to ten
+/// years. Whole days are dropped once they ended this long ago
+/// ([`crate::history::partitions`]).
+pub const HISTORY_RETENTION_DAYS: Range = Range { min: 8, max: 3_650 };
+
 /// Every range an administrator's settings are checked against, for faces
 /// that check before they save (the settings page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
