@@ -24,6 +24,7 @@ pub mod drain;
 mod resource;
 mod view;
 
+pub(crate) use acquire::acquirable;
 #[cfg(feature = "experiments")]
 pub use acquire::set_lock_mode;
 pub use acquire::{acquire, create, LockMode, ACQUIRABLE};

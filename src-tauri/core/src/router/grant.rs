@@ -53,12 +53,18 @@ struct PairRow {
     moved: i64,
 }
 
-const PAIR: &str = "WITH want AS (
+// The idle slots are chosen with `slot::ACQUIRABLE`'s condition word for
+// word: it is the acquisition index's predicate (`status = 'idle'` alone
+// would read every slot of the pool).
+const PAIR: &str = concat!(
+    "WITH want AS (
     SELECT bot, descr, ord FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS w(bot, descr, ord)
 ), cand AS (
     SELECT id, row_number() OVER (ORDER BY last_used_at ASC NULLS FIRST, id) AS ord
     FROM (SELECT id, last_used_at FROM pool_slots
-          WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND NOT draining
+          WHERE pool = $1 AND deployment_platform = $2 AND ",
+    crate::slot::acquirable!(),
+    "
           ORDER BY last_used_at ASC NULLS FIRST, id
           LIMIT cardinality($3::bigint[])
           FOR UPDATE SKIP LOCKED) c
@@ -82,7 +88,8 @@ const PAIR: &str = "WITH want AS (
 )
 SELECT upd.assigned_bot_id AS bot_id, upd.id AS slot_id, upd.uuid, upd.slot_name, upd.pool, upd.epoch,
        upd.platform_ref, (SELECT count(*) FROM moved) AS moved
-FROM upd";
+FROM upd"
+);
 
 /// Inside a batch's transaction (under the platform's lock, the entries of
 /// `bots` locked): pairs the first bots of `bots` (in queue order) with the

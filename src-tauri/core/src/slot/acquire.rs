@@ -47,6 +47,8 @@ macro_rules! acquirable {
         "status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining"
     };
 }
+// The set-based grant (router::grant) spells the same condition.
+pub(crate) use acquirable;
 
 /// See [`acquirable!`]: idle, with no bot, no error message, not draining.
 pub const ACQUIRABLE: &str = acquirable!();
