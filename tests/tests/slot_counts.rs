@@ -265,13 +265,17 @@ async fn counters_equal_a_recount_after_a_concurrent_storm(db: PgPool) {
     assert!(passes > 1, "folds ran during the storm");
 
     let recount = counts::recount(&db).await.unwrap();
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM pool_slots")
-        .fetch_all(&db)
-        .await
-        .unwrap();
-    assert!(
-        statuses.len() >= 3,
-        "the storm left slots in several statuses: {statuses:?}"
+    // The storm went through every status (its end state depends on how the
+    // tasks interleaved: they may all have let go of their slots).
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT to_status FROM slot_history ORDER BY 1")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        ["busy", "deleted", "deploying", "error", "idle"],
+        "the storm's transitions"
     );
     assert_eq!(counts::maintained(&db).await.unwrap(), recount);
     assert_reads_match(&db, &recount).await;
