@@ -55,8 +55,9 @@ CREATE TABLE slot_history (
 ALTER SEQUENCE slot_history_id_seq OWNED BY slot_history.id;
 -- A slot's transitions in order (tests, investigations).
 CREATE INDEX slot_history_slot_idx ON slot_history (slot_id, id);
--- The queue's release rate (queue::release_rate).
-CREATE INDEX slot_history_release_idx ON slot_history (at) WHERE from_status IN ('busy', 'deploying') AND to_status = 'idle';
+-- No index for releases any more: the queue's release rate reads the
+-- per-minute counters of migration 20261201000100 (every index here is paid
+-- by every slot transition).
 -- The history views' windows (history/raw.rs): within a day's partition
 -- rows are still appended in time order.
 CREATE INDEX slot_history_at_brin ON slot_history USING brin (at);
