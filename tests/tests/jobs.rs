@@ -437,6 +437,60 @@ async fn pre_warming_skips_a_platform_that_fails_its_checks(db: PgPool) {
     );
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn pre_warming_fills_the_next_platforms_when_the_first_is_at_its_limit(db: PgPool) {
+    let mut env = three_platforms("2", ["0", "0", "0"]);
+    env.push(("POOL_ZOOM_PREWARM_COUNT", "3"));
+    let h = harness(db, &env, false).await;
+    // k8s, first in priority order, is at its limit of 2 bots.
+    for _ in 0..2 {
+        let bot = berth_tests::insert_bot(&h.db, "zoom").await;
+        sqlx::query(
+            "UPDATE bots SET status = 'IN_CALL', deployment_platform = 'k8s' WHERE id = $1",
+        )
+        .bind(bot)
+        .execute(&h.db)
+        .await
+        .unwrap();
+    }
+    assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 3);
+    let platforms: Vec<String> = sqlx::query_scalar(
+        "SELECT deployment_platform FROM pool_slots WHERE pool = 'zoom' ORDER BY deployment_platform",
+    )
+    .fetch_all(&h.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        platforms,
+        ["aws", "aws", "coolify"],
+        "aws takes what its limit of 2 allows, coolify the rest; nothing on the full k8s"
+    );
+    assert_eq!(jobs::prewarm(&h.router).await.unwrap(), 0, "already warm");
+}
+
+#[test]
+fn a_pre_warm_plan_takes_each_platform_s_room_in_priority_order() {
+    use jobs::prewarm::{plan, Room};
+    let room = |platform, room, idle| Room {
+        platform,
+        room,
+        idle,
+    };
+    let (k8s, aws, coolify) = (PlatformKind::K8s, PlatformKind::Aws, PlatformKind::Coolify);
+    // Room everywhere: all on the first platform.
+    assert_eq!(plan(3, [room(k8s, 10, 0), room(aws, 10, 0)]), [(k8s, 3)]);
+    // The pool's idle slots already on a platform use its room.
+    assert_eq!(
+        plan(4, [room(k8s, 3, 1), room(aws, 1, 0), room(coolify, 9, 0)]),
+        [(k8s, 2), (aws, 1), (coolify, 1)]
+    );
+    // Over its limit (a lowered limit): no room, and no negative take.
+    assert_eq!(plan(2, [room(k8s, -1, 0), room(aws, 5, 0)]), [(aws, 2)]);
+    // No room anywhere: nothing made.
+    assert_eq!(plan(2, [room(k8s, 0, 0), room(aws, 1, 1)]), []);
+    assert_eq!(plan(0, [room(k8s, 5, 0)]), []);
+}
+
 /// A slot of `pool` in `error` (no bot, no resource).
 async fn error_slot(h: &Harness, pool: &str) -> i64 {
     let mut conn = h.db.acquire().await.unwrap();

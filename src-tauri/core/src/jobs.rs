@@ -17,7 +17,7 @@ use crate::router::Router;
 use crate::slot::{self, SlotView};
 
 mod leadership;
-mod prewarm;
+pub mod prewarm;
 mod reconcile;
 mod recovery;
 pub use leadership::{

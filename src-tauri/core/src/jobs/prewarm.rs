@@ -2,35 +2,53 @@
 
 use std::collections::HashMap;
 
+use crate::bot;
 use crate::error::Result;
 use crate::feed::Topic;
-use crate::meeting::PlatformKind;
+use crate::meeting::{PlatformKind, SlotStatus};
 use crate::platform::{PlatformState, ResourceSpec};
 use crate::pool::{self, Pool};
 use crate::router::Router;
-use crate::settings::{self, Settings};
+use crate::settings::{self, PlatformSettings, Settings};
 use crate::slot;
 
-/// Tops every pool up to its pre-warm count of idle slots, on the first
-/// routable, healthy platform it may use, pulling the image and creating the
-/// resource ahead of demand. Returns the slots created.
+/// Tops every pool up to its pre-warm count of idle slots, pulling the image
+/// and creating the resource ahead of demand. The slots go where the router
+/// would deploy the pool's next bots ([`plan`]): the routable, healthy
+/// platforms it may use in priority order, each taking as many as it has
+/// room for. Returns the slots created.
 pub async fn prewarm(router: &Router) -> Result<usize> {
     let db = router.db();
     let settings = settings::load(db).await?;
     let states = router.platform_states().await?;
+    let active: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
+    let counts = slot::counts_per_pool_and_platform(db).await?;
     let mut created = 0;
     for p in pool::list(db).await? {
         if p.prewarm_count == 0 {
             continue;
         }
-        let Some(kind) = target(router, &p, &settings, &states) else {
-            continue;
+        let idle = |kind: Option<PlatformKind>| {
+            counts
+                .iter()
+                .filter(|c| c.pool == p.name && c.status == SlotStatus::Idle)
+                .filter(|c| kind.is_none_or(|k| c.deployment_platform == k))
+                .map(|c| c.count)
+                .sum::<i64>()
         };
-        let idle = slot::idle_count(db, &p.name).await?;
-        if idle >= i64::from(p.prewarm_count) {
+        let missing = i64::from(p.prewarm_count) - idle(None);
+        if missing <= 0 {
             continue;
         }
-        created += top_up(router, &p, kind, i64::from(p.prewarm_count) - idle).await?;
+        let targets = targets(router, &p, &settings, &states).map(|s| Room {
+            platform: s.platform,
+            room: i64::from(s.bot_limit.unwrap_or(0))
+                - active.get(s.platform.as_str()).copied().unwrap_or(0),
+            idle: idle(Some(s.platform)),
+        });
+        for (kind, n) in plan(missing, targets) {
+            created += top_up(router, &p, kind, n).await?;
+        }
     }
     if created > 0 {
         router.feed().publish(&[Topic::Slots]);
@@ -38,19 +56,48 @@ pub async fn prewarm(router: &Router) -> Result<usize> {
     Ok(created)
 }
 
-/// The first platform in priority order that pool `p` may use and the
-/// router would deploy onto now.
-fn target(
-    router: &Router,
-    p: &Pool,
-    settings: &Settings,
-    states: &HashMap<PlatformKind, PlatformState>,
-) -> Option<PlatformKind> {
-    settings
-        .platforms
-        .iter()
-        .find(|s| {
-            p.allowed_platforms.as_ref().is_none_or(|a| a.contains(&s.platform))
+/// A platform a pool may pre-warm on, as read for one pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Room {
+    /// The platform.
+    pub platform: PlatformKind,
+    /// Its limit minus its active bots: the deploys it can take now.
+    pub room: i64,
+    /// The pool's idle slots already on it.
+    pub idle: i64,
+}
+
+/// Where `missing` idle slots of a pool go: through `targets` in priority
+/// order, each platform taking what its room leaves after the pool's idle
+/// slots already there (an idle slot on a platform at its limit would wait
+/// for a bot to end, while the router sends the next bot to the next
+/// platform). What no platform has room for is not made (the next pass
+/// makes it once room returns). Pure: reads and writes nothing.
+pub fn plan(mut missing: i64, targets: impl IntoIterator<Item = Room>) -> Vec<(PlatformKind, i64)> {
+    let mut out = Vec::new();
+    for t in targets {
+        if missing <= 0 {
+            break;
+        }
+        let take = missing.min(t.room - t.idle);
+        if take > 0 {
+            out.push((t.platform, take));
+            missing -= take;
+        }
+    }
+    out
+}
+
+/// The platforms in priority order that pool `p` may use and the router
+/// would deploy onto now.
+fn targets<'a>(
+    router: &'a Router,
+    p: &'a Pool,
+    settings: &'a Settings,
+    states: &'a HashMap<PlatformKind, PlatformState>,
+) -> impl Iterator<Item = &'a PlatformSettings> + 'a {
+    settings.platforms.iter().filter(move |s| {
+        p.allowed_platforms.as_ref().is_none_or(|a| a.contains(&s.platform))
             // The router's own check: a platform failing its checks (or
             // with its breaker open, here or in any instance) would only
             // make slots that fail at once; so would one whose deploys
@@ -60,8 +107,7 @@ fn target(
                 .get(&s.platform)
                 .and_then(|s| s.deploy_retry_at)
                 .is_none_or(|at| at <= router.clock().now())
-        })
-        .map(|s| s.platform)
+    })
 }
 
 /// Makes up to `missing` idle slots of pool `p` on `kind`, each with its
