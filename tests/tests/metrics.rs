@@ -121,6 +121,8 @@ async fn a_scrape_counts_slots_queue_and_platforms_as_berth_status_does(db: PgPo
             let got = m.sum("berth_slots", &[("platform", platform), ("state", state)]);
             assert_eq!(got, n as f64, "platform {platform} {state}");
         }
+        let queued = m.value("berth_platform_queue_depth", &[("platform", platform)]);
+        assert_eq!(queued, o.queued as f64, "{platform}");
         let used = m.value("berth_platform_active_bots", &[("platform", platform)]);
         assert_eq!(used, o.used as f64, "{platform}");
         if let Some(limit) = o.settings.bot_limit {
@@ -174,6 +176,9 @@ async fn a_scrape_counts_slots_queue_and_platforms_as_berth_status_does(db: PgPo
     ];
     assert_eq!(m.value("berth_slots", &idle), 0.0, "zeros are exported");
     assert_eq!(m.sum("berth_queue_depth", &[]), 2.0);
+    // No platform waits here: both in the global queue.
+    assert_eq!(m.sum("berth_platform_queue_depth", &[]), 0.0);
+    assert_eq!(m.value("berth_global_queue_depth", &[]), 2.0);
     assert_eq!(m.value("berth_queue_depth", &[("pool", &zoom_pool)]), 1.0);
     assert_eq!(m.value("berth_queue_depth", &[("pool", &meet_pool)]), 1.0);
     assert_eq!(

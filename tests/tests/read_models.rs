@@ -22,6 +22,48 @@ async fn bots(h: &Harness, n: usize) -> Vec<i64> {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn the_overview_counts_the_queue_per_platform_and_the_global_queue(db: PgPool) {
+    // k8s takes one bot; a request waits up to 10 min on it before the
+    // next platform.
+    let h = harness(db, &three_platforms("1", ["600000", "600000", "0"]), false).await;
+    let ids = bots(&h, 3).await;
+    let waiting: Vec<(i64, i32)> =
+        sqlx::query_as("SELECT bot_id, stage FROM deployment_queue ORDER BY id")
+            .fetch_all(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        waiting.len(),
+        2,
+        "3 placed (one per platform), 2 waiting: {waiting:?}"
+    );
+    // Move the last one on to the global queue, as its waits running out would.
+    sqlx::query("UPDATE deployment_queue SET stage = -1, stage_platform = NULL, stage_deadline = NULL WHERE bot_id = $1")
+        .bind(ids[2])
+        .execute(&h.db)
+        .await
+        .unwrap();
+    let o = overview::platforms(&h.db, h.clock.now(), None)
+        .await
+        .unwrap();
+    let queued: Vec<(PlatformKind, i64)> = o
+        .platforms
+        .iter()
+        .map(|p| (p.settings.platform, p.queued))
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            (PlatformKind::K8s, 1),
+            (PlatformKind::Aws, 0),
+            (PlatformKind::Coolify, 0),
+            (PlatformKind::Local, 0)
+        ]
+    );
+    assert_eq!(o.global_queued, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn the_overview_counts_slots_capacity_and_health_per_platform(db: PgPool) {
     let h = harness(db, &three_platforms("2", ["0", "0", "0"]), false).await;
     slots::of("google-meet", PlatformKind::Aws)

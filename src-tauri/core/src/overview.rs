@@ -68,6 +68,9 @@ pub struct PlatformOverview {
     /// Capacity in use: bots in active states there (`used` of `K8s used/limit`).
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub used: i64,
+    /// Requests waiting for capacity on it (its queue depth).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub queued: i64,
     /// Health as the shared checks last saw it (see [`platforms`]).
     pub health: Health,
     /// Its slots by status.
@@ -88,6 +91,9 @@ pub struct PlatformsOverview {
     pub now: DateTime<Utc>,
     /// Platforms in priority order.
     pub platforms: Vec<PlatformOverview>,
+    /// Requests in the global queue (or between platforms), on none of them.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub global_queued: i64,
     /// Ceiling of every request's global queue timeout.
     pub global_queue_timeout_ms: i32,
     /// The variable pinning it, if any.
@@ -107,9 +113,10 @@ pub async fn platforms(
     probe: Option<&Platforms>,
 ) -> Result<PlatformsOverview> {
     // Independent reads, each a few rows: at once, on the pool's connections.
-    let (s, used, shared, counts, drains) = tokio::try_join!(
+    let (s, used, queued, shared, counts, drains) = tokio::try_join!(
         settings::load(db),
         bot::active_per_platform(db),
+        queue::depth_per_platform(db),
         platform::shared_health(db, now, Duration::milliseconds(HEALTH_MAX_AGE_MS)),
         slot::counts_per_platform(db),
         platform::drain::drains(db),
@@ -135,6 +142,7 @@ pub async fn platforms(
         };
         out.push(PlatformOverview {
             used: used.get(p.platform.as_str()).copied().unwrap_or(0),
+            queued: queued.on(p.platform),
             health,
             slots: slots.get(&p.platform).copied().unwrap_or_default(),
             drain: drains.remove(&p.platform),
@@ -144,6 +152,7 @@ pub async fn platforms(
     Ok(PlatformsOverview {
         now,
         platforms: out,
+        global_queued: queued.global,
         global_queue_timeout_ms: s.global_queue_timeout_ms,
         global_queue_timeout_pinned_by: s.global_queue_timeout_pinned_by,
     })

@@ -289,6 +289,49 @@ pub struct QueueStats {
     pub now: DateTime<Utc>,
 }
 
+/// The queue's depth by where its entries wait: per platform (entries
+/// waiting on one platform, stage >= 0), and the rest (the global queue and
+/// requests whose router is between platforms) as `global`. The counts add
+/// up to the queue's length. Reads only.
+pub async fn depth_per_platform(db: &PgPool) -> Result<QueueDepth> {
+    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN stage >= 0 THEN stage_platform END, count(*)
+           FROM deployment_queue GROUP BY 1",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut depth = QueueDepth::default();
+    for (platform, n) in rows {
+        match platform
+            .as_deref()
+            .and_then(|p| p.parse::<PlatformKind>().ok())
+        {
+            Some(kind) => depth.platforms.push((kind, n)),
+            None => depth.global += n,
+        }
+    }
+    Ok(depth)
+}
+
+/// See [`depth_per_platform`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Entries waiting on each platform (platforms with none left out).
+    pub platforms: Vec<(PlatformKind, i64)>,
+    /// Entries in the global queue or between platforms.
+    pub global: i64,
+}
+
+impl QueueDepth {
+    /// Entries waiting on `kind`.
+    pub fn on(&self, kind: PlatformKind) -> i64 {
+        self.platforms
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// Queue statistics as of `now`.
 pub async fn stats(db: &PgPool, now: DateTime<Utc>) -> Result<QueueStats> {
     let entries = async {

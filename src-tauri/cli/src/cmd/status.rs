@@ -21,6 +21,8 @@ struct PlatformStatus {
     platform: String,
     position: i32,
     used: i64,
+    /// Requests waiting for capacity on it.
+    queued: i64,
     limit: Option<i32>,
     enabled: bool,
     queue_timeout_ms: i32,
@@ -37,6 +39,7 @@ impl From<PlatformOverview> for PlatformStatus {
             platform: s.platform.as_str().to_string(),
             position: s.position,
             used: p.used,
+            queued: p.queued,
             limit: s.bot_limit,
             enabled: s.enabled,
             queue_timeout_ms: s.queue_timeout_ms,
@@ -54,6 +57,8 @@ struct Status {
     pools: Vec<PoolStats>,
     queue: QueueStats,
     platforms: Vec<PlatformStatus>,
+    /// Requests in the global queue (or between platforms).
+    global_queued: i64,
     global_queue_timeout_ms: i32,
     leader: Option<Uuid>,
     peers: Vec<Peer>,
@@ -65,6 +70,7 @@ impl From<overview::Status> for Status {
             pools: s.pools,
             queue: s.queue,
             global_queue_timeout_ms: s.platforms.global_queue_timeout_ms,
+            global_queued: s.platforms.global_queued,
             platforms: s.platforms.platforms.into_iter().map(Into::into).collect(),
             leader: s.leader,
             peers: s.peers,
@@ -159,6 +165,7 @@ fn show_platforms(status: &Status, dev: bool) {
         "#",
         "platform",
         "used/limit",
+        "queued",
         "enabled",
         "queue timeout",
         "health",
@@ -174,6 +181,7 @@ fn show_platforms(status: &Status, dev: bool) {
             (rank + 1).to_string(),
             p.platform.clone(),
             limit,
+            p.queued.to_string(),
             match (&p.drain, p.enabled) {
                 (Some(d), _) => format!("drained by {}", d.by),
                 (None, true) => "yes".to_string(),
@@ -199,7 +207,8 @@ fn show_platforms(status: &Status, dev: bool) {
         );
     }
     output::emit(format!(
-        "Global queue timeout: {}",
+        "Global queue: {} waiting on no platform yet; timeout {}",
+        status.global_queued,
         output::duration_ms(status.global_queue_timeout_ms.into())
     ));
 }

@@ -119,6 +119,12 @@ pub(super) async fn read(router: &Router, leader: bool, g: &mut Gauges) -> Resul
         platform_gauges(g, router, p);
     }
     g.set(
+        "berth_global_queue_depth",
+        "Requests in the global queue (or between platforms), waiting on no deployment platform",
+        &[],
+        status.platforms.global_queued as f64,
+    );
+    g.set(
         "berth_leader",
         "1 when this instance holds the leader lease (runs the background jobs), else 0",
         &[],
@@ -219,6 +225,12 @@ fn platform_gauges(g: &mut Gauges, router: &Router, p: &PlatformOverview) {
         "Bots in active states on a deployment platform (the used capacity berth status shows)",
         &[("platform", platform)],
         p.used as f64,
+    );
+    g.set(
+        "berth_platform_queue_depth",
+        "Requests waiting for capacity on a deployment platform (berth status's queued column; the global queue is berth_global_queue_depth)",
+        &[("platform", platform)],
+        p.queued as f64,
     );
     if let Some(limit) = p.settings.bot_limit {
         g.set(
