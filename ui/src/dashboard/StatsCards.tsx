@@ -110,15 +110,8 @@ function StatusCard({ status, value, total }: { status: SlotStatus; value: numbe
         {value}
       </div>
       <div className="mt-auto pt-2 text-[11px] text-dim">{HINT[status]}</div>
-      {status === "deploying" && value > 0 && (
-        <div aria-hidden className="absolute inset-x-0 bottom-0 h-0.5 overflow-hidden">
-          <motion.div
-            className="h-full w-1/3 bg-gradient-to-r from-transparent via-deploying to-transparent"
-            animate={{ x: ["-100%", "300%"] }}
-            transition={{ duration: 1.4, repeat: Infinity, ease: "easeInOut" }}
-          />
-        </div>
-      )}
+      {/* A still bar (an endless sweep kept the web view repainting). */}
+      {status === "deploying" && value > 0 && <div aria-hidden className="absolute inset-x-0 bottom-0 h-0.5 bg-deploying/60" />}
     </section>
   );
 }
