@@ -9,7 +9,7 @@
 #   scripts/desktop-profile.sh --quick    3 min of traffic, then 1 min idle
 #   scripts/desktop-profile.sh --traffic-secs N --idle-secs N --interval N
 #
-# Figures: target/e2e-screenshots/desktop-profile.md (and every sample in
+# Figures: $CARGO_TARGET_DIR (or target)/e2e-screenshots/desktop-profile.md (and every sample in
 # desktop-profile.csv). Uses the built binaries (cargo build -p berth-desktop
 # -p berth; ui/dist built first); DATABASE_URL if set (a fresh database is
 # created on that server and dropped), the embedded database otherwise.
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-OUT="$ROOT/target/e2e-screenshots"
+OUT="$TARGET/e2e-screenshots" # beside the end-to-end test's screenshots
 TRAFFIC=600
 IDLE=120
 INTERVAL=5

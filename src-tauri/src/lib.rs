@@ -313,17 +313,9 @@ pub fn run() {
         // no notification permission.
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(bridge.invoke_handler())
-        // The window opens hidden on the theme's background (tauri.conf.json)
-        // and shows once its page has loaded: no white flash at start.
-        .on_page_load(|webview, payload| {
-            if payload.event() == tauri::webview::PageLoadEvent::Finished
-                && webview.label() == "main"
-            {
-                if let Err(e) = webview.window().show() {
-                    tracing::warn!(error = %e, "window not shown");
-                }
-            }
-        })
+        // The window and its web view paint the theme's background
+        // (tauri.conf.json `backgroundColor`) before the page has loaded:
+        // no white flash at start.
         // Closing the window asks first when it would stop work (see `closing`).
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
