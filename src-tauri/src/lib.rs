@@ -281,6 +281,7 @@ async fn unique(
 /// Runs the desktop app until it quits: its window closed (asking first
 /// when that would stop work, see [`closing`]), Ctrl-C or SIGTERM.
 pub fn run() {
+    webview::prepare_environment();
     init_logging();
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
