@@ -14,6 +14,7 @@ pub mod commands;
 pub mod dto;
 pub mod events;
 pub mod state;
+pub mod webview;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -280,6 +281,7 @@ async fn unique(
 /// Runs the desktop app until it quits: its window closed (asking first
 /// when that would stop work, see [`closing`]), Ctrl-C or SIGTERM.
 pub fn run() {
+    webview::prepare_environment();
     init_logging();
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
@@ -311,6 +313,9 @@ pub fn run() {
         // no notification permission.
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(bridge.invoke_handler())
+        // The window and its web view paint the theme's background
+        // (tauri.conf.json `backgroundColor`) before the page has loaded:
+        // no white flash at start.
         // Closing the window asks first when it would stop work (see `closing`).
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
@@ -321,6 +326,9 @@ pub fn run() {
         })
         .setup(move |app| {
             bridge.mount_events(app);
+            if let Some(window) = app.get_webview_window("main") {
+                webview::tune(&window);
+            }
             tauri::async_runtime::spawn(start_core(app.handle().clone(), dev, demo));
             tauri::async_runtime::spawn(exit_on_signal(app.handle().clone()));
             Ok(())

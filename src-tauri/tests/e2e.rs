@@ -39,6 +39,8 @@ mod cli_actions;
 mod closing;
 #[path = "e2e/editing.rs"]
 mod editing;
+#[path = "e2e/figures.rs"]
+mod figures;
 #[path = "e2e/keyboard.rs"]
 mod keyboard;
 #[path = "e2e/terminal.rs"]
@@ -162,11 +164,16 @@ async fn desktop_app_end_to_end(db: PgPool) {
             .env("AWS_BOT_LIMIT", "5")
             .env("BERTH_POOLS_DIR", &pools_dir)
             .env_remove("BERTH_DEMO")
+            // WebKit's accelerated compositing, which the app turns off by
+            // default: without it WebKitWebDriver hangs on the first
+            // screenshot after a view switch (src/webview.rs).
+            .env("BERTH_WEBVIEW_COMPOSITING", "1")
             // Each change event the app forwards is logged, so a late update in a
             // failed run shows whether the event or the window was slow.
             .env("RUST_LOG", "warn,berth_core=info,berth_desktop=debug")
             .stdout(Stdio::null()),
     );
+    figures::mark_launch();
     let client = session(&app, &["--dev"]).await;
 
     // The test's own display shows nothing but the app, so a picture of it
@@ -202,6 +209,7 @@ async fn scenario(
         return Err("the app's core did not pre-warm any slot".into());
     }
     let before = wait_dashboard_matches(client, db, Duration::from_secs(20)).await;
+    figures::start_up(client).await?;
     let max: i64 = sqlx::query_scalar("SELECT sum(max_size)::bigint FROM pools")
         .fetch_one(db)
         .await
@@ -399,6 +407,7 @@ async fn scenario(
     terminal::pools_apply_and_refresh_from_a_terminal(client, url, pools_dir).await?;
     editing::query_builder_typing(client, db).await?;
     scroll_ten_thousand(client, db).await?;
+    figures::one_slot_among_many(client, db, url).await?;
     // Last: the app exits at the end of it.
     closing::close_with_queued_bots(client, db, own_display).await
 }

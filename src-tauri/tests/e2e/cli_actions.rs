@@ -55,7 +55,7 @@ async fn audited_by_cli(
 
 fn queue_row(id: i64) -> String {
     format!(
-        "return document.querySelector(\"[aria-label='Global queue'] button[aria-label='Actions for bot #{id}']\")?.closest('tr')"
+        "return document.querySelector(\"[aria-label='Global queue'] button[aria-label='Actions for bot #{id}']\")?.closest('[role=row]')"
     )
 }
 

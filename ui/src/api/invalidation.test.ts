@@ -1,4 +1,4 @@
-import { QueryClient } from "@tanstack/react-query";
+import { QueryClient, QueryObserver } from "@tanstack/react-query";
 import { applyChangeEvent, mergeInvalidations } from "./invalidation";
 import { createLiveStore } from "./live";
 
@@ -31,5 +31,33 @@ describe("applyChangeEvent", () => {
       .filter((q) => q.state.isInvalidated)
       .map((q) => JSON.stringify(q.queryKey));
     expect(stale.sort()).toEqual(['["a",1]', '["a",2]', '["b"]']);
+  });
+
+  it("asks for one more refetch after the one under way, however many changes came meanwhile", async () => {
+    const client = new QueryClient();
+    let fetches = 0;
+    let release: () => void = () => undefined;
+    const queryFn = () => {
+      fetches += 1;
+      return new Promise<number>((resolve) => (release = () => resolve(fetches)));
+    };
+    const observer = new QueryObserver(client, { queryKey: ["a"], queryFn });
+    const stop = observer.subscribe(() => undefined);
+    await vi.waitFor(() => expect(fetches).toBe(1));
+    release();
+    await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(1));
+    const table = { slots: [["a"]] };
+    const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
+    applyChangeEvent(client, createLiveStore(), event, 1, table);
+    await vi.waitFor(() => expect(fetches).toBe(2));
+    // Three more changes while the second fetch runs: it is not restarted, and one fetch follows it.
+    for (let i = 0; i < 3; i++) applyChangeEvent(client, createLiveStore(), event, 2 + i, table);
+    expect(fetches).toBe(2);
+    release();
+    await vi.waitFor(() => expect(fetches).toBe(3));
+    release();
+    await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(3));
+    expect(fetches).toBe(3);
+    stop();
   });
 });

@@ -43,7 +43,37 @@ export function applyChangeEvent(client: QueryClient, store: LiveStore, event: C
       const id = JSON.stringify(key);
       if (seen.has(id)) continue;
       seen.add(id);
-      void client.invalidateQueries({ queryKey: key });
+      invalidate(client, key);
     }
   }
+}
+
+/** Per client: the keys whose refetch is under way, and whether another change came meanwhile. */
+const underWay = new WeakMap<QueryClient, Map<string, boolean>>();
+
+/**
+ * Invalidates `key` (refetching its active queries). While an earlier
+ * refetch of the same key is under way, a new change does not cancel and
+ * restart it (the default): it asks for one more refetch when that one
+ * ends, however many changes came meanwhile. So a list that takes longer
+ * to fetch than the gap between change events still arrives, and a burst
+ * of events costs two fetches, not one per event.
+ */
+function invalidate(client: QueryClient, key: QueryKey) {
+  let flights = underWay.get(client);
+  if (!flights) underWay.set(client, (flights = new Map()));
+  const id = JSON.stringify(key);
+  if (flights.has(id)) {
+    flights.set(id, true);
+    return;
+  }
+  flights.set(id, false);
+  void client
+    .invalidateQueries({ queryKey: key }, { cancelRefetch: false })
+    .catch(() => undefined)
+    .finally(() => {
+      const again = flights.get(id) === true;
+      flights.delete(id);
+      if (again) invalidate(client, key);
+    });
 }

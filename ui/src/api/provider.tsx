@@ -24,6 +24,8 @@ export function createQueryClient(): QueryClient {
         refetchInterval: SAFETY_REFETCH_MS,
         refetchOnWindowFocus: false,
         staleTime: 2_000,
+        // A view left behind keeps its data a minute, not five: the window stays open for days.
+        gcTime: 60_000,
         retry: (count, error) => errorCode(error) !== DATABASE_UNAVAILABLE && count < 2,
       },
     },

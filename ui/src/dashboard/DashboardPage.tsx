@@ -5,6 +5,7 @@ import { usePlatformsOverview, useQueue } from "../infrastructure/queries";
 import { usePoolStats, useSlots } from "./queries";
 import { PageHeader } from "../shared/PageHeader";
 import { QueryState } from "../shared/QueryState";
+import { useFirstMark } from "../shared/startupMarks";
 import { totalsOf } from "./aggregate";
 import { DonutChart } from "./DonutChart";
 import { idleBreakdown } from "./idleReasons";
@@ -32,6 +33,8 @@ export function DashboardPage() {
   // One notice for the page: the first of its queries' errors.
   const error = stats.error ?? queue.error ?? slots.error;
   usePoolCommands(all, setPool);
+  useFirstMark("berth:numbers", stats.data !== undefined);
+  useFirstMark("berth:slots", (slots.data?.length ?? 0) > 0);
 
   return (
     <div className="flex flex-col">

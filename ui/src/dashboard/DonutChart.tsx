@@ -1,6 +1,5 @@
 import { Pie } from "@visx/shape";
-import { animate } from "motion";
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { SLOT_STATUSES, type SlotStatus } from "../api/types";
 import { STATUS_STYLES } from "../shared/status";
 import type { Totals } from "./aggregate";
@@ -9,34 +8,16 @@ const SIZE = 184;
 const OUTER = SIZE / 2;
 const INNER = OUTER - 22;
 
-/** Tweens the shown values towards `target` (on load from zero, then on every change). */
-function useTweened(target: number[]): number[] {
-  const [shown, setShown] = useState<number[]>(() => target.map(() => 0));
-  const current = useRef(shown);
-  const key = target.join(",");
-  useEffect(() => {
-    const from = current.current;
-    const to = key.split(",").map(Number);
-    const controls = animate(0, 1, {
-      duration: 0.9,
-      ease: [0.16, 1, 0.3, 1],
-      onUpdate: (p) => {
-        const v = to.map((t, i) => (from[i] ?? 0) + (t - (from[i] ?? 0)) * p);
-        current.current = v;
-        setShown(v);
-      },
-    });
-    return () => controls.stop();
-  }, [key]);
-  return shown;
-}
-
-/** Status donut: one segment per status, total/max in the centre, hover for exact counts. */
+/**
+ * Status donut: one segment per status, total/max in the centre, hover for
+ * exact counts. Segments change without a tween: with live traffic the
+ * counts change every second or so, and a 0.9 s tween re-rendered the chart
+ * on every frame most of the time.
+ */
 export function DonutChart({ totals }: { totals: Totals }) {
   const values = SLOT_STATUSES.map((s) => totals[s]);
-  const shown = useTweened(values);
   const [hovered, setHovered] = useState<SlotStatus | null>(null);
-  const data = SLOT_STATUSES.map((status, i) => ({ status, value: shown[i] ?? 0, count: values[i] ?? 0 }));
+  const data = SLOT_STATUSES.map((status, i) => ({ status, value: values[i] ?? 0, count: values[i] ?? 0 }));
   const sum = data.reduce((a, d) => a + d.value, 0);
   const h = hovered ? data.find((d) => d.status === hovered) : null;
 

@@ -1,4 +1,3 @@
-import { motion } from "motion/react";
 import type { SlotStatus } from "../api/types";
 import { Spinner } from "../shared/StatusBadge";
 import { STATUS_STYLES } from "../shared/status";
@@ -40,6 +39,7 @@ export function StatsCards({ totals, idle }: { totals: Totals; idle?: IdleBreakd
           <span className="text-[18px] text-dim"> / </span>
           <span data-testid="stat-total-max" className="text-[18px] text-muted">{totals.maxSize}</span>
         </div>
+        {/* Bars without a tween: counts change every second or so under traffic. */}
         <div
           role="progressbar"
           aria-label="Capacity in use"
@@ -48,18 +48,8 @@ export function StatsCards({ totals, idle }: { totals: Totals; idle?: IdleBreakd
           aria-valuenow={inUse}
           className="mt-3 flex h-1.5 w-full overflow-hidden bg-tint/5"
         >
-          <motion.div
-            className="h-full bg-busy"
-            initial={{ width: 0 }}
-            animate={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.busy / totals.maxSize) * 100) : 0}%` }}
-            transition={{ duration: 0.6, ease: "easeOut" }}
-          />
-          <motion.div
-            className="h-full bg-deploying"
-            initial={{ width: 0 }}
-            animate={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.deploying / totals.maxSize) * 100) : 0}%` }}
-            transition={{ duration: 0.6, ease: "easeOut" }}
-          />
+          <div className="h-full bg-busy" style={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.busy / totals.maxSize) * 100) : 0}%` }} />
+          <div className="h-full bg-deploying" style={{ width: `${totals.maxSize > 0 ? Math.min(100, (totals.deploying / totals.maxSize) * 100) : 0}%` }} />
         </div>
         <div data-testid="stat-total-caption" className="mt-2 font-mono text-[11px] text-dim">
           busy + deploying slots, of {totals.maxSize} max
@@ -110,15 +100,8 @@ function StatusCard({ status, value, total }: { status: SlotStatus; value: numbe
         {value}
       </div>
       <div className="mt-auto pt-2 text-[11px] text-dim">{HINT[status]}</div>
-      {status === "deploying" && value > 0 && (
-        <div aria-hidden className="absolute inset-x-0 bottom-0 h-0.5 overflow-hidden">
-          <motion.div
-            className="h-full w-1/3 bg-gradient-to-r from-transparent via-deploying to-transparent"
-            animate={{ x: ["-100%", "300%"] }}
-            transition={{ duration: 1.4, repeat: Infinity, ease: "easeInOut" }}
-          />
-        </div>
-      )}
+      {/* A still bar (an endless sweep kept the web view repainting). */}
+      {status === "deploying" && value > 0 && <div aria-hidden className="absolute inset-x-0 bottom-0 h-0.5 bg-deploying/60" />}
     </section>
   );
 }

@@ -92,6 +92,15 @@ describe("PlatformSection", () => {
   });
 });
 
+// jsdom lays nothing out: the queue's virtualised rows need a viewport (as in SlotsTable.test.tsx).
+const SIZES = { offsetHeight: 480, clientHeight: 480, offsetWidth: 1200, clientWidth: 1200 };
+beforeAll(() => {
+  for (const [k, v] of Object.entries(SIZES)) Object.defineProperty(HTMLElement.prototype, k, { configurable: true, get: () => v });
+});
+afterAll(() => {
+  for (const k of Object.keys(SIZES)) delete (HTMLElement.prototype as unknown as Record<string, unknown>)[k];
+});
+
 describe("GlobalQueueTable", () => {
   beforeEach(() => useFakeClock(T0));
   afterEach(() => vi.useRealTimers());
@@ -121,6 +130,21 @@ describe("GlobalQueueTable", () => {
     fireEvent.click(within(rows[1]!).getByText("Bot #789"));
     expect(onSelect).toHaveBeenCalledWith(789);
     expect(onSelect).toHaveBeenCalledTimes(1);
+  });
+
+  it("virtualises 10,000 waiting bots: only a window of them is in the page", () => {
+    const base = queueSnapshot(T0);
+    const entries = Array.from({ length: 10_000 }, (_, i) => ({ ...base.entries[1]!, id: i + 1, botId: 1000 + i, position: i + 1 }));
+    render(
+      <ClockProvider>
+        <GlobalQueueTable snapshot={{ ...base, entries }} receivedAt={T0} selected={null} onSelect={() => {}} />
+      </ClockProvider>,
+    );
+    expect(screen.getByRole("region", { name: "Global queue" })).toHaveTextContent("(10000)");
+    const rows = screen.getAllByRole("row").slice(1);
+    expect(rows.length).toBeGreaterThan(480 / 32 - 1);
+    expect(rows.length).toBeLessThan(60);
+    expect(within(rows[0]!).getByText("Bot #1000")).toBeInTheDocument();
   });
 
   it("says so when nobody waits", () => {

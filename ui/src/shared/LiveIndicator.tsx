@@ -1,4 +1,3 @@
-import { motion } from "motion/react";
 import { useLiveState } from "../api/provider";
 import { liveLevel } from "../api/live";
 import { useNow } from "./clock";
@@ -12,7 +11,7 @@ const TONE = {
 } as const;
 const DOT = { live: "bg-idle", stale: "bg-busy", disconnected: "bg-error" } as const;
 
-/** Pulsing LIVE dot; hover: "Updated Ns ago"; STALE / OFFLINE when data stops. */
+/** LIVE dot (still: an endless pulse kept the web view repainting); hover: "Updated Ns ago"; STALE / OFFLINE when data stops. */
 export function LiveIndicator() {
   const state = useLiveState();
   const now = useNow();
@@ -28,14 +27,6 @@ export function LiveIndicator() {
         className={`inline-flex items-center gap-2 border px-2.5 py-1 font-mono text-[11px] font-semibold tracking-[0.18em] ${TONE[level]}`}
       >
         <span className="relative flex size-2">
-          {level === "live" && (
-            <motion.span
-              aria-hidden
-              className={`absolute inset-0 rounded-full ${DOT[level]}`}
-              animate={{ scale: [1, 2.4], opacity: [0.7, 0] }}
-              transition={{ duration: 1.6, repeat: Infinity, ease: "easeOut" }}
-            />
-          )}
           <span className={`relative size-2 rounded-full ${DOT[level]}`} />
         </span>
         {LABEL[level]}

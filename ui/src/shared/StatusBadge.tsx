@@ -1,4 +1,3 @@
-import { motion } from "motion/react";
 import type { SlotStatus } from "../api/types";
 import { isSlotStatus, STATUS_STYLES } from "./status";
 
@@ -19,31 +18,22 @@ export function StatusBadge({ status, className = "" }: { status: string; classN
     <span className={`badge ${TONE[status]} ${className}`} data-status={status}>
       {status === "deploying" && <Spinner />}
       {status === "error" && <span aria-hidden className="size-1.5 rounded-full bg-error animate-attention" />}
-      {status === "idle" && (
-        <motion.span
-          aria-hidden
-          className="size-1.5 rounded-full bg-idle"
-          animate={{ opacity: [1, 0.35, 1] }}
-          transition={{ duration: 2.4, repeat: Infinity, ease: "easeInOut" }}
-        />
-      )}
+      {status === "idle" && <span aria-hidden className="size-1.5 rounded-full bg-idle" />}
       [{s.badge}]
     </span>
   );
 }
 
-/** Small rotating arc: the deploying "loading" animation. */
+/**
+ * Small arc: the deploying mark. Still, like every mark that stays on screen:
+ * an endless animation repaints the page many times a second (a rotating arc
+ * per deploying row kept the web process busy at ~90 % of a core, idle or not).
+ */
 export function Spinner({ className = "size-2.5" }: { className?: string }) {
   return (
-    <motion.svg
-      aria-hidden
-      viewBox="0 0 16 16"
-      className={className}
-      animate={{ rotate: 360 }}
-      transition={{ duration: 1, repeat: Infinity, ease: "linear" }}
-    >
+    <svg aria-hidden viewBox="0 0 16 16" className={className}>
       <circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" strokeOpacity="0.25" strokeWidth="2.5" />
       <path d="M8 2 a6 6 0 0 1 6 6" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round" />
-    </motion.svg>
+    </svg>
   );
 }
