@@ -1004,6 +1004,8 @@ export type PlatformOverview = {
 	settings: PlatformSettings,
 	/**  Capacity in use: bots in active states there (`used` of `K8s used/limit`). */
 	used: number,
+	/**  Requests waiting for capacity on it (its queue depth). */
+	queued: number,
 	/**  Health as the shared checks last saw it (see [`platforms`]). */
 	health: Health,
 	/**  Its slots by status. */
@@ -1052,6 +1054,8 @@ export type PlatformsOverview = {
 	now: string,
 	/**  Platforms in priority order. */
 	platforms: PlatformOverview[],
+	/**  Requests in the global queue (or between platforms), on none of them. */
+	globalQueued: number,
 	/**  Ceiling of every request's global queue timeout. */
 	globalQueueTimeoutMs: number,
 	/**  The variable pinning it, if any. */

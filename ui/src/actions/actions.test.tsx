@@ -146,7 +146,7 @@ describe("platform drain", () => {
   const k8s = settingsFixture().platforms[0] as PlatformOverview["settings"];
   const platform = (drain: PlatformOverview["drain"]): PlatformOverview => ({
     settings: k8s,
-    used: 1,
+    used: 1, queued: 0,
     health: "healthy",
     slots: { total: 1, idle: 1, deploying: 0, busy: 0, error: 0 },
     drain,

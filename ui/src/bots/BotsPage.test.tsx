@@ -225,7 +225,7 @@ describe("bot ids link to the bot", () => {
 
   it("from the global queue, beside the trace it selects", async () => {
     mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
-    mockApi.platformsOverview.mockResolvedValue({ now: new Date().toISOString(), platforms: [], globalQueueTimeoutMs: 1000, globalQueueTimeoutPinnedBy: null });
+    mockApi.platformsOverview.mockResolvedValue({ now: new Date().toISOString(), platforms: [], globalQueued: 0, globalQueueTimeoutMs: 1000, globalQueueTimeoutPinnedBy: null });
     const { user } = renderAt("#/infrastructure");
     await user.click(await screen.findByRole("button", { name: "Open bot #789" }));
     expect(screen.getByRole("tab", { name: "Bots" })).toHaveAttribute("aria-selected", "true");

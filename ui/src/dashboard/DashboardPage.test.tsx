@@ -65,12 +65,13 @@ describe("DashboardPage", () => {
     mockApi.queueEntries.mockResolvedValue(queueSnapshot(Date.now()));
     mockApi.platformsOverview.mockResolvedValue({
       now: new Date().toISOString(),
+      globalQueued: 0,
       globalQueueTimeoutMs: 600_000,
       globalQueueTimeoutPinnedBy: null,
       platforms: [
         {
           settings: { platform: "k8s", label: "K8s", position: 0, enabled: true, botLimit: 30, queueTimeoutMs: 60_000, pinned: {} },
-          used: 30,
+          used: 30, queued: 0,
           health: "healthy",
           drain: null,
           slots: { idle: 2, deploying: 2, busy: 2, error: 2, total: 8 },

@@ -5,7 +5,7 @@ import { idleBreakdown, idleExplanation } from "./idleReasons";
 function platform(p: PlatformKind, label: string, used: number, botLimit: number | null, enabled = true): PlatformOverview {
   return {
     settings: { platform: p, label, position: 0, enabled, botLimit, queueTimeoutMs: 60_000, pinned: {} },
-    used,
+    used, queued: 0,
     health: "healthy",
     drain: null,
     slots: { idle: 0, deploying: 0, busy: 0, error: 0, total: 0 },

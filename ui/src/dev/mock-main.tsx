@@ -54,7 +54,7 @@ const backend: MockBackend = {
   platformsOverview: () => ({
     now: iso(),
     platforms: overview(world),
-    globalQueueTimeoutMs: world.settings.globalQueueTimeoutMs,
+    globalQueued: 0, globalQueueTimeoutMs: world.settings.globalQueueTimeoutMs,
     globalQueueTimeoutPinnedBy: world.settings.globalQueueTimeoutPinnedBy,
   }),
   getSettings: () => world.settings,

@@ -152,7 +152,7 @@ export function overview(w: MockWorld): PlatformOverview[] {
       const c = (st: SlotStatus) => mine.filter((s) => s.status === st).length;
       return {
         settings: p,
-        used: c("busy") + c("deploying"),
+        used: c("busy") + c("deploying"), queued: 0,
         health: w.health[p.platform] ?? "unknown",
         slots: { idle: c("idle"), deploying: c("deploying"), busy: c("busy"), error: c("error"), total: mine.length },
         drain: null,

@@ -20,10 +20,10 @@ const platform = (platform: "k8s" | "aws", botLimit: number | null, position: nu
 const overview: PlatformsOverview = {
   now: iso(T0),
   platforms: [
-    { settings: platform("k8s", 20, 0), used: 3, health: "healthy", drain: null, slots: { total: 5, idle: 2, deploying: 0, busy: 3, error: 0 } },
-    { settings: platform("aws", null, 1), used: 0, health: "healthy", drain: null, slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 } },
+    { settings: platform("k8s", 20, 0), used: 3, queued: 0, health: "healthy", drain: null, slots: { total: 5, idle: 2, deploying: 0, busy: 3, error: 0 } },
+    { settings: platform("aws", null, 1), used: 0, queued: 0, health: "healthy", drain: null, slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 } },
   ],
-  globalQueueTimeoutMs: 600_000,
+  globalQueued: 0, globalQueueTimeoutMs: 600_000,
   globalQueueTimeoutPinnedBy: null,
 };
 const stats: PoolStats[] = [{ pool: "pool-zoom", meetingPlatform: "zoom", total: 5, idle: 2, deploying: 0, busy: 3, error: 0, maxSize: 10 }];

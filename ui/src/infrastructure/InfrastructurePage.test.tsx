@@ -20,11 +20,11 @@ function overview(): PlatformsOverview {
   return {
     // Deliberately out of priority order: the page sorts by position.
     platforms: [
-      { settings: coolify, used: 0, health: "unknown", slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 }, drain: null },
-      { settings: k8s, used: 30, health: "healthy", slots: { total: 33, idle: 2, deploying: 3, busy: 27, error: 1 }, drain: null },
-      { settings: aws, used: 4, health: "down", slots: { total: 9, idle: 5, deploying: 0, busy: 4, error: 0 }, drain: null },
+      { settings: coolify, used: 0, queued: 0, health: "unknown", slots: { total: 0, idle: 0, deploying: 0, busy: 0, error: 0 }, drain: null },
+      { settings: k8s, used: 30, queued: 7, health: "healthy", slots: { total: 33, idle: 2, deploying: 3, busy: 27, error: 1 }, drain: null },
+      { settings: aws, used: 4, queued: 0, health: "down", slots: { total: 9, idle: 5, deploying: 0, busy: 4, error: 0 }, drain: null },
     ],
-    globalQueueTimeoutMs: 600_000,
+    globalQueued: 0, globalQueueTimeoutMs: 600_000,
     globalQueueTimeoutPinnedBy: "GLOBAL_QUEUE_TIMEOUT_MS",
     now: iso(T0),
   };
@@ -71,6 +71,12 @@ describe("PlatformSection", () => {
     expect(screen.getByTestId("platform-k8s-busy")).toHaveTextContent("27");
     expect(screen.getByTestId("platform-k8s-error")).toHaveTextContent("1");
     expect(screen.getByText("30 active bots of 30")).toBeInTheDocument();
+    expect(screen.getByTestId("queued-badge")).toHaveTextContent("7 QUEUED");
+  });
+
+  it("shows no queue badge on a platform nobody waits for", () => {
+    render(<PlatformSection overview={overview().platforms[2]!} rank={2} />);
+    expect(screen.queryByTestId("queued-badge")).toBeNull();
   });
 
   it("marks disabled and unlimited platforms", () => {

@@ -43,6 +43,11 @@ export function PlatformSection({ overview, rank }: { overview: PlatformOverview
         {!settings.enabled && <span className="badge border-line-2 text-muted">DISABLED</span>}
         {limit === null && <span className="badge border-busy/30 text-busy">NO LIMIT · SKIPPED</span>}
         {drained && <span className="badge border-busy/40 bg-busy/10 text-busy">DRAINED</span>}
+        {overview.queued > 0 && (
+          <span data-testid="queued-badge" className="badge border-deploying/40 bg-deploying/10 text-deploying" title="Requests waiting for capacity on this platform">
+            {overview.queued} QUEUED
+          </span>
+        )}
         <span className="ml-auto font-mono text-[11px] text-dim">queue timeout {formatDuration(settings.queueTimeoutMs)}</span>
       </button>
       <DrainBar overview={overview} />
