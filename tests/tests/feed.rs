@@ -276,3 +276,29 @@ async fn an_instance_hears_its_own_changes_at_once_without_the_database() {
     off.publish(&[Topic::Slots]);
     assert!(none.try_recv().is_err());
 }
+
+/// A process that publishes and stops at once (a one-shot CLI command)
+/// still announces the change: the flusher sends a first change at once,
+/// and the last flush at shutdown waits for that send instead of finding
+/// nothing pending while the flusher, stopped next, had the topics in hand.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_change_published_just_before_shutdown_is_always_announced(db: PgPool) {
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db).await.unwrap();
+    listener.listen(berth_core::feed::CHANNEL).await.unwrap();
+    const ROUNDS: usize = 30;
+    for _ in 0..ROUNDS {
+        let feed = Feed::new(uuid::Uuid::new_v4(), true);
+        let flusher = feed.spawn_flusher(db.clone()).unwrap();
+        feed.publish(&[Topic::Queue]);
+        // The flusher takes the topics and starts its NOTIFY.
+        tokio::task::yield_now().await;
+        feed.flush(&db).await.unwrap();
+        flusher.abort();
+    }
+    for i in 0..ROUNDS {
+        tokio::time::timeout(StdDuration::from_secs(10), listener.recv())
+            .await
+            .unwrap_or_else(|_| panic!("notice {} of {ROUNDS} never came", i + 1))
+            .unwrap();
+    }
+}

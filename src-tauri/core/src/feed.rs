@@ -103,6 +103,11 @@ struct Inner {
     origin: Uuid,
     enabled: bool,
     pending: Mutex<BTreeSet<Topic>>,
+    /// Held by a flush from taking the pending topics until its `NOTIFY` is
+    /// done: the last flush at shutdown waits for one the flusher has under
+    /// way (it sends at once since the first-change rule), so topics taken
+    /// but not yet sent are never lost when the flusher is then stopped.
+    flushing: tokio::sync::Mutex<()>,
     wake: Notify,
     tx: broadcast::Sender<ChangeEvent>,
     /// This instance's publishes, at once (no database round trip).
@@ -143,6 +148,7 @@ impl Feed {
                 origin,
                 enabled,
                 pending: Mutex::new(BTreeSet::new()),
+                flushing: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 tx,
                 here,
@@ -200,8 +206,10 @@ impl Feed {
         std::mem::take(&mut *pending).into_iter().collect()
     }
 
-    /// Sends whatever is pending now, in one `NOTIFY`.
+    /// Sends whatever is pending now, in one `NOTIFY`, after any flush
+    /// already under way has finished.
     pub async fn flush(&self, db: &PgPool) -> crate::Result<()> {
+        let _flushing = self.inner.flushing.lock().await;
         let topics = self.take_pending();
         if topics.is_empty() {
             return Ok(());

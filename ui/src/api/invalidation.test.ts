@@ -60,4 +60,25 @@ describe("applyChangeEvent", () => {
     expect(fetches).toBe(3);
     stop();
   });
+  it("follows a fetch another caller started (it may have read before the change) with one more", async () => {
+    const client = new QueryClient();
+    let fetches = 0;
+    let release: () => void = () => undefined;
+    const queryFn = () => {
+      fetches += 1;
+      return new Promise<number>((resolve) => (release = () => resolve(fetches)));
+    };
+    const observer = new QueryObserver(client, { queryKey: ["a"], queryFn });
+    // The view's own first fetch is under way when the change comes.
+    const stop = observer.subscribe(() => undefined);
+    await vi.waitFor(() => expect(fetches).toBe(1));
+    const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
+    applyChangeEvent(client, createLiveStore(), event, 1, { slots: [["a"]] });
+    expect(fetches).toBe(1);
+    release();
+    await vi.waitFor(() => expect(fetches).toBe(2));
+    release();
+    await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(2));
+    stop();
+  });
 });

@@ -57,7 +57,8 @@ const underWay = new WeakMap<QueryClient, Map<string, boolean>>();
  * restart it (the default): it asks for one more refetch when that one
  * ends, however many changes came meanwhile. So a list that takes longer
  * to fetch than the gap between change events still arrives, and a burst
- * of events costs two fetches, not one per event.
+ * of events costs two fetches, not one per event. A refetch under way
+ * that another caller started is followed by one more the same way.
  */
 function invalidate(client: QueryClient, key: QueryKey) {
   let flights = underWay.get(client);
@@ -67,7 +68,10 @@ function invalidate(client: QueryClient, key: QueryKey) {
     flights.set(id, true);
     return;
   }
-  flights.set(id, false);
+  // A fetch already under way that this module did not start (a view's
+  // mount, the safety-net interval) may have read before this change: it is
+  // not restarted either, so one more follows it.
+  flights.set(id, client.isFetching({ queryKey: key }) > 0);
   void client
     .invalidateQueries({ queryKey: key }, { cancelRefetch: false })
     .catch(() => undefined)
