@@ -231,3 +231,40 @@ where
 pub fn bot_id(o: &berth_core::router::DeployOutcome) -> i64 {
     o.bot_id()
 }
+
+/// xorshift64: a reproducible sequence per seed, no dependency (the storm
+/// tests give each task its own seed).
+pub struct Dice(pub u64);
+
+impl Dice {
+    /// The next roll, in `0..n`.
+    pub fn roll(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Starts an instance with its background services on the test's database
+/// (k8s only, no pre-warming, a 2 s leader lease, plus `env`), on `clock`
+/// if given: it becomes the leader and runs the leader's jobs.
+pub async fn leader(db: &PgPool, env: &[(&str, &str)], clock: Option<Arc<dyn Clock>>) -> Berth {
+    let vars: HashMap<&str, &str> = [
+        ("PLATFORM_PRIORITY", "k8s"),
+        ("POOL_PREWARM_COUNT", "0"),
+        ("BERTH_LEADER_LEASE_MS", "2000"),
+    ]
+    .into_iter()
+    .chain(env.iter().copied())
+    .collect();
+    let config = EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true)
+        .expect("test configuration is valid");
+    let mut builder = Berth::builder(config)
+        .database(berth_core::instance::Database::Url(database_url_of(db)))
+        .background(true);
+    if let Some(clock) = clock {
+        builder = builder.clock(clock);
+    }
+    builder.start().await.expect("leader started")
+}

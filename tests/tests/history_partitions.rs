@@ -236,26 +236,12 @@ async fn the_leader_keeps_the_partitions_at_its_clock_and_retention(db: PgPool) 
     // DEFAULT partition before any leader ran.
     let old = transition(&db, noon() - Duration::days(20)).await;
     let recent = transition(&db, noon() - Duration::days(2)).await;
-    let vars: std::collections::HashMap<&str, &str> = [
-        ("PLATFORM_PRIORITY", "k8s"),
-        ("POOL_PREWARM_COUNT", "0"),
-        ("BERTH_LEADER_LEASE_MS", "2000"),
-        ("BERTH_HISTORY_RETENTION_DAYS", "8"),
-    ]
-    .into_iter()
-    .collect();
-    let config =
-        berth_core::config::EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true)
-            .unwrap();
-    let berth = berth_core::Berth::builder(config)
-        .database(berth_core::instance::Database::Url(
-            berth_tests::database_url_of(&db),
-        ))
-        .clock(berth_core::clock::ManualClock::new(noon()))
-        .background(true)
-        .start()
-        .await
-        .unwrap();
+    let berth = berth_tests::leader(
+        &db,
+        &[("BERTH_HISTORY_RETENTION_DAYS", "8")],
+        Some(berth_core::clock::ManualClock::new(noon())),
+    )
+    .await;
     // Its first round as leader runs the job at once.
     berth_tests::eventually(
         "the leader made the partitions of its clock's days",

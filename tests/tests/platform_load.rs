@@ -7,7 +7,7 @@
 //! at once never take a platform past its limit.
 
 use berth_core::platform::load;
-use berth_tests::{insert_bot, insert_pool, wide_pool};
+use berth_tests::{insert_bot, insert_pool, wide_pool, Dice};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -28,18 +28,6 @@ const STATUSES: [&str; 9] = [
 const TASKS: usize = 8;
 const STEPS: usize = 200;
 const RECONNECT_EVERY: usize = 50;
-
-/// xorshift64: a reproducible sequence per task, no dependency.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 /// One random change; `Err` when PostgreSQL aborted it (random changes to
 /// the same rows in different orders can deadlock).

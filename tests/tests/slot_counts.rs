@@ -9,7 +9,7 @@
 use berth_core::meeting::PlatformKind::{self, Aws, K8s, Local};
 use berth_core::slot::counts::{self, PoolPlatformCounts};
 use berth_core::{pool, slot};
-use berth_tests::{eventually, insert_bot, insert_pool, slots, wide_pool};
+use berth_tests::{eventually, insert_bot, insert_pool, slots, wide_pool, Dice};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,18 +23,6 @@ const STEPS: usize = 150;
 /// A task closes its connection and opens a new one every this many steps,
 /// so counter rows of gone connections pile up for the folds.
 const RECONNECT_EVERY: usize = 40;
-
-/// xorshift64: a reproducible sequence per task, no dependency.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 /// What a task holds: a slot under an epoch, deploying, busy or in error.
 struct Held {
@@ -355,24 +343,7 @@ async fn the_leader_folds_the_counters_of_closed_connections(db: PgPool) {
     }
     conn.close().await.unwrap();
 
-    let vars: std::collections::HashMap<&str, &str> = [
-        ("PLATFORM_PRIORITY", "k8s"),
-        ("POOL_PREWARM_COUNT", "0"),
-        ("BERTH_LEADER_LEASE_MS", "2000"),
-    ]
-    .into_iter()
-    .collect();
-    let config =
-        berth_core::config::EnvConfig::parse(&|k| vars.get(k).map(|v| v.to_string()), true)
-            .unwrap();
-    let berth = berth_core::Berth::builder(config)
-        .database(berth_core::instance::Database::Url(
-            berth_tests::database_url_of(&db),
-        ))
-        .background(true)
-        .start()
-        .await
-        .unwrap();
+    let berth = berth_tests::leader(&db, &[], None).await;
     eventually(
         "the leader folded the closed connection's row",
         Duration::from_secs(15),

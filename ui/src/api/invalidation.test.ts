@@ -15,6 +15,17 @@ describe("mergeInvalidations", () => {
   });
 });
 
+/** A query on ["a"] whose fetches end when the test says (`release`), each resolving to its number. */
+function heldQuery() {
+  const client = new QueryClient();
+  const state = { fetches: 0, release: () => undefined as void };
+  const queryFn = () => {
+    state.fetches += 1;
+    return new Promise<number>((resolve) => (state.release = () => resolve(state.fetches)));
+  };
+  return { client, state, observer: new QueryObserver(client, { queryKey: ["a"], queryFn }) };
+}
+
 describe("applyChangeEvent", () => {
   it("invalidates the keys of the event's topics by prefix, and nothing of topics without keys", () => {
     const client = new QueryClient();
@@ -34,50 +45,36 @@ describe("applyChangeEvent", () => {
   });
 
   it("asks for one more refetch after the one under way, however many changes came meanwhile", async () => {
-    const client = new QueryClient();
-    let fetches = 0;
-    let release: () => void = () => undefined;
-    const queryFn = () => {
-      fetches += 1;
-      return new Promise<number>((resolve) => (release = () => resolve(fetches)));
-    };
-    const observer = new QueryObserver(client, { queryKey: ["a"], queryFn });
+    const { client, state, observer } = heldQuery();
     const stop = observer.subscribe(() => undefined);
-    await vi.waitFor(() => expect(fetches).toBe(1));
-    release();
+    await vi.waitFor(() => expect(state.fetches).toBe(1));
+    state.release();
     await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(1));
     const table = { slots: [["a"]] };
     const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
     applyChangeEvent(client, createLiveStore(), event, 1, table);
-    await vi.waitFor(() => expect(fetches).toBe(2));
+    await vi.waitFor(() => expect(state.fetches).toBe(2));
     // Three more changes while the second fetch runs: it is not restarted, and one fetch follows it.
     for (let i = 0; i < 3; i++) applyChangeEvent(client, createLiveStore(), event, 2 + i, table);
-    expect(fetches).toBe(2);
-    release();
-    await vi.waitFor(() => expect(fetches).toBe(3));
-    release();
+    expect(state.fetches).toBe(2);
+    state.release();
+    await vi.waitFor(() => expect(state.fetches).toBe(3));
+    state.release();
     await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(3));
-    expect(fetches).toBe(3);
+    expect(state.fetches).toBe(3);
     stop();
   });
   it("follows a fetch another caller started (it may have read before the change) with one more", async () => {
-    const client = new QueryClient();
-    let fetches = 0;
-    let release: () => void = () => undefined;
-    const queryFn = () => {
-      fetches += 1;
-      return new Promise<number>((resolve) => (release = () => resolve(fetches)));
-    };
-    const observer = new QueryObserver(client, { queryKey: ["a"], queryFn });
+    const { client, state, observer } = heldQuery();
     // The view's own first fetch is under way when the change comes.
     const stop = observer.subscribe(() => undefined);
-    await vi.waitFor(() => expect(fetches).toBe(1));
+    await vi.waitFor(() => expect(state.fetches).toBe(1));
     const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
     applyChangeEvent(client, createLiveStore(), event, 1, { slots: [["a"]] });
-    expect(fetches).toBe(1);
-    release();
-    await vi.waitFor(() => expect(fetches).toBe(2));
-    release();
+    expect(state.fetches).toBe(1);
+    state.release();
+    await vi.waitFor(() => expect(state.fetches).toBe(2));
+    state.release();
     await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(2));
     stop();
   });
