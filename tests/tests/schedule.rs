@@ -460,3 +460,34 @@ async fn the_api_schedules_refuses_a_full_window_and_moves_a_bot(db: PgPool) {
     );
     s.stop().await;
 }
+
+/// The starter runs among the leader's jobs: a bot is started once the
+/// leader's clock reaches its start.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leader_starts_a_scheduled_bot_when_its_clock_reaches_the_start(db: PgPool) {
+    let clock = berth_core::clock::ManualClock::starting_now();
+    let berth = berth_tests::leader(&db, &[("K8S_BOT_LIMIT", "5")], Some(clock.clone())).await;
+    // Deploys that take no time: the clock only moves when told.
+    let instant = berth_core::platform::sim::SimKnobs::default();
+    berth_core::platform::sim::set_knobs(&db, PlatformKind::K8s, &instant)
+        .await
+        .unwrap();
+    let join_at = clock.now() + Duration::minutes(10);
+    let req = bots::zoom(1).join_at(join_at).if_full(IfFull::Queue);
+    let d = lifecycle::deploy(berth.router(), &Actor::cli(), &req)
+        .await
+        .unwrap();
+    let id = d.outcome.bot_id();
+    assert_eq!(d.status, BotStatus::Scheduled);
+    clock.advance(join_at - clock.now() - Duration::seconds(90));
+    berth_tests::eventually(
+        "the leader started the bot",
+        std::time::Duration::from_secs(15),
+        || {
+            let db = db.clone();
+            async move { bot::get(&db, id).await.unwrap().status != BotStatus::Scheduled }
+        },
+    )
+    .await;
+    berth.shutdown().await.unwrap();
+}
