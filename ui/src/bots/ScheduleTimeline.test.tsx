@@ -1,4 +1,5 @@
-import { screen, within } from "@testing-library/react";
+import { fireEvent, screen, within } from "@testing-library/react";
+import { ApiError } from "../api/errors";
 import type { Upcoming, WindowLoad } from "../bindings";
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
@@ -39,6 +40,24 @@ describe("ScheduleTimeline", () => {
     expect(within(bots[0]!).getByRole("button", { name: "Open bot #41" })).toBeInTheDocument();
     expect(bots[0]).not.toHaveTextContent("not booked");
     expect(bots[1]).toHaveTextContent("not booked");
+  });
+
+  it("moves a bot to a new join time, and shows a refusal", async () => {
+    mockApi.upcomingSchedule.mockResolvedValue(upcoming());
+    mockApi.rescheduleBot.mockRejectedValueOnce(new ApiError("window_full", "the window is fully booked"));
+    mockApi.rescheduleBot.mockResolvedValue({ botId: 41, from: at(30), joinAt: at(120), startAt: at(118), booked: true });
+    renderApp(<ScheduleTimeline />);
+    fireEvent.click(await screen.findByRole("button", { name: "Move bot #41" }));
+    const form = screen.getByRole("form", { name: "Move bot #41" });
+    const save = within(form).getByRole("button", { name: "Save" });
+    expect(save).toBeDisabled();
+    fireEvent.change(within(form).getByLabelText("New join time"), { target: { value: "2026-12-01T11:00" } });
+    fireEvent.click(save);
+    expect(await screen.findByRole("alert")).toHaveTextContent("[window_full]");
+    expect(mockApi.rescheduleBot).toHaveBeenCalledWith(41, new Date("2026-12-01T11:00").toISOString());
+    fireEvent.click(within(form).getByRole("button", { name: "Save" }));
+    await vi.waitFor(() => expect(screen.queryByRole("form", { name: "Move bot #41" })).not.toBeInTheDocument());
+    expect(mockApi.rescheduleBot).toHaveBeenCalledTimes(2);
   });
 
   it("says when nothing is scheduled", async () => {

@@ -1,11 +1,13 @@
 // The schedule (issue 16): upcoming scheduled bots on a timeline of
 // 15-minute windows, each showing the capacity booked against the capacity
 // there is, and the next bots to start.
-import type { Upcoming, WindowLoad } from "../bindings";
-import { formatTimestamp } from "../shared/format";
+import { useState } from "react";
+import type { ScheduledBot, Upcoming, WindowLoad } from "../bindings";
+import { ErrorNotice } from "../shared/ErrorNotice";
+import { formatTimestamp, isoOfLocal } from "../shared/format";
 import { QueryState } from "../shared/QueryState";
 import { BotLink } from "./BotLink";
-import { useUpcomingSchedule } from "./queries";
+import { useRescheduleBot, useUpcomingSchedule } from "./queries";
 
 /** How far ahead the timeline looks. */
 export const SCHEDULE_HOURS = 24;
@@ -59,16 +61,53 @@ function ScheduleBody({ upcoming }: { upcoming: Upcoming }) {
       {upcoming.bots.length > 0 && (
         <ul aria-label="Upcoming bots" className="space-y-0.5 text-[12px]">
           {upcoming.bots.slice(0, LISTED).map((b) => (
-            <li key={b.botId} className="flex gap-2">
-              <BotLink id={b.botId} />
-              <span className="text-muted">{b.pool}</span>
-              <span>joins {b.joinAt ? formatTimestamp(b.joinAt) : "—"}</span>
-              <span className="text-dim">starts {formatTimestamp(b.startAt)}</span>
-              {!b.booked && <span className="text-busy">not booked</span>}
-            </li>
+            <UpcomingBot key={b.botId} bot={b} />
           ))}
         </ul>
       )}
     </div>
+  );
+}
+
+/** One upcoming bot: when it joins and starts, and a form to move its join time. */
+function UpcomingBot({ bot: b }: { bot: ScheduledBot }) {
+  const [moving, setMoving] = useState(false);
+  const [to, setTo] = useState("");
+  const move = useRescheduleBot();
+  const joinAt = isoOfLocal(to);
+  return (
+    <li className="flex flex-col gap-1">
+      <div className="flex items-center gap-2">
+        <BotLink id={b.botId} />
+        <span className="text-muted">{b.pool}</span>
+        <span>joins {b.joinAt ? formatTimestamp(b.joinAt) : "—"}</span>
+        <span className="text-dim">starts {formatTimestamp(b.startAt)}</span>
+        {!b.booked && <span className="text-busy">not booked</span>}
+        {b.joinAt && !moving && (
+          <button type="button" className="btn ml-auto" aria-label={`Move bot #${b.botId}`} onClick={() => setMoving(true)}>
+            Move
+          </button>
+        )}
+      </div>
+      {moving && (
+        <form
+          className="flex items-center gap-2"
+          aria-label={`Move bot #${b.botId}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (joinAt) move.mutate({ id: b.botId, joinAt }, { onSuccess: () => setMoving(false) });
+          }}
+        >
+          <input className="input" type="datetime-local" aria-label="New join time" value={to} onChange={(e) => setTo(e.target.value)} />
+          <button type="submit" className="btn btn-primary" disabled={joinAt === null || move.isPending}>
+            Save
+          </button>
+          <button type="button" className="btn" onClick={() => setMoving(false)}>
+            Cancel
+          </button>
+        </form>
+      )}
+      {move.error && <ErrorNotice error={move.error} title="Not moved" />}
+    </li>
   );
 }

@@ -3,7 +3,9 @@
 // bot's timeline, and the schedule (upcoming scheduled bots, capacity booked
 // per window). They go stale when bots, the queue, slots or the audit log
 // change; the schedule also when the settings (the limits) do.
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ApiError } from "../api/errors";
+import type { Moved } from "../bindings";
 import type { Invalidations } from "../api/invalidation";
 import { api } from "../api/tauri";
 import { toBotFilter, type BotQuery } from "./filter";
@@ -57,3 +59,12 @@ export const useUpcomingSchedule = (hours: number) =>
     queryKey: botsKeys.schedule(hours),
     queryFn: () => api.upcomingSchedule(hours),
   });
+
+/** Moves a scheduled bot to another join time (RFC 3339); the bots and the schedule are read again after. */
+export function useRescheduleBot() {
+  const client = useQueryClient();
+  return useMutation<Moved, ApiError, { id: number; joinAt: string }>({
+    mutationFn: ({ id, joinAt }) => api.rescheduleBot(id, joinAt),
+    onSettled: () => void client.invalidateQueries({ queryKey: botsKeys.all }),
+  });
+}

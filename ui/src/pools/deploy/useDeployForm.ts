@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { MAX_BATCH, type DeployRequest, type IfFull } from "../../bindings";
+import { isoOfLocal } from "../../shared/format";
 import { useDeployBots } from "../queries";
 import { needsRefreshPrompt } from "../refreshPrompt";
 
@@ -27,12 +28,8 @@ export const MAX_STAGGER_S = 600;
 /** The form before anything is typed. */
 export const EMPTY_DEPLOY_FORM: DeployFormValues = { meetingUrl: "", count: "1", priority: "", joinAt: "", ifFull: "refuse", staggerS: "" };
 
-/** A `datetime-local` text as an RFC 3339 UTC time; null when empty or not a time. */
-export function joinAtOf(local: string): string | null {
-  if (local.trim() === "") return null;
-  const t = new Date(local);
-  return Number.isNaN(t.getTime()) ? null : t.toISOString();
-}
+/** The join time a `datetime-local` text gives (RFC 3339 UTC); null when empty or not a time. */
+export const joinAtOf = isoOfLocal;
 
 /** What the form holds, checked: the problems that block deploying. */
 export function deployFormProblems(f: DeployFormValues, now: number = Date.now()): string[] {
