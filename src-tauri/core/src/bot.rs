@@ -126,17 +126,18 @@ pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
 /// Whether a bot may report `to` while it is `from`. A bot that reported
 /// `CALL_ENDED` gave its platform capacity back, so it can only end (never
 /// go back into a meeting state, which would take capacity the router did
-/// not grant).
+/// not grant). A `SCHEDULED` bot runs nowhere yet: it reports nothing
+/// (it is cancelled, never reported ended).
 pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     use BotStatus::*;
-    if from.is_final() {
+    if from.is_final() || from == Scheduled {
         return false;
     }
     match to {
         Done | Fatal => true,
         CallEnded => from != Queued,
         JoiningCall | InWaitingRoom | InCall | Leaving => !matches!(from, Queued | CallEnded),
-        Queued | Deploying => false,
+        Scheduled | Queued | Deploying => false,
     }
 }
 

@@ -36,6 +36,7 @@ pub mod quantity;
 pub mod queue;
 pub mod router;
 pub mod scaling;
+pub mod schedule;
 pub mod settings;
 pub mod slot;
 pub mod stable_hash;
