@@ -10,6 +10,7 @@ use berth_core::jobs;
 use berth_core::meeting::PlatformKind;
 use berth_core::router::DeployOutcome;
 use berth_core::scaling::{self, Action, Decision};
+use berth_core::schedule::lead;
 use berth_core::slot;
 use berth_tests::{bots, harness, slots, three_platforms, wide_pool, Harness};
 use chrono::Duration;
@@ -82,12 +83,12 @@ async fn the_target_follows_the_arrival_rate_and_is_clamped_to_the_maximum(db: P
         "at the target, same target as last time: nothing recorded"
     );
 
-    // 15 requests over the 15-minute window: 1 a minute × the 2-minute
-    // lead time = a buffer of 2.
+    // 15 requests over the 15-minute window: 1 a minute × the 90 s lead
+    // time (the floor: no deploy observed yet) = a buffer of 2 (1.5 up).
     arrivals(&h, 15).await;
     let d = only(jobs::scale(&h.router).await.unwrap());
     assert_eq!(d.arrivals_per_minute, 1.0);
-    assert_eq!(d.lead_time_ms, scaling::demand::FALLBACK_LEAD_TIME.num_milliseconds());
+    assert_eq!(d.lead_time_ms, i64::from(lead::DEFAULT_LEAD_FLOOR_MS));
     assert_eq!((d.target.buffer, d.target.target), (2, 4));
     assert_eq!((d.action, d.idle_before, d.created), (Action::Up, 2, 2));
     assert!(
@@ -97,10 +98,10 @@ async fn the_target_follows_the_arrival_rate_and_is_clamped_to_the_maximum(db: P
     );
     assert_eq!(idle(&h.db).await, 4);
 
-    // A burst: 5 a minute would want 2 + 10, clamped to the maximum of 6.
+    // A burst: 5 a minute would want 2 + 8 (7.5 up), clamped to the maximum of 6.
     arrivals(&h, 60).await;
     let d = only(jobs::scale(&h.router).await.unwrap());
-    assert_eq!((d.target.buffer, d.target.target), (10, 6));
+    assert_eq!((d.target.buffer, d.target.target), (8, 6));
     assert_eq!(d.created, 2);
     assert_eq!(idle(&h.db).await, 6);
 
@@ -125,6 +126,46 @@ async fn the_target_follows_the_arrival_rate_and_is_clamped_to_the_maximum(db: P
     assert!(v.decisions[0].reason.starts_with("idle 6 above the target: removed 4"));
     assert_eq!(v.current.map(|t| t.target), Some(2));
     assert_eq!(v.idle, 2);
+}
+
+/// A scheduled zoom bot the starter will start at `start_at`.
+async fn scheduled_bot(db: &PgPool, start_at: chrono::DateTime<chrono::Utc>) {
+    sqlx::query(
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, status, join_at, start_at)
+         VALUES ('zoom', 'zoom', 'https://zoom.us/j/9', 'SCHEDULED', $1 + interval '90 seconds', $1)",
+    )
+    .bind(start_at)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_target_covers_the_scheduled_bots_starting_within_the_learned_lead_time(db: PgPool) {
+    let h = scaled_harness(db, 1, 10, "5m").await;
+    let now = h.clock.now();
+    // Within the 90 s floor: one; at 3 minutes: not yet.
+    scheduled_bot(&h.db, now + Duration::seconds(30)).await;
+    scheduled_bot(&h.db, now + Duration::minutes(3)).await;
+    let d = only(jobs::scale(&h.router).await.unwrap());
+    assert_eq!(
+        (d.target.scheduled, d.target.buffer, d.target.target),
+        (1, 0, 2),
+        "{}",
+        d.reason
+    );
+    assert_eq!(d.created, 2);
+    // Deploys on k8s were seen taking 200 s: the lead becomes 240 s (p95
+    // plus 20 %), and the bot starting at 3 minutes is within it.
+    lead::observe(&h.db, PlatformKind::K8s, "zoom", std::time::Duration::from_secs(200), now)
+        .await
+        .unwrap();
+    let d = only(jobs::scale(&h.router).await.unwrap());
+    assert_eq!(d.lead_time_ms, 240_000);
+    assert_eq!((d.target.scheduled, d.target.target, d.created), (2, 3, 1));
+    assert!(d.reason.contains("scheduled 2"), "{}", d.reason);
+    // Scheduled bots are not arrivals: no buffer from them.
+    assert_eq!(d.arrivals_per_minute, 0.0);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -177,12 +218,14 @@ async fn busy_bot(h: &Harness, n: u32) -> i64 {
     }
 }
 
+/// A slot's status and bot; fails the test when the slot is gone.
 async fn status_and_bot(db: &PgPool, id: i64) -> (String, Option<i64>) {
     sqlx::query_as("SELECT status, assigned_bot_id FROM pool_slots WHERE id = $1")
         .bind(id)
-        .fetch_one(db)
+        .fetch_optional(db)
         .await
         .unwrap()
+        .unwrap_or_else(|| panic!("slot {id} was deleted"))
 }
 
 async fn sim_resources(db: &PgPool) -> i64 {

@@ -11,9 +11,8 @@ use crate::error::Result;
 /// short enough to follow the day's shape.
 pub const ARRIVAL_WINDOW: Duration = Duration::minutes(15);
 
-/// The lead time used while scheduled bots are not wired in: the time a
-/// bot takes from request to meeting on a typical platform (deploy about
-/// a minute, plus joining). Named once; see [`lead_time`].
+/// The lead time of a pool with no platform to learn one from (none
+/// allowed and enabled): about a deploy and a join. See [`lead_time`].
 pub const FALLBACK_LEAD_TIME: Duration = Duration::minutes(2);
 
 /// The policy of every scaled pool that is not retired, by pool name.
@@ -62,10 +61,11 @@ pub async fn policy(db: &PgPool, pool: &str) -> Result<Option<Policy>> {
 pub async fn read(db: &PgPool, pool: &str, now: DateTime<Utc>) -> Result<Demand> {
     let lead_time = lead_time(db, pool).await?;
     let scheduled = scheduled(db, pool, now, now + lead_time).await?;
-    // No upper bound: a request stamped by the database a moment after
-    // this instance's `now` is still a recent one.
+    // Ad-hoc: no `join_at` (scheduled bots are counted above, at their
+    // start). No upper bound: a request stamped by the database a moment
+    // after this instance's `now` is still a recent one.
     let arrivals: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM bots WHERE pool = $1 AND created_at > $2",
+        "SELECT count(*) FROM bots WHERE pool = $1 AND created_at > $2 AND join_at IS NULL",
     )
     .bind(pool)
     .bind(now - ARRIVAL_WINDOW)
@@ -78,23 +78,37 @@ pub async fn read(db: &PgPool, pool: &str, now: DateTime<Utc>) -> Result<Demand>
     })
 }
 
-// ---- scheduled bots: WIRED ONCE `sched` MERGES -------------------------------
-// The scheduled-bots work (branch `sched`) provides
-// `crate::schedule::starting_within(db, pool, from, to)` and
-// `crate::schedule::lead_time(db, pool, platform)`. Until it is merged these
-// two reads stand in for them: no scheduled bots, a fixed lead time.
-
-/// The lead time of `pool`'s bots.
-async fn lead_time(_db: &PgPool, _pool: &str) -> Result<Duration> {
-    Ok(FALLBACK_LEAD_TIME)
+/// The lead time of `pool`'s bots: the longest of its allowed platforms'
+/// learned lead times ([`crate::schedule::lead_time`]), so slots are warm
+/// in time whichever platform a bot lands on; [`FALLBACK_LEAD_TIME`] for
+/// a pool with no platform to learn from.
+async fn lead_time(db: &PgPool, pool: &str) -> Result<Duration> {
+    let allowed = crate::pool::get(db, pool).await?.allowed_platforms;
+    let platforms = match allowed {
+        Some(p) => p,
+        None => crate::settings::load(db)
+            .await?
+            .platforms
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.platform)
+            .collect(),
+    };
+    let mut lead: Option<Duration> = None;
+    for platform in platforms {
+        let l = crate::schedule::lead_time(db, pool, platform).await?;
+        lead = Some(lead.map_or(l, |m| m.max(l)));
+    }
+    Ok(lead.unwrap_or(FALLBACK_LEAD_TIME))
 }
 
-/// Scheduled bots of `pool` starting in `from..to`.
+/// Scheduled bots of `pool` the starter will start in `from..to`
+/// ([`crate::schedule::starting_within`]).
 async fn scheduled(
-    _db: &PgPool,
-    _pool: &str,
-    _from: DateTime<Utc>,
-    _to: DateTime<Utc>,
+    db: &PgPool,
+    pool: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 ) -> Result<i64> {
-    Ok(0)
+    crate::schedule::starting_within(db, pool, from, to).await
 }
