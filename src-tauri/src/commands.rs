@@ -26,6 +26,7 @@ use berth_core::definition::view::{
     DeletedDefinition, Validation,
 };
 use berth_core::definition::Saved as SavedDefinition;
+use berth_core::scaling::ScalingView;
 use berth_core::lifecycle::{Batch as DeployBatch, BatchRequest as DeployRequest};
 
 use crate::dto::{CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
@@ -194,6 +195,13 @@ pub async fn get_definition(
     name: String,
 ) -> CommandResult<DefinitionDetail> {
     api::definitions::get_definition(core.get().await?.db(), &pools_dir(), &name).await
+}
+
+/// A pool's scaling: the target now with its parts and the recent decisions.
+#[tauri::command]
+#[specta::specta]
+pub async fn pool_scaling(core: State<'_, Core>, pool: String) -> CommandResult<ScalingView> {
+    api::definitions::pool_scaling(core.get().await?.db(), &pool).await
 }
 
 /// Validates a definition's text: its problems (located), or its fields.

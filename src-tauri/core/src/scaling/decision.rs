@@ -11,7 +11,8 @@ use crate::error::Result;
 /// What a pass did to a scaled pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "ScalingAction", rename_all = "camelCase")]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Action {
     /// Idle slots were made (or were to be: `created` says how many were).
@@ -37,7 +38,7 @@ impl Action {
 /// One scaling decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename = "ScalingDecision", rename_all = "camelCase")]
 pub struct Decision {
     /// The pool.
     pub pool: String,

@@ -30,7 +30,8 @@ pub struct Demand {
 /// An idle target and its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "IdleTarget", rename_all = "camelCase")]
 pub struct Target {
     /// The policy's minimum.
     pub min_idle: u32,
