@@ -17,6 +17,9 @@ use chrono::Duration;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+#[path = "support/scrape.rs"]
+mod scrape;
+
 /// The zoom pool's definition, scaled between `min` and `max` idle slots.
 fn scaled(min: u32, max: u32, after: &str) -> String {
     format!(
@@ -371,6 +374,21 @@ async fn an_acquisition_racing_with_scale_down_keeps_its_slot(db: PgPool) {
         assert_eq!(rows as usize, SLOTS - removed, "round {round}");
         assert!(acquired + removed <= SLOTS, "round {round}: no slot both");
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_idle_target_is_a_metric_of_each_scaled_pool(db: PgPool) {
+    let h = scaled_harness(db, 3, 5, "5m").await;
+    let m = scrape::scrape(&h.instance).await;
+    assert_eq!(m.matching("berth_pool_idle_target", &[]).count(), 0, "no decision yet");
+    jobs::scale(&h.router).await.unwrap();
+    let m = scrape::scrape(&h.instance).await;
+    assert_eq!(m.value("berth_pool_idle_target", &[("pool", "zoom")]), 3.0);
+    assert_eq!(
+        m.matching("berth_pool_idle_target", &[]).count(),
+        1,
+        "only the scaled pool"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

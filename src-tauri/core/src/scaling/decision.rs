@@ -191,6 +191,23 @@ pub async fn recent(db: &PgPool, pool: &str, limit: i64) -> Result<Vec<Decision>
     Ok(rows.into_iter().map(from_row).collect())
 }
 
+/// The target of every scaled pool (not retired) at its last decision.
+pub async fn latest_targets(db: &PgPool) -> Result<Vec<(String, u32)>> {
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT p.name, d.target FROM pools p
+         CROSS JOIN LATERAL (SELECT target FROM pool_scaling_decisions
+                             WHERE pool = p.name ORDER BY id DESC LIMIT 1) d
+         WHERE p.scaling_min_idle IS NOT NULL AND NOT p.retired
+         ORDER BY p.name",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pool, t)| (pool, u32::try_from(t).unwrap_or(0)))
+        .collect())
+}
+
 /// Deletes decisions older than `retention` before `now` (the history
 /// retention job's share); returns how many.
 pub async fn prune(db: &PgPool, now: DateTime<Utc>, retention: Duration) -> Result<u64> {
