@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 #[path = "support/scrape.rs"]
 mod scrape;
+#[path = "support/served.rs"]
+mod served;
 
 /// The zoom pool's definition, scaled between `min` and `max` idle slots.
 fn scaled(min: u32, max: u32, after: &str) -> String {
@@ -389,6 +391,22 @@ async fn the_idle_target_is_a_metric_of_each_scaled_pool(db: PgPool) {
         1,
         "only the scaled pool"
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_http_api_shows_a_pool_s_scaling(db: PgPool) {
+    let s = served::Served::start(db, &three_platforms("10", ["0", "0", "0"])).await;
+    apply(&s.h, &scaled(2, 4, "5m")).await;
+    jobs::scale(&s.h.router).await.unwrap();
+    let read = s.token("reader", berth_core::token::Scope::BotsRead).await;
+    let (status, v) = s.get("/v1/pools/zoom/scaling", &read).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{v}");
+    assert_eq!((v["scaled"].as_bool(), v["current"]["target"].as_i64()), (Some(true), Some(2)));
+    assert_eq!(v["decisions"][0]["action"], "up", "{v}");
+    assert_eq!(v["decisions"][0]["target"]["minIdle"], 2, "{v}");
+    let (status, nothing) = s.get("/v1/pools/nope/scaling", &read).await;
+    assert_eq!((status, served::code(&nothing)), (reqwest::StatusCode::NOT_FOUND, "not_found"));
+    s.stop().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -11,6 +11,7 @@ use crate::error::Result;
 /// What a pass did to a scaled pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScalingAction))]
 // The container's name is only the TypeScript type's (JSON is unaffected).
 #[serde(rename = "ScalingAction", rename_all = "camelCase")]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
@@ -38,6 +39,7 @@ impl Action {
 /// One scaling decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScalingDecision))]
 #[serde(rename = "ScalingDecision", rename_all = "camelCase")]
 pub struct Decision {
     /// The pool.

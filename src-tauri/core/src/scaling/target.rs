@@ -30,6 +30,7 @@ pub struct Demand {
 /// An idle target and its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IdleTarget))]
 // The container's name is only the TypeScript type's (JSON is unaffected).
 #[serde(rename = "IdleTarget", rename_all = "camelCase")]
 pub struct Target {
