@@ -26,8 +26,8 @@ use berth_core::definition::view::{
     DeletedDefinition, Validation,
 };
 use berth_core::definition::Saved as SavedDefinition;
-use berth_core::scaling::ScalingView;
 use berth_core::lifecycle::{Batch as DeployBatch, BatchRequest as DeployRequest};
+use berth_core::scaling::ScalingView;
 
 use crate::dto::{CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
 use crate::state::Core;

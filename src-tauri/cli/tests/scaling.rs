@@ -35,7 +35,10 @@ async fn pools_show_has_the_scaling_target_and_the_recent_decisions() {
         shown.contains("target 2 = min 2 + scheduled 0 + buffer 0 (0.00/min over 90s lead), within [2, 5]; idle 0"),
         "{shown}"
     );
-    assert!(shown.contains("up    idle 0 below the target: made 2"), "{shown}");
+    assert!(
+        shown.contains("up    idle 0 below the target: made 2"),
+        "{shown}"
+    );
 
     let json = ok_json(&db.url, &["pools", "--dir", d, "show", "zoom"]).await;
     let s = &json["scaling"];
