@@ -106,11 +106,7 @@ pub async fn observe(
 
 /// The 95th percentile of the pair's recent observed deploys, in ms;
 /// `None` with none.
-pub async fn observed_p95_ms(
-    db: &PgPool,
-    platform: PlatformKind,
-    pool: &str,
-) -> Result<Option<f64>> {
+pub async fn observed_p95_ms(db: &PgPool, platform: PlatformKind, pool: &str) -> Result<Option<f64>> {
     Ok(sqlx::query_scalar(
         "SELECT percentile_cont($4) WITHIN GROUP (ORDER BY ms) FROM (
              SELECT ms FROM deploy_durations WHERE platform = $1 AND pool = $2
