@@ -3,6 +3,7 @@
 //! changes on the feed.
 
 pub mod actions;
+pub mod schedule;
 
 use berth_core::account::source::QueryConnection;
 use berth_core::actor::Actor;

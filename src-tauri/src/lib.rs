@@ -64,6 +64,8 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::read_definition_file,
             commands::repair_definition,
             commands::deploy_bots,
+            commands::schedule::upcoming_schedule,
+            commands::schedule::reschedule_bot,
             commands::actions::slot_action,
             commands::actions::cancel_bot,
             commands::actions::set_bot_priority,

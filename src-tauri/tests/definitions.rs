@@ -802,6 +802,9 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
         count,
         priority: None,
         queue_timeout_ms: None,
+        join_at: None,
+        if_full: None,
+        stagger_ms: None,
     };
     for count in [0, deploy::MAX_BATCH + 1] {
         let e = refused(deploy::deploy_bots(&h.router, &req("zoom", count)).await);

@@ -91,6 +91,17 @@ export const commands = {
 	/**  Creates and routes a batch of bots in one pool. */
 	deployBots: (request: DeployRequest) => typedError<DeployBatch, CommandError>(__TAURI_INVOKE("deploy_bots", { request })),
 	/**
+	 *  The scheduled bots of the next `hours` (1 to 168) and the capacity
+	 *  booked per 15-minute window against the routable platforms' limits.
+	 *  Read-only.
+	 */
+	upcomingSchedule: (hours: number) => typedError<Upcoming, CommandError>(__TAURI_INVOKE("upcoming_schedule", { hours })),
+	/**
+	 *  Moves a scheduled bot to join at `join_at` (RFC 3339); its booking is
+	 *  checked again (`window_full`), `stale_transition` once it started.
+	 */
+	rescheduleBot: (id: Id, joinAt: string) => typedError<Moved, CommandError>(__TAURI_INVOKE("reschedule_bot", { id, joinAt })),
+	/**
 	 *  Acts on slots by name (`restart`, `drain`, `undrain`, `delete`,
 	 *  `recover`), each on its own: one outcome per name, in order (a refused
 	 *  slot has `error` and nothing was written for it). `force` lets restart
@@ -383,6 +394,8 @@ export type BotRow = {
 	updatedAt: string,
 	/**  When it ended, if it did. */
 	endedAt: string | null,
+	/**  When it must be in its meeting, for a scheduled bot. */
+	joinAt: string | null,
 };
 
 /**  The slot a bot holds. */
@@ -473,6 +486,10 @@ export type BotView = {
 	pinnedPlatform: PlatformKind | null,
 	/**  The failed bot this one deploys again (a redeploy), if any. */
 	redeployOf: number | null,
+	/**  When it must be in its meeting (a scheduled bot), if asked. */
+	joinAt: string | null,
+	/**  When Berth starts (or started) it, for a scheduled bot. */
+	startAt: string | null,
 };
 
 /**  One column of a table, as the query role sees it. */
@@ -755,6 +772,8 @@ export type DeployBatch = {
 	deployed: number,
 	/**  Waiting in a queue. */
 	queued: number,
+	/**  Scheduled for a later start (a join time, or a stagger). */
+	scheduled: number,
 };
 
 /**  A batch of bots for one pool and one meeting. */
@@ -769,6 +788,22 @@ export type DeployRequest = {
 	priority: number | null,
 	/**  Queue timeout; `None`: the pool's default. */
 	queueTimeoutMs: number | null,
+	/**
+	 *  When every bot must be in the meeting (scheduled, see
+	 *  [`crate::schedule`]); `None`: at once.
+	 */
+	joinAt: string | null,
+	/**
+	 *  What the batch's bots get when their window is fully booked
+	 *  (`None`: refuse).
+	 */
+	ifFull: IfFull | null,
+	/**
+	 *  Spaces the bots' starts by this many ms (bot `i` not before
+	 *  `i × stagger` after the first's start); `None` or 0: all at once.
+	 *  At most [`crate::schedule::stagger::MAX_STAGGER_MS`].
+	 */
+	staggerMs: number | null,
 };
 
 /**
@@ -862,6 +897,11 @@ export type ErrorCode =
  *  already draining, a bot no longer queued, a platform not drained).
  */
 "not_applicable" | 
+/**
+ *  A scheduled request's window is fully booked against the limits of
+ *  the platforms its pool may use (the message names the window).
+ */
+"window_full" | 
 /**  Something that should not happen; a bug. */
 "internal";
 
@@ -956,6 +996,16 @@ export type IdleTarget = {
 	target: number,
 };
 
+/**  What a scheduled request whose window is fully booked gets. */
+export type IfFull = 
+/**  Refused at once (`window_full`), nothing written. */
+"refuse" | 
+/**
+ *  Accepted without a booking: started at its time and queued like any
+ *  request if no capacity is free then.
+ */
+"queue";
+
 /**  What applying a definition would do to the pool's slots. */
 export type Impact = {
 	/**  Idle slots pre-warming will create. */
@@ -970,6 +1020,20 @@ export type Impact = {
 
 /**  The video-conference product a bot joins; every pool serves exactly one. */
 export type MeetingPlatform = "google-meet" | "microsoft-teams" | "zoom";
+
+/**  A scheduled bot, moved. */
+export type Moved = {
+	/**  The bot. */
+	botId: number,
+	/**  Its join time before. */
+	from: string | null,
+	/**  Its join time now. */
+	joinAt: string,
+	/**  When Berth starts it now. */
+	startAt: string,
+	/**  Whether it holds a booking for its new window. */
+	booked: boolean,
+};
 
 /**  One alert beginning or ending. */
 export type Notice = {
@@ -1318,6 +1382,22 @@ export type ScalingView = {
 	decisions: ScalingDecision[],
 };
 
+/**  A scheduled bot on the timeline. */
+export type ScheduledBot = {
+	/**  The bot. */
+	botId: number,
+	/**  Its pool. */
+	pool: string,
+	/**  Its meeting. */
+	meetingUrl: string,
+	/**  When it must be in the meeting (`None`: a staggered start). */
+	joinAt: string | null,
+	/**  When Berth starts it. */
+	startAt: string,
+	/**  Whether it holds a booking. */
+	booked: boolean,
+};
+
 /**  Every setting the router needs. */
 export type Settings = {
 	/**  Platforms by priority. */
@@ -1526,6 +1606,17 @@ export type TraceEntry = {
 	at: string,
 };
 
+/**  The schedule between two times. */
+export type Upcoming = {
+	/**
+	 *  Scheduled bots starting or joining in the span, by start (at most
+	 *  [`MAX_BOTS`]).
+	 */
+	bots: ScheduledBot[],
+	/**  The span's windows of [`WINDOW_MINUTES`], in order. */
+	windows: WindowLoad[],
+};
+
 /**  The outcome of validating a text: no problems means valid. */
 export type Validation = {
 	/**  Empty when valid. */
@@ -1542,6 +1633,18 @@ export type Waiting = {
 	 */
 	estimatedWaitMs: number | null,
 } & QueueEntryView;
+
+/**  One window of the timeline. */
+export type WindowLoad = {
+	/**  Its start. */
+	from: string,
+	/**  Its end. */
+	to: string,
+	/**  The most bookings in force at one instant of it. */
+	booked: number,
+	/**  The capacity: the sum of the limits of the routable platforms. */
+	capacity: number,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

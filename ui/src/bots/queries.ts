@@ -1,6 +1,8 @@
 // The Bots view's queries: the bots matching a filter, page by page (keyset
 // paging: each page asks for the ids below the last one seen), and one
-// bot's timeline. Both go stale when bots, the queue, slots or the audit log change.
+// bot's timeline, and the schedule (upcoming scheduled bots, capacity booked
+// per window). They go stale when bots, the queue, slots or the audit log
+// change; the schedule also when the settings (the limits) do.
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { Invalidations } from "../api/invalidation";
 import { api } from "../api/tauri";
@@ -13,6 +15,9 @@ export const botsKeys = {
   /** Every timeline (their common prefix). */
   timelines: ["bots", "timeline"] as const,
   timeline: (id: number) => ["bots", "timeline", id] as const,
+  /** Every schedule read (their common prefix). */
+  schedules: ["bots", "schedule"] as const,
+  schedule: (hours: number) => ["bots", "schedule", hours] as const,
 };
 
 /**
@@ -24,6 +29,8 @@ export const botsInvalidations: Invalidations = {
   queue: [botsKeys.all],
   slots: [botsKeys.all],
   audit: [botsKeys.timelines],
+  // The schedule's capacity is the platforms' limits.
+  settings: [botsKeys.schedules],
 };
 
 /** The bots matching `query`, newest first; `fetchNextPage` loads the next older page. */
@@ -42,4 +49,11 @@ export const useBotTimeline = (id: number | null) =>
     queryKey: botsKeys.timeline(id ?? -1),
     queryFn: () => api.botTimeline(id as number),
     enabled: id !== null,
+  });
+
+/** The scheduled bots of the next `hours` and the capacity booked per 15-minute window. */
+export const useUpcomingSchedule = (hours: number) =>
+  useQuery({
+    queryKey: botsKeys.schedule(hours),
+    queryFn: () => api.upcomingSchedule(hours),
   });

@@ -112,6 +112,9 @@ const backend: MockBackend = {
   readDefinitionFile: (file) => defs.readFile(file),
   repairDefinition: (file, text) => announcing(["pools"], defs.repair(file, text)),
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
+  // The mock world schedules nothing: an empty timeline over the routable capacity.
+  upcomingSchedule: (hours) => emptySchedule(hours, Date.now()),
+  rescheduleBot: () => fail("stale_transition", "the mock world has no scheduled bot"),
   answerClose: () => null,
   setAlertKinds: () => null,
   recentAlerts: () => [],
@@ -166,3 +169,15 @@ setInterval(() => {
 };
 
 await import("../main");
+
+/** `hours` of empty 15-minute windows from `now`. */
+function emptySchedule(hours: number, now: number) {
+  const start = Math.floor(now / 60_000) * 60_000;
+  const windows = Array.from({ length: hours * 4 }, (_, i) => ({
+    from: new Date(start + i * 900_000).toISOString(),
+    to: new Date(start + (i + 1) * 900_000).toISOString(),
+    booked: 0,
+    capacity: 50,
+  }));
+  return { bots: [], windows };
+}

@@ -13,16 +13,17 @@ use crate::output::{self, Ctx};
 
 /// `berth bots create`.
 pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
-    let request = NewBot {
-        meeting_platform: args.meeting_platform,
-        meeting_url: args.meeting_url,
-        priority: args.priority,
-        queue_timeout_ms: args.queue_timeout_ms,
-        pool: args.pool,
-        display_name: None,
-        metadata: None,
-        webhook_url: args.webhook_url,
-    };
+    if args.count > 1 || args.stagger.is_some() {
+        return super::schedule::create_batch(ctx, args).await;
+    }
+    let mut request = NewBot::new(args.meeting_platform, args.meeting_url)
+        .priority(args.priority)
+        .queue_timeout_ms(args.queue_timeout_ms)
+        .webhook_url(args.webhook_url)
+        .join_at(args.join_at)
+        .expected_duration_ms(args.expected_duration_ms)
+        .if_full(args.if_full.unwrap_or_default());
+    request.pool = args.pool;
     with_berth(ctx.dev, async |berth| {
         let lifecycle::Deployment { outcome, status } =
             lifecycle::deploy(berth.router(), &Actor::cli(), &request).await?;
@@ -76,6 +77,21 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
                     output::emit(
                         "  note: no instance is running (`berth serve`) to hand it capacity",
                     );
+                }
+            }
+            DeployOutcome::Scheduled {
+                join_at,
+                start_at,
+                booked,
+                ..
+            } => {
+                let join = join_at.map_or_else(|| "-".to_string(), output::time);
+                output::emit(format!(
+                    "bot #{bot_id} scheduled: joins at {join}, started at {}",
+                    output::time(*start_at)
+                ));
+                if !booked {
+                    output::emit("  no capacity booked (the window is full): it queues at its start like any request");
                 }
             }
             DeployOutcome::Skipped { .. } => {
@@ -234,6 +250,10 @@ pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
         let wait = wait.map_or_else(|| "unknown".to_string(), output::duration_ms);
         line("queue", format!("position {p}, estimated wait {wait}"));
     }
+    if let Some(j) = b.join_at {
+        line("joins at", output::time(j));
+        line("started at", output::opt(b.start_at.map(output::time)));
+    }
     line("created", output::time(b.created_at));
     line("updated", output::time(b.updated_at));
     line("ended", output::opt(b.ended_at.map(output::time)));
@@ -294,6 +314,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         "status",
         "meeting platform",
         "platform",
+        "joins at",
         "created",
     ]);
     for r in &rows {
@@ -303,6 +324,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
             r.status.to_string(),
             r.meeting_platform.to_string(),
             output::opt(r.deployment_platform.as_ref()),
+            output::opt(r.join_at.map(output::time)),
             format!(
                 "{} ({})",
                 output::time(r.created_at),

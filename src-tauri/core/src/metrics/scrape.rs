@@ -113,6 +113,20 @@ pub(super) async fn read(router: &Router, leader: bool, g: &mut Gauges) -> Resul
         );
     }
     queue_gauges(g, &pools, &queue);
+    const SCHEDULED: &str = "Scheduled bots not started yet (no slot, no queue entry), by pool";
+    let scheduled = crate::schedule::scheduled_per_pool(db).await?;
+    for pool in &pools {
+        let n = scheduled
+            .iter()
+            .find(|(p, _)| p == pool)
+            .map_or(0, |(_, n)| *n);
+        g.set(
+            "berth_scheduled_bots",
+            SCHEDULED,
+            &[("pool", pool)],
+            n as f64,
+        );
+    }
     g.set(
         "berth_queue_oldest_age_seconds",
         "How long the oldest queued request has waited (0 when the queue is empty), as berth status shows it",

@@ -71,7 +71,7 @@ impl LeadPolicy {
     pub fn lead(&self, p95_ms: Option<f64>) -> Duration {
         let floor = i64::from(self.floor_ms);
         let learned = p95_ms
-            .map(|p| (p * (1.0 + f64::from(self.margin_pct) / 100.0)).ceil() as i64)
+            .map(|p| (p * (1.0 + f64::from(self.margin_pct) / 100.0)).round() as i64)
             .unwrap_or(0);
         Duration::milliseconds(learned.max(floor))
     }
@@ -106,7 +106,11 @@ pub async fn observe(
 
 /// The 95th percentile of the pair's recent observed deploys, in ms;
 /// `None` with none.
-pub async fn observed_p95_ms(db: &PgPool, platform: PlatformKind, pool: &str) -> Result<Option<f64>> {
+pub async fn observed_p95_ms(
+    db: &PgPool,
+    platform: PlatformKind,
+    pool: &str,
+) -> Result<Option<f64>> {
     Ok(sqlx::query_scalar(
         "SELECT percentile_cont($4) WITHIN GROUP (ORDER BY ms) FROM (
              SELECT ms FROM deploy_durations WHERE platform = $1 AND pool = $2

@@ -10,14 +10,22 @@
 //! starts it; for a staggered batch, a not-before), `bots.booked_until`
 //! (the end of its booking; NULL books nothing), `bots.expected_duration_ms`.
 
+pub mod booking;
 pub mod lead;
+pub mod moving;
+pub mod stagger;
+pub mod start;
+pub mod upcoming;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::error::Result;
 
+pub use booking::IfFull;
 pub use lead::{lead_time, LeadPolicy};
+pub use moving::{reschedule, Moved};
+pub use upcoming::{upcoming, Upcoming};
 
 /// How many scheduled bots of `pool` Berth will start in `[from, to)`
 /// (their `start_at` falls there; a bot whose start has already come and
@@ -38,4 +46,27 @@ pub async fn starting_within(
     .bind(to)
     .fetch_one(db)
     .await?)
+}
+
+/// `SCHEDULED` bots per pool (pools with none left out). Reads only.
+pub async fn scheduled_per_pool(db: &PgPool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT pool, count(*) FROM bots WHERE status = 'SCHEDULED' GROUP BY pool ORDER BY pool",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// When a scheduled request starts and what it books, as admission
+/// planned it (written with the bot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// When it must be in its meeting; `None` for a staggered start.
+    pub join_at: Option<DateTime<Utc>>,
+    /// When Berth starts it.
+    pub start_at: DateTime<Utc>,
+    /// The end of its booking; `None` books nothing.
+    pub booked_until: Option<DateTime<Utc>>,
+    /// Its expected duration, in ms.
+    pub expected_duration_ms: Option<i32>,
 }
