@@ -51,6 +51,7 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::connection_status,
             commands::list_definitions,
             commands::get_definition,
+            commands::pool_scaling,
             commands::validate_definition,
             commands::test_definition,
             commands::save_definition,

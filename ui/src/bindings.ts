@@ -61,6 +61,8 @@ export const commands = {
 	listDefinitions: () => typedError<DefinitionList, CommandError>(__TAURI_INVOKE("list_definitions")),
 	/**  One definition's text, fields, state and applied text. */
 	getDefinition: (name: string) => typedError<DefinitionDetail, CommandError>(__TAURI_INVOKE("get_definition", { name })),
+	/**  A pool's scaling: the target now with its parts and the recent decisions. */
+	poolScaling: (pool: string) => typedError<ScalingView, CommandError>(__TAURI_INVOKE("pool_scaling", { pool })),
 	/**  Validates a definition's text: its problems (located), or its fields. */
 	validateDefinition: (text: string) => typedError<Validation, CommandError>(__TAURI_INVOKE("validate_definition", { text })),
 	/**  Tests a definition's text: problems, or its impact and account preview. */
@@ -728,6 +730,8 @@ export type DefinitionSummary = {
 	prewarm: number,
 	/**  Allowed platforms in order; `None` for the global priority. */
 	platforms: PlatformKind[] | null,
+	/**  The auto-scaling policy, if any (then `prewarm` is 0). */
+	scaling: ScalingSummary | null,
 	/**  Account source type (`sql`, `file`), if any. */
 	sourceType: string | null,
 	/**  How often the account source should be re-read, in ms, with a source. */
@@ -977,6 +981,20 @@ export type HistorySpan =
  *  TypeScript `number` on the other side (ids stay far below 2^53).
  */
 export type Id = number;
+
+/**  An idle target and its parts. */
+export type IdleTarget = {
+	/**  The policy's minimum. */
+	minIdle: number,
+	/**  The policy's maximum. */
+	maxIdle: number,
+	/**  Slots the scheduled bots of the next lead time need. */
+	scheduled: number,
+	/**  Slots the recent arrival rate asks for over one lead time. */
+	buffer: number,
+	/**  `min_idle + scheduled + buffer`, clamped to `[min_idle, max_idle]`. */
+	target: number,
+};
 
 /**  What a scheduled request whose window is fully booked gets. */
 export type IfFull = 
@@ -1298,6 +1316,72 @@ export type SavedDefinition = {
 	renamedFrom: string | null,
 };
 
+/**  What a pass did to a scaled pool. */
+export type ScalingAction = 
+/**  Idle slots were made (or were to be: `created` says how many were). */
+"up" | 
+/**  Idle slots above the target were removed. */
+"down" | 
+/**
+ *  Nothing to do (or nothing could be done); recorded when the target
+ *  or the reason changed.
+ */
+"hold";
+
+/**  One scaling decision. */
+export type ScalingDecision = {
+	/**  The pool. */
+	pool: string,
+	/**  When (the deciding instance's clock). */
+	at: string,
+	/**  What was done. */
+	action: ScalingAction,
+	/**  The target and its parts. */
+	target: IdleTarget,
+	/**  Ad-hoc requests per minute over the recent window. */
+	arrivalsPerMinute: number | null,
+	/**  The lead time the buffer and the scheduled bots cover, in ms. */
+	leadTimeMs: number,
+	/**  Idle slots before the decision. */
+	idleBefore: number,
+	/**  Slots made. */
+	created: number,
+	/**  Idle slots removed. */
+	removed: number,
+	/**  Why, for people. */
+	reason: string,
+};
+
+/**  A definition's `scaling:` policy, as the view shows it. */
+export type ScalingSummary = {
+	/**  Idle slots always kept. */
+	minIdle: number,
+	/**  Most idle slots the target reaches. */
+	maxIdle: number,
+	/**  Idle time before a slot above the target is removed, in ms. */
+	scaleDownAfterMs: number,
+};
+
+/**  A pool's scaling as the faces show it. */
+export type ScalingView = {
+	/**  The pool. */
+	pool: string,
+	/**  Whether it scales (`false`: a fixed `prewarm`; the rest is empty). */
+	scaled: boolean,
+	/**  Idle time before a slot above the target goes, in ms. */
+	scaleDownAfterMs: number | null,
+	/**  The target now, with its parts (from the demand read now). */
+	current: IdleTarget | null,
+	/**  Ad-hoc requests per minute now. */
+	arrivalsPerMinute: number | null,
+	/**  The lead time now, in ms. */
+	leadTimeMs: number | null,
+	/**  Acquirable idle slots now. */
+	idle: number,
+	/**  The most recent decisions, newest first (at most [`RECENT_DECISIONS`]). */
+	decisions: ScalingDecision[],
+};
+
 /**  A scheduled bot on the timeline. */
 export type ScheduledBot = {
 	/**  The bot. */
@@ -1503,7 +1587,9 @@ export type Topic =
 /**  A platform's health changed, or it was drained or undrained. */
 "platforms" | 
 /**  An operator action was recorded in the audit log. */
-"audit";
+"audit" | 
+/**  A scaled pool's scaling decision was recorded ([`crate::scaling`]). */
+"scaling";
 
 /**
  *  One line of a bot's decision trace. Stored as JSON in the bot's row, so

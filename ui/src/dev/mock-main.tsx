@@ -99,6 +99,7 @@ const backend: MockBackend = {
   },
   listDefinitions: () => defs.list(Date.now()),
   getDefinition: (name) => defs.get(name),
+  poolScaling: (pool) => ({ pool, scaled: false, scaleDownAfterMs: null, current: null, arrivalsPerMinute: null, leadTimeMs: null, idle: 0, decisions: [] }),
   validateDefinition: (text) => defs.validate(text),
   testDefinition: (text) => defs.test(text),
   saveDefinition: (originalName, text) => announcing(["pools"], defs.save(originalName, text)),

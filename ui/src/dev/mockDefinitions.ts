@@ -58,6 +58,7 @@ export function validate(text: string): Validation {
     tag: (get("tag")?.value ?? "latest").replace(/"/g, ""),
     maxSize: n("max_size"),
     prewarm: n("prewarm"),
+    scaling: null,
     platforms: null,
     sourceType: text.includes("type: sql") ? "sql" : null,
     refreshIntervalMs: text.includes("type: sql") ? 30_000 : null,

@@ -61,6 +61,7 @@ impl Gauges {
     }
 }
 
+const IDLE_TARGET_HELP: &str = "A scaled pool's idle target at its last scaling decision (no sample: the pool has a fixed prewarm)";
 const BOT_LIMIT_HELP: &str =
     "A deployment platform's bot limit (no sample: no limit, the router skips it)";
 const BREAKER_HELP: &str = "1 while this instance's circuit breaker for a deployment platform is open (calls fail fast), else 0 (no sample: no adapter here)";
@@ -100,6 +101,15 @@ pub(super) async fn read(router: &Router, leader: bool, g: &mut Gauges) -> Resul
             "A pool's maximum number of slots across its deployment platforms",
             &[("pool", &p.pool)],
             p.max_size as f64,
+        );
+    }
+    g.declare("berth_pool_idle_target", IDLE_TARGET_HELP);
+    for (pool, target) in crate::scaling::decision::latest_targets(db).await? {
+        g.set(
+            "berth_pool_idle_target",
+            IDLE_TARGET_HELP,
+            &[("pool", &pool)],
+            f64::from(target),
         );
     }
     queue_gauges(g, &pools, &queue);
