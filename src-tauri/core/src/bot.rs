@@ -36,6 +36,9 @@ pub struct BotView {
     pub status: BotStatus,
     /// Queue priority (lower first).
     pub priority: i32,
+    /// The priority tier it was admitted in ([`crate::tier`]); `None`: a
+    /// numeric priority no tier has.
+    pub tier: Option<String>,
     /// Requested queue timeout.
     pub queue_timeout_ms: i32,
     /// Where it runs (or ran last).
@@ -89,7 +92,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     let row: Option<GetRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
                 b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
-                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of)
+                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of, b.tier)
          FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
     )
     .bind(id)
@@ -103,6 +106,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         meeting_url: row.3,
         status: row.4.parse()?,
         priority: row.5,
+        tier: row.15[2].as_str().map(String::from),
         queue_timeout_ms: row.6,
         deployment_platform: row.7.map(|p| p.parse()).transpose()?,
         slot_name: row.8,
@@ -225,6 +229,11 @@ pub struct NewRow<'a> {
     pub meeting_url: &'a str,
     /// Priority.
     pub priority: i32,
+    /// Its tier, if its priority is one's.
+    pub tier: Option<&'a str>,
+    /// Its tier's ageing bound: its queue entry ages this long after it
+    /// was queued ([`crate::queue::enter`]).
+    pub max_wait_ms: Option<i32>,
     /// Requested queue timeout.
     pub queue_timeout_ms: i32,
     /// The end of its whole wait for capacity.
@@ -241,8 +250,9 @@ pub struct NewRow<'a> {
 /// enters it in the queue); returns its id.
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata, webhook_url)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata,
+                           webhook_url, tier, max_wait_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(row.pool)
     .bind(row.meeting_platform.as_str())
@@ -253,6 +263,8 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.display_name)
     .bind(row.metadata)
     .bind(row.webhook_url)
+    .bind(row.tier)
+    .bind(row.max_wait_ms)
     .fetch_one(conn)
     .await?)
 }

@@ -69,6 +69,9 @@ pub enum ErrorCode {
     /// The action does not apply to the target's current state (a slot
     /// already draining, a bot no longer queued, a platform not drained).
     NotApplicable,
+    /// A request asked for a priority tier (or a priority) above the
+    /// highest its API token may ask for: nothing was written.
+    TierNotAllowed,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -103,6 +106,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::SlotBusy => "slot_busy",
             ErrorCode::NotApplicable => "not_applicable",
+            ErrorCode::TierNotAllowed => "tier_not_allowed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -225,7 +229,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 27] = [
+        let all: [ErrorCode; 28] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -252,6 +256,7 @@ mod tests {
             IdempotencyKeyReused,
             SlotBusy,
             NotApplicable,
+            TierNotAllowed,
             Internal,
         ];
         for code in all {

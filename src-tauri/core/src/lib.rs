@@ -39,6 +39,7 @@ pub mod settings;
 pub mod slot;
 pub mod stable_hash;
 pub mod stop;
+pub mod tier;
 pub mod sweep;
 pub mod timestamp;
 pub mod token;

@@ -151,7 +151,7 @@ pub async fn priority(
         bot_id,
         from,
         to,
-        position: queue::position(router.db(), bot_id).await?,
+        position: queue::position(router.db(), bot_id, router.clock().now()).await?,
     })
 }
 
