@@ -3,6 +3,7 @@ import { ApiError } from "../api/errors";
 import type { AccountRefresh, DefinitionList, DeployRequest } from "../api/types";
 import { detail, row, summary, validate, yaml } from "../test/definitions";
 import { mockApi, resetMockApi } from "../test/mockApi";
+import { settingsFixture } from "../test/fixtures";
 import { renderApp } from "../test/render";
 import { deployFormProblems } from "./DeployBotsDialog";
 import { PoolsPage } from "./PoolsPage";
@@ -88,10 +89,23 @@ describe("Deploy bots", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
     expect(await within(dialog).findByRole("status")).toHaveTextContent("3 deployed, 2 queued.");
     expect(prompt()).not.toBeInTheDocument();
-    expect(mockApi.deployBots).toHaveBeenCalledWith({ pool: "zoom", meetingUrl: "https://zoom.us/j/123", count: 5, priority: 20, queueTimeoutMs: null });
+    expect(mockApi.deployBots).toHaveBeenCalledWith({ pool: "zoom", meetingUrl: "https://zoom.us/j/123", count: 5, tier: null, priority: 20, queueTimeoutMs: null });
     expect(mockApi.refreshAccounts).not.toHaveBeenCalled();
     fireEvent.click(within(dialog).getByRole("button", { name: "Close" }));
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+  });
+
+  it("offers the configured tiers and sends the one chosen", async () => {
+    mockApi.getSettings.mockResolvedValue(settingsFixture());
+    renderApp(<PoolsPage />);
+    const dialog = await deploy("fresh", "2");
+    const tier = within(dialog).getByRole("combobox", { name: "Tier" });
+    await waitFor(() => expect(within(tier).getAllByRole("option").map((o) => o.textContent)).toEqual(["pool default", "critical", "standard", "batch"]));
+    fireEvent.change(tier, { target: { value: "batch" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
+    await waitFor(() =>
+      expect(mockApi.deployBots).toHaveBeenCalledWith({ pool: "fresh", meetingUrl: "https://zoom.us/j/123", count: 2, tier: "batch", priority: null, queueTimeoutMs: null }),
+    );
   });
 
   it("asks to refresh only before a large batch on a stale source", async () => {
@@ -188,10 +202,16 @@ describe("Deploy bots", () => {
 
 describe("deployFormProblems", () => {
   it("accepts 1 to 100 bots, an http(s) URL and an optional whole priority", () => {
-    const ok = { meetingUrl: "https://meet.google.com/abc-defg-hij", count: "100", priority: "" };
+    const ok = { meetingUrl: "https://meet.google.com/abc-defg-hij", count: "100", tier: "", priority: "" };
     expect(deployFormProblems(ok)).toEqual([]);
     expect(deployFormProblems({ ...ok, count: "1", priority: "-5" })).toEqual([]);
     expect(deployFormProblems({ ...ok, priority: "1.5" })).toHaveLength(1);
     expect(deployFormProblems({ ...ok, meetingUrl: "zoom.us/j/1" })).toHaveLength(1);
+  });
+
+  it("takes a tier or a priority, not both", () => {
+    const ok = { meetingUrl: "https://meet.google.com/abc-defg-hij", count: "1", tier: "batch", priority: "" };
+    expect(deployFormProblems(ok)).toEqual([]);
+    expect(deployFormProblems({ ...ok, priority: "5" })).toEqual(["Give a tier or a priority, not both."]);
   });
 });

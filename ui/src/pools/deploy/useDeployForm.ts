@@ -12,6 +12,8 @@ const WHOLE = /^-?\d+$/;
 export interface DeployFormValues {
   meetingUrl: string;
   count: string;
+  /** A tier's name; empty: the default (the pool's tier, else the default tier). */
+  tier: string;
   priority: string;
 }
 
@@ -22,6 +24,7 @@ export function deployFormProblems(f: DeployFormValues): string[] {
   const count = f.count.trim();
   if (!WHOLE.test(count) || Number(count) < 1 || Number(count) > MAX_BATCH) out.push(`Count must be a whole number from 1 to ${MAX_BATCH}.`);
   if (f.priority.trim() !== "" && !WHOLE.test(f.priority.trim())) out.push("Priority must be a whole number (lower goes first), or empty for the pool's default.");
+  if (f.tier !== "" && f.priority.trim() !== "") out.push("Give a tier or a priority, not both.");
   return out;
 }
 
@@ -36,7 +39,7 @@ export const isCountProblem = (problem: string) => problem.startsWith("Count");
  * or not. Nothing is sent while the form has problems or a deploy runs.
  */
 export function useDeployForm({ pool, lastRefresh, refreshIntervalMs }: { pool: string; lastRefresh: string | null; refreshIntervalMs: number | null }) {
-  const [values, setValues] = useState<DeployFormValues>({ meetingUrl: "", count: "1", priority: "" });
+  const [values, setValues] = useState<DeployFormValues>({ meetingUrl: "", count: "1", tier: "", priority: "" });
   const [touched, setTouched] = useState(false);
   const [asking, setAsking] = useState(false);
   const deploy = useDeployBots();
@@ -48,7 +51,14 @@ export function useDeployForm({ pool, lastRefresh, refreshIntervalMs }: { pool: 
     const priority = values.priority.trim();
     deploy.mutate({
       refreshFirst,
-      request: { pool, meetingUrl: values.meetingUrl.trim(), count: batch, priority: priority === "" ? null : Number(priority), queueTimeoutMs: null },
+      request: {
+        pool,
+        meetingUrl: values.meetingUrl.trim(),
+        count: batch,
+        tier: values.tier === "" ? null : values.tier,
+        priority: priority === "" ? null : Number(priority),
+        queueTimeoutMs: null,
+      },
     });
   };
   const submit = () => {
