@@ -301,7 +301,10 @@ async fn full_with_two_queued(h: &Harness) -> (Vec<i64>, i64, i64) {
 async fn a_queued_bots_priority_changes_its_place_and_only_a_queued_bots(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let (runs, q1, q2) = full_with_two_queued(&h).await;
-    assert_eq!(queue::position(&h.db, q2, h.clock_now()).await.unwrap(), Some(2));
+    assert_eq!(
+        queue::position(&h.db, q2, h.clock_now()).await.unwrap(),
+        Some(2)
+    );
     let c = bots_action::priority(&h.router, &cli(), q2, 5, Some("vip"))
         .await
         .unwrap();

@@ -129,7 +129,10 @@ fn defaults_fill_what_is_left_out() {
     assert_eq!(d.platforms, None);
     assert_eq!(d.recovery.max_attempts, 3);
     assert_eq!(d.recovery.interval.0, Duration::from_secs(300));
-    assert_eq!(d.queue.priority, None, "no priority given: the default tier");
+    assert_eq!(
+        d.queue.priority, None,
+        "no priority given: the default tier"
+    );
     assert_eq!(d.queue.timeout.0, Duration::from_secs(300));
     assert_eq!(d.accounts, None);
 }

@@ -6,8 +6,8 @@
 //! task is aborted), which is what a killed process does to its requests: it
 //! writes nothing more. The multi-process versions are in `faults.rs`.
 
-use berth_core::clock::Clock;
 use berth_core::bot::{self, Decision};
+use berth_core::clock::Clock;
 use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};

@@ -254,7 +254,12 @@ async fn global_queue_orders_by_priority_then_arrival_and_reports_positions(db: 
         .map(|e| e.bot_id)
         .collect();
     assert_eq!(order, vec![bot_id(&b), bot_id(&a), bot_id(&c)]);
-    assert_eq!(queue::position(&h.db, bot_id(&b), h.clock.now()).await.unwrap(), Some(1));
+    assert_eq!(
+        queue::position(&h.db, bot_id(&b), h.clock.now())
+            .await
+            .unwrap(),
+        Some(1)
+    );
 
     // One release → the priority-50 request gets it; then first come first served.
     h.router

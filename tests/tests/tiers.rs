@@ -61,33 +61,66 @@ async fn tiers_resolve_to_priorities_from_the_request_the_token_and_the_pool(db:
     let named = create(bots::zoom(1).tier("batch".to_string())).await;
     assert_eq!(tier_of(h, named).await, (Some("batch".into()), 500));
     let numeric = create(bots::zoom(1).priority(10)).await;
-    assert_eq!(tier_of(&h, numeric).await, (Some("critical".into()), 10), "a tier's priority is that tier");
+    assert_eq!(
+        tier_of(&h, numeric).await,
+        (Some("critical".into()), 10),
+        "a tier's priority is that tier"
+    );
     let custom = create(bots::zoom(1).priority(42)).await;
-    assert_eq!(tier_of(&h, custom).await, (None, 42), "a priority no tier has: no tier");
+    assert_eq!(
+        tier_of(&h, custom).await,
+        (None, 42),
+        "a priority no tier has: no tier"
+    );
     let plain = create(bots::zoom(1)).await;
-    assert_eq!(tier_of(&h, plain).await, (Some("standard".into()), 100), "the default tier");
+    assert_eq!(
+        tier_of(&h, plain).await,
+        (Some("standard".into()), 100),
+        "the default tier"
+    );
 
     // A pool's tier, checked when its definition is applied.
-    let vip = "name: vip\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nqueue:\n  tier: critical\n";
-    definition::apply(&h.db, h.router.feed(), vip, &Actor::cli()).await.unwrap();
+    let vip =
+        "name: vip\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nqueue:\n  tier: critical\n";
+    definition::apply(&h.db, h.router.feed(), vip, &Actor::cli())
+        .await
+        .unwrap();
     let pooled = create(bots::zoom(1).pool("vip")).await;
     assert_eq!(tier_of(&h, pooled).await, (Some("critical".into()), 10));
-    let gold = "name: gold\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nqueue:\n  tier: gold\n";
-    let e = definition::apply(&h.db, h.router.feed(), gold, &Actor::cli()).await.unwrap_err();
+    let gold =
+        "name: gold\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nqueue:\n  tier: gold\n";
+    let e = definition::apply(&h.db, h.router.feed(), gold, &Actor::cli())
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::DefinitionInvalid, "{e}");
-    assert!(e.to_string().contains("queue.tier") && e.to_string().contains("critical, standard, batch"), "{e}");
+    assert!(
+        e.to_string().contains("queue.tier") && e.to_string().contains("critical, standard, batch"),
+        "{e}"
+    );
 
     // A token's default tier comes before the pool's; the request's own before both.
     let t = token::Tiers {
         default_tier: Some("batch".into()),
         max_tier: None,
     };
-    token::create_with_tiers(&h.db, "nightly", Scope::BotsWrite, &t, &Actor::cli()).await.unwrap();
+    token::create_with_tiers(&h.db, "nightly", Scope::BotsWrite, &t, &Actor::cli())
+        .await
+        .unwrap();
     let api = Actor::api("nightly");
-    let via_token = lifecycle::deploy(&h.router, &api, &bots::zoom(1).pool("vip")).await.unwrap();
-    assert_eq!(tier_of(&h, via_token.outcome.bot_id()).await, (Some("batch".into()), 500));
-    let asked = lifecycle::deploy(&h.router, &api, &bots::zoom(1).tier("standard".to_string())).await.unwrap();
-    assert_eq!(tier_of(&h, asked.outcome.bot_id()).await, (Some("standard".into()), 100));
+    let via_token = lifecycle::deploy(&h.router, &api, &bots::zoom(1).pool("vip"))
+        .await
+        .unwrap();
+    assert_eq!(
+        tier_of(&h, via_token.outcome.bot_id()).await,
+        (Some("batch".into()), 500)
+    );
+    let asked = lifecycle::deploy(&h.router, &api, &bots::zoom(1).tier("standard".to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        tier_of(&h, asked.outcome.bot_id()).await,
+        (Some("standard".into()), 100)
+    );
     let listed = token::list(&h.db).await.unwrap();
     assert_eq!(listed[0].default_tier.as_deref(), Some("batch"));
 }
@@ -99,16 +132,25 @@ async fn a_request_above_its_token_s_highest_tier_is_refused_with_nothing_writte
         default_tier: None,
         max_tier: Some("standard".into()),
     };
-    token::create_with_tiers(&h.db, "free", Scope::BotsWrite, &t, &Actor::cli()).await.unwrap();
+    token::create_with_tiers(&h.db, "free", Scope::BotsWrite, &t, &Actor::cli())
+        .await
+        .unwrap();
     let api = Actor::api("free");
-    let before = (count(&h, "bots").await, count(&h, "deployment_queue").await, count(&h, "pool_slots").await);
+    let before = (
+        count(&h, "bots").await,
+        count(&h, "deployment_queue").await,
+        count(&h, "pool_slots").await,
+    );
     for req in [
         bots::zoom(1).tier("critical".to_string()),
         bots::zoom(1).priority(5),
     ] {
         let e = lifecycle::deploy(&h.router, &api, &req).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::TierNotAllowed, "{e}");
-        assert!(e.to_string().contains("the highest token free may ask for"), "{e}");
+        assert!(
+            e.to_string().contains("the highest token free may ask for"),
+            "{e}"
+        );
     }
     let batch = berth_core::lifecycle::BatchRequest {
         pool: "zoom".into(),
@@ -118,15 +160,25 @@ async fn a_request_above_its_token_s_highest_tier_is_refused_with_nothing_writte
         priority: None,
         queue_timeout_ms: None,
     };
-    let e = lifecycle::deploy_batch(&h.router, &api, &batch).await.unwrap_err();
+    let e = lifecycle::deploy_batch(&h.router, &api, &batch)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::TierNotAllowed);
     // Bad tiers are refused the same way, for every caller.
     let both = bots::zoom(1).tier("batch".to_string()).priority(1);
     let e = h.router.create_bot(&both).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    let e = h.router.create_bot(&bots::zoom(1).tier("gold".to_string())).await.unwrap_err();
+    let e = h
+        .router
+        .create_bot(&bots::zoom(1).tier("gold".to_string()))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    let after = (count(&h, "bots").await, count(&h, "deployment_queue").await, count(&h, "pool_slots").await);
+    let after = (
+        count(&h, "bots").await,
+        count(&h, "deployment_queue").await,
+        count(&h, "pool_slots").await,
+    );
     assert_eq!(after, before, "nothing written");
 
     // At or below its highest tier: served.
@@ -137,13 +189,17 @@ async fn a_request_above_its_token_s_highest_tier_is_refused_with_nothing_writte
         default_tier: Some("critical".into()),
         max_tier: Some("batch".into()),
     };
-    let e = token::create_with_tiers(&h.db, "x", Scope::BotsWrite, &bad, &Actor::cli()).await.unwrap_err();
+    let e = token::create_with_tiers(&h.db, "x", Scope::BotsWrite, &bad, &Actor::cli())
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     let unknown = token::Tiers {
         default_tier: Some("gold".into()),
         max_tier: None,
     };
-    let e = token::create_with_tiers(&h.db, "y", Scope::BotsWrite, &unknown, &Actor::cli()).await.unwrap_err();
+    let e = token::create_with_tiers(&h.db, "y", Scope::BotsWrite, &unknown, &Actor::cli())
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert_eq!(token::list(&h.db).await.unwrap().len(), 1);
 }
@@ -152,7 +208,11 @@ async fn a_request_above_its_token_s_highest_tier_is_refused_with_nothing_writte
 async fn tier_settings_are_checked_saved_recorded_and_used(db: PgPool) {
     let h = one_platform(db, "1").await;
     let loaded = settings::load(&h.db).await.unwrap();
-    assert_eq!(loaded.tiers, TierSettings::default(), "the defaults before any save");
+    assert_eq!(
+        loaded.tiers,
+        TierSettings::default(),
+        "the defaults before any save"
+    );
     let mut twice = TierSettings::default();
     twice.tiers[2].name = "critical".into();
     let mut slow = TierSettings::default();
@@ -163,7 +223,11 @@ async fn tier_settings_are_checked_saved_recorded_and_used(db: PgPool) {
         let e = save_tiers(&h, bad).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::ConfigInvalid, "{e}");
     }
-    assert_eq!(count(&h, "settings_history WHERE field = 'tiers'").await, 0, "a refused save records nothing");
+    assert_eq!(
+        count(&h, "settings_history WHERE field = 'tiers'").await,
+        0,
+        "a refused save records nothing"
+    );
 
     let mut mine = tiers(Some(60_000));
     mine.tiers.push(Tier {
@@ -176,8 +240,16 @@ async fn tier_settings_are_checked_saved_recorded_and_used(db: PgPool) {
     assert_eq!(saved.tiers, mine);
     assert_eq!(count(&h, "settings_history WHERE field = 'tiers'").await, 1);
     let b = h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id();
-    assert_eq!(tier_of(&h, b).await, (Some("batch".into()), 500), "the new default tier");
-    let bulk = h.router.create_bot(&bots::zoom(1).tier("bulk".to_string())).await.unwrap();
+    assert_eq!(
+        tier_of(&h, b).await,
+        (Some("batch".into()), 500),
+        "the new default tier"
+    );
+    let bulk = h
+        .router
+        .create_bot(&bots::zoom(1).tier("bulk".to_string()))
+        .await
+        .unwrap();
     assert_eq!(tier_of(&h, bulk.bot_id()).await, (Some("bulk".into()), 900));
 }
 
@@ -201,7 +273,11 @@ async fn batch_wait_under_a_critical_flood(h: &Harness, horizon: Duration) -> Op
     for _ in 0..4 {
         h.router.create_bot(&critical()).await.unwrap();
     }
-    let batch = h.router.create_bot(&bots::zoom(1).tier("batch".to_string())).await.unwrap();
+    let batch = h
+        .router
+        .create_bot(&bots::zoom(1).tier("batch".to_string()))
+        .await
+        .unwrap();
     assert!(batch.is_queued());
     let batch = batch.bot_id();
     let start = h.clock.now();
@@ -213,7 +289,9 @@ async fn batch_wait_under_a_critical_flood(h: &Harness, horizon: Duration) -> Op
         }
         let now = h.clock.now();
         let listed = queue::list(&h.db, now).await.unwrap();
-        let aged = listed.iter().any(|e| e.bot_id == batch && e.aged_at.is_some_and(|at| at <= now));
+        let aged = listed
+            .iter()
+            .any(|e| e.bot_id == batch && e.aged_at.is_some_and(|at| at <= now));
         if aged {
             assert_eq!(listed[0].bot_id, batch, "an aged entry is listed first");
             assert_eq!(queue::position(&h.db, batch, now).await.unwrap(), Some(1));
@@ -226,7 +304,9 @@ async fn batch_wait_under_a_critical_flood(h: &Harness, horizon: Duration) -> Op
         let pass = h.dispatcher.drain().await.unwrap();
         assert_eq!(pass.deployed, 2, "the platform's two places are handed on");
         let queued = queue::list(&h.db, now).await.unwrap();
-        let critical = queued.iter().filter(|e| e.tier.as_deref() == Some("critical"));
+        let critical = queued
+            .iter()
+            .filter(|e| e.tier.as_deref() == Some("critical"));
         assert!(critical.count() >= 2, "the flood never runs dry");
         if bot::get(&h.db, batch).await.unwrap().status != BotStatus::Queued {
             return Some(h.clock.now() - start);
@@ -239,14 +319,19 @@ async fn batch_wait_under_a_critical_flood(h: &Harness, horizon: Duration) -> Op
 async fn with_ageing_a_batch_request_is_served_within_its_bound_under_a_critical_flood(db: PgPool) {
     let h = one_platform(db, "2").await;
     let bound = Duration::seconds(60);
-    save_tiers(&h, tiers(Some(bound.num_milliseconds() as i32))).await.unwrap();
+    save_tiers(&h, tiers(Some(bound.num_milliseconds() as i32)))
+        .await
+        .unwrap();
     let waited = batch_wait_under_a_critical_flood(&h, bound * 4).await;
     let waited = waited.expect("served with ageing");
     assert!(
         waited <= bound + Duration::seconds(10),
         "served within its bound plus one dispatch step, after {waited}"
     );
-    assert!(waited >= bound, "not before it aged (critical goes first until then): {waited}");
+    assert!(
+        waited >= bound,
+        "not before it aged (critical goes first until then): {waited}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -254,7 +339,10 @@ async fn without_ageing_a_batch_request_starves_under_a_critical_flood(db: PgPoo
     let h = one_platform(db, "2").await;
     save_tiers(&h, tiers(None)).await.unwrap();
     let waited = batch_wait_under_a_critical_flood(&h, Duration::seconds(240)).await;
-    assert_eq!(waited, None, "still queued after four times the bound the other test meets");
+    assert_eq!(
+        waited, None,
+        "still queued after four times the bound the other test meets"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -262,10 +350,27 @@ async fn a_bot_keeps_the_ageing_bound_it_was_admitted_with(db: PgPool) {
     let h = one_platform(db, "1").await;
     save_tiers(&h, tiers(Some(30_000))).await.unwrap();
     h.router.create_bot(&bots::zoom(1)).await.unwrap();
-    let queued = h.router.create_bot(&bots::zoom(2).tier("batch".to_string())).await.unwrap();
+    let queued = h
+        .router
+        .create_bot(&bots::zoom(2).tier("batch".to_string()))
+        .await
+        .unwrap();
     save_tiers(&h, tiers(None)).await.unwrap();
     let entry = queue::list(&h.db, h.clock.now()).await.unwrap();
     let e = entry.iter().find(|e| e.bot_id == queued.bot_id()).unwrap();
     assert_eq!(e.tier.as_deref(), Some("batch"));
     assert_eq!(e.aged_at, Some(e.queued_at + Duration::seconds(30)));
+
+    // An operator's new priority brings the tier that has it.
+    berth_core::bot::action::priority(&h.router, &Actor::cli(), queued.bot_id(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        tier_of(&h, queued.bot_id()).await,
+        (Some("critical".into()), 10)
+    );
+    berth_core::bot::action::priority(&h.router, &Actor::cli(), queued.bot_id(), 11, None)
+        .await
+        .unwrap();
+    assert_eq!(tier_of(&h, queued.bot_id()).await, (None, 11));
 }

@@ -106,7 +106,10 @@ pub async fn deploy_once(
         return Ok(Created::Replayed { bot_id });
     }
     let token = tier::token_tiers(router.db(), actor).await?;
-    match router.create_bot_once(req, key, &fingerprint, &token).await? {
+    match router
+        .create_bot_once(req, key, &fingerprint, &token)
+        .await?
+    {
         Some(outcome) => {
             tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
             let status = bot::get(router.db(), outcome.bot_id()).await?.status;

@@ -31,8 +31,17 @@ use crate::router::Waiting;
 macro_rules! dispatch_key {
     ($q:literal, $now:literal) => {
         concat!(
-            "(", $q, ".aged_at <= ", $now, ") IS NOT TRUE, ",
-            $q, ".priority, ", $q, ".queued_at, ", $q, ".id"
+            "(",
+            $q,
+            ".aged_at <= ",
+            $now,
+            ") IS NOT TRUE, ",
+            $q,
+            ".priority, ",
+            $q,
+            ".queued_at, ",
+            $q,
+            ".id"
         )
     };
 }
@@ -191,7 +200,10 @@ pub async fn leave(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
 
 /// Every entry of a `QUEUED` bot in queue order as of `now`, as the
 /// dispatcher offers them capacity.
-pub async fn waiting<'e>(db: impl sqlx::PgExecutor<'e>, now: DateTime<Utc>) -> Result<Vec<Waiting>> {
+pub async fn waiting<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Waiting>> {
     Ok(sqlx::query_as(concat!(
         "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
                     COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,

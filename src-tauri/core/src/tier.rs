@@ -151,22 +151,35 @@ pub fn check(s: &TierSettings) -> Result<()> {
             ));
         }
         if !rules::PRIORITY.contains(t.priority.into()) {
-            return Err(invalid(field("priority"), rules::PRIORITY.refusal(t.priority)));
+            return Err(invalid(
+                field("priority"),
+                rules::PRIORITY.refusal(t.priority),
+            ));
         }
         if let Some(o) = s.tiers[..i].iter().find(|o| o.priority == t.priority) {
             return Err(invalid(
                 field("priority"),
-                format!("{} is already tier {:?}'s; each tier needs its own priority", t.priority, o.name),
+                format!(
+                    "{} is already tier {:?}'s; each tier needs its own priority",
+                    t.priority, o.name
+                ),
             ));
         }
-        if let Some(w) = t.max_wait_ms.filter(|w| !rules::MAX_WAIT_MS.contains((*w).into())) {
+        if let Some(w) = t
+            .max_wait_ms
+            .filter(|w| !rules::MAX_WAIT_MS.contains((*w).into()))
+        {
             return Err(invalid(field("maxWaitMs"), rules::MAX_WAIT_MS.refusal(w)));
         }
     }
     if s.get(&s.default_tier).is_none() {
         return Err(invalid(
             "defaultTier".into(),
-            format!("{:?} is not one of the tiers ({})", s.default_tier, s.names()),
+            format!(
+                "{:?} is not one of the tiers ({})",
+                s.default_tier,
+                s.names()
+            ),
         ));
     }
     Ok(())
@@ -186,7 +199,10 @@ pub(crate) fn from_value(value: Option<serde_json::Value>) -> Result<TierSetting
     match value {
         None => Ok(TierSettings::default()),
         Some(v) => serde_json::from_value(v).map_err(|e| {
-            Error::new(ErrorCode::Internal, format!("the stored tiers are unreadable: {e}"))
+            Error::new(
+                ErrorCode::Internal,
+                format!("the stored tiers are unreadable: {e}"),
+            )
         }),
     }
 }

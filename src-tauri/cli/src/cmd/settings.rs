@@ -94,7 +94,12 @@ fn print(ctx: Ctx, s: &Settings) -> Result<()> {
             tier.priority.to_string(),
             tier.max_wait_ms
                 .map_or("-".to_string(), |w| output::duration_ms(w.into())),
-            if tier.name == s.tiers.default_tier { "yes" } else { "" }.to_string(),
+            if tier.name == s.tiers.default_tier {
+                "yes"
+            } else {
+                ""
+            }
+            .to_string(),
         ]);
     }
     output::emit(t);

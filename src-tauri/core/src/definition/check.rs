@@ -149,7 +149,11 @@ fn check_durations(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
         );
     }
     let priority = crate::settings::rules::PRIORITY;
-    if let Some(p) = def.queue.priority.filter(|p| !priority.contains((*p).into())) {
+    if let Some(p) = def
+        .queue
+        .priority
+        .filter(|p| !priority.contains((*p).into()))
+    {
         bad("queue.priority", priority.refusal(p));
     }
     if let Some(tier) = &def.queue.tier {
@@ -162,7 +166,10 @@ fn check_durations(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
         if !crate::tier::valid_name(tier) {
             bad(
                 "queue.tier",
-                format!("{tier:?} is not a tier name ({})", crate::tier::NAME_PATTERN),
+                format!(
+                    "{tier:?} is not a tier name ({})",
+                    crate::tier::NAME_PATTERN
+                ),
             );
         }
     }

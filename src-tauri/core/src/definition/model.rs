@@ -141,7 +141,6 @@ impl Default for QueueDefaults {
     }
 }
 
-
 /// A duration written the human way: `30s`, `5m`, `1h 30m`, `250ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval(pub Duration);

@@ -77,11 +77,11 @@ impl Router {
         self.admit(req, None, Some(&link), &TokenTiers::default())
             .await?
             .ok_or_else(|| {
-            Error::new(
-                ErrorCode::Internal,
-                "a request without a key was not admitted",
-            )
-        })
+                Error::new(
+                    ErrorCode::Internal,
+                    "a request without a key was not admitted",
+                )
+            })
     }
 
     /// Checks, writes (claiming `key`, if any; linking it to the bot it
