@@ -62,19 +62,19 @@ async fn tiers_resolve_to_priorities_from_the_request_the_token_and_the_pool(db:
     assert_eq!(tier_of(h, named).await, (Some("batch".into()), 500));
     let numeric = create(bots::zoom(1).priority(10)).await;
     assert_eq!(
-        tier_of(&h, numeric).await,
+        tier_of(h, numeric).await,
         (Some("critical".into()), 10),
         "a tier's priority is that tier"
     );
     let custom = create(bots::zoom(1).priority(42)).await;
     assert_eq!(
-        tier_of(&h, custom).await,
+        tier_of(h, custom).await,
         (None, 42),
         "a priority no tier has: no tier"
     );
     let plain = create(bots::zoom(1)).await;
     assert_eq!(
-        tier_of(&h, plain).await,
+        tier_of(h, plain).await,
         (Some("standard".into()), 100),
         "the default tier"
     );
@@ -86,7 +86,7 @@ async fn tiers_resolve_to_priorities_from_the_request_the_token_and_the_pool(db:
         .await
         .unwrap();
     let pooled = create(bots::zoom(1).pool("vip")).await;
-    assert_eq!(tier_of(&h, pooled).await, (Some("critical".into()), 10));
+    assert_eq!(tier_of(h, pooled).await, (Some("critical".into()), 10));
     let gold =
         "name: gold\nmeeting_platform: zoom\nimage: bot\nmax_size: 3\nqueue:\n  tier: gold\n";
     let e = definition::apply(&h.db, h.router.feed(), gold, &Actor::cli())
@@ -111,14 +111,14 @@ async fn tiers_resolve_to_priorities_from_the_request_the_token_and_the_pool(db:
         .await
         .unwrap();
     assert_eq!(
-        tier_of(&h, via_token.outcome.bot_id()).await,
+        tier_of(h, via_token.outcome.bot_id()).await,
         (Some("batch".into()), 500)
     );
     let asked = lifecycle::deploy(&h.router, &api, &bots::zoom(1).tier("standard".to_string()))
         .await
         .unwrap();
     assert_eq!(
-        tier_of(&h, asked.outcome.bot_id()).await,
+        tier_of(h, asked.outcome.bot_id()).await,
         (Some("standard".into()), 100)
     );
     let listed = token::list(&h.db).await.unwrap();
@@ -217,8 +217,10 @@ async fn tier_settings_are_checked_saved_recorded_and_used(db: PgPool) {
     twice.tiers[2].name = "critical".into();
     let mut slow = TierSettings::default();
     slow.tiers[2].max_wait_ms = Some(999);
-    let mut nameless = TierSettings::default();
-    nameless.default_tier = "gold".into();
+    let nameless = TierSettings {
+        default_tier: "gold".into(),
+        ..TierSettings::default()
+    };
     for bad in [twice, slow, nameless] {
         let e = save_tiers(&h, bad).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::ConfigInvalid, "{e}");

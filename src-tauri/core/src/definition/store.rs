@@ -251,7 +251,7 @@ async fn refuse_unknown_tier(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
     let Some(name) = &def.queue.tier else {
         return Ok(());
     };
-    let tiers = crate::tier::load_on(&mut **tx).await?;
+    let tiers = crate::tier::load_on(tx).await?;
     if tiers.get(name).is_none() {
         let known: Vec<&str> = tiers.tiers.iter().map(|t| t.name.as_str()).collect();
         return Err(Error::config(
