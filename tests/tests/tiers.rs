@@ -241,6 +241,22 @@ async fn tier_settings_are_checked_saved_recorded_and_used(db: PgPool) {
     let saved = save_tiers(&h, mine.clone()).await.unwrap();
     assert_eq!(saved.tiers, mine);
     assert_eq!(count(&h, "settings_history WHERE field = 'tiers'").await, 1);
+    // A tier a live token still names cannot go.
+    let t = token::Tiers {
+        default_tier: Some("bulk".into()),
+        max_tier: None,
+    };
+    token::create_with_tiers(&h.db, "bulk-jobs", Scope::BotsWrite, &t, &Actor::cli())
+        .await
+        .unwrap();
+    let e = save_tiers(&h, tiers(None)).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.to_string().contains("token bulk-jobs"), "{e}");
+    assert_eq!(
+        settings::load(&h.db).await.unwrap().tiers,
+        mine,
+        "unchanged"
+    );
     let b = h.router.create_bot(&bots::zoom(1)).await.unwrap().bot_id();
     assert_eq!(
         tier_of(&h, b).await,

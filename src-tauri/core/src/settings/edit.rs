@@ -400,8 +400,31 @@ async fn apply_global(conn: &mut PgConnection, ms: i32, who: &Actor) -> Result<(
 }
 
 /// Replaces the tiers (already checked). Bots admitted before keep the
-/// priority and ageing bound they were admitted with.
+/// priority and ageing bound they were admitted with. A tier still named by
+/// a live API token or a live pool cannot go (`conflict`, naming them):
+/// their requests would be refused.
 async fn apply_tiers(conn: &mut PgConnection, tiers: &TierSettings, who: &Actor) -> Result<()> {
+    let names: Vec<&str> = tiers.tiers.iter().map(|t| t.name.as_str()).collect();
+    let users: Vec<String> = sqlx::query_scalar(
+        "SELECT 'token ' || name FROM api_tokens
+          WHERE revoked_at IS NULL AND (default_tier <> ALL($1) OR max_tier <> ALL($1))
+         UNION ALL
+         SELECT 'pool ' || name FROM pools WHERE NOT retired AND queue_tier <> ALL($1)
+         ORDER BY 1",
+    )
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !users.is_empty() {
+        return Err(Error::config(
+            ErrorCode::Conflict,
+            "tiers",
+            format!(
+                "{} still name a tier this save removes; change them first",
+                users.join(", ")
+            ),
+        ));
+    }
     let old: Option<Value> =
         sqlx::query_scalar("SELECT value FROM global_settings WHERE key = 'tiers' FOR UPDATE")
             .fetch_optional(&mut *conn)
