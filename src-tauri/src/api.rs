@@ -134,6 +134,7 @@ pub async fn save_settings(
         order,
         edits,
         global_queue_timeout_ms: plan.global_queue_timeout_ms,
+        tiers: plan.tiers.clone(),
     };
     Ok(settings::save(db, feed, &plan, actor).await?)
 }

@@ -114,6 +114,9 @@ pub struct SettingsPlan {
     /// The global queue timeout (1000..=3600000 ms).
     #[serde(default)]
     pub global_queue_timeout_ms: Option<i32>,
+    /// The priority tiers and the default one, replaced as a whole.
+    #[serde(default)]
+    pub tiers: Option<berth_core::tier::TierSettings>,
 }
 
 /// Whether the database answers, and how fresh the live feed is.

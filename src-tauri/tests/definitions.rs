@@ -800,6 +800,7 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
         pool: pool.into(),
         meeting_url: "https://zoom.us/j/5550002".into(),
         count,
+        tier: None,
         priority: None,
         queue_timeout_ms: None,
         join_at: None,

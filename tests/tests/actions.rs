@@ -301,12 +301,15 @@ async fn full_with_two_queued(h: &Harness) -> (Vec<i64>, i64, i64) {
 async fn a_queued_bots_priority_changes_its_place_and_only_a_queued_bots(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     let (runs, q1, q2) = full_with_two_queued(&h).await;
-    assert_eq!(queue::position(&h.db, q2).await.unwrap(), Some(2));
+    assert_eq!(
+        queue::position(&h.db, q2, h.clock_now()).await.unwrap(),
+        Some(2)
+    );
     let c = bots_action::priority(&h.router, &cli(), q2, 5, Some("vip"))
         .await
         .unwrap();
     assert_eq!((c.from, c.to, c.position), (100, 5, Some(1)));
-    let order: Vec<i64> = queue::list(&h.db)
+    let order: Vec<i64> = queue::list(&h.db, h.clock_now())
         .await
         .unwrap()
         .iter()
@@ -405,7 +408,7 @@ async fn cancel_records_the_reason_and_refuses_an_ended_bot(db: PgPool) {
         Some(format!("cancelled by {}: duplicate", cli().record()).as_str())
     );
     assert_eq!(
-        queue::position(&h.db, q1).await.unwrap(),
+        queue::position(&h.db, q1, h.clock_now()).await.unwrap(),
         None,
         "left the queue"
     );

@@ -795,3 +795,70 @@ async fn the_api_serves_https_from_pem_files(db: PgPool) {
     task.await.unwrap().expect("stopped cleanly");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_token_s_tiers_apply_to_its_requests_and_a_tier_above_its_highest_is_403(db: PgPool) {
+    let s = Served::start(db, &small()).await;
+    let tiers = token::Tiers {
+        default_tier: Some("batch".into()),
+        max_tier: Some("standard".into()),
+    };
+    let w = token::create_with_tiers(&s.h.db, "nightly", Scope::BotsWrite, &tiers, &Actor::cli())
+        .await
+        .unwrap()
+        .token;
+    let post = |body: Value| s.req(Method::POST, "/v1/bots", Some(&w)).json(&body).send();
+    let (status, body) = read(
+        post(
+            json!({"meetingPlatform": "zoom", "meetingUrl": "https://zoom.us/j/1",
+        "tier": "critical"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "tier_not_allowed"),
+        "{body}"
+    );
+    let (status, body) = read(
+        post(
+            json!({"meetingPlatform": "zoom", "meetingUrl": "https://zoom.us/j/1",
+        "priority": 10}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "tier_not_allowed"),
+        "{body}"
+    );
+    let bots: i64 = sqlx::query_scalar("SELECT count(*) FROM bots")
+        .fetch_one(&s.h.db)
+        .await
+        .unwrap();
+    assert_eq!(bots, 0, "nothing written");
+
+    let (status, body) = read(post(zoom(1)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["tier"].as_str(), body["priority"].as_i64()),
+        (Some("batch"), Some(500))
+    );
+    let (status, body) = read(
+        post(
+            json!({"meetingPlatform": "zoom", "meetingUrl": "https://zoom.us/j/2",
+        "tier": "standard"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["tier"].as_str()),
+        (StatusCode::CREATED, Some("standard"))
+    );
+}

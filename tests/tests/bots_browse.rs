@@ -301,7 +301,7 @@ async fn queue_positions_follow_the_dispatch_order_and_waits_run(db: PgPool) {
         .filter_map(|r| r.queue_position.map(|n| (n, r.id)))
         .collect();
     placed.sort();
-    let dispatch: Vec<i64> = queue::waiting(&h.db)
+    let dispatch: Vec<i64> = queue::waiting(&h.db, h.clock.now())
         .await
         .unwrap()
         .iter()

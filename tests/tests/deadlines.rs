@@ -75,7 +75,7 @@ async fn a_platform_wait_ends_at_the_requests_deadline(db: PgPool) {
         Duration::milliseconds(1_000),
         "k8s's 1,500 ms wait is cut to the request's 1,000 ms"
     );
-    let listed = berth_core::queue::list(&h.db).await.unwrap();
+    let listed = berth_core::queue::list(&h.db, h.clock.now()).await.unwrap();
     assert_eq!(
         listed[0].waiting_on,
         Some(PlatformKind::K8s),
@@ -127,7 +127,7 @@ async fn the_global_queue_deadline_counts_from_the_requests_creation(db: PgPool)
     let o = h.router.create_bot(&zoom(4_000)).await.unwrap();
     h.clock.advance(Duration::milliseconds(1_500));
     h.dispatcher.drain().await.unwrap();
-    let entry = berth_core::queue::list(&h.db).await.unwrap();
+    let entry = berth_core::queue::list(&h.db, h.clock.now()).await.unwrap();
     assert_eq!(entry.len(), 1);
     assert_eq!(entry[0].waiting_on, None, "in the global queue");
     assert_eq!(

@@ -76,7 +76,7 @@ fn every_snake_case_field_is_read() {
     assert_eq!(d.recovery.interval.0, Duration::from_secs(120));
     assert_eq!(d.recovery.deploying_timeout.0, Duration::from_secs(180));
     assert_eq!(d.recovery.max_attempts, 5);
-    assert_eq!(d.queue.priority, 20);
+    assert_eq!(d.queue.priority, Some(20));
     assert_eq!(d.queue.timeout.0, Duration::from_secs(90));
     let Some(AccountSource::Sql {
         query: Some(query),
@@ -129,7 +129,10 @@ fn defaults_fill_what_is_left_out() {
     assert_eq!(d.platforms, None);
     assert_eq!(d.recovery.max_attempts, 3);
     assert_eq!(d.recovery.interval.0, Duration::from_secs(300));
-    assert_eq!(d.queue.priority, 100);
+    assert_eq!(
+        d.queue.priority, None,
+        "no priority given: the default tier"
+    );
     assert_eq!(d.queue.timeout.0, Duration::from_secs(300));
     assert_eq!(d.accounts, None);
 }

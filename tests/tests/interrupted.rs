@@ -7,6 +7,7 @@
 //! writes nothing more. The multi-process versions are in `faults.rs`.
 
 use berth_core::bot::{self, Decision};
+use berth_core::clock::Clock;
 use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::{self, SimKnobs};
 use berth_core::router::{DeployOutcome, NewBot};
@@ -125,7 +126,7 @@ async fn a_create_interrupted_right_after_its_commit_is_routed_by_a_dispatcher(d
         (BotStatus::JoiningCall, Some("k8s"))
     );
     assert_eq!(b.decision_trace[0].decision, Decision::Interrupted);
-    assert!(queue::list(&h.db).await.unwrap().is_empty());
+    assert!(queue::list(&h.db, h.clock.now()).await.unwrap().is_empty());
 }
 
 #[sqlx::test(migrations = "../migrations")]

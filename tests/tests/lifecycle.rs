@@ -2,6 +2,7 @@
 //! status, cancel — and the outcome helpers the faces share.
 
 use berth_core::actor::Actor;
+use berth_core::clock::Clock;
 use berth_core::lifecycle::{self, Batch, BatchRequest};
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::router::{DeployOutcome, NewBot};
@@ -15,6 +16,7 @@ fn batch(pool: &str, count: u32) -> BatchRequest {
         pool: pool.into(),
         meeting_url: "https://zoom.us/j/2".into(),
         count,
+        tier: None,
         priority: None,
         queue_timeout_ms: None,
         join_at: None,
@@ -180,7 +182,10 @@ async fn a_cancel_ends_the_bot_naming_who_and_frees_what_it_held(db: PgPool) {
         .await
         .unwrap();
     let (running, waiting) = (b.bot_ids[0], b.bot_ids[3]);
-    assert!(queue::position(&h.db, waiting).await.unwrap().is_some());
+    assert!(queue::position(&h.db, waiting, h.clock.now())
+        .await
+        .unwrap()
+        .is_some());
 
     let api = Actor::api("billing");
     let r = lifecycle::cancel(&h.router, &api, waiting, None)
@@ -189,7 +194,12 @@ async fn a_cancel_ends_the_bot_naming_who_and_frees_what_it_held(db: PgPool) {
     assert_eq!(r.bot.status, BotStatus::Fatal);
     assert_eq!(r.bot.error.as_deref(), Some("cancelled by api:billing"));
     assert_eq!(r.released, None, "it held no slot");
-    assert_eq!(queue::position(&h.db, waiting).await.unwrap(), None);
+    assert_eq!(
+        queue::position(&h.db, waiting, h.clock.now())
+            .await
+            .unwrap(),
+        None
+    );
 
     let r = lifecycle::cancel(&h.router, &api, running, None)
         .await

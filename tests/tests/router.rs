@@ -219,7 +219,7 @@ async fn limits_hold_under_concurrent_requests(db: PgPool) {
         used,
         vec![("aws".into(), 3), ("coolify".into(), 3), ("k8s".into(), 3)]
     );
-    assert_eq!(queue::list(&h.db).await.unwrap().len(), 11);
+    assert_eq!(queue::list(&h.db, h.clock.now()).await.unwrap().len(), 11);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -248,14 +248,19 @@ async fn global_queue_orders_by_priority_then_arrival_and_reports_positions(db: 
         *estimated_wait_ms, None,
         "no release observed yet: no made-up estimate"
     );
-    let order: Vec<i64> = queue::list(&h.db)
+    let order: Vec<i64> = queue::list(&h.db, h.clock.now())
         .await
         .unwrap()
         .iter()
         .map(|e| e.bot_id)
         .collect();
     assert_eq!(order, vec![bot_id(&b), bot_id(&a), bot_id(&c)]);
-    assert_eq!(queue::position(&h.db, bot_id(&b)).await.unwrap(), Some(1));
+    assert_eq!(
+        queue::position(&h.db, bot_id(&b), h.clock.now())
+            .await
+            .unwrap(),
+        Some(1)
+    );
 
     // One release → the priority-50 request gets it; then first come first served.
     h.router
@@ -347,7 +352,7 @@ async fn an_expired_request_fails_with_queue_timeout(db: PgPool) {
         view.decision_trace.last().unwrap().decision,
         Decision::Expired
     );
-    assert!(queue::list(&h.db).await.unwrap().is_empty());
+    assert!(queue::list(&h.db, h.clock.now()).await.unwrap().is_empty());
 }
 
 #[sqlx::test(migrations = "../migrations")]

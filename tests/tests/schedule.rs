@@ -351,6 +351,7 @@ async fn a_staggered_batch_spaces_its_starts_through_the_starter(db: PgPool) {
         pool: "zoom".into(),
         meeting_url: "https://zoom.us/j/2".into(),
         count: 3,
+        tier: None,
         priority: None,
         queue_timeout_ms: None,
         join_at: None,

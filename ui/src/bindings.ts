@@ -375,6 +375,8 @@ export type BotRow = {
 	slotName: string | null,
 	/**  Queue priority (lower first). */
 	priority: number,
+	/**  Its priority tier, if its priority is one's ([`crate::tier`]). */
+	tier: string | null,
 	/**
 	 *  1-based place in the dispatch order while `QUEUED` (the order the
 	 *  dispatcher offers capacity in, [`crate::queue::waiting`]).
@@ -466,6 +468,11 @@ export type BotView = {
 	status: BotStatus,
 	/**  Queue priority (lower first). */
 	priority: number,
+	/**
+	 *  The priority tier it was admitted in ([`crate::tier`]); `None`: a
+	 *  numeric priority no tier has.
+	 */
+	tier: string | null,
 	/**  Requested queue timeout. */
 	queueTimeoutMs: number,
 	/**  Where it runs (or ran last). */
@@ -784,6 +791,11 @@ export type DeployRequest = {
 	meetingUrl: string,
 	/**  How many bots (1 to [`MAX_BATCH`]). */
 	count: number,
+	/**
+	 *  Priority tier (exclusive with `priority`); `None`: the default
+	 *  ([`NewBot::tier`]).
+	 */
+	tier?: string | null,
 	/**  Priority (lower first); `None`: the pool's default. */
 	priority: number | null,
 	/**  Queue timeout; `None`: the pool's default. */
@@ -902,6 +914,11 @@ export type ErrorCode =
  *  the platforms its pool may use (the message names the window).
  */
 "window_full" | 
+/**
+ *  A request asked for a priority tier (or a priority) above the
+ *  highest its API token may ask for: nothing was written.
+ */
+"tier_not_allowed" | 
 /**  Something that should not happen; a bug. */
 "internal";
 
@@ -1170,8 +1187,13 @@ export type Pool = {
 	source: string,
 	/**  Whether each bot needs an account leased from the pool's account source. */
 	usesAccounts: boolean,
-	/**  Priority of its bot requests that name none. */
-	queuePriority: number,
+	/**
+	 *  Priority of its bot requests that name none (`queue.priority`);
+	 *  `None`: not given.
+	 */
+	queuePriority: number | null,
+	/**  Priority tier of its bot requests that name none (`queue.tier`). */
+	queueTier: string | null,
 	/**  Queue timeout of its bot requests that name none, in ms. */
 	queueTimeoutMs: number,
 	/**  Its definition was deleted: no new bots; its idle slots are trimmed. */
@@ -1225,8 +1247,15 @@ export type QueueEntryView = {
 	meetingPlatform: MeetingPlatform,
 	/**  Priority (lower first). */
 	priority: number,
+	/**  Its priority tier, if its priority is one's ([`crate::tier`]). */
+	tier: string | null,
 	/**  When it was queued. */
 	queuedAt: string,
+	/**
+	 *  When it ages (its tier's ageing bound after `queued_at`): from then
+	 *  on it goes before every entry that has not aged. `None`: never.
+	 */
+	agedAt: string | null,
 	/**  Its deadline (global queue) or the end of its current platform wait. */
 	timeoutAt: string,
 	/**  The deployment platform it waits on, or `None` in the global queue. */
@@ -1406,6 +1435,8 @@ export type Settings = {
 	globalQueueTimeoutMs: number,
 	/**  The variable pinning the global queue timeout, if any. */
 	globalQueueTimeoutPinnedBy: string | null,
+	/**  The priority tiers and the default one ([`crate::tier`]). */
+	tiers: TierSettings,
 };
 
 /**
@@ -1417,7 +1448,7 @@ export type SettingsChange = {
 	id: number,
 	/**  `platform:<kind>` or `global`. */
 	subject: string,
-	/**  The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`). */
+	/**  The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`, `tiers`). */
 	field: string,
 	/**  Value before. */
 	oldValue: string | null,
@@ -1440,6 +1471,8 @@ export type SettingsPlan = {
 	edits?: PlatformEditEntry[],
 	/**  The global queue timeout (1000..=3600000 ms). */
 	globalQueueTimeoutMs?: number | null,
+	/**  The priority tiers and the default one, replaced as a whole. */
+	tiers?: TierSettings | null,
 };
 
 /**
@@ -1453,6 +1486,14 @@ export type SettingsRules = {
 	queueTimeoutMs: Range,
 	/**  [`GLOBAL_QUEUE_TIMEOUT_MS`]. */
 	globalQueueTimeoutMs: Range,
+	/**  [`PRIORITY`] (a tier's priority). */
+	tierPriority: Range,
+	/**  [`MAX_WAIT_MS`] (a tier's ageing bound). */
+	tierMaxWaitMs: Range,
+	/**  [`crate::tier::NAME_PATTERN`]. */
+	tierNamePattern: string,
+	/**  [`crate::tier::MAX_TIERS`]. */
+	maxTiers: number,
 };
 
 /**  An action on slots by name ([`crate::commands::actions::slot_action`]). */
@@ -1569,6 +1610,28 @@ export type TargetKind =
 "platform" | 
 /**  The settings. */
 "settings";
+
+/**  One tier. */
+export type Tier = {
+	/**  Its name ([`NAME_PATTERN`]). */
+	name: string,
+	/**  Its priority (lower first; [`rules::PRIORITY`]). */
+	priority: number,
+	/**
+	 *  Its ageing bound: an entry that waited this long is served before
+	 *  every entry that has not aged ([`rules::MAX_WAIT_MS`]); `None`: no
+	 *  ageing.
+	 */
+	maxWaitMs: number | null,
+};
+
+/**  The tiers in force and the default one. */
+export type TierSettings = {
+	/**  The tiers, by priority. */
+	tiers: Tier[],
+	/**  The tier of a request that nothing else gives one. */
+	defaultTier: string,
+};
 
 /**  What changed. */
 export type Topic = 

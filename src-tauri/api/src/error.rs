@@ -18,7 +18,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         }
         MalformedRequest => StatusCode::BAD_REQUEST,
         Unauthorized => StatusCode::UNAUTHORIZED,
-        Forbidden => StatusCode::FORBIDDEN,
+        Forbidden | TierNotAllowed => StatusCode::FORBIDDEN,
         // The bot's lease is over for good: the workload should exit.
         LeaseEnded => StatusCode::GONE,
         NotFound => StatusCode::NOT_FOUND,

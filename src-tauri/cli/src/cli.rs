@@ -113,6 +113,13 @@ pub enum TokensCommand {
         /// Its name (letters, digits, '.', '_', '-'): how it is listed, revoked and recorded
         #[arg(long)]
         name: String,
+        /// The priority tier of its requests that name none
+        #[arg(long, value_name = "TIER")]
+        default_tier: Option<String>,
+        /// The highest priority tier its requests may ask for (above it:
+        /// refused with tier_not_allowed)
+        #[arg(long, value_name = "TIER")]
+        max_tier: Option<String>,
     },
     /// Every token (never the token itself), live ones first
     List,
@@ -334,7 +341,12 @@ pub struct CreateArgs {
     /// most 2048 bytes (a refusal names the hosts)
     #[arg(long, value_name = "URL", value_parser = meeting_url)]
     pub meeting_url: String,
-    /// Priority, lower goes first (default: the pool's `queue.priority`, else 100)
+    /// Priority tier: a configured tier's name (`berth settings show`);
+    /// default: the pool's `queue.tier` or `queue.priority`, else the
+    /// default tier
+    #[arg(long, value_name = "NAME", conflicts_with = "priority")]
+    pub tier: Option<String>,
+    /// Priority, lower goes first (instead of a tier)
     #[arg(long, value_name = "N", value_parser = priority, allow_negative_numbers = true)]
     pub priority: Option<i32>,
     /// How long the request may wait in the queue, 0 to 600000 ms (default:

@@ -173,7 +173,7 @@ mod tests {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             missing_command(args(&["--json", "bots"]).into_iter()),
-            "`berth bots` needs a command: create, status, cancel, priority, reroute, redeploy, show, list; see `berth bots --help`"
+            "`berth bots` needs a command: create, status, cancel, priority, reroute, redeploy, move, show, list; see `berth bots --help`"
         );
         assert!(missing_command(args(&[]).into_iter())
             .starts_with("`berth` needs a command: migrate, serve, status,"));

@@ -100,6 +100,11 @@ impl Actor {
         self.face
     }
 
+    /// The API token's name, for a caller of the HTTP API; `None` otherwise.
+    pub fn api_token(&self) -> Option<&str> {
+        (self.face == Face::Api).then_some(self.name.as_str())
+    }
+
     /// The string written to the history tables: `<face>:<name>`, or the
     /// face alone when it has no name (`environment`).
     pub fn record(&self) -> String {

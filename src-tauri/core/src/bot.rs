@@ -36,6 +36,9 @@ pub struct BotView {
     pub status: BotStatus,
     /// Queue priority (lower first).
     pub priority: i32,
+    /// The priority tier it was admitted in ([`crate::tier`]); `None`: a
+    /// numeric priority no tier has.
+    pub tier: Option<String>,
     /// Requested queue timeout.
     pub queue_timeout_ms: i32,
     /// Where it runs (or ran last).
@@ -97,7 +100,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     let row: Option<GetRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
                 b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
-                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of, b.join_at, b.start_at)
+                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of, b.join_at, b.start_at, b.tier)
          FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
     )
     .bind(id)
@@ -111,6 +114,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         meeting_url: row.3,
         status: row.4.parse()?,
         priority: row.5,
+        tier: row.15[4].as_str().map(String::from),
         queue_timeout_ms: row.6,
         deployment_platform: row.7.map(|p| p.parse()).transpose()?,
         slot_name: row.8,
@@ -119,7 +123,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         created_at: row.11,
         updated_at: row.12,
         ended_at: row.13,
-        // One column for both: a row of 16 is the most sqlx decodes as a tuple.
+        // One column for these: a row of 16 is the most sqlx decodes as a tuple.
         pinned_platform: row.15[0].as_str().map(str::parse).transpose()?,
         redeploy_of: row.15[1].as_i64(),
         join_at: row.15[2].as_str().and_then(|t| t.parse().ok()),
@@ -236,6 +240,11 @@ pub struct NewRow<'a> {
     pub meeting_url: &'a str,
     /// Priority.
     pub priority: i32,
+    /// Its tier, if its priority is one's.
+    pub tier: Option<&'a str>,
+    /// Its tier's ageing bound: its queue entry ages this long after it
+    /// was queued ([`crate::queue::enter`]).
+    pub max_wait_ms: Option<i32>,
     /// Requested queue timeout.
     pub queue_timeout_ms: i32,
     /// The end of its whole wait for capacity.
@@ -257,9 +266,9 @@ pub struct NewRow<'a> {
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata, webhook_url,
-                           status, start_at, join_at, booked_until, expected_duration_ms)
+                           status, start_at, join_at, booked_until, expected_duration_ms, tier, max_wait_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     CASE WHEN $10::timestamptz IS NULL THEN 'QUEUED' ELSE 'SCHEDULED' END, $10, $11, $12, $13)
+                     CASE WHEN $10::timestamptz IS NULL THEN 'QUEUED' ELSE 'SCHEDULED' END, $10, $11, $12, $13, $14, $15)
              RETURNING id",
     )
     .bind(row.pool)
@@ -275,6 +284,8 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.planned.and_then(|p| p.join_at))
     .bind(row.planned.and_then(|p| p.booked_until))
     .bind(row.planned.and_then(|p| p.expected_duration_ms))
+    .bind(row.tier)
+    .bind(row.max_wait_ms)
     .fetch_one(conn)
     .await?)
 }

@@ -65,6 +65,7 @@ pub fn request(n: u64) -> NewBot {
     NewBot {
         meeting_platform,
         meeting_url,
+        tier: None,
         priority: Some(if rng.random_bool(0.2) { 50 } else { 100 }),
         queue_timeout_ms: None,
         pool: None,

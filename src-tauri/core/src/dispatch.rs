@@ -97,7 +97,7 @@ impl Dispatcher {
             expired: queue::expire(&mut *tx, now).await?.len(),
             ..DrainReport::default()
         };
-        let entries = queue::waiting(&mut *tx).await?;
+        let entries = queue::waiting(&mut *tx, now).await?;
         let read = if entries.is_empty() {
             None
         } else {

@@ -72,6 +72,9 @@ pub enum ErrorCode {
     /// A scheduled request's window is fully booked against the limits of
     /// the platforms its pool may use (the message names the window).
     WindowFull,
+    /// A request asked for a priority tier (or a priority) above the
+    /// highest its API token may ask for: nothing was written.
+    TierNotAllowed,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -107,6 +110,7 @@ impl ErrorCode {
             ErrorCode::SlotBusy => "slot_busy",
             ErrorCode::NotApplicable => "not_applicable",
             ErrorCode::WindowFull => "window_full",
+            ErrorCode::TierNotAllowed => "tier_not_allowed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -229,7 +233,7 @@ mod tests {
     /// The wire form (serde, what the bridge and `--json` send) is the text form.
     #[test]
     fn serialized_code_is_its_text_form() {
-        let all: [ErrorCode; 27] = [
+        let all: [ErrorCode; 28] = [
             ConfigInvalid,
             ConfigMissing,
             DatabaseUnavailable,
@@ -256,6 +260,7 @@ mod tests {
             IdempotencyKeyReused,
             SlotBusy,
             NotApplicable,
+            TierNotAllowed,
             Internal,
         ];
         for code in all {

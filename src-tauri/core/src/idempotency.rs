@@ -184,6 +184,7 @@ mod tests {
         NewBot {
             meeting_platform: MeetingPlatform::Zoom,
             meeting_url: "https://zoom.us/j/1".into(),
+            tier: None,
             priority: None,
             queue_timeout_ms: None,
             pool: None,

@@ -42,6 +42,7 @@ pub mod slot;
 pub mod stable_hash;
 pub mod stop;
 pub mod sweep;
+pub mod tier;
 pub mod timestamp;
 pub mod token;
 pub mod tracking;

@@ -19,6 +19,7 @@ use crate::meeting::BotStatus;
 use crate::pool;
 use crate::router::{DeployOutcome, NewBot, Router};
 use crate::slot;
+use crate::tier;
 
 pub use crate::schedule::reschedule;
 
@@ -61,9 +62,12 @@ pub struct Deployment {
 
 /// Creates a bot and routes it (see [`Router::create_bot`]): deployed,
 /// waiting on a full platform, or in the global queue. Bad input is
-/// refused before anything is written.
+/// refused before anything is written, as is a tier above what `actor`'s
+/// API token may ask for (`tier_not_allowed`); a request through a token
+/// that names no tier takes the token's default ([`crate::tier`]).
 pub async fn deploy(router: &Router, actor: &Actor, req: &NewBot) -> Result<Deployment> {
-    let outcome = router.create_bot(req).await?;
+    let token = tier::token_tiers(router.db(), actor).await?;
+    let outcome = router.create_bot_within(req, &token).await?;
     tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
     let status = bot::get(router.db(), outcome.bot_id()).await?.status;
     Ok(Deployment { outcome, status })
@@ -109,7 +113,11 @@ pub async fn deploy_once(
     {
         return Ok(Created::Replayed { bot_id });
     }
-    match router.create_bot_once(req, key, &fingerprint).await? {
+    let token = tier::token_tiers(router.db(), actor).await?;
+    match router
+        .create_bot_once(req, key, &fingerprint, &token)
+        .await?
+    {
         Some(outcome) => {
             tracing::info!(actor = %actor, bot = outcome.bot_id(), "bot requested");
             let status = bot::get(router.db(), outcome.bot_id()).await?.status;
@@ -160,6 +168,10 @@ pub struct BatchRequest {
     pub meeting_url: String,
     /// How many bots (1 to [`MAX_BATCH`]).
     pub count: u32,
+    /// Priority tier (exclusive with `priority`); `None`: the default
+    /// ([`NewBot::tier`]).
+    #[serde(default)]
+    pub tier: Option<String>,
     /// Priority (lower first); `None`: the pool's default.
     pub priority: Option<i32>,
     /// Queue timeout; `None`: the pool's default.
@@ -232,6 +244,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
     let stagger = crate::schedule::stagger::check(req.stagger_ms)?;
     let pool = pool::get(router.db(), &req.pool).await?;
     let new = NewBot::new(pool.meeting_platform, req.meeting_url.clone())
+        .tier(req.tier.clone())
         .priority(req.priority)
         .queue_timeout_ms(req.queue_timeout_ms)
         .pool(pool.name.clone())
@@ -241,6 +254,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         bot_ids: Vec::with_capacity(req.count as usize),
         ..Batch::default()
     };
+    let token = tier::token_tiers(router.db(), actor).await?;
     let now = router.clock().now();
     for i in 0..req.count {
         let mut bot = new.clone();
@@ -254,7 +268,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
                 None => bot.not_before = Some(now + offset),
             }
         }
-        batch.add(&router.create_bot(&bot).await?);
+        batch.add(&router.create_bot_within(&bot, &token).await?);
     }
     tracing::info!(actor = %actor, pool = %pool.name, count = req.count, "bot batch requested");
     Ok(batch)

@@ -234,7 +234,7 @@ pub struct QueueSnapshot {
 /// The queue as of `now`, each entry with its estimated wait. Reads only.
 pub async fn queue(db: &PgPool, now: DateTime<Utc>) -> Result<QueueSnapshot> {
     let rate = queue::release_rate(db, now).await?;
-    let entries = queue::list(db)
+    let entries = queue::list(db, now)
         .await?
         .into_iter()
         .map(|entry| Waiting {

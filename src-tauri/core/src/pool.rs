@@ -32,8 +32,11 @@ pub struct Pool {
     pub source: String,
     /// Whether each bot needs an account leased from the pool's account source.
     pub uses_accounts: bool,
-    /// Priority of its bot requests that name none.
-    pub queue_priority: i32,
+    /// Priority of its bot requests that name none (`queue.priority`);
+    /// `None`: not given.
+    pub queue_priority: Option<i32>,
+    /// Priority tier of its bot requests that name none (`queue.tier`).
+    pub queue_tier: Option<String>,
     /// Queue timeout of its bot requests that name none, in ms.
     pub queue_timeout_ms: i32,
     /// Its definition was deleted: no new bots; its idle slots are trimmed.
@@ -49,9 +52,10 @@ type PoolRow = (
     Option<Vec<String>>,
     String,
     bool,
-    i32,
+    Option<i32>,
     i32,
     bool,
+    Option<String>,
 );
 
 fn from_row(row: PoolRow) -> Result<Pool> {
@@ -67,6 +71,7 @@ fn from_row(row: PoolRow) -> Result<Pool> {
         queue_priority,
         queue_timeout_ms,
         retired,
+        queue_tier,
     ) = row;
     let allowed_platforms = allowed
         .map(|v| v.into_iter().map(|s| s.parse()).collect::<Result<Vec<_>>>())
@@ -81,13 +86,14 @@ fn from_row(row: PoolRow) -> Result<Pool> {
         source,
         uses_accounts,
         queue_priority,
+        queue_tier,
         queue_timeout_ms,
         retired,
     })
 }
 
 const COLUMNS: &str =
-    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms, retired";
+    "name, meeting_platform, image, max_size, prewarm_count, allowed_platforms, source, uses_accounts, queue_priority, queue_timeout_ms, retired, queue_tier";
 
 /// Every pool, by name.
 pub async fn list<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<Vec<Pool>> {

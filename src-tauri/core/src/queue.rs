@@ -5,9 +5,13 @@
 //! in the global queue until the request's deadline, or is being routed by
 //! the router that created it (`Routing`, taken over by any dispatcher once
 //! its hold passes). Every accepted request that is not deploying or running
-//! has an entry, from the transaction that creates it on. Order: lower
-//! priority number first, then first come first served. Estimated waits come from the release rate observed in the slot
-//! history, never from a constant.
+//! has an entry, from the transaction that creates it on. Order
+//! (`dispatch_key!`, the one definition every listing, position and
+//! dispatch uses): entries that have aged first (a bot of a tier with an
+//! ageing bound, [`crate::tier`], waited that long: `aged_at` passed), then
+//! lower priority number first, then first come first served. Estimated
+//! waits come from the release rate observed in the slot history, never
+//! from a constant.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -16,6 +20,31 @@ use sqlx::{PgConnection, PgPool};
 use crate::error::Result;
 use crate::meeting::{MeetingPlatform, PlatformKind};
 use crate::router::Waiting;
+
+/// The dispatch order's sort key of the entry aliased `q`, as of the
+/// timestamp `now` (a query parameter such as `"$1"`): aged entries
+/// (`aged_at <= now`) first, then priority, queue time and id, all
+/// ascending. Spelled once here: `ORDER BY` it, or compare it as a row.
+/// `aged_at` is the clock's time plus a bound, so `now` is the caller's
+/// clock, never the database's own `now()` (the two differ under a
+/// manual clock).
+macro_rules! dispatch_key {
+    ($q:literal, $now:literal) => {
+        concat!(
+            "(",
+            $q,
+            ".aged_at <= ",
+            $now,
+            ") IS NOT TRUE, ",
+            $q,
+            ".priority, ",
+            $q,
+            ".queued_at, ",
+            $q,
+            ".id"
+        )
+    };
+}
 
 /// Window over which the release rate is observed.
 pub const RATE_WINDOW_MINUTES: i64 = 15;
@@ -39,10 +68,17 @@ pub struct QueueEntryView {
     pub meeting_platform: MeetingPlatform,
     /// Priority (lower first).
     pub priority: i32,
+    /// Its priority tier, if its priority is one's ([`crate::tier`]).
+    pub tier: Option<String>,
     /// When it was queued.
     #[serde(serialize_with = "crate::timestamp::serialize")]
     #[cfg_attr(feature = "specta", specta(type = String))]
     pub queued_at: DateTime<Utc>,
+    /// When it ages (its tier's ageing bound after `queued_at`): from then
+    /// on it goes before every entry that has not aged. `None`: never.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub aged_at: Option<DateTime<Utc>>,
     /// Its deadline (global queue) or the end of its current platform wait.
     #[serde(serialize_with = "crate::timestamp::serialize")]
     #[cfg_attr(feature = "specta", specta(type = String))]
@@ -89,7 +125,8 @@ pub enum Stage {
 
 /// Puts (or moves) a bot's entry, only while the bot is `QUEUED` (an entry
 /// for a bot that moved on would never be served); returns whether it did.
-/// `queued_at` is kept from an earlier entry.
+/// `queued_at` and `aged_at` are kept from an earlier entry; a new entry
+/// ages at `queued_at` plus the bot's `max_wait_ms` (never, without one).
 pub async fn enter(
     conn: &mut PgConnection,
     bot_id: i64,
@@ -106,8 +143,9 @@ pub async fn enter(
         } => (-2, None, deadline, Some(held_until)),
     };
     let done = sqlx::query(
-        "INSERT INTO deployment_queue (bot_id, priority, queued_at, timeout_at, stage, stage_platform, stage_deadline)
-         SELECT $1, $2, $3, GREATEST($4, $3), $5, $6, $7 FROM bots WHERE id = $1 AND status = 'QUEUED'
+        "INSERT INTO deployment_queue (bot_id, priority, queued_at, timeout_at, stage, stage_platform, stage_deadline, aged_at)
+         SELECT $1, $2, $3, GREATEST($4, $3), $5, $6, $7, $3 + max_wait_ms * interval '1 millisecond'
+         FROM bots WHERE id = $1 AND status = 'QUEUED'
          ON CONFLICT (bot_id) DO UPDATE SET timeout_at = GREATEST($4, deployment_queue.queued_at), stage = $5,
             stage_platform = $6, stage_deadline = $7",
     )
@@ -160,38 +198,47 @@ pub async fn leave(conn: &mut PgConnection, bot_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Every entry of a `QUEUED` bot in queue order, as the dispatcher offers
-/// them capacity.
-pub async fn waiting<'e>(db: impl sqlx::PgExecutor<'e>) -> Result<Vec<Waiting>> {
-    Ok(sqlx::query_as(
+/// Every entry of a `QUEUED` bot in queue order as of `now`, as the
+/// dispatcher offers them capacity.
+pub async fn waiting<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Waiting>> {
+    Ok(sqlx::query_as(concat!(
         "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
                     COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
                     CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
                     b.pinned_platform
              FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
              WHERE b.status = 'QUEUED'
-             ORDER BY q.priority, q.queued_at, q.id",
-    )
+             ORDER BY ",
+        dispatch_key!("q", "$1")
+    ))
+    .bind(now)
     .fetch_all(db)
     .await?)
 }
 
-/// 1-based places of `bot_ids` in the dispatch order: among the entries of
-/// `QUEUED` bots, ordered as [`waiting`] offers them capacity. Bots not
-/// waiting are left out.
+/// 1-based places of `bot_ids` in the dispatch order as of `now`: among
+/// the entries of `QUEUED` bots, ordered as [`waiting`] offers them
+/// capacity. Bots not waiting are left out.
 pub async fn positions_of(
     db: &PgPool,
     bot_ids: &[i64],
+    now: DateTime<Utc>,
 ) -> Result<std::collections::HashMap<i64, i64>> {
     // The same order (and the same bots) as `waiting`.
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64)> = sqlx::query_as(concat!(
         "SELECT bot_id, position FROM (
-            SELECT q.bot_id, row_number() OVER (ORDER BY q.priority, q.queued_at, q.id) AS position
+            SELECT q.bot_id, row_number() OVER (ORDER BY ",
+        dispatch_key!("q", "$2"),
+        ") AS position
             FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
             WHERE b.status = 'QUEUED') ranked
-         WHERE bot_id = ANY($1)",
-    )
+         WHERE bot_id = ANY($1)"
+    ))
     .bind(bot_ids)
+    .bind(now)
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().collect())
@@ -218,26 +265,43 @@ pub async fn take_over(
     Ok(done.rows_affected() == 1)
 }
 
-/// Every entry in queue order, with positions.
-pub async fn list(db: &PgPool) -> Result<Vec<QueueEntryView>> {
-    Ok(sqlx::query_as(
-        "SELECT q.id, q.bot_id, b.pool, b.meeting_platform, q.priority, q.queued_at, q.timeout_at,
-                q.stage_platform AS waiting_on,
-                row_number() OVER (ORDER BY q.priority, q.queued_at, q.id) AS position
+/// Every entry in queue order as of `now`, with positions.
+pub async fn list(db: &PgPool, now: DateTime<Utc>) -> Result<Vec<QueueEntryView>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT q.id, q.bot_id, b.pool, b.meeting_platform, q.priority, b.tier, q.queued_at, q.timeout_at,
+                q.aged_at, q.stage_platform AS waiting_on,
+                row_number() OVER (ORDER BY ",
+        dispatch_key!("q", "$1"),
+        ") AS position
          FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
-         ORDER BY q.priority, q.queued_at, q.id",
-    )
+         ORDER BY ",
+        dispatch_key!("q", "$1")
+    ))
+    .bind(now)
     .fetch_all(db)
     .await?)
 }
 
-/// 1-based position of a bot's entry, if queued.
-pub async fn position(db: &PgPool, bot_id: i64) -> Result<Option<i64>> {
+/// 1-based position of a bot's entry as of `now`, if queued. The order of
+/// `dispatch_key!` counted in two parts, each served by an index without
+/// reading the whole queue: the aged entries before it (the aged-entry
+/// index), then, for an entry that has not aged, every aged entry and the
+/// others before it (the order index).
+pub async fn position(db: &PgPool, bot_id: i64, now: DateTime<Utc>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM deployment_queue q, (SELECT priority, queued_at, id FROM deployment_queue WHERE bot_id = $1) me
-         WHERE (q.priority, q.queued_at, q.id) <= (me.priority, me.queued_at, me.id)",
+        "WITH me AS (
+            SELECT priority, queued_at, id, (aged_at <= $2) IS TRUE AS aged FROM deployment_queue WHERE bot_id = $1)
+         SELECT (SELECT count(*) FROM deployment_queue q
+                 WHERE q.aged_at <= $2
+                   AND (NOT me.aged OR (q.priority, q.queued_at, q.id) <= (me.priority, me.queued_at, me.id)))
+              + CASE WHEN me.aged THEN 0 ELSE
+                (SELECT count(*) FROM deployment_queue q
+                 WHERE (q.priority, q.queued_at, q.id) <= (me.priority, me.queued_at, me.id)
+                   AND (q.aged_at <= $2) IS NOT TRUE) END
+         FROM me",
     )
     .bind(bot_id)
+    .bind(now)
     .fetch_optional(db)
     .await?
     .filter(|n: &i64| *n > 0))

@@ -9,6 +9,11 @@
 //! change made with it) and one [`Scope`]. Revoking keeps the row (who made
 //! it, who revoked it); the token stops working at once.
 //!
+//! A token may carry priority tiers ([`crate::tier`]): a default tier for
+//! its requests that name none, and the highest tier it may ask for. Both
+//! must be configured tiers when the token is created, the default not
+//! above the highest; a request checks them again when it is made.
+//!
 //! Nothing here logs a token: the plaintext exists only in [`Created`]'s
 //! return value (redacted in `Debug`) and in the caller's request.
 
@@ -135,6 +140,47 @@ pub struct TokenInfo {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// The tier of its requests that name none.
+    pub default_tier: Option<String>,
+    /// The highest tier its requests may ask for (`None`: any).
+    pub max_tier: Option<String>,
+}
+
+/// The priority tiers a new token carries; both `None`: none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tiers {
+    /// The tier of its requests that name none.
+    pub default_tier: Option<String>,
+    /// The highest tier its requests may ask for.
+    pub max_tier: Option<String>,
+}
+
+/// `tiers` checked against the configured tiers: each names one, and the
+/// default is not above the highest (`invalid_input`).
+async fn check_tiers(db: &PgPool, tiers: &Tiers) -> Result<()> {
+    let configured = crate::tier::load_on(&mut *db.acquire().await?).await?;
+    let default = tiers
+        .default_tier
+        .as_deref()
+        .map(|t| configured.named(t, "the token's default tier"))
+        .transpose()?;
+    let max = tiers
+        .max_tier
+        .as_deref()
+        .map(|t| configured.named(t, "the token's highest tier"))
+        .transpose()?;
+    if let (Some(d), Some(m)) = (default, max) {
+        if d.priority < m.priority {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "the default tier {} (priority {}) is above the highest tier {} (priority {})",
+                    d.name, d.priority, m.name, m.priority
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -164,7 +210,20 @@ fn hash(token: &str) -> Vec<u8> {
 /// returns it with its plaintext (shown once; only its hash is stored). A
 /// live token with the same name is `conflict`; a bad name `invalid_input`.
 pub async fn create(db: &PgPool, name: &str, scope: Scope, actor: &Actor) -> Result<Created> {
+    create_with_tiers(db, name, scope, &Tiers::default(), actor).await
+}
+
+/// [`create`] with priority tiers: `tiers` must name configured tiers, the
+/// default not above the highest (`invalid_input`, nothing written).
+pub async fn create_with_tiers(
+    db: &PgPool,
+    name: &str,
+    scope: Scope,
+    tiers: &Tiers,
+    actor: &Actor,
+) -> Result<Created> {
     check_name(name)?;
+    check_tiers(db, tiers).await?;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
         Error::new(
@@ -177,13 +236,16 @@ pub async fn create(db: &PgPool, name: &str, scope: Scope, actor: &Actor) -> Res
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
     let inserted = sqlx::query(
-        "INSERT INTO api_tokens (name, scope, token_hash, created_by) VALUES ($1, $2, $3, $4)
+        "INSERT INTO api_tokens (name, scope, token_hash, created_by, default_tier, max_tier)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING",
     )
     .bind(name)
     .bind(scope.as_str())
     .bind(hash(&token))
     .bind(actor.record())
+    .bind(&tiers.default_tier)
+    .bind(&tiers.max_tier)
     .execute(db)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -203,7 +265,7 @@ pub async fn create(db: &PgPool, name: &str, scope: Scope, actor: &Actor) -> Res
 /// Every token, live first, then by name (revoked ones newest first).
 pub async fn list(db: &PgPool) -> Result<Vec<TokenInfo>> {
     Ok(sqlx::query_as(
-        "SELECT name, scope, created_at, created_by, revoked_at, revoked_by FROM api_tokens
+        "SELECT name, scope, created_at, created_by, revoked_at, revoked_by, default_tier, max_tier FROM api_tokens
          ORDER BY revoked_at IS NOT NULL, name, revoked_at DESC",
     )
     .fetch_all(db)
@@ -216,7 +278,7 @@ pub async fn revoke(db: &PgPool, name: &str, actor: &Actor) -> Result<TokenInfo>
     let row: Option<TokenInfo> = sqlx::query_as(
         "UPDATE api_tokens SET revoked_at = now(), revoked_by = $2
          WHERE name = $1 AND revoked_at IS NULL
-         RETURNING name, scope, created_at, created_by, revoked_at, revoked_by",
+         RETURNING name, scope, created_at, created_by, revoked_at, revoked_by, default_tier, max_tier",
     )
     .bind(name)
     .bind(actor.record())

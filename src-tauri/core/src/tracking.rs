@@ -44,7 +44,7 @@ pub async fn get(db: &PgPool, id: i64, now: DateTime<Utc>) -> Result<Tracked> {
             .bind(id)
             .fetch_one(db)
             .await?;
-    let queue_position = queue::position(db, id).await?;
+    let queue_position = queue::position(db, id, now).await?;
     let estimated_wait_ms = match queue_position {
         Some(p) => queue::estimate_wait_ms(p, queue::release_rate(db, now).await?),
         None => None,

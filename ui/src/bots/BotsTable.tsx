@@ -177,8 +177,8 @@ const BotTableRow = memo(function BotTableRow({
         </div>
       )}
       {layout.shows("priority") && (
-        <div role="cell" className="text-right tabular-nums text-muted">
-          {bot.priority}
+        <div role="cell" className="truncate text-right tabular-nums text-muted" title={`priority ${bot.priority}`}>
+          {bot.tier ?? bot.priority}
         </div>
       )}
       {layout.shows("created") && (

@@ -32,7 +32,8 @@ export const BOT_COLUMNS: BotColumn[] = [
   { key: "slot", label: "Slot", width: "minmax(100px,1.2fr)", wide: true },
   { key: "queue", label: "Queue", width: "48px", align: "right" },
   { key: "wait", label: "Wait", width: "64px", align: "right", wide: true },
-  { key: "priority", label: "Prio", width: "40px", align: "right", wide: true },
+  // A tier's name (`critical` fits), or the priority of a bot in no tier.
+  { key: "priority", label: "Tier", width: "64px", align: "right", wide: true },
   { key: "created", label: "Created", width: "112px", wide: true },
   { key: "error", label: "Error", width: "minmax(60px,1fr)", wide: true },
   { key: "menu", label: "", width: "24px" },

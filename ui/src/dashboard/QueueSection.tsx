@@ -83,7 +83,7 @@ function QueueRow({ entry, serverNow }: { entry: QueueEntry; serverNow: number }
           {meetingLabel(entry.meetingPlatform)} · {entry.pool}
         </span>
       </span>
-      <Field label="priority">{entry.priority}</Field>
+      <Field label="priority">{entry.tier ? `${entry.priority} (${entry.tier})` : entry.priority}</Field>
       <Field label="waiting">
         <span data-testid="queue-waiting">{formatDuration(waiting)}</span>
       </Field>

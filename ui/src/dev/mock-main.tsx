@@ -58,7 +58,15 @@ const backend: MockBackend = {
     globalQueueTimeoutPinnedBy: world.settings.globalQueueTimeoutPinnedBy,
   }),
   getSettings: () => world.settings,
-  settingsRules: () => ({ botLimit: { min: 1, max: 100_000 }, queueTimeoutMs: { min: 0, max: 3_600_000 }, globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 } }),
+  settingsRules: () => ({
+    botLimit: { min: 1, max: 100_000 },
+    queueTimeoutMs: { min: 0, max: 3_600_000 },
+    globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 },
+    tierPriority: { min: 0, max: 1_000 },
+    tierMaxWaitMs: { min: 1_000, max: 600_000 },
+    tierNamePattern: "^[a-z][a-z0-9_-]{0,31}$",
+    maxTiers: 16,
+  }),
   settingsHistory: (limit) => world.history.slice(0, limit),
   botDetails: (id) => botDetails(world, id, Date.now()),
   saveSettings: (plan) => {
@@ -86,6 +94,10 @@ const backend: MockBackend = {
         change(`platform:${p.platform}`, field, (p as unknown as Record<string, unknown>)[field], value);
         (p as unknown as Record<string, unknown>)[field] = value;
       }
+    }
+    if (plan.tiers) {
+      change("global", "tiers", next.tiers, plan.tiers);
+      next.tiers = plan.tiers;
     }
     if (!next.platforms.some((p) => p.enabled && p.botLimit !== null))
       return fail("config_invalid", "enabled: at least one enabled platform needs a limit; this change would leave none");

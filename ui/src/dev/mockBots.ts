@@ -52,6 +52,7 @@ function makeBots(world: MockWorld, count: number, now: number): MockBot[] {
         pinnedPlatform: q?.waitingOn ?? null,
         slotName: slot?.slotName ?? null,
         priority: q?.priority ?? 100,
+        tier: q ? q.tier : "standard",
         queuePosition: q?.position ?? null,
         waitMs: q ? now - Date.parse(q.queuedAt) : dispatched,
         error: status === "FATAL" ? "deploy failed: ImagePullBackOff (registry timeout)" : null,

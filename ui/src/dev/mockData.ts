@@ -47,6 +47,16 @@ function uuid(r: () => number): string {
   return `${part(8)}-${part(4)}-4${part(3)}-a${part(3)}-${part(12)}`;
 }
 
+/** The default tiers, with `batch` ageing after 2 min. */
+const MOCK_TIERS: Settings["tiers"] = {
+  tiers: [
+    { name: "critical", priority: 10, maxWaitMs: null },
+    { name: "standard", priority: 100, maxWaitMs: null },
+    { name: "batch", priority: 500, maxWaitMs: 120_000 },
+  ],
+  defaultTier: "standard",
+};
+
 export function makeWorld(slotCount: number, now: number): MockWorld {
   const r = rng(42);
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -96,6 +106,8 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
     pool: q.pool,
     meetingPlatform: q.meetingPlatform,
     priority: q.priority,
+    tier: q.priority === 100 ? "standard" : null,
+    agedAt: null,
     queuedAt: iso(now - q.waited),
     timeoutAt: iso(now + q.timeout),
     waitingOn: q.waitingOn,
@@ -111,6 +123,7 @@ export function makeWorld(slotCount: number, now: number): MockWorld {
     ],
     globalQueueTimeoutMs: 600_000,
     globalQueueTimeoutPinnedBy: null,
+    tiers: structuredClone(MOCK_TIERS),
   };
   const history: SettingsChange[] = [
     { id: 3, subject: "platform:aws", field: "botLimit", oldValue: "80", newValue: "100", changedBy: "desktop:maria", at: iso(now - 1_800_000) },
@@ -138,7 +151,8 @@ export function pools(w: MockWorld): Pool[] {
     allowedPlatforms: null,
     source: "pools/" + p.pool + ".yaml",
     usesAccounts: false,
-    queuePriority: 100,
+    queuePriority: null,
+    queueTier: null,
     queueTimeoutMs: 600_000,
     retired: false,
   }));
@@ -171,6 +185,7 @@ export function botDetails(w: MockWorld, id: number, now: number): BotDetails {
     meetingUrl: "https://meet.google.com/abc-defg-hij",
     status: q ? "QUEUED" : "IN_CALL",
     priority: q?.priority ?? 100,
+    tier: q?.tier ?? "standard",
     queueTimeoutMs: 600_000,
     deploymentPlatform: null,
     slotName: null,

@@ -12,7 +12,7 @@ import { usePageVirtualizer } from "../shared/pageVirtualizer";
 const ROW_HEIGHT = 32;
 const HEADER_HEIGHT = 32;
 const GRID = "56px minmax(150px,1.4fr) minmax(110px,1fr) minmax(100px,1fr) 48px 90px 90px";
-const HEADERS = ["Pos", "Bot", "Meeting platform", "Waiting on", "Prio", "Queued for", "Timeout in"];
+const HEADERS = ["Pos", "Bot", "Meeting platform", "Waiting on", "Tier", "Queued for", "Timeout in"];
 
 /**
  * Every waiting bot, filterable; the body is virtualised (only the rows in
@@ -155,8 +155,9 @@ const QueueRow = memo(function QueueRow({
       <div role="cell" className="truncate text-muted">
         {e.waitingOn ? platformLabel(e.waitingOn) : "all (global)"}
       </div>
-      <div role="cell" className="tabular-nums">
-        {e.priority}
+      <div role="cell" className="truncate tabular-nums" title={`priority ${e.priority}`}>
+        {e.tier ?? e.priority}
+        {e.agedAt !== null && Date.parse(e.agedAt) <= serverNow && <span className="ml-1 text-busy">aged</span>}
       </div>
       <div role="cell" className="tabular-nums">
         {formatDuration(serverNow - Date.parse(e.queuedAt))}

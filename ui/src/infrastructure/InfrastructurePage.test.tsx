@@ -38,6 +38,7 @@ function bot(id: number): BotDetails {
     meetingUrl: "https://zoom.us/j/1",
     status: "QUEUED",
     priority: 50,
+    tier: null,
     queueTimeoutMs: 300_000,
     deploymentPlatform: null,
     slotName: null,

@@ -3,6 +3,7 @@ import { ApiError } from "../api/errors";
 import type { AccountRefresh, DefinitionList, DeployRequest } from "../api/types";
 import { detail, row, summary, validate, yaml } from "../test/definitions";
 import { mockApi, resetMockApi } from "../test/mockApi";
+import { settingsFixture } from "../test/fixtures";
 import { renderApp } from "../test/render";
 import { deployFormProblems } from "./DeployBotsDialog";
 import { EMPTY_DEPLOY_FORM } from "./deploy/useDeployForm";
@@ -93,6 +94,7 @@ describe("Deploy bots", () => {
       pool: "zoom",
       meetingUrl: "https://zoom.us/j/123",
       count: 5,
+      tier: null,
       priority: 20,
       queueTimeoutMs: null,
       joinAt: null,
@@ -130,6 +132,19 @@ describe("Deploy bots", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
     expect(within(dialog).getByRole("list", { name: "Form problems" })).toHaveTextContent("Join at must be a time in the future");
     expect(mockApi.deployBots).not.toHaveBeenCalled();
+  });
+
+  it("offers the configured tiers and sends the one chosen", async () => {
+    mockApi.getSettings.mockResolvedValue(settingsFixture());
+    renderApp(<PoolsPage />);
+    const dialog = await deploy("fresh", "2");
+    const tier = within(dialog).getByRole("combobox", { name: "Tier" });
+    await waitFor(() => expect(within(tier).getAllByRole("option").map((o) => o.textContent)).toEqual(["pool default", "critical", "standard", "batch"]));
+    fireEvent.change(tier, { target: { value: "batch" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
+    await waitFor(() =>
+      expect(mockApi.deployBots).toHaveBeenCalledWith({ pool: "fresh", meetingUrl: "https://zoom.us/j/123", count: 2, tier: "batch", priority: null, queueTimeoutMs: null, joinAt: null, ifFull: null, staggerMs: null }),
+    );
   });
 
   it("asks to refresh only before a large batch on a stale source", async () => {
@@ -241,5 +256,11 @@ describe("deployFormProblems", () => {
     expect(deployFormProblems({ ...ok, joinAt: "not a time" }, now)).toHaveLength(1);
     expect(deployFormProblems({ ...ok, staggerS: "601" }, now)).toHaveLength(1);
     expect(deployFormProblems({ ...ok, staggerS: "1.5" }, now)).toHaveLength(1);
+  });
+
+  it("takes a tier or a priority, not both", () => {
+    const ok = { ...EMPTY_DEPLOY_FORM, meetingUrl: "https://meet.google.com/abc-defg-hij", count: "1", tier: "batch" };
+    expect(deployFormProblems(ok)).toEqual([]);
+    expect(deployFormProblems({ ...ok, priority: "5" })).toEqual(["Give a tier or a priority, not both."]);
   });
 });

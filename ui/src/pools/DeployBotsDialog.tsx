@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { useSettings } from "../settings/queries";
 import { ErrorNotice } from "../shared/ErrorNotice";
 import { trapTab } from "../shared/focusTrap";
 import { RefreshBeforeDeployDialog } from "./RefreshBeforeDeployDialog";
@@ -25,6 +26,8 @@ export function DeployBotsDialog({
   onClose: () => void;
 }) {
   const form = useDeployForm({ pool, lastRefresh, refreshIntervalMs });
+  // The tier choices: the configured tiers (the settings are cached app-wide).
+  const tiers = useSettings().data?.tiers.tiers.map((t) => t.name) ?? [];
   const { deploy, shown } = form;
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => first.current?.focus(), [form.asking]);
@@ -65,7 +68,7 @@ export function DeployBotsDialog({
         <h2 id="deploy-title" className="text-[14px] font-semibold">
           Deploy bots to {pool}
         </h2>
-        <DeployFields pool={pool} values={form.values} onChange={form.set} countInvalid={shown.some(isCountProblem)} urlRef={first} />
+        <DeployFields pool={pool} tiers={tiers} values={form.values} onChange={form.set} countInvalid={shown.some(isCountProblem)} urlRef={first} />
         {shown.length > 0 && (
           <ul aria-label="Form problems" className="space-y-0.5 text-[12px] text-error">
             {shown.map((p) => (

@@ -4,6 +4,7 @@ import type { ApiError } from "../api/errors";
 import type { Invalidations } from "../api/invalidation";
 import { api } from "../api/tauri";
 import type { PlatformEdit, Settings } from "../api/types";
+import type { TierSettings } from "../bindings";
 import { infrastructureKeys } from "../infrastructure/queries";
 
 export const settingsKeys = {
@@ -23,11 +24,12 @@ export const useSettingsRules = () => useQuery({ queryKey: ["settings-rules"], q
 export const useSettingsHistory = (limit = 20) =>
   useQuery({ queryKey: settingsKeys.history(limit), queryFn: () => api.settingsHistory(limit) });
 
-/** What a settings save sends, in order: priority, platform edits, global timeout. */
+/** What a settings save sends, in order: priority, platform edits, global timeout, the tiers (whole). */
 export interface SettingsPlan {
   order?: string[];
   edits: { platform: string; edit: PlatformEdit }[];
   globalQueueTimeoutMs?: number;
+  tiers?: TierSettings;
 }
 
 /** One save is one command and one transaction: a refused save changes nothing. */
@@ -35,7 +37,13 @@ export function useSaveSettings() {
   const client = useQueryClient();
   return useMutation<Settings, ApiError, SettingsPlan>({
     mutationFn: (plan) =>
-      api.saveSettings({ order: plan.order ?? null, edits: plan.edits, globalQueueTimeoutMs: plan.globalQueueTimeoutMs ?? null }),
+      api.saveSettings({
+        order: plan.order ?? null,
+        edits: plan.edits,
+        globalQueueTimeoutMs: plan.globalQueueTimeoutMs ?? null,
+        // Only a save of the tiers names them (the platform form's saves leave them out).
+        ...(plan.tiers ? { tiers: plan.tiers } : {}),
+      }),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: settingsKeys.settings });
       // The infrastructure overview shows the limits and the order too.

@@ -19,6 +19,7 @@ export function botRows(n: number, top = 5000): BotRow[] {
       pinnedPlatform: null,
       slotName: queued || failed ? null : `pool-zoom-${String(i).padStart(3, "0")}`,
       priority: 100,
+      tier: "standard",
       queuePosition: queued ? i / 5 + 1 : null,
       waitMs: queued ? 90_000 : 4_000,
       error: failed ? "deploy failed: boom" : null,

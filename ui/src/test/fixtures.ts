@@ -36,15 +36,23 @@ export function queueSnapshot(now: number): QueueSnapshot {
     now: iso(now),
     releaseRatePerSec: 0.5,
     entries: [
-      { id: 1, botId: 456, pool: "pool-zoom", meetingPlatform: "zoom", priority: 50, queuedAt: iso(now - 90_000), timeoutAt: iso(now + 62_000), waitingOn: null, position: 1, estimatedWaitMs: 30_000 },
-      { id: 2, botId: 789, pool: "pool-zoom", meetingPlatform: "zoom", priority: 100, queuedAt: iso(now - 10_000), timeoutAt: iso(now + 300_000), waitingOn: "k8s", position: 2, estimatedWaitMs: null },
+      { id: 1, botId: 456, pool: "pool-zoom", meetingPlatform: "zoom", priority: 50, tier: null, agedAt: null, queuedAt: iso(now - 90_000), timeoutAt: iso(now + 62_000), waitingOn: null, position: 1, estimatedWaitMs: 30_000 },
+      { id: 2, botId: 789, pool: "pool-zoom", meetingPlatform: "zoom", priority: 100, tier: "standard", agedAt: null, queuedAt: iso(now - 10_000), timeoutAt: iso(now + 300_000), waitingOn: "k8s", position: 2, estimatedWaitMs: null },
     ],
   };
 }
 
 /** The core's settings ranges (what `settings_rules` returns). */
 export function rulesFixture(): SettingsRules {
-  return { botLimit: { min: 1, max: 100_000 }, queueTimeoutMs: { min: 0, max: 3_600_000 }, globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 } };
+  return {
+    botLimit: { min: 1, max: 100_000 },
+    queueTimeoutMs: { min: 0, max: 3_600_000 },
+    globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 },
+    tierPriority: { min: 0, max: 1_000 },
+    tierMaxWaitMs: { min: 1_000, max: 600_000 },
+    tierNamePattern: "^[a-z][a-z0-9_-]{0,31}$",
+    maxTiers: 16,
+  };
 }
 
 export function settingsFixture(): Settings {
@@ -56,6 +64,14 @@ export function settingsFixture(): Settings {
     ],
     globalQueueTimeoutMs: 600_000,
     globalQueueTimeoutPinnedBy: null,
+    tiers: {
+      tiers: [
+        { name: "critical", priority: 10, maxWaitMs: null },
+        { name: "standard", priority: 100, maxWaitMs: null },
+        { name: "batch", priority: 500, maxWaitMs: 60_000 },
+      ],
+      defaultTier: "standard",
+    },
   };
 }
 

@@ -36,7 +36,12 @@ pub struct CreateBot {
     pub meeting_url: String,
     /// The bot's name in the meeting (1 to 100 characters).
     pub display_name: Option<String>,
-    /// Lower goes first (default: the pool's, else 100).
+    /// A priority tier by name (`critical`, `standard`, `batch` unless
+    /// configured otherwise); give a tier or a priority, not both. Default:
+    /// the token's default tier, else the pool's, else the default tier. A
+    /// tier above the token's highest is refused (`tier_not_allowed`).
+    pub tier: Option<String>,
+    /// Lower goes first (instead of a tier; not above the token's highest tier).
     #[schema(minimum = 0)]
     pub priority: Option<i32>,
     /// How long it may wait for capacity, 0 to 600000 ms (default: the pool's, else 300000).
@@ -95,7 +100,7 @@ fn idempotency_key(
             body = Tracked),
         (status = 400, description = "`malformed_request`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 403, description = "`forbidden`; `tier_not_allowed`: above the token's highest tier", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 409, description = "`window_full`: the `joinAt` window is fully booked", body = ErrorBody),
@@ -110,6 +115,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers, &caller)?;
     let mut req = NewBot::new(body.meeting_platform, body.meeting_url)
+        .tier(body.tier)
         .priority(body.priority)
         .queue_timeout_ms(body.queue_timeout_ms)
         .webhook_url(body.webhook_url)

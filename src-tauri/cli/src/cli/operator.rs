@@ -79,7 +79,8 @@ pub enum SettingsCommand {
 /// `berth settings set`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("change").required(true).multiple(true)
-    .args(["priority", "enabled", "bot_limit", "queue_timeout_ms", "global_queue_timeout_ms"])))]
+    .args(["priority", "enabled", "bot_limit", "queue_timeout_ms", "global_queue_timeout_ms",
+        "tiers", "default_tier"])))]
 pub struct SettingsSetArgs {
     /// The priority order: every platform once, comma-separated (e.g. k8s,aws,coolify,local)
     #[arg(long, value_name = "P,...", value_delimiter = ',', value_parser = platform_kind)]
@@ -109,6 +110,15 @@ pub struct SettingsSetArgs {
     /// The ceiling of every request's global queue timeout
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub global_queue_timeout_ms: Option<i32>,
+    /// The priority tiers, replacing those in force: NAME=PRIORITY, or
+    /// NAME=PRIORITY/MAX_WAIT_MS for a tier that ages (its requests are
+    /// served before others once they waited that long); comma-separated
+    /// and/or repeated, e.g. critical=10,standard=100,batch=500/60000
+    #[arg(long, value_name = "TIER,...", value_delimiter = ',', value_parser = super::values::tier)]
+    pub tiers: Option<Vec<berth_core::tier::Tier>>,
+    /// The tier of requests that nothing else gives one
+    #[arg(long, value_name = "NAME")]
+    pub default_tier: Option<String>,
     /// Why (recorded in the audit log)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,

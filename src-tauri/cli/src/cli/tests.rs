@@ -45,3 +45,60 @@ fn statuses_may_be_comma_separated_and_repeated() {
         vec![SlotStatus::Idle, SlotStatus::Busy, SlotStatus::Error]
     );
 }
+
+#[test]
+fn tiers_are_name_equals_priority_with_an_optional_max_wait() {
+    use berth_core::tier::Tier;
+    let t = |name: &str, priority, max_wait_ms| Tier {
+        name: name.into(),
+        priority,
+        max_wait_ms,
+    };
+    assert_eq!(
+        values::tier("critical=10").unwrap(),
+        t("critical", 10, None)
+    );
+    assert_eq!(
+        values::tier(" batch = 500/60000 ").unwrap(),
+        t("batch", 500, Some(60_000))
+    );
+    for bad in ["batch", "batch=x", "batch=5/soon"] {
+        assert!(
+            values::tier(bad).unwrap_err().contains("NAME=PRIORITY"),
+            "{bad}"
+        );
+    }
+    let cli = Cli::try_parse_from([
+        "berth",
+        "settings",
+        "set",
+        "--tiers",
+        "critical=10,standard=100",
+        "--tiers",
+        "batch=500/60000",
+        "--default-tier",
+        "standard",
+    ])
+    .unwrap();
+    let Command::Settings(SettingsCommand::Set(args)) = cli.command else {
+        panic!("not settings set")
+    };
+    assert_eq!(args.tiers.map(|v| v.len()), Some(3));
+    assert!(
+        Cli::try_parse_from([
+            "berth",
+            "bots",
+            "create",
+            "--meeting-platform",
+            "zoom",
+            "--meeting-url",
+            "https://zoom.us/j/1",
+            "--tier",
+            "batch",
+            "--priority",
+            "5",
+        ])
+        .is_err(),
+        "a tier and a priority together are refused"
+    );
+}

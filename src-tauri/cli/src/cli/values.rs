@@ -158,3 +158,27 @@ pub(super) fn stagger(s: &str) -> Result<u32, String> {
     berth_core::schedule::stagger::check(Some(ms)).map_err(|e| e.to_string())?;
     Ok(ms)
 }
+
+/// A tier as `berth settings set --tiers` takes it: `NAME=PRIORITY` or
+/// `NAME=PRIORITY/MAX_WAIT_MS` (the core checks names and ranges).
+pub(super) fn tier(s: &str) -> Result<berth_core::tier::Tier, String> {
+    let form = "NAME=PRIORITY or NAME=PRIORITY/MAX_WAIT_MS, e.g. batch=500/60000";
+    let (name, rest) = s
+        .trim()
+        .split_once('=')
+        .ok_or_else(|| format!("expected {form}, got {s:?}"))?;
+    let (priority, wait) = match rest.split_once('/') {
+        Some((p, w)) => (p, Some(w)),
+        None => (rest, None),
+    };
+    let number = |t: &str| {
+        t.trim()
+            .parse::<i32>()
+            .map_err(|_| format!("expected {form}, got {s:?}"))
+    };
+    Ok(berth_core::tier::Tier {
+        name: name.trim().to_string(),
+        priority: number(priority)?,
+        max_wait_ms: wait.map(number).transpose()?,
+    })
+}

@@ -17,6 +17,7 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         return super::schedule::create_batch(ctx, args).await;
     }
     let mut request = NewBot::new(args.meeting_platform, args.meeting_url)
+        .tier(args.tier)
         .priority(args.priority)
         .queue_timeout_ms(args.queue_timeout_ms)
         .webhook_url(args.webhook_url)
@@ -221,7 +222,7 @@ fn print_report(ctx: Ctx, r: &lifecycle::Report) -> Result<()> {
 pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
     let (b, position, wait) = with_db(async |db| {
         let b = bot::get(&db.pool, id).await?;
-        let position = queue::position(&db.pool, id).await?;
+        let position = queue::position(&db.pool, id, Utc::now()).await?;
         let wait = match position {
             Some(p) => queue::estimate_wait_ms(p, queue::release_rate(&db.pool, Utc::now()).await?),
             None => None,
@@ -239,7 +240,13 @@ pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
         format!("{}  {}", b.meeting_platform, b.meeting_url),
     );
     line("pool", b.pool.clone());
-    line("priority", b.priority.to_string());
+    line(
+        "priority",
+        match &b.tier {
+            Some(t) => format!("{} ({t})", b.priority),
+            None => b.priority.to_string(),
+        },
+    );
     line(
         "queue timeout",
         output::duration_ms(b.queue_timeout_ms.into()),
@@ -312,6 +319,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         "bot",
         "pool",
         "status",
+        "tier",
         "meeting platform",
         "platform",
         "joins at",
@@ -322,6 +330,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
             format!("#{}", r.id),
             r.pool.clone(),
             r.status.to_string(),
+            r.tier.clone().unwrap_or_else(|| r.priority.to_string()),
             r.meeting_platform.to_string(),
             output::opt(r.deployment_platform.as_ref()),
             output::opt(r.join_at.map(output::time)),

@@ -63,8 +63,17 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::Sim(SimCommand::Show) => sim::show(ctx).await,
         Command::Pools(args) => return pools::run(ctx, args).await,
         Command::Secret(SecretCommand::Set { platform }) => secret::set(ctx, platform),
-        Command::Tokens(TokensCommand::Create { scope, name }) => {
-            tokens::create(ctx, scope, &name).await
+        Command::Tokens(TokensCommand::Create {
+            scope,
+            name,
+            default_tier,
+            max_tier,
+        }) => {
+            let tiers = berth_core::token::Tiers {
+                default_tier,
+                max_tier,
+            };
+            tokens::create(ctx, scope, &name, &tiers).await
         }
         Command::Tokens(TokensCommand::List) => tokens::list(ctx).await,
         Command::Tokens(TokensCommand::Revoke { name }) => tokens::revoke(ctx, &name).await,

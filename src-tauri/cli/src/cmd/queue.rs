@@ -42,6 +42,7 @@ pub async fn run(ctx: Ctx) -> Result<()> {
         "bot",
         "pool",
         "priority",
+        "tier",
         "waiting on",
         "queued",
         "time left",
@@ -54,6 +55,11 @@ pub async fn run(ctx: Ctx) -> Result<()> {
             format!("#{}", q.bot_id),
             q.pool.clone(),
             q.priority.to_string(),
+            match (&q.tier, q.aged_at) {
+                (Some(t), Some(at)) if at <= now => format!("{t} (aged)"),
+                (Some(t), _) => t.clone(),
+                (None, _) => "-".to_string(),
+            },
             q.waiting_on
                 .map_or_else(|| "global queue".to_string(), |p| p.to_string()),
             output::ago(q.queued_at, now),

@@ -21,6 +21,7 @@ pub async fn create_batch(ctx: Ctx, args: CreateArgs) -> Result<()> {
         pool,
         meeting_url: args.meeting_url,
         count: args.count,
+        tier: args.tier,
         priority: args.priority,
         queue_timeout_ms: args.queue_timeout_ms,
         join_at: args.join_at,

@@ -4,6 +4,7 @@
 
 use berth_core::actor::Actor;
 use berth_core::settings::{self, PlatformEdit, Settings, SettingsPlan};
+use berth_core::tier::TierSettings;
 use berth_core::Result;
 
 use crate::cli::SettingsSetArgs;
@@ -27,13 +28,22 @@ pub async fn set(ctx: Ctx, args: SettingsSetArgs) -> Result<()> {
         Some(kind) => vec![(kind, edit)],
         None => Vec::new(),
     };
-    let plan = SettingsPlan {
+    let mut plan = SettingsPlan {
         order: args.priority,
         edits,
         global_queue_timeout_ms: args.global_queue_timeout_ms,
+        tiers: None,
     };
     let s = with_berth(ctx.dev, async |berth| {
         let (db, feed) = (berth.router().db(), berth.router().feed());
+        if args.tiers.is_some() || args.default_tier.is_some() {
+            // What is not given stays as it is (the core checks the whole).
+            let current = settings::load(db).await?.tiers;
+            plan.tiers = Some(TierSettings {
+                tiers: args.tiers.clone().unwrap_or(current.tiers),
+                default_tier: args.default_tier.clone().unwrap_or(current.default_tier),
+            });
+        }
         settings::save_with_reason(db, feed, &plan, &Actor::cli(), args.reason.as_deref()).await
     })
     .await?;
@@ -77,5 +87,21 @@ fn print(ctx: Ctx, s: &Settings) -> Result<()> {
         "Global queue timeout: {}{pin}",
         output::duration_ms(s.global_queue_timeout_ms.into())
     ));
+    let mut t = output::table(["tier", "priority", "max wait", "default"]);
+    for tier in &s.tiers.tiers {
+        t.add_row(vec![
+            tier.name.clone(),
+            tier.priority.to_string(),
+            tier.max_wait_ms
+                .map_or("-".to_string(), |w| output::duration_ms(w.into())),
+            if tier.name == s.tiers.default_tier {
+                "yes"
+            } else {
+                ""
+            }
+            .to_string(),
+        ]);
+    }
+    output::emit(t);
     Ok(())
 }

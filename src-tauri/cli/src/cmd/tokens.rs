@@ -11,9 +11,11 @@ use crate::connect::with_db;
 use crate::output::{self, Ctx};
 
 /// `berth tokens create`.
-pub async fn create(ctx: Ctx, scope: Scope, name: &str) -> Result<()> {
-    let created =
-        with_db(async |db| token::create(&db.pool, name, scope, &Actor::cli()).await).await?;
+pub async fn create(ctx: Ctx, scope: Scope, name: &str, tiers: &token::Tiers) -> Result<()> {
+    let created = with_db(async |db| {
+        token::create_with_tiers(&db.pool, name, scope, tiers, &Actor::cli()).await
+    })
+    .await?;
     if ctx.json {
         return output::json(&json!({
             "name": created.name, "scope": created.scope, "token": created.token,
@@ -40,11 +42,16 @@ pub async fn list(ctx: Ctx) -> Result<()> {
         return Ok(());
     }
     let now = Utc::now();
-    let mut t = output::table(["name", "scope", "created", "by", "revoked"]);
+    let mut t = output::table(["name", "scope", "tiers", "created", "by", "revoked"]);
     for k in &tokens {
         t.add_row(vec![
             k.name.clone(),
             k.scope.clone(),
+            format!(
+                "default {}, up to {}",
+                k.default_tier.as_deref().unwrap_or("-"),
+                k.max_tier.as_deref().unwrap_or("any")
+            ),
             format!(
                 "{} ({})",
                 output::time(k.created_at),

@@ -101,7 +101,9 @@ async fn lock_queued(conn: &mut PgConnection, bot_id: i64) -> Result<(String, i3
 }
 
 /// Changes a queued bot's priority (lower first; 0 or more): its queue
-/// entry and its row, so the queue's order follows at once.
+/// entry and its row, so the queue's order follows at once. Its tier
+/// becomes the one with that priority, if any (its ageing bound, set when
+/// it was queued, stays).
 pub async fn priority(
     router: &Router,
     actor: &Actor,
@@ -129,9 +131,12 @@ pub async fn priority(
         .bind(to)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE bots SET priority = $2, updated_at = now() WHERE id = $1")
+    let tiers = crate::tier::load_on(&mut tx).await?;
+    let tier = tiers.with_priority(to).map(|t| t.name.as_str());
+    sqlx::query("UPDATE bots SET priority = $2, tier = $3, updated_at = now() WHERE id = $1")
         .bind(bot_id)
         .bind(to)
+        .bind(tier)
         .execute(&mut *tx)
         .await?;
     let record = audit::Record::new(
@@ -151,7 +156,7 @@ pub async fn priority(
         bot_id,
         from,
         to,
-        position: queue::position(router.db(), bot_id).await?,
+        position: queue::position(router.db(), bot_id, router.clock().now()).await?,
     })
 }
 

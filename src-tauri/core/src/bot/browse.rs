@@ -79,6 +79,8 @@ pub struct BotRow {
     pub slot_name: Option<String>,
     /// Queue priority (lower first).
     pub priority: i32,
+    /// Its priority tier, if its priority is one's ([`crate::tier`]).
+    pub tier: Option<String>,
     /// 1-based place in the dispatch order while `QUEUED` (the order the
     /// dispatcher offers capacity in, [`crate::queue::waiting`]).
     #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
@@ -222,7 +224,9 @@ type Raw = (
     Option<String>,
     serde_json::Value,
     Option<String>,
-    i32,
+    // Priority and tier in one column: a row of 16 is the most sqlx
+    // decodes as a tuple.
+    serde_json::Value,
     Option<String>,
     DateTime<Utc>,
     DateTime<Utc>,
@@ -240,7 +244,7 @@ type Raw = (
 const SELECT: &str =
     "SELECT b.id, b.pool, b.status, b.meeting_platform, b.meeting_url, b.display_name,
         b.deployment_platform, jsonb_build_array(b.pinned_platform, b.join_at, b.start_at),
-        s.slot_name, b.priority, b.error, b.created_at, b.updated_at, b.ended_at, q.queued_at,
+        s.slot_name, jsonb_build_array(b.priority, b.tier), b.error, b.created_at, b.updated_at, b.ended_at, q.queued_at,
         (SELECT min(e.at) FROM bot_events e
           WHERE e.bot_id = b.id AND e.status NOT IN ('SCHEDULED', 'QUEUED') AND e.at >= b.created_at)
      FROM bots b
@@ -272,7 +276,8 @@ fn row_of(r: Raw, now: DateTime<Utc>) -> Result<BotRow> {
         deployment_platform: r.6.map(|p| p.parse()).transpose()?,
         pinned_platform: r.7[0].as_str().map(str::parse).transpose()?,
         slot_name: r.8,
-        priority: r.9,
+        priority: r.9[0].as_i64().unwrap_or_default() as i32,
+        tier: r.9[1].as_str().map(String::from),
         queue_position: None,
         wait_ms,
         error: r.10,
@@ -283,8 +288,8 @@ fn row_of(r: Raw, now: DateTime<Utc>) -> Result<BotRow> {
     })
 }
 
-/// Fills in the queue positions of the `QUEUED` rows.
-async fn place(db: &PgPool, rows: &mut [BotRow]) -> Result<()> {
+/// Fills in the queue positions of the `QUEUED` rows, as of `now`.
+async fn place(db: &PgPool, rows: &mut [BotRow], now: DateTime<Utc>) -> Result<()> {
     let queued: Vec<i64> = rows
         .iter()
         .filter(|r| r.status == BotStatus::Queued)
@@ -293,7 +298,7 @@ async fn place(db: &PgPool, rows: &mut [BotRow]) -> Result<()> {
     if queued.is_empty() {
         return Ok(());
     }
-    let places = crate::queue::positions_of(db, &queued).await?;
+    let places = crate::queue::positions_of(db, &queued, now).await?;
     for r in rows.iter_mut() {
         r.queue_position = places.get(&r.id).copied();
     }
@@ -349,7 +354,7 @@ pub async fn browse(db: &PgPool, filter: &BotFilter, now: DateTime<Utc>) -> Resu
         .take(filter.limit as usize)
         .map(|r| row_of(r, now))
         .collect::<Result<Vec<_>>>()?;
-    place(db, &mut rows).await?;
+    place(db, &mut rows, now).await?;
 
     let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM bots b WHERE true");
     push_conditions(&mut c, filter);
@@ -375,7 +380,7 @@ pub async fn row(db: &PgPool, id: i64, now: DateTime<Utc>) -> Result<BotRow> {
     let raw: Option<Raw> = q.build_query_as().fetch_optional(db).await?;
     let raw = raw.ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no bot #{id}")))?;
     let mut rows = vec![row_of(raw, now)?];
-    place(db, &mut rows).await?;
+    place(db, &mut rows, now).await?;
     Ok(rows.remove(0))
 }
 

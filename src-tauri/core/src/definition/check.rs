@@ -192,11 +192,30 @@ fn check_durations(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
             format!("must be from 1 to 10, got {}", def.recovery.max_attempts),
         );
     }
-    if !(0..=1000).contains(&def.queue.priority) {
-        bad(
-            "queue.priority",
-            format!("must be from 0 to 1000, got {}", def.queue.priority),
-        );
+    let priority = crate::settings::rules::PRIORITY;
+    if let Some(p) = def
+        .queue
+        .priority
+        .filter(|p| !priority.contains((*p).into()))
+    {
+        bad("queue.priority", priority.refusal(p));
+    }
+    if let Some(tier) = &def.queue.tier {
+        if def.queue.priority.is_some() {
+            bad(
+                "queue.tier",
+                "give queue.tier or queue.priority, not both".into(),
+            );
+        }
+        if !crate::tier::valid_name(tier) {
+            bad(
+                "queue.tier",
+                format!(
+                    "{tier:?} is not a tier name ({})",
+                    crate::tier::NAME_PATTERN
+                ),
+            );
+        }
     }
 }
 

@@ -149,9 +149,15 @@ pub(super) fn three() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueDefaults {
-    /// Priority (lower first, 0 to 1000).
-    #[serde(default = "hundred")]
-    pub priority: i32,
+    /// Priority (lower first, 0 to 1000); `None`: its requests take the
+    /// default tier. Exclusive with `tier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// The priority tier of its requests that name none (a configured
+    /// tier, [`crate::tier`]; checked when the definition is applied and
+    /// when a request uses it). Exclusive with `priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// How long a request may wait in the global queue (1s to 10m).
     #[serde(default = "five_minutes")]
     pub timeout: Interval,
@@ -160,14 +166,11 @@ pub struct QueueDefaults {
 impl Default for QueueDefaults {
     fn default() -> Self {
         QueueDefaults {
-            priority: 100,
+            priority: None,
+            tier: None,
             timeout: five_minutes(),
         }
     }
-}
-
-fn hundred() -> i32 {
-    100
 }
 
 /// A duration written the human way: `30s`, `5m`, `1h 30m`, `250ms`.

@@ -194,6 +194,7 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, actor: &Actor) -> Resul
     }
     // An error drops `tx`, which rolls it back.
     refuse_platform_change(&mut tx, &def).await?;
+    refuse_unknown_tier(&mut tx, &def).await?;
     let version = current.map_or(1, |(v, _)| v + 1);
     insert_version(&mut tx, &def, version, &hash, text, &actor.record()).await?;
     upsert_pool(&mut tx, &def).await?;
@@ -245,6 +246,28 @@ async fn refuse_platform_change(tx: &mut Tx, def: &PoolDefinition) -> Result<()>
     Ok(())
 }
 
+/// `definition_invalid` when `def`'s `queue.tier` is not a configured tier
+/// (a request would be refused for it; the settings may change later, so a
+/// request checks again).
+async fn refuse_unknown_tier(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
+    let Some(name) = &def.queue.tier else {
+        return Ok(());
+    };
+    let tiers = crate::tier::load_on(tx).await?;
+    if tiers.get(name).is_none() {
+        let known: Vec<&str> = tiers.tiers.iter().map(|t| t.name.as_str()).collect();
+        return Err(Error::config(
+            ErrorCode::DefinitionInvalid,
+            "queue.tier",
+            format!(
+                "{name:?} is not a configured tier; the tiers are: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Records `text` as version `version` of `def`'s pool, applied by `who` (an [`Actor::record`]).
 async fn insert_version(
     tx: &mut Tx,
@@ -281,13 +304,13 @@ async fn upsert_pool(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
         "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms,
                             source, uses_accounts, queue_priority, queue_timeout_ms,
                             deploying_timeout_ms, recovery_max_attempts,
-                            scaling_min_idle, scaling_max_idle, scaling_scale_down_after_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9, $10, $11, $12, $13, $14)
+                            scaling_min_idle, scaling_max_idle, scaling_scale_down_after_ms, queue_tier)
+         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
              prewarm_count = $5, allowed_platforms = $6, source = 'definition', uses_accounts = $7,
              queue_priority = $8, queue_timeout_ms = $9, deploying_timeout_ms = $10,
              recovery_max_attempts = $11, scaling_min_idle = $12, scaling_max_idle = $13,
-             scaling_scale_down_after_ms = $14, retired = false, updated_at = now()",
+             scaling_scale_down_after_ms = $14, queue_tier = $15, retired = false, updated_at = now()",
     )
     .bind(&def.name)
     .bind(def.meeting_platform.as_str())
@@ -305,6 +328,7 @@ async fn upsert_pool(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
     .bind(def.scaling.as_ref().map(|s| {
         i64::try_from(s.scale_down_after.0.as_millis()).unwrap_or(i64::MAX)
     }))
+    .bind(&def.queue.tier)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -17,12 +17,25 @@ use crate::meeting::PlatformKind;
 use crate::pool::{self, Pool};
 use crate::queue::{self, Stage};
 use crate::settings::{self};
+use crate::tier::{self, TokenTiers};
 
 impl Router {
     /// Creates a bot and routes it: deployed, waiting on a full platform,
     /// or in the global queue. Bad input is refused before anything is written.
     pub async fn create_bot(&self, req: &NewBot) -> Result<DeployOutcome> {
-        self.admit(req, None, None).await?.ok_or_else(|| {
+        self.create_bot_within(req, &TokenTiers::default()).await
+    }
+
+    /// [`Router::create_bot`] through an API token with the tier bounds
+    /// `token` ([`crate::tier::token_tiers`]): a request that names no tier
+    /// or priority takes the token's default tier, and one above the
+    /// token's highest tier is `tier_not_allowed`, with nothing written.
+    pub async fn create_bot_within(
+        &self,
+        req: &NewBot,
+        token: &TokenTiers,
+    ) -> Result<DeployOutcome> {
+        self.admit(req, None, None, token).await?.ok_or_else(|| {
             Error::new(
                 ErrorCode::Internal,
                 "a request without a key was not admitted",
@@ -39,8 +52,9 @@ impl Router {
         req: &NewBot,
         key: &IdempotencyKey,
         fingerprint: &[u8],
+        token: &TokenTiers,
     ) -> Result<Option<DeployOutcome>> {
-        self.admit(req, Some((key, fingerprint)), None).await
+        self.admit(req, Some((key, fingerprint)), None, token).await
     }
 
     /// [`Router::create_bot`] for a failed bot deployed again
@@ -60,12 +74,14 @@ impl Router {
             pinned,
             record,
         };
-        self.admit(req, None, Some(&link)).await?.ok_or_else(|| {
-            Error::new(
-                ErrorCode::Internal,
-                "a request without a key was not admitted",
-            )
-        })
+        self.admit(req, None, Some(&link), &TokenTiers::default())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Internal,
+                    "a request without a key was not admitted",
+                )
+            })
     }
 
     /// Checks, writes (claiming `key`, if any; linking it to the bot it
@@ -76,25 +92,27 @@ impl Router {
         req: &NewBot,
         key: Option<(&IdempotencyKey, &[u8])>,
         link: Option<&Link<'_>>,
+        token: &TokenTiers,
     ) -> Result<Option<DeployOutcome>> {
+        let settings = settings::load(&self.db).await?;
         let Checked {
             url,
             webhook_url,
             pool,
-            priority,
+            tier,
             timeout,
-        } = self.check(req).await?;
+        } = self.check(req, &settings, token).await?;
         if req.join_at.is_some() || req.not_before.is_some() {
             let checked = Checked {
                 url,
                 webhook_url,
                 pool,
-                priority,
+                tier,
                 timeout,
             };
             return self.admit_scheduled(req, checked, key, link).await;
         }
-        let settings = settings::load(&self.db).await?;
+        let priority = tier.priority;
         let now = self.clock.now();
         let deadline =
             now + Duration::milliseconds(timeout.min(settings.global_queue_timeout_ms).into());
@@ -108,6 +126,8 @@ impl Router {
             meeting_platform: req.meeting_platform,
             meeting_url: &url,
             priority,
+            tier: tier.tier.as_deref(),
+            max_wait_ms: tier.max_wait_ms,
             queue_timeout_ms: timeout,
             deadline,
             display_name: req.display_name.as_deref(),
@@ -163,9 +183,15 @@ impl Router {
     }
 
     /// Every check of a request, before anything is written: its meeting
-    /// URL, details and webhook URL, its pool, and its priority and queue
-    /// timeout (the pool's defaults filled in).
-    async fn check(&self, req: &NewBot) -> Result<Checked> {
+    /// URL, details and webhook URL, its pool, its tier and priority
+    /// ([`tier::resolve`], with `token`'s bounds) and queue timeout (the
+    /// pool's defaults filled in).
+    async fn check(
+        &self,
+        req: &NewBot,
+        settings: &settings::Settings,
+        token: &TokenTiers,
+    ) -> Result<Checked> {
         let url = crate::meeting_url::check(req.meeting_platform, &req.meeting_url)?;
         check_details(req)?;
         let webhook_url = req
@@ -174,13 +200,20 @@ impl Router {
             .map(crate::webhook::target::check_url)
             .transpose()?;
         let pool = self.pool_for(req).await?;
-        let priority = req.priority.unwrap_or(pool.queue_priority);
-        if priority < 0 {
+        if let Some(priority) = req.priority.filter(|p| *p < 0) {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
                 format!("priority must be 0 or more, got {priority}"),
             ));
         }
+        let asked = tier::Asked {
+            tier: req.tier.as_deref(),
+            priority: req.priority,
+            pool: &pool.name,
+            pool_tier: pool.queue_tier.as_deref(),
+            pool_priority: pool.queue_priority,
+        };
+        let tier = tier::resolve(&settings.tiers, &asked, token)?;
         let timeout = req.queue_timeout_ms.unwrap_or(pool.queue_timeout_ms);
         if !(0..=MAX_REQUEST_QUEUE_TIMEOUT_MS as i32).contains(&timeout) {
             return Err(Error::new(
@@ -192,7 +225,7 @@ impl Router {
             url,
             webhook_url,
             pool,
-            priority,
+            tier,
             timeout,
         })
     }
@@ -292,8 +325,8 @@ pub(super) struct Checked {
     pub(super) webhook_url: Option<String>,
     /// Its pool.
     pub(super) pool: Pool,
-    /// Its priority (the pool's default filled in).
-    pub(super) priority: i32,
+    /// Its tier and priority (the defaults filled in).
+    pub(super) tier: tier::Resolved,
     /// Its queue timeout in ms (the pool's default filled in).
     pub(super) timeout: i32,
 }

@@ -127,6 +127,10 @@ impl Router {
         lease: &Lease,
     ) -> Result<DeployOutcome, DeployError> {
         let timer = tokio::time::Instant::now();
+        // The lead time of scheduled bots is learned on the router's clock
+        // (the start metric keeps wall time): under a simulated clock the
+        // platform's latency passes on that clock, not in real time.
+        let began = self.clock.now();
         let started = self
             .keeping_alive(lease, self.start_workload(bot_id, pool, kind, lease))
             .await;
@@ -145,8 +149,9 @@ impl Router {
             return Ok(DeployOutcome::Skipped { bot_id });
         }
         self.instruments.started(kind, took);
+        let on_clock = (now - began).to_std().unwrap_or_default();
         // What scheduled bots' lead time is learned from.
-        if let Err(e) = crate::schedule::lead::observe(&self.db, kind, &pool.name, took, now).await
+        if let Err(e) = crate::schedule::lead::observe(&self.db, kind, &pool.name, on_clock, now).await
         {
             tracing::warn!(platform = %kind, error = %e, "deploy duration not recorded");
         }

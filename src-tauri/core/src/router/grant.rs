@@ -60,12 +60,12 @@ const PAIR: &str = concat!(
     "WITH want AS (
     SELECT bot, descr, ord FROM unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS w(bot, descr, ord)
 ), cand AS (
-    SELECT id, row_number() OVER (ORDER BY last_used_at ASC NULLS FIRST, id) AS ord
+    SELECT id, row_number() OVER (ORDER BY last_used_at ASC NULLS LAST, id) AS ord
     FROM (SELECT id, last_used_at FROM pool_slots
           WHERE pool = $1 AND deployment_platform = $2 AND ",
     crate::slot::acquirable!(),
     "
-          ORDER BY last_used_at ASC NULLS FIRST, id
+          ORDER BY last_used_at ASC NULLS LAST, id
           LIMIT cardinality($3::bigint[])
           FOR UPDATE SKIP LOCKED) c
 ), pair AS (
@@ -93,7 +93,7 @@ FROM upd"
 
 /// Inside a batch's transaction (under the platform's lock, the entries of
 /// `bots` locked): pairs the first bots of `bots` (in queue order) with the
-/// least recently used idle slots of `pool` on `kind` (never-used first;
+/// least recently used idle slots of `pool` on `kind` (never-used last, as [`crate::slot::acquire`];
 /// slots another caller holds are skipped), one each, as far as there are
 /// slots, in one statement. Bots left unpaired are untouched.
 pub(super) async fn pair(

@@ -46,7 +46,15 @@ pub struct NewBot {
     pub meeting_platform: MeetingPlatform,
     /// Meeting URL.
     pub meeting_url: String,
-    /// Priority, lower first (default: the pool's `queue.priority`, else 100).
+    /// Priority tier ([`crate::tier`]; a configured tier's name).
+    /// Exclusive with `priority` (`invalid_input` if both). Default: the
+    /// API token's default tier, else the pool's `queue.tier` or
+    /// `queue.priority`, else the default tier. (Left out of the JSON form
+    /// when unset, so idempotency fingerprints of earlier requests hold.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Priority, lower first (its tier: the one with this priority, if any).
+    /// Exclusive with `tier`; default as `tier`'s.
     pub priority: Option<i32>,
     /// How long it may wait in the global queue (default: the pool's
     /// `queue.timeout`, else 5 min; at most 10 min).
@@ -95,6 +103,7 @@ impl NewBot {
         NewBot {
             meeting_platform,
             meeting_url: meeting_url.into(),
+            tier: None,
             priority: None,
             queue_timeout_ms: None,
             pool: None,
@@ -129,6 +138,12 @@ impl NewBot {
     /// With [`NewBot::priority`] (a number, or `None` for the default).
     pub fn priority(mut self, priority: impl Into<Option<i32>>) -> NewBot {
         self.priority = priority.into();
+        self
+    }
+
+    /// With [`NewBot::tier`] (a tier's name, or `None` for the default).
+    pub fn tier(mut self, tier: impl Into<Option<String>>) -> NewBot {
+        self.tier = tier.into();
         self
     }
 

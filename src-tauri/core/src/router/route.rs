@@ -254,7 +254,9 @@ impl Router {
         waiting_on: Option<PlatformKind>,
         until: DateTime<Utc>,
     ) -> Result<DeployOutcome> {
-        let position = queue::position(&self.db, bot_id).await?.unwrap_or(1);
+        let position = queue::position(&self.db, bot_id, self.clock.now())
+            .await?
+            .unwrap_or(1);
         let rate = queue::release_rate(&self.db, self.clock.now()).await?;
         Ok(DeployOutcome::Queued {
             bot_id,

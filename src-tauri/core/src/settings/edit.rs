@@ -17,6 +17,7 @@ use crate::audit::{self, TargetKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::feed::{Feed, Topic};
 use crate::meeting::PlatformKind;
+use crate::tier::{self, TierSettings};
 
 /// An administrator's edit of one platform; `None` fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct SettingsPlan {
     /// The ceiling of every request's global queue timeout (within
     /// [`GLOBAL_QUEUE_TIMEOUT_MS`]).
     pub global_queue_timeout_ms: Option<i32>,
+    /// The priority tiers and the default one, replaced as a whole
+    /// (checked by [`crate::tier::check`]).
+    pub tiers: Option<TierSettings>,
 }
 
 fn invalid(field: &str, message: String) -> Error {
@@ -61,7 +65,11 @@ fn pinned_error(field: &str, var: &str) -> Error {
 
 /// The checks that need no database: ranges, duplicates, an empty plan.
 fn check_values(plan: &SettingsPlan) -> Result<()> {
-    if plan.order.is_none() && plan.edits.is_empty() && plan.global_queue_timeout_ms.is_none() {
+    if plan.order.is_none()
+        && plan.edits.is_empty()
+        && plan.global_queue_timeout_ms.is_none()
+        && plan.tiers.is_none()
+    {
         return Err(Error::new(ErrorCode::InvalidInput, "nothing to change"));
     }
     if let Some(order) = &plan.order {
@@ -102,6 +110,9 @@ fn check_values(plan: &SettingsPlan) -> Result<()> {
             "globalQueueTimeoutMs",
             GLOBAL_QUEUE_TIMEOUT_MS.refusal(ms),
         ));
+    }
+    if let Some(tiers) = &plan.tiers {
+        tier::check(tiers)?;
     }
     Ok(())
 }
@@ -150,6 +161,9 @@ pub async fn save_with_reason(
     if let Some(ms) = plan.global_queue_timeout_ms {
         apply_global(&mut tx, ms, actor).await?;
     }
+    if let Some(tiers) = &plan.tiers {
+        apply_tiers(&mut tx, tiers, actor).await?;
+    }
     let record = audit::Record::new(
         actor,
         "settings.save",
@@ -178,6 +192,7 @@ fn plan_json(plan: &SettingsPlan) -> Value {
         "order": plan.order.as_ref().map(|o| o.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
         "edits": edits,
         "globalQueueTimeoutMs": plan.global_queue_timeout_ms,
+        "tiers": plan.tiers,
     })
 }
 
@@ -378,6 +393,53 @@ async fn apply_global(conn: &mut PgConnection, ms: i32, who: &Actor) -> Result<(
          ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now(), updated_by = $2",
     )
     .bind(json!(ms))
+    .bind(who.record())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the tiers (already checked). Bots admitted before keep the
+/// priority and ageing bound they were admitted with. A tier still named by
+/// a live API token or a live pool cannot go (`conflict`, naming them):
+/// their requests would be refused.
+async fn apply_tiers(conn: &mut PgConnection, tiers: &TierSettings, who: &Actor) -> Result<()> {
+    let names: Vec<&str> = tiers.tiers.iter().map(|t| t.name.as_str()).collect();
+    let users: Vec<String> = sqlx::query_scalar(
+        "SELECT 'token ' || name FROM api_tokens
+          WHERE revoked_at IS NULL AND (default_tier <> ALL($1) OR max_tier <> ALL($1))
+         UNION ALL
+         SELECT 'pool ' || name FROM pools WHERE NOT retired AND queue_tier <> ALL($1)
+         ORDER BY 1",
+    )
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !users.is_empty() {
+        return Err(Error::config(
+            ErrorCode::Conflict,
+            "tiers",
+            format!(
+                "{} still name a tier this save removes; change them first",
+                users.join(", ")
+            ),
+        ));
+    }
+    let old: Option<Value> =
+        sqlx::query_scalar("SELECT value FROM global_settings WHERE key = 'tiers' FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let old = match old {
+        Some(v) => v,
+        None => json!(TierSettings::default()),
+    };
+    let new = json!(tiers);
+    record(conn, "global", "tiers", old, new.clone(), who).await?;
+    sqlx::query(
+        "INSERT INTO global_settings (key, value, updated_by) VALUES ('tiers', $1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now(), updated_by = $2",
+    )
+    .bind(new)
     .bind(who.record())
     .execute(&mut *conn)
     .await?;

@@ -31,6 +31,7 @@ use crate::actor::Actor;
 use crate::config::DEFAULT_GLOBAL_QUEUE_TIMEOUT_MS;
 use crate::error::Result;
 use crate::meeting::PlatformKind;
+use crate::tier::{self, TierSettings};
 
 /// One platform's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,6 +66,8 @@ pub struct Settings {
     pub global_queue_timeout_ms: i32,
     /// The variable pinning the global queue timeout, if any.
     pub global_queue_timeout_pinned_by: Option<String>,
+    /// The priority tiers and the default one ([`crate::tier`]).
+    pub tiers: TierSettings,
 }
 
 impl Settings {
@@ -131,11 +134,15 @@ pub async fn load_on(conn: &mut PgConnection) -> Result<Settings> {
             pinned,
         });
     }
-    let global: Option<(Value, Option<String>)> = sqlx::query_as(
-        "SELECT value, pinned_by FROM global_settings WHERE key = 'global_queue_timeout_ms'",
+    // Both global keys in one read (a dispatcher's pass loads the settings).
+    let globals: Vec<(String, Value, Option<String>)> = sqlx::query_as(
+        "SELECT key, value, pinned_by FROM global_settings WHERE key IN ('global_queue_timeout_ms', 'tiers')",
     )
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let value_of = |key: &str| globals.iter().find(|(k, _, _)| k == key);
+    let tiers = tier::from_value(value_of("tiers").map(|(_, v, _)| v.clone()))?;
+    let global = value_of("global_queue_timeout_ms").map(|(_, v, p)| (v.clone(), p.clone()));
     let (global_queue_timeout_ms, global_queue_timeout_pinned_by) = match global {
         Some((v, pinned)) => (
             v.as_i64()
@@ -149,6 +156,7 @@ pub async fn load_on(conn: &mut PgConnection) -> Result<Settings> {
         platforms,
         global_queue_timeout_ms,
         global_queue_timeout_pinned_by,
+        tiers,
     })
 }
 
@@ -195,7 +203,7 @@ pub struct SettingsChange {
     pub id: i64,
     /// `platform:<kind>` or `global`.
     pub subject: String,
-    /// The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`).
+    /// The field (`enabled`, `botLimit`, `queueTimeoutMs`, `position`, `globalQueueTimeoutMs`, `tiers`).
     pub field: String,
     /// Value before.
     #[serde(serialize_with = "json_text")]

@@ -57,6 +57,17 @@ pub const GLOBAL_QUEUE_TIMEOUT_MS: Range = Range {
 /// ([`crate::history::partitions`]).
 pub const HISTORY_RETENTION_DAYS: Range = Range { min: 8, max: 3_650 };
 
+/// A priority (lower first): a tier's, a pool's `queue.priority`: 0 to 1000.
+pub const PRIORITY: Range = Range { min: 0, max: 1_000 };
+
+/// A tier's ageing bound in ms ([`crate::tier::Tier::max_wait_ms`]): one
+/// second to ten minutes (the longest a request may wait at all,
+/// [`crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS`]).
+pub const MAX_WAIT_MS: Range = Range {
+    min: 1_000,
+    max: crate::config::MAX_REQUEST_QUEUE_TIMEOUT_MS,
+};
+
 /// Every range an administrator's settings are checked against, for faces
 /// that check before they save (the settings page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +80,14 @@ pub struct SettingsRules {
     pub queue_timeout_ms: Range,
     /// [`GLOBAL_QUEUE_TIMEOUT_MS`].
     pub global_queue_timeout_ms: Range,
+    /// [`PRIORITY`] (a tier's priority).
+    pub tier_priority: Range,
+    /// [`MAX_WAIT_MS`] (a tier's ageing bound).
+    pub tier_max_wait_ms: Range,
+    /// [`crate::tier::NAME_PATTERN`].
+    pub tier_name_pattern: &'static str,
+    /// [`crate::tier::MAX_TIERS`].
+    pub max_tiers: u32,
 }
 
 /// The rules in force (the constants above).
@@ -76,6 +95,10 @@ pub const RULES: SettingsRules = SettingsRules {
     bot_limit: BOT_LIMIT,
     queue_timeout_ms: QUEUE_TIMEOUT_MS,
     global_queue_timeout_ms: GLOBAL_QUEUE_TIMEOUT_MS,
+    tier_priority: PRIORITY,
+    tier_max_wait_ms: MAX_WAIT_MS,
+    tier_name_pattern: crate::tier::NAME_PATTERN,
+    max_tiers: crate::tier::MAX_TIERS as u32,
 };
 
 #[cfg(test)]

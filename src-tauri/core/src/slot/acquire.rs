@@ -38,7 +38,7 @@ fn lock_clause() -> &'static str {
 }
 
 /// The condition of a slot an acquisition may take, spelled as the
-/// predicate of `pool_slots_acquire_idx` (migration 20261201000090), which
+/// predicate of `pool_slots_acquire_idx` (migrations 20261201000090 and 160), which
 /// has no `status` in it so that status changes stay HOT. A query for
 /// acquirable slots must include it word for word to be served by that
 /// index (`status = 'idle'` alone reads every slot).
@@ -59,7 +59,7 @@ const ACQUIRE_HEAD: &str = concat!(
     WHERE pool = $1 AND deployment_platform = $2 AND ",
     acquirable!(),
     "
-    ORDER BY last_used_at ASC NULLS FIRST, id
+    ORDER BY last_used_at ASC NULLS LAST, id
     LIMIT 1 "
 );
 const ACQUIRE_TAIL: &str = "), upd AS (
@@ -74,7 +74,7 @@ const ACQUIRE_TAIL: &str = "), upd AS (
 )
 SELECT id AS slot_id, uuid, slot_name, pool, epoch, platform_ref FROM upd";
 
-/// Takes the least recently used idle slot (never-used first) of `pool` on
+/// Takes the least recently used idle slot (never-used last: a pre-warmed slot may still be having its resource made) of `pool` on
 /// `platform` for `bot_id`: `idle` → `deploying`, epoch bumped. A draining
 /// slot is never taken (the partial index leaves it out too).
 ///

@@ -28,7 +28,7 @@ const WARM_UP: Duration = Duration::from_millis(500);
 const RAW_ACQUIRE_HEAD: &str = "WITH cand AS (
     SELECT id FROM pool_slots
     WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining
-    ORDER BY last_used_at ASC NULLS FIRST, id
+    ORDER BY last_used_at ASC NULLS LAST, id
     LIMIT 1 ";
 const RAW_ACQUIRE_TAIL: &str = "), upd AS (
     UPDATE pool_slots s

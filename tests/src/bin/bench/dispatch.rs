@@ -295,7 +295,7 @@ async fn raw_grants(db: &PgPool, clients: usize) -> Result<f64, String> {
                 last_used_at = now(), status_changed_at = now()
             FROM q, (SELECT id FROM pool_slots
                      WHERE pool = $1 AND deployment_platform = 'k8s' AND status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining
-                     ORDER BY last_used_at ASC NULLS FIRST, id LIMIT 1 FOR UPDATE SKIP LOCKED) c
+                     ORDER BY last_used_at ASC NULLS LAST, id LIMIT 1 FOR UPDATE SKIP LOCKED) c
             WHERE s.id = c.id
             RETURNING q.bot_id
          )

@@ -16,7 +16,7 @@ const CREATE: &[&str] = &[
         owner        BIGINT,
         last_used_at TIMESTAMPTZ
     )",
-    "CREATE INDEX bench_minimal_slots_idle_idx ON bench_minimal_slots (last_used_at NULLS FIRST, id)
+    "CREATE INDEX bench_minimal_slots_idle_idx ON bench_minimal_slots (last_used_at NULLS LAST, id)
         WHERE status = 'idle'",
 ];
 
@@ -24,7 +24,7 @@ const CREATE: &[&str] = &[
 const ACQUIRE_HEAD: &str =
     "UPDATE bench_minimal_slots SET status = 'busy', owner = $1, last_used_at = now()
     WHERE id = (SELECT id FROM bench_minimal_slots WHERE status = 'idle'
-                ORDER BY last_used_at NULLS FIRST, id LIMIT 1 ";
+                ORDER BY last_used_at NULLS LAST, id LIMIT 1 ";
 const ACQUIRE_TAIL: &str = ") RETURNING id";
 const RELEASE: &str =
     "UPDATE bench_minimal_slots SET status = 'idle', owner = NULL WHERE id = $1 AND owner = $2";

@@ -1,15 +1,18 @@
 import type { Ref } from "react";
 import { MAX_BATCH, MAX_STAGGER_S, type DeployFormValues } from "./useDeployForm";
 
-/** The deploy form's inputs: the pool (read only), meeting URL, count, priority, join time, what a full window gets, stagger. */
+/** The deploy form's inputs: the pool (read only), meeting URL, count, tier (one of `tiers`), priority, join time, what a full window gets, stagger. */
 export function DeployFields({
   pool,
+  tiers,
   values,
   onChange,
   countInvalid,
   urlRef,
 }: {
   pool: string;
+  /** The configured tiers' names (empty while the settings load). */
+  tiers: string[];
   values: DeployFormValues;
   onChange: (field: keyof DeployFormValues, value: string) => void;
   countInvalid: boolean;
@@ -33,7 +36,7 @@ export function DeployFields({
           onChange={(e) => onChange("meetingUrl", e.target.value)}
         />
       </label>
-      <div className="grid grid-cols-2 gap-3">
+      <div className="grid grid-cols-3 gap-3">
         <label className="flex flex-col gap-1 text-[12px] text-muted">
           Count
           <input
@@ -45,6 +48,17 @@ export function DeployFields({
             aria-invalid={countInvalid || undefined}
             onChange={(e) => onChange("count", e.target.value)}
           />
+        </label>
+        <label className="flex flex-col gap-1 text-[12px] text-muted">
+          Tier
+          <select className="input" value={values.tier} onChange={(e) => onChange("tier", e.target.value)}>
+            <option value="">pool default</option>
+            {tiers.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
         </label>
         <label className="flex flex-col gap-1 text-[12px] text-muted">
           Priority (optional)

@@ -13,6 +13,8 @@ const WHOLE = /^-?\d+$/;
 export interface DeployFormValues {
   meetingUrl: string;
   count: string;
+  /** A tier's name; empty: the default (the pool's tier, else the default tier). */
+  tier: string;
   priority: string;
   /** When the bots must be in the meeting (`datetime-local` text, local time); empty: at once. */
   joinAt: string;
@@ -26,7 +28,7 @@ export interface DeployFormValues {
 export const MAX_STAGGER_S = 600;
 
 /** The form before anything is typed. */
-export const EMPTY_DEPLOY_FORM: DeployFormValues = { meetingUrl: "", count: "1", priority: "", joinAt: "", ifFull: "refuse", staggerS: "" };
+export const EMPTY_DEPLOY_FORM: DeployFormValues = { meetingUrl: "", count: "1", tier: "", priority: "", joinAt: "", ifFull: "refuse", staggerS: "" };
 
 /** The join time a `datetime-local` text gives (RFC 3339 UTC); null when empty or not a time. */
 export const joinAtOf = isoOfLocal;
@@ -38,6 +40,7 @@ export function deployFormProblems(f: DeployFormValues, now: number = Date.now()
   const count = f.count.trim();
   if (!WHOLE.test(count) || Number(count) < 1 || Number(count) > MAX_BATCH) out.push(`Count must be a whole number from 1 to ${MAX_BATCH}.`);
   if (f.priority.trim() !== "" && !WHOLE.test(f.priority.trim())) out.push("Priority must be a whole number (lower goes first), or empty for the pool's default.");
+  if (f.tier !== "" && f.priority.trim() !== "") out.push("Give a tier or a priority, not both.");
   const joinAt = joinAtOf(f.joinAt);
   if (f.joinAt.trim() !== "" && (joinAt === null || Date.parse(joinAt) <= now)) out.push("Join at must be a time in the future, or empty to deploy at once.");
   const stagger = f.staggerS.trim();
@@ -98,6 +101,7 @@ export function deployRequestOf(pool: string, f: DeployFormValues): DeployReques
     pool,
     meetingUrl: f.meetingUrl.trim(),
     count: Number(f.count.trim()),
+    tier: f.tier === "" ? null : f.tier,
     priority: priority === "" ? null : Number(priority),
     queueTimeoutMs: null,
     joinAt,
