@@ -127,13 +127,17 @@ enum Job {
     /// The history tables' daily partitions: created ahead, dropped past
     /// the retention ([`crate::history::partitions`]).
     HistoryPartitions,
+    /// Rolling image updates ([`crate::rollout::advance`]): every second,
+    /// so a slot taken for its update is back in service soon.
+    Rollout,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 10] = [
+    const ALL: [Job; 11] = [
         Job::Reconcile,
         Job::Recover,
+        Job::Rollout,
         Job::Prewarm,
         Job::Trim,
         Job::Sweep,
@@ -147,7 +151,7 @@ impl Job {
     fn every(self, cfg: &JobsConfig) -> Duration {
         let ms = match self {
             Job::Reconcile => cfg.reconcile_interval_ms,
-            Job::Recover | Job::RefreshAccounts => 1_000,
+            Job::Recover | Job::RefreshAccounts | Job::Rollout => 1_000,
             Job::Prewarm | Job::Trim => cfg.prewarm_interval_ms,
             Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
             Job::StuckBots => {
@@ -209,6 +213,7 @@ impl Jobs {
                 .err(),
             Job::Prewarm => jobs::prewarm(router).await.err(),
             Job::Trim => jobs::trim(router).await.err(),
+            Job::Rollout => crate::rollout::advance(router).await.err(),
             Job::Sweep => match crate::sweep::run(router).await {
                 Ok(r) => {
                     if r != crate::sweep::SweepReport::default() {

@@ -46,6 +46,8 @@ pub enum Topic {
     Platforms,
     /// An operator action was recorded in the audit log.
     Audit,
+    /// A rolling image update started, moved on or finished.
+    Rollouts,
 }
 
 /// An event of the feed.
