@@ -49,6 +49,7 @@ export type {
   PoolStats,
   QueueSnapshot,
   QueueStats,
+  RolloutProgress,
   Settings,
   SettingsChange,
   SlotFilter,

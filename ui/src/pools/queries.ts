@@ -21,9 +21,10 @@ export const poolsKeys = {
   schema: ["definition-schema"] as const,
 };
 
-/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions. */
+/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions; so does a rollout's progress. */
 export const poolsInvalidations: Invalidations = {
   pools: [poolsKeys.all],
+  rollouts: [poolsKeys.all],
 };
 
 // ---- definitions ------------------------------------------------------------

@@ -154,6 +154,7 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             "definition": f.definition,
             "applied": d.applied,
             "state": d.state,
+            "rollout": d.rollout,
         }));
     }
     output::emit(format!(
@@ -163,7 +164,27 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
         d.state,
         f.text.trim_end()
     ));
+    if let Some(r) = &d.rollout {
+        output::emit(rollout_line(r));
+    }
     Ok(())
+}
+
+/// `rollout: 5/8 slots on bots/zoom:v2, 2 updating (at most 2), 3 wait for their bots`.
+fn rollout_line(r: &berth_core::rollout::RolloutProgress) -> String {
+    let mut line = format!("rollout: {}/{} slots on {}", r.updated, r.total, r.image);
+    if r.finished_at.is_some() {
+        line.push_str(" (done)");
+    } else {
+        line.push_str(&format!(
+            ", {} updating (at most {}), {} wait for their bots",
+            r.updating, r.max_updating, r.waiting_for_bots
+        ));
+    }
+    if let Some(e) = &r.last_error {
+        line.push_str(&format!("; last error: {e}"));
+    }
+    line
 }
 
 /// Checks files; refused (`definition_invalid`) when any has a problem.
