@@ -66,12 +66,16 @@ pub struct RolloutProgress {
     /// The image its slots move to.
     pub image: String,
     /// Slots of the pool.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub total: i64,
     /// Slots running the target image.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub updated: i64,
     /// Slots out of service for their update now.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub updating: i64,
     /// Stale slots holding a bot: updated once it leaves.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub waiting_for_bots: i64,
     /// Most slots updating at once.
     pub max_updating: i32,
