@@ -93,9 +93,10 @@ fn sleeping(clocks: &[&Arc<ManualClock>]) -> usize {
 /// Starts `n` deploys on each node at once. Once one of them pulls (its
 /// platform call sleeps on a simulator's clock) and the nine others wait
 /// at the gate (sleeping on their routers' clocks, between looks), the
-/// pull's time passes; then a second passes on the routers' clocks, so the
-/// waiters in the other instance look again; with `slow_starts`, the nine
-/// starts' time passes too. Returns every outcome.
+/// pull's time passes; then a second at a time passes on the routers'
+/// clocks while waiters sleep, so those in the other instance look again;
+/// with `slow_starts`, the other starts' time passes too. Returns every
+/// outcome.
 async fn deploy_all(nodes: &[&Node], n: u32, slow_starts: bool) -> Vec<DeployOutcome> {
     let routers: Vec<&Arc<ManualClock>> = nodes.iter().map(|n| &n.h.clock).collect();
     // Whatever else sleeps on the routers' clocks (the instances' own services).
@@ -115,18 +116,21 @@ async fn deploy_all(nodes: &[&Node], n: u32, slow_starts: bool) -> Vec<DeployOut
     })
     .await;
     sims.iter().for_each(|c| c.advance(Duration::seconds(60)));
-    until("the pull over", || sleeping(&sims) == 0).await;
-    routers.iter().for_each(|c| c.advance(Duration::seconds(1)));
-    if slow_starts {
-        until("the other starts under way", || {
-            sleeping(&sims) == total - 1
-        })
-        .await;
-        sims.iter().for_each(|c| c.advance(Duration::seconds(60)));
-    }
+    // Then: a second for the waiters asleep between looks, and with
+    // `slow_starts` the other starts' time, as they come.
     let mut out = Vec::new();
-    while let Some(done) = set.join_next().await {
-        out.push(done.unwrap());
+    while !set.is_empty() {
+        tokio::select! {
+            Some(done) = set.join_next() => out.push(done.unwrap()),
+            _ = tokio::task::yield_now() => {
+                if slow_starts && sleeping(&sims) > 0 {
+                    sims.iter().for_each(|c| c.advance(Duration::seconds(60)));
+                }
+                if sleeping(&routers) > base {
+                    routers.iter().for_each(|c| c.advance(Duration::seconds(1)));
+                }
+            }
+        }
     }
     out
 }
