@@ -8,4 +8,4 @@
 -- acquire and release stay HOT updates.
 DROP INDEX pool_slots_acquire_idx;
 CREATE INDEX pool_slots_acquire_idx ON pool_slots (pool, deployment_platform, last_used_at NULLS LAST, id)
-    WHERE assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining;
+    WHERE assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining AND NOT updating;

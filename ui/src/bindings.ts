@@ -661,6 +661,8 @@ export type DefinitionDetail = {
 	state: DefinitionState,
 	/**  The applied version's text, if applied. */
 	appliedText: string | null,
+	/**  The pool's rolling image update (live: the `rollouts` topic). */
+	rollout: RolloutProgress | null,
 };
 
 /**  The pools directory's definitions and the problems of broken files. */
@@ -1332,6 +1334,33 @@ export type Reroute = {
 	to: PlatformKind | null,
 };
 
+/**
+ *  A pool's rollout as the app and `berth pools show` present it (read
+ *  from the database on each call: every instance sees the same).
+ */
+export type RolloutProgress = {
+	/**  The pool. */
+	pool: string,
+	/**  The image its slots move to. */
+	image: string,
+	/**  Slots of the pool. */
+	total: number,
+	/**  Slots running the target image. */
+	updated: number,
+	/**  Slots out of service for their update now. */
+	updating: number,
+	/**  Stale slots holding a bot: updated once it leaves. */
+	waitingForBots: number,
+	/**  Most slots updating at once. */
+	maxUpdating: number,
+	/**  When the target was set. */
+	startedAt: string,
+	/**  When every slot ran the target; `None` while under way. */
+	finishedAt: string | null,
+	/**  The last failure (a pre-pull or a slot's update), if any. */
+	lastError: string | null,
+};
+
 /**  Where a saved definition went. */
 export type SavedDefinition = {
 	/**  Pool name. */
@@ -1652,7 +1681,9 @@ export type Topic =
 /**  An operator action was recorded in the audit log. */
 "audit" | 
 /**  A scaled pool's scaling decision was recorded ([`crate::scaling`]). */
-"scaling";
+"scaling" | 
+/**  A rolling image update started, moved on or finished. */
+"rollouts";
 
 /**
  *  One line of a bot's decision trace. Stored as JSON in the bot's row, so

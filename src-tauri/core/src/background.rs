@@ -131,14 +131,18 @@ enum Job {
     HistoryPartitions,
     /// Scheduled bots whose start has come ([`crate::schedule::start`]).
     StartScheduled,
+    /// Rolling image updates ([`crate::rollout::advance`]): every second,
+    /// so a slot taken for its update is back in service soon.
+    Rollout,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 12] = [
+    const ALL: [Job; 13] = [
         Job::StartScheduled,
         Job::Reconcile,
         Job::Recover,
+        Job::Rollout,
         Job::Prewarm,
         Job::Scale,
         Job::Trim,
@@ -153,7 +157,7 @@ impl Job {
     fn every(self, cfg: &JobsConfig) -> Duration {
         let ms = match self {
             Job::Reconcile => cfg.reconcile_interval_ms,
-            Job::Recover | Job::RefreshAccounts => 1_000,
+            Job::Recover | Job::RefreshAccounts | Job::Rollout => 1_000,
             Job::Prewarm | Job::Scale | Job::Trim => cfg.prewarm_interval_ms,
             Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
             Job::StuckBots => {
@@ -217,6 +221,7 @@ impl Jobs {
             Job::Prewarm => jobs::prewarm(router).await.err(),
             Job::Scale => jobs::scale(router).await.err(),
             Job::Trim => jobs::trim(router).await.err(),
+            Job::Rollout => crate::rollout::advance(router).await.err(),
             Job::Sweep => match crate::sweep::run(router).await {
                 Ok(r) => {
                     if r != crate::sweep::SweepReport::default() {

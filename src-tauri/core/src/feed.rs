@@ -48,6 +48,8 @@ pub enum Topic {
     Audit,
     /// A scaled pool's scaling decision was recorded ([`crate::scaling`]).
     Scaling,
+    /// A rolling image update started, moved on or finished.
+    Rollouts,
 }
 
 /// An event of the feed.

@@ -34,6 +34,7 @@ pub mod platform;
 pub mod pool;
 pub mod quantity;
 pub mod queue;
+pub mod rollout;
 pub mod router;
 pub mod scaling;
 pub mod schedule;

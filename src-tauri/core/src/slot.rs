@@ -134,7 +134,10 @@ pub struct Released {
 }
 
 /// Releases a held slot (`deploying`/`busy` → `idle`): bot cleared,
-/// recovery attempts reset. Stopping the workload is the caller's job,
+/// recovery attempts reset. A slot running another image than its pool's
+/// rollout target is taken for its update in the same statement when the
+/// rollout has room ([`crate::rollout`]): no acquisition sees it before it
+/// runs the new image. Stopping the workload is the caller's job,
 /// before this. `None` if `epoch` is stale or the slot is not held.
 pub async fn release(
     conn: &mut PgConnection,
@@ -164,11 +167,17 @@ async fn transition_to_idle(
 ) -> Result<Option<Released>> {
     let released: Option<Released> = sqlx::query_as(
         "WITH old AS (
-            SELECT id, status, assigned_bot_id FROM pool_slots
+            SELECT id, status, assigned_bot_id, pool, image, draining FROM pool_slots
             WHERE id = $1 AND epoch = $2 AND status = ANY($3) FOR UPDATE
+         ), taken AS (
+            UPDATE pool_rollouts r SET in_flight = r.in_flight + 1
+            FROM old WHERE r.pool = old.pool AND r.finished_at IS NULL AND NOT old.draining
+              AND old.image IS DISTINCT FROM r.image AND r.in_flight < r.max_updating
+            RETURNING r.pool
          ), upd AS (
             UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
                 error_message = NULL, status_changed_at = now(),
+                updating = EXISTS (SELECT 1 FROM taken),
                 description = CASE WHEN s.last_used_at IS NULL THEN $5::text
                     ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
@@ -231,7 +240,7 @@ pub async fn mark_error(
             WHERE id = $1 AND ($2::bigint IS NULL OR epoch = $2) FOR UPDATE
          ), upd AS (
             UPDATE pool_slots s SET status = 'error', assigned_bot_id = NULL, error_message = $3,
-                status_changed_at = now(), description = $4
+                status_changed_at = now(), description = $4, updating = false
             FROM old WHERE s.id = old.id
             RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id
          ), hist AS (

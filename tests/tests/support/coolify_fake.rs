@@ -183,8 +183,18 @@ impl Respond for FakeCoolify {
                         ResponseTemplate::new(200).set_body_json(Self::app_json(&st.apps[&uuid]))
                     }
                     ("PATCH", []) => {
+                        let app = st.apps.get_mut(&uuid).unwrap();
                         if let Some(d) = body.get("description").and_then(Value::as_str) {
-                            st.apps.get_mut(&uuid).unwrap().description = d.to_string();
+                            app.description = d.to_string();
+                        }
+                        if let Some(name) = body
+                            .get("docker_registry_image_name")
+                            .and_then(Value::as_str)
+                        {
+                            let tag = body["docker_registry_image_tag"]
+                                .as_str()
+                                .unwrap_or("latest");
+                            app.image = format!("{name}:{tag}");
                         }
                         ResponseTemplate::new(200).set_body_json(json!({ "uuid": uuid }))
                     }

@@ -52,6 +52,7 @@ export type {
   PoolStats,
   QueueSnapshot,
   QueueStats,
+  RolloutProgress,
   Settings,
   SettingsChange,
   SlotFilter,

@@ -106,7 +106,7 @@ export function repair(file: string, text: string) {
 export function get(name: string): DefinitionDetail {
   const f = files.get(name);
   if (!f) throw { code: "not_found", message: `no definition named "${name}"` };
-  return { file: `${name}.yaml`, text: f.text, summary: validate(f.text).summary!, state: state(f), appliedText: f.applied?.text ?? null };
+  return { file: `${name}.yaml`, text: f.text, summary: validate(f.text).summary!, state: state(f), appliedText: f.applied?.text ?? null, rollout: null };
 }
 
 export function save(original: string | null, text: string) {

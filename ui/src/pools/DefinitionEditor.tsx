@@ -6,6 +6,7 @@ import { CommonFieldsForm } from "./editor/CommonFieldsForm";
 import { EditorActions } from "./editor/EditorActions";
 import { ConfirmBuilderDialog, ConfirmDeleteDialog } from "./editor/EditorDialogs";
 import { EditorHeader } from "./editor/EditorHeader";
+import { RolloutBar } from "./editor/RolloutBar";
 import { useDefinitionEditor, type EditorInput } from "./editor/useDefinitionEditor";
 import { ValidationStatus } from "./editor/ValidationStatus";
 import { QueryBuilder } from "./QueryBuilder";
@@ -74,6 +75,7 @@ function EditorPanel({ onDeploy, ...input }: EditorInput & { onDeploy: (name: st
   return (
     <section aria-label="Definition editor" className="flex flex-col gap-3">
       <EditorHeader title={original ?? broken?.file ?? "New pool"} detail={detail} brokenFile={broken?.file ?? null} editor={editor} />
+      {detail?.rollout && <RolloutBar rollout={detail.rollout} />}
 
       {m.mode === "builder" ? (
         <QueryBuilder text={editor.text} onChange={editor.edit} />

@@ -24,9 +24,10 @@ export const poolsKeys = {
   schema: ["definition-schema"] as const,
 };
 
-/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions; a scaling decision the Scaling panels. */
+/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions, and so does a rollout's progress; a scaling decision refreshes the Scaling panels. */
 export const poolsInvalidations: Invalidations = {
   pools: [poolsKeys.all],
+  rollouts: [poolsKeys.all],
   scaling: [poolsKeys.scalingAll],
 };
 

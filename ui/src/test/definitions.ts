@@ -13,7 +13,7 @@ export function row(name: string, state: DefinitionRow["state"], extra: Partial<
 }
 
 export function detail(name: string, text: string, appliedText: string | null, state: DefinitionDetail["state"]): DefinitionDetail {
-  return { file: `${name}.yaml`, text, summary: summary(name), state, appliedText };
+  return { file: `${name}.yaml`, text, summary: summary(name), state, appliedText, rollout: null };
 }
 
 /** What the core's validator says, roughly: `max_size: x` is a problem, anything else valid. */

@@ -166,6 +166,7 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             "applied": d.applied,
             "state": d.state,
             "scaling": scaling,
+            "rollout": d.rollout,
         }));
     }
     let mut text = format!(
@@ -175,6 +176,10 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
         d.state,
         f.text.trim_end()
     );
+    if let Some(r) = &d.rollout {
+        text.push('\n');
+        text.push_str(&rollout_line(r));
+    }
     if let Some(v) = scaling.filter(|v| v.scaled) {
         text.push_str(&scaling_text(&v));
     }
@@ -212,6 +217,23 @@ fn scaling_text(v: &scaling::ScalingView) -> String {
         ));
     }
     out.trim_end().to_string()
+}
+
+/// `rollout: 5/8 slots on bots/zoom:v2, 2 updating (at most 2), 3 wait for their bots`.
+fn rollout_line(r: &berth_core::rollout::RolloutProgress) -> String {
+    let mut line = format!("rollout: {}/{} slots on {}", r.updated, r.total, r.image);
+    if r.finished_at.is_some() {
+        line.push_str(" (done)");
+    } else {
+        line.push_str(&format!(
+            ", {} updating (at most {}), {} wait for their bots",
+            r.updating, r.max_updating, r.waiting_for_bots
+        ));
+    }
+    if let Some(e) = &r.last_error {
+        line.push_str(&format!("; last error: {e}"));
+    }
+    line
 }
 
 /// Checks files; refused (`definition_invalid`) when any has a problem.

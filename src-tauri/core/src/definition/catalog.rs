@@ -105,11 +105,13 @@ pub struct Detail {
     pub state: State,
     /// The applied version, if any.
     pub applied: Option<Applied>,
+    /// Its pool's rolling image update, once a definition was applied.
+    pub rollout: Option<crate::rollout::RolloutProgress>,
 }
 
 /// The definition of pool `name` in `dir` (`not_found`; `definition_invalid`
-/// when only a broken file of that name exists), its state and applied
-/// version.
+/// when only a broken file of that name exists), its state, applied
+/// version and rollout.
 pub async fn detail(db: &PgPool, dir: &Path, name: &str) -> Result<Detail> {
     let found = scan(dir)?;
     let f = find(&found, dir, name)?.clone();
@@ -117,6 +119,7 @@ pub async fn detail(db: &PgPool, dir: &Path, name: &str) -> Result<Detail> {
     Ok(Detail {
         state: State::of(&f, &applied),
         applied: applied.remove(name),
+        rollout: crate::rollout::progress(db, name).await?,
         found: f,
     })
 }

@@ -159,7 +159,7 @@ fn check_resources(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
     }
 }
 
-/// Recovery and queue durations and counts.
+/// Recovery, queue and rollout durations and counts.
 fn check_durations(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
     let second = Duration::from_secs(1);
     for (field, value, min, max) in [
@@ -190,6 +190,16 @@ fn check_durations(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
         bad(
             "recovery.max_attempts",
             format!("must be from 1 to 10, got {}", def.recovery.max_attempts),
+        );
+    }
+    if !(1..=super::model::MAX_UPDATING_LIMIT).contains(&def.rollout.max_updating) {
+        bad(
+            "rollout.max_updating",
+            format!(
+                "must be from 1 to {}, got {}",
+                super::model::MAX_UPDATING_LIMIT,
+                def.rollout.max_updating
+            ),
         );
     }
     let priority = crate::settings::rules::PRIORITY;

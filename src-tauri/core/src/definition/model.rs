@@ -70,6 +70,38 @@ pub struct PoolDefinition {
     /// Where the pool's meeting accounts come from, if it uses any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<AccountSource>,
+    /// How a new image or tag reaches the pool's existing slots.
+    #[serde(default)]
+    pub rollout: RolloutPolicy,
+}
+
+/// Rolling image updates: how many slots may be out of service for their
+/// update at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutPolicy {
+    /// Most slots updating at once (1 to 100).
+    #[serde(default = "default_max_updating")]
+    pub max_updating: u32,
+}
+
+/// The most slots of a pool a rollout updates at once unless its
+/// definition says otherwise.
+pub const DEFAULT_MAX_UPDATING: u32 = 2;
+
+/// The highest `rollout.max_updating`.
+pub const MAX_UPDATING_LIMIT: u32 = 100;
+
+fn default_max_updating() -> u32 {
+    DEFAULT_MAX_UPDATING
+}
+
+impl Default for RolloutPolicy {
+    fn default() -> Self {
+        RolloutPolicy {
+            max_updating: DEFAULT_MAX_UPDATING,
+        }
+    }
 }
 
 fn default_tag() -> String {

@@ -199,7 +199,7 @@ pub async fn apply(db: &PgPool, feed: &Feed, text: &str, actor: &Actor) -> Resul
     insert_version(&mut tx, &def, version, &hash, text, &actor.record()).await?;
     upsert_pool(&mut tx, &def).await?;
     tx.commit().await?;
-    feed.publish(&[Topic::Pools]);
+    feed.publish(&[Topic::Pools, Topic::Rollouts]);
     Ok(ApplyOutcome {
         version,
         hash,
@@ -331,7 +331,14 @@ async fn upsert_pool(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
     .bind(&def.queue.tier)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // A new image or tag starts moving the existing slots to it.
+    crate::rollout::begin(
+        tx,
+        &def.name,
+        &format!("{}:{}", def.image, def.tag),
+        def.rollout.max_updating,
+    )
+    .await
 }
 
 /// What [`retire`] did.

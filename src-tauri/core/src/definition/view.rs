@@ -246,6 +246,8 @@ pub struct DefinitionDetail {
     pub state: State,
     /// The applied version's text, if applied.
     pub applied_text: Option<String>,
+    /// The pool's rolling image update (live: the `rollouts` topic).
+    pub rollout: Option<crate::rollout::RolloutProgress>,
 }
 
 impl From<Detail> for DefinitionDetail {
@@ -256,6 +258,7 @@ impl From<Detail> for DefinitionDetail {
             text: d.found.text,
             state: d.state,
             applied_text: d.applied.map(|a| a.text),
+            rollout: d.rollout,
         }
     }
 }

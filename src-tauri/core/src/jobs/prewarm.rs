@@ -164,7 +164,10 @@ async fn top_up(router: &Router, p: &Pool, kind: PlatformKind, missing: i64) -> 
         drop(conn);
         let r = lease.slot_ref();
         let made = async {
-            router.images.ensure(db, adapter.as_ref(), &p.image).await?;
+            router
+                .images
+                .ensure(db, router.clock().as_ref(), adapter.as_ref(), &p.image)
+                .await?;
             adapter.create_resource(&r, &made_of).await
         }
         .await;

@@ -190,7 +190,26 @@ pub trait Platform: Send + Sync {
     /// Which platform this is.
     fn kind(&self) -> PlatformKind;
     /// Makes `image` available on the platform (the slow first pull).
+    /// Called through [`image::ImageGate`] only, once per platform and image.
     async fn pull_image(&self, image: &str) -> Result<(), PlatformError>;
+    /// Whether starting a workload is what pulls its image here (Coolify
+    /// deploys, Kubernetes pods on nodes without it): the gate then holds
+    /// the first *start* of an image, not a separate pull. Default: no.
+    fn pulls_on_start(&self) -> bool {
+        false
+    }
+    /// Moves the slot's resource (idle: nothing runs in it) to the image in
+    /// `spec`, so its next start runs that image. Called by a rolling update
+    /// ([`crate::rollout`]), never while the slot holds a bot. Default:
+    /// nothing to do (the platform builds the workload from the bot's spec
+    /// at each start).
+    async fn update_image(
+        &self,
+        _slot: &SlotRef,
+        _spec: &ResourceSpec,
+    ) -> Result<(), PlatformError> {
+        Ok(())
+    }
     /// Creates the slot's resource from `spec`; returns its platform identifier.
     async fn create_resource(
         &self,

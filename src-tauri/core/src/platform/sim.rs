@@ -136,29 +136,53 @@ impl Platform for SimPlatform {
         self.kind
     }
 
-    async fn pull_image(&self, _image: &str) -> Result<(), PlatformError> {
+    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
         let knobs = self.knobs("pull_image").await?;
+        // Counted as it begins, in the shared database: tests count pulls
+        // across instances.
+        sqlx::query(
+            "INSERT INTO sim_pulls (platform, image, pulls) VALUES ($1, $2, 1)
+             ON CONFLICT (platform, image) DO UPDATE SET pulls = sim_pulls.pulls + 1",
+        )
+        .bind(self.kind.as_str())
+        .bind(image)
+        .execute(&self.db)
+        .await
+        .map_err(|e| self.err("pull_image", e.to_string()))?;
         self.clock
             .sleep(Duration::milliseconds(knobs.pull_latency_ms.into()))
             .await;
         Ok(())
     }
 
+    /// Records the image the resource now runs.
+    async fn update_image(&self, slot: &SlotRef, spec: &ResourceSpec) -> Result<(), PlatformError> {
+        sqlx::query("UPDATE sim_workloads SET image = $3 WHERE platform = $1 AND resource = $2")
+            .bind(self.kind.as_str())
+            .bind(self.resource(slot))
+            .bind(&spec.image)
+            .execute(&self.db)
+            .await
+            .map_err(|e| self.err("update_image", e.to_string()))?;
+        Ok(())
+    }
+
     async fn create_resource(
         &self,
         slot: &SlotRef,
-        _spec: &ResourceSpec,
+        spec: &ResourceSpec,
     ) -> Result<String, PlatformError> {
         let resource = self.resource(slot);
         // A slot created again under a former slot's name starts its
         // epochs over: what the former one ran there no longer counts.
         sqlx::query(
-            "INSERT INTO sim_workloads (platform, resource, state) VALUES ($1, $2, 'created')
-             ON CONFLICT (platform, resource) DO UPDATE SET last_epoch = NULL
+            "INSERT INTO sim_workloads (platform, resource, state, image) VALUES ($1, $2, 'created', $3)
+             ON CONFLICT (platform, resource) DO UPDATE SET last_epoch = NULL, image = $3
              WHERE sim_workloads.state <> 'running'",
         )
         .bind(self.kind.as_str())
         .bind(&resource)
+        .bind(&spec.image)
         .execute(&self.db)
         .await
         .map_err(|e| self.err("create_resource", e.to_string()))?;
@@ -355,4 +379,30 @@ pub async fn workload_env(
         .fetch_optional(db)
         .await?;
     Ok(env.map(|j| j.0))
+}
+
+/// How many times `platform`'s simulator pulled `image` (every instance).
+pub async fn pulls(db: &PgPool, platform: PlatformKind, image: &str) -> Result<i64> {
+    let n: Option<i32> =
+        sqlx::query_scalar("SELECT pulls FROM sim_pulls WHERE platform = $1 AND image = $2")
+            .bind(platform.as_str())
+            .bind(image)
+            .fetch_optional(db)
+            .await?;
+    Ok(n.unwrap_or(0).into())
+}
+
+/// The image a simulated resource runs, as created or last updated.
+pub async fn resource_image(
+    db: &PgPool,
+    platform: PlatformKind,
+    resource: &str,
+) -> Result<Option<String>> {
+    let image: Option<Option<String>> =
+        sqlx::query_scalar("SELECT image FROM sim_workloads WHERE platform = $1 AND resource = $2")
+            .bind(platform.as_str())
+            .bind(resource)
+            .fetch_optional(db)
+            .await?;
+    Ok(image.flatten())
 }

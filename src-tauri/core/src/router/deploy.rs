@@ -11,6 +11,7 @@ use crate::description;
 use crate::error::{Error, Result};
 use crate::feed::Topic;
 use crate::meeting::PlatformKind;
+use crate::platform::image::Pull;
 use crate::platform::{
     self as platform, BotAccount, BotSpec, FailureKind, Health, PlatformError, ResourceSpec,
 };
@@ -151,7 +152,8 @@ impl Router {
         self.instruments.started(kind, took);
         let on_clock = (now - began).to_std().unwrap_or_default();
         // What scheduled bots' lead time is learned from.
-        if let Err(e) = crate::schedule::lead::observe(&self.db, kind, &pool.name, on_clock, now).await
+        if let Err(e) =
+            crate::schedule::lead::observe(&self.db, kind, &pool.name, on_clock, now).await
         {
             tracing::warn!(platform = %kind, error = %e, "deploy duration not recorded");
         }
@@ -323,9 +325,49 @@ impl Router {
             .platforms
             .get(kind)
             .ok_or(StartError::Failed(DeployError::NoAdapter(kind)))?;
-        self.images
-            .ensure(&self.db, adapter.as_ref(), &pool.image)
-            .await?;
+        let clock = self.clock.as_ref();
+        // Where the start is the pull, the first start of an image holds
+        // the gate through its start: every other deploy of that image
+        // there (any instance) waits for it.
+        let held = if adapter.pulls_on_start() {
+            match self
+                .images
+                .admit(&self.db, clock, kind, &pool.image)
+                .await?
+            {
+                Pull::Held(h) => Some(h),
+                Pull::Ready => None,
+            }
+        } else {
+            self.images
+                .ensure(&self.db, clock, adapter.as_ref(), &pool.image)
+                .await?;
+            None
+        };
+        let started = self.start_on(adapter.as_ref(), bot_id, pool, lease).await;
+        if let Some(h) = held {
+            let outcome = match &started {
+                Ok(_) => Ok(()),
+                Err(StartError::Stale) => Err("the deploy holding the pull started nothing"),
+                Err(StartError::Failed(_)) => Err("the first start of the image failed"),
+            };
+            if let Err(e) = self.images.finish(&self.db, clock, h, outcome).await {
+                tracing::warn!(error = %e, "image pull not recorded; its claim lapses");
+            }
+        }
+        started
+    }
+
+    /// [`Self::start_workload`] once the image may be started: creates the
+    /// slot's resource if it has none, issues the lease's token, starts.
+    async fn start_on(
+        &self,
+        adapter: &dyn crate::platform::Platform,
+        bot_id: i64,
+        pool: &Pool,
+        lease: &Lease,
+    ) -> Result<String, StartError> {
+        let kind = adapter.kind();
         // What the slot runs is given to the platform: adapters read no
         // database.
         let made_of = ResourceSpec {

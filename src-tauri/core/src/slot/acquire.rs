@@ -38,19 +38,22 @@ fn lock_clause() -> &'static str {
 }
 
 /// The condition of a slot an acquisition may take, spelled as the
-/// predicate of `pool_slots_acquire_idx` (migrations 20261201000090 and 160), which
+/// predicate of `pool_slots_acquire_idx` (migrations 20261201000090,
+/// 20261201000150: a slot taken for its image update is not acquirable,
+/// and 20261201000160), which
 /// has no `status` in it so that status changes stay HOT. A query for
 /// acquirable slots must include it word for word to be served by that
 /// index (`status = 'idle'` alone reads every slot).
 macro_rules! acquirable {
     () => {
-        "status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining"
+        "status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining AND NOT updating"
     };
 }
 // The set-based grant (router::grant) spells the same condition.
 pub(crate) use acquirable;
 
-/// See [`acquirable!`]: idle, with no bot, no error message, not draining.
+/// See [`acquirable!`]: idle, with no bot, no error message, not draining,
+/// not being updated to a new image.
 pub const ACQUIRABLE: &str = acquirable!();
 
 const ACQUIRE_HEAD: &str = concat!(
@@ -177,8 +180,9 @@ pub async fn create(
     let lease: Lease = sqlx::query_as(
         "WITH ins AS (
             INSERT INTO pool_slots (pool, meeting_platform, deployment_platform, slot_name, slot_number, status,
-                                    assigned_bot_id, epoch, description, last_used_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7::bigint IS NULL THEN NULL ELSE now() END)
+                                    assigned_bot_id, epoch, description, last_used_at, image)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7::bigint IS NULL THEN NULL ELSE now() END,
+                    (SELECT image FROM pools WHERE name = $1))
             RETURNING id, uuid, slot_name, pool, epoch, platform_ref, status
          ), hist AS (
             INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)

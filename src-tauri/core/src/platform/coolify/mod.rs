@@ -179,9 +179,35 @@ impl Platform for CoolifyPlatform {
         PlatformKind::Coolify
     }
 
-    /// Coolify pulls the image when an application deploys; nothing to do ahead.
+    /// Coolify pulls the image when an application deploys; nothing to do
+    /// ahead: the first start is the pull ([`Platform::pulls_on_start`]).
     async fn pull_image(&self, _image: &str) -> Result<(), PlatformError> {
         Ok(())
+    }
+
+    fn pulls_on_start(&self) -> bool {
+        true
+    }
+
+    /// Sets the application's image (`PATCH /applications/{uuid}`); its
+    /// next deployment pulls and runs it.
+    async fn update_image(&self, slot: &SlotRef, spec: &ResourceSpec) -> Result<(), PlatformError> {
+        let uuid = self.uuid("update_image", slot)?;
+        let (image_name, tag) = split_image(&spec.image);
+        let body = &json!({
+            "docker_registry_image_name": image_name,
+            "docker_registry_image_tag": tag.unwrap_or_else(|| "latest".to_string()),
+        });
+        self.caller
+            .run("update_image", Some(&slot.slot_name), move || async move {
+                self.send(
+                    self.request(Method::PATCH, &format!("/applications/{uuid}"))
+                        .json(body),
+                )
+                .await
+                .map(drop)
+            })
+            .await
     }
 
     async fn create_resource(

@@ -118,9 +118,35 @@ impl Platform for KubePlatform {
         PlatformKind::K8s
     }
 
-    /// Nodes pull images when a pod starts; nothing to do ahead.
+    /// Nodes pull images when a pod starts; nothing to do ahead: the first
+    /// start is the pull ([`Platform::pulls_on_start`]).
     async fn pull_image(&self, _image: &str) -> Result<(), PlatformError> {
         Ok(())
+    }
+
+    fn pulls_on_start(&self) -> bool {
+        true
+    }
+
+    /// The Job a slot runs is built at each start from the bot's spec
+    /// ([`KubePlatform::job`]), which carries the pool's current image;
+    /// what changes on the cluster is the slot's resource (its ConfigMap),
+    /// annotated with the image its next Job runs (registry and tag
+    /// settings applied), so the cluster says what Berth will start.
+    async fn update_image(&self, slot: &SlotRef, spec: &ResourceSpec) -> Result<(), PlatformError> {
+        let name = Self::identity(slot);
+        let patch = serde_json::json!({
+            "metadata": { "annotations": { labels::IMAGE: self.settings.image(&spec.image) } }
+        });
+        let api = self.config_maps();
+        self.caller
+            .run("update_image", Some(&slot.slot_name), || async {
+                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| ())
+                    .map_err(fault)
+            })
+            .await
     }
 
     async fn create_resource(

@@ -17,6 +17,8 @@ pub mod labels {
     pub const EPOCH: &str = "berth.dev/epoch";
     /// Annotation holding the slot description.
     pub const DESCRIPTION: &str = "berth.dev/description";
+    /// Annotation naming the image the slot's next Job runs.
+    pub const IMAGE: &str = "berth.dev/image";
 }
 
 /// Where the client configuration comes from.
