@@ -24,7 +24,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         StaleTransition | Conflict | PoolExhausted | QueueTimeout | PlatformRefused | SlotBusy
-        | NotApplicable => StatusCode::CONFLICT,
+        | NotApplicable | WindowFull => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PlatformFailed => StatusCode::BAD_GATEWAY,

@@ -127,11 +127,14 @@ enum Job {
     /// The history tables' daily partitions: created ahead, dropped past
     /// the retention ([`crate::history::partitions`]).
     HistoryPartitions,
+    /// Scheduled bots whose start has come ([`crate::schedule::start`]).
+    StartScheduled,
 }
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 10] = [
+    const ALL: [Job; 11] = [
+        Job::StartScheduled,
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
@@ -158,6 +161,7 @@ impl Job {
             // Partitions are made days ahead: a round every 10 minutes has
             // hundreds of chances to get a busy table's lock in time.
             Job::HistoryPartitions => 600_000,
+            Job::StartScheduled => crate::schedule::start::TICK_MS,
         };
         Duration::from_millis(u64::from(ms))
     }
@@ -218,6 +222,7 @@ impl Jobs {
                 }
                 Err(e) => Some(e),
             },
+            Job::StartScheduled => crate::schedule::start::run(router).await.err(),
             Job::PruneWebhooks => {
                 let before =
                     router.clock().now() - chrono::Duration::days(crate::webhook::log::KEEP_DAYS);

@@ -126,17 +126,18 @@ pub async fn active_per_platform(db: &PgPool) -> Result<Vec<(String, i64)>> {
 /// Whether a bot may report `to` while it is `from`. A bot that reported
 /// `CALL_ENDED` gave its platform capacity back, so it can only end (never
 /// go back into a meeting state, which would take capacity the router did
-/// not grant).
+/// not grant). A `SCHEDULED` bot runs nowhere yet: it reports nothing
+/// (it is cancelled, never reported ended).
 pub fn may_report(from: BotStatus, to: BotStatus) -> bool {
     use BotStatus::*;
-    if from.is_final() {
+    if from.is_final() || from == Scheduled {
         return false;
     }
     match to {
         Done | Fatal => true,
         CallEnded => from != Queued,
         JoiningCall | InWaitingRoom | InCall | Leaving => !matches!(from, Queued | CallEnded),
-        Queued | Deploying => false,
+        Scheduled | Queued | Deploying => false,
     }
 }
 
@@ -235,14 +236,21 @@ pub struct NewRow<'a> {
     pub metadata: Option<&'a serde_json::Value>,
     /// Its own webhook URL, checked.
     pub webhook_url: Option<&'a str>,
+    /// When it is scheduled: written `SCHEDULED` with its times (and no
+    /// queue entry); `None`: written `QUEUED`.
+    pub planned: Option<&'a crate::schedule::Planned>,
 }
 
 /// Writes a new `QUEUED` bot (inside the caller's transaction, which also
-/// enters it in the queue); returns its id.
+/// enters it in the queue), or a `SCHEDULED` one when `row.planned` says
+/// so (no queue entry); returns its id.
 pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata, webhook_url)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO bots (pool, meeting_platform, meeting_url, priority, queue_timeout_ms, deadline, display_name, metadata, webhook_url,
+                           status, start_at, join_at, booked_until, expected_duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                     CASE WHEN $10::timestamptz IS NULL THEN 'QUEUED' ELSE 'SCHEDULED' END, $10, $11, $12, $13)
+             RETURNING id",
     )
     .bind(row.pool)
     .bind(row.meeting_platform.as_str())
@@ -253,6 +261,10 @@ pub async fn insert(conn: &mut PgConnection, row: &NewRow<'_>) -> Result<i64> {
     .bind(row.display_name)
     .bind(row.metadata)
     .bind(row.webhook_url)
+    .bind(row.planned.map(|p| p.start_at))
+    .bind(row.planned.and_then(|p| p.join_at))
+    .bind(row.planned.and_then(|p| p.booked_until))
+    .bind(row.planned.and_then(|p| p.expected_duration_ms))
     .fetch_one(conn)
     .await?)
 }

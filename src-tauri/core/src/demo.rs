@@ -71,6 +71,10 @@ pub fn request(n: u64) -> NewBot {
         display_name: None,
         metadata: None,
         webhook_url: None,
+        join_at: None,
+        expected_duration_ms: None,
+        if_full: crate::schedule::IfFull::Refuse,
+        not_before: None,
     }
 }
 

@@ -69,6 +69,9 @@ pub enum ErrorCode {
     /// The action does not apply to the target's current state (a slot
     /// already draining, a bot no longer queued, a platform not drained).
     NotApplicable,
+    /// A scheduled request's window is fully booked against the limits of
+    /// the platforms its pool may use (the message names the window).
+    WindowFull,
     /// Something that should not happen; a bug.
     Internal,
 }
@@ -103,6 +106,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::SlotBusy => "slot_busy",
             ErrorCode::NotApplicable => "not_applicable",
+            ErrorCode::WindowFull => "window_full",
             ErrorCode::Internal => "internal",
         }
     }

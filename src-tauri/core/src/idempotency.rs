@@ -190,6 +190,10 @@ mod tests {
             display_name: None,
             metadata: Some(metadata),
             webhook_url: None,
+            join_at: None,
+            expected_duration_ms: None,
+            if_full: crate::schedule::IfFull::Refuse,
+            not_before: None,
         }
     }
 

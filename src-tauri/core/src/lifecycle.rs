@@ -20,12 +20,15 @@ use crate::pool;
 use crate::router::{DeployOutcome, NewBot, Router};
 use crate::slot;
 
+pub use crate::schedule::reschedule;
+
 impl DeployOutcome {
     /// The bot the request created, whatever became of it.
     pub fn bot_id(&self) -> i64 {
         match self {
             DeployOutcome::Deployed { bot_id, .. }
             | DeployOutcome::Queued { bot_id, .. }
+            | DeployOutcome::Scheduled { bot_id, .. }
             | DeployOutcome::Skipped { bot_id } => *bot_id,
         }
     }
@@ -38,6 +41,11 @@ impl DeployOutcome {
     /// Waiting on a full platform or in the global queue.
     pub fn is_queued(&self) -> bool {
         matches!(self, DeployOutcome::Queued { .. })
+    }
+
+    /// Scheduled for a later start.
+    pub fn is_scheduled(&self) -> bool {
+        matches!(self, DeployOutcome::Scheduled { .. })
     }
 }
 
@@ -156,6 +164,20 @@ pub struct BatchRequest {
     pub priority: Option<i32>,
     /// Queue timeout; `None`: the pool's default.
     pub queue_timeout_ms: Option<i32>,
+    /// When every bot must be in the meeting (scheduled, see
+    /// [`crate::schedule`]); `None`: at once.
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub join_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the batch's bots get when their window is fully booked
+    /// (`None`: refuse).
+    #[serde(default)]
+    pub if_full: Option<crate::schedule::IfFull>,
+    /// Spaces the bots' starts by this many ms (bot `i` not before
+    /// `i × stagger` after the first's start); `None` or 0: all at once.
+    /// At most [`crate::schedule::stagger::MAX_STAGGER_MS`].
+    #[serde(default)]
+    pub stagger_ms: Option<u32>,
 }
 
 /// What became of a batch.
@@ -170,6 +192,9 @@ pub struct Batch {
     pub deployed: u32,
     /// Waiting in a queue.
     pub queued: u32,
+    /// Scheduled for a later start (a join time, or a stagger).
+    #[serde(default)]
+    pub scheduled: u32,
 }
 
 impl Batch {
@@ -180,6 +205,8 @@ impl Batch {
             self.deployed += 1;
         } else if outcome.is_queued() {
             self.queued += 1;
+        } else if outcome.is_scheduled() {
+            self.scheduled += 1;
         }
     }
 }
@@ -206,23 +233,32 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
             format!("count must be from 1 to {MAX_BATCH}, got {}", req.count),
         ));
     }
+    let stagger = crate::schedule::stagger::check(req.stagger_ms)?;
     let pool = pool::get(router.db(), &req.pool).await?;
-    let new = NewBot {
-        meeting_platform: pool.meeting_platform,
-        meeting_url: req.meeting_url.clone(),
-        priority: req.priority,
-        queue_timeout_ms: req.queue_timeout_ms,
-        pool: Some(pool.name.clone()),
-        display_name: None,
-        metadata: None,
-        webhook_url: None,
-    };
+    let new = NewBot::new(pool.meeting_platform, req.meeting_url.clone())
+        .priority(req.priority)
+        .queue_timeout_ms(req.queue_timeout_ms)
+        .pool(pool.name.clone())
+        .join_at(req.join_at)
+        .if_full(req.if_full.unwrap_or_default());
     let mut batch = Batch {
         bot_ids: Vec::with_capacity(req.count as usize),
         ..Batch::default()
     };
-    for _ in 0..req.count {
-        batch.add(&router.create_bot(&new).await?);
+    let now = router.clock().now();
+    for i in 0..req.count {
+        let mut bot = new.clone();
+        if i > 0 && !stagger.is_zero() {
+            // The starter spaces them, nobody waits here: bot i is started
+            // i staggers after the first (scheduled: it joins i staggers
+            // after the join time, each started its lead before).
+            let offset = stagger * i as i32;
+            match bot.join_at {
+                Some(join_at) => bot.join_at = Some(join_at + offset),
+                None => bot.not_before = Some(now + offset),
+            }
+        }
+        batch.add(&router.create_bot(&bot).await?);
     }
     tracing::info!(actor = %actor, pool = %pool.name, count = req.count, "bot batch requested");
     Ok(batch)

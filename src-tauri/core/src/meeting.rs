@@ -124,8 +124,12 @@ text_enum!(
 );
 
 text_enum!(
-    /// A bot's lifecycle; `Done` and `Fatal` are final.
+    /// A bot's lifecycle; `Done` and `Fatal` are final; `Scheduled` comes
+    /// before `Queued` for a bot asked for a later time.
     BotStatus, "bot status" {
+        /// Waiting for its start time (a request with `joinAt`, or a
+        /// staggered batch's later bots): holds no slot and no queue entry.
+        Scheduled => "SCHEDULED",
         Queued => "QUEUED",
         Deploying => "DEPLOYING",
         JoiningCall => "JOINING_CALL",

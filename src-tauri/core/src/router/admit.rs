@@ -84,6 +84,16 @@ impl Router {
             priority,
             timeout,
         } = self.check(req).await?;
+        if req.join_at.is_some() || req.not_before.is_some() {
+            let checked = Checked {
+                url,
+                webhook_url,
+                pool,
+                priority,
+                timeout,
+            };
+            return self.admit_scheduled(req, checked, key, link).await;
+        }
         let settings = settings::load(&self.db).await?;
         let now = self.clock.now();
         let deadline =
@@ -103,6 +113,7 @@ impl Router {
             display_name: req.display_name.as_deref(),
             metadata: req.metadata.as_ref(),
             webhook_url: webhook_url.as_deref(),
+            planned: None,
         };
         let bot_id = bot::insert(&mut tx, &row).await?;
         if let Some((key, fingerprint)) = key {
@@ -252,14 +263,14 @@ fn check_details(req: &NewBot) -> Result<()> {
 /// audit record of the action.
 pub(crate) struct Link<'a> {
     old: i64,
-    pinned: Option<PlatformKind>,
+    pub(super) pinned: Option<PlatformKind>,
     record: &'a audit::Record,
 }
 
 impl Link<'_> {
     /// Inside the admission's transaction: the new bot names the old one
     /// and carries its pin; the audit row names the new bot.
-    async fn write(&self, tx: &mut sqlx::PgConnection, bot_id: i64) -> Result<()> {
+    pub(super) async fn write(&self, tx: &mut sqlx::PgConnection, bot_id: i64) -> Result<()> {
         sqlx::query("UPDATE bots SET redeploy_of = $2, pinned_platform = $3 WHERE id = $1")
             .bind(bot_id)
             .bind(self.old)
@@ -274,15 +285,15 @@ impl Link<'_> {
 }
 
 /// A request that passed every check, normalised.
-struct Checked {
+pub(super) struct Checked {
     /// The meeting URL in its parsed form.
-    url: String,
+    pub(super) url: String,
     /// The bot's own webhook URL, normalised.
-    webhook_url: Option<String>,
+    pub(super) webhook_url: Option<String>,
     /// Its pool.
-    pool: Pool,
+    pub(super) pool: Pool,
     /// Its priority (the pool's default filled in).
-    priority: i32,
+    pub(super) priority: i32,
     /// Its queue timeout in ms (the pool's default filled in).
-    timeout: i32,
+    pub(super) timeout: i32,
 }

@@ -145,6 +145,11 @@ impl Router {
             return Ok(DeployOutcome::Skipped { bot_id });
         }
         self.instruments.started(kind, took);
+        // What scheduled bots' lead time is learned from.
+        if let Err(e) = crate::schedule::lead::observe(&self.db, kind, &pool.name, took, now).await
+        {
+            tracing::warn!(platform = %kind, error = %e, "deploy duration not recorded");
+        }
         // The workload runs and its slot is busy: from here on a failed
         // write is logged, never a failed deploy (which would walk on and
         // leave this workload running).

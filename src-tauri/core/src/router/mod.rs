@@ -16,6 +16,7 @@ mod release;
 mod reserve;
 mod resume;
 mod route;
+mod scheduled;
 
 pub use batch::{Target, MAX_BATCH};
 use chrono::{DateTime, Duration, Utc};
@@ -63,6 +64,24 @@ pub struct NewBot {
     /// with the database's bot-URL secret ([`crate::webhook::secret`]).
     /// Checked like a subscription's URL ([`crate::webhook::target::check_url`]).
     pub webhook_url: Option<String>,
+    /// When the bot must be in its meeting ([`crate::schedule`]): in the
+    /// future, at most [`crate::schedule::booking::MAX_AHEAD_DAYS`] ahead.
+    /// `None`: as soon as possible. (Left out of the JSON form when unset,
+    /// so idempotency fingerprints of unscheduled requests are unchanged.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_at: Option<DateTime<Utc>>,
+    /// How long a scheduled bot is expected to stay, in ms: its booking
+    /// runs to `join_at` plus this (`None`: the default,
+    /// [`crate::schedule::booking::DEFAULT_EXPECTED_DURATION_MS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_duration_ms: Option<i32>,
+    /// What a scheduled request whose window is fully booked gets.
+    #[serde(skip_serializing_if = "crate::schedule::IfFull::is_refuse")]
+    pub if_full: crate::schedule::IfFull,
+    /// Not started before this (a staggered batch's later bots): the bot is
+    /// `SCHEDULED` until then, booking nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// A request built step by step: [`NewBot::new`] with every option at its
@@ -82,7 +101,29 @@ impl NewBot {
             display_name: None,
             metadata: None,
             webhook_url: None,
+            join_at: None,
+            expected_duration_ms: None,
+            if_full: crate::schedule::IfFull::Refuse,
+            not_before: None,
         }
+    }
+
+    /// To be in its meeting at `join_at` (scheduled; `None`: at once).
+    pub fn join_at(mut self, join_at: impl Into<Option<DateTime<Utc>>>) -> NewBot {
+        self.join_at = join_at.into();
+        self
+    }
+
+    /// With an expected duration in ms (`None`: the default).
+    pub fn expected_duration_ms(mut self, ms: impl Into<Option<i32>>) -> NewBot {
+        self.expected_duration_ms = ms.into();
+        self
+    }
+
+    /// What to do when its window is fully booked.
+    pub fn if_full(mut self, if_full: crate::schedule::IfFull) -> NewBot {
+        self.if_full = if_full;
+        self
     }
 
     /// With [`NewBot::priority`] (a number, or `None` for the default).
@@ -157,6 +198,19 @@ pub enum DeployOutcome {
         estimated_wait_ms: Option<i64>,
         /// End of the current wait.
         until: DateTime<Utc>,
+    },
+    /// Scheduled: `SCHEDULED` until Berth starts it at `start_at`.
+    #[serde(rename_all = "camelCase")]
+    Scheduled {
+        /// Bot id.
+        bot_id: i64,
+        /// When it must be in its meeting; `None` for a staggered start.
+        join_at: Option<DateTime<Utc>>,
+        /// When Berth starts it (join time minus the lead time).
+        start_at: DateTime<Utc>,
+        /// Whether it booked capacity for its window (`false`: accepted
+        /// into a full window with `ifFull: queue`, or a staggered start).
+        booked: bool,
     },
     /// Another instance is handling the request right now, or it ended.
     #[serde(rename_all = "camelCase")]
