@@ -139,7 +139,7 @@ impl<'w> Day<'w> {
             if now >= next_tick {
                 next_tick += every;
                 self.policy
-                    .tick(&self.router)
+                    .tick(&self.router, now - self.workload.starts)
                     .await
                     .map_err(|e| format!("a job failed at {now}: {e}"))?;
                 self.drain().await?;

@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod platform;
 pub mod policy;
 pub mod run;
+pub mod scheduled;
 pub mod search;
 pub mod workload;

@@ -72,7 +72,7 @@ async fn run_on(
     let vars = env(policy);
     let config = EnvConfig::parse(&|k| vars.get(k).cloned(), false).map_err(|e| e.to_string())?;
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(12)
+        .max_connections(32)
         .connect(&db.url)
         .await
         .map_err(|e| e.to_string())?;

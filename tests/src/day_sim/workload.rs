@@ -108,6 +108,10 @@ pub const BOOKED_AHEAD_MIN_S: Secs = 10 * 60;
 /// The latest: bookings spread up to three hours ahead.
 pub const BOOKED_AHEAD_SPREAD_S: Secs = 3 * 3600;
 
+/// Bookings for before the simulation starts arrive in its first this
+/// many seconds (all still at least [`BOOKED_AHEAD_MIN_S`] ahead).
+pub const EARLY_BOOKINGS_S: Secs = 20 * 60;
+
 /// Draws the day `shape` with `seed`. Meeting starts: every :00 and :30
 /// from `opens` to before `closes`, the :00 ones twice as likely, the
 /// mid-morning and mid-afternoon hours busier and lunch quieter; 30 or 60
@@ -135,11 +139,15 @@ pub fn draw(shape: Shape, seed: u64) -> Workload {
             .map(|m| m.0)
             .expect("a mark is picked");
         let ahead = BOOKED_AHEAD_MIN_S + dice.roll(BOOKED_AHEAD_SPREAD_S as usize) as Secs;
+        let mut booked_at = join_at - ahead;
+        if booked_at < starts {
+            // Booked before the simulation starts: made in its first 20
+            // minutes instead, spread out as they would arrive.
+            booked_at = starts + dice.roll(EARLY_BOOKINGS_S as usize) as Secs;
+        }
         bots.push(SimBot {
             index,
-            kind: Kind::Scheduled {
-                booked_at: (join_at - ahead).max(starts),
-            },
+            kind: Kind::Scheduled { booked_at },
             join_at,
             duration: duration(&mut dice),
         });
