@@ -17,6 +17,9 @@ fn batch(pool: &str, count: u32) -> BatchRequest {
         count,
         priority: None,
         queue_timeout_ms: None,
+        join_at: None,
+        if_full: None,
+        stagger_ms: None,
     }
 }
 
@@ -69,6 +72,7 @@ fn outcomes_name_their_bot_and_a_batch_counts_them() {
             bot_ids: vec![1, 2, 3, 4],
             deployed: 2,
             queued: 1,
+            scheduled: 0,
         },
         "a skipped bot is listed, not counted"
     );

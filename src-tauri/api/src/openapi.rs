@@ -9,7 +9,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{bot, bots, docs, health, metrics, stats, webhooks};
+use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks};
 
 /// The API's document (paths, schemas, the bearer scheme).
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use crate::routes::{bot, bots, docs, health, metrics, stats, webhooks};
         bots::show,
         bots::deploy,
         bots::cancel,
+        schedule::reschedule,
         stats::pools,
         stats::pool,
         stats::queue,

@@ -305,6 +305,15 @@ pub enum BotsCommand {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
+    /// Move a scheduled bot to another join time (its booking is checked again)
+    Move {
+        /// Bot id
+        #[arg(value_parser = bot_id)]
+        id: i64,
+        /// The new join time: RFC 3339 (2026-12-01T09:00:00Z), in the future
+        #[arg(long, value_name = "TIME", value_parser = values::join_at)]
+        join_at: chrono::DateTime<chrono::Utc>,
+    },
     /// One bot with its decision trace
     Show {
         /// Bot id
@@ -340,6 +349,28 @@ pub struct CreateArgs {
     /// secret `berth webhooks bot-secret` shows
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// When the bot must be in the meeting: RFC 3339 (2026-12-01T09:00:00Z),
+    /// in the future, at most 30 days ahead. The bot is SCHEDULED until
+    /// Berth starts it, its observed deploy time ahead
+    #[arg(long, value_name = "TIME", value_parser = values::join_at)]
+    pub join_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// With --join-at, when the window is fully booked: refuse (default;
+    /// window_full) or queue (accepted, started at its time and queued)
+    #[arg(long, value_name = "WHAT", value_parser = values::if_full, requires = "join_at")]
+    pub if_full: Option<berth_core::schedule::IfFull>,
+    /// With --join-at, how long the bot is expected to stay, in ms
+    /// (60000 to 86400000; default 3600000): its booking's length
+    #[arg(long, value_name = "MS", value_parser = millis, requires = "join_at")]
+    pub expected_duration_ms: Option<i32>,
+    /// How many bots (1 to 100; several: a batch in --pool, which is then required)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=berth_core::lifecycle::MAX_BATCH as i64))]
+    pub count: u32,
+    /// With --count, space the bots' starts by this delay (5s, 500ms, 1m;
+    /// at most 10m): later bots are SCHEDULED and Berth starts them, so the
+    /// command returns at once
+    #[arg(long, value_name = "DELAY", value_parser = values::stagger)]
+    pub stagger: Option<u32>,
 }
 
 /// `berth bots status`.

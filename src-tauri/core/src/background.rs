@@ -88,7 +88,7 @@ impl Leadership {
 }
 
 /// The jobs only the leader runs, each at its own interval: reconciliation,
-/// recovery, pre-warming, trimming, the sweep of interrupted requests,
+/// recovery, pre-warming, scaling, trimming, the sweep of interrupted requests,
 /// account refreshes and stuck bots.
 pub(crate) struct Jobs {
     pub router: Router,
@@ -109,6 +109,8 @@ enum Job {
     /// bounds how late a due recovery starts.
     Recover,
     Prewarm,
+    /// Scaled pools' idle slots brought to their targets ([`jobs::scale`]).
+    Scale,
     Trim,
     /// Requests nothing acts on any more (their process died): looked for
     /// every quarter of the lease.
@@ -133,11 +135,12 @@ enum Job {
 
 impl Job {
     /// In the order they run within a round.
-    const ALL: [Job; 11] = [
+    const ALL: [Job; 12] = [
         Job::StartScheduled,
         Job::Reconcile,
         Job::Recover,
         Job::Prewarm,
+        Job::Scale,
         Job::Trim,
         Job::Sweep,
         Job::RefreshAccounts,
@@ -151,7 +154,7 @@ impl Job {
         let ms = match self {
             Job::Reconcile => cfg.reconcile_interval_ms,
             Job::Recover | Job::RefreshAccounts => 1_000,
-            Job::Prewarm | Job::Trim => cfg.prewarm_interval_ms,
+            Job::Prewarm | Job::Scale | Job::Trim => cfg.prewarm_interval_ms,
             Job::Sweep => jobs::renewal_interval_ms(cfg.leader_lease_ms),
             Job::StuckBots => {
                 crate::bot_lease::stuck::check_interval_ms(cfg.bot_heartbeat_timeout_ms)
@@ -212,6 +215,7 @@ impl Jobs {
                 .await
                 .err(),
             Job::Prewarm => jobs::prewarm(router).await.err(),
+            Job::Scale => jobs::scale(router).await.err(),
             Job::Trim => jobs::trim(router).await.err(),
             Job::Sweep => match crate::sweep::run(router).await {
                 Ok(r) => {
@@ -271,6 +275,14 @@ async fn history_partitions(router: &Router, retention_days: u32) -> crate::Resu
         .await?;
     if !r.dropped.is_empty() || r.expired_rows > 0 {
         tracing::info!(actor = %actor, retention_days, dropped = ?r.dropped, expired_rows = r.expired_rows, "history past retention dropped");
+    }
+    // Scaling decisions are history too, kept as long (not partitioned:
+    // a few rows per pool and hour, deleted by age here).
+    let retention = chrono::Duration::days(i64::from(retention_days));
+    let pruned =
+        crate::scaling::decision::prune(router.db(), router.clock().now(), retention).await?;
+    if pruned > 0 {
+        tracing::info!(actor = %actor, retention_days, pruned, "scaling decisions past retention deleted");
     }
     if !r.created.is_empty() {
         tracing::debug!(actor = %actor, created = ?r.created, moved_rows = r.moved_rows, "history partitions created");

@@ -63,6 +63,14 @@ pub struct BotView {
     /// The failed bot this one deploys again (a redeploy), if any.
     #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub redeploy_of: Option<i64>,
+    /// When it must be in its meeting (a scheduled bot), if asked.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub join_at: Option<DateTime<Utc>>,
+    /// When Berth starts (or started) it, for a scheduled bot.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub start_at: Option<DateTime<Utc>>,
 }
 
 type GetRow = (
@@ -89,7 +97,7 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
     let row: Option<GetRow> = sqlx::query_as(
         "SELECT b.id, b.pool, b.meeting_platform, b.meeting_url, b.status, b.priority, b.queue_timeout_ms,
                 b.deployment_platform, s.slot_name, b.error, b.decision_trace, b.created_at, b.updated_at, b.ended_at,
-                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of)
+                b.decision_trace_omitted, jsonb_build_array(b.pinned_platform, b.redeploy_of, b.join_at, b.start_at)
          FROM bots b LEFT JOIN pool_slots s ON s.assigned_bot_id = b.id WHERE b.id = $1",
     )
     .bind(id)
@@ -114,6 +122,8 @@ pub async fn get(db: &PgPool, id: i64) -> Result<BotView> {
         // One column for both: a row of 16 is the most sqlx decodes as a tuple.
         pinned_platform: row.15[0].as_str().map(str::parse).transpose()?,
         redeploy_of: row.15[1].as_i64(),
+        join_at: row.15[2].as_str().and_then(|t| t.parse().ok()),
+        start_at: row.15[3].as_str().and_then(|t| t.parse().ok()),
     })
 }
 

@@ -46,6 +46,8 @@ pub enum Topic {
     Platforms,
     /// An operator action was recorded in the audit log.
     Audit,
+    /// A scaled pool's scaling decision was recorded ([`crate::scaling`]).
+    Scaling,
 }
 
 /// An event of the feed.

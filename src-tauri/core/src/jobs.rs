@@ -4,7 +4,7 @@
 //! the lease, each renewal holding for three quarters; the others look again
 //! exactly when it would run out. When the leader dies, another instance has
 //! taken over within the lease. Jobs: slot recovery, reconciliation with the
-//! platforms, pre-warming, the sweep of interrupted requests
+//! platforms, pre-warming, auto-scaling ([`scale`]), the sweep of interrupted requests
 //! ([`crate::sweep`]), account refreshes.
 
 use chrono::Duration;
@@ -20,6 +20,7 @@ mod leadership;
 pub mod prewarm;
 mod reconcile;
 mod recovery;
+mod scale;
 pub use leadership::{
     bid, heartbeat, leader, leave, prune_peers, renewal_holds_ms, renewal_interval_ms, resign,
     try_lead, Bid,
@@ -27,6 +28,7 @@ pub use leadership::{
 pub use prewarm::prewarm;
 pub use reconcile::{reconcile, ReconcileReport};
 pub use recovery::{recover, recover_due, recovery_intervals, RecoveryReport};
+pub use scale::scale;
 
 /// What one pass of [`refresh_accounts`] did, per pool.
 #[derive(Debug, Default)]

@@ -35,6 +35,7 @@ pub mod pool;
 pub mod quantity;
 pub mod queue;
 pub mod router;
+pub mod scaling;
 pub mod schedule;
 pub mod settings;
 pub mod slot;

@@ -49,6 +49,19 @@ pub struct CreateBot {
     /// This bot's own webhook URL (http or https): its `bot.*` events go
     /// there too, signed with the bot-URL secret (`berth webhooks bot-secret`).
     pub webhook_url: Option<String>,
+    /// When the bot must be in the meeting (RFC 3339, in the future, at
+    /// most 30 days ahead): it is `SCHEDULED` until Berth starts it, its
+    /// observed deploy time ahead. Omitted: at once.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub join_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long the bot is expected to stay, 60000 to 86400000 ms (default
+    /// 3600000): its booking runs to `joinAt` plus this.
+    #[schema(minimum = 60000, maximum = 86400000)]
+    pub expected_duration_ms: Option<i32>,
+    /// With `joinAt`, when its window is fully booked: `refuse` (default,
+    /// 409 `window_full`) or `queue` (accepted, started at its time and
+    /// queued like any request).
+    pub if_full: Option<berth_core::schedule::IfFull>,
 }
 
 fn idempotency_key(
@@ -77,7 +90,7 @@ fn idempotency_key(
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1 to 255 visible ASCII characters; a retry with the same key returns the same bot")),
     responses(
-        (status = 201, description = "Created: deployed or queued", body = Tracked),
+        (status = 201, description = "Created: deployed, queued, or scheduled (with `joinAt`)", body = Tracked),
         (status = 200, description = "Replayed under its idempotency key: the bot the first request created",
             body = Tracked),
         (status = 400, description = "`malformed_request`", body = ErrorBody),
@@ -85,6 +98,7 @@ fn idempotency_key(
         (status = 403, description = "`forbidden`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 409, description = "`window_full`: the `joinAt` window is fully booked", body = ErrorBody),
         (status = 422, description = "`invalid_input`, `idempotency_key_reused`", body = ErrorBody),
     ),
     security(("bearer" = ["bots:write"])))]
@@ -95,16 +109,16 @@ pub async fn create(
     Body(body): Body<CreateBot>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers, &caller)?;
-    let req = NewBot {
-        meeting_platform: body.meeting_platform,
-        meeting_url: body.meeting_url,
-        priority: body.priority,
-        queue_timeout_ms: body.queue_timeout_ms,
-        pool: body.pool,
-        display_name: body.display_name,
-        metadata: body.metadata,
-        webhook_url: body.webhook_url,
-    };
+    let mut req = NewBot::new(body.meeting_platform, body.meeting_url)
+        .priority(body.priority)
+        .queue_timeout_ms(body.queue_timeout_ms)
+        .webhook_url(body.webhook_url)
+        .join_at(body.join_at)
+        .expected_duration_ms(body.expected_duration_ms)
+        .if_full(body.if_full.unwrap_or_default());
+    req.pool = body.pool;
+    req.display_name = body.display_name;
+    req.metadata = body.metadata;
     let router = state.router();
     let actor = caller.actor();
     let created = match &key {

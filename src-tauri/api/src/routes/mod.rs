@@ -14,6 +14,7 @@ pub(crate) mod bots;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod metrics;
+pub(crate) mod schedule;
 pub(crate) mod stats;
 pub(crate) mod webhooks;
 
@@ -34,6 +35,7 @@ pub fn all() -> axum::Router<ApiState> {
         .route("/v1/bots/{id}", get(bots::show))
         .route("/v1/bots/{id}/deploy", post(bots::deploy))
         .route("/v1/bots/{id}/cancel", post(bots::cancel))
+        .route("/v1/bots/{id}/reschedule", post(schedule::reschedule))
         .route("/v1/bots/{id}/config", get(bot::config))
         .route("/v1/bots/{id}/status", post(bot::status))
         .route("/v1/bots/{id}/heartbeat", post(bot::heartbeat))

@@ -127,3 +127,34 @@ pub(super) fn failure_rate(s: &str) -> Result<f64, String> {
     }
     Ok(f)
 }
+
+/// A join time: RFC 3339 only (a relative time would move with the clock
+/// of whoever reads it).
+pub(super) fn join_at(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time (2026-12-01T09:00:00Z)"))
+}
+
+pub(super) fn if_full(s: &str) -> Result<berth_core::schedule::IfFull, String> {
+    core_enum(&s.trim().to_ascii_lowercase())
+}
+
+/// A stagger in ms: a number and a unit (ms, s, m), at most the core's
+/// bound ([`berth_core::schedule::stagger::MAX_STAGGER_MS`]).
+pub(super) fn stagger(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let bad = || format!("{s:?} is not a delay like 500ms, 5s or 1m");
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1_000),
+        "m" => n.saturating_mul(60_000),
+        _ => return Err(bad()),
+    };
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    berth_core::schedule::stagger::check(Some(ms)).map_err(|e| e.to_string())?;
+    Ok(ms)
+}

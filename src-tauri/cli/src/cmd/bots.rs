@@ -13,16 +13,17 @@ use crate::output::{self, Ctx};
 
 /// `berth bots create`.
 pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
-    let request = NewBot {
-        meeting_platform: args.meeting_platform,
-        meeting_url: args.meeting_url,
-        priority: args.priority,
-        queue_timeout_ms: args.queue_timeout_ms,
-        pool: args.pool,
-        display_name: None,
-        metadata: None,
-        webhook_url: args.webhook_url,
-    };
+    if args.count > 1 || args.stagger.is_some() {
+        return create_batch(ctx, args).await;
+    }
+    let mut request = NewBot::new(args.meeting_platform, args.meeting_url)
+        .priority(args.priority)
+        .queue_timeout_ms(args.queue_timeout_ms)
+        .webhook_url(args.webhook_url)
+        .join_at(args.join_at)
+        .expected_duration_ms(args.expected_duration_ms)
+        .if_full(args.if_full.unwrap_or_default());
+    request.pool = args.pool;
     with_berth(ctx.dev, async |berth| {
         let lifecycle::Deployment { outcome, status } =
             lifecycle::deploy(berth.router(), &Actor::cli(), &request).await?;
@@ -78,6 +79,21 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
                     );
                 }
             }
+            DeployOutcome::Scheduled {
+                join_at,
+                start_at,
+                booked,
+                ..
+            } => {
+                let join = join_at.map_or_else(|| "-".to_string(), output::time);
+                output::emit(format!(
+                    "bot #{bot_id} scheduled: joins at {join}, started at {}",
+                    output::time(*start_at)
+                ));
+                if !booked {
+                    output::emit("  no capacity booked (the window is full): it queues at its start like any request");
+                }
+            }
             DeployOutcome::Skipped { .. } => {
                 output::emit(format!(
                     "bot #{bot_id} is {status}: another instance is handling it"
@@ -87,6 +103,63 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
         Ok(())
     })
     .await
+}
+
+/// `berth bots create --count N [--stagger D]`: a batch in `--pool`.
+async fn create_batch(ctx: Ctx, args: CreateArgs) -> Result<()> {
+    let Some(pool) = args.pool else {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            "--count and --stagger need --pool (a batch is for one pool)",
+        ));
+    };
+    let req = lifecycle::BatchRequest {
+        pool,
+        meeting_url: args.meeting_url,
+        count: args.count,
+        priority: args.priority,
+        queue_timeout_ms: args.queue_timeout_ms,
+        join_at: args.join_at,
+        if_full: args.if_full,
+        stagger_ms: args.stagger,
+    };
+    let b = with_berth(ctx.dev, async |berth| {
+        lifecycle::deploy_batch(berth.router(), &Actor::cli(), &req).await
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&b);
+    }
+    let ids: Vec<String> = b.bot_ids.iter().map(|id| format!("#{id}")).collect();
+    output::emit(format!(
+        "{} bots: {} deployed, {} queued, {} scheduled ({})",
+        b.bot_ids.len(),
+        b.deployed,
+        b.queued,
+        b.scheduled,
+        ids.join(", ")
+    ));
+    Ok(())
+}
+
+/// `berth bots move`.
+pub async fn reschedule(ctx: Ctx, id: i64, join_at: chrono::DateTime<Utc>) -> Result<()> {
+    let m = with_berth(ctx.dev, async |berth| {
+        lifecycle::reschedule(berth.router(), &Actor::cli(), id, join_at).await
+    })
+    .await?;
+    if ctx.json {
+        return output::json(&m);
+    }
+    let from = m.from.map_or_else(|| "-".to_string(), output::time);
+    output::emit(format!(
+        "bot #{}: joins at {} (was {from}), started at {}{}",
+        m.bot_id,
+        output::time(m.join_at),
+        output::time(m.start_at),
+        if m.booked { "" } else { "; no capacity booked" }
+    ));
+    Ok(())
 }
 
 /// `berth bots status`.
@@ -234,6 +307,10 @@ pub async fn show(ctx: Ctx, id: i64) -> Result<()> {
         let wait = wait.map_or_else(|| "unknown".to_string(), output::duration_ms);
         line("queue", format!("position {p}, estimated wait {wait}"));
     }
+    if let Some(j) = b.join_at {
+        line("joins at", output::time(j));
+        line("started at", output::opt(b.start_at.map(output::time)));
+    }
     line("created", output::time(b.created_at));
     line("updated", output::time(b.updated_at));
     line("ended", output::opt(b.ended_at.map(output::time)));
@@ -294,6 +371,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
         "status",
         "meeting platform",
         "platform",
+        "joins at",
         "created",
     ]);
     for r in &rows {
@@ -303,6 +381,7 @@ pub async fn list(ctx: Ctx, args: ListArgs) -> Result<()> {
             r.status.to_string(),
             r.meeting_platform.to_string(),
             output::opt(r.deployment_platform.as_ref()),
+            output::opt(r.join_at.map(output::time)),
             format!(
                 "{} ({})",
                 output::time(r.created_at),

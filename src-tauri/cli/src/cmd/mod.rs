@@ -52,6 +52,9 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
             bots::redeploy(ctx, id, reason).await
         }
         Command::Bots(BotsCommand::Show { id }) => bots::show(ctx, id).await,
+        Command::Bots(BotsCommand::Move { id, join_at }) => {
+            bots::reschedule(ctx, id, join_at).await
+        }
         Command::Bots(BotsCommand::List(args)) => bots::list(ctx, args).await,
         Command::Watch => watch::run(ctx).await,
         Command::Demo(args) => demo::run(ctx, args).await,

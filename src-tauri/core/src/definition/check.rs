@@ -4,7 +4,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::check_source::check_accounts;
-use super::model::{PoolDefinition, Problem, MAX_JOB_DURATION, MAX_POOL_SIZE, MAX_QUEUE_TIMEOUT};
+use super::model::{
+    PoolDefinition, Problem, MAX_JOB_DURATION, MAX_POOL_SIZE, MAX_QUEUE_TIMEOUT,
+    MAX_SCALE_DOWN_AFTER, MIN_SCALE_DOWN_AFTER,
+};
 use super::parse::{excerpt, locate, MAX_MESSAGE_CHARS};
 
 /// Semantic checks (ranges, names, cross-field rules); each problem is
@@ -23,6 +26,7 @@ pub fn check(def: &PoolDefinition, text: &str, file: Option<&Path>) -> Vec<Probl
     };
     check_identity(def, &mut bad);
     check_sizes(def, &mut bad);
+    check_scaling(def, &mut bad);
     check_resources(def, &mut bad);
     check_durations(def, &mut bad);
     if let Some(source) = &def.accounts {
@@ -94,6 +98,46 @@ fn check_sizes(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
             }
             seen.push(*p);
         }
+    }
+}
+
+/// The auto-scaling policy: `min_idle <= max_idle <= max_size`, the idle
+/// time within its bounds, and no fixed `prewarm` beside it (the two would
+/// say different things about the same idle slots).
+fn check_scaling(def: &PoolDefinition, bad: &mut impl FnMut(&str, String)) {
+    let Some(s) = &def.scaling else {
+        return;
+    };
+    if def.prewarm > 0 {
+        bad(
+            "prewarm",
+            format!(
+                "is {} but the pool has `scaling`: leave prewarm out and set scaling.min_idle (the idle slots always kept)",
+                def.prewarm
+            ),
+        );
+    }
+    if s.min_idle > s.max_idle {
+        bad(
+            "scaling.min_idle",
+            format!("{} exceeds scaling.max_idle {}", s.min_idle, s.max_idle),
+        );
+    }
+    if s.max_idle > def.max_size {
+        bad(
+            "scaling.max_idle",
+            format!(
+                "{} exceeds max_size {}: a pool cannot keep more idle slots than it may have",
+                s.max_idle, def.max_size
+            ),
+        );
+    }
+    if let Some(message) = out_of_range(
+        s.scale_down_after.0,
+        MIN_SCALE_DOWN_AFTER,
+        MAX_SCALE_DOWN_AFTER,
+    ) {
+        bad("scaling.scale_down_after", message);
     }
 }
 

@@ -18,6 +18,10 @@ image: {image}
 tag: latest
 max_size: 100                     # 1 to 999 slots across all platforms
 prewarm: 0                        # idle slots kept ready (at most max_size)
+# scaling:                        # instead of prewarm: the idle target follows demand
+#   min_idle: 2                   # always kept ready
+#   max_idle: 20                  # at most max_size
+#   scale_down_after: 10m         # idle slots above the target go after this
 # platforms: [k8s, aws]           # allowed platforms in order; omit for the global priority
 resources:
   cpu: 500m

@@ -24,6 +24,12 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024;
 /// own recovery settings.
 pub const MAX_JOB_DURATION: Duration = Duration::from_secs(24 * 3600);
 
+/// The longest `scaling.scale_down_after`: a day, like the other job durations.
+pub const MAX_SCALE_DOWN_AFTER: Duration = MAX_JOB_DURATION;
+/// The shortest `scaling.scale_down_after`: a slot made for a burst is not
+/// removed before the burst's next minute could use it.
+pub const MIN_SCALE_DOWN_AFTER: Duration = Duration::from_secs(60);
+
 /// A pool definition, as written in its YAML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +47,14 @@ pub struct PoolDefinition {
     pub tag: String,
     /// Most slots across all deployment platforms (1 to 999).
     pub max_size: u32,
-    /// Idle slots to keep ready (at most `max_size`).
+    /// Idle slots to keep ready (at most `max_size`); a fixed count. A pool
+    /// with `scaling` leaves it out (its `min_idle` is the floor instead).
     #[serde(default)]
     pub prewarm: u32,
+    /// Auto-scaling: the idle target follows demand between `min_idle` and
+    /// `max_idle`; omitted: the fixed `prewarm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Scaling>,
     /// Deployment platforms allowed, in order; omitted: the global priority order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<PlatformKind>>,
@@ -78,6 +89,27 @@ pub struct Resources {
     /// Size of `/dev/shm` (browsers need more than the default 64 MB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<String>,
+}
+
+/// Auto-scaling policy ([`crate::scaling`]): the idle target is `min_idle`
+/// plus what the next lead time's scheduled bots need plus a buffer from
+/// the recent arrival rate, at most `max_idle`; idle slots above it are
+/// removed once idle for `scale_down_after`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// Idle slots always kept ready (0 to `max_idle`).
+    #[serde(default)]
+    pub min_idle: u32,
+    /// Most idle slots the target may reach (`min_idle` to `max_size`).
+    pub max_idle: u32,
+    /// How long an idle slot above the target stays before it is removed (1m to 24h).
+    #[serde(default = "ten_minutes")]
+    pub scale_down_after: Interval,
+}
+
+fn ten_minutes() -> Interval {
+    Interval(Duration::from_secs(600))
 }
 
 /// Slot recovery policy.

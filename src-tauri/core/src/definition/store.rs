@@ -122,7 +122,9 @@ pub async fn impact(db: &PgPool, def: &PoolDefinition) -> Result<Impact> {
     .await?;
     let kept_idle = idle - beyond_idle;
     let room = i64::from(def.max_size) - (total - beyond_idle - beyond_busy);
-    let creates = (i64::from(def.prewarm) - kept_idle).clamp(0, room.max(0));
+    // A scaled pool keeps at least its minimum; the rest follows demand.
+    let floor = def.scaling.as_ref().map_or(def.prewarm, |s| s.min_idle);
+    let creates = (i64::from(floor) - kept_idle).clamp(0, room.max(0));
     Ok(Impact {
         creates,
         removes_idle: beyond_idle,
@@ -278,12 +280,14 @@ async fn upsert_pool(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
     sqlx::query(
         "INSERT INTO pools (name, meeting_platform, image, max_size, prewarm_count, allowed_platforms,
                             source, uses_accounts, queue_priority, queue_timeout_ms,
-                            deploying_timeout_ms, recovery_max_attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9, $10, $11)
+                            deploying_timeout_ms, recovery_max_attempts,
+                            scaling_min_idle, scaling_max_idle, scaling_scale_down_after_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, 'definition', $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (name) DO UPDATE SET meeting_platform = $2, image = $3, max_size = $4,
              prewarm_count = $5, allowed_platforms = $6, source = 'definition', uses_accounts = $7,
              queue_priority = $8, queue_timeout_ms = $9, deploying_timeout_ms = $10,
-             recovery_max_attempts = $11, retired = false, updated_at = now()",
+             recovery_max_attempts = $11, scaling_min_idle = $12, scaling_max_idle = $13,
+             scaling_scale_down_after_ms = $14, retired = false, updated_at = now()",
     )
     .bind(&def.name)
     .bind(def.meeting_platform.as_str())
@@ -296,6 +300,11 @@ async fn upsert_pool(tx: &mut Tx, def: &PoolDefinition) -> Result<()> {
     .bind(def.queue.timeout.0.as_millis() as i32)
     .bind(i32::try_from(def.recovery.deploying_timeout.0.as_millis()).unwrap_or(i32::MAX))
     .bind(def.recovery.max_attempts as i32)
+    .bind(def.scaling.as_ref().map(|s| s.min_idle as i32))
+    .bind(def.scaling.as_ref().map(|s| s.max_idle as i32))
+    .bind(def.scaling.as_ref().map(|s| {
+        i64::try_from(s.scale_down_after.0.as_millis()).unwrap_or(i64::MAX)
+    }))
     .execute(&mut **tx)
     .await?;
     Ok(())

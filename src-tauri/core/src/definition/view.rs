@@ -90,6 +90,8 @@ pub struct DefinitionSummary {
     pub prewarm: u32,
     /// Allowed platforms in order; `None` for the global priority.
     pub platforms: Option<Vec<PlatformKind>>,
+    /// The auto-scaling policy, if any (then `prewarm` is 0).
+    pub scaling: Option<ScalingSummary>,
     /// Account source type (`sql`, `file`), if any.
     pub source_type: Option<String>,
     /// How often the account source should be re-read, in ms, with a source.
@@ -116,11 +118,31 @@ impl From<&PoolDefinition> for DefinitionSummary {
             max_size: d.max_size,
             prewarm: d.prewarm,
             platforms: d.platforms.clone(),
+            scaling: d.scaling.as_ref().map(|s| ScalingSummary {
+                min_idle: s.min_idle,
+                max_idle: s.max_idle,
+                scale_down_after_ms: i64::try_from(s.scale_down_after.0.as_millis())
+                    .unwrap_or(i64::MAX),
+            }),
             source_type: source_type.map(str::to_string),
             refresh_interval_ms: interval
                 .map(|i| i64::try_from(i.0.as_millis()).unwrap_or(i64::MAX)),
         }
     }
+}
+
+/// A definition's `scaling:` policy, as the view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingSummary {
+    /// Idle slots always kept.
+    pub min_idle: u32,
+    /// Most idle slots the target reaches.
+    pub max_idle: u32,
+    /// Idle time before a slot above the target is removed, in ms.
+    #[cfg_attr(feature = "specta", specta(type = Number))]
+    pub scale_down_after_ms: i64,
 }
 
 /// One definition file in the list.

@@ -18,40 +18,71 @@ use crate::slot;
 /// platforms it may use in priority order, each taking as many as it has
 /// room for. Returns the slots created.
 pub async fn prewarm(router: &Router) -> Result<usize> {
-    let db = router.db();
-    let settings = settings::load(db).await?;
-    let states = router.platform_states().await?;
-    let active: HashMap<String, i64> = bot::active_per_platform(db).await?.into_iter().collect();
-    let counts = slot::counts_per_pool_and_platform(db).await?;
+    let pass = Pass::read(router).await?;
     let mut created = 0;
-    for p in pool::list(db).await? {
+    for p in pool::list(router.db()).await? {
+        // A scaled pool has no `prewarm_count` (its definition may not set
+        // one): the scaling job keeps its idle slots ([`super::scale`]).
         if p.prewarm_count == 0 {
             continue;
         }
-        let idle = |kind: Option<PlatformKind>| {
-            counts
-                .iter()
-                .filter(|c| c.pool == p.name && c.status == SlotStatus::Idle)
-                .filter(|c| kind.is_none_or(|k| c.deployment_platform == k))
-                .map(|c| c.count)
-                .sum::<i64>()
-        };
-        let missing = i64::from(p.prewarm_count) - idle(None);
-        if missing <= 0 {
-            continue;
-        }
-        let targets = targets(router, &p, &settings, &states).map(|s| Room {
-            platform: s.platform,
-            room: i64::from(s.bot_limit.unwrap_or(0))
-                - active.get(s.platform.as_str()).copied().unwrap_or(0),
-            idle: idle(Some(s.platform)),
-        });
-        for (kind, n) in plan(missing, targets) {
-            created += top_up(router, &p, kind, n).await?;
-        }
+        let missing = i64::from(p.prewarm_count) - pass.idle(&p.name, None);
+        created += fill(router, &pass, &p, missing).await?;
     }
     if created > 0 {
         router.feed().publish(&[Topic::Slots]);
+    }
+    Ok(created)
+}
+
+/// What a pre-warm or scaling pass reads once for every pool.
+pub(crate) struct Pass {
+    settings: Settings,
+    states: HashMap<PlatformKind, PlatformState>,
+    active: HashMap<String, i64>,
+    counts: Vec<slot::PoolPlatformStatusCount>,
+}
+
+impl Pass {
+    /// Reads the settings, the platforms' states, their active bots and
+    /// the slot counts.
+    pub(crate) async fn read(router: &Router) -> Result<Pass> {
+        let db = router.db();
+        Ok(Pass {
+            settings: settings::load(db).await?,
+            states: router.platform_states().await?,
+            active: bot::active_per_platform(db).await?.into_iter().collect(),
+            counts: slot::counts_per_pool_and_platform(db).await?,
+        })
+    }
+
+    /// `pool`'s idle slots, on `kind` or on every platform.
+    pub(crate) fn idle(&self, pool: &str, kind: Option<PlatformKind>) -> i64 {
+        self.counts
+            .iter()
+            .filter(|c| c.pool == pool && c.status == SlotStatus::Idle)
+            .filter(|c| kind.is_none_or(|k| c.deployment_platform == k))
+            .map(|c| c.count)
+            .sum::<i64>()
+    }
+}
+
+/// Makes up to `missing` idle slots of `p` where [`plan`] puts them (the
+/// routable platforms it may use in priority order, each as far as its
+/// room goes). Returns the slots made; publishes nothing.
+pub(crate) async fn fill(router: &Router, pass: &Pass, p: &Pool, missing: i64) -> Result<usize> {
+    if missing <= 0 {
+        return Ok(0);
+    }
+    let targets = targets(router, p, &pass.settings, &pass.states).map(|s| Room {
+        platform: s.platform,
+        room: i64::from(s.bot_limit.unwrap_or(0))
+            - pass.active.get(s.platform.as_str()).copied().unwrap_or(0),
+        idle: pass.idle(&p.name, Some(s.platform)),
+    });
+    let mut created = 0;
+    for (kind, n) in plan(missing, targets) {
+        created += top_up(router, p, kind, n).await?;
     }
     Ok(created)
 }

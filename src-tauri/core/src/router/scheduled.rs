@@ -17,6 +17,14 @@ use crate::queue::{self, Stage};
 use crate::schedule::{booking, lead, IfFull, LeadPolicy, Planned};
 use crate::settings::{self, Settings};
 
+/// What a booking counts against ([`Router::booking_scope`]).
+pub(crate) struct Scope {
+    /// The total limit of the pool's platforms.
+    capacity: i64,
+    /// The pools whose bookings share those platforms.
+    pools: Vec<String>,
+}
+
 impl Router {
     /// The platforms a pool's scheduled bots may run on: those it may use
     /// that are enabled with a limit, in its order.
@@ -82,15 +90,25 @@ impl Router {
         })
     }
 
+    /// What a booking of `pool` counts against: the pools sharing its
+    /// platforms, and those platforms' capacity. Read before the booking's
+    /// transaction (it holds a connection while it waits for the lock).
+    pub(crate) async fn booking_scope(&self, pool: &Pool, settings: &Settings) -> Result<Scope> {
+        let platforms = self.schedule_platforms(pool, settings);
+        Ok(Scope {
+            capacity: booking::capacity(settings, &platforms),
+            pools: self.sharing_pools(&platforms, settings).await?,
+        })
+    }
+
     /// Under the booking lock (taken here, in `tx`): whether `planned`'s
-    /// window has room among the bookings of the pools sharing `pool`'s
-    /// platforms (`except`: a bot being moved). `Err(window_full)` when
-    /// not; `Ok(false)` when not but `if_full` says queue.
+    /// window has room among the bookings of `scope` (`except`: a bot being
+    /// moved). `Err(window_full)` when not; `Ok(false)` when not but
+    /// `if_full` says queue, or when `planned` books nothing.
     pub(crate) async fn book(
         &self,
         tx: &mut sqlx::PgConnection,
-        pool: &Pool,
-        settings: &Settings,
+        scope: &Scope,
         planned: &Planned,
         if_full: IfFull,
         except: Option<i64>,
@@ -98,16 +116,18 @@ impl Router {
         let Some(until) = planned.booked_until else {
             return Ok(false);
         };
-        let platforms = self.schedule_platforms(pool, settings);
-        let capacity = booking::capacity(settings, &platforms);
-        let pools = self.sharing_pools(&platforms, settings).await?;
         booking::lock(&mut *tx).await?;
-        let booked = booking::peak(&mut *tx, &pools, planned.start_at, until, except).await?;
-        if booked < capacity {
+        let booked = booking::peak(&mut *tx, &scope.pools, planned.start_at, until, except).await?;
+        if booked < scope.capacity {
             return Ok(true);
         }
         match if_full {
-            IfFull::Refuse => Err(booking::full(planned.start_at, until, booked, capacity)),
+            IfFull::Refuse => Err(booking::full(
+                planned.start_at,
+                until,
+                booked,
+                scope.capacity,
+            )),
             IfFull::Queue => Ok(false),
         }
     }
@@ -134,9 +154,10 @@ impl Router {
                 req.not_before,
             )
             .await?;
+        let scope = self.booking_scope(&c.pool, &settings).await?;
         let mut tx = self.db.begin().await?;
         if !self
-            .book(&mut tx, &c.pool, &settings, &planned, req.if_full, None)
+            .book(&mut tx, &scope, &planned, req.if_full, None)
             .await?
         {
             planned.booked_until = None;

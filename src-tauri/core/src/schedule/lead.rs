@@ -71,7 +71,7 @@ impl LeadPolicy {
     pub fn lead(&self, p95_ms: Option<f64>) -> Duration {
         let floor = i64::from(self.floor_ms);
         let learned = p95_ms
-            .map(|p| (p * (1.0 + f64::from(self.margin_pct) / 100.0)).ceil() as i64)
+            .map(|p| (p * (1.0 + f64::from(self.margin_pct) / 100.0)).round() as i64)
             .unwrap_or(0);
         Duration::milliseconds(learned.max(floor))
     }

@@ -9,6 +9,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::feed::Topic;
 use crate::pool;
 use crate::router::Router;
+use crate::schedule::IfFull;
 use crate::settings;
 use crate::timestamp;
 
@@ -54,36 +55,32 @@ pub async fn reschedule(
     join_at: DateTime<Utc>,
 ) -> Result<Moved> {
     let db = router.db();
+    let (status, from, duration_ms, booked_until) = read(db, bot_id).await?;
+    refuse_unless_scheduled(bot_id, &status)?;
     let view = crate::bot::get(db, bot_id).await?;
     let pool = pool::get(db, &view.pool).await?;
     let settings = settings::load(db).await?;
-    let mut tx = db.begin().await?;
-    let row: Option<(String, Option<DateTime<Utc>>, Option<i32>, Option<DateTime<Utc>>)> =
-        sqlx::query_as(
-            "SELECT status, join_at, expected_duration_ms, booked_until FROM bots WHERE id = $1 FOR UPDATE",
-        )
-        .bind(bot_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((status, from, duration_ms, booked_until)) = row else {
-        return Err(Error::new(ErrorCode::NotFound, format!("no bot #{bot_id}")));
-    };
-    if status != "SCHEDULED" {
-        return Err(Error::new(
-            ErrorCode::StaleTransition,
-            format!("bot #{bot_id} is no longer scheduled ({status}); only a scheduled bot can be moved"),
-        ));
-    }
     let mut planned = router
         .plan(&pool, &settings, Some(join_at), duration_ms, None)
         .await?;
+    let scope = router.booking_scope(&pool, &settings).await?;
+    let mut tx = db.begin().await?;
+    // Still scheduled, now under the bot's lock (the starter or a cancel
+    // may have moved it on since it was read).
+    let status: String = sqlx::query_scalar("SELECT status FROM bots WHERE id = $1 FOR UPDATE")
+        .bind(bot_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    refuse_unless_scheduled(bot_id, &status)?;
+    // A bot that kept its booking needs room; one accepted without one
+    // books the new window only if it has room.
     let if_full = if booked_until.is_some() {
-        crate::schedule::IfFull::Refuse
+        IfFull::Refuse
     } else {
-        crate::schedule::IfFull::Queue
+        IfFull::Queue
     };
     if !router
-        .book(&mut tx, &pool, &settings, &planned, if_full, Some(bot_id))
+        .book(&mut tx, &scope, &planned, if_full, Some(bot_id))
         .await?
     {
         planned.booked_until = None;
@@ -120,4 +117,34 @@ pub async fn reschedule(
         start_at: planned.start_at,
         booked: planned.booked_until.is_some(),
     })
+}
+
+type Row = (
+    String,
+    Option<DateTime<Utc>>,
+    Option<i32>,
+    Option<DateTime<Utc>>,
+);
+
+/// A bot's status, join time, expected duration and booking end.
+async fn read(db: &sqlx::PgPool, bot_id: i64) -> Result<Row> {
+    sqlx::query_as(
+        "SELECT status, join_at, expected_duration_ms, booked_until FROM bots WHERE id = $1",
+    )
+    .bind(bot_id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no bot #{bot_id}")))
+}
+
+fn refuse_unless_scheduled(bot_id: i64, status: &str) -> Result<()> {
+    if status == "SCHEDULED" {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::StaleTransition,
+        format!(
+            "bot #{bot_id} is no longer scheduled ({status}); only a scheduled bot can be moved"
+        ),
+    ))
 }
