@@ -92,7 +92,8 @@ async fn the_target_follows_the_arrival_rate_and_is_clamped_to_the_maximum(db: P
     assert_eq!((d.target.buffer, d.target.target), (2, 4));
     assert_eq!((d.action, d.idle_before, d.created), (Action::Up, 2, 2));
     assert!(
-        d.reason.contains("target 4 = min 2 + scheduled 0 + buffer 2"),
+        d.reason
+            .contains("target 4 = min 2 + scheduled 0 + buffer 2"),
         "{}",
         d.reason
     );
@@ -123,7 +124,9 @@ async fn the_target_follows_the_arrival_rate_and_is_clamped_to_the_maximum(db: P
         "{:?}",
         v.decisions
     );
-    assert!(v.decisions[0].reason.starts_with("idle 6 above the target: removed 4"));
+    assert!(v.decisions[0]
+        .reason
+        .starts_with("idle 6 above the target: removed 4"));
     assert_eq!(v.current.map(|t| t.target), Some(2));
     assert_eq!(v.idle, 2);
 }
@@ -157,9 +160,15 @@ async fn the_target_covers_the_scheduled_bots_starting_within_the_learned_lead_t
     assert_eq!(d.created, 2);
     // Deploys on k8s were seen taking 200 s: the lead becomes 240 s (p95
     // plus 20 %), and the bot starting at 3 minutes is within it.
-    lead::observe(&h.db, PlatformKind::K8s, "zoom", std::time::Duration::from_secs(200), now)
-        .await
-        .unwrap();
+    lead::observe(
+        &h.db,
+        PlatformKind::K8s,
+        "zoom",
+        std::time::Duration::from_secs(200),
+        now,
+    )
+    .await
+    .unwrap();
     let d = only(jobs::scale(&h.router).await.unwrap());
     assert_eq!(d.lead_time_ms, 240_000);
     assert_eq!((d.target.scheduled, d.target.target, d.created), (2, 3, 1));
@@ -199,7 +208,11 @@ async fn a_pool_without_room_holds_and_says_why(db: PgPool) {
     }
     let d = only(jobs::scale(&h.router).await.unwrap());
     assert_eq!((d.action, d.created), (Action::Hold, 0));
-    assert!(d.reason.contains("no allowed platform has room"), "{}", d.reason);
+    assert!(
+        d.reason.contains("no allowed platform has room"),
+        "{}",
+        d.reason
+    );
     assert!(
         jobs::scale(&h.router).await.unwrap().is_empty(),
         "the same hold is not recorded again"
@@ -209,11 +222,13 @@ async fn a_pool_without_room_holds_and_says_why(db: PgPool) {
 /// A zoom bot deployed (busy on the simulator); its slot id.
 async fn busy_bot(h: &Harness, n: u32) -> i64 {
     match h.router.create_bot(&bots::zoom(n)).await.unwrap() {
-        DeployOutcome::Deployed { bot_id, .. } => slot::of_bot(&h.db, bot_id)
-            .await
-            .unwrap()
-            .expect("a slot")
-            .id,
+        DeployOutcome::Deployed { bot_id, .. } => {
+            slot::of_bot(&h.db, bot_id)
+                .await
+                .unwrap()
+                .expect("a slot")
+                .id
+        }
         other => panic!("expected a deploy, got {other:?}"),
     }
 }
@@ -236,9 +251,7 @@ async fn sim_resources(db: &PgPool) -> i64 {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn scale_down_never_touches_a_busy_or_deploying_slot_nor_goes_below_the_minimum(
-    db: PgPool,
-) {
+async fn scale_down_never_touches_a_busy_or_deploying_slot_nor_goes_below_the_minimum(db: PgPool) {
     let h = scaled_harness(db, 6, 6, "5m").await;
     assert_eq!(only(jobs::scale(&h.router).await.unwrap()).created, 6);
     // Two bots take two warm slots (busy); a third holds a new slot, deploying.
@@ -278,7 +291,10 @@ async fn scale_down_never_touches_a_busy_or_deploying_slot_nor_goes_below_the_mi
     .await
     .unwrap();
     assert_eq!(gone.len(), 3);
-    assert!(gone.iter().all(|r| r.starts_with("scaled down")), "{gone:?}");
+    assert!(
+        gone.iter().all(|r| r.starts_with("scaled down")),
+        "{gone:?}"
+    );
 
     // Nothing more goes, however long it waits.
     h.clock.advance(Duration::hours(2));
@@ -294,7 +310,11 @@ async fn idle_slots_younger_than_scale_down_after_stay(db: PgPool) {
     h.clock.advance(Duration::minutes(4));
     let d = only(jobs::scale(&h.router).await.unwrap());
     assert_eq!((d.action, d.removed), (Action::Hold, 0));
-    assert!(d.reason.contains("idle for scale_down_after"), "{}", d.reason);
+    assert!(
+        d.reason.contains("idle for scale_down_after"),
+        "{}",
+        d.reason
+    );
     assert_eq!(idle(&h.db).await, 4);
     // One slot came back to idle a minute ago (a bot ended on it).
     let recent: i64 = sqlx::query_scalar(
@@ -312,7 +332,11 @@ async fn idle_slots_younger_than_scale_down_after_stay(db: PgPool) {
         .fetch_all(&h.db)
         .await
         .unwrap();
-    assert_eq!(left, [recent], "the slot idle for less than 5 minutes stays");
+    assert_eq!(
+        left,
+        [recent],
+        "the slot idle for less than 5 minutes stays"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -380,7 +404,9 @@ async fn decisions_past_the_retention_are_pruned(db: PgPool) {
     let now = h.clock.now();
     let retention = Duration::days(8);
     assert_eq!(
-        scaling::decision::prune(&h.db, now, retention).await.unwrap(),
+        scaling::decision::prune(&h.db, now, retention)
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
@@ -389,7 +415,11 @@ async fn decisions_past_the_retention_are_pruned(db: PgPool) {
             .unwrap(),
         1
     );
-    assert!(scaling::view(&h.db, "zoom").await.unwrap().decisions.is_empty());
+    assert!(scaling::view(&h.db, "zoom")
+        .await
+        .unwrap()
+        .decisions
+        .is_empty());
 }
 
 #[sqlx::test(migrations = "../migrations")]

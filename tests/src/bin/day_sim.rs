@@ -18,9 +18,9 @@ mod args;
 use berth_tests::day_sim::metrics::{Tally, AD_HOC_ALLOWANCE_S, GRACE_S};
 use berth_tests::day_sim::platform::{PREPARE_MS, WARM_MS};
 use berth_tests::day_sim::policy::{FixedPrewarm, Policy};
-use berth_tests::day_sim::run::{run, LIMITS};
+use berth_tests::day_sim::run::{max_size, run, LIMITS};
 use berth_tests::day_sim::scheduled::{Scaling, Scheduled};
-use berth_tests::day_sim::search::smallest_prewarm;
+use berth_tests::day_sim::search::{finish, run_round, Search};
 use berth_tests::day_sim::workload::{clock_time, draw, Kind, Shape, Workload};
 use std::process::ExitCode;
 
@@ -70,65 +70,76 @@ struct Row {
     tally: Tally,
 }
 
-/// The new mode's sizing until auto-scaling is merged.
-const NEW_MODE: Scheduled = Scheduled {
-    scaling: Scaling::NotYetMerged { prewarm: 3 },
-};
+/// The new mode: scheduled bots, and the pool scaled between `min_idle`
+/// and 60 idle slots, an idle slot above the target going after 5 minutes.
+fn new_mode(min_idle: u32) -> Scheduled {
+    Scheduled {
+        scaling: Scaling::Auto {
+            min_idle,
+            max_idle: 60,
+            scale_down_after_min: 5,
+        },
+    }
+}
 
 async fn compare(workload: &Workload, args: &args::Args) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
-    let new = run(workload, &NEW_MODE, args.seed).await?;
-    eprintln!(
-        "  {}: on time {:.1} %, idle {:.0} slot-min ({:.1} s)",
-        NEW_MODE.name(),
-        100.0 * new.on_time_rate(),
-        new.idle_slot_minutes,
-        new.wall_s
-    );
-    // Today's mode is searched for the new mode's on-time rate.
-    let target = new.on_time_rate();
-    let fixed = match args.prewarm {
+    let new_mode = new_mode(args.min_idle);
+    let progress = |p: u32, t: &Tally| {
+        eprintln!(
+            "  prewarm {p:>3}: on time {:.1} %, idle {:.0} slot-min ({:.1} s)",
+            100.0 * t.on_time_rate(),
+            t.idle_slot_minutes,
+            t.wall_s
+        )
+    };
+    let (fixed, settings, new) = match args.prewarm {
         Some(p) => {
-            let policy = FixedPrewarm { prewarm: p };
-            let tally = run(workload, &policy, args.seed).await?;
-            (policy, tally, String::new())
+            let fixed = FixedPrewarm { prewarm: p };
+            let (a, b) = futures::future::join(
+                run(workload, &fixed, args.seed),
+                run(workload, &new_mode, args.seed),
+            )
+            .await;
+            (a?, fixed.settings(), b?)
         }
         None => {
-            let hi = LIMITS.iter().map(|l| l.1).sum::<u32>() / 2;
-            let found = smallest_prewarm(workload, args.seed, target, hi, |p, t| {
-                eprintln!(
-                    "  prewarm {p:>3}: on time {:.1} %, idle {:.0} slot-min ({:.1} s)",
-                    100.0 * t.on_time_rate(),
-                    t.idle_slot_minutes,
-                    t.wall_s
-                )
-            })
-            .await?;
+            // The first round does not depend on the target: it runs
+            // beside the new mode, whose on-time rate the rest aims at.
+            let mut search = Search::new(max_size() / 2);
+            let first = search.next_round();
+            let (round, b) = futures::future::join(
+                run_round(workload, args.seed, &first, &progress),
+                run(workload, &new_mode, args.seed),
+            )
+            .await;
+            let new = b?;
+            let target = new.on_time_rate();
+            search.absorb(round?, target);
+            let found = finish(search, workload, args.seed, target, &progress).await?;
             let note = if found.reached {
                 format!(" (smallest reaching (b)'s {:.1} %)", 100.0 * target)
             } else {
-                format!(" (even this misses {:.1} %)", 100.0 * target)
+                format!(" (even this misses (b)'s {:.1} %)", 100.0 * target)
             };
-            (
-                FixedPrewarm {
-                    prewarm: found.prewarm,
-                },
-                found.tally,
-                note,
-            )
+            let settings = FixedPrewarm {
+                prewarm: found.prewarm,
+            }
+            .settings();
+            (found.tally, format!("{settings}{note}"), new)
         }
     };
-    rows.push(Row {
-        name: fixed.0.name(),
-        settings: format!("{}{}", fixed.0.settings(), fixed.2),
-        tally: fixed.1,
-    });
-    rows.push(Row {
-        name: NEW_MODE.name(),
-        settings: NEW_MODE.settings(),
-        tally: new,
-    });
-    Ok(rows)
+    Ok(vec![
+        Row {
+            name: FixedPrewarm { prewarm: 0 }.name(),
+            settings,
+            tally: fixed,
+        },
+        Row {
+            name: new_mode.name(),
+            settings: new_mode.settings(),
+            tally: new,
+        },
+    ])
 }
 
 fn describe(w: &Workload, seed: u64) {
@@ -161,13 +172,14 @@ fn describe(w: &Workload, seed: u64) {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<22} {:<40} {:>5} {:>8} {:>5} {:>5} {:>7} {:>5} {:>10} {:>5} {:>7}",
+        "\n{:<22} {:<48} {:>5} {:>8} {:>5} {:>5} {:>8} {:>7} {:>5} {:>10} {:>5} {:>7}",
         "mode",
         "settings",
         "bots",
         "on time",
         "late",
         "never",
+        "(ad-hoc)",
         "deploys",
         "cold",
         "idle s-min",
@@ -177,13 +189,14 @@ fn print_table(rows: &[Row]) {
     for r in rows {
         let t = &r.tally;
         println!(
-            "{:<22} {:<40} {:>5} {:>7.1}% {:>5} {:>5} {:>7} {:>5} {:>10.0} {:>5} {:>7.1}",
+            "{:<22} {:<48} {:>5} {:>7.1}% {:>5} {:>5} {:>8} {:>7} {:>5} {:>10.0} {:>5} {:>7.1}",
             r.name,
             r.settings,
             t.bots,
             100.0 * t.on_time_rate(),
             t.late,
             t.never,
+            t.missed_ad_hoc,
             t.deploys,
             t.cold_starts,
             t.idle_slot_minutes,
@@ -194,6 +207,12 @@ fn print_table(rows: &[Row]) {
 }
 
 fn judge(rows: &[Row]) {
+    for r in rows {
+        println!(
+            "{}: {} of its {} cold starts took an idle slot whose resource was still being made ready",
+            r.name, r.tally.caught_preparing, r.tally.cold_starts
+        );
+    }
     let [fixed, new] = rows else {
         println!("\n(only one mode ran: no comparison)");
         return;

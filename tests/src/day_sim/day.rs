@@ -121,10 +121,12 @@ impl<'w> Day<'w> {
             self.report_in_call().await;
             self.sample(now).await?;
             let wake = self.clock.next_wake().map(|w| self.secs(w));
+            let due = self.next_due(now).await?;
             let next = [
                 self.agenda.peek().map(|Reverse((t, _, _))| *t),
                 wake,
                 Some(next_tick),
+                due,
             ]
             .into_iter()
             .flatten()
@@ -134,21 +136,43 @@ impl<'w> Day<'w> {
                 break;
             }
             now = next.max(now);
+            // The database's time first: what the clock wakes reads it.
+            super::dbtime::set(self.router.db(), self.at(now)).await?;
             self.clock.advance_to(self.at(now));
             let released = self.do_agenda(now).await;
             if now >= next_tick {
                 next_tick += every;
                 self.policy
-                    .tick(&self.router, now - self.workload.starts)
+                    .tick(&self.router)
                     .await
                     .map_err(|e| format!("a job failed at {now}: {e}"))?;
                 self.drain().await?;
-            } else if released {
-                self.drain().await?;
+            } else {
+                if due == Some(now) {
+                    self.policy
+                        .due(&self.router)
+                        .await
+                        .map_err(|e| format!("a job failed at {now}: {e}"))?;
+                }
+                if released {
+                    self.drain().await?;
+                }
             }
         }
         self.sample(self.workload.stops).await?;
         self.tally()
+    }
+
+    /// When the policy's job at a planned moment is due next: never
+    /// before the next second (a job that left its work due runs again
+    /// then, not in a loop at one instant).
+    async fn next_due(&self, now: Secs) -> Result<Option<Secs>, String> {
+        let due = self
+            .policy
+            .next_due(&self.router)
+            .await
+            .map_err(|e| format!("reading the next planned start: {e}"))?;
+        Ok(due.map(|d| self.secs(d).max(now + 1)))
     }
 
     /// Does everything the agenda holds for `now`; whether a bot ended.
@@ -293,16 +317,15 @@ impl<'w> Day<'w> {
         let mut tally = Tally {
             deploys: ledger.deploys,
             cold_starts: ledger.cold_starts,
+            caught_preparing: ledger.caught_preparing,
             idle_slot_minutes: self.idle.until(self.workload.stops),
             peak_slots: self.peak_slots,
             ..Tally::default()
         };
-        tally.count(
-            self.workload
-                .bots
-                .iter()
-                .map(|b| classify(b, self.in_call_at[b.index])),
-        );
+        tally.count(self.workload.bots.iter().map(|b| {
+            let join = classify(b, self.in_call_at[b.index]);
+            (join, b.kind == super::workload::Kind::AdHoc)
+        }));
         Ok(tally)
     }
 }

@@ -76,10 +76,15 @@ pub struct Tally {
     pub late: usize,
     /// Never in the meeting.
     pub never: usize,
+    /// Of the late and never, ad-hoc bots.
+    pub missed_ad_hoc: usize,
     /// Workloads started on the platforms.
     pub deploys: u64,
     /// Of those, starts that waited for their resource to be made ready.
     pub cold_starts: u64,
+    /// Of those, starts on an idle slot whose resource was still being
+    /// made ready.
+    pub caught_preparing: u64,
     /// Integral of idle slots over the simulated span, in slot-minutes.
     pub idle_slot_minutes: f64,
     /// The most slots that existed at once.
@@ -89,10 +94,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts `joins` (one per bot) into the tally.
-    pub fn count(&mut self, joins: impl IntoIterator<Item = Join>) {
-        for j in joins {
+    /// Counts `joins` (one per bot, with whether it was ad-hoc) into the tally.
+    pub fn count(&mut self, joins: impl IntoIterator<Item = (Join, bool)>) {
+        for (j, ad_hoc) in joins {
             self.bots += 1;
+            if ad_hoc && j != Join::OnTime {
+                self.missed_ad_hoc += 1;
+            }
             match j {
                 Join::OnTime => self.on_time += 1,
                 Join::Late => self.late += 1,
@@ -150,8 +158,14 @@ mod tests {
     #[test]
     fn a_tally_counts_each_kind_of_join() {
         let mut t = Tally::default();
-        t.count([Join::OnTime, Join::OnTime, Join::Late, Join::Never]);
+        t.count([
+            (Join::OnTime, true),
+            (Join::OnTime, false),
+            (Join::Late, true),
+            (Join::Never, false),
+        ]);
         assert_eq!((t.bots, t.on_time, t.late, t.never), (4, 2, 1, 1));
+        assert_eq!(t.missed_ad_hoc, 1);
         assert_eq!(t.on_time_rate(), 0.5);
     }
 }

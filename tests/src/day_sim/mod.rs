@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod day;
+pub mod dbtime;
 pub mod metrics;
 pub mod platform;
 pub mod policy;

@@ -64,6 +64,10 @@ pub struct Ledger {
     pub deploys: u64,
     /// Of those, cold ones.
     pub cold_starts: u64,
+    /// Of the cold ones, starts on an idle slot made earlier whose
+    /// resource was still being made ready (the acquisition takes
+    /// never-used slots first, ready or not).
+    pub caught_preparing: u64,
 }
 
 /// A shared [`Ledger`].
@@ -74,7 +78,8 @@ pub struct LatentSim {
     inner: SimPlatform,
     clock: Arc<DayClock>,
     seed: u64,
-    ready: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Each resource's creation and readiness times.
+    ready: Mutex<HashMap<String, (DateTime<Utc>, DateTime<Utc>)>>,
     ledger: SharedLedger,
 }
 
@@ -97,7 +102,7 @@ impl LatentSim {
         }
     }
 
-    fn ready(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+    fn ready(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DateTime<Utc>, DateTime<Utc>)>> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -133,24 +138,26 @@ impl Platform for LatentSim {
             PREPARE_MS,
             PREPARE_JITTER_MS,
         );
-        self.ready().insert(resource.clone(), now + prepare);
+        self.ready().insert(resource.clone(), (now, now + prepare));
         Ok(resource)
     }
 
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let now = self.clock.now();
-        let ready = slot
+        let (created, ready) = slot
             .platform_ref
             .as_ref()
             .and_then(|r| self.ready().get(r).copied())
-            .unwrap_or(now);
+            .unwrap_or((now, now));
         let cold = ready > now;
+        let caught_preparing = cold && created < now;
         let warm = jittered(self.seed, &bot.meeting_url, WARM_MS, WARM_JITTER_MS);
         self.clock.sleep_until(ready.max(now) + warm).await;
         let out = self.inner.start(slot, bot).await?;
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         ledger.deploys += 1;
         ledger.cold_starts += u64::from(cold);
+        ledger.caught_preparing += u64::from(caught_preparing);
         ledger.started.push(Started {
             bot_id: bot.bot_id,
             meeting_url: bot.meeting_url.clone(),

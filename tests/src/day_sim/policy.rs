@@ -25,12 +25,19 @@ pub trait Policy: Send + Sync {
     /// The request for `bot` (`req` names its meeting and pool; it must be
     /// in the meeting at `join_at`).
     fn new_bot(&self, bot: &SimBot, req: NewBot, join_at: DateTime<Utc>) -> NewBot;
-    /// How often the leader's jobs get a round, in simulated seconds.
+    /// How often the leader's periodic jobs run, in simulated seconds.
     fn job_interval_s(&self) -> Secs;
-    /// One round of the leader's jobs, `elapsed` seconds into the day
-    /// (a multiple of [`Policy::job_interval_s`]; a job with a longer
-    /// interval runs when `elapsed` is a multiple of it).
-    async fn tick(&self, router: &Router, elapsed: Secs) -> berth_core::Result<()>;
+    /// One round of the leader's jobs.
+    async fn tick(&self, router: &Router) -> berth_core::Result<()>;
+    /// When a job that runs at a moment the engine knows (a scheduled
+    /// bot's start) runs next, if any.
+    async fn next_due(&self, _router: &Router) -> berth_core::Result<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
+    /// That job's run.
+    async fn due(&self, _router: &Router) -> berth_core::Result<()> {
+        Ok(())
+    }
 }
 
 /// Today's Berth: a bot is asked for when it must join (a product with no
@@ -71,7 +78,7 @@ impl Policy for FixedPrewarm {
         PREWARM_INTERVAL_S
     }
 
-    async fn tick(&self, router: &Router, _elapsed: Secs) -> berth_core::Result<()> {
+    async fn tick(&self, router: &Router) -> berth_core::Result<()> {
         berth_core::jobs::prewarm(router).await.map(|_| ())
     }
 }

@@ -7,11 +7,13 @@ use berth_core::meeting::PlatformKind;
 use berth_core::platform::Platforms;
 use berth_core::Berth;
 use chrono::{Duration, Utc};
+use sqlx::postgres::PgConnectOptions;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::clock::DayClock;
 use super::day::Day;
+use super::dbtime;
 use super::metrics::Tally;
 use super::platform::{LatentSim, SharedLedger};
 use super::policy::Policy;
@@ -26,6 +28,11 @@ pub const LIMITS: [(PlatformKind, u32); 3] = [
     (PlatformKind::Coolify, 40),
 ];
 
+/// The pool's max size: the platforms' limits together.
+pub fn max_size() -> u32 {
+    LIMITS.iter().map(|l| l.1).sum()
+}
+
 /// The instance's environment: the platforms (no platform wait: a full
 /// platform is passed over at once), the pool's max size (the sum of the
 /// limits), no pre-warming elsewhere, then `policy`'s own.
@@ -33,10 +40,7 @@ fn env(policy: &dyn Policy) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = [
         ("PLATFORM_PRIORITY", "k8s,aws,coolify".to_string()),
         ("POOL_PREWARM_COUNT", "0".into()),
-        (
-            "POOL_ZOOM_MAX_SIZE",
-            LIMITS.iter().map(|l| l.1).sum::<u32>().to_string(),
-        ),
+        ("POOL_ZOOM_MAX_SIZE", max_size().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -71,12 +75,17 @@ async fn run_on(
 ) -> Result<Tally, String> {
     let vars = env(policy);
     let config = EnvConfig::parse(&|k| vars.get(k).cloned(), false).map_err(|e| e.to_string())?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(32)
-        .connect(&db.url)
+    let clock = DayClock::new(Utc::now());
+    berth_core::db::migrate(&db.pool)
         .await
         .map_err(|e| e.to_string())?;
-    let clock = DayClock::new(Utc::now());
+    dbtime::install(&db.pool, clock.now()).await?;
+    let options: PgConnectOptions = db.url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(32)
+        .connect_with(dbtime::options(options))
+        .await
+        .map_err(|e| e.to_string())?;
     let ledger = SharedLedger::default();
     let mut platforms = Platforms::new();
     for (kind, _) in LIMITS {

@@ -9,9 +9,14 @@ pub struct Args {
     pub seed: u64,
     /// Run mode (a) at this pre-warm count instead of searching for it.
     pub prewarm: Option<u32>,
+    /// Mode (b)'s `scaling.min_idle`.
+    pub min_idle: u32,
 }
 
-const USAGE: &str = "usage: day_sim [--quick] [--seed N] [--prewarm P]";
+/// Mode (b)'s `scaling.min_idle` unless told.
+pub const MIN_IDLE: u32 = 2;
+
+const USAGE: &str = "usage: day_sim [--quick] [--seed N] [--prewarm P] [--min-idle N]";
 
 /// Parses the arguments; `None` after printing the usage (`--help`).
 pub fn parse_args() -> Result<Option<Args>, String> {
@@ -23,6 +28,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
         quick: false,
         seed: 1,
         prewarm: None,
+        min_idle: MIN_IDLE,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -43,6 +49,12 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
                     v.parse()
                         .map_err(|_| format!("--prewarm takes a whole number, got {v:?}"))?,
                 );
+            }
+            "--min-idle" => {
+                let v = value("--min-idle")?;
+                args.min_idle = v
+                    .parse()
+                    .map_err(|_| format!("--min-idle takes a whole number, got {v:?}"))?;
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
