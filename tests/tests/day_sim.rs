@@ -6,6 +6,7 @@ use berth_tests::day_sim::metrics::Tally;
 use berth_tests::day_sim::policy::FixedPrewarm;
 use berth_tests::day_sim::run::run;
 use berth_tests::day_sim::workload::{draw, Kind, Shape, SimBot, Workload};
+use chrono::SubsecRound;
 
 const H: i64 = 3600;
 
@@ -87,4 +88,64 @@ async fn an_hour_of_forty_bots_is_all_on_time_with_enough_warm_slots_and_cold_wi
         cold.idle_slot_minutes < warm.idle_slot_minutes,
         "{cold:?} vs {warm:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booked_bots_start_a_lead_ahead_and_join_on_time_even_cold() {
+    use berth_tests::day_sim::scheduled::{Scaling, Scheduled};
+    // No idle slot is kept: the two 08:00 bots start cold at 07:58:30
+    // (the lead's 90 s floor), about a minute later they are in the call,
+    // before 08:00; at 08:30 the third takes a freed slot. The scaling
+    // job makes no slot ahead for them (their starts are more than a
+    // lead away at each of its rounds).
+    let policy = Scheduled {
+        scaling: Scaling::Auto {
+            min_idle: 0,
+            max_idle: 10,
+            scale_down_after_min: 5,
+        },
+    };
+    let t = run(&three_bots(), &policy, 1).await.unwrap();
+    assert_eq!(joins(&t), (3, 0, 0), "{t:?}");
+    assert_eq!(t.deploys, 3, "{t:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_database_tells_time_by_the_simulated_clock() {
+    use berth_tests::day_sim::dbtime;
+    use chrono::{Duration, Utc};
+    let db = berth_tests::database::TestDb::new("dbtime").await;
+    berth_core::db::migrate(&db.pool).await.unwrap();
+    let start = Utc::now() + Duration::hours(5);
+    dbtime::install(&db.pool, start).await.unwrap();
+    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+    let sim = sqlx::PgPool::connect_with(dbtime::options(options))
+        .await
+        .unwrap();
+    let now = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<Utc>>("SELECT now()")
+            .fetch_one(&sim)
+            .await
+            .unwrap()
+    };
+    assert_eq!(now().await, start.trunc_subsecs(6));
+    dbtime::set(&sim, start + Duration::minutes(90))
+        .await
+        .unwrap();
+    assert_eq!(
+        now().await,
+        (start + Duration::minutes(90)).trunc_subsecs(6)
+    );
+    // A column stamped by default takes the simulated time too.
+    berth_tests::insert_pool(&sim, "zoom", "zoom", 1).await;
+    let id = berth_tests::insert_bot(&sim, "zoom").await;
+    let created: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT created_at FROM bots WHERE id = $1")
+            .bind(id)
+            .fetch_one(&sim)
+            .await
+            .unwrap();
+    assert_eq!(created, (start + Duration::minutes(90)).trunc_subsecs(6));
+    sim.close().await;
+    db.drop_db().await;
 }

@@ -140,6 +140,8 @@ impl<'w> Day<'w> {
             super::dbtime::set(self.router.db(), self.at(now)).await?;
             self.clock.advance_to(self.at(now));
             let released = self.do_agenda(now).await;
+            // The jobs see this instant's requests made (not racing them).
+            self.settle().await?;
             if now >= next_tick {
                 next_tick += every;
                 self.policy
