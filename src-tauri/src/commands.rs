@@ -3,6 +3,7 @@
 //! changes on the feed.
 
 pub mod actions;
+pub mod schedule;
 
 use berth_core::account::source::QueryConnection;
 use berth_core::actor::Actor;
@@ -27,6 +28,7 @@ use berth_core::definition::view::{
 };
 use berth_core::definition::Saved as SavedDefinition;
 use berth_core::lifecycle::{Batch as DeployBatch, BatchRequest as DeployRequest};
+use berth_core::scaling::ScalingView;
 
 use crate::dto::{CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
 use crate::state::Core;
@@ -194,6 +196,13 @@ pub async fn get_definition(
     name: String,
 ) -> CommandResult<DefinitionDetail> {
     api::definitions::get_definition(core.get().await?.db(), &pools_dir(), &name).await
+}
+
+/// A pool's scaling: the target now with its parts and the recent decisions.
+#[tauri::command]
+#[specta::specta]
+pub async fn pool_scaling(core: State<'_, Core>, pool: String) -> CommandResult<ScalingView> {
+    api::definitions::pool_scaling(core.get().await?.db(), &pool).await
 }
 
 /// Validates a definition's text: its problems (located), or its fields.

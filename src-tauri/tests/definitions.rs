@@ -802,6 +802,9 @@ async fn a_deploy_batch_routes_each_bot_into_the_chosen_pool(db: PgPool) {
         count,
         priority: None,
         queue_timeout_ms: None,
+        join_at: None,
+        if_full: None,
+        stagger_ms: None,
     };
     for count in [0, deploy::MAX_BATCH + 1] {
         let e = refused(deploy::deploy_bots(&h.router, &req("zoom", count)).await);
@@ -904,4 +907,32 @@ async fn renaming_an_applied_pool_retires_the_old_one_unless_it_is_busy(db: PgPo
         .await
         .unwrap();
     assert!(!other);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_scaled_definition_shows_its_policy_and_its_pool_s_scaling(db: PgPool) {
+    let h = harness(db, &three_platforms("5", ["0", "0", "0"]), false).await;
+    let text = "name: zoom\nmeeting_platform: zoom\nimage: bot\nmax_size: 9\n\
+                scaling:\n  min_idle: 2\n  max_idle: 4\n  scale_down_after: 2m\n";
+    let v = api::validate_definition(text).await;
+    let s = v.summary.expect("valid").scaling.expect("scaled");
+    assert_eq!(
+        (s.min_idle, s.max_idle, s.scale_down_after_ms),
+        (2, 4, 120_000)
+    );
+    berth_core::definition::apply(
+        &h.db,
+        h.router.feed(),
+        text,
+        &berth_core::actor::Actor::system("test"),
+    )
+    .await
+    .unwrap();
+    berth_core::jobs::scale(&h.router).await.unwrap();
+    let view = api::pool_scaling(&h.db, "zoom").await.unwrap();
+    assert!(view.scaled);
+    assert_eq!(view.current.map(|t| t.target), Some(2));
+    assert_eq!(view.decisions.len(), 1);
+    let missing = api::pool_scaling(&h.db, "nope").await.unwrap_err();
+    assert_eq!(missing.code, berth_core::ErrorCode::NotFound);
 }

@@ -34,6 +34,7 @@ fn bot_id(o: &DeployOutcome) -> i64 {
     match o {
         DeployOutcome::Deployed { bot_id, .. }
         | DeployOutcome::Queued { bot_id, .. }
+        | DeployOutcome::Scheduled { bot_id, .. }
         | DeployOutcome::Skipped { bot_id } => *bot_id,
     }
 }

@@ -58,6 +58,7 @@ async fn an_accepted_url_is_stored_as_parsed(db: PgPool) {
     let id = match outcome {
         berth_core::router::DeployOutcome::Deployed { bot_id, .. }
         | berth_core::router::DeployOutcome::Queued { bot_id, .. }
+        | berth_core::router::DeployOutcome::Scheduled { bot_id, .. }
         | berth_core::router::DeployOutcome::Skipped { bot_id } => bot_id,
     };
     let stored: String = sqlx::query_scalar("SELECT meeting_url FROM bots WHERE id = $1")

@@ -17,6 +17,11 @@ use chrono::Duration;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+#[path = "support/scrape.rs"]
+mod scrape;
+#[path = "support/served.rs"]
+mod served;
+
 /// The zoom pool's definition, scaled between `min` and `max` idle slots.
 fn scaled(min: u32, max: u32, after: &str) -> String {
     format!(
@@ -398,6 +403,47 @@ async fn an_acquisition_racing_with_scale_down_keeps_its_slot(db: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn the_idle_target_is_a_metric_of_each_scaled_pool(db: PgPool) {
+    let h = scaled_harness(db, 3, 5, "5m").await;
+    let m = scrape::scrape(&h.instance).await;
+    assert_eq!(
+        m.matching("berth_pool_idle_target", &[]).count(),
+        0,
+        "no decision yet"
+    );
+    jobs::scale(&h.router).await.unwrap();
+    let m = scrape::scrape(&h.instance).await;
+    assert_eq!(m.value("berth_pool_idle_target", &[("pool", "zoom")]), 3.0);
+    assert_eq!(
+        m.matching("berth_pool_idle_target", &[]).count(),
+        1,
+        "only the scaled pool"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_http_api_shows_a_pool_s_scaling(db: PgPool) {
+    let s = served::Served::start(db, &three_platforms("10", ["0", "0", "0"])).await;
+    apply(&s.h, &scaled(2, 4, "5m")).await;
+    jobs::scale(&s.h.router).await.unwrap();
+    let read = s.token("reader", berth_core::token::Scope::BotsRead).await;
+    let (status, v) = s.get("/v1/pools/zoom/scaling", &read).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["scaled"].as_bool(), v["current"]["target"].as_i64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(v["decisions"][0]["action"], "up", "{v}");
+    assert_eq!(v["decisions"][0]["target"]["minIdle"], 2, "{v}");
+    let (status, nothing) = s.get("/v1/pools/nope/scaling", &read).await;
+    assert_eq!(
+        (status, served::code(&nothing)),
+        (reqwest::StatusCode::NOT_FOUND, "not_found")
+    );
+    s.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn decisions_past_the_retention_are_pruned(db: PgPool) {
     let h = scaled_harness(db, 1, 2, "5m").await;
     jobs::scale(&h.router).await.unwrap();
@@ -433,6 +479,9 @@ async fn the_policy_is_projected_into_the_pool_and_a_fixed_pool_is_not_scaled(db
     .await
     .unwrap();
     assert_eq!(row, (0, Some(1), Some(3), Some(90_000)));
+    // What applying would make: the minimum (the rest follows demand).
+    let def = definition::parse(&scaled(3, 5, "90s"), None).unwrap();
+    assert_eq!(definition::impact(&h.db, &def).await.unwrap().creates, 3);
     // Back to a fixed pre-warm: the scaling job leaves the pool alone.
     apply(
         &h,

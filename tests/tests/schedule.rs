@@ -391,3 +391,103 @@ async fn a_staggered_batch_spaces_its_starts_through_the_starter(db: PgPool) {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
 }
+
+#[path = "support/served.rs"]
+mod served;
+
+/// Through HTTP: `joinAt` and `ifFull` in the create body, a full window
+/// refused (409 `window_full`, nothing written) or queued as asked, a move
+/// (`POST /v1/bots/{id}/reschedule`) and its refusals.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_api_schedules_refuses_a_full_window_and_moves_a_bot(db: PgPool) {
+    use berth_core::token::Scope;
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let s = served::Served::start(db, &served::small()).await;
+    let product = s.token("product", Scope::BotsWrite).await;
+    let join = s.h.clock.now() + Duration::hours(2);
+    let body = |n: u32, extra: serde_json::Value| {
+        let mut b = served::zoom(n);
+        b["joinAt"] = json!(join.to_rfc3339());
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let bot = s.create(&product, &body(n, json!({}))).await;
+        assert_eq!(bot["status"], "SCHEDULED", "{bot}");
+        assert!(
+            bot["joinAt"].is_string() && bot["startAt"].is_string(),
+            "{bot}"
+        );
+        ids.push(bot["id"].as_i64().unwrap());
+    }
+    let before = s.bots().await;
+    let (status, refused) = s.post("/v1/bots", &product, &body(3, json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(served::code(&refused), "window_full");
+    assert_eq!(s.bots().await, before, "nothing written");
+    let queued = s
+        .create(&product, &body(4, json!({"ifFull": "queue"})))
+        .await;
+    assert_eq!(queued["status"], "SCHEDULED");
+
+    let to = join + Duration::hours(4);
+    let path = format!("/v1/bots/{}/reschedule", ids[0]);
+    let (status, moved) = s
+        .post(&path, &product, &json!({"joinAt": to.to_rfc3339()}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["booked"], true);
+    let past = json!({"joinAt": (s.h.clock.now() - Duration::hours(1)).to_rfc3339()});
+    let (status, bad) = s.post(&path, &product, &past).await;
+    assert_eq!(
+        (status, served::code(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+    );
+    let (status, _) = s
+        .post(&format!("/v1/bots/{}/cancel", ids[0]), &product, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, stale) = s
+        .post(&path, &product, &json!({"joinAt": to.to_rfc3339()}))
+        .await;
+    assert_eq!(
+        (status, served::code(&stale)),
+        (StatusCode::CONFLICT, "stale_transition")
+    );
+    s.stop().await;
+}
+
+/// The starter runs among the leader's jobs: a bot is started once the
+/// leader's clock reaches its start.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leader_starts_a_scheduled_bot_when_its_clock_reaches_the_start(db: PgPool) {
+    let clock = berth_core::clock::ManualClock::starting_now();
+    let berth = berth_tests::leader(&db, &[("K8S_BOT_LIMIT", "5")], Some(clock.clone())).await;
+    // Deploys that take no time: the clock only moves when told.
+    let instant = berth_core::platform::sim::SimKnobs::default();
+    berth_core::platform::sim::set_knobs(&db, PlatformKind::K8s, &instant)
+        .await
+        .unwrap();
+    let join_at = clock.now() + Duration::minutes(10);
+    let req = bots::zoom(1).join_at(join_at).if_full(IfFull::Queue);
+    let d = lifecycle::deploy(berth.router(), &Actor::cli(), &req)
+        .await
+        .unwrap();
+    let id = d.outcome.bot_id();
+    assert_eq!(d.status, BotStatus::Scheduled);
+    clock.advance(join_at - clock.now() - Duration::seconds(90));
+    berth_tests::eventually(
+        "the leader started the bot",
+        std::time::Duration::from_secs(15),
+        || {
+            let db = db.clone();
+            async move { bot::get(&db, id).await.unwrap().status != BotStatus::Scheduled }
+        },
+    )
+    .await;
+    berth.shutdown().await.unwrap();
+}

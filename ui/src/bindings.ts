@@ -61,6 +61,8 @@ export const commands = {
 	listDefinitions: () => typedError<DefinitionList, CommandError>(__TAURI_INVOKE("list_definitions")),
 	/**  One definition's text, fields, state and applied text. */
 	getDefinition: (name: string) => typedError<DefinitionDetail, CommandError>(__TAURI_INVOKE("get_definition", { name })),
+	/**  A pool's scaling: the target now with its parts and the recent decisions. */
+	poolScaling: (pool: string) => typedError<ScalingView, CommandError>(__TAURI_INVOKE("pool_scaling", { pool })),
 	/**  Validates a definition's text: its problems (located), or its fields. */
 	validateDefinition: (text: string) => typedError<Validation, CommandError>(__TAURI_INVOKE("validate_definition", { text })),
 	/**  Tests a definition's text: problems, or its impact and account preview. */
@@ -88,6 +90,17 @@ export const commands = {
 	repairDefinition: (file: string, text: string) => typedError<SavedDefinition, CommandError>(__TAURI_INVOKE("repair_definition", { file, text })),
 	/**  Creates and routes a batch of bots in one pool. */
 	deployBots: (request: DeployRequest) => typedError<DeployBatch, CommandError>(__TAURI_INVOKE("deploy_bots", { request })),
+	/**
+	 *  The scheduled bots of the next `hours` (1 to 168) and the capacity
+	 *  booked per 15-minute window against the routable platforms' limits.
+	 *  Read-only.
+	 */
+	upcomingSchedule: (hours: number) => typedError<Upcoming, CommandError>(__TAURI_INVOKE("upcoming_schedule", { hours })),
+	/**
+	 *  Moves a scheduled bot to join at `join_at` (RFC 3339); its booking is
+	 *  checked again (`window_full`), `stale_transition` once it started.
+	 */
+	rescheduleBot: (id: Id, joinAt: string) => typedError<Moved, CommandError>(__TAURI_INVOKE("reschedule_bot", { id, joinAt })),
 	/**
 	 *  Acts on slots by name (`restart`, `drain`, `undrain`, `delete`,
 	 *  `recover`), each on its own: one outcome per name, in order (a refused
@@ -381,6 +394,8 @@ export type BotRow = {
 	updatedAt: string,
 	/**  When it ended, if it did. */
 	endedAt: string | null,
+	/**  When it must be in its meeting, for a scheduled bot. */
+	joinAt: string | null,
 };
 
 /**  The slot a bot holds. */
@@ -395,8 +410,16 @@ export type BotSlot = {
 	status: SlotStatus,
 };
 
-/**  A bot's lifecycle; `Done` and `Fatal` are final. */
-export type BotStatus = "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | 
+/**
+ *  A bot's lifecycle; `Done` and `Fatal` are final; `Scheduled` comes
+ *  before `Queued` for a bot asked for a later time.
+ */
+export type BotStatus = 
+/**
+ *  Waiting for its start time (a request with `joinAt`, or a
+ *  staggered batch's later bots): holds no slot and no queue entry.
+ */
+"SCHEDULED" | "QUEUED" | "DEPLOYING" | "JOINING_CALL" | "IN_WAITING_ROOM" | "IN_CALL" | "LEAVING" | 
 /**
  *  Left the meeting; may still be finishing (an upload). Holds its
  *  slot until `DONE`/`FATAL`, but no longer its platform's capacity.
@@ -463,6 +486,10 @@ export type BotView = {
 	pinnedPlatform: PlatformKind | null,
 	/**  The failed bot this one deploys again (a redeploy), if any. */
 	redeployOf: number | null,
+	/**  When it must be in its meeting (a scheduled bot), if asked. */
+	joinAt: string | null,
+	/**  When Berth starts (or started) it, for a scheduled bot. */
+	startAt: string | null,
 };
 
 /**  One column of a table, as the query role sees it. */
@@ -703,6 +730,8 @@ export type DefinitionSummary = {
 	prewarm: number,
 	/**  Allowed platforms in order; `None` for the global priority. */
 	platforms: PlatformKind[] | null,
+	/**  The auto-scaling policy, if any (then `prewarm` is 0). */
+	scaling: ScalingSummary | null,
 	/**  Account source type (`sql`, `file`), if any. */
 	sourceType: string | null,
 	/**  How often the account source should be re-read, in ms, with a source. */
@@ -743,6 +772,8 @@ export type DeployBatch = {
 	deployed: number,
 	/**  Waiting in a queue. */
 	queued: number,
+	/**  Scheduled for a later start (a join time, or a stagger). */
+	scheduled: number,
 };
 
 /**  A batch of bots for one pool and one meeting. */
@@ -757,6 +788,22 @@ export type DeployRequest = {
 	priority: number | null,
 	/**  Queue timeout; `None`: the pool's default. */
 	queueTimeoutMs: number | null,
+	/**
+	 *  When every bot must be in the meeting (scheduled, see
+	 *  [`crate::schedule`]); `None`: at once.
+	 */
+	joinAt: string | null,
+	/**
+	 *  What the batch's bots get when their window is fully booked
+	 *  (`None`: refuse).
+	 */
+	ifFull: IfFull | null,
+	/**
+	 *  Spaces the bots' starts by this many ms (bot `i` not before
+	 *  `i × stagger` after the first's start); `None` or 0: all at once.
+	 *  At most [`crate::schedule::stagger::MAX_STAGGER_MS`].
+	 */
+	staggerMs: number | null,
 };
 
 /**
@@ -850,6 +897,11 @@ export type ErrorCode =
  *  already draining, a bot no longer queued, a platform not drained).
  */
 "not_applicable" | 
+/**
+ *  A scheduled request's window is fully booked against the limits of
+ *  the platforms its pool may use (the message names the window).
+ */
+"window_full" | 
 /**  Something that should not happen; a bug. */
 "internal";
 
@@ -930,6 +982,30 @@ export type HistorySpan =
  */
 export type Id = number;
 
+/**  An idle target and its parts. */
+export type IdleTarget = {
+	/**  The policy's minimum. */
+	minIdle: number,
+	/**  The policy's maximum. */
+	maxIdle: number,
+	/**  Slots the scheduled bots of the next lead time need. */
+	scheduled: number,
+	/**  Slots the recent arrival rate asks for over one lead time. */
+	buffer: number,
+	/**  `min_idle + scheduled + buffer`, clamped to `[min_idle, max_idle]`. */
+	target: number,
+};
+
+/**  What a scheduled request whose window is fully booked gets. */
+export type IfFull = 
+/**  Refused at once (`window_full`), nothing written. */
+"refuse" | 
+/**
+ *  Accepted without a booking: started at its time and queued like any
+ *  request if no capacity is free then.
+ */
+"queue";
+
 /**  What applying a definition would do to the pool's slots. */
 export type Impact = {
 	/**  Idle slots pre-warming will create. */
@@ -944,6 +1020,20 @@ export type Impact = {
 
 /**  The video-conference product a bot joins; every pool serves exactly one. */
 export type MeetingPlatform = "google-meet" | "microsoft-teams" | "zoom";
+
+/**  A scheduled bot, moved. */
+export type Moved = {
+	/**  The bot. */
+	botId: number,
+	/**  Its join time before. */
+	from: string | null,
+	/**  Its join time now. */
+	joinAt: string,
+	/**  When Berth starts it now. */
+	startAt: string,
+	/**  Whether it holds a booking for its new window. */
+	booked: boolean,
+};
 
 /**  One alert beginning or ending. */
 export type Notice = {
@@ -1226,6 +1316,88 @@ export type SavedDefinition = {
 	renamedFrom: string | null,
 };
 
+/**  What a pass did to a scaled pool. */
+export type ScalingAction = 
+/**  Idle slots were made (or were to be: `created` says how many were). */
+"up" | 
+/**  Idle slots above the target were removed. */
+"down" | 
+/**
+ *  Nothing to do (or nothing could be done); recorded when the target
+ *  or the reason changed.
+ */
+"hold";
+
+/**  One scaling decision. */
+export type ScalingDecision = {
+	/**  The pool. */
+	pool: string,
+	/**  When (the deciding instance's clock). */
+	at: string,
+	/**  What was done. */
+	action: ScalingAction,
+	/**  The target and its parts. */
+	target: IdleTarget,
+	/**  Ad-hoc requests per minute over the recent window. */
+	arrivalsPerMinute: number | null,
+	/**  The lead time the buffer and the scheduled bots cover, in ms. */
+	leadTimeMs: number,
+	/**  Idle slots before the decision. */
+	idleBefore: number,
+	/**  Slots made. */
+	created: number,
+	/**  Idle slots removed. */
+	removed: number,
+	/**  Why, for people. */
+	reason: string,
+};
+
+/**  A definition's `scaling:` policy, as the view shows it. */
+export type ScalingSummary = {
+	/**  Idle slots always kept. */
+	minIdle: number,
+	/**  Most idle slots the target reaches. */
+	maxIdle: number,
+	/**  Idle time before a slot above the target is removed, in ms. */
+	scaleDownAfterMs: number,
+};
+
+/**  A pool's scaling as the faces show it. */
+export type ScalingView = {
+	/**  The pool. */
+	pool: string,
+	/**  Whether it scales (`false`: a fixed `prewarm`; the rest is empty). */
+	scaled: boolean,
+	/**  Idle time before a slot above the target goes, in ms. */
+	scaleDownAfterMs: number | null,
+	/**  The target now, with its parts (from the demand read now). */
+	current: IdleTarget | null,
+	/**  Ad-hoc requests per minute now. */
+	arrivalsPerMinute: number | null,
+	/**  The lead time now, in ms. */
+	leadTimeMs: number | null,
+	/**  Acquirable idle slots now. */
+	idle: number,
+	/**  The most recent decisions, newest first (at most [`RECENT_DECISIONS`]). */
+	decisions: ScalingDecision[],
+};
+
+/**  A scheduled bot on the timeline. */
+export type ScheduledBot = {
+	/**  The bot. */
+	botId: number,
+	/**  Its pool. */
+	pool: string,
+	/**  Its meeting. */
+	meetingUrl: string,
+	/**  When it must be in the meeting (`None`: a staggered start). */
+	joinAt: string | null,
+	/**  When Berth starts it. */
+	startAt: string,
+	/**  Whether it holds a booking. */
+	booked: boolean,
+};
+
 /**  Every setting the router needs. */
 export type Settings = {
 	/**  Platforms by priority. */
@@ -1415,7 +1587,9 @@ export type Topic =
 /**  A platform's health changed, or it was drained or undrained. */
 "platforms" | 
 /**  An operator action was recorded in the audit log. */
-"audit";
+"audit" | 
+/**  A scaled pool's scaling decision was recorded ([`crate::scaling`]). */
+"scaling";
 
 /**
  *  One line of a bot's decision trace. Stored as JSON in the bot's row, so
@@ -1430,6 +1604,17 @@ export type TraceEntry = {
 	detail: string,
 	/**  When. */
 	at: string,
+};
+
+/**  The schedule between two times. */
+export type Upcoming = {
+	/**
+	 *  Scheduled bots starting or joining in the span, by start (at most
+	 *  [`MAX_BOTS`]).
+	 */
+	bots: ScheduledBot[],
+	/**  The span's windows of [`WINDOW_MINUTES`], in order. */
+	windows: WindowLoad[],
 };
 
 /**  The outcome of validating a text: no problems means valid. */
@@ -1448,6 +1633,18 @@ export type Waiting = {
 	 */
 	estimatedWaitMs: number | null,
 } & QueueEntryView;
+
+/**  One window of the timeline. */
+export type WindowLoad = {
+	/**  Its start. */
+	from: string,
+	/**  Its end. */
+	to: string,
+	/**  The most bookings in force at one instant of it. */
+	booked: number,
+	/**  The capacity: the sum of the limits of the routable platforms. */
+	capacity: number,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

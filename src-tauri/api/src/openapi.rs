@@ -30,6 +30,7 @@ use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks}
         schedule::reschedule,
         stats::pools,
         stats::pool,
+        stats::scaling,
         stats::queue,
         bot::config,
         bot::status,
@@ -44,7 +45,7 @@ use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks}
     tags(
         (name = "bots", description = "Bots for products"),
         (name = "bot", description = "A running bot's own routes, with its lease's token (`BERTH_BOT_TOKEN`)"),
-        (name = "pools", description = "Pool statistics"),
+        (name = "pools", description = "Pool statistics and scaling"),
         (name = "webhooks", description = "Webhook subscriptions and their delivery log (admin)"),
         (name = "queue", description = "Queue statistics"),
         (name = "health", description = "Probes (no token)"),

@@ -166,17 +166,14 @@ pub struct BatchRequest {
     pub queue_timeout_ms: Option<i32>,
     /// When every bot must be in the meeting (scheduled, see
     /// [`crate::schedule`]); `None`: at once.
-    #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub join_at: Option<chrono::DateTime<chrono::Utc>>,
     /// What the batch's bots get when their window is fully booked
     /// (`None`: refuse).
-    #[serde(default)]
     pub if_full: Option<crate::schedule::IfFull>,
     /// Spaces the bots' starts by this many ms (bot `i` not before
     /// `i × stagger` after the first's start); `None` or 0: all at once.
     /// At most [`crate::schedule::stagger::MAX_STAGGER_MS`].
-    #[serde(default)]
     pub stagger_ms: Option<u32>,
 }
 
@@ -193,7 +190,6 @@ pub struct Batch {
     /// Waiting in a queue.
     pub queued: u32,
     /// Scheduled for a later start (a join time, or a stagger).
-    #[serde(default)]
     pub scheduled: u32,
 }
 

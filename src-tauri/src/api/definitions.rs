@@ -19,6 +19,7 @@ use berth_core::definition::view::{
 use berth_core::definition::{self, catalog, Saved};
 use berth_core::feed::Feed;
 use berth_core::platform::Platforms;
+use berth_core::scaling;
 use berth_core::{Error, ErrorCode};
 use sqlx::PgPool;
 
@@ -29,6 +30,12 @@ use crate::dto::CommandResult;
 /// refresh's failure; broken files' problems. Seeds the directory on first use.
 pub async fn list_definitions(db: &PgPool, dir: &Path) -> CommandResult<DefinitionList> {
     Ok(catalog::list(db, dir).await?.into())
+}
+
+/// A pool's scaling: its policy, the target now with its parts, and the
+/// recent decisions (not scaled: `scaled: false`).
+pub async fn pool_scaling(db: &PgPool, pool: &str) -> CommandResult<scaling::ScalingView> {
+    Ok(scaling::view(db, pool).await?)
 }
 
 /// One definition's text, parsed fields, state and applied text.

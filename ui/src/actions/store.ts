@@ -50,11 +50,12 @@ export function slotActionsFor(slot: Slot): SlotAction[] {
 
 /**
  * Which bot actions apply to a bot in `status`: a queued bot can change
- * priority, be re-routed or cancelled; a running one only cancelled; a
- * failed one deployed again; a finished one nothing.
+ * priority, be re-routed or cancelled; a scheduled or running one only
+ * cancelled; a failed one deployed again; a finished one nothing.
  */
 export function botActionsFor(status: BotStatus): BotAction[] {
   if (status === "QUEUED") return ["priority", "reroute", "cancel"];
+  if (status === "SCHEDULED") return ["cancel"];
   if (status === "FATAL") return ["redeploy"];
   if (status === "DONE") return [];
   return ["cancel"];

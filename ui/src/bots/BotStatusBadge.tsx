@@ -1,8 +1,9 @@
 import type { BotStatus } from "../api/types";
 
-// Waiting amber, on its way blue, in the call green, failed red, over grey
+// Scheduled (not started yet) muted, waiting amber, on its way blue, in the call green, failed red, over grey
 // (the slots' colours: reference 000).
 const TONE: Record<BotStatus, string> = {
+  SCHEDULED: "text-muted bg-line/30 border-line-2",
   QUEUED: "text-busy bg-busy/10 border-busy/30",
   DEPLOYING: "text-deploying bg-deploying/10 border-deploying/30",
   JOINING_CALL: "text-deploying bg-deploying/10 border-deploying/30",

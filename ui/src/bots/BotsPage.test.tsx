@@ -234,7 +234,7 @@ describe("bot ids link to the bot", () => {
 
   it("from the audit log's target and the decision trace", async () => {
     mockApi.auditLog.mockResolvedValue(timeline(42).actions);
-    mockApi.botDetails.mockResolvedValue({ ...timeline(789).bot, queueTimeoutMs: 1000, decisionTrace: [], endedAt: null, redeployOf: null });
+    mockApi.botDetails.mockResolvedValue({ ...timeline(789).bot, queueTimeoutMs: 1000, decisionTrace: [], endedAt: null, redeployOf: null, startAt: null });
     renderApp(
       <>
         <AuditLogPanel />

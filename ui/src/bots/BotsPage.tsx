@@ -12,6 +12,7 @@ import { QueryState } from "../shared/QueryState";
 import { BotFilters } from "./BotFilters";
 import { BotsTable } from "./BotsTable";
 import { BotTimelinePanel } from "./BotTimelinePanel";
+import { ScheduleTimeline } from "./ScheduleTimeline";
 import { PANEL_WIDTH } from "./columns";
 import { BOT_STATUSES, EMPTY_QUERY, TIME_CHOICES, type BotQuery } from "./filter";
 import { botsKeys, useBotPages } from "./queries";
@@ -65,6 +66,8 @@ export function BotsPage() {
         className="grid gap-4 p-6"
         style={{ gridTemplateColumns: openId !== null ? `minmax(min-content,1fr) ${PANEL_WIDTH}px` : "minmax(min-content,1fr)" }}
       >
+        <div className="flex flex-col gap-4">
+        <ScheduleTimeline />
         <section aria-label="Bots" className="panel flex flex-col">
           <div className="flex flex-wrap items-center justify-between gap-3 border-b border-line px-4 py-2.5">
             <h2 className="panel-title">
@@ -88,6 +91,7 @@ export function BotsPage() {
             />
           </div>
         </section>
+        </div>
         {openId !== null && <BotTimelinePanel id={openId} onClose={() => setOpenBot(null)} />}
       </div>
     </div>

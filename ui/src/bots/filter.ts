@@ -9,6 +9,7 @@ export const PAGE_SIZE = 200;
 
 /** Every bot status, in lifecycle order. */
 export const BOT_STATUSES: readonly BotStatus[] = exhaustive<BotStatus>()([
+  "SCHEDULED",
   "QUEUED",
   "DEPLOYING",
   "JOINING_CALL",

@@ -1,7 +1,11 @@
 // The Bots view's queries: the bots matching a filter, page by page (keyset
 // paging: each page asks for the ids below the last one seen), and one
-// bot's timeline. Both go stale when bots, the queue, slots or the audit log change.
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+// bot's timeline, and the schedule (upcoming scheduled bots, capacity booked
+// per window). They go stale when bots, the queue, slots or the audit log
+// change; the schedule also when the settings (the limits) do.
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ApiError } from "../api/errors";
+import type { Moved } from "../bindings";
 import type { Invalidations } from "../api/invalidation";
 import { api } from "../api/tauri";
 import { toBotFilter, type BotQuery } from "./filter";
@@ -13,6 +17,9 @@ export const botsKeys = {
   /** Every timeline (their common prefix). */
   timelines: ["bots", "timeline"] as const,
   timeline: (id: number) => ["bots", "timeline", id] as const,
+  /** Every schedule read (their common prefix). */
+  schedules: ["bots", "schedule"] as const,
+  schedule: (hours: number) => ["bots", "schedule", hours] as const,
 };
 
 /**
@@ -24,6 +31,8 @@ export const botsInvalidations: Invalidations = {
   queue: [botsKeys.all],
   slots: [botsKeys.all],
   audit: [botsKeys.timelines],
+  // The schedule's capacity is the platforms' limits.
+  settings: [botsKeys.schedules],
 };
 
 /** The bots matching `query`, newest first; `fetchNextPage` loads the next older page. */
@@ -43,3 +52,19 @@ export const useBotTimeline = (id: number | null) =>
     queryFn: () => api.botTimeline(id as number),
     enabled: id !== null,
   });
+
+/** The scheduled bots of the next `hours` and the capacity booked per 15-minute window. */
+export const useUpcomingSchedule = (hours: number) =>
+  useQuery({
+    queryKey: botsKeys.schedule(hours),
+    queryFn: () => api.upcomingSchedule(hours),
+  });
+
+/** Moves a scheduled bot to another join time (RFC 3339); the bots and the schedule are read again after. */
+export function useRescheduleBot() {
+  const client = useQueryClient();
+  return useMutation<Moved, ApiError, { id: number; joinAt: string }>({
+    mutationFn: ({ id, joinAt }) => api.rescheduleBot(id, joinAt),
+    onSettled: () => void client.invalidateQueries({ queryKey: botsKeys.all }),
+  });
+}

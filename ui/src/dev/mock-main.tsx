@@ -99,6 +99,7 @@ const backend: MockBackend = {
   },
   listDefinitions: () => defs.list(Date.now()),
   getDefinition: (name) => defs.get(name),
+  poolScaling: (pool) => ({ pool, scaled: false, scaleDownAfterMs: null, current: null, arrivalsPerMinute: null, leadTimeMs: null, idle: 0, decisions: [] }),
   validateDefinition: (text) => defs.validate(text),
   testDefinition: (text) => defs.test(text),
   saveDefinition: (originalName, text) => announcing(["pools"], defs.save(originalName, text)),
@@ -111,6 +112,9 @@ const backend: MockBackend = {
   readDefinitionFile: (file) => defs.readFile(file),
   repairDefinition: (file, text) => announcing(["pools"], defs.repair(file, text)),
   deployBots: (request) => announcing(["pools", "slots", "queue"], defs.deploy(request)),
+  // The mock world schedules nothing: an empty timeline over the routable capacity.
+  upcomingSchedule: (hours) => emptySchedule(hours, Date.now()),
+  rescheduleBot: () => fail("stale_transition", "the mock world has no scheduled bot"),
   answerClose: () => null,
   setAlertKinds: () => null,
   recentAlerts: () => [],
@@ -165,3 +169,15 @@ setInterval(() => {
 };
 
 await import("../main");
+
+/** `hours` of empty 15-minute windows from `now`. */
+function emptySchedule(hours: number, now: number) {
+  const start = Math.floor(now / 60_000) * 60_000;
+  const windows = Array.from({ length: hours * 4 }, (_, i) => ({
+    from: new Date(start + i * 900_000).toISOString(),
+    to: new Date(start + (i + 1) * 900_000).toISOString(),
+    booked: 0,
+    capacity: 50,
+  }));
+  return { bots: [], windows };
+}

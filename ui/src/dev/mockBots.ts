@@ -58,6 +58,7 @@ function makeBots(world: MockWorld, count: number, now: number): MockBot[] {
         createdAt: iso(created),
         updatedAt: events[events.length - 1]!.at,
         endedAt: status === "DONE" || status === "FATAL" ? events[events.length - 1]!.at : null,
+        joinAt: null,
         events,
         redeployOf: id % 13 === 1 ? id - 1 : null,
       };

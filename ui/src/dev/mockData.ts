@@ -177,6 +177,8 @@ export function botDetails(w: MockWorld, id: number, now: number): BotDetails {
     error: null,
     pinnedPlatform: null,
     redeployOf: null,
+    joinAt: null,
+    startAt: null,
     decisionTrace:
       q?.pool === "pool-zoom"
         ? [

@@ -22,8 +22,8 @@ describe("mock preview definitions", () => {
   });
 
   it("deploys into applied pools only", () => {
-    expect(defs.deploy({ pool: "pool-zoom", meetingUrl: "https://zoom.us/j/1", count: 6, priority: null, queueTimeoutMs: null })).toMatchObject({ deployed: 4, queued: 2 });
-    expect(() => defs.deploy({ pool: "pool-meet", meetingUrl: "https://meet.google.com/x", count: 1, priority: null, queueTimeoutMs: null })).toThrow(
+    expect(defs.deploy({ pool: "pool-zoom", meetingUrl: "https://zoom.us/j/1", count: 6, priority: null, queueTimeoutMs: null, joinAt: null, ifFull: null, staggerMs: null })).toMatchObject({ deployed: 4, queued: 2 });
+    expect(() => defs.deploy({ pool: "pool-meet", meetingUrl: "https://meet.google.com/x", count: 1, priority: null, queueTimeoutMs: null, joinAt: null, ifFull: null, staggerMs: null })).toThrow(
       expect.objectContaining({ code: "conflict" }),
     );
   });

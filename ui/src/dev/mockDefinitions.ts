@@ -58,6 +58,7 @@ export function validate(text: string): Validation {
     tag: (get("tag")?.value ?? "latest").replace(/"/g, ""),
     maxSize: n("max_size"),
     prewarm: n("prewarm"),
+    scaling: null,
     platforms: null,
     sourceType: text.includes("type: sql") ? "sql" : null,
     refreshIntervalMs: text.includes("type: sql") ? 30_000 : null,
@@ -231,6 +232,8 @@ export function deploy(r: DeployRequest): DeployBatch {
   if (!Number.isInteger(r.count) || r.count < 1 || r.count > 100) throw { code: "invalid_input", message: `count must be from 1 to 100, got ${r.count}` };
   if (!/^https?:\/\//.test(r.meetingUrl)) throw { code: "invalid_input", message: "the meeting URL must be an http(s) URL" };
   const botIds = Array.from({ length: r.count }, () => nextBot++);
+  // The mock world schedules nothing ahead: a join time or a stagger only counts its bots as scheduled.
+  if (r.joinAt !== null || (r.staggerMs ?? 0) > 0) return { botIds, deployed: 0, queued: 0, scheduled: r.count };
   const deployed = Math.min(r.count, 4);
-  return { botIds, deployed, queued: r.count - deployed };
+  return { botIds, deployed, queued: r.count - deployed, scheduled: 0 };
 }

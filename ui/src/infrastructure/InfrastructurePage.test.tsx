@@ -44,6 +44,8 @@ function bot(id: number): BotDetails {
     error: null,
     pinnedPlatform: null,
     redeployOf: null,
+    joinAt: null,
+    startAt: null,
     decisionTrace: [
       { platform: "k8s", decision: "full", detail: "limit 30/30", at: iso(T0) },
       { platform: "aws", decision: "unhealthy", detail: "circuit open: 5 failures", at: iso(T0 + 1) },

@@ -9,6 +9,7 @@ import { EditorHeader } from "./editor/EditorHeader";
 import { useDefinitionEditor, type EditorInput } from "./editor/useDefinitionEditor";
 import { ValidationStatus } from "./editor/ValidationStatus";
 import { QueryBuilder } from "./QueryBuilder";
+import { ScalingPanel } from "./ScalingPanel";
 import { useDefinition, useDefinitionFile } from "./queries";
 import { TestResult } from "./TestResult";
 import type { Reveal } from "./yaml/CodeEditor";
@@ -97,6 +98,7 @@ function EditorPanel({ onDeploy, ...input }: EditorInput & { onDeploy: (name: st
       )}
 
       {a.testResult && <TestResult result={a.testResult} />}
+      {original && detail && detail.state.state !== "notApplied" && <ScalingPanel pool={original} />}
       {editor.showDiff && <DiffView label="Diff against the applied version" before={detail?.appliedText ?? null} after={editor.text} />}
 
       {m.confirmBuilder && <ConfirmBuilderDialog onConfirm={m.acceptBuilder} onCancel={m.declineBuilder} />}

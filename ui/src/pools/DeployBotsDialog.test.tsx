@@ -5,6 +5,7 @@ import { detail, row, summary, validate, yaml } from "../test/definitions";
 import { mockApi, resetMockApi } from "../test/mockApi";
 import { renderApp } from "../test/render";
 import { deployFormProblems } from "./DeployBotsDialog";
+import { EMPTY_DEPLOY_FORM } from "./deploy/useDeployForm";
 import { PoolsPage } from "./PoolsPage";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
@@ -42,7 +43,7 @@ beforeEach(() => {
   });
   mockApi.deployBots.mockImplementation(async (r: DeployRequest) => {
     calls.push(`deploy ${r.pool} ${r.count}`);
-    return { botIds: Array.from({ length: r.count }, (_, i) => 500 + i), deployed: Math.min(3, r.count), queued: Math.max(0, r.count - 3) };
+    return { botIds: Array.from({ length: r.count }, (_, i) => 500 + i), deployed: Math.min(3, r.count), queued: Math.max(0, r.count - 3), scheduled: 0 };
   });
 });
 
@@ -88,10 +89,47 @@ describe("Deploy bots", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
     expect(await within(dialog).findByRole("status")).toHaveTextContent("3 deployed, 2 queued.");
     expect(prompt()).not.toBeInTheDocument();
-    expect(mockApi.deployBots).toHaveBeenCalledWith({ pool: "zoom", meetingUrl: "https://zoom.us/j/123", count: 5, priority: 20, queueTimeoutMs: null });
+    expect(mockApi.deployBots).toHaveBeenCalledWith({
+      pool: "zoom",
+      meetingUrl: "https://zoom.us/j/123",
+      count: 5,
+      priority: 20,
+      queueTimeoutMs: null,
+      joinAt: null,
+      ifFull: null,
+      staggerMs: null,
+    });
     expect(mockApi.refreshAccounts).not.toHaveBeenCalled();
     fireEvent.click(within(dialog).getByRole("button", { name: "Close" }));
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+  });
+
+  it("schedules a batch at a join time, staggered, queued if its window is full", async () => {
+    mockApi.deployBots.mockResolvedValue({ botIds: [500, 501], deployed: 0, queued: 0, scheduled: 2 });
+    renderApp(<PoolsPage />);
+    const dialog = await deploy("fresh", "2");
+    const ifFull = within(dialog).getByRole("combobox", { name: "If the window is full" });
+    expect(ifFull).toBeDisabled();
+    // Local time, as a `datetime-local` input gives it.
+    const at = new Date(Date.now() + 3_600_000);
+    at.setSeconds(0, 0);
+    const local = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, "0")}-${String(at.getDate()).padStart(2, "0")}T${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+    fireEvent.change(within(dialog).getByLabelText("Join at (optional)"), { target: { value: local } });
+    expect(ifFull).toBeEnabled();
+    fireEvent.change(ifFull, { target: { value: "queue" } });
+    fireEvent.change(within(dialog).getByRole("spinbutton", { name: "Stagger (s, optional)" }), { target: { value: "5" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
+    expect(await within(dialog).findByRole("status")).toHaveTextContent("0 deployed, 0 queued, 2 scheduled.");
+    expect(mockApi.deployBots).toHaveBeenCalledWith(expect.objectContaining({ joinAt: at.toISOString(), ifFull: "queue", staggerMs: 5000 }));
+  });
+
+  it("blocks a join time in the past before sending anything", async () => {
+    renderApp(<PoolsPage />);
+    const dialog = await deploy("fresh", "2");
+    fireEvent.change(within(dialog).getByLabelText("Join at (optional)"), { target: { value: "2020-01-01T09:00" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Deploy" }));
+    expect(within(dialog).getByRole("list", { name: "Form problems" })).toHaveTextContent("Join at must be a time in the future");
+    expect(mockApi.deployBots).not.toHaveBeenCalled();
   });
 
   it("asks to refresh only before a large batch on a stale source", async () => {
@@ -188,10 +226,20 @@ describe("Deploy bots", () => {
 
 describe("deployFormProblems", () => {
   it("accepts 1 to 100 bots, an http(s) URL and an optional whole priority", () => {
-    const ok = { meetingUrl: "https://meet.google.com/abc-defg-hij", count: "100", priority: "" };
+    const ok = { ...EMPTY_DEPLOY_FORM, meetingUrl: "https://meet.google.com/abc-defg-hij", count: "100" };
     expect(deployFormProblems(ok)).toEqual([]);
     expect(deployFormProblems({ ...ok, count: "1", priority: "-5" })).toEqual([]);
     expect(deployFormProblems({ ...ok, priority: "1.5" })).toHaveLength(1);
     expect(deployFormProblems({ ...ok, meetingUrl: "zoom.us/j/1" })).toHaveLength(1);
+  });
+
+  it("accepts a future join time and a stagger of 0 to 600 s", () => {
+    const ok = { ...EMPTY_DEPLOY_FORM, meetingUrl: "https://zoom.us/j/1" };
+    const now = Date.parse("2026-12-01T10:00:00Z");
+    expect(deployFormProblems({ ...ok, joinAt: "2026-12-02T10:00", staggerS: "600" }, now)).toEqual([]);
+    expect(deployFormProblems({ ...ok, joinAt: "2026-11-30T10:00" }, now)).toHaveLength(1);
+    expect(deployFormProblems({ ...ok, joinAt: "not a time" }, now)).toHaveLength(1);
+    expect(deployFormProblems({ ...ok, staggerS: "601" }, now)).toHaveLength(1);
+    expect(deployFormProblems({ ...ok, staggerS: "1.5" }, now)).toHaveLength(1);
   });
 });

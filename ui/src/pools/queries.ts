@@ -14,6 +14,9 @@ export const poolsKeys = {
   all: ["pools"] as const,
   definitions: ["pools", "definitions"] as const,
   definition: (name: string) => ["pools", "definition", name] as const,
+  /** Every pool's scaling (their common prefix). */
+  scalingAll: ["pools", "scaling"] as const,
+  scaling: (pool: string) => ["pools", "scaling", pool] as const,
   validation: (text: string) => ["definition-validation", text] as const,
   file: (file: string) => ["definition-file", file] as const,
   tables: ["query-tables"] as const,
@@ -21,9 +24,10 @@ export const poolsKeys = {
   schema: ["definition-schema"] as const,
 };
 
-/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions. */
+/** A pool change (saved, applied, refreshed, deleted) anywhere refreshes the definitions; a scaling decision the Scaling panels. */
 export const poolsInvalidations: Invalidations = {
   pools: [poolsKeys.all],
+  scaling: [poolsKeys.scalingAll],
 };
 
 // ---- definitions ------------------------------------------------------------
@@ -36,6 +40,9 @@ export const useDefinition = (name: string | null) =>
     queryFn: () => api.getDefinition(name as string),
     enabled: name !== null,
   });
+
+/** A pool's scaling: the target now with its parts and the recent decisions. */
+export const usePoolScaling = (pool: string) => useQuery({ queryKey: poolsKeys.scaling(pool), queryFn: () => api.poolScaling(pool) });
 
 /** Validation of `text` (already debounced by the caller); never cached as stale. */
 export const useValidation = (text: string) =>

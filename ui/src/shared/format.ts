@@ -69,3 +69,10 @@ export function meetingLabel(p: MeetingPlatform): string {
 export function truncateMiddle(s: string, keep = 8): string {
   return s.length <= keep + 1 ? s : `${s.slice(0, keep)}…`;
 }
+
+/** A `datetime-local` text (local time) as an RFC 3339 UTC time; null when empty or not a time. */
+export function isoOfLocal(local: string): string | null {
+  if (local.trim() === "") return null;
+  const t = new Date(local);
+  return Number.isNaN(t.getTime()) ? null : t.toISOString();
+}

@@ -25,6 +25,7 @@ export function botRows(n: number, top = 5000): BotRow[] {
       createdAt: iso(T0 - i * 60_000),
       updatedAt: iso(T0 - i * 60_000 + 5_000),
       endedAt: failed ? iso(T0 - i * 60_000 + 5_000) : null,
+      joinAt: null,
     };
   });
 }

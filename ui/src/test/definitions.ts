@@ -5,7 +5,7 @@ import type { DefinitionDetail, DefinitionRow, DefinitionSummary, Validation } f
 export const yaml = (name: string, max: number) => `name: ${name}\nmeeting_platform: zoom\nimage: bot\ntag: latest\nmax_size: ${max}\nprewarm: 0\n`;
 
 export function summary(name: string, max = 5, sourceType: string | null = null): DefinitionSummary {
-  return { name, meetingPlatform: "zoom", image: "bot", tag: "latest", maxSize: max, prewarm: 0, platforms: null, sourceType, refreshIntervalMs: sourceType ? 30_000 : null };
+  return { name, meetingPlatform: "zoom", image: "bot", tag: "latest", maxSize: max, prewarm: 0, platforms: null, scaling: null, sourceType, refreshIntervalMs: sourceType ? 30_000 : null };
 }
 
 export function row(name: string, state: DefinitionRow["state"], extra: Partial<DefinitionRow> = {}): DefinitionRow {

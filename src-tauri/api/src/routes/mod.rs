@@ -41,6 +41,7 @@ pub fn all() -> axum::Router<ApiState> {
         .route("/v1/bots/{id}/heartbeat", post(bot::heartbeat))
         .route("/v1/pools/stats", get(stats::pools))
         .route("/v1/pools/{name}/stats", get(stats::pool))
+        .route("/v1/pools/{name}/scaling", get(stats::scaling))
         .route("/v1/queue/stats", get(stats::queue))
         .route("/v1/webhooks", post(webhooks::add).get(webhooks::list))
         .route("/v1/webhook-deliveries", get(webhooks::deliveries))

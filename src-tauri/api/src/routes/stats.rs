@@ -1,10 +1,11 @@
 //! Pool and queue statistics (reference 001's `getPoolStats` and
-//! `getQueueStats` shapes).
+//! `getQueueStats` shapes), and a pool's scaling.
 
 use axum::extract::State;
 use axum::Json;
 use berth_core::pool::{self, PoolStats, PoolTotals};
 use berth_core::queue::{self, QueueStats};
+use berth_core::scaling::{self, ScalingView};
 
 use crate::auth::{Caller, Read};
 use crate::error::{ApiResult, ErrorBody};
@@ -40,6 +41,25 @@ pub async fn pool(
     Path(name): Path<String>,
 ) -> ApiResult<Json<PoolStats>> {
     Ok(Json(pool::stats_of(state.router().db(), &name).await?))
+}
+
+/// One pool's scaling: the idle target now with its parts (min, scheduled,
+/// buffer) and its recent scaling decisions with their reasons
+/// (`scaled: false` for a pool with a fixed prewarm).
+#[utoipa::path(get, path = "/v1/pools/{name}/scaling", tag = "pools",
+    params(("name" = String, Path, description = "Pool name")),
+    responses(
+        (status = 200, body = ScalingView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = ["bots:read"])))]
+pub async fn scaling(
+    _caller: Caller<Read>,
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ScalingView>> {
+    Ok(Json(scaling::view(state.router().db(), &name).await?))
 }
 
 /// The queue: its length, its oldest entry, how long entries have waited.

@@ -7,6 +7,7 @@ mod migrate;
 mod platforms;
 mod pools;
 mod queue;
+mod schedule;
 mod secret;
 mod serve;
 mod settings;
@@ -53,7 +54,7 @@ pub async fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         }
         Command::Bots(BotsCommand::Show { id }) => bots::show(ctx, id).await,
         Command::Bots(BotsCommand::Move { id, join_at }) => {
-            bots::reschedule(ctx, id, join_at).await
+            schedule::reschedule(ctx, id, join_at).await
         }
         Command::Bots(BotsCommand::List(args)) => bots::list(ctx, args).await,
         Command::Watch => watch::run(ctx).await,

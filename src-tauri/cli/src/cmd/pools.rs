@@ -1,6 +1,7 @@
 //! `berth pools`: pool definitions in the pools directory, and what is
 //! applied. Argument mapping and output only: every use case is the core's
-//! ([`berth_core::definition::catalog`]), as for the desktop app.
+//! ([`berth_core::definition::catalog`], [`berth_core::scaling`]), as for
+//! the desktop app.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use berth_core::account::source;
 use berth_core::actor::Actor;
 use berth_core::definition::{self, catalog, AccountSource, Found};
 use berth_core::feed::Feed;
+use berth_core::scaling;
 use berth_core::{Error, ErrorCode, Result};
 use serde::Serialize;
 
@@ -145,7 +147,16 @@ async fn list(ctx: Ctx, dir: &Path) -> Result<()> {
 }
 
 async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
-    let d = with_db(async |db| catalog::detail(&db.pool, dir, name).await).await?;
+    let (d, scaling) = with_db(async |db| {
+        let d = catalog::detail(&db.pool, dir, name).await?;
+        // Only an applied pool has slots to scale.
+        let scaling = match &d.applied {
+            Some(_) => Some(scaling::view(&db.pool, name).await?),
+            None => None,
+        };
+        Ok((d, scaling))
+    })
+    .await?;
     let f = &d.found;
     if ctx.json {
         return output::json(&serde_json::json!({
@@ -154,16 +165,53 @@ async fn show(ctx: Ctx, dir: &Path, name: &str) -> Result<()> {
             "definition": f.definition,
             "applied": d.applied,
             "state": d.state,
+            "scaling": scaling,
         }));
     }
-    output::emit(format!(
+    let mut text = format!(
         "{} ({})\n{}\n{}",
         name,
         f.path.display(),
         d.state,
         f.text.trim_end()
-    ));
+    );
+    if let Some(v) = scaling.filter(|v| v.scaled) {
+        text.push_str(&scaling_text(&v));
+    }
+    output::emit(text);
     Ok(())
+}
+
+/// The "Scaling" section of `pools show`: the target now with its parts,
+/// then the recent decisions, newest first.
+fn scaling_text(v: &scaling::ScalingView) -> String {
+    let mut out = String::from("\n\nScaling\n");
+    if let Some(t) = &v.current {
+        out.push_str(&format!(
+            "  target {} = min {} + scheduled {} + buffer {} ({:.2}/min over {}s lead), within [{}, {}]; idle {}\n",
+            t.target,
+            t.min_idle,
+            t.scheduled,
+            t.buffer,
+            v.arrivals_per_minute.unwrap_or(0.0),
+            v.lead_time_ms.unwrap_or(0) / 1000,
+            t.min_idle,
+            t.max_idle,
+            v.idle
+        ));
+    }
+    if v.decisions.is_empty() {
+        out.push_str("  no decisions yet\n");
+    }
+    for d in &v.decisions {
+        out.push_str(&format!(
+            "  {}  {:<4}  {}\n",
+            berth_core::timestamp::text(d.at),
+            d.action.as_str(),
+            d.reason
+        ));
+    }
+    out.trim_end().to_string()
 }
 
 /// Checks files; refused (`definition_invalid`) when any has a problem.

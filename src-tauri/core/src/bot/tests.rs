@@ -9,7 +9,9 @@ fn reports_follow_the_lifecycle_and_call_ended_only_ends() {
         for to in BotStatus::ALL.iter().copied() {
             let expected = match (from, to) {
                 (Done | Fatal, _) => false,
-                (_, Queued | Deploying) => false,
+                // Not started yet: it runs nowhere, so it reports nothing.
+                (Scheduled, _) => false,
+                (_, Scheduled | Queued | Deploying) => false,
                 (_, Done | Fatal) => true,
                 (Queued, _) => false,
                 (CallEnded, t) => t == CallEnded,

@@ -48,8 +48,8 @@ pub use example::{example, seed};
 pub use files::{file_of, plain_file, read_raw, repair, save, Saved};
 pub use model::{
     content_hash, schema, Discovery, Found, Interval, PoolDefinition, Problem, QueueDefaults,
-    Recovery, Resources, Scaling, MAX_FILE_BYTES, MAX_JOB_DURATION, MAX_POOL_SIZE, MAX_QUEUE_TIMEOUT,
-    MAX_SCALE_DOWN_AFTER, MIN_SCALE_DOWN_AFTER,
+    Recovery, Resources, Scaling, MAX_FILE_BYTES, MAX_JOB_DURATION, MAX_POOL_SIZE,
+    MAX_QUEUE_TIMEOUT, MAX_SCALE_DOWN_AFTER, MIN_SCALE_DOWN_AFTER,
 };
 pub use parse::parse;
 pub use reach::{reachability, Reach};

@@ -51,7 +51,11 @@ pub async fn scale(router: &Router) -> Result<Vec<Decision>> {
         } else if idle > want {
             let gone =
                 down::remove_above(router, &name, want, policy.scale_down_after, now).await?;
-            (0, gone, "above the target, but no idle slot has been idle for scale_down_after")
+            (
+                0,
+                gone,
+                "above the target, but no idle slot has been idle for scale_down_after",
+            )
         } else {
             (0, 0, AT_TARGET)
         };

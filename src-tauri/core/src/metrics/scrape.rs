@@ -61,6 +61,7 @@ impl Gauges {
     }
 }
 
+const IDLE_TARGET_HELP: &str = "A scaled pool's idle target at its last scaling decision (no sample: the pool has a fixed prewarm)";
 const BOT_LIMIT_HELP: &str =
     "A deployment platform's bot limit (no sample: no limit, the router skips it)";
 const BREAKER_HELP: &str = "1 while this instance's circuit breaker for a deployment platform is open (calls fail fast), else 0 (no sample: no adapter here)";
@@ -102,7 +103,30 @@ pub(super) async fn read(router: &Router, leader: bool, g: &mut Gauges) -> Resul
             p.max_size as f64,
         );
     }
+    g.declare("berth_pool_idle_target", IDLE_TARGET_HELP);
+    for (pool, target) in crate::scaling::decision::latest_targets(db).await? {
+        g.set(
+            "berth_pool_idle_target",
+            IDLE_TARGET_HELP,
+            &[("pool", &pool)],
+            f64::from(target),
+        );
+    }
     queue_gauges(g, &pools, &queue);
+    const SCHEDULED: &str = "Scheduled bots not started yet (no slot, no queue entry), by pool";
+    let scheduled = crate::schedule::scheduled_per_pool(db).await?;
+    for pool in &pools {
+        let n = scheduled
+            .iter()
+            .find(|(p, _)| p == pool)
+            .map_or(0, |(_, n)| *n);
+        g.set(
+            "berth_scheduled_bots",
+            SCHEDULED,
+            &[("pool", pool)],
+            n as f64,
+        );
+    }
     g.set(
         "berth_queue_oldest_age_seconds",
         "How long the oldest queued request has waited (0 when the queue is empty), as berth status shows it",

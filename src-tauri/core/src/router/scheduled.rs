@@ -17,6 +17,9 @@ use crate::queue::{self, Stage};
 use crate::schedule::{booking, lead, IfFull, LeadPolicy, Planned};
 use crate::settings::{self, Settings};
 
+/// A started bot: pool, priority, queue timeout, pin, queue deadline.
+type Started = (String, i32, i32, Option<String>, DateTime<Utc>);
+
 /// What a booking counts against ([`Router::booking_scope`]).
 pub(crate) struct Scope {
     /// The total limit of the pool's platforms.
@@ -214,7 +217,7 @@ impl Router {
         let now = self.clock.now();
         let held_until = self.routing_hold(now);
         let mut tx = self.db.begin().await?;
-        let row: Option<(String, i32, i32, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        let row: Option<Started> = sqlx::query_as(
             "UPDATE bots SET status = 'QUEUED', updated_at = now(),
                  deadline = $2 + LEAST(queue_timeout_ms, $3) * interval '1 millisecond'
              WHERE id = $1 AND status = 'SCHEDULED'

@@ -11,7 +11,9 @@ use crate::error::Result;
 /// What a pass did to a scaled pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScalingAction))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "ScalingAction", rename_all = "camelCase")]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Action {
     /// Idle slots were made (or were to be: `created` says how many were).
@@ -37,7 +39,8 @@ impl Action {
 /// One scaling decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScalingDecision))]
+#[serde(rename = "ScalingDecision", rename_all = "camelCase")]
 pub struct Decision {
     /// The pool.
     pub pool: String,
@@ -188,6 +191,23 @@ pub async fn recent(db: &PgPool, pool: &str, limit: i64) -> Result<Vec<Decision>
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// The target of every scaled pool (not retired) at its last decision.
+pub async fn latest_targets(db: &PgPool) -> Result<Vec<(String, u32)>> {
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT p.name, d.target FROM pools p
+         CROSS JOIN LATERAL (SELECT target FROM pool_scaling_decisions
+                             WHERE pool = p.name ORDER BY id DESC LIMIT 1) d
+         WHERE p.scaling_min_idle IS NOT NULL AND NOT p.retired
+         ORDER BY p.name",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pool, t)| (pool, u32::try_from(t).unwrap_or(0)))
+        .collect())
 }
 
 /// Deletes decisions older than `retention` before `now` (the history

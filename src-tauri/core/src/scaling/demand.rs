@@ -104,11 +104,6 @@ async fn lead_time(db: &PgPool, pool: &str) -> Result<Duration> {
 
 /// Scheduled bots of `pool` the starter will start in `from..to`
 /// ([`crate::schedule::starting_within`]).
-async fn scheduled(
-    db: &PgPool,
-    pool: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<i64> {
+async fn scheduled(db: &PgPool, pool: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64> {
     crate::schedule::starting_within(db, pool, from, to).await
 }

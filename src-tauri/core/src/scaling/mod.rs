@@ -37,6 +37,7 @@ pub const RECENT_DECISIONS: i64 = 20;
 /// A pool's scaling as the faces show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingView {
     /// The pool.

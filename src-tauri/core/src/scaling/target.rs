@@ -30,7 +30,9 @@ pub struct Demand {
 /// An idle target and its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IdleTarget))]
+// The container's name is only the TypeScript type's (JSON is unaffected).
+#[serde(rename = "IdleTarget", rename_all = "camelCase")]
 pub struct Target {
     /// The policy's minimum.
     pub min_idle: u32,
@@ -97,7 +99,8 @@ mod tests {
     #[test]
     fn the_target_is_min_plus_scheduled_plus_buffer_clamped() {
         // (min, max, scheduled, per minute, lead s) -> (scheduled, buffer, target)
-        let table: &[((i64, i64, i64, f64, i64), (u32, u32, u32))] = &[
+        type Row = ((i64, i64, i64, f64, i64), (u32, u32, u32));
+        let table: &[Row] = &[
             // No demand: the minimum.
             ((2, 10, 0, 0.0, 120), (0, 0, 2)),
             // Scheduled bots only.

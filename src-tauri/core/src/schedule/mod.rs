@@ -48,6 +48,15 @@ pub async fn starting_within(
     .await?)
 }
 
+/// `SCHEDULED` bots per pool (pools with none left out). Reads only.
+pub async fn scheduled_per_pool(db: &PgPool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT pool, count(*) FROM bots WHERE status = 'SCHEDULED' GROUP BY pool ORDER BY pool",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// When a scheduled request starts and what it books, as admission
 /// planned it (written with the bot).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,9 @@ pub const HORIZON_MINUTES: i64 = 60;
 /// The most bots one pass reads.
 const MAX_PER_PASS: i64 = 1_000;
 
+/// A scheduled bot read by a pass: id, pool, join time, start.
+type Due = (i64, String, Option<DateTime<Utc>>, DateTime<Utc>);
+
 /// What one pass of [`run`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartReport {
@@ -42,7 +45,7 @@ pub struct StartReport {
 pub async fn run(router: &Router) -> Result<StartReport> {
     let db = router.db();
     let now = router.clock().now();
-    let rows: Vec<(i64, String, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<Due> = sqlx::query_as(
         "SELECT id, pool, join_at, start_at FROM bots
          WHERE status = 'SCHEDULED' AND start_at <= $1
          ORDER BY start_at, id LIMIT $2",

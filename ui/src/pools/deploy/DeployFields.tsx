@@ -1,7 +1,7 @@
 import type { Ref } from "react";
-import { MAX_BATCH, type DeployFormValues } from "./useDeployForm";
+import { MAX_BATCH, MAX_STAGGER_S, type DeployFormValues } from "./useDeployForm";
 
-/** The deploy form's inputs: the pool (read only), meeting URL, count and priority. */
+/** The deploy form's inputs: the pool (read only), meeting URL, count, priority, join time, what a full window gets, stagger. */
 export function DeployFields({
   pool,
   values,
@@ -51,6 +51,30 @@ export function DeployFields({
           <input className="input" type="number" placeholder="pool default" value={values.priority} onChange={(e) => onChange("priority", e.target.value)} />
         </label>
       </div>
+      <ScheduleFields values={values} onChange={onChange} />
     </>
+  );
+}
+
+/** When the bots join (scheduled: started their deploy time ahead), what a full window gets, and the stagger between starts. */
+function ScheduleFields({ values, onChange }: { values: DeployFormValues; onChange: (field: keyof DeployFormValues, value: string) => void }) {
+  return (
+    <div className="grid grid-cols-3 gap-3">
+      <label className="flex flex-col gap-1 text-[12px] text-muted">
+        Join at (optional)
+        <input className="input" type="datetime-local" value={values.joinAt} onChange={(e) => onChange("joinAt", e.target.value)} />
+      </label>
+      <label className="flex flex-col gap-1 text-[12px] text-muted">
+        If the window is full
+        <select className="input" value={values.ifFull} disabled={values.joinAt === ""} onChange={(e) => onChange("ifFull", e.target.value)}>
+          <option value="refuse">Refuse</option>
+          <option value="queue">Queue at join time</option>
+        </select>
+      </label>
+      <label className="flex flex-col gap-1 text-[12px] text-muted">
+        Stagger (s, optional)
+        <input className="input" type="number" min={0} max={MAX_STAGGER_S} placeholder="all at once" value={values.staggerS} onChange={(e) => onChange("staggerS", e.target.value)} />
+      </label>
+    </div>
   );
 }

@@ -10,7 +10,7 @@ export function DeployResult({ result }: { result: DeployOutcome }) {
         </p>
       )}
       <p>
-        {result.batch.deployed} deployed, {result.batch.queued} queued.
+        {result.batch.deployed} deployed, {result.batch.queued} queued{result.batch.scheduled > 0 ? `, ${result.batch.scheduled} scheduled` : ""}.
       </p>
       {result.batch.botIds.length > 0 && <p className="font-mono text-[11px] text-dim">bots {result.batch.botIds.map((id) => `#${id}`).join(" ")}</p>}
     </div>
