@@ -13,10 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
+/// Waiting tasks by wake-up time (and arrival, for ties), each woken
+/// through its sender.
+type Timers = BTreeMap<(DateTime<Utc>, u64), oneshot::Sender<()>>;
+
 /// A manual clock whose sleepers are known by their wake-up times.
 pub struct DayClock {
     manual: Arc<ManualClock>,
-    timers: Mutex<BTreeMap<(DateTime<Utc>, u64), oneshot::Sender<()>>>,
+    timers: Mutex<Timers>,
     seq: AtomicU64,
     /// Signalled whenever a task starts waiting.
     slept: Notify,
@@ -33,9 +37,7 @@ impl DayClock {
         })
     }
 
-    fn timers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<(DateTime<Utc>, u64), oneshot::Sender<()>>> {
+    fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
         self.timers.lock().unwrap_or_else(|p| p.into_inner())
     }
 

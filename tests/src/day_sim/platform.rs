@@ -73,13 +73,15 @@ pub struct Ledger {
 /// A shared [`Ledger`].
 pub type SharedLedger = Arc<Mutex<Ledger>>;
 
+/// Each resource's creation and readiness times.
+type Readiness = HashMap<String, (DateTime<Utc>, DateTime<Utc>)>;
+
 /// The simulator for one platform with the latency model.
 pub struct LatentSim {
     inner: SimPlatform,
     clock: Arc<DayClock>,
     seed: u64,
-    /// Each resource's creation and readiness times.
-    ready: Mutex<HashMap<String, (DateTime<Utc>, DateTime<Utc>)>>,
+    ready: Mutex<Readiness>,
     ledger: SharedLedger,
 }
 
@@ -102,7 +104,7 @@ impl LatentSim {
         }
     }
 
-    fn ready(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DateTime<Utc>, DateTime<Utc>)>> {
+    fn ready(&self) -> std::sync::MutexGuard<'_, Readiness> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
