@@ -233,6 +233,14 @@ if [ -f "$ROOT/tests/src/bin/bench.rs" ]; then
     cargo run -p berth-tests --bin bench -- --quick
 fi
 
+if [ -f "$ROOT/tests/src/bin/day_sim.rs" ]; then
+    say "day simulation smoke run (day_sim --quick)"
+    # A fifth of the simulated day (about half a minute): checks that the
+    # engine runs the day and the table prints. The full day's comparison:
+    # `cargo run -p berth-tests --bin day_sim` (README, "Day simulation").
+    cargo run -p berth-tests --bin day_sim -- --quick
+fi
+
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
     say "the run left the working tree as it found it"
     STATUS_AFTER="$(git status --porcelain)"

@@ -4,6 +4,7 @@
 pub mod bots;
 pub mod cluster;
 pub mod database;
+pub mod day_sim;
 pub mod emulators;
 pub mod process;
 pub mod slots;
