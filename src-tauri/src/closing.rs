@@ -64,6 +64,9 @@ pub struct CloseImpact {
     /// Bots waiting for capacity.
     #[specta(type = Number)]
     pub queued: i64,
+    /// Bots waiting for their start time.
+    #[specta(type = Number)]
+    pub scheduled: i64,
     /// Bots deploying or running (they keep running on their platforms).
     #[specta(type = Number)]
     pub active: i64,
@@ -75,13 +78,18 @@ pub struct CloseImpact {
     /// Closing stops dispatching queued bots (nobody else would): the app
     /// then asks, and offers to keep dispatching in the background.
     pub stops_dispatching: bool,
+    /// Closing leaves scheduled bots with nobody to start them (nobody else
+    /// would): the app then asks (background mode does not wait for them).
+    pub stops_starting: bool,
 }
 
 impl From<Departure> for CloseImpact {
     fn from(d: Departure) -> Self {
         CloseImpact {
             stops_dispatching: d.stops_dispatching(),
+            stops_starting: d.stops_starting(),
             queued: d.queued,
+            scheduled: d.scheduled,
             active: d.active,
             other_instances: d.other_instances,
             embedded_database: match d.embedded {
@@ -276,13 +284,18 @@ mod tests {
     fn impact_mirrors_the_departure() {
         let d = Departure {
             queued: 290,
+            scheduled: 3,
             active: 4,
             other_instances: 0,
             embedded: EmbeddedFate::Stops,
         };
         let i = CloseImpact::from(d);
         assert!(i.stops_dispatching);
-        assert_eq!((i.queued, i.active, i.other_instances), (290, 4, 0));
+        assert!(i.stops_starting);
+        assert_eq!(
+            (i.queued, i.scheduled, i.active, i.other_instances),
+            (290, 3, 4, 0)
+        );
         assert_eq!(i.embedded_database, EmbeddedDatabase::Stops);
     }
 }

@@ -554,6 +554,8 @@ export type CloseAnswer =
 export type CloseImpact = {
 	/**  Bots waiting for capacity. */
 	queued: number,
+	/**  Bots waiting for their start time. */
+	scheduled: number,
 	/**  Bots deploying or running (they keep running on their platforms). */
 	active: number,
 	/**  Other live Berth instances, which dispatch when this one is gone. */
@@ -565,6 +567,11 @@ export type CloseImpact = {
 	 *  then asks, and offers to keep dispatching in the background.
 	 */
 	stopsDispatching: boolean,
+	/**
+	 *  Closing leaves scheduled bots with nobody to start them (nobody else
+	 *  would): the app then asks (background mode does not wait for them).
+	 */
+	stopsStarting: boolean,
 };
 
 /**

@@ -32,6 +32,10 @@ pub enum EmbeddedFate {
 pub struct Departure {
     /// Bots waiting for capacity (`QUEUED`).
     pub queued: i64,
+    /// Bots waiting for their start time (`SCHEDULED`): only a running
+    /// instance's leader starts them, so none starts while no instance runs
+    /// (one whose start passed meanwhile starts late, when one runs again).
+    pub scheduled: i64,
     /// Bots deploying or running (`DEPLOYING` to `CALL_ENDED`): they keep
     /// running on their platforms, but nothing records their end or
     /// reconciles them until an instance runs.
@@ -50,14 +54,23 @@ impl Departure {
     pub fn stops_dispatching(&self) -> bool {
         self.queued > 0 && self.other_instances == 0
     }
+
+    /// Leaving leaves scheduled bots with nobody to start them: some are
+    /// scheduled and no other instance runs. The desktop app says so before
+    /// closing; its background mode does not wait for them (their starts
+    /// may be days away).
+    pub fn stops_starting(&self) -> bool {
+        self.scheduled > 0 && self.other_instances == 0
+    }
 }
 
-/// Bot counts and other live instances besides `me` (a heartbeat within
-/// `lease_ms`). Reads only.
-pub async fn look(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<(i64, i64, i64)> {
+/// Bot counts (queued, scheduled, active) and other live instances
+/// besides `me` (a heartbeat within `lease_ms`). Reads only.
+pub async fn look(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<(i64, i64, i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT
             (SELECT count(*) FROM bots WHERE status = 'QUEUED'),
+            (SELECT count(*) FROM bots WHERE status = 'SCHEDULED'),
             (SELECT count(*) FROM bots
               WHERE status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING', 'CALL_ENDED')),
             (SELECT count(*) FROM peers
@@ -71,7 +84,7 @@ pub async fn look(db: &PgPool, me: Uuid, lease_ms: u32) -> Result<(i64, i64, i64
 
 /// What `berth` leaving now would stop.
 pub async fn of(berth: &Berth) -> Result<Departure> {
-    let (queued, active, other_instances) =
+    let (queued, scheduled, active, other_instances) =
         look(berth.db(), berth.id, berth.config.jobs.leader_lease_ms).await?;
     let embedded = match berth.embedded_stops_on_exit().await {
         None => EmbeddedFate::NotEmbedded,
@@ -80,6 +93,7 @@ pub async fn of(berth: &Berth) -> Result<Departure> {
     };
     Ok(Departure {
         queued,
+        scheduled,
         active,
         other_instances,
         embedded,
@@ -93,6 +107,7 @@ mod tests {
     fn departure(queued: i64, other_instances: i64) -> Departure {
         Departure {
             queued,
+            scheduled: 0,
             active: 3,
             other_instances,
             embedded: EmbeddedFate::Stops,
@@ -110,5 +125,27 @@ mod tests {
             !departure(0, 0).stops_dispatching(),
             "running bots keep running"
         );
+    }
+
+    #[test]
+    fn scheduled_bots_nobody_else_starts_are_said_but_not_waited_for() {
+        let d = Departure {
+            scheduled: 2,
+            ..departure(0, 0)
+        };
+        assert!(d.stops_starting());
+        assert!(
+            !d.stops_dispatching(),
+            "background mode waits for queued bots only"
+        );
+        assert!(
+            !Departure {
+                scheduled: 2,
+                ..departure(0, 1)
+            }
+            .stops_starting(),
+            "another instance's leader starts them"
+        );
+        assert!(!departure(5, 0).stops_starting(), "none scheduled");
     }
 }

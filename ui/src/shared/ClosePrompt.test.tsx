@@ -12,10 +12,12 @@ vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModul
 
 const impact = (over: Partial<CloseImpact> = {}): CloseImpact => ({
   queued: 290,
+  scheduled: 0,
   active: 4,
   otherInstances: 0,
   embeddedDatabase: "stops",
   stopsDispatching: true,
+  stopsStarting: false,
   ...over,
 });
 
@@ -72,6 +74,20 @@ describe("closing the window", () => {
     await request(null);
     expect(mockApi.answerClose).toHaveBeenCalledTimes(2);
     expect(mockApi.answerClose).toHaveBeenLastCalledWith("quit");
+  });
+
+  it("asks when scheduled bots would have nobody to start them, without a background offer", async () => {
+    renderApp(<ClosePrompt />);
+    await request(impact({ queued: 0, scheduled: 3, stopsDispatching: false, stopsStarting: true }));
+    expect(mockApi.answerClose).toHaveBeenCalledWith("asking");
+    const dialog = prompt()!;
+    expect(within(dialog).getByTestId("close-impact")).toHaveTextContent(
+      "3 bots are scheduled and no other Berth instance is running: none is started while Berth is closed",
+    );
+    // Background mode waits for queued bots only: scheduled starts may be days away.
+    expect(within(dialog).queryByRole("button", { name: "Keep dispatching in the background" })).not.toBeInTheDocument();
+    fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    expect(mockApi.answerClose).toHaveBeenLastCalledWith("cancel");
   });
 
   it("asks when unsaved edits would be lost, even with nothing queued", async () => {

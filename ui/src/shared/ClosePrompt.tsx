@@ -1,7 +1,7 @@
 // The answer to the window's close requests (issue 11, item 23): closing
 // at once when nothing would be lost, else saying what closing stops (bots
-// queued that nobody else would dispatch, the embedded database, unsaved
-// edits) and offering to keep dispatching in the background, or to cancel.
+// queued that nobody else would dispatch, scheduled bots nobody else would
+// start, the embedded database, unsaved edits) and offering to keep dispatching in the background, or to cancel.
 import { useState } from "react";
 import { answerClose, useCloseRequests } from "../api/window";
 import type { CloseAnswer, CloseImpact } from "../api/types";
@@ -15,9 +15,9 @@ interface Question {
 
 const bots = (n: number) => `${n.toLocaleString("en-US")} ${n === 1 ? "bot is" : "bots are"}`;
 
-/** Whether closing now loses anything: work nobody else dispatches, or unsaved edits. */
+/** Whether closing now loses anything: work nobody else dispatches or starts, or unsaved edits. */
 export function closeLoses(impact: CloseImpact | null, unsaved: string[]): boolean {
-  return (impact?.stopsDispatching ?? false) || unsaved.length > 0;
+  return (impact?.stopsDispatching ?? false) || (impact?.stopsStarting ?? false) || unsaved.length > 0;
 }
 
 export function ClosePrompt() {
@@ -58,6 +58,13 @@ export function ClosePrompt() {
           <p>
             <strong className="text-fg">{bots(impact.queued)} queued</strong> and no other Berth instance is running: closing stops dispatching
             them. They stay queued until Berth runs again, and fail when their queue timeout passes.
+          </p>
+        )}
+        {impact?.stopsStarting && (
+          <p>
+            <strong className="text-fg">{bots(impact.scheduled)} scheduled</strong> and no other Berth instance is running: none is started while
+            Berth is closed, and one whose start passes meanwhile joins late, when Berth runs again.
+            {stops && " Background mode does not wait for them."}
           </p>
         )}
         {impact && impact.active > 0 && impact.otherInstances === 0 && (
