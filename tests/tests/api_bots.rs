@@ -8,13 +8,15 @@
 //! statistics say. A webhook subscribed through the API (an admin token)
 //! receives every state change exactly once by id, correctly signed, in
 //! order per bot; the test's delivery loop stands in for the instance's
-//! (the harness runs no background loops).
+//! (the harness runs no background loops). A staggered batch spaces its
+//! bots' starts (refusals write nothing), and a pool's rollout is read.
 
 #[path = "support/receiver.rs"]
 mod receiver;
 #[path = "support/served.rs"]
 mod served;
 
+use berth_core::clock::Clock;
 use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim;
 use berth_core::token::Scope;
@@ -266,5 +268,130 @@ async fn twenty_bots_live_through_http_with_their_own_tokens(db: PgPool) {
 
     let (status, _) = read(s.req(Method::GET, "/metrics", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "metrics need a token");
+    s.stop().await;
+}
+
+/// A staggered batch through HTTP: the first bot deploys at once, each later
+/// one is `SCHEDULED` one stagger after the one before it; the same batch
+/// from a token whose highest tier is `standard` is refused when it asks for
+/// `critical`, and so are a count or stagger out of range and an unknown
+/// pool, each writing nothing.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_staggered_batch_spaces_its_bots_and_refusals_write_nothing(db: PgPool) {
+    let s = Served::start(db, &served::small()).await;
+    let tiers = berth_core::token::Tiers {
+        default_tier: None,
+        max_tier: Some("standard".into()),
+    };
+    let actor = berth_core::actor::Actor::cli();
+    let w =
+        berth_core::token::create_with_tiers(&s.h.db, "batches", Scope::BotsWrite, &tiers, &actor)
+            .await
+            .unwrap()
+            .token;
+    let batch =
+        json!({"pool": "zoom", "meetingUrl": "https://zoom.us/j/7", "count": 3, "staggerMs": 5000});
+    let refusals = [
+        (
+            json!({"count": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            json!({"count": 101}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            json!({"staggerMs": 600_001}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (json!({"pool": "nope"}), StatusCode::NOT_FOUND, "not_found"),
+        (
+            json!({"tier": "critical"}),
+            StatusCode::FORBIDDEN,
+            "tier_not_allowed",
+        ),
+    ];
+    for (change, want, want_code) in refusals {
+        let mut body = batch.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        let (status, got) = s.post("/v1/bots/batch", &w, &body).await;
+        assert_eq!((status, code(&got)), (want, want_code), "{body}: {got}");
+    }
+    assert_eq!(s.bots().await, 0, "refusals write nothing");
+
+    let (status, got) = s.post("/v1/bots/batch", &w, &batch).await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    assert_eq!(
+        (&got["deployed"], &got["queued"], &got["scheduled"]),
+        (&json!(1), &json!(0), &json!(2)),
+        "{got}"
+    );
+    let ids: Vec<i64> = got["botIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    // The database keeps microseconds: the first start is compared to the
+    // millisecond, the spacing exactly.
+    let now = s.h.clock.now();
+    let mut starts = Vec::new();
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        let (status, start): (String, chrono::DateTime<chrono::Utc>) =
+            sqlx::query_as("SELECT status, start_at FROM bots WHERE id = $1")
+                .bind(id)
+                .fetch_one(&s.h.db)
+                .await
+                .unwrap();
+        assert_eq!(status, "SCHEDULED", "bot {i}");
+        starts.push(start);
+    }
+    assert_eq!((starts[0] - now).num_milliseconds(), 5_000, "{starts:?}");
+    assert_eq!(starts[1] - starts[0], chrono::Duration::seconds(5));
+    let (status, first) = s.get(&format!("/v1/bots/{}", ids[0]), &w).await;
+    assert_eq!(
+        (status, &first["queued"]),
+        (StatusCode::OK, &json!(false)),
+        "{first}"
+    );
+    s.stop().await;
+}
+
+/// A pool's rollout through HTTP: `null` before any definition set its
+/// image, its progress once one did; an unknown pool is 404.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_rollout_route_answers_a_pool_s_progress(db: PgPool) {
+    let s = Served::start(db, &served::small()).await;
+    let r = s.token("dashboard", Scope::BotsRead).await;
+    let (status, got) = s.get("/v1/pools/zoom/rollout", &r).await;
+    assert_eq!(
+        (status, &got),
+        (StatusCode::OK, &Value::Null),
+        "no rollout ran"
+    );
+
+    let mut conn = s.h.db.acquire().await.unwrap();
+    berth_core::rollout::begin(&mut conn, "zoom", "bots/zoom:v2", 2)
+        .await
+        .unwrap();
+    drop(conn);
+    let (status, got) = s.get("/v1/pools/zoom/rollout", &r).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(
+        (&got["pool"], &got["image"], &got["maxUpdating"]),
+        (&json!("zoom"), &json!("bots/zoom:v2"), &json!(2)),
+        "{got}"
+    );
+    assert!(got["total"].is_i64() && got["updated"].is_i64(), "{got}");
+    assert!(got["startedAt"].is_string(), "{got}");
+
+    let (status, got) = s.get("/v1/pools/nope/rollout", &r).await;
+    assert_eq!((status, code(&got)), (StatusCode::NOT_FOUND, "not_found"));
     s.stop().await;
 }

@@ -9,7 +9,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks};
+use crate::routes::{batch, bot, bots, docs, health, metrics, schedule, stats, webhooks};
 
 /// The API's document (paths, schemas, the bearer scheme).
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks}
         health::readyz,
         docs::openapi,
         bots::create,
+        batch::create,
         bots::list,
         bots::show,
         bots::deploy,
@@ -31,6 +32,7 @@ use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks}
         stats::pools,
         stats::pool,
         stats::scaling,
+        stats::rollout,
         stats::queue,
         bot::config,
         bot::status,
@@ -45,7 +47,7 @@ use crate::routes::{bot, bots, docs, health, metrics, schedule, stats, webhooks}
     tags(
         (name = "bots", description = "Bots for products"),
         (name = "bot", description = "A running bot's own routes, with its lease's token (`BERTH_BOT_TOKEN`)"),
-        (name = "pools", description = "Pool statistics and scaling"),
+        (name = "pools", description = "Pool statistics, scaling and rollouts"),
         (name = "webhooks", description = "Webhook subscriptions and their delivery log (admin)"),
         (name = "queue", description = "Queue statistics"),
         (name = "health", description = "Probes (no token)"),
@@ -106,7 +108,13 @@ mod tests {
             std::fs::write(&path, &text).expect("openapi.json written");
         }
         let doc = super::value();
-        for route in ["/v1/bots", "/v1/bots/{id}", "/v1/queue/stats", "/readyz"] {
+        for route in [
+            "/v1/bots",
+            "/v1/bots/batch",
+            "/v1/bots/{id}",
+            "/v1/queue/stats",
+            "/readyz",
+        ] {
             assert!(doc["paths"][route].is_object(), "{route} documented");
         }
         assert!(doc["components"]["schemas"]["ErrorCode"].is_object());

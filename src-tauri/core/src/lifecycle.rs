@@ -192,6 +192,7 @@ pub struct BatchRequest {
 /// What became of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DeployBatch))]
 #[serde(rename = "DeployBatch", rename_all = "camelCase")]
 pub struct Batch {
     /// The bots created, in order.

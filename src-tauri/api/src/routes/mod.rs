@@ -9,6 +9,7 @@
 //!
 //! [`Caller`]: crate::auth::Caller
 
+pub(crate) mod batch;
 pub(crate) mod bot;
 pub(crate) mod bots;
 pub(crate) mod docs;
@@ -32,6 +33,7 @@ pub fn all() -> axum::Router<ApiState> {
         .route("/metrics", get(metrics::scrape))
         .route("/v1/openapi.json", get(docs::openapi))
         .route("/v1/bots", post(bots::create).get(bots::list))
+        .route("/v1/bots/batch", post(batch::create))
         .route("/v1/bots/{id}", get(bots::show))
         .route("/v1/bots/{id}/deploy", post(bots::deploy))
         .route("/v1/bots/{id}/cancel", post(bots::cancel))
@@ -42,6 +44,7 @@ pub fn all() -> axum::Router<ApiState> {
         .route("/v1/pools/stats", get(stats::pools))
         .route("/v1/pools/{name}/stats", get(stats::pool))
         .route("/v1/pools/{name}/scaling", get(stats::scaling))
+        .route("/v1/pools/{name}/rollout", get(stats::rollout))
         .route("/v1/queue/stats", get(stats::queue))
         .route("/v1/webhooks", post(webhooks::add).get(webhooks::list))
         .route("/v1/webhook-deliveries", get(webhooks::deliveries))

@@ -1,10 +1,11 @@
 //! Pool and queue statistics (reference 001's `getPoolStats` and
-//! `getQueueStats` shapes), and a pool's scaling.
+//! `getQueueStats` shapes), and a pool's scaling and rollout.
 
 use axum::extract::State;
 use axum::Json;
 use berth_core::pool::{self, PoolStats, PoolTotals};
 use berth_core::queue::{self, QueueStats};
+use berth_core::rollout::{self, RolloutProgress};
 use berth_core::scaling::{self, ScalingView};
 
 use crate::auth::{Caller, Read};
@@ -60,6 +61,29 @@ pub async fn scaling(
     Path(name): Path<String>,
 ) -> ApiResult<Json<ScalingView>> {
     Ok(Json(scaling::view(state.router().db(), &name).await?))
+}
+
+/// One pool's rolling image update: its target image, slots updated,
+/// updating and waiting for their bots, when it started and finished, its
+/// last error. `null` when no definition ever set the pool's image (no
+/// rollout ran).
+#[utoipa::path(get, path = "/v1/pools/{name}/rollout", tag = "pools",
+    params(("name" = String, Path, description = "Pool name")),
+    responses(
+        (status = 200, description = "The rollout, or `null` when none ever ran", body = Option<RolloutProgress>),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = ["bots:read"])))]
+pub async fn rollout(
+    _caller: Caller<Read>,
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Option<RolloutProgress>>> {
+    let db = state.router().db();
+    // An unknown pool is 404, not the `null` of a pool without a rollout.
+    let pool = pool::get(db, &name).await?;
+    Ok(Json(rollout::progress(db, &pool.name).await?))
 }
 
 /// The queue: its length, its oldest entry, how long entries have waited.

@@ -59,6 +59,7 @@ pub async fn begin(
 /// from the database on each call: every instance sees the same).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutProgress {
     /// The pool.
