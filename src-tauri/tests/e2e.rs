@@ -43,6 +43,8 @@ mod editing;
 mod figures;
 #[path = "e2e/keyboard.rs"]
 mod keyboard;
+#[path = "e2e/schedule.rs"]
+mod schedule;
 #[path = "e2e/terminal.rs"]
 mod terminal;
 
@@ -400,6 +402,7 @@ async fn scenario(
     actions::actions_from_the_app_and_the_cli(client, db, url).await?;
     // After the actions: the bots list then holds cancelled and re-prioritised bots too.
     bots::bots_view(client, db).await?;
+    schedule::scheduled_from_a_terminal(client, db, url).await?;
     click_tab(client, "Settings").await;
     settings_pins_and_refused_saves(client, db, url).await?;
     editing::settings_ask_before_leaving(client, db).await?;

@@ -14,7 +14,7 @@ use super::{open_dashboard, poll_async, run_berth, script, LIVE_WITHIN};
 
 /// Runs `berth --dev --json <args>` against the app's database, as an
 /// operator in a terminal would; its JSON output.
-fn berth(url: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+pub(super) fn berth(url: &str, args: &[&str]) -> Result<serde_json::Value, String> {
     let args: Vec<&str> = std::iter::once("--json")
         .chain(args.iter().copied())
         .collect();
