@@ -40,6 +40,7 @@ fn made_of() -> ResourceSpec {
     ResourceSpec {
         image: "bots/zoom:1".into(),
         resources: Default::default(),
+        meeting_platform: Some(MeetingPlatform::Zoom),
     }
 }
 
@@ -68,12 +69,22 @@ fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String>
 }
 
 async fn ecs_on(moto: &Emulator, cluster: &str, subnet: &str) -> EcsPlatform {
+    ecs_running(moto, cluster, subnet, "bot").await
+}
+
+/// An adapter whose task definition is `definition`.
+async fn ecs_running(
+    moto: &Emulator,
+    cluster: &str,
+    subnet: &str,
+    definition: &str,
+) -> EcsPlatform {
     let get = lookup(vec![
         ("ECS_REGION", "us-east-1".into()),
         ("ECS_CLUSTER", cluster.into()),
         ("ECS_SUBNETS", subnet.into()),
         ("ECS_SECURITY_GROUPS", "sg-12345".into()),
-        ("ECS_TASK_DEFINITION", "bot".into()),
+        ("ECS_TASK_DEFINITION", definition.into()),
         ("ECS_ENDPOINT_URL", moto.url.clone()),
     ]);
     let settings = EcsSettings::parse(&get).expect("ecs settings");
@@ -235,6 +246,121 @@ async fn ecs_a_retried_start_of_the_same_slot_and_epoch_runs_one_task() {
     // A new epoch of the same slot is a new assignment: a new task.
     let next = ecs.start(&slot_ref(7, 12), &spec(2)).await.unwrap();
     assert_ne!(next, first);
+}
+
+/// The ARNs of the `bot` family's revisions.
+async fn bot_revisions(ecs: &EcsPlatform) -> Vec<String> {
+    let out = ecs
+        .client()
+        .list_task_definitions()
+        .family_prefix("bot")
+        .send()
+        .await
+        .expect("listed");
+    out.task_definition_arns().to_vec()
+}
+
+/// The task definition ARN a task runs.
+async fn definition_of(ecs: &EcsPlatform, task: &str) -> String {
+    let out = ecs
+        .client()
+        .describe_tasks()
+        .cluster("bots")
+        .tasks(task)
+        .send()
+        .await
+        .expect("described");
+    out.tasks()[0].task_definition_arn().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn ecs_update_image_registers_one_revision_that_the_next_task_runs() {
+    let (moto, _, subnet) = moto_ecs().await;
+    // Pinned to the first revision: only the adapter's choice makes a task
+    // run the new one (a family name would resolve to it anyway).
+    let ecs = ecs_running(&moto, "bots", &subnet, "bot:1").await;
+    let mut s = slot_ref(3, 1);
+    s.platform_ref = Some(ecs.create_resource(&s, &made_of()).await.unwrap());
+    // A bot already running on the old image keeps its task.
+    let busy = slot_ref(4, 1);
+    let old_task = ecs.start(&busy, &spec(1)).await.unwrap().unwrap();
+    let v2 = ResourceSpec {
+        image: "bots/zoom:2".into(),
+        ..made_of()
+    };
+
+    ecs.update_image(&s, &v2).await.expect("updated");
+    let revisions = bot_revisions(&ecs).await;
+    assert_eq!(revisions.len(), 2, "{revisions:?}");
+    let newest = ecs
+        .client()
+        .describe_task_definition()
+        .task_definition("bot")
+        .send()
+        .await
+        .unwrap();
+    let td = newest.task_definition().unwrap();
+    assert_eq!(td.revision(), 2);
+    let bot = &td.container_definitions()[0];
+    assert_eq!(bot.image(), Some("bots/zoom:2"));
+    // Everything else is the configured revision's.
+    assert_eq!(bot.name(), Some("bot"));
+    assert_eq!(bot.memory(), Some(512));
+    assert_eq!(td.network_mode(), Some(&NetworkMode::Awsvpc));
+    assert_eq!((td.cpu(), td.memory()), (Some("256"), Some("512")));
+
+    // The same image again, for another slot or from another instance
+    // (a fresh adapter): nothing new is registered.
+    ecs.update_image(&slot_ref(5, 1), &v2).await.unwrap();
+    let other = ecs_running(&moto, "bots", &subnet, "bot:1").await;
+    other.update_image(&s, &v2).await.unwrap();
+    assert_eq!(bot_revisions(&ecs).await, revisions);
+
+    // The slot's next deploy (the bot's image is the pool's) runs it.
+    let mut next = spec(2);
+    next.image = "bots/zoom:2".into();
+    let task = ecs.start(&s, &next).await.unwrap().unwrap();
+    let new_definition = td.task_definition_arn().unwrap();
+    assert_eq!(definition_of(&ecs, &task).await, new_definition);
+    let task = other.start(&slot_ref(6, 1), &next).await.unwrap().unwrap();
+    assert_eq!(definition_of(&ecs, &task).await, new_definition);
+    assert_eq!(bot_revisions(&ecs).await, revisions);
+    // The running task was not touched.
+    assert!(definition_of(&ecs, &old_task).await.ends_with(":1"));
+    let running = ecs
+        .client()
+        .list_tasks()
+        .cluster("bots")
+        .started_by(EcsPlatform::assignment_token(&busy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(running.task_arns(), [old_task]);
+}
+
+#[tokio::test]
+async fn ecs_update_image_of_an_unknown_task_definition_says_which() {
+    let (moto, _ecs, subnet) = moto_ecs().await;
+    let get = lookup(vec![
+        ("ECS_REGION", "us-east-1".into()),
+        ("ECS_CLUSTER", "bots".into()),
+        ("ECS_SUBNETS", subnet),
+        ("ECS_TASK_DEFINITION", "no-such-family".into()),
+        ("ECS_ENDPOINT_URL", moto.url.clone()),
+    ]);
+    let creds = Credentials::new("AKIDBERTHTEST", SECRET, None, None, "test");
+    let bad_td = EcsPlatform::connect(EcsSettings::parse(&get).unwrap(), Some(creds), fast()).await;
+    let v2 = ResourceSpec {
+        image: "bots/zoom:2".into(),
+        ..made_of()
+    };
+    let err = bad_td.update_image(&slot_ref(1, 1), &v2).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::Rejected, "{err}");
+    assert_eq!(err.operation, "update_image");
+    assert!(
+        err.message.contains("task definition no-such-family"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -163,6 +163,7 @@ fn made_of() -> ResourceSpec {
     ResourceSpec {
         image: "ghcr.io/payme-works/meeboter-google-meet-bot:latest".into(),
         resources: Default::default(),
+        meeting_platform: Some(MeetingPlatform::Zoom),
     }
 }
 

@@ -150,6 +150,7 @@ async fn top_up(router: &Router, p: &Pool, kind: PlatformKind, missing: i64) -> 
     let made_of = ResourceSpec {
         image: p.image.clone(),
         resources: crate::definition::resources_of(db, &p.name).await?,
+        meeting_platform: Some(p.meeting_platform),
     };
     let adapter = router
         .platforms()

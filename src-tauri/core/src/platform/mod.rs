@@ -83,6 +83,9 @@ pub struct ResourceSpec {
     /// Resource requests from the pool's applied definition; a field left
     /// out falls back to the platform's configured default.
     pub resources: crate::definition::Resources,
+    /// The pool's meeting platform (ECS picks the task definition by it);
+    /// `None` when the caller does not know it.
+    pub meeting_platform: Option<MeetingPlatform>,
 }
 
 /// A leased account as a bot receives it.

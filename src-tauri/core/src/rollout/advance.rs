@@ -194,6 +194,14 @@ async fn update_taken(
     let spec = ResourceSpec {
         image: image.to_string(),
         resources: crate::definition::resources_of(db, pool).await?,
+        // ECS picks the task definition to derive the new revision from by it.
+        meeting_platform: sqlx::query_scalar::<_, String>(
+            "SELECT meeting_platform FROM pools WHERE name = $1",
+        )
+        .bind(pool)
+        .fetch_optional(db)
+        .await?
+        .and_then(|m| m.parse().ok()),
     };
     let outcomes = join_all(taken.iter().map(|t| update_one(router, pool, t, &spec))).await;
     for (t, outcome) in taken.iter().zip(outcomes) {

@@ -373,6 +373,7 @@ impl Router {
         let made_of = ResourceSpec {
             image: pool.image.clone(),
             resources: crate::definition::resources_of(&self.db, &pool.name).await?,
+            meeting_platform: Some(pool.meeting_platform),
         };
         let mut r = lease.slot_ref();
         let platform_ref = match &lease.platform_ref {

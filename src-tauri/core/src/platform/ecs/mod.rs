@@ -29,6 +29,7 @@ use crate::error::Result;
 use crate::meeting::PlatformKind;
 
 mod fault;
+mod revision;
 mod settings;
 mod task;
 
@@ -42,6 +43,7 @@ pub struct EcsPlatform {
     client: aws_sdk_ecs::Client,
     settings: EcsSettings,
     caller: Arc<Caller>,
+    revisions: revision::Revisions,
 }
 
 /// Static credentials for tests and emulators (never logged: the SDK's
@@ -79,6 +81,7 @@ impl EcsPlatform {
             client: aws_sdk_ecs::Client::new(&shared),
             settings,
             caller: Arc::new(Caller::new(PlatformKind::Aws, policy)),
+            revisions: Default::default(),
         }
     }
 
@@ -169,6 +172,31 @@ impl Platform for EcsPlatform {
         Ok(())
     }
 
+    /// Registers (once per image) the revision of the meeting platform's
+    /// task definition that runs `spec.image`, so the slot's next task runs
+    /// it: ECS keeps nothing per slot, and a running task is never touched.
+    /// Nothing to do when `spec` names no meeting platform.
+    async fn update_image(
+        &self,
+        _slot: &SlotRef,
+        spec: &ResourceSpec,
+    ) -> Result<(), PlatformError> {
+        let Some(meeting) = spec.meeting_platform else {
+            return Ok(());
+        };
+        let Some(configured) = self.settings.task_definitions.get(&meeting) else {
+            return Err(PlatformError {
+                platform: PlatformKind::Aws,
+                operation: "update_image",
+                kind: super::FailureKind::Rejected,
+                message: format!("no task definition for {}", meeting.as_str()),
+            });
+        };
+        self.revision_for("update_image", configured, &spec.image)
+            .await
+            .map(|_| ())
+    }
+
     async fn create_resource(
         &self,
         slot: &SlotRef,
@@ -182,7 +210,12 @@ impl Platform for EcsPlatform {
 
     async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
         let token = Self::assignment_token(slot);
-        let request = TaskRequest::new(&self.settings, slot, bot)?;
+        let mut request = TaskRequest::new(&self.settings, slot, bot)?;
+        // The pool's image, whatever the configured task definition names.
+        let definition = self
+            .revision_for("start", request.task_definition(), &bot.image)
+            .await?;
+        request.set_task_definition(definition);
         let arn = self
             .caller
             .run("start", Some(&slot.slot_name), || async {

@@ -83,6 +83,16 @@ impl TaskRequest {
         })
     }
 
+    /// The task definition the task runs.
+    pub(super) fn task_definition(&self) -> &str {
+        &self.task_definition
+    }
+
+    /// Runs `definition` instead (a revision with the pool's image).
+    pub(super) fn set_task_definition(&mut self, definition: String) {
+        self.task_definition = definition;
+    }
+
     /// Fills `req` (a `RunTask` call) for one task started (and deduplicated)
     /// by `token`, with the settings' capacity.
     pub(super) fn fill(
