@@ -383,14 +383,30 @@ async fn a_staggered_batch_spaces_its_starts_through_the_starter(db: PgPool) {
         vec![third]
     );
 
+    let bots_before = bot_count(&h.db).await;
     let bad = BatchRequest {
         stagger_ms: Some(schedule::stagger::MAX_STAGGER_MS + 1),
-        ..req
+        ..req.clone()
     };
     let e = lifecycle::deploy_batch(&h.router, &Actor::cli(), &bad)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
+    // The first bot may join 30 days ahead, the third (two staggers later)
+    // may not: refused before the first is written.
+    let too_far = BatchRequest {
+        join_at: Some(
+            h.clock.now() + Duration::days(schedule::booking::MAX_AHEAD_DAYS)
+                - Duration::seconds(1),
+        ),
+        stagger_ms: Some(60_000),
+        ..req
+    };
+    let e = lifecycle::deploy_batch(&h.router, &Actor::cli(), &too_far)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+    assert_eq!(bot_count(&h.db).await, bots_before, "nothing written");
 }
 
 #[path = "support/served.rs"]

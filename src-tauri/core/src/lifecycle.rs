@@ -231,10 +231,13 @@ impl<'a> FromIterator<&'a DeployOutcome> for Batch {
 }
 
 /// Creates `req.count` bots for `req.pool`'s meeting platform in that pool
-/// and routes each in turn (deployed, or queued). Refused before anything
-/// is written when the count is out of range or the pool does not exist
-/// (`invalid_input`, `not_found`); every bot is checked by the router like
-/// any request, so a refusal part-way leaves the bots created before it.
+/// and routes each in turn (deployed, or queued, or scheduled). Refused
+/// before anything is written when the count or the stagger is out of
+/// range, any bot's join time would be (the last one's is a stagger later
+/// each), or the pool does not exist (`invalid_input`, `not_found`); every
+/// bot is then checked by the router like any request, so a refusal
+/// part-way (a window the batch's own bookings filled: `window_full`)
+/// leaves the bots created before it.
 pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) -> Result<Batch> {
     if !(1..=MAX_BATCH).contains(&req.count) {
         return Err(Error::new(
@@ -257,6 +260,13 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
     };
     let token = tier::token_tiers(router.db(), actor).await?;
     let now = router.clock().now();
+    if let Some(first) = req.join_at {
+        // Every bot's join time is checked before the first is written:
+        // the last one's is the latest (a stagger later each).
+        let last = first + stagger * (req.count as i32 - 1);
+        crate::schedule::booking::check_join_at(first, now)?;
+        crate::schedule::booking::check_join_at(last, now)?;
+    }
     for i in 0..req.count {
         let mut bot = new.clone();
         if i > 0 && !stagger.is_zero() {

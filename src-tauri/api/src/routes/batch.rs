@@ -51,10 +51,10 @@ pub struct CreateBatch {
 
 /// Creates `count` bots for one meeting in one pool and routes each in
 /// turn (deployed, queued, or scheduled), answering their ids in order.
-/// The count, the stagger and the pool are checked before anything is
-/// written; every bot is then checked like a single create, so a refusal
-/// part-way (e.g. a staggered join time past 30 days, a window filled by
-/// the batch's own bots) leaves the bots created before it.
+/// The count, the stagger, every bot's join time and the pool are checked
+/// before anything is written; every bot is then checked like a single
+/// create, so a refusal part-way (a window filled by the batch's own
+/// bots) leaves the bots created before it.
 #[utoipa::path(post, path = "/v1/bots/batch", tag = "bots",
     request_body = CreateBatch,
     responses(
