@@ -220,6 +220,44 @@ async fn a_full_window_is_refused_with_nothing_written_or_queued_as_asked(db: Pg
     assert_eq!(e.code(), ErrorCode::InvalidInput);
 }
 
+/// A scheduled batch is booked all or nothing: four bots in one window of
+/// three places is refused with nothing written (not three written and the
+/// fourth refused); three fit and are all booked; with `ifFull: queue` the
+/// batch's overflow is accepted without a booking.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_scheduled_batch_is_booked_all_or_nothing(db: PgPool) {
+    let h = three(db).await;
+    let batch = |count: u32, if_full: Option<IfFull>| BatchRequest {
+        pool: "zoom".into(),
+        meeting_url: "https://zoom.us/j/4".into(),
+        count,
+        tier: None,
+        priority: None,
+        queue_timeout_ms: None,
+        join_at: Some(h.clock.now() + Duration::hours(2)),
+        if_full,
+        stagger_ms: None,
+    };
+    let e = lifecycle::deploy_batch(&h.router, &Actor::cli(), &batch(4, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::WindowFull, "{e}");
+    assert_eq!(bot_count(&h.db).await, 0, "nothing written");
+
+    let fits = lifecycle::deploy_batch(&h.router, &Actor::cli(), &batch(3, None))
+        .await
+        .unwrap();
+    assert_eq!(fits.bot_ids.len(), 3);
+    for id in &fits.bot_ids {
+        assert_eq!(status(&h, *id).await, BotStatus::Scheduled);
+    }
+    let queued = lifecycle::deploy_batch(&h.router, &Actor::cli(), &batch(2, Some(IfFull::Queue)))
+        .await
+        .unwrap();
+    assert_eq!(queued.bot_ids.len(), 2, "accepted without bookings");
+    assert_eq!(bot_count(&h.db).await, 5);
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn concurrent_requests_never_overbook_a_window(db: PgPool) {
     let h = three(db).await;

@@ -234,10 +234,11 @@ impl<'a> FromIterator<&'a DeployOutcome> for Batch {
 /// and routes each in turn (deployed, or queued, or scheduled). Refused
 /// before anything is written when the count or the stagger is out of
 /// range, any bot's join time would be (the last one's is a stagger later
-/// each), or the pool does not exist (`invalid_input`, `not_found`); every
-/// bot is then checked by the router like any request, so a refusal
-/// part-way (a window the batch's own bookings filled: `window_full`)
-/// leaves the bots created before it.
+/// each), or the pool does not exist (`invalid_input`, `not_found`). A
+/// scheduled batch (`join_at`) is admitted all or nothing, booked in one
+/// transaction (`Router::admit_scheduled_batch`): a window its own bots
+/// fill is `window_full` with nothing written. An unscheduled batch routes
+/// each bot in turn, checked like any request.
 pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) -> Result<Batch> {
     if !(1..=MAX_BATCH).contains(&req.count) {
         return Err(Error::new(
@@ -267,19 +268,33 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         crate::schedule::booking::check_join_at(first, now)?;
         crate::schedule::booking::check_join_at(last, now)?;
     }
-    for i in 0..req.count {
-        let mut bot = new.clone();
-        if i > 0 && !stagger.is_zero() {
-            // The starter spaces them, nobody waits here: bot i is started
-            // i staggers after the first (scheduled: it joins i staggers
-            // after the join time, each started its lead before).
-            let offset = stagger * i as i32;
-            match bot.join_at {
-                Some(join_at) => bot.join_at = Some(join_at + offset),
-                None => bot.not_before = Some(now + offset),
+    let bots: Vec<NewBot> = (0..req.count)
+        .map(|i| {
+            let mut bot = new.clone();
+            if i > 0 && !stagger.is_zero() {
+                // The starter spaces them, nobody waits here: bot i is
+                // started i staggers after the first (scheduled: it joins
+                // i staggers after the join time, each started its lead
+                // before).
+                let offset = stagger * i as i32;
+                match bot.join_at {
+                    Some(join_at) => bot.join_at = Some(join_at + offset),
+                    None => bot.not_before = Some(now + offset),
+                }
             }
+            bot
+        })
+        .collect();
+    if req.join_at.is_some() {
+        // Booked together: a window the batch's own bots fill refuses the
+        // whole batch, with nothing written.
+        for outcome in router.admit_scheduled_batch(&bots, &token).await? {
+            batch.add(&outcome);
         }
-        batch.add(&router.create_bot_within(&bot, &token).await?);
+    } else {
+        for bot in &bots {
+            batch.add(&router.create_bot_within(bot, &token).await?);
+        }
     }
     tracing::info!(actor = %actor, pool = %pool.name, count = req.count, "bot batch requested");
     Ok(batch)

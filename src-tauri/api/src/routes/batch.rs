@@ -52,9 +52,8 @@ pub struct CreateBatch {
 /// Creates `count` bots for one meeting in one pool and routes each in
 /// turn (deployed, queued, or scheduled), answering their ids in order.
 /// The count, the stagger, every bot's join time and the pool are checked
-/// before anything is written; every bot is then checked like a single
-/// create, so a refusal part-way (a window filled by the batch's own
-/// bots) leaves the bots created before it.
+/// before anything is written; a batch with `joinAt` is booked all or
+/// nothing (a window its own bots fill is `window_full`, nothing written).
 #[utoipa::path(post, path = "/v1/bots/batch", tag = "bots",
     request_body = CreateBatch,
     responses(

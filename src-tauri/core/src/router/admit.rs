@@ -186,7 +186,7 @@ impl Router {
     /// URL, details and webhook URL, its pool, its tier and priority
     /// ([`tier::resolve`], with `token`'s bounds) and queue timeout (the
     /// pool's defaults filled in).
-    async fn check(
+    pub(super) async fn check(
         &self,
         req: &NewBot,
         settings: &settings::Settings,

@@ -165,22 +165,7 @@ impl Router {
         {
             planned.booked_until = None;
         }
-        let deadline = planned.start_at + Duration::milliseconds(c.timeout.into());
-        let row = bot::NewRow {
-            pool: &c.pool.name,
-            meeting_platform: req.meeting_platform,
-            meeting_url: &c.url,
-            priority: c.tier.priority,
-            tier: c.tier.tier.as_deref(),
-            max_wait_ms: c.tier.max_wait_ms,
-            queue_timeout_ms: c.timeout,
-            deadline,
-            display_name: req.display_name.as_deref(),
-            metadata: req.metadata.as_ref(),
-            webhook_url: c.webhook_url.as_deref(),
-            planned: Some(&planned),
-        };
-        let bot_id = bot::insert(&mut tx, &row).await?;
+        let bot_id = bot::insert(&mut tx, &scheduled_row(req, &c, &planned)).await?;
         if let Some((key, fingerprint)) = key {
             if !idempotency::claim(&mut tx, key, fingerprint, bot_id, now).await? {
                 tx.rollback().await?;
@@ -192,17 +177,81 @@ impl Router {
         }
         tx.commit().await?;
         self.feed.publish(&[Topic::Bots]);
+        self.started_if_due(bot_id, &planned, now).await.map(Some)
+    }
+
+    /// Admits scheduled requests of one pool all or nothing (a scheduled
+    /// batch, [`crate::lifecycle::deploy_batch`]): every request is checked
+    /// (with `token`'s tier bounds) and planned, then all are booked and
+    /// written in one transaction under the booking lock, each booking
+    /// counting the batch's earlier ones. One refused (`window_full`, or any
+    /// check) and nothing is written. Those whose start has come are
+    /// started after the commit. Publishes `bots`.
+    pub(crate) async fn admit_scheduled_batch(
+        &self,
+        reqs: &[NewBot],
+        token: &crate::tier::TokenTiers,
+    ) -> Result<Vec<DeployOutcome>> {
+        let settings = settings::load(&self.db).await?;
+        let now = self.clock.now();
+        let mut admitted = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let c = self.check(req, &settings, token).await?;
+            let planned = self
+                .plan(
+                    &c.pool,
+                    &settings,
+                    req.join_at,
+                    req.expected_duration_ms,
+                    req.not_before,
+                )
+                .await?;
+            admitted.push((req, c, planned));
+        }
+        let Some((_, first, _)) = admitted.first() else {
+            return Ok(Vec::new());
+        };
+        let scope = self.booking_scope(&first.pool, &settings).await?;
+        let mut tx = self.db.begin().await?;
+        let mut written = Vec::with_capacity(admitted.len());
+        for (req, c, mut planned) in admitted {
+            if !self
+                .book(&mut tx, &scope, &planned, req.if_full, None)
+                .await?
+            {
+                planned.booked_until = None;
+            }
+            let bot_id = bot::insert(&mut tx, &scheduled_row(req, &c, &planned)).await?;
+            written.push((bot_id, planned));
+        }
+        tx.commit().await?;
+        self.feed.publish(&[Topic::Bots]);
+        let mut outcomes = Vec::with_capacity(written.len());
+        for (bot_id, planned) in written {
+            outcomes.push(self.started_if_due(bot_id, &planned, now).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// A scheduled bot just written: started at once when its start has
+    /// already come, else `Scheduled`.
+    async fn started_if_due(
+        &self,
+        bot_id: i64,
+        planned: &Planned,
+        now: DateTime<Utc>,
+    ) -> Result<DeployOutcome> {
         if planned.start_at <= now {
             if let Some(outcome) = self.start_scheduled(bot_id, Launch::Await).await? {
-                return Ok(Some(outcome));
+                return Ok(outcome);
             }
         }
-        Ok(Some(DeployOutcome::Scheduled {
+        Ok(DeployOutcome::Scheduled {
             bot_id,
             join_at: planned.join_at,
             start_at: planned.start_at,
             booked: planned.booked_until.is_some(),
-        }))
+        })
     }
 
     /// Starts a `SCHEDULED` bot: in one transaction it becomes `QUEUED`
@@ -266,5 +315,24 @@ impl Router {
             )
             .await?;
         Ok(Some(outcome))
+    }
+}
+
+/// The row of a scheduled request that passed its checks: `SCHEDULED`,
+/// its queue deadline counted from its start.
+fn scheduled_row<'a>(req: &'a NewBot, c: &'a Checked, planned: &'a Planned) -> bot::NewRow<'a> {
+    bot::NewRow {
+        pool: &c.pool.name,
+        meeting_platform: req.meeting_platform,
+        meeting_url: &c.url,
+        priority: c.tier.priority,
+        tier: c.tier.tier.as_deref(),
+        max_wait_ms: c.tier.max_wait_ms,
+        queue_timeout_ms: c.timeout,
+        deadline: planned.start_at + Duration::milliseconds(c.timeout.into()),
+        display_name: req.display_name.as_deref(),
+        metadata: req.metadata.as_ref(),
+        webhook_url: c.webhook_url.as_deref(),
+        planned: Some(planned),
     }
 }
