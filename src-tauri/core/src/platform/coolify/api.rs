@@ -105,4 +105,26 @@ impl CoolifyPlatform {
             .into_iter()
             .find(|a| a.name.as_deref() == Some(name)))
     }
+
+    /// Patches slot `slot`'s application with `body` under `operation`
+    /// (through the caller: retries, breaker, metrics). A slot with no
+    /// application yet is `Rejected`.
+    pub(super) async fn patch_application(
+        &self,
+        operation: &'static str,
+        slot: &SlotRef,
+        body: &serde_json::Value,
+    ) -> Result<(), PlatformError> {
+        let uuid = self.uuid(operation, slot)?;
+        self.caller
+            .run(operation, Some(&slot.slot_name), move || async move {
+                self.send(
+                    self.request(Method::PATCH, &format!("/applications/{uuid}"))
+                        .json(body),
+                )
+                .await
+                .map(drop)
+            })
+            .await
+    }
 }

@@ -192,22 +192,12 @@ impl Platform for CoolifyPlatform {
     /// Sets the application's image (`PATCH /applications/{uuid}`); its
     /// next deployment pulls and runs it.
     async fn update_image(&self, slot: &SlotRef, spec: &ResourceSpec) -> Result<(), PlatformError> {
-        let uuid = self.uuid("update_image", slot)?;
         let (image_name, tag) = split_image(&spec.image);
-        let body = &json!({
+        let body = json!({
             "docker_registry_image_name": image_name,
             "docker_registry_image_tag": tag.unwrap_or_else(|| "latest".to_string()),
         });
-        self.caller
-            .run("update_image", Some(&slot.slot_name), move || async move {
-                self.send(
-                    self.request(Method::PATCH, &format!("/applications/{uuid}"))
-                        .json(body),
-                )
-                .await
-                .map(drop)
-            })
-            .await
+        self.patch_application("update_image", slot, &body).await
     }
 
     async fn create_resource(
@@ -374,18 +364,8 @@ impl Platform for CoolifyPlatform {
     }
 
     async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        let uuid = self.uuid("describe", slot)?;
-        let body = &json!({ "description": description });
-        self.caller
-            .run("describe", Some(&slot.slot_name), move || async move {
-                self.send(
-                    self.request(Method::PATCH, &format!("/applications/{uuid}"))
-                        .json(body),
-                )
-                .await
-                .map(drop)
-            })
-            .await
+        let body = json!({ "description": description });
+        self.patch_application("describe", slot, &body).await
     }
 
     async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
