@@ -784,12 +784,26 @@ fn bad_job_settings_are_refused_naming_the_variable() {
         ("BERTH_HISTORY_RETENTION_DAYS", "7"),
         ("BERTH_HISTORY_RETENTION_DAYS", "3651"),
         ("BERTH_HISTORY_RETENTION_DAYS", "a month"),
+        ("BERTH_SCHEDULE_LEAD_FLOOR_MS", "999"),
+        ("BERTH_SCHEDULE_LEAD_FLOOR_MS", "soon"),
+        ("BERTH_SCHEDULE_LEAD_MARGIN_PCT", "501"),
     ] {
         let e = err(&example_with(&[(var, value)]), PROD);
         assert_config_error(&e, ErrorCode::ConfigInvalid, var, &[]);
     }
     let c = ok(&example_with(&[("BERTH_LEADER_LEASE_MS", "500")]), PROD);
     assert_eq!(c.jobs.leader_lease_ms, 500);
+    let c = ok(
+        &example_with(&[
+            ("BERTH_SCHEDULE_LEAD_FLOOR_MS", "30000"),
+            ("BERTH_SCHEDULE_LEAD_MARGIN_PCT", "0"),
+        ]),
+        PROD,
+    );
+    assert_eq!(
+        (c.schedule_lead.floor_ms, c.schedule_lead.margin_pct),
+        (30_000, 0)
+    );
     for (value, ms) in [("0", 0), ("10000", 10_000), ("86400000", 86_400_000)] {
         let c = ok(
             &example_with(&[("BERTH_BOT_HEARTBEAT_TIMEOUT_MS", value)]),

@@ -118,6 +118,12 @@ pub struct EnvConfig {
     pub pools: Vec<PoolSizing>,
     /// Background jobs.
     pub jobs: JobsConfig,
+    /// How scheduled bots' lead times are learned
+    /// (`BERTH_SCHEDULE_LEAD_FLOOR_MS`, `BERTH_SCHEDULE_LEAD_MARGIN_PCT`):
+    /// checked here so a bad value refuses the start, rather than failing
+    /// the starter's every pass ([`crate::schedule::lead`] reads the same
+    /// variables where it runs).
+    pub schedule_lead: crate::schedule::LeadPolicy,
     /// Warnings to log at start-up (e.g. platforms skipped for lack of a limit).
     pub warnings: Vec<String>,
 }
@@ -186,6 +192,7 @@ impl EnvConfig {
 
         let pools = Self::parse_pools(get)?;
         let jobs = Self::parse_jobs(get, dev)?;
+        let schedule_lead = crate::schedule::LeadPolicy::parse(get)?;
         Ok(EnvConfig {
             dev,
             priority,
@@ -193,6 +200,7 @@ impl EnvConfig {
             global_queue_timeout_ms,
             pools,
             jobs,
+            schedule_lead,
             warnings,
         })
     }
