@@ -1,6 +1,6 @@
 //! Acquire→release throughput: berth-core (change feed off and on) against
-//! the issue's minimal raw `SKIP LOCKED` table ([`minimal`]) and, for
-//! reference, the core's own statements run raw ([`cycle`]); whether slot
+//! the issue's minimal raw `SKIP LOCKED` table ([`minimal`]) and the same
+//! table writing a history row per transition ([`cycle`]); whether slot
 //! updates are HOT ([`hot`]); then the statistics ([`stats`]) and the
 //! dispatch figures ([`dispatch`]: grants per second against the raw grant
 //! cycle, release → `DEPLOYING` latency, an idle instance's transactions).
@@ -14,8 +14,8 @@
 //! pool of 100 idle `local` slots, a minimal table of 100 idle rows and one
 //! bot per worker, and dropped at the end. For 1, 8, 32 and 64 concurrent
 //! workers (each holding its own pooled connection) four configurations run
-//! back to back — the minimal table, the core's SQL raw, berth-core with the
-//! feed off, berth-core with the feed on — for a fixed duration after a
+//! back to back — the minimal table, the minimal table with history,
+//! berth-core with the feed off, berth-core with the feed on — for a fixed duration after a
 //! warm-up, and the completed cycles per second are compared.
 //!
 //! Then the statistics at 100,000 slots against a bare `GROUP BY status`
@@ -59,7 +59,7 @@ const TARGET_CORE_OVER_MINIMAL: f64 = 0.70;
 const TARGET_FEED_COST: f64 = 0.05;
 const MODES: [Mode; 4] = [
     Mode::Minimal,
-    Mode::Raw,
+    Mode::MinimalHistory,
     Mode::CoreFeedOff,
     Mode::CoreFeedOn,
 ];
@@ -175,14 +175,14 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), String> {
     };
 
     println!(
-        "## Berth acquire→release benchmark — lock mode: {} (`{}` in the core and the raw workloads)",
+        "## Berth acquire→release benchmark — lock mode: {} (`{}` in the core and the minimal workloads)",
         args.lock.name(),
         args.lock.clause()
     );
     println!();
     println!(
         "{} s per configuration after a warm-up (and one unmeasured priming pass), {} round(s), interleaved \
-         minimal → core's SQL → feed-off → feed-on per worker count; {SLOTS} idle slots (and {SLOTS} minimal rows); \
+         minimal → minimal+history → feed-off → feed-on per worker count; {SLOTS} idle slots (and {SLOTS} minimal rows); \
          PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync_commit}); {} CPU(s)",
         args.duration.as_secs_f64(),
         args.rounds,
@@ -238,11 +238,11 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), String> {
         }
     }
     print_results(&results);
-    let core_updates = 2 * (all[1] + all[2] + all[3]) as i64;
+    let core_updates = 2 * (all[2] + all[3]) as i64;
     let slots = hot::updates(&setup, "pool_slots", core_updates).await?;
-    let min = hot::updates(&setup, minimal::TABLE, 2 * all[0] as i64).await?;
+    let min = hot::updates(&setup, minimal::TABLE, 2 * (all[0] + all[1]) as i64).await?;
     setup.close().await;
-    print_hot(slots, all[1] + all[2] + all[3], min, all[0]);
+    print_hot(slots, all[2] + all[3], min, all[0] + all[1]);
     let lifecycles = &bench.bots[..bench.bots.len().min(HOT_LIFECYCLES)];
     print_transitions(&hot::transitions(&bench.options, POOL, lifecycles).await?);
     stats::run(&bench.options, args.stats_rounds).await
@@ -278,33 +278,33 @@ async fn prepare(setup: &PgPool, bots: usize) -> Result<Vec<i64>, String> {
 }
 
 fn print_results(results: &[(usize, [Measured; 4])]) {
-    println!("| workers | minimal raw cycles/s | core's SQL raw | core feed-off | core feed-on | core/minimal | core's SQL/minimal | core/core's SQL | feed cost (1 - on/off) |");
-    println!("|--------:|---------------------:|---------------:|--------------:|-------------:|-------------:|-------------------:|----------------:|-----------------------:|");
-    for (workers, [min, raw, off, on]) in results {
+    println!("| workers | minimal raw cycles/s | minimal+history | core feed-off | core feed-on | core/minimal | core/(minimal+history) | (minimal+history)/minimal | feed cost (1 - on/off) |");
+    println!("|--------:|---------------------:|----------------:|--------------:|-------------:|-------------:|-----------------------:|--------------------------:|-----------------------:|");
+    for (workers, [min, hist, off, on]) in results {
         println!(
             "| {workers} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:+.1}% |",
             min.rate(),
-            raw.rate(),
+            hist.rate(),
             off.rate(),
             on.rate(),
             ratio(on.rate(), min.rate()),
-            ratio(raw.rate(), min.rate()),
-            ratio(on.rate(), raw.rate()),
+            ratio(on.rate(), hist.rate()),
+            ratio(hist.rate(), min.rate()),
             (1.0 - ratio(on.rate(), off.rate())) * 100.0
         );
     }
     println!();
-    println!("| workers | misses min / raw / off / on | deadlocks min / raw / off / on | NOTIFYs received (feed on) | NOTIFYs/s |");
-    println!("|--------:|----------------------------:|-------------------------------:|---------------------------:|----------:|");
-    for (workers, [min, raw, off, on]) in results {
+    println!("| workers | misses min / +hist / off / on | deadlocks min / +hist / off / on | NOTIFYs received (feed on) | NOTIFYs/s |");
+    println!("|--------:|------------------------------:|---------------------------------:|---------------------------:|----------:|");
+    for (workers, [min, hist, off, on]) in results {
         println!(
             "| {workers} | {} / {} / {} / {} | {} / {} / {} / {} | {} | {:.1} |",
             min.misses,
-            raw.misses,
+            hist.misses,
             off.misses,
             on.misses,
             min.deadlocks,
-            raw.deadlocks,
+            hist.deadlocks,
             off.deadlocks,
             on.deadlocks,
             on.notices,
@@ -313,9 +313,10 @@ fn print_results(results: &[(usize, [Measured; 4])]) {
     }
     println!();
     println!(
-        "core/minimal = core feed-on ÷ the minimal table; core's SQL = the core's own statements run raw (no retry loop, \
-         no wrapper); off/on = core with the feed off/on. A miss is an acquire that returned no slot; a deadlock is an \
-         acquire or release PostgreSQL aborted (counted, then retried; only possible without SKIP LOCKED)."
+        "core/minimal = core feed-on ÷ the minimal table; minimal+history = the minimal table writing one `slot_history` \
+         row per transition in the same statement, the floor of any design that records every transition; off/on = core \
+         with the feed off/on. A miss is an acquire that returned no slot; a deadlock is an acquire or release PostgreSQL \
+         aborted (counted, then retried; only possible without SKIP LOCKED)."
     );
     if let Some((_, [min, _, off, on])) = results.iter().find(|(w, _)| *w == TARGET_WORKERS) {
         let core_over_min = ratio(on.rate(), min.rate());
@@ -339,8 +340,12 @@ fn print_hot(slots: hot::Updates, slot_cycles: u64, min: hot::Updates, min_cycle
     );
     println!("|------|-------:|----------:|--------------:|------:|");
     for (table, cycles, u) in [
-        ("pool_slots (core's SQL raw + core)", slot_cycles, slots),
-        ("bench_minimal_slots (minimal raw)", min_cycles, min),
+        ("pool_slots (core)", slot_cycles, slots),
+        (
+            "bench_minimal_slots (minimal, with and without history)",
+            min_cycles,
+            min,
+        ),
     ] {
         println!(
             "| {table} | {cycles} | {} | {} | {:.1}% |",
@@ -400,7 +405,7 @@ async fn vacuum(db: &PgPool) -> Result<(), String> {
 
 /// After a run every worker has released what it held.
 async fn check_all_idle(db: &PgPool, mode: Mode) -> Result<(), String> {
-    if mode == Mode::Minimal {
+    if matches!(mode, Mode::Minimal | Mode::MinimalHistory) {
         return minimal::check_all_idle(db, SLOTS).await;
     }
     let (idle, total): (i64, i64) =

@@ -1,6 +1,6 @@
 //! One configuration of the acquire→release cycle, run by N workers for a
-//! fixed window: the minimal table ([`minimal`]), the core's own SQL run
-//! raw, or berth-core with the change feed off or on.
+//! fixed window: the minimal table ([`minimal`]), the minimal table with a
+//! history row per transition, or berth-core with the change feed off or on.
 
 use berth_core::feed::{ChangeEvent, Feed, Topic};
 use berth_core::meeting::PlatformKind;
@@ -15,59 +15,20 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::args::Lock;
-use super::minimal;
+use super::minimal::{self, Journal};
 
 pub const POOL: &str = "bench";
 /// The release reason written to the history.
 const REASON: &str = "bench";
 const WARM_UP: Duration = Duration::from_millis(500);
 
-// The core's SQL run raw: the exact statements of `berth_core::slot` (ACQUIRE and
-// `transition_to_idle`), executed directly, with no retry loop and no wrapper.
-// The lock clause goes between head and tail, as in the core.
-const RAW_ACQUIRE_HEAD: &str = "WITH cand AS (
-    SELECT id FROM pool_slots
-    WHERE pool = $1 AND deployment_platform = $2 AND status = 'idle' AND assigned_bot_id IS NULL AND error_message IS NULL AND NOT draining
-    ORDER BY last_used_at ASC NULLS LAST, id
-    LIMIT 1 ";
-const RAW_ACQUIRE_TAIL: &str = "), upd AS (
-    UPDATE pool_slots s
-    SET status = 'deploying', assigned_bot_id = $3, epoch = s.epoch + 1, last_used_at = now(),
-        status_changed_at = now(), error_message = NULL, description = $4
-    FROM cand WHERE s.id = cand.id
-    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.epoch, s.platform_ref
-), hist AS (
-    INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
-    SELECT id, slot_name, epoch, 'idle', 'deploying', $3, 'acquire' FROM upd
-)
-SELECT id AS slot_id, uuid, slot_name, pool, epoch, platform_ref FROM upd";
-const RAW_RELEASE: &str = "WITH old AS (
-            SELECT id, status, assigned_bot_id FROM pool_slots
-            WHERE id = $1 AND epoch = $2 AND status = ANY($3) FOR UPDATE
-         ), upd AS (
-            UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
-                error_message = NULL, status_changed_at = now(),
-                description = CASE WHEN s.last_used_at IS NULL THEN $5::text
-                    ELSE $6::text ||
-                        to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
-            FROM old WHERE s.id = old.id
-            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id, s.draining
-         ), hist AS (
-            INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
-            SELECT id, slot_name, epoch, from_status, 'idle', assigned_bot_id, $4 FROM upd
-         )
-         SELECT id AS slot_id, pool, assigned_bot_id AS bot_id, draining FROM upd";
-const RELEASE_FROM: &[&str] = &["deploying", "busy"];
-
-type RawLease = (i64, Uuid, String, String, i64, Option<String>);
-type RawReleased = (i64, String, Option<i64>, bool);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// The issue's minimal table ([`minimal`]).
     Minimal,
-    /// The core's own statements, run directly.
-    Raw,
+    /// The minimal table writing one `slot_history` row per transition:
+    /// the floor of any design that keeps every transition.
+    MinimalHistory,
     CoreFeedOff,
     CoreFeedOn,
 }
@@ -76,7 +37,7 @@ impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Minimal => "minimal raw",
-            Mode::Raw => "core's SQL raw",
+            Mode::MinimalHistory => "minimal+history",
             Mode::CoreFeedOff => "core feed-off",
             Mode::CoreFeedOn => "core feed-on",
         }
@@ -262,13 +223,12 @@ type Failed = (bool, String);
 impl Worker {
     /// Runs cycles on its own connection until the run stops it.
     async fn run(self, mut conn: PoolConnection<Postgres>) -> Result<(), String> {
-        let desc = format!("[DEPLOYING] Bot #{} - Starting container...", self.bot);
-        let raw_acquire = format!("{RAW_ACQUIRE_HEAD}{}{RAW_ACQUIRE_TAIL}", self.lock.clause());
-        let minimal_acquire = minimal::acquire_sql(self.lock.clause());
-        let acquire_sql = match self.mode {
-            Mode::Minimal => minimal_acquire.as_str(),
-            _ => raw_acquire.as_str(),
+        let journal = match self.mode {
+            Mode::MinimalHistory => Journal::Kept,
+            _ => Journal::None,
         };
+        let acquire_sql = minimal::acquire_sql(self.lock.clause(), journal);
+        let release_sql = minimal::release_sql(journal);
         let counters = self.counters.clone();
         self.ready.wait().await;
         while !counters.stop.load(Ordering::Relaxed) {
@@ -276,7 +236,7 @@ impl Worker {
             // blocking `FOR UPDATE` keeps the locks of rows that failed its
             // re-check while it waits for the next. The statement is rolled back
             // and nothing is held, so the cycle is counted and tried again.
-            let held = match self.acquire(&mut conn, acquire_sql, &desc).await {
+            let held = match self.acquire(&mut conn, &acquire_sql).await {
                 Ok(held) => held,
                 Err((true, _)) if self.lock == Lock::Blocking => {
                     counters.deadlocks.fetch_add(1, Ordering::Relaxed);
@@ -294,7 +254,7 @@ impl Worker {
             // the row's tuple lock behind a blocked acquirer); it is rolled back,
             // the slot is still ours, so it is tried again.
             let released = loop {
-                match self.release(&mut conn, slot_id, epoch).await {
+                match self.release(&mut conn, &release_sql, slot_id, epoch).await {
                     Ok(released) => break released,
                     Err((true, _)) if self.lock == Lock::Blocking => {
                         counters.deadlocks.fetch_add(1, Ordering::Relaxed);
@@ -325,23 +285,13 @@ impl Worker {
         &self,
         conn: &mut PgConnection,
         sql: &str,
-        desc: &str,
     ) -> Result<Option<(i64, i64)>, Failed> {
         let bot = self.bot;
         match self.mode {
-            Mode::Minimal => minimal::acquire(conn, sql, bot)
+            Mode::Minimal | Mode::MinimalHistory => minimal::acquire(conn, sql, bot)
                 .await
                 .map(|id| id.map(|id| (id, 0)))
                 .map_err(|e| (sqlx_deadlock(&e), format!("minimal acquire: {e}"))),
-            Mode::Raw => sqlx::query_as::<_, RawLease>(sqlx::AssertSqlSafe(sql.to_string()))
-                .bind(POOL)
-                .bind(PlatformKind::Local.as_str())
-                .bind(bot)
-                .bind(desc)
-                .fetch_optional(conn)
-                .await
-                .map(|lease| lease.map(|(slot_id, _, _, _, epoch, _)| (slot_id, epoch)))
-                .map_err(|e| (sqlx_deadlock(&e), format!("raw acquire: {e}"))),
             Mode::CoreFeedOff | Mode::CoreFeedOn => {
                 slot::acquire(conn, POOL, PlatformKind::Local, bot)
                     .await
@@ -360,24 +310,14 @@ impl Worker {
     async fn release(
         &self,
         conn: &mut PgConnection,
+        sql: &str,
         slot_id: i64,
         epoch: i64,
     ) -> Result<bool, Failed> {
         match self.mode {
-            Mode::Minimal => minimal::release(conn, slot_id, self.bot)
+            Mode::Minimal | Mode::MinimalHistory => minimal::release(conn, sql, slot_id, self.bot)
                 .await
                 .map_err(|e| (sqlx_deadlock(&e), format!("minimal release: {e}"))),
-            Mode::Raw => sqlx::query_as::<_, RawReleased>(RAW_RELEASE)
-                .bind(slot_id)
-                .bind(epoch)
-                .bind(RELEASE_FROM)
-                .bind(REASON)
-                .bind(berth_core::description::IDLE_NEVER_USED)
-                .bind(berth_core::description::IDLE_LAST_USED)
-                .fetch_optional(conn)
-                .await
-                .map(|r| r.is_some_and(|(id, _, _, _)| id == slot_id))
-                .map_err(|e| (sqlx_deadlock(&e), format!("raw release: {e}"))),
             Mode::CoreFeedOff | Mode::CoreFeedOn => slot::release(conn, slot_id, epoch, REASON)
                 .await
                 .map(|r| r.is_some_and(|r| r.slot_id == slot_id))

@@ -3,6 +3,11 @@
 //! use and ONE partial index on idle rows by last use; acquire the least
 //! recently used idle row by `FOR UPDATE SKIP LOCKED`, release by id, each
 //! in its own transaction. No history, no counters, no checks.
+//!
+//! Its variant with history ([`Journal::Kept`]) writes one row into the
+//! core's own `slot_history` per transition, in the same statement: the
+//! floor of any design that records every transition, measured in the same
+//! run.
 
 use sqlx::{PgConnection, PgPool};
 
@@ -27,7 +32,32 @@ const ACQUIRE_HEAD: &str =
                 ORDER BY last_used_at NULLS LAST, id LIMIT 1 ";
 const ACQUIRE_TAIL: &str = ") RETURNING id";
 const RELEASE: &str =
-    "UPDATE bench_minimal_slots SET status = 'idle', owner = NULL WHERE id = $1 AND owner = $2";
+    "UPDATE bench_minimal_slots SET status = 'idle', owner = NULL WHERE id = $1 AND owner = $2 RETURNING id";
+
+/// Whether each transition also writes its `slot_history` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journal {
+    None,
+    Kept,
+}
+
+/// `update` (returning `id`) with one `slot_history` row for what it changed.
+fn with_history(update: &str, from: &str, to: &str, owner: &str) -> String {
+    format!(
+        "WITH u AS ({update}), h AS (
+            INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
+            SELECT id, 'minimal', 0, '{from}', '{to}', {owner}, 'bench' FROM u)
+         SELECT id FROM u"
+    )
+}
+
+/// The release statement.
+pub fn release_sql(journal: Journal) -> String {
+    match journal {
+        Journal::None => RELEASE.to_string(),
+        Journal::Kept => with_history(RELEASE, "busy", "idle", "$2::bigint"),
+    }
+}
 
 /// Creates the table with `slots` idle rows.
 pub async fn create(db: &PgPool, slots: usize) -> Result<(), String> {
@@ -48,8 +78,12 @@ pub async fn create(db: &PgPool, slots: usize) -> Result<(), String> {
 }
 
 /// The acquisition statement under `lock` (`FOR UPDATE [SKIP LOCKED]`).
-pub fn acquire_sql(lock: &str) -> String {
-    format!("{ACQUIRE_HEAD}{lock}{ACQUIRE_TAIL}")
+pub fn acquire_sql(lock: &str, journal: Journal) -> String {
+    let update = format!("{ACQUIRE_HEAD}{lock}{ACQUIRE_TAIL}");
+    match journal {
+        Journal::None => update,
+        Journal::Kept => with_history(&update, "idle", "busy", "$1::bigint"),
+    }
 }
 
 /// Takes the least recently used idle row for `owner`: its id, if any.
@@ -64,14 +98,19 @@ pub async fn acquire(
         .await
 }
 
-/// Gives row `id` back; whether `owner` held it.
-pub async fn release(conn: &mut PgConnection, id: i64, owner: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(RELEASE)
+/// Gives row `id` back with `sql` ([`release_sql`]); whether `owner` held it.
+pub async fn release(
+    conn: &mut PgConnection,
+    sql: &str,
+    id: i64,
+    owner: i64,
+) -> Result<bool, sqlx::Error> {
+    let done: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
         .bind(id)
         .bind(owner)
-        .execute(conn)
+        .fetch_optional(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == Some(id))
 }
 
 /// After a run every row is idle again.
