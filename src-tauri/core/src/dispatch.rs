@@ -3,7 +3,11 @@
 //! Woken by the change feed after every release and slot creation in any
 //! instance (at once by those of its own instance, without the database
 //! round trip), it drains as many entries as capacity allows in one pass (in
-//! queue order), skipping platforms it found full earlier in the pass.
+//! queue order), skipping platforms it found full earlier in the pass. It
+//! reads the queue a page at a time ([`queue::waiting_page`]) and stops
+//! reading once every platform was found full: with a long queue a pass
+//! reads one page, not the whole queue (what is due whatever the capacity,
+//! a platform wait that is over, is still handled for every entry).
 //! Consecutive entries headed for the same platform are granted in one
 //! transaction ([`Router::grant_batch`]), so a pass costs a few commits,
 //! not one per grant. A
@@ -12,7 +16,7 @@
 //! was interrupted while walking the platforms for them.
 
 use chrono::Duration;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -24,6 +28,17 @@ use crate::queue;
 use crate::router::{DeployOutcome, Launch, Pass, Router, Target, Waiting, MAX_BATCH};
 use crate::settings::{self, Settings};
 use crate::stop::StopSignal;
+
+/// Entries a pass reads at a time ([`queue::waiting_page`]): it reads on
+/// while capacity may be left, so with a long queue and full platforms a
+/// pass reads one page, not the whole queue.
+pub const PAGE: usize = 256;
+
+/// Whether every platform the router may use was found full (or backing
+/// off) in `pass`: then no entry further down the queue can be granted.
+fn no_room(settings: &Settings, pass: &Pass) -> bool {
+    settings.routable().all(|p| pass.closed(p.platform))
+}
 
 /// What one drain pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -97,8 +112,8 @@ impl Dispatcher {
             expired: queue::expire(&mut *tx, now).await?.len(),
             ..DrainReport::default()
         };
-        let entries = queue::waiting(&mut *tx, now).await?;
-        let read = if entries.is_empty() {
+        let mut page = queue::waiting_page(&mut *tx, now, None, PAGE).await?;
+        let read = if page.entries.is_empty() {
             None
         } else {
             let settings = settings::load_on(&mut tx).await?;
@@ -118,13 +133,52 @@ impl Dispatcher {
             return Ok(report);
         };
         let mut pass = Pass::dispatching(states);
-        // Runs of entries headed for the same platform are granted in one
-        // transaction each ([`Router::grant_batch`]); the others, and those
-        // a batch left, one by one, in queue order.
+        let mut offered: HashSet<i64> = HashSet::new();
+        loop {
+            let ctx = (&settings, &pools, &mut pass);
+            self.offer(held.as_deref_mut(), &page.entries, ctx, now, &mut report)
+                .await;
+            offered.extend(page.entries.iter().map(|w| w.bot_id));
+            if page.entries.len() < PAGE {
+                break;
+            }
+            if no_room(&settings, &pass) {
+                // Nothing further can be granted in this pass; what is due
+                // whatever the capacity (a platform wait over, a router's
+                // hold passed) still is, as if the pass had read on.
+                let due = match held.as_deref_mut() {
+                    Some(c) => queue::due(c, now).await?,
+                    None => queue::due(self.router.db(), now).await?,
+                };
+                for w in due.iter().filter(|w| !offered.contains(&w.bot_id)) {
+                    self.one(w, &settings, &pools, &mut pass, &mut report).await;
+                }
+                break;
+            }
+            page = match held.as_deref_mut() {
+                Some(c) => queue::waiting_page(c, now, page.last, PAGE).await?,
+                None => queue::waiting_page(self.router.db(), now, page.last, PAGE).await?,
+            };
+        }
+        Ok(report)
+    }
+
+    /// Offers capacity to `entries` in their order: runs headed for the
+    /// same platform are granted in one transaction each
+    /// ([`Router::grant_batch`]); the others, and those a batch left, one
+    /// by one.
+    async fn offer(
+        &self,
+        mut held: Option<&mut sqlx::PgConnection>,
+        entries: &[Waiting],
+        (settings, pools, pass): (&Settings, &HashMap<String, pool::Pool>, &mut Pass),
+        now: chrono::DateTime<chrono::Utc>,
+        report: &mut DrainReport,
+    ) {
         let mut run: Vec<&Waiting> = Vec::new();
         let mut run_target: Option<Target> = None;
-        for w in &entries {
-            let mut target = self.router.batch_target(w, &settings, &pools, &pass, now);
+        for w in entries {
+            let mut target = self.router.batch_target(w, settings, pools, pass, now);
             let joins = match (target, run_target) {
                 (Some(t), Some(r)) => t.platform == r.platform && run.len() < MAX_BATCH,
                 (Some(_), None) => true,
@@ -132,19 +186,19 @@ impl Dispatcher {
             };
             if !joins {
                 if let Some(r) = run_target.take() {
-                    let ctx = (&settings, &pools, &mut pass);
+                    let ctx = (settings, pools, &mut *pass);
                     self.flush(
                         held.as_deref_mut(),
                         r,
                         std::mem::take(&mut run),
                         ctx,
-                        &mut report,
+                        report,
                     )
                     .await;
                     // What the batch learnt (a platform full) holds for the
                     // rest of the pass: capacity freed meanwhile goes to the
                     // entries before this one, in the next pass.
-                    target = self.router.batch_target(w, &settings, &pools, &pass, now);
+                    target = self.router.batch_target(w, settings, pools, pass, now);
                 }
             }
             match target {
@@ -152,15 +206,13 @@ impl Dispatcher {
                     run_target = Some(t);
                     run.push(w);
                 }
-                None => self.one(w, &settings, &pools, &mut pass, &mut report).await,
+                None => self.one(w, settings, pools, pass, report).await,
             }
         }
         if let Some(r) = run_target {
-            let ctx = (&settings, &pools, &mut pass);
-            self.flush(held.as_deref_mut(), r, run, ctx, &mut report)
-                .await;
+            let ctx = (settings, pools, &mut *pass);
+            self.flush(held, r, run, ctx, report).await;
         }
-        Ok(report)
     }
 
     /// Grants a run in one batch; what the batch left goes one by one.

@@ -46,6 +46,9 @@ macro_rules! dispatch_key {
     };
 }
 
+mod page;
+pub use page::{due, waiting_page, Page, PageKey};
+
 /// Window over which the release rate is observed.
 pub const RATE_WINDOW_MINUTES: i64 = 15;
 

@@ -66,6 +66,12 @@ impl Pass {
             ..Pass::default()
         }
     }
+
+    /// Whether this pass found `kind` at its limit or backing off: nothing
+    /// more is granted on it in this pass.
+    pub fn closed(&self, kind: PlatformKind) -> bool {
+        self.full.contains(&kind) || self.backing_off.contains_key(&kind)
+    }
 }
 
 impl Router {
