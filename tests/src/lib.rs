@@ -8,6 +8,7 @@ pub mod day_sim;
 pub mod emulators;
 pub mod process;
 pub mod slots;
+pub mod wrapped;
 
 pub use database::database_url_of;
 

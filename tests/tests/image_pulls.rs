@@ -15,6 +15,7 @@ use berth_core::platform::image::{pulls_of, ImageGate, Pull, PULL_HOLD};
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
 use berth_core::platform::Platform;
 use berth_core::router::DeployOutcome;
+use berth_tests::wrapped::Wrapped;
 use berth_tests::{bot_id, bots, harness_on, Harness};
 use chrono::Duration;
 use recorder::Recorder;
@@ -30,7 +31,7 @@ const IMAGE: &str = "bots/zoom:new";
 /// simulator's own clock (pull and start latencies pass on it).
 struct Node {
     h: Harness,
-    rec: Arc<Recorder>,
+    rec: Arc<Wrapped<Recorder>>,
     sim: Arc<ManualClock>,
 }
 

@@ -8,12 +8,11 @@ use berth_core::jobs;
 use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::sim::SimPlatform;
 use berth_core::platform::sim::{self, SimKnobs};
-use berth_core::platform::{
-    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
-};
+use berth_core::platform::{Platform, PlatformError, SlotRef, Workload};
 use berth_core::router::DeployOutcome;
 use berth_core::router::Router;
 use berth_core::{bot, slot};
+use berth_tests::wrapped::{Around, Wrapped};
 use berth_tests::{bots, slots};
 use berth_tests::{harness, harness_on, three_platforms, Harness};
 use chrono::Duration;
@@ -583,7 +582,6 @@ async fn each_pool_is_recovered_on_its_own_recovery_interval(db: PgPool) {
 /// platform answer looks like when a router deploys into a slot meanwhile.
 /// (A wrapper, not a mock: every call reaches the real simulator.)
 struct SlowListing {
-    inner: Arc<dyn Platform>,
     /// Runs once, after the listing was read and before it is returned.
     meanwhile: std::sync::Mutex<Option<Router>>,
     /// Once, as a stop begins: a router that was only cut off tries to
@@ -593,39 +591,25 @@ struct SlowListing {
 }
 
 impl SlowListing {
-    fn new(db: &PgPool) -> Arc<SlowListing> {
-        Arc::new(SlowListing {
-            inner: Arc::new(SimPlatform::new(
+    fn new(db: &PgPool) -> Arc<Wrapped<SlowListing>> {
+        Wrapped::new(
+            Arc::new(SimPlatform::new(
                 PlatformKind::K8s,
                 db.clone(),
                 ManualClock::starting_now(),
             )),
-            meanwhile: std::sync::Mutex::new(None),
-            during_stop: std::sync::Mutex::new(None),
-            marked_busy: std::sync::Mutex::new(None),
-        })
+            SlowListing {
+                meanwhile: std::sync::Mutex::new(None),
+                during_stop: std::sync::Mutex::new(None),
+                marked_busy: std::sync::Mutex::new(None),
+            },
+        )
     }
 }
 
 #[async_trait::async_trait]
-impl Platform for SlowListing {
-    fn kind(&self) -> PlatformKind {
-        self.inner.kind()
-    }
-    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
-        self.inner.pull_image(image).await
-    }
-    async fn create_resource(
-        &self,
-        slot: &SlotRef,
-        spec: &ResourceSpec,
-    ) -> Result<String, PlatformError> {
-        self.inner.create_resource(slot, spec).await
-    }
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
-        self.inner.start(slot, bot).await
-    }
-    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+impl Around for SlowListing {
+    async fn stop(&self, inner: &dyn Platform, slot: &SlotRef) -> Result<(), PlatformError> {
         let db = self.during_stop.lock().unwrap().take();
         if let Some(db) = db {
             let busy = slot::mark_busy(&db, slot.slot_id, slot.epoch, chrono::Utc::now())
@@ -633,24 +617,15 @@ impl Platform for SlowListing {
                 .unwrap();
             *self.marked_busy.lock().unwrap() = Some(busy);
         }
-        self.inner.stop(slot).await
+        inner.stop(slot).await
     }
-    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.delete_resource(slot).await
-    }
-    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        self.inner.describe(slot, description).await
-    }
-    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
-        let listing = self.inner.list().await?;
+    async fn list(&self, inner: &dyn Platform) -> Result<Vec<Workload>, PlatformError> {
+        let listing = inner.list().await?;
         let router = self.meanwhile.lock().unwrap().take();
         if let Some(router) = router {
             deploy_with(&router).await;
         }
         Ok(listing)
-    }
-    async fn health(&self) -> Health {
-        self.inner.health().await
     }
 }
 

@@ -11,12 +11,11 @@ use berth_core::config::EnvConfig;
 use berth_core::feed::{ChangeEvent, Topic};
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
-use berth_core::platform::{
-    BotSpec, FailureKind, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
-};
+use berth_core::platform::{BotSpec, FailureKind, Platform, PlatformError, SlotRef};
 use berth_core::router::{DeployOutcome, NewBot};
 use berth_core::{overview, pool, slot, Berth, Database};
 use berth_tests::bots;
+use berth_tests::wrapped::{Around, Wrapped};
 use berth_tests::{eventually, harness, harness_on, Harness};
 use chrono::Duration;
 use prometheus_parse::Value;
@@ -289,50 +288,26 @@ async fn dispatches_failures_deploy_durations_and_waits_are_counted(db: PgPool) 
 /// call and, once one was, the breaker reads open (as a real adapter's
 /// would after its threshold).
 struct Refusing {
-    inner: Arc<dyn Platform>,
     refused: AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl Platform for Refusing {
-    fn kind(&self) -> PlatformKind {
-        self.inner.kind()
-    }
-    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
-        self.inner.pull_image(image).await
-    }
-    async fn create_resource(
+impl Around for Refusing {
+    async fn start(
         &self,
-        slot: &SlotRef,
-        spec: &ResourceSpec,
-    ) -> Result<String, PlatformError> {
-        self.inner.create_resource(slot, spec).await
-    }
-    async fn start(&self, _: &SlotRef, _: &BotSpec) -> Result<Option<String>, PlatformError> {
+        inner: &dyn Platform,
+        _: &SlotRef,
+        _: &BotSpec,
+    ) -> Result<Option<String>, PlatformError> {
         self.refused.store(true, Ordering::SeqCst);
         Err(PlatformError {
-            platform: self.kind(),
+            platform: inner.kind(),
             operation: "start",
             kind: FailureKind::Unauthenticated,
             message: "401: the token was refused".into(),
         })
     }
-    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.stop(slot).await
-    }
-    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.delete_resource(slot).await
-    }
-    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        self.inner.describe(slot, description).await
-    }
-    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
-        self.inner.list().await
-    }
-    async fn health(&self) -> Health {
-        self.inner.health().await
-    }
-    fn unavailable(&self) -> Option<String> {
+    fn unavailable(&self, _inner: &dyn Platform) -> Option<String> {
         self.refused
             .load(Ordering::SeqCst)
             .then(|| "401: the token was refused".to_string())
@@ -341,14 +316,16 @@ impl Platform for Refusing {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_platform_failure_is_counted_by_its_kind_and_its_breaker_shows(db: PgPool) {
-    let refusing = Arc::new(Refusing {
-        inner: Arc::new(SimPlatform::new(
+    let refusing = Wrapped::new(
+        Arc::new(SimPlatform::new(
             PlatformKind::Aws,
             db.clone(),
             berth_core::clock::ManualClock::starting_now(),
         )),
-        refused: AtomicBool::new(false),
-    });
+        Refusing {
+            refused: AtomicBool::new(false),
+        },
+    );
     let adapter: Arc<dyn Platform> = refusing.clone();
     let h: Harness = harness_on(db, &two_platforms(), false, |kind| {
         (kind == PlatformKind::Aws).then(|| adapter.clone())

@@ -10,6 +10,7 @@ use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimPlatform};
 use berth_core::rollout::{self, RolloutProgress};
 use berth_core::{bot, jobs};
+use berth_tests::wrapped::Wrapped;
 use berth_tests::{bot_id, bots, harness_on, Harness};
 use recorder::Recorder;
 use sqlx::PgPool;
@@ -32,7 +33,7 @@ async fn apply(h: &Harness, text: &str) {
 }
 
 /// A harness whose k8s adapter is the recorder over the simulator.
-async fn recorded(db: PgPool) -> (Harness, Arc<Recorder>) {
+async fn recorded(db: PgPool) -> (Harness, Arc<Wrapped<Recorder>>) {
     let rec = Recorder::new(
         Arc::new(SimPlatform::new(
             PlatformKind::K8s,

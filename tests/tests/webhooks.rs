@@ -443,6 +443,51 @@ async fn a_receiver_that_hangs_never_holds_up_a_deploy(db: PgPool) {
     delivering.abort();
 }
 
+/// A pool at its max size whose idle slots cannot be acquired (draining,
+/// being updated) is exhausted: the check asks for an acquirable slot, as
+/// the acquisition does (and as its index is built), not for any idle one.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_pool_whose_idle_slots_cannot_be_acquired_is_exhausted(db: PgPool) {
+    berth_tests::insert_pool(&db, "full", "zoom", 1).await;
+    let lease = berth_tests::slots::of("full", PlatformKind::K8s)
+        .create(&db)
+        .await;
+    let bot = berth_tests::insert_bot(&db, "full").await;
+    let exhausted = |db: PgPool| async move {
+        let mut tx = db.begin().await.unwrap();
+        let began =
+            berth_core::webhook::event::pool_exhausted(&mut tx, "full", PlatformKind::K8s, bot)
+                .await
+                .unwrap();
+        tx.rollback().await.unwrap();
+        began
+    };
+    assert!(
+        !exhausted(db.clone()).await,
+        "an acquirable idle slot is capacity"
+    );
+    let set = |flag: &str, on: bool| {
+        let sql = format!("UPDATE pool_slots SET {flag} = {on} WHERE id = $1");
+        let db = db.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(lease.slot_id)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+    for flag in ["draining", "updating"] {
+        set(flag, true).await;
+        assert!(
+            exhausted(db.clone()).await,
+            "an idle slot {flag} is no capacity"
+        );
+        set(flag, false).await;
+    }
+    assert!(!exhausted(db).await);
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn queue_expiry_pool_exhaustion_and_health_send_their_events(db: PgPool) {
     let mut vars = env();

@@ -254,7 +254,7 @@ pub async fn deploy_batch(router: &Router, actor: &Actor, req: &BatchRequest) ->
         .queue_timeout_ms(req.queue_timeout_ms)
         .pool(pool.name.clone())
         .join_at(req.join_at)
-        .if_full(req.if_full.unwrap_or_default());
+        .if_full(req.if_full);
     let mut batch = Batch {
         bot_ids: Vec::with_capacity(req.count as usize),
         ..Batch::default()

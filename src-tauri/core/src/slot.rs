@@ -24,9 +24,9 @@ pub mod drain;
 mod resource;
 mod view;
 
-pub(crate) use acquire::acquirable;
 #[cfg(feature = "experiments")]
 pub use acquire::set_lock_mode;
+pub(crate) use acquire::{acquirable, acquire_transition};
 pub use acquire::{acquire, create, LockMode, ACQUIRABLE};
 pub use resource::{
     adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,

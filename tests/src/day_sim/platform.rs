@@ -2,7 +2,7 @@
 //!
 //! Each of the three platforms (`k8s`, `aws`, `coolify`) is the core's
 //! simulator ([`SimPlatform`], its cluster in the shared database) behind
-//! this wrapper, which adds the latency model:
+//! this wrapper ([`crate::wrapped::Wrapped`]), which adds the latency model:
 //!
 //! - A resource needs [`PREPARE_MS`] ± [`PREPARE_JITTER_MS`] after its
 //!   creation to be ready (image pulled, container provisioned); creating
@@ -22,9 +22,7 @@
 use berth_core::clock::Clock;
 use berth_core::meeting::PlatformKind;
 use berth_core::platform::sim::SimPlatform;
-use berth_core::platform::{
-    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
-};
+use berth_core::platform::{BotSpec, Platform, PlatformError, ResourceSpec, SlotRef};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -32,6 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use super::clock::DayClock;
 use super::workload::mix;
+use crate::wrapped::{Around, Wrapped};
 
 /// How long a new resource takes to be ready, on average.
 pub const PREPARE_MS: i64 = 57_000;
@@ -76,9 +75,8 @@ pub type SharedLedger = Arc<Mutex<Ledger>>;
 /// Each resource's creation and readiness times.
 type Readiness = HashMap<String, (DateTime<Utc>, DateTime<Utc>)>;
 
-/// The simulator for one platform with the latency model.
+/// The latency model in front of one platform's simulator.
 pub struct LatentSim {
-    inner: SimPlatform,
     clock: Arc<DayClock>,
     seed: u64,
     ready: Mutex<Readiness>,
@@ -86,22 +84,23 @@ pub struct LatentSim {
 }
 
 impl LatentSim {
-    /// The simulator standing in for `kind`, on `db`'s simulated cluster.
+    /// The simulator standing in for `kind`, on `db`'s simulated cluster,
+    /// with the latency model.
     pub fn new(
         kind: PlatformKind,
         db: sqlx::PgPool,
         clock: Arc<DayClock>,
         seed: u64,
         ledger: SharedLedger,
-    ) -> LatentSim {
+    ) -> Arc<Wrapped<LatentSim>> {
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        LatentSim {
-            inner: SimPlatform::new(kind, db, dyn_clock),
+        let sim = LatentSim {
             clock,
             seed,
             ready: Mutex::new(HashMap::new()),
             ledger,
-        }
+        };
+        Wrapped::new(Arc::new(SimPlatform::new(kind, db, dyn_clock)), sim)
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, Readiness> {
@@ -118,21 +117,14 @@ pub fn jittered(seed: u64, key: impl Hash, base: i64, spread: i64) -> Duration {
 }
 
 #[async_trait::async_trait]
-impl Platform for LatentSim {
-    fn kind(&self) -> PlatformKind {
-        self.inner.kind()
-    }
-
-    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
-        self.inner.pull_image(image).await
-    }
-
+impl Around for LatentSim {
     async fn create_resource(
         &self,
+        inner: &dyn Platform,
         slot: &SlotRef,
         spec: &ResourceSpec,
     ) -> Result<String, PlatformError> {
-        let resource = self.inner.create_resource(slot, spec).await?;
+        let resource = inner.create_resource(slot, spec).await?;
         let now = self.clock.now();
         let prepare = jittered(
             self.seed,
@@ -144,7 +136,12 @@ impl Platform for LatentSim {
         Ok(resource)
     }
 
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
+    async fn start(
+        &self,
+        inner: &dyn Platform,
+        slot: &SlotRef,
+        bot: &BotSpec,
+    ) -> Result<Option<String>, PlatformError> {
         let now = self.clock.now();
         let (created, ready) = slot
             .platform_ref
@@ -155,7 +152,7 @@ impl Platform for LatentSim {
         let caught_preparing = cold && created < now;
         let warm = jittered(self.seed, &bot.meeting_url, WARM_MS, WARM_JITTER_MS);
         self.clock.sleep_until(ready.max(now) + warm).await;
-        let out = self.inner.start(slot, bot).await?;
+        let out = inner.start(slot, bot).await?;
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         ledger.deploys += 1;
         ledger.cold_starts += u64::from(cold);
@@ -169,27 +166,15 @@ impl Platform for LatentSim {
         Ok(out)
     }
 
-    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.stop(slot).await
-    }
-
-    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
+    async fn delete_resource(
+        &self,
+        inner: &dyn Platform,
+        slot: &SlotRef,
+    ) -> Result<(), PlatformError> {
         if let Some(r) = &slot.platform_ref {
             self.ready().remove(r);
         }
-        self.inner.delete_resource(slot).await
-    }
-
-    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        self.inner.describe(slot, description).await
-    }
-
-    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
-        self.inner.list().await
-    }
-
-    async fn health(&self) -> Health {
-        self.inner.health().await
+        inner.delete_resource(slot).await
     }
 }
 

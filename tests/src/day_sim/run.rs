@@ -89,13 +89,13 @@ async fn run_on(
     let ledger = SharedLedger::default();
     let mut platforms = Platforms::new();
     for (kind, _) in LIMITS {
-        platforms.insert(Arc::new(LatentSim::new(
+        platforms.insert(LatentSim::new(
             kind,
             pool.clone(),
             clock.clone(),
             seed,
             ledger.clone(),
-        )));
+        ));
     }
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let berth = Berth::builder(config)

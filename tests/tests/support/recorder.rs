@@ -1,20 +1,18 @@
 //! A platform wrapper that records what the rolling-update and image-pull
 //! tests count: image updates (how many at once, at most), pulls and
 //! starts, with switches to make a pull fail or an update hang. Every call
-//! reaches the real simulator underneath (a wrapper, not a mock).
+//! reaches the real simulator underneath (a wrapper, not a mock:
+//! [`berth_tests::wrapped::Wrapped`]).
 #![allow(dead_code)] // shared by several test files; each uses part of it
 
-use berth_core::meeting::PlatformKind;
-use berth_core::platform::{
-    BotSpec, Health, Platform, PlatformError, ResourceSpec, SlotRef, Workload,
-};
+use berth_core::platform::{BotSpec, Platform, PlatformError, ResourceSpec, SlotRef};
+use berth_tests::wrapped::{Around, Wrapped};
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The recorder; see the module.
 pub struct Recorder {
-    inner: Arc<dyn Platform>,
     db: PgPool,
     pulls_on_start: bool,
     /// Image updates running now.
@@ -41,9 +39,12 @@ pub struct Recorder {
 impl Recorder {
     /// Wraps `inner`; with `pulls_on_start`, says (as Coolify and
     /// Kubernetes do) that its starts are what pull.
-    pub fn new(inner: Arc<dyn Platform>, db: &PgPool, pulls_on_start: bool) -> Arc<Recorder> {
-        Arc::new(Recorder {
-            inner,
+    pub fn new(
+        inner: Arc<dyn Platform>,
+        db: &PgPool,
+        pulls_on_start: bool,
+    ) -> Arc<Wrapped<Recorder>> {
+        let recorder = Recorder {
             db: db.clone(),
             pulls_on_start,
             updating_now: AtomicUsize::new(0),
@@ -55,12 +56,13 @@ impl Recorder {
             failing_pulls: AtomicUsize::new(0),
             failing_starts: AtomicUsize::new(0),
             hang_updates: AtomicBool::new(false),
-        })
+        };
+        Wrapped::new(inner, recorder)
     }
 
-    fn fail(&self, operation: &'static str) -> PlatformError {
+    fn fail(&self, inner: &dyn Platform, operation: &'static str) -> PlatformError {
         PlatformError {
-            platform: self.kind(),
+            platform: inner.kind(),
             operation,
             kind: berth_core::platform::FailureKind::Other,
             message: format!("recorded {operation} failure"),
@@ -74,21 +76,23 @@ fn take_one(n: &AtomicUsize) -> bool {
 }
 
 #[async_trait::async_trait]
-impl Platform for Recorder {
-    fn kind(&self) -> PlatformKind {
-        self.inner.kind()
-    }
-    async fn pull_image(&self, image: &str) -> Result<(), PlatformError> {
+impl Around for Recorder {
+    async fn pull_image(&self, inner: &dyn Platform, image: &str) -> Result<(), PlatformError> {
         self.pulls.fetch_add(1, Ordering::SeqCst);
         if take_one(&self.failing_pulls) {
-            return Err(self.fail("pull_image"));
+            return Err(self.fail(inner, "pull_image"));
         }
-        self.inner.pull_image(image).await
+        inner.pull_image(image).await
     }
-    fn pulls_on_start(&self) -> bool {
+    fn pulls_on_start(&self, _inner: &dyn Platform) -> bool {
         self.pulls_on_start
     }
-    async fn update_image(&self, slot: &SlotRef, spec: &ResourceSpec) -> Result<(), PlatformError> {
+    async fn update_image(
+        &self,
+        inner: &dyn Platform,
+        slot: &SlotRef,
+        spec: &ResourceSpec,
+    ) -> Result<(), PlatformError> {
         let now = self.updating_now.fetch_add(1, Ordering::SeqCst) + 1;
         self.updating_max.fetch_max(now, Ordering::SeqCst);
         if self.hang_updates.load(Ordering::SeqCst) {
@@ -96,24 +100,22 @@ impl Platform for Recorder {
         }
         // Lets the other updates of the pass begin before this one ends.
         tokio::task::yield_now().await;
-        let done = self.inner.update_image(slot, spec).await;
+        let done = inner.update_image(slot, spec).await;
         self.updating_now.fetch_sub(1, Ordering::SeqCst);
         self.updated.fetch_add(1, Ordering::SeqCst);
         done
     }
-    async fn create_resource(
+    async fn start(
         &self,
+        inner: &dyn Platform,
         slot: &SlotRef,
-        spec: &ResourceSpec,
-    ) -> Result<String, PlatformError> {
-        self.inner.create_resource(slot, spec).await
-    }
-    async fn start(&self, slot: &SlotRef, bot: &BotSpec) -> Result<Option<String>, PlatformError> {
+        bot: &BotSpec,
+    ) -> Result<Option<String>, PlatformError> {
         self.starts.fetch_add(1, Ordering::SeqCst);
         let pulled: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM platform_images WHERE platform = $1 AND image = $2 AND state = 'done')",
         )
-        .bind(self.kind().as_str())
+        .bind(inner.kind().as_str())
         .bind(&bot.image)
         .fetch_one(&self.db)
         .await
@@ -122,23 +124,8 @@ impl Platform for Recorder {
             self.first_starts.fetch_add(1, Ordering::SeqCst);
         }
         if take_one(&self.failing_starts) {
-            return Err(self.fail("start"));
+            return Err(self.fail(inner, "start"));
         }
-        self.inner.start(slot, bot).await
-    }
-    async fn stop(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.stop(slot).await
-    }
-    async fn delete_resource(&self, slot: &SlotRef) -> Result<(), PlatformError> {
-        self.inner.delete_resource(slot).await
-    }
-    async fn describe(&self, slot: &SlotRef, description: &str) -> Result<(), PlatformError> {
-        self.inner.describe(slot, description).await
-    }
-    async fn list(&self) -> Result<Vec<Workload>, PlatformError> {
-        self.inner.list().await
-    }
-    async fn health(&self) -> Health {
-        self.inner.health().await
+        inner.start(slot, bot).await
     }
 }

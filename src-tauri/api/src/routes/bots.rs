@@ -10,7 +10,7 @@ use base64::Engine;
 use berth_core::idempotency::IdempotencyKey;
 use berth_core::lifecycle::{self, Created};
 use berth_core::meeting::{BotStatus, MeetingPlatform};
-use berth_core::router::NewBot;
+use berth_core::router::{BotRequest, NewBot};
 use berth_core::tracking::{self, Filter, Listed, Tracked};
 use berth_core::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -25,49 +25,6 @@ use crate::ApiState;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set (`true`) on the answer to a request replayed under its key.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
-
-/// A request for a bot (reference 001's `createBot`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBot {
-    /// The meeting's platform.
-    pub meeting_platform: MeetingPlatform,
-    /// The meeting link: http(s) on the meeting platform's own hosts.
-    pub meeting_url: String,
-    /// The bot's name in the meeting (1 to 100 characters).
-    pub display_name: Option<String>,
-    /// A priority tier by name (`critical`, `standard`, `batch` unless
-    /// configured otherwise); give a tier or a priority, not both. Default:
-    /// the token's default tier, else the pool's, else the default tier. A
-    /// tier above the token's highest is refused (`tier_not_allowed`).
-    pub tier: Option<String>,
-    /// Lower goes first (instead of a tier; not above the token's highest tier).
-    #[schema(minimum = 0)]
-    pub priority: Option<i32>,
-    /// How long it may wait for capacity, 0 to 600000 ms (default: the pool's, else 300000).
-    #[schema(minimum = 0, maximum = 600000)]
-    pub queue_timeout_ms: Option<i32>,
-    /// The pool (it must serve the meeting platform; default: the platform's pool).
-    pub pool: Option<String>,
-    /// Your own data about the bot, returned as given: a JSON object of at most 16 KiB.
-    pub metadata: Option<serde_json::Value>,
-    /// This bot's own webhook URL (http or https): its `bot.*` events go
-    /// there too, signed with the bot-URL secret (`berth webhooks bot-secret`).
-    pub webhook_url: Option<String>,
-    /// When the bot must be in the meeting (RFC 3339, in the future, at
-    /// most 30 days ahead): it is `SCHEDULED` until Berth starts it, its
-    /// observed deploy time ahead. Omitted: at once.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub join_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// How long the bot is expected to stay, 60000 to 86400000 ms (default
-    /// 3600000): its booking runs to `joinAt` plus this.
-    #[schema(minimum = 60000, maximum = 86400000)]
-    pub expected_duration_ms: Option<i32>,
-    /// With `joinAt`, when its window is fully booked: `refuse` (default,
-    /// 409 `window_full`) or `queue` (accepted, started at its time and
-    /// queued like any request).
-    pub if_full: Option<berth_core::schedule::IfFull>,
-}
 
 fn idempotency_key(
     headers: &HeaderMap,
@@ -91,7 +48,7 @@ fn idempotency_key(
 /// `Idempotency-Key`, a retry (same token, key and body) answers 200 with
 /// the same bot and `Idempotent-Replayed: true`, creating nothing.
 #[utoipa::path(post, path = "/v1/bots", tag = "bots",
-    request_body = CreateBot,
+    request_body = BotRequest,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1 to 255 visible ASCII characters; a retry with the same key returns the same bot")),
     responses(
@@ -111,20 +68,10 @@ pub async fn create(
     caller: Caller<Write>,
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Body(body): Body<CreateBot>,
+    Body(body): Body<BotRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers, &caller)?;
-    let mut req = NewBot::new(body.meeting_platform, body.meeting_url)
-        .tier(body.tier)
-        .priority(body.priority)
-        .queue_timeout_ms(body.queue_timeout_ms)
-        .webhook_url(body.webhook_url)
-        .join_at(body.join_at)
-        .expected_duration_ms(body.expected_duration_ms)
-        .if_full(body.if_full.unwrap_or_default());
-    req.pool = body.pool;
-    req.display_name = body.display_name;
-    req.metadata = body.metadata;
+    let req = NewBot::from(body);
     let router = state.router();
     let actor = caller.actor();
     let created = match &key {

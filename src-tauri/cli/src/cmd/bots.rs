@@ -3,7 +3,7 @@
 
 use berth_core::actor::Actor;
 use berth_core::meeting::PlatformKind;
-use berth_core::router::{DeployOutcome, NewBot};
+use berth_core::router::{BotRequest, DeployOutcome, NewBot};
 use berth_core::{bot, lifecycle, peers, queue, Error, ErrorCode, Result};
 use chrono::Utc;
 
@@ -16,15 +16,20 @@ pub async fn create(ctx: Ctx, args: CreateArgs) -> Result<()> {
     if args.count > 1 || args.stagger.is_some() {
         return super::schedule::create_batch(ctx, args).await;
     }
-    let mut request = NewBot::new(args.meeting_platform, args.meeting_url)
-        .tier(args.tier)
-        .priority(args.priority)
-        .queue_timeout_ms(args.queue_timeout_ms)
-        .webhook_url(args.webhook_url)
-        .join_at(args.join_at)
-        .expected_duration_ms(args.expected_duration_ms)
-        .if_full(args.if_full.unwrap_or_default());
-    request.pool = args.pool;
+    let request = NewBot::from(BotRequest {
+        meeting_platform: args.meeting_platform,
+        meeting_url: args.meeting_url,
+        display_name: None,
+        tier: args.tier,
+        priority: args.priority,
+        queue_timeout_ms: args.queue_timeout_ms,
+        pool: args.pool,
+        metadata: None,
+        webhook_url: args.webhook_url,
+        join_at: args.join_at,
+        expected_duration_ms: args.expected_duration_ms,
+        if_full: args.if_full,
+    });
     with_berth(ctx.dev, async |berth| {
         let lifecycle::Deployment { outcome, status } =
             lifecycle::deploy(berth.router(), &Actor::cli(), &request).await?;

@@ -8,8 +8,9 @@
 //! [`crate::slot::acquire`] does for one), its bot `QUEUED` → `DEPLOYING`
 //! on the platform, and its entry leaves the queue.
 //!
-//! The slot transition mirrors [`crate::slot::acquire`]'s: a change to what
-//! an acquisition writes (columns, history) must be made in both.
+//! The slot transition is [`crate::slot::acquire`]'s, built from the same
+//! fragment (`slot::acquire_transition!`): what an acquisition writes
+//! (columns, history) is defined once.
 
 use std::collections::HashSet;
 
@@ -70,16 +71,9 @@ const PAIR: &str = concat!(
           FOR UPDATE SKIP LOCKED) c
 ), pair AS (
     SELECT cand.id, want.bot, want.descr FROM cand JOIN want USING (ord)
-), upd AS (
-    UPDATE pool_slots s
-    SET status = 'deploying', assigned_bot_id = pair.bot, epoch = s.epoch + 1, last_used_at = now(),
-        status_changed_at = now(), error_message = NULL, description = pair.descr
-    FROM pair WHERE s.id = pair.id
-    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.epoch, s.platform_ref, s.assigned_bot_id
-), hist AS (
-    INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
-    SELECT id, slot_name, epoch, 'idle', 'deploying', assigned_bot_id, 'acquire' FROM upd
-), moved AS (
+), ",
+    crate::slot::acquire_transition!("pair", "pair.bot", "pair.descr"),
+    ", moved AS (
     UPDATE bots b SET status = 'DEPLOYING', deployment_platform = $2, updated_at = now()
     FROM upd WHERE b.id = upd.assigned_bot_id AND b.status = 'QUEUED'
     RETURNING b.id

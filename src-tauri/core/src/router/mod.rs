@@ -13,6 +13,7 @@ mod grant;
 mod health;
 mod inflight;
 mod release;
+mod request;
 mod reserve;
 mod resume;
 mod route;
@@ -23,6 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use deploy::DeployError;
 pub use health::Ineligible;
 pub use inflight::{Inflight, Waiting};
+pub use request::BotRequest;
 use reserve::Reservation;
 pub use reserve::{Pass, MAX_SLOTS_CREATED_PER_REQUEST};
 pub use resume::Launch;
@@ -129,9 +131,10 @@ impl NewBot {
         self
     }
 
-    /// What to do when its window is fully booked.
-    pub fn if_full(mut self, if_full: crate::schedule::IfFull) -> NewBot {
-        self.if_full = if_full;
+    /// What to do when its window is fully booked (`None`: the default,
+    /// refuse).
+    pub fn if_full(mut self, if_full: impl Into<Option<crate::schedule::IfFull>>) -> NewBot {
+        self.if_full = if_full.into().unwrap_or_default();
         self
     }
 

@@ -65,17 +65,46 @@ const ACQUIRE_HEAD: &str = concat!(
     ORDER BY last_used_at ASC NULLS LAST, id
     LIMIT 1 "
 );
-const ACQUIRE_TAIL: &str = "), upd AS (
+/// The `upd` and `hist` CTEs of an acquisition, `idle` → `deploying`, for
+/// the slots of the CTE `$from` (with its `id`), each for the bot
+/// `$bot` with the description `$descr` (SQL expressions over `$from`, or
+/// parameters): epoch bumped, last use and status change now, error cleared,
+/// and one `slot_history` row (`acquire`) a slot. `upd` returns the slot's
+/// lease columns and `assigned_bot_id`. The one definition of what an
+/// acquisition writes: [`acquire`] and the set-based grant
+/// (`router::grant`) both build from it.
+macro_rules! acquire_transition {
+    ($from:literal, $bot:literal, $descr:literal) => {
+        concat!(
+            "upd AS (
     UPDATE pool_slots s
-    SET status = 'deploying', assigned_bot_id = $3, epoch = s.epoch + 1, last_used_at = now(),
-        status_changed_at = now(), error_message = NULL, description = $4
-    FROM cand WHERE s.id = cand.id
-    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.epoch, s.platform_ref
+    SET status = 'deploying', assigned_bot_id = ",
+            $bot,
+            ", epoch = s.epoch + 1, last_used_at = now(),
+        status_changed_at = now(), error_message = NULL, description = ",
+            $descr,
+            "
+    FROM ",
+            $from,
+            " WHERE s.id = ",
+            $from,
+            ".id
+    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.epoch, s.platform_ref, s.assigned_bot_id
 ), hist AS (
     INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
-    SELECT id, slot_name, epoch, 'idle', 'deploying', $3, 'acquire' FROM upd
-)
-SELECT id AS slot_id, uuid, slot_name, pool, epoch, platform_ref FROM upd";
+    SELECT id, slot_name, epoch, 'idle', 'deploying', assigned_bot_id, 'acquire' FROM upd
+)"
+        )
+    };
+}
+pub(crate) use acquire_transition;
+
+const ACQUIRE_TAIL: &str = concat!(
+    "), ",
+    acquire_transition!("cand", "$3", "$4"),
+    "
+SELECT id AS slot_id, uuid, slot_name, pool, epoch, platform_ref FROM upd"
+);
 
 /// Takes the least recently used idle slot (never-used last: a pre-warmed slot may still be having its resource made) of `pool` on
 /// `platform` for `bot_id`: `idle` → `deploying`, epoch bumped. A draining

@@ -136,7 +136,9 @@ impl Message {
 
 /// Inside the transaction that records a request passed over because its
 /// pool has no idle slot on `platform`: writes `pool.exhausted` if the pool
-/// really is at its max size with no idle slot there, and no episode is
+/// really is at its max size with no acquirable slot there
+/// ([`crate::slot::ACQUIRABLE`]: an idle slot that is draining, updating or
+/// failed cannot serve the request either), and no episode is
 /// open for it yet. Returns whether an episode began (an event is written
 /// only when someone subscribes).
 pub async fn pool_exhausted(
@@ -145,13 +147,17 @@ pub async fn pool_exhausted(
     platform: PlatformKind,
     bot_id: i64,
 ) -> Result<bool> {
-    let began: Option<String> = sqlx::query_scalar(
+    // The slot the request could have had is an acquirable one, spelled as
+    // the acquisition index's predicate so that index serves the check.
+    let began: Option<String> = sqlx::query_scalar(concat!(
         "WITH found AS (
             SELECT p.name, p.max_size FROM pools p
             WHERE p.name = $1
               AND (SELECT count(*) FROM pool_slots s WHERE s.pool = p.name) >= p.max_size
-              AND NOT EXISTS (SELECT 1 FROM pool_slots s
-                              WHERE s.pool = p.name AND s.deployment_platform = $2 AND s.status = 'idle')
+              AND NOT EXISTS (SELECT 1 FROM pool_slots
+                              WHERE pool = $1 AND deployment_platform = $2 AND ",
+        crate::slot::acquirable!(),
+        ")
          ), began AS (
             INSERT INTO pool_exhaustion (pool, platform) SELECT name, $2 FROM found
             ON CONFLICT (pool) DO NOTHING RETURNING pool
@@ -159,8 +165,8 @@ pub async fn pool_exhausted(
          SELECT b.pool FROM began b JOIN found f ON f.name = b.pool,
               LATERAL (SELECT webhook_emit('pool.exhausted', 'pool:' || b.pool, jsonb_build_object(
                   'pool', b.pool, 'platform', $2::text, 'maxSize', f.max_size, 'botId', $3::bigint,
-                  'at', webhook_time(clock_timestamp())), NULL, NULL)) e",
-    )
+                  'at', webhook_time(clock_timestamp())), NULL, NULL)) e"
+    ))
     .bind(pool)
     .bind(platform.as_str())
     .bind(bot_id)
