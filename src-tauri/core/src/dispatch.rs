@@ -113,6 +113,15 @@ impl Dispatcher {
             ..DrainReport::default()
         };
         let mut page = queue::waiting_page(&mut *tx, now, None, PAGE).await?;
+        // What is due whatever the capacity (a platform wait over, a
+        // router's hold passed), for when the pass stops reading early: read
+        // here, in the pass's one read transaction, when there is more
+        // than a page.
+        let due = if page.entries.len() < PAGE {
+            Vec::new()
+        } else {
+            queue::due(&mut *tx, now).await?
+        };
         let read = if page.entries.is_empty() {
             None
         } else {
@@ -144,12 +153,7 @@ impl Dispatcher {
             }
             if no_room(&settings, &pass) {
                 // Nothing further can be granted in this pass; what is due
-                // whatever the capacity (a platform wait over, a router's
-                // hold passed) still is, as if the pass had read on.
-                let due = match held.as_deref_mut() {
-                    Some(c) => queue::due(c, now).await?,
-                    None => queue::due(self.router.db(), now).await?,
-                };
+                // whatever the capacity still is, as if the pass had read on.
                 for w in due.iter().filter(|w| !offered.contains(&w.bot_id)) {
                     self.one(w, &settings, &pools, &mut pass, &mut report).await;
                 }
