@@ -35,7 +35,8 @@ export const SlotRow = memo(function SlotRow({
       role="row"
       aria-rowindex={index + 2}
       data-testid="slot-row"
-      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
+      // Contained: a row's layout and paint never reach the rest of the page (cheaper scroll frames).
+      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] [contain:strict] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
       style={{ gridTemplateColumns: GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <SelectCell slot={slot} index={index} checked={checked} onCheck={onCheck} />
@@ -66,7 +67,8 @@ export const SlotRow = memo(function SlotRow({
         {slot.recoveryAttempts}
       </div>
       <div role="cell">
-        <UuidCell uuid={slot.uuid} />
+        {/* Keyed: a row element reused for another slot does not show this one's "copied". */}
+        <UuidCell key={slot.uuid} uuid={slot.uuid} />
       </div>
       <div role="cell" className="text-muted" title={formatTimestamp(slot.createdAt)}>
         {formatTimestamp(slot.createdAt).slice(0, 16)}
@@ -92,6 +94,8 @@ function SelectCell({ slot, index, checked, onCheck }: { slot: Slot; index: numb
         }}
       />
       <RowMenu
+        // Keyed: a menu open on this slot closes when the row element is reused for another.
+        key={slot.id}
         label={`Actions for ${slot.slotName}`}
         items={slotActionsFor(slot).map((action) => ({
           label: SLOT_ACTION_LABELS[action],
