@@ -67,8 +67,7 @@ export const SlotRow = memo(function SlotRow({
         {slot.recoveryAttempts}
       </div>
       <div role="cell">
-        {/* Keyed: a row element reused for another slot does not show this one's "copied". */}
-        <UuidCell key={slot.uuid} uuid={slot.uuid} />
+        <UuidCell uuid={slot.uuid} />
       </div>
       <div role="cell" className="text-muted" title={formatTimestamp(slot.createdAt)}>
         {formatTimestamp(slot.createdAt).slice(0, 16)}
@@ -94,8 +93,6 @@ function SelectCell({ slot, index, checked, onCheck }: { slot: Slot; index: numb
         }}
       />
       <RowMenu
-        // Keyed: a menu open on this slot closes when the row element is reused for another.
-        key={slot.id}
         label={`Actions for ${slot.slotName}`}
         items={slotActionsFor(slot).map((action) => ({
           label: SLOT_ACTION_LABELS[action],
@@ -109,6 +106,12 @@ function SelectCell({ slot, index, checked, onCheck }: { slot: Slot; index: numb
 
 function UuidCell({ uuid }: { uuid: string }) {
   const [copied, setCopied] = useState(false);
+  // A row element reused for another slot (scrolling) does not show this one's "copied".
+  const [copiedOf, setCopiedOf] = useState(uuid);
+  if (copiedOf !== uuid) {
+    setCopiedOf(uuid);
+    setCopied(false);
+  }
   useEffect(() => {
     if (!copied) return;
     const t = setTimeout(() => setCopied(false), 1200);
