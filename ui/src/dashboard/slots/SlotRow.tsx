@@ -35,8 +35,7 @@ export const SlotRow = memo(function SlotRow({
       role="row"
       aria-rowindex={index + 2}
       data-testid="slot-row"
-      // Contained: a row's layout and paint never reach the rest of the page (cheaper scroll frames).
-      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] [contain:strict] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
+      className={`absolute inset-x-0 grid items-center gap-x-2 border-b border-line/60 px-3 font-mono text-[12px] hover:bg-tint/[0.03] ${slot.status === "error" ? "bg-error/[0.04]" : ""}`}
       style={{ gridTemplateColumns: GRID, height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <SelectCell slot={slot} index={index} checked={checked} onCheck={onCheck} />
@@ -129,7 +128,10 @@ function UuidCell({ uuid }: { uuid: string }) {
         onClick={() => {
           void navigator.clipboard?.writeText(uuid).then(() => setCopied(true));
         }}
-        className="text-dim opacity-0 transition-opacity hover:text-accent group-hover:opacity-100 focus:opacity-100"
+        // Hidden by a transparent colour, not opacity: an element with opacity
+        // below 1 is painted apart and blended, on every row of every scroll
+        // frame (WebKit without compositing); a transparent stroke paints nothing.
+        className="text-transparent hover:text-accent group-hover:text-dim focus:text-dim"
       >
         {copied ? "✓" : (
           <svg viewBox="0 0 16 16" className="size-3" fill="none" stroke="currentColor" strokeWidth="1.5" aria-hidden>
