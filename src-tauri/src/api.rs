@@ -22,7 +22,7 @@ use sqlx::PgPool;
 use berth_core::overview::{PlatformsOverview, QueueSnapshot};
 use berth_core::queue::QueueStats;
 
-use crate::dto::{CommandError, CommandResult, ConnectionStatus, SettingsPlan, SlotFilter};
+use crate::dto::{CommandError, CommandResult, ConnectionStatus, Id, SettingsPlan, SlotFilter};
 
 /// Most history rows one call returns.
 pub const MAX_HISTORY: i32 = 500;
@@ -78,6 +78,13 @@ pub async fn list_slots(db: &PgPool, filter: &SlotFilter) -> CommandResult<Vec<S
         platform,
     };
     Ok(slot::list(db, &core_filter).await?)
+}
+
+/// The slots of `ids` that exist, as [`list_slots`] shows them
+/// ([`slot::by_ids`]).
+pub async fn slots_by_ids(db: &PgPool, ids: &[Id]) -> CommandResult<Vec<SlotView>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    Ok(slot::by_ids(db, &ids).await?)
 }
 
 /// The settings in force.

@@ -82,6 +82,14 @@ pub async fn list_slots(core: State<'_, Core>, filter: SlotFilter) -> CommandRes
     api::list_slots(core.get().await?.db(), &filter).await
 }
 
+/// The slots of `ids` that exist, as `list_slots` shows them: what the UI
+/// reads for a change event's `slotIds` (at most `MAX_SLOTS_BY_IDS`).
+#[tauri::command]
+#[specta::specta]
+pub async fn slots_by_ids(core: State<'_, Core>, ids: Vec<Id>) -> CommandResult<Vec<SlotView>> {
+    api::slots_by_ids(core.get().await?.db(), &ids).await
+}
+
 /// Every platform in priority order with capacity, health and slot counts.
 #[tauri::command]
 #[specta::specta]

@@ -32,25 +32,35 @@ pub struct ChangeEvent {
     pub topics: Vec<feed::Topic>,
     /// Why the feed is disconnected.
     pub message: Option<String>,
+    /// With the `slots` topic: the only slots that changed (read just those
+    /// rows with `slots_by_ids`; one missing there was deleted). `null`:
+    /// the slot list may have changed as a whole, read it again.
+    #[specta(type = Option<Vec<specta_typescript::Number>>)]
+    pub slot_ids: Option<Vec<i64>>,
 }
 
 impl From<feed::ChangeEvent> for ChangeEvent {
     fn from(e: feed::ChangeEvent) -> Self {
         match e {
-            feed::ChangeEvent::Changed { topics, .. } => ChangeEvent {
+            feed::ChangeEvent::Changed {
+                topics, slot_ids, ..
+            } => ChangeEvent {
                 kind: ChangeKind::Changed,
                 topics,
                 message: None,
+                slot_ids,
             },
             feed::ChangeEvent::Resync => ChangeEvent {
                 kind: ChangeKind::Resync,
                 topics: Vec::new(),
                 message: None,
+                slot_ids: None,
             },
             feed::ChangeEvent::Disconnected { message } => ChangeEvent {
                 kind: ChangeKind::Disconnected,
                 topics: Vec::new(),
                 message: Some(message),
+                slot_ids: None,
             },
         }
     }
@@ -94,7 +104,7 @@ pub async fn forward(
             Err(broadcast::error::RecvError::Closed) => break,
         };
         health.saw(&event, clock.now());
-        tracing::debug!(kind = ?event.kind, topics = ?event.topics, "change event to the window");
+        tracing::debug!(kind = ?event.kind, topics = ?event.topics, slots = ?event.slot_ids.as_ref().map(Vec::len), "change event to the window");
         if let Err(e) = event.emit(&app) {
             tracing::warn!(error = %e, "change event not delivered to the window");
         }

@@ -40,6 +40,7 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
             commands::queue_stats,
             commands::history,
             commands::list_slots,
+            commands::slots_by_ids,
             commands::platforms_overview,
             commands::get_settings,
             commands::save_settings,
@@ -85,6 +86,8 @@ pub fn bridge() -> tauri_specta::Builder<tauri::Wry> {
         ])
         // The core's limit, so the deploy form checks the same number.
         .constant("MAX_BATCH", berth_core::lifecycle::MAX_BATCH)
+        // How many slot ids the UI may read at once before it reads the list.
+        .constant("MAX_SLOTS_BY_IDS", berth_core::slot::MAX_BY_IDS)
         // One TypeScript type per Rust type (not separate serialize and
         // deserialize shapes): outputs are only serialized, inputs only
         // deserialized, and `Option` fields are always present (as `null`).
@@ -187,6 +190,7 @@ async fn start_core(app: AppHandle, dev: bool, demo: bool) {
                     kind: ChangeKind::Disconnected,
                     topics: Vec::new(),
                     message: Some(e.message.clone()),
+                    slot_ids: None,
                 };
                 core.feed.saw(&event, chrono::Utc::now());
                 let _ = event.emit(&app);

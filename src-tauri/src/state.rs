@@ -129,6 +129,7 @@ impl Core {
             feed.emit_local(ChangeEvent::Changed {
                 origin,
                 topics: vec![Topic::Pools],
+                slot_ids: None,
             });
         }) {
             Ok(w) => {

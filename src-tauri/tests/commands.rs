@@ -219,6 +219,31 @@ async fn slots_are_filtered_by_status_pool_and_platform(db: PgPool) {
     assert_eq!(e.code, "invalid_input");
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn slots_read_by_ids_are_the_rows_the_list_shows(db: PgPool) {
+    let (h, _) = seeded(db).await;
+    let all = api::list_slots(&h.db, &SlotFilter::default())
+        .await
+        .unwrap();
+    // Asked for out of order, with an id that is gone (a deleted slot).
+    let ids = [all[4].id, all[1].id, i64::MAX].map(berth_desktop::dto::Id);
+    let rows = api::slots_by_ids(&h.db, &ids).await.unwrap();
+    assert_eq!(
+        rows,
+        vec![all[1].clone(), all[4].clone()],
+        "the list's rows, in its order"
+    );
+    assert_eq!(wire(&rows[0]), wire(&all[1]));
+    let every: Vec<_> = all.iter().map(|s| berth_desktop::dto::Id(s.id)).collect();
+    assert_eq!(api::slots_by_ids(&h.db, &every).await.unwrap(), all);
+    assert!(api::slots_by_ids(&h.db, &[]).await.unwrap().is_empty());
+    let too_many = vec![berth_desktop::dto::Id(1); slot::MAX_BY_IDS + 1];
+    assert_eq!(
+        refused(api::slots_by_ids(&h.db, &too_many).await).code,
+        "invalid_input"
+    );
+}
+
 /// k8s and aws, each 5 bots; the environment pins k8s's limit and aws's
 /// queue timeout.
 async fn pinned_harness(db: PgPool) -> Harness {
@@ -830,9 +855,17 @@ async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
     let received = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         loop {
             match events.recv().await.expect("feed open") {
-                berth_core::feed::ChangeEvent::Changed { origin, topics } if origin == other.id => {
+                berth_core::feed::ChangeEvent::Changed {
+                    origin,
+                    topics,
+                    slot_ids,
+                } if origin == other.id => {
                     break berth_desktop::events::ChangeEvent::from(
-                        berth_core::feed::ChangeEvent::Changed { origin, topics },
+                        berth_core::feed::ChangeEvent::Changed {
+                            origin,
+                            topics,
+                            slot_ids,
+                        },
                     );
                 }
                 _ => continue,
@@ -842,6 +875,7 @@ async fn settings_saved_in_another_instance_reach_an_open_app_live(db: PgPool) {
     .await
     .expect("the open app hears of the save");
     assert_eq!(received.kind, berth_desktop::events::ChangeKind::Changed);
+    assert_eq!(received.slot_ids, None, "no slot changed");
     // A save is also an action of the audit log.
     assert_eq!(
         received.topics,

@@ -597,6 +597,58 @@ async fn announced(rx: &mut tokio::sync::broadcast::Receiver<ChangeEvent>, want:
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_slot_action_announces_the_slots_it_changed(db: PgPool) {
+    let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
+    let feed = Feed::new(uuid::Uuid::new_v4(), true);
+    let tasks = feed.spawn(h.db.clone());
+    let router = Router::new(
+        h.db.clone(),
+        h.clock.clone(),
+        feed.clone(),
+        h.router.platforms().clone(),
+    );
+    let mut rx = feed.subscribe();
+    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
+    let a = slots::of("zoom", PlatformKind::K8s).create(&h.db).await;
+    let b = slots::of("zoom", PlatformKind::K8s).create(&h.db).await;
+    // Drained while idle: deleted at once; readers find its id gone.
+    drain::drain(
+        &router,
+        &cli(),
+        &names(&[&a.slot_name, &b.slot_name, "nope"]),
+        None,
+    )
+    .await
+    .unwrap();
+    let ids = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut ids = std::collections::BTreeSet::new();
+        loop {
+            if let ChangeEvent::Changed {
+                topics, slot_ids, ..
+            } = rx.recv().await.unwrap()
+            {
+                if topics.contains(&Topic::Slots) {
+                    ids.extend(slot_ids.expect("the action names its slots"));
+                    if ids.len() >= 2 {
+                        return ids;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("the drain announced");
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), {
+        let mut v = vec![a.slot_id, b.slot_id];
+        v.sort();
+        v
+    });
+    for t in tasks {
+        t.abort();
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn every_action_kind_announces_its_topics_with_audit(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     // The harness's feed is off: a router on a live feed, same database and adapters.

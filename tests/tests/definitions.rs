@@ -387,7 +387,9 @@ async fn next_pools_change(rx: &mut tokio::sync::broadcast::Receiver<ChangeEvent
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Ok(ChangeEvent::Changed { origin, topics })) if topics.contains(&Topic::Pools) => {
+            Ok(Ok(ChangeEvent::Changed { origin, topics, .. }))
+                if topics.contains(&Topic::Pools) =>
+            {
                 return origin
             }
             Ok(Ok(_)) => continue,

@@ -3,7 +3,7 @@
 use berth_core::bot;
 use berth_core::clock::{Clock, ManualClock};
 use berth_core::dispatch::Dispatcher;
-use berth_core::feed::{ChangeEvent, Feed, Topic};
+use berth_core::feed::{ChangeEvent, Feed, Topic, MAX_SLOT_IDS};
 use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimKnobs, SimPlatform};
 use berth_core::platform::Platforms;
@@ -24,7 +24,7 @@ async fn next_change(rx: &mut broadcast::Receiver<ChangeEvent>) -> (uuid::Uuid, 
             .await
             .expect("a change event arrives")
         {
-            Ok(ChangeEvent::Changed { origin, topics }) => return (origin, topics),
+            Ok(ChangeEvent::Changed { origin, topics, .. }) => return (origin, topics),
             Ok(_) => continue,
             Err(e) => panic!("feed closed: {e}"),
         }
@@ -69,6 +69,77 @@ async fn changes_reach_other_instances_coalesced(db: PgPool) {
         vec![Topic::Settings],
         "the burst produced a single notice"
     );
+    for t in tasks {
+        t.abort();
+    }
+}
+
+/// The next `Changed` event's topics and slot ids.
+async fn next_slot_ids(
+    rx: &mut broadcast::Receiver<ChangeEvent>,
+) -> (Vec<Topic>, Option<Vec<i64>>) {
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv())
+            .await
+            .expect("a change event arrives")
+        {
+            Ok(ChangeEvent::Changed {
+                topics, slot_ids, ..
+            }) => return (topics, slot_ids),
+            Ok(_) => continue,
+            Err(e) => panic!("feed closed: {e}"),
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn slot_ids_reach_other_instances_bounded_else_the_whole_list(db: PgPool) {
+    let (a, b) = (
+        Feed::new(uuid::Uuid::new_v4(), true),
+        Feed::new(uuid::Uuid::new_v4(), true),
+    );
+    let mut tasks = a.spawn(db.clone());
+    tasks.extend(b.spawn(db.clone()));
+    let mut rx = b.subscribe();
+    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
+    // Each case is published after the previous notice arrived: its own window.
+    a.publish_slots(&[Topic::Audit], &[9, 4]);
+    a.publish(&[Topic::Queue]);
+    a.publish_slots(&[Topic::Slots], &[4, 2]);
+    let got = next_slot_ids(&mut rx).await;
+    if got.1 == Some(vec![4, 9]) {
+        // The first publish went out at once; the rest came in the next window.
+        assert_eq!(next_slot_ids(&mut rx).await.1, Some(vec![2, 4]));
+    } else {
+        assert_eq!(
+            got.1,
+            Some(vec![2, 4, 9]),
+            "every id of the window, once each"
+        );
+        assert_eq!(got.0, vec![Topic::Slots, Topic::Queue, Topic::Audit]);
+    }
+    // More ids than a notice carries: the whole list (ids stay under the NOTIFY limit).
+    let many: Vec<i64> = (1..=MAX_SLOT_IDS as i64 + 1)
+        .map(|i| i * 1_000_000_007)
+        .collect();
+    a.publish_slots(&[], &many);
+    assert_eq!(next_slot_ids(&mut rx).await, (vec![Topic::Slots], None));
+    let most: Vec<i64> = many[..MAX_SLOT_IDS].to_vec();
+    a.publish_slots(&[], &most);
+    assert_eq!(next_slot_ids(&mut rx).await.1, Some(most));
+    // A publisher that did not name its slots makes the window the whole list.
+    a.publish_slots(&[], &[1]);
+    a.publish(&[Topic::Slots]);
+    let mut last = next_slot_ids(&mut rx).await;
+    if last.1.is_some() {
+        last = next_slot_ids(&mut rx).await;
+    }
+    assert_eq!(last.1, None);
+    // Topics without slots carry no ids.
+    a.publish(&[Topic::Bots]);
+    assert_eq!(next_slot_ids(&mut rx).await, (vec![Topic::Bots], None));
     for t in tasks {
         t.abort();
     }

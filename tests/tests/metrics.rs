@@ -404,7 +404,9 @@ async fn delivered(rx: &mut tokio::sync::broadcast::Receiver<ChangeEvent>, origi
     let wait = async {
         loop {
             match rx.recv().await {
-                Ok(ChangeEvent::Changed { origin: o, topics }) if o == origin => {
+                Ok(ChangeEvent::Changed {
+                    origin: o, topics, ..
+                }) if o == origin => {
                     if topics.contains(&Topic::Settings) {
                         return;
                     }

@@ -20,6 +20,11 @@ export const commands = {
 	history: (span: HistorySpan) => typedError<History, CommandError>(__TAURI_INVOKE("history", { span })),
 	/**  Slots matching the filter. */
 	listSlots: (filter: SlotFilter) => typedError<SlotView[], CommandError>(__TAURI_INVOKE("list_slots", { filter })),
+	/**
+	 *  The slots of `ids` that exist, as `list_slots` shows them: what the UI
+	 *  reads for a change event's `slotIds` (at most `MAX_SLOTS_BY_IDS`).
+	 */
+	slotsByIds: (ids: Id[]) => typedError<SlotView[], CommandError>(__TAURI_INVOKE("slots_by_ids", { ids })),
 	/**  Every platform in priority order with capacity, health and slot counts. */
 	platformsOverview: () => typedError<PlatformsOverview, CommandError>(__TAURI_INVOKE("platforms_overview")),
 	/**  The platform settings in force. */
@@ -157,6 +162,8 @@ export const events = {
 
 /* Constants */
 export const MAX_BATCH = 100 as const;
+
+export const MAX_SLOTS_BY_IDS = 1000 as const;
 
 /* Types */
 /**  A preview of what the account source returns. */
@@ -528,6 +535,12 @@ export type ChangeEvent = {
 	topics: Topic[],
 	/**  Why the feed is disconnected. */
 	message: string | null,
+	/**
+	 *  With the `slots` topic: the only slots that changed (read just those
+	 *  rows with `slots_by_ids`; one missing there was deleted). `null`:
+	 *  the slot list may have changed as a whole, read it again.
+	 */
+	slotIds: number[] | null,
 };
 
 /**  What kind of change event this is. */

@@ -1,9 +1,9 @@
 // Which query keys each change-feed topic makes stale: the union of every
 // view's own declaration (passed to <ApiProvider>).
-import { mergeInvalidations } from "./api/invalidation";
+import { mergeInvalidations, type RowPatches } from "./api/invalidation";
 import { auditInvalidations } from "./audit/queries";
 import { botsInvalidations } from "./bots/queries";
-import { dashboardInvalidations } from "./dashboard/queries";
+import { dashboardInvalidations, slotRows } from "./dashboard/queries";
 import { infrastructureInvalidations } from "./infrastructure/queries";
 import { poolsInvalidations } from "./pools/queries";
 import { settingsInvalidations } from "./settings/queries";
@@ -16,3 +16,6 @@ export const LIVE_INVALIDATIONS = mergeInvalidations(
   auditInvalidations,
   botsInvalidations,
 );
+
+/** The lists patched by row when an event names what changed (passed to <ApiProvider>). */
+export const LIVE_PATCHES: RowPatches = { slots: slotRows };

@@ -2,7 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { ApiProvider } from "./api/provider";
-import { LIVE_INVALIDATIONS } from "./invalidations";
+import { LIVE_INVALIDATIONS, LIVE_PATCHES } from "./invalidations";
 import { ClockProvider } from "./shared/clock";
 import { CrashBoundary } from "./shared/CrashBoundary";
 import "./index.css";
@@ -10,7 +10,7 @@ import "./index.css";
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <CrashBoundary>
-      <ApiProvider invalidations={LIVE_INVALIDATIONS}>
+      <ApiProvider invalidations={LIVE_INVALIDATIONS} patches={LIVE_PATCHES}>
         <ClockProvider>
           <App />
         </ClockProvider>

@@ -8,10 +8,11 @@
 //! A listener turns the notices of every instance (this one included) into
 //! typed [`ChangeEvent`]s on a broadcast channel.
 
+mod notice;
+
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
@@ -19,6 +20,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::metrics::{FeedLag, Origin};
+use notice::{Payload, Pending};
+pub use notice::{MAX_SLOT_IDS, PAYLOAD_LIMIT};
 
 /// The notification channel.
 pub const CHANNEL: &str = "berth_changes";
@@ -63,6 +66,12 @@ pub enum ChangeEvent {
         origin: Uuid,
         /// The topics.
         topics: Vec<Topic>,
+        /// With [`Topic::Slots`]: `Some` when only these slots changed (at
+        /// most [`MAX_SLOT_IDS`]; a slot no longer there was deleted),
+        /// `None` when the slot list may have changed as a whole (slots
+        /// created, too many changes, a publisher that did not say which,
+        /// an older instance): read the list again.
+        slot_ids: Option<Vec<i64>>,
     },
     /// The listener reconnected: notices may have been missed, reload everything.
     Resync,
@@ -85,16 +94,6 @@ impl ChangeEvent {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    origin: Uuid,
-    topics: Vec<Topic>,
-    /// When the notice was sent (Unix ms, the sender's wall clock), for the
-    /// feed's lag metric. Absent from an older instance's notices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sent_at_ms: Option<i64>,
-}
-
 /// Now on the wall clock, in Unix milliseconds: the feed's lag spans
 /// processes, which share no injected clock.
 fn unix_ms() -> i64 {
@@ -106,7 +105,7 @@ fn unix_ms() -> i64 {
 struct Inner {
     origin: Uuid,
     enabled: bool,
-    pending: Mutex<BTreeSet<Topic>>,
+    pending: Mutex<Pending>,
     /// Held by a flush from taking the pending topics until its `NOTIFY` is
     /// done: the last flush at shutdown waits for one the flusher has under
     /// way (it sends at once since the first-change rule), so topics taken
@@ -151,7 +150,7 @@ impl Feed {
             inner: Arc::new(Inner {
                 origin,
                 enabled,
-                pending: Mutex::new(BTreeSet::new()),
+                pending: Mutex::new(Pending::new()),
                 flushing: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 tx,
@@ -166,14 +165,35 @@ impl Feed {
         self.inner.origin
     }
 
-    /// Records that `topics` changed; call after the commit. Never blocks on I/O.
+    /// Records that `topics` changed; call after the commit. Never blocks on
+    /// I/O. With [`Topic::Slots`], the slot list counts as changed as a
+    /// whole (readers reload it): use [`Feed::publish_slots`] when the
+    /// slots that changed are known.
     pub fn publish(&self, topics: &[Topic]) {
+        self.record(topics, None);
+    }
+
+    /// Records that `topics` changed and, among the slots, only those of
+    /// `slot_ids` (their rows changed or they were deleted; never use it
+    /// for created slots); [`Topic::Slots`] is implied. Readers then read
+    /// just those rows, unless the window's changes exceed
+    /// [`MAX_SLOT_IDS`] or another publish in it did not name its slots.
+    /// An empty `slot_ids` says no row changed (capacity given back, say).
+    pub fn publish_slots(&self, topics: &[Topic], slot_ids: &[i64]) {
+        let mut all = topics.to_vec();
+        if !all.contains(&Topic::Slots) {
+            all.push(Topic::Slots);
+        }
+        self.record(&all, Some(slot_ids));
+    }
+
+    fn record(&self, topics: &[Topic], slot_ids: Option<&[i64]>) {
         if !self.inner.enabled || topics.is_empty() {
             return;
         }
         let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
         let was_empty = pending.is_empty();
-        pending.extend(topics.iter().copied());
+        pending.add(topics, slot_ids);
         drop(pending);
         if was_empty {
             self.inner.wake.notify_one();
@@ -205,24 +225,29 @@ impl Feed {
         let _ = self.inner.tx.send(event);
     }
 
-    fn take_pending(&self) -> Vec<Topic> {
-        let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::take(&mut *pending).into_iter().collect()
+    fn take_pending(&self) -> notice::Notice {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Sends whatever is pending now, in one `NOTIFY`, after any flush
     /// already under way has finished.
     pub async fn flush(&self, db: &PgPool) -> crate::Result<()> {
         let _flushing = self.inner.flushing.lock().await;
-        let topics = self.take_pending();
-        if topics.is_empty() {
+        let notice = self.take_pending();
+        if notice.topics.is_empty() {
             return Ok(());
         }
-        let payload = serde_json::to_string(&Payload {
+        let payload = Payload {
             origin: self.inner.origin,
-            topics: topics.clone(),
+            topics: notice.topics.clone(),
             sent_at_ms: Some(unix_ms()),
-        })
+            slots: notice.slot_ids.clone(),
+        }
+        .encode()
         .map_err(|e| crate::Error::new(crate::ErrorCode::Internal, e.to_string()))?;
         if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
@@ -235,7 +260,7 @@ impl Feed {
                 .pending
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .extend(topics);
+                .restore(notice);
             return Err(e.into());
         }
         Ok(())
@@ -323,6 +348,7 @@ impl Feed {
                             self.observe_lag(&p);
                             self.emit_local(ChangeEvent::Changed {
                                 origin: p.origin,
+                                slot_ids: p.slots.filter(|_| p.topics.contains(&Topic::Slots)),
                                 topics: p.topics,
                             })
                         }

@@ -135,7 +135,7 @@ pub async fn trim(router: &Router) -> Result<usize> {
     )
     .fetch_all(db)
     .await?;
-    let mut removed = 0;
+    let mut removed = Vec::new();
     for s in &doomed {
         let kind = s.deployment_platform;
         if let (Some(adapter), Some(_)) = (router.platforms().get(kind), &s.platform_ref) {
@@ -158,11 +158,13 @@ pub async fn trim(router: &Router) -> Result<usize> {
             (false, false) => "trimmed: its pool was retired or shrank",
         };
         if slot::delete(&mut conn, s.id, s.epoch, why).await? {
-            removed += 1;
+            removed.push(s.id);
         }
     }
-    if removed > 0 {
-        router.feed().publish(&[Topic::Slots, Topic::Pools]);
+    if !removed.is_empty() {
+        router
+            .feed()
+            .publish_slots(&[Topic::Slots, Topic::Pools], &removed);
     }
-    Ok(removed)
+    Ok(removed.len())
 }

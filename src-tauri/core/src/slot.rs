@@ -32,8 +32,8 @@ pub use resource::{
     adopt_platform_ref, forget_platform_ref, idle_count, marked, platform_refs, Marked,
 };
 pub use view::{
-    by_name, counts_per_platform, counts_per_pool_and_platform, get, list, of_bot,
-    PlatformStatusCount, PoolPlatformStatusCount, SlotFilter, SlotView,
+    by_ids, by_name, counts_per_platform, counts_per_pool_and_platform, get, list, of_bot,
+    PlatformStatusCount, PoolPlatformStatusCount, SlotFilter, SlotView, MAX_BY_IDS,
 };
 
 /// A held slot: what an acquisition or creation hands back.

@@ -33,7 +33,7 @@ describe("applyChangeEvent", () => {
     const spy = vi.spyOn(client, "invalidateQueries");
     // Real topic names, so the test still compiles when topics become a union; `peers` maps to nothing here.
     const table = { slots: [["a"]], queue: [["a"], ["b"]] };
-    applyChangeEvent(client, createLiveStore(), { kind: "changed", topics: ["slots", "queue", "peers"], message: null }, 5, table);
+    applyChangeEvent(client, createLiveStore(), { kind: "changed", topics: ["slots", "queue", "peers"], message: null, slotIds: null }, 5, table);
     // ["a"] is asked for once although two topics name it.
     expect(spy.mock.calls.map(([f]) => f?.queryKey)).toEqual([["a"], ["b"]]);
     const stale = client
@@ -51,7 +51,7 @@ describe("applyChangeEvent", () => {
     state.release();
     await vi.waitFor(() => expect(observer.getCurrentResult().data).toBe(1));
     const table = { slots: [["a"]] };
-    const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
+    const event = { kind: "changed" as const, topics: ["slots" as const], message: null, slotIds: null };
     applyChangeEvent(client, createLiveStore(), event, 1, table);
     await vi.waitFor(() => expect(state.fetches).toBe(2));
     // Three more changes while the second fetch runs: it is not restarted, and one fetch follows it.
@@ -69,7 +69,7 @@ describe("applyChangeEvent", () => {
     // The view's own first fetch is under way when the change comes.
     const stop = observer.subscribe(() => undefined);
     await vi.waitFor(() => expect(state.fetches).toBe(1));
-    const event = { kind: "changed" as const, topics: ["slots" as const], message: null };
+    const event = { kind: "changed" as const, topics: ["slots" as const], message: null, slotIds: null };
     applyChangeEvent(client, createLiveStore(), event, 1, { slots: [["a"]] });
     expect(state.fetches).toBe(1);
     state.release();

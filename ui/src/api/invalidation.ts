@@ -4,6 +4,7 @@
 // every change event through the merged table.
 import type { QueryClient, QueryKey } from "@tanstack/react-query";
 import type { LiveStore } from "./live";
+import { patchRows, type RowPatch } from "./rowPatch";
 import type { ChangeEvent } from "./types";
 
 /** A change-feed topic (`slots`, `queue`, `bots`, `settings`, `pools`, `peers`, `platforms`). */
@@ -26,8 +27,19 @@ export function mergeInvalidations(...parts: Invalidations[]): Invalidations {
   return merged;
 }
 
-/** Applies one change event to the cache (through `table`) and the live state. */
-export function applyChangeEvent(client: QueryClient, store: LiveStore, event: ChangeEvent, now: number, table: Invalidations) {
+/**
+ * The lists patched row by row when an event names the slots it changed
+ * (`slotIds`): their keys are then not invalidated for the `slots` topic.
+ */
+export interface RowPatches {
+  slots?: RowPatch<{ id: number }>;
+}
+
+/**
+ * Applies one change event to the cache (through `table`, and `patches`
+ * for an event that names its slots) and the live state.
+ */
+export function applyChangeEvent(client: QueryClient, store: LiveStore, event: ChangeEvent, now: number, table: Invalidations, patches: RowPatches = {}) {
   if (event.kind === "disconnected") {
     store.update({ feedDisconnected: true, message: event.message ?? "The live feed is disconnected." });
     return;
@@ -37,14 +49,20 @@ export function applyChangeEvent(client: QueryClient, store: LiveStore, event: C
     void client.invalidateQueries();
     return;
   }
+  const slotPatch = event.slotIds !== null && event.topics.includes("slots") ? patches.slots : undefined;
+  const patched = slotPatch ? JSON.stringify(slotPatch.key) : null;
   const seen = new Set<string>();
   for (const topic of event.topics) {
     for (const key of table[topic] ?? []) {
       const id = JSON.stringify(key);
-      if (seen.has(id)) continue;
+      // Patched below, unless another topic of the event makes the list stale.
+      if (seen.has(id) || (topic === "slots" && id === patched)) continue;
       seen.add(id);
       invalidate(client, key);
     }
+  }
+  if (slotPatch && patched !== null && !seen.has(patched)) {
+    patchRows(client, slotPatch, event.slotIds ?? [], (key) => invalidate(client, key));
   }
 }
 

@@ -5,7 +5,7 @@
 import { QueryClient, QueryClientProvider, useIsFetching, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { DATABASE_UNAVAILABLE, errorCode } from "./errors";
-import { applyChangeEvent, type Invalidations } from "./invalidation";
+import { applyChangeEvent, type Invalidations, type RowPatches } from "./invalidation";
 import { createLiveStore, type LiveState, type LiveStore } from "./live";
 import { api, onChange } from "./tauri";
 
@@ -49,12 +49,15 @@ export function useLiveState(): LiveState {
 export function ApiProvider({
   children,
   invalidations,
+  patches,
   client: given,
   liveStore: givenStore,
 }: {
   children: ReactNode;
   /** Which query keys each change topic makes stale (every view's declaration, merged). */
   invalidations: Invalidations;
+  /** The lists patched by row for an event that names what changed (none: every list is read again). */
+  patches?: RowPatches;
   client?: QueryClient;
   liveStore?: LiveStore;
 }) {
@@ -77,7 +80,7 @@ export function ApiProvider({
   useEffect(() => {
     let unlisten: (() => void) | null = null;
     let cancelled = false;
-    onChange((event) => applyChangeEvent(client, store, event, Date.now(), invalidations))
+    onChange((event) => applyChangeEvent(client, store, event, Date.now(), invalidations, patches))
       .then((fn) => {
         if (cancelled) fn();
         else unlisten = fn;
@@ -87,7 +90,7 @@ export function ApiProvider({
       cancelled = true;
       unlisten?.();
     };
-  }, [client, store, invalidations]);
+  }, [client, store, invalidations, patches]);
 
   return (
     <QueryClientProvider client={client}>

@@ -141,7 +141,7 @@ describe("the bots list", () => {
     root.scrollTop = 0;
     fireEvent.scroll(root);
     await waitFor(() => expect(screen.getByTestId("bots-count")).toHaveTextContent("(200 of 250 loaded)"));
-    emitChange({ kind: "changed", topics: ["bots"], message: null });
+    emitChange({ kind: "changed", topics: ["bots"], message: null, slotIds: null });
     await waitFor(() => expect(mockApi.bots).toHaveBeenCalledTimes(3));
     expect(lastFilter().before).toBeNull();
     // Scrolling down again asks for the next page again.

@@ -3,7 +3,7 @@ import { emitChange, mockApi, resetMockApi } from "../test/mockApi";
 import { makeSlots, queueSnapshot } from "../test/fixtures";
 import { renderApp } from "../test/render";
 import { DashboardPage } from "./DashboardPage";
-import type { PoolStats } from "../api/types";
+import type { PoolStats, Slot } from "../api/types";
 
 vi.mock("../api/tauri", async () => (await import("../test/mockApi")).tauriModule);
 
@@ -30,9 +30,33 @@ describe("DashboardPage", () => {
     const queueCalls = mockApi.queueEntries.mock.calls.length;
 
     mockApi.poolStats.mockResolvedValue(stats(20));
-    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null }));
+    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null, slotIds: null }));
     await waitFor(() => expect(screen.getByTestId("stat-total-in-use")).toHaveTextContent("23"));
     expect(mockApi.queueEntries.mock.calls.length).toBe(queueCalls);
+  });
+
+  it("patches the row of an event that names its slot, without reading the list again", async () => {
+    const all = makeSlots(10_000);
+    mockApi.listSlots.mockResolvedValue(all);
+    const { client } = renderApp(<DashboardPage />);
+    const key = ["slots", { pool: null }];
+    await waitFor(() => expect(client.getQueryData<Slot[]>(key)).toHaveLength(10_000));
+    const lists = mockApi.listSlots.mock.calls.length;
+    const drained = { ...all[4_241]!, draining: true };
+    mockApi.slotsByIds.mockResolvedValue([drained]);
+    act(() => emitChange({ kind: "changed", topics: ["slots", "audit"], message: null, slotIds: [drained.id] }));
+    await waitFor(() => expect(client.getQueryData<Slot[]>(key)![4_241]).toEqual(drained));
+    expect(mockApi.slotsByIds).toHaveBeenCalledWith([drained.id]);
+    const after = client.getQueryData<Slot[]>(key)!;
+    expect(after).toHaveLength(10_000);
+    // The other rows are the same objects: their memoised rows do not render again.
+    expect(after[4_240]).toBe(all[4_240]);
+    expect(mockApi.listSlots.mock.calls.length).toBe(lists);
+
+    // An event that does not name its slots reads the list again, as before.
+    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null, slotIds: null }));
+    await waitFor(() => expect(mockApi.listSlots.mock.calls.length).toBe(lists + 1));
+    expect(mockApi.slotsByIds).toHaveBeenCalledTimes(1);
   });
 
   it("offers a pool selector with All pools and narrows the cards", async () => {

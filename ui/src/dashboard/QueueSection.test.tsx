@@ -34,6 +34,19 @@ describe("QueueSection", () => {
     expect(timeout).toHaveTextContent("expired");
   });
 
+  it("renders only the first waiting bots of 10,000 (the Infrastructure view lists them all, virtualised)", () => {
+    const base = queueSnapshot(T0);
+    const entries = Array.from({ length: 10_000 }, (_, i) => ({ ...base.entries[1]!, id: i + 1, botId: 1000 + i, position: i + 1 }));
+    const { container } = render(
+      <ClockProvider>
+        <QueueSection snapshot={{ ...base, entries }} receivedAt={T0} pool={null} />
+      </ClockProvider>,
+    );
+    expect(container.querySelectorAll("[data-testid^='queue-entry-']")).toHaveLength(QUEUE_SHOWN);
+    expect(screen.getByTestId("queue-entry-1000")).toBeInTheDocument();
+    expect(screen.getByTestId("queue-more")).toHaveTextContent(`${10_000 - QUEUE_SHOWN} more`);
+  });
+
   it("shows priority, position and estimated wait (unknown when null)", () => {
     render(
       <ClockProvider>

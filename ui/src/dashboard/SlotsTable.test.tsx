@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { ClockProvider } from "../shared/clock";
 import { makeSlots } from "../test/fixtures";
 import { ROW_HEIGHT, SlotsTable } from "./SlotsTable";
@@ -37,6 +37,21 @@ describe("SlotsTable", () => {
     expect(n).toBeGreaterThan(VIEWPORT / ROW_HEIGHT - 1);
     expect(n).toBeLessThan(60);
     expect(names()[0]).toBe("pool-zoom-00001");
+  });
+
+  it("reuses its row elements when a fast scroll jumps a whole window (text changes, no rows built)", () => {
+    renderTable(10_000);
+    const before = rows();
+    const scroller = screen.getByTestId("slots-scroll");
+    act(() => {
+      scroller.scrollTop = 100 * ROW_HEIGHT;
+      scroller.dispatchEvent(new Event("scroll"));
+    });
+    const after = rows();
+    expect(names()).toContain("pool-zoom-00101");
+    expect(names()).not.toContain("pool-zoom-00001");
+    // The same elements, each showing another slot.
+    expect(new Set([...before, ...after]).size).toBe(Math.max(before.length, after.length));
   });
 
   it("filters by several statuses at once", () => {

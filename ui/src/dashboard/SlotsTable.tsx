@@ -77,7 +77,14 @@ export function SlotsTable({ slots, loading = false }: { slots: Slot[]; loading?
   );
 }
 
-/** The visible rows, only those scrolled into view (plus an overscan) rendered. */
+/**
+ * The visible rows, only those scrolled into view (plus an overscan)
+ * rendered. Each row element is reused for the row that takes its place
+ * (keyed by its place in the window, `index % window`): a row scrolled out
+ * at the top comes back at the bottom with new text, and a jump of a whole
+ * window (a fast scroll) changes text in place instead of building every
+ * row again. State that belongs to a slot (its menu) is keyed by the slot.
+ */
 function SlotRows({
   rows,
   virtualizer,
@@ -95,9 +102,9 @@ function SlotRows({
 }) {
   return (
     <div ref={listRef} className="relative" style={{ height: virtualizer.getTotalSize(), minWidth: MIN_ROW_WIDTH }}>
-      {virtualizer.getVirtualItems().map((item) => {
+      {virtualizer.getVirtualItems().map((item, _, window) => {
         const slot = rows[item.index]!;
-        return <SlotRow key={slot.id} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} checked={checked.has(slot.slotName)} onCheck={onCheck} />;
+        return <SlotRow key={item.index % window.length} slot={slot} index={item.index} top={item.start - virtualizer.options.scrollMargin} extra={rowProps(item.index)} checked={checked.has(slot.slotName)} onCheck={onCheck} />;
       })}
     </div>
   );

@@ -51,6 +51,8 @@ const backend: MockBackend = {
         (!f.platform || s.deploymentPlatform === f.platform) &&
         ((f.statuses ?? []).length === 0 || (f.statuses ?? []).includes(s.status)),
     ),
+  // Copies: the demo traffic changes the world's slots in place.
+  slotsByIds: (ids) => world.slots.filter((s) => ids.includes(s.id)).map((s) => ({ ...s })),
   platformsOverview: () => ({
     now: iso(),
     platforms: overview(world),
@@ -150,8 +152,8 @@ setTimeout(() => {
   void emit("alerts-raised", { notices });
 }, 5_000);
 
-function emitChange(topics: Topic[]) {
-  const e: ChangeEvent = { kind: "changed", topics, message: null };
+function emitChange(topics: Topic[], slotIds: number[] | null = null) {
+  const e: ChangeEvent = { kind: "changed", topics, message: null, slotIds };
   return emit("change-event", e);
 }
 
@@ -160,23 +162,25 @@ const NEXT: Record<SlotStatus, SlotStatus> = { idle: "deploying", deploying: "bu
 let nextBot = 7000;
 setInterval(() => {
   if (dbDown) return;
+  const changed: number[] = [];
   for (let k = 0; k < 2; k++) {
     const s = world.slots[Math.floor(Math.random() * world.slots.length)]!;
+    changed.push(s.id);
     s.status = NEXT[s.status];
     s.assignedBotId = s.status === "idle" ? null : (s.assignedBotId ?? nextBot++);
     s.errorMessage = null;
     s.statusChangedAt = iso();
     if (s.status === "deploying") s.lastUsedAt = iso();
   }
-  void emitChange(["slots", "bots"]);
+  void emitChange(["slots", "bots"], changed);
 }, 1500);
 
 // For manual checks from the console: __berth.setDatabaseDown(true).
 (window as unknown as Record<string, unknown>).__berth = {
   setDatabaseDown(down: boolean) {
     dbDown = down;
-    if (down) void emit("change-event", { kind: "disconnected", topics: [], message: "connection refused" } satisfies ChangeEvent);
-    else void emit("change-event", { kind: "resync", topics: [], message: null } satisfies ChangeEvent);
+    if (down) void emit("change-event", { kind: "disconnected", topics: [], message: "connection refused", slotIds: null } satisfies ChangeEvent);
+    else void emit("change-event", { kind: "resync", topics: [], message: null, slotIds: null } satisfies ChangeEvent);
   },
 };
 

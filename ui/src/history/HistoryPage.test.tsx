@@ -137,17 +137,17 @@ describe("HistoryPage", () => {
       const calls = () => mockApi.history.mock.calls.length;
       const before = calls();
 
-      act(() => emitChange({ kind: "changed", topics: ["settings"], message: null }));
+      act(() => emitChange({ kind: "changed", topics: ["settings"], message: null, slotIds: null }));
       await act(() => vi.advanceTimersByTimeAsync(11_000));
       expect(calls()).toBe(before);
 
       // A burst: one refetch now (the data is older than the throttle)...
-      act(() => emitChange({ kind: "changed", topics: ["slots"], message: null }));
+      act(() => emitChange({ kind: "changed", topics: ["slots"], message: null, slotIds: null }));
       await act(() => vi.advanceTimersByTimeAsync(0));
       expect(calls()).toBe(before + 1);
       // ...and the changes right after it wait for one trailing refetch.
-      act(() => emitChange({ kind: "changed", topics: ["bots"], message: null }));
-      act(() => emitChange({ kind: "changed", topics: ["queue"], message: null }));
+      act(() => emitChange({ kind: "changed", topics: ["bots"], message: null, slotIds: null }));
+      act(() => emitChange({ kind: "changed", topics: ["queue"], message: null, slotIds: null }));
       await act(() => vi.advanceTimersByTimeAsync(5_000));
       expect(calls()).toBe(before + 1);
       await act(() => vi.advanceTimersByTimeAsync(5_100));

@@ -238,11 +238,11 @@ describe("InfrastructurePage", () => {
     renderApp(<InfrastructurePage />);
     await screen.findByTestId("platform-aws");
     const calls = mockApi.platformsOverview.mock.calls.length;
-    act(() => emitChange({ kind: "changed", topics: ["pools"], message: null }));
+    act(() => emitChange({ kind: "changed", topics: ["pools"], message: null, slotIds: null }));
     const next = overview();
     next.platforms[2] = { ...next.platforms[2]!, health: "healthy" };
     mockApi.platformsOverview.mockResolvedValue(next);
-    act(() => emitChange({ kind: "changed", topics: ["platforms"], message: null }));
+    act(() => emitChange({ kind: "changed", topics: ["platforms"], message: null, slotIds: null }));
     await waitFor(() => expect(within(screen.getByTestId("platform-aws")).getByText("HEALTHY")).toBeInTheDocument());
     expect(mockApi.platformsOverview.mock.calls.length).toBe(calls + 1);
   });

@@ -1,7 +1,7 @@
 // The keyboard's row cursor: `j`/`k` move a highlight through the rows of the
 // current view's table and Enter opens the highlighted row. One table is the
 // keyboard's at a time: the last one mounted (each view has one).
-import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { Selection } from "./registry";
 
 interface TableHandle {
@@ -110,10 +110,16 @@ export function useRowCursor({
     else document.querySelector(`[data-cursor-table="${CSS.escape(id)}"][data-cursor="true"]`)?.scrollIntoView?.({ block: "nearest" });
   }, [id, cursor]);
 
-  /** Props for row `i`: marks the highlighted one (styled by `.row-cursor` in index.css). */
-  const rowProps = useCallback(
-    (i: number) => ({ "data-cursor-table": id, "data-cursor": cursor === i ? "true" : undefined }),
-    [id, cursor],
+  // Two objects for every row, the same from render to render: a memoised
+  // row given them renders again only when the cursor comes or goes.
+  const props = useMemo(
+    () => ({
+      plain: { "data-cursor-table": id, "data-cursor": undefined },
+      marked: { "data-cursor-table": id, "data-cursor": "true" },
+    }),
+    [id],
   );
+  /** Props for row `i`: marks the highlighted one (styled by `.row-cursor` in index.css). */
+  const rowProps = useCallback((i: number) => (cursor === i ? props.marked : props.plain), [props, cursor]);
   return { cursor, setCursor, rowProps };
 }

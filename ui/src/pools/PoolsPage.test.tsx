@@ -80,7 +80,7 @@ describe("PoolsPage live updates", () => {
     renderApp(<PoolsPage />);
     await screen.findByTestId("definition-zoom");
     mockApi.listDefinitions.mockResolvedValue({ ...LIST, definitions: [row("zoom", { state: "applied", version: 4 })] });
-    emitChange({ kind: "changed", topics: ["pools"], message: null });
+    emitChange({ kind: "changed", topics: ["pools"], message: null, slotIds: null });
     expect(await screen.findByText("[applied v4]")).toBeInTheDocument();
     expect(screen.queryByTestId("definition-teams")).not.toBeInTheDocument();
   });

@@ -42,7 +42,7 @@ describe("ScalingPanel", () => {
     renderApp(<ScalingPanel pool="zoom" />);
     expect(await screen.findByText("No scaling decision yet.")).toBeInTheDocument();
     mockApi.poolScaling.mockResolvedValue(view([decision("up", "idle 2 below the target: made 3")]));
-    act(() => emitChange({ kind: "changed", topics: ["scaling"], message: null }));
+    act(() => emitChange({ kind: "changed", topics: ["scaling"], message: null, slotIds: null }));
     expect(await screen.findByText("idle 2 below the target: made 3")).toBeInTheDocument();
     expect(mockApi.poolScaling).toHaveBeenCalledTimes(2);
   });

@@ -40,7 +40,7 @@ describe("LiveIndicator", () => {
     expect(screen.getByText("STALE")).toBeInTheDocument();
 
     // A change event is fresh data again.
-    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null }));
+    act(() => emitChange({ kind: "changed", topics: ["slots"], message: null, slotIds: null }));
     expect(level()).toBe("live");
   });
 
@@ -53,11 +53,11 @@ describe("LiveIndicator", () => {
       </>,
     );
     await flush();
-    act(() => emitChange({ kind: "disconnected", topics: [], message: "connection refused" }));
+    act(() => emitChange({ kind: "disconnected", topics: [], message: "connection refused", slotIds: null }));
     expect(level()).toBe("disconnected");
     expect(screen.getByText("OFFLINE")).toBeInTheDocument();
     expect(screen.getByRole("alert")).toHaveTextContent("connection refused");
-    act(() => emitChange({ kind: "resync", topics: [], message: null }));
+    act(() => emitChange({ kind: "resync", topics: [], message: null, slotIds: null }));
     expect(level()).toBe("live");
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });

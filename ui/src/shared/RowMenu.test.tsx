@@ -25,6 +25,16 @@ describe("placeMenu", () => {
 });
 
 describe("RowMenu", () => {
+  it("closes when its row is reused for another target (a virtualised table scrolling)", async () => {
+    const items = [{ label: "Drain", run: () => undefined }];
+    const { rerender } = render(<RowMenu label="Actions for slot-001" items={items} />);
+    await userEvent.setup().click(screen.getByRole("button", { name: "Actions for slot-001" }));
+    expect(screen.getByRole("menu")).toBeInTheDocument();
+    rerender(<RowMenu label="Actions for slot-101" items={items} />);
+    expect(screen.queryByRole("menu")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Actions for slot-101" })).toHaveAttribute("aria-expanded", "false");
+  });
+
   it("moves between items with the arrow keys, wrapping, and runs the focused one with Enter", async () => {
     const ran: string[] = [];
     const items = ["Restart", "Drain", "Delete"].map((label) => ({ label, run: () => ran.push(label) }));

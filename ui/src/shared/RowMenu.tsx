@@ -47,6 +47,20 @@ function useOnScreen(
   }, [at, setAt, menu, anchor]);
 }
 
+/**
+ * Closes a menu open for one target when its row is reused for another
+ * (a virtualised table reuses row elements while scrolling): its actions
+ * would otherwise act on the new target. Adjusted during render, so the
+ * old target's menu never shows with the new target's actions.
+ */
+function useClosedOnNewTarget(label: string, setAt: (at: At) => void) {
+  const [openOf, setOpenOf] = useState(label);
+  if (openOf !== label) {
+    setOpenOf(label);
+    setAt(null);
+  }
+}
+
 /** Focuses the menu's next (`step` 1) or previous (-1) item, wrapping around. */
 function moveFocus(menu: HTMLElement | null, step: 1 | -1) {
   const items = [...(menu?.querySelectorAll<HTMLButtonElement>("[role='menuitem']") ?? [])];
@@ -57,6 +71,7 @@ function moveFocus(menu: HTMLElement | null, step: 1 | -1) {
 export function RowMenu({ label, items }: { label: string; items: RowMenuItem[] }) {
   const button = useRef<HTMLButtonElement>(null);
   const [at, setAt] = useState<At>(null);
+  useClosedOnNewTarget(label, setAt);
   const menu = useRef<HTMLUListElement>(null);
   useOnScreen(at, setAt, menu, button);
   useEffect(() => {

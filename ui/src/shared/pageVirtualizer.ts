@@ -42,7 +42,8 @@ export function usePageVirtualizer(count: number, rowHeight: number, headerHeigh
     count,
     getScrollElement: () => root ?? scrollRef.current,
     estimateSize: () => rowHeight,
-    overscan: 12,
+    // Few rows beyond the view: a fast scroll renders a whole new window every frame.
+    overscan: 6,
     scrollMargin: root ? offset : headerHeight,
     // A row scrolled to (j/k) lands below the sticky header, not under it.
     scrollPaddingStart: headerHeight,

@@ -2,7 +2,7 @@ import { QueryClient } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { ApiProvider } from "../api/provider";
-import { LIVE_INVALIDATIONS } from "../invalidations";
+import { LIVE_INVALIDATIONS, LIVE_PATCHES } from "../invalidations";
 import { ClockProvider } from "../shared/clock";
 
 export function testClient() {
@@ -14,7 +14,7 @@ export function renderApp(ui: ReactElement, client = testClient()) {
   return {
     client,
     ...render(
-      <ApiProvider client={client} invalidations={LIVE_INVALIDATIONS}>
+      <ApiProvider client={client} invalidations={LIVE_INVALIDATIONS} patches={LIVE_PATCHES}>
         <ClockProvider>{ui}</ClockProvider>
       </ApiProvider>,
     ),

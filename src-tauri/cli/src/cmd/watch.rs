@@ -13,7 +13,7 @@ use crate::output::{self, Ctx};
 
 fn human(event: &ChangeEvent) -> String {
     match event {
-        ChangeEvent::Changed { origin, topics } => {
+        ChangeEvent::Changed { origin, topics, .. } => {
             let topics: Vec<String> = topics
                 .iter()
                 .map(|t| {

@@ -126,6 +126,8 @@ async fn recover_pools(
     .fetch_all(db)
     .await?;
     let mut report = RecoveryReport::default();
+    // Every slot a recovery may have touched: a superset of the changed rows.
+    let touched: Vec<i64> = candidates.iter().map(|s| s.id).collect();
     for s in candidates {
         let limit = max_attempts
             .get(&s.id)
@@ -136,7 +138,7 @@ async fn recover_pools(
     if report != RecoveryReport::default() {
         router
             .feed()
-            .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
+            .publish_slots(&[Topic::Slots, Topic::Bots, Topic::Queue], &touched);
     }
     Ok(report)
 }

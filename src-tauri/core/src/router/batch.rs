@@ -164,8 +164,9 @@ impl Router {
         };
         tx.commit().await?;
         if !granted.is_empty() {
+            let slots: Vec<i64> = granted.iter().map(|(_, _, l)| l.slot_id).collect();
             self.feed
-                .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
+                .publish_slots(&[Topic::Slots, Topic::Bots, Topic::Queue], &slots);
         }
         for (i, pool, lease) in granted {
             let w = run[i];

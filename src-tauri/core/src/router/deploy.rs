@@ -179,7 +179,8 @@ impl Router {
         if let Err(e) = self.trace(bot_id, deployed).await {
             tracing::warn!(bot = bot_id, error = %e, "deploy not traced");
         }
-        self.feed.publish(&[Topic::Slots, Topic::Bots]);
+        self.feed
+            .publish_slots(&[Topic::Slots, Topic::Bots], &[lease.slot_id]);
         Ok(DeployOutcome::Deployed {
             bot_id,
             platform: kind,
@@ -244,7 +245,7 @@ impl Router {
             }
         }
         self.feed
-            .publish(&[Topic::Slots, Topic::Bots, Topic::Pools]);
+            .publish_slots(&[Topic::Slots, Topic::Bots, Topic::Pools], &[lease.slot_id]);
         Err(error)
     }
 

@@ -46,7 +46,8 @@ impl Router {
     /// capacity to a waiting request.
     pub(crate) fn announce_moved(&self, status: BotStatus) {
         if status == BotStatus::CallEnded {
-            self.feed.publish(&[Topic::Bots, Topic::Slots]);
+            // No slot row changed (the slot stays held): nothing to re-read.
+            self.feed.publish_slots(&[Topic::Bots, Topic::Slots], &[]);
         } else {
             self.feed.publish(&[Topic::Bots]);
         }
@@ -71,13 +72,15 @@ impl Router {
                 None => return Ok(()),
             }
         };
-        if let Some(s) = slot::of_bot(&self.db, bot_id).await? {
-            self.release_slot(&s, &format!("bot #{bot_id} {status}"))
+        let held = slot::of_bot(&self.db, bot_id).await?;
+        if let Some(s) = &held {
+            self.release_slot(s, &format!("bot #{bot_id} {status}"))
                 .await?;
         }
         self.end_account(bot_id, status, error.as_deref()).await?;
+        let slots: Vec<i64> = held.iter().map(|s| s.id).collect();
         self.feed
-            .publish(&[Topic::Bots, Topic::Queue, Topic::Slots]);
+            .publish_slots(&[Topic::Bots, Topic::Queue, Topic::Slots], &slots);
         Ok(())
     }
 
@@ -158,7 +161,7 @@ impl Router {
                 errored
             }
         };
-        self.feed.publish(&[Topic::Slots]);
+        self.feed.publish_slots(&[Topic::Slots], &[s.id]);
         Ok(changed)
     }
 }

@@ -150,7 +150,7 @@ impl Router {
         queue::leave(&mut tx, bot_id).await?;
         tx.commit().await?;
         self.feed
-            .publish(&[Topic::Slots, Topic::Bots, Topic::Queue]);
+            .publish_slots(&[Topic::Slots, Topic::Bots, Topic::Queue], &[lease.slot_id]);
         Ok(Reservation::Reserved(lease))
     }
 

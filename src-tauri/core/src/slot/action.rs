@@ -38,6 +38,9 @@ pub struct SlotOutcome {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotDone {
+    /// The slot's id (for the change feed; not part of the answer).
+    #[serde(skip)]
+    pub slot_id: i64,
     /// Its status now; `None` once it is deleted.
     pub status: Option<SlotStatus>,
     /// Whether it is draining now.
@@ -72,6 +75,16 @@ where
     out
 }
 
+/// Announces an action's changes on `topics` with the slots it acted on
+/// (changed or deleted), so readers read only those rows.
+pub(crate) fn announce(router: &Router, outcomes: &[SlotOutcome], topics: &[Topic]) {
+    let ids: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| o.done.as_ref().map(|d| d.slot_id))
+        .collect();
+    router.feed().publish_slots(topics, &ids);
+}
+
 /// `invalid_input` for an empty list of names (before anything).
 pub(crate) fn some_names(names: &[String]) -> Result<()> {
     if names.is_empty() {
@@ -93,11 +106,13 @@ pub(crate) async fn done_now(router: &Router, id: i64, ended_bot: Option<i64>) -
             .await?;
     Ok(match now {
         Some((status, draining)) => SlotDone {
+            slot_id: id,
             status: Some(status.parse()?),
             draining,
             ended_bot,
         },
         None => SlotDone {
+            slot_id: id,
             status: None,
             draining: false,
             ended_bot,
@@ -137,7 +152,7 @@ pub async fn restart(
         restart_one(router, actor, name, force, reason.clone())
     })
     .await;
-    router.feed().publish(&[Topic::Slots, Topic::Audit]);
+    announce(router, &outcomes, &[Topic::Slots, Topic::Audit]);
     Ok(outcomes)
 }
 
@@ -229,7 +244,7 @@ pub async fn recover(
         recover_one(router, actor, name, reason.clone())
     })
     .await;
-    router.feed().publish(&[Topic::Slots, Topic::Audit]);
+    announce(router, &outcomes, &[Topic::Slots, Topic::Audit]);
     Ok(outcomes)
 }
 

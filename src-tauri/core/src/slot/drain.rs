@@ -10,7 +10,9 @@
 //! platform resource is deleted first; a slot whose resource cannot be
 //! deleted stays, draining, for the next pass.
 
-use super::action::{done_now, each, moved_on, refuse_held, some_names, SlotDone, SlotOutcome};
+use super::action::{
+    announce, done_now, each, moved_on, refuse_held, some_names, SlotDone, SlotOutcome,
+};
 use crate::actor::Actor;
 use crate::audit::{self, TargetKind};
 use crate::error::{Error, ErrorCode, Result};
@@ -32,9 +34,11 @@ pub async fn drain(
         set_draining(router, actor, name, true, reason.clone())
     })
     .await;
-    router
-        .feed()
-        .publish(&[Topic::Slots, Topic::Pools, Topic::Audit]);
+    announce(
+        router,
+        &outcomes,
+        &[Topic::Slots, Topic::Pools, Topic::Audit],
+    );
     Ok(outcomes)
 }
 
@@ -52,7 +56,7 @@ pub async fn undrain(
         set_draining(router, actor, name, false, reason.clone())
     })
     .await;
-    router.feed().publish(&[Topic::Slots, Topic::Audit]);
+    announce(router, &outcomes, &[Topic::Slots, Topic::Audit]);
     Ok(outcomes)
 }
 
@@ -115,9 +119,11 @@ pub async fn delete(
         delete_one(router, actor, name, force, reason.clone())
     })
     .await;
-    router
-        .feed()
-        .publish(&[Topic::Slots, Topic::Pools, Topic::Bots, Topic::Audit]);
+    announce(
+        router,
+        &outcomes,
+        &[Topic::Slots, Topic::Pools, Topic::Bots, Topic::Audit],
+    );
     Ok(outcomes)
 }
 
@@ -200,7 +206,9 @@ pub(crate) async fn remove_drained(router: &Router, slot_id: i64) -> Result<bool
     let deleted = super::delete(&mut conn, s.id, s.epoch, "drained: deleted once idle").await?;
     drop(conn);
     if deleted {
-        router.feed().publish(&[Topic::Slots, Topic::Pools]);
+        router
+            .feed()
+            .publish_slots(&[Topic::Slots, Topic::Pools], &[slot_id]);
     }
     Ok(deleted)
 }

@@ -64,6 +64,20 @@ pub struct SlotView {
     pub draining: bool,
 }
 
+/// The `SELECT … FROM pool_slots` of a [`SlotView`]: every read of the
+/// view shares it, so a row read by id is the row the list shows.
+macro_rules! view_select {
+    () => {
+        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
+                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
+                draining
+         FROM pool_slots"
+    };
+}
+
+/// Most ids one [`by_ids`] call reads.
+pub const MAX_BY_IDS: usize = 1000;
+
 /// Filter for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct SlotFilter {
@@ -78,16 +92,13 @@ pub struct SlotFilter {
 /// Lists slots, by pool then name.
 pub async fn list(db: &PgPool, filter: &SlotFilter) -> Result<Vec<SlotView>> {
     let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-    let rows = sqlx::query_as(
-        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
-                draining
-         FROM pool_slots
-         WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
+    let rows = sqlx::query_as(concat!(
+        view_select!(),
+        " WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
            AND ($2::text IS NULL OR pool = $2)
            AND ($3::text IS NULL OR deployment_platform = $3)
-         ORDER BY pool, slot_number",
-    )
+         ORDER BY pool, slot_number"
+    ))
     .bind(&statuses)
     .bind(filter.pool.as_deref())
     .bind(filter.platform.map(|p| p.as_str()))
@@ -96,45 +107,59 @@ pub async fn list(db: &PgPool, filter: &SlotFilter) -> Result<Vec<SlotView>> {
     Ok(rows)
 }
 
+/// The slots of `ids` that exist, as [`list`] shows them, in its order
+/// (by pool then name): what a reader of the change feed reads for the
+/// slot ids of an event ([`crate::feed::ChangeEvent::Changed`]) instead of
+/// the whole list; an id missing from the answer was deleted. More than
+/// [`MAX_BY_IDS`] ids are refused (`invalid_input`).
+pub async fn by_ids(db: &PgPool, ids: &[i64]) -> Result<Vec<SlotView>> {
+    if ids.len() > MAX_BY_IDS {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "{} slot ids asked for; at most {MAX_BY_IDS} at a time (read the list instead)",
+                ids.len()
+            ),
+        ));
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(concat!(
+        view_select!(),
+        " WHERE id = ANY($1) ORDER BY pool, slot_number"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
+}
+
 /// One slot by id.
 pub async fn get(db: &PgPool, slot_id: i64) -> Result<SlotView> {
-    sqlx::query_as(
-        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
-                draining
-         FROM pool_slots WHERE id = $1",
-    )
-    .bind(slot_id)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot #{slot_id}")))
+    sqlx::query_as(concat!(view_select!(), " WHERE id = $1"))
+        .bind(slot_id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot #{slot_id}")))
 }
 
 /// One slot by name (`not_found` when there is none).
 pub async fn by_name(db: &PgPool, name: &str) -> Result<SlotView> {
-    sqlx::query_as(
-        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
-                draining
-         FROM pool_slots WHERE slot_name = $1",
-    )
-    .bind(name)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot named {name:?}")))
+    sqlx::query_as(concat!(view_select!(), " WHERE slot_name = $1"))
+        .bind(name)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no slot named {name:?}")))
 }
 
 /// The slot a bot holds, if any.
 pub async fn of_bot(db: &PgPool, bot_id: i64) -> Result<Option<SlotView>> {
-    Ok(sqlx::query_as(
-        "SELECT id, uuid, slot_name, pool, meeting_platform, deployment_platform, status, assigned_bot_id, epoch,
-                platform_ref, description, last_used_at, error_message, recovery_attempts, status_changed_at, created_at,
-                draining
-         FROM pool_slots WHERE assigned_bot_id = $1",
+    Ok(
+        sqlx::query_as(concat!(view_select!(), " WHERE assigned_bot_id = $1"))
+            .bind(bot_id)
+            .fetch_optional(db)
+            .await?,
     )
-    .bind(bot_id)
-    .fetch_optional(db)
-    .await?)
 }
 
 /// Slots of one deployment platform in one status.

@@ -129,9 +129,9 @@ impl Bench {
             background.push(tokio::spawn(async move {
                 loop {
                     match rx.recv().await {
-                        Ok(ChangeEvent::Changed { origin: o, topics })
-                            if o == origin && topics.contains(&Topic::Slots) =>
-                        {
+                        Ok(ChangeEvent::Changed {
+                            origin: o, topics, ..
+                        }) if o == origin && topics.contains(&Topic::Slots) => {
                             count.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

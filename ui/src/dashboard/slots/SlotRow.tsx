@@ -105,6 +105,12 @@ function SelectCell({ slot, index, checked, onCheck }: { slot: Slot; index: numb
 
 function UuidCell({ uuid }: { uuid: string }) {
   const [copied, setCopied] = useState(false);
+  // A row element reused for another slot (scrolling) does not show this one's "copied".
+  const [copiedOf, setCopiedOf] = useState(uuid);
+  if (copiedOf !== uuid) {
+    setCopiedOf(uuid);
+    setCopied(false);
+  }
   useEffect(() => {
     if (!copied) return;
     const t = setTimeout(() => setCopied(false), 1200);
@@ -122,7 +128,10 @@ function UuidCell({ uuid }: { uuid: string }) {
         onClick={() => {
           void navigator.clipboard?.writeText(uuid).then(() => setCopied(true));
         }}
-        className="text-dim opacity-0 transition-opacity hover:text-accent group-hover:opacity-100 focus:opacity-100"
+        // Hidden by a transparent colour, not opacity: an element with opacity
+        // below 1 is painted apart and blended, on every row of every scroll
+        // frame (WebKit without compositing); a transparent stroke paints nothing.
+        className="text-transparent hover:text-accent group-hover:text-dim focus:text-dim"
       >
         {copied ? "✓" : (
           <svg viewBox="0 0 16 16" className="size-3" fill="none" stroke="currentColor" strokeWidth="1.5" aria-hidden>

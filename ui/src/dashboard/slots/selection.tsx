@@ -40,7 +40,8 @@ export function useSlotSelection(slots: Slot[], rows: Slot[]) {
     anchor.current = index;
   }, []);
   const selected = useMemo(() => slots.filter((s) => names.has(s.slotName)), [slots, names]);
-  const shownSelected = rows.filter((r) => names.has(r.slotName)).length;
+  // Memoised: the table renders again on every scroll frame, over 10,000 rows.
+  const shownSelected = useMemo(() => (names.size === 0 ? 0 : rows.filter((r) => names.has(r.slotName)).length), [rows, names]);
   const allChecked = shownSelected === 0 ? false : shownSelected === rows.length ? true : null;
   const checkAll = () => setNames(allChecked === true ? new Set() : new Set(rows.map((r) => r.slotName)));
   const clear = () => setNames(new Set());
