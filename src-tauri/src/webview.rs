@@ -36,6 +36,17 @@ pub fn prepare_environment() -> berth_core::error::Result<()> {
         if !compositing && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
             std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
         }
+        // JavaScriptCore's optimising tiers (DFG, and FTL above it) buy
+        // little for a page that re-renders a few rows on each change, and
+        // cost compiler threads and code memory. 3 min of demo traffic
+        // (debug app, `desktop-profile.sh --quick`): web process 218 MB RSS
+        // / 149 MB PSS with them, 206 / 137 without; CPU 4-8 % of a core
+        // either way (noisy: the machine's load differed). Without any JIT
+        // (`JSC_useJIT=false`) it was 194 / 126, but the baseline JIT is
+        // kept for the 10,000-row views and typing.
+        if std::env::var_os("JSC_useDFGJIT").is_none() {
+            std::env::set_var("JSC_useDFGJIT", "false");
+        }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = compositing;
