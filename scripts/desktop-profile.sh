@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Measures the desktop app's memory and CPU under demo traffic: starts the app
-# (development mode) in its own Xvfb display on a fresh database, drives demo
-# traffic beside it (`berth demo`) for the traffic phase, then leaves it idle,
-# and samples /proc for the app's whole process tree (the app, WebKit's web
+# (development mode; the release build unless --debug) in its own Xvfb
+# display on a fresh database, drives demo traffic beside it (`berth demo`)
+# for the traffic phase, then leaves it idle, and samples /proc for the app's whole process tree (the app, WebKit's web
 # and network processes, any other child) every few seconds.
 #
 #   scripts/desktop-profile.sh            10 min of traffic, then 2 min idle
 #   scripts/desktop-profile.sh --quick    3 min of traffic, then 1 min idle
 #   scripts/desktop-profile.sh --traffic-secs N --idle-secs N --interval N
+#   scripts/desktop-profile.sh --debug    the debug build of the app instead
 #
 # Figures: $CARGO_TARGET_DIR (or target)/e2e-screenshots/desktop-profile.md (and every sample in
-# desktop-profile.csv). Uses the built binaries (cargo build -p berth-desktop
-# -p berth; ui/dist built first); DATABASE_URL if set (a fresh database is
-# created on that server and dropped), the embedded database otherwise.
+# desktop-profile.csv). Uses the built binaries: the app from
+# `cargo build --release -p berth-desktop` (what the package ships; with
+# --debug, `cargo build -p berth-desktop`) and the CLI from
+# `cargo build -p berth`, ui/dist built first; DATABASE_URL if set (a fresh
+# database is created on that server and dropped), the embedded one otherwise.
+
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +26,7 @@ OUT="$TARGET/e2e-screenshots" # beside the end-to-end test's screenshots
 TRAFFIC=600
 IDLE=120
 INTERVAL=5
+BUILD=release
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) TRAFFIC=180; IDLE=60 ;;
@@ -29,8 +34,9 @@ while [ $# -gt 0 ]; do
         --idle-secs) IDLE="$2"; shift ;;
         --interval) INTERVAL="$2"; shift ;;
         --out) OUT="$2"; shift ;;
+        --debug) BUILD=debug ;;
         -h | --help)
-            sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -41,11 +47,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-APP="$TARGET/debug/berth-desktop"
+# The release build by default: a debug binary adds ~40 MB of its own
+# resident code to the app, which no user runs.
+APP="$TARGET/$BUILD/berth-desktop"
 CLI="$TARGET/debug/berth"
-for bin in "$APP" "$CLI"; do
-    [ -x "$bin" ] || { echo "desktop-profile: $bin missing: cargo build -p berth-desktop -p berth" >&2; exit 1; }
-done
+if [ "$BUILD" = release ]; then APP_BUILD="cargo build --release -p berth-desktop"; else APP_BUILD="cargo build -p berth-desktop"; fi
+[ -x "$APP" ] || { echo "desktop-profile: $APP missing: $APP_BUILD (or --debug for the debug build)" >&2; exit 1; }
+[ -x "$CLI" ] || { echo "desktop-profile: $CLI missing: cargo build -p berth" >&2; exit 1; }
 command -v Xvfb >/dev/null || { echo "desktop-profile: Xvfb missing (apt-get install xvfb)" >&2; exit 1; }
 mkdir -p "$OUT"
 
@@ -82,7 +90,7 @@ PIDS+=($!)
 export DISPLAY=":$DISPLAY_NUM"
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$DISPLAY_NUM" ] && break; sleep 0.1; done
 
-echo "==> app on $DISPLAY (log: $OUT/desktop-profile-app.log)"
+echo "==> $BUILD build of the app ($APP) on $DISPLAY (log: $OUT/desktop-profile-app.log)"
 "$APP" --dev >"$OUT/desktop-profile-app.log" 2>&1 &
 APP_PID=$!
 PIDS=("$APP_PID" "${PIDS[@]}")
@@ -96,7 +104,7 @@ grep -q "core started" "$OUT/desktop-profile-app.log" || { echo "desktop-profile
 echo "==> demo traffic for ${TRAFFIC} s, then ${IDLE} s without; a sample every ${INTERVAL} s"
 "$CLI" demo --duration-secs "$TRAFFIC" >"$OUT/desktop-profile-demo.log" 2>&1 &
 PIDS+=($!)
-python3 "$ROOT/scripts/desktop_profile.py" --pid "$APP_PID" --traffic-secs "$TRAFFIC" \
+python3 "$ROOT/scripts/desktop_profile.py" --pid "$APP_PID" --build "$BUILD" --traffic-secs "$TRAFFIC" \
     --idle-secs "$IDLE" --interval "$INTERVAL" --out "$OUT"
 if command -v import >/dev/null; then
     import -display "$DISPLAY" -window root "$OUT/desktop-profile.png" 2>/dev/null || true

@@ -288,7 +288,10 @@ async fn unique(
 /// Runs the desktop app until it quits: its window closed (asking first
 /// when that would stop work, see [`closing`]), Ctrl-C or SIGTERM.
 pub fn run() {
-    webview::prepare_environment();
+    if let Err(e) = webview::prepare_environment() {
+        eprintln!("berth-desktop: error[{}]: {e}", e.code().as_str());
+        std::process::exit(1);
+    }
     init_logging();
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()

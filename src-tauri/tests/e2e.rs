@@ -166,10 +166,9 @@ async fn desktop_app_end_to_end(db: PgPool) {
             .env("AWS_BOT_LIMIT", "5")
             .env("BERTH_POOLS_DIR", &pools_dir)
             .env_remove("BERTH_DEMO")
-            // WebKit's accelerated compositing, which the app turns off by
-            // default: without it WebKitWebDriver hangs on the first
-            // screenshot after a view switch (src/webview.rs).
-            .env("BERTH_WEBVIEW_COMPOSITING", "1")
+            // The app's default web view (accelerated compositing off):
+            // screenshots keep the page painting (driver::capture).
+            .env_remove("BERTH_WEBVIEW_COMPOSITING")
             // Each change event the app forwards is logged, so a late update in a
             // failed run shows whether the event or the window was slow.
             .env("RUST_LOG", "warn,berth_core=info,berth_desktop=debug")

@@ -10,9 +10,11 @@
 mod coolify;
 mod platforms;
 pub mod var;
+mod webview;
 
 pub use coolify::{CoolifyConfig, DEFAULT_COOLIFY_APP_PREFIX};
 use platforms::{parse_priority, DEV_PRIORITY};
+pub use webview::{webview_compositing, WEBVIEW_COMPOSITING};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::meeting::{MeetingPlatform, PlatformKind};

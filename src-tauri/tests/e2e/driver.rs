@@ -150,7 +150,7 @@ pub async fn wait_find(
                 )
                 .await;
             eprintln!("e2e: page at failure: {page:?}");
-            let shot = client.screenshot().await.ok();
+            let shot = capture(client).await.ok();
             if let Some(png) = shot {
                 let path = screenshot_dir().join("failure.png");
                 let _ = std::fs::write(&path, png);
@@ -171,6 +171,45 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// Keeps the page painting while WebKit takes a screenshot (run by
+/// [`capture`], stopped by `window.__e2ePaintStop`, or by itself after
+/// 5 s): a 1-pixel mark in the bottom-right corner that
+/// alternates between two almost transparent greys every 50 ms.
+///
+/// Why: with accelerated compositing off (the app's default), WebKitGTK
+/// 2.50 answers WebDriver's screenshot only after the web process paints
+/// its next frame, and the repaint it asks for does not always make one: on
+/// a page that has settled (just after a view switch) the screenshot waited
+/// until a live update painted something, or for ever (measured: without
+/// the mark the third view's screenshot hung past 30 s, with it 18 views
+/// in a row took 0.07-0.4 s each).
+const PAINT_SCRIPT: &str = "
+    const mark = document.createElement('div');
+    mark.setAttribute('aria-hidden', 'true');
+    mark.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;'
+        + 'pointer-events:none;z-index:2147483647';
+    document.body.appendChild(mark);
+    let n = 0;
+    const tick = setInterval(() => {
+        n += 1;
+        mark.style.background = n % 2 ? 'rgba(0,0,0,0.02)' : 'rgba(0,0,0,0.01)';
+        if (n >= 100) window.__e2ePaintStop();
+    }, 50);
+    window.__e2ePaintStop = () => { clearInterval(tick); mark.remove(); };";
+
+/// A screenshot of the window as WebKit painted it (see [`PAINT_SCRIPT`]).
+pub async fn capture(client: &Client) -> Result<Vec<u8>, fantoccini::error::CmdError> {
+    client.execute(PAINT_SCRIPT, Vec::new()).await?;
+    let png = client.screenshot().await;
+    let _ = client
+        .execute(
+            "window.__e2ePaintStop && window.__e2ePaintStop()",
+            Vec::new(),
+        )
+        .await;
+    png
+}
+
 pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     // The DOM is current, but the picture is what WebKit last painted: let
     // two animation frames pass so the screenshot shows what was checked.
@@ -182,7 +221,7 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
         )
         .await
         .expect("animation frames");
-    let png = client.screenshot().await.expect("screenshot");
+    let png = capture(client).await.expect("screenshot");
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
         "{name}: the screenshot is not a real picture ({} bytes)",
