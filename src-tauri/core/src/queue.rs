@@ -46,6 +46,17 @@ macro_rules! dispatch_key {
     };
 }
 
+/// The columns of a [`Waiting`] read from a queue entry `q` joined with
+/// its bot `b`: the one spelling every dispatcher read uses.
+macro_rules! waiting_columns {
+    () => {
+        "q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
+         COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
+         CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
+         b.pinned_platform"
+    };
+}
+
 mod page;
 pub use page::{due, waiting_page, Page, PageKey};
 
@@ -208,11 +219,9 @@ pub async fn waiting<'e>(
     now: DateTime<Utc>,
 ) -> Result<Vec<Waiting>> {
     Ok(sqlx::query_as(concat!(
-        "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
-                    COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
-                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
-                    b.pinned_platform
-             FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+        "SELECT ",
+        waiting_columns!(),
+        " FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
              WHERE b.status = 'QUEUED'
              ORDER BY ",
         dispatch_key!("q", "$1")

@@ -47,10 +47,9 @@ const FIRST: (i32, i64) = (-1, 0);
 macro_rules! page_part {
     ($aged:literal, $cond:literal, $p:literal, $qa:literal, $id:literal, $limit:literal) => {
         concat!(
-            "(SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
-                    COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
-                    CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
-                    b.pinned_platform, q.id AS entry_id, ",
+            "(SELECT ",
+            waiting_columns!(),
+            ", q.id AS entry_id, ",
             $aged,
             " AS aged
              FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
@@ -139,11 +138,9 @@ pub async fn waiting_page<'e>(
 /// is taken over). In dispatch order; served by the timeout index.
 pub async fn due<'e>(db: impl sqlx::PgExecutor<'e>, now: DateTime<Utc>) -> Result<Vec<Waiting>> {
     Ok(sqlx::query_as(concat!(
-        "SELECT q.bot_id, b.pool, q.priority, b.queue_timeout_ms, q.queued_at, q.timeout_at, q.stage_platform,
-                COALESCE(b.deadline, b.created_at + b.queue_timeout_ms * interval '1 millisecond') AS deadline,
-                CASE WHEN q.stage = -2 THEN q.stage_deadline END AS routing_until,
-                b.pinned_platform
-         FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
+        "SELECT ",
+        waiting_columns!(),
+        " FROM deployment_queue q JOIN bots b ON b.id = q.bot_id
          WHERE b.status = 'QUEUED'
            AND ((q.stage >= 0 AND q.timeout_at <= $1) OR (q.stage = -2 AND q.stage_deadline <= $1))
          ORDER BY ",
