@@ -132,12 +132,15 @@ async fn a_pass_over_full_platforms_reads_one_page_but_moves_every_wait_that_is_
     assert_eq!(global, queued as i64);
 }
 
+/// k8s's limit in [`a_pass_reads_on_while_capacity_lasts`]: its grants span
+/// more than one page.
+const LIMIT: usize = 290;
+const _: () = assert!(PAGE < LIMIT);
+
 #[sqlx::test(migrations = "../migrations")]
 async fn a_pass_reads_on_while_capacity_lasts(db: PgPool) {
     // Room for 290 on k8s, 300 in the global queue: the pass reads past its
     // first page and grants in queue order until k8s is full.
-    const LIMIT: usize = 290;
-    assert!(PAGE < LIMIT, "the grants span more than one page");
     let env = [("PLATFORM_PRIORITY", "k8s"), ("K8S_BOT_LIMIT", "290")];
     let h = harness(db, &env, false).await;
     sqlx::query("UPDATE pools SET max_size = 999 WHERE name = 'zoom'")
