@@ -14,6 +14,7 @@ import { mockActions } from "./mockActions";
 import { mockBots } from "./mockBots";
 import * as defs from "./mockDefinitions";
 import { mockHistory } from "./mockHistory";
+import { rulesFixture } from "../test/fixtures";
 import { botDetails, makeWorld, overview, pools, poolStats } from "./mockData";
 
 const params = new URLSearchParams(location.search);
@@ -60,15 +61,7 @@ const backend: MockBackend = {
     globalQueueTimeoutPinnedBy: world.settings.globalQueueTimeoutPinnedBy,
   }),
   getSettings: () => world.settings,
-  settingsRules: () => ({
-    botLimit: { min: 1, max: 100_000 },
-    queueTimeoutMs: { min: 0, max: 3_600_000 },
-    globalQueueTimeoutMs: { min: 1_000, max: 3_600_000 },
-    tierPriority: { min: 0, max: 1_000 },
-    tierMaxWaitMs: { min: 1_000, max: 600_000 },
-    tierNamePattern: "^[a-z][a-z0-9_-]{0,31}$",
-    maxTiers: 16,
-  }),
+  settingsRules: () => rulesFixture(),
   settingsHistory: (limit) => world.history.slice(0, limit),
   botDetails: (id) => botDetails(world, id, Date.now()),
   saveSettings: (plan) => {

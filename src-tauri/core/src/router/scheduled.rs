@@ -58,6 +58,24 @@ impl Router {
             .collect())
     }
 
+    /// [`Router::plan`] for `req`'s join time, expected duration and
+    /// not-before.
+    async fn plan_request(
+        &self,
+        req: &NewBot,
+        pool: &Pool,
+        settings: &Settings,
+    ) -> Result<Planned> {
+        self.plan(
+            pool,
+            settings,
+            req.join_at,
+            req.expected_duration_ms,
+            req.not_before,
+        )
+        .await
+    }
+
     /// When a request of `pool` starts and what it books: join time minus
     /// the pool's lead (never before now nor the request's not-before), to
     /// join time plus its expected duration. Checks the join time and the
@@ -148,15 +166,7 @@ impl Router {
     ) -> Result<Option<DeployOutcome>> {
         let settings = settings::load(&self.db).await?;
         let now = self.clock.now();
-        let mut planned = self
-            .plan(
-                &c.pool,
-                &settings,
-                req.join_at,
-                req.expected_duration_ms,
-                req.not_before,
-            )
-            .await?;
+        let mut planned = self.plan_request(req, &c.pool, &settings).await?;
         let scope = self.booking_scope(&c.pool, &settings).await?;
         let mut tx = self.db.begin().await?;
         if !self
@@ -197,15 +207,7 @@ impl Router {
         let mut admitted = Vec::with_capacity(reqs.len());
         for req in reqs {
             let c = self.check(req, &settings, token).await?;
-            let planned = self
-                .plan(
-                    &c.pool,
-                    &settings,
-                    req.join_at,
-                    req.expected_duration_ms,
-                    req.not_before,
-                )
-                .await?;
+            let planned = self.plan_request(req, &c.pool, &settings).await?;
             admitted.push((req, c, planned));
         }
         let Some((_, first, _)) = admitted.first() else {
