@@ -14,7 +14,7 @@ mod logs;
 use berth_core::bot::{self, Decision};
 use berth_core::clock::ManualClock;
 use berth_core::config::{CoolifyConfig, EnvConfig, DEFAULT_COOLIFY_APP_PREFIX};
-use berth_core::feed::Feed;
+use berth_core::feed::{ChangeEvent, Feed, Topic};
 use berth_core::jobs;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
@@ -572,6 +572,43 @@ async fn a_failing_listing_makes_reconciliation_change_nothing(db: PgPool) {
         .unwrap();
     assert_eq!(busy, 1);
     assert_eq!(s.fake.lock().apps.len(), 2);
+}
+
+/// Reconciliation that records a resource on a slot announces that slot
+/// (an open console shows the change without a reload): nothing else
+/// announces it, since no transition comes with an adoption.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_adopted_resource_is_announced_with_its_slot(db: PgPool) {
+    let s = setup(db, fast_policy()).await;
+    let r = slot_on_coolify(&s.db).await;
+    s.adapter.create_resource(&r, &made_of()).await.unwrap();
+    let feed = Feed::new(uuid::Uuid::new_v4(), true);
+    let _tasks = feed.spawn(s.db.clone());
+    let mut rx = feed.subscribe();
+    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
+    let router = Router::new(
+        s.db.clone(),
+        s.clock.clone(),
+        feed.clone(),
+        s.router.platforms().clone(),
+    );
+    assert_eq!(jobs::reconcile(&router).await.unwrap().adopted, 1);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let ChangeEvent::Changed {
+                topics,
+                slot_ids: Some(ids),
+                ..
+            } = rx.recv().await.unwrap()
+            {
+                if topics.contains(&Topic::Slots) && ids.contains(&r.slot_id) {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the adoption announced its slot");
 }
 
 #[sqlx::test(migrations = "../migrations")]

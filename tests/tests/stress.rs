@@ -272,4 +272,21 @@ async fn two_instances_hand_fifty_released_slots_to_the_queue_once_each_in_prior
         berth_core::platform::load::per_platform(&db).await.unwrap(),
         berth_core::platform::load::recount(&db).await.unwrap()
     );
+    // The batched grants counted themselves in their own statements (the
+    // trigger skips them); the test's direct releases, which do not, were
+    // counted by the trigger: the slot counters equal a recount, and each
+    // release is in the release minutes the queue's estimates read, once.
+    assert_eq!(
+        berth_core::slot::counts::maintained(&db).await.unwrap(),
+        berth_core::slot::counts::recount(&db).await.unwrap()
+    );
+    let minutes: i64 =
+        sqlx::query_scalar("SELECT COALESCE(sum(releases), 0)::bigint FROM slot_release_minutes")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        minutes, QUEUED as i64,
+        "one release minute per slot the rounds returned"
+    );
 }

@@ -84,18 +84,21 @@ pub async fn set_platform_ref(
 
 /// `deploying` → `busy` once the workload runs. `false` if the epoch or state moved on.
 pub async fn mark_busy(db: &PgPool, slot_id: i64, epoch: i64, at: DateTime<Utc>) -> Result<bool> {
-    let done: Option<i64> = sqlx::query_scalar(
+    let done: Option<i64> = sqlx::query_scalar(concat!(
         "WITH upd AS (
             UPDATE pool_slots SET status = 'busy', status_changed_at = now(),
+                counted_inline = NOT counted_inline,
                 description = '[BUSY] Bot #' || assigned_bot_id || ' - ' || $3
             WHERE id = $1 AND epoch = $2 AND status = 'deploying'
-            RETURNING id, slot_name, epoch, assigned_bot_id
+            RETURNING id, slot_name, pool, deployment_platform, epoch, assigned_bot_id
          ), hist AS (
             INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
             SELECT id, slot_name, epoch, 'deploying', 'busy', assigned_bot_id, 'workload running' FROM upd
-         )
+         ), ",
+        counts::counted_inline!("upd", "'deploying'", "'busy'"),
+        "
          SELECT id FROM upd",
-    )
+    ))
     .bind(slot_id)
     .bind(epoch)
     .bind(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -165,7 +168,7 @@ async fn transition_to_idle(
     from: &[&str],
     reason: &str,
 ) -> Result<Option<Released>> {
-    let released: Option<Released> = sqlx::query_as(
+    let released: Option<Released> = sqlx::query_as(concat!(
         "WITH old AS (
             SELECT id, status, assigned_bot_id, pool, image, draining FROM pool_slots
             WHERE id = $1 AND epoch = $2 AND status = ANY($3) FOR UPDATE
@@ -176,19 +179,24 @@ async fn transition_to_idle(
             RETURNING r.pool
          ), upd AS (
             UPDATE pool_slots s SET status = 'idle', assigned_bot_id = NULL, recovery_attempts = 0,
-                error_message = NULL, status_changed_at = now(),
+                error_message = NULL, status_changed_at = now(), counted_inline = NOT s.counted_inline,
                 updating = EXISTS (SELECT 1 FROM taken),
                 description = CASE WHEN s.last_used_at IS NULL THEN $5::text
                     ELSE $6::text ||
                         to_char(s.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
             FROM old WHERE s.id = old.id
-            RETURNING s.id, s.slot_name, s.epoch, s.pool, old.status AS from_status, old.assigned_bot_id, s.draining
+            RETURNING s.id, s.slot_name, s.epoch, s.pool, s.deployment_platform, old.status AS from_status,
+                old.assigned_bot_id, s.draining
          ), hist AS (
             INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
             SELECT id, slot_name, epoch, from_status, 'idle', assigned_bot_id, $4 FROM upd
-         )
+         ), ",
+        counts::counted_inline!("upd", "from_status", "'idle'"),
+        ", ",
+        counts::released_inline!("upd", "from_status"),
+        "
          SELECT id AS slot_id, pool, assigned_bot_id AS bot_id, draining FROM upd",
-    )
+    ))
     .bind(slot_id)
     .bind(epoch)
     .bind(from)

@@ -294,6 +294,25 @@ fn print_results(results: &[(usize, [Measured; 4])]) {
         );
     }
     println!();
+    println!("| workers | WAL bytes/cycle: minimal | minimal+history | core feed-off | core feed-on | core ÷ minimal+history |");
+    println!("|--------:|-------------------------:|----------------:|--------------:|-------------:|-----------------------:|");
+    for (workers, [min, hist, off, on]) in results {
+        println!(
+            "| {workers} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+            min.wal_per_cycle(),
+            hist.wal_per_cycle(),
+            off.wal_per_cycle(),
+            on.wal_per_cycle(),
+            ratio(off.wal_per_cycle(), hist.wal_per_cycle())
+        );
+    }
+    println!(
+        "WAL bytes/cycle = the server's WAL written in the window ÷ its cycles: what one acquire and one release \
+         write, steadier than the rates on a shared machine. A core acquire or release is not a HOT update, so it \
+         also writes an entry into each `pool_slots` index it qualifies for (the key, the bot or the acquisition \
+         order, the name, the pool and number)."
+    );
+    println!();
     println!("| workers | misses min / +hist / off / on | deadlocks min / +hist / off / on | NOTIFYs received (feed on) | NOTIFYs/s |");
     println!("|--------:|------------------------------:|---------------------------------:|---------------------------:|----------:|");
     for (workers, [min, hist, off, on]) in results {

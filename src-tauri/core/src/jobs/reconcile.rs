@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
+use crate::feed::Topic;
 use crate::meeting::{BotStatus, PlatformKind, SlotStatus};
 use crate::platform::{OwnedWorkload as Owned, Platform, SlotRef, Workload, WorkloadState};
 use crate::router::Router;
@@ -141,8 +142,9 @@ async fn settle_held(
         let error = (status == BotStatus::Fatal).then_some(why.as_str());
         router.finish(bot_id, status, error).await?;
         report.finished += 1;
-        if listed.is_none() {
-            slot::forget_platform_ref(router.db(), s.id, platform_ref).await?;
+        if listed.is_none() && slot::forget_platform_ref(router.db(), s.id, platform_ref).await? {
+            // The release announced the slot before its resource was forgotten.
+            router.feed().publish_slots(&[Topic::Slots], &[s.id]);
         }
     }
     Ok(())
@@ -174,6 +176,7 @@ async fn clear_marked(
         if let Some(m) = marked.as_ref().filter(|m| m.platform_ref.is_none()) {
             if slot::adopt_platform_ref(router.db(), m.id, resource).await? {
                 tracing::info!(platform = %kind, slot = slot_name, resource = %resource, "adopted a resource the database had not recorded");
+                router.feed().publish_slots(&[Topic::Slots], &[m.id]);
                 report.adopted += 1;
                 continue;
             }

@@ -69,8 +69,9 @@ const ACQUIRE_HEAD: &str = concat!(
 /// the slots of the CTE `$from` (with its `id`), each for the bot
 /// `$bot` with the description `$descr` (SQL expressions over `$from`, or
 /// parameters): epoch bumped, last use and status change now, error cleared,
-/// and one `slot_history` row (`acquire`) a slot. `upd` returns the slot's
-/// lease columns and `assigned_bot_id`. The one definition of what an
+/// and one `slot_history` row (`acquire`) a slot; the counts in the same
+/// statement (the `cnt` CTE, [`crate::slot::counts`]). `upd` returns the
+/// slot's lease columns, `deployment_platform` and `assigned_bot_id`. The one definition of what an
 /// acquisition writes: [`acquire`] and the set-based grant
 /// (`router::grant`) both build from it.
 macro_rules! acquire_transition {
@@ -81,7 +82,7 @@ macro_rules! acquire_transition {
     SET status = 'deploying', assigned_bot_id = ",
             $bot,
             ", epoch = s.epoch + 1, last_used_at = now(),
-        status_changed_at = now(), error_message = NULL, description = ",
+        status_changed_at = now(), error_message = NULL, counted_inline = NOT s.counted_inline, description = ",
             $descr,
             "
     FROM ",
@@ -89,11 +90,12 @@ macro_rules! acquire_transition {
             " WHERE s.id = ",
             $from,
             ".id
-    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.epoch, s.platform_ref, s.assigned_bot_id
+    RETURNING s.id, s.uuid, s.slot_name, s.pool, s.deployment_platform, s.epoch, s.platform_ref, s.assigned_bot_id
 ), hist AS (
     INSERT INTO slot_history (slot_id, slot_name, epoch, from_status, to_status, bot_id, reason)
     SELECT id, slot_name, epoch, 'idle', 'deploying', assigned_bot_id, 'acquire' FROM upd
-)"
+), ",
+            $crate::slot::counts::counted_inline!("upd", "'idle'", "'deploying'")
         )
     };
 }

@@ -21,14 +21,16 @@ pub async fn platform_refs(db: &PgPool, kind: PlatformKind) -> Result<HashSet<St
 }
 
 /// Forgets slot `id`'s resource, if it still records `platform_ref` (the
-/// resource is gone: the next deploy creates a new one).
-pub async fn forget_platform_ref(db: &PgPool, id: i64, platform_ref: &str) -> Result<()> {
-    sqlx::query("UPDATE pool_slots SET platform_ref = NULL WHERE id = $1 AND platform_ref = $2")
-        .bind(id)
-        .bind(platform_ref)
-        .execute(db)
-        .await?;
-    Ok(())
+/// resource is gone: the next deploy creates a new one); whether it did.
+pub async fn forget_platform_ref(db: &PgPool, id: i64, platform_ref: &str) -> Result<bool> {
+    let forgot = sqlx::query(
+        "UPDATE pool_slots SET platform_ref = NULL WHERE id = $1 AND platform_ref = $2",
+    )
+    .bind(id)
+    .bind(platform_ref)
+    .execute(db)
+    .await?;
+    Ok(forgot.rows_affected() == 1)
 }
 
 /// The slot a resource's owner marker names.

@@ -54,6 +54,9 @@ pub struct Measured {
     pub notices: u64,
     /// Every cycle of the run, warm-up included (each wrote two updates).
     pub all_cycles: u64,
+    /// WAL written during the window (the whole server's, so the other
+    /// modes' runs never overlap it).
+    pub wal_bytes: u64,
 }
 
 impl Measured {
@@ -64,6 +67,17 @@ impl Measured {
         self.secs += other.secs;
         self.notices += other.notices;
         self.all_cycles += other.all_cycles;
+        self.wal_bytes += other.wal_bytes;
+    }
+
+    /// WAL bytes per measured cycle: the physical cost of one acquire and
+    /// one release, steadier than the rate on a shared machine.
+    pub fn wal_per_cycle(&self) -> f64 {
+        if self.cycles > 0 {
+            self.wal_bytes as f64 / self.cycles as f64
+        } else {
+            0.0
+        }
     }
 
     pub fn rate(&self) -> f64 {
@@ -92,6 +106,14 @@ fn sqlx_deadlock(e: &sqlx::Error) -> bool {
 
 fn core_deadlock(e: &berth_core::Error) -> bool {
     matches!(e, berth_core::Error::Database(se) if sqlx_deadlock(se))
+}
+
+/// The server's current WAL insert position, in bytes.
+async fn wal_position(db: &sqlx::PgPool) -> Result<i64, String> {
+    sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
+        .fetch_one(db)
+        .await
+        .map_err(|e| format!("WAL position: {e}"))
 }
 
 /// What every run shares.
@@ -159,6 +181,7 @@ impl Bench {
         }
         ready.wait().await;
         tokio::time::sleep(WARM_UP).await;
+        let wal0 = wal_position(&db).await?;
         let (c0, m0, d0, n0, t0) = (
             counters.cycles.load(Ordering::Relaxed),
             counters.misses.load(Ordering::Relaxed),
@@ -174,6 +197,7 @@ impl Bench {
             notices.load(Ordering::Relaxed),
             Instant::now(),
         );
+        let wal1 = wal_position(&db).await?;
         counters.stop.store(true, Ordering::Relaxed);
         let mut first_error = None;
         for t in tasks {
@@ -203,6 +227,7 @@ impl Bench {
             secs: (t1 - t0).as_secs_f64(),
             notices: n1 - n0,
             all_cycles: counters.cycles.load(Ordering::Relaxed),
+            wal_bytes: (wal1 - wal0).max(0) as u64,
         })
     }
 }
