@@ -1,6 +1,7 @@
 //! Shared harness for Berth's integration tests: a router over simulated
 //! platforms on a real PostgreSQL database, with a manual clock.
 
+pub mod announcing;
 pub mod bots;
 pub mod cluster;
 pub mod database;

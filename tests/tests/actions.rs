@@ -6,12 +6,12 @@
 use berth_core::actor::Actor;
 use berth_core::audit::{self, AuditEntry, AuditFilter, TargetKind};
 use berth_core::bot::{self, action as bots_action, Decision};
-use berth_core::feed::{ChangeEvent, Feed, Topic};
+use berth_core::feed::{ChangeEvent, Topic};
 use berth_core::meeting::{BotStatus, PlatformKind, SlotStatus};
 use berth_core::platform::drain as platform_drain;
-use berth_core::router::Router;
 use berth_core::slot::{self, action, drain};
 use berth_core::{lifecycle, overview, queue, ErrorCode};
+use berth_tests::announcing::announcing;
 use berth_tests::{bot_id, bots, harness, slots, three_platforms, Harness};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -599,16 +599,8 @@ async fn announced(rx: &mut tokio::sync::broadcast::Receiver<ChangeEvent>, want:
 #[sqlx::test(migrations = "../migrations")]
 async fn a_slot_action_announces_the_slots_it_changed(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
-    let feed = Feed::new(uuid::Uuid::new_v4(), true);
-    let tasks = feed.spawn(h.db.clone());
-    let router = Router::new(
-        h.db.clone(),
-        h.clock.clone(),
-        feed.clone(),
-        h.router.platforms().clone(),
-    );
-    let mut rx = feed.subscribe();
-    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
+    let mut on = announcing(&h.db, h.clock.clone(), h.router.platforms()).await;
+    let router = on.router.clone();
     let a = slots::of("zoom", PlatformKind::K8s).create(&h.db).await;
     let b = slots::of("zoom", PlatformKind::K8s).create(&h.db).await;
     // Drained while idle: deleted at once; readers find its id gone.
@@ -620,66 +612,31 @@ async fn a_slot_action_announces_the_slots_it_changed(db: PgPool) {
     )
     .await
     .unwrap();
-    let ids = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut ids = std::collections::BTreeSet::new();
-        loop {
-            if let ChangeEvent::Changed {
-                topics, slot_ids, ..
-            } = rx.recv().await.unwrap()
-            {
-                if topics.contains(&Topic::Slots) {
-                    ids.extend(slot_ids.expect("the action names its slots"));
-                    if ids.len() >= 2 {
-                        return ids;
-                    }
-                }
-            }
-        }
-    })
-    .await
-    .expect("the drain announced");
-    assert_eq!(ids.into_iter().collect::<Vec<_>>(), {
-        let mut v = vec![a.slot_id, b.slot_id];
-        v.sort();
-        v
-    });
-    for t in tasks {
-        t.abort();
-    }
+    let named = on.slots_named(&[a.slot_id, b.slot_id], "the drain").await;
+    assert_eq!(named.len(), 2, "only the drained slots: {named:?}");
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn every_action_kind_announces_its_topics_with_audit(db: PgPool) {
     let h = harness(db, &three_platforms("1", ["0", "0", "0"]), false).await;
     // The harness's feed is off: a router on a live feed, same database and adapters.
-    let feed = Feed::new(uuid::Uuid::new_v4(), true);
-    let tasks = feed.spawn(h.db.clone());
-    let router = Router::new(
-        h.db.clone(),
-        h.clock.clone(),
-        feed.clone(),
-        h.router.platforms().clone(),
-    );
-    let mut rx = feed.subscribe();
-    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
+    let mut on = announcing(&h.db, h.clock.clone(), h.router.platforms()).await;
+    let router = on.router.clone();
 
     let idle = slots::of("zoom", PlatformKind::K8s).create(&h.db).await;
     drain::drain(&router, &cli(), &names(&[&idle.slot_name]), None)
         .await
         .unwrap();
-    announced(&mut rx, &[Topic::Slots, Topic::Audit]).await;
+    announced(&mut on.rx, &[Topic::Slots, Topic::Audit]).await;
     let (_, q1, _) = full_with_two_queued(&h).await;
     bots_action::priority(&router, &cli(), q1, 3, None)
         .await
         .unwrap();
-    announced(&mut rx, &[Topic::Queue, Topic::Audit]).await;
+    announced(&mut on.rx, &[Topic::Queue, Topic::Audit]).await;
     platform_drain::drain(&router, &cli(), PlatformKind::Aws, None)
         .await
         .unwrap();
-    announced(&mut rx, &[Topic::Platforms, Topic::Audit]).await;
+    announced(&mut on.rx, &[Topic::Platforms, Topic::Audit]).await;
     lifecycle::cancel(&router, &cli(), q1, None).await.unwrap();
-    announced(&mut rx, &[Topic::Bots, Topic::Audit]).await;
-    for t in tasks {
-        t.abort();
-    }
+    announced(&mut on.rx, &[Topic::Bots, Topic::Audit]).await;
 }

@@ -14,7 +14,7 @@ mod logs;
 use berth_core::bot::{self, Decision};
 use berth_core::clock::ManualClock;
 use berth_core::config::{CoolifyConfig, EnvConfig, DEFAULT_COOLIFY_APP_PREFIX};
-use berth_core::feed::{ChangeEvent, Feed, Topic};
+use berth_core::feed::Feed;
 use berth_core::jobs;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
@@ -25,6 +25,7 @@ use berth_core::platform::{
 };
 use berth_core::router::{DeployOutcome, Router};
 use berth_core::{pool, settings};
+use berth_tests::announcing::announcing;
 use berth_tests::{bots, slots};
 use coolify_fake::FakeCoolify;
 use secrecy::SecretString;
@@ -582,33 +583,9 @@ async fn an_adopted_resource_is_announced_with_its_slot(db: PgPool) {
     let s = setup(db, fast_policy()).await;
     let r = slot_on_coolify(&s.db).await;
     s.adapter.create_resource(&r, &made_of()).await.unwrap();
-    let feed = Feed::new(uuid::Uuid::new_v4(), true);
-    let _tasks = feed.spawn(s.db.clone());
-    let mut rx = feed.subscribe();
-    while !matches!(rx.recv().await.unwrap(), ChangeEvent::Resync) {}
-    let router = Router::new(
-        s.db.clone(),
-        s.clock.clone(),
-        feed.clone(),
-        s.router.platforms().clone(),
-    );
-    assert_eq!(jobs::reconcile(&router).await.unwrap().adopted, 1);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let ChangeEvent::Changed {
-                topics,
-                slot_ids: Some(ids),
-                ..
-            } = rx.recv().await.unwrap()
-            {
-                if topics.contains(&Topic::Slots) && ids.contains(&r.slot_id) {
-                    return;
-                }
-            }
-        }
-    })
-    .await
-    .expect("the adoption announced its slot");
+    let mut on = announcing(&s.db, s.clock.clone(), s.router.platforms()).await;
+    assert_eq!(jobs::reconcile(&on.router).await.unwrap().adopted, 1);
+    on.slots_named(&[r.slot_id], "the adoption").await;
 }
 
 #[sqlx::test(migrations = "../migrations")]

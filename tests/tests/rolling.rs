@@ -10,6 +10,7 @@ use berth_core::meeting::{BotStatus, PlatformKind};
 use berth_core::platform::sim::{self, SimPlatform};
 use berth_core::rollout::{self, RolloutProgress};
 use berth_core::{bot, jobs};
+use berth_tests::announcing::announcing;
 use berth_tests::wrapped::Wrapped;
 use berth_tests::{bot_id, bots, harness_on, Harness};
 use recorder::Recorder;
@@ -274,6 +275,27 @@ async fn a_rollout_whose_leader_died_mid_update_resumes(db: PgPool) {
     let p = progress(&h).await;
     assert_eq!((p.updated, p.updating), (8, 0));
     assert!(rec.updating_max.load(Ordering::SeqCst) <= 3);
+}
+
+/// A pass announces the slots it moved by id (an open console patches
+/// those rows instead of reloading every slot of the fleet).
+#[sqlx::test(migrations = "../migrations")]
+async fn a_rollout_pass_announces_the_slots_it_moved(db: PgPool) {
+    let (h, _rec) = recorded(db).await;
+    eight_slots(&h).await;
+    apply(&h, &definition("v2", 2)).await;
+    let mut on = announcing(&h.db, h.clock.clone(), h.router.platforms()).await;
+    let r = rollout::advance(&on.router).await.unwrap();
+    assert_eq!((r.claimed, r.updated), (2, 2), "{r:?}");
+    let moved: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM pool_slots WHERE pool = $1 AND image = 'bots/zoom:v2'")
+            .bind(POOL)
+            .fetch_all(&h.db)
+            .await
+            .unwrap();
+    assert_eq!(moved.len(), 2);
+    let named = on.slots_named(&moved, "the rollout pass").await;
+    assert_eq!(named.len(), 2, "only the moved slots: {named:?}");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -47,6 +47,9 @@ pub async fn advance(router: &Router) -> Result<AdvanceReport> {
     .fetch_all(db)
     .await?;
     let mut report = AdvanceReport::default();
+    // The slots that moved, for the announcement: an open console patches
+    // their rows instead of reloading every slot.
+    let mut moved = Vec::new();
     for (pool, image) in under_way {
         if let Err(e) = prepull(router, &pool, &image).await {
             tracing::warn!(pool = %pool, error = %e, "rollout waits: the new image was not pulled");
@@ -55,14 +58,17 @@ pub async fn advance(router: &Router) -> Result<AdvanceReport> {
         }
         match claim_idle(router, &pool, &image).await? {
             Claimed::Finished => report.finished.push(pool.clone()),
-            Claimed::Slots(n) => report.claimed += n,
+            Claimed::Slots(ids) => {
+                report.claimed += ids.len();
+                moved.extend(ids);
+            }
         }
-        update_taken(router, &pool, &image, &mut report).await?;
+        update_taken(router, &pool, &image, &mut report, &mut moved).await?;
     }
     if report.changed() {
         router
             .feed()
-            .publish(&[Topic::Rollouts, Topic::Slots, Topic::Pools]);
+            .publish_slots(&[Topic::Rollouts, Topic::Slots, Topic::Pools], &moved);
     }
     Ok(report)
 }
@@ -99,7 +105,8 @@ async fn prepull(router: &Router, pool: &str, image: &str) -> Result<()> {
 
 enum Claimed {
     Finished,
-    Slots(usize),
+    /// The slots taken for the update.
+    Slots(Vec<i64>),
 }
 
 /// In one transaction holding the rollout's row: recounts the slots taken
@@ -135,7 +142,7 @@ async fn claim_idle(router: &Router, pool: &str, image: &str) -> Result<Claimed>
         return Ok(Claimed::Finished);
     }
     let room = (i64::from(max) - taken).max(0);
-    let claimed: i64 = sqlx::query_scalar(concat!(
+    let claimed: Vec<i64> = sqlx::query_scalar(concat!(
         "WITH c AS (
             SELECT id FROM pool_slots
             WHERE pool = $1 AND image IS DISTINCT FROM $2 AND ",
@@ -145,20 +152,21 @@ async fn claim_idle(router: &Router, pool: &str, image: &str) -> Result<Claimed>
          ), upd AS (
             UPDATE pool_slots s SET updating = true FROM c WHERE s.id = c.id RETURNING s.id
          )
-         SELECT count(*) FROM upd"
+         SELECT id FROM upd ORDER BY id"
     ))
     .bind(pool)
     .bind(image)
     .bind(room)
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    let in_flight = taken + claimed.len() as i64;
     sqlx::query("UPDATE pool_rollouts SET in_flight = $2 WHERE pool = $1")
         .bind(pool)
-        .bind(i32::try_from(taken + claimed).unwrap_or(i32::MAX))
+        .bind(i32::try_from(in_flight).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Claimed::Slots(usize::try_from(claimed).unwrap_or(0)))
+    Ok(Claimed::Slots(claimed))
 }
 
 #[derive(sqlx::FromRow)]
@@ -173,12 +181,13 @@ struct Taken {
 
 /// Moves every slot of `pool` taken for its update to `image`, the
 /// platform calls side by side (at most `max_updating` of them: no more
-/// slots are taken).
+/// slots are taken); adds the slots put back in service to `moved`.
 async fn update_taken(
     router: &Router,
     pool: &str,
     image: &str,
     report: &mut AdvanceReport,
+    moved: &mut Vec<i64>,
 ) -> Result<()> {
     let db = router.db();
     let taken: Vec<Taken> = sqlx::query_as(
@@ -210,6 +219,7 @@ async fn update_taken(
             tracing::warn!(slot = %t.slot_name, error = %message, "slot not moved to the new image");
         }
         if settle(db, pool, t.id, image, failure.as_deref()).await? {
+            moved.push(t.id);
             match failure {
                 None => report.updated += 1,
                 Some(_) => report.failed += 1,
