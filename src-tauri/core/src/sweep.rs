@@ -312,9 +312,13 @@ async fn stray_bots(router: &Router) -> Result<usize> {
         };
         let mut tx = db.begin().await?;
         // Re-checked under the bot's row lock, which also holds off new
-        // entries and slot assignments for it (both take a key-share lock on
-        // the bot): a router that was only slow has moved it on meanwhile,
-        // and then nothing changes.
+        // queue entries (their key takes a key-share lock on the bot) and
+        // reservations (a reservation commits only with its bot moved to
+        // `DEPLOYING`, an update of this row): a router that was only slow
+        // has moved it on meanwhile, and then nothing changes; one that
+        // took a slot but has not committed waits, then finds the bot
+        // settled (ended: it rolls back; put back in the queue: it goes on,
+        // and its entry is removed with its reservation).
         let locked = sqlx::query("SELECT 1 FROM bots WHERE id = $1 AND status = $2 FOR UPDATE")
             .bind(bot_id)
             .bind(&status)
