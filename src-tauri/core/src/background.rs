@@ -272,8 +272,10 @@ impl Jobs {
 
 /// Runs [`crate::history::partitions::maintain`] and says what it did:
 /// what it dropped at `info` (history is gone for good), the rest at
-/// `debug`, and tables it could not lock at `warn`. Publishes nothing: no
-/// view shows partitions, and the days it drops are older than any view.
+/// `debug`, and tables it could not lock at `warn`. Also deletes the bots
+/// ended past retention ([`crate::bot::retention`]), announcing `bots` when
+/// it did; the partitions are announced nowhere (no view shows them, and
+/// the days it drops are older than any view).
 async fn history_partitions(router: &Router, retention_days: u32) -> crate::Result<()> {
     let actor = crate::actor::Actor::system("history");
     let r = crate::history::partitions::maintain(router.db(), router.clock().now(), retention_days)
@@ -288,6 +290,12 @@ async fn history_partitions(router: &Router, retention_days: u32) -> crate::Resu
         crate::scaling::decision::prune(router.db(), router.clock().now(), retention).await?;
     if pruned > 0 {
         tracing::info!(actor = %actor, retention_days, pruned, "scaling decisions past retention deleted");
+    }
+    let bots =
+        crate::bot::retention::prune_ended(router.db(), router.clock().now(), retention).await?;
+    if bots > 0 {
+        tracing::info!(actor = %actor, retention_days, bots, "bots ended past retention deleted");
+        router.feed().publish(&[crate::feed::Topic::Bots]);
     }
     if !r.created.is_empty() {
         tracing::debug!(actor = %actor, created = ?r.created, moved_rows = r.moved_rows, "history partitions created");

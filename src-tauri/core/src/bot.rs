@@ -9,6 +9,7 @@ use crate::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 
 pub mod action;
 mod browse;
+pub mod retention;
 mod timeline;
 mod trace;
 

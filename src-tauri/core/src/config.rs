@@ -93,7 +93,8 @@ pub struct JobsConfig {
     pub bot_heartbeat_timeout_ms: u32,
     /// Days of history kept (`BERTH_HISTORY_RETENTION_DAYS`, within
     /// [`HISTORY_RETENTION_DAYS`]): the leader drops older days
-    /// ([`crate::history::partitions`]).
+    /// ([`crate::history::partitions`]) and the bots that ended before
+    /// them ([`crate::bot::retention`]).
     pub history_retention_days: u32,
 }
 
