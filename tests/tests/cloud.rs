@@ -19,13 +19,12 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
 use berth_core::clock::ManualClock;
-use berth_core::config::{CoolifyConfig, DEFAULT_COOLIFY_APP_PREFIX};
+use berth_core::config::DEFAULT_COOLIFY_APP_PREFIX;
 use berth_core::meeting::{BotStatus, MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
 use berth_core::platform::coolify::CoolifyPlatform;
 use berth_core::platform::ecs::{Credentials, EcsPlatform, EcsSettings};
 use berth_core::platform::kube::{KubePlatform, KubeSettings};
-use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{
     BotSpec, FailureKind, Health, Platform, ResourceSpec, SlotRef, WorkloadState,
 };

@@ -13,13 +13,12 @@ mod logs;
 
 use berth_core::bot::{self, Decision};
 use berth_core::clock::ManualClock;
-use berth_core::config::{CoolifyConfig, EnvConfig, DEFAULT_COOLIFY_APP_PREFIX};
+use berth_core::config::EnvConfig;
 use berth_core::feed::Feed;
 use berth_core::jobs;
 use berth_core::meeting::{MeetingPlatform, PlatformKind};
 use berth_core::platform::call::Policy;
 use berth_core::platform::coolify::CoolifyPlatform;
-use berth_core::platform::secret::TokenSource;
 use berth_core::platform::{
     BotSpec, FailureKind, Health, Platform, Platforms, ResourceSpec, SlotRef, WorkloadState,
 };
@@ -27,7 +26,7 @@ use berth_core::router::{DeployOutcome, Router};
 use berth_core::{pool, settings};
 use berth_tests::announcing::announcing;
 use berth_tests::{bots, slots};
-use coolify_fake::FakeCoolify;
+use coolify_fake::{config, FakeCoolify};
 use secrecy::SecretString;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -47,19 +46,6 @@ fn fast_policy() -> Policy {
         breaker_threshold: 5,
         breaker_cooldown: Duration::from_secs(600),
         ..Policy::default()
-    }
-}
-
-fn config(url: &str) -> CoolifyConfig {
-    CoolifyConfig {
-        api_url: url.to_string(),
-        project_uuid: "proj-1".into(),
-        server_uuid: "srv-1".into(),
-        destination_uuid: None,
-        environment_name: Some("production".into()),
-        environment_uuid: None,
-        token_source: TokenSource::Env,
-        app_prefix: DEFAULT_COOLIFY_APP_PREFIX.into(),
     }
 }
 

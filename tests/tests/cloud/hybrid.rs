@@ -19,16 +19,7 @@ async fn hybrid_flow_with_real_drivers(db: PgPool) {
         .await;
     let coolify: Arc<dyn Platform> = Arc::new(
         CoolifyPlatform::new(
-            CoolifyConfig {
-                api_url: coolify_api.uri(),
-                project_uuid: "proj-1".into(),
-                server_uuid: "srv-1".into(),
-                destination_uuid: None,
-                environment_name: Some("production".into()),
-                environment_uuid: None,
-                token_source: TokenSource::Env,
-                app_prefix: DEFAULT_COOLIFY_APP_PREFIX.into(),
-            },
+            coolify_fake::config(&coolify_api.uri()),
             secrecy::SecretString::from("hybrid-token"),
             fast(),
         )

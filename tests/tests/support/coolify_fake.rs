@@ -5,6 +5,8 @@
 //! answers the endpoints the adapter uses, checks the bearer token, and
 //! can be told to fail.
 
+use berth_core::config::{CoolifyConfig, DEFAULT_COOLIFY_APP_PREFIX};
+use berth_core::platform::secret::TokenSource;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -242,5 +244,20 @@ impl Respond for FakeCoolify {
                 .set_body_json(json!({ "deployment_uuid": uuid, "status": "finished" })),
             _ => msg(400, "unexpected request"),
         }
+    }
+}
+
+/// The adapter's configuration against a fake served at `url`: the
+/// project, server and environment the tests' applications belong to.
+pub fn config(url: &str) -> CoolifyConfig {
+    CoolifyConfig {
+        api_url: url.to_string(),
+        project_uuid: "proj-1".into(),
+        server_uuid: "srv-1".into(),
+        destination_uuid: None,
+        environment_name: Some("production".into()),
+        environment_uuid: None,
+        token_source: TokenSource::Env,
+        app_prefix: DEFAULT_COOLIFY_APP_PREFIX.into(),
     }
 }
